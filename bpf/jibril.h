@@ -1,0 +1,187 @@
+/*
+ * jibril.h - the ONE header of record layouts shared by the kernel programs
+ * (bpf/jibril.bpf.c) and user space (supervisor, workers, tests).
+ *
+ * Invariants:
+ *  - fixed-width types only; no vmlinux.h, no libc: both sides include this.
+ *  - every struct is padded explicitly so the layout is identical for clang
+ *    -target bpf and for gcc x86_64 (checked by _Static_assert in user space).
+ *  - JB_LAYOUT_VERSION is bumped whenever anything here changes: it is stored
+ *    in the jb_meta map so that a supervisor resuming from pinned maps can
+ *    refuse maps of another layout.
+ *  - keys are seeded hashes (jb_hash_*), computed identically on both sides:
+ *    the task key links task -> file links -> flows like a foreign key.
+ */
+#ifndef JIBRIL_SHARED_H
+#define JIBRIL_SHARED_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8 .. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define JB_LAYOUT_VERSION 1
+
+#define JB_COMM_LEN 16
+#define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
+#define JB_ARGS_LEN 256 /* argv, NUL separated, cut and flagged */
+
+/* File actions: one bit each in jb_link.actions. */
+enum jb_action {
+	JB_ACT_OPEN = 1u << 0,
+	JB_ACT_READ = 1u << 1,   /* opened for reading (FMODE_READ) */
+	JB_ACT_WRITE = 1u << 2,  /* opened for writing (FMODE_WRITE) */
+	JB_ACT_EXEC = 1u << 3,   /* executed (bprm file at sched_process_exec) */
+	JB_ACT_CREATE = 1u << 4, /* open created it (FMODE_CREATED) */
+	JB_ACT_UNLINK = 1u << 5,
+	JB_ACT_RENAME = 1u << 6, /* source or target of a rename */
+	JB_ACT_CHMOD = 1u << 7,
+	JB_ACT_TRUNCATE = 1u << 8,
+};
+
+/* jb_task.flags */
+enum jb_task_flag {
+	JB_TASK_EXITED = 1u << 0,
+	JB_TASK_EXECED = 1u << 1,    /* exe/args come from an exec we saw */
+	JB_TASK_BACKFILL = 1u << 2,  /* written from /proc at agent start */
+	JB_TASK_ARGS_CUT = 1u << 3,
+	JB_TASK_EXE_CUT = 1u << 4,
+};
+
+/* jb_file.flags */
+enum jb_file_flag {
+	JB_FILE_PATH_CUT = 1u << 0,  /* deeper or longer than JB_PATH_LEN */
+	JB_FILE_RELATIVE = 1u << 1,  /* could not be made absolute */
+};
+
+enum jb_flow_dir {
+	JB_FLOW_EGRESS = 1,  /* this host connected out */
+	JB_FLOW_INGRESS = 2, /* a peer connected in */
+};
+
+/* Per-CPU loss/health counters (jb_stats map, one u64 per index). */
+enum jb_stat {
+	JB_STAT_TASK_NEW = 0,   /* records created; user space subtracts the */
+	JB_STAT_FILE_NEW,       /* new records it saw to count unseen evictions */
+	JB_STAT_LINK_NEW,
+	JB_STAT_FLOW_NEW,
+	JB_STAT_TASK_FAIL,      /* bpf_map_update_elem failed */
+	JB_STAT_FILE_FAIL,
+	JB_STAT_LINK_FAIL,
+	JB_STAT_FLOW_FAIL,
+	JB_STAT_PATH_FAIL,      /* a path could not be read at all */
+	JB_STAT_MAX
+};
+
+/* tasks: key = jb_hash_task(seed, tgid, start ticks) */
+struct jb_task {
+	__u64 key;
+	__u64 parent_key;  /* 0 when the parent is unknown */
+	__u64 start_ticks; /* start_boottime in USER_HZ ticks, as /proc shows */
+	__u64 first_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of creation */
+	__u64 last_ns;     /* last change */
+	__u64 exit_ns;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 flags;
+	__u32 args_len;    /* bytes used in args, NULs included */
+	__u32 _pad;
+	char comm[JB_COMM_LEN];
+	char exe[JB_PATH_LEN];
+	char args[JB_ARGS_LEN];
+};
+
+/* files: key = jb_hash_path(seed, path) */
+struct jb_file {
+	__u64 key;
+	__u64 first_ns;
+	__u32 flags;
+	__u32 _pad;
+	char path[JB_PATH_LEN];
+};
+
+/* task<->file links: key = struct jb_link_key */
+struct jb_link_key {
+	__u64 task_key;
+	__u64 file_key;
+};
+
+struct jb_link {
+	__u64 first_ns;
+	__u64 last_ns;
+	__u32 actions; /* enum jb_action, accumulated */
+	__u32 _pad;
+};
+
+/* flows: key = jb_hash_flow(...) over the fields below, task_key included */
+struct jb_flow {
+	__u64 key;
+	__u64 task_key; /* 0 when no task is known (ingress) */
+	__u64 first_ns;
+	__u64 last_ns;
+	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
+	__u8 daddr[16];
+	__u16 sport;    /* host byte order */
+	__u16 dport;
+	__u16 family;   /* AF_INET 2 / AF_INET6 10 */
+	__u8 proto;     /* IPPROTO_TCP 6 / IPPROTO_UDP 17 */
+	__u8 dir;       /* enum jb_flow_dir */
+	__u32 count;    /* connects seen on this flow key */
+	__u32 _pad;
+};
+
+/* jb_meta map, one entry: what a resuming supervisor must know. */
+struct jb_meta {
+	__u64 seed;
+	__u32 layout_version;
+	__u32 _pad;
+};
+
+/* --- seeded hashing, identical in BPF and C ---------------------------- */
+
+static inline __u64 jb_mix64(__u64 x)
+{
+	/* splitmix64 finaliser: cheap, good avalanche */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static inline __u64 jb_hash_task(__u64 seed, __u32 tgid, __u64 start_ticks)
+{
+	__u64 h = jb_mix64(seed ^ 0x7461736bULL); /* "task" */
+	h = jb_mix64(h ^ tgid);
+	h = jb_mix64(h ^ start_ticks);
+	return h ? h : 1; /* 0 means "none" */
+}
+
+/* Hash of a NUL-terminated path in a JB_PATH_LEN buffer (8-byte aligned):
+ * 8-byte words up to the one holding the NUL, bytes after the NUL masked,
+ * so the loop bound is constant for the verifier and stale bytes past the
+ * end of the string do not change the key. */
+static inline __u64 jb_hash_path(__u64 seed, const char *path_buf)
+{
+	const __u64 *w = (const __u64 *)path_buf;
+	__u64 h = jb_mix64(seed ^ 0x66696c65ULL); /* "file" */
+	for (int i = 0; i < JB_PATH_LEN / 8; i++) {
+		__u64 v = w[i];
+		/* lowest 0x80 marks the first zero byte (little endian) */
+		__u64 z = (v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL;
+		if (z) {
+			/* keep only the bytes before the NUL: what follows it
+			 * in the buffer is whatever was there before */
+			v &= ((z & -z) >> 7) - 1;
+			h = jb_mix64(h ^ v);
+			break;
+		}
+		h = jb_mix64(h ^ v);
+	}
+	return h ? h : 1;
+}
+
+#endif
