@@ -1,0 +1,137 @@
+/*
+ * msg.h - every control message between the supervisor and its children.
+ *
+ * Bump IPC_PROTO_VERSION if anything here changes (types, field order,
+ * field types): the version travels in every message and a mismatch is a
+ * protocol error.
+ *
+ * Wire format: one msgpack array per SOCK_SEQPACKET packet,
+ *   [ version(uint), type(uint), field1, field2, ... ]
+ * with exactly the fields listed for the type, in order, no trailing data,
+ * and at most IPC_MAX_MSG bytes.
+ */
+#ifndef JB_IPC_MSG_H
+#define JB_IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IPC_PROTO_VERSION 1
+#define IPC_MAX_MSG (64 * 1024)
+#define IPC_MAX_STR (60 * 1024)	/* longest string field (detection JSON) */
+#define IPC_NAME_MAX 64		/* kind / role names */
+
+/* Numbered in ranges by direction. */
+enum ipc_type {
+	/* supervisor -> any child */
+	IPC_CONFIG = 100,	 /* generation, heartbeat_ms, fault_hooks, boot_id, hostname */
+	IPC_SNAPSHOT = 101,	 /* seq, slot, since_ns: a snapshot is readable (workers) */
+	IPC_PRINT = 102,	 /* seq, json: print this detection (printers) */
+
+	/* any child -> supervisor */
+	IPC_HELLO = 200,	 /* role, kind, generation, pid */
+	IPC_READY = 201,	 /* (no fields) */
+	IPC_HEARTBEAT = 202,	 /* processed, detections */
+	IPC_LOG = 203,		 /* level, text */
+
+	/* worker -> supervisor */
+	IPC_SNAPSHOT_DONE = 210, /* seq */
+	IPC_DETECTION = 211,	 /* kind, dedup_key, json */
+
+	/* printer -> supervisor */
+	IPC_PRINTED = 220,	 /* seq: written and flushed */
+};
+
+/* Roles a peer can have; bit values so the role table can OR them. */
+enum ipc_role {
+	IPC_ROLE_SUPERVISOR = 1 << 0,
+	IPC_ROLE_WORKER = 1 << 1,
+	IPC_ROLE_PRINTER = 1 << 2,
+};
+
+enum ipc_log_level { IPC_LOG_ERR = 0, IPC_LOG_WARN, IPC_LOG_INFO, IPC_LOG_DEBUG };
+
+/* Decoded message. Strings point into the caller's packet buffer copy
+ * (ipc_decode copies them into 'strbuf'), NUL terminated. */
+struct ipc_msg {
+	uint32_t version;
+	uint32_t type;
+	union {
+		struct {
+			uint64_t generation;
+			uint64_t heartbeat_ms;
+			uint64_t fault_hooks;
+			const char *boot_id;
+			const char *hostname;
+		} config;
+		struct {
+			uint64_t seq;
+			uint64_t slot;
+			uint64_t since_ns; /* look only at records changed after this */
+		} snapshot;
+		struct {
+			uint64_t seq;
+			const char *json;
+			size_t json_len;
+		} print;
+		struct {
+			uint64_t role; /* enum ipc_role */
+			const char *kind;
+			uint64_t generation;
+			uint64_t pid;
+		} hello;
+		struct {
+			uint64_t processed;
+			uint64_t detections;
+		} heartbeat;
+		struct {
+			uint64_t level;
+			const char *text;
+		} log;
+		struct {
+			uint64_t seq;
+		} done;
+		struct {
+			const char *kind;
+			const char *dedup_key;
+			const char *json;
+			size_t json_len;
+		} detection;
+		struct {
+			uint64_t seq;
+		} printed;
+	} u;
+	char strbuf[IPC_MAX_MSG]; /* backing store for the string fields */
+};
+
+/* Encoders: write one message into buf (cap bytes). Return its length, or
+ * -1 if it would exceed cap or IPC_MAX_MSG (nothing sent in that case). */
+int ipc_enc_config(char *buf, size_t cap, uint64_t generation, uint64_t heartbeat_ms,
+		   uint64_t fault_hooks, const char *boot_id, const char *hostname);
+int ipc_enc_snapshot(char *buf, size_t cap, uint64_t seq, uint64_t slot, uint64_t since_ns);
+int ipc_enc_print(char *buf, size_t cap, uint64_t seq, const char *json, size_t json_len);
+int ipc_enc_hello(char *buf, size_t cap, uint64_t role, const char *kind, uint64_t generation,
+		  uint64_t pid);
+int ipc_enc_ready(char *buf, size_t cap);
+int ipc_enc_heartbeat(char *buf, size_t cap, uint64_t processed, uint64_t detections);
+int ipc_enc_log(char *buf, size_t cap, uint64_t level, const char *text);
+int ipc_enc_snapshot_done(char *buf, size_t cap, uint64_t seq);
+int ipc_enc_detection(char *buf, size_t cap, const char *kind, const char *dedup_key,
+		      const char *json, size_t json_len);
+int ipc_enc_printed(char *buf, size_t cap, uint64_t seq);
+
+/* Strict decoder. Returns 0 and fills *m, or -1 with a short reason in
+ * err (errlen bytes): truncated, oversize, not an array, wrong version,
+ * unknown type, wrong field count or type, string too long or holding a
+ * NUL, trailing bytes. Never crashes on any input. */
+int ipc_decode(const void *pkt, size_t len, struct ipc_msg *m, char *err, size_t errlen);
+
+/* Role table: may a peer of role 'from' send 'type'? Once-only types
+ * (HELLO, READY) are flagged through ipc_msg_once(). */
+int ipc_msg_allowed(uint32_t type, uint32_t from_role);
+int ipc_msg_once(uint32_t type);
+
+const char *ipc_msg_name(uint32_t type);
+const char *ipc_role_name(uint32_t role);
+
+#endif
