@@ -1,0 +1,262 @@
+/*
+ * snapshot.c - create, write, publish and read the snapshot region.
+ *
+ * Invariants:
+ *  - only the supervisor holds a writable mapping; the memfd is sealed
+ *    against growth, shrinking and any future writable mapping before its
+ *    fd is handed to a worker, so a worker cannot corrupt what others read.
+ *  - a reader validates every offset and count against the region size
+ *    before touching a record: the region is trusted, but a bug must show
+ *    up as a refused snapshot, not as a wild read.
+ *  - seq_begin is written first and seq_end last, with release ordering;
+ *    readers check both (before and after reading).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+
+_Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized");
+_Static_assert(sizeof(struct jb_file) % 8 == 0, "jb_file must stay 8-byte sized");
+_Static_assert(sizeof(struct jb_snap_link) == 48, "jb_snap_link layout");
+_Static_assert(sizeof(struct jb_flow) == 80, "jb_flow layout");
+_Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its reserve");
+_Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");
+_Static_assert(__builtin_offsetof(struct jb_file, key) == 0, "find_key needs key first");
+
+#define SLOT_HDR_RESERVE 512
+
+static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+
+size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows)
+{
+	size_t s = SLOT_HDR_RESERVE;
+	s += (size_t)tasks * sizeof(struct jb_task);
+	s += (size_t)files * sizeof(struct jb_file);
+	s += (size_t)links * sizeof(struct jb_snap_link);
+	s += (size_t)flows * sizeof(struct jb_flow);
+	return align_up(s, 4096);
+}
+
+int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, uint32_t files,
+		   uint32_t links, uint32_t flows)
+{
+	size_t slot = jb_snap_slot_size(tasks, files, links, flows);
+	size_t size = JB_SNAP_HDR_SIZE + slot * nslots;
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	fd = memfd_create("jibril-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size) < 0)
+		goto fail;
+	r->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r->base == MAP_FAILED) {
+		r->base = NULL;
+		goto fail;
+	}
+	/* FUTURE_WRITE keeps our mapping writable but refuses any new one */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) <
+	    0)
+		goto fail;
+	r->fd = fd;
+	r->size = size;
+	r->hdr = (struct jb_snap_region_hdr *)r->base;
+	r->hdr->magic = JB_SNAP_MAGIC;
+	r->hdr->version = JB_SNAP_VERSION;
+	r->hdr->nslots = nslots;
+	r->hdr->layout_version = JB_LAYOUT_VERSION;
+	r->hdr->slot_size = slot;
+	r->hdr->region_size = size;
+	r->hdr->cap_tasks = tasks;
+	r->hdr->cap_files = files;
+	r->hdr->cap_links = links;
+	r->hdr->cap_flows = flows;
+	return 0;
+fail: {
+	int e = errno;
+	if (r->base)
+		munmap(r->base, size);
+	r->base = NULL;
+	close(fd);
+	errno = e;
+	return -1;
+}
+}
+
+void jb_snap_destroy(struct jb_snap_region *r)
+{
+	if (r->base)
+		munmap(r->base, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+static uint8_t *slot_base(const struct jb_snap_region_hdr *h, uint32_t slot)
+{
+	return (uint8_t *)h + JB_SNAP_HDR_SIZE + (size_t)slot * h->slot_size;
+}
+
+struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, uint64_t seq,
+				       struct jb_task **tasks, struct jb_file **files,
+				       struct jb_snap_link **links, struct jb_flow **flows)
+{
+	const struct jb_snap_region_hdr *rh = r->hdr;
+	uint8_t *b = slot_base(rh, slot);
+	struct jb_snap_slot_hdr *h = (struct jb_snap_slot_hdr *)b;
+	size_t off = SLOT_HDR_RESERVE;
+
+	/* invalidate first: a reader racing with us sees begin != end */
+	__atomic_store_n(&h->seq_end, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->seq_begin, seq, __ATOMIC_RELEASE);
+	h->off_tasks = off;
+	off += (size_t)rh->cap_tasks * sizeof(struct jb_task);
+	h->off_files = off;
+	off += (size_t)rh->cap_files * sizeof(struct jb_file);
+	h->off_links = off;
+	off += (size_t)rh->cap_links * sizeof(struct jb_snap_link);
+	h->off_flows = off;
+	*tasks = (struct jb_task *)(b + h->off_tasks);
+	*files = (struct jb_file *)(b + h->off_files);
+	*links = (struct jb_snap_link *)(b + h->off_links);
+	*flows = (struct jb_flow *)(b + h->off_flows);
+	return h;
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+	uint64_t x = ((const struct jb_task *)a)->key, y = ((const struct jb_task *)b)->key;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	uint64_t x = ((const struct jb_file *)a)->key, y = ((const struct jb_file *)b)->key;
+	return x < y ? -1 : x > y;
+}
+
+void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nfiles,
+		     uint32_t nlinks, uint32_t nflows)
+{
+	uint8_t *b = (uint8_t *)h;
+
+	qsort(b + h->off_tasks, ntasks, sizeof(struct jb_task), cmp_task);
+	qsort(b + h->off_files, nfiles, sizeof(struct jb_file), cmp_file);
+	h->ntasks = ntasks;
+	h->nfiles = nfiles;
+	h->nlinks = nlinks;
+	h->nflows = nflows;
+	__atomic_store_n(&h->seq_end, h->seq_begin, __ATOMIC_RELEASE);
+}
+
+const struct jb_snap_region_hdr *jb_snap_map_ro(int fd, size_t *size, char *err, size_t errlen)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	const struct jb_snap_region_hdr *h;
+
+	if (end < (off_t)JB_SNAP_HDR_SIZE) {
+		snprintf(err, errlen, "snapshot fd: size %lld too small", (long long)end);
+		return NULL;
+	}
+	h = mmap(NULL, (size_t)end, PROT_READ, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		snprintf(err, errlen, "snapshot mmap: %s", strerror(errno));
+		return NULL;
+	}
+	if (h->magic != JB_SNAP_MAGIC || h->version != JB_SNAP_VERSION ||
+	    h->layout_version != JB_LAYOUT_VERSION || h->region_size != (uint64_t)end ||
+	    h->nslots == 0 || h->slot_size == 0 ||
+	    JB_SNAP_HDR_SIZE + h->slot_size * h->nslots > (uint64_t)end ||
+	    jb_snap_slot_size(h->cap_tasks, h->cap_files, h->cap_links, h->cap_flows) !=
+		    h->slot_size) {
+		snprintf(err, errlen, "snapshot region header is invalid");
+		munmap((void *)h, (size_t)end);
+		return NULL;
+	}
+	*size = (size_t)end;
+	return h;
+}
+
+static int range_ok(uint64_t off, uint64_t n, size_t recsz, uint64_t slot_size)
+{
+	return off >= SLOT_HDR_RESERVE && off <= slot_size && n <= (slot_size - off) / recsz;
+}
+
+int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot, uint64_t seq,
+		 struct jb_snap_view *v)
+{
+	const uint8_t *b;
+	const struct jb_snap_slot_hdr *h;
+
+	if (slot >= r->nslots || JB_SNAP_HDR_SIZE + r->slot_size * (slot + 1) > size)
+		return -1;
+	b = slot_base(r, slot);
+	h = (const struct jb_snap_slot_hdr *)b;
+	if (__atomic_load_n(&h->seq_end, __ATOMIC_ACQUIRE) != seq ||
+	    __atomic_load_n(&h->seq_begin, __ATOMIC_ACQUIRE) != seq)
+		return -1;
+	memset(v, 0, sizeof(*v));
+	v->seq = seq;
+	v->hdr = h;
+	v->ntasks = h->ntasks;
+	v->nfiles = h->nfiles;
+	v->nlinks = h->nlinks;
+	v->nflows = h->nflows;
+	if (v->ntasks > r->cap_tasks || v->nfiles > r->cap_files || v->nlinks > r->cap_links ||
+	    v->nflows > r->cap_flows ||
+	    !range_ok(h->off_tasks, v->ntasks, sizeof(struct jb_task), r->slot_size) ||
+	    !range_ok(h->off_files, v->nfiles, sizeof(struct jb_file), r->slot_size) ||
+	    !range_ok(h->off_links, v->nlinks, sizeof(struct jb_snap_link), r->slot_size) ||
+	    !range_ok(h->off_flows, v->nflows, sizeof(struct jb_flow), r->slot_size))
+		return -1;
+	v->tasks = (const struct jb_task *)(b + h->off_tasks);
+	v->files = (const struct jb_file *)(b + h->off_files);
+	v->links = (const struct jb_snap_link *)(b + h->off_links);
+	v->flows = (const struct jb_flow *)(b + h->off_flows);
+	return 0;
+}
+
+int jb_snap_still_valid(const struct jb_snap_view *v)
+{
+	return __atomic_load_n(&v->hdr->seq_begin, __ATOMIC_ACQUIRE) == v->seq &&
+			       __atomic_load_n(&v->hdr->seq_end, __ATOMIC_ACQUIRE) == v->seq
+		       ? 0
+		       : -1;
+}
+
+/* Tasks and files both start with their u64 key and are sorted by it. */
+static const void *find_key(const void *base, size_t n, size_t recsz, uint64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t k = *(const uint64_t *)((const uint8_t *)base + mid * recsz);
+		if (k == key)
+			return (const uint8_t *)base + mid * recsz;
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key)
+{
+	return find_key(v->tasks, v->ntasks, sizeof(*v->tasks), key);
+}
+
+const struct jb_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key)
+{
+	return find_key(v->files, v->nfiles, sizeof(*v->files), key);
+}

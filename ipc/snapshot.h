@@ -1,0 +1,117 @@
+/*
+ * snapshot.h - the shared-memory snapshot region (one memfd).
+ *
+ * Layout:
+ *   [region header, 4 KiB] [slot 0] [slot 1] ... [slot N-1]
+ * Each slot:
+ *   [slot header] [tasks: struct jb_task, sorted by key]
+ *                 [files: struct jb_file, sorted by key]
+ *                 [links: struct jb_snap_link] [flows: struct jb_flow]
+ *
+ * Writer: the supervisor only (it maps the memfd read-write, then seals it
+ * with F_SEAL_FUTURE_WRITE so no later mapping can write). Readers: workers
+ * map it read-only.
+ *
+ * Slot reuse rule: snapshot 'seq' goes into any slot whose last snapshot
+ * has been acknowledged (IPC_SNAPSHOT_DONE) by every worker it was
+ * announced to, or whose workers have since died. If no slot is free the
+ * supervisor does not write this cadence: the kernel maps keep the data
+ * and the next snapshot carries the merged delta, so nothing is lost; a
+ * worker that never acknowledges misses its heartbeat deadline and is
+ * replaced. As a second line of defence each slot header carries seq at
+ * its start and its end (a seqlock): a reader that sees them differ, or
+ * differ from the announced seq, discards what it read.
+ */
+#ifndef JB_IPC_SNAPSHOT_H
+#define JB_IPC_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/jibril.h"
+
+#define JB_SNAP_MAGIC 0x4a42534eu /* "JBSN" */
+#define JB_SNAP_VERSION 1
+#define JB_SNAP_HDR_SIZE 4096
+
+struct jb_snap_region_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nslots;
+	uint32_t layout_version; /* JB_LAYOUT_VERSION of the records */
+	uint64_t slot_size;
+	uint64_t region_size;
+	uint32_t cap_tasks, cap_files, cap_links, cap_flows;
+};
+
+/* A link as the snapshot carries it: the kernel record plus what is new. */
+struct jb_snap_link {
+	struct jb_link_key key;
+	struct jb_link link;
+	uint32_t new_actions; /* actions not in any earlier snapshot */
+	uint32_t _pad;
+};
+
+struct jb_snap_slot_hdr {
+	uint64_t seq_begin;	/* written first */
+	uint64_t taken_ns;	/* CLOCK_MONOTONIC when the maps were read */
+	uint64_t since_ns;	/* the previous snapshot's taken_ns */
+	uint32_t ntasks, nfiles, nlinks, nflows;
+	uint64_t off_tasks, off_files, off_links, off_flows; /* from slot start */
+	uint64_t lost[JB_STAT_MAX]; /* running totals of the kernel counters */
+	uint64_t lost_unseen;	/* records evicted before any query saw them */
+	uint64_t seq_end;	/* written last; == seq_begin when complete */
+};
+
+/* Read-only view of one published slot. */
+struct jb_snap_view {
+	uint64_t seq;
+	const struct jb_snap_slot_hdr *hdr;
+	const struct jb_task *tasks;
+	const struct jb_file *files;
+	const struct jb_snap_link *links;
+	const struct jb_flow *flows;
+	uint32_t ntasks, nfiles, nlinks, nflows;
+};
+
+/* Bytes one slot needs for these capacities. */
+size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows);
+
+/* --- writer (supervisor) --------------------------------------------- */
+struct jb_snap_region {
+	int fd;			/* memfd, sealed */
+	uint8_t *base;		/* read-write mapping */
+	size_t size;
+	struct jb_snap_region_hdr *hdr;
+};
+
+/* Create, size, map and seal the region. 0 or -1 (errno set). */
+int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, uint32_t files,
+		   uint32_t links, uint32_t flows);
+void jb_snap_destroy(struct jb_snap_region *r);
+
+/* Begin writing snapshot 'seq' into 'slot': returns pointers to the record
+ * arrays (capacity from the region header). */
+struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, uint64_t seq,
+				       struct jb_task **tasks, struct jb_file **files,
+				       struct jb_snap_link **links, struct jb_flow **flows);
+/* Set counts, sort tasks and files by key, then publish (seq_end last). */
+void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nfiles,
+		     uint32_t nlinks, uint32_t nflows);
+
+/* --- reader (workers) -------------------------------------------------- */
+/* Map fd read-only and validate the region header. NULL on error, with a
+ * reason in err. */
+const struct jb_snap_region_hdr *jb_snap_map_ro(int fd, size_t *size, char *err, size_t errlen);
+
+/* Fill v for (slot, seq). -1 if the slot does not hold a complete snapshot
+ * 'seq' or any offset/count is out of bounds. */
+int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot, uint64_t seq,
+		 struct jb_snap_view *v);
+/* Re-check after reading: 0 if the slot still holds 'seq' (seqlock). */
+int jb_snap_still_valid(const struct jb_snap_view *v);
+
+const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key);
+const struct jb_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key);
+
+#endif
