@@ -1,0 +1,519 @@
+/*
+ * config.c - parse jibril.conf (INI, via inih) into struct jb_config.
+ *
+ * Invariants:
+ *  - Strict: unknown section, unknown key, bad value, a key given twice,
+ *    a line inih cannot parse, an overlong line, indentation/continuation,
+ *    ':' as separator and text after a section's ']' are all errors.
+ *    Only the FIRST error is reported, as "FILE:LINE: what is wrong";
+ *    cross-field errors name the later line of the keys involved, or just
+ *    "FILE:" when none of them was set in the file; I/O errors are
+ *    "FILE: cannot open|read: strerror".
+ *  - *c is written only on success (we parse into a copy).
+ *  - Exact line numbers: inih 55 gives the handler no line number, so we
+ *    feed it through our own reader (ini_parse_stream) that counts lines,
+ *    hands inih exactly one whole line per call, and pre-checks each raw
+ *    line. inih's own syntax errors are reported at the line ini_parse_stream
+ *    returns, unless our handler/reader already stored an earlier error.
+ *  - Debian's libinih exposes its options as process-wide variables. We pin
+ *    them for the duration of one parse (heap line buffer of JB_CONF_LINE_MAX
+ *    so a 4095-char path fits, no multi-line values, no value-less keys,
+ *    stop on first error, ';'/'#' start-of-line comments, ';' inline
+ *    comments) and restore them afterwards. Not thread-safe: load the
+ *    config once at startup, before threads exist.
+ *  - Accepted inline comments: "key = value ; comment" (';' preceded by
+ *    whitespace, inih's rule). '#' is only a comment at the start of a line;
+ *    a ';' not preceded by whitespace is part of the value.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#include <ini.h>
+
+#include "common/log.h"
+#include "supervisor/config.h"
+
+/* Longest line handed to inih, including "\r\n\0". */
+#define JB_CONF_LINE_MAX 8192
+
+enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH };
+
+struct conf_key {
+	const char *section;
+	const char *name;
+	enum key_kind kind;
+	size_t off;		/* offsetof(struct jb_config, field) */
+	uint32_t min, max;	/* K_U32 only */
+};
+
+#define U32(s, n, f, lo, hi) { s, n, K_U32, offsetof(struct jb_config, f), lo, hi }
+#define BOOL(s, n, f)        { s, n, K_BOOL, offsetof(struct jb_config, f), 0, 0 }
+
+static const struct conf_key conf_keys[] = {
+	U32("agent", "cadence_ms", cadence_ms, 50, 60000),
+	U32("agent", "heartbeat_ms", heartbeat_ms, 50, 60000),
+	U32("agent", "heartbeat_deadline_ms", heartbeat_deadline_ms, 1, 600000),
+	U32("agent", "handshake_ms", handshake_ms, 100, 600000),
+	{ "agent", "log_level", K_LEVEL, offsetof(struct jb_config, log_level), 0, 0 },
+	U32("maps", "tasks", map_tasks, 64, 4194304),
+	U32("maps", "files", map_files, 64, 4194304),
+	U32("maps", "links", map_links, 64, 4194304),
+	U32("maps", "flows", map_flows, 64, 4194304),
+	BOOL("workers", "file_access", worker_file_access),
+	BOOL("workers", "execution", worker_execution),
+	BOOL("workers", "network", worker_network),
+	BOOL("printers", "stdout", printer_stdout),
+	{ "printers", "file", K_PATH, offsetof(struct jb_config, printer_file), 0, 0 },
+	U32("restart", "backoff_initial_ms", backoff_initial_ms, 10, 60000),
+	U32("restart", "backoff_max_ms", backoff_max_ms, 10, 3600000),
+	U32("restart", "stable_ms", stable_ms, 100, 86400000),
+	BOOL("debug", "fault_hooks", fault_hooks),
+};
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+static const char *const conf_sections[] = {
+	"agent", "maps", "workers", "printers", "restart", "debug",
+};
+
+static const char *const level_names[] = {
+	[LOG_L_ERR] = "error", [LOG_L_WARN] = "warn",
+	[LOG_L_INFO] = "info", [LOG_L_DEBUG] = "debug",
+};
+
+struct conf_ctx {
+	const char *path;
+	FILE *fp;
+	struct jb_config cfg;		/* the copy being filled */
+	int lineno;			/* line last handed to inih */
+	char *raw;			/* that line, unmodified (getline) */
+	size_t rawcap;
+	int seen[NKEYS];		/* line a key was set on, 0 = not set */
+	int failed;
+	int err_line;			/* 0 = error not tied to a line */
+	char err[JB_CONF_ERR_MAX];
+};
+
+void jb_config_defaults(struct jb_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cadence_ms = 1000;
+	c->heartbeat_ms = 1000;
+	c->heartbeat_deadline_ms = 5000;
+	c->handshake_ms = 5000;
+	c->log_level = LOG_L_INFO;
+	c->map_tasks = 8192;
+	c->map_files = 16384;
+	c->map_links = 32768;
+	c->map_flows = 8192;
+	c->worker_file_access = 1;
+	c->worker_execution = 1;
+	c->worker_network = 1;
+	c->printer_stdout = 1;
+	c->printer_file[0] = '\0';
+	c->backoff_initial_ms = 250;
+	c->backoff_max_ms = 30000;
+	c->stable_ms = 60000;
+	c->fault_hooks = 0;
+}
+
+/* Record the first error only; line 0 means "FILE: msg". Returns 0. */
+__attribute__((format(printf, 3, 4)))
+static int fail(struct conf_ctx *x, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (x->failed)
+		return 0;
+	if (line > 0)
+		n = snprintf(x->err, sizeof(x->err), "%s:%d: ", x->path, line);
+	else
+		n = snprintf(x->err, sizeof(x->err), "%s: ", x->path);
+	if (n >= 0 && (size_t)n < sizeof(x->err)) {
+		va_start(ap, fmt);
+		vsnprintf(x->err + n, sizeof(x->err) - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	x->failed = 1;
+	x->err_line = line;
+	return 0;
+}
+
+static const char *skip_ws(const char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* The current raw line, past a UTF-8 BOM on line 1 (inih skips it too). */
+static const char *raw_line(const struct conf_ctx *x)
+{
+	const char *p = x->raw;
+
+	if (x->lineno == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	return p;
+}
+
+static int section_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++)
+		if (strcmp(name, conf_sections[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Checks inih would not make: indentation (inih treats an indented line
+ * after a key as a continuation of its value), section headers (unknown,
+ * unterminated, trailing text; inih never calls the handler for a section
+ * line, so an empty unknown section would otherwise pass). Returns 0 and
+ * records an error if the line is rejected.
+ */
+static int check_raw_line(struct conf_ctx *x)
+{
+	const char *p = raw_line(x), *q, *end;
+	char name[128];
+
+	if (*p == ' ' || *p == '\t') {
+		q = skip_ws(p);
+		if (*q && *q != ';' && *q != '#')
+			return fail(x, x->lineno, "line starts with whitespace "
+			    "(indentation and continuation lines are not supported)");
+		return 1;
+	}
+	if (*p != '[')
+		return 1;
+	end = strchr(p + 1, ']');
+	if (end == NULL)
+		return fail(x, x->lineno, "section header has no closing ']'");
+	q = skip_ws(end + 1);
+	if (*q && *q != ';' && *q != '#') {
+		size_t len = strlen(q);
+
+		while (len > 0 && isspace((unsigned char)q[len - 1]))
+			len--;
+		return fail(x, x->lineno, "unexpected text after section header: '%.*s'",
+		    (int)(len > 64 ? 64 : len), q);
+	}
+	if ((size_t)(end - (p + 1)) >= sizeof(name) ||
+	    (snprintf(name, sizeof(name), "%.*s", (int)(end - (p + 1)), p + 1),
+	     !section_known(name)))
+		return fail(x, x->lineno, "unknown section [%.*s]",
+		    (int)(end - (p + 1) > 64 ? 64 : end - (p + 1)), p + 1);
+	return 1;
+}
+
+/* fgets-style reader for ini_parse_stream: one whole line per call. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_ctx *x = stream;
+	ssize_t n;
+	size_t len;
+
+	if (x->failed)
+		return NULL;	/* stop: first error already recorded */
+	errno = 0;
+	n = getline(&x->raw, &x->rawcap, x->fp);
+	if (n < 0) {
+		if (ferror(x->fp))
+			fail(x, 0, "cannot read: %s", strerror(errno ? errno : EIO));
+		return NULL;
+	}
+	x->lineno++;
+	if (memchr(x->raw, '\0', (size_t)n) != NULL) {
+		fail(x, x->lineno, "line contains a NUL byte");
+		return NULL;
+	}
+	len = (size_t)n;	/* content, without the line ending */
+	if (len > 0 && x->raw[len - 1] == '\n')
+		len--;
+	if (len > 0 && x->raw[len - 1] == '\r')
+		len--;
+	if (num < 3 || len > (size_t)num - 3) {	/* inih needs room for \r\n\0 */
+		fail(x, x->lineno, "line too long (max %d characters)", num - 3);
+		return NULL;
+	}
+	if (!check_raw_line(x))
+		return NULL;
+	memcpy(str, x->raw, (size_t)n + 1);
+	return str;
+}
+
+static const struct conf_key *find_key(const char *section, const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(conf_keys[i].section, section) == 0 &&
+		    strcmp(conf_keys[i].name, name) == 0) {
+			*idx = i;
+			return &conf_keys[i];
+		}
+	}
+	return NULL;
+}
+
+/* Decimal, digits only, full string, no sign, no overflow. */
+static int parse_u32(struct conf_ctx *x, const struct conf_key *k, const char *v, uint32_t *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (v[0] == '-' && isdigit((unsigned char)v[1]))
+		return fail(x, x->lineno, "%s: '%.64s' is not a number "
+		    "(negative values are not allowed)", k->name, v);
+	if (!isdigit((unsigned char)v[0]))
+		return fail(x, x->lineno, "%s: '%.64s' is not a number", k->name, v);
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0')
+		return fail(x, x->lineno, "%s: '%.64s' is not a number "
+		    "(trailing characters '%.32s')", k->name, v, end);
+	if (errno == ERANGE || n < k->min || n > k->max)
+		return fail(x, x->lineno, "%s: %.64s is out of range %u..%u",
+		    k->name, v, k->min, k->max);
+	*out = (uint32_t)n;
+	return 1;
+}
+
+static int parse_bool(struct conf_ctx *x, const struct conf_key *k, const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 1;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = 0;
+			return 1;
+		}
+	}
+	return fail(x, x->lineno, "%s: '%.64s' is not a boolean "
+	    "(use yes/no, true/false, on/off or 1/0)", k->name, v);
+}
+
+static int parse_level(struct conf_ctx *x, const struct conf_key *k, const char *v, int *out)
+{
+	for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++) {
+		if (strcasecmp(v, level_names[i]) == 0) {
+			*out = i;
+			return 1;
+		}
+	}
+	return fail(x, x->lineno, "%s: '%.64s' is not a log level "
+	    "(use error, warn, info or debug)", k->name, v);
+}
+
+static int parse_path(struct conf_ctx *x, const struct conf_key *k, const char *v, char *out)
+{
+	size_t len = strlen(v), max = sizeof(x->cfg.printer_file) - 1;
+
+	if (len > max)
+		return fail(x, x->lineno, "%s: path is too long (%zu characters, max %zu)",
+		    k->name, len, max);
+	if (len > 0 && v[0] != '/')
+		return fail(x, x->lineno, "%s: '%.64s' is not an absolute path", k->name, v);
+	memcpy(out, v, len + 1);
+	return 1;
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_ctx *x = user;
+	const struct conf_key *k;
+	const char *p;
+	size_t idx;
+	char *field;
+
+	if (x->failed)
+		return 0;
+	if (value == NULL)	/* only with ini_allow_no_value, which we pin off */
+		return fail(x, x->lineno, "key '%.64s' has no value", name);
+	/* inih also splits on ':'; we accept only '='. */
+	p = skip_ws(raw_line(x));
+	if (strncmp(p, name, strlen(name)) == 0) {
+		p += strlen(name);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ':')
+			return fail(x, x->lineno, "expected 'key = value' "
+			    "(':' is not accepted as a separator)");
+	}
+	if (name[0] == '\0')
+		return fail(x, x->lineno, "missing key name before '='");
+	if (section[0] == '\0')
+		return fail(x, x->lineno, "key '%.64s' is outside of any [section]", name);
+	if (!section_known(section))	/* the reader already rejects these */
+		return fail(x, x->lineno, "unknown section [%.64s]", section);
+	k = find_key(section, name, &idx);
+	if (k == NULL)
+		return fail(x, x->lineno, "unknown key '%.64s' in section [%s]", name, section);
+	if (x->seen[idx])
+		return fail(x, x->lineno, "duplicate key '%s' in section [%s] "
+		    "(first set on line %d)", name, section, x->seen[idx]);
+	x->seen[idx] = x->lineno;
+
+	field = (char *)&x->cfg + k->off;
+	switch (k->kind) {
+	case K_U32:
+		return parse_u32(x, k, value, (uint32_t *)(void *)field);
+	case K_BOOL:
+		return parse_bool(x, k, value, (int *)(void *)field);
+	case K_LEVEL:
+		return parse_level(x, k, value, (int *)(void *)field);
+	case K_PATH:
+		return parse_path(x, k, value, field);
+	}
+	return fail(x, x->lineno, "internal error: bad key kind");
+}
+
+static int seen_line(const struct conf_ctx *x, const char *section, const char *name)
+{
+	size_t idx;
+
+	return find_key(section, name, &idx) ? x->seen[idx] : 0;
+}
+
+static int max_line(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* Checks between keys; the error names the later line involved. */
+static int cross_check(struct conf_ctx *x)
+{
+	const struct jb_config *c = &x->cfg;
+
+	if (c->heartbeat_deadline_ms <= c->heartbeat_ms)
+		return fail(x, max_line(seen_line(x, "agent", "heartbeat_ms"),
+		    seen_line(x, "agent", "heartbeat_deadline_ms")),
+		    "heartbeat_deadline_ms (%u) must be greater than heartbeat_ms (%u)",
+		    c->heartbeat_deadline_ms, c->heartbeat_ms);
+	if (c->backoff_max_ms < c->backoff_initial_ms)
+		return fail(x, max_line(seen_line(x, "restart", "backoff_initial_ms"),
+		    seen_line(x, "restart", "backoff_max_ms")),
+		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
+		    c->backoff_max_ms, c->backoff_initial_ms);
+	if (!c->printer_stdout && c->printer_file[0] == '\0')
+		return fail(x, max_line(seen_line(x, "printers", "stdout"),
+		    seen_line(x, "printers", "file")),
+		    "no printer enabled: set [printers] stdout = yes or file = /absolute/path");
+	return 1;
+}
+
+/* inih's process-wide options (Debian build), pinned during a parse. */
+struct ini_knobs {
+	bool multiline, bom, inline_comments, use_stack, realloc_, no_value, stop;
+	char *inline_prefixes, *start_prefixes;
+	int max_line, initial_alloc;
+};
+
+static void knobs_save(struct ini_knobs *k)
+{
+	k->multiline = ini_allow_multiline;
+	k->bom = ini_allow_bom;
+	k->inline_comments = ini_allow_inline_comments;
+	k->use_stack = ini_use_stack;
+	k->realloc_ = ini_allow_realloc;
+	k->no_value = ini_allow_no_value;
+	k->stop = ini_stop_on_first_error;
+	k->inline_prefixes = ini_inline_comment_prefixes;
+	k->start_prefixes = ini_start_comment_prefixes;
+	k->max_line = ini_max_line;
+	k->initial_alloc = ini_initial_alloc;
+}
+
+static void knobs_restore(const struct ini_knobs *k)
+{
+	ini_allow_multiline = k->multiline;
+	ini_allow_bom = k->bom;
+	ini_allow_inline_comments = k->inline_comments;
+	ini_use_stack = k->use_stack;
+	ini_allow_realloc = k->realloc_;
+	ini_allow_no_value = k->no_value;
+	ini_stop_on_first_error = k->stop;
+	ini_inline_comment_prefixes = k->inline_prefixes;
+	ini_start_comment_prefixes = k->start_prefixes;
+	ini_max_line = k->max_line;
+	ini_initial_alloc = k->initial_alloc;
+}
+
+static void knobs_pin(void)
+{
+	static char inline_prefixes[] = ";";
+	static char start_prefixes[] = ";#";
+
+	ini_allow_multiline = false;
+	ini_allow_bom = true;
+	ini_allow_inline_comments = true;
+	ini_inline_comment_prefixes = inline_prefixes;
+	ini_start_comment_prefixes = start_prefixes;
+	ini_use_stack = false;		/* heap buffer of ini_initial_alloc bytes */
+	ini_allow_realloc = false;	/* our reader never hands over partial lines */
+	ini_initial_alloc = JB_CONF_LINE_MAX;
+	ini_max_line = JB_CONF_LINE_MAX;
+	ini_allow_no_value = false;
+	ini_stop_on_first_error = true;
+}
+
+int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errlen)
+{
+	struct conf_ctx *x;
+	struct ini_knobs saved;
+	int r, ret = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	x = calloc(1, sizeof(*x));
+	if (x == NULL) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	x->path = path;
+	x->cfg = *c;
+
+	x->fp = fopen(path, "re");
+	if (x->fp == NULL) {
+		fail(x, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+
+	knobs_save(&saved);
+	knobs_pin();
+	r = ini_parse_stream(conf_reader, x, conf_handler, x);
+	knobs_restore(&saved);
+
+	if (r == -2) {
+		x->failed = 0;
+		fail(x, 0, "out of memory");
+	} else if (r > 0 && (!x->failed || x->err_line == 0 || r < x->err_line)) {
+		x->failed = 0;	/* inih's error comes first */
+		fail(x, r, "syntax error: expected '[section]', 'key = value' or a comment");
+	} else if (r < 0 && !x->failed) {
+		fail(x, 0, "cannot read: parser error %d", r);
+	}
+	if (!x->failed && cross_check(x))
+		ret = 0;
+out:
+	if (x->fp)
+		fclose(x->fp);
+	if (ret == 0)
+		*c = x->cfg;
+	else if (err && errlen)
+		snprintf(err, errlen, "%s", x->err);
+	free(x->raw);
+	free(x);
+	return ret;
+}

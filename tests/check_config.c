@@ -1,0 +1,524 @@
+/*
+ * check_config.c - unit tests for supervisor/config.c (jibril.conf parser).
+ *
+ * Invariants checked: defaults match the documentation; the repo's
+ * jibril.conf parses and equals the defaults; every good sample under
+ * tests/data/conf/ parses to exactly the expected values; every bad sample
+ * fails with exactly "FILE:LINE: message" (first error, exact line) and
+ * leaves the caller's config untouched; inih's process-wide options are
+ * restored after each load. Sample files are found via $JIBRIL_SRC (or ".").
+ * Generated inputs (long lines, NUL bytes, boundaries) go to a mkdtemp dir.
+ */
+#include <check.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "supervisor/config.h"
+
+static char tmpdir[64];
+
+static const char *src_dir(void)
+{
+	const char *s = getenv("JIBRIL_SRC");
+
+	return s && *s ? s : ".";
+}
+
+static void sample_path(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/tests/data/conf/%s", src_dir(), name);
+}
+
+static void tmp_setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/check_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void tmp_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+/* Write len bytes to tmpdir/name; path returned in buf. */
+static void write_tmp(char *buf, size_t n, const char *name, const char *data, size_t len)
+{
+	FILE *f;
+
+	snprintf(buf, n, "%s/%s", tmpdir, name);
+	f = fopen(buf, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
+{
+	ck_assert_uint_eq(a->cadence_ms, b->cadence_ms);
+	ck_assert_uint_eq(a->heartbeat_ms, b->heartbeat_ms);
+	ck_assert_uint_eq(a->heartbeat_deadline_ms, b->heartbeat_deadline_ms);
+	ck_assert_uint_eq(a->handshake_ms, b->handshake_ms);
+	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_uint_eq(a->map_tasks, b->map_tasks);
+	ck_assert_uint_eq(a->map_files, b->map_files);
+	ck_assert_uint_eq(a->map_links, b->map_links);
+	ck_assert_uint_eq(a->map_flows, b->map_flows);
+	ck_assert_int_eq(a->worker_file_access, b->worker_file_access);
+	ck_assert_int_eq(a->worker_execution, b->worker_execution);
+	ck_assert_int_eq(a->worker_network, b->worker_network);
+	ck_assert_int_eq(a->printer_stdout, b->printer_stdout);
+	ck_assert_str_eq(a->printer_file, b->printer_file);
+	ck_assert_uint_eq(a->backoff_initial_ms, b->backoff_initial_ms);
+	ck_assert_uint_eq(a->backoff_max_ms, b->backoff_max_ms);
+	ck_assert_uint_eq(a->stable_ms, b->stable_ms);
+	ck_assert_int_eq(a->fault_hooks, b->fault_hooks);
+}
+
+/* Load 'path' over defaults; must fail with "PATH:LINE: ...substr...". */
+static void expect_error(const char *path, int line, const char *substr)
+{
+	struct jb_config c, d;
+	char err[JB_CONF_ERR_MAX], prefix[4200];
+
+	jb_config_defaults(&c);
+	jb_config_defaults(&d);
+	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
+	if (line > 0)
+		snprintf(prefix, sizeof(prefix), "%s:%d: ", path, line);
+	else
+		snprintf(prefix, sizeof(prefix), "%s: ", path);
+	ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0,
+	    "error '%s' does not start with '%s'", err, prefix);
+	ck_assert_msg(strstr(err + strlen(prefix), substr) != NULL,
+	    "error '%s' does not contain '%s'", err, substr);
+	assert_cfg_eq(&c, &d);	/* untouched on failure */
+}
+
+static void expect_sample_error(const char *name, int line, const char *substr)
+{
+	char path[4096];
+
+	sample_path(path, sizeof(path), name);
+	expect_error(path, line, substr);
+}
+
+static void load_ok(const char *path, struct jb_config *c)
+{
+	char err[JB_CONF_ERR_MAX] = "";
+
+	jb_config_defaults(c);
+	ck_assert_msg(jb_config_load(c, path, err, sizeof(err)) == 0,
+	    "loading %s failed: %s", path, err);
+}
+
+/* --- defaults ------------------------------------------------------------ */
+
+START_TEST(test_defaults)
+{
+	struct jb_config c;
+
+	memset(&c, 0xa5, sizeof(c));
+	jb_config_defaults(&c);
+	ck_assert_uint_eq(c.cadence_ms, 1000);
+	ck_assert_uint_eq(c.heartbeat_ms, 1000);
+	ck_assert_uint_eq(c.heartbeat_deadline_ms, 5000);
+	ck_assert_uint_eq(c.handshake_ms, 5000);
+	ck_assert_int_eq(c.log_level, LOG_L_INFO);
+	ck_assert_uint_eq(c.map_tasks, 8192);
+	ck_assert_uint_eq(c.map_files, 16384);
+	ck_assert_uint_eq(c.map_links, 32768);
+	ck_assert_uint_eq(c.map_flows, 8192);
+	ck_assert_int_eq(c.worker_file_access, 1);
+	ck_assert_int_eq(c.worker_execution, 1);
+	ck_assert_int_eq(c.worker_network, 1);
+	ck_assert_int_eq(c.printer_stdout, 1);
+	ck_assert_str_eq(c.printer_file, "");
+	ck_assert_uint_eq(c.backoff_initial_ms, 250);
+	ck_assert_uint_eq(c.backoff_max_ms, 30000);
+	ck_assert_uint_eq(c.stable_ms, 60000);
+	ck_assert_int_eq(c.fault_hooks, 0);
+}
+END_TEST
+
+/* --- the repo's jibril.conf ------------------------------------------------ */
+
+START_TEST(test_repo_conf)
+{
+	struct jb_config c, want;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/jibril.conf", src_dir());
+	load_ok(path, &c);
+	/* jibril.conf spells out every default; it intentionally changes
+	 * nothing (stdout on, file off, all workers on, fault hooks off). */
+	jb_config_defaults(&want);
+	assert_cfg_eq(&c, &want);
+	ck_assert_int_eq(c.printer_stdout, 1);
+	ck_assert_str_eq(c.printer_file, "");
+	ck_assert_int_eq(c.fault_hooks, 0);
+}
+END_TEST
+
+/* --- good sample files ----------------------------------------------------- */
+
+static void want_empty(struct jb_config *c) { (void)c; }
+
+static void want_full(struct jb_config *c)
+{
+	c->cadence_ms = 50;
+	c->heartbeat_ms = 200;
+	c->heartbeat_deadline_ms = 600000;
+	c->handshake_ms = 100;
+	c->log_level = LOG_L_DEBUG;
+	c->map_tasks = 64;
+	c->map_files = 4194304;
+	c->map_links = 1000;
+	c->map_flows = 100;
+	c->worker_file_access = 0;
+	c->worker_execution = 0;
+	c->worker_network = 0;
+	c->printer_stdout = 0;
+	strcpy(c->printer_file, "/var/log/jibril/detections.json");
+	c->backoff_initial_ms = 10;
+	c->backoff_max_ms = 3600000;
+	c->stable_ms = 86400000;
+	c->fault_hooks = 1;
+}
+
+static void want_booleans(struct jb_config *c)
+{
+	c->worker_file_access = 1;
+	c->worker_execution = 0;
+	c->worker_network = 1;
+	c->printer_stdout = 1;
+	c->fault_hooks = 0;
+	c->log_level = LOG_L_WARN;
+}
+
+static void want_inline(struct jb_config *c)
+{
+	c->cadence_ms = 2000;
+	c->log_level = LOG_L_ERR;
+	strcpy(c->printer_file, "/var/log/a;b.json");
+}
+
+static void want_bom_crlf(struct jb_config *c)
+{
+	c->handshake_ms = 7000;
+	c->map_flows = 65536;
+}
+
+static void want_file_only(struct jb_config *c)
+{
+	c->printer_stdout = 0;
+	c->cadence_ms = 500;
+	strcpy(c->printer_file, "/tmp/jibril events.json");
+}
+
+static void want_no_newline(struct jb_config *c) { c->cadence_ms = 123; }
+
+static const struct {
+	const char *name;
+	void (*want)(struct jb_config *);
+} good[] = {
+	{ "good-empty.conf", want_empty },
+	{ "good-full.conf", want_full },
+	{ "good-booleans.conf", want_booleans },
+	{ "good-inline-comments.conf", want_inline },
+	{ "good-bom-crlf.conf", want_bom_crlf },
+	{ "good-file-printer-only.conf", want_file_only },
+	{ "good-no-final-newline.conf", want_no_newline },
+};
+
+START_TEST(test_good_file)
+{
+	struct jb_config c, want;
+	char path[4096];
+
+	sample_path(path, sizeof(path), good[_i].name);
+	load_ok(path, &c);
+	jb_config_defaults(&want);
+	good[_i].want(&want);
+	assert_cfg_eq(&c, &want);
+}
+END_TEST
+
+/* --- bad sample files ------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	int line;
+	const char *msg;
+} bad[] = {
+	{ "bad-unknown-section.conf", 4, "unknown section [agnet]" },
+	{ "bad-empty-unknown-section.conf", 2, "unknown section [Agent]" },
+	{ "bad-unknown-key.conf", 3, "unknown key 'cadense_ms' in section [agent]" },
+	{ "bad-key-wrong-section.conf", 2, "unknown key 'cadence_ms' in section [maps]" },
+	{ "bad-out-of-range-low.conf", 4, "cadence_ms: 0 is out of range 50..60000" },
+	{ "bad-out-of-range-high.conf", 2, "tasks: 4194305 is out of range 64..4194304" },
+	{ "bad-overflow.conf", 2,
+	  "stable_ms: 99999999999999999999999 is out of range 100..86400000" },
+	{ "bad-u32-wrap.conf", 2, "stable_ms: 4294967396 is out of range 100..86400000" },
+	{ "bad-not-a-number.conf", 2, "heartbeat_ms: 'fast' is not a number" },
+	{ "bad-trailing-garbage.conf", 2,
+	  "cadence_ms: '100ms' is not a number (trailing characters 'ms')" },
+	{ "bad-negative.conf", 2,
+	  "handshake_ms: '-1' is not a number (negative values are not allowed)" },
+	{ "bad-plus-sign.conf", 2, "handshake_ms: '+500' is not a number" },
+	{ "bad-hex.conf", 2, "links: '0x1000' is not a number (trailing characters 'x1000')" },
+	{ "bad-empty-number.conf", 2, "files: '' is not a number" },
+	{ "bad-semicolon-no-space.conf", 3, "cadence_ms: '100;comment' is not a number" },
+	{ "bad-hash-inline.conf", 3, "stdout: 'yes # on' is not a boolean" },
+	{ "bad-boolean.conf", 3, "network: 'maybe' is not a boolean" },
+	{ "bad-log-level.conf", 2, "log_level: 'verbose' is not a log level" },
+	{ "bad-relative-path.conf", 2, "file: 'jibril.json' is not an absolute path" },
+	{ "bad-quoted-path.conf", 2, "file: '\"/var/log/jibril.json\"' is not an absolute path" },
+	{ "bad-syntax-no-equals.conf", 2, "syntax error" },
+	{ "bad-section-unterminated.conf", 3, "section header has no closing ']'" },
+	{ "bad-section-trailing.conf", 1, "unexpected text after section header: 'extra'" },
+	{ "bad-outside-section.conf", 2, "key 'cadence_ms' is outside of any [section]" },
+	{ "bad-colon-separator.conf", 2, "':' is not accepted as a separator" },
+	{ "bad-continuation.conf", 3, "continuation lines are not supported" },
+	{ "bad-indented-key.conf", 2, "line starts with whitespace" },
+	{ "bad-missing-name.conf", 2, "missing key name" },
+	{ "bad-first-error-wins.conf", 3, "heartbeat_ms: 1 is out of range 50..60000" },
+};
+
+START_TEST(test_bad_file)
+{
+	expect_sample_error(bad[_i].name, bad[_i].line, bad[_i].msg);
+}
+END_TEST
+
+/* Exact full text for the two examples of the spec. */
+START_TEST(test_bad_exact_text)
+{
+	struct jb_config c;
+	char err[JB_CONF_ERR_MAX], path[4096], want[4200];
+
+	sample_path(path, sizeof(path), "bad-out-of-range-low.conf");
+	jb_config_defaults(&c);
+	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:4: cadence_ms: 0 is out of range 50..60000", path);
+	ck_assert_str_eq(err, want);
+
+	sample_path(path, sizeof(path), "bad-unknown-key.conf");
+	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:3: unknown key 'cadense_ms' in section [agent]", path);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/* --- missing / unreadable file --------------------------------------------- */
+
+START_TEST(test_missing_file)
+{
+	char path[256], want[512], err[JB_CONF_ERR_MAX];
+	struct jb_config c;
+
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmpdir);
+	snprintf(want, sizeof(want), "%s: cannot open: %s", path, strerror(ENOENT));
+	jb_config_defaults(&c);
+	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, want);
+
+	/* a directory opens but cannot be read */
+	snprintf(want, sizeof(want), "%s: cannot read: %s", tmpdir, strerror(EISDIR));
+	ck_assert_int_eq(jb_config_load(&c, tmpdir, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, want);
+
+	/* a NULL or tiny error buffer is tolerated */
+	ck_assert_int_eq(jb_config_load(&c, path, NULL, 0), -1);
+	ck_assert_int_eq(jb_config_load(&c, path, err, 4), -1);
+	ck_assert_str_eq(err, "/tm");
+}
+END_TEST
+
+/* --- duplicate key --------------------------------------------------------- */
+
+START_TEST(test_duplicate_key)
+{
+	expect_sample_error("bad-duplicate-key.conf", 8,
+	    "duplicate key 'cadence_ms' in section [agent] (first set on line 2)");
+}
+END_TEST
+
+/* --- cross-field checks ---------------------------------------------------- */
+
+START_TEST(test_cross_field)
+{
+	struct jb_config c;
+	char path[256], err[JB_CONF_ERR_MAX];
+	static const char edge[] =
+	    "[agent]\nheartbeat_ms = 1000\nheartbeat_deadline_ms = 1001\n"
+	    "[restart]\nbackoff_initial_ms = 500\nbackoff_max_ms = 500\n"
+	    "[printers]\nstdout = no\nfile = /x\n";
+
+	expect_sample_error("bad-deadline.conf", 4,
+	    "heartbeat_deadline_ms (2000) must be greater than heartbeat_ms (2000)");
+	expect_sample_error("bad-deadline-heartbeat-later.conf", 3,
+	    "heartbeat_deadline_ms (3000) must be greater than heartbeat_ms (4000)");
+	expect_sample_error("bad-backoff.conf", 4,
+	    "backoff_max_ms (100) must be at least backoff_initial_ms (200)");
+	expect_sample_error("bad-no-printer.conf", 2, "no printer enabled");
+	expect_sample_error("bad-no-printer-empty-file.conf", 3, "no printer enabled");
+
+	/* boundaries are accepted */
+	write_tmp(path, sizeof(path), "edge.conf", edge, sizeof(edge) - 1);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.heartbeat_deadline_ms, 1001);
+	ck_assert_uint_eq(c.backoff_max_ms, 500);
+	ck_assert_str_eq(c.printer_file, "/x");
+
+	/* no key of the check in the file: "FILE: ..." without a line */
+	sample_path(path, sizeof(path), "good-empty.conf");
+	jb_config_defaults(&c);
+	c.printer_stdout = 0;
+	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 &&
+	    strncmp(err + strlen(path), ": no printer enabled", 20) == 0, "got '%s'", err);
+}
+END_TEST
+
+/* --- inih options: inline comments etc. ------------------------------------ */
+
+START_TEST(test_inih_options)
+{
+	bool ml = ini_allow_multiline, st = ini_use_stack, stop = ini_stop_on_first_error;
+	int maxl = ini_max_line, init = ini_initial_alloc;
+	char *pre = ini_inline_comment_prefixes;
+	struct jb_config c;
+	char path[4096];
+
+	/* "key = value ; comment" is accepted (inih INI_ALLOW_INLINE_COMMENTS) */
+	sample_path(path, sizeof(path), "good-inline-comments.conf");
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.cadence_ms, 2000);
+	ck_assert_int_eq(c.log_level, LOG_L_ERR);
+	ck_assert_str_eq(c.printer_file, "/var/log/a;b.json");
+	/* ...but "#" after a value, ";" without whitespace, continuation lines
+	 * (inih INI_ALLOW_MULTILINE) and ':' separators are not */
+	expect_sample_error("bad-hash-inline.conf", 3, "is not a boolean");
+	expect_sample_error("bad-semicolon-no-space.conf", 3, "is not a number");
+	expect_sample_error("bad-continuation.conf", 3, "continuation");
+	expect_sample_error("bad-colon-separator.conf", 2, "separator");
+
+	/* a caller's inih settings survive a load */
+	ck_assert_int_eq(ini_allow_multiline, ml);
+	ck_assert_int_eq(ini_use_stack, st);
+	ck_assert_int_eq(ini_stop_on_first_error, stop);
+	ck_assert_int_eq(ini_max_line, maxl);
+	ck_assert_int_eq(ini_initial_alloc, init);
+	ck_assert_ptr_eq(ini_inline_comment_prefixes, pre);
+}
+END_TEST
+
+/* --- long lines, long paths, NUL bytes ------------------------------------- */
+
+START_TEST(test_limits)
+{
+	static char buf[10000];
+	char path[256];
+	struct jb_config c;
+	size_t n;
+
+	/* a 4095-character absolute path fits */
+	n = (size_t)snprintf(buf, sizeof(buf), "[printers]\nfile = /");
+	memset(buf + n, 'p', 4094);
+	n += 4094;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\n[agent]\ncadence_ms = 77\n");
+	write_tmp(path, sizeof(path), "path4095.conf", buf, n);
+	load_ok(path, &c);
+	ck_assert_uint_eq(strlen(c.printer_file), 4095);
+	ck_assert_uint_eq(c.cadence_ms, 77);
+
+	/* 4096 characters do not */
+	n = (size_t)snprintf(buf, sizeof(buf), "[printers]\nfile = /");
+	memset(buf + n, 'p', 4095);
+	n += 4095;
+	buf[n++] = '\n';
+	write_tmp(path, sizeof(path), "path4096.conf", buf, n);
+	expect_error(path, 2, "file: path is too long (4096 characters, max 4095)");
+
+	/* an overlong line is an error on its own line, not split in two */
+	n = (size_t)snprintf(buf, sizeof(buf), "[agent]\n# ");
+	memset(buf + n, 'c', 9000);
+	n += 9000;
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\ncadence_ms = 100\n");
+	write_tmp(path, sizeof(path), "longline.conf", buf, n);
+	expect_error(path, 2, "line too long (max 8189 characters)");
+
+	/* a NUL byte inside a line */
+	static const char nul[] = "[agent]\ncadence_ms = 1\0" "00\n";
+	write_tmp(path, sizeof(path), "nul.conf", nul, sizeof(nul) - 1);
+	expect_error(path, 2, "line contains a NUL byte");
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("defaults");
+	tcase_add_test(tc, test_defaults);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("repo_conf");
+	tcase_add_test(tc, test_repo_conf);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("good_files");
+	tcase_add_loop_test(tc, test_good_file, 0, (int)(sizeof(good) / sizeof(good[0])));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad_files");
+	tcase_add_loop_test(tc, test_bad_file, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_bad_exact_text);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("missing_file");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_missing_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("duplicate_key");
+	tcase_add_test(tc, test_duplicate_key);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cross_field");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_cross_field);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("inih_options");
+	tcase_add_test(tc, test_inih_options);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_limits);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
