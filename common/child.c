@@ -1,0 +1,159 @@
+/*
+ * child.c - bring-up and event loop of every sandboxed child.
+ *
+ * Order (each step fatal): role setup (open/map what it needs) -> rlimits
+ * -> event base and IPC peer -> uid/gid nobody, no capabilities -> no_new_privs ->
+ * seccomp -> HELLO -> CONFIG -> READY -> loop.
+ *
+ * Invariants:
+ *  - the child only ever talks to the supervisor over fd 3; if that goes
+ *    away (EOF, error, a malformed message) the child exits: a supervisor
+ *    that restarts will spawn a fresh one.
+ *  - heartbeats come from a timer in this loop, so a child that is stuck
+ *    in its work (or stopped) misses them and is replaced.
+ *  - log lines go to the supervisor as IPC_LOG while the peer is up.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/child.h"
+#include "common/log.h"
+#include "ipc/peer.h"
+
+static struct event_base *base;
+static struct ipc_peer *sup_peer;
+static const struct jb_child_ops *ops;
+static const char *my_kind;
+static uint64_t my_gen;
+static struct event *beat_ev;
+static int configured;
+
+int jb_child_send(const void *buf, size_t len)
+{
+	if (!sup_peer)
+		return -1;
+	return ipc_peer_send(sup_peer, buf, len);
+}
+
+static void log_to_sup(int level, const char *line)
+{
+	char buf[1400];
+	int n = ipc_enc_log(buf, sizeof(buf), (uint64_t)level, line);
+
+	if (n < 0 || jb_child_send(buf, (size_t)n) < 0) {
+		/* fall back to stderr, which we still hold */
+		dprintf(STDERR_FILENO, "jibril[%s:%d]: %s\n", my_kind, (int)getpid(), line);
+	}
+}
+
+static void send_beat(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t processed = 0, detections = 0;
+	char buf[64];
+	int n;
+
+	if (ops->counters)
+		ops->counters(&processed, &detections);
+	n = ipc_enc_heartbeat(buf, sizeof(buf), processed, detections);
+	if (n > 0)
+		jb_child_send(buf, (size_t)n);
+}
+
+static void on_sup(struct ipc_peer *p, const struct ipc_msg *m, void *arg)
+{
+	if (!m) {
+		/* supervisor gone or spoke nonsense: nothing left to do */
+		log_set_sink(NULL);
+		if (p->violation)
+			log_warnx("bad message from the supervisor: %s", p->why);
+		exit(p->violation ? 1 : 0);
+	}
+	if (m->type == IPC_CONFIG) {
+		struct timeval tv;
+		char buf[32];
+		int n;
+
+		if (configured || m->u.config.generation != my_gen) {
+			log_set_sink(NULL);
+			log_warnx("unexpected CONFIG");
+			exit(1);
+		}
+		configured = 1;
+		if (ops->on_config)
+			ops->on_config(m);
+		tv.tv_sec = m->u.config.heartbeat_ms / 1000;
+		tv.tv_usec = (m->u.config.heartbeat_ms % 1000) * 1000;
+		beat_ev = event_new(base, -1, EV_PERSIST, send_beat, NULL);
+		if (!beat_ev || event_add(beat_ev, &tv) < 0)
+			fatalx("cannot arm the heartbeat timer");
+		n = ipc_enc_ready(buf, sizeof(buf));
+		if (n < 0 || jb_child_send(buf, (size_t)n) < 0)
+			fatalx("cannot send READY");
+		return;
+	}
+	if (!configured) {
+		log_set_sink(NULL);
+		log_warnx("%s before CONFIG", ipc_msg_name(m->type));
+		exit(1);
+	}
+	ops->on_message(m);
+}
+
+void jb_child_main(const struct jb_child_ops *o, const char *kind, uint64_t generation)
+{
+	char err[256], buf[256];
+	pid_t ppid = getppid();
+	int n, type;
+	socklen_t tlen = sizeof(type);
+
+	ops = o;
+	my_kind = kind;
+	{
+		/* "jb-file_access" in ps/top instead of "exe" */
+		char comm[16];
+		snprintf(comm, sizeof(comm), "jb-%s", kind);
+		prctl(PR_SET_NAME, comm, 0, 0, 0);
+	}
+	my_gen = generation;
+	if (getsockopt(JB_CHILD_IPC_FD, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+	    type != SOCK_SEQPACKET)
+		fatalx("fd %d is not the supervisor's socket: run jibril without --role",
+		       JB_CHILD_IPC_FD);
+	if (ops->setup && ops->setup(kind, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		exit(JB_CHILD_EX_CONFIG);
+	}
+	/* libc reads /etc/localtime on first use of time conversion: do it
+	 * now, while open() is still allowed */
+	tzset();
+	/* jansson seeds its hash from /dev/urandom on first use: same reason */
+	json_object_seed(0);
+	if (jb_sandbox_rlimits(8, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	base = event_base_new();
+	if (!base)
+		fatalx("event_base_new failed");
+	sup_peer = ipc_peer_new(base, JB_CHILD_IPC_FD, IPC_ROLE_SUPERVISOR, ppid, generation,
+				4096, on_sup, NULL);
+	if (!sup_peer)
+		fatalx("cannot set up the IPC peer");
+	if (jb_sandbox_drop_privs(err, sizeof(err)) < 0 ||
+	    jb_sandbox_seccomp(ops->policy, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	log_set_sink(log_to_sup);
+	n = ipc_enc_hello(buf, sizeof(buf), ops->role, kind, generation, (uint64_t)getpid());
+	if (n < 0 || jb_child_send(buf, (size_t)n) < 0)
+		fatalx("cannot send HELLO");
+	event_base_dispatch(base);
+	exit(0);
+}

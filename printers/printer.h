@@ -1,0 +1,23 @@
+/*
+ * printer.h - one table entry per printer (stdout, file, ...).
+ */
+#ifndef JB_PRINTER_H
+#define JB_PRINTER_H
+
+#include <stddef.h>
+
+struct prn_output {
+	const char *name;
+	/* before confinement: the fd lines go to, or -1 with err */
+	int (*setup)(char *err, size_t errlen);
+	/* after a line is written: make it visible/durable. 0 or -1. */
+	int (*flush)(int fd);
+};
+
+extern const struct prn_output prn_stdout;
+extern const struct prn_output prn_file;
+
+/* Write all of buf to fd (retrying short writes and EINTR). 0 or -1. */
+int prn_write_all(int fd, const char *buf, size_t len);
+
+#endif

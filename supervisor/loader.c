@@ -1,0 +1,210 @@
+/*
+ * loader.c - open -> size maps -> seed -> load -> attach the one CO-RE
+ * object, with libbpf's messages routed into our log.
+ *
+ * Invariants:
+ *  - every refusal is one sentence that says what is missing (not root,
+ *    no BTF, no tracefs, a missing tracepoint), before anything attaches.
+ *  - the seed is random per load and recorded in jb_meta with the layout
+ *    version, so that a later supervisor resuming from pinned maps can read
+ *    it back instead of choosing a new one (keys would not match).
+ *  - optional hooks (syscalls that some kernels lack) are disabled with a
+ *    warning rather than failing the load; required ones are fatal.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "bpf/jibril.h"
+#include "jibril.skel.h"
+#include "loader.h"
+
+#define TRACEFS "/sys/kernel/tracing"
+#define TRACEFS_MAGIC 0x74726163
+
+/* Hooks jibril cannot work without: a kernel lacking one is refused. */
+static const char *const required_tp[] = {
+	"syscalls/sys_exit_openat",
+	"syscalls/sys_enter_connect",
+	"syscalls/sys_exit_connect",
+	"syscalls/sys_enter_unlinkat",
+	NULL,
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && log_getlevel() < LOG_L_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (level == LIBBPF_WARN)
+		log_warnx("libbpf: %s", line);
+	else
+		log_debug("libbpf: %s", line);
+	return 0;
+}
+
+int jb_bpf_preflight(char *err, size_t errlen)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "jibril must run as root: loading BPF programs needs it");
+		return -1;
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st) < 0) {
+		snprintf(err, errlen,
+			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): "
+			 "jibril needs CONFIG_DEBUG_INFO_BTF");
+		return -1;
+	}
+	if (statfs(TRACEFS, &sfs) < 0 || sfs.f_type != TRACEFS_MAGIC) {
+		if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) < 0) {
+			snprintf(err, errlen, "tracefs is not mounted and mounting it on %s failed: %s",
+				 TRACEFS, strerror(errno));
+			return -1;
+		}
+		log_info("mounted tracefs on %s", TRACEFS);
+	}
+	for (int i = 0; required_tp[i]; i++) {
+		char path[256];
+		snprintf(path, sizeof(path), TRACEFS "/events/%s", required_tp[i]);
+		if (stat(path, &st) < 0) {
+			snprintf(err, errlen, "the kernel has no tracepoint %s, which jibril needs",
+				 required_tp[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Disable programs whose tracepoint this kernel lacks (optional ones). */
+static void disable_missing(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+	{
+		const char *sec = bpf_program__section_name(prog);
+		char path[256];
+		struct stat st;
+
+		if (strncmp(sec, "tracepoint/", 11) != 0)
+			continue;
+		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
+		if (stat(path, &st) == 0)
+			continue;
+		log_warnx("tracepoint %s is missing: %s disabled", sec + 11,
+			  bpf_program__name(prog));
+		bpf_program__set_autoload(prog, false);
+	}
+}
+
+int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t errlen)
+{
+	struct jibril_bpf *skel;
+	struct jb_meta meta = {0};
+	__u32 zero = 0;
+	int e;
+
+	memset(b, 0, sizeof(*b));
+	libbpf_set_print(libbpf_print);
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0) {
+		snprintf(err, errlen, "cannot count possible CPUs");
+		return -1;
+	}
+	if (getrandom(&b->seed, sizeof(b->seed), 0) != sizeof(b->seed)) {
+		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		return -1;
+	}
+	skel = jibril_bpf__open();
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	skel->rodata->jb_seed = b->seed;
+	skel->rodata->jb_agent_tgid = (__u32)getpid();
+	bpf_map__set_max_entries(skel->maps.jb_tasks, cfg->map_tasks);
+	bpf_map__set_max_entries(skel->maps.jb_files, cfg->map_files);
+	bpf_map__set_max_entries(skel->maps.jb_links, cfg->map_links);
+	bpf_map__set_max_entries(skel->maps.jb_flows, cfg->map_flows);
+	disable_missing(skel->obj);
+
+	if (jibril_bpf__load(skel)) {
+		e = errno;
+		snprintf(err, errlen, "the kernel refused the BPF programs (%s); run with "
+			 "log_level = debug for the verifier's reasons", strerror(e));
+		goto fail;
+	}
+	b->fd_tasks = bpf_map__fd(skel->maps.jb_tasks);
+	b->fd_files = bpf_map__fd(skel->maps.jb_files);
+	b->fd_links = bpf_map__fd(skel->maps.jb_links);
+	b->fd_flows = bpf_map__fd(skel->maps.jb_flows);
+	b->fd_stats = bpf_map__fd(skel->maps.jb_stats);
+	b->fd_meta = bpf_map__fd(skel->maps.jb_meta);
+	meta.seed = b->seed;
+	meta.layout_version = JB_LAYOUT_VERSION;
+	if (bpf_map_update_elem(b->fd_meta, &zero, &meta, BPF_ANY) < 0) {
+		snprintf(err, errlen, "cannot write jb_meta: %s", strerror(errno));
+		goto fail;
+	}
+	if (jibril_bpf__attach(skel)) {
+		e = errno;
+		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));
+		goto fail;
+	}
+	b->skel = skel;
+	{
+		/* probe batch lookups once: they need kernel >= 5.6 for hash maps */
+		__u64 keys[1], out;
+		struct jb_task vals[1];
+		__u32 count = 1;
+		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
+		int r = bpf_map_lookup_batch(b->fd_tasks, NULL, &out, keys, vals, &count, &o);
+		b->batch_ok = (r == 0 || errno == ENOENT);
+	}
+	log_info("BPF object loaded and attached (%s lookups)",
+		 b->batch_ok ? "batch" : "per-key");
+	return 0;
+fail:
+	jibril_bpf__destroy(skel);
+	return -1;
+}
+
+void jb_bpf_unload(struct jb_bpf *b)
+{
+	if (b->skel)
+		jibril_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
+int jb_bpf_stats(struct jb_bpf *b, uint64_t *out)
+{
+	uint64_t vals[b->ncpus];
+
+	for (__u32 i = 0; i < JB_STAT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(b->fd_stats, &i, vals) < 0)
+			return -1;
+		for (int c = 0; c < b->ncpus; c++)
+			out[i] += vals[c];
+	}
+	return 0;
+}

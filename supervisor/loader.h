@@ -1,0 +1,41 @@
+/*
+ * loader.h - the BPF object: preflight checks, load, attach, map fds.
+ */
+#ifndef JB_LOADER_H
+#define JB_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct jibril_bpf;
+
+struct jb_bpf {
+	struct jibril_bpf *skel;
+	int fd_tasks, fd_files, fd_links, fd_flows, fd_stats, fd_meta;
+	uint64_t seed;
+	int ncpus;		/* possible CPUs: size of per-CPU values */
+	int batch_ok;		/* kernel supports batch lookups on these maps */
+};
+
+/* Root, BTF, tracefs mounted (mounting it if missing). 0 or -1 with one
+ * clear sentence in err. */
+int jb_bpf_preflight(char *err, size_t errlen);
+/* Open, size the maps from cfg, seed, load, attach. 0 or -1 with err. */
+int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t errlen);
+/* Detach and close everything. */
+void jb_bpf_unload(struct jb_bpf *b);
+
+/* Sum of the per-CPU counters into out[JB_STAT_MAX]. */
+int jb_bpf_stats(struct jb_bpf *b, uint64_t *out);
+
+/* backfill.c: write a task record for every process already running.
+ * Returns how many were written, -1 on error. */
+int jb_backfill(struct jb_bpf *b);
+/* Parse what back-fill needs from /proc/PID/stat text (exposed for tests):
+ * ppid and start time in ticks. 0 or -1. */
+int jb_parse_proc_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks, char *comm,
+		       size_t commlen);
+
+#endif

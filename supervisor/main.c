@@ -1,0 +1,230 @@
+/*
+ * main.c - the jibril binary: the supervisor, and (re-executed with
+ * --role) its sandboxed workers and printers.
+ *
+ * Supervisor start-up order, every step fatal with one clear sentence:
+ * configuration (nothing is loaded before it is valid) -> preflight (root,
+ * BTF, tracefs) -> BPF load/attach -> back-fill from /proc -> snapshot
+ * region -> children -> event loop. SIGINT/SIGTERM stop the children,
+ * detach every program and exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/child.h"
+#include "common/log.h"
+#include "loader.h"
+#include "sup.h"
+
+#define JIBRIL_VERSION "0.1.0"
+#define EX_USAGE 64
+#define EX_CONFIG 78
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: jibril [--config FILE]\n"
+		"       jibril --check-config FILE\n"
+		"       jibril --help | --version\n"
+		"\n"
+		"Runtime security agent: eBPF programs keep what tasks do in kernel maps;\n"
+		"the supervisor queries them on a cadence and sandboxed workers turn them\n"
+		"into detections, printed as JSON lines.\n"
+		"\n"
+		"  -c, --config FILE        run with this configuration (default /etc/jibril/jibril.conf)\n"
+		"  -n, --check-config FILE  validate FILE, print 'FILE: ok' or the error, and exit\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            print the version\n");
+}
+
+static struct sup sup;
+static struct event *ev_cadence, *ev_tick;
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	if (sig == SIGCHLD) {
+		sup_procs_reap(&sup);
+		sup_router_pump(&sup);
+		return;
+	}
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: configuration reload is not supported yet; ignored");
+		return;
+	}
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(sup.base);
+}
+
+static void on_cadence(evutil_socket_t fd, short what, void *arg)
+{
+	sup_collector_tick(&sup);
+	sup_router_pump(&sup);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	sup_procs_tick(&sup);
+}
+
+static void read_boot_id(char *out, size_t len)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, len - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		n = 0;
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static struct timeval ms_tv(uint32_t ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+	return tv;
+}
+
+static int run_supervisor(const char *config_path)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGHUP};
+	struct event *sev[4];
+	struct jb_bpf bpf;
+	char err[512], path[64];
+	struct timeval tv;
+	int n;
+
+	jb_config_defaults(&sup.cfg);
+	if (jb_config_load(&sup.cfg, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
+	sup.config_path = config_path;
+	log_init("supervisor", sup.cfg.log_level);
+	if (sup.cfg.fault_hooks)
+		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
+			  "never use this in production");
+	if (jb_bpf_preflight(err, sizeof(err)) < 0 || jb_bpf_load(&bpf, &sup.cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	n = jb_backfill(&bpf);
+	log_info("back-filled %d running processes from /proc", n);
+
+	if (jb_snap_create(&sup.snap, SUP_SNAP_SLOTS, sup.cfg.map_tasks, sup.cfg.map_files,
+			   sup.cfg.map_links, sup.cfg.map_flows) < 0)
+		fatal("cannot create the snapshot region");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", sup.snap.fd);
+	sup.snap_ro_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sup.snap_ro_fd < 0)
+		fatal("cannot reopen the snapshot read-only");
+	read_boot_id(sup.boot_id, sizeof(sup.boot_id));
+	if (gethostname(sup.hostname, sizeof(sup.hostname) - 1) < 0)
+		snprintf(sup.hostname, sizeof(sup.hostname), "unknown");
+	sup.self_exe = "/proc/self/exe";
+	signal(SIGPIPE, SIG_IGN);
+
+	sup.base = event_base_new();
+	if (!sup.base)
+		fatalx("event_base_new failed");
+	for (int i = 0; i < 4; i++) {
+		sev[i] = evsignal_new(sup.base, sigs[i], on_signal, NULL);
+		if (!sev[i] || event_add(sev[i], NULL) < 0)
+			fatalx("cannot watch signal %d", sigs[i]);
+	}
+	if (sup_router_init(&sup) < 0 || sup_collector_init(&sup, &bpf) < 0 ||
+	    sup_procs_init(&sup) < 0)
+		fatalx("cannot set up the supervisor (out of memory or printer output unusable)");
+	ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
+	ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
+	tv = ms_tv(sup.cfg.cadence_ms);
+	event_add(ev_cadence, &tv);
+	tv = ms_tv(100);
+	event_add(ev_tick, &tv);
+
+	sup_procs_start(&sup);
+	log_info("jibril %s running: cadence %u ms, %d children", JIBRIL_VERSION, sup.cfg.cadence_ms,
+		 sup.nprocs);
+	event_base_dispatch(sup.base);
+
+	sup_procs_stop(&sup);
+	event_free(ev_cadence);
+	event_free(ev_tick);
+	for (int i = 0; i < 4; i++)
+		event_free(sev[i]);
+	jb_bpf_unload(&bpf);
+	jb_snap_destroy(&sup.snap);
+	close(sup.snap_ro_fd);
+	sup_collector_free();
+	sup_router_free();
+	event_base_free(sup.base);
+	log_info("stopped: children ended, BPF programs detached");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		/* internal: how the supervisor re-executes its children */
+		{"role", required_argument, NULL, 'r'},
+		{"kind", required_argument, NULL, 'k'},
+		{"generation", required_argument, NULL, 'g'},
+		{"log-level", required_argument, NULL, 'l'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
+	uint64_t generation = 0;
+	int level = LOG_L_INFO, c;
+
+	while ((c = getopt_long(argc, argv, "c:n:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'n': check = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("jibril %s\n", JIBRIL_VERSION); return 0;
+		case 'r': role = optarg; break;
+		case 'k': kind = optarg; break;
+		case 'g': generation = strtoull(optarg, NULL, 10); break;
+		case 'l': level = atoi(optarg); break;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (role) {
+		char name[80];
+		if (!kind)
+			fatalx("--role needs --kind");
+		snprintf(name, sizeof(name), "%s", kind);
+		log_init(name, level);
+		if (!strcmp(role, "worker"))
+			wrk_main(kind, generation);
+		if (!strcmp(role, "printer"))
+			prn_main(kind, generation);
+		fatalx("unknown role '%s'", role);
+	}
+	if (check) {
+		struct jb_config cfg;
+		char err[512];
+		jb_config_defaults(&cfg);
+		if (jb_config_load(&cfg, check, err, sizeof(err)) < 0) {
+			fprintf(stderr, "jibril: %s\n", err);
+			return EX_CONFIG;
+		}
+		printf("%s: ok\n", check);
+		return 0;
+	}
+	return run_supervisor(config);
+}

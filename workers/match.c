@@ -1,0 +1,28 @@
+/*
+ * match.c - small helpers the detection tables share, and the table of
+ * mechanisms.
+ */
+#include <string.h>
+
+#include "detect.h"
+
+const char *wrk_basename(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int wrk_path_under(const char *path, const char *dir)
+{
+	return strncmp(path, dir, strlen(dir)) == 0;
+}
+
+const struct wrk_mechanism *wrk_mechanism_by_name(const char *name)
+{
+	static const struct wrk_mechanism *const all[] = {&wrk_file_access, &wrk_execution,
+							   &wrk_network};
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(all[i]->name, name))
+			return all[i];
+	return NULL;
+}
