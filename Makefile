@@ -1,0 +1,98 @@
+# jibril - build, run, test.
+#   make          build everything into build/
+#   make run      build, then run the agent with ./jibril.conf (root)
+#   make check    build, then run every test (root for the kernel tests)
+# Missing Debian packages are installed when run as root (else the exact
+# apt-get line is printed and the build stops).
+
+OUT      := build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CONF     ?= jibril.conf
+
+DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
+            libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
+            libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps
+PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
+            -D_GNU_SOURCE -fno-strict-aliasing -I. -I$(OUT)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PC_LIBS) 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+LIB_SRCS := $(wildcard common/*.c ipc/*.c supervisor/*.c workers/*.c printers/*.c)
+LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
+TEST_SRCS := $(wildcard tests/check_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
+TEST_HELPERS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)
+
+.PHONY: all deps run check clean vmlinux
+all: $(OUT)/.deps $(OUT)/jibril
+
+# --- Debian packages --------------------------------------------------------
+$(OUT)/.deps:
+	@mkdir -p $(OUT)
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing:" $$missing; \
+			(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing) \
+				|| { echo "package install failed"; exit 1; }; \
+		else \
+			echo "missing packages; run as root:"; \
+			echo "  apt-get install -y $$missing"; exit 1; \
+		fi; \
+	fi
+	@touch $@
+deps: $(OUT)/.deps
+
+# --- eBPF: vmlinux.h -> one CO-RE object -> skeleton ------------------------
+$(OUT)/vmlinux.h: | $(OUT)/.deps
+	@mkdir -p $(OUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/jibril.bpf.o: bpf/jibril.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -c $< -o $@
+
+$(OUT)/jibril.skel.h: $(OUT)/jibril.bpf.o
+	$(BPFTOOL) gen skeleton $< name jibril_bpf > $@.tmp && mv $@.tmp $@
+
+# --- user space -------------------------------------------------------------
+$(OUT)/%.o: %.c $(wildcard */*.h) bpf/jibril.h | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c $< -o $@
+
+# the loader includes the generated skeleton
+$(OUT)/supervisor/loader.o: $(OUT)/jibril.skel.h
+
+$(OUT)/jibril: $(OUT)/supervisor/main.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+-include $(LIB_OBJS:.o=.d)
+
+# --- run ----------------------------------------------------------------------
+run: all
+	@[ "$$(id -u)" = 0 ] || { echo "make run needs root (BPF)"; exit 1; }
+	exec $(OUT)/jibril --config $(CONF)
+
+# --- tests --------------------------------------------------------------------
+$(OUT)/tests/%: tests/%.c $(LIB_OBJS) $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+$(OUT)/tests/helpers/%: tests/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+check: all $(TEST_BINS) $(TEST_HELPER_BINS)
+	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) \
+		tests/run-tests.sh $(TEST_BINS)
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every Check binary given, prints each one's summary, and a closing
+# "N passed, N failed, N skipped" line. Exit status non-zero if any failed.
+set -u
+pass=0 fail=0 skip=0 failed=()
+for t in "$@"; do
+	out=$("$t" 2>&1); rc=$?
+	printf '%s\n' "$out" | sed "s|^|[$(basename "$t")] |"
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: [0-9]+' | tail -n1)
+	if [ -n "$line" ]; then
+		c=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
+		f=$(sed -E 's/.*Failures: ([0-9]+).*/\1/' <<<"$line")
+		e=$(sed -E 's/.*Errors: ([0-9]+).*/\1/' <<<"$line")
+		pass=$((pass + c - f - e)); fail=$((fail + f + e))
+	elif [ $rc -eq 77 ]; then
+		skip=$((skip + 1))
+	fi
+	s=$(printf '%s\n' "$out" | grep -c '^SKIP:' || true)
+	skip=$((skip + s))
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then failed+=("$(basename "$t")"); [ -z "$line" ] && fail=$((fail + 1)); fi
+done
+[ ${#failed[@]} -gt 0 ] && echo "failed suites: ${failed[*]}"
+echo "${pass} passed, ${fail} failed, ${skip} skipped"
+[ ${#failed[@]} -eq 0 ]
