@@ -118,6 +118,10 @@ void jb_child_main(const struct jb_child_ops *o, const char *kind, uint64_t gene
 
 	ops = o;
 	my_kind = kind;
+	/* Ctrl-C reaches the whole process group: only the supervisor decides
+	 * when children stop (it sends SIGTERM) */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	{
 		/* "jb-file_access" in ps/top instead of "exe" */
 		char comm[16];
