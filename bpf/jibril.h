@@ -115,7 +115,9 @@ struct jb_link {
 	__u32 _pad;
 };
 
-/* flows: key = jb_hash_flow(...) over the fields below, task_key included */
+/* flows: key = seeded jb_mix64 chain over task_key, family, proto, dir,
+ * remote port (local port for ingress) and remote address: repeated
+ * connects from one task to one peer share a record and bump count */
 struct jb_flow {
 	__u64 key;
 	__u64 task_key; /* 0 when no task is known (ingress) */
