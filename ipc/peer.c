@@ -68,7 +68,13 @@ static void peer_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (n == 0) {
-			peer_gone(p, 0, "closed");
+			/* SOCK_SEQPACKET: 0 is EOF, or a zero-length packet; only
+			 * a hang-up tells them apart */
+			struct pollfd pf = {.fd = fd, .events = POLLRDHUP};
+			if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLRDHUP)))
+				peer_gone(p, 0, "closed");
+			else
+				peer_gone(p, 1, "malformed message: empty");
 			return;
 		}
 		if ((size_t)n > IPC_MAX_MSG) {

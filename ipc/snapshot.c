@@ -175,7 +175,8 @@ const struct jb_snap_region_hdr *jb_snap_map_ro(int fd, size_t *size, char *err,
 	if (h->magic != JB_SNAP_MAGIC || h->version != JB_SNAP_VERSION ||
 	    h->layout_version != JB_LAYOUT_VERSION || h->region_size != (uint64_t)end ||
 	    h->nslots == 0 || h->slot_size == 0 ||
-	    JB_SNAP_HDR_SIZE + h->slot_size * h->nslots > (uint64_t)end ||
+	    /* divide, never multiply: a hostile header must not wrap around */
+	    h->nslots > ((uint64_t)end - JB_SNAP_HDR_SIZE) / h->slot_size ||
 	    jb_snap_slot_size(h->cap_tasks, h->cap_files, h->cap_links, h->cap_flows) !=
 		    h->slot_size) {
 		snprintf(err, errlen, "snapshot region header is invalid");
@@ -197,7 +198,8 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	const uint8_t *b;
 	const struct jb_snap_slot_hdr *h;
 
-	if (slot >= r->nslots || JB_SNAP_HDR_SIZE + r->slot_size * (slot + 1) > size)
+	if (slot >= r->nslots || size < JB_SNAP_HDR_SIZE || r->slot_size == 0 ||
+	    (uint64_t)slot + 1 > (size - JB_SNAP_HDR_SIZE) / r->slot_size)
 		return -1;
 	b = slot_base(r, slot);
 	h = (const struct jb_snap_slot_hdr *)b;

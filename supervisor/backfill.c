@@ -65,9 +65,11 @@ int jb_parse_proc_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks, c
 			break;
 		if (field == 4 || field == 22) {
 			char *end;
+			if (*p < '0' || *p > '9')
+				return -1; /* strtoull would take "-1" */
 			errno = 0;
 			v = strtoull(p, &end, 10);
-			if (errno || end == p)
+			if (errno || (*end != ' ' && *end != '\n' && *end != '\0'))
 				return -1;
 			if (field == 4)
 				*ppid = (uint32_t)v;

@@ -3,10 +3,11 @@
  *
  * Invariants:
  *  - every string from the kernel is bounded by its record field and may
- *    hold any bytes: it goes through json_stringn_nocheck only after being
- *    made valid UTF-8 (invalid bytes become U+FFFD), so jansson never
- *    refuses an event an attacker crafted with a strange file name.
- *  - the ancestry walk is bounded (JB_ANCESTRY_MAX) and stops at a cycle.
+ *    hold any bytes: it is made well-formed UTF-8 (each invalid byte becomes
+ *    U+FFFD) before json_stringn, so jansson never refuses, and never
+ *    nulls, a field an attacker crafted with a strange file name.
+ *  - the ancestry walk is bounded (JB_ANCESTRY_MAX) and stops at a cycle
+ *    (a key seen before on the same walk).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,39 @@
 #define JB_ANCESTRY_MAX 32
 #define JIBRIL_VERSION_STR "0.1.0"
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7:
+ * no overlong forms, no surrogates, nothing above U+10FFFF), 0 if none. */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (avail < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < need; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return need;
+}
+
 /* Copy at most n bytes of s up to its NUL, replacing invalid UTF-8. */
 static json_t *jstr(const char *s, size_t n)
 {
@@ -34,12 +68,8 @@ static json_t *jstr(const char *s, size_t n)
 	if (!out)
 		return json_null();
 	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t need = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-		int ok = need > 0 && i + need <= len;
-		for (size_t k = 1; ok && k < need; k++)
-			ok = ((unsigned char)s[i + k] >> 6) == 2;
-		if (ok) {
+		size_t need = utf8_seq((const unsigned char *)s + i, len - i);
+		if (need) {
 			memcpy(out + o, s + i, need);
 			o += need;
 			i += need;
@@ -201,9 +231,17 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct wrk_mechanism
 		p = t->parent_key ? jb_snap_task(v, t->parent_key) : NULL;
 		json_object_set_new(ev, "parent", p ? jprocess(ctx, p, 1) : json_null());
 		/* ancestry: parent first, up to pid 1 */
+		uint64_t seen[JB_ANCESTRY_MAX + 1];
+		seen[0] = t->key;
 		for (; p && depth < JB_ANCESTRY_MAX; depth++) {
+			int cycle = 0;
+			for (int k = 0; k <= depth; k++)
+				cycle |= seen[k] == p->key;
+			if (cycle)
+				break;
+			seen[depth + 1] = p->key;
 			json_array_append_new(anc, jprocess(ctx, p, 0));
-			if (p->tgid == 1 || !p->parent_key || p->parent_key == p->key)
+			if (p->tgid == 1 || !p->parent_key)
 				break;
 			p = jb_snap_task(v, p->parent_key);
 		}

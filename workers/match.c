@@ -3,6 +3,7 @@
  * mechanisms.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include "detect.h"
 
@@ -15,6 +16,17 @@ const char *wrk_basename(const char *path)
 int wrk_path_under(const char *path, const char *dir)
 {
 	return strncmp(path, dir, strlen(dir)) == 0;
+}
+
+const uint8_t *wrk_flow_v4(const struct jb_flow *f)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (f->family == AF_INET)
+		return f->daddr;
+	if (f->family == AF_INET6 && !memcmp(f->daddr, mapped, sizeof(mapped)))
+		return f->daddr + 12;
+	return NULL;
 }
 
 const struct wrk_mechanism *wrk_mechanism_by_name(const char *name)

@@ -26,13 +26,13 @@ static int cloud_metadata_access(const struct jb_task *t, const struct jb_flow *
 	/* fd00:ec2::254 */
 	static const uint8_t v6_aws[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
 					   0,    0,    0,    0,    0, 0, 0x02, 0x54};
+	const uint8_t *v4 = wrk_flow_v4(f);
+
 	if (!egress(f))
 		return 0;
-	if (f->family == AF_INET)
-		return !memcmp(f->daddr, v4_aws, 4) || !memcmp(f->daddr, v4_alibaba, 4);
-	if (f->family == AF_INET6)
-		return !memcmp(f->daddr, v6_aws, 16);
-	return 0;
+	if (v4)
+		return !memcmp(v4, v4_aws, 4) || !memcmp(v4, v4_alibaba, 4);
+	return f->family == AF_INET6 && !memcmp(f->daddr, v6_aws, 16);
 }
 
 static int stratum_port_access(const struct jb_task *t, const struct jb_flow *f)
