@@ -27,6 +27,8 @@ LIB_SRCS := $(wildcard common/*.c ipc/*.c supervisor/*.c workers/*.c printers/*.
 LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
 TEST_SRCS := $(wildcard tests/check_*.c)
+TEST_LIB_SRCS := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(OUT)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)
@@ -82,9 +84,10 @@ run: all
 	exec $(OUT)/jibril --config $(CONF)
 
 # --- tests --------------------------------------------------------------------
-$(OUT)/tests/%: tests/%.c $(LIB_OBJS) $(wildcard tests/*.h)
+$(OUT)/tests/check_%: tests/check_%.c $(LIB_OBJS) $(TEST_LIB_OBJS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_LIB_OBJS) $(LIB_OBJS) $(PKG_LIBS) \
+		$(CHECK_LIBS) -lm
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)

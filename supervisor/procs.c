@@ -316,7 +316,12 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 		p->detections = m->u.heartbeat.detections;
 		break;
 	case IPC_LOG:
-		log_info("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
+		if (m->u.log.level <= IPC_LOG_WARN)
+			log_warnx("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
+		else if (m->u.log.level == IPC_LOG_INFO)
+			log_info("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
+		else
+			log_debug("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
 		break;
 	case IPC_SNAPSHOT_DONE:
 		if (p->state != ST_READY) {
