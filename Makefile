@@ -34,6 +34,8 @@ TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)
 
 .PHONY: all deps run check clean vmlinux
+# keep intermediate objects (test support code) between runs
+.SECONDARY:
 all: $(OUT)/.deps $(OUT)/jibril
 
 # --- Debian packages --------------------------------------------------------

@@ -48,6 +48,7 @@ static const struct sc_rule common_rules[] = {
 	{SCMP_SYS(futex), 0, "libc internal locks"},
 	{SCMP_SYS(getpid), 0, "HELLO carries the pid"},
 	{SCMP_SYS(getrandom), 0, "detection uuids"},
+	{SCMP_SYS(gettid), 0, "abort() asks for its tid before tgkill"},
 	{SCMP_SYS(gettimeofday), 0, "libevent, timestamps"},
 	{SCMP_SYS(madvise), 0, "malloc trimming"},
 	{SCMP_SYS(munmap), 0, "malloc"},

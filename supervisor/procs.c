@@ -117,6 +117,9 @@ static void proc_timer(evutil_socket_t fd, short what, void *arg)
 			proc_spawn(g_sup, p);
 		break;
 	default:
+		/* its socket closed KILL_GRACE_MS ago and it is still there */
+		if (p->peer && p->peer->dead && p->pid > 0)
+			sup_proc_kill(g_sup, p, "did not exit after closing its IPC socket");
 		break;
 	}
 }
@@ -277,8 +280,10 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 				  peer->why);
 			sup_proc_kill(s, p, "protocol violation");
 		} else if (p->state != ST_STOPPING) {
-			/* EOF: the exit follows; make sure it does */
-			sup_proc_kill(s, p, peer->why);
+			/* EOF: the exit (and its reason) follows; if it does not
+			 * within the grace period, proc_timer kills it */
+			log_debug("%s[%d]: IPC %s", p->kind->name, (int)p->pid, peer->why);
+			arm_timer(p, KILL_GRACE_MS);
 		}
 		return;
 	}
@@ -376,14 +381,16 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		p->sent_seq = p->printed_seq; /* unacked lines go again */
 	snprintf(why, sizeof(why), "%s%s%s", how, p->we_killed ? " after " : "",
 		 p->we_killed ? p->kill_reason : "");
-	p->pid = -1;
 
+	/* the state line names the pid that ended; then it is forgotten */
 	if (s->stopping) {
 		set_state(p, ST_DISABLED, why);
+		p->pid = -1;
 		return;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EX_CONFIG) {
 		set_state(p, ST_DISABLED, "configuration error: will not respawn");
+		p->pid = -1;
 		return;
 	}
 	if (was_ready && now - p->ready_ms >= s->cfg.stable_ms)
@@ -396,6 +403,7 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		set_state(p, ST_IDLE, why);
 		log_info("%s: restarting in %u ms", p->kind->name, p->backoff_ms);
 	}
+	p->pid = -1;
 	arm_timer(p, p->backoff_ms);
 	p->backoff_ms = p->backoff_ms * 2 > s->cfg.backoff_max_ms ? s->cfg.backoff_max_ms
 								  : p->backoff_ms * 2;

@@ -5,8 +5,9 @@
  * SNAPSHOT_DONE.
  *
  * Invariants:
- *  - the worker holds no BPF fd, no printer fd, no secret: only fd 3 (IPC)
- *    and fd 4 (the sealed snapshot, mapped PROT_READ).
+ *  - the worker holds no BPF fd, no printer fd, no secret: only fd 3 (IPC),
+ *    the mapping of the sealed snapshot (PROT_READ; fd 4 is closed once
+ *    mapped) and libevent's own epoll fd and internal pipe.
  *  - a snapshot whose seqlock changed while we read it is reported done
  *    without detections only after it was re-validated; nothing from a torn
  *    read is sent.
