@@ -1,0 +1,913 @@
+/*
+ * agent_harness.c - see agent_harness.h.
+ *
+ * Invariants:
+ *  - every wait polls with a deadline; nothing sleeps in place of a
+ *    synchronisation, except where the test means "wait the full window".
+ *  - an agent never outlives the test that started it: it gets
+ *    PR_SET_PDEATHSIG(SIGKILL) (Check's fork mode ends a failed test with
+ *    _exit, so atexit would not run), and its pid is recorded in a shared
+ *    registry that the runner process sweeps (jbh_kill_leftovers) after
+ *    each test case and at the end.
+ *  - the agent's stderr (its log) and the file printer's output live in a
+ *    fresh mkdtemp dir; it is removed only when the test stopped the agent
+ *    cleanly, so a failure leaves the evidence (its path is in the message).
+ */
+#include <check.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_harness.h"
+#include "workers/detect.h"
+
+#define REG_SLOTS 256
+
+struct jbh_reg_entry {
+	pid_t pid;
+	char dir[64];
+	unsigned long long start; /* /proc/PID/stat field 22: guards against pid reuse */
+};
+
+static struct jbh_reg {
+	int n;
+	struct jbh_reg_entry e[REG_SLOTS];
+} *reg;
+
+uint64_t jbh_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t jbh_real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void jbh_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+const char *jbh_bin(void)
+{
+	const char *b = getenv("JIBRIL_BIN");
+	return b && *b ? b : "build/jibril";
+}
+
+const char *jbh_src(void)
+{
+	const char *s = getenv("JIBRIL_SRC");
+	return s && *s ? s : ".";
+}
+
+void jbh_helper(char *buf, size_t n, const char *name)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s", jbh_bin());
+	snprintf(buf, n, "%s/tests/helpers/%s", dirname(tmp), name);
+}
+
+char *jbh_slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, n = 0;
+	char *buf;
+	ssize_t r;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	for (;;) {
+		if (!buf)
+			break;
+		if (cap - n < 2) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf)
+		buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* --- /proc --------------------------------------------------------------- */
+
+/* state, ppid and start time from /proc/PID/stat; 0 on success */
+static int proc_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start, char *comm,
+		     size_t commlen)
+{
+	char path[64], buf[1024], *l, *r;
+	int fd, n, field;
+	unsigned long long v = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	l = strchr(buf, '(');
+	r = strrchr(buf, ')');
+	if (!l || !r || r[1] != ' ')
+		return -1;
+	if (comm) {
+		size_t cl = (size_t)(r - l - 1);
+		if (cl >= commlen)
+			cl = commlen - 1;
+		memcpy(comm, l + 1, cl);
+		comm[cl] = '\0';
+	}
+	if (state)
+		*state = r[2];
+	if (ppid)
+		*ppid = (pid_t)strtol(r + 4, NULL, 10);
+	/* fields after ')' start at 3 (state); start time is 22 */
+	l = r + 2;
+	for (field = 3; field < 22 && l; field++) {
+		l = strchr(l, ' ');
+		if (l)
+			l++;
+	}
+	if (l)
+		v = strtoull(l, NULL, 10);
+	if (start)
+		*start = v;
+	return 0;
+}
+
+int jbh_pid_gone(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return stat(path, &st) < 0 && errno == ENOENT;
+}
+
+pid_t jbh_child_pid(const struct jbh_agent *a, const char *kind)
+{
+	char want[32], comm[64], state;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = -1, ppid;
+
+	snprintf(want, sizeof(want), "jb-%s", kind);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		pid_t pid;
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = (pid_t)atoi(e->d_name);
+		if (proc_stat(pid, &state, &ppid, NULL, comm, sizeof(comm)) < 0)
+			continue;
+		if (ppid == a->pid && state != 'Z' && !strcmp(comm, want)) {
+			found = pid;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* --- registry of started agents ------------------------------------------ */
+
+void jbh_main_init(const char *suite)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("SKIP: %s: needs root (the agent loads BPF programs)\n", suite);
+		exit(77);
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st) < 0) {
+		printf("SKIP: %s: the kernel has no BTF (/sys/kernel/btf/vmlinux)\n", suite);
+		exit(77);
+	}
+	if (access(jbh_bin(), X_OK) < 0) {
+		/* a missing build is a failure, not a skip */
+		fprintf(stderr, "%s: no agent binary at %s (set JIBRIL_BIN)\n", suite, jbh_bin());
+		exit(1);
+	}
+	reg = mmap(NULL, sizeof(*reg), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (reg == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	memset(reg, 0, sizeof(*reg));
+}
+
+static void reg_add(pid_t pid, const char *dir)
+{
+	unsigned long long start = 0;
+	int i;
+
+	if (!reg)
+		return;
+	proc_stat(pid, NULL, NULL, &start, NULL, 0);
+	i = __sync_fetch_and_add(&reg->n, 1);
+	if (i < REG_SLOTS) {
+		reg->e[i].start = start;
+		snprintf(reg->e[i].dir, sizeof(reg->e[i].dir), "%s", dir);
+		reg->e[i].pid = pid;
+	}
+}
+
+void jbh_kill_leftovers(void)
+{
+	if (!reg)
+		return;
+	for (int i = 0; i < reg->n && i < REG_SLOTS; i++) {
+		unsigned long long start;
+		char state;
+
+		if (reg->e[i].pid <= 0)
+			continue;
+		/* PR_SET_PDEATHSIG is already killing it if its test died: give
+		 * that a moment before saying anything */
+		for (int k = 0; k < 500; k++) {
+			if (proc_stat(reg->e[i].pid, &state, NULL, &start, NULL, 0) < 0 ||
+			    start != reg->e[i].start || state == 'Z')
+				break;
+			if (k == 499) {
+				fprintf(stderr, "harness: agent %d outlived its test: SIGKILL\n",
+					(int)reg->e[i].pid);
+				kill(reg->e[i].pid, SIGKILL);
+			}
+			jbh_sleep_ms(10);
+		}
+		/* jbh_stop removes it after a clean stop: still here = a failure */
+		if (access(reg->e[i].dir, F_OK) == 0)
+			fprintf(stderr, "harness: kept %s (log, config, events) for inspection\n",
+				reg->e[i].dir);
+		reg->e[i].pid = 0;
+	}
+}
+
+/* --- start / stop -------------------------------------------------------- */
+
+static void write_config(struct jbh_agent *a)
+{
+	FILE *f = fopen(a->conf, "w");
+
+	ck_assert_msg(f != NULL, "cannot write %s: %s", a->conf, strerror(errno));
+	fprintf(f,
+		"# generated by tests/agent_harness.c\n"
+		"[agent]\n"
+		"cadence_ms = %u\n"
+		"heartbeat_ms = %u\n"
+		"heartbeat_deadline_ms = %u\n"
+		"handshake_ms = 5000\n"
+		"log_level = %s\n"
+		"[printers]\n"
+		"stdout = %s\n"
+		"file = %s\n"
+		"[restart]\n"
+		"backoff_initial_ms = %u\n"
+		"backoff_max_ms = %u\n"
+		"stable_ms = 60000\n"
+		"[debug]\n"
+		"fault_hooks = %s\n",
+		a->o.cadence_ms, a->o.heartbeat_ms, a->o.deadline_ms, a->o.debug_log ? "debug" : "info",
+		a->o.stdout_printer ? "yes" : "no", a->events, a->o.backoff_initial_ms,
+		a->o.backoff_max_ms, a->o.no_fault_hooks ? "no" : "yes");
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
+{
+	static const struct jbh_opts none;
+	pid_t parent = getpid(), pid;
+
+	memset(a, 0, sizeof(*a));
+	a->pid = -1;
+	a->o = o ? *o : none;
+	if (!a->o.cadence_ms) a->o.cadence_ms = 200;
+	if (!a->o.heartbeat_ms) a->o.heartbeat_ms = 100;
+	if (!a->o.deadline_ms) a->o.deadline_ms = 1000;
+	if (!a->o.backoff_initial_ms) a->o.backoff_initial_ms = 50;
+	if (!a->o.backoff_max_ms) a->o.backoff_max_ms = 500;
+	a->kinds[a->nkinds++] = "file_access";
+	a->kinds[a->nkinds++] = "execution";
+	a->kinds[a->nkinds++] = "network";
+	if (a->o.stdout_printer)
+		a->kinds[a->nkinds++] = "stdout";
+	a->kinds[a->nkinds++] = "file";
+
+	snprintf(a->dir, sizeof(a->dir), "/tmp/jbtest.XXXXXX");
+	ck_assert_msg(mkdtemp(a->dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(a->conf, sizeof(a->conf), "%s/jibril.conf", a->dir);
+	snprintf(a->events, sizeof(a->events), "%s/events.json", a->dir);
+	snprintf(a->log, sizeof(a->log), "%s/supervisor.log", a->dir);
+	snprintf(a->out, sizeof(a->out), "%s/stdout.json", a->dir);
+	write_config(a);
+
+	fflush(NULL);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(a->out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int err = open(a->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		/* die with the test, whichever way it ends */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+		    dup2(err, 2) < 0)
+			_exit(127);
+		closefrom(3);
+		execl(jbh_bin(), "jibril", "--config", a->conf, (char *)NULL);
+		_exit(127);
+	}
+	a->pid = pid;
+	reg_add(pid, a->dir);
+}
+
+int jbh_alive(struct jbh_agent *a)
+{
+	int st;
+	pid_t r;
+
+	if (a->reaped)
+		return 0;
+	r = waitpid(a->pid, &st, WNOHANG);
+	if (r == a->pid) {
+		a->reaped = 1;
+		a->status = st;
+		return 0;
+	}
+	return r == 0;
+}
+
+void jbh_wait_all_ready(struct jbh_agent *a, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	for (int i = 0; i < a->nkinds; i++) {
+		uint64_t now = jbh_now_ms();
+		pid_t p = jbh_wait_ready(a, a->kinds[i], -1,
+					 deadline > now ? (unsigned)(deadline - now) : 1);
+
+		ck_assert_msg(p > 0, "%s did not become READY within %u ms (agent %s; log %s)",
+			      a->kinds[i], timeout_ms, jbh_alive(a) ? "alive" : "dead", a->log);
+	}
+}
+
+uint64_t jbh_detect_deadline(const struct jbh_agent *a)
+{
+	return jbh_now_ms() + 3 * a->o.cadence_ms + 1000;
+}
+
+static int remove_tree(const char *dir)
+{
+	char cmd[256];
+
+	if (strncmp(dir, "/tmp/jbtest.", 12) != 0 || strchr(dir, '\''))
+		return -1;
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	return system(cmd);
+}
+
+void jbh_stop(struct jbh_agent *a, unsigned timeout_ms)
+{
+	pid_t kids[JBH_MAX_KIDS];
+	uint64_t deadline;
+
+	ck_assert_msg(jbh_alive(a), "the supervisor died before the test stopped it (status 0x%x, "
+		      "log %s)", a->status, a->log);
+	for (int i = 0; i < a->nkinds; i++)
+		kids[i] = jbh_child_pid(a, a->kinds[i]);
+	ck_assert_int_eq(kill(a->pid, SIGTERM), 0);
+	deadline = jbh_now_ms() + timeout_ms;
+	while (jbh_alive(a) && jbh_now_ms() < deadline)
+		jbh_sleep_ms(10);
+	if (!a->reaped) {
+		kill(a->pid, SIGKILL);
+		jbh_wait_exit(a->pid, 2000);
+		ck_abort_msg("the supervisor did not exit within %u ms of SIGTERM (log %s)",
+			     timeout_ms, a->log);
+	}
+	ck_assert_msg(WIFEXITED(a->status) && WEXITSTATUS(a->status) == 0,
+		      "the supervisor ended with wait status 0x%x on SIGTERM, not exit 0 (log %s)",
+		      a->status, a->log);
+	for (int i = 0; i < a->nkinds; i++)
+		ck_assert_msg(kids[i] < 0 || jbh_pid_gone(kids[i]),
+			      "%s child %d is still there after the supervisor exited",
+			      a->kinds[i], (int)kids[i]);
+	ck_assert_msg(jbh_log_has(a, "stopped: children ended, BPF programs detached"),
+		      "no clean-stop line in %s", a->log);
+	remove_tree(a->dir);
+}
+
+/* --- log ----------------------------------------------------------------- */
+
+char *jbh_log_read(const struct jbh_agent *a)
+{
+	char *s = jbh_slurp(a->log, NULL);
+	return s ? s : strdup("");
+}
+
+int jbh_log_has(const struct jbh_agent *a, const char *needle)
+{
+	char *s = jbh_log_read(a);
+	int r = strstr(s, needle) != NULL;
+
+	free(s);
+	return r;
+}
+
+int jbh_log_wait(const struct jbh_agent *a, const char *needle, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	do {
+		if (jbh_log_has(a, needle))
+			return 1;
+		jbh_sleep_ms(10);
+	} while (jbh_now_ms() < deadline);
+	return jbh_log_has(a, needle);
+}
+
+/* Calls fn on each line that is a state line of kind: ": KIND[PID] gen G: ...". */
+static int each_kind_line(const struct jbh_agent *a, const char *kind,
+			  int (*fn)(const char *line, pid_t pid, uint64_t gen, void *arg), void *arg)
+{
+	char *s = jbh_log_read(a), *line, *save = NULL, want[48];
+	int r = 0;
+	size_t wl;
+
+	snprintf(want, sizeof(want), ": %s[", kind);
+	wl = strlen(want);
+	for (line = strtok_r(s, "\n", &save); line && !r; line = strtok_r(NULL, "\n", &save)) {
+		char *p = strstr(line, want), *q;
+		long pid;
+
+		if (!p)
+			continue;
+		pid = strtol(p + wl, &q, 10);
+		if (strncmp(q, "] gen ", 6) != 0)
+			continue;
+		r = fn(line, (pid_t)pid, strtoull(q + 6, NULL, 10), arg);
+	}
+	free(s);
+	return r;
+}
+
+struct ready_q {
+	pid_t pid;
+	uint64_t gen;
+	const char *substr;
+};
+
+static int is_ready_line(const char *line, pid_t pid, uint64_t gen, void *arg)
+{
+	struct ready_q *q = arg;
+	return pid == q->pid && strstr(line, "-> READY") != NULL;
+}
+
+pid_t jbh_wait_ready(struct jbh_agent *a, const char *kind, pid_t not_pid, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	do {
+		struct ready_q q = {jbh_child_pid(a, kind), 0, NULL};
+
+		if (q.pid > 0 && q.pid != not_pid && each_kind_line(a, kind, is_ready_line, &q))
+			return q.pid;
+		jbh_sleep_ms(10);
+	} while (jbh_now_ms() < deadline);
+	return -1;
+}
+
+static int gen_line(const char *line, pid_t pid, uint64_t gen, void *arg)
+{
+	struct ready_q *q = arg;
+	if (pid == q->pid) {
+		q->gen = gen;
+		return 1;
+	}
+	return 0;
+}
+
+uint64_t jbh_gen_of(struct jbh_agent *a, const char *kind, pid_t pid)
+{
+	struct ready_q q = {pid, 0, NULL};
+
+	each_kind_line(a, kind, gen_line, &q);
+	return q.gen;
+}
+
+static int gen_sub_line(const char *line, pid_t pid, uint64_t gen, void *arg)
+{
+	struct ready_q *q = arg;
+	return gen == q->gen && strstr(line, q->substr) != NULL;
+}
+
+int jbh_log_gen_line(const struct jbh_agent *a, const char *kind, uint64_t gen, const char *substr)
+{
+	struct ready_q q = {0, gen, substr};
+	return each_kind_line(a, kind, gen_sub_line, &q);
+}
+
+int jbh_log_gen_wait(const struct jbh_agent *a, const char *kind, uint64_t gen, const char *substr,
+		     unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	do {
+		if (jbh_log_gen_line(a, kind, gen, substr))
+			return 1;
+		jbh_sleep_ms(10);
+	} while (jbh_now_ms() < deadline);
+	return jbh_log_gen_line(a, kind, gen, substr);
+}
+
+int jbh_log_restart_delays(const struct jbh_agent *a, const char *kind, unsigned *out, int max)
+{
+	char *s = jbh_log_read(a), *p = s, want[64];
+	int n = 0;
+
+	snprintf(want, sizeof(want), ": %s: restarting in ", kind);
+	while (n < max && (p = strstr(p, want))) {
+		p += strlen(want);
+		out[n++] = (unsigned)strtoul(p, NULL, 10);
+	}
+	free(s);
+	return n;
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static json_t *jget(json_t *o, const char *dotted)
+{
+	char buf[128], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", dotted);
+	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save))
+		o = json_is_object(o) ? json_object_get(o, tok) : NULL;
+	return o;
+}
+
+const char *jbh_jstr(json_t *o, const char *dotted)
+{
+	json_t *v = jget(o, dotted);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+long long jbh_jint(json_t *o, const char *dotted, long long dflt)
+{
+	json_t *v = jget(o, dotted);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
+}
+
+int jbh_jarr_has(json_t *o, const char *dotted, const char *s)
+{
+	json_t *arr = jget(o, dotted), *v;
+	size_t i;
+
+	if (!json_is_array(arr))
+		return 0;
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return 1;
+	return 0;
+}
+
+int jbh_match(json_t *ev, void *arg)
+{
+	const struct jbh_match *m = arg;
+	const char *k = jbh_jstr(ev, "kind"), *p;
+
+	if (m->kind && (!k || strcmp(k, m->kind)))
+		return 0;
+	if (m->pid && jbh_jint(ev, "process.pid", -1) != (long long)m->pid)
+		return 0;
+	if (m->path && (!(p = jbh_jstr(ev, "file.path")) || strcmp(p, m->path)))
+		return 0;
+	return 1;
+}
+
+/* Calls fn on each complete line of file, parsed; stops when fn returns 1
+ * (and then returns that line, with a reference). A line that is not JSON
+ * fails the test: printers must write one object per line. */
+static json_t *scan_file(const char *file, jbh_pred pred, void *arg, int *count)
+{
+	char *s = jbh_slurp(file, NULL), *line, *nl;
+	json_t *hit = NULL;
+
+	if (count)
+		*count = 0;
+	if (!s)
+		return NULL;
+	for (line = s; (nl = strchr(line, '\n')); line = nl + 1) {
+		json_error_t jerr;
+		json_t *ev;
+
+		*nl = '\0';
+		ev = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
+		ck_assert_msg(json_is_object(ev), "%s: a line is not a JSON object (%s): %.200s", file,
+			      jerr.text, line);
+		if (pred(ev, arg)) {
+			if (count) {
+				(*count)++;
+			} else {
+				hit = ev;
+				break;
+			}
+		}
+		json_decref(ev);
+	}
+	free(s);
+	return hit;
+}
+
+json_t *jbh_wait_event_in(const char *file, jbh_pred pred, void *arg, uint64_t deadline_ms)
+{
+	json_t *ev;
+
+	for (;;) {
+		ev = scan_file(file, pred, arg, NULL);
+		if (ev || jbh_now_ms() >= deadline_ms)
+			return ev;
+		jbh_sleep_ms(20);
+	}
+}
+
+json_t *jbh_wait_event(const struct jbh_agent *a, jbh_pred pred, void *arg, uint64_t deadline_ms)
+{
+	return jbh_wait_event_in(a->events, pred, arg, deadline_ms);
+}
+
+int jbh_count_events(const struct jbh_agent *a, jbh_pred pred, void *arg)
+{
+	int n = 0;
+
+	scan_file(a->events, pred, arg, &n);
+	return n;
+}
+
+/* "2026-01-02T03:04:05.123456Z" -> ms since the epoch, or -1 */
+static long long iso_ms(const char *s)
+{
+	struct tm tm = {0};
+	char *end;
+	long us;
+
+	if (!s || strlen(s) != 27 || s[26] != 'Z' || s[19] != '.')
+		return -1;
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || *end != '.')
+		return -1;
+	us = strtol(end + 1, &end, 10);
+	if (*end != 'Z')
+		return -1;
+	return (long long)timegm(&tm) * 1000 + us / 1000;
+}
+
+static int is_uuid4(const char *u)
+{
+	if (!u || strlen(u) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (u[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)u[i]) || isupper((unsigned char)u[i])) {
+			return 0;
+		}
+	}
+	return u[14] == '4' && strchr("89ab", u[19]) != NULL;
+}
+
+static const struct wrk_def *def_of(const char *kind, const struct wrk_mechanism **mech)
+{
+	static const char *const mechs[] = {"file_access", "execution", "network"};
+
+	for (size_t i = 0; i < 3; i++) {
+		const struct wrk_mechanism *m = wrk_mechanism_by_name(mechs[i]);
+		for (size_t d = 0; m && d < m->ndefs; d++) {
+			if (!strcmp(m->defs[d].kind, kind)) {
+				*mech = m;
+				return &m->defs[d];
+			}
+		}
+	}
+	return NULL;
+}
+
+void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const char *exe,
+		     uint64_t spawned_real_ms)
+{
+	const struct wrk_mechanism *mech = NULL;
+	const struct wrk_def *def = def_of(kind, &mech);
+	json_t *anc = json_object_get(ev, "ancestry"), *last;
+	long long ts, et, start, now = (long long)jbh_real_ms();
+	char host[256] = "";
+	char *dump = json_dumps(ev, JSON_COMPACT);
+	size_t n;
+
+	ck_assert_msg(def != NULL, "no definition of %s in the worker tables", kind);
+	ck_assert_str_eq(jbh_jstr(ev, "kind"), kind);
+	ck_assert_msg(jbh_jstr(ev, "mechanism") && !strcmp(jbh_jstr(ev, "mechanism"), mech->name),
+		      "mechanism of %s is not %s: %s", kind, mech->name, dump);
+	ck_assert_msg(jbh_jstr(ev, "name") && !strcmp(jbh_jstr(ev, "name"), def->name), "%s", dump);
+	ck_assert_msg(jbh_jstr(ev, "importance") && !strcmp(jbh_jstr(ev, "importance"), def->importance),
+		      "%s", dump);
+	ck_assert_msg(jbh_jstr(ev, "description") &&
+			      !strcmp(jbh_jstr(ev, "description"), def->description), "%s", dump);
+	ck_assert_msg(jbh_jstr(ev, "mitre.tactic") && !strcmp(jbh_jstr(ev, "mitre.tactic"), def->tactic),
+		      "mitre.tactic: %s", dump);
+	ck_assert_msg(jbh_jstr(ev, "mitre.technique") &&
+			      !strcmp(jbh_jstr(ev, "mitre.technique"), def->technique) &&
+			      def->technique[0] == 'T',
+		      "mitre.technique: %s", dump);
+	ck_assert_msg(is_uuid4(jbh_jstr(ev, "uuid")), "uuid is not a version-4 UUID: %s", dump);
+	gethostname(host, sizeof(host) - 1);
+	ck_assert_msg(jbh_jstr(ev, "hostname") && !strcmp(jbh_jstr(ev, "hostname"), host),
+		      "hostname is not %s: %s", host, dump);
+
+	/* times: the detection was made after the trigger, and recently */
+	ts = iso_ms(jbh_jstr(ev, "timestamp"));
+	et = iso_ms(jbh_jstr(ev, "event_time"));
+	ck_assert_msg(ts > 0 && et > 0, "timestamp/event_time not ISO-8601 UTC with µs: %s", dump);
+	ck_assert_msg(ts >= (long long)spawned_real_ms - 1000 && ts <= now + 1000,
+		      "timestamp %lld outside [spawn %llu, now %lld]: %s", ts,
+		      (unsigned long long)spawned_real_ms, now, dump);
+	ck_assert_msg(et >= (long long)spawned_real_ms - 1000 && et <= ts + 1000,
+		      "event_time %lld not between the trigger (%llu) and the detection (%lld)", et,
+		      (unsigned long long)spawned_real_ms, ts);
+
+	/* the process that did it */
+	ck_assert_msg(json_is_object(json_object_get(ev, "process")), "no process: %s", dump);
+	ck_assert_msg(jbh_jint(ev, "process.pid", -1) == pid, "process.pid is not %d: %s", (int)pid,
+		      dump);
+	if (exe)
+		ck_assert_msg(jbh_jstr(ev, "process.exe") && !strcmp(jbh_jstr(ev, "process.exe"), exe),
+			      "process.exe is not %s: %s", exe, dump);
+	ck_assert_msg(jbh_jint(ev, "process.ppid", -1) == ppid, "process.ppid is not %d: %s",
+		      (int)ppid, dump);
+	ck_assert_msg(jbh_jstr(ev, "process.id") && strlen(jbh_jstr(ev, "process.id")) == 16,
+		      "process.id: %s", dump);
+	start = iso_ms(jbh_jstr(ev, "process.start"));
+	ck_assert_msg(start > 0 && llabs(start - (long long)spawned_real_ms) < 5000,
+		      "process.start %lld is not when the test started it (%llu): %s", start,
+		      (unsigned long long)spawned_real_ms, dump);
+
+	/* its parent (the test) and the ancestry up to init */
+	ck_assert_msg(json_is_object(json_object_get(ev, "parent")), "no parent: %s", dump);
+	ck_assert_msg(jbh_jint(ev, "parent.pid", -1) == ppid, "parent.pid is not %d: %s", (int)ppid,
+		      dump);
+	ck_assert_msg(json_is_array(anc) && (n = json_array_size(anc)) > 0, "empty ancestry: %s", dump);
+	ck_assert_msg(jbh_jint(json_array_get(anc, 0), "pid", -1) == ppid,
+		      "ancestry[0] is not the parent %d: %s", (int)ppid, dump);
+	last = json_array_get(anc, n - 1);
+	ck_assert_msg(jbh_jint(last, "pid", -1) == 1, "ancestry does not end at pid 1: %s", dump);
+	for (size_t i = 0; i + 1 < n; i++)
+		ck_assert_msg(jbh_jint(json_array_get(anc, i), "pid", -1) != 1,
+			      "pid 1 in the middle of the ancestry: %s", dump);
+	ck_assert_msg(jbh_jstr(ev, "agent.version") != NULL, "no agent.version: %s", dump);
+	free(dump);
+}
+
+/* --- processes ----------------------------------------------------------- */
+
+pid_t jbh_spawn(const char *path, char *const argv[], const struct jbh_io *io)
+{
+	static const struct jbh_io none = {NULL, -1, -1, -1};
+	pid_t pid;
+
+	if (!io)
+		io = &none;
+	fflush(NULL);
+	pid = fork();
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (io->cwd && chdir(io->cwd) < 0)
+			_exit(126);
+		if (dup2(io->in >= 0 ? io->in : nul, 0) < 0 || dup2(io->out >= 0 ? io->out : nul, 1) < 0 ||
+		    dup2(io->err >= 0 ? io->err : nul, 2) < 0)
+			_exit(126);
+		closefrom(3);
+		execv(path, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int jbh_wait_exit(pid_t pid, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return st;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (jbh_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return -1;
+		}
+		jbh_sleep_ms(5);
+	}
+}
+
+int jbh_run(const char *path, char *const argv[], unsigned timeout_ms, pid_t *pid_out)
+{
+	pid_t pid = jbh_spawn(path, argv, NULL);
+
+	if (pid_out)
+		*pid_out = pid;
+	return jbh_wait_exit(pid, timeout_ms);
+}
+
+void jbh_copy_file(const char *from, const char *to, mode_t mode)
+{
+	size_t len;
+	char *data = jbh_slurp(from, &len);
+	int fd;
+
+	ck_assert_msg(data != NULL, "cannot read %s", from);
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ck_assert_msg(fd >= 0, "cannot create %s: %s", to, strerror(errno));
+	ck_assert_msg(write(fd, data, len) == (ssize_t)len, "short write to %s", to);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(close(fd), 0);
+	free(data);
+}
+
+pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m)
+{
+	pid_t pid = -1;
+	int st;
+
+	memset(m, 0, sizeof(*m));
+	if (!strcmp(kind, "execution")) {
+		char *argv[] = {"base64", NULL};
+		st = jbh_run("/usr/bin/base64", argv, 5000, &pid);
+		m->kind = "data_encoder_exec";
+	} else if (!strcmp(kind, "network")) {
+		char helper[4096];
+		char *argv[] = {"tcpconn", "connect", "127.0.0.1", "3333", NULL};
+		jbh_helper(helper, sizeof(helper), "tcpconn");
+		st = jbh_run(helper, argv, 5000, &pid);
+		st = WIFEXITED(st) && WEXITSTATUS(st) <= 1 ? 0 : st; /* refused is fine */
+		m->kind = "stratum_port_access";
+	} else {
+		/* file_access, and any printer */
+		char *argv[] = {"cat", "/etc/shadow", NULL};
+		st = jbh_run("/usr/bin/cat", argv, 5000, &pid);
+		m->kind = "credentials_files_access";
+	}
+	ck_assert_msg(st == 0, "the %s trigger failed (wait status 0x%x)", kind, st);
+	m->pid = pid;
+	return pid;
+}

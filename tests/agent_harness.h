@@ -1,0 +1,124 @@
+/*
+ * agent_harness.h - drive the real jibril agent from a Check test: start it
+ * with a generated configuration in a fresh temp dir, find its children,
+ * wait (always with a deadline) for log lines and detection lines, run
+ * trigger processes, stop it and prove it stopped cleanly.
+ *
+ * The Makefile builds each tests/check_*.c on its own, so the suites
+ * include agent_harness.c directly.
+ */
+#ifndef JB_AGENT_HARNESS_H
+#define JB_AGENT_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define JBH_MAX_KIDS 5
+
+/* Zero means "the harness default" for every field. */
+struct jbh_opts {
+	unsigned cadence_ms;	     /* 200 */
+	unsigned heartbeat_ms;	     /* 100 */
+	unsigned deadline_ms;	     /* heartbeat_deadline_ms, 1000 */
+	unsigned backoff_initial_ms; /* 50 */
+	unsigned backoff_max_ms;     /* 500 */
+	int stdout_printer;	     /* also run the stdout printer (stdout -> dir/stdout.json) */
+	int no_fault_hooks;	     /* [debug] fault_hooks = no */
+	int debug_log;		     /* log_level = debug (else info) */
+};
+
+struct jbh_agent {
+	pid_t pid;	/* the supervisor; it is our child */
+	int reaped;	/* waitpid() collected it: status is valid */
+	int status;
+	char dir[64];	/* mkdtemp under /tmp, removed by jbh_stop on success */
+	char conf[128], events[128], log[128], out[128];
+	struct jbh_opts o; /* resolved: no zero left */
+	int nkinds;
+	const char *kinds[JBH_MAX_KIDS];
+};
+
+/* main(): not root or no BPF -> "SKIP: ..." and exit 77. Sets up the
+ * registry that jbh_kill_leftovers() uses. */
+void jbh_main_init(const char *suite);
+/* Kill any agent a (failed or timed-out) test left running. Safe to call
+ * from an unchecked teardown in the runner process. */
+void jbh_kill_leftovers(void);
+
+uint64_t jbh_now_ms(void);	/* CLOCK_MONOTONIC */
+uint64_t jbh_real_ms(void);	/* CLOCK_REALTIME */
+void jbh_sleep_ms(unsigned ms);
+const char *jbh_bin(void);	/* $JIBRIL_BIN */
+const char *jbh_src(void);	/* $JIBRIL_SRC or "." */
+/* build/tests/helpers/NAME next to $JIBRIL_BIN */
+void jbh_helper(char *buf, size_t n, const char *name);
+
+/* agent life cycle; all of these ck_assert on failure */
+void jbh_start(struct jbh_agent *a, const struct jbh_opts *o);
+void jbh_wait_all_ready(struct jbh_agent *a, unsigned timeout_ms);
+/* SIGTERM; asserts exit 0 within timeout and that every child is gone */
+void jbh_stop(struct jbh_agent *a, unsigned timeout_ms);
+int jbh_alive(struct jbh_agent *a);
+/* a cadence-based detection deadline: 3 cadences + 1 s, from now */
+uint64_t jbh_detect_deadline(const struct jbh_agent *a);
+
+/* children */
+pid_t jbh_child_pid(const struct jbh_agent *a, const char *kind); /* -1: none */
+/* a child of kind that is READY (per the log) and is not not_pid; -1 on timeout */
+pid_t jbh_wait_ready(struct jbh_agent *a, const char *kind, pid_t not_pid, unsigned timeout_ms);
+uint64_t jbh_gen_of(struct jbh_agent *a, const char *kind, pid_t pid); /* 0: unknown */
+int jbh_pid_gone(pid_t pid); /* no /proc entry (reaped) */
+
+/* supervisor log (its stderr) */
+char *jbh_log_read(const struct jbh_agent *a); /* malloc'd, never NULL */
+int jbh_log_has(const struct jbh_agent *a, const char *needle);
+int jbh_log_wait(const struct jbh_agent *a, const char *needle, unsigned timeout_ms);
+/* a state-change line ": KIND[...] gen GEN: ..." that contains substr */
+int jbh_log_gen_line(const struct jbh_agent *a, const char *kind, uint64_t gen, const char *substr);
+int jbh_log_gen_wait(const struct jbh_agent *a, const char *kind, uint64_t gen, const char *substr,
+		     unsigned timeout_ms);
+/* the N of every "KIND: restarting in N ms", in order; returns how many */
+int jbh_log_restart_delays(const struct jbh_agent *a, const char *kind, unsigned *out, int max);
+
+/* detections */
+typedef int (*jbh_pred)(json_t *ev, void *arg);
+struct jbh_match {
+	const char *kind; /* NULL: any */
+	pid_t pid;	  /* process.pid; 0: any */
+	const char *path; /* file.path; NULL: any */
+};
+int jbh_match(json_t *ev, void *arg); /* arg: struct jbh_match * */
+/* the first line of file that matches, as a new reference; NULL at the deadline */
+json_t *jbh_wait_event_in(const char *file, jbh_pred pred, void *arg, uint64_t deadline_ms);
+json_t *jbh_wait_event(const struct jbh_agent *a, jbh_pred pred, void *arg, uint64_t deadline_ms);
+int jbh_count_events(const struct jbh_agent *a, jbh_pred pred, void *arg);
+/* the fields every detection of kind by process pid must have; exe NULL
+ * skips the exe check; spawned_real_ms is when the test started it */
+void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const char *exe,
+		     uint64_t spawned_real_ms);
+const char *jbh_jstr(json_t *o, const char *dotted);	/* "a.b.c", NULL if not a string */
+long long jbh_jint(json_t *o, const char *dotted, long long dflt);
+int jbh_jarr_has(json_t *o, const char *dotted, const char *s); /* array of strings */
+
+/* processes */
+struct jbh_io {
+	const char *cwd; /* NULL: inherit */
+	int in, out, err; /* -1: /dev/null */
+};
+pid_t jbh_spawn(const char *path, char *const argv[], const struct jbh_io *io);
+/* wait status, or -1 after killing it at the timeout */
+int jbh_wait_exit(pid_t pid, unsigned timeout_ms);
+/* spawn with /dev/null for everything and wait: the wait status */
+int jbh_run(const char *path, char *const argv[], unsigned timeout_ms, pid_t *pid_out);
+/* read a whole small file (malloc'd, NUL terminated); NULL if unreadable */
+char *jbh_slurp(const char *path, size_t *len);
+void jbh_copy_file(const char *from, const char *to, mode_t mode);
+
+/* the kernel-side detections each worker kind and the file printer
+ * produce; used to prove a (replaced) child still does its job */
+pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m);
+
+#endif

@@ -1,0 +1,466 @@
+/*
+ * check_faults.c - fault isolation: whatever happens to a child, the
+ * supervisor stays up, replaces it, and detection goes on.
+ *
+ * Each test starts its own agent (tests/agent_harness.c) with short
+ * heartbeats (100 ms, deadline 1000 ms), a 50..500 ms restart back-off and
+ * the test-only fault hooks on, hurts one child (kill -9, SIGSTOP, or a
+ * hook: the worker of kind K obeys a file named jibril-fault.K.WHAT that
+ * was opened after it started), and then checks:
+ *  - a new pid of that kind reaches READY, the old one is gone;
+ *  - the supervisor logged what happened (signal, hang, protocol violation);
+ *  - a detection that only that kind produces, triggered after the
+ *    replacement is READY, still arrives;
+ *  - no alert is lost when the file printer dies with lines in flight;
+ *  - restart delays double up to the cap;
+ *  - the supervisor never died, and still stops with exit 0 on SIGTERM.
+ * Not root: "SKIP:" and exit 77.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent_harness.h"
+
+#define READY_MS 10000
+#define STOP_MS 5000
+#define KILL_GRACE_MS 1000 /* supervisor/procs.c: SIGTERM, then SIGKILL after this */
+
+static const char *const workers[] = {"file_access", "execution", "network"};
+static const char *const kids[] = {"file_access", "execution", "network", "file"};
+
+static struct jbh_agent A;
+
+static void up(const struct jbh_opts *o)
+{
+	jbh_start(&A, o);
+	jbh_wait_all_ready(&A, READY_MS);
+}
+
+/* the longest a replacement may take after a hang: deadline + grace + back-off + slack */
+static unsigned hang_budget(void)
+{
+	return A.o.deadline_ms + KILL_GRACE_MS + A.o.backoff_max_ms + 2000;
+}
+
+/* A detection only kind handles, triggered now, arrives within 3 cadences. */
+static void still_detects(const char *kind)
+{
+	struct jbh_match m;
+	uint64_t dl = jbh_detect_deadline(&A);
+	json_t *ev;
+
+	jbh_trigger_for(&A, kind, &m);
+	ev = jbh_wait_event(&A, jbh_match, &m, dl);
+	ck_assert_msg(ev != NULL, "after %s was replaced, no %s for pid %d within three cadences "
+		      "(events %s, log %s)", kind, m.kind, (int)m.pid, A.events, A.log);
+	json_decref(ev);
+}
+
+/* The child of kind that replaced old: READY, old gone, supervisor alive. */
+static pid_t replaced(const char *kind, pid_t old, unsigned timeout_ms)
+{
+	pid_t np = jbh_wait_ready(&A, kind, old, timeout_ms);
+
+	ck_assert_msg(np > 0, "%s[%d] was not replaced by a READY child within %u ms (log %s)",
+		      kind, (int)old, timeout_ms, A.log);
+	ck_assert_msg(jbh_pid_gone(old), "the old %s[%d] is still there", kind, (int)old);
+	ck_assert_msg(jbh_alive(&A), "the supervisor died (log %s)", A.log);
+	return np;
+}
+
+static void fire_hook(const char *kind, const char *what)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/jibril-fault.%s.%s", A.dir, kind, what);
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	close(fd);
+}
+
+static void expect_gen_line(const char *kind, uint64_t gen, const char *what)
+{
+	ck_assert_msg(jbh_log_gen_wait(&A, kind, gen, what, 2000),
+		      "no '%s' for %s gen %llu in %s", what, kind, (unsigned long long)gen, A.log);
+}
+
+/* --- kill -9 ------------------------------------------------------------- */
+
+START_TEST(test_kill9)
+{
+	const char *kind = kids[_i];
+	pid_t old, np;
+	uint64_t gen;
+	char want[64];
+
+	up(NULL);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	ck_assert(old > 0 && gen > 0);
+	ck_assert_int_eq(kill(old, SIGKILL), 0);
+	np = replaced(kind, old, 5000);
+	ck_assert_uint_eq(jbh_gen_of(&A, kind, np), gen + 1);
+	/* EOF first (READY -> STOPPING), then the exit (STOPPING -> IDLE) */
+	expect_gen_line(kind, gen, "-> IDLE: killed by signal 9");
+	snprintf(want, sizeof(want), ": %s: restarting in %u ms", kind, A.o.backoff_initial_ms);
+	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
+	still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* The state line of a child's death names the pid that died (as every
+ * other state line does), so a log reader can tell which process it was. */
+START_TEST(test_exit_line_names_pid)
+{
+	pid_t old;
+	uint64_t gen;
+	char who[64], *log, *line, *save = NULL;
+	int found = 0;
+
+	up(NULL);
+	old = jbh_child_pid(&A, "network");
+	gen = jbh_gen_of(&A, "network", old);
+	ck_assert_int_eq(kill(old, SIGKILL), 0);
+	replaced("network", old, 5000);
+	expect_gen_line("network", gen, "-> IDLE: killed by signal 9");
+	snprintf(who, sizeof(who), ": network[%d] gen %llu: ", (int)old, (unsigned long long)gen);
+	log = jbh_log_read(&A);
+	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		found |= strstr(line, who) && strstr(line, "-> IDLE: killed by signal 9");
+	free(log);
+	ck_assert_msg(found, "the line of the death of network gen %llu does not name pid %d "
+		      "(log %s)", (unsigned long long)gen, (int)old, A.log);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* --- no alert lost across a printer kill --------------------------------- */
+
+START_TEST(test_printer_kill_right_after_trigger)
+{
+	struct jbh_match m;
+	pid_t printer;
+	uint64_t dl;
+	json_t *ev;
+
+	up(NULL);
+	printer = jbh_child_pid(&A, "file");
+	dl = jbh_detect_deadline(&A) + A.o.backoff_max_ms;
+	jbh_trigger_for(&A, "file_access", &m);
+	ck_assert_int_eq(kill(printer, SIGKILL), 0);
+	replaced("file", printer, 5000);
+	ev = jbh_wait_event(&A, jbh_match, &m, dl);
+	ck_assert_msg(ev != NULL, "the alert of pid %d was lost with the printer", (int)m.pid);
+	json_decref(ev);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* The line provably reached the router (the stdout printer printed it)
+ * while the file printer was stopped; then the file printer dies. Its
+ * replacement must print the line. */
+START_TEST(test_printer_kill_line_in_flight)
+{
+	struct jbh_opts o = {.stdout_printer = 1, .deadline_ms = 5000};
+	struct jbh_match m;
+	pid_t printer;
+	uint64_t dl;
+	json_t *ev;
+
+	up(&o);
+	printer = jbh_child_pid(&A, "file");
+	ck_assert_int_eq(kill(printer, SIGSTOP), 0);
+	dl = jbh_detect_deadline(&A);
+	jbh_trigger_for(&A, "file_access", &m);
+	ev = jbh_wait_event_in(A.out, jbh_match, &m, dl);
+	ck_assert_msg(ev != NULL, "the stdout printer never printed the alert of pid %d", (int)m.pid);
+	json_decref(ev);
+	ck_assert_msg(jbh_count_events(&A, jbh_match, &m) == 0,
+		      "a stopped file printer printed a line");
+	ck_assert_int_eq(kill(printer, SIGKILL), 0);
+	replaced("file", printer, 5000);
+	ev = jbh_wait_event(&A, jbh_match, &m, jbh_detect_deadline(&A));
+	ck_assert_msg(ev != NULL, "the alert of pid %d was lost with the file printer", (int)m.pid);
+	json_decref(ev);
+	ck_assert_msg(jbh_count_events(&A, jbh_match, &m) == 1, "the alert was printed %d times",
+		      jbh_count_events(&A, jbh_match, &m));
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* --- hangs --------------------------------------------------------------- */
+
+START_TEST(test_sigstop_worker)
+{
+	const char *kind = workers[_i];
+	pid_t old;
+	uint64_t gen, t0, took;
+	char want[96];
+
+	up(NULL);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	t0 = jbh_now_ms();
+	ck_assert_int_eq(kill(old, SIGSTOP), 0);
+	replaced(kind, old, hang_budget());
+	took = jbh_now_ms() - t0;
+	printf("timing: SIGSTOPped %s replaced after %llu ms\n", kind, (unsigned long long)took);
+	/* not before its deadline (its last beat may predate the stop by one period) */
+	ck_assert_msg(took >= A.o.deadline_ms - A.o.heartbeat_ms,
+		      "replaced after %llu ms, before the %u ms deadline", (unsigned long long)took,
+		      A.o.deadline_ms);
+	/* and promptly: deadline, then the SIGTERM grace, then the first back-off */
+	ck_assert_msg(took <= A.o.deadline_ms + KILL_GRACE_MS + A.o.backoff_initial_ms + 1000,
+		      "replaced only after %llu ms", (unsigned long long)took);
+	expect_gen_line(kind, gen, "READY -> STOPPING: hung: no heartbeat before its deadline");
+	/* a stopped process cannot act on SIGTERM: the grace ends in SIGKILL */
+	snprintf(want, sizeof(want), ": %s[%d] did not stop within", kind, (int)old);
+	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
+	expect_gen_line(kind, gen, "killed by signal 9");
+	still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+START_TEST(test_hook_hang)
+{
+	const char *kind = workers[_i];
+	pid_t old;
+	uint64_t gen, t0, took;
+
+	up(NULL);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	t0 = jbh_now_ms();
+	fire_hook(kind, "hang");
+	replaced(kind, old, hang_budget() + A.o.cadence_ms);
+	took = jbh_now_ms() - t0;
+	printf("timing: hung %s replaced after %llu ms\n", kind, (unsigned long long)took);
+	ck_assert_msg(took >= A.o.deadline_ms - A.o.heartbeat_ms,
+		      "replaced after %llu ms, before the %u ms deadline", (unsigned long long)took,
+		      A.o.deadline_ms);
+	/* the hook fires at the next snapshot; SIGTERM ends it with no grace */
+	ck_assert_msg(took <= A.o.cadence_ms + A.o.deadline_ms + A.o.backoff_initial_ms + 1000,
+		      "replaced only after %llu ms", (unsigned long long)took);
+	expect_gen_line(kind, gen, "READY -> STOPPING: hung: no heartbeat before its deadline");
+	/* it is blocked, not stopped: SIGTERM's default action ends it */
+	expect_gen_line(kind, gen, "killed by signal 15");
+	still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* --- seccomp and protocol ------------------------------------------------ */
+
+START_TEST(test_hook_sigsys)
+{
+	const char *kind = workers[_i];
+	pid_t old;
+	uint64_t gen;
+
+	up(NULL);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	fire_hook(kind, "sigsys");
+	replaced(kind, old, 5000);
+	expect_gen_line(kind, gen, "-> IDLE: killed by signal 31");
+	still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+START_TEST(test_hook_garbage)
+{
+	const char *kind = workers[_i];
+	pid_t old;
+	uint64_t gen;
+	char want[64];
+
+	up(NULL);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	fire_hook(kind, "garbage");
+	replaced(kind, old, 5000);
+	snprintf(want, sizeof(want), ": %s[%d]: protocol violation", kind, (int)old);
+	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
+	expect_gen_line(kind, gen, "READY -> STOPPING: protocol violation");
+	/* a protocol violation gets SIGKILL at once, no grace */
+	expect_gen_line(kind, gen, "killed by signal 9");
+	still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* abort() in a sandboxed worker must end in SIGABRT, the signal of a
+ * broken invariant, not in SIGSYS (which reads as a sandbox escape
+ * attempt); the allow-list says it permits abort(). */
+START_TEST(test_hook_crash)
+{
+	const char *kind = workers[_i];
+	pid_t old;
+	uint64_t gen;
+
+	up(NULL);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	fire_hook(kind, "crash");
+	replaced(kind, old, 5000);
+	ck_assert_msg(jbh_log_gen_wait(&A, kind, gen, "-> IDLE: killed by signal", 2000),
+		      "no death line for %s gen %llu", kind, (unsigned long long)gen);
+	still_detects(kind);
+	ck_assert_msg(jbh_log_gen_line(&A, kind, gen, "-> IDLE: killed by signal 6 "),
+		      "abort() in %s did not end in SIGABRT (log %s: %s)", kind, A.log,
+		      jbh_log_gen_line(&A, kind, gen, "signal 31") ? "SIGSYS" : "other");
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* --- back-off ------------------------------------------------------------ */
+
+START_TEST(test_restart_backoff)
+{
+	const char *kind = "execution";
+	enum { N = 5 };
+	unsigned logged[N + 2], gap[N];
+	pid_t cur;
+	int n;
+
+	up(NULL);
+	cur = jbh_child_pid(&A, kind);
+	for (int i = 0; i < N; i++) {
+		uint64_t gen = jbh_gen_of(&A, kind, cur), deadline, t_gone, t_new;
+		pid_t np = -1;
+
+		fire_hook(kind, "crash");
+		deadline = jbh_now_ms() + 3000;
+		while (!jbh_pid_gone(cur) && jbh_now_ms() < deadline)
+			jbh_sleep_ms(2);
+		t_gone = jbh_now_ms();
+		ck_assert_msg(jbh_pid_gone(cur), "crash %d: %s[%d] did not die", i, kind, (int)cur);
+		deadline = t_gone + 3000;
+		while ((np = jbh_child_pid(&A, kind)) <= 0 && jbh_now_ms() < deadline)
+			jbh_sleep_ms(2);
+		t_new = jbh_now_ms();
+		ck_assert_msg(np > 0, "crash %d: no new %s", i, kind);
+		gap[i] = (unsigned)(t_new - t_gone);
+		/* any death will do here; test_hook_crash checks which signal */
+		expect_gen_line(kind, gen, "-> IDLE: killed by signal");
+		cur = replaced(kind, cur, 5000);
+	}
+	n = jbh_log_restart_delays(&A, kind, logged, N + 2);
+	ck_assert_int_eq(n, N);
+	printf("timing: back-off");
+	for (int i = 0; i < n; i++)
+		printf(" %u ms (respawn seen after %u ms)", logged[i], gap[i]);
+	printf("\n");
+	ck_assert_uint_eq(logged[0], A.o.backoff_initial_ms);
+	for (int i = 1; i < n; i++) {
+		unsigned want = logged[i - 1] * 2 > A.o.backoff_max_ms ? A.o.backoff_max_ms
+								      : logged[i - 1] * 2;
+		ck_assert_msg(logged[i] == want, "restart %d: %u ms, expected %u", i, logged[i], want);
+	}
+	ck_assert_uint_gt(logged[n - 1], logged[0]);
+	ck_assert_uint_eq(logged[n - 1], A.o.backoff_max_ms);
+	/* and the delay is real: the respawn comes no earlier than announced */
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(gap[i] + 25 >= logged[i], "restart %d came after %u ms, announced %u",
+			      i, gap[i], logged[i]);
+	still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* --- all of it, one supervisor ------------------------------------------- */
+
+START_TEST(test_gauntlet)
+{
+	pid_t sup, p;
+
+	up(NULL);
+	sup = A.pid;
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
+		p = jbh_child_pid(&A, kids[i]);
+		ck_assert_int_eq(kill(p, SIGKILL), 0);
+		replaced(kids[i], p, 5000);
+	}
+	p = jbh_child_pid(&A, "network");
+	kill(p, SIGSTOP);
+	replaced("network", p, hang_budget());
+	p = jbh_child_pid(&A, "execution");
+	fire_hook("execution", "sigsys");
+	replaced("execution", p, 5000);
+	p = jbh_child_pid(&A, "file_access");
+	fire_hook("file_access", "garbage");
+	replaced("file_access", p, 5000);
+	p = jbh_child_pid(&A, "network");
+	fire_hook("network", "hang");
+	replaced("network", p, hang_budget() + A.o.cadence_ms);
+	p = jbh_child_pid(&A, "execution");
+	fire_hook("execution", "crash");
+	replaced("execution", p, 5000);
+
+	/* SIGHUP is not a way to stop it either */
+	ck_assert_int_eq(kill(sup, SIGHUP), 0);
+	ck_assert(jbh_log_wait(&A, "SIGHUP: configuration reload is not supported", 2000));
+
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
+		still_detects(kids[i]);
+	ck_assert_int_eq(A.pid, sup);
+	ck_assert(jbh_alive(&A));
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* --- suite --------------------------------------------------------------- */
+
+static void sweep(void)
+{
+	jbh_kill_leftovers();
+}
+
+static TCase *tc(Suite *s, const char *name)
+{
+	TCase *t = tcase_create(name);
+
+	tcase_set_timeout(t, 60);
+	tcase_add_unchecked_fixture(t, NULL, sweep);
+	suite_add_tcase(s, t);
+	return t;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("faults");
+	SRunner *sr;
+	int failed;
+
+	jbh_main_init("check_faults");
+	tcase_add_loop_test(tc(s, "kill9_each_child"), test_kill9, 0, 4);
+	tcase_add_test(tc(s, "exit_line_names_pid"), test_exit_line_names_pid);
+	tcase_add_test(tc(s, "printer_kill_right_after_trigger"), test_printer_kill_right_after_trigger);
+	tcase_add_test(tc(s, "printer_kill_line_in_flight"), test_printer_kill_line_in_flight);
+	tcase_add_loop_test(tc(s, "sigstop_worker"), test_sigstop_worker, 0, 3);
+	tcase_add_loop_test(tc(s, "hook_sigsys"), test_hook_sigsys, 0, 3);
+	tcase_add_loop_test(tc(s, "hook_garbage"), test_hook_garbage, 0, 3);
+	tcase_add_loop_test(tc(s, "hook_hang"), test_hook_hang, 0, 3);
+	tcase_add_loop_test(tc(s, "hook_crash_is_sigabrt"), test_hook_crash, 0, 3);
+	tcase_add_test(tc(s, "restart_backoff"), test_restart_backoff);
+	tcase_add_test(tc(s, "gauntlet"), test_gauntlet);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	jbh_kill_leftovers();
+	return failed ? 1 : 0;
+}
