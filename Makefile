@@ -2,6 +2,7 @@
 #   make          build everything into build/
 #   make run      build, then run the agent with ./jibril.conf (root)
 #   make check    build, then run every test (root for the kernel tests)
+#   make bench    build, then run the benchmark harness (root; several minutes)
 # Missing Debian packages are installed when run as root (else the exact
 # apt-get line is printed and the build stops).
 
@@ -33,7 +34,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)
 
-.PHONY: all deps run check clean vmlinux
+.PHONY: all deps run check bench clean vmlinux
 # keep intermediate objects (test support code) between runs
 .SECONDARY:
 all: $(OUT)/.deps $(OUT)/jibril
@@ -95,8 +96,30 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
-check: all $(TEST_BINS) $(TEST_HELPER_BINS)
-	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) \
+# --- benchmarks: every bench/NAME.c is one program, bench/NAME.bpf.c one object ---
+BENCH_BPF  := $(wildcard bench/*.bpf.c)
+BENCH_SKELS := $(BENCH_BPF:bench/%.bpf.c=$(OUT)/bench/%.skel.h)
+BENCH_SRCS := $(filter-out $(BENCH_BPF),$(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(OUT)/bench/%)
+
+$(OUT)/bench/%.bpf.o: bench/%.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -c $< -o $@
+
+$(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bench/%: bench/%.c $(BENCH_SKELS) bpf/jibril.h | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(OUT)/bench -o $@ $< $(PKG_LIBS) -lpthread -lm
+
+bench: all $(BENCH_BINS)
+	@[ "$$(id -u)" = 0 ] || { echo "make bench needs root (BPF)"; exit 1; }
+	$(OUT)/bench/bench --jibril $(abspath $(OUT)/jibril) --conf $(abspath $(CONF)) \
+		--bin-dir $(abspath $(OUT)/bench) --out bench/results.json
+
+check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
+	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) JIBRIL_BENCH_DIR=$(abspath $(OUT)/bench) \
 		tests/run-tests.sh $(TEST_BINS)
 
 clean:
