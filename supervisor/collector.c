@@ -41,6 +41,10 @@ struct slot_state {
 	uint64_t seq;
 	uint64_t taken_ns;
 	uint32_t holders; /* bit per proc index: announced, not yet acked */
+	/* cost of this cadence, logged once every holder has acked */
+	uint64_t query_ns, publish_ns;
+	uint32_t in_maps[4], sent[4]; /* tasks files links flows */
+	int reported;
 };
 
 struct dump {
@@ -63,6 +67,23 @@ static struct file_ix *file_index;
 static uint32_t *file_copied; /* stamp: seq when copied into this snapshot */
 static uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
 static uint64_t stats_prev[JB_STAT_MAX];
+
+static uint64_t mono_ns(void);
+
+/* One line per cadence, at debug level; make bench parses it. */
+static void report_cost(struct slot_state *st)
+{
+	if (st->reported)
+		return;
+	st->reported = 1;
+	log_debug("cadence %llu: query %.3f ms, snapshot %.3f ms, hand-off %.3f ms; "
+		  "maps %u tasks %u files %u links %u flows; sent %u tasks %u files %u links "
+		  "%u flows",
+		  (unsigned long long)st->seq, st->query_ns / 1e6, st->publish_ns / 1e6,
+		  (mono_ns() - st->taken_ns) / 1e6, st->in_maps[0], st->in_maps[1],
+		  st->in_maps[2], st->in_maps[3], st->sent[0], st->sent[1], st->sent[2],
+		  st->sent[3]);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -274,6 +295,7 @@ void sup_collector_tick(struct sup *s)
 		log_warn("reading the links map");
 	if (dump_map(bpf->fd_flows, &d_flows) < 0)
 		log_warn("reading the flows map");
+	slots[slot].query_ns = mono_ns() - taken;
 
 	seen_new = 0;
 	for (uint32_t i = 0; i < d_tasks.n; i++)
@@ -320,13 +342,25 @@ void sup_collector_tick(struct sup *s)
 	h->lost_unseen = lost_unseen;
 	jb_snap_publish(h, d_tasks.n, nfiles, nlinks, nflows);
 	latest_slot = slot;
+	{
+		struct slot_state *st = &slots[slot];
+		st->publish_ns = mono_ns() - taken - st->query_ns;
+		st->reported = 0;
+		st->in_maps[0] = d_tasks.n;
+		st->in_maps[1] = d_files.n;
+		st->in_maps[2] = d_links.n;
+		st->in_maps[3] = d_flows.n;
+		st->sent[0] = d_tasks.n;
+		st->sent[1] = nfiles;
+		st->sent[2] = nlinks;
+		st->sent[3] = nflows;
+	}
 
 	for (int i = 0; i < s->nprocs; i++)
 		if (s->procs[i].kind->role == IPC_ROLE_WORKER)
 			announce(s, &s->procs[i], slot);
-	log_debug("snapshot %llu: %u tasks, %u links, %u files, %u flows in %.2f ms",
-		  (unsigned long long)seq, d_tasks.n, nlinks, nfiles, nflows,
-		  (double)(mono_ns() - taken) / 1e6);
+	if (!slots[slot].holders)
+		report_cost(&slots[slot]);
 }
 
 void sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t done_seq)
@@ -334,6 +368,8 @@ void sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t done_seq)
 	for (int i = 0; i < SUP_SNAP_SLOTS; i++) {
 		if (slots[i].seq == done_seq && (slots[i].holders & (1u << p->index))) {
 			slots[i].holders &= ~(1u << p->index);
+			if (!slots[i].holders)
+				report_cost(&slots[i]);
 			p->acked_seq = done_seq;
 			p->acked_taken_ns = slots[i].taken_ns;
 			p->stuck_crashes = 0;
