@@ -23,7 +23,8 @@
  * Paths are rebuilt from dentries, up to the root of the task's mount
  * namespace: a container sees its own paths, a chroot does not hide the
  * real location. Symlinks are resolved, "." / ".." never appear from the
- * walk; only strings taken from syscall arguments may carry them.
+ * walk; only strings taken from syscall arguments may carry them. That
+ * code lives in vfs_path.bpf.h, shared with the benchmark's reference agent.
  *
  * Invariants:
  *  - record layouts and key hashes come from jibril.h only; user space
@@ -46,6 +47,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "jibril.h"
+#include "vfs_path.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -54,7 +56,6 @@ const volatile __u64 jb_seed = 0;
 const volatile __u32 jb_agent_tgid = 0;
 
 /* uapi / kernel constants that vmlinux.h does not carry (macros) */
-#define JB_AT_FDCWD (-100)
 #define JB_EEXIST 17
 #define JB_AF_INET 2
 #define JB_AF_INET6 10
@@ -69,15 +70,11 @@ const volatile __u32 jb_agent_tgid = 0;
 #define JB_FMODE_READ 0x1
 #define JB_FMODE_WRITE 0x2
 #define JB_FMODE_CREATED 0x100000
+/* a link touched again with no new action within this long keeps its
+ * last_ns (see link_upsert) */
+#define JB_LINK_REFRESH_NS 2000000ULL
 /* /proc/PID/stat field 22 is start_boottime in USER_HZ (100) ticks */
 #define JB_NSEC_PER_TICK 10000000ULL
-
-/* Dentry walk bound: path components plus mount crossings. A component
- * takes at least 2 of the 255 bytes, so 128 components fill the buffer
- * whatever happens; the rest is for mount crossings. Longer or deeper paths
- * are stored as their tail and flagged JB_FILE_PATH_CUT. */
-#define JB_WALK_MAX 160
-#define JB_PATH_MASK (JB_PATH_LEN - 1)
 
 /* --- maps ---------------------------------------------------------------- */
 
@@ -123,24 +120,39 @@ struct {
 	__type(value, struct jb_meta);
 } jb_meta SEC(".maps");
 
-/* Path scratch. file.path is where a path ends up and is hashed (map values
- * are 8-byte aligned, path is at offset 24). spill directly follows it so a
- * constant-size copy to path + (offset & 255) always stays inside the value:
- * that is what lets the verifier accept appends without range tracking.
- * walk is where the dentry walk builds the path backwards (first half), the
- * second half absorbs the constant-size copy out of it. */
-struct jb_scratch {
-	struct jb_file file;
-	char spill[JB_PATH_LEN];
-	char walk[2 * JB_PATH_LEN];
-};
+/* Protected ("hot") records. jb_watch holds the file keys user space wants
+ * never to lose (jb_hash_path of /etc/shadow, ...), written after load and
+ * before attach. A file whose key is in it gets its file and link records
+ * in jb_files_hot / jb_links_hot instead of jb_files / jb_links, and the
+ * task gets a copy in jb_tasks_hot: a storm of other file activity churns
+ * only the ordinary LRU maps and can never evict these before a query. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u32); /* flags, 0 for now */
+} jb_watch SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct jb_scratch);
-} jb_scratch_path SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct jb_task);
+} jb_tasks_hot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct jb_file);
+} jb_files_hot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct jb_link_key);
+	__type(value, struct jb_link);
+} jb_links_hot SEC(".maps");
 
 /* a jb_task is 600 bytes: too big for the 512-byte stack */
 struct {
@@ -171,18 +183,15 @@ struct {
 
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&jb_stats, &idx);
+	__u64 *v;
+
+	if (idx >= JB_STAT_MAX)
+		return; /* "do not count" (a constant at every call site) */
+	v = bpf_map_lookup_elem(&jb_stats, &idx);
 
 	/* atomic: the softirq ingress program may interrupt a counter update */
 	if (v)
 		__sync_fetch_and_add(v, 1);
-}
-
-static __always_inline struct jb_scratch *scratch_path(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&jb_scratch_path, &zero);
 }
 
 static __always_inline struct jb_task *scratch_task(void)
@@ -210,291 +219,6 @@ static __always_inline __u64 start_ticks_of(struct task_struct *task)
 static __always_inline __u64 task_key_of(struct task_struct *task)
 {
 	return jb_hash_task(jb_seed, task->tgid, start_ticks_of(task));
-}
-
-static __always_inline struct file *fd_to_file(struct task_struct *task, __s64 fd)
-{
-	struct files_struct *files = task->files;
-	struct fdtable *fdt;
-	struct file *f = NULL;
-
-	if (!files || fd < 0)
-		return NULL;
-	fdt = files->fdt;
-	if (!fdt || fd >= fdt->max_fds)
-		return NULL;
-	/* fd is a struct file **: the verifier has no type for the element */
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]))
-		return NULL;
-	return f;
-}
-
-/* --- paths --------------------------------------------------------------- */
-
-/*
- * Absolute path of (dentry, vfsmount) into s->file.path, walking d_parent up
- * and crossing mounts up to the root of the mount namespace. Built backwards
- * in s->walk, components placed at masked offsets so every access is
- * provably inside the buffer. A path that does not fit keeps its tail and
- * gets JB_FILE_PATH_CUT. ".." is never normalised: dentries have none.
- *
- * The loop runs under bpf_loop(): as a plain bounded loop the verifier
- * walks every iteration with every branch combination and gives up at 1M
- * instructions; a callback's states converge after a few rounds.
- */
-struct walk_ctx {
-	struct jb_scratch *s;
-	struct dentry *dentry;
-	struct mount *mnt;
-	struct dentry *mnt_root;
-	__u64 pos; /* index of the first byte of the path built so far */
-	int done;  /* reached a root: the path is complete */
-};
-
-/* d_parent is directly followed by d_name (struct qstr: hash, len, name) in
- * every kernel since 2.6, and mnt_parent by mnt_mountpoint and the embedded
- * vfsmount, whose first field is mnt_root: one probe read fetches each
- * group. The offsets are still CO-RE relocated and checked; the checks are
- * load-time constants, so the fallback costs nothing where unused. */
-struct dentry_up {
-	struct dentry *parent;
-	__u32 hash;
-	__u32 len;
-	const unsigned char *name;
-};
-
-struct mount_up {
-	struct mount *parent;
-	struct dentry *mountpoint;
-	struct dentry *root; /* parent->mnt.mnt_root */
-};
-
-static __always_inline int read_dentry_up(struct dentry_up *u, struct dentry *d)
-{
-	if (bpf_core_field_offset(struct dentry, d_name) ==
-		    bpf_core_field_offset(struct dentry, d_parent) + 8 &&
-	    bpf_core_field_offset(struct qstr, len) == 4 &&
-	    bpf_core_field_offset(struct qstr, name) == 8)
-		return bpf_probe_read_kernel(u, sizeof(*u), &d->d_parent);
-	u->parent = BPF_CORE_READ(d, d_parent);
-	u->len = BPF_CORE_READ(d, d_name.len);
-	u->name = BPF_CORE_READ(d, d_name.name);
-	return 0;
-}
-
-static __always_inline int read_mount_up(struct mount_up *u, struct mount *m)
-{
-	struct mount *parent;
-
-	if (bpf_core_field_offset(struct mount, mnt_mountpoint) ==
-		    bpf_core_field_offset(struct mount, mnt_parent) + 8 &&
-	    bpf_core_field_offset(struct mount, mnt) ==
-		    bpf_core_field_offset(struct mount, mnt_parent) + 16 &&
-	    bpf_core_field_offset(struct vfsmount, mnt_root) == 0) {
-		if (bpf_probe_read_kernel(u, 16, &m->mnt_parent))
-			return -1;
-		/* the root is the *parent's* mnt_root, one more read (via a
-		 * local: BPF_CORE_READ would relocate u->parent itself) */
-		parent = u->parent;
-		u->root = BPF_CORE_READ(parent, mnt.mnt_root);
-		return 0;
-	}
-	parent = BPF_CORE_READ(m, mnt_parent);
-	u->parent = parent;
-	u->mountpoint = BPF_CORE_READ(m, mnt_mountpoint);
-	u->root = BPF_CORE_READ(parent, mnt.mnt_root);
-	return 0;
-}
-
-static long walk_step(__u32 i, void *data)
-{
-	struct walk_ctx *c = data;
-	struct jb_scratch *s = c->s;
-	struct dentry *dentry = c->dentry;
-	struct dentry_up u;
-	__u64 len, pos = c->pos;
-	int top;
-
-	if (dentry == c->mnt_root) {
-		struct mount_up m;
-
-		/* a mount is its own parent at the namespace root */
-		if (read_mount_up(&m, c->mnt) || !m.parent || m.parent == c->mnt) {
-			c->done = 1;
-			return 1;
-		}
-		c->dentry = m.mountpoint;
-		c->mnt = m.parent;
-		c->mnt_root = m.root;
-		return 0;
-	}
-	if (read_dentry_up(&u, dentry))
-		return 1;
-	/* A dentry that is its own parent but not a mount root is a pseudo
-	 * file (memfd, anon inode, pipe) or a detached tree. Its name is
-	 * still the best path there is: "/memfd:x" for a fileless exe, as
-	 * /proc/PID/exe shows it. Nameless ones (pipes) stay "/". */
-	top = !u.parent || u.parent == dentry;
-	len = u.len;
-	if (top && len == 0) {
-		c->done = 1;
-		return 1;
-	}
-	if (len + 1 > pos)
-		return 1; /* does not fit: keep the tail */
-	/* the mask changes nothing (no wrap after the check) but keeps pos in
-	 * one fixed range, so the verifier sees each round as the same state */
-	pos = (pos - len - 1) & JB_PATH_MASK;
-	bpf_probe_read_kernel(&s->walk[(pos + 1) & JB_PATH_MASK], len & JB_PATH_MASK, u.name);
-	s->walk[pos & JB_PATH_MASK] = '/';
-	c->pos = pos;
-	c->dentry = u.parent;
-	if (top) {
-		c->done = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/* Returns the length, or -1 if nothing was readable. */
-static __noinline int walk_path(struct jb_scratch *s, struct dentry *dentry,
-				struct vfsmount *vfsmnt)
-{
-	struct walk_ctx c = {};
-	__u64 pos;
-
-	if (!s || !dentry || !vfsmnt)
-		return -1;
-	c.s = s;
-	c.dentry = dentry;
-	c.mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
-	c.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	c.pos = JB_PATH_LEN - 1;
-	s->walk[JB_PATH_LEN - 1] = 0;
-	bpf_loop(JB_WALK_MAX, walk_step, &c, 0);
-
-	if (!c.done)
-		s->file.flags |= JB_FILE_PATH_CUT;
-	pos = c.pos;
-	if (pos >= JB_PATH_LEN - 1) {
-		/* the walk started at the root itself */
-		pos = JB_PATH_LEN - 2;
-		s->walk[pos] = '/';
-	}
-	if (bpf_probe_read_kernel(s->file.path, JB_PATH_LEN, &s->walk[pos & JB_PATH_MASK]))
-		return -1;
-	return (int)(JB_PATH_LEN - 1 - (pos & JB_PATH_MASK));
-}
-
-static __always_inline int walk_file(struct jb_scratch *s, struct file *f)
-{
-	struct path p;
-
-	s->file.flags = 0;
-	if (!f || BPF_CORE_READ_INTO(&p, f, f_path))
-		return -1;
-	return walk_path(s, p.dentry, p.mnt);
-}
-
-static __always_inline long read_str(void *dst, __u32 size, const void *src, int kern)
-{
-	return kern ? bpf_probe_read_kernel_str(dst, size, src)
-		    : bpf_probe_read_user_str(dst, size, src);
-}
-
-/*
- * Path named by a string (a syscall's user argument, or with kern set a
- * kernel string such as bprm->filename) relative to dirfd, into
- * s->file.path: absolute as given, else base (cwd or dirfd's file) + "/" +
- * string. On any failure the string is kept as given with JB_FILE_RELATIVE.
- */
-static __noinline int str_path(struct jb_scratch *s, struct task_struct *task,
-			       const char *upath, int dirfd, int kern)
-{
-	struct dentry *d;
-	struct vfsmount *m;
-	long n;
-	int blen;
-	__u32 off, skip = 0;
-
-	if (!s)
-		return -1;
-	s->file.flags = 0;
-	n = read_str(s->file.path, JB_PATH_LEN, upath, kern);
-	if (n <= 0) {
-		stat_inc(JB_STAT_PATH_FAIL);
-		return -1;
-	}
-	if (s->file.path[0] == '/') {
-		/* 256 means the string filled the buffer: maybe cut */
-		if (n >= JB_PATH_LEN)
-			s->file.flags |= JB_FILE_PATH_CUT;
-		return 0;
-	}
-
-	/* "./x" and "x" name the same file: drop a leading "./" (twice at
-	 * most) so both get one key; "." alone names the base itself */
-	if (s->file.path[0] == '.' && s->file.path[1] == '/') {
-		skip = 2;
-		if (s->file.path[2] == '.' && s->file.path[3] == '/')
-			skip = 4;
-	}
-	if (s->file.path[0] == '.' && s->file.path[1] == 0)
-		n = 1;
-
-	if (dirfd == JB_AT_FDCWD) {
-		struct fs_struct *fs = task->fs;
-
-		if (!fs)
-			goto relative;
-		d = fs->pwd.dentry;
-		m = fs->pwd.mnt;
-	} else {
-		struct file *f = fd_to_file(task, dirfd);
-		struct path fp;
-
-		if (!f || BPF_CORE_READ_INTO(&fp, f, f_path))
-			goto relative;
-		d = fp.dentry;
-		m = fp.mnt;
-	}
-	blen = walk_path(s, d, m);
-	if (blen <= 0)
-		goto relative;
-	if (n == 1) /* "" (AT_EMPTY_PATH) or ".": the base itself */
-		return 0;
-
-	off = blen;
-	if (blen > 1) { /* base "/" needs no separator */
-		if (off >= JB_PATH_LEN - 1) {
-			s->file.flags |= JB_FILE_PATH_CUT;
-			return 0;
-		}
-		s->file.path[off & JB_PATH_MASK] = '/';
-		off++;
-	}
-	if (off >= JB_PATH_LEN - 1) {
-		s->file.path[JB_PATH_LEN - 1] = 0;
-		s->file.flags |= JB_FILE_PATH_CUT;
-		return 0;
-	}
-	/* constant size: an overlong tail runs into spill, then is cut */
-	n = read_str(&s->file.path[off & JB_PATH_MASK], JB_PATH_LEN, upath + skip, kern);
-	if (n <= 0) {
-		s->file.path[off & JB_PATH_MASK] = 0;
-		s->file.flags |= JB_FILE_PATH_CUT;
-		return 0;
-	}
-	if (off + n > JB_PATH_LEN) {
-		s->file.path[JB_PATH_LEN - 1] = 0;
-		s->file.flags |= JB_FILE_PATH_CUT;
-	}
-	return 0;
-
-relative:
-	s->file.flags = JB_FILE_RELATIVE;
-	read_str(s->file.path, JB_PATH_LEN, upath, kern);
-	return 0;
 }
 
 /* --- tasks --------------------------------------------------------------- */
@@ -565,63 +289,131 @@ static __always_inline void task_insert(struct jb_task *t)
 		stat_inc(JB_STAT_TASK_FAIL);
 }
 
-/* Key of the current process, creating a minimal record if it has none (it
- * predates the agent and back-fill missed it, or we lost a fork race). */
-static __noinline __u64 ensure_task(struct task_struct *task)
+/* A minimal record of a live process in the task scratch (clobbers the
+ * path scratch: exe is walked there). NULL only if a scratch is missing. */
+static __always_inline struct jb_task *build_task(struct task_struct *task)
 {
-	__u64 key = task_key_of(task);
-	struct jb_scratch *s;
-	struct jb_task *t;
+	struct jb_task *t = scratch_task();
+	struct jb_scratch *s = scratch_path();
 	__u64 now;
 
-	if (bpf_map_lookup_elem(&jb_tasks, &key))
-		return key;
-	t = scratch_task();
-	s = scratch_path();
 	if (!t || !s)
-		return key;
+		return NULL;
 	now = bpf_ktime_get_ns();
 	t->flags = 0;
 	t->first_ns = now;
 	fill_identity(t, task, now);
 	fill_exe(t, s, BPF_CORE_READ(task, mm, exe_file));
 	fill_args(t, task);
-	task_insert(t);
+	return t;
+}
+
+/* Key of the current process, creating a minimal record if it has none (it
+ * predates the agent and back-fill missed it, or we lost a fork race). */
+static __noinline __u64 ensure_task(struct task_struct *task)
+{
+	__u64 key = task_key_of(task);
+	struct jb_task *t;
+
+	if (bpf_map_lookup_elem(&jb_tasks, &key))
+		return key;
+	t = build_task(task);
+	if (t)
+		task_insert(t);
 	return key;
 }
 
 /* --- files and links ----------------------------------------------------- */
 
-static __always_inline void link_upsert(__u64 task_key, __u64 file_key, __u32 act, __u64 now)
+/* map, st_new and st_fail are constants at each (inlined) call site, so
+ * every map helper call keeps one map and stays inlinable by the verifier */
+static __always_inline void link_upsert(void *map, __u64 task_key, __u64 file_key, __u32 act,
+					__u64 now, __u32 st_new, __u32 st_fail)
 {
 	struct jb_link_key k = { .task_key = task_key, .file_key = file_key };
-	struct jb_link *l = bpf_map_lookup_elem(&jb_links, &k);
+	struct jb_link *l = bpf_map_lookup_elem(map, &k);
 
 	if (!l) {
 		struct jb_link v = { .first_ns = now, .last_ns = now, .actions = act };
-		long err = bpf_map_update_elem(&jb_links, &k, &v, BPF_NOEXIST);
+		long err = bpf_map_update_elem(map, &k, &v, BPF_NOEXIST);
 
 		if (!err) {
-			stat_inc(JB_STAT_LINK_NEW);
+			stat_inc(st_new);
 			return;
 		}
 		if (err != -JB_EEXIST) {
-			stat_inc(JB_STAT_LINK_FAIL);
+			stat_inc(st_fail);
 			return;
 		}
 		/* another CPU created it between lookup and insert */
-		l = bpf_map_lookup_elem(&jb_links, &k);
+		l = bpf_map_lookup_elem(map, &k);
 		if (!l)
 			return;
 	}
+	/* Nothing new and touched moments ago: leave the record alone, so a
+	 * hot link costs a lookup and no write (no cache line bouncing when
+	 * many CPUs repeat one action). Safe for "changed since" queries:
+	 * every new action bit still stores last_ns, and the skipped touch
+	 * only makes last_ns lag by under JB_LINK_REFRESH_NS. */
+	if ((l->actions & act) == act && now - l->last_ns < JB_LINK_REFRESH_NS)
+		return;
 	/* 64-bit atomic or over {actions, _pad}: clang 14 without -mcpu=v3
 	 * has no 32-bit atomic or. actions is the low half (little endian,
 	 * offset 16, 8-aligned); _pad stays 0 since act < 2^32. */
-	__sync_fetch_and_or((__u64 *)&l->actions, (__u64)act);
+	if ((l->actions & act) != act)
+		__sync_fetch_and_or((__u64 *)&l->actions, (__u64)act);
 	l->last_ns = now;
 }
 
-/* Store s->file (path already built) if new, then link it to the task. */
+/* Insert s->file, known to be absent. st_new JB_STAT_MAX: not counted. */
+static __always_inline void file_insert(void *map, struct jb_scratch *s, __u64 fkey, __u64 now,
+					__u32 st_new, __u32 st_fail)
+{
+	long err;
+
+	s->file.key = fkey;
+	s->file.first_ns = now;
+	s->file._pad = 0;
+	err = bpf_map_update_elem(map, &fkey, &s->file, BPF_NOEXIST);
+	if (!err)
+		stat_inc(st_new);
+	else if (err != -JB_EEXIST)
+		stat_inc(st_fail);
+}
+
+/* Copy the current process's record into jb_tasks_hot (upsert), so that a
+ * protected link never names a task the ordinary map has evicted. Skipped
+ * when the copy is already current (exec and exit refresh it themselves).
+ * Clobbers both scratches when the ordinary record is missing. */
+static __noinline void task_hot_copy(__u64 task_key)
+{
+	struct jb_task *t = bpf_map_lookup_elem(&jb_tasks, &task_key);
+	struct jb_task *h = bpf_map_lookup_elem(&jb_tasks_hot, &task_key);
+
+	if (!t) {
+		/* evicted between ensure_task() and here, or never inserted:
+		 * every caller runs in the context of the task it names */
+		t = build_task(bpf_get_current_task_btf());
+		if (!t || t->key != task_key) {
+			stat_inc(JB_STAT_HOT_FAIL);
+			return;
+		}
+	} else if (h && h->last_ns == t->last_ns && h->flags == t->flags) {
+		return;
+	}
+	if (bpf_map_update_elem(&jb_tasks_hot, &task_key, t, BPF_ANY))
+		stat_inc(JB_STAT_HOT_FAIL);
+}
+
+/*
+ * Store s->file (path already built) if new, then link it to the task: in
+ * the protected maps when user space watches this file, else the ordinary
+ * ones. A watched file never enters jb_files (jb_watch is filled before
+ * attach), so a file found there is not watched and jb_watch is consulted
+ * only for files jb_files lacks: no extra lookup for the files a workload
+ * keeps opening. A watch added at run time must therefore delete its key
+ * from jb_files (and its links from jb_links) to take effect at once.
+ */
 static __noinline int record_file(struct jb_scratch *s, __u64 task_key, __u32 act)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -631,18 +423,20 @@ static __noinline int record_file(struct jb_scratch *s, __u64 task_key, __u32 ac
 		return 0;
 	fkey = jb_hash_path(jb_seed, s->file.path);
 	if (!bpf_map_lookup_elem(&jb_files, &fkey)) {
-		long err;
-
-		s->file.key = fkey;
-		s->file.first_ns = now;
-		s->file._pad = 0;
-		err = bpf_map_update_elem(&jb_files, &fkey, &s->file, BPF_NOEXIST);
-		if (!err)
-			stat_inc(JB_STAT_FILE_NEW);
-		else if (err != -JB_EEXIST)
-			stat_inc(JB_STAT_FILE_FAIL);
+		if (bpf_map_lookup_elem(&jb_watch, &fkey)) {
+			/* hot file creations are not FILE_NEW: that counter is
+			 * for records an LRU may evict before a query sees them */
+			if (!bpf_map_lookup_elem(&jb_files_hot, &fkey))
+				file_insert(&jb_files_hot, s, fkey, now, JB_STAT_MAX,
+					    JB_STAT_HOT_FAIL);
+			link_upsert(&jb_links_hot, task_key, fkey, act, now, JB_STAT_HOT_NEW,
+				    JB_STAT_HOT_FAIL);
+			task_hot_copy(task_key); /* last: may reuse the scratches */
+			return 0;
+		}
+		file_insert(&jb_files, s, fkey, now, JB_STAT_FILE_NEW, JB_STAT_FILE_FAIL);
 	}
-	link_upsert(task_key, fkey, act, now);
+	link_upsert(&jb_links, task_key, fkey, act, now, JB_STAT_LINK_NEW, JB_STAT_LINK_FAIL);
 	return 0;
 }
 
@@ -693,12 +487,14 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct file *file;
 	const char *fname;
 	__u64 now = bpf_ktime_get_ns();
+	__u64 key;
 	long err;
 
 	if (!s || !t)
 		return 0;
 	fill_identity(t, p, now);
-	old = bpf_map_lookup_elem(&jb_tasks, &t->key);
+	key = t->key; /* t is scratch: record_file() below may rebuild it */
+	old = bpf_map_lookup_elem(&jb_tasks, &key);
 	t->first_ns = old ? old->first_ns : now;
 	t->flags = old ? old->flags & ~JB_TASK_BACKFILL : 0;
 	t->flags |= JB_TASK_EXECED;
@@ -728,21 +524,28 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	if (err)
 		stat_inc(JB_STAT_TASK_FAIL);
+	/* a protected copy follows the new image (exe, args, EXECED) */
+	if (bpf_map_lookup_elem(&jb_tasks_hot, &key) &&
+	    bpf_map_update_elem(&jb_tasks_hot, &key, t, BPF_ANY))
+		stat_inc(JB_STAT_HOT_FAIL);
 
 	if (is_agent())
 		return 0;
 	/* s->file still holds the exe path from above */
 	if (file && t->exe[0])
-		record_file(s, t->key, JB_ACT_EXEC);
+		record_file(s, key, JB_ACT_EXEC);
 	/* A script also gets its own EXEC link: that is the file a dropper
 	 * wrote, the interpreter is just /bin/sh. Its struct file is already
 	 * released here, but binfmt_script/misc point bprm->interp away from
 	 * bprm->filename, the name that was executed (relative to the cwd,
 	 * or /dev/fd/N for execveat(AT_EMPTY_PATH)). */
 	fname = BPF_CORE_READ(bprm, filename);
-	if (fname && fname != BPF_CORE_READ(bprm, interp) &&
-	    str_path(s, p, fname, JB_AT_FDCWD, 1) == 0)
-		record_file(s, t->key, JB_ACT_EXEC);
+	if (fname && fname != BPF_CORE_READ(bprm, interp)) {
+		if (str_path(s, p, fname, JB_AT_FDCWD, 1) == 0)
+			record_file(s, key, JB_ACT_EXEC);
+		else
+			stat_inc(JB_STAT_PATH_FAIL);
+	}
 	return 0;
 }
 
@@ -758,13 +561,20 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	key = task_key_of(p);
-	t = bpf_map_lookup_elem(&jb_tasks, &key);
-	if (!t)
-		return 0;
 	now = bpf_ktime_get_ns();
-	t->flags |= JB_TASK_EXITED;
-	t->exit_ns = now;
-	t->last_ns = now;
+	t = bpf_map_lookup_elem(&jb_tasks, &key);
+	if (t) {
+		t->flags |= JB_TASK_EXITED;
+		t->exit_ns = now;
+		t->last_ns = now;
+	}
+	/* and its protected copy, if it touched a watched file */
+	t = bpf_map_lookup_elem(&jb_tasks_hot, &key);
+	if (t) {
+		t->flags |= JB_TASK_EXITED;
+		t->exit_ns = now;
+		t->last_ns = now;
+	}
 	return 0;
 }
 
@@ -813,7 +623,7 @@ static __always_inline int on_open_exit(long ret, int kind)
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	mode = BPF_CORE_READ(f, f_mode);
+	mode = f->f_mode; /* f is typed (fd_to_file): a plain load */
 	if (mode & JB_FMODE_READ)
 		act |= JB_ACT_READ;
 	if (mode & JB_FMODE_WRITE) {
@@ -864,8 +674,14 @@ static __always_inline int on_path(const char *p1, long dfd1, const char *p2, lo
 	/* dirfds are ints passed in longs: the upper half is not meaningful */
 	if (str_path(s, task, p1, (int)dfd1, 0) == 0)
 		record_file(s, tkey, act);
-	if (p2 && str_path(s, task, p2, (int)dfd2, 0) == 0)
+	else
+		stat_inc(JB_STAT_PATH_FAIL);
+	if (!p2)
+		return 0;
+	if (str_path(s, task, p2, (int)dfd2, 0) == 0)
 		record_file(s, tkey, act);
+	else
+		stat_inc(JB_STAT_PATH_FAIL);
 	return 0;
 }
 

@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #endif
 
-#define JB_LAYOUT_VERSION 1
+#define JB_LAYOUT_VERSION 2
 
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
@@ -71,8 +71,17 @@ enum jb_stat {
 	JB_STAT_LINK_FAIL,
 	JB_STAT_FLOW_FAIL,
 	JB_STAT_PATH_FAIL,      /* a path could not be read at all */
+	JB_STAT_HOT_NEW,        /* protected link created (jb_links_hot) */
+	JB_STAT_HOT_FAIL,       /* protected file/link/task insert failed */
 	JB_STAT_MAX
 };
+
+/* Protected ("hot") maps hold the same records: jb_tasks_hot (key task key,
+ * struct jb_task: a copy of the task's record, refreshed at exec and exit),
+ * jb_files_hot (file key, struct jb_file), jb_links_hot (struct
+ * jb_link_key, struct jb_link). A file whose key user space put in jb_watch
+ * (key jb_hash_path(seed, path), value __u32 flags, 0 for now) has its
+ * file and link records there instead of in jb_files/jb_links. */
 
 /* tasks: key = jb_hash_task(seed, tgid, start ticks) */
 struct jb_task {
