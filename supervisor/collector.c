@@ -35,6 +35,7 @@
 #include "sup.h"
 
 #define STUCK_LIMIT 3
+#define FILE_LOOKUP_MAX 4096 /* beyond this many files, one batch read is cheaper */
 #define LOSS_LOG_EVERY_NS (10ull * 1000000000ull)
 
 struct slot_state {
@@ -63,8 +64,9 @@ static struct slot_state slots[SUP_SNAP_SLOTS];
 static int latest_slot = -1;
 static uint64_t seq, last_query_ns, skipped;
 static struct dump d_tasks, d_files, d_links, d_flows;
-static struct file_ix *file_index;
-static uint32_t *file_copied; /* stamp: seq when copied into this snapshot */
+static struct file_ix *file_index, *task_index;
+static uint32_t *file_copied, *task_stamp; /* seq when copied into this snapshot */
+static uint64_t files_missing; /* changed links whose file record was gone */
 static uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
 static uint64_t stats_prev[JB_STAT_MAX];
 
@@ -102,10 +104,9 @@ static int dump_alloc(struct dump *d, uint32_t cap, size_t ksz, size_t vsz)
 	return d->keys && d->vals ? 0 : -1;
 }
 
-/* Read every entry of a hash map into d (batch when the kernel has it). */
+/* Append every entry of a hash map to d (batch when the kernel has it). */
 static int dump_map(int fd, struct dump *d)
 {
-	d->n = 0;
 	if (bpf->batch_ok) {
 		uint64_t in[2] = {0, 0}, out[2] = {0, 0};
 		void *inp = NULL;
@@ -159,14 +160,23 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	const struct jb_config *c = &s->cfg;
 
 	bpf = b;
-	if (dump_alloc(&d_tasks, c->map_tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
-	    dump_alloc(&d_files, c->map_files, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
-	    dump_alloc(&d_links, c->map_links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
+	/* the protected (hot) maps are read into the same arrays, after the
+	 * ordinary ones: the snapshot makes no difference between them */
+	uint32_t files = c->map_files + c->map_hot_files;
+	uint32_t tasks = c->map_tasks + c->map_hot_tasks;
+	uint32_t links = c->map_links + c->map_hot_links;
+	if (dump_alloc(&d_tasks, tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
+	    /* keys of the selected links are gathered in d_files.keys too */
+	    dump_alloc(&d_files, files > links ? files : links, sizeof(uint64_t),
+		       sizeof(struct jb_file)) < 0 ||
+	    dump_alloc(&d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
 	    dump_alloc(&d_flows, c->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
 		return -1;
-	file_index = calloc(c->map_files, sizeof(*file_index));
-	file_copied = calloc(c->map_files, sizeof(*file_copied));
-	if (!file_index || !file_copied)
+	file_index = calloc(files > links ? files : links, sizeof(*file_index));
+	file_copied = calloc(files > links ? files : links, sizeof(*file_copied));
+	task_index = calloc(tasks, sizeof(*task_index));
+	task_stamp = calloc(tasks, sizeof(*task_stamp));
+	if (!file_index || !file_copied || !task_index || !task_stamp)
 		return -1;
 	return 0;
 }
@@ -174,12 +184,14 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 void sup_collector_free(void)
 {
 	struct dump *all[] = {&d_tasks, &d_files, &d_links, &d_flows};
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		free(all[i]->keys);
 		free(all[i]->vals);
 	}
 	free(file_index);
 	free(file_copied);
+	free(task_index);
+	free(task_stamp);
 }
 
 static int free_slot(void)
@@ -224,33 +236,130 @@ static void announce(struct sup *s, struct sup_proc *p, int slot)
 
 static void account_loss(uint64_t now, const uint64_t *stats)
 {
-	uint64_t created = stats[JB_STAT_TASK_NEW] + stats[JB_STAT_FILE_NEW] +
-			   stats[JB_STAT_LINK_NEW] + stats[JB_STAT_FLOW_NEW];
+	/* files are read only when a changed link names them: their loss
+	 * shows as files_missing instead */
+	uint64_t created = stats[JB_STAT_TASK_NEW] + stats[JB_STAT_LINK_NEW] +
+			   stats[JB_STAT_FLOW_NEW] + stats[JB_STAT_HOT_NEW];
 	uint64_t fails = 0, fails_prev = 0;
 
 	/* created since the last query but not seen by this one: evicted */
 	if (created - created_total_prev > seen_new)
 		lost_unseen += created - created_total_prev - seen_new;
 	created_total_prev = created;
-	for (int i = JB_STAT_TASK_FAIL; i <= JB_STAT_PATH_FAIL; i++) {
-		fails += stats[i];
-		fails_prev += stats_prev[i];
+	static const int fail_stats[] = {JB_STAT_TASK_FAIL, JB_STAT_FILE_FAIL, JB_STAT_LINK_FAIL,
+					 JB_STAT_FLOW_FAIL, JB_STAT_PATH_FAIL, JB_STAT_HOT_FAIL};
+	for (size_t i = 0; i < sizeof(fail_stats) / sizeof(fail_stats[0]); i++) {
+		fails += stats[fail_stats[i]];
+		fails_prev += stats_prev[fail_stats[i]];
 	}
-	if ((fails != fails_prev || lost_unseen) && now - last_loss_log_ns > LOSS_LOG_EVERY_NS) {
+	if ((fails != fails_prev || lost_unseen || files_missing) &&
+	    now - last_loss_log_ns > LOSS_LOG_EVERY_NS) {
 		log_warnx("kernel loss so far: %llu records evicted before any query saw them, "
-			  "%llu failed inserts (tasks %llu files %llu links %llu flows %llu), "
-			  "%llu unreadable paths; consider larger [maps] sizes",
-			  (unsigned long long)lost_unseen,
-			  (unsigned long long)(stats[JB_STAT_TASK_FAIL] + stats[JB_STAT_FILE_FAIL] +
-					       stats[JB_STAT_LINK_FAIL] + stats[JB_STAT_FLOW_FAIL]),
+			  "%llu changed links whose file was already evicted, "
+			  "%llu failed inserts (tasks %llu files %llu links %llu flows %llu "
+			  "protected %llu), %llu unreadable paths; consider larger [maps] sizes",
+			  (unsigned long long)lost_unseen, (unsigned long long)files_missing,
+			  (unsigned long long)(fails - stats[JB_STAT_PATH_FAIL]),
 			  (unsigned long long)stats[JB_STAT_TASK_FAIL],
 			  (unsigned long long)stats[JB_STAT_FILE_FAIL],
 			  (unsigned long long)stats[JB_STAT_LINK_FAIL],
 			  (unsigned long long)stats[JB_STAT_FLOW_FAIL],
+			  (unsigned long long)stats[JB_STAT_HOT_FAIL],
 			  (unsigned long long)stats[JB_STAT_PATH_FAIL]);
 		last_loss_log_ns = now;
 	}
 	memcpy(stats_prev, stats, sizeof(stats_prev));
+}
+
+/* Index of the dumped tasks by key; where a key is in both the ordinary
+ * and the hot map the ordinary record (lower index) is found first. */
+static int cmp_ix_stable(const void *a, const void *b)
+{
+	const struct file_ix *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static const struct file_ix *find_task(uint64_t key)
+{
+	size_t lo = 0, hi = d_tasks.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (task_index[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d_tasks.n && task_index[lo].key == key ? &task_index[lo] : NULL;
+}
+
+/* Put a task and its ancestors (bounded) into the snapshot, once each. */
+static void add_task_chain(uint64_t key, struct jb_task *out, uint32_t *n)
+{
+	for (int depth = 0; key && depth < 64; depth++) {
+		const struct file_ix *tx = find_task(key);
+		const struct jb_task *t;
+
+		if (!tx || task_stamp[tx->idx] == (uint32_t)seq)
+			return; /* unknown, or already there with its ancestors */
+		task_stamp[tx->idx] = (uint32_t)seq;
+		t = (const struct jb_task *)d_tasks.vals + tx->idx;
+		out[(*n)++] = *t;
+		key = t->parent_key;
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The file records named by the selected links. Few: one lookup each
+ * (ordinary map, then hot). Many: one batch read of both maps. */
+static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
+			      struct jb_file *out)
+{
+	uint64_t *keys = d_files.keys;
+	uint32_t nkeys = 0, n = 0;
+
+	for (uint32_t i = 0; i < nlinks; i++)
+		keys[nkeys++] = links[i].key.file_key;
+	qsort(keys, nkeys, sizeof(*keys), cmp_u64);
+	if (nkeys <= FILE_LOOKUP_MAX) {
+		for (uint32_t i = 0; i < nkeys; i++) {
+			if (i && keys[i] == keys[i - 1])
+				continue;
+			if (bpf_map_lookup_elem(bpf->fd_files, &keys[i], &out[n]) == 0 ||
+			    bpf_map_lookup_elem(bpf->fd_files_hot, &keys[i], &out[n]) == 0)
+				n++;
+			else
+				files_missing++;
+		}
+		return n;
+	}
+	d_files.n = 0;
+	if (dump_map(bpf->fd_files, &d_files) < 0 || dump_map(bpf->fd_files_hot, &d_files) < 0)
+		log_warn("reading the files maps");
+	for (uint32_t i = 0; i < d_files.n; i++) {
+		file_index[i].key = ((const uint64_t *)d_files.keys)[i];
+		file_index[i].idx = i;
+	}
+	qsort(file_index, d_files.n, sizeof(*file_index), cmp_ix);
+	for (uint32_t i = 0; i < nlinks; i++) {
+		const struct file_ix *fx = find_file(links[i].key.file_key);
+		if (!fx) {
+			files_missing++;
+			continue;
+		}
+		if (file_copied[fx->idx] != (uint32_t)seq) {
+			file_copied[fx->idx] = (uint32_t)seq;
+			out[n++] = ((const struct jb_file *)d_files.vals)[fx->idx];
+		}
+	}
+	return n;
 }
 
 void sup_collector_tick(struct sup *s)
@@ -260,8 +369,9 @@ void sup_collector_tick(struct sup *s)
 	struct jb_snap_link *links;
 	struct jb_flow *flows;
 	struct jb_snap_slot_hdr *h;
+	struct slot_state *st;
 	uint64_t stats[JB_STAT_MAX], taken, since, prev_query;
-	uint32_t nfiles = 0, nlinks = 0, nflows = 0;
+	uint32_t ntasks = 0, nfiles, nlinks = 0, nflows = 0, n_tasks_ordinary;
 	int slot = free_slot();
 
 	if (slot < 0) {
@@ -276,63 +386,59 @@ void sup_collector_tick(struct sup *s)
 		memcpy(stats, stats_prev, sizeof(stats));
 	since = global_since(s);
 	seq++;
+	st = &slots[slot];
 	h = jb_snap_begin(&s->snap, (uint32_t)slot, seq, &tasks, &files, &links, &flows);
-	slots[slot].seq = seq;
-	slots[slot].taken_ns = taken;
-	slots[slot].holders = 0;
+	st->seq = seq;
+	st->taken_ns = taken;
+	st->holders = 0;
 
-	/* tasks go straight into the slot: the value holds its key */
-	{
-		struct dump td = d_tasks;
-		td.vals = tasks;
-		if (dump_map(bpf->fd_tasks, &td) < 0)
-			log_warn("reading the tasks map");
-		d_tasks.n = td.n;
-	}
-	if (dump_map(bpf->fd_files, &d_files) < 0)
-		log_warn("reading the files map");
-	if (dump_map(bpf->fd_links, &d_links) < 0)
-		log_warn("reading the links map");
+	/* read: tasks (ordinary, then hot copies), links (both), flows */
+	d_tasks.n = d_links.n = d_flows.n = 0;
+	if (dump_map(bpf->fd_tasks, &d_tasks) < 0)
+		log_warn("reading the tasks map");
+	n_tasks_ordinary = d_tasks.n;
+	if (dump_map(bpf->fd_tasks_hot, &d_tasks) < 0)
+		log_warn("reading the hot tasks map");
+	if (dump_map(bpf->fd_links, &d_links) < 0 || dump_map(bpf->fd_links_hot, &d_links) < 0)
+		log_warn("reading the links maps");
 	if (dump_map(bpf->fd_flows, &d_flows) < 0)
 		log_warn("reading the flows map");
-	slots[slot].query_ns = mono_ns() - taken;
 
+	/* first sightings, against the kernel's *_NEW counters (hot task
+	 * copies have no counter of their own; hot links do) */
 	seen_new = 0;
-	for (uint32_t i = 0; i < d_tasks.n; i++)
-		if (tasks[i].first_ns > prev_query && !(tasks[i].flags & JB_TASK_BACKFILL))
-			seen_new++;
-	for (uint32_t i = 0; i < d_files.n; i++) {
-		const struct jb_file *f = (const struct jb_file *)d_files.vals + i;
-		file_index[i].key = ((const uint64_t *)d_files.keys)[i];
-		file_index[i].idx = i;
-		seen_new += f->first_ns > prev_query;
+	for (uint32_t i = 0; i < d_tasks.n; i++) {
+		const struct jb_task *t = (const struct jb_task *)d_tasks.vals + i;
+		task_index[i].key = t->key;
+		task_index[i].idx = i;
+		seen_new += i < n_tasks_ordinary && t->first_ns > prev_query &&
+			    !(t->flags & JB_TASK_BACKFILL);
 	}
-	qsort(file_index, d_files.n, sizeof(*file_index), cmp_ix);
+	qsort(task_index, d_tasks.n, sizeof(*task_index), cmp_ix_stable);
 
+	/* select what changed since the oldest acknowledged point */
 	for (uint32_t i = 0; i < d_links.n; i++) {
-		const struct jb_link_key *k = (const struct jb_link_key *)d_links.keys + i;
 		const struct jb_link *l = (const struct jb_link *)d_links.vals + i;
-		const struct file_ix *fx;
 
 		seen_new += l->first_ns > prev_query;
 		if (l->last_ns <= since)
 			continue;
-		links[nlinks].key = *k;
+		links[nlinks].key = ((const struct jb_link_key *)d_links.keys)[i];
 		links[nlinks].link = *l;
 		links[nlinks].new_actions = 0;
+		add_task_chain(links[nlinks].key.task_key, tasks, &ntasks);
 		nlinks++;
-		fx = find_file(k->file_key);
-		if (fx && file_copied[fx->idx] != (uint32_t)seq) {
-			file_copied[fx->idx] = (uint32_t)seq;
-			files[nfiles++] = ((const struct jb_file *)d_files.vals)[fx->idx];
-		}
 	}
 	for (uint32_t i = 0; i < d_flows.n; i++) {
 		const struct jb_flow *f = (const struct jb_flow *)d_flows.vals + i;
 		seen_new += f->first_ns > prev_query;
-		if (f->last_ns > since)
-			flows[nflows++] = *f;
+		if (f->last_ns <= since)
+			continue;
+		flows[nflows++] = *f;
+		add_task_chain(f->task_key, tasks, &ntasks);
 	}
+	nfiles = collect_files(links, nlinks, files);
+	st->query_ns = mono_ns() - taken;
 	last_query_ns = taken;
 	account_loss(taken, stats);
 
@@ -340,27 +446,24 @@ void sup_collector_tick(struct sup *s)
 	h->since_ns = since;
 	memcpy(h->lost, stats, sizeof(h->lost));
 	h->lost_unseen = lost_unseen;
-	jb_snap_publish(h, d_tasks.n, nfiles, nlinks, nflows);
+	jb_snap_publish(h, ntasks, nfiles, nlinks, nflows);
 	latest_slot = slot;
-	{
-		struct slot_state *st = &slots[slot];
-		st->publish_ns = mono_ns() - taken - st->query_ns;
-		st->reported = 0;
-		st->in_maps[0] = d_tasks.n;
-		st->in_maps[1] = d_files.n;
-		st->in_maps[2] = d_links.n;
-		st->in_maps[3] = d_flows.n;
-		st->sent[0] = d_tasks.n;
-		st->sent[1] = nfiles;
-		st->sent[2] = nlinks;
-		st->sent[3] = nflows;
-	}
+	st->publish_ns = mono_ns() - taken - st->query_ns;
+	st->reported = 0;
+	st->in_maps[0] = d_tasks.n;
+	st->in_maps[1] = 0; /* the files maps are not read whole any more */
+	st->in_maps[2] = d_links.n;
+	st->in_maps[3] = d_flows.n;
+	st->sent[0] = ntasks;
+	st->sent[1] = nfiles;
+	st->sent[2] = nlinks;
+	st->sent[3] = nflows;
 
 	for (int i = 0; i < s->nprocs; i++)
 		if (s->procs[i].kind->role == IPC_ROLE_WORKER)
 			announce(s, &s->procs[i], slot);
-	if (!slots[slot].holders)
-		report_cost(&slots[slot]);
+	if (!st->holders)
+		report_cost(st);
 }
 
 void sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t done_seq)

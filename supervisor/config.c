@@ -67,6 +67,9 @@ static const struct conf_key conf_keys[] = {
 	U32("maps", "files", map_files, 64, 4194304),
 	U32("maps", "links", map_links, 64, 4194304),
 	U32("maps", "flows", map_flows, 64, 4194304),
+	U32("maps", "hot_tasks", map_hot_tasks, 16, 65536),
+	U32("maps", "hot_files", map_hot_files, 16, 65536),
+	U32("maps", "hot_links", map_hot_links, 16, 262144),
 	BOOL("workers", "file_access", worker_file_access),
 	BOOL("workers", "execution", worker_execution),
 	BOOL("workers", "network", worker_network),
@@ -113,6 +116,9 @@ void jb_config_defaults(struct jb_config *c)
 	c->map_files = 16384;
 	c->map_links = 32768;
 	c->map_flows = 8192;
+	c->map_hot_tasks = 1024;
+	c->map_hot_files = 1024;
+	c->map_hot_links = 4096;
 	c->worker_file_access = 1;
 	c->worker_execution = 1;
 	c->worker_network = 1;

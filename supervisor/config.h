@@ -22,6 +22,10 @@ struct jb_config {
 	uint32_t map_files;
 	uint32_t map_links;
 	uint32_t map_flows;
+	/* protected maps for watched (sensitive) files: noise cannot evict */
+	uint32_t map_hot_tasks;
+	uint32_t map_hot_files;
+	uint32_t map_hot_links;
 
 	/* [workers] which mechanisms run */
 	int worker_file_access;

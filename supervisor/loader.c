@@ -28,6 +28,7 @@
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
 #include "loader.h"
+#include "workers/detect.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define TRACEFS_MAGIC 0x74726163
@@ -116,6 +117,24 @@ static void disable_missing(struct bpf_object *obj)
 	}
 }
 
+/* Protect one path's records: its key as the kernel computes it. */
+static void watch_add(const char *path, void *arg)
+{
+	struct jb_bpf *b = arg;
+	char buf[JB_PATH_LEN] __attribute__((aligned(8))) = {0};
+	__u64 key;
+	__u32 flags = 0;
+
+	if (strlen(path) >= sizeof(buf))
+		return;
+	memcpy(buf, path, strlen(path));
+	key = jb_hash_path(b->seed, buf);
+	if (bpf_map_update_elem(b->fd_watch, &key, &flags, BPF_ANY) < 0)
+		log_warn("cannot protect %s (jb_watch full?)", path);
+	else
+		b->nwatch++;
+}
+
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t errlen)
 {
 	struct jibril_bpf *skel;
@@ -145,6 +164,9 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t
 	bpf_map__set_max_entries(skel->maps.jb_files, cfg->map_files);
 	bpf_map__set_max_entries(skel->maps.jb_links, cfg->map_links);
 	bpf_map__set_max_entries(skel->maps.jb_flows, cfg->map_flows);
+	bpf_map__set_max_entries(skel->maps.jb_tasks_hot, cfg->map_hot_tasks);
+	bpf_map__set_max_entries(skel->maps.jb_files_hot, cfg->map_hot_files);
+	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
 	disable_missing(skel->obj);
 
 	if (jibril_bpf__load(skel)) {
@@ -159,12 +181,19 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t
 	b->fd_flows = bpf_map__fd(skel->maps.jb_flows);
 	b->fd_stats = bpf_map__fd(skel->maps.jb_stats);
 	b->fd_meta = bpf_map__fd(skel->maps.jb_meta);
+	b->fd_watch = bpf_map__fd(skel->maps.jb_watch);
+	b->fd_tasks_hot = bpf_map__fd(skel->maps.jb_tasks_hot);
+	b->fd_files_hot = bpf_map__fd(skel->maps.jb_files_hot);
+	b->fd_links_hot = bpf_map__fd(skel->maps.jb_links_hot);
 	meta.seed = b->seed;
 	meta.layout_version = JB_LAYOUT_VERSION;
 	if (bpf_map_update_elem(b->fd_meta, &zero, &meta, BPF_ANY) < 0) {
 		snprintf(err, errlen, "cannot write jb_meta: %s", strerror(errno));
 		goto fail;
 	}
+	/* before attach, so no event on a watched file is ever missed */
+	b->nwatch = 0;
+	wrk_watch_paths(watch_add, b);
 	if (jibril_bpf__attach(skel)) {
 		e = errno;
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));
@@ -180,8 +209,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t
 		int r = bpf_map_lookup_batch(b->fd_tasks, NULL, &out, keys, vals, &count, &o);
 		b->batch_ok = (r == 0 || errno == ENOENT);
 	}
-	log_info("BPF object loaded and attached (%s lookups)",
-		 b->batch_ok ? "batch" : "per-key");
+	log_info("BPF object loaded and attached (%s lookups, %d protected paths)",
+		 b->batch_ok ? "batch" : "per-key", b->nwatch);
 	return 0;
 fail:
 	jibril_bpf__destroy(skel);

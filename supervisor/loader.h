@@ -14,6 +14,8 @@ struct jibril_bpf;
 struct jb_bpf {
 	struct jibril_bpf *skel;
 	int fd_tasks, fd_files, fd_links, fd_flows, fd_stats, fd_meta;
+	int fd_watch, fd_tasks_hot, fd_files_hot, fd_links_hot;
+	int nwatch;		/* paths whose records are protected */
 	uint64_t seed;
 	int ncpus;		/* possible CPUs: size of per-CPU values */
 	int batch_ok;		/* kernel supports batch lookups on these maps */

@@ -117,8 +117,9 @@ static int run_supervisor(const char *config_path)
 	n = jb_backfill(&bpf);
 	log_info("back-filled %d running processes from /proc", n);
 
-	if (jb_snap_create(&sup.snap, SUP_SNAP_SLOTS, sup.cfg.map_tasks, sup.cfg.map_files,
-			   sup.cfg.map_links, sup.cfg.map_flows) < 0)
+	if (jb_snap_create(&sup.snap, SUP_SNAP_SLOTS, sup.cfg.map_tasks + sup.cfg.map_hot_tasks,
+			   sup.cfg.map_files + sup.cfg.map_hot_files,
+			   sup.cfg.map_links + sup.cfg.map_hot_links, sup.cfg.map_flows) < 0)
 		fatal("cannot create the snapshot region");
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", sup.snap.fd);
 	sup.snap_ro_fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -72,6 +72,9 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_uint_eq(a->map_files, b->map_files);
 	ck_assert_uint_eq(a->map_links, b->map_links);
 	ck_assert_uint_eq(a->map_flows, b->map_flows);
+	ck_assert_uint_eq(a->map_hot_tasks, b->map_hot_tasks);
+	ck_assert_uint_eq(a->map_hot_files, b->map_hot_files);
+	ck_assert_uint_eq(a->map_hot_links, b->map_hot_links);
 	ck_assert_int_eq(a->worker_file_access, b->worker_file_access);
 	ck_assert_int_eq(a->worker_execution, b->worker_execution);
 	ck_assert_int_eq(a->worker_network, b->worker_network);

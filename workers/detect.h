@@ -28,6 +28,9 @@ struct wrk_def {
 	int (*match_exec)(const struct jb_task *t, const char *path);
 	/* network: a flow and its task (NULL when unknown) */
 	int (*match_flow)(const struct jb_task *t, const struct jb_flow *f);
+	/* file_access: globs of the files this detection is about, NULL
+	 * terminated; the kernel protects their records from eviction */
+	const char *const *watch;
 };
 
 enum wrk_source { WRK_SRC_LINKS, WRK_SRC_EXECS, WRK_SRC_FLOWS };
@@ -42,6 +45,11 @@ struct wrk_mechanism {
 extern const struct wrk_mechanism wrk_file_access;
 extern const struct wrk_mechanism wrk_execution;
 extern const struct wrk_mechanism wrk_network;
+
+/* Call add() for every path the kernel should protect: each watched glob
+ * without wildcards as is (the file may appear later), and the files that
+ * match the others now (glob(3)). Returns the number of paths. */
+int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg);
 
 /* NULL for an unknown kind. */
 const struct wrk_mechanism *wrk_mechanism_by_name(const char *name);

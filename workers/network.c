@@ -53,15 +53,15 @@ static const struct wrk_def defs[] = {
 	{"cloud_metadata_access", "Cloud metadata service access", "high", "credential_access",
 	 "T1552.005 Unsecured Credentials: Cloud Instance Metadata API",
 	 "A process connected to a cloud instance metadata address", NULL, NULL,
-	 cloud_metadata_access},
+	 cloud_metadata_access, NULL},
 	{"stratum_port_access", "Mining pool port access", "medium", "impact",
 	 "T1496 Resource Hijacking",
 	 "A process connected to a port that mining pools (stratum) use", NULL, NULL,
-	 stratum_port_access},
+	 stratum_port_access, NULL},
 	{"suspicious_port_access", "Reverse shell port access", "medium", "command_and_control",
 	 "T1571 Non-Standard Port",
 	 "A process connected to a port that reverse-shell handlers and IRC bots use", NULL,
-	 NULL, suspicious_port_access},
+	 NULL, suspicious_port_access, NULL},
 };
 
 const struct wrk_mechanism wrk_network = {"network", WRK_SRC_FLOWS, defs,
