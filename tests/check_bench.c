@@ -1,0 +1,231 @@
+/*
+ * check_bench.c - smoke test of the benchmark harness: as root, run
+ * `$JIBRIL_BENCH_DIR/bench --quick` against the real agent and kernel and
+ * check that it exits 0 and that results.json has every section with
+ * numbers in it.
+ *
+ * Invariants:
+ *  - asserts behaviour, never speed: the budget verdicts are not checked,
+ *    only that each figure was measured (a number, not null).
+ *  - the run is bounded: the bench is killed at 85 s (it takes ~45 s); it
+ *    gets PR_SET_PDEATHSIG(SIGTERM) so a test killed by Check's timeout
+ *    still makes it clean up its agents and temp files.
+ *  - the reference agent's figures are required only when
+ *    $JIBRIL_BENCH_DIR/refagent exists (the bench marks them n/a otherwise).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define BENCH_DEADLINE_S 85
+
+static char dir[64];
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : dflt;
+}
+
+static void rm_dir(void)
+{
+	char p[128];
+
+	if (!dir[0])
+		return;
+	snprintf(p, sizeof(p), "%s/results.json", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/bench.out", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
+/* a number at "a.b.c" (arrays by index) */
+static json_t *get(json_t *o, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save))
+		o = json_is_array(o) ? json_array_get(o, strtoul(tok, NULL, 10)) : json_object_get(o, tok);
+	return o;
+}
+
+static void need_num(json_t *root, const char *path)
+{
+	json_t *v = get(root, path);
+	ck_assert_msg(json_is_number(v), "results.json: %s is not a number (%s)", path,
+		      v ? (json_is_null(v) ? "null" : "wrong type") : "missing");
+}
+
+START_TEST(test_quick_run)
+{
+	const char *bdir = env_or("JIBRIL_BENCH_DIR", "build/bench");
+	const char *bin = env_or("JIBRIL_BIN", "build/jibril");
+	const char *src = env_or("JIBRIL_SRC", ".");
+	char bench[4096], conf[4096], out[128], log[128], ref[4096];
+	char *argv[12];
+	json_error_t jerr;
+	json_t *root, *v;
+	time_t t0 = time(NULL);
+	int st = -1, have_ref;
+	pid_t p, parent = getpid();
+
+	snprintf(bench, sizeof(bench), "%s/bench", bdir);
+	snprintf(ref, sizeof(ref), "%s/refagent", bdir);
+	snprintf(conf, sizeof(conf), "%s/jibril.conf", src);
+	ck_assert_msg(access(bench, X_OK) == 0, "no bench at %s (JIBRIL_BENCH_DIR)", bench);
+	ck_assert_msg(access(bin, X_OK) == 0, "no agent at %s (JIBRIL_BIN)", bin);
+	ck_assert_msg(access(conf, R_OK) == 0, "no %s (JIBRIL_SRC)", conf);
+	have_ref = access(ref, X_OK) == 0;
+
+	snprintf(dir, sizeof(dir), "/tmp/jbcheckbench.XXXXXX");
+	ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(out, sizeof(out), "%s/results.json", dir);
+	snprintf(log, sizeof(log), "%s/bench.out", dir);
+	argv[0] = bench;
+	argv[1] = "--quick";
+	argv[2] = "--jibril";
+	argv[3] = (char *)bin;
+	argv[4] = "--conf";
+	argv[5] = conf;
+	argv[6] = "--bin-dir";
+	argv[7] = (char *)bdir;
+	argv[8] = "--out";
+	argv[9] = out;
+	argv[10] = NULL;
+
+	fflush(NULL);
+	p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent || fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execv(bench, argv);
+		_exit(127);
+	}
+	while (time(NULL) - t0 < BENCH_DEADLINE_S) {
+		pid_t r = waitpid(p, &st, WNOHANG);
+		if (r == p)
+			break;
+		st = -1;
+		usleep(100 * 1000);
+	}
+	if (st == -1) {
+		kill(p, SIGTERM); /* it cleans up on SIGTERM */
+		sleep(5);
+		kill(p, SIGKILL);
+		waitpid(p, NULL, 0);
+		ck_abort_msg("bench --quick did not finish within %d s (output in %s)", BENCH_DEADLINE_S,
+			     log);
+	}
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "bench --quick ended with wait status 0x%x (output in %s)", st, log);
+
+	root = json_load_file(out, 0, &jerr);
+	ck_assert_msg(root != NULL, "%s: %s (line %d)", out, jerr.text, jerr.line);
+	ck_assert_msg(json_is_true(json_object_get(root, "ok")), "results.json: ok is not true");
+	ck_assert_int_eq(json_array_size(json_object_get(root, "errors")), 0);
+	ck_assert_msg(json_is_string(get(root, "machine.kernel")), "no machine.kernel");
+	need_num(root, "machine.cpus");
+
+	/* 1. host overhead, every workload, every mode, raw rounds */
+	{
+		static const char *wl[] = {"open", "exec", "connect", "mixed"};
+		char k[128];
+
+		for (int i = 0; i < 4; i++) {
+			snprintf(k, sizeof(k), "overhead.workloads.%s.none.median_ns", wl[i]);
+			need_num(root, k);
+			snprintf(k, sizeof(k), "overhead.workloads.%s.jibril.ratio_median", wl[i]);
+			need_num(root, k);
+			snprintf(k, sizeof(k), "overhead.workloads.%s.jibril.ratio_min", wl[i]);
+			need_num(root, k);
+			snprintf(k, sizeof(k), "overhead.workloads.%s.jibril.ratio_max", wl[i]);
+			need_num(root, k);
+			if (have_ref) {
+				snprintf(k, sizeof(k), "overhead.workloads.%s.refagent.ratio_median", wl[i]);
+				need_num(root, k);
+				snprintf(k, sizeof(k), "overhead.workloads.%s.refagent_empty.ratio_median",
+					 wl[i]);
+				need_num(root, k);
+			}
+			snprintf(k, sizeof(k), "overhead.rounds.0.none.%s", wl[i]);
+			need_num(root, k);
+		}
+		ck_assert_int_ge(json_array_size(get(root, "overhead.rounds")), 2);
+	}
+	/* 2. agent cost */
+	need_num(root, "agent_cost.jibril.cpu_pct_per_workload_s.median");
+	need_num(root, "agent_cost.jibril.idle.cpu_pct");
+	need_num(root, "agent_cost.jibril.rss.sum_kib");
+	ck_assert_int_ge(json_array_size(get(root, "agent_cost.jibril.rss.processes")), 2);
+	need_num(root, "agent_cost.jibril.maps.memlock_bytes");
+	ck_assert_msg(json_number_value(get(root, "agent_cost.jibril.maps.memlock_bytes")) > 0,
+		      "no map memory found");
+	if (have_ref)
+		need_num(root, "agent_cost.refagent.cpu_pct_per_workload_s.median");
+	/* 3. query cost: every level, growth */
+	v = get(root, "query_cost.levels");
+	ck_assert_int_ge(json_array_size(v), 2);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		static const char *f[] = {"files", "links", "query_ms", "snapshot_ms", "handoff_ms",
+					  "cadence_ms"};
+		for (int k = 0; k < 6; k++)
+			need_num(json_array_get(v, i), f[k]);
+	}
+	need_num(root, "query_cost.growth_per_10x.0.ratio_per_10x");
+	/* 4. latency */
+	need_num(root, "latency.p50_ms");
+	need_num(root, "latency.p99_ms");
+	need_num(root, "latency.detected");
+	/* 5. needle and pairs */
+	need_num(root, "needle.haystack_files");
+	need_num(root, "needle.jibril.reported");
+	need_num(root, "pairs.truth");
+	need_num(root, "pairs.jibril.pairs");
+	if (have_ref) {
+		need_num(root, "needle.refagent.seen");
+		need_num(root, "pairs.refagent.pairs");
+	}
+	/* budget: present, one verdict per line (not asserted: speed is not behaviour) */
+	ck_assert_int_ge(json_array_size(json_object_get(root, "budget")), 8);
+	json_decref(root);
+	rm_dir();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("bench");
+	TCase *tc = tcase_create("quick_run");
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		printf("SKIP: check_bench: needs root (the bench loads BPF programs)\n");
+		return 77;
+	}
+	tcase_set_timeout(tc, BENCH_DEADLINE_S + 10);
+	tcase_add_test(tc, test_quick_run);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
