@@ -3,7 +3,7 @@
  *
  * Layout:
  *   [region header, 4 KiB] [slot 0] [slot 1] ... [slot N-1]
- * Each slot:
+ * Each slot (tasks: those the links and flows name, with their ancestors):
  *   [slot header] [tasks: struct jb_task, sorted by key]
  *                 [files: struct jb_file, sorted by key]
  *                 [links: struct jb_snap_link] [flows: struct jb_flow]
