@@ -109,7 +109,7 @@ $(OUT)/bench/%.bpf.o: bench/%.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/
 $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(OUT)/bench/%: bench/%.c $(BENCH_SKELS) bpf/jibril.h | $(OUT)/.deps
+$(OUT)/bench/%: bench/%.c $(BENCH_SKELS) bpf/jibril.h $(wildcard bench/*.h) | $(OUT)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(OUT)/bench -o $@ $< $(PKG_LIBS) -lpthread -lm
 

@@ -11,14 +11,19 @@
  *   rename(at/at2), chmod/fchmod/fchmodat(2)  -> jb_files + jb_links
  *   syscalls: enter+exit of connect           -> jb_flows (egress)
  *   tp_btf/inet_sock_set_state                -> jb_flows (ingress, accepted)
+ * A file whose key user space put in jb_watch goes to jb_files_hot and
+ * jb_links_hot instead, with a copy of its task in jb_tasks_hot: maps that
+ * ordinary activity never touches, so a storm cannot evict them.
  * tp_btf where the event has one (cheaper, needs no tracefs); syscall
  * events only exist as tracefs tracepoints. A missing optional syscall
  * tracepoint is the loader's business (it turns the program off).
  *
  * Why no ring/perf buffer: per-event streaming is what this product exists
- * to avoid (measured ~150 % overhead per open). Every event is folded into
- * an LRU hash record keyed by a seeded hash, so repeated behaviour costs a
- * lookup and a few stores, and user space reads the maps at its own pace.
+ * to avoid: every repetition costs a record, a copy and user-space work
+ * (bench/refagent, open+read+close loop on 6.18: +200 % with a wake-up per
+ * record, +50 % with batched wake-ups; jibril +40 %). Every event is folded
+ * into an LRU hash record keyed by a seeded hash, so repeated behaviour
+ * costs a lookup or three, and user space reads the maps at its own pace.
  *
  * Paths are rebuilt from dentries, up to the root of the task's mount
  * namespace: a container sees its own paths, a chroot does not hide the
@@ -35,6 +40,10 @@
  *  - inserts use BPF_NOEXIST and count *_NEW only when they created the
  *    record, so user space can derive evictions; failures count *_FAIL.
  *  - links only ever gain action bits (atomic or); flows only gain count.
+ *    A link's last_ns is refreshed by every new action bit, and by a
+ *    repeated one only once it is JB_LINK_REFRESH_NS old.
+ *  - a key in jb_watch is never in jb_files (jb_watch is filled before
+ *    attach): record_file() relies on it to skip the watch lookup.
  *  - the per-CPU scratch maps are used only from process context programs
  *    (syscall and sched tracepoints run with preemption disabled, so one
  *    program at a time per CPU). The inet_sock_set_state program can run in

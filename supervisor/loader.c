@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common/log.h"
@@ -74,6 +75,18 @@ int jb_bpf_preflight(char *err, size_t errlen)
 			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): "
 			 "jibril needs CONFIG_DEBUG_INFO_BTF");
 		return -1;
+	}
+	{
+		/* the path walk reads kernel pointers through this kfunc */
+		struct btf *vmlinux = btf__load_vmlinux_btf();
+		int id = vmlinux ? btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC)
+				 : -1;
+		btf__free(vmlinux);
+		if (id < 0) {
+			snprintf(err, errlen, "this kernel lacks the bpf_rdonly_cast kfunc: jibril "
+				 "needs Linux 6.2 or newer");
+			return -1;
+		}
 	}
 	if (statfs(TRACEFS, &sfs) < 0 || sfs.f_type != TRACEFS_MAGIC) {
 		if (mount("tracefs", TRACEFS, "tracefs", 0, NULL) < 0) {
