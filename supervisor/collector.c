@@ -67,6 +67,7 @@ static struct dump d_tasks, d_files, d_links, d_flows;
 static struct file_ix *file_index, *task_index;
 static uint32_t *file_copied, *task_stamp; /* seq when copied into this snapshot */
 static uint64_t files_missing; /* changed links whose file record was gone */
+static uint64_t *link_file_keys; /* file keys of the selected links */
 static uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
 static uint64_t stats_prev[JB_STAT_MAX];
 
@@ -166,17 +167,16 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	uint32_t tasks = c->map_tasks + c->map_hot_tasks;
 	uint32_t links = c->map_links + c->map_hot_links;
 	if (dump_alloc(&d_tasks, tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
-	    /* keys of the selected links are gathered in d_files.keys too */
-	    dump_alloc(&d_files, files > links ? files : links, sizeof(uint64_t),
-		       sizeof(struct jb_file)) < 0 ||
+	    dump_alloc(&d_files, files, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
 	    dump_alloc(&d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
 	    dump_alloc(&d_flows, c->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
 		return -1;
-	file_index = calloc(files > links ? files : links, sizeof(*file_index));
-	file_copied = calloc(files > links ? files : links, sizeof(*file_copied));
+	file_index = calloc(files, sizeof(*file_index));
+	file_copied = calloc(files, sizeof(*file_copied));
+	link_file_keys = calloc(links, sizeof(*link_file_keys));
 	task_index = calloc(tasks, sizeof(*task_index));
 	task_stamp = calloc(tasks, sizeof(*task_stamp));
-	if (!file_index || !file_copied || !task_index || !task_stamp)
+	if (!file_index || !file_copied || !task_index || !task_stamp || !link_file_keys)
 		return -1;
 	return 0;
 }
@@ -192,6 +192,7 @@ void sup_collector_free(void)
 	free(file_copied);
 	free(task_index);
 	free(task_stamp);
+	free(link_file_keys);
 }
 
 static int free_slot(void)
@@ -322,7 +323,7 @@ static int cmp_u64(const void *a, const void *b)
 static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
 			      struct jb_file *out)
 {
-	uint64_t *keys = d_files.keys;
+	uint64_t *keys = link_file_keys;
 	uint32_t nkeys = 0, n = 0;
 
 	for (uint32_t i = 0; i < nlinks; i++)

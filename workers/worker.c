@@ -140,6 +140,11 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 
 		if (l->link.last_ns <= since)
 			continue;
+		/* touch a file record only when this mechanism (or a test fault
+		 * hook) needs it: every page read stays resident in this process */
+		if (!fault_hooks && (mech->source == WRK_SRC_FLOWS ||
+				     (mech->source == WRK_SRC_EXECS && !(l->link.actions & JB_ACT_EXEC))))
+			continue;
 		f = jb_snap_file(v, l->key.file_key);
 		if (!f)
 			continue;
@@ -195,8 +200,9 @@ static void wrk_message(const struct ipc_msg *m)
 	} else {
 		if (mech->source == WRK_SRC_FLOWS)
 			run_flows(&v, m->u.snapshot.since_ns);
-		/* every mechanism walks the links: the fault hooks live there */
-		run_links(&v, m->u.snapshot.since_ns);
+		/* the network worker walks the links only for the fault hooks */
+		if (mech->source != WRK_SRC_FLOWS || fault_hooks)
+			run_links(&v, m->u.snapshot.since_ns);
 		if (jb_snap_still_valid(&v) < 0)
 			log_warnx("snapshot %llu was overwritten while being read",
 				  (unsigned long long)v.seq);
