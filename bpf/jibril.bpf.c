@@ -163,6 +163,52 @@ struct {
 	__type(value, struct jb_link);
 } jb_links_hot SEC(".maps");
 
+/* Per-process "recently opened" cache: lets a re-open that would change no
+ * record skip the path walk and hash. Key: the process (task key) and the
+ * opened struct file's f_path (dentry and vfsmount pointers, which name one
+ * path, unlike an inode: hard links, bind mounts). Value: what record_file()
+ * left in the link, and what makes the entry trustworthy (see
+ * on_open_exit()). Kernel-internal: user space never reads it. */
+struct jb_seen_key {
+	__u64 task_key;
+	__u64 dentry;
+	__u64 mnt;
+};
+
+struct jb_seen {
+	__u64 link;    /* record_file(): link last_ns | actions (low 10 bits) */
+	__u64 gen;     /* jb_pathgen.gen when the path was walked */
+	__u64 inode;   /* guards against a freed dentry's address being */
+	__u64 parent;  /* reused for another name: inode, d_parent and */
+	__u64 hashlen; /* d_name.hash_len (seeded with the parent) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct jb_seen_key);
+	__type(value, struct jb_seen);
+} jb_seen SEC(".maps");
+
+/* Renames and mount-tree changes can change the path of a (dentry, mount)
+ * without changing either pointer: every such syscall counts itself busy at
+ * entry, and at exit bumps gen and leaves busy. A jb_seen entry is trusted
+ * only if no such syscall finished since its walk (same gen) and none is
+ * under way (busy <= 0). The exit programs come first in this file, so
+ * they attach first: a call that straddles attach can only leave busy too
+ * low (clamped at 0 where it can be), never stuck above 0. */
+struct jb_pathgen {
+	__s64 busy; /* such syscalls under way (never left below 0) */
+	__u64 gen;  /* such syscalls finished */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jb_pathgen);
+} jb_pathgen SEC(".maps");
+
 /* a jb_task is 600 bytes: too big for the 512-byte stack */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -336,8 +382,11 @@ static __noinline __u64 ensure_task(struct task_struct *task)
 
 /* map, st_new and st_fail are constants at each (inlined) call site, so
  * every map helper call keeps one map and stays inlinable by the verifier */
-static __always_inline void link_upsert(void *map, __u64 task_key, __u64 file_key, __u32 act,
-					__u64 now, __u32 st_new, __u32 st_fail)
+/* Returns the link's last_ns after the upsert (0: no link) and its action
+ * bits in *acts_out: what on_open_exit() caches in jb_seen. */
+static __always_inline __u64 link_upsert(void *map, __u64 task_key, __u64 file_key, __u32 act,
+					 __u64 now, __u32 st_new, __u32 st_fail,
+					 __u32 *acts_out)
 {
 	struct jb_link_key k = { .task_key = task_key, .file_key = file_key };
 	struct jb_link *l = bpf_map_lookup_elem(map, &k);
@@ -348,30 +397,35 @@ static __always_inline void link_upsert(void *map, __u64 task_key, __u64 file_ke
 
 		if (!err) {
 			stat_inc(st_new);
-			return;
+			*acts_out = act;
+			return now;
 		}
 		if (err != -JB_EEXIST) {
 			stat_inc(st_fail);
-			return;
+			return 0;
 		}
 		/* another CPU created it between lookup and insert */
 		l = bpf_map_lookup_elem(map, &k);
 		if (!l)
-			return;
+			return 0;
 	}
 	/* Nothing new and touched moments ago: leave the record alone, so a
 	 * hot link costs a lookup and no write (no cache line bouncing when
 	 * many CPUs repeat one action). Safe for "changed since" queries:
 	 * every new action bit still stores last_ns, and the skipped touch
 	 * only makes last_ns lag by under JB_LINK_REFRESH_NS. */
-	if ((l->actions & act) == act && now - l->last_ns < JB_LINK_REFRESH_NS)
-		return;
+	if ((l->actions & act) == act && now - l->last_ns < JB_LINK_REFRESH_NS) {
+		*acts_out = l->actions;
+		return l->last_ns;
+	}
 	/* 64-bit atomic or over {actions, _pad}: clang 14 without -mcpu=v3
 	 * has no 32-bit atomic or. actions is the low half (little endian,
 	 * offset 16, 8-aligned); _pad stays 0 since act < 2^32. */
 	if ((l->actions & act) != act)
 		__sync_fetch_and_or((__u64 *)&l->actions, (__u64)act);
 	l->last_ns = now;
+	*acts_out = l->actions | act;
+	return now;
 }
 
 /* Insert s->file, known to be absent. st_new JB_STAT_MAX: not counted. */
@@ -423,10 +477,11 @@ static __noinline void task_hot_copy(__u64 task_key)
  * keeps opening. A watch added at run time must therefore delete its key
  * from jb_files (and its links from jb_links) to take effect at once.
  */
-static __noinline int record_file(struct jb_scratch *s, __u64 task_key, __u32 act)
+static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 act)
 {
 	__u64 now = bpf_ktime_get_ns();
-	__u64 fkey;
+	__u64 fkey, ns;
+	__u32 acts = 0;
 
 	if (!s)
 		return 0;
@@ -438,15 +493,19 @@ static __noinline int record_file(struct jb_scratch *s, __u64 task_key, __u32 ac
 			if (!bpf_map_lookup_elem(&jb_files_hot, &fkey))
 				file_insert(&jb_files_hot, s, fkey, now, JB_STAT_MAX,
 					    JB_STAT_HOT_FAIL);
-			link_upsert(&jb_links_hot, task_key, fkey, act, now, JB_STAT_HOT_NEW,
-				    JB_STAT_HOT_FAIL);
+			ns = link_upsert(&jb_links_hot, task_key, fkey, act, now,
+					 JB_STAT_HOT_NEW, JB_STAT_HOT_FAIL, &acts);
 			task_hot_copy(task_key); /* last: may reuse the scratches */
-			return 0;
+			goto out;
 		}
 		file_insert(&jb_files, s, fkey, now, JB_STAT_FILE_NEW, JB_STAT_FILE_FAIL);
 	}
-	link_upsert(&jb_links, task_key, fkey, act, now, JB_STAT_LINK_NEW, JB_STAT_LINK_FAIL);
-	return 0;
+	ns = link_upsert(&jb_links, task_key, fkey, act, now, JB_STAT_LINK_NEW,
+			 JB_STAT_LINK_FAIL, &acts);
+out:
+	/* link state for jb_seen: actions in the low half, last_ns rounded
+	 * down to 2^10 ns above it (a 54-bit ns clock lasts 570 years) */
+	return ns ? (ns & ~0x3ffULL) | (acts & 0x3ff) : 0;
 }
 
 static __always_inline int is_agent(void)
@@ -587,6 +646,132 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 	return 0;
 }
 
+/* --- path generation (jb_pathgen, for jb_seen) --------------------------- */
+
+static __always_inline void pathgen_enter(void)
+{
+	__u32 zero = 0;
+	struct jb_pathgen *g = bpf_map_lookup_elem(&jb_pathgen, &zero);
+
+	if (g)
+		__sync_fetch_and_add(&g->busy, 1);
+}
+
+static __always_inline int pathgen_exit(void)
+{
+	__u32 zero = 0;
+	struct jb_pathgen *g = bpf_map_lookup_elem(&jb_pathgen, &zero);
+
+	if (!g)
+		return 0;
+	/* gen first: busy must not read 0 before the generation moved */
+	__sync_fetch_and_add(&g->gen, 1);
+	if (g->busy > 0)
+		__sync_fetch_and_add(&g->busy, -1);
+	return 0;
+}
+
+/* Exit programs of every syscall that can change an existing path without
+ * a new dentry or mount: renames (their entry programs are further down,
+ * with the RENAME records) and mount-tree changes, which also get entry
+ * programs here. Kept ahead of all entry programs: see struct jb_pathgen.
+ * Spelt out, not macro-generated: tests read program names from here. */
+SEC("tracepoint/syscalls/sys_exit_rename")
+int jb_pgx_ren(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat")
+int jb_pgx_renat(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_renameat2")
+int jb_pgx_renat2(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_mount")
+int jb_pgx_mnt(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_move_mount")
+int jb_pgx_mvmnt(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_umount")
+int jb_pgx_umnt(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_pivot_root")
+int jb_pgx_pivot(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_unshare")
+int jb_pgx_unshr(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_exit_setns")
+int jb_pgx_setns(void *ctx)
+{
+	return pathgen_exit();
+}
+
+SEC("tracepoint/syscalls/sys_enter_mount")
+int jb_pge_mnt(void *ctx)
+{
+	pathgen_enter();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_move_mount")
+int jb_pge_mvmnt(void *ctx)
+{
+	pathgen_enter();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_umount")
+int jb_pge_umnt(void *ctx)
+{
+	pathgen_enter();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_pivot_root")
+int jb_pge_pivot(void *ctx)
+{
+	pathgen_enter();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_unshare")
+int jb_pge_unshr(void *ctx)
+{
+	pathgen_enter();
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_setns")
+int jb_pge_setns(void *ctx)
+{
+	pathgen_enter();
+	return 0;
+}
+
 /* --- file syscalls ------------------------------------------------------- */
 
 enum { JB_OPEN, JB_OPENAT, JB_OPENAT2 };
@@ -612,23 +797,41 @@ static __always_inline int open_truncates(int kind)
 	return (flags & JB_O_TRUNC) != 0;
 }
 
+/*
+ * A re-open is skipped before the path walk when jb_seen says what the full
+ * path would find anyway: the process's link to this path already holds
+ * every action bit and was written under JB_LINK_REFRESH_NS ago, i.e.
+ * link_upsert() would leave it alone. So a new (task, file, action) fact
+ * and the periodic last_ns refresh always take the full path; only records
+ * evicted from jb_tasks/jb_files/jb_links (or a watch added at run time)
+ * come back up to JB_LINK_REFRESH_NS later than without the cache. The
+ * entry is trusted only while the path of its (dentry, mount) cannot have
+ * changed: no rename or mount-tree syscall finished since the walk or is
+ * under way (jb_pathgen), and the dentry still has its inode, parent and
+ * name hash (a freed dentry's address may be reused).
+ */
 static __always_inline int on_open_exit(long ret, int kind)
 {
 	struct task_struct *task;
 	struct jb_scratch *s;
+	struct jb_pathgen *g;
+	struct jb_seen_key sk;
+	struct jb_seen *c, nc;
+	struct dentry *d;
 	struct file *f;
-	__u64 tkey;
+	__u64 tkey, link, now;
+	__u32 zero = 0;
 	__u32 mode, act = JB_ACT_OPEN;
 
 	if (ret < 0 || is_agent())
 		return 0;
 	s = scratch_path();
-	if (!s)
+	g = bpf_map_lookup_elem(&jb_pathgen, &zero);
+	if (!s || !g)
 		return 0;
 	task = bpf_get_current_task_btf();
-	tkey = ensure_task(task); /* before the walk: it reuses the scratch */
 	f = fd_to_file(task, ret);
-	if (walk_file(s, f) < 0) {
+	if (!f) {
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
@@ -642,7 +845,38 @@ static __always_inline int on_open_exit(long ret, int kind)
 	}
 	if (mode & JB_FMODE_CREATED)
 		act |= JB_ACT_CREATE;
-	record_file(s, tkey, act);
+
+	d = f->f_path.dentry;
+	__builtin_memset(&sk, 0, sizeof(sk));
+	sk.task_key = task_key_of(task);
+	sk.dentry = (__u64)d;
+	sk.mnt = (__u64)f->f_path.mnt;
+	nc.gen = g->gen; /* before the walk: a rename after it must miss */
+	nc.inode = (__u64)d->d_inode;
+	nc.parent = (__u64)d->d_parent;
+	nc.hashlen = d->d_name.hash_len;
+	c = bpf_map_lookup_elem(&jb_seen, &sk);
+	if (c && c->gen == nc.gen && g->busy <= 0 && c->inode == nc.inode &&
+	    c->parent == nc.parent && c->hashlen == nc.hashlen &&
+	    (act & ~(__u32)c->link & 0x3ff) == 0) {
+		now = bpf_ktime_get_ns();
+		if (now - (c->link & ~0x3ffULL) < JB_LINK_REFRESH_NS)
+			return 0;
+	}
+
+	tkey = ensure_task(task); /* before the walk: it reuses the scratch */
+	if (walk_file(s, f) < 0) {
+		stat_inc(JB_STAT_PATH_FAIL);
+		return 0;
+	}
+	link = record_file(s, tkey, act);
+	if (!link) {
+		if (c)
+			bpf_map_delete_elem(&jb_seen, &sk);
+		return 0;
+	}
+	nc.link = link;
+	bpf_map_update_elem(&jb_seen, &sk, &nc, BPF_ANY);
 	return 0;
 }
 
@@ -709,6 +943,7 @@ int jb_unlink(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_renameat2")
 int jb_renameat2(struct trace_event_raw_sys_enter *ctx)
 {
+	pathgen_enter(); /* before is_agent(): every rename counts */
 	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
 		       ctx->args[2], JB_ACT_RENAME);
 }
@@ -716,6 +951,7 @@ int jb_renameat2(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_renameat")
 int jb_renameat(struct trace_event_raw_sys_enter *ctx)
 {
+	pathgen_enter(); /* before is_agent(): every rename counts */
 	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
 		       ctx->args[2], JB_ACT_RENAME);
 }
@@ -723,6 +959,7 @@ int jb_renameat(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_rename")
 int jb_rename(struct trace_event_raw_sys_enter *ctx)
 {
+	pathgen_enter(); /* before is_agent(): every rename counts */
 	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
 		       JB_AT_FDCWD, JB_ACT_RENAME);
 }
