@@ -10,11 +10,11 @@
  * restarted worker catches up on what its predecessor never finished.
  *
  * Invariants:
- *  - a worker is announced at most one snapshot at a time; with more slots
- *    than workers there is always a slot that nobody holds unless every
- *    worker is stuck, in which case the cadence is skipped (the maps keep
- *    the data; the next snapshot carries it) and the heartbeat deadline
- *    replaces the stuck workers.
+ *  - a worker is announced at most one snapshot at a time, so one slow
+ *    worker holds one slot and the others go on in the other; when no slot
+ *    is free (two workers slow at once) the cadence is skipped: the maps
+ *    keep the data, the next snapshot carries it, and the heartbeat
+ *    deadline replaces workers that are stuck for good.
  *  - a worker that dies three times without acknowledging anything is
  *    moved past the snapshot it keeps dying on (logged), so one poisonous
  *    record cannot stop detection for good.

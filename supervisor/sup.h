@@ -16,7 +16,11 @@
 struct event_base;
 struct event;
 
-#define SUP_SNAP_SLOTS 4 /* > workers: each worker holds at most one */
+/* Two slots: a slow worker keeps one while the others go on in the other.
+ * More would only help when two workers are slow at once (then a cadence
+ * is skipped, which loses nothing), and every slot a worker has read stays
+ * in its resident set. */
+#define SUP_SNAP_SLOTS 2
 
 /* Process states (one state machine per slot, see procs.c). */
 enum sup_state {
