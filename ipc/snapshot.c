@@ -23,7 +23,7 @@
 
 _Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized");
 _Static_assert(sizeof(struct jb_file) % 8 == 0, "jb_file must stay 8-byte sized");
-_Static_assert(sizeof(struct jb_snap_link) == 48, "jb_snap_link layout");
+_Static_assert(sizeof(struct jb_snap_link) == 40, "jb_snap_link layout");
 _Static_assert(sizeof(struct jb_flow) == 80, "jb_flow layout");
 _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its reserve");
 _Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");

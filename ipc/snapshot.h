@@ -31,7 +31,7 @@
 #include "../bpf/jibril.h"
 
 #define JB_SNAP_MAGIC 0x4a42534eu /* "JBSN" */
-#define JB_SNAP_VERSION 1
+#define JB_SNAP_VERSION 2
 #define JB_SNAP_HDR_SIZE 4096
 
 struct jb_snap_region_hdr {
@@ -44,12 +44,10 @@ struct jb_snap_region_hdr {
 	uint32_t cap_tasks, cap_files, cap_links, cap_flows;
 };
 
-/* A link as the snapshot carries it: the kernel record plus what is new. */
+/* A link as the snapshot carries it: the kernel's key and record. */
 struct jb_snap_link {
 	struct jb_link_key key;
 	struct jb_link link;
-	uint32_t new_actions; /* actions not in any earlier snapshot */
-	uint32_t _pad;
 };
 
 struct jb_snap_slot_hdr {

@@ -426,7 +426,6 @@ void sup_collector_tick(struct sup *s)
 			continue;
 		links[nlinks].key = ((const struct jb_link_key *)d_links.keys)[i];
 		links[nlinks].link = *l;
-		links[nlinks].new_actions = 0;
 		add_task_chain(links[nlinks].key.task_key, tasks, &ntasks);
 		nlinks++;
 	}
