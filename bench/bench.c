@@ -1053,10 +1053,12 @@ static void on_jlog_line(char *line, void *arg)
 	if ((p = strstr(line, ": cadence "))) {
 		struct cad c;
 		memset(&c, 0, sizeof(c));
+		/* the collector reads the files maps only for changed links:
+		 * its line has no files count (c.files stays 0) */
 		if (sscanf(p, ": cadence %llu: query %lf ms, snapshot %lf ms, hand-off %lf ms; maps %u "
-			      "tasks %u files %u links %u flows; sent %*u tasks %*u files %u links",
-			   &c.seq, &c.query, &c.snap, &c.handoff, &c.tasks, &c.files, &c.links, &c.flows,
-			   &c.sent_links) >= 8) {
+			      "tasks %u links %u flows; sent %*u tasks %*u files %u links",
+			   &c.seq, &c.query, &c.snap, &c.handoff, &c.tasks, &c.links, &c.flows,
+			   &c.sent_links) >= 7) {
 			if (j->ncad == j->capcad) {
 				size_t nc = j->capcad ? j->capcad * 2 : 64;
 				struct cad *nb = realloc(j->cads, nc * sizeof(*nb));

@@ -45,6 +45,16 @@ int jb_child_send(const void *buf, size_t len)
 	return ipc_peer_send(sup_peer, buf, len);
 }
 
+int jb_child_send_wait(const void *buf, size_t len)
+{
+	if (jb_child_send(buf, len) == 0)
+		return 0;
+	if (!sup_peer)
+		return -1;
+	ipc_peer_flush(sup_peer, 2000);
+	return jb_child_send(buf, len);
+}
+
 static void log_to_sup(int level, const char *line)
 {
 	char buf[1400];

@@ -34,6 +34,9 @@ void jb_child_main(const struct jb_child_ops *ops, const char *kind, uint64_t ge
 
 /* Send one encoded message to the supervisor; -1 if the queue is full. */
 int jb_child_send(const void *buf, size_t len);
+/* Same, but when the queue is full first write it out (waiting up to
+ * 2 s for the supervisor to read). -1 only if there is still no room. */
+int jb_child_send_wait(const void *buf, size_t len);
 
 /* Main entry points for the two roles (workers/worker.c, printers/printer.c). */
 void wrk_main(const char *kind, uint64_t generation) __attribute__((noreturn));

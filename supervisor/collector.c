@@ -3,9 +3,10 @@
  * preallocated arrays), write what changed into a free snapshot slot,
  * announce it to the workers, and account for what the kernel lost.
  *
- * What a snapshot holds: every task (workers need parents and ancestry),
- * the links and flows whose last_ns is newer than the oldest point any
- * worker has acknowledged, and the files those links name. Each worker is
+ * What a snapshot holds: the links and flows whose last_ns is newer than
+ * the oldest point any worker has acknowledged, the files those links
+ * name, and the tasks they name with their ancestors (for the events'
+ * parent and ancestry). Each worker is
  * told its own 'since' and looks only at records newer than that, so a
  * restarted worker catches up on what its predecessor never finished.
  *
@@ -80,12 +81,10 @@ static void report_cost(struct slot_state *st)
 		return;
 	st->reported = 1;
 	log_debug("cadence %llu: query %.3f ms, snapshot %.3f ms, hand-off %.3f ms; "
-		  "maps %u tasks %u files %u links %u flows; sent %u tasks %u files %u links "
-		  "%u flows",
+		  "maps %u tasks %u links %u flows; sent %u tasks %u files %u links %u flows",
 		  (unsigned long long)st->seq, st->query_ns / 1e6, st->publish_ns / 1e6,
-		  (mono_ns() - st->taken_ns) / 1e6, st->in_maps[0], st->in_maps[1],
-		  st->in_maps[2], st->in_maps[3], st->sent[0], st->sent[1], st->sent[2],
-		  st->sent[3]);
+		  (mono_ns() - st->taken_ns) / 1e6, st->in_maps[0], st->in_maps[2],
+		  st->in_maps[3], st->sent[0], st->sent[1], st->sent[2], st->sent[3]);
 }
 
 static uint64_t mono_ns(void)
@@ -506,6 +505,7 @@ void sup_collector_proc_gone(struct sup *s, struct sup_proc *p)
 
 void sup_collector_catch_up(struct sup *s, struct sup_proc *p)
 {
-	if (latest_slot >= 0)
+	/* nothing to catch up on if it already acknowledged the newest */
+	if (latest_slot >= 0 && slots[latest_slot].seq != p->acked_seq)
 		announce(s, p, latest_slot);
 }

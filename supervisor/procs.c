@@ -439,14 +439,12 @@ void sup_procs_tick(struct sup *s)
 	}
 }
 
-void sup_procs_stop(struct sup *s)
+static void term_role(struct sup *s, uint32_t role)
 {
-	uint64_t deadline;
-	int alive;
-
-	s->stopping = 1;
 	for (int i = 0; i < s->nprocs; i++) {
 		struct sup_proc *p = &s->procs[i];
+		if (p->kind->role != role)
+			continue;
 		evtimer_del(p->timer);
 		if (p->pid > 0) {
 			p->we_killed = 1;
@@ -454,6 +452,37 @@ void sup_procs_stop(struct sup *s)
 			kill(p->pid, SIGTERM);
 		}
 	}
+}
+
+static int printers_ready(struct sup *s)
+{
+	for (int i = 0; i < s->nprocs; i++)
+		if (s->procs[i].kind->role == IPC_ROLE_PRINTER && s->procs[i].state == ST_READY)
+			return 1;
+	return 0;
+}
+
+/* Stop the workers, let the printers print and acknowledge what is left
+ * (bounded), then stop the printers: an alert is lost at shutdown only if
+ * a printer cannot take it within the grace, and then it is counted. */
+void sup_procs_stop(struct sup *s)
+{
+	uint64_t deadline;
+	int alive;
+
+	s->stopping = 1;
+	term_role(s, IPC_ROLE_WORKER);
+	deadline = sup_now_ms() + 1500;
+	while (sup_router_pending() && printers_ready(s) && sup_now_ms() < deadline) {
+		struct timespec ts = {0, 5 * 1000 * 1000};
+		event_base_loop(s->base, EVLOOP_NONBLOCK);
+		sup_router_pump(s);
+		nanosleep(&ts, NULL);
+	}
+	if (sup_router_pending())
+		log_warnx("shutdown: %zu alerts were not acknowledged by every printer",
+			  sup_router_pending());
+	term_role(s, IPC_ROLE_PRINTER);
 	deadline = sup_now_ms() + 2000;
 	do {
 		struct timespec ts = {0, 20 * 1000 * 1000};

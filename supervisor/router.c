@@ -30,7 +30,7 @@ struct line {
 };
 
 static uint64_t dedup_hash[DEDUP_SLOTS]; /* open addressing, 0 = empty */
-static uint64_t dedup_ring[DEDUP_SLOTS]; /* insertion order, for eviction */
+static uint64_t dedup_ring[DEDUP_SLOTS / 2]; /* insertion order, for eviction */
 static size_t dedup_count, dedup_next;
 
 static struct line **backlog; /* ring of BACKLOG_MAX, seq order */
@@ -134,12 +134,13 @@ void sup_router_pump(struct sup *s)
 
 		if (p->kind->role != IPC_ROLE_PRINTER || p->state != ST_READY || !p->peer)
 			continue;
-		for (size_t k = 0; k < bl_len && sent < PER_PUMP_MAX; k++) {
+		/* sequence numbers are contiguous in the backlog: start right
+		 * after what this printer was last handed */
+		size_t k = bl_len && p->sent_seq >= bl_at(0)->seq ? p->sent_seq + 1 - bl_at(0)->seq : 0;
+		for (; k < bl_len && sent < PER_PUMP_MAX; k++) {
 			struct line *l = bl_at(k);
 			int n;
 
-			if (l->seq <= p->sent_seq)
-				continue;
 			n = ipc_enc_print(sendbuf, sizeof(sendbuf), l->seq, l->json, l->len);
 			if (n < 0 || ipc_peer_send(p->peer, sendbuf, (size_t)n) < 0)
 				break; /* queue full: the next ack pumps again */
@@ -152,11 +153,17 @@ void sup_router_pump(struct sup *s)
 void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key,
 			  const char *json, size_t len)
 {
-	struct line *l;
+	struct line *l = malloc(sizeof(*l) + len + 1);
 
+	if (!l) {
+		/* before dedup: a later copy of this alert must still get through */
+		log_warnx("out of memory: alert %s dropped", kind);
+		return;
+	}
 	if (!dedup_add(fnv(kind, dedup_key))) {
 		dropped_dups++;
 		log_debug("duplicate %s %s dropped", kind, dedup_key);
+		free(l);
 		return;
 	}
 	if (bl_len == BACKLOG_MAX) {
@@ -169,11 +176,6 @@ void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key
 		free(old);
 		bl_head = (bl_head + 1) % BACKLOG_MAX;
 		bl_len--;
-	}
-	l = malloc(sizeof(*l) + len + 1);
-	if (!l) {
-		log_warnx("out of memory: alert %s dropped", kind);
-		return;
 	}
 	l->seq = next_seq++;
 	l->len = len;
@@ -194,6 +196,11 @@ void sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq)
 		p->printed_seq = seq;
 	bl_trim(s);
 	sup_router_pump(s);
+}
+
+size_t sup_router_pending(void)
+{
+	return bl_len;
 }
 
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p)

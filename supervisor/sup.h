@@ -106,6 +106,7 @@ void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key
 void sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq);
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p);
 void sup_router_pump(struct sup *s);
+size_t sup_router_pending(void);	/* lines some printer has not acknowledged */
 void sup_router_free(void);
 
 #endif

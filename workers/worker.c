@@ -8,9 +8,10 @@
  *  - the worker holds no BPF fd, no printer fd, no secret: only fd 3 (IPC),
  *    the mapping of the sealed snapshot (PROT_READ; fd 4 is closed once
  *    mapped) and libevent's own epoll fd and internal pipe.
- *  - a snapshot whose seqlock changed while we read it is reported done
- *    without detections only after it was re-validated; nothing from a torn
- *    read is sent.
+ *  - a snapshot is acknowledged only after every detection from it was
+ *    queued; an unreadable or torn snapshot (a broken invariant: the
+ *    supervisor never rewrites a slot a worker holds) makes the worker exit
+ *    unacknowledged, so its replacement is sent the same changes again.
  *  - test-only fault hooks act only when CONFIG enables them, and only on
  *    records newer than this process, so a replacement does not repeat the
  *    fault of its predecessor.
@@ -125,10 +126,15 @@ static void emit(const struct wrk_def *def, const struct jb_snap_view *v, const 
 		log_warnx("%s: event too large for one message", def->kind);
 		return;
 	}
-	if (jb_child_send(msgbuf, (size_t)n) < 0)
-		log_warnx("%s: IPC queue full, detection not sent", def->kind);
-	else
-		detections++;
+	if (jb_child_send_wait(msgbuf, (size_t)n) < 0) {
+		/* never acknowledge a snapshot whose detections were not all
+		 * sent: exit, and the replacement re-reads it (dedup drops the
+		 * ones that did get through) */
+		log_set_sink(NULL);
+		log_warnx("%s: the supervisor is not reading; exiting unacknowledged", def->kind);
+		exit(1);
+	}
+	detections++;
 }
 
 static void run_links(const struct jb_snap_view *v, uint64_t since)
@@ -193,23 +199,32 @@ static void wrk_message(const struct ipc_msg *m)
 		log_warnx("unexpected %s", ipc_msg_name(m->type));
 		exit(1);
 	}
+	/* an unreadable or torn snapshot is a broken invariant (the
+	 * supervisor never rewrites a slot a worker holds): exit without
+	 * acknowledging, so the replacement is sent it again */
 	if (jb_snap_view(region, region_size, (uint32_t)m->u.snapshot.slot, m->u.snapshot.seq,
 			 &v) < 0) {
+		log_set_sink(NULL);
 		log_warnx("snapshot %llu in slot %llu is not readable",
 			  (unsigned long long)m->u.snapshot.seq, (unsigned long long)m->u.snapshot.slot);
-	} else {
-		if (mech->source == WRK_SRC_FLOWS)
-			run_flows(&v, m->u.snapshot.since_ns);
-		/* the network worker walks the links only for the fault hooks */
-		if (mech->source != WRK_SRC_FLOWS || fault_hooks)
-			run_links(&v, m->u.snapshot.since_ns);
-		if (jb_snap_still_valid(&v) < 0)
-			log_warnx("snapshot %llu was overwritten while being read",
-				  (unsigned long long)v.seq);
+		exit(1);
+	}
+	if (mech->source == WRK_SRC_FLOWS)
+		run_flows(&v, m->u.snapshot.since_ns);
+	/* the network worker walks the links only for the fault hooks */
+	if (mech->source != WRK_SRC_FLOWS || fault_hooks)
+		run_links(&v, m->u.snapshot.since_ns);
+	if (jb_snap_still_valid(&v) < 0) {
+		log_set_sink(NULL);
+		log_warnx("snapshot %llu was overwritten while being read", (unsigned long long)v.seq);
+		exit(1);
 	}
 	n = ipc_enc_snapshot_done(buf, sizeof(buf), m->u.snapshot.seq);
-	if (n < 0 || jb_child_send(buf, (size_t)n) < 0)
+	if (n < 0 || jb_child_send_wait(buf, (size_t)n) < 0) {
+		log_set_sink(NULL);
 		log_warnx("cannot acknowledge snapshot %llu", (unsigned long long)m->u.snapshot.seq);
+		exit(1);
+	}
 }
 
 static const struct jb_child_ops worker_ops = {
