@@ -66,7 +66,7 @@ static int latest_slot = -1;
 static uint64_t seq, last_query_ns, skipped;
 static struct dump d_tasks, d_files, d_links, d_flows;
 static struct file_ix *file_index, *task_index;
-static uint32_t *file_copied, *task_stamp; /* seq when copied into this snapshot */
+static uint32_t *task_stamp; /* seq when copied into this snapshot */
 static uint64_t files_missing; /* changed links whose file record was gone */
 static uint64_t *link_file_keys; /* file keys of the selected links */
 static uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
@@ -171,11 +171,10 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	    dump_alloc(&d_flows, c->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
 		return -1;
 	file_index = calloc(files, sizeof(*file_index));
-	file_copied = calloc(files, sizeof(*file_copied));
 	link_file_keys = calloc(links, sizeof(*link_file_keys));
 	task_index = calloc(tasks, sizeof(*task_index));
 	task_stamp = calloc(tasks, sizeof(*task_stamp));
-	if (!file_index || !file_copied || !task_index || !task_stamp || !link_file_keys)
+	if (!file_index || !task_index || !task_stamp || !link_file_keys)
 		return -1;
 	return 0;
 }
@@ -188,7 +187,6 @@ void sup_collector_free(void)
 		free(all[i]->vals);
 	}
 	free(file_index);
-	free(file_copied);
 	free(task_index);
 	free(task_stamp);
 	free(link_file_keys);
@@ -325,13 +323,16 @@ static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
 	uint64_t *keys = link_file_keys;
 	uint32_t nkeys = 0, n = 0;
 
+	/* the distinct file keys, so a missing file counts once either way */
 	for (uint32_t i = 0; i < nlinks; i++)
-		keys[nkeys++] = links[i].key.file_key;
-	qsort(keys, nkeys, sizeof(*keys), cmp_u64);
+		keys[i] = links[i].key.file_key;
+	qsort(keys, nlinks, sizeof(*keys), cmp_u64);
+	for (uint32_t i = 0; i < nlinks; i++)
+		if (!nkeys || keys[i] != keys[nkeys - 1])
+			keys[nkeys++] = keys[i];
+
 	if (nkeys <= FILE_LOOKUP_MAX) {
 		for (uint32_t i = 0; i < nkeys; i++) {
-			if (i && keys[i] == keys[i - 1])
-				continue;
 			if (bpf_map_lookup_elem(bpf->fd_files, &keys[i], &out[n]) == 0 ||
 			    bpf_map_lookup_elem(bpf->fd_files_hot, &keys[i], &out[n]) == 0)
 				n++;
@@ -348,16 +349,12 @@ static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
 		file_index[i].idx = i;
 	}
 	qsort(file_index, d_files.n, sizeof(*file_index), cmp_ix);
-	for (uint32_t i = 0; i < nlinks; i++) {
-		const struct file_ix *fx = find_file(links[i].key.file_key);
-		if (!fx) {
-			files_missing++;
-			continue;
-		}
-		if (file_copied[fx->idx] != (uint32_t)seq) {
-			file_copied[fx->idx] = (uint32_t)seq;
+	for (uint32_t i = 0; i < nkeys; i++) {
+		const struct file_ix *fx = find_file(keys[i]);
+		if (fx)
 			out[n++] = ((const struct jb_file *)d_files.vals)[fx->idx];
-		}
+		else
+			files_missing++;
 	}
 	return n;
 }

@@ -107,7 +107,6 @@ static int run_supervisor(const char *config_path)
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
-	sup.config_path = config_path;
 	log_init("supervisor", sup.cfg.log_level);
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "

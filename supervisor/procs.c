@@ -316,7 +316,6 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 		break;
 	case IPC_HEARTBEAT:
 		p->last_beat_ms = sup_now_ms();
-		p->heartbeats++;
 		p->processed = m->u.heartbeat.processed;
 		p->detections = m->u.heartbeat.detections;
 		break;
@@ -367,7 +366,7 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 {
 	uint64_t now = sup_now_ms();
 	int was_ready = p->ready_ms != 0;
-	char how[96], why[200];
+	char how[96], why[320];
 
 	describe_exit(status, how, sizeof(how));
 	evtimer_del(p->timer);
@@ -379,8 +378,13 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		sup_collector_proc_gone(s, p);
 	else
 		p->sent_seq = p->printed_seq; /* unacked lines go again */
-	snprintf(why, sizeof(why), "%s%s%s", how, p->we_killed ? " after " : "",
-		 p->we_killed ? p->kill_reason : "");
+	snprintf(why, sizeof(why), "%s%s%s (last heartbeat: %llu %s, %llu %s)", how,
+		 p->we_killed ? " after " : "", p->we_killed ? p->kill_reason : "",
+		 (unsigned long long)p->processed,
+		 p->kind->role == IPC_ROLE_WORKER ? "records" : "lines printed",
+		 (unsigned long long)p->detections,
+		 p->kind->role == IPC_ROLE_WORKER ? "detections" : "invalid lines dropped");
+	p->processed = p->detections = 0;
 
 	/* the state line names the pid that ended; then it is forgotten */
 	if (s->stopping) {

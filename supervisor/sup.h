@@ -60,14 +60,13 @@ struct sup_proc {
 	/* printers: delivery progress (router.c) */
 	uint64_t printed_seq;	/* highest PRINTED ack */
 	uint64_t sent_seq;	/* highest PRINT handed to the peer */
-	uint64_t heartbeats, processed, detections;
+	uint64_t processed, detections;	/* from the last heartbeat */
 };
 
 #define SUP_MAX_PROCS 8
 
 struct sup {
 	struct jb_config cfg;
-	const char *config_path;
 	struct event_base *base;
 	struct jb_snap_region snap;
 	int snap_ro_fd;		/* read-only reopen of the memfd, for workers */

@@ -144,19 +144,21 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 		const struct jb_file *f;
 		const struct jb_task *t;
 
+		int wanted;
+
 		if (l->link.last_ns <= since)
 			continue;
+		wanted = mech->source == WRK_SRC_LINKS ||
+			 (mech->source == WRK_SRC_EXECS && (l->link.actions & JB_ACT_EXEC));
 		/* touch a file record only when this mechanism (or a test fault
 		 * hook) needs it: every page read stays resident in this process */
-		if (!fault_hooks && (mech->source == WRK_SRC_FLOWS ||
-				     (mech->source == WRK_SRC_EXECS && !(l->link.actions & JB_ACT_EXEC))))
+		if (!wanted && !fault_hooks)
 			continue;
 		f = jb_snap_file(v, l->key.file_key);
 		if (!f)
 			continue;
 		fault_hook(f, l->link.last_ns);
-		if (mech->source == WRK_SRC_FLOWS ||
-		    (mech->source == WRK_SRC_EXECS && !(l->link.actions & JB_ACT_EXEC)))
+		if (!wanted)
 			continue;
 		t = jb_snap_task(v, l->key.task_key);
 		if (!t)
