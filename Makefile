@@ -15,7 +15,7 @@ CONF     ?= jibril.conf
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
             libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps
-PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng
+PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
@@ -26,7 +26,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRCS := $(wildcard common/*.c ipc/*.c supervisor/*.c workers/*.c printers/*.c)
 LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
-LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o
 TEST_SRCS := $(wildcard tests/check_*.c)
 TEST_LIB_SRCS := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
 TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(OUT)/%.o)
@@ -72,6 +72,18 @@ $(OUT)/jibril.skel.h: $(OUT)/jibril.bpf.o
 $(OUT)/%.o: %.c $(wildcard */*.h) bpf/jibril.h | $(OUT)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c $< -o $@
+
+# --- built-in recipes: recipes/<mechanism>/*.yaml and recipes/lists/* ------
+RECIPE_FILES := $(sort $(wildcard recipes/*/*.yaml recipes/lists/*))
+# the list itself is a prerequisite, so removing a recipe rebuilds too
+$(OUT)/recipes.list: FORCE | $(OUT)/.deps
+	@echo '$(RECIPE_FILES)' | cmp -s - $@ || echo '$(RECIPE_FILES)' > $@
+$(OUT)/recipes_builtin.c: recipes/embed.sh $(RECIPE_FILES) $(OUT)/recipes.list
+	sh recipes/embed.sh $@ $(RECIPE_FILES)
+$(OUT)/recipes_builtin.o: $(OUT)/recipes_builtin.c workers/recipe.h
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+.PHONY: FORCE
+FORCE:
 
 # the loader includes the generated skeleton
 $(OUT)/supervisor/loader.o: $(OUT)/jibril.skel.h

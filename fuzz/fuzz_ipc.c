@@ -46,7 +46,10 @@ static int reencode(const struct ipc_msg *m)
 	case IPC_DETECTION:
 		return ipc_enc_detection(buf, sizeof(buf), m->u.detection.kind,
 					 m->u.detection.dedup_key, m->u.detection.json,
-					 m->u.detection.json_len);
+					 m->u.detection.json_len, m->u.detection.limits);
+	case IPC_RECIPE:
+		return ipc_enc_recipe(buf, sizeof(buf), m->u.recipe.name, m->u.recipe.data,
+				      m->u.recipe.data_len, m->u.recipe.flags);
 	case IPC_PRINTED:
 		return ipc_enc_printed(buf, sizeof(buf), m->u.printed.seq);
 	}
@@ -91,7 +94,13 @@ static int same(const struct ipc_msg *a, const struct ipc_msg *b)
 		return same_str(a->u.detection.kind, b->u.detection.kind) &&
 		       same_str(a->u.detection.dedup_key, b->u.detection.dedup_key) &&
 		       a->u.detection.json_len == b->u.detection.json_len &&
-		       same_str(a->u.detection.json, b->u.detection.json);
+		       same_str(a->u.detection.json, b->u.detection.json) &&
+		       same_str(a->u.detection.limits, b->u.detection.limits);
+	case IPC_RECIPE:
+		return same_str(a->u.recipe.name, b->u.recipe.name) &&
+		       a->u.recipe.data_len == b->u.recipe.data_len &&
+		       same_str(a->u.recipe.data, b->u.recipe.data) &&
+		       a->u.recipe.flags == b->u.recipe.flags;
 	case IPC_PRINTED:
 		return a->u.printed.seq == b->u.printed.seq;
 	}

@@ -50,12 +50,13 @@ static const struct msg_desc {
 	{ IPC_CONFIG,        5, IPC_ROLE_SUPERVISOR, 0 },
 	{ IPC_SNAPSHOT,      3, IPC_ROLE_SUPERVISOR, 0 },
 	{ IPC_PRINT,         2, IPC_ROLE_SUPERVISOR, 0 },
+	{ IPC_RECIPE,        3, IPC_ROLE_SUPERVISOR, 0 },
 	{ IPC_HELLO,         4, ROLE_CHILD,          1 },
 	{ IPC_READY,         0, ROLE_CHILD,          1 },
 	{ IPC_HEARTBEAT,     2, ROLE_CHILD,          0 },
 	{ IPC_LOG,           2, ROLE_CHILD,          0 },
 	{ IPC_SNAPSHOT_DONE, 1, IPC_ROLE_WORKER,     0 },
-	{ IPC_DETECTION,     3, IPC_ROLE_WORKER,     0 },
+	{ IPC_DETECTION,     4, IPC_ROLE_WORKER,     0 },
 	{ IPC_PRINTED,       1, IPC_ROLE_PRINTER,    0 },
 };
 
@@ -97,6 +98,7 @@ const char *ipc_msg_name(uint32_t type)
 	CASE(IPC_CONFIG);
 	CASE(IPC_SNAPSHOT);
 	CASE(IPC_PRINT);
+	CASE(IPC_RECIPE);
 	CASE(IPC_HELLO);
 	CASE(IPC_READY);
 	CASE(IPC_HEARTBEAT);
@@ -286,7 +288,7 @@ int ipc_enc_snapshot_done(char *buf, size_t cap, uint64_t seq)
 }
 
 int ipc_enc_detection(char *buf, size_t cap, const char *kind, const char *dedup_key,
-		      const char *json, size_t json_len)
+		      const char *json, size_t json_len, const char *limits)
 {
 	struct enc e;
 
@@ -294,6 +296,21 @@ int ipc_enc_detection(char *buf, size_t cap, const char *kind, const char *dedup
 	put_cstr(&e, kind, IPC_NAME_MAX);
 	put_cstr(&e, dedup_key, IPC_ID_MAX);
 	put_str(&e, json, json_len, IPC_MAX_STR);
+	put_cstr(&e, limits, IPC_LIMITS_MAX);
+	return enc_end(&e);
+}
+
+int ipc_enc_recipe(char *buf, size_t cap, const char *name, const char *data, size_t len,
+		   uint64_t flags)
+{
+	struct enc e;
+
+	enc_begin(&e, buf, cap, IPC_RECIPE);
+	if (flags >> 4)
+		e.failed = 1;
+	put_cstr(&e, name, IPC_PATH_MAX);
+	put_str(&e, data, len, IPC_RECIPE_CHUNK);
+	put_u64(&e, flags);
 	return enc_end(&e);
 }
 
@@ -535,7 +552,17 @@ static int decode_fields(struct dec *d, uint32_t type)
 		return get_str(d, 1, IPC_NAME_MAX, &m->u.detection.kind, NULL) ||
 		       get_str(d, 2, IPC_ID_MAX, &m->u.detection.dedup_key, NULL) ||
 		       get_str(d, 3, IPC_MAX_STR, &m->u.detection.json,
-			       &m->u.detection.json_len) ? -1 : 0;
+			       &m->u.detection.json_len) ||
+		       get_str(d, 4, IPC_LIMITS_MAX, &m->u.detection.limits, NULL) ? -1 : 0;
+	case IPC_RECIPE:
+		if (get_str(d, 1, IPC_PATH_MAX, &m->u.recipe.name, NULL) ||
+		    get_str(d, 2, IPC_RECIPE_CHUNK, &m->u.recipe.data, &m->u.recipe.data_len) ||
+		    get_u64(d, 3, &m->u.recipe.flags))
+			return -1;
+		if (m->u.recipe.flags >> 4)
+			return fail(d->err, d->errlen, "field 3 of %s: unknown flags %llu", d->name,
+				    (unsigned long long)m->u.recipe.flags);
+		return 0;
 	case IPC_PRINTED:
 		return get_u64(d, 1, &m->u.printed.seq);
 	}

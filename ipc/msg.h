@@ -16,10 +16,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_PROTO_VERSION 1
+#define IPC_PROTO_VERSION 2
 #define IPC_MAX_MSG (64 * 1024)
-#define IPC_MAX_STR (60 * 1024)	/* longest string field (detection JSON) */
+#define IPC_MAX_STR (56 * 1024)	/* longest string field (detection JSON) */
 #define IPC_NAME_MAX 64		/* kind / role names */
+#define IPC_LIMITS_MAX 4096	/* detection times keys */
+#define IPC_PATH_MAX 4096	/* recipe source names */
+#define IPC_RECIPE_CHUNK (56 * 1024) /* recipe bytes per IPC_RECIPE */
+
+/* IPC_RECIPE flags */
+enum ipc_recipe_flag {
+	IPC_RCP_CONT = 1 << 0,	   /* this source continues in the next message */
+	IPC_RCP_END = 1 << 1,	   /* last message of the set: load it now */
+	IPC_RCP_LIST = 1 << 2,	   /* a domain list file, not a recipe file */
+	IPC_RCP_DISABLED = 1 << 3, /* data: disabled kinds, one per line */
+};
 
 /* Numbered in ranges by direction. */
 enum ipc_type {
@@ -27,6 +38,7 @@ enum ipc_type {
 	IPC_CONFIG = 100,	 /* generation, heartbeat_ms, fault_hooks, boot_id, hostname */
 	IPC_SNAPSHOT = 101,	 /* seq, slot, since_ns: a snapshot is readable (workers) */
 	IPC_PRINT = 102,	 /* seq, json: print this detection (printers) */
+	IPC_RECIPE = 103,	 /* name, data, flags: a recipe source (workers) */
 
 	/* any child -> supervisor */
 	IPC_HELLO = 200,	 /* role, kind, generation, pid */
@@ -36,7 +48,7 @@ enum ipc_type {
 
 	/* worker -> supervisor */
 	IPC_SNAPSHOT_DONE = 210, /* seq */
-	IPC_DETECTION = 211,	 /* kind, dedup_key, json */
+	IPC_DETECTION = 211,	 /* kind, dedup_key, json, limits */
 
 	/* printer -> supervisor */
 	IPC_PRINTED = 220,	 /* seq: written and flushed */
@@ -75,6 +87,12 @@ struct ipc_msg {
 			size_t json_len;
 		} print;
 		struct {
+			const char *name;
+			const char *data;
+			size_t data_len;
+			uint64_t flags; /* enum ipc_recipe_flag */
+		} recipe;
+		struct {
 			uint64_t role; /* enum ipc_role */
 			const char *kind;
 			uint64_t generation;
@@ -96,6 +114,9 @@ struct ipc_msg {
 			const char *dedup_key;
 			const char *json;
 			size_t json_len;
+			/* "TIMES_KIND\tKEY\n" per limit of the recipe
+			 * (rcp_times_kind number, printable key) */
+			const char *limits;
 		} detection;
 		struct {
 			uint64_t seq;
@@ -117,7 +138,9 @@ int ipc_enc_heartbeat(char *buf, size_t cap, uint64_t processed, uint64_t detect
 int ipc_enc_log(char *buf, size_t cap, uint64_t level, const char *text);
 int ipc_enc_snapshot_done(char *buf, size_t cap, uint64_t seq);
 int ipc_enc_detection(char *buf, size_t cap, const char *kind, const char *dedup_key,
-		      const char *json, size_t json_len);
+		      const char *json, size_t json_len, const char *limits);
+int ipc_enc_recipe(char *buf, size_t cap, const char *name, const char *data, size_t len,
+		   uint64_t flags);
 int ipc_enc_printed(char *buf, size_t cap, uint64_t seq);
 
 /* Strict decoder. Returns 0 and fills *m, or -1 with a short reason in

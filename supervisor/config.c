@@ -44,7 +44,7 @@
 /* Longest line handed to inih, including "\r\n\0". */
 #define JB_CONF_LINE_MAX 8192
 
-enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH };
+enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS };
 
 struct conf_key {
 	const char *section;
@@ -78,12 +78,15 @@ static const struct conf_key conf_keys[] = {
 	U32("restart", "backoff_initial_ms", backoff_initial_ms, 10, 60000),
 	U32("restart", "backoff_max_ms", backoff_max_ms, 10, 3600000),
 	U32("restart", "stable_ms", stable_ms, 100, 86400000),
+	{ "recipes", "dir", K_PATH, offsetof(struct jb_config, recipes_dir), 0, 0 },
+	{ "recipes", "disable", K_KINDS, offsetof(struct jb_config, recipes_disable), 0, 0 },
+	U32("recipes", "summary_s", summary_s, 1, 86400),
 	BOOL("debug", "fault_hooks", fault_hooks),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 static const char *const conf_sections[] = {
-	"agent", "maps", "workers", "printers", "restart", "debug",
+	"agent", "maps", "workers", "printers", "restart", "recipes", "debug",
 };
 
 static const char *const level_names[] = {
@@ -127,6 +130,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->backoff_initial_ms = 250;
 	c->backoff_max_ms = 30000;
 	c->stable_ms = 60000;
+	c->summary_s = 60;
 	c->fault_hooks = 0;
 }
 
@@ -334,6 +338,24 @@ static int parse_path(struct conf_ctx *x, const struct conf_key *k, const char *
 	return 1;
 }
 
+/* Recipe kinds: a-z, 0-9, _ separated by spaces or commas. */
+static int parse_kinds(struct conf_ctx *x, const struct conf_key *k, const char *v, char *out)
+{
+	size_t len = strlen(v);
+
+	if (len >= sizeof(x->cfg.recipes_disable))
+		return fail(x, x->lineno, "%s: list is too long (max %zu characters)", k->name,
+		    sizeof(x->cfg.recipes_disable) - 1);
+	for (const char *p = v; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_' &&
+		    *p != ',' && *p != ' ' && *p != '\t')
+			return fail(x, x->lineno, "%s: '%c' cannot be part of a recipe kind "
+			    "(kinds are a-z, 0-9 and _, separated by spaces or commas)", k->name, *p);
+	memcpy(out, v, len + 1);
+	x->cfg.recipes_disable_line = x->lineno;
+	return 1;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_ctx *x = user;
@@ -380,6 +402,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return parse_level(x, k, value, (int *)(void *)field);
 	case K_PATH:
 		return parse_path(x, k, value, field);
+	case K_KINDS:
+		return parse_kinds(x, k, value, field);
 	}
 	return fail(x, x->lineno, "internal error: bad key kind");
 }

@@ -41,6 +41,12 @@ struct jb_config {
 	uint32_t backoff_max_ms;
 	uint32_t stable_ms;		/* up this long: backoff resets */
 
+	/* [recipes] */
+	char recipes_dir[4096];		/* "" = built-in recipes only */
+	char recipes_disable[4096];	/* kinds, separated by spaces or commas */
+	int recipes_disable_line;	/* line of 'disable' in the file, 0 = unset */
+	uint32_t summary_s;		/* suppression summary period */
+
 	/* [debug] */
 	int fault_hooks;		/* test-only worker fault hooks */
 };

@@ -3,10 +3,13 @@
  * --role) its sandboxed workers and printers.
  *
  * Supervisor start-up order, every step fatal with one clear sentence:
- * configuration (nothing is loaded before it is valid) -> preflight (root,
- * BTF, tracefs) -> BPF load/attach -> back-fill from /proc -> snapshot
- * region -> children -> event loop. SIGINT/SIGTERM stop the children,
- * detach every program and exit 0.
+ * configuration and recipes (nothing is loaded before both are valid) ->
+ * preflight (root, BTF, tracefs) -> BPF load/attach -> back-fill from /proc -> snapshot
+ * region -> children -> event loop. SIGINT/SIGTERM print the pending
+ * suppression summaries, stop the children, detach every program and exit
+ * 0. SIGHUP re-reads the configuration and the recipes: if both are valid
+ * the new recipes are sent to the workers (kernel state and the BPF object
+ * stay as they are); if not, the running set stays and the log says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,8 @@
 #include "common/log.h"
 #include "loader.h"
 #include "sup.h"
+#include "supervisor/limits.h"
+#include "workers/detect.h"
 
 #define JIBRIL_VERSION "0.1.0"
 #define EX_USAGE 64
@@ -33,6 +38,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: jibril [--config FILE]\n"
 		"       jibril --check-config FILE\n"
+		"       jibril [--config FILE] --list-recipes\n"
 		"       jibril --help | --version\n"
 		"\n"
 		"Runtime security agent: eBPF programs keep what tasks do in kernel maps;\n"
@@ -40,13 +46,69 @@ static void usage(FILE *f)
 		"into detections, printed as JSON lines.\n"
 		"\n"
 		"  -c, --config FILE        run with this configuration (default /etc/jibril/jibril.conf)\n"
-		"  -n, --check-config FILE  validate FILE, print 'FILE: ok' or the error, and exit\n"
+		"  -n, --check-config FILE  validate FILE and the recipes it names, print\n"
+		"                           'FILE: ok' or the error, and exit\n"
+		"  -L, --list-recipes       print every recipe loaded with the configuration\n"
+		"                           (kind, mechanism, importance, enabled, source)\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
 }
 
 static struct sup sup;
-static struct event *ev_cadence, *ev_tick;
+static struct event *ev_cadence, *ev_tick, *ev_summary;
+
+static struct timeval ms_tv(uint32_t ms);
+
+/* SIGHUP: all or nothing. */
+static void reload(void)
+{
+	struct jb_config cfg;
+	struct sup_recipes r;
+	char err[1024];
+	struct timeval tv;
+
+	jb_config_defaults(&cfg);
+	if (jb_config_load(&cfg, sup.conf_path, err, sizeof(err)) < 0 ||
+	    sup_recipes_load(&cfg, sup.conf_path, &r, err, sizeof(err)) < 0) {
+		log_warnx("SIGHUP: reload refused, the running configuration and recipes stay: %s",
+			  err);
+		return;
+	}
+	/* what lives in the kernel or in the process table needs a restart */
+	if (cfg.map_tasks != sup.cfg.map_tasks || cfg.map_files != sup.cfg.map_files ||
+	    cfg.map_links != sup.cfg.map_links || cfg.map_flows != sup.cfg.map_flows ||
+	    cfg.map_hot_tasks != sup.cfg.map_hot_tasks || cfg.map_hot_files != sup.cfg.map_hot_files ||
+	    cfg.map_hot_links != sup.cfg.map_hot_links ||
+	    cfg.worker_file_access != sup.cfg.worker_file_access ||
+	    cfg.worker_execution != sup.cfg.worker_execution ||
+	    cfg.worker_network != sup.cfg.worker_network ||
+	    cfg.printer_stdout != sup.cfg.printer_stdout ||
+	    strcmp(cfg.printer_file, sup.cfg.printer_file) || cfg.fault_hooks != sup.cfg.fault_hooks)
+		log_warnx("SIGHUP: changes to [maps], [workers], [printers] and [debug] take effect "
+			  "at the next start; the rest is applied now");
+	sup.cfg.cadence_ms = cfg.cadence_ms;
+	sup.cfg.heartbeat_ms = cfg.heartbeat_ms;
+	sup.cfg.heartbeat_deadline_ms = cfg.heartbeat_deadline_ms;
+	sup.cfg.handshake_ms = cfg.handshake_ms;
+	sup.cfg.backoff_initial_ms = cfg.backoff_initial_ms;
+	sup.cfg.backoff_max_ms = cfg.backoff_max_ms;
+	sup.cfg.stable_ms = cfg.stable_ms;
+	sup.cfg.log_level = cfg.log_level;
+	sup.cfg.summary_s = cfg.summary_s;
+	memcpy(sup.cfg.recipes_dir, cfg.recipes_dir, sizeof(cfg.recipes_dir));
+	memcpy(sup.cfg.recipes_disable, cfg.recipes_disable, sizeof(cfg.recipes_disable));
+	sup.cfg.recipes_disable_line = cfg.recipes_disable_line;
+	log_setlevel(cfg.log_level);
+	tv = ms_tv(sup.cfg.cadence_ms);
+	event_add(ev_cadence, &tv);
+	tv = ms_tv(sup.cfg.summary_s * 1000);
+	event_add(ev_summary, &tv);
+	sup_recipes_free(&sup.recipes);
+	sup.recipes = r;
+	sup_procs_send_recipes(&sup);
+	log_info("SIGHUP: reloaded %s: %zu recipes, %zu enabled", sup.conf_path, sup.recipes.set.n,
+		 sup_recipes_enabled(&sup.recipes, NULL));
+}
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -56,7 +118,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (sig == SIGHUP) {
-		log_info("SIGHUP: configuration reload is not supported yet; ignored");
+		reload();
 		return;
 	}
 	log_info("signal %d: stopping", (int)sig);
@@ -72,6 +134,11 @@ static void on_cadence(evutil_socket_t fd, short what, void *arg)
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	sup_procs_tick(&sup);
+}
+
+static void on_summary(evutil_socket_t fd, short what, void *arg)
+{
+	sup_router_summary(&sup);
 }
 
 static void read_boot_id(char *out, size_t len)
@@ -98,7 +165,7 @@ static int run_supervisor(const char *config_path)
 	static const int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGHUP};
 	struct event *sev[4];
 	struct jb_bpf bpf;
-	char err[512], path[64];
+	char err[1024], path[64];
 	struct timeval tv;
 	int n;
 
@@ -108,6 +175,14 @@ static int run_supervisor(const char *config_path)
 		return EX_CONFIG;
 	}
 	log_init("supervisor", sup.cfg.log_level);
+	sup.conf_path = config_path;
+	if (sup_recipes_load(&sup.cfg, config_path, &sup.recipes, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
+	log_info("%zu recipes loaded, %zu enabled", sup.recipes.set.n,
+		 sup_recipes_enabled(&sup.recipes, NULL));
+	wrk_watch_set_recipes(&sup.recipes.set);
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");
@@ -143,8 +218,11 @@ static int run_supervisor(const char *config_path)
 		fatalx("cannot set up the supervisor (out of memory or printer output unusable)");
 	ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
 	ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
+	ev_summary = event_new(sup.base, -1, EV_PERSIST, on_summary, NULL);
 	tv = ms_tv(sup.cfg.cadence_ms);
 	event_add(ev_cadence, &tv);
+	tv = ms_tv(sup.cfg.summary_s * 1000);
+	event_add(ev_summary, &tv);
 	tv = ms_tv(100);
 	event_add(ev_tick, &tv);
 
@@ -153,9 +231,11 @@ static int run_supervisor(const char *config_path)
 		 sup.nprocs);
 	event_base_dispatch(sup.base);
 
+	sup_router_summary(&sup); /* the printers drain it with the rest */
 	sup_procs_stop(&sup);
 	event_free(ev_cadence);
 	event_free(ev_tick);
+	event_free(ev_summary);
 	for (int i = 0; i < 4; i++)
 		event_free(sev[i]);
 	jb_bpf_unload(&bpf);
@@ -163,6 +243,8 @@ static int run_supervisor(const char *config_path)
 	close(sup.snap_ro_fd);
 	sup_collector_free();
 	sup_router_free();
+	sup_limits_free();
+	sup_recipes_free(&sup.recipes);
 	event_base_free(sup.base);
 	log_info("stopped: children ended, BPF programs detached");
 	return 0;
@@ -173,6 +255,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", required_argument, NULL, 'n'},
+		{"list-recipes", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		/* internal: how the supervisor re-executes its children */
@@ -184,10 +267,11 @@ int main(int argc, char **argv)
 	};
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
 	uint64_t generation = 0;
-	int level = LOG_L_INFO, c;
+	int level = LOG_L_INFO, c, list = 0;
 
-	while ((c = getopt_long(argc, argv, "c:n:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n:LhV", opts, NULL)) != -1) {
 		switch (c) {
+		case 'L': list = 1; break;
 		case 'c': config = optarg; break;
 		case 'n': check = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -215,15 +299,24 @@ int main(int argc, char **argv)
 			prn_main(kind, generation);
 		fatalx("unknown role '%s'", role);
 	}
-	if (check) {
+	if (check || list) {
 		struct jb_config cfg;
-		char err[512];
+		struct sup_recipes r;
+		const char *path = check ? check : config;
+		char err[1024];
+		log_init("jibril", LOG_L_WARN);
 		jb_config_defaults(&cfg);
-		if (jb_config_load(&cfg, check, err, sizeof(err)) < 0) {
+		if (jb_config_load(&cfg, path, err, sizeof(err)) < 0 ||
+		    sup_recipes_load(&cfg, path, &r, err, sizeof(err)) < 0) {
 			fprintf(stderr, "jibril: %s\n", err);
 			return EX_CONFIG;
 		}
-		printf("%s: ok\n", check);
+		if (list)
+			sup_recipes_list(&r, stdout);
+		else
+			printf("%s: ok (%zu recipes, %zu enabled)\n", check, r.set.n,
+			       sup_recipes_enabled(&r, NULL));
+		sup_recipes_free(&r);
 		return 0;
 	}
 	return run_supervisor(config);

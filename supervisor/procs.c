@@ -258,6 +258,20 @@ static void send_config(struct sup *s, struct sup_proc *p)
 			       (uint64_t)s->cfg.fault_hooks, s->boot_id, s->hostname);
 	if (n < 0 || ipc_peer_send(p->peer, buf, (size_t)n) < 0)
 		sup_proc_kill(s, p, "cannot send CONFIG");
+	else if (p->kind->role == IPC_ROLE_WORKER && sup_recipes_send(&s->recipes, p->peer) < 0)
+		sup_proc_kill(s, p, "cannot send the recipes");
+}
+
+void sup_procs_send_recipes(struct sup *s)
+{
+	for (int i = 0; i < s->nprocs; i++) {
+		struct sup_proc *p = &s->procs[i];
+		if (p->kind->role != IPC_ROLE_WORKER || !p->peer ||
+		    (p->state != ST_HANDSHAKE && p->state != ST_READY))
+			continue;
+		if (sup_recipes_send(&s->recipes, p->peer) < 0)
+			sup_proc_kill(s, p, "cannot send the new recipes");
+	}
 }
 
 static void proc_violation(struct sup *s, struct sup_proc *p, const char *why)
@@ -340,7 +354,8 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 			return;
 		}
 		sup_router_detection(s, m->u.detection.kind, m->u.detection.dedup_key,
-				     m->u.detection.json, m->u.detection.json_len);
+				     m->u.detection.json, m->u.detection.json_len,
+				     m->u.detection.limits);
 		break;
 	case IPC_PRINTED:
 		sup_router_printed(s, p, m->u.printed.seq);

@@ -4,6 +4,9 @@
  * Invariants:
  *  - exact duplicates (same kind and dedup key) are dropped; the set of
  *    keys seen is bounded (DEDUP_SLOTS, oldest forgotten first).
+ *  - then the recipe's times limits (limits.c) may suppress it; that is
+ *    counted and summarised, never silent. A kind that is not a recipe of
+ *    the running set (a reload raced the worker) is dropped and logged.
  *  - every line gets a sequence number and stays in the backlog until each
  *    printer acknowledged it (PRINTED is cumulative: printers handle lines
  *    in order). A printer that restarts is sent everything after its last
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "supervisor/limits.h"
 #include "sup.h"
 
 #define DEDUP_SLOTS 65536
@@ -150,19 +154,54 @@ void sup_router_pump(struct sup *s)
 	}
 }
 
+static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
+		    size_t len, const char *limits);
+
 void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key,
-			  const char *json, size_t len)
+			  const char *json, size_t len, const char *limits)
 {
-	struct line *l = malloc(sizeof(*l) + len + 1);
+	enqueue(s, kind, dedup_key, json, len, limits);
+}
+
+static void emit_summary(void *arg, const char *dedup_key, const char *json, size_t len)
+{
+	enqueue(arg, NULL, dedup_key, json, len, NULL);
+}
+
+void sup_router_summary(struct sup *s)
+{
+	size_t n = sup_limits_summary(s->hostname, emit_summary, s);
+	if (n)
+		log_info("%zu suppression summaries printed", n);
+}
+
+/* kind NULL: an event of the agent itself (no recipe, no limits). */
+static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
+		    size_t len, const char *limits)
+{
+	const struct recipe *r = kind ? rcp_find(&s->recipes.set, kind) : NULL;
+	struct line *l;
+
+	if (kind && !r) {
+		log_warnx("detection of unknown recipe %s dropped (was it removed by a reload?)",
+			  kind);
+		return;
+	}
+	l = malloc(sizeof(*l) + len + 1);
 
 	if (!l) {
 		/* before dedup: a later copy of this alert must still get through */
-		log_warnx("out of memory: alert %s dropped", kind);
+		log_warnx("out of memory: alert %s dropped", kind ? kind : dedup_key);
 		return;
 	}
-	if (!dedup_add(fnv(kind, dedup_key))) {
+	if (!dedup_add(fnv(kind ? kind : "agent", dedup_key))) {
 		dropped_dups++;
-		log_debug("duplicate %s %s dropped", kind, dedup_key);
+		log_debug("duplicate %s %s dropped", kind ? kind : "agent", dedup_key);
+		free(l);
+		return;
+	}
+	if (r && !sup_limits_check(r, limits)) {
+		log_debug("%s %s suppressed by its times limit", kind, dedup_key);
 		free(l);
 		return;
 	}

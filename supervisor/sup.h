@@ -12,6 +12,7 @@
 #include "config.h"
 #include "ipc/peer.h"
 #include "ipc/snapshot.h"
+#include "supervisor/recipes.h"
 
 struct event_base;
 struct event;
@@ -67,6 +68,8 @@ struct sup_proc {
 
 struct sup {
 	struct jb_config cfg;
+	const char *conf_path;
+	struct sup_recipes recipes;	/* the running set; replaced whole on reload */
 	struct event_base *base;
 	struct jb_snap_region snap;
 	int snap_ro_fd;		/* read-only reopen of the memfd, for workers */
@@ -85,6 +88,8 @@ void sup_procs_stop(struct sup *s);	/* SIGTERM all, wait briefly, SIGKILL */
 void sup_procs_reap(struct sup *s);	/* SIGCHLD */
 void sup_procs_tick(struct sup *s);	/* heartbeat / handshake deadlines */
 void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why);
+/* Send the current recipe set to every worker past HELLO (SIGHUP). */
+void sup_procs_send_recipes(struct sup *s);
 uint64_t sup_now_ms(void);
 
 /* --- collector.c -------------------------------------------------------------- */
@@ -99,9 +104,12 @@ void sup_collector_free(void);
 
 /* --- router.c ----------------------------------------------------------------- */
 int sup_router_init(struct sup *s);
-/* A detection from a worker: dedup, queue for every printer. */
+/* A detection from a worker: dedup, times limits, queue for every printer. */
 void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key,
-			  const char *json, size_t len);
+			  const char *json, size_t len, const char *limits);
+/* Print a summary event for every (recipe, limit, key) that suppressed
+ * detections since the last summary. */
+void sup_router_summary(struct sup *s);
 void sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq);
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p);
 void sup_router_pump(struct sup *s);

@@ -33,6 +33,7 @@
 
 #include "agent_harness.h"
 #include "workers/detect.h"
+#include "workers/recipe.h"
 
 #define REG_SLOTS 256
 
@@ -311,6 +312,8 @@ static void write_config(struct jbh_agent *a)
 		a->o.cadence_ms, a->o.heartbeat_ms, a->o.deadline_ms, a->o.debug_log ? "debug" : "info",
 		a->o.stdout_printer ? "yes" : "no", a->events, a->o.backoff_initial_ms,
 		a->o.backoff_max_ms, a->o.no_fault_hooks ? "no" : "yes");
+	if (a->o.extra_conf)
+		fputs(a->o.extra_conf, f);
 	ck_assert_int_eq(fclose(f), 0);
 }
 
@@ -721,37 +724,51 @@ static int is_uuid4(const char *u)
 	return u[14] == '4' && strchr("89ab", u[19]) != NULL;
 }
 
-static const struct wrk_def *def_of(const char *kind, const struct wrk_mechanism **mech)
+static int builtin_list(const char *from, const char *path, struct rcp_source *out, char *err,
+			size_t errlen, void *arg)
 {
-	static const char *const mechs[] = {"file_access", "execution", "network"};
+	char name[4096];
 
-	for (size_t i = 0; i < 3; i++) {
-		const struct wrk_mechanism *m = wrk_mechanism_by_name(mechs[i]);
-		for (size_t d = 0; m && d < m->ndefs; d++) {
-			if (!strcmp(m->defs[d].kind, kind)) {
-				*mech = m;
-				return &m->defs[d];
+	if (rcp_resolve(from, path, name, sizeof(name)) == 0)
+		for (size_t i = 0; i < rcp_builtin_files_n; i++)
+			if (!strcmp(rcp_builtin_files[i].name, name)) {
+				*out = rcp_builtin_files[i];
+				return 0;
 			}
-		}
+	snprintf(err, errlen, "no built-in list %s", path);
+	return -1;
+}
+
+const struct recipe *jbh_recipe(const char *kind)
+{
+	static struct rcp_set set;
+	static int loaded;
+	char err[1024];
+
+	if (!loaded) {
+		ck_assert_msg(rcp_load(&set, rcp_builtin, rcp_builtin_n, NULL, NULL, builtin_list,
+				       NULL, err, sizeof(err)) == 0,
+			      "built-in recipes do not load: %s", err);
+		loaded = 1;
 	}
-	return NULL;
+	return rcp_find(&set, kind);
 }
 
 void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const char *exe,
 		     uint64_t spawned_real_ms)
 {
-	const struct wrk_mechanism *mech = NULL;
-	const struct wrk_def *def = def_of(kind, &mech);
-	json_t *anc = json_object_get(ev, "ancestry"), *last;
+	const struct recipe *def = jbh_recipe(kind);
+	json_t *anc = json_object_get(json_object_get(ev, "background"), "ancestry"), *last;
 	long long ts, et, start, now = (long long)jbh_real_ms();
 	char host[256] = "";
 	char *dump = json_dumps(ev, JSON_COMPACT);
 	size_t n;
 
-	ck_assert_msg(def != NULL, "no definition of %s in the worker tables", kind);
+	ck_assert_msg(def != NULL, "no built-in recipe %s", kind);
 	ck_assert_str_eq(jbh_jstr(ev, "kind"), kind);
-	ck_assert_msg(jbh_jstr(ev, "mechanism") && !strcmp(jbh_jstr(ev, "mechanism"), mech->name),
-		      "mechanism of %s is not %s: %s", kind, mech->name, dump);
+	ck_assert_msg(jbh_jstr(ev, "mechanism") &&
+			      !strcmp(jbh_jstr(ev, "mechanism"), rcp_mech_name(def->mech)),
+		      "mechanism of %s is not %s: %s", kind, rcp_mech_name(def->mech), dump);
 	ck_assert_msg(jbh_jstr(ev, "name") && !strcmp(jbh_jstr(ev, "name"), def->name), "%s", dump);
 	ck_assert_msg(jbh_jstr(ev, "importance") && !strcmp(jbh_jstr(ev, "importance"), def->importance),
 		      "%s", dump);

@@ -28,6 +28,7 @@ struct jbh_opts {
 	int stdout_printer;	     /* also run the stdout printer (stdout -> dir/stdout.json) */
 	int no_fault_hooks;	     /* [debug] fault_hooks = no */
 	int debug_log;		     /* log_level = debug (else info) */
+	const char *extra_conf;	     /* appended to the generated config (NULL: none) */
 };
 
 struct jbh_agent {
@@ -102,6 +103,10 @@ void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const 
 const char *jbh_jstr(json_t *o, const char *dotted);	/* "a.b.c", NULL if not a string */
 long long jbh_jint(json_t *o, const char *dotted, long long dflt);
 int jbh_jarr_has(json_t *o, const char *dotted, const char *s); /* array of strings */
+
+/* the built-in recipe of that kind (NULL if none) */
+struct recipe;
+const struct recipe *jbh_recipe(const char *kind);
 
 /* processes */
 struct jbh_io {

@@ -6,7 +6,10 @@
  * tests/data/conf/ parses to exactly the expected values; every bad sample
  * fails with exactly "FILE:LINE: message" (first error, exact line) and
  * leaves the caller's config untouched; inih's process-wide options are
- * restored after each load. Sample files are found via $JIBRIL_SRC (or ".").
+ * restored after each load; [recipes]: dir is an absolute path, disable a
+ * list of kinds (a-z 0-9 _, spaces or commas) whose line is remembered for
+ * later errors, summary_s in 1..86400. Sample files are found via
+ * $JIBRIL_SRC (or ".").
  * Generated inputs (long lines, NUL bytes, boundaries) go to a mkdtemp dir.
  */
 #include <check.h>
@@ -83,6 +86,10 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_uint_eq(a->backoff_initial_ms, b->backoff_initial_ms);
 	ck_assert_uint_eq(a->backoff_max_ms, b->backoff_max_ms);
 	ck_assert_uint_eq(a->stable_ms, b->stable_ms);
+	ck_assert_str_eq(a->recipes_dir, b->recipes_dir);
+	ck_assert_str_eq(a->recipes_disable, b->recipes_disable);
+	ck_assert_int_eq(a->recipes_disable_line, b->recipes_disable_line);
+	ck_assert_uint_eq(a->summary_s, b->summary_s);
 	ck_assert_int_eq(a->fault_hooks, b->fault_hooks);
 }
 
@@ -148,6 +155,10 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.backoff_initial_ms, 250);
 	ck_assert_uint_eq(c.backoff_max_ms, 30000);
 	ck_assert_uint_eq(c.stable_ms, 60000);
+	ck_assert_str_eq(c.recipes_dir, "");
+	ck_assert_str_eq(c.recipes_disable, "");
+	ck_assert_int_eq(c.recipes_disable_line, 0);
+	ck_assert_uint_eq(c.summary_s, 60);
 	ck_assert_int_eq(c.fault_hooks, 0);
 }
 END_TEST
@@ -164,6 +175,9 @@ START_TEST(test_repo_conf)
 	/* jibril.conf spells out every default; it intentionally changes
 	 * nothing (stdout on, file off, all workers on, fault hooks off). */
 	jb_config_defaults(&want);
+	/* it spells out "disable =" too: the line is remembered, the list empty */
+	ck_assert_int_gt(c.recipes_disable_line, 0);
+	want.recipes_disable_line = c.recipes_disable_line;
 	assert_cfg_eq(&c, &want);
 	ck_assert_int_eq(c.printer_stdout, 1);
 	ck_assert_str_eq(c.printer_file, "");
@@ -195,6 +209,10 @@ static void want_full(struct jb_config *c)
 	c->backoff_max_ms = 3600000;
 	c->stable_ms = 86400000;
 	c->fault_hooks = 1;
+	strcpy(c->recipes_dir, "/etc/jibril/recipes");
+	strcpy(c->recipes_disable, "data_encoder_exec, tracking_domain_access\tnet_scan_tool_exec");
+	c->recipes_disable_line = 34;
+	c->summary_s = 86400;
 }
 
 static void want_booleans(struct jb_config *c)
@@ -229,6 +247,14 @@ static void want_file_only(struct jb_config *c)
 
 static void want_no_newline(struct jb_config *c) { c->cadence_ms = 123; }
 
+static void want_recipes(struct jb_config *c)
+{
+	c->summary_s = 1;
+	strcpy(c->recipes_dir, "");
+	strcpy(c->recipes_disable, "a,b , c_9");
+	c->recipes_disable_line = 7;
+}
+
 static const struct {
 	const char *name;
 	void (*want)(struct jb_config *);
@@ -240,6 +266,7 @@ static const struct {
 	{ "good-bom-crlf.conf", want_bom_crlf },
 	{ "good-file-printer-only.conf", want_file_only },
 	{ "good-no-final-newline.conf", want_no_newline },
+	{ "good-recipes.conf", want_recipes },
 };
 
 START_TEST(test_good_file)
@@ -294,6 +321,15 @@ static const struct {
 	{ "bad-indented-key.conf", 2, "line starts with whitespace" },
 	{ "bad-missing-name.conf", 2, "missing key name" },
 	{ "bad-first-error-wins.conf", 3, "heartbeat_ms: 1 is out of range 50..60000" },
+	{ "bad-recipes-relative-dir.conf", 2, "dir: 'etc/jibril/recipes' is not an absolute path" },
+	{ "bad-recipes-disable-upper.conf", 3, "disable: 'D' cannot be part of a recipe kind" },
+	{ "bad-recipes-disable-dash.conf", 2, "disable: '-' cannot be part of a recipe kind" },
+	{ "bad-recipes-disable-semicolon.conf", 2, "disable: ';' cannot be part of a recipe kind" },
+	{ "bad-recipes-summary-low.conf", 2, "summary_s: 0 is out of range 1..86400" },
+	{ "bad-recipes-summary-high.conf", 2, "summary_s: 86401 is out of range 1..86400" },
+	{ "bad-recipes-duplicate-dir.conf", 3,
+	  "duplicate key 'dir' in section [recipes] (first set on line 2)" },
+	{ "bad-recipes-key-wrong-section.conf", 2, "unknown key 'summary_s' in section [agent]" },
 };
 
 START_TEST(test_bad_file)
@@ -464,6 +500,51 @@ START_TEST(test_limits)
 	static const char nul[] = "[agent]\ncadence_ms = 1\0" "00\n";
 	write_tmp(path, sizeof(path), "nul.conf", nul, sizeof(nul) - 1);
 	expect_error(path, 2, "line contains a NUL byte");
+
+	/* [recipes] dir: 4095 characters fit, 4096 do not */
+	n = (size_t)snprintf(buf, sizeof(buf), "[recipes]\ndir = /");
+	memset(buf + n, 'd', 4094);
+	n += 4094;
+	buf[n++] = '\n';
+	write_tmp(path, sizeof(path), "dir4095.conf", buf, n);
+	load_ok(path, &c);
+	ck_assert_uint_eq(strlen(c.recipes_dir), 4095);
+	n = (size_t)snprintf(buf, sizeof(buf), "[recipes]\ndir = /");
+	memset(buf + n, 'd', 4095);
+	n += 4095;
+	buf[n++] = '\n';
+	write_tmp(path, sizeof(path), "dir4096.conf", buf, n);
+	expect_error(path, 2, "dir: path is too long (4096 characters, max 4095)");
+
+	/* [recipes] disable: 4095 characters fit, 4096 do not */
+	n = (size_t)snprintf(buf, sizeof(buf), "\n[recipes]\ndisable = ");
+	for (size_t k = 0; k < 4095; k++)
+		buf[n++] = k % 8 == 7 ? ',' : 'k';
+	buf[n++] = '\n';
+	write_tmp(path, sizeof(path), "dis4095.conf", buf, n);
+	load_ok(path, &c);
+	ck_assert_uint_eq(strlen(c.recipes_disable), 4095);
+	ck_assert_int_eq(c.recipes_disable_line, 3);
+	buf[n - 1] = 'k';
+	buf[n++] = '\n';
+	write_tmp(path, sizeof(path), "dis4096.conf", buf, n);
+	expect_error(path, 3, "disable: list is too long (max 4095 characters)");
+}
+END_TEST
+
+/* An empty disable is allowed and still records its line (for the
+ * supervisor's "no such recipe" errors it has nothing to name). */
+START_TEST(test_recipes_keys)
+{
+	static const char empty[] = "[recipes]\n\ndisable =\nsummary_s = 30\n";
+	char path[256];
+	struct jb_config c;
+
+	write_tmp(path, sizeof(path), "empty-disable.conf", empty, sizeof(empty) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(c.recipes_disable, "");
+	ck_assert_uint_eq(c.summary_s, 30);
+	ck_assert_str_eq(c.recipes_dir, "");
 }
 END_TEST
 
@@ -510,6 +591,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("limits");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_recipes_keys);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,14 +1,14 @@
 /*
- * check_detect.c - the detection tables (workers/file_access.c,
- * execution.c, network.c), their helpers (match.c) and the event JSON
- * (event.c).
+ * check_detect.c - the workers' shared helpers (match.c) and the event JSON
+ * (event.c), built from a recipe (workers/recipe.h) and a subject.
  *
- * Invariants checked: every mechanism's table is complete and its matchers
- * fit its record source; every definition fires on its positive cases and
- * stays quiet on its negatives (a meta-test proves each definition has
- * both); an event is valid JSON with every documented field whatever bytes
- * the kernel records hold, its ancestry is ordered and bounded, and the
- * process id is stable.
+ * Invariants checked: an event is valid JSON with every documented field
+ * whatever bytes the kernel records hold (invalid UTF-8 becomes U+FFFD,
+ * never a dropped or null field); its identity comes from the recipe; the
+ * background ancestry (background.ancestry) is parent first, bounded, stops
+ * at a cycle or a hole; background files and flows list the task's other
+ * records, bounded, never the event's own; the process id is stable.
+ * Matching itself is tested in check_recipe.c.
  */
 #include <arpa/inet.h>
 #include <regex.h>
@@ -22,25 +22,70 @@
 #include <jansson.h>
 
 #include "bpf/jibril.h"
+#include "ipc/msg.h"
 #include "ipc/snapshot.h"
 #include "workers/detect.h"
+#include "workers/recipe.h"
 
-static const struct wrk_mechanism *const mechs[] = {&wrk_file_access, &wrk_execution,
-						     &wrk_network};
-#define NMECH (sizeof(mechs) / sizeof(mechs[0]))
+/* ---- recipes the events are built from ------------------------------------ */
+static const char recipes_yaml[] =
+	"- kind: credentials_files_access\n"
+	"  name: Credentials files access\n"
+	"  version: \"1.2\"\n"
+	"  description: A process read a credentials file\n"
+	"  documentation: https://example.invalid/doc\n"
+	"  mechanism: file_access\n"
+	"  tactic: credential_access\n"
+	"  technique: T1552 Unsecured Credentials\n"
+	"  subtechnique: T1552.001 Credentials In Files\n"
+	"  importance: high\n"
+	"  file_actions: read\n"
+	"  bases:\n"
+	"    - {base: shadow, dir: /etc}\n"
+	"- kind: binary_self_deletion\n"
+	"  name: Binary self deletion\n"
+	"  mechanism: file_access\n"
+	"  tactic: defense_evasion\n"
+	"  technique: T1070.004 File Deletion\n"
+	"  importance: critical\n"
+	"  file_actions: execve|unlink\n"
+	"  file_actions_how: all\n"
+	"  regex: '.'\n"
+	"- kind: exec_from_unusual_dir\n"
+	"  name: Execution from an unusual directory\n"
+	"  mechanism: execution\n"
+	"  tactic: execution\n"
+	"  technique: T1059 Command and Scripting Interpreter\n"
+	"  importance: medium\n"
+	"  regex: '^/tmp/'\n"
+	"- kind: cloud_metadata_access\n"
+	"  name: Cloud metadata access\n"
+	"  mechanism: network_peers\n"
+	"  breed: remote_cidrs\n"
+	"  tactic: discovery\n"
+	"  technique: T1552.005 Cloud Instance Metadata API\n"
+	"  importance: medium\n"
+	"  remote_cidrs: [169.254.169.254/32]\n";
 
-static const struct wrk_def *def_of(const struct wrk_mechanism *m, const char *kind)
+static struct rcp_set SET;
+
+static const struct recipe *recipe(const char *kind)
 {
-	for (size_t i = 0; i < m->ndefs; i++)
-		if (!strcmp(m->defs[i].kind, kind))
-			return &m->defs[i];
-	ck_abort_msg("no definition '%s' in %s", kind, m->name);
-	return NULL;
+	if (!SET.n) {
+		struct rcp_source src = {"builtin:recipes/test.yaml", recipes_yaml,
+					 sizeof(recipes_yaml) - 1};
+		char err[512];
+		ck_assert_msg(rcp_load(&SET, &src, 1, NULL, NULL, NULL, NULL, err, sizeof(err)) == 0,
+			      "%s", err);
+	}
+	const struct recipe *r = rcp_find(&SET, kind);
+	ck_assert_msg(r != NULL, "no recipe %s", kind);
+	return r;
 }
 
 /* ---------------------------------------------------------------------- */
 
-START_TEST(tables_by_name)
+START_TEST(mechanisms_by_name)
 {
 	ck_assert_ptr_eq(wrk_mechanism_by_name("file_access"), &wrk_file_access);
 	ck_assert_ptr_eq(wrk_mechanism_by_name("execution"), &wrk_execution);
@@ -49,333 +94,16 @@ START_TEST(tables_by_name)
 	ck_assert_ptr_null(wrk_mechanism_by_name(""));
 	ck_assert_ptr_null(wrk_mechanism_by_name("File_access"));
 	ck_assert_ptr_null(wrk_mechanism_by_name("file_access "));
-	ck_assert_ptr_null(wrk_mechanism_by_name("file"));
+	ck_assert_ptr_null(wrk_mechanism_by_name("network_peers"));
 	ck_assert_ptr_null(wrk_mechanism_by_name("stdout"));
-}
-END_TEST
-
-START_TEST(tables_complete)
-{
-	static const char *const imp[] = {"low", "medium", "high", "critical"};
-
 	ck_assert_int_eq(wrk_file_access.source, WRK_SRC_LINKS);
 	ck_assert_int_eq(wrk_execution.source, WRK_SRC_EXECS);
 	ck_assert_int_eq(wrk_network.source, WRK_SRC_FLOWS);
-	for (size_t m = 0; m < NMECH; m++) {
-		const struct wrk_mechanism *me = mechs[m];
-		ck_assert_ptr_nonnull(me->name);
-		ck_assert_ptr_nonnull(me->defs);
-		ck_assert_uint_ge(me->ndefs, 3);
-		for (size_t i = 0; i < me->ndefs; i++) {
-			const struct wrk_def *d = &me->defs[i];
-			int ok = 0;
-			ck_assert_msg(d->kind && *d->kind, "%s[%zu]: no kind", me->name, i);
-			ck_assert_msg(d->name && *d->name, "%s: no name", d->kind);
-			ck_assert_msg(d->tactic && *d->tactic, "%s: no tactic", d->kind);
-			ck_assert_msg(d->technique && *d->technique, "%s: no technique", d->kind);
-			ck_assert_msg(d->description && *d->description, "%s: no description",
-				      d->kind);
-			ck_assert_msg(d->importance != NULL, "%s: no importance", d->kind);
-			for (size_t k = 0; k < 4; k++)
-				ok |= !strcmp(d->importance, imp[k]);
-			ck_assert_msg(ok, "%s: importance '%s'", d->kind, d->importance);
-			/* the technique starts with its ATT&CK id */
-			ck_assert_msg(d->technique[0] == 'T' && d->technique[1] >= '0' &&
-					      d->technique[1] <= '9',
-				      "%s: technique '%s'", d->kind, d->technique);
-			/* exactly the matcher of the mechanism's source */
-			ck_assert_msg((d->match_link != NULL) == (me->source == WRK_SRC_LINKS) &&
-					      (d->match_exec != NULL) == (me->source == WRK_SRC_EXECS) &&
-					      (d->match_flow != NULL) == (me->source == WRK_SRC_FLOWS),
-				      "%s: matcher does not fit source %d", d->kind, me->source);
-		}
-	}
-	/* kinds are unique across all mechanisms (they name events) */
-	for (size_t m = 0; m < NMECH; m++)
-		for (size_t i = 0; i < mechs[m]->ndefs; i++)
-			for (size_t n = 0; n < NMECH; n++)
-				for (size_t j = 0; j < mechs[n]->ndefs; j++)
-					if (m != n || i != j)
-						ck_assert_str_ne(mechs[m]->defs[i].kind,
-								 mechs[n]->defs[j].kind);
+	/* every mechanism's recipes run in a worker that exists */
+	for (int m = 0; m < RCP_MECH_MAX; m++)
+		ck_assert_ptr_nonnull(wrk_mechanism_by_name(rcp_mech_worker((enum rcp_mech)m)));
 }
 END_TEST
-
-/* ---------------------------------------------------------------------- */
-
-#define R JB_ACT_READ
-#define W JB_ACT_WRITE
-#define O JB_ACT_OPEN
-#define X JB_ACT_EXEC
-#define C JB_ACT_CREATE
-#define U JB_ACT_UNLINK
-#define MV JB_ACT_RENAME
-#define CH JB_ACT_CHMOD
-#define TR JB_ACT_TRUNCATE
-
-static const struct link_case {
-	const char *kind;
-	const char *path;
-	uint32_t actions;
-	int want;
-} link_cases[] = {
-	{"credentials_files_access", "/etc/shadow", R, 1},
-	{"credentials_files_access", "/etc/shadow", O | R, 1},
-	{"credentials_files_access", "/etc/gshadow", R, 1},
-	{"credentials_files_access", "/etc/shadow-", R, 1},
-	{"credentials_files_access", "/root/.ssh/id_ed25519", R, 1},
-	{"credentials_files_access", "/root/.ssh/id_rsa", O | R | W, 1},
-	{"credentials_files_access", "/home/bob/.ssh/id_rsa", R, 1},
-	{"credentials_files_access", "/home/bob/.aws/credentials", R, 1},
-	{"credentials_files_access", "/root/.kube/config", R, 1},
-	{"credentials_files_access", "/home/alice/.docker/config.json", R, 1},
-	{"credentials_files_access", "/root/.config/gcloud/credentials.db", R, 1},
-	{"credentials_files_access", "/etc/shadow", W, 0},
-	{"credentials_files_access", "/etc/shadow", O, 0},
-	{"credentials_files_access", "/etc/shadow", U | MV | CH, 0},
-	{"credentials_files_access", "/root/.ssh/id_rsa.pub", R, 0},
-	{"credentials_files_access", "/home/bob/.ssh/id_ed25519.pub", R, 0},
-	{"credentials_files_access", "/etc/hostname", R, 0},
-	{"credentials_files_access", "/etc/passwd", R, 0},
-	{"credentials_files_access", "/etc/shadowx", R, 0},
-	{"credentials_files_access", "/root/.ssh/known_hosts", R, 0},
-	{"credentials_files_access", "/home/bob/x/.ssh/id_rsa", R, 0},
-	{"credentials_files_access", "/tmp/etc/shadow", R, 0},
-	{"credentials_files_access", "", R, 0},
-
-	{"binary_self_deletion", "/tmp/payload", X | U, 1},
-	{"binary_self_deletion", "/usr/bin/x", O | R | X | U, 1},
-	{"binary_self_deletion", "/tmp/payload", X, 0},
-	{"binary_self_deletion", "/tmp/payload", U, 0},
-	{"binary_self_deletion", "/tmp/payload", X | W | MV, 0},
-	{"binary_self_deletion", "/tmp/payload", 0, 0},
-
-	{"auth_logs_tamper", "/var/log/wtmp", U, 1},
-	{"auth_logs_tamper", "/var/log/btmp", TR, 1},
-	{"auth_logs_tamper", "/var/log/lastlog", W | TR, 1},
-	{"auth_logs_tamper", "/var/log/auth.log", MV, 1},
-	{"auth_logs_tamper", "/var/log/secure", U, 1},
-	{"auth_logs_tamper", "/run/utmp", U, 1},
-	{"auth_logs_tamper", "/var/run/utmp", TR, 1},
-	{"auth_logs_tamper", "/var/log/wtmp", W, 0},
-	{"auth_logs_tamper", "/var/log/wtmp", O | R | W | C, 0},
-	{"auth_logs_tamper", "/var/log/syslog", U, 0},
-	{"auth_logs_tamper", "/var/log/wtmp.1", U, 0},
-	{"auth_logs_tamper", "/tmp/var/log/wtmp", U, 0},
-
-	{"ssh_auth_keys_modification", "/root/.ssh/authorized_keys", W, 1},
-	{"ssh_auth_keys_modification", "/root/.ssh/authorized_keys2", C, 1},
-	{"ssh_auth_keys_modification", "/home/bob/.ssh/authorized_keys", O | W, 1},
-	{"ssh_auth_keys_modification", "/home/bob/.ssh/authorized_keys", U, 1},
-	{"ssh_auth_keys_modification", "/home/bob/.ssh/authorized_keys", MV, 1},
-	{"ssh_auth_keys_modification", "/home/bob/.ssh/authorized_keys", CH, 1},
-	{"ssh_auth_keys_modification", "/home/bob/.ssh/authorized_keys", TR, 1},
-	{"ssh_auth_keys_modification", "/root/.ssh/authorized_keys", R, 0},
-	{"ssh_auth_keys_modification", "/root/.ssh/authorized_keys", O | R | X, 0},
-	{"ssh_auth_keys_modification", "/root/.ssh/authorized_keys.bak", W, 0},
-	{"ssh_auth_keys_modification", "/home/bob/.ssh/config", W, 0},
-	{"ssh_auth_keys_modification", "/home/a/b/.ssh/authorized_keys", W, 0},
-
-	{"sudoers_modification", "/etc/sudoers", W, 1},
-	{"sudoers_modification", "/etc/sudoers", MV, 1},
-	{"sudoers_modification", "/etc/sudoers.d/x", C, 1},
-	{"sudoers_modification", "/etc/sudoers.d/90-cloud-init-users", W | CH, 1},
-	{"sudoers_modification", "/etc/sudoers.d/x", U, 1},
-	{"sudoers_modification", "/etc/sudoers", R, 0},
-	{"sudoers_modification", "/etc/sudoers.d/x", O | R, 0},
-	{"sudoers_modification", "/etc/sudoers.bak", W, 0},
-	{"sudoers_modification", "/etc/sudoersx", W, 0},
-	{"sudoers_modification", "/tmp/etc/sudoers", W, 0},
-};
-
-static const struct exec_case {
-	const char *kind;
-	const char *path;
-	int want;
-} exec_cases[] = {
-	{"exec_from_unusual_dir", "/tmp/x", 1},
-	{"exec_from_unusual_dir", "/dev/shm/x", 1},
-	{"exec_from_unusual_dir", "/var/tmp/x", 1},
-	{"exec_from_unusual_dir", "/tmp/a/b/c", 1},
-	{"exec_from_unusual_dir", "/run/user/1000/x", 1},
-	{"exec_from_unusual_dir", "/proc/self/fd/3", 1},
-	{"exec_from_unusual_dir", "/usr/bin/ls", 0},
-	{"exec_from_unusual_dir", "/tmpfoo/x", 0},
-	{"exec_from_unusual_dir", "/tmp", 0},
-	{"exec_from_unusual_dir", "/home/bob/tmp/x", 0},
-	{"exec_from_unusual_dir", "/opt/dev/x", 0},
-	{"exec_from_unusual_dir", "", 0},
-
-	{"hidden_elf_exec", "/tmp/.x", 1},
-	{"hidden_elf_exec", "/home/bob/.hidden", 1},
-	{"hidden_elf_exec", "/.x", 1},
-	{"hidden_elf_exec", "/tmp/...", 1},
-	{"hidden_elf_exec", "/usr/bin/x", 0},
-	{"hidden_elf_exec", "/a/.", 0},
-	{"hidden_elf_exec", "/a/..", 0},
-	{"hidden_elf_exec", "/home/bob/.local/bin/tool", 0},
-	{"hidden_elf_exec", "/usr/bin/x.", 0},
-	{"hidden_elf_exec", "", 0},
-
-	{"net_scan_tool_exec", "/usr/bin/nmap", 1},
-	{"net_scan_tool_exec", "/opt/masscan/bin/masscan", 1},
-	{"net_scan_tool_exec", "/usr/sbin/zmap", 1},
-	{"net_scan_tool_exec", "/usr/sbin/hping3", 1},
-	{"net_scan_tool_exec", "nmap", 1},
-	{"net_scan_tool_exec", "/usr/bin/nmapper", 0},
-	{"net_scan_tool_exec", "/usr/bin/xnmap", 0},
-	{"net_scan_tool_exec", "/nmap/bin/ls", 0},
-	{"net_scan_tool_exec", "/usr/bin/nmap.sh", 0},
-
-	{"data_encoder_exec", "/usr/bin/base64", 1},
-	{"data_encoder_exec", "/usr/bin/base32", 1},
-	{"data_encoder_exec", "/usr/bin/xxd", 1},
-	{"data_encoder_exec", "/usr/bin/basenc", 1},
-	{"data_encoder_exec", "/usr/bin/base64x", 0},
-	{"data_encoder_exec", "/usr/bin/gzip", 0},
-	{"data_encoder_exec", "/base64/ls", 0},
-};
-
-enum { EG = JB_FLOW_EGRESS, IN = JB_FLOW_INGRESS };
-
-static const struct flow_case {
-	const char *kind;
-	int family;
-	const char *daddr;
-	uint16_t dport;
-	int dir;
-	int want;
-} flow_cases[] = {
-	{"cloud_metadata_access", AF_INET, "169.254.169.254", 80, EG, 1},
-	{"cloud_metadata_access", AF_INET, "169.254.169.254", 443, EG, 1},
-	{"cloud_metadata_access", AF_INET, "100.100.100.200", 80, EG, 1},
-	{"cloud_metadata_access", AF_INET6, "fd00:ec2::254", 80, EG, 1},
-	{"cloud_metadata_access", AF_INET, "169.254.169.254", 80, IN, 0},
-	{"cloud_metadata_access", AF_INET6, "fd00:ec2::254", 80, IN, 0},
-	{"cloud_metadata_access", AF_INET, "169.254.169.253", 80, EG, 0},
-	{"cloud_metadata_access", AF_INET, "10.0.0.1", 80, EG, 0},
-	{"cloud_metadata_access", AF_INET6, "fd00:ec2::253", 80, EG, 0},
-	{"cloud_metadata_access", AF_INET, "169.254.169.254", 80, 0, 0},
-
-	{"stratum_port_access", AF_INET, "203.0.113.5", 3333, EG, 1},
-	{"stratum_port_access", AF_INET, "203.0.113.5", 14444, EG, 1},
-	{"stratum_port_access", AF_INET6, "2001:db8::1", 5555, EG, 1},
-	{"stratum_port_access", AF_INET, "203.0.113.5", 80, EG, 0},
-	{"stratum_port_access", AF_INET, "203.0.113.5", 3333, IN, 0},
-	{"stratum_port_access", AF_INET, "203.0.113.5", 3334, EG, 0},
-
-	{"suspicious_port_access", AF_INET, "203.0.113.5", 4444, EG, 1},
-	{"suspicious_port_access", AF_INET, "203.0.113.5", 31337, EG, 1},
-	{"suspicious_port_access", AF_INET6, "2001:db8::1", 6667, EG, 1},
-	{"suspicious_port_access", AF_INET, "203.0.113.5", 443, EG, 0},
-	{"suspicious_port_access", AF_INET, "203.0.113.5", 4444, IN, 0},
-	{"suspicious_port_access", AF_INET, "203.0.113.5", 0, EG, 0},
-};
-
-static struct jb_task dummy_task(void)
-{
-	struct jb_task t;
-
-	memset(&t, 0, sizeof(t));
-	t.key = 1;
-	t.tgid = 4242;
-	strcpy(t.comm, "sh");
-	strcpy(t.exe, "/bin/sh");
-	return t;
-}
-
-static struct jb_flow make_flow(int family, const char *daddr, uint16_t dport, int dir)
-{
-	struct jb_flow f;
-
-	memset(&f, 0, sizeof(f));
-	f.family = (uint16_t)family;
-	f.proto = 6;
-	f.dir = (uint8_t)dir;
-	f.dport = dport;
-	f.sport = 40000;
-	ck_assert_int_eq(inet_pton(family, daddr, f.daddr), 1);
-	return f;
-}
-
-START_TEST(match_links)
-{
-	struct jb_task t = dummy_task();
-
-	for (size_t i = 0; i < sizeof(link_cases) / sizeof(link_cases[0]); i++) {
-		const struct link_case *c = &link_cases[i];
-		const struct wrk_def *d = def_of(&wrk_file_access, c->kind);
-		ck_assert_msg(!!d->match_link(&t, c->path, c->actions) == c->want,
-			      "%s('%s', 0x%x) != %d", c->kind, c->path, c->actions, c->want);
-	}
-}
-END_TEST
-
-START_TEST(match_execs)
-{
-	struct jb_task t = dummy_task();
-
-	for (size_t i = 0; i < sizeof(exec_cases) / sizeof(exec_cases[0]); i++) {
-		const struct exec_case *c = &exec_cases[i];
-		const struct wrk_def *d = def_of(&wrk_execution, c->kind);
-		ck_assert_msg(!!d->match_exec(&t, c->path) == c->want, "%s('%s') != %d", c->kind,
-			      c->path, c->want);
-	}
-}
-END_TEST
-
-START_TEST(match_flows)
-{
-	struct jb_task t = dummy_task();
-
-	for (size_t i = 0; i < sizeof(flow_cases) / sizeof(flow_cases[0]); i++) {
-		const struct flow_case *c = &flow_cases[i];
-		const struct wrk_def *d = def_of(&wrk_network, c->kind);
-		struct jb_flow f = make_flow(c->family, c->daddr, c->dport, c->dir);
-		ck_assert_msg(!!d->match_flow(&t, &f) == c->want, "%s(%s port %u dir %d) != %d",
-			      c->kind, c->daddr, c->dport, c->dir, c->want);
-		/* a flow without a known task (t == NULL) is judged the same */
-		ck_assert_msg(!!d->match_flow(NULL, &f) == c->want, "%s(%s, no task)", c->kind,
-			      c->daddr);
-	}
-}
-END_TEST
-
-/* An AF_INET6 socket reaches 169.254.169.254 through its v4-mapped form;
- * the kernel side records such a connect as family AF_INET6. */
-START_TEST(match_flow_v4_mapped)
-{
-	const struct wrk_def *d = def_of(&wrk_network, "cloud_metadata_access");
-	struct jb_flow f = make_flow(AF_INET6, "::ffff:169.254.169.254", 80, EG);
-
-	ck_assert_msg(d->match_flow(NULL, &f), "connect to ::ffff:169.254.169.254 not detected");
-}
-END_TEST
-
-/* Every definition has at least one positive and one negative case above. */
-START_TEST(cases_cover_every_def)
-{
-	for (size_t m = 0; m < NMECH; m++) {
-		for (size_t i = 0; i < mechs[m]->ndefs; i++) {
-			const char *k = mechs[m]->defs[i].kind;
-			int pos = 0, neg = 0;
-			for (size_t j = 0; j < sizeof(link_cases) / sizeof(link_cases[0]); j++)
-				if (!strcmp(link_cases[j].kind, k))
-					link_cases[j].want ? pos++ : neg++;
-			for (size_t j = 0; j < sizeof(exec_cases) / sizeof(exec_cases[0]); j++)
-				if (!strcmp(exec_cases[j].kind, k))
-					exec_cases[j].want ? pos++ : neg++;
-			for (size_t j = 0; j < sizeof(flow_cases) / sizeof(flow_cases[0]); j++)
-				if (!strcmp(flow_cases[j].kind, k))
-					flow_cases[j].want ? pos++ : neg++;
-			ck_assert_msg(pos >= 1 && neg >= 1, "%s: %d positive, %d negative cases", k,
-				      pos, neg);
-		}
-	}
-}
-END_TEST
-
-/* ---------------------------------------------------------------------- */
 
 START_TEST(helpers_basename)
 {
@@ -408,6 +136,27 @@ START_TEST(helpers_path_under)
 }
 END_TEST
 
+START_TEST(helpers_flow_v4)
+{
+	struct jb_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.family = AF_INET;
+	inet_pton(AF_INET, "169.254.169.254", f.daddr);
+	ck_assert_ptr_eq(wrk_flow_v4(&f), f.daddr);
+	f.family = AF_INET6;
+	inet_pton(AF_INET6, "::ffff:169.254.169.254", f.daddr);
+	ck_assert_ptr_eq(wrk_flow_v4(&f), f.daddr + 12);
+	ck_assert_int_eq(f.daddr[12], 169);
+	inet_pton(AF_INET6, "fd00:ec2::254", f.daddr);
+	ck_assert_ptr_null(wrk_flow_v4(&f));
+	inet_pton(AF_INET6, "::a9fe:a9fe", f.daddr); /* v4-compatible, not mapped */
+	ck_assert_ptr_null(wrk_flow_v4(&f));
+	f.family = 0;
+	ck_assert_ptr_null(wrk_flow_v4(&f));
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 
 /* A hand-built snapshot view: pid 1 <- grandparent <- parent <- child,
@@ -417,8 +166,11 @@ END_TEST
 #define K_PARENT 30
 #define K_CHILD 50
 
+#define NFILES 24
 static struct jb_task tasks[8];
-static struct jb_file files[2];
+static struct jb_file files[NFILES];
+static struct jb_snap_link links[NFILES + 4];
+static struct jb_flow flows[24];
 static struct jb_snap_view view;
 
 static void set_task(struct jb_task *t, uint64_t key, uint64_t parent_key, uint32_t tgid,
@@ -444,7 +196,25 @@ static int cmp_task(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Build the chain; returns the child. */
+static struct jb_flow make_flow(int family, const char *daddr, uint16_t dport, int dir)
+{
+	struct jb_flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.key = 900;
+	f.task_key = K_CHILD;
+	f.family = (uint16_t)family;
+	f.proto = 6;
+	f.dir = (uint8_t)dir;
+	f.dport = dport;
+	f.sport = 40000;
+	f.count = 1;
+	ck_assert_int_eq(inet_pton(family, daddr, f.daddr), 1);
+	return f;
+}
+
+/* Build the chain, one file (/etc/shadow, key 5) and no links or flows;
+ * returns the child. */
 static const struct jb_task *build_view(void)
 {
 	set_task(&tasks[0], K_CHILD, K_PARENT, 400, 300, "cat", "/usr/bin/cat",
@@ -457,14 +227,37 @@ static const struct jb_task *build_view(void)
 	memset(files, 0, sizeof(files));
 	files[0].key = 5;
 	strcpy(files[0].path, "/etc/shadow");
+	memset(links, 0, sizeof(links));
+	memset(flows, 0, sizeof(flows));
 	memset(&view, 0, sizeof(view));
 	view.seq = 1;
 	view.tasks = tasks;
 	view.ntasks = 4;
 	view.files = files;
 	view.nfiles = 1;
+	view.links = links;
+	view.flows = flows;
 	ck_assert_ptr_nonnull(jb_snap_task(&view, K_CHILD));
 	return jb_snap_task(&view, K_CHILD);
+}
+
+/* n more files (keys 100.., sorted) each linked to task_key; link 0 links
+ * the event's own file /etc/shadow to the child. */
+static void add_files(int n, uint64_t task_key)
+{
+	links[0].key.task_key = K_CHILD;
+	links[0].key.file_key = 5;
+	links[0].link.actions = JB_ACT_OPEN | JB_ACT_READ;
+	for (int i = 0; i < n; i++) {
+		struct jb_file *f = &files[1 + i];
+		f->key = 100 + (uint64_t)i;
+		snprintf(f->path, sizeof(f->path), "/var/tmp/f%02d", i);
+		links[1 + i].key.task_key = task_key;
+		links[1 + i].key.file_key = f->key;
+		links[1 + i].link.actions = JB_ACT_WRITE | JB_ACT_CREATE;
+	}
+	view.nfiles = 1 + (uint32_t)n;
+	view.nlinks = 1 + (uint32_t)n;
 }
 
 static struct jb_task *task_mut(uint64_t key)
@@ -485,20 +278,43 @@ static const struct wrk_event_ctx CTX = {
 };
 
 /* Build one event and parse it back; the caller json_decref()s. */
-static json_t *event(const struct wrk_mechanism *m, const char *kind, const struct jb_task *t,
-		     const struct jb_file *f, uint32_t actions, const struct jb_flow *fl)
+static json_t *event_names(const char *kind, const struct jb_task *t, const struct jb_file *f,
+			   uint32_t actions, const struct jb_flow *fl, const char *const *names,
+			   int nnames)
 {
-	char *s = wrk_event_json(&CTX, m, def_of(m, kind), &view, t, f, actions, fl, EVENT_NS);
+	struct rcp_subject s = {.v = &view, .task = t, .path = f ? f->path : NULL,
+				.actions = actions, .flow = fl, .names = names, .nnames = nnames};
+	char *out = wrk_event_json(&CTX, recipe(kind), &s, f, EVENT_NS);
 	json_error_t err;
 	json_t *j;
 
-	ck_assert_ptr_nonnull(s);
-	ck_assert_ptr_null(strchr(s, '\n'));
-	j = json_loads(s, JSON_REJECT_DUPLICATES, &err);
-	ck_assert_msg(j != NULL, "invalid JSON (%s): %s", err.text, s);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_null(strchr(out, '\n'));
+	j = json_loads(out, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(j != NULL, "invalid JSON (%s): %s", err.text, out);
 	ck_assert(json_is_object(j));
-	free(s);
+	free(out);
 	return j;
+}
+
+static json_t *event(const char *kind, const struct jb_task *t, const struct jb_file *f,
+		     uint32_t actions, const struct jb_flow *fl)
+{
+	return event_names(kind, t, f, actions, fl, NULL, 0);
+}
+
+static json_t *bg_of(json_t *j)
+{
+	json_t *bg = json_object_get(j, "background");
+	ck_assert_msg(json_is_object(bg), "no background object");
+	return bg;
+}
+
+static json_t *anc_of(json_t *j)
+{
+	json_t *a = json_object_get(bg_of(j), "ancestry");
+	ck_assert_msg(json_is_array(a), "background.ancestry is not an array");
+	return a;
 }
 
 static const char *str_at(json_t *o, const char *key)
@@ -544,29 +360,42 @@ static void check_process(json_t *p, const struct jb_task *t, int full)
 		ck_assert_int_eq(int_at(p, "ppid"), t->ppid);
 		ck_assert_int_eq(int_at(p, "uid"), t->uid);
 		ck_assert_str_eq(str_at(p, "comm"), t->comm);
+		ck_assert(json_is_boolean(json_object_get(p, "exited")));
+	} else {
+		ck_assert_ptr_null(json_object_get(p, "ppid"));
 	}
 }
 
 START_TEST(event_file_fields)
 {
 	const struct jb_task *child = build_view();
-	json_t *j = event(&wrk_file_access, "credentials_files_access", child, &files[0],
-			  JB_ACT_OPEN | JB_ACT_READ, NULL);
-	const struct wrk_def *d = def_of(&wrk_file_access, "credentials_files_access");
-	json_t *mitre, *proc, *par, *anc, *f, *acts;
+	json_t *j = event("credentials_files_access", child, &files[0], JB_ACT_OPEN | JB_ACT_READ,
+			  NULL);
+	const struct recipe *r = recipe("credentials_files_access");
+	json_t *mitre, *proc, *par, *anc, *f, *acts, *rc, *bg;
 
 	ck_assert(matches(UUID4_RE, str_at(j, "uuid")));
 	ck_assert(matches(ISO_RE, str_at(j, "timestamp")));
 	ck_assert_str_eq(str_at(j, "event_time"), "2024-01-02T03:04:05.123456Z");
 	ck_assert_str_eq(str_at(j, "kind"), "credentials_files_access");
-	ck_assert_str_eq(str_at(j, "name"), d->name);
+	ck_assert_str_eq(str_at(j, "name"), r->name);
 	ck_assert_str_eq(str_at(j, "mechanism"), "file_access");
-	ck_assert_str_eq(str_at(j, "importance"), d->importance);
+	ck_assert_str_eq(str_at(j, "breed"), "file_access");
+	ck_assert_str_eq(str_at(j, "importance"), "high");
+	ck_assert_str_eq(str_at(j, "description"), "A process read a credentials file");
+	ck_assert_str_eq(str_at(j, "documentation"), "https://example.invalid/doc");
 	mitre = json_object_get(j, "mitre");
 	ck_assert(json_is_object(mitre));
-	ck_assert_str_eq(str_at(mitre, "tactic"), d->tactic);
-	ck_assert_str_eq(str_at(mitre, "technique"), d->technique);
+	ck_assert_str_eq(str_at(mitre, "tactic"), "credential_access");
+	ck_assert_str_eq(str_at(mitre, "technique"), "T1552 Unsecured Credentials");
+	ck_assert_str_eq(str_at(mitre, "subtechnique"), "T1552.001 Credentials In Files");
+	rc = json_object_get(j, "recipe");
+	ck_assert(json_is_object(rc));
+	ck_assert_str_eq(str_at(rc, "source"), "builtin:recipes/test.yaml");
+	ck_assert_int_eq(int_at(rc, "line"), 1);
+	ck_assert_str_eq(str_at(rc, "version"), "1.2");
 	ck_assert_str_eq(str_at(j, "hostname"), "host-1");
+	ck_assert(json_is_string(json_object_get(json_object_get(j, "agent"), "version")));
 
 	proc = json_object_get(j, "process");
 	check_process(proc, child, 1);
@@ -574,6 +403,7 @@ START_TEST(event_file_fields)
 	ck_assert_int_eq(int_at(proc, "ppid"), 300);
 	ck_assert_str_eq(str_at(proc, "comm"), "cat");
 	ck_assert_str_eq(str_at(proc, "args"), "cat /etc/shadow");
+	ck_assert(json_is_array(json_object_get(proc, "env")));
 	/* boot + 400 * 100 ticks at USER_HZ 100 = 400 s after boot */
 	ck_assert_str_eq(str_at(proc, "start"), "2024-01-01T00:06:40.000000Z");
 
@@ -581,8 +411,9 @@ START_TEST(event_file_fields)
 	check_process(par, task_mut(K_PARENT), 1);
 	ck_assert_int_eq(int_at(par, "pid"), 300);
 
-	anc = json_object_get(j, "ancestry");
-	ck_assert(json_is_array(anc));
+	/* the ancestry moved under background */
+	ck_assert_ptr_null(json_object_get(j, "ancestry"));
+	anc = anc_of(j);
 	ck_assert_uint_eq(json_array_size(anc), 3);
 	check_process(json_array_get(anc, 0), task_mut(K_PARENT), 0);
 	check_process(json_array_get(anc, 1), task_mut(K_GP), 0);
@@ -593,12 +424,19 @@ START_TEST(event_file_fields)
 	f = json_object_get(j, "file");
 	ck_assert(json_is_object(f));
 	ck_assert_str_eq(str_at(f, "path"), "/etc/shadow");
+	ck_assert(json_is_false(json_object_get(f, "path_truncated")));
 	acts = json_object_get(f, "actions");
 	ck_assert(json_is_array(acts));
 	ck_assert_uint_eq(json_array_size(acts), 2);
 	ck_assert_str_eq(json_string_value(json_array_get(acts, 0)), "open");
 	ck_assert_str_eq(json_string_value(json_array_get(acts, 1)), "read");
 	ck_assert_ptr_null(json_object_get(j, "flow"));
+
+	bg = bg_of(j);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg, "files")), 0);
+	ck_assert_int_eq(int_at(bg, "files_omitted"), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg, "flows")), 0);
+	ck_assert_int_eq(int_at(bg, "flows_omitted"), 0);
 	json_decref(j);
 }
 END_TEST
@@ -608,16 +446,22 @@ START_TEST(event_flow_fields)
 	const struct jb_task *child = build_view();
 	struct jb_flow fl = make_flow(AF_INET, "169.254.169.254", 80, JB_FLOW_EGRESS);
 	struct jb_flow fl6 = make_flow(AF_INET6, "fd00:ec2::254", 80, JB_FLOW_EGRESS);
-	json_t *j, *flow, *remote, *local;
+	const char *names[2] = {"metadata.google.internal", "x.\xff.example"};
+	json_t *j, *flow, *remote, *local, *rn;
 
 	ck_assert_int_eq(inet_pton(AF_INET, "10.1.2.3", fl.saddr), 1);
-	j = event(&wrk_network, "cloud_metadata_access", child, NULL, 0, &fl);
-	ck_assert_str_eq(str_at(j, "mechanism"), "network");
+	fl.count = 3;
+	j = event_names("cloud_metadata_access", child, NULL, 0, &fl, names, 2);
+	ck_assert_str_eq(str_at(j, "mechanism"), "network_peers");
+	ck_assert_str_eq(str_at(j, "breed"), "remote_cidrs");
+	ck_assert_str_eq(str_at(json_object_get(j, "mitre"), "subtechnique"), "");
 	ck_assert_ptr_null(json_object_get(j, "file"));
 	flow = json_object_get(j, "flow");
 	ck_assert(json_is_object(flow));
 	ck_assert_str_eq(str_at(flow, "protocol"), "tcp");
+	ck_assert_str_eq(str_at(flow, "family"), "ipv4");
 	ck_assert_str_eq(str_at(flow, "direction"), "egress");
+	ck_assert_int_eq(int_at(flow, "count"), 3);
 	local = json_object_get(flow, "local");
 	remote = json_object_get(flow, "remote");
 	ck_assert(json_is_object(local) && json_is_object(remote));
@@ -625,22 +469,129 @@ START_TEST(event_flow_fields)
 	ck_assert_int_eq(int_at(local, "port"), 40000);
 	ck_assert_str_eq(str_at(remote, "address"), "169.254.169.254");
 	ck_assert_int_eq(int_at(remote, "port"), 80);
+	rn = json_object_get(flow, "remote_names");
+	ck_assert(json_is_array(rn));
+	ck_assert_uint_eq(json_array_size(rn), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(rn, 0)), "metadata.google.internal");
+	ck_assert_str_eq(json_string_value(json_array_get(rn, 1)), "x.\xef\xbf\xbd.example");
 	json_decref(j);
 
 	fl6.proto = 17;
 	fl6.dir = JB_FLOW_INGRESS;
-	j = event(&wrk_network, "cloud_metadata_access", child, NULL, 0, &fl6);
+	j = event("cloud_metadata_access", child, NULL, 0, &fl6);
 	flow = json_object_get(j, "flow");
 	ck_assert_str_eq(str_at(flow, "protocol"), "udp");
+	ck_assert_str_eq(str_at(flow, "family"), "ipv6");
 	ck_assert_str_eq(str_at(flow, "direction"), "ingress");
 	ck_assert_str_eq(str_at(json_object_get(flow, "remote"), "address"), "fd00:ec2::254");
+	ck_assert_uint_eq(json_array_size(json_object_get(flow, "remote_names")), 0);
 	json_decref(j);
 
 	/* an ingress flow with no known task */
-	j = event(&wrk_network, "cloud_metadata_access", NULL, NULL, 0, &fl);
+	j = event("cloud_metadata_access", NULL, NULL, 0, &fl);
 	ck_assert(json_is_null(json_object_get(j, "process")));
 	ck_assert(json_is_null(json_object_get(j, "parent")));
-	ck_assert_uint_eq(json_array_size(json_object_get(j, "ancestry")), 0);
+	ck_assert_uint_eq(json_array_size(anc_of(j)), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg_of(j), "files")), 0);
+	json_decref(j);
+}
+END_TEST
+
+/* background.files: the task's other files, never the event's own, at
+ * most 16 listed and the rest counted; other tasks' files never. */
+START_TEST(event_background_files)
+{
+	const struct jb_task *c = build_view();
+	json_t *j, *bf, *e;
+
+	add_files(3, K_CHILD);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	bf = json_object_get(bg_of(j), "files");
+	ck_assert_uint_eq(json_array_size(bf), 3);
+	e = json_array_get(bf, 0);
+	ck_assert_str_eq(str_at(e, "path"), "/var/tmp/f00");
+	ck_assert_uint_eq(json_array_size(json_object_get(e, "actions")), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(e, "actions"), 0)),
+			 "write");
+	for (size_t i = 0; i < json_array_size(bf); i++)
+		ck_assert_str_ne(str_at(json_array_get(bf, i), "path"), "/etc/shadow");
+	ck_assert_int_eq(int_at(bg_of(j), "files_omitted"), 0);
+	json_decref(j);
+
+	/* bounded */
+	build_view();
+	add_files(NFILES - 1, K_CHILD);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg_of(j), "files")), 16);
+	ck_assert_int_eq(int_at(bg_of(j), "files_omitted"), NFILES - 1 - 16);
+	json_decref(j);
+
+	/* another task's files are not this task's background */
+	build_view();
+	add_files(5, K_PARENT);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg_of(j), "files")), 0);
+	json_decref(j);
+
+	/* without a file (an exec event) the task's own file is background */
+	build_view();
+	add_files(1, K_CHILD);
+	j = event("exec_from_unusual_dir", c, NULL, 0, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg_of(j), "files")), 2);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(event_background_flows)
+{
+	const struct jb_task *c = build_view();
+	json_t *j, *bf;
+
+	for (int i = 0; i < 20; i++) {
+		flows[i] = make_flow(AF_INET, "192.0.2.1", (uint16_t)(1000 + i), JB_FLOW_EGRESS);
+		flows[i].key = 900 + (uint64_t)i;
+	}
+	flows[3].task_key = K_PARENT; /* not the child's */
+	view.nflows = 5;
+	/* the event's own flow (a pointer into the view) is not repeated */
+	j = event("cloud_metadata_access", c, NULL, 0, &flows[0]);
+	bf = json_object_get(bg_of(j), "flows");
+	ck_assert_uint_eq(json_array_size(bf), 3);
+	ck_assert_int_eq(int_at(json_object_get(json_array_get(bf, 0), "remote"), "port"), 1001);
+	ck_assert_int_eq(int_at(json_object_get(json_array_get(bf, 2), "remote"), "port"), 1004);
+	ck_assert_int_eq(int_at(bg_of(j), "flows_omitted"), 0);
+	json_decref(j);
+
+	/* bounded */
+	flows[3].task_key = K_CHILD;
+	view.nflows = 20;
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	ck_assert_uint_eq(json_array_size(json_object_get(bg_of(j), "flows")), 16);
+	ck_assert_int_eq(int_at(bg_of(j), "flows_omitted"), 4);
+	json_decref(j);
+}
+END_TEST
+
+/* A hand-built chain longer than the bound: the ancestry stays bounded. */
+START_TEST(event_ancestry_bounded)
+{
+	static struct jb_task chain[40];
+	json_t *j, *anc;
+
+	build_view();
+	for (int i = 0; i < 40; i++) {
+		char comm[16];
+		snprintf(comm, sizeof(comm), "p%d", i);
+		set_task(&chain[i], 1000 + (uint64_t)i, i ? 1000 + (uint64_t)i - 1 : 0,
+			 (uint32_t)(5000 + i), (uint32_t)(5000 + i - 1), comm, "/bin/p", "p\0", 2);
+	}
+	view.tasks = chain;
+	view.ntasks = 40;
+	j = event("exec_from_unusual_dir", &chain[39], NULL, 0, NULL);
+	anc = anc_of(j);
+	ck_assert_uint_eq(json_array_size(anc), 32);
+	ck_assert_int_eq(int_at(json_array_get(anc, 0), "pid"), 5038); /* parent first */
+	ck_assert_int_eq(int_at(json_array_get(anc, 31), "pid"), 5038 - 31);
 	json_decref(j);
 }
 END_TEST
@@ -655,18 +606,18 @@ START_TEST(event_args)
 	/* NULs become spaces, trailing NULs are dropped */
 	memcpy(c->args, "sh\0-c\0echo hi\0\0\0", 17);
 	c->args_len = 17;
-	j = event(&wrk_execution, "exec_from_unusual_dir", c, NULL, 0, NULL);
+	j = event("exec_from_unusual_dir", c, NULL, 0, NULL);
 	ck_assert_str_eq(str_at(json_object_get(j, "process"), "args"), "sh -c echo hi");
 	json_decref(j);
 	/* args_len beyond the buffer (a corrupt record) is clipped */
 	memset(c->args, 'A', sizeof(c->args));
 	c->args_len = 100000;
-	j = event(&wrk_execution, "exec_from_unusual_dir", c, NULL, 0, NULL);
+	j = event("exec_from_unusual_dir", c, NULL, 0, NULL);
 	ck_assert_uint_eq(strlen(str_at(json_object_get(j, "process"), "args")), JB_ARGS_LEN);
 	json_decref(j);
 	/* empty */
 	c->args_len = 0;
-	j = event(&wrk_execution, "exec_from_unusual_dir", c, NULL, 0, NULL);
+	j = event("exec_from_unusual_dir", c, NULL, 0, NULL);
 	ck_assert_str_eq(str_at(json_object_get(j, "process"), "args"), "");
 	json_decref(j);
 }
@@ -682,7 +633,7 @@ START_TEST(event_invalid_utf8)
 	strcpy(files[0].path, "/tmp/\xff\xfe");
 	strcpy(c->comm, "x\xc3");	      /* truncated sequence */
 	strcpy(c->exe, "/tmp/\xe2\x82"); /* truncated 3-byte sequence */
-	j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
 	ck_assert_str_eq(str_at(json_object_get(j, "file"), "path"), "/tmp/\xef\xbf\xbd\xef\xbf\xbd");
 	ck_assert_str_eq(str_at(json_object_get(j, "process"), "comm"), "x\xef\xbf\xbd");
 	ck_assert_str_eq(str_at(json_object_get(j, "process"), "exe"),
@@ -690,13 +641,13 @@ START_TEST(event_invalid_utf8)
 	json_decref(j);
 	/* valid multi-byte UTF-8 is kept as is */
 	strcpy(files[0].path, "/home/j\xc3\xa9r\xc3\xb4me/\xe2\x82\xac/\xf0\x9f\x94\x91");
-	j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
 	ck_assert_str_eq(str_at(json_object_get(j, "file"), "path"),
 			 "/home/j\xc3\xa9r\xc3\xb4me/\xe2\x82\xac/\xf0\x9f\x94\x91");
 	json_decref(j);
 	/* a full path buffer with no NUL stays bounded */
 	memset(files[0].path, 'a', sizeof(files[0].path));
-	j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
 	ck_assert_uint_eq(strlen(str_at(json_object_get(j, "file"), "path")), JB_PATH_LEN);
 	json_decref(j);
 }
@@ -723,7 +674,7 @@ START_TEST(event_invalid_utf8_wellformed_looking)
 		json_t *j, *p;
 		memset(files[0].path, 0, sizeof(files[0].path));
 		strcpy(files[0].path, bad[i]);
-		j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ,
+		j = event("credentials_files_access", c, &files[0], JB_ACT_READ,
 			  NULL);
 		p = json_object_get(json_object_get(j, "file"), "path");
 		ck_assert_msg(json_is_string(p), "path %zu became %s", i,
@@ -744,8 +695,8 @@ START_TEST(event_ancestry_cycle)
 	/* the grandparent claims the child as its parent */
 	task_mut(K_GP)->parent_key = K_CHILD;
 	c = task_mut(K_CHILD);
-	j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
-	anc = json_object_get(j, "ancestry");
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	anc = anc_of(j);
 	ck_assert(json_is_array(anc));
 	ck_assert_uint_ge(json_array_size(anc), 2);
 	ck_assert_uint_le(json_array_size(anc), 32);
@@ -756,9 +707,9 @@ START_TEST(event_ancestry_cycle)
 	/* a task that is its own parent */
 	build_view();
 	task_mut(K_PARENT)->parent_key = K_PARENT;
-	j = event(&wrk_file_access, "credentials_files_access", task_mut(K_CHILD), &files[0],
+	j = event("credentials_files_access", task_mut(K_CHILD), &files[0],
 		  JB_ACT_READ, NULL);
-	ck_assert_uint_eq(json_array_size(json_object_get(j, "ancestry")), 1);
+	ck_assert_uint_eq(json_array_size(anc_of(j)), 1);
 	json_decref(j);
 }
 END_TEST
@@ -770,9 +721,9 @@ START_TEST(event_ancestry_cycle_no_repeats)
 
 	build_view();
 	task_mut(K_GP)->parent_key = K_CHILD;
-	j = event(&wrk_file_access, "credentials_files_access", task_mut(K_CHILD), &files[0],
+	j = event("credentials_files_access", task_mut(K_CHILD), &files[0],
 		  JB_ACT_READ, NULL);
-	anc = json_object_get(j, "ancestry");
+	anc = anc_of(j);
 	for (size_t a = 0; a < json_array_size(anc); a++)
 		for (size_t b = a + 1; b < json_array_size(anc); b++)
 			ck_assert_msg(strcmp(str_at(json_array_get(anc, a), "id"),
@@ -791,25 +742,25 @@ START_TEST(event_missing_parent)
 	build_view();
 	c = task_mut(K_CHILD);
 	c->parent_key = 999; /* not in the snapshot */
-	j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
 	ck_assert(json_is_object(json_object_get(j, "process")));
 	ck_assert(json_is_null(json_object_get(j, "parent")));
-	ck_assert(json_is_array(json_object_get(j, "ancestry")));
-	ck_assert_uint_eq(json_array_size(json_object_get(j, "ancestry")), 0);
+	ck_assert(json_is_array(anc_of(j)));
+	ck_assert_uint_eq(json_array_size(anc_of(j)), 0);
 	json_decref(j);
 
 	c->parent_key = 0; /* parent unknown */
-	j = event(&wrk_file_access, "credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
+	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
 	ck_assert(json_is_null(json_object_get(j, "parent")));
-	ck_assert_uint_eq(json_array_size(json_object_get(j, "ancestry")), 0);
+	ck_assert_uint_eq(json_array_size(anc_of(j)), 0);
 	json_decref(j);
 
 	/* a hole further up ends the ancestry there */
 	build_view();
 	task_mut(K_GP)->parent_key = 12345;
-	j = event(&wrk_file_access, "credentials_files_access", task_mut(K_CHILD), &files[0],
+	j = event("credentials_files_access", task_mut(K_CHILD), &files[0],
 		  JB_ACT_READ, NULL);
-	ck_assert_uint_eq(json_array_size(json_object_get(j, "ancestry")), 2);
+	ck_assert_uint_eq(json_array_size(anc_of(j)), 2);
 	json_decref(j);
 }
 END_TEST
@@ -820,7 +771,7 @@ START_TEST(event_uuid_unique)
 	char seen[64][37];
 
 	for (int i = 0; i < 64; i++) {
-		json_t *j = event(&wrk_file_access, "credentials_files_access", c, &files[0],
+		json_t *j = event("credentials_files_access", c, &files[0],
 				  JB_ACT_READ, NULL);
 		const char *u = str_at(j, "uuid");
 		ck_assert(matches(UUID4_RE, u));
@@ -837,20 +788,72 @@ START_TEST(event_hostname)
 {
 	const struct jb_task *c = build_view();
 	struct wrk_event_ctx ctx = CTX;
-	char *s;
+	struct rcp_subject s = {.v = &view, .task = c, .path = files[0].path,
+				.actions = JB_ACT_EXEC | JB_ACT_UNLINK};
+	char *out;
 	json_t *j;
 
 	ctx.hostname = "h\xff\"\\\n";
-	s = wrk_event_json(&ctx, &wrk_file_access, def_of(&wrk_file_access, "binary_self_deletion"),
-			   &view, c, &files[0], JB_ACT_EXEC | JB_ACT_UNLINK, NULL, EVENT_NS);
-	ck_assert_ptr_nonnull(s);
-	j = json_loads(s, 0, NULL);
+	out = wrk_event_json(&ctx, recipe("binary_self_deletion"), &s, &files[0], EVENT_NS);
+	ck_assert_ptr_nonnull(out);
+	j = json_loads(out, 0, NULL);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(str_at(j, "hostname"), "h\xef\xbf\xbd\"\\\n");
 	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(j, "file"), "actions")),
 			  2);
 	json_decref(j);
-	free(s);
+	free(out);
+}
+END_TEST
+
+/* The worst event an attacker can shape: every string it controls (argv,
+ * exe and file names: control characters that JSON escapes 6x) at its
+ * bound, a full ancestry, full background lists. It must still fit one
+ * IPC_DETECTION (with room for the limits field), or the worker drops the
+ * detection ("event too large"): a way to evade every recipe. */
+START_TEST(event_worst_case_fits)
+{
+	static struct jb_task chain[40];
+	char *out;
+	size_t len;
+
+	build_view();
+	for (int i = 0; i < 40; i++) {
+		struct jb_task *t = &chain[i];
+		memset(t, 0, sizeof(*t));
+		t->key = 1000 + (uint64_t)i;
+		t->parent_key = i ? t->key - 1 : 0;
+		t->tgid = (uint32_t)(5000 + i);
+		memset(t->comm, '\x01', sizeof(t->comm));
+		memset(t->exe, '\x01', sizeof(t->exe));
+		memset(t->args, '\x01', sizeof(t->args));
+		t->args_len = sizeof(t->args);
+	}
+	view.tasks = chain;
+	view.ntasks = 40;
+	add_files(NFILES - 1, chain[39].key);
+	for (int i = 0; i < NFILES; i++)
+		memset(files[i].path, '\x01', sizeof(files[i].path));
+	links[0].key.task_key = chain[39].key;
+	for (int i = 0; i < 20; i++) {
+		flows[i] = make_flow(AF_INET6, "2001:db8::1", (uint16_t)i, JB_FLOW_EGRESS);
+		flows[i].task_key = chain[39].key;
+	}
+	view.nflows = 20;
+	{
+		struct rcp_subject s = {.v = &view, .task = &chain[39], .path = files[0].path,
+					.actions = 0x1ff};
+		out = wrk_event_json(&CTX, recipe("credentials_files_access"), &s, &files[0],
+				     EVENT_NS);
+	}
+	ck_assert_ptr_nonnull(out);
+	len = strlen(out);
+	ck_assert_msg(json_loads(out, 0, NULL) != NULL, "invalid JSON");
+	free(out);
+	ck_assert_msg(len + IPC_LIMITS_MAX <= IPC_MAX_STR,
+		      "worst-case event is %zu bytes: with the limits field it exceeds IPC_MAX_STR "
+		      "(%d), so the worker drops it",
+		      len, IPC_MAX_STR);
 }
 END_TEST
 
@@ -882,8 +885,6 @@ START_TEST(process_id)
 }
 END_TEST
 
-/* ---------------------------------------------------------------------- */
-
 static void add(Suite *s, const char *name, const TTest *tests[])
 {
 	TCase *tc = tcase_create(name);
@@ -897,20 +898,20 @@ static Suite *detect_suite(void)
 {
 	Suite *s = suite_create("detect");
 
-	add(s, "tables", (const TTest *[]){ tables_by_name, tables_complete, NULL });
-	add(s, "file_access", (const TTest *[]){ match_links, NULL });
-	add(s, "execution", (const TTest *[]){ match_execs, NULL });
-	add(s, "network", (const TTest *[]){ match_flows, match_flow_v4_mapped, NULL });
-	add(s, "case_coverage", (const TTest *[]){ cases_cover_every_def, NULL });
-	add(s, "helpers", (const TTest *[]){ helpers_basename, helpers_path_under, NULL });
+	add(s, "mechanisms", (const TTest *[]){ mechanisms_by_name, NULL });
+	add(s, "helpers", (const TTest *[]){ helpers_basename, helpers_path_under, helpers_flow_v4,
+		NULL });
 	add(s, "event_fields", (const TTest *[]){ event_file_fields, event_flow_fields,
 		event_hostname, NULL });
+	add(s, "event_background", (const TTest *[]){ event_background_files,
+		event_background_flows, NULL });
 	add(s, "event_args", (const TTest *[]){ event_args, NULL });
 	add(s, "event_utf8", (const TTest *[]){ event_invalid_utf8,
 		event_invalid_utf8_wellformed_looking, NULL });
 	add(s, "event_ancestry", (const TTest *[]){ event_ancestry_cycle,
-		event_ancestry_cycle_no_repeats, event_missing_parent, NULL });
+		event_ancestry_cycle_no_repeats, event_missing_parent, event_ancestry_bounded, NULL });
 	add(s, "event_uuid", (const TTest *[]){ event_uuid_unique, NULL });
+	add(s, "event_size", (const TTest *[]){ event_worst_case_fits, NULL });
 	add(s, "process_id", (const TTest *[]){ process_id, NULL });
 	return s;
 }
@@ -923,5 +924,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	rcp_set_free(&SET);
 	return failed == 0 ? 0 : 1;
 }

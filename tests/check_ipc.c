@@ -2,6 +2,8 @@
  * check_ipc.c - the IPC message codec (ipc/msg.c): round trips, encoder
  * limits, a malformed-input battery for the strict decoder, and the role
  * table. Fork mode (the Check default) contains any crash to one test.
+ * Protocol v2: IPC_DETECTION carries a 4th field (the times-limit keys) and
+ * IPC_RECIPE {name, data, flags} ships recipe sources to the workers.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@ static char ERR[128];
 
 static const uint32_t all_types[] = {
 	IPC_CONFIG, IPC_SNAPSHOT, IPC_PRINT, IPC_HELLO, IPC_READY, IPC_HEARTBEAT,
-	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED,
+	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED, IPC_RECIPE,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -38,7 +40,8 @@ static const char *sig_of(uint32_t type)
 	case IPC_HEARTBEAT: return "uu";
 	case IPC_LOG: return "us";
 	case IPC_SNAPSHOT_DONE: return "u";
-	case IPC_DETECTION: return "sss";
+	case IPC_DETECTION: return "ssss";
+	case IPC_RECIPE: return "ssu";
 	case IPC_PRINTED: return "u";
 	}
 	return NULL;
@@ -103,6 +106,15 @@ static void check_sane(int rc)
 		ck_assert_uint_le(strlen(M.u.detection.dedup_key), ID_MAX);
 		ck_assert_uint_eq(strlen(M.u.detection.json), M.u.detection.json_len);
 		ck_assert_uint_le(M.u.detection.json_len, IPC_MAX_STR);
+		ck_assert(in_strbuf(M.u.detection.limits));
+		ck_assert_uint_le(strlen(M.u.detection.limits), IPC_LIMITS_MAX);
+		break;
+	case IPC_RECIPE:
+		ck_assert(in_strbuf(M.u.recipe.name) && in_strbuf(M.u.recipe.data));
+		ck_assert_uint_le(strlen(M.u.recipe.name), IPC_PATH_MAX);
+		ck_assert_uint_eq(strlen(M.u.recipe.data), M.u.recipe.data_len);
+		ck_assert_uint_le(M.u.recipe.data_len, IPC_RECIPE_CHUNK);
+		ck_assert_uint_eq(M.u.recipe.flags >> 4, 0);
 		break;
 	}
 }
@@ -201,8 +213,12 @@ static int enc_one(uint32_t type, char *buf, size_t cap)
 	case IPC_LOG: return ipc_enc_log(buf, cap, IPC_LOG_WARN, "something happened");
 	case IPC_SNAPSHOT_DONE: return ipc_enc_snapshot_done(buf, cap, 1234567);
 	case IPC_DETECTION:
-		return ipc_enc_detection(buf, cap, "execution", "exec:/tmp/x:1", json, strlen(json));
+		return ipc_enc_detection(buf, cap, "execution", "exec:/tmp/x:1", json, strlen(json),
+					 "1\t/usr/bin/x\n");
 	case IPC_PRINTED: return ipc_enc_printed(buf, cap, 99);
+	case IPC_RECIPE:
+		return ipc_enc_recipe(buf, cap, "builtin:recipes/execution/x.yaml", "- kind: x\n", 10,
+				      IPC_RCP_END);
 	}
 	return -1;
 }
@@ -330,8 +346,9 @@ END_TEST
 START_TEST(rt_detection)
 {
 	const char *j = "{\"file\":\"/etc/shadow\"}";
+	const char *lim = "0\tprocess 0123456789abcdef (pid 7)\n1\t/usr/bin/cat\n5\t*\n";
 	int n = ipc_enc_detection(BUF, sizeof(BUF), "file_access", "fa:/etc/shadow:1000", j,
-				  strlen(j));
+				  strlen(j), lim);
 
 	ck_assert_int_eq(dec(BUF, n), 0);
 	ck_assert_uint_eq(M.type, IPC_DETECTION);
@@ -339,6 +356,85 @@ START_TEST(rt_detection)
 	ck_assert_str_eq(M.u.detection.dedup_key, "fa:/etc/shadow:1000");
 	ck_assert_str_eq(M.u.detection.json, j);
 	ck_assert_uint_eq(M.u.detection.json_len, strlen(j));
+	ck_assert_str_eq(M.u.detection.limits, lim);
+
+	/* a recipe without times limits sends an empty limits field */
+	n = ipc_enc_detection(BUF, sizeof(BUF), "k", "d", "{}", 2, "");
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.detection.limits, "");
+}
+END_TEST
+
+START_TEST(rt_recipe)
+{
+	static const uint64_t flags[] = {
+		0, IPC_RCP_CONT, IPC_RCP_END, IPC_RCP_LIST, IPC_RCP_DISABLED,
+		IPC_RCP_LIST | IPC_RCP_CONT, IPC_RCP_DISABLED | IPC_RCP_END,
+		IPC_RCP_CONT | IPC_RCP_END | IPC_RCP_LIST | IPC_RCP_DISABLED,
+	};
+	const char *y = "- kind: a\n  name: 'x: \xc3\xa9'\n";
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		int n = ipc_enc_recipe(BUF, sizeof(BUF), "/etc/jibril/recipes/a.yaml", y,
+				       strlen(y), flags[i]);
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(dec(BUF, n), 0);
+		ck_assert_uint_eq(M.type, IPC_RECIPE);
+		ck_assert_str_eq(M.u.recipe.name, "/etc/jibril/recipes/a.yaml");
+		ck_assert_str_eq(M.u.recipe.data, y);
+		ck_assert_uint_eq(M.u.recipe.data_len, strlen(y));
+		ck_assert_uint_eq(M.u.recipe.flags, flags[i]);
+	}
+	/* data is (pointer, length): bytes past len are not sent */
+	int n = ipc_enc_recipe(BUF, sizeof(BUF), "n", "abcdef", 3, 0);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.recipe.data, "abc");
+	ck_assert_uint_eq(M.u.recipe.data_len, 3);
+	/* an empty chunk (e.g. no disabled kinds) */
+	n = ipc_enc_recipe(BUF, sizeof(BUF), "disabled", "", 0, IPC_RCP_DISABLED | IPC_RCP_END);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.recipe.data, "");
+	ck_assert_uint_eq(M.u.recipe.data_len, 0);
+	ck_assert_uint_eq(M.u.recipe.flags, IPC_RCP_DISABLED | IPC_RCP_END);
+}
+END_TEST
+
+/* The biggest IPC_RECIPE (longest name, a full chunk) fits one message. */
+START_TEST(rt_recipe_max)
+{
+	static char name[IPC_PATH_MAX + 1];
+	int n;
+
+	memset(name, 'n', IPC_PATH_MAX);
+	fill(IPC_RECIPE_CHUNK, 'y');
+	n = ipc_enc_recipe(BUF, sizeof(BUF), name, BIG, IPC_RECIPE_CHUNK,
+			   IPC_RCP_CONT | IPC_RCP_END | IPC_RCP_LIST | IPC_RCP_DISABLED);
+	ck_assert_int_gt(n, IPC_RECIPE_CHUNK);
+	ck_assert_int_le(n, IPC_MAX_MSG);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.recipe.name, name);
+	ck_assert_uint_eq(M.u.recipe.data_len, IPC_RECIPE_CHUNK);
+	ck_assert_int_eq(memcmp(M.u.recipe.data, BIG, IPC_RECIPE_CHUNK), 0);
+}
+END_TEST
+
+/* Every field of a detection at its own decoder limit still fits one
+ * message, so what a worker may legally build can always be sent (the
+ * invariant of protocol v1: IPC_MAX_STR was sized for it). */
+START_TEST(rt_detection_max_fits)
+{
+	static char kind[IPC_NAME_MAX + 1], id[ID_MAX + 1], lim[IPC_LIMITS_MAX + 1];
+	int n;
+
+	memset(kind, 'k', IPC_NAME_MAX);
+	memset(id, 'i', ID_MAX);
+	memset(lim, 'l', IPC_LIMITS_MAX);
+	fill(IPC_MAX_STR, 'j');
+	n = ipc_enc_detection(BUF, sizeof(BUF), kind, id, BIG, IPC_MAX_STR, lim);
+	ck_assert_msg(n > 0, "a detection with a %d-byte JSON and %d bytes of limit keys cannot "
+		      "be encoded: IPC_MAX_STR + IPC_LIMITS_MAX + names exceed IPC_MAX_MSG (%d)",
+		      IPC_MAX_STR, IPC_LIMITS_MAX, IPC_MAX_MSG);
+	ck_assert_int_eq(dec(BUF, n), 0);
 }
 END_TEST
 
@@ -374,12 +470,18 @@ START_TEST(rt_empty_strings)
 	ck_assert_int_eq(dec(BUF, n), 0);
 	ck_assert_str_eq(M.u.log.text, "");
 
-	n = ipc_enc_detection(BUF, sizeof(BUF), "", "", "", 0);
+	n = ipc_enc_detection(BUF, sizeof(BUF), "", "", "", 0, "");
 	ck_assert_int_eq(dec(BUF, n), 0);
 	ck_assert_str_eq(M.u.detection.kind, "");
 	ck_assert_str_eq(M.u.detection.dedup_key, "");
 	ck_assert_str_eq(M.u.detection.json, "");
 	ck_assert_uint_eq(M.u.detection.json_len, 0);
+	ck_assert_str_eq(M.u.detection.limits, "");
+
+	n = ipc_enc_recipe(BUF, sizeof(BUF), "", "", 0, 0);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.recipe.name, "");
+	ck_assert_str_eq(M.u.recipe.data, "");
 }
 END_TEST
 
@@ -413,8 +515,8 @@ START_TEST(rt_max_strings)
 	ck_assert_int_eq(dec(BUF, n), 0);
 	ck_assert_str_eq(M.u.log.text, BIG);
 
-	/* the largest message there is still fits IPC_MAX_MSG */
-	n = ipc_enc_detection(BUF, sizeof(BUF), kind, id, BIG, IPC_MAX_STR);
+	/* the largest JSON with the longest names still fits IPC_MAX_MSG */
+	n = ipc_enc_detection(BUF, sizeof(BUF), kind, id, BIG, IPC_MAX_STR, "");
 	ck_assert_int_gt(n, 0);
 	ck_assert_int_le(n, IPC_MAX_MSG);
 	ck_assert_int_eq(dec(BUF, n), 0);
@@ -422,6 +524,15 @@ START_TEST(rt_max_strings)
 	ck_assert_str_eq(M.u.detection.dedup_key, id);
 	ck_assert_uint_eq(M.u.detection.json_len, IPC_MAX_STR);
 	ck_assert_int_eq(memcmp(M.u.detection.json, BIG, IPC_MAX_STR), 0);
+
+	/* the longest limits field with a small JSON */
+	{
+		static char lim[IPC_LIMITS_MAX + 1];
+		memset(lim, 'l', IPC_LIMITS_MAX);
+		n = ipc_enc_detection(BUF, sizeof(BUF), kind, id, "{}", 2, lim);
+		ck_assert_int_eq(dec(BUF, n), 0);
+		ck_assert_str_eq(M.u.detection.limits, lim);
+	}
 }
 END_TEST
 
@@ -453,14 +564,22 @@ START_TEST(enc_too_big)
 
 	fill(IPC_MAX_STR + 1, 'j');
 	ck_assert_int_eq(ipc_enc_print(BUF, sizeof(BUF), 1, BIG, IPC_MAX_STR + 1), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", BIG, IPC_MAX_STR + 1), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", BIG, IPC_MAX_STR + 1, ""),
+			 -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", "{}", 2,
+					   fill(IPC_LIMITS_MAX + 1, 'l')), -1);
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), "n", fill(IPC_RECIPE_CHUNK + 1, 'y'),
+					IPC_RECIPE_CHUNK + 1, 0), -1);
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), fill(IPC_PATH_MAX + 1, 'n'), "x", 1, 0),
+			 -1);
+	fill(IPC_MAX_STR + 1, 'j');
 	ck_assert_int_eq(ipc_enc_log(BUF, sizeof(BUF), IPC_LOG_INFO, BIG), -1);
 
 	memset(kind, 'k', IPC_NAME_MAX + 1);
 	memset(id, 'i', ID_MAX + 1);
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), IPC_ROLE_WORKER, kind, 1, 1), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), kind, "d", "{}", 2), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", id, "{}", 2), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), kind, "d", "{}", 2, ""), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", id, "{}", 2, ""), -1);
 	ck_assert_int_eq(ipc_enc_config(BUF, sizeof(BUF), 1, 1, 1, id, "h"), -1);
 	ck_assert_int_eq(ipc_enc_config(BUF, sizeof(BUF), 1, 1, 1, "b", id), -1);
 
@@ -478,13 +597,20 @@ START_TEST(enc_refuses_bad_values)
 	ck_assert_int_eq(ipc_enc_print(BUF, sizeof(BUF), 1, NULL, 0), -1);
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), IPC_ROLE_WORKER, NULL, 1, 1), -1);
 	ck_assert_int_eq(ipc_enc_log(BUF, sizeof(BUF), IPC_LOG_INFO, NULL), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), NULL, "d", "{}", 2), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", NULL, "{}", 2), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", NULL, 0), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), NULL, "d", "{}", 2, ""), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", NULL, "{}", 2, ""), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", NULL, 0, ""), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", "{}", 2, NULL), -1);
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), NULL, "x", 1, 0), -1);
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), "n", NULL, 0, 0), -1);
+	/* IPC_RECIPE flags: only the four known bits */
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), "n", "x", 1, 1u << 4), -1);
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), "n", "x", 1, UINT64_MAX), -1);
+	ck_assert_int_eq(ipc_enc_recipe(BUF, sizeof(BUF), "n", "x\0y", 3, 0), -1);
 
 	/* what the decoder would refuse */
 	ck_assert_int_eq(ipc_enc_print(BUF, sizeof(BUF), 1, "{\0}", 3), -1);
-	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", "{\0}", 3), -1);
+	ck_assert_int_eq(ipc_enc_detection(BUF, sizeof(BUF), "k", "d", "{\0}", 3, ""), -1);
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), 0, "k", 1, 1), -1);
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), IPC_ROLE_WORKER | IPC_ROLE_PRINTER, "k",
 					1, 1), -1);
@@ -510,7 +636,7 @@ START_TEST(mal_truncated)
 	}
 	/* long strings use str16 headers: cut everywhere in one too */
 	fill(IPC_MAX_STR, 'j');
-	n = ipc_enc_detection(pkt, sizeof(pkt), "kind", "key", BIG, IPC_MAX_STR);
+	n = ipc_enc_detection(pkt, sizeof(pkt), "kind", "key", BIG, IPC_MAX_STR, "6\t*\n");
 	ck_assert_int_gt(n, 0);
 	for (k = 0; k < (size_t)n; k++) {
 		ck_assert_int_eq(dec(pkt, k), -1);
@@ -539,13 +665,20 @@ END_TEST
 
 START_TEST(mal_version)
 {
+	char want[32];
 	struct mb b;
 
 	mb_hdr(&b, 2, 0, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version 0");
 	mb_free(&b);
 	mb_hdr(&b, 2, IPC_PROTO_VERSION + 1, IPC_READY);
-	expect_reject(b.sb.data, b.sb.size, "version 2");
+	snprintf(want, sizeof(want), "version %d", IPC_PROTO_VERSION + 1);
+	expect_reject(b.sb.data, b.sb.size, want);
+	mb_free(&b);
+	/* protocol v1 (no limits field, no IPC_RECIPE) is refused too */
+	ck_assert_int_eq(IPC_PROTO_VERSION, 2);
+	mb_hdr(&b, 2, 1, IPC_READY);
+	expect_reject(b.sb.data, b.sb.size, "version 1");
 	mb_free(&b);
 	mb_hdr(&b, 2, UINT64_MAX, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version");
@@ -569,7 +702,7 @@ END_TEST
 
 START_TEST(mal_unknown_type)
 {
-	static const uint64_t bad[] = { 0, 1, 99, 103, 199, 204, 212, 221, 999,
+	static const uint64_t bad[] = { 0, 1, 99, 104, 199, 204, 212, 221, 999,
 					(1ULL << 32) + IPC_READY, UINT64_MAX };
 	struct mb b;
 	size_t i;
@@ -678,6 +811,26 @@ START_TEST(mal_bad_values)
 	mb_str(&b, "x", 1);
 	expect_reject(b.sb.data, b.sb.size, "bad level");
 	mb_free(&b);
+
+	/* IPC_RECIPE flags beyond the four known bits */
+	static const uint64_t flags[] = { 1u << 4, 1u << 5, 0x1f, 1ULL << 63, UINT64_MAX };
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_RECIPE);
+		mb_str(&b, "n", 1);
+		mb_str(&b, "x", 1);
+		msgpack_pack_uint64(&b.pk, flags[i]);
+		expect_reject(b.sb.data, b.sb.size, "field 3 of IPC_RECIPE: unknown flags");
+		mb_free(&b);
+	}
+	for (i = 0; i < 16; i++) {
+		mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_RECIPE);
+		mb_str(&b, "n", 1);
+		mb_str(&b, "x", 1);
+		msgpack_pack_uint64(&b.pk, i);
+		ck_assert_msg(dec(b.sb.data, b.sb.size) == 0, "flags %zu: %s", i, ERR);
+		ck_assert_uint_eq(M.u.recipe.flags, i);
+		mb_free(&b);
+	}
 }
 END_TEST
 
@@ -685,11 +838,28 @@ START_TEST(mal_embedded_nul)
 {
 	struct mb b;
 
-	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_DETECTION);
+	mb_hdr(&b, 6, IPC_PROTO_VERSION, IPC_DETECTION);
 	mb_str(&b, "kind", 4);
 	mb_str(&b, "key", 3);
 	mb_str(&b, "{\"a\":\0\"b\"}", 10);
+	mb_str(&b, "", 0);
 	expect_reject(b.sb.data, b.sb.size, "field 3 of IPC_DETECTION: string holds a NUL");
+	mb_free(&b);
+
+	mb_hdr(&b, 6, IPC_PROTO_VERSION, IPC_DETECTION);
+	mb_str(&b, "kind", 4);
+	mb_str(&b, "key", 3);
+	mb_str(&b, "{}", 2);
+	mb_str(&b, "1\t/bin/x\0\n", 10);
+	expect_reject(b.sb.data, b.sb.size, "field 4 of IPC_DETECTION: string holds a NUL");
+	mb_free(&b);
+
+	/* a recipe is text: a NUL in its bytes is refused on the wire */
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_RECIPE);
+	mb_str(&b, "a.yaml", 6);
+	mb_str(&b, "- kind: a\0", 10);
+	msgpack_pack_uint64(&b.pk, 0);
+	expect_reject(b.sb.data, b.sb.size, "field 2 of IPC_RECIPE: string holds a NUL");
 	mb_free(&b);
 
 	mb_hdr(&b, 6, IPC_PROTO_VERSION, IPC_HELLO);
@@ -730,11 +900,34 @@ START_TEST(mal_long_strings)
 	expect_reject(b.sb.data, b.sb.size, "field 5 of IPC_CONFIG: string too long");
 	mb_free(&b);
 
-	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_DETECTION);
+	mb_hdr(&b, 6, IPC_PROTO_VERSION, IPC_DETECTION);
 	mb_str(&b, "k", 1);
 	mb_str(&b, fill(ID_MAX + 1, 'd'), ID_MAX + 1);
 	mb_str(&b, "{}", 2);
+	mb_str(&b, "", 0);
 	expect_reject(b.sb.data, b.sb.size, "field 2 of IPC_DETECTION: string too long");
+	mb_free(&b);
+
+	mb_hdr(&b, 6, IPC_PROTO_VERSION, IPC_DETECTION);
+	mb_str(&b, "k", 1);
+	mb_str(&b, "d", 1);
+	mb_str(&b, "{}", 2);
+	mb_str(&b, fill(IPC_LIMITS_MAX + 1, 'l'), IPC_LIMITS_MAX + 1);
+	expect_reject(b.sb.data, b.sb.size, "field 4 of IPC_DETECTION: string too long");
+	mb_free(&b);
+
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_RECIPE);
+	mb_str(&b, fill(IPC_PATH_MAX + 1, 'n'), IPC_PATH_MAX + 1);
+	mb_str(&b, "x", 1);
+	msgpack_pack_uint64(&b.pk, 0);
+	expect_reject(b.sb.data, b.sb.size, "field 1 of IPC_RECIPE: string too long");
+	mb_free(&b);
+
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_RECIPE);
+	mb_str(&b, "n", 1);
+	mb_str(&b, fill(IPC_RECIPE_CHUNK + 1, 'y'), IPC_RECIPE_CHUNK + 1);
+	msgpack_pack_uint64(&b.pk, 0);
+	expect_reject(b.sb.data, b.sb.size, "field 2 of IPC_RECIPE: string too long");
 	mb_free(&b);
 
 	mb_hdr(&b, 4, IPC_PROTO_VERSION, IPC_PRINT);
@@ -943,6 +1136,10 @@ START_TEST(roles_table)
 	/* supervisor-only types, never from a child */
 	ck_assert(ipc_msg_allowed(IPC_CONFIG, S) && ipc_msg_allowed(IPC_SNAPSHOT, S) &&
 		  ipc_msg_allowed(IPC_PRINT, S));
+	/* recipes go from the supervisor to the workers only */
+	ck_assert(ipc_msg_allowed(IPC_RECIPE, S));
+	ck_assert(!ipc_msg_allowed(IPC_RECIPE, W) && !ipc_msg_allowed(IPC_RECIPE, P));
+	ck_assert(!ipc_msg_allowed(IPC_RECIPE, S | W));
 	ck_assert(!ipc_msg_allowed(IPC_CONFIG, P) && !ipc_msg_allowed(IPC_SNAPSHOT, W) &&
 		  !ipc_msg_allowed(IPC_SNAPSHOT, P) && !ipc_msg_allowed(IPC_PRINT, W) &&
 		  !ipc_msg_allowed(IPC_PRINT, P));
@@ -986,6 +1183,8 @@ START_TEST(names)
 
 	ck_assert_str_eq(ipc_msg_name(IPC_DETECTION), "IPC_DETECTION");
 	ck_assert_str_eq(ipc_msg_name(IPC_SNAPSHOT_DONE), "IPC_SNAPSHOT_DONE");
+	ck_assert_str_eq(ipc_msg_name(IPC_RECIPE), "IPC_RECIPE");
+	ck_assert_int_eq(IPC_RECIPE, 103);
 	ck_assert_str_eq(ipc_msg_name(999), "IPC_UNKNOWN");
 	ck_assert_str_eq(ipc_msg_name(0), "IPC_UNKNOWN");
 	for (t = 0; t < NTYPES; t++)
@@ -1018,7 +1217,10 @@ static Suite *ipc_suite(void)
 
 	add(s, "roundtrip", (const TTest *[]){ rt_config, rt_snapshot, rt_print,
 		rt_print_unterminated, rt_hello, rt_ready, rt_heartbeat, rt_log, rt_snapshot_done,
-		rt_detection, rt_printed, rt_empty_strings, rt_max_strings, NULL }, 0);
+		rt_detection, rt_printed, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
+		NULL }, 0);
+	/* protocol v2 budget: every detection field at its limit in one message */
+	add(s, "detection_budget", (const TTest *[]){ rt_detection_max_fits, NULL }, 0);
 	add(s, "encoder_limits", (const TTest *[]){ enc_cap, enc_too_big, enc_refuses_bad_values,
 		NULL }, 0);
 	add(s, "truncated", (const TTest *[]){ mal_truncated, NULL }, 120);

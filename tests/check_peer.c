@@ -287,7 +287,7 @@ START_TEST(role_violation)
 
 	/* a printer sending what only workers send */
 	pair_open(&pr, IPC_ROLE_PRINTER, 16, 1, 0);
-	n = ipc_enc_detection(buf, sizeof(buf), "k", "d", "{}", 2);
+	n = ipc_enc_detection(buf, sizeof(buf), "k", "d", "{}", 2, "");
 	expect_violation(&pr, buf, (size_t)n, "may not send");
 	pair_close(&pr);
 	pair_open(&pr, IPC_ROLE_PRINTER, 16, 1, 0);

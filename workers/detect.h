@@ -1,11 +1,9 @@
 /*
- * detect.h - detections as tables, one table per mechanism.
+ * detect.h - the plugin workers' mechanisms and the helpers they share.
  *
- * Each mechanism's worker walks the records of a snapshot that changed
- * since its last acknowledged snapshot and asks each definition whether it
- * matches. The matchers are pure functions of the records (no I/O, no
- * state), so they are unit-testable and a later recipe engine can replace
- * the tables without touching the runtime.
+ * Each worker walks the records of a snapshot that changed since its last
+ * acknowledged snapshot and asks each of its recipes (recipe.h) whether it
+ * matches; the matchers are pure functions of the records.
  */
 #ifndef JB_DETECT_H
 #define JB_DETECT_H
@@ -15,40 +13,29 @@
 
 #include "bpf/jibril.h"
 
-struct wrk_def {
-	const char *kind;	/* unique id, also the event name */
-	const char *name;	/* human title */
-	const char *importance;	/* low | medium | high | critical */
-	const char *tactic;	/* MITRE ATT&CK tactic */
-	const char *technique;	/* MITRE ATT&CK technique id and name */
-	const char *description;
-	/* file_access: a task<->file link with its accumulated actions */
-	int (*match_link)(const struct jb_task *t, const char *path, uint32_t actions);
-	/* execution: the task and the binary it executed */
-	int (*match_exec)(const struct jb_task *t, const char *path);
-	/* network: a flow and its task (NULL when unknown) */
-	int (*match_flow)(const struct jb_task *t, const struct jb_flow *f);
-	/* file_access: globs of the files this detection is about, NULL
-	 * terminated; the kernel protects their records from eviction */
-	const char *const *watch;
-};
-
 enum wrk_source { WRK_SRC_LINKS, WRK_SRC_EXECS, WRK_SRC_FLOWS };
 
+/* A plugin worker: which records it walks. Its detections are the recipes
+ * (recipe.h) whose mechanism runs in it (rcp_mech_worker). */
 struct wrk_mechanism {
 	const char *name;	/* worker kind: file_access, execution, network */
 	enum wrk_source source;
-	const struct wrk_def *defs;
-	size_t ndefs;
 };
 
 extern const struct wrk_mechanism wrk_file_access;
 extern const struct wrk_mechanism wrk_execution;
 extern const struct wrk_mechanism wrk_network;
 
-/* Call add() for every path the kernel should protect: each watched glob
- * without wildcards as is (the file may appear later), and the files that
- * match the others now (glob(3)). Returns the number of paths. */
+struct rcp_set;
+struct recipe;
+/* The recipes whose files the kernel protects (set before the BPF load). */
+void wrk_watch_set_recipes(const struct rcp_set *set);
+
+/* Call add() for every path the kernel should protect: for each enabled
+ * file_access recipe, each bases entry with both dir and base as one path
+ * (the file may appear later), and the files now in each dir-only entry's
+ * directory. Regex-only and base-only entries cannot be enumerated; their
+ * files live in the ordinary maps. Returns the number of paths. */
 int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg);
 
 /* NULL for an unknown kind. */
@@ -71,10 +58,9 @@ struct wrk_event_ctx {
 	int64_t mono_to_real_ns; /* add to CLOCK_MONOTONIC ns to get realtime */
 	int64_t boot_real_ns;	 /* realtime of boot, for start ticks */
 };
-char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct wrk_mechanism *mech,
-		     const struct wrk_def *def, const struct jb_snap_view *v,
-		     const struct jb_task *t, const struct jb_file *file, uint32_t actions,
-		     const struct jb_flow *flow, uint64_t event_ns);
+struct rcp_subject;
+char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
+		     const struct rcp_subject *s, const struct jb_file *file, uint64_t event_ns);
 /* Stable process id: boot id + pid + start time, as 16 hex digits. */
 void wrk_process_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[17]);
 

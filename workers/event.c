@@ -7,7 +7,8 @@
  *    U+FFFD) before json_stringn, so jansson never refuses, and never
  *    nulls, a field an attacker crafted with a strange file name.
  *  - the ancestry walk is bounded (JB_ANCESTRY_MAX) and stops at a cycle
- *    (a key seen before on the same walk).
+ *    (a key seen before on the same walk); the background lists at most
+ *    JB_BACKGROUND_MAX other files and flows and counts the rest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +21,15 @@
 #include <jansson.h>
 
 #include "detect.h"
+#include "ipc/msg.h"
 #include "ipc/snapshot.h"
+#include "recipe.h"
 
 #define JB_ANCESTRY_MAX 32
+#define JB_BACKGROUND_MAX 16 /* other files, and other flows, per event */
 #define JIBRIL_VERSION_STR "0.1.0"
+/* the longest event: one IPC_DETECTION with room for its limits field */
+#define JB_EVENT_MAX (IPC_MAX_STR - IPC_LIMITS_MAX - 1024)
 
 /* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7:
  * no overlong forms, no surrogates, nothing above U+10FFFF), 0 if none. */
@@ -197,17 +203,105 @@ static void uuid4(char out[37])
 		 b[13], b[14], b[15]);
 }
 
-char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct wrk_mechanism *mech,
-		     const struct wrk_def *def, const struct jb_snap_view *v,
-		     const struct jb_task *t, const struct jb_file *file, uint32_t actions,
-		     const struct jb_flow *flow, uint64_t event_ns)
+/* The task's LD_* environment at exec, "NAME=value" strings. */
+static json_t *jenv(const struct jb_task *t)
+{
+	json_t *arr = json_array();
+#ifdef JB_ENV_LEN
+	size_t n = t->env_len < JB_ENV_LEN ? t->env_len : JB_ENV_LEN;
+	for (size_t i = 0; i < n;) {
+		size_t l = strnlen(t->env + i, n - i);
+		if (l)
+			json_array_append_new(arr, jstr(t->env + i, l));
+		i += l + 1;
+	}
+#else
+	(void)t;
+#endif
+	return arr;
+}
+
+static json_t *jnames(const char *const *names, int n)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, jstr(names[i], 256));
+	return arr;
+}
+
+/*
+ * background: the task's ancestry (parent first, up to pid 1; bounded, stops
+ * at a cycle) and, bounded, the other files it touched and flows it made
+ * that this snapshot holds, newest first is not promised: snapshot order.
+ */
+static json_t *jbackground(const struct wrk_event_ctx *ctx, const struct rcp_subject *s,
+			   const struct jb_file *file)
+{
+	const struct jb_snap_view *v = s->v;
+	const struct jb_task *t = s->task, *p;
+	json_t *bg = json_object(), *anc = json_array(), *files = json_array(),
+	       *flows = json_array();
+	uint64_t seen[JB_ANCESTRY_MAX + 1];
+	unsigned nfiles = 0, nflows = 0, more_files = 0, more_flows = 0;
+	int depth = 0;
+
+	p = t && t->parent_key ? jb_snap_task(v, t->parent_key) : NULL;
+	seen[0] = t ? t->key : 0;
+	for (; p && depth < JB_ANCESTRY_MAX; depth++) {
+		int cycle = 0;
+		for (int k = 0; k <= depth; k++)
+			cycle |= seen[k] == p->key;
+		if (cycle)
+			break;
+		seen[depth + 1] = p->key;
+		json_array_append_new(anc, jprocess(ctx, p, 0));
+		if (p->tgid == 1 || !p->parent_key)
+			break;
+		p = jb_snap_task(v, p->parent_key);
+	}
+	for (uint32_t i = 0; t && i < v->nlinks; i++) {
+		const struct jb_snap_link *l = &v->links[i];
+		const struct jb_file *f;
+		if (l->key.task_key != t->key || (file && l->key.file_key == file->key))
+			continue;
+		if (nfiles == JB_BACKGROUND_MAX) {
+			more_files++;
+			continue;
+		}
+		if (!(f = jb_snap_file(v, l->key.file_key)))
+			continue;
+		json_array_append_new(files, json_pack("{s:o, s:o}", "path",
+						       jstr(f->path, sizeof(f->path)), "actions",
+						       jactions(l->link.actions)));
+		nfiles++;
+	}
+	for (uint32_t i = 0; t && i < v->nflows; i++) {
+		const struct jb_flow *fl = &v->flows[i];
+		if (fl->task_key != t->key || fl == s->flow)
+			continue;
+		if (nflows == JB_BACKGROUND_MAX) {
+			more_flows++;
+			continue;
+		}
+		json_array_append_new(flows, jflow(fl));
+		nflows++;
+	}
+	json_object_set_new(bg, "ancestry", anc);
+	json_object_set_new(bg, "files", files);
+	json_object_set_new(bg, "files_omitted", json_integer(more_files));
+	json_object_set_new(bg, "flows", flows);
+	json_object_set_new(bg, "flows_omitted", json_integer(more_flows));
+	return bg;
+}
+
+char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
+		     const struct rcp_subject *s, const struct jb_file *file, uint64_t event_ns)
 {
 	char uuid[37], now[64], when[64];
 	struct timespec ts;
-	json_t *ev = json_object(), *mitre = json_object(), *anc = json_array();
-	const struct jb_task *p;
+	json_t *ev = json_object(), *mitre = json_object();
+	const struct jb_task *t = s->task, *p;
 	char *out;
-	int depth = 0;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	iso_time((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof(now));
@@ -216,51 +310,74 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct wrk_mechanism
 	json_object_set_new(ev, "uuid", json_string(uuid));
 	json_object_set_new(ev, "timestamp", json_string(now));
 	json_object_set_new(ev, "event_time", json_string(when));
-	json_object_set_new(ev, "kind", json_string(def->kind));
-	json_object_set_new(ev, "name", json_string(def->name));
-	json_object_set_new(ev, "mechanism", json_string(mech->name));
-	json_object_set_new(ev, "importance", json_string(def->importance));
-	json_object_set_new(ev, "description", json_string(def->description));
-	json_object_set_new(mitre, "tactic", json_string(def->tactic));
-	json_object_set_new(mitre, "technique", json_string(def->technique));
+	json_object_set_new(ev, "kind", json_string(r->kind));
+	json_object_set_new(ev, "name", jstr(r->name, 1024));
+	json_object_set_new(ev, "mechanism", json_string(rcp_mech_name(r->mech)));
+	json_object_set_new(ev, "breed", json_string(r->breed));
+	json_object_set_new(ev, "importance", json_string(r->importance));
+	json_object_set_new(ev, "description", jstr(r->description, 4096));
+	json_object_set_new(ev, "documentation", jstr(r->documentation, 4096));
+	json_object_set_new(mitre, "tactic", jstr(r->tactic, 256));
+	json_object_set_new(mitre, "technique", jstr(r->technique, 256));
+	json_object_set_new(mitre, "subtechnique", jstr(r->subtechnique, 256));
 	json_object_set_new(ev, "mitre", mitre);
+	json_object_set_new(ev, "recipe", json_pack("{s:o, s:i, s:o}", "source",
+						    jstr(r->source, 4096), "line", r->line,
+						    "version", jstr(r->version, 64)));
 	json_object_set_new(ev, "hostname", jstr(ctx->hostname, 256));
 
 	if (t) {
-		json_object_set_new(ev, "process", jprocess(ctx, t, 1));
-		p = t->parent_key ? jb_snap_task(v, t->parent_key) : NULL;
+		json_t *proc = jprocess(ctx, t, 1);
+		json_object_set_new(proc, "env", jenv(t));
+		json_object_set_new(ev, "process", proc);
+		p = t->parent_key ? jb_snap_task(s->v, t->parent_key) : NULL;
 		json_object_set_new(ev, "parent", p ? jprocess(ctx, p, 1) : json_null());
-		/* ancestry: parent first, up to pid 1 */
-		uint64_t seen[JB_ANCESTRY_MAX + 1];
-		seen[0] = t->key;
-		for (; p && depth < JB_ANCESTRY_MAX; depth++) {
-			int cycle = 0;
-			for (int k = 0; k <= depth; k++)
-				cycle |= seen[k] == p->key;
-			if (cycle)
-				break;
-			seen[depth + 1] = p->key;
-			json_array_append_new(anc, jprocess(ctx, p, 0));
-			if (p->tgid == 1 || !p->parent_key)
-				break;
-			p = jb_snap_task(v, p->parent_key);
-		}
 	} else {
 		json_object_set_new(ev, "process", json_null());
 		json_object_set_new(ev, "parent", json_null());
 	}
-	json_object_set_new(ev, "ancestry", anc);
 	if (file) {
 		json_t *f = json_object();
 		json_object_set_new(f, "path", jstr(file->path, sizeof(file->path)));
-		json_object_set_new(f, "actions", jactions(actions));
+		json_object_set_new(f, "actions", jactions(s->actions));
 		json_object_set_new(f, "path_truncated", json_boolean(file->flags & JB_FILE_PATH_CUT));
 		json_object_set_new(ev, "file", f);
 	}
-	if (flow)
-		json_object_set_new(ev, "flow", jflow(flow));
+	if (s->flow) {
+		json_t *fl = jflow(s->flow);
+		json_object_set_new(fl, "remote_names", jnames(s->names, s->nnames));
+		json_object_set_new(ev, "flow", fl);
+	}
+	json_object_set_new(ev, "background", jbackground(ctx, s, file));
 	json_object_set_new(ev, "agent", json_pack("{s:s}", "version", JIBRIL_VERSION_STR));
 	out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/* attacker-chosen strings (argv, exe and file names of control
+	 * characters escape 6x) can make the event larger than one message
+	 * carries: shed the background, most expendable first, never the
+	 * detection itself */
+	for (int step = 0; out && strlen(out) > JB_EVENT_MAX && step < 3; step++) {
+		json_t *bg = json_object_get(ev, "background");
+		json_t *anc = json_object_get(bg, "ancestry");
+		free(out);
+		if (step == 0) {
+			json_object_set_new(bg, "files_omitted",
+					    json_integer(json_integer_value(json_object_get(bg, "files_omitted")) +
+							 (json_int_t)json_array_size(json_object_get(bg, "files"))));
+			json_object_set_new(bg, "flows_omitted",
+					    json_integer(json_integer_value(json_object_get(bg, "flows_omitted")) +
+							 (json_int_t)json_array_size(json_object_get(bg, "flows"))));
+			json_array_clear(json_object_get(bg, "files"));
+			json_array_clear(json_object_get(bg, "flows"));
+		} else if (step == 1) {
+			for (size_t i = 0; i < json_array_size(anc); i++)
+				json_object_del(json_array_get(anc, i), "args");
+		} else {
+			while (json_array_size(anc) > 4)
+				json_array_remove(anc, json_array_size(anc) - 1);
+		}
+		json_object_set_new(bg, "truncated", json_true());
+		out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
 	json_decref(ev);
 	return out;
 }

@@ -1,12 +1,21 @@
 /*
- * match.c - small helpers the detection tables share, and the table of
- * mechanisms.
+ * match.c - the table of mechanisms (plugin workers), the helpers they
+ * share, and the watch list: the files of the file_access recipes whose
+ * kernel records live in the protected maps.
  */
-#include <glob.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "detect.h"
+#include "recipe.h"
+
+const struct wrk_mechanism wrk_file_access = {"file_access", WRK_SRC_LINKS};
+const struct wrk_mechanism wrk_execution = {"execution", WRK_SRC_EXECS};
+const struct wrk_mechanism wrk_network = {"network", WRK_SRC_FLOWS};
+
+static const struct rcp_set *watch_set;
 
 const char *wrk_basename(const char *path)
 {
@@ -30,24 +39,46 @@ const uint8_t *wrk_flow_v4(const struct jb_flow *f)
 	return NULL;
 }
 
+void wrk_watch_set_recipes(const struct rcp_set *set)
+{
+	watch_set = set;
+}
+
+#define WATCH_DIR_MAX 256 /* files taken from one dir-only entry */
+
 int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg)
 {
-	const struct wrk_mechanism *m = &wrk_file_access;
+	char path[JB_PATH_LEN];
 	int n = 0;
 
-	for (size_t d = 0; d < m->ndefs; d++) {
-		for (const char *const *w = m->defs[d].watch; w && *w; w++) {
-			glob_t g;
-
-			if (!strpbrk(*w, "*?[")) {
-				add(*w, arg);
-				n++;
-				continue;
-			}
-			if (glob(*w, GLOB_NOSORT, NULL, &g) == 0) {
-				for (size_t i = 0; i < g.gl_pathc; i++, n++)
-					add(g.gl_pathv[i], arg);
-				globfree(&g);
+	for (size_t i = 0; watch_set && i < watch_set->n; i++) {
+		const struct recipe *r = &watch_set->r[i];
+		if (!r->enabled || r->mech != RCP_FILE_ACCESS)
+			continue;
+		for (size_t b = 0; b < r->nbases; b++) {
+			const struct rcp_base *e = &r->bases[b];
+			if (e->dir && e->base) {
+				if (snprintf(path, sizeof(path), "%s/%s", strcmp(e->dir, "/") ? e->dir : "",
+					     e->base) < (int)sizeof(path)) {
+					add(path, arg);
+					n++;
+				}
+			} else if (e->dir && !e->re) {
+				DIR *d = opendir(e->dir);
+				struct dirent *de;
+				int k = 0;
+				while (d && (de = readdir(d)) && k < WATCH_DIR_MAX) {
+					if (de->d_name[0] == '.' && (!de->d_name[1] ||
+								     !strcmp(de->d_name, "..")))
+						continue;
+					if (snprintf(path, sizeof(path), "%s/%s", e->dir, de->d_name) <
+					    (int)sizeof(path)) {
+						add(path, arg);
+						n++, k++;
+					}
+				}
+				if (d)
+					closedir(d);
 			}
 		}
 	}

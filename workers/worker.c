@@ -1,8 +1,10 @@
 /*
- * worker.c - the plugin worker runtime: map the snapshot read-only, and
- * for each announced snapshot run this worker's mechanism over the records
- * that changed since the snapshot's 'since', send the detections, then
- * SNAPSHOT_DONE.
+ * worker.c - the plugin worker runtime: map the snapshot read-only, load
+ * the recipes the supervisor sends (IPC_RECIPE, after CONFIG and again on
+ * every reload), and for each announced snapshot run this worker's recipes
+ * over the records that changed since the snapshot's 'since', send the
+ * detections (each with the keys of its recipe's times limits, which the
+ * supervisor applies), then SNAPSHOT_DONE.
  *
  * Invariants:
  *  - the worker holds no BPF fd, no printer fd, no secret: only fd 3 (IPC),
@@ -12,6 +14,9 @@
  *    queued; an unreadable or torn snapshot (a broken invariant: the
  *    supervisor never rewrites a slot a worker holds) makes the worker exit
  *    unacknowledged, so its replacement is sent the same changes again.
+ *  - a recipe set is swapped only once a whole set has arrived and loaded;
+ *    a set that does not load (the supervisor validated the same bytes, so
+ *    this is a broken invariant) ends the worker with EX_CONFIG.
  *  - test-only fault hooks act only when CONFIG enables them, and only on
  *    records newer than this process, so a replacement does not repeat the
  *    fault of its predecessor.
@@ -29,6 +34,24 @@
 #include "common/log.h"
 #include "ipc/snapshot.h"
 #include "workers/detect.h"
+#include "workers/recipe.h"
+
+#define EX_CONFIG 78
+#define WRK_NAMES_MAX 8 /* domain names per flow handed to the matchers */
+
+/* A set being received: sources in arrival order. */
+struct pending_src {
+	char *name;
+	char *data;
+	size_t len;
+	int list;
+};
+static struct pending_src *pend;
+static size_t npend;
+static char *pend_disabled;
+static struct rcp_set recipes;
+static int have_recipes;
+static int pend_cont; /* the last source continues in the next message */
 
 static const struct wrk_mechanism *mech;
 static const struct jb_snap_region_hdr *region;
@@ -106,24 +129,32 @@ static void fault_hook(const struct jb_file *f, uint64_t last_ns)
 	}
 }
 
-static void emit(const struct wrk_def *def, const struct jb_snap_view *v, const struct jb_task *t,
-		 const struct jb_file *file, uint32_t actions, const struct jb_flow *flow,
+static void emit(const struct recipe *r, const struct rcp_subject *s, const struct jb_file *file,
 		 uint64_t obj_key, uint64_t event_ns)
 {
-	char dedup[80];
-	char *json = wrk_event_json(&ectx, mech, def, v, t, file, actions, flow, event_ns);
+	char dedup[80], limits[IPC_LIMITS_MAX], key[512];
+	char *json = wrk_event_json(&ectx, r, s, file, event_ns);
+	size_t o = 0;
 	int n;
 
 	if (!json) {
-		log_warnx("%s: could not build the event", def->kind);
+		log_warnx("%s: could not build the event", r->kind);
 		return;
 	}
 	snprintf(dedup, sizeof(dedup), "%016llx/%016llx",
-		 (unsigned long long)(t ? t->key : 0), (unsigned long long)obj_key);
-	n = ipc_enc_detection(msgbuf, sizeof(msgbuf), def->kind, dedup, json, strlen(json));
+		 (unsigned long long)(s->task ? s->task->key : 0), (unsigned long long)obj_key);
+	limits[0] = '\0';
+	for (size_t i = 0; i < r->ntimes; i++) {
+		rcp_times_key(r->times[i].kind, s, boot_id, key, sizeof(key));
+		n = snprintf(limits + o, sizeof(limits) - o, "%d\t%s\n", (int)r->times[i].kind, key);
+		if (n < 0 || (size_t)n >= sizeof(limits) - o)
+			break;
+		o += (size_t)n;
+	}
+	n = ipc_enc_detection(msgbuf, sizeof(msgbuf), r->kind, dedup, json, strlen(json), limits);
 	free(json);
 	if (n < 0) {
-		log_warnx("%s: event too large for one message", def->kind);
+		log_warnx("%s: event too large for one message", r->kind);
 		return;
 	}
 	if (jb_child_send_wait(msgbuf, (size_t)n) < 0) {
@@ -131,7 +162,7 @@ static void emit(const struct wrk_def *def, const struct jb_snap_view *v, const 
 		 * sent: exit, and the replacement re-reads it (dedup drops the
 		 * ones that did get through) */
 		log_set_sink(NULL);
-		log_warnx("%s: the supervisor is not reading; exiting unacknowledged", def->kind);
+		log_warnx("%s: the supervisor is not reading; exiting unacknowledged", r->kind);
 		exit(1);
 	}
 	detections++;
@@ -164,14 +195,11 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 		if (!t)
 			continue;
 		processed++;
-		for (size_t d = 0; d < mech->ndefs; d++) {
-			const struct wrk_def *def = &mech->defs[d];
-			int hit = mech->source == WRK_SRC_EXECS
-					  ? def->match_exec(t, f->path)
-					  : def->match_link(t, f->path, l->link.actions);
-			if (hit)
-				emit(def, v, t, f, l->link.actions, NULL, f->key, l->link.last_ns);
-		}
+		struct rcp_subject sub = {.v = v, .task = t, .path = f->path,
+					  .actions = l->link.actions};
+		for (size_t d = 0; d < recipes.n; d++)
+			if (rcp_match(&recipes.r[d], &sub))
+				emit(&recipes.r[d], &sub, f, f->key, l->link.last_ns);
 	}
 }
 
@@ -185,10 +213,130 @@ static void run_flows(const struct jb_snap_view *v, uint64_t since)
 			continue;
 		t = fl->task_key ? jb_snap_task(v, fl->task_key) : NULL;
 		processed++;
-		for (size_t d = 0; d < mech->ndefs; d++)
-			if (mech->defs[d].match_flow(t, fl))
-				emit(&mech->defs[d], v, t, NULL, 0, fl, fl->key, fl->last_ns);
+		const char *names[WRK_NAMES_MAX];
+		struct rcp_subject sub = {.v = v, .task = t, .flow = fl, .names = names};
+		sub.nnames = jb_snap_flow_names(v, fl, names, WRK_NAMES_MAX);
+		if (sub.nnames < 0)
+			sub.nnames = 0;
+		for (size_t d = 0; d < recipes.n; d++)
+			if (rcp_match(&recipes.r[d], &sub))
+				emit(&recipes.r[d], &sub, NULL, fl->key, fl->last_ns);
 	}
+}
+
+static void pending_free(void)
+{
+	for (size_t i = 0; i < npend; i++) {
+		free(pend[i].name);
+		free(pend[i].data);
+	}
+	free(pend);
+	pend = NULL;
+	npend = 0;
+	free(pend_disabled);
+	pend_disabled = NULL;
+}
+
+static int list_fn(const char *from, const char *path, struct rcp_source *out, char *err,
+		   size_t errlen, void *arg)
+{
+	char name[4096];
+
+	if (rcp_resolve(from, path, name, sizeof(name)) == 0)
+		for (size_t i = 0; i < npend; i++)
+			if (pend[i].list && !strcmp(pend[i].name, name)) {
+				*out = (struct rcp_source){pend[i].name, pend[i].data, pend[i].len};
+				return 0;
+			}
+	snprintf(err, errlen, "not sent by the supervisor");
+	return -1;
+}
+
+/* Load the set that just arrived completely. */
+static void recipes_load(void)
+{
+	struct rcp_source *v = calloc(npend + 1, sizeof(*v));
+	const char **dis = calloc(npend + 64, sizeof(*dis)); /* resized below */
+	size_t nv = 0, nd = 0;
+	struct rcp_set next;
+	char err[1024];
+
+	if (pend_disabled) {
+		size_t count = 1;
+		for (char *p = pend_disabled; *p; p++)
+			count += *p == '\n';
+		free(dis);
+		dis = calloc(count + 1, sizeof(*dis));
+	}
+	if (!v || !dis) {
+		log_warnx("out of memory loading recipes");
+		exit(1);
+	}
+	for (size_t i = 0; i < npend; i++)
+		if (!pend[i].list)
+			v[nv++] = (struct rcp_source){pend[i].name, pend[i].data, pend[i].len};
+	for (char *save = NULL, *t = pend_disabled ? strtok_r(pend_disabled, "\n", &save) : NULL; t;
+	     t = strtok_r(NULL, "\n", &save))
+		dis[nd++] = t;
+	if (rcp_load(&next, v, nv, dis, mech->name, list_fn, NULL, err, sizeof(err)) < 0) {
+		log_set_sink(NULL);
+		log_warnx("the recipes the supervisor sent do not load: %s", err);
+		exit(EX_CONFIG);
+	}
+	free(v);
+	free(dis);
+	if (have_recipes)
+		rcp_set_free(&recipes);
+	recipes = next;
+	have_recipes = 1;
+	size_t on = 0;
+	for (size_t i = 0; i < recipes.n; i++)
+		on += recipes.r[i].enabled != 0;
+	log_info("%zu recipes loaded, %zu enabled", recipes.n, on);
+	pending_free();
+}
+
+static void recipe_part(const struct ipc_msg *m)
+{
+	const char *name = m->u.recipe.name;
+	uint64_t f = m->u.recipe.flags;
+	struct pending_src *last = npend ? &pend[npend - 1] : NULL;
+
+	if (f & IPC_RCP_DISABLED) {
+		size_t old = pend_disabled ? strlen(pend_disabled) : 0;
+		char *p = realloc(pend_disabled, old + m->u.recipe.data_len + 1);
+		if (!p)
+			exit(1);
+		memcpy(p + old, m->u.recipe.data, m->u.recipe.data_len);
+		p[old + m->u.recipe.data_len] = '\0';
+		pend_disabled = p;
+	} else {
+		/* a continuation appends to the source before it */
+		if (!pend_cont || !last || strcmp(last->name, name) ||
+		    last->list != !!(f & IPC_RCP_LIST)) {
+			struct pending_src *p = realloc(pend, (npend + 1) * sizeof(*p));
+			if (!p)
+				exit(1);
+			pend = p;
+			last = &pend[npend++];
+			memset(last, 0, sizeof(*last));
+			last->name = strdup(name);
+			last->data = calloc(1, 1);
+			last->list = !!(f & IPC_RCP_LIST);
+			if (!last->name || !last->data)
+				exit(1);
+		}
+		char *p = realloc(last->data, last->len + m->u.recipe.data_len + 1);
+		if (!p)
+			exit(1);
+		memcpy(p + last->len, m->u.recipe.data, m->u.recipe.data_len);
+		last->len += m->u.recipe.data_len;
+		p[last->len] = '\0';
+		last->data = p;
+	}
+	pend_cont = (f & IPC_RCP_CONT) != 0;
+	if (f & IPC_RCP_END)
+		recipes_load();
 }
 
 static void wrk_message(const struct ipc_msg *m)
@@ -197,8 +345,13 @@ static void wrk_message(const struct ipc_msg *m)
 	char buf[64];
 	int n;
 
-	if (m->type != IPC_SNAPSHOT) {
-		log_warnx("unexpected %s", ipc_msg_name(m->type));
+	if (m->type == IPC_RECIPE) {
+		recipe_part(m);
+		return;
+	}
+	if (m->type != IPC_SNAPSHOT || !have_recipes) {
+		log_warnx("unexpected %s%s", ipc_msg_name(m->type),
+			  have_recipes ? "" : " before the recipes");
 		exit(1);
 	}
 	/* an unreadable or torn snapshot is a broken invariant (the

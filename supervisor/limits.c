@@ -1,0 +1,252 @@
+/*
+ * limits.c - the `times` limits of the recipes, applied centrally in the
+ * supervisor (a restarted worker does not reset them), and the summaries
+ * that make suppression visible.
+ *
+ * A detection carries, from its worker, the key of each limit kind of its
+ * recipe ("TIMES_KIND\tKEY\n" lines: the task's process id, its exe, ...).
+ * The maxima come from the supervisor's own recipe set, never from the
+ * worker. A detection passes only if every limit of its recipe allows it;
+ * then every counter is bumped. A suppressed one is counted per (recipe,
+ * limit kind, key), with the time of the first and last, and
+ * sup_limits_summary() turns those counts into summary events.
+ *
+ * Invariants:
+ *  - bounded: at most LIM_MAX counters. When the table is full a detection
+ *    whose counter cannot be created is let through (never lose an alert
+ *    for want of memory) and that is logged once per summary period.
+ *  - counters live as long as the supervisor: a SIGHUP reload keeps them
+ *    (a recipe whose max changed is judged by the new max).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "supervisor/limits.h"
+
+#define LIM_SLOTS 131072 /* power of two; at most half used */
+#define LIM_MAX (LIM_SLOTS / 2)
+#define LIM_KEY 256
+
+struct lim {
+	uint64_t h;
+	uint32_t count;		/* detections let through */
+	uint64_t suppressed;	/* since the last summary */
+	uint64_t suppressed_total;
+	int64_t first_ns, last_ns; /* realtime of the first/last suppressed one */
+	uint8_t tkind;
+	uint32_t max;
+	char recipe[64];
+	char key[LIM_KEY];
+};
+
+static struct lim **slots;
+static size_t nlim;
+static uint64_t full_misses;
+static uint64_t summary_seq;
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t hash3(const char *recipe, unsigned tkind, const char *key)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const char *p = recipe; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	h = (h ^ (0x100 | tkind)) * 0x100000001b3ULL;
+	for (const char *p = key; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if none. */
+static size_t utf8_ok(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < need; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return need;
+}
+
+static struct lim *lookup(const char *recipe, unsigned tkind, const char *key, int create)
+{
+	uint64_t h = hash3(recipe, tkind, key);
+	size_t i = h & (LIM_SLOTS - 1);
+
+	if (!slots && !(slots = calloc(LIM_SLOTS, sizeof(*slots))))
+		return NULL;
+	for (; slots[i]; i = (i + 1) & (LIM_SLOTS - 1))
+		if (slots[i]->h == h && slots[i]->tkind == tkind && !strcmp(slots[i]->recipe, recipe) &&
+		    !strcmp(slots[i]->key, key))
+			return slots[i];
+	if (!create || nlim >= LIM_MAX)
+		return NULL;
+	struct lim *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->h = h;
+	l->tkind = (uint8_t)tkind;
+	snprintf(l->recipe, sizeof(l->recipe), "%s", recipe);
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	slots[i] = l;
+	nlim++;
+	return l;
+}
+
+/* The key the worker sent for limit kind k ("(unknown)" if none). */
+static void key_of(const char *limits, unsigned k, char *out, size_t len)
+{
+	snprintf(out, len, "(unknown)");
+	for (const char *p = limits; p && *p;) {
+		const char *nl = strchr(p, '\n'), *tab = strchr(p, '\t');
+		size_t linelen = nl ? (size_t)(nl - p) : strlen(p);
+		if (tab && tab < p + linelen && (unsigned)atoi(p) == k) {
+			size_t kl = linelen - (size_t)(tab + 1 - p);
+			if (kl >= len)
+				kl = len - 1;
+			memcpy(out, tab + 1, kl);
+			out[kl] = '\0';
+			/* bytes a worker copied from an exe path: json_pack
+			 * refuses invalid UTF-8 (and a cut may split a sequence) */
+			for (size_t i = 0; out[i];) {
+				size_t need = utf8_ok((const unsigned char *)out + i);
+				if (!need)
+					out[i++] = '?';
+				else
+					i += need;
+			}
+			return;
+		}
+		p += linelen + (nl ? 1 : 0);
+	}
+}
+
+int sup_limits_check(const struct recipe *r, const char *limits)
+{
+	struct lim *l[RCP_T_MAX] = {0};
+	char key[LIM_KEY];
+	int allow = 1;
+
+	for (size_t i = 0; i < r->ntimes; i++) {
+		key_of(limits, r->times[i].kind, key, sizeof(key));
+		l[i] = lookup(r->kind, r->times[i].kind, key, 1);
+		if (!l[i]) {
+			if (!full_misses++)
+				log_warnx("times limits: table full (%d counters): detections without "
+					  "a counter are let through", LIM_MAX);
+			continue;
+		}
+		l[i]->max = r->times[i].max;
+		if (l[i]->count >= r->times[i].max)
+			allow = 0;
+	}
+	if (allow) {
+		for (size_t i = 0; i < r->ntimes; i++)
+			if (l[i])
+				l[i]->count++;
+		return 1;
+	}
+	/* count the suppression under every limit that was exhausted */
+	int64_t now = real_ns();
+	for (size_t i = 0; i < r->ntimes; i++)
+		if (l[i] && l[i]->count >= r->times[i].max) {
+			if (!l[i]->suppressed)
+				l[i]->first_ns = now;
+			l[i]->last_ns = now;
+			l[i]->suppressed++;
+			l[i]->suppressed_total++;
+		}
+	return 0;
+}
+
+static void iso(int64_t ns, char *out, size_t len)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&sec, &tm);
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((ns % 1000000000) / 1000));
+}
+
+size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *arg)
+{
+	size_t n = 0;
+	char now[64], since[64], until[64];
+
+	if (full_misses > 1)
+		log_warnx("times limits: table full: %llu detections let through without a counter",
+			  (unsigned long long)full_misses);
+	full_misses = 0;
+	if (!slots)
+		return 0;
+	iso(real_ns(), now, sizeof(now));
+	for (size_t i = 0; i < LIM_SLOTS; i++) {
+		struct lim *l = slots[i];
+		json_t *ev;
+		char *out, dedup[64];
+
+		if (!l || !l->suppressed)
+			continue;
+		iso(l->first_ns, since, sizeof(since));
+		iso(l->last_ns, until, sizeof(until));
+		ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s, s:I, s:I, s:s, "
+			       "s:s}",
+			       "timestamp", now, "kind", "suppressed_detections", "name",
+			       "Detections suppressed by a times limit", "mechanism", "agent",
+			       "importance", "low", "hostname", hostname, "recipe", l->recipe,
+			       "limit", "kind", rcp_times_name((enum rcp_times_kind)l->tkind), "max",
+			       (int)l->max, "key", l->key, "suppressed", (json_int_t)l->suppressed,
+			       "suppressed_total", (json_int_t)l->suppressed_total, "since", since,
+			       "until", until);
+		if (!ev)
+			continue;
+		out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(ev);
+		if (!out)
+			continue;
+		snprintf(dedup, sizeof(dedup), "summary/%llu", (unsigned long long)++summary_seq);
+		emit(arg, dedup, out, strlen(out));
+		free(out);
+		l->suppressed = 0;
+		n++;
+	}
+	return n;
+}
+
+void sup_limits_free(void)
+{
+	if (!slots)
+		return;
+	for (size_t i = 0; i < LIM_SLOTS; i++)
+		free(slots[i]);
+	free(slots);
+	slots = NULL;
+	nlim = 0;
+}

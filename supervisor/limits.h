@@ -1,0 +1,21 @@
+/*
+ * limits.h - recipe `times` limits kept by the supervisor (limits.c).
+ */
+#ifndef JB_SUP_LIMITS_H
+#define JB_SUP_LIMITS_H
+
+#include <stddef.h>
+
+#include "workers/recipe.h"
+
+/* 1: let the detection through (counters bumped); 0: suppressed (counted). */
+int sup_limits_check(const struct recipe *r, const char *limits);
+
+typedef void (*sup_limits_emit_fn)(void *arg, const char *dedup_key, const char *json,
+				   size_t len);
+/* Emit one summary event per (recipe, limit, key) with suppressions since
+ * the last call; returns how many. */
+size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *arg);
+void sup_limits_free(void);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * recipe.h - detections as data: YAML recipes (../shared/RECIPES.md format)
+ * loaded into a recipe set, and the matchers that evaluate them against the
+ * records of a snapshot.
+ *
+ * The same loader runs twice: in the supervisor (root), which reads the
+ * files, refuses bad ones with "file:line: what is wrong" and keeps the old
+ * set on a bad reload, and in each plugin worker (no privileges), which is
+ * sent the very bytes the supervisor validated (IPC_RECIPE) and compiles
+ * its own copy (regexes compiled once at load, never per record).
+ *
+ * Invariants:
+ *  - a set is immutable once loaded; all its memory (strings, regexes,
+ *    lists) is owned by the set and freed by rcp_set_free.
+ *  - the matchers are pure functions of a recipe, the records and the
+ *    snapshot view: no I/O, no state.
+ */
+#ifndef JB_RECIPE_H
+#define JB_RECIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpf/jibril.h"
+
+enum rcp_mech { RCP_FILE_ACCESS = 0, RCP_EXECUTION, RCP_NETWORK_PEERS, RCP_ENV_VARS, RCP_MECH_MAX };
+
+enum rcp_times_kind {
+	RCP_T_PROC = 0,
+	RCP_T_EXE,
+	RCP_T_PARENT_PROC,
+	RCP_T_PARENT_EXE,
+	RCP_T_FULL_ANCESTRY,
+	RCP_T_HOST,
+	RCP_T_TOTAL,
+	RCP_T_MAX
+};
+
+/* Flow actions (derived from a jb_flow record). */
+enum rcp_flow_action {
+	RCP_FA_CREATED = 1u << 0,
+	RCP_FA_INGRESS = 1u << 1,
+	RCP_FA_EGRESS = 1u << 2,
+	RCP_FA_INCOMING = 1u << 3,
+	RCP_FA_OUTGOING = 1u << 4,
+	RCP_FA_ONGOING = 1u << 5,
+	RCP_FA_STARTED = 1u << 6,
+	RCP_FA_ENDED = 1u << 7,
+	RCP_FA_TERMINATOR = 1u << 8,
+	RCP_FA_TERMINATED = 1u << 9,
+};
+
+struct rcp_times {
+	enum rcp_times_kind kind;
+	uint32_t max;
+};
+
+struct rcp_base {
+	const char *base; /* file name, or NULL */
+	const char *dir;  /* parent directory, no trailing slash, or NULL */
+	void *re;	  /* pcre2_code * on the full path, or NULL */
+};
+
+struct rcp_cidr {
+	uint16_t family; /* AF_INET / AF_INET6 */
+	uint8_t bits;
+	uint8_t addr[16];
+};
+
+enum rcp_what {
+	RCP_W_EXE = 0, RCP_W_COMM, RCP_W_ARGS, RCP_W_UID, RCP_W_PID, RCP_W_PPID,
+	RCP_W_PARENT_EXE, RCP_W_PARENT_COMM, RCP_W_PARENT_ARGS, RCP_W_TASK_OR_PARENT_EXE,
+	RCP_W_ANCIENT_EXE, RCP_W_FILE, RCP_W_DOMAIN, RCP_W_DOMAIN_ENTROPY, RCP_W_REMOTE_PORT,
+	RCP_W_REMOTE_IP, RCP_W_ENV, RCP_W_MAX
+};
+
+enum rcp_when { RCP_WHEN_EQUAL = 0, RCP_WHEN_SMALLER, RCP_WHEN_BIGGER };
+
+struct rcp_item {
+	enum rcp_what what;
+	int negate;		/* item which: irrelevant */
+	void *re;		/* pattern */
+	const int64_t *nums;	/* number / numbers */
+	size_t nnums;
+	enum rcp_when when;
+	const struct rcp_cidr *cidrs;
+	size_t ncidrs;
+};
+
+struct rcp_group {
+	int all;		/* how: AND (1) or OR (0) */
+	int irrelevant;		/* which: irrelevant = suppress on match */
+	const struct rcp_item *items;
+	size_t nitems;
+};
+
+enum rcp_trie { RCP_TRIE_EXACT = 0, RCP_TRIE_SUFFIX, RCP_TRIE_PREFIX };
+
+struct recipe {
+	/* identity */
+	const char *kind, *name, *version, *description, *documentation, *breed;
+	const char *tactic, *technique, *subtechnique, *importance;
+	enum rcp_mech mech;
+	int enabled;
+	const char *source;	/* file it came from */
+	int line;		/* 1-based line of the recipe in it */
+	/* noise control */
+	struct rcp_times times[RCP_T_MAX];
+	size_t ntimes;
+	/* files (file_access, execution) */
+	uint32_t actions;	/* enum jb_action mask wanted */
+	int actions_all;	/* file_actions_how: all */
+	const struct rcp_base *bases;
+	size_t nbases;
+	/* network */
+	int proto;		/* 0 any, 6 tcp, 17 udp, 1 icmp */
+	const struct rcp_cidr *local_cidrs, *remote_cidrs;
+	size_t nlocal_cidrs, nremote_cidrs;
+	uint16_t local_port, remote_port;
+	const char *const *domains; /* sorted, lower case */
+	size_t ndomains;
+	enum rcp_trie trie;
+	uint32_t flow_actions;	/* enum rcp_flow_action */
+	int flow_actions_all;
+	/* env_vars */
+	const char *const *env_names;
+	size_t nenv_names;
+	/* process filters */
+	const struct rcp_group *groups;
+	size_t ngroups;
+	int has_reactions;	/* parsed and ignored: the loader's caller warns */
+};
+
+/* One named blob the loader reads: a recipe file or a domain list. */
+struct rcp_source {
+	const char *name; /* path (or builtin:recipes/...) */
+	const char *data;
+	size_t len;
+};
+
+struct rcp_set {
+	struct recipe *r;
+	size_t n;
+	struct rcp_arena *arena; /* everything the recipes point to */
+};
+
+/*
+ * Look up a domain list named by remote_domains_file. 'from' is the name of
+ * the recipe source that refers to it. Returns 0 and sets *out, or -1 with
+ * a reason in err.
+ */
+typedef int (*rcp_file_fn)(const char *from, const char *path, struct rcp_source *out,
+			   char *err, size_t errlen, void *arg);
+
+/*
+ * Parse sources[0..n) (YAML recipe files) into set. Recipes whose kind is
+ * in disabled (NULL-terminated, may be NULL) are loaded with enabled = 0.
+ * Only recipes that run in the worker named 'worker' (rcp_mech_worker) are
+ * kept, unless worker is NULL.
+ * Returns 0, or -1 with "source:line: what is wrong" in err (set is then
+ * empty). A kind defined twice is an error.
+ */
+int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
+	     const char *const *disabled, const char *worker, rcp_file_fn file_fn, void *file_arg,
+	     char *err, size_t errlen);
+void rcp_set_free(struct rcp_set *set);
+const struct recipe *rcp_find(const struct rcp_set *set, const char *kind);
+
+const char *rcp_mech_name(enum rcp_mech m);
+const char *rcp_times_name(enum rcp_times_kind k);
+/* The worker that runs a mechanism: file_access, execution, network. */
+const char *rcp_mech_worker(enum rcp_mech m);
+
+/* The built-in recipes compiled into the binary (build/recipes_builtin.c). */
+extern const struct rcp_source rcp_builtin[];
+extern const size_t rcp_builtin_n;
+/* Domain lists the built-in recipes name (recipes/lists/). */
+extern const struct rcp_source rcp_builtin_files[];
+extern const size_t rcp_builtin_files_n;
+
+/* The name a remote_domains_file path resolves to, relative to the
+ * directory of the recipe source 'from' unless absolute; "." and ".."
+ * components are folded. Returns 0, or -1 when it does not fit. */
+int rcp_resolve(const char *from, const char *path, char *out, size_t len);
+
+/* --- matching (recipe_match.c) -------------------------------------------- */
+struct jb_snap_view;
+
+/* Everything the matchers may look at for one candidate. */
+struct rcp_subject {
+	const struct jb_snap_view *v;
+	const struct jb_task *task;	/* may be NULL for a flow */
+	const char *path;		/* file or executed binary, or NULL */
+	uint32_t actions;		/* jb_action mask of the link */
+	const struct jb_flow *flow;	/* or NULL */
+	const char *const *names;	/* domain names of the flow's peer */
+	int nnames;
+};
+
+int rcp_match(const struct recipe *r, const struct rcp_subject *s);
+
+/* The key a times limit counts under, written into out (NUL-terminated,
+ * printable: no tab or newline). */
+void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const char *boot_id,
+		   char *out, size_t len);
+
+#endif

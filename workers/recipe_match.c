@@ -1,0 +1,473 @@
+/*
+ * recipe_match.c - evaluate one recipe against one candidate (a task and
+ * the file it touched or executed, or a flow and the names of its peer).
+ *
+ * Invariants:
+ *  - pure: no I/O, no allocation except PCRE2 match data (one per thread of
+ *    control, created on first use and kept), no state between calls.
+ *  - every walk is bounded: ancestry by RCP_ANCESTRY_MAX with a cycle check,
+ *    names by what the caller passes, strings by their record fields.
+ *  - a field that is not known (no task for an ingress flow, no parent)
+ *    never matches a pattern, so an irrelevant group cannot be satisfied by
+ *    missing data and a pertinent one cannot either.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "ipc/snapshot.h"
+#include "workers/detect.h"
+#include "workers/recipe.h"
+
+#define RCP_ANCESTRY_MAX 32
+
+static pcre2_match_data *md;
+
+static int re_match(void *re, const char *s, size_t len)
+{
+	if (!md && !(md = pcre2_match_data_create(16, NULL)))
+		return 0;
+	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL) >= 0;
+}
+
+/* argv as one space-separated string. */
+static size_t join_args(const struct jb_task *t, char *out, size_t cap)
+{
+	size_t n = t->args_len < JB_ARGS_LEN ? t->args_len : JB_ARGS_LEN;
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, t->args, n);
+	while (n && out[n - 1] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+	out[n] = '\0';
+	return n;
+}
+
+static const struct jb_task *parent_of(const struct rcp_subject *s, const struct jb_task *t)
+{
+	return t && t->parent_key && s->v ? jb_snap_task(s->v, t->parent_key) : NULL;
+}
+
+static int text_match(void *re, const char *field, size_t cap)
+{
+	return re_match(re, field, strnlen(field, cap));
+}
+
+static int cidr_has(const struct rcp_cidr *c, int family, const uint8_t *addr)
+{
+	const uint8_t *a = addr;
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (c->family == AF_INET && family == AF_INET6 && !memcmp(addr, mapped, 12))
+		a = addr + 12; /* an IPv4 CIDR matches a v4-mapped peer */
+	else if (c->family != family)
+		return 0;
+	size_t full = c->bits / 8, rest = c->bits % 8;
+	if (memcmp(a, c->addr, full))
+		return 0;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+		if ((a[full] & mask) != (c->addr[full] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static int any_cidr(const struct rcp_cidr *v, size_t n, int family, const uint8_t *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (cidr_has(&v[i], family, addr))
+			return 1;
+	return 0;
+}
+
+static int num_match(const struct rcp_item *it, int64_t x)
+{
+	switch (it->when) {
+	case RCP_WHEN_SMALLER:
+		return x < it->nums[0];
+	case RCP_WHEN_BIGGER:
+		return x > it->nums[0];
+	default:
+		for (size_t i = 0; i < it->nnums; i++)
+			if (x == it->nums[i])
+				return 1;
+		return 0;
+	}
+}
+
+/* Shannon entropy (bits per character, x100) of the longest label. */
+static int64_t label_entropy(const char *name)
+{
+	const char *best = name, *p = name;
+	size_t bestlen = 0;
+
+	while (*p) {
+		const char *e = strchr(p, '.');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l > bestlen)
+			best = p, bestlen = l;
+		p += l + (e ? 1 : 0);
+	}
+	if (!bestlen)
+		return 0;
+	unsigned cnt[256] = {0};
+	double h = 0;
+	for (size_t i = 0; i < bestlen; i++)
+		cnt[(unsigned char)best[i]]++;
+	for (int i = 0; i < 256; i++)
+		if (cnt[i]) {
+			double q = (double)cnt[i] / (double)bestlen;
+			h -= q * log2(q);
+		}
+	return (int64_t)(h * 100.0 + 0.5);
+}
+
+static int env_match(const struct rcp_item *it, const struct jb_task *t)
+{
+#ifdef JB_ENV_LEN
+	size_t n = t->env_len < JB_ENV_LEN ? t->env_len : JB_ENV_LEN;
+	for (size_t i = 0; i < n;) {
+		size_t l = strnlen(t->env + i, n - i);
+		if (l && re_match(it->re, t->env + i, l))
+			return 1;
+		i += l + 1;
+	}
+#else
+	(void)it;
+	(void)t;
+#endif
+	return 0;
+}
+
+static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
+{
+	const struct jb_task *t = s->task, *p;
+	char buf[JB_ARGS_LEN + 1];
+
+	switch (it->what) {
+	case RCP_W_EXE:
+		return t && text_match(it->re, t->exe, sizeof(t->exe));
+	case RCP_W_COMM:
+		return t && text_match(it->re, t->comm, sizeof(t->comm));
+	case RCP_W_ARGS:
+		return t && re_match(it->re, buf, join_args(t, buf, sizeof(buf)));
+	case RCP_W_UID:
+		return t && num_match(it, t->uid);
+	case RCP_W_PID:
+		return t && num_match(it, t->tgid);
+	case RCP_W_PPID:
+		return t && num_match(it, t->ppid);
+	case RCP_W_PARENT_EXE:
+		return (p = parent_of(s, t)) && text_match(it->re, p->exe, sizeof(p->exe));
+	case RCP_W_PARENT_COMM:
+		return (p = parent_of(s, t)) && text_match(it->re, p->comm, sizeof(p->comm));
+	case RCP_W_PARENT_ARGS:
+		return (p = parent_of(s, t)) && re_match(it->re, buf, join_args(p, buf, sizeof(buf)));
+	case RCP_W_TASK_OR_PARENT_EXE:
+		if (t && text_match(it->re, t->exe, sizeof(t->exe)))
+			return 1;
+		return (p = parent_of(s, t)) && text_match(it->re, p->exe, sizeof(p->exe));
+	case RCP_W_ANCIENT_EXE: {
+		uint64_t seen[RCP_ANCESTRY_MAX];
+		int depth = 0;
+		for (p = parent_of(s, t); p && depth < RCP_ANCESTRY_MAX; p = parent_of(s, p)) {
+			for (int k = 0; k < depth; k++)
+				if (seen[k] == p->key)
+					return 0; /* a cycle: stop */
+			seen[depth++] = p->key;
+			if (text_match(it->re, p->exe, sizeof(p->exe)))
+				return 1;
+			if (p->tgid == 1)
+				break;
+		}
+		return 0;
+	}
+	case RCP_W_FILE:
+		return s->path && re_match(it->re, s->path, strlen(s->path));
+	case RCP_W_DOMAIN:
+		for (int i = 0; i < s->nnames; i++)
+			if (re_match(it->re, s->names[i], strlen(s->names[i])))
+				return 1;
+		return 0;
+	case RCP_W_DOMAIN_ENTROPY:
+		for (int i = 0; i < s->nnames; i++)
+			if (num_match(it, label_entropy(s->names[i])))
+				return 1;
+		return 0;
+	case RCP_W_REMOTE_PORT:
+		return s->flow && num_match(it, s->flow->dport);
+	case RCP_W_REMOTE_IP:
+		return s->flow && any_cidr(it->cidrs, it->ncidrs, s->flow->family, s->flow->daddr);
+	case RCP_W_ENV:
+		return t && env_match(it, t);
+	default:
+		return 0;
+	}
+}
+
+static int group_match(const struct rcp_group *g, const struct rcp_subject *s)
+{
+	for (size_t i = 0; i < g->nitems; i++) {
+		int m = item_raw(&g->items[i], s) ^ g->items[i].negate;
+		if (g->all && !m)
+			return 0;
+		if (!g->all && m)
+			return 1;
+	}
+	return g->all;
+}
+
+static int base_match(const struct rcp_base *b, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+
+	if (b->base && strcmp(name, b->base))
+		return 0;
+	if (b->dir) {
+		size_t dl = slash ? (size_t)(slash - path) : 0;
+		if (dl == 0 && slash)
+			dl = 1; /* parent is "/" */
+		if (strlen(b->dir) != dl || strncmp(path, b->dir, dl))
+			return 0;
+	}
+	return !b->re || re_match(b->re, path, strlen(path));
+}
+
+static int in_sorted(const struct recipe *r, const char *key)
+{
+	size_t lo = 0, hi = r->ndomains;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(r->domains[mid], key);
+		if (!c)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* The list is sorted: one binary search per label boundary of the name
+ * (suffix: "a.b.c", "b.c", "c"; prefix: "a", "a.b", "a.b.c"). */
+static int domain_in(const struct recipe *r, const char *name)
+{
+	char buf[256];
+	size_t len = strlen(name);
+
+	switch (r->trie) {
+	case RCP_TRIE_SUFFIX:
+		for (const char *p = name; p; p = strchr(p, '.') ? strchr(p, '.') + 1 : NULL)
+			if (in_sorted(r, p))
+				return 1;
+		return 0;
+	case RCP_TRIE_PREFIX:
+		if (len >= sizeof(buf))
+			return 0;
+		memcpy(buf, name, len + 1);
+		for (size_t k = 0; k <= len; k++)
+			if (name[k] == '.' || name[k] == '\0') {
+				buf[k] = '\0';
+				int hit = in_sorted(r, buf);
+				buf[k] = name[k];
+				if (hit)
+					return 1;
+			}
+		return 0;
+	default:
+		return in_sorted(r, name);
+	}
+}
+
+static uint32_t flow_actions_of(const struct rcp_subject *s)
+{
+	uint32_t a = RCP_FA_CREATED | RCP_FA_STARTED;
+
+	if (s->flow->dir == JB_FLOW_EGRESS)
+		a |= RCP_FA_EGRESS | RCP_FA_OUTGOING;
+	else
+		a |= RCP_FA_INGRESS | RCP_FA_INCOMING;
+	if (s->task && (s->task->flags & JB_TASK_EXITED))
+		a |= RCP_FA_ENDED;
+	else
+		a |= RCP_FA_ONGOING;
+	return a;
+}
+
+static int flow_match(const struct recipe *r, const struct rcp_subject *s)
+{
+	const struct jb_flow *f = s->flow;
+
+	if (!f)
+		return 0;
+	if (r->proto && f->proto != r->proto)
+		return 0;
+	if (r->remote_port && f->dport != r->remote_port)
+		return 0;
+	if (r->local_port && f->sport != r->local_port)
+		return 0;
+	if (r->nlocal_cidrs && !any_cidr(r->local_cidrs, r->nlocal_cidrs, f->family, f->saddr))
+		return 0;
+	if (r->flow_actions) {
+		uint32_t have = flow_actions_of(s) & r->flow_actions;
+		if (r->flow_actions_all ? have != r->flow_actions : !have)
+			return 0;
+	}
+	/* the peer: by address or by name, either is enough */
+	if (r->nremote_cidrs || r->ndomains) {
+		int peer = r->nremote_cidrs &&
+			   any_cidr(r->remote_cidrs, r->nremote_cidrs, f->family, f->daddr);
+		for (int i = 0; !peer && r->ndomains && i < s->nnames; i++)
+			peer = domain_in(r, s->names[i]);
+		if (!peer)
+			return 0;
+	}
+	return 1;
+}
+
+static int env_vars_match(const struct recipe *r, const struct jb_task *t)
+{
+#ifdef JB_ENV_LEN
+	size_t n = t->env_len < JB_ENV_LEN ? t->env_len : JB_ENV_LEN;
+	for (size_t i = 0; i < n;) {
+		const char *e = t->env + i;
+		size_t l = strnlen(e, n - i);
+		for (size_t k = 0; k < r->nenv_names; k++) {
+			size_t kl = strlen(r->env_names[k]);
+			if (l > kl && !strncmp(e, r->env_names[k], kl) && e[kl] == '=')
+				return 1;
+		}
+		i += l + 1;
+	}
+#else
+	(void)r;
+	(void)t;
+#endif
+	return 0;
+}
+
+int rcp_match(const struct recipe *r, const struct rcp_subject *s)
+{
+	if (!r->enabled)
+		return 0;
+	switch (r->mech) {
+	case RCP_FILE_ACCESS:
+	case RCP_EXECUTION: {
+		uint32_t have = s->actions & r->actions;
+		int hit = 0;
+		if (!s->path || (r->actions_all ? have != r->actions : !have))
+			return 0;
+		for (size_t i = 0; !hit && i < r->nbases; i++)
+			hit = base_match(&r->bases[i], s->path);
+		if (r->nbases && !hit)
+			return 0;
+		break;
+	}
+	case RCP_NETWORK_PEERS:
+		if (!flow_match(r, s))
+			return 0;
+		break;
+	case RCP_ENV_VARS:
+		if (!s->task || !(s->actions & JB_ACT_EXEC) || !env_vars_match(r, s->task))
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	for (size_t i = 0; i < r->ngroups; i++) {
+		int m = group_match(&r->groups[i], s);
+		if (r->groups[i].irrelevant ? m : !m)
+			return 0;
+	}
+	return 1;
+}
+
+/* --- times keys ------------------------------------------------------------------ */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const char *boot_id,
+		   char *out, size_t len)
+{
+	const struct jb_task *t = s->task, *p;
+	char id[17];
+
+	out[0] = '\0';
+	switch (k) {
+	case RCP_T_PROC:
+		if (t) {
+			wrk_process_id(boot_id, t->tgid, t->start_ticks, id);
+			snprintf(out, len, "process %s (pid %u)", id, t->tgid);
+		}
+		break;
+	case RCP_T_EXE:
+		if (t)
+			snprintf(out, len, "%.*s", (int)strnlen(t->exe, sizeof(t->exe)), t->exe);
+		break;
+	case RCP_T_PARENT_PROC:
+		if ((p = parent_of(s, t))) {
+			wrk_process_id(boot_id, p->tgid, p->start_ticks, id);
+			snprintf(out, len, "process %s (pid %u)", id, p->tgid);
+		}
+		break;
+	case RCP_T_PARENT_EXE:
+		if ((p = parent_of(s, t)))
+			snprintf(out, len, "%.*s", (int)strnlen(p->exe, sizeof(p->exe)), p->exe);
+		break;
+	case RCP_T_FULL_ANCESTRY: {
+		/* the chain of executables up to pid 1, hashed; the first few
+		 * names kept readable */
+		uint64_t h = 0xcbf29ce484222325ULL, seen[RCP_ANCESTRY_MAX];
+		int depth = 0;
+		size_t o = 0;
+		for (p = t; p && depth < RCP_ANCESTRY_MAX; p = parent_of(s, p)) {
+			int cycle = 0;
+			for (int q = 0; q < depth; q++)
+				cycle |= seen[q] == p->key;
+			if (cycle)
+				break;
+			seen[depth++] = p->key;
+			for (size_t i = 0; i < sizeof(p->exe) && p->exe[i]; i++)
+				h = (h ^ (unsigned char)p->exe[i]) * 0x100000001b3ULL;
+			h = (h ^ 0xff) * 0x100000001b3ULL;
+			if (depth <= 4 && o + 2 < len) {
+				const char *b = wrk_basename(p->exe);
+				o += (size_t)snprintf(out + o, len - o, "%s%.40s", depth > 1 ? "<" : "",
+						      b);
+				if (o >= len)
+					o = len - 1;
+			}
+			if (p->tgid == 1)
+				break;
+		}
+		if (t && o + 20 < len)
+			snprintf(out + o, len - o, " #%016llx", (unsigned long long)h);
+		break;
+	}
+	case RCP_T_HOST:
+	case RCP_T_TOTAL:
+	default:
+		snprintf(out, len, "*");
+		break;
+	}
+	if (!out[0])
+		snprintf(out, len, "(unknown)");
+	printable(out);
+}
