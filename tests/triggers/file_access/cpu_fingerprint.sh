@@ -1,0 +1,6 @@
+#!/bin/bash
+# trigger: cat /proc/cpuinfo
+set -eu
+cat /proc/cpuinfo >/dev/null &
+echo "pid $!"
+wait $!

@@ -1,0 +1,8 @@
+#!/bin/bash
+# trigger: a process connects out over TCP to 127.0.0.1:3333, a mining-pool (stratum) port (refused is fine: the attempt is the behaviour)
+set -eu
+[ -x "$JB_HELPERS/tcpconn" ] || { echo "tcpconn helper not built" >&2; exit 77; }
+"$JB_HELPERS/tcpconn" connect 127.0.0.1 3333 &
+pid=$!
+echo "pid $pid"
+wait "$pid" || true
