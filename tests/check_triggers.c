@@ -270,6 +270,33 @@ START_TEST(every_recipe_has_a_trigger_and_a_twin)
 }
 END_TEST
 
+/* docs/DETECTIONS.md holds exactly what tests/triggers/coverage.sh writes */
+START_TEST(detections_doc_is_current)
+{
+	char cmd[4200], path[4200];
+	static char want[262144];
+	size_t n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "sh '%s/tests/triggers/coverage.sh'", jbh_src());
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	n = fread(want, 1, sizeof(want) - 1, p);
+	want[n] = '\0';
+	ck_assert_int_eq(pclose(p), 0);
+	snprintf(path, sizeof(path), "%s/docs/DETECTIONS.md", jbh_src());
+	char *doc = jbh_slurp(path, NULL);
+	ck_assert_msg(doc != NULL, "cannot read %s", path);
+	char *b = strstr(doc, "<!-- coverage:begin -->\n"), *e = strstr(doc, "<!-- coverage:end -->");
+	ck_assert_msg(b && e && e > b, "%s has no coverage markers", path);
+	b += strlen("<!-- coverage:begin -->\n");
+	*e = '\0';
+	ck_assert_msg(!strcmp(b, want), "docs/DETECTIONS.md is out of date: run "
+		      "tests/triggers/coverage.sh and paste its output between the markers");
+	free(doc);
+}
+END_TEST
+
 START_TEST(triggers_fire_and_twins_stay_silent)
 {
 	struct jbh_opts o = {.no_fault_hooks = 1,
@@ -427,6 +454,7 @@ int main(void)
 	}
 	tcase_set_timeout(tc, 900);
 	tcase_add_test(tc, every_recipe_has_a_trigger_and_a_twin);
+	tcase_add_test(tc, detections_doc_is_current);
 	tcase_add_test(tc, triggers_fire_and_twins_stay_silent);
 	tcase_add_test(tc, times_limit_holds_and_is_summarised);
 	suite_add_tcase(s, tc);

@@ -198,6 +198,11 @@ struct rcp_subject {
 };
 
 int rcp_match(const struct recipe *r, const struct rcp_subject *s);
+/* The file part alone: does path match the recipe's bases (1 when it has
+ * none)? A pure function of (recipe, path), so callers may cache it. */
+int rcp_match_bases(const struct recipe *r, const char *path);
+/* rcp_match with the bases part already known (bases_hit 0/1; -1: compute). */
+int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bases_hit);
 
 /* The key a times limit counts under, written into out (NUL-terminated,
  * printable: no tab or newline). */

@@ -359,7 +359,22 @@ static int env_vars_match(const struct recipe *r, const struct jb_task *t)
 	return 0;
 }
 
+int rcp_match_bases(const struct recipe *r, const char *path)
+{
+	if (!r->nbases)
+		return 1;
+	for (size_t i = 0; i < r->nbases; i++)
+		if (base_match(&r->bases[i], path))
+			return 1;
+	return 0;
+}
+
 int rcp_match(const struct recipe *r, const struct rcp_subject *s)
+{
+	return rcp_match_known(r, s, -1);
+}
+
+int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bases_hit)
 {
 	if (!r->enabled)
 		return 0;
@@ -367,12 +382,11 @@ int rcp_match(const struct recipe *r, const struct rcp_subject *s)
 	case RCP_FILE_ACCESS:
 	case RCP_EXECUTION: {
 		uint32_t have = s->actions & r->actions;
-		int hit = 0;
 		if (!s->path || (r->actions_all ? have != r->actions : !have))
 			return 0;
-		for (size_t i = 0; !hit && i < r->nbases; i++)
-			hit = base_match(&r->bases[i], s->path);
-		if (r->nbases && !hit)
+		if (bases_hit < 0)
+			bases_hit = rcp_match_bases(r, s->path);
+		if (!bases_hit)
 			return 0;
 		break;
 	}

@@ -168,6 +168,35 @@ static void emit(const struct recipe *r, const struct rcp_subject *s, const stru
 	detections++;
 }
 
+/*
+ * Which recipes' bases a path matches depends on the path alone, and the
+ * same files come back every cadence (a busy task re-opens them): keep the
+ * answer per file key in a small direct-mapped cache (bit d: recipe d of
+ * the current set; recipes past 64 are always evaluated). A new set
+ * empties it.
+ */
+#define BASES_CACHE 8192 /* power of two; 192 KiB */
+static struct {
+	uint64_t key, mask;
+	char check[8]; /* first bytes of the path: a cheap guard on a key clash */
+} bases_cache[BASES_CACHE];
+
+static uint64_t bases_mask(const struct jb_file *f)
+{
+	size_t i = (size_t)(f->key ^ (f->key >> 32)) & (BASES_CACHE - 1);
+	uint64_t mask = 0;
+
+	if (bases_cache[i].key == f->key && !memcmp(bases_cache[i].check, f->path, 8))
+		return bases_cache[i].mask;
+	for (size_t d = 0; d < recipes.n && d < 64; d++)
+		if (recipes.r[d].enabled && rcp_match_bases(&recipes.r[d], f->path))
+			mask |= 1ull << d;
+	bases_cache[i].key = f->key;
+	bases_cache[i].mask = mask;
+	memcpy(bases_cache[i].check, f->path, 8);
+	return mask;
+}
+
 static void run_links(const struct jb_snap_view *v, uint64_t since)
 {
 	for (uint32_t i = 0; i < v->nlinks; i++) {
@@ -197,8 +226,10 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 		processed++;
 		struct rcp_subject sub = {.v = v, .task = t, .path = f->path,
 					  .actions = l->link.actions};
+		uint64_t mask = bases_mask(f);
 		for (size_t d = 0; d < recipes.n; d++)
-			if (rcp_match(&recipes.r[d], &sub))
+			if (rcp_match_known(&recipes.r[d], &sub,
+					    d < 64 ? (int)((mask >> d) & 1) : -1))
 				emit(&recipes.r[d], &sub, f, f->key, l->link.last_ns);
 	}
 }
@@ -289,6 +320,7 @@ static void recipes_load(void)
 		rcp_set_free(&recipes);
 	recipes = next;
 	have_recipes = 1;
+	memset(bases_cache, 0, sizeof(bases_cache)); /* masks index the old set */
 	size_t on = 0;
 	for (size_t i = 0; i < recipes.n; i++)
 		on += recipes.r[i].enabled != 0;
