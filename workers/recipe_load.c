@@ -93,6 +93,7 @@ const char *rcp_times_name(enum rcp_times_kind k) { return k < RCP_T_MAX ? times
 /* --- arena ----------------------------------------------------------------- */
 struct rcp_arena {
 	struct rcp_arena *next;
+	struct rcp_arena *cur;	/* head only: the block allocations come from */
 	void **codes; /* pcre2 codes to free */
 	size_t ncodes, capcodes;
 	size_t used, cap;
@@ -101,7 +102,7 @@ struct rcp_arena {
 
 static void *arena_alloc(struct rcp_arena **ap, size_t n)
 {
-	struct rcp_arena *a = *ap;
+	struct rcp_arena *head = *ap, *a = head ? (head->cur ? head->cur : head) : NULL;
 
 	n = (n + 15) & ~(size_t)15;
 	if (!a || a->used + n > a->cap) {
@@ -110,13 +111,14 @@ static void *arena_alloc(struct rcp_arena **ap, size_t n)
 		if (!b)
 			return NULL;
 		b->cap = cap;
-		if (a) { /* keep the head (it holds the code list) */
-			b->next = a->next;
-			a->next = b;
-			a = b;
+		if (head) { /* the head keeps the code list; allocate from b now */
+			b->next = head->next;
+			head->next = b;
+			head->cur = b;
 		} else {
-			*ap = a = b;
+			*ap = b;
 		}
+		a = b;
 	}
 	void *p = a->mem + a->used;
 	a->used += n;
@@ -399,10 +401,13 @@ struct str_list {
 
 static int add_str(struct ctx *c, yaml_node_t *n, struct str_list *l, const char *s)
 {
-	if (l->n % 64 == 0) {
-		l->v = grow(c, (void *)l->v, l->n, sizeof(*l->v) * 64);
-		if (!l->v)
+	if (l->n % 64 == 0) { /* room for 64 more; the old array stays in the arena */
+		const char **v = arena_alloc(c->arena, (l->n + 64) * sizeof(*v));
+		if (!v)
 			return fail(c, n, "out of memory");
+		if (l->n)
+			memcpy(v, l->v, l->n * sizeof(*v));
+		l->v = v;
 	}
 	l->v[l->n++] = s;
 	return 0;
