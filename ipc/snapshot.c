@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "snapshot.h"
@@ -26,6 +27,9 @@ _Static_assert(sizeof(struct jb_file) % 8 == 0, "jb_file must stay 8-byte sized"
 _Static_assert(sizeof(struct jb_snap_link) == 40, "jb_snap_link layout");
 _Static_assert(sizeof(struct jb_flow) == 80, "jb_flow layout");
 _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its reserve");
+_Static_assert(sizeof(struct jb_dns_key) == 24, "jb_dns_key layout");
+_Static_assert(sizeof(struct jb_dns) == 296, "jb_dns layout");
+_Static_assert(sizeof(struct jb_snap_domain) % 8 == 0, "jb_snap_domain must stay 8-byte sized");
 _Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");
 _Static_assert(__builtin_offsetof(struct jb_file, key) == 0, "find_key needs key first");
 
@@ -33,20 +37,33 @@ _Static_assert(__builtin_offsetof(struct jb_file, key) == 0, "find_key needs key
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
-size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows)
+size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
+			     uint32_t domains)
 {
 	size_t s = SLOT_HDR_RESERVE;
 	s += (size_t)tasks * sizeof(struct jb_task);
 	s += (size_t)files * sizeof(struct jb_file);
 	s += (size_t)links * sizeof(struct jb_snap_link);
 	s += (size_t)flows * sizeof(struct jb_flow);
+	s += (size_t)domains * sizeof(struct jb_snap_domain);
 	return align_up(s, 4096);
+}
+
+size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows)
+{
+	return jb_snap_slot_size_dns(tasks, files, links, flows, 0);
 }
 
 int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, uint32_t files,
 		   uint32_t links, uint32_t flows)
 {
-	size_t slot = jb_snap_slot_size(tasks, files, links, flows);
+	return jb_snap_create_dns(r, nslots, tasks, files, links, flows, JB_DNS_ENTRIES);
+}
+
+int jb_snap_create_dns(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks,
+		       uint32_t files, uint32_t links, uint32_t flows, uint32_t domains)
+{
+	size_t slot = jb_snap_slot_size_dns(tasks, files, links, flows, domains);
 	size_t size = JB_SNAP_HDR_SIZE + slot * nslots;
 	int fd;
 
@@ -79,6 +96,7 @@ int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, ui
 	r->hdr->cap_files = files;
 	r->hdr->cap_links = links;
 	r->hdr->cap_flows = flows;
+	r->hdr->cap_domains = domains;
 	return 0;
 fail: {
 	int e = errno;
@@ -125,11 +143,27 @@ struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, 
 	h->off_links = off;
 	off += (size_t)rh->cap_links * sizeof(struct jb_snap_link);
 	h->off_flows = off;
+	off += (size_t)rh->cap_flows * sizeof(struct jb_flow);
+	h->off_domains = off;
+	h->ndomains = 0;
 	*tasks = (struct jb_task *)(b + h->off_tasks);
 	*files = (struct jb_file *)(b + h->off_files);
 	*links = (struct jb_snap_link *)(b + h->off_links);
 	*flows = (struct jb_flow *)(b + h->off_flows);
 	return h;
+}
+
+struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
+				       uint32_t *cap)
+{
+	*cap = r->hdr->cap_domains;
+	return (struct jb_snap_domain *)((uint8_t *)h + h->off_domains);
+}
+
+static int cmp_domain(const void *a, const void *b)
+{
+	return memcmp(&((const struct jb_snap_domain *)a)->key,
+		      &((const struct jb_snap_domain *)b)->key, sizeof(struct jb_dns_key));
 }
 
 static int cmp_task(const void *a, const void *b)
@@ -151,6 +185,7 @@ void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nfile
 
 	qsort(b + h->off_tasks, ntasks, sizeof(struct jb_task), cmp_task);
 	qsort(b + h->off_files, nfiles, sizeof(struct jb_file), cmp_file);
+	qsort(b + h->off_domains, h->ndomains, sizeof(struct jb_snap_domain), cmp_domain);
 	h->ntasks = ntasks;
 	h->nfiles = nfiles;
 	h->nlinks = nlinks;
@@ -177,8 +212,8 @@ const struct jb_snap_region_hdr *jb_snap_map_ro(int fd, size_t *size, char *err,
 	    h->nslots == 0 || h->slot_size == 0 ||
 	    /* divide, never multiply: a hostile header must not wrap around */
 	    h->nslots > ((uint64_t)end - JB_SNAP_HDR_SIZE) / h->slot_size ||
-	    jb_snap_slot_size(h->cap_tasks, h->cap_files, h->cap_links, h->cap_flows) !=
-		    h->slot_size) {
+	    jb_snap_slot_size_dns(h->cap_tasks, h->cap_files, h->cap_links, h->cap_flows,
+				  h->cap_domains) != h->slot_size) {
 		snprintf(err, errlen, "snapshot region header is invalid");
 		munmap((void *)h, (size_t)end);
 		return NULL;
@@ -213,8 +248,11 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	v->nfiles = h->nfiles;
 	v->nlinks = h->nlinks;
 	v->nflows = h->nflows;
+	v->ndomains = h->ndomains;
 	if (v->ntasks > r->cap_tasks || v->nfiles > r->cap_files || v->nlinks > r->cap_links ||
-	    v->nflows > r->cap_flows ||
+	    v->nflows > r->cap_flows || v->ndomains > r->cap_domains ||
+	    (v->ndomains &&
+	     !range_ok(h->off_domains, v->ndomains, sizeof(struct jb_snap_domain), r->slot_size)) ||
 	    !range_ok(h->off_tasks, v->ntasks, sizeof(struct jb_task), r->slot_size) ||
 	    !range_ok(h->off_files, v->nfiles, sizeof(struct jb_file), r->slot_size) ||
 	    !range_ok(h->off_links, v->nlinks, sizeof(struct jb_snap_link), r->slot_size) ||
@@ -224,6 +262,7 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	v->files = (const struct jb_file *)(b + h->off_files);
 	v->links = (const struct jb_snap_link *)(b + h->off_links);
 	v->flows = (const struct jb_flow *)(b + h->off_flows);
+	v->domains = v->ndomains ? (const struct jb_snap_domain *)(b + h->off_domains) : NULL;
 	return 0;
 }
 
@@ -261,4 +300,60 @@ const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key)
 const struct jb_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key)
 {
 	return find_key(v->files, v->nfiles, sizeof(*v->files), key);
+}
+
+const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,
+					    const uint8_t *addr)
+{
+	struct jb_snap_domain k;
+
+	if (!v->ndomains || (family != AF_INET && family != AF_INET6))
+		return NULL;
+	memset(&k.key, 0, sizeof(k.key));
+	k.key.family = family;
+	memcpy(k.key.addr, addr, family == AF_INET ? 4 : 16);
+	return bsearch(&k, v->domains, v->ndomains, sizeof(*v->domains), cmp_domain);
+}
+
+/* Append the names of d not already in names[0..n). */
+static int add_names(const struct jb_snap_domain *d, const char **names, int n, int max)
+{
+	uint32_t len = d->dns.len, at = 0;
+
+	if (len > sizeof(d->dns.names))
+		len = sizeof(d->dns.names);
+	while (at < len && n < max) {
+		const char *nm = d->dns.names + at;
+		size_t l = strnlen(nm, len - at);
+		int dup = 0;
+
+		if (l == len - at)
+			break; /* not NUL terminated inside len: refuse the rest */
+		for (int i = 0; i < n && !dup; i++)
+			dup = strcmp(names[i], nm) == 0;
+		if (l && !dup)
+			names[n++] = nm;
+		at += (uint32_t)l + 1;
+	}
+	return n;
+}
+
+int jb_snap_flow_names(const struct jb_snap_view *v, const struct jb_flow *f, const char **names,
+		       int max)
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const struct jb_snap_domain *d;
+	int n = 0;
+
+	if (!v || !f || !names || max <= 0)
+		return 0;
+	d = jb_snap_domain(v, f->family, f->daddr);
+	if (d)
+		n = add_names(d, names, n, max);
+	if (f->family == AF_INET6 && memcmp(f->daddr, v4mapped, sizeof(v4mapped)) == 0) {
+		d = jb_snap_domain(v, AF_INET, f->daddr + 12);
+		if (d)
+			n = add_names(d, names, n, max);
+	}
+	return n;
 }

@@ -7,6 +7,9 @@
  *   [slot header] [tasks: struct jb_task, sorted by key]
  *                 [files: struct jb_file, sorted by key]
  *                 [links: struct jb_snap_link] [flows: struct jb_flow]
+ *                 [domains: struct jb_snap_domain, sorted by key]
+ * The domains are the whole jb_dns map (every address a DNS answer gave,
+ * with its names), not a delta: a flow may start long after the answer.
  *
  * Writer: the supervisor only (it maps the memfd read-write, then seals it
  * with F_SEAL_FUTURE_WRITE so no later mapping can write). Readers: workers
@@ -31,7 +34,7 @@
 #include "../bpf/jibril.h"
 
 #define JB_SNAP_MAGIC 0x4a42534eu /* "JBSN" */
-#define JB_SNAP_VERSION 2
+#define JB_SNAP_VERSION 3
 #define JB_SNAP_HDR_SIZE 4096
 
 struct jb_snap_region_hdr {
@@ -42,6 +45,7 @@ struct jb_snap_region_hdr {
 	uint64_t slot_size;
 	uint64_t region_size;
 	uint32_t cap_tasks, cap_files, cap_links, cap_flows;
+	uint32_t cap_domains, _pad;
 };
 
 /* A link as the snapshot carries it: the kernel's key and record. */
@@ -50,12 +54,20 @@ struct jb_snap_link {
 	struct jb_link link;
 };
 
+/* An address from a DNS answer and its names: the kernel's key and record. */
+struct jb_snap_domain {
+	struct jb_dns_key key;
+	struct jb_dns dns;
+};
+
 struct jb_snap_slot_hdr {
 	uint64_t seq_begin;	/* written first */
 	uint64_t taken_ns;	/* CLOCK_MONOTONIC when the maps were read */
 	uint64_t since_ns;	/* the previous snapshot's taken_ns */
 	uint32_t ntasks, nfiles, nlinks, nflows;
 	uint64_t off_tasks, off_files, off_links, off_flows; /* from slot start */
+	uint32_t ndomains, _pad;
+	uint64_t off_domains;
 	uint64_t lost[JB_STAT_MAX]; /* running totals of the kernel counters */
 	uint64_t lost_unseen;	/* records evicted before any query saw them */
 	uint64_t seq_end;	/* written last; == seq_begin when complete */
@@ -69,11 +81,14 @@ struct jb_snap_view {
 	const struct jb_file *files;
 	const struct jb_snap_link *links;
 	const struct jb_flow *flows;
-	uint32_t ntasks, nfiles, nlinks, nflows;
+	const struct jb_snap_domain *domains;
+	uint32_t ntasks, nfiles, nlinks, nflows, ndomains;
 };
 
-/* Bytes one slot needs for these capacities. */
+/* Bytes one slot needs for these capacities (the first: no domains). */
 size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows);
+size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
+			     uint32_t domains);
 
 /* --- writer (supervisor) --------------------------------------------- */
 struct jb_snap_region {
@@ -83,9 +98,12 @@ struct jb_snap_region {
 	struct jb_snap_region_hdr *hdr;
 };
 
-/* Create, size, map and seal the region. 0 or -1 (errno set). */
+/* Create, size, map and seal the region. 0 or -1 (errno set). The first
+ * reserves JB_DNS_ENTRIES domains (the jb_dns map's size). */
 int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, uint32_t files,
 		   uint32_t links, uint32_t flows);
+int jb_snap_create_dns(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks,
+		       uint32_t files, uint32_t links, uint32_t flows, uint32_t domains);
 void jb_snap_destroy(struct jb_snap_region *r);
 
 /* Begin writing snapshot 'seq' into 'slot': returns pointers to the record
@@ -93,7 +111,13 @@ void jb_snap_destroy(struct jb_snap_region *r);
 struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, uint64_t seq,
 				       struct jb_task **tasks, struct jb_file **files,
 				       struct jb_snap_link **links, struct jb_flow **flows);
-/* Set counts, sort tasks and files by key, then publish (seq_end last). */
+/* The slot's domain array (after jb_snap_begin, which sets ndomains to 0);
+ * its capacity in *cap. The writer fills it and sets h->ndomains before
+ * publishing. */
+struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
+				       uint32_t *cap);
+/* Set counts, sort tasks, files and domains by key, then publish (seq_end
+ * last). */
 void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nfiles,
 		     uint32_t nlinks, uint32_t nflows);
 
@@ -111,5 +135,16 @@ int jb_snap_still_valid(const struct jb_snap_view *v);
 
 const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key);
 const struct jb_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key);
+
+/* DNS names seen for the flow's remote address (f->family/f->daddr; a
+ * v4-mapped IPv6 address also finds the IPv4 entry): the question name and
+ * each CNAME target of the chain, lower-case, dotted, no trailing dot. Fills
+ * up to max pointers to NUL-terminated strings inside the snapshot and
+ * returns how many (0 when none is known). */
+int jb_snap_flow_names(const struct jb_snap_view *v, const struct jb_flow *f, const char **names,
+		       int max);
+/* The record of one address (family AF_INET: addr holds 4 bytes), or NULL. */
+const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,
+					    const uint8_t *addr);
 
 #endif

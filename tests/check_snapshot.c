@@ -645,13 +645,13 @@ END_TEST
  * "needs" 2^64 bytes, which wraps to 0 in the u64 bounds checks. A reader
  * must still refuse it (the file is two pages).
  */
-#define OVF_TASKS 3665038758u /* 600 * t + 80 * 3 + 512 == 2^41 */
-#define OVF_FLOWS 3u
+#define OVF_TASKS 3020636330u /* 728 * t + 80 * 85 + 512 == 2^41 */
+#define OVF_FLOWS 85u
 #define OVF_NSLOTS (1u << 23)
 
 static void ovf_header(struct jb_snap_region_hdr *h, size_t size)
 {
-	ck_assert_uint_eq(sizeof(struct jb_task), 600);
+	ck_assert_uint_eq(sizeof(struct jb_task), 728);
 	ck_assert_uint_eq(jb_snap_slot_size(OVF_TASKS, 0, 0, OVF_FLOWS), (size_t)1 << 41);
 	*h = (struct jb_snap_region_hdr){
 		.magic = JB_SNAP_MAGIC,

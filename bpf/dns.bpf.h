@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dns.bpf.h - DNS answers -> jb_dns, in the kernel (included at the end of
+ * jibril.bpf.c: it uses stat_inc() and the JB_AF_* constants from there).
+ *
+ * One cgroup_skb/ingress program, attached by the loader to the cgroup2
+ * root, sees every packet delivered to a socket (loopback included). It
+ * parses UDP responses from port 53 (IPv4 with any IHL, IPv6 without
+ * extension headers): the question name, then up to JB_DNS_MAX_ANSWERS
+ * answer records; CNAME targets are decoded (compression pointers
+ * followed), A and AAAA addresses are remembered, and at the end every
+ * address gets a jb_dns record holding the question name and the CNAME
+ * targets (see jibril.h). It never drops anything: it always returns 1.
+ *
+ * Cost: every ingress packet pays a protocol check and two or three loads
+ * from the linear header (direct packet access) before anything else;
+ * only UDP from port 53 goes further, and only those pay for the copy of
+ * the message (<= JB_DNS_MSG_MAX bytes, one bpf_skb_load_bytes) and the
+ * parse (bpf_loop, one callback call per name byte).
+ *
+ * Invariants:
+ *  - every message index is masked into the scratch buffer and checked
+ *    against the copied length; a name is at most 255 wire bytes and
+ *    follows at most JB_DNS_MAX_HOPS pointers, each pointing strictly
+ *    below the previous target (or the name's own start): pointer loops
+ *    and forward pointers are malformed (JB_STAT_DNS_BAD), never loops.
+ *  - the per-CPU scratch is guarded by a busy flag (compare-and-swap):
+ *    this program runs in softirq and may also run in process context
+ *    (socket backlog; migration, not preemption, disabled), so a nested
+ *    run on the same CPU gives up (JB_STAT_DNS_FAIL) rather than clobber
+ *    the outer run's buffer. No other program uses it.
+ *  - bytes of names[] past len are zero, so names_hash and the snapshot
+ *    see no stale bytes; a CNAME target that does not fit is left out
+ *    whole (JB_DNS_CUT), never stored half.
+ */
+
+#define JB_DNS_MSG_MAX 2048 /* message bytes parsed (power of 2); past it: CUT */
+#define JB_DNS_MSG_MASK (JB_DNS_MSG_MAX - 1)
+#define JB_DNS_MAX_ANSWERS 16 /* answer records walked; more: CUT */
+#define JB_DNS_MAX_ADDRS 16
+#define JB_DNS_MAX_HOPS 16    /* compression pointers followed per name */
+#define JB_DNS_NAME_STEPS 320 /* one step per wire byte or pointer: 255 + hops */
+#define JB_DNS_HDR 12
+#define JB_ETH_P_IP 0x0800
+#define JB_ETH_P_IPV6 0x86DD
+#define JB_IPPROTO_UDP 17
+#define JB_DNS_T_A 1
+#define JB_DNS_T_CNAME 5
+#define JB_DNS_T_AAAA 28
+#define JB_DNS_C_IN 1
+
+/* One name walk. It lives in the scratch map, not on the stack: values
+ * read from a map are unknown to the verifier, so the bpf_loop callback is
+ * verified once instead of once per distinct counter value. */
+struct jb_dns_name {
+	__u32 off;    /* next byte to read */
+	__u32 end;    /* offset just after the name where it stands; 0 = not yet */
+	__u32 lim;    /* the next pointer must point below this */
+	__u32 out;    /* next write position in s->val.names */
+	__u32 left;   /* bytes of the current label still to copy */
+	__u32 wire;   /* wire length so far (<= 255) */
+	__u32 hops;
+	__u32 labels;
+	__u8 copy;    /* 1: decode into names; 0: only find the end */
+	__u8 cut;     /* names is full: walk on without writing */
+	__s8 state;   /* 0 running, 1 done, -1 malformed, -2 past the copy */
+	__u8 _pad;
+};
+
+struct jb_dns_scratch {
+	__u64 busy;    /* 64 bits: clang 14 has no 32-bit cmpxchg for -mcpu=v1 */
+	__u32 len;     /* bytes of msg that hold the message */
+	__u32 clipped; /* the message was longer than JB_DNS_MSG_MAX */
+	__u32 naddr;
+	__u32 _pad;
+	__u16 addr_off[JB_DNS_MAX_ADDRS]; /* rdata offsets of A/AAAA answers */
+	__u16 addr_fam[JB_DNS_MAX_ADDRS];
+	__u32 addr_ttl[JB_DNS_MAX_ADDRS];
+	struct jb_dns_name nm;            /* the name walk under way */
+	struct jb_dns val;                /* the record being built */
+	__u8 msg[JB_DNS_MSG_MAX + 16];    /* + room for a masked 16-byte read */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jb_dns_scratch);
+} jb_dns_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, JB_DNS_ENTRIES);
+	__type(key, struct jb_dns_key);
+	__type(value, struct jb_dns);
+} jb_dns SEC(".maps");
+
+static __always_inline __u32 dns_u16(const struct jb_dns_scratch *s, __u32 o)
+{
+	return ((__u32)s->msg[o & JB_DNS_MSG_MASK] << 8) | s->msg[(o + 1) & JB_DNS_MSG_MASK];
+}
+
+static __always_inline void dns_put(struct jb_dns_name *c, struct jb_dns_scratch *s, __u8 b)
+{
+	if (c->cut)
+		return;
+	if (c->out >= JB_DNS_NAMES_LEN - 1) { /* keep one byte for the NUL */
+		c->cut = 1;
+		return;
+	}
+	s->val.names[c->out & (JB_DNS_NAMES_LEN - 1)] = b;
+	c->out++;
+}
+
+static long dns_name_step(__u32 i, void *arg)
+{
+	__u32 zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	struct jb_dns_name *c;
+	__u32 off;
+	__u8 b;
+
+	if (!s)
+		return 1;
+	c = &s->nm;
+	off = c->off;
+	if (off >= s->len) {
+		c->state = s->clipped ? -2 : -1;
+		return 1;
+	}
+	b = s->msg[off & JB_DNS_MSG_MASK];
+	if (c->left) {
+		c->left--;
+		c->off = off + 1;
+		if (b >= 'A' && b <= 'Z')
+			b += 'a' - 'A';
+		else if (b <= ' ' || b >= 0x7f || b == '.')
+			b = '?'; /* cannot end a name early or fake a label */
+		dns_put(c, s, b);
+		return 0;
+	}
+	if (b == 0) {
+		c->off = off + 1;
+		if (!c->end)
+			c->end = off + 1;
+		c->state = 1;
+		return 1;
+	}
+	if ((b & 0xc0) == 0xc0) {
+		__u32 ptr;
+
+		if (off + 1 >= s->len) {
+			c->state = s->clipped ? -2 : -1;
+			return 1;
+		}
+		if (!c->end)
+			c->end = off + 2;
+		if (!c->copy) {
+			c->state = 1; /* only the end was wanted */
+			return 1;
+		}
+		ptr = ((__u32)(b & 0x3f) << 8) | s->msg[(off + 1) & JB_DNS_MSG_MASK];
+		if (ptr < JB_DNS_HDR || ptr >= c->lim || ++c->hops > JB_DNS_MAX_HOPS) {
+			c->state = -1;
+			return 1;
+		}
+		c->lim = ptr;
+		c->off = ptr;
+		return 0;
+	}
+	if (b & 0xc0) { /* 0x40 / 0x80: obsolete label types */
+		c->state = -1;
+		return 1;
+	}
+	c->wire += b + 1;
+	if (c->wire > 255) {
+		c->state = -1;
+		return 1;
+	}
+	if (!c->copy) {
+		c->off = off + 1 + b;
+		return 0;
+	}
+	if (c->labels++)
+		dns_put(c, s, '.');
+	c->left = b;
+	c->off = off + 1;
+	return 0;
+}
+
+/* Walk the name at off. copy: append it, NUL terminated, to val.names
+ * (left out whole if it does not fit). Returns the offset after the name,
+ * or a negative state (-1 malformed, -2 runs past the copied part).
+ * Global: the verifier checks it once, whatever the caller's state. */
+__noinline int jb_dns_name(__u32 off, __u32 copy)
+{
+	__u32 zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	struct jb_dns_name *c;
+
+	if (!s)
+		return -1;
+	c = &s->nm;
+	__builtin_memset(c, 0, sizeof(*c));
+	c->off = off;
+	c->lim = off;
+	c->out = s->val.len;
+	c->copy = copy ? 1 : 0;
+	bpf_loop(JB_DNS_NAME_STEPS, dns_name_step, NULL, 0);
+	if (c->state != 1)
+		return c->state < 0 ? c->state : -1; /* steps exhausted: malformed */
+	if (copy) {
+		__u32 out = c->out;
+
+		if (c->cut || out >= JB_DNS_NAMES_LEN) {
+			s->val.flags |= JB_DNS_CUT; /* dns_seal() clears what it wrote */
+		} else if (out > s->val.len) { /* the root name "" is not kept */
+			s->val.names[out & (JB_DNS_NAMES_LEN - 1)] = 0;
+			s->val.len = (__u16)(out + 1);
+			s->val.count++;
+		}
+	}
+	return (int)(c->end & 0xffff);
+}
+
+/* Clear names past len and hash what is left. */
+static __always_inline void dns_seal(struct jb_dns *v)
+{
+	__u64 *w = (__u64 *)v->names;
+	__u64 h = jb_mix64(0x646e73ULL ^ v->len); /* "dns" */
+	__u32 len = v->len;
+
+	for (int i = 0; i < JB_DNS_NAMES_LEN / 8; i++) {
+		__u32 at = (__u32)i * 8;
+		__u64 x = w[i];
+
+		if (at >= len)
+			x = 0;
+		else if (at + 8 > len)
+			x &= (1ULL << ((len - at) * 8)) - 1; /* little endian */
+		w[i] = x;
+		h = jb_mix64(h ^ x);
+	}
+	v->names_hash = h;
+}
+
+static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 now)
+{
+	struct jb_dns_key k = {};
+	struct jb_dns *e;
+	__u32 o;
+	long r;
+
+	if (j >= JB_DNS_MAX_ADDRS)
+		return;
+	o = s->addr_off[j] & JB_DNS_MSG_MASK;
+	k.family = s->addr_fam[j];
+	if (k.family == JB_AF_INET)
+		__builtin_memcpy(k.addr, &s->msg[o], 4);
+	else
+		__builtin_memcpy(k.addr, &s->msg[o], 16);
+	e = bpf_map_lookup_elem(&jb_dns, &k);
+	if (e && e->names_hash == s->val.names_hash) {
+		e->last_ns = now; /* the same names again: refresh only */
+		e->ttl = s->addr_ttl[j];
+		e->flags = s->val.flags;
+		return;
+	}
+	s->val.ttl = s->addr_ttl[j];
+	s->val.first_ns = e ? e->first_ns : now;
+	s->val.last_ns = now;
+	if (!e) {
+		r = bpf_map_update_elem(&jb_dns, &k, &s->val, BPF_NOEXIST);
+		if (r == 0) {
+			stat_inc(JB_STAT_DNS_NEW);
+			return;
+		}
+		if (r != -JB_EEXIST) {
+			stat_inc(JB_STAT_DNS_FAIL);
+			return;
+		}
+	}
+	/* other names for a known address: the newest answer wins */
+	if (bpf_map_update_elem(&jb_dns, &k, &s->val, BPF_ANY) < 0)
+		stat_inc(JB_STAT_DNS_FAIL);
+}
+
+/* Parse the message at byte 'off' of the packet, 'len' bytes long. Global,
+ * so verified once. */
+__noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	__u32 flags, qd, an, pos, zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	long r;
+
+	if (!s)
+		return 0;
+
+	s->clipped = len > JB_DNS_MSG_MAX;
+	if (len > JB_DNS_MSG_MAX)
+		len = JB_DNS_MSG_MAX;
+	if (len < JB_DNS_HDR) {
+		stat_inc(JB_STAT_DNS_BAD);
+		return 0;
+	}
+	/* the verifier needs the bound on the register itself: hide the
+	 * comparisons above from clang, then mask (a no-op for 12..2048) */
+	asm volatile("" : "+r"(len));
+	len = ((len - 1) & JB_DNS_MSG_MASK) + 1;
+	if (bpf_skb_load_bytes(skb, off, s->msg, len) < 0) {
+		stat_inc(JB_STAT_DNS_BAD);
+		return 0;
+	}
+	s->len = len;
+	flags = dns_u16(s, 2);
+	qd = dns_u16(s, 4);
+	an = dns_u16(s, 6);
+	/* a response (QR), standard query (opcode 0), no error, one question */
+	if (!(flags & 0x8000) || (flags & 0x7800) || (flags & 0x000f) || qd != 1 || an == 0)
+		return 0;
+	__builtin_memset(&s->val, 0, sizeof(s->val));
+	s->naddr = 0;
+	r = jb_dns_name(JB_DNS_HDR, 1);
+	if (r < 0) {
+		stat_inc(r == -2 ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+		return 0;
+	}
+	if (s->val.count == 0)
+		return 0; /* a question for the root: no name to give */
+	pos = (__u32)r + 4; /* qtype, qclass */
+	if (an > JB_DNS_MAX_ANSWERS) {
+		an = JB_DNS_MAX_ANSWERS;
+		stat_inc(JB_STAT_DNS_CUT);
+	}
+	for (__u32 i = 0; i < JB_DNS_MAX_ANSWERS; i++) {
+		__u32 type, class, ttl, rdlen, rdata;
+
+		if (i >= an)
+			break;
+		r = jb_dns_name(pos, 0);
+		if (r < 0 || (__u32)r + 10 > s->len) {
+			s->val.flags |= JB_DNS_TRUNC;
+			stat_inc(r == -2 || s->clipped ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+			break;
+		}
+		pos = (__u32)r;
+		type = dns_u16(s, pos);
+		class = dns_u16(s, pos + 2);
+		ttl = (dns_u16(s, pos + 4) << 16) | dns_u16(s, pos + 6);
+		rdlen = dns_u16(s, pos + 8);
+		rdata = pos + 10;
+		if (rdata + rdlen > s->len) {
+			s->val.flags |= JB_DNS_TRUNC;
+			stat_inc(s->clipped ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+			break;
+		}
+		pos = rdata + rdlen;
+		if (class != JB_DNS_C_IN)
+			continue;
+		if (type == JB_DNS_T_CNAME) {
+			r = jb_dns_name(rdata, 1);
+			if (r < 0 || (__u32)r != pos) {
+				s->val.flags |= JB_DNS_TRUNC;
+				stat_inc(JB_STAT_DNS_BAD);
+				break;
+			}
+		} else if ((type == JB_DNS_T_A && rdlen == 4) ||
+			   (type == JB_DNS_T_AAAA && rdlen == 16)) {
+			__u32 n = s->naddr;
+
+			if (n >= JB_DNS_MAX_ADDRS)
+				continue;
+			s->addr_off[n] = (__u16)rdata;
+			s->addr_fam[n] = type == JB_DNS_T_A ? JB_AF_INET : JB_AF_INET6;
+			s->addr_ttl[n] = ttl;
+			s->naddr = n + 1;
+		}
+	}
+	if (!s->naddr)
+		return 0;
+	dns_seal(&s->val);
+	{
+		__u64 now = bpf_ktime_get_ns();
+
+		for (__u32 j = 0; j < JB_DNS_MAX_ADDRS; j++) {
+			if (j >= s->naddr)
+				break;
+			dns_store(s, j, now);
+		}
+	}
+	return 0;
+}
+
+SEC("cgroup_skb/ingress")
+int jb_dns_ingress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct jb_dns_scratch *s;
+	__u32 l4, zero = 0;
+	__u16 sport;
+
+	if (skb->protocol == bpf_htons(JB_ETH_P_IP)) {
+		__u8 *ip = data;
+
+		if ((void *)(ip + 20) > end)
+			return 1; /* headers are linear at socket delivery */
+		if (ip[9] != JB_IPPROTO_UDP)
+			return 1;
+		l4 = (ip[0] & 0xf) * 4;
+		if (l4 < 20)
+			return 1;
+	} else if (skb->protocol == bpf_htons(JB_ETH_P_IPV6)) {
+		__u8 *ip6 = data;
+
+		if ((void *)(ip6 + 40) > end)
+			return 1;
+		if (ip6[6] != JB_IPPROTO_UDP)
+			return 1; /* extension headers are not followed */
+		l4 = 40;
+	} else {
+		return 1;
+	}
+	if (data + l4 + 8 > end)
+		return 1;
+	__builtin_memcpy(&sport, data + l4, 2);
+	if (sport != bpf_htons(53))
+		return 1;
+	if (skb->len < l4 + 8)
+		return 1;
+
+	/* a DNS response: from here on the cost only hits port-53 traffic */
+	s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	if (!s)
+		return 1;
+	/* atomic: in process context another task may run us on this CPU */
+	if (__sync_val_compare_and_swap(&s->busy, 0, 1) != 0) {
+		stat_inc(JB_STAT_DNS_FAIL);
+		return 1;
+	}
+	jb_dns_parse(skb, l4 + 8, skb->len - l4 - 8);
+	s->busy = 0;
+	return 1;
+}
