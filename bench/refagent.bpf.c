@@ -47,7 +47,10 @@ const volatile __u64 ref_wake_bytes = 0;
 #define REF_S_IFMT 0170000
 #define REF_S_IFSOCK 0140000
 #define REF_TCP_ESTABLISHED 1
+#define REF_TCP_SYN_SENT 2
 #define REF_TCP_SYN_RECV 3
+#define REF_IPPROTO_TCP 6
+#define REF_IPPROTO_MPTCP 262
 #define REF_FMODE_READ 0x1
 #define REF_FMODE_WRITE 0x2
 #define REF_FMODE_CREATED 0x100000
@@ -66,21 +69,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } ref_dropped SEC(".maps");
-
-/* connect(): peer at enter, local side at exit, as in jibril */
-struct ref_pending_conn {
-	__u8 daddr[16];
-	__u16 dport;
-	__u16 family;
-	__s32 fd;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u64);
-	__type(value, struct ref_pending_conn);
-} ref_pending_conn SEC(".maps");
 
 static __always_inline void ev_submit(struct ref_event *e)
 {
@@ -177,17 +165,17 @@ int BPF_PROG(ref_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm
 		return 0;
 	file = BPF_CORE_READ(bprm, file);
 	if (file && walk_file(s, file) >= 0) {
-		emit_path(s, REF_EXEC, JB_ACT_EXEC);
+		emit_path(s, REF_EXEC, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP);
 	} else {
 		s->file.flags = 0;
 		s->file.path[0] = 0;
-		emit_path(s, REF_EXEC, JB_ACT_EXEC);
+		emit_path(s, REF_EXEC, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP);
 	}
 	/* a script: the name that was executed, as jibril links it */
 	fname = BPF_CORE_READ(bprm, filename);
 	if (fname && fname != BPF_CORE_READ(bprm, interp) &&
 	    str_path(s, p, fname, JB_AT_FDCWD, 1) == 0)
-		emit_path(s, REF_FILE, JB_ACT_EXEC);
+		emit_path(s, REF_FILE, JB_ACT_EXEC | JB_ACT_OPEN);
 	return 0;
 }
 
@@ -209,7 +197,7 @@ int BPF_PROG(ref_exit, struct task_struct *p)
 
 /* --- file syscalls ------------------------------------------------------- */
 
-enum { REF_OPEN, REF_OPENAT, REF_OPENAT2 };
+enum { REF_OPEN, REF_OPENAT, REF_OPENAT2, REF_CREAT };
 
 static __always_inline int open_truncates(int kind)
 {
@@ -250,7 +238,7 @@ static __always_inline int on_open_exit(long ret, int kind)
 		act |= JB_ACT_READ;
 	if (mode & REF_FMODE_WRITE) {
 		act |= JB_ACT_WRITE;
-		if (open_truncates(kind))
+		if (kind == REF_CREAT || open_truncates(kind))
 			act |= JB_ACT_TRUNCATE;
 	}
 	if (mode & REF_FMODE_CREATED)
@@ -274,6 +262,40 @@ SEC("tracepoint/syscalls/sys_exit_open")
 int ref_open_x(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_open_exit(ctx->ret, REF_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int ref_creat_x(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret, REF_CREAT);
+}
+
+/* the file behind an fd, one record (jibril: mmap, ftruncate) */
+static __always_inline int on_fd(int fd, __u32 act)
+{
+	struct jb_scratch *s = scratch_path();
+
+	if (!s || walk_file(s, fd_to_file(bpf_get_current_task_btf(), fd)) < 0)
+		return 0;
+	return emit_path(s, REF_FILE, act);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int ref_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	int fd = (int)ctx->args[4];
+
+	if ((ctx->args[3] & 0x20 /* MAP_ANONYMOUS */) || fd < 0 || is_agent())
+		return 0;
+	return on_fd(fd, JB_ACT_MMAP);
+}
+
+SEC("tracepoint/syscalls/sys_enter_ftruncate")
+int ref_ftruncate(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_agent())
+		return 0;
+	return on_fd((int)ctx->args[0], JB_ACT_TRUNCATE);
 }
 
 static __always_inline int on_path(const char *p1, long dfd1, const char *p2, long dfd2,
@@ -346,6 +368,38 @@ int ref_chmod(struct trace_event_raw_sys_enter *ctx)
 	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_CHMOD);
 }
 
+SEC("tracepoint/syscalls/sys_enter_truncate")
+int ref_truncate(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_TRUNCATE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_linkat")
+int ref_linkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
+		       ctx->args[2], JB_ACT_LINK);
+}
+
+SEC("tracepoint/syscalls/sys_enter_link")
+int ref_link(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
+		       JB_AT_FDCWD, JB_ACT_LINK);
+}
+
+SEC("tracepoint/syscalls/sys_enter_symlinkat")
+int ref_symlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[2], ctx->args[1], NULL, 0, JB_ACT_LINK);
+}
+
+SEC("tracepoint/syscalls/sys_enter_symlink")
+int ref_symlink(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[1], JB_AT_FDCWD, NULL, 0, JB_ACT_LINK);
+}
+
 SEC("tracepoint/syscalls/sys_enter_fchmod")
 int ref_fchmod(struct trace_event_raw_sys_enter *ctx)
 {
@@ -363,95 +417,106 @@ int ref_fchmod(struct trace_event_raw_sys_enter *ctx)
 
 /* --- flows --------------------------------------------------------------- */
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int ref_connect_e(struct trace_event_raw_sys_enter *ctx)
+/* An egress record of the current task (as jibril's egress_flow()): the
+ * peer from the socket, or from connect()'s sockaddr when daddr is given. */
+static __noinline int emit_connect(const struct sock *sk, __u16 family, __u8 proto,
+				   const __u8 *daddr, __u16 dport)
 {
-	struct ref_pending_conn pc = {};
-	const void *uaddr = (const void *)ctx->args[1];
-	int alen = (int)ctx->args[2];
-	__u64 id = bpf_get_current_pid_tgid();
-	__u16 family = 0;
+	struct ref_event *e = ev_new(REF_CONNECT);
 
-	if ((id >> 32) == ref_agent_tgid)
-		return 0;
-	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
-		return 0;
-	if (family == REF_AF_INET && alen >= (int)sizeof(struct sockaddr_in)) {
-		struct sockaddr_in sin;
-
-		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr))
-			return 0;
-		pc.dport = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(pc.daddr, &sin.sin_addr, 4);
-	} else if (family == REF_AF_INET6 && alen >= 24) {
-		struct sockaddr_in6 sin6;
-
-		if (bpf_probe_read_user(&sin6, 24, uaddr))
-			return 0;
-		pc.dport = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(pc.daddr, &sin6.sin6_addr, 16);
-	} else {
-		return 0;
-	}
-	pc.family = family;
-	pc.fd = (int)ctx->args[0];
-	bpf_map_update_elem(&ref_pending_conn, &id, &pc, BPF_ANY);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int ref_connect_x(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct ref_pending_conn *pp = bpf_map_lookup_elem(&ref_pending_conn, &id);
-	struct ref_pending_conn pc;
-	struct ref_event *e;
-	struct socket *sock;
-	struct sock *sk;
-	struct file *f;
-
-	if (!pp)
-		return 0;
-	pc = *pp;
-	bpf_map_delete_elem(&ref_pending_conn, &id);
-	f = fd_to_file(bpf_get_current_task_btf(), pc.fd);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & REF_S_IFMT) != REF_S_IFSOCK)
-		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != pc.family)
-		return 0;
-	e = ev_new(REF_CONNECT);
 	if (!e)
 		return 0;
-	e->family = pc.family;
-	e->proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
-	e->dport = pc.dport;
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__builtin_memcpy(e->daddr, pc.daddr, 16);
-	if (pc.family == REF_AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	sk = as_btf(sk, struct sock);
+	e->family = family;
+	e->proto = proto;
+	e->dport = dport;
+	e->sport = sk->__sk_common.skc_num;
+	__builtin_memset(e->saddr, 0, 16);
+	__builtin_memset(e->daddr, 0, 16);
+	if (family == REF_AF_INET) {
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
 
-		__builtin_memset(e->saddr, 0, 16);
 		__builtin_memcpy(e->saddr, &a, 4);
+		if (!daddr) {
+			a = sk->__sk_common.skc_daddr;
+			__builtin_memcpy(e->daddr, &a, 4);
+		}
 	} else {
 		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		if (!daddr)
+			BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
+	if (daddr)
+		__builtin_memcpy(e->daddr, daddr, 16);
 	e->path[0] = 0;
 	ev_submit(e);
 	return 0;
 }
 
-/* Accepted inbound TCP, in softirq: no task context, stack only. */
+/* connect() of anything but TCP, same tests in the same order as jibril's
+ * jb_connect_e (TCP is taken at SYN_SENT by ref_sock_state) */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int ref_connect_e(struct trace_event_raw_sys_enter *ctx)
+{
+	const void *uaddr = (const void *)ctx->args[1];
+	int alen = (int)ctx->args[2];
+	union {
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} u;
+	__u8 daddr[16] = {};
+	__u16 family, proto;
+	struct socket *sock;
+	struct sock *sk;
+	struct file *f;
+
+	f = fd_to_file(bpf_get_current_task_btf(), (int)ctx->args[0]);
+	if (!f || (f->f_inode->i_mode & REF_S_IFMT) != REF_S_IFSOCK)
+		return 0;
+	sock = as_btf(f->private_data, struct socket);
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != REF_AF_INET && family != REF_AF_INET6)
+		return 0;
+	proto = sk->sk_protocol;
+	if (proto == REF_IPPROTO_TCP || proto == REF_IPPROTO_MPTCP || is_agent())
+		return 0;
+	if (alen < (int)sizeof(u.sin) || bpf_probe_read_user(&u.sin, sizeof(u.sin), uaddr))
+		return 0;
+	family = u.sin.sin_family;
+	if (family == REF_AF_INET) {
+		__builtin_memcpy(daddr, &u.sin.sin_addr, 4);
+	} else if (family == REF_AF_INET6 && alen >= 24) {
+		if (bpf_probe_read_user(&u.sin6, 24, uaddr))
+			return 0;
+		__builtin_memcpy(daddr, &u.sin6.sin6_addr, 16);
+	} else {
+		return 0;
+	}
+	return emit_connect(sk, family, (__u8)proto, daddr, bpf_ntohs(u.sin.sin_port));
+}
+
+/* TCP: CLOSE -> SYN_SENT in the connecting task (an egress attempt), and
+ * SYN_RECV -> ESTABLISHED in softirq (accepted ingress: no task context,
+ * stack only), as in jibril's jb_sock_state. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(ref_sock_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	struct ref_event *e;
 	__u16 family;
 
+	if (newstate == REF_TCP_SYN_SENT) {
+		family = sk->__sk_common.skc_family;
+		if ((family != REF_AF_INET && family != REF_AF_INET6) || is_agent())
+			return 0;
+		return emit_connect(sk, family, (__u8)sk->sk_protocol, NULL,
+				    bpf_ntohs(sk->__sk_common.skc_dport));
+	}
 	if (oldstate != REF_TCP_SYN_RECV || newstate != REF_TCP_ESTABLISHED)
 		return 0;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family != REF_AF_INET && family != REF_AF_INET6)
 		return 0;
 	e = bpf_ringbuf_reserve(&ref_ring, sizeof(*e), 0);
@@ -468,8 +533,8 @@ int BPF_PROG(ref_sock_state, const struct sock *sk, const int oldstate, const in
 	e->type = REF_ACCEPT;
 	e->family = family;
 	if (family == REF_AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__be32 b = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
+		__be32 b = sk->__sk_common.skc_daddr;
 
 		__builtin_memcpy(e->saddr, &a, 4);
 		__builtin_memcpy(e->daddr, &b, 4);
@@ -477,9 +542,9 @@ int BPF_PROG(ref_sock_state, const struct sock *sk, const int oldstate, const in
 		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
-	e->proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
-	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	e->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->proto = (__u8)sk->sk_protocol;
+	e->sport = sk->__sk_common.skc_num;
+	e->dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	e->comm[0] = 0;
 	e->path[0] = 0;
 	ev_submit(e);
@@ -501,6 +566,14 @@ NOP(nop_exit, "tp_btf/sched_process_exit")
 NOP(nop_openat_x, "tracepoint/syscalls/sys_exit_openat")
 NOP(nop_openat2_x, "tracepoint/syscalls/sys_exit_openat2")
 NOP(nop_open_x, "tracepoint/syscalls/sys_exit_open")
+NOP(nop_creat_x, "tracepoint/syscalls/sys_exit_creat")
+NOP(nop_mmap, "tracepoint/syscalls/sys_enter_mmap")
+NOP(nop_ftruncate, "tracepoint/syscalls/sys_enter_ftruncate")
+NOP(nop_truncate, "tracepoint/syscalls/sys_enter_truncate")
+NOP(nop_linkat, "tracepoint/syscalls/sys_enter_linkat")
+NOP(nop_link, "tracepoint/syscalls/sys_enter_link")
+NOP(nop_symlinkat, "tracepoint/syscalls/sys_enter_symlinkat")
+NOP(nop_symlink, "tracepoint/syscalls/sys_enter_symlink")
 NOP(nop_unlinkat, "tracepoint/syscalls/sys_enter_unlinkat")
 NOP(nop_unlink, "tracepoint/syscalls/sys_enter_unlink")
 NOP(nop_renameat2, "tracepoint/syscalls/sys_enter_renameat2")
@@ -511,5 +584,4 @@ NOP(nop_fchmodat2, "tracepoint/syscalls/sys_enter_fchmodat2")
 NOP(nop_chmod, "tracepoint/syscalls/sys_enter_chmod")
 NOP(nop_fchmod, "tracepoint/syscalls/sys_enter_fchmod")
 NOP(nop_connect_e, "tracepoint/syscalls/sys_enter_connect")
-NOP(nop_connect_x, "tracepoint/syscalls/sys_exit_connect")
 NOP(nop_sock_state, "tp_btf/inet_sock_set_state")

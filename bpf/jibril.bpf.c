@@ -7,10 +7,12 @@
  * fentry/fexit/lsm with EPERM):
  *   tp_btf/sched_process_{fork,exec,exit}  -> jb_tasks (+ jb_files/jb_links
  *                                             for the executed file)
- *   syscalls: exit of open/openat/openat2, enter of unlink(at),
- *   rename(at/at2), chmod/fchmod/fchmodat(2)  -> jb_files + jb_links
- *   syscalls: enter+exit of connect           -> jb_flows (egress)
- *   tp_btf/inet_sock_set_state                -> jb_flows (ingress, accepted)
+ *   syscalls: exit of open/openat/openat2/creat, enter of mmap,
+ *   ftruncate, truncate, unlink(at), rename(at/at2), link(at),
+ *   symlink(at), chmod/fchmod/fchmodat(2)     -> jb_files + jb_links
+ *   tp_btf/inet_sock_set_state                -> jb_flows (TCP egress at
+ *                                                SYN_SENT, accepted ingress)
+ *   syscalls: enter of connect                -> jb_flows (egress, not TCP)
  * A file whose key user space put in jb_watch goes to jb_files_hot and
  * jb_links_hot instead, with a copy of its task in jb_tasks_hot: maps that
  * ordinary activity never touches, so a storm cannot evict them.
@@ -47,7 +49,9 @@
  *  - the per-CPU scratch maps are used only from process context programs
  *    (syscall and sched tracepoints run with preemption disabled, so one
  *    program at a time per CPU). The inet_sock_set_state program can run in
- *    softirq on top of them and therefore must use the stack only.
+ *    softirq on top of them and therefore must use the stack only, except
+ *    on its SYN_SENT branch, which only ever runs inside connect()/sendto()
+ *    (tcp_v4_connect/tcp_v6_connect, process context).
  *  - events of jb_agent_tgid are dropped, except task records.
  */
 #include "vmlinux.h"
@@ -72,7 +76,10 @@ const volatile __u32 jb_agent_tgid = 0;
 #define JB_S_IFMT 0170000
 #define JB_S_IFSOCK 0140000
 #define JB_TCP_ESTABLISHED 1
+#define JB_TCP_SYN_SENT 2
 #define JB_TCP_SYN_RECV 3
+#define JB_IPPROTO_TCP 6
+#define JB_IPPROTO_MPTCP 262
 /* fs.h bits. FMODE_CREATED has been 0x100000 since it appeared (4.19);
  * checked on 6.18: an O_CREAT open of an existing file does not get it, a
  * new file does (so it is not FMODE_OPENED, which every open has) */
@@ -82,6 +89,8 @@ const volatile __u32 jb_agent_tgid = 0;
 /* a link touched again with no new action within this long keeps its
  * last_ns (see link_upsert) */
 #define JB_LINK_REFRESH_NS 2000000ULL
+/* jb_seen.link keeps the link's action bits (enum jb_action fits) here */
+#define JB_SEEN_ACTS 0xffffULL
 /* /proc/PID/stat field 22 is start_boottime in USER_HZ (100) ticks */
 #define JB_NSEC_PER_TICK 10000000ULL
 
@@ -176,7 +185,7 @@ struct jb_seen_key {
 };
 
 struct jb_seen {
-	__u64 link;    /* record_file(): link last_ns | actions (low 10 bits) */
+	__u64 link;    /* record_file(): link last_ns | actions (low 16 bits) */
 	__u64 gen;     /* jb_pathgen.gen when the path was walked */
 	__u64 inode;   /* guards against a freed dentry's address being */
 	__u64 parent;  /* reused for another name: inode, d_parent and */
@@ -209,30 +218,20 @@ struct {
 	__type(value, struct jb_pathgen);
 } jb_pathgen SEC(".maps");
 
-/* a jb_task is 600 bytes: too big for the 512-byte stack */
+/* a jb_task is 728 bytes: too big for the 512-byte stack. spill follows
+ * env so that a constant-size string copy to env + (offset & 127) always
+ * stays inside the value (see fill_env()). */
+struct jb_task_scratch {
+	struct jb_task t;
+	char spill[JB_ENV_LEN];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct jb_task);
+	__type(value, struct jb_task_scratch);
 } jb_scratch_task SEC(".maps");
-
-/* connect(): the socket's local side is only known at exit, the peer only
- * at enter (user memory), so the peer waits here, keyed by pid_tgid. LRU so
- * that a thread killed inside connect() cannot leak an entry for ever. */
-struct jb_pending_conn {
-	__u8 daddr[16];
-	__u16 dport;
-	__u16 family;
-	__s32 fd;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u64);
-	__type(value, struct jb_pending_conn);
-} jb_pending_conn SEC(".maps");
 
 /* --- small helpers ------------------------------------------------------- */
 
@@ -253,7 +252,9 @@ static __always_inline struct jb_task *scratch_task(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&jb_scratch_task, &zero);
+	struct jb_task_scratch *ts = bpf_map_lookup_elem(&jb_scratch_task, &zero);
+
+	return ts ? &ts->t : NULL;
 }
 
 /*
@@ -293,7 +294,6 @@ static __always_inline void fill_identity(struct jb_task *t, struct task_struct 
 	t->uid = task->cred->uid.val;
 	t->last_ns = now;
 	t->exit_ns = 0;
-	t->_pad = 0;
 	bpf_core_read_str(t->comm, sizeof(t->comm), &task->comm);
 }
 
@@ -333,6 +333,138 @@ static __always_inline void fill_exe(struct jb_task *t, struct jb_scratch *s, st
 		t->flags |= JB_TASK_EXE_CUT;
 }
 
+/*
+ * The environment's "LD_*" entries into t->env: what the dynamic loader
+ * obeys (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...), read from the
+ * *current* address space like fill_args(). The area is scanned in
+ * 256-byte chunks for the byte pattern "\0LD_", 8 bytes at a time: a word
+ * without a NUL (most of them) costs a load and three operations. The scan
+ * starts one byte before env_start, at the NUL that ends the last argv
+ * string, so the first entry is found like the others. At most
+ * JB_ENV_SCAN bytes are scanned; a bigger environment, or LD_ entries that
+ * do not all fit in JB_ENV_LEN, set JB_TASK_ENV_CUT. The chunk buffer is
+ * the path scratch's walk area: callers have finished any walk by then and
+ * only s->file survives a walk, which this does not touch.
+ */
+#define JB_ENV_CHUNK 256
+#define JB_ENV_SCAN (64 * JB_ENV_CHUNK)
+
+struct env_ctx {
+	struct jb_task *t;
+	char *buf;  /* JB_ENV_CHUNK + 16 bytes */
+	__u64 pos;  /* user address of buf[0] */
+	__u64 end;  /* env_end, or where the scan stops */
+	__u32 len;  /* bytes used in t->env */
+	__u32 cut;
+};
+
+/* 0x80 in each byte of v that is zero, exactly (no borrow false positives) */
+static __always_inline __u64 zero_bytes(__u64 v)
+{
+	const __u64 m = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((v & m) + m) | v | m);
+}
+
+/* copy the entry at user address u into t->env; 1: no more room */
+static __always_inline int env_take(struct env_ctx *c, __u64 u)
+{
+	__u32 off = c->len;
+	long n;
+
+	if (off >= JB_ENV_LEN) {
+		c->cut = 1;
+		return 1;
+	}
+	/* constant size: what runs past env goes into the scratch's spill */
+	n = bpf_probe_read_user_str(&c->t->env[off & (JB_ENV_LEN - 1)], JB_ENV_LEN, (void *)u);
+	if (n <= 0)
+		return 0;
+	if (off + n >= JB_ENV_LEN) {
+		/* full: cut unless this entry ended exactly at the end (an
+		 * n of JB_ENV_LEN cannot tell a 127-byte entry from a longer
+		 * one: counted as cut; back-fill can tell, and does not) */
+		if (off + n > JB_ENV_LEN || n == JB_ENV_LEN)
+			c->cut = 1;
+		c->t->env[JB_ENV_LEN - 1] = 0;
+		c->len = JB_ENV_LEN;
+		return 0;
+	}
+	c->len = off + n;
+	return 0;
+}
+
+/* one word of the area per call; every JB_ENV_CHUNK bytes, a refill */
+static long env_word(__u32 i, void *data)
+{
+	struct env_ctx *c = data;
+	__u64 rem, m, low, k;
+	__u32 w = (i * 8) & (JB_ENV_CHUNK - 1), n;
+
+	if (w == 0) {
+		if (i)
+			c->pos += JB_ENV_CHUNK;
+		if (c->pos >= c->end)
+			return 1;
+		rem = c->end - c->pos;
+		n = rem < JB_ENV_CHUNK + 8 ? rem : JB_ENV_CHUNK + 8;
+		if (bpf_probe_read_user(c->buf, n, (void *)c->pos)) {
+			c->cut = 1;
+			return 1;
+		}
+	}
+	m = zero_bytes(*(__u64 *)&c->buf[w]);
+	if (!m)
+		return 0;
+	/* byte j of the result: buf[w+j..w+j+3] == "\0LD_" */
+	m &= zero_bytes(*(__u64 *)&c->buf[w + 1] ^ 0x4c4c4c4c4c4c4c4cULL);
+	m &= zero_bytes(*(__u64 *)&c->buf[w + 2] ^ 0x4444444444444444ULL);
+	m &= zero_bytes(*(__u64 *)&c->buf[w + 3] ^ 0x5f5f5f5f5f5f5f5fULL);
+	rem = c->end - c->pos;
+	/* at most two matches fit in one word ("\0LD_\0LD_") */
+	for (int j = 0; j < 2 && m; j++) {
+		low = m & -m;
+		/* byte index of the lowest set bit, without ctz */
+		k = ((low >> 7) * 0x0001020304050607ULL) >> 56;
+		/* bytes past the read are stale: a real entry's "_" is
+		 * followed by at least its NUL inside the area */
+		if (w + k + 4 < rem && env_take(c, c->pos + w + k + 1))
+			return 1;
+		m &= m - 1;
+	}
+	return 0;
+}
+
+static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
+				     struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct env_ctx c = {};
+	__u64 start, end;
+
+	t->env_len = 0;
+	t->flags &= ~JB_TASK_ENV_CUT;
+	__builtin_memset(t->env, 0, JB_ENV_LEN);
+	if (!mm)
+		return; /* kernel thread */
+	start = BPF_CORE_READ(mm, env_start);
+	end = BPF_CORE_READ(mm, env_end);
+	if (!start || end <= start)
+		return;
+	c.t = t;
+	c.buf = s->walk;
+	c.pos = start - 1;
+	c.end = end;
+	if (end - c.pos > JB_ENV_SCAN) {
+		c.end = c.pos + JB_ENV_SCAN;
+		c.cut = 1;
+	}
+	bpf_loop(JB_ENV_SCAN / 8, env_word, &c, 0);
+	t->env_len = c.len;
+	if (c.cut)
+		t->flags |= JB_TASK_ENV_CUT;
+}
+
 /* Insert-only: a record that exists is never replaced from here. */
 static __always_inline void task_insert(struct jb_task *t)
 {
@@ -360,6 +492,7 @@ static __always_inline struct jb_task *build_task(struct task_struct *task)
 	fill_identity(t, task, now);
 	fill_exe(t, s, BPF_CORE_READ(task, mm, exe_file));
 	fill_args(t, task);
+	fill_env(t, s, task);
 	return t;
 }
 
@@ -503,9 +636,11 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 	ns = link_upsert(&jb_links, task_key, fkey, act, now, JB_STAT_LINK_NEW,
 			 JB_STAT_LINK_FAIL, &acts);
 out:
-	/* link state for jb_seen: actions in the low half, last_ns rounded
-	 * down to 2^10 ns above it (a 54-bit ns clock lasts 570 years) */
-	return ns ? (ns & ~0x3ffULL) | (acts & 0x3ff) : 0;
+	/* link state for jb_seen: actions in the low 16 bits, last_ns
+	 * rounded down to 2^16 ns (65 us) above them: it is only compared
+	 * with JB_LINK_REFRESH_NS, and rounding down makes an entry look
+	 * older, never fresher */
+	return ns ? (ns & ~JB_SEEN_ACTS) | (acts & JB_SEEN_ACTS) : 0;
 }
 
 static __always_inline int is_agent(void)
@@ -539,6 +674,7 @@ int BPF_PROG(jb_fork, struct task_struct *parent, struct task_struct *child)
 		t->flags = 0;
 		fill_exe(t, s, BPF_CORE_READ(child, mm, exe_file));
 		fill_args(t, child);
+		fill_env(t, s, child);
 	}
 	t->first_ns = now;
 	fill_identity(t, child, now);
@@ -580,6 +716,7 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		stat_inc(JB_STAT_PATH_FAIL);
 	}
 	fill_args(t, p);
+	fill_env(t, s, p); /* s->file (the exe path) is kept for below */
 
 	if (old) {
 		err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_ANY);
@@ -599,9 +736,12 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	if (is_agent())
 		return 0;
-	/* s->file still holds the exe path from above */
+	/* s->file still holds the exe path from above. The kernel opened and
+	 * mapped it for this exec (no syscall of the task's did): both are
+	 * recorded, so "opened, mapped, executed, then unlinked by the same
+	 * task" (a binary that deletes itself) is one link's actions. */
 	if (file && t->exe[0])
-		record_file(s, key, JB_ACT_EXEC);
+		record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP);
 	/* A script also gets its own EXEC link: that is the file a dropper
 	 * wrote, the interpreter is just /bin/sh. Its struct file is already
 	 * released here, but binfmt_script/misc point bprm->interp away from
@@ -609,8 +749,9 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	 * or /dev/fd/N for execveat(AT_EMPTY_PATH)). */
 	fname = BPF_CORE_READ(bprm, filename);
 	if (fname && fname != BPF_CORE_READ(bprm, interp)) {
+		/* opened by the kernel to read its "#!" line, not mapped */
 		if (str_path(s, p, fname, JB_AT_FDCWD, 1) == 0)
-			record_file(s, key, JB_ACT_EXEC);
+			record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN);
 		else
 			stat_inc(JB_STAT_PATH_FAIL);
 	}
@@ -774,7 +915,7 @@ int jb_pge_setns(void *ctx)
 
 /* --- file syscalls ------------------------------------------------------- */
 
-enum { JB_OPEN, JB_OPENAT, JB_OPENAT2 };
+enum { JB_OPEN, JB_OPENAT, JB_OPENAT2, JB_CREAT };
 
 /* O_TRUNC is cleared from f_flags by do_dentry_open(), so look at the
  * syscall's own flags argument in the saved user registers */
@@ -798,6 +939,7 @@ static __always_inline int open_truncates(int kind)
 }
 
 /*
+ * Open, mmap and ftruncate of a file the process already has a link to.
  * A re-open is skipped before the path walk when jb_seen says what the full
  * path would find anyway: the process's link to this path already holds
  * every action bit and was written under JB_LINK_REFRESH_NS ago, i.e.
@@ -810,42 +952,21 @@ static __always_inline int open_truncates(int kind)
  * under way (jb_pathgen), and the dentry still has its inode, parent and
  * name hash (a freed dentry's address may be reused).
  */
-static __always_inline int on_open_exit(long ret, int kind)
+static __noinline int file_cached(struct task_struct *task, struct file *f, __u32 act)
 {
-	struct task_struct *task;
 	struct jb_scratch *s;
 	struct jb_pathgen *g;
 	struct jb_seen_key sk;
 	struct jb_seen *c, nc;
 	struct dentry *d;
-	struct file *f;
 	__u64 tkey, link, now;
 	__u32 zero = 0;
-	__u32 mode, act = JB_ACT_OPEN;
 
-	if (ret < 0 || is_agent())
-		return 0;
 	s = scratch_path();
 	g = bpf_map_lookup_elem(&jb_pathgen, &zero);
-	if (!s || !g)
+	if (!s || !g || !f)
 		return 0;
-	task = bpf_get_current_task_btf();
-	f = fd_to_file(task, ret);
-	if (!f) {
-		stat_inc(JB_STAT_PATH_FAIL);
-		return 0;
-	}
-	mode = f->f_mode; /* f is typed (fd_to_file): a plain load */
-	if (mode & JB_FMODE_READ)
-		act |= JB_ACT_READ;
-	if (mode & JB_FMODE_WRITE) {
-		act |= JB_ACT_WRITE;
-		if (open_truncates(kind))
-			act |= JB_ACT_TRUNCATE;
-	}
-	if (mode & JB_FMODE_CREATED)
-		act |= JB_ACT_CREATE;
-
+	f = as_btf(f, struct file);
 	d = f->f_path.dentry;
 	__builtin_memset(&sk, 0, sizeof(sk));
 	sk.task_key = task_key_of(task);
@@ -858,9 +979,9 @@ static __always_inline int on_open_exit(long ret, int kind)
 	c = bpf_map_lookup_elem(&jb_seen, &sk);
 	if (c && c->gen == nc.gen && g->busy <= 0 && c->inode == nc.inode &&
 	    c->parent == nc.parent && c->hashlen == nc.hashlen &&
-	    (act & ~(__u32)c->link & 0x3ff) == 0) {
+	    (act & ~(__u32)c->link & JB_SEEN_ACTS) == 0) {
 		now = bpf_ktime_get_ns();
-		if (now - (c->link & ~0x3ffULL) < JB_LINK_REFRESH_NS)
+		if (now - (c->link & ~JB_SEEN_ACTS) < JB_LINK_REFRESH_NS)
 			return 0;
 	}
 
@@ -880,6 +1001,33 @@ static __always_inline int on_open_exit(long ret, int kind)
 	return 0;
 }
 
+static __always_inline int on_open_exit(long ret, int kind)
+{
+	struct task_struct *task;
+	struct file *f;
+	__u32 mode, act = JB_ACT_OPEN;
+
+	if (ret < 0 || is_agent())
+		return 0;
+	task = bpf_get_current_task_btf();
+	f = fd_to_file(task, ret);
+	if (!f) {
+		stat_inc(JB_STAT_PATH_FAIL);
+		return 0;
+	}
+	mode = f->f_mode; /* f is typed (fd_to_file): a plain load */
+	if (mode & JB_FMODE_READ)
+		act |= JB_ACT_READ;
+	if (mode & JB_FMODE_WRITE) {
+		act |= JB_ACT_WRITE;
+		if (kind == JB_CREAT || open_truncates(kind))
+			act |= JB_ACT_TRUNCATE;
+	}
+	if (mode & JB_FMODE_CREATED)
+		act |= JB_ACT_CREATE;
+	return file_cached(task, f, act);
+}
+
 SEC("tracepoint/syscalls/sys_exit_openat")
 int jb_openat_x(struct trace_event_raw_sys_exit *ctx)
 {
@@ -896,6 +1044,48 @@ SEC("tracepoint/syscalls/sys_exit_open")
 int jb_open_x(struct trace_event_raw_sys_exit *ctx)
 {
 	return on_open_exit(ctx->ret, JB_OPEN);
+}
+
+/* creat() is open(O_CREAT|O_WRONLY|O_TRUNC) */
+SEC("tracepoint/syscalls/sys_exit_creat")
+int jb_creat_x(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_open_exit(ctx->ret, JB_CREAT);
+}
+
+/*
+ * mmap() of a file, whatever the protection and flags: an executable or
+ * shared mapping is the interesting kind, but a read-only private one
+ * reads the file as surely as read() does. Taken at entry (an attempt
+ * counts, as for the path-named actions); anonymous mappings leave first.
+ * The dynamic loader maps each library several times in a row: after the
+ * first, jb_seen makes them a lookup each, as for re-opens.
+ */
+#define JB_MAP_ANONYMOUS 0x20
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int jb_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task;
+	int fd = (int)ctx->args[4];
+
+	if ((ctx->args[3] & JB_MAP_ANONYMOUS) || fd < 0 || is_agent())
+		return 0;
+	task = bpf_get_current_task_btf();
+	return file_cached(task, fd_to_file(task, fd), JB_ACT_MMAP);
+}
+
+/* ftruncate(): the file behind the fd, through jb_seen (log rotation and
+ * databases call it often on files they keep open) */
+SEC("tracepoint/syscalls/sys_enter_ftruncate")
+int jb_ftruncate(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task;
+
+	if (is_agent())
+		return 0;
+	task = bpf_get_current_task_btf();
+	return file_cached(task, fd_to_file(task, (int)ctx->args[0]), JB_ACT_TRUNCATE);
 }
 
 /* Path-named actions are taken at syscall enter: the file still exists for
@@ -982,6 +1172,45 @@ int jb_chmod(struct trace_event_raw_sys_enter *ctx)
 	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_CHMOD);
 }
 
+SEC("tracepoint/syscalls/sys_enter_truncate")
+int jb_truncate(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_TRUNCATE);
+}
+
+/* A hard link: the existing file (it gains a name: /etc/shadow linked
+ * somewhere readable) and the new name (a file planted where a program
+ * will read it), like the two sides of a rename. linkat() with
+ * AT_EMPTY_PATH names the source by its fd: str_path() resolves "" to
+ * the dirfd's file. */
+SEC("tracepoint/syscalls/sys_enter_linkat")
+int jb_linkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
+		       ctx->args[2], JB_ACT_LINK);
+}
+
+SEC("tracepoint/syscalls/sys_enter_link")
+int jb_link(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
+		       JB_AT_FDCWD, JB_ACT_LINK);
+}
+
+/* A symlink: only the new name is a file operation; the target is just a
+ * string stored in it (relative to the link's directory, maybe absent). */
+SEC("tracepoint/syscalls/sys_enter_symlinkat")
+int jb_symlinkat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[2], ctx->args[1], NULL, 0, JB_ACT_LINK);
+}
+
+SEC("tracepoint/syscalls/sys_enter_symlink")
+int jb_symlink(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_path((const char *)ctx->args[1], JB_AT_FDCWD, NULL, 0, JB_ACT_LINK);
+}
+
 SEC("tracepoint/syscalls/sys_enter_fchmod")
 int jb_fchmod(struct trace_event_raw_sys_enter *ctx)
 {
@@ -1049,126 +1278,170 @@ static __always_inline void flow_upsert(struct jb_flow *fl)
 	cur->last_ns = fl->last_ns;
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
+/* Egress flow of the current task: the peer and local side from the
+ * socket, or, when daddr is given, the peer from connect()'s sockaddr (the
+ * socket does not hold it yet at syscall entry). Process context only. */
+static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 proto,
+				  const __u8 *daddr, __u16 dport)
 {
-	struct jb_pending_conn pc = {};
-	const void *uaddr = (const void *)ctx->args[1];
-	int alen = (int)ctx->args[2];
-	__u64 id = bpf_get_current_pid_tgid();
-	__u16 family = 0;
-
-	if ((id >> 32) == jb_agent_tgid)
-		return 0;
-	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
-		return 0;
-	if (family == JB_AF_INET && alen >= (int)sizeof(struct sockaddr_in)) {
-		struct sockaddr_in sin;
-
-		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr))
-			return 0;
-		pc.dport = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(pc.daddr, &sin.sin_addr, 4);
-	} else if (family == JB_AF_INET6 && alen >= 24) {
-		/* 24: up to and including sin6_addr, scope id is optional */
-		struct sockaddr_in6 sin6;
-
-		if (bpf_probe_read_user(&sin6, 24, uaddr))
-			return 0;
-		pc.dport = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(pc.daddr, &sin6.sin6_addr, 16);
-	} else {
-		return 0; /* AF_UNIX, AF_NETLINK, AF_UNSPEC (disconnect), ... */
-	}
-	pc.family = family;
-	pc.fd = (int)ctx->args[0];
-	bpf_map_update_elem(&jb_pending_conn, &id, &pc, BPF_ANY);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_connect")
-int jb_connect_x(struct trace_event_raw_sys_exit *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct jb_pending_conn *pp = bpf_map_lookup_elem(&jb_pending_conn, &id);
-	struct jb_pending_conn pc;
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct jb_flow fl = {};
-	struct socket *sock;
-	struct sock *sk;
-	struct file *f;
-	__u64 tkey;
 
-	if (!pp)
-		return 0;
-	pc = *pp;
-	bpf_map_delete_elem(&jb_pending_conn, &id);
-
-	/* every attempt counts, refused and in-progress ones included:
-	 * scanning and beaconing show up as failures */
-	task = bpf_get_current_task_btf();
-	f = fd_to_file(task, pc.fd);
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & JB_S_IFMT) != JB_S_IFSOCK)
-		return 0;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != pc.family)
-		return 0;
-	tkey = ensure_task(task);
-
-	fl.task_key = tkey;
-	fl.first_ns = fl.last_ns = bpf_ktime_get_ns();
-	fl.family = pc.family;
-	fl.proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	sk = as_btf(sk, struct sock);
+	fl.family = family;
+	fl.proto = proto;
 	fl.dir = JB_FLOW_EGRESS;
-	fl.dport = pc.dport;
-	/* the local side is bound by now unless the attempt failed early */
-	fl.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__builtin_memcpy(fl.daddr, pc.daddr, 16);
-	if (pc.family == JB_AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	fl.sport = sk->__sk_common.skc_num;
+	fl.dport = dport;
+	if (family == JB_AF_INET) {
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
 
 		__builtin_memcpy(fl.saddr, &a, 4);
+		if (!daddr) {
+			a = sk->__sk_common.skc_daddr;
+			__builtin_memcpy(fl.daddr, &a, 4);
+		}
 	} else {
 		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		if (!daddr)
+			BPF_CORE_READ_INTO(&fl.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/* a v4-mapped TCP connect: tcp_v6_connect() hands over to
+		 * tcp_v4_connect() and sets the v6 source only after it */
+		if (!daddr && fl.daddr[10] == 0xff && fl.daddr[11] == 0xff &&
+		    fl.saddr[0] == 0 && fl.saddr[10] == 0) {
+			__be32 v4 = sk->__sk_common.skc_rcv_saddr;
+
+			fl.saddr[10] = fl.saddr[11] = 0xff;
+			__builtin_memcpy(&fl.saddr[12], &v4, 4);
+		}
 	}
+	if (daddr)
+		__builtin_memcpy(fl.daddr, daddr, 16);
+	fl.task_key = task_key_of(task);
+	fl.first_ns = fl.last_ns = bpf_ktime_get_ns();
 	fl.count = 1;
-	fl.key = flow_key(tkey, fl.family, fl.proto, fl.dir, fl.dport, fl.daddr);
+	fl.key = flow_key(fl.task_key, fl.family, fl.proto, fl.dir, fl.dport, fl.daddr);
 	flow_upsert(&fl);
 	return 0;
 }
 
-/* Accepted inbound TCP: the child socket goes SYN_RECV -> ESTABLISHED when
- * the handshake's last ACK arrives. Runs in softirq, in no task's context,
- * hence task_key 0, and on top of whatever program this CPU was running:
- * stack only, no scratch maps. */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(jb_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+/*
+ * connect() of anything but TCP (UDP, ICMP ping sockets, SCTP, ...): TCP
+ * is recorded by jb_sock_state at its SYN_SENT transition instead. This
+ * program still runs for every connect(), so the common cases leave first,
+ * tested on the socket itself (the fd table costs less than reading the
+ * caller's sockaddr: measured 90 against 120 ns): AF_UNIX (syslog, nscd,
+ * D-Bus: most connects on a host) and other non-INET families, then TCP.
+ * Taken at entry, so every attempt counts (a failed one too), and an
+ * unbound socket's local side is still 0.0.0.0:0 here.
+ */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
 {
-	struct jb_flow fl = {};
+	const void *uaddr = (const void *)ctx->args[1];
+	int alen = (int)ctx->args[2];
+	union {
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} u;
+	__u8 daddr[16] = {};
+	__u16 family, dport, proto;
+	struct socket *sock;
+	struct sock *sk;
+	struct file *f;
 
-	if (oldstate != JB_TCP_SYN_RECV || newstate != JB_TCP_ESTABLISHED)
+	f = fd_to_file(bpf_get_current_task_btf(), (int)ctx->args[0]);
+	if (!f || (f->f_inode->i_mode & JB_S_IFMT) != JB_S_IFSOCK)
 		return 0;
-	fl.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (fl.family == JB_AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__be32 b = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-
-		__builtin_memcpy(fl.saddr, &a, 4);
-		__builtin_memcpy(fl.daddr, &b, 4);
-	} else if (fl.family == JB_AF_INET6) {
-		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&fl.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	sock = as_btf(f->private_data, struct socket);
+	sk = sock->sk;
+	if (!sk)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != JB_AF_INET && family != JB_AF_INET6)
+		return 0; /* AF_UNIX, AF_NETLINK, ... */
+	proto = sk->sk_protocol;
+	if (proto == JB_IPPROTO_TCP || proto == JB_IPPROTO_MPTCP || is_agent())
+		return 0; /* TCP: jb_sock_state's */
+	/* the peer as given: an IPv6 socket may take an AF_INET address, and
+	 * AF_UNSPEC disconnects (not recorded) */
+	if (alen < (int)sizeof(u.sin) || bpf_probe_read_user(&u.sin, sizeof(u.sin), uaddr))
+		return 0;
+	family = u.sin.sin_family;
+	if (family == JB_AF_INET) {
+		__builtin_memcpy(daddr, &u.sin.sin_addr, 4);
+	} else if (family == JB_AF_INET6 && alen >= 24) {
+		/* 24: up to and including sin6_addr, scope id is optional */
+		if (bpf_probe_read_user(&u.sin6, 24, uaddr))
+			return 0;
+		__builtin_memcpy(daddr, &u.sin6.sin6_addr, 16);
 	} else {
 		return 0;
 	}
-	fl.proto = (__u8)BPF_CORE_READ(sk, sk_protocol);
+	dport = bpf_ntohs(u.sin.sin_port); /* same offset in both */
+	return egress_flow(sk, family, (__u8)proto, daddr, dport);
+}
+
+/* Accepted inbound TCP, in no task's context: stack only (see the header). */
+static __always_inline int tcp_ingress(const struct sock *sk, __u16 family)
+{
+	struct jb_flow fl = {};
+
+	fl.family = family;
+	if (family == JB_AF_INET) {
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
+		__be32 b = sk->__sk_common.skc_daddr;
+
+		__builtin_memcpy(fl.saddr, &a, 4);
+		__builtin_memcpy(fl.daddr, &b, 4);
+	} else {
+		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&fl.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	fl.proto = (__u8)sk->sk_protocol;
 	fl.dir = JB_FLOW_INGRESS;
-	fl.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	fl.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	fl.sport = sk->__sk_common.skc_num;
+	fl.dport = bpf_ntohs(sk->__sk_common.skc_dport);
 	fl.first_ns = fl.last_ns = bpf_ktime_get_ns();
 	fl.count = 1;
 	fl.key = flow_key(0, fl.family, fl.proto, fl.dir, fl.sport, fl.daddr);
 	flow_upsert(&fl);
 	return 0;
 }
+
+/*
+ * TCP state changes, both directions of a connection:
+ *  - CLOSE -> SYN_SENT: an outgoing attempt. tcp_v4_connect() and
+ *    tcp_v6_connect() make it in the connecting task's context (connect(),
+ *    or sendto() with MSG_FASTOPEN), after the route lookup chose the
+ *    source address and with the peer set, but before the source port is
+ *    picked: sport is 0 unless the socket was bound. Refused, timed-out and
+ *    non-blocking attempts all get here; one that fails earlier (no route,
+ *    a bad address) does not.
+ *  - SYN_RECV -> ESTABLISHED: an accepted inbound connection, when the
+ *    handshake's last ACK arrives: in softirq, in no task's context, hence
+ *    task_key 0, and on top of whatever program this CPU was running:
+ *    stack only, no scratch maps.
+ * Every other transition returns at once.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(jb_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u16 family;
+
+	if (newstate == JB_TCP_SYN_SENT) {
+		family = sk->__sk_common.skc_family;
+		if ((family != JB_AF_INET && family != JB_AF_INET6) || is_agent())
+			return 0;
+		return egress_flow(sk, family, (__u8)sk->sk_protocol, NULL,
+				   bpf_ntohs(sk->__sk_common.skc_dport));
+	}
+	if (oldstate != JB_TCP_SYN_RECV || newstate != JB_TCP_ESTABLISHED)
+		return 0;
+	family = sk->__sk_common.skc_family;
+	if (family != JB_AF_INET && family != JB_AF_INET6)
+		return 0;
+	return tcp_ingress(sk, family);
+}
+
+#include "dns.bpf.h"

@@ -21,15 +21,20 @@
 #include <linux/types.h>
 #endif
 
-#define JB_LAYOUT_VERSION 2
+#define JB_LAYOUT_VERSION 3
 
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
 #define JB_ARGS_LEN 256 /* argv, NUL separated, cut and flagged */
+#define JB_ENV_LEN 128  /* LD_* environment entries, NUL separated */
 
-/* File actions: one bit each in jb_link.actions. */
+/* File actions: one bit each in jb_link.actions. The kernel records bits
+ * 0..10; 11..15 are reserved names of the recipe format that it never
+ * sets (close, fsync, flock, fasync, llseek: per-call events on open
+ * files, too frequent to hook for what they tell). */
 enum jb_action {
-	JB_ACT_OPEN = 1u << 0,
+	JB_ACT_OPEN = 1u << 0,   /* open*() / creat(); also the executed file
+				  * (the kernel opens it for execve) */
 	JB_ACT_READ = 1u << 1,   /* opened for reading (FMODE_READ) */
 	JB_ACT_WRITE = 1u << 2,  /* opened for writing (FMODE_WRITE) */
 	JB_ACT_EXEC = 1u << 3,   /* executed (bprm file at sched_process_exec) */
@@ -37,7 +42,16 @@ enum jb_action {
 	JB_ACT_UNLINK = 1u << 5,
 	JB_ACT_RENAME = 1u << 6, /* source or target of a rename */
 	JB_ACT_CHMOD = 1u << 7,
-	JB_ACT_TRUNCATE = 1u << 8,
+	JB_ACT_TRUNCATE = 1u << 8, /* O_TRUNC, creat(), truncate(), ftruncate() */
+	JB_ACT_MMAP = 1u << 9,   /* mmap() of the file (any prot and flags);
+				  * also the executed file (mapped by exec) */
+	JB_ACT_LINK = 1u << 10,  /* source or new name of a hard link
+				  * (link, linkat), new name of a symlink */
+	JB_ACT_CLOSE = 1u << 11,  /* reserved: never set */
+	JB_ACT_FSYNC = 1u << 12,  /* reserved: never set */
+	JB_ACT_FLOCK = 1u << 13,  /* reserved: never set */
+	JB_ACT_FASYNC = 1u << 14, /* reserved: never set */
+	JB_ACT_LLSEEK = 1u << 15, /* reserved: never set */
 };
 
 /* jb_task.flags */
@@ -47,6 +61,8 @@ enum jb_task_flag {
 	JB_TASK_BACKFILL = 1u << 2,  /* written from /proc at agent start */
 	JB_TASK_ARGS_CUT = 1u << 3,
 	JB_TASK_EXE_CUT = 1u << 4,
+	JB_TASK_ENV_CUT = 1u << 5,   /* env holds only part of the LD_* entries,
+				      * or the environment was too big to scan */
 };
 
 /* jb_file.flags */
@@ -73,6 +89,10 @@ enum jb_stat {
 	JB_STAT_PATH_FAIL,      /* a path could not be read at all */
 	JB_STAT_HOT_NEW,        /* protected link created (jb_links_hot) */
 	JB_STAT_HOT_FAIL,       /* protected file/link/task insert failed */
+	JB_STAT_DNS_NEW,        /* jb_dns address record created */
+	JB_STAT_DNS_FAIL,       /* jb_dns update failed (or scratch busy) */
+	JB_STAT_DNS_BAD,        /* DNS answer malformed, truncated, looping */
+	JB_STAT_DNS_CUT,        /* names cut, or answers past the limit */
 	JB_STAT_MAX
 };
 
@@ -96,10 +116,14 @@ struct jb_task {
 	__u32 uid;
 	__u32 flags;
 	__u32 args_len;    /* bytes used in args, NULs included */
-	__u32 _pad;
+	__u32 env_len;     /* bytes used in env, NULs included */
 	char comm[JB_COMM_LEN];
 	char exe[JB_PATH_LEN];
 	char args[JB_ARGS_LEN];
+	/* the "NAME=value" entries of the environment at exec whose NAME
+	 * starts with "LD_", NUL separated, in environment order (an entry
+	 * that does not fit is cut, NUL terminated, and flagged ENV_CUT) */
+	char env[JB_ENV_LEN];
 };
 
 /* files: key = jb_hash_path(seed, path) */
@@ -194,5 +218,42 @@ static inline __u64 jb_hash_path(__u64 seed, const char *path_buf)
 	}
 	return h ? h : 1;
 }
+
+/* --- DNS answers (bpf/dns.bpf.h, cgroup_skb/ingress) --------------------
+ * jb_dns: LRU hash (JB_DNS_ENTRIES), key struct jb_dns_key = one address
+ * seen in an A/AAAA answer of a UDP response from port 53, value struct
+ * jb_dns = the names that led to it: the question name, then each CNAME
+ * target in answer order, NUL separated (every name NUL terminated),
+ * lower case, dotted, no trailing dot. Bytes that cannot be part of a
+ * host name (controls, space, DEL, 8-bit, '.' inside a label) are stored
+ * as '?', so a crafted label can neither end a name early nor fake a
+ * second one. The newest answer for an address replaces its names. */
+#define JB_DNS_ENTRIES 4096  /* map size; the snapshot reserves as many */
+#define JB_DNS_NAMES_LEN 256 /* names that do not fit are left out: CUT */
+
+enum jb_dns_flag {
+	JB_DNS_CUT = 1u << 0,     /* some CNAME target did not fit in names */
+	JB_DNS_TRUNC = 1u << 1,   /* the message was truncated or malformed
+				   * after this address: names may be short */
+};
+
+struct jb_dns_key {
+	__u16 family;   /* AF_INET 2 / AF_INET6 10 */
+	__u16 _pad;
+	__u32 _pad2;
+	__u8 addr[16];  /* IPv4 in the first 4 bytes, the rest zero */
+};
+
+struct jb_dns {
+	__u64 first_ns; /* CLOCK_MONOTONIC: first answer with this address */
+	__u64 last_ns;  /* last answer with it */
+	__u64 names_hash; /* of names[0..len): same names -> only last_ns */
+	__u32 ttl;      /* of the newest address record */
+	__u16 len;      /* bytes used in names, NULs included */
+	__u16 flags;    /* enum jb_dns_flag */
+	__u16 count;    /* names in names[] */
+	__u16 _pad[3];
+	char names[JB_DNS_NAMES_LEN];
+};
 
 #endif

@@ -9,6 +9,11 @@
  *  - BPF_NOEXIST: a record the kernel already wrote (it saw a fork or exec
  *    while we were reading /proc) is fresher than ours and wins.
  *  - a process that vanishes while being read is skipped, not an error.
+ *  - the LD_* environment entries are picked from /proc/PID/environ with
+ *    the kernel's rules (jb_env_ld(): the same first JB_ENV_SCAN bytes,
+ *    the same order, cut and flag): only what was read differs, since the
+ *    environ file shows the area as the process left it, not as exec
+ *    built it.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -25,6 +30,13 @@
 #include "common/log.h"
 #include "bpf/jibril.h"
 #include "loader.h"
+
+/* as bpf/jibril.bpf.c: the environment bytes the kernel scans at most */
+#define JB_ENV_SCAN 16384
+
+_Static_assert(sizeof(struct jb_task) == 728, "jb_task layout (layout version 3)");
+_Static_assert(__builtin_offsetof(struct jb_task, env) == 600, "jb_task.env offset");
+_Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized");
 
 static ssize_t read_file(const char *path, char *buf, size_t len)
 {
@@ -85,6 +97,49 @@ int jb_parse_proc_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks, c
 	return -1;
 }
 
+/*
+ * The "LD_*" entries of an environment block (NUL separated "NAME=value",
+ * len bytes) into out (JB_ENV_LEN bytes), NUL separated, in order; *out_len
+ * gets the bytes used. Returns 1 when something was left out: an entry cut
+ * to fit (then NUL terminated at the end of out), an entry with no room
+ * left, or a block of JB_ENV_SCAN bytes or more (not scanned past that), as the
+ * kernel's fill_env() does. The block's last entry may lack its NUL.
+ */
+int jb_env_ld(const char *env, size_t len, char *out, uint32_t *out_len)
+{
+	size_t used = 0, i = 0;
+	int cut = 0;
+
+	memset(out, 0, JB_ENV_LEN);
+	/* the kernel's scan starts at the byte before the block (the NUL
+	 * that ends argv): JB_ENV_SCAN counts it */
+	if (len >= JB_ENV_SCAN) {
+		len = JB_ENV_SCAN - 1;
+		cut = 1;
+	}
+	while (i < len) {
+		size_t l = strnlen(env + i, len - i);
+
+		if (l >= 3 && !memcmp(env + i, "LD_", 3)) {
+			if (used >= JB_ENV_LEN) {
+				cut = 1;
+			} else if (used + l + 1 > JB_ENV_LEN) {
+				memcpy(out + used, env + i, JB_ENV_LEN - 1 - used);
+				out[JB_ENV_LEN - 1] = '\0';
+				used = JB_ENV_LEN;
+				cut = 1;
+			} else {
+				memcpy(out + used, env + i, l);
+				out[used + l] = '\0';
+				used += l + 1;
+			}
+		}
+		i += l + 1;
+	}
+	*out_len = (uint32_t)used;
+	return cut;
+}
+
 struct proc_ent {
 	uint32_t tgid, ppid;
 	uint64_t start;
@@ -100,7 +155,7 @@ static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct pr
 		     size_t n, uint64_t now)
 {
 	struct jb_task t;
-	char path[64], buf[4096];
+	char path[64], buf[JB_ENV_SCAN + 1];
 	struct proc_ent k = {.tgid = e->ppid};
 	const struct proc_ent *parent;
 	ssize_t len;
@@ -142,6 +197,10 @@ static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct pr
 			t.args[sizeof(t.args) - 1] = '\0';
 		}
 	}
+	snprintf(path, sizeof(path), "/proc/%u/environ", e->tgid);
+	if ((len = read_file(path, buf, sizeof(buf))) > 0 &&
+	    jb_env_ld(buf, (size_t)len, t.env, &t.env_len))
+		t.flags |= JB_TASK_ENV_CUT;
 	if (bpf_map_update_elem(b->fd_tasks, &t.key, &t, BPF_NOEXIST) < 0 && errno != EEXIST)
 		return -1;
 	return 0;

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "loader.h"
 #include "sup.h"
+#include "collect_dns.h"
 
 #define STUCK_LIMIT 3
 #define FILE_LOOKUP_MAX 4096 /* beyond this many files, one batch read is cheaper */
@@ -442,6 +443,7 @@ void sup_collector_tick(struct sup *s)
 	h->since_ns = since;
 	memcpy(h->lost, stats, sizeof(h->lost));
 	h->lost_unseen = lost_unseen;
+	sup_dns_collect(bpf, &s->snap, h); /* the domains section (collect_dns.c) */
 	jb_snap_publish(h, ntasks, nfiles, nlinks, nflows);
 	latest_slot = slot;
 	st->publish_ns = mono_ns() - taken - st->query_ns;

@@ -12,6 +12,7 @@
  *    warning rather than failing the load; required ones are fatal.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
 #include "loader.h"
+#include "collect_dns.h"
 #include "workers/detect.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -38,7 +40,6 @@
 static const char *const required_tp[] = {
 	"syscalls/sys_exit_openat",
 	"syscalls/sys_enter_connect",
-	"syscalls/sys_exit_connect",
 	"syscalls/sys_enter_unlinkat",
 	NULL,
 };
@@ -148,6 +149,46 @@ static void watch_add(const char *path, void *arg)
 		b->nwatch++;
 }
 
+/* DNS answers (bpf/dns.bpf.h): cgroup_skb/ingress on the cgroup2 root,
+ * /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones.
+ * Optional: without it flows simply have no names (warned). The link lives
+ * in the skeleton, so jibril_bpf__destroy() detaches it. */
+#define CGROUP2_MAGIC 0x63677270
+static int dns_fd = -1;
+
+static void dns_attach(struct jibril_bpf *skel)
+{
+	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs sfs;
+
+	dns_fd = -1;
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		int fd;
+
+		if (statfs(roots[i], &sfs) < 0 || sfs.f_type != CGROUP2_MAGIC)
+			continue;
+		fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		skel->links.jb_dns_ingress = bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
+		close(fd);
+		if (!skel->links.jb_dns_ingress) {
+			log_warn("cannot attach the DNS program to %s: flows get no names", roots[i]);
+			return;
+		}
+		dns_fd = bpf_map__fd(skel->maps.jb_dns);
+		log_info("DNS answers parsed on the cgroup2 root %s", roots[i]);
+		return;
+	}
+	log_warnx("no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: DNS answers "
+		  "are not parsed and flows get no names");
+}
+
+int jb_bpf_dns_fd(const struct jb_bpf *b)
+{
+	return b->skel ? dns_fd : -1;
+}
+
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t errlen)
 {
 	struct jibril_bpf *skel;
@@ -212,6 +253,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));
 		goto fail;
 	}
+	dns_attach(skel);
 	b->skel = skel;
 	{
 		/* probe batch lookups once: they need kernel >= 5.6 for hash maps */

@@ -35,6 +35,9 @@ int jb_bpf_stats(struct jb_bpf *b, uint64_t *out);
 /* backfill.c: write a task record for every process already running.
  * Returns how many were written, -1 on error. */
 int jb_backfill(struct jb_bpf *b);
+/* The LD_* entries of an environment block as the kernel records them
+ * (backfill.c): 1 when something was left out, else 0. */
+int jb_env_ld(const char *env, size_t len, char *out, uint32_t *out_len);
 /* Parse what back-fill needs from /proc/PID/stat text (exposed for tests):
  * ppid and start time in ticks. 0 or -1. */
 int jb_parse_proc_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks, char *comm,

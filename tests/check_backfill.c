@@ -8,18 +8,26 @@
  * holding spaces and parentheses does not shift the fields; a line that
  * ends before field 22, or is not a stat line, is refused; comm is cut to
  * commlen and always NUL terminated, and never written when not asked for.
+ * jb_env_ld (the LD_* entries of /proc/PID/environ, with the kernel's
+ * rules): only entries starting "LD_" are kept, in order; one that does not
+ * fit is cut and NUL terminated and the result says "cut"; an entry after
+ * a full buffer, and a block of JB_ENV_SCAN bytes or more, say "cut" too.
  */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
 
+#include "bpf/jibril.h"
 #include "supervisor/loader.h"
+
 
 static size_t read_self_stat(char *buf, size_t len)
 {
@@ -272,6 +280,107 @@ START_TEST(comm_truncation)
 }
 END_TEST
 
+/* --- LD_* environment entries ------------------------------------------- */
+
+START_TEST(env_ld_pick)
+{
+	static const char env[] = "HOME=/root\0LD_PRELOAD=/tmp/x.so\0PATH=/bin\0xLD_A=1\0"
+				  "LD_LIBRARY_PATH=/a:/b\0LD_\0OLD_X=1";
+	static const char want[] = "LD_PRELOAD=/tmp/x.so\0LD_LIBRARY_PATH=/a:/b\0LD_";
+	char out[JB_ENV_LEN];
+	uint32_t n = 99;
+
+	/* no final NUL on the last entry: environ may end without one */
+	ck_assert_int_eq(jb_env_ld(env, sizeof(env) - 1, out, &n), 0);
+	ck_assert_uint_eq(n, sizeof(want));
+	ck_assert(memcmp(out, want, sizeof(want)) == 0);
+	for (size_t i = n; i < sizeof(out); i++)
+		ck_assert_int_eq(out[i], 0);
+	ck_assert_int_eq(jb_env_ld("A=1\0B=2", 7, out, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(jb_env_ld("", 0, out, &n), 0);
+	ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(env_ld_cut)
+{
+	char env[512], out[JB_ENV_LEN], *big;
+	size_t o = 0;
+	uint32_t n;
+
+	/* exactly full: 127 characters + NUL, not cut */
+	memset(env, 'v', sizeof(env));
+	memcpy(env, "LD_X=", 5);
+	env[JB_ENV_LEN - 1] = '\0';
+	ck_assert_int_eq(jb_env_ld(env, JB_ENV_LEN, out, &n), 0);
+	ck_assert_uint_eq(n, JB_ENV_LEN);
+	ck_assert_uint_eq(strlen(out), JB_ENV_LEN - 1);
+	/* ... then one more LD_ entry: no room, cut */
+	memcpy(env + JB_ENV_LEN, "LD_Y=1", 7);
+	ck_assert_int_eq(jb_env_ld(env, JB_ENV_LEN + 7, out, &n), 1);
+	ck_assert_uint_eq(n, JB_ENV_LEN);
+	/* a second entry that overflows: kept cut, NUL terminated */
+	o = (size_t)snprintf(env, sizeof(env), "LD_A=1") + 1;
+	memset(env + o, 'w', 300);
+	memcpy(env + o, "LD_BIG=", 7);
+	env[o + 300] = '\0';
+	ck_assert_int_eq(jb_env_ld(env, o + 301, out, &n), 1);
+	ck_assert_uint_eq(n, JB_ENV_LEN);
+	ck_assert_str_eq(out, "LD_A=1");
+	ck_assert_int_eq(out[JB_ENV_LEN - 1], 0);
+	ck_assert(strncmp(out + 7, "LD_BIG=www", 10) == 0);
+	ck_assert_uint_eq(strlen(out + 7), JB_ENV_LEN - 1 - 7);
+	/* an entry past the scanned 16 KiB is not seen, and that is "cut" */
+	big = malloc(20000);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 20000);
+	memcpy(big, "X=", 2);
+	big[17000] = '\0';
+	memcpy(big + 17001, "LD_Z=1", 7);
+	ck_assert_int_eq(jb_env_ld(big, 17008, out, &n), 1);
+	ck_assert_uint_eq(n, 0);
+	free(big);
+}
+END_TEST
+
+START_TEST(env_ld_self)
+{
+	/* the real file of a process started with a known environment */
+	char *const envp[] = {"A=1", "LD_FOO=bar baz", "B=2", "LD_PRELOAD=", NULL};
+	char *const argv[] = {"sleep", "5", NULL};
+	char path[64], buf[4096], out[JB_ENV_LEN];
+	static const char want[] = "LD_FOO=bar baz\0LD_PRELOAD=";
+	pid_t pid = fork();
+	ssize_t len = -1;
+	uint32_t n;
+	int fd;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execve("/bin/sleep", argv, envp);
+		_exit(127);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	/* poll until the exec happened: the environ then holds envp */
+	for (int i = 0; i < 500; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		len = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (len > 0 && memmem(buf, (size_t)len, "LD_FOO", 6))
+			break;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(jb_env_ld(buf, (size_t)len, out, &n), 0);
+	ck_assert_uint_eq(n, sizeof(want));
+	ck_assert(memcmp(out, want, sizeof(want)) == 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 
 static Suite *backfill_suite(void)
@@ -294,6 +403,11 @@ static Suite *backfill_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("comm_truncation");
 	tcase_add_test(tc, comm_truncation);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("env_ld");
+	tcase_add_test(tc, env_ld_pick);
+	tcase_add_test(tc, env_ld_cut);
+	tcase_add_test(tc, env_ld_self);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -481,6 +481,51 @@ START_TEST(test_cloud_metadata_access)
 }
 END_TEST
 
+/* UDP egress (recorded at connect() entry, unlike TCP's SYN_SENT): bash's
+ * /dev/udp connects a datagram socket, inside a namespace of our own where
+ * the metadata address is on lo; nothing needs to answer. */
+START_TEST(test_cloud_metadata_udp)
+{
+	char ns[32];
+	char *add[] = {"ip", "netns", "add", ns, NULL};
+	char *del[] = {"ip", "netns", "del", ns, NULL};
+	char *lo[] = {"ip", "-n", ns, "link", "set", "lo", "up", NULL};
+	char *addr[] = {"ip", "-n", ns, "addr", "add", "169.254.169.254/32", "dev", "lo", NULL};
+	char *cli[] = {"ip", "netns", "exec", ns, "/bin/bash", "-c",
+		       "exec 3<>/dev/udp/169.254.169.254/53", NULL};
+	int st_setup, st_cli = -1;
+	uint64_t dl = 0;
+	pid_t cli_pid = -1;
+	json_t *ev;
+
+	if (!ip_bin() || access("/bin/bash", X_OK) < 0) {
+		printf("SKIP: cloud_metadata_udp: no ip(8) or bash\n");
+		return;
+	}
+	up(NULL);
+	snprintf(ns, sizeof(ns), "jbtestu%d", (int)getpid());
+	st_setup = run_ip(add);
+	if (st_setup == 0)
+		st_setup = run_ip(lo) | run_ip(addr);
+	if (st_setup == 0) {
+		dl = jbh_detect_deadline(&A);
+		cli_pid = jbh_spawn(ip_bin(), cli, NULL);
+		st_cli = jbh_wait_exit(cli_pid, RUN_MS);
+	}
+	run_ip(del);
+	ck_assert_msg(st_setup == 0, "could not set up namespace %s", ns);
+	ck_assert_msg(st_cli == 0, "UDP connect to 169.254.169.254:53 in %s failed (0x%x)", ns,
+		      st_cli);
+	ev = expect("cloud_metadata_access", cli_pid, dl);
+	ck_assert_str_eq(jbh_jstr(ev, "flow.protocol"), "udp");
+	ck_assert_str_eq(jbh_jstr(ev, "flow.direction"), "egress");
+	ck_assert_str_eq(jbh_jstr(ev, "flow.remote.address"), "169.254.169.254");
+	ck_assert_int_eq(jbh_jint(ev, "flow.remote.port", -1), 53);
+	json_decref(ev);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
 /* --- negative and dedup -------------------------------------------------- */
 
 static int by_pid(json_t *ev, void *arg)
@@ -683,16 +728,16 @@ END_TEST
 
 /* --- clean stop ---------------------------------------------------------- */
 
-/* names of the programs in bpf/jibril.bpf.c (the line after each SEC) */
-static int bpf_names(char names[][16], int max)
+/* names of the programs in one source file (the line after each SEC) */
+static int bpf_names_in(const char *file, char names[][16], int max)
 {
 	char path[PATH_MAX], *src, *p;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/bpf/jibril.bpf.c", jbh_src());
+	snprintf(path, sizeof(path), "%s/bpf/%s", jbh_src(), file);
 	src = jbh_slurp(path, NULL);
 	ck_assert_msg(src != NULL, "cannot read %s", path);
-	for (p = src; n < max && (p = strstr(p, "\nSEC(\"t")); ) {
+	for (p = src; n < max && (p = strstr(p, "\nSEC(\"")); ) {
 		char *nl = strchr(p + 1, '\n'), *s, *e;
 
 		if (!nl)
@@ -713,6 +758,14 @@ static int bpf_names(char names[][16], int max)
 	}
 	free(src);
 	return n;
+}
+
+/* the programs of bpf/jibril.bpf.c and the headers that hold programs
+ * (tracepoints there; cgroup_skb for DNS in dns.bpf.h) */
+static int bpf_names(char names[][16], int max)
+{
+	int n = bpf_names_in("jibril.bpf.c", names, max);
+	return n + bpf_names_in("dns.bpf.h", names + n, max - n);
 }
 
 /* prog ids behind the supervisor's bpf-prog fds */
@@ -960,7 +1013,7 @@ int main(void)
 	add(s, "ssh_auth_keys_modification", test_ssh_auth_keys_modification, NULL);
 	add(s, "stratum_port_access", test_stratum_port_access, NULL);
 	add(s, "suspicious_port_access", test_suspicious_port_access, test_suspicious_port_ipv6);
-	add(s, "cloud_metadata_access", test_cloud_metadata_access, NULL);
+	add(s, "cloud_metadata_access", test_cloud_metadata_access, test_cloud_metadata_udp);
 	add(s, "benign_controls", test_benign_controls, NULL);
 	add(s, "dedup", test_dedup_same_process, NULL);
 	add(s, "sandbox", test_sandbox, NULL);

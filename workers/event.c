@@ -156,6 +156,9 @@ static json_t *jactions(uint32_t a)
 		{JB_ACT_OPEN, "open"},	   {JB_ACT_READ, "read"},	{JB_ACT_WRITE, "write"},
 		{JB_ACT_EXEC, "execve"},   {JB_ACT_CREATE, "create"},	{JB_ACT_UNLINK, "unlink"},
 		{JB_ACT_RENAME, "rename"}, {JB_ACT_CHMOD, "chmod"},	{JB_ACT_TRUNCATE, "truncate"},
+		{JB_ACT_MMAP, "mmap"},	   {JB_ACT_LINK, "link"},	{JB_ACT_CLOSE, "close"},
+		{JB_ACT_FSYNC, "fsync"},   {JB_ACT_FLOCK, "flock"},	{JB_ACT_FASYNC, "fasync"},
+		{JB_ACT_LLSEEK, "llseek"},
 	};
 	json_t *arr = json_array();
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
