@@ -7,9 +7,10 @@
  *   workload connect --iters I                    TCP connect+close to our own 127.0.0.1 listener
  *   workload mixed   --dir D --files N --tiny PATH --iters I
  *                                                 one op = 32 opens, 4 connects, 1 exec
- *   workload storm   --dir D --files N [--first K] [--needle PATH]
+ *   workload storm   --dir D --files N [--first K] [--needle PATH] [--reader EXE]
  *                                                 one pass over N distinct files; with --needle,
- *                                                 "cat PATH" is started halfway through
+ *                                                 "cat PATH" is started halfway through (EXE,
+ *                                                 default /bin/cat, is the cat it runs)
  *
  * Each prints one line of key=value pairs on stdout: op, iters, ns (timed
  * wall time, CLOCK_MONOTONIC), ns_per_op, pid, and for storm needle_pid and
@@ -45,7 +46,7 @@
 #define MAX_ITERS 100000000ull
 #define NAME_LEN 8 /* "f000000" + NUL */
 
-static const char *o_dir, *o_tiny, *o_needle;
+static const char *o_dir, *o_tiny, *o_needle, *o_reader = "/bin/cat";
 static unsigned o_files, o_first;
 static unsigned long long o_iters;
 static unsigned o_max_ms = 120000;
@@ -323,7 +324,7 @@ static int cmd_storm(void)
 				int nul = open("/dev/null", O_WRONLY);
 				if (nul < 0 || dup2(nul, 1) < 0)
 					_exit(126);
-				execl("/bin/cat", "cat", o_needle, (char *)NULL);
+				execl(o_reader, "cat", o_needle, (char *)NULL);
 				_exit(127);
 			}
 		}
@@ -372,6 +373,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--iters")) o_iters = num(v);
 		else if (!strcmp(a, "--tiny")) o_tiny = v;
 		else if (!strcmp(a, "--needle")) o_needle = v;
+		else if (!strcmp(a, "--reader")) o_reader = v;
 		else if (!strcmp(a, "--max-ms")) o_max_ms = (unsigned)num(v);
 		else usage();
 		i++;
