@@ -283,6 +283,15 @@ START_TEST(err_unknown_action)
 }
 END_TEST
 
+START_TEST(err_empty_actions_and_wildcard_domains)
+{
+	bad1(HDR("a", "file_access") "  base: x\n  file_actions: []\n", 8, "file_actions is empty");
+	bad1(HDR("a", "file_access") "  base: x\n  file_actions: ''\n", 8, "file_actions is empty");
+	bad1(HDR("a", "network_peers") "  remote_domains: ['*.example.com']\n", 7,
+	     "wildcards are not supported");
+}
+END_TEST
+
 START_TEST(err_unknown_times_kind)
 {
 	bad1(HDR("a", "execution") "  base: ls\n  times:\n    - kind: times_per_moon\n"
@@ -1829,7 +1838,7 @@ static Suite *recipe_suite(void)
 	Suite *s = suite_create("recipe");
 
 	add(s, "load_errors", (const TTest *[]){ err_unknown_key, err_duplicate_key, err_wrong_type,
-		err_bad_regex, err_unknown_action, err_unknown_times_kind, err_bad_cidr,
+		err_bad_regex, err_unknown_action, err_empty_actions_and_wildcard_domains, err_unknown_times_kind, err_bad_cidr,
 		err_bad_importance, err_missing_required, err_kind_twice_across_sources,
 		err_disabled_unknown, err_mechanism_shape, err_yaml_syntax, err_time_items_and_shape,
 		NULL }, 0);

@@ -428,7 +428,10 @@ static int add_domain(struct ctx *c, yaml_node_t *n, struct str_list *l, const c
 		return fail(c, n, "out of memory");
 	for (char *p = d; *p; p++) {
 		*p = (char)tolower((unsigned char)*p);
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_' && *p != '*')
+		if (*p == '*')
+			return fail(c, n, "domain name '%s': wildcards are not supported (list "
+				    "the name and use remote_domains_trie_type: suffix)", d);
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
 			return fail(c, n, "domain name '%s' holds '%c'", d, *p);
 	}
 	return add_str(c, n, l, d);
@@ -813,6 +816,8 @@ static int parse_recipe(struct ctx *c, yaml_node_t *m, struct recipe *r)
 		case K_FILE_ACTIONS:
 			if (each_elem(c, v, key, 1, elem_action, &r->actions) < 0)
 				return -1;
+			if (!r->actions) /* '', [] or '|': never "any" by accident */
+				return fail(c, v, "file_actions is empty (omit it, or write any)");
 			break;
 		case K_FILE_ACTIONS_EXCL:
 			if (each_elem(c, v, key, 1, elem_action, &excl) < 0)
