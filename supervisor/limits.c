@@ -15,8 +15,11 @@
  *  - bounded: at most LIM_MAX counters. When the table is full a detection
  *    whose counter cannot be created is let through (never lose an alert
  *    for want of memory) and that is logged once per summary period.
- *  - counters live as long as the supervisor: a SIGHUP reload keeps them
- *    (a recipe whose max changed is judged by the new max).
+ *  - a SIGHUP reload keeps the counters (a recipe whose max changed is
+ *    judged by the new max). A counter with nothing suppressed that saw no
+ *    detection for LIM_IDLE_NS is forgotten at the next summary (most keys
+ *    name a process, and processes end): its key then starts afresh, so a
+ *    limit means "at most max per key while the key stays active".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +34,7 @@
 #define LIM_SLOTS 131072 /* power of two; at most half used */
 #define LIM_MAX (LIM_SLOTS / 2)
 #define LIM_KEY 256
+#define LIM_IDLE_NS (15ll * 60 * 1000000000) /* 15 minutes */
 
 struct lim {
 	uint64_t h;
@@ -38,6 +42,7 @@ struct lim {
 	uint64_t suppressed;	/* since the last summary */
 	uint64_t suppressed_total;
 	int64_t first_ns, last_ns; /* realtime of the first/last suppressed one */
+	int64_t active_ns;	/* realtime of the last detection under this key */
 	uint8_t tkind;
 	uint32_t max;
 	char recipe[64];
@@ -153,6 +158,7 @@ int sup_limits_check(const struct recipe *r, const char *limits)
 	struct lim *l[RCP_T_MAX] = {0};
 	char key[LIM_KEY];
 	int allow = 1;
+	int64_t now = real_ns();
 
 	for (size_t i = 0; i < r->ntimes; i++) {
 		key_of(limits, r->times[i].kind, key, sizeof(key));
@@ -164,6 +170,7 @@ int sup_limits_check(const struct recipe *r, const char *limits)
 			continue;
 		}
 		l[i]->max = r->times[i].max;
+		l[i]->active_ns = now;
 		if (l[i]->count >= r->times[i].max)
 			allow = 0;
 	}
@@ -174,7 +181,6 @@ int sup_limits_check(const struct recipe *r, const char *limits)
 		return 1;
 	}
 	/* count the suppression under every limit that was exhausted */
-	int64_t now = real_ns();
 	for (size_t i = 0; i < r->ntimes; i++)
 		if (l[i] && l[i]->count >= r->times[i].max) {
 			if (!l[i]->suppressed)
@@ -193,6 +199,32 @@ static void iso(int64_t ns, char *out, size_t len)
 	gmtime_r(&sec, &tm);
 	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((ns % 1000000000) / 1000));
+}
+
+/* Forget idle counters (see the invariants) and rebuild the probe chains. */
+static void expire(int64_t now)
+{
+	struct lim **old = slots, **fresh = calloc(LIM_SLOTS, sizeof(*fresh));
+
+	if (!fresh)
+		return; /* try again at the next summary */
+	nlim = 0;
+	for (size_t i = 0; i < LIM_SLOTS; i++) {
+		struct lim *l = old[i];
+		if (!l)
+			continue;
+		if (!l->suppressed && now - l->active_ns > LIM_IDLE_NS) {
+			free(l);
+			continue;
+		}
+		size_t j = l->h & (LIM_SLOTS - 1);
+		while (fresh[j])
+			j = (j + 1) & (LIM_SLOTS - 1);
+		fresh[j] = l;
+		nlim++;
+	}
+	slots = fresh;
+	free(old);
 }
 
 size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *arg)
@@ -237,6 +269,7 @@ size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *a
 		l->suppressed = 0;
 		n++;
 	}
+	expire(real_ns());
 	return n;
 }
 

@@ -353,9 +353,10 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 			proc_violation(s, p, "DETECTION before READY");
 			return;
 		}
-		sup_router_detection(s, m->u.detection.kind, m->u.detection.dedup_key,
-				     m->u.detection.json, m->u.detection.json_len,
-				     m->u.detection.limits);
+		if (sup_router_detection(s, p->kind->name, m->u.detection.kind,
+					 m->u.detection.dedup_key, m->u.detection.json,
+					 m->u.detection.json_len, m->u.detection.limits) < 0)
+			proc_violation(s, p, "DETECTION of a recipe another worker runs");
 		break;
 	case IPC_PRINTED:
 		sup_router_printed(s, p, m->u.printed.seq);

@@ -5,8 +5,10 @@
  *  - exact duplicates (same kind and dedup key) are dropped; the set of
  *    keys seen is bounded (DEDUP_SLOTS, oldest forgotten first).
  *  - then the recipe's times limits (limits.c) may suppress it; that is
- *    counted and summarised, never silent. A kind that is not a recipe of
- *    the running set (a reload raced the worker) is dropped and logged.
+ *    counted and summarised, never silent. A kind that is not an enabled
+ *    recipe of the running set (a reload raced the worker) is dropped and
+ *    counted; a kind another worker runs is a protocol violation (it would
+ *    spend that worker's limits).
  *  - every line gets a sequence number and stays in the backlog until each
  *    printer acknowledged it (PRINTED is cumulative: printers handle lines
  *    in order). A printer that restarts is sent everything after its last
@@ -157,10 +159,26 @@ void sup_router_pump(struct sup *s)
 static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
 		    size_t len, const char *limits);
 
-void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key,
-			  const char *json, size_t len, const char *limits)
+static uint64_t dropped_unknown;
+
+int sup_router_detection(struct sup *s, const char *worker, const char *kind,
+			 const char *dedup_key, const char *json, size_t len, const char *limits)
 {
+	const struct recipe *r = rcp_find(&s->recipes.set, kind);
+
+	if (r && strcmp(rcp_mech_worker(r->mech), worker) != 0)
+		return -1; /* another worker's recipe: it would spend that one's limits */
+	if (!r || !r->enabled) {
+		/* a reload removed or disabled it while the worker still ran the
+		 * old set: counted, logged once in a while */
+		if (!(dropped_unknown++ % 1000))
+			log_warnx("detection of %s recipe %s dropped (%llu so far): a reload raced "
+				  "the worker", r ? "disabled" : "unknown", kind,
+				  (unsigned long long)dropped_unknown);
+		return 0;
+	}
 	enqueue(s, kind, dedup_key, json, len, limits);
+	return 0;
 }
 
 static void emit_summary(void *arg, const char *dedup_key, const char *json, size_t len)
@@ -182,11 +200,6 @@ static void enqueue(struct sup *s, const char *kind, const char *dedup_key, cons
 	const struct recipe *r = kind ? rcp_find(&s->recipes.set, kind) : NULL;
 	struct line *l;
 
-	if (kind && !r) {
-		log_warnx("detection of unknown recipe %s dropped (was it removed by a reload?)",
-			  kind);
-		return;
-	}
 	l = malloc(sizeof(*l) + len + 1);
 
 	if (!l) {

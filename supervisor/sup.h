@@ -104,9 +104,10 @@ void sup_collector_free(void);
 
 /* --- router.c ----------------------------------------------------------------- */
 int sup_router_init(struct sup *s);
-/* A detection from a worker: dedup, times limits, queue for every printer. */
-void sup_router_detection(struct sup *s, const char *kind, const char *dedup_key,
-			  const char *json, size_t len, const char *limits);
+/* A detection from worker (its kind name): dedup, times limits, queue for
+ * every printer. -1: the recipe runs in another worker (a violation). */
+int sup_router_detection(struct sup *s, const char *worker, const char *kind,
+			 const char *dedup_key, const char *json, size_t len, const char *limits);
 /* Print a summary event for every (recipe, limit, key) that suppressed
  * detections since the last summary. */
 void sup_router_summary(struct sup *s);

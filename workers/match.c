@@ -4,7 +4,9 @@
  * kernel records live in the protected maps.
  */
 #include <dirent.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -44,7 +46,103 @@ void wrk_watch_set_recipes(const struct rcp_set *set)
 	watch_set = set;
 }
 
-#define WATCH_DIR_MAX 256 /* files taken from one dir-only entry */
+#define WATCH_DIR_MAX 256 /* files taken from one directory */
+#define WATCH_HOMES_MAX 1024
+
+/* Does path match a regex-only bases entry of an enabled file_access recipe? */
+static int regex_watched(const char *path)
+{
+	for (size_t i = 0; watch_set && i < watch_set->n; i++) {
+		const struct recipe *r = &watch_set->r[i];
+		if (!r->enabled || r->mech != RCP_FILE_ACCESS)
+			continue;
+		for (size_t b = 0; b < r->nbases; b++) {
+			const struct rcp_base *e = &r->bases[b];
+			if (e->re && !e->dir && !e->base) {
+				struct rcp_base only = {.re = e->re};
+				struct recipe one = {.bases = &only, .nbases = 1};
+				if (rcp_match_bases(&one, path))
+					return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int add_if(void (*add)(const char *, void *), void *arg, const char *path)
+{
+	if (!regex_watched(path))
+		return 0;
+	add(path, arg);
+	return 1;
+}
+
+/* Files in dir (and the names in also[], which may not exist yet) that a
+ * regex-only entry matches. */
+static int scan_dir(void (*add)(const char *, void *), void *arg, const char *dir,
+		    const char *const *also)
+{
+	char path[JB_PATH_LEN];
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0, k = 0;
+
+	for (; also && *also; also++)
+		if (snprintf(path, sizeof(path), "%s/%s", dir, *also) < (int)sizeof(path))
+			n += add_if(add, arg, path);
+	while (d && (de = readdir(d)) && k++ < WATCH_DIR_MAX)
+		if (de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, "..")))
+			if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+				n += add_if(add, arg, path);
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Regex-only entries cannot be enumerated in general; their files are
+ * searched where credentials live: the home directory of every account
+ * (/etc/passwd) and /etc/ssh, in the directories below, plus the
+ * authorized_keys files that an attacker would create. Only paths a
+ * recipe's regex matches are added.
+ */
+static int watch_regex_paths(void (*add)(const char *, void *), void *arg)
+{
+	static const char *const subdirs[] = {".ssh", ".aws", ".docker", ".kube", ".config/gcloud",
+					      ".azure", ".gnupg", "", NULL};
+	static const char *const ssh_new[] = {"authorized_keys", "authorized_keys2", NULL};
+	char dir[JB_PATH_LEN], seen[WATCH_HOMES_MAX][64];
+	struct passwd *pw;
+	int n = scan_dir(add, arg, "/etc/ssh", NULL), homes = 0;
+
+	setpwent();
+	while ((pw = getpwent()) && homes < WATCH_HOMES_MAX) {
+		struct stat st;
+		int dup = 0;
+		if (!pw->pw_dir || pw->pw_dir[0] != '/' || !strcmp(pw->pw_dir, "/") ||
+		    strlen(pw->pw_dir) >= sizeof(seen[0]) || stat(pw->pw_dir, &st) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		for (int h = 0; h < homes && !dup; h++)
+			dup = !strcmp(seen[h], pw->pw_dir);
+		if (dup)
+			continue;
+		snprintf(seen[homes++], sizeof(seen[0]), "%s", pw->pw_dir);
+		/* the home itself (dotfiles) only for people: system accounts
+		 * have homes such as /bin or /dev */
+		int person = !strcmp(pw->pw_dir, "/root") || !strncmp(pw->pw_dir, "/home/", 6);
+		for (int i = 0; subdirs[i]; i++) {
+			if (!subdirs[i][0] && !person)
+				continue;
+			if (snprintf(dir, sizeof(dir), "%s%s%s", pw->pw_dir, subdirs[i][0] ? "/" : "",
+				     subdirs[i]) >= (int)sizeof(dir))
+				continue;
+			n += scan_dir(add, arg, dir, !strcmp(subdirs[i], ".ssh") ? ssh_new : NULL);
+		}
+	}
+	endpwent();
+	return n;
+}
 
 int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg)
 {
@@ -64,6 +162,7 @@ int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg)
 					n++;
 				}
 			} else if (e->dir && !e->re) {
+				const char *dd = strcmp(e->dir, "/") ? e->dir : "";
 				DIR *d = opendir(e->dir);
 				struct dirent *de;
 				int k = 0;
@@ -71,7 +170,7 @@ int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg)
 					if (de->d_name[0] == '.' && (!de->d_name[1] ||
 								     !strcmp(de->d_name, "..")))
 						continue;
-					if (snprintf(path, sizeof(path), "%s/%s", e->dir, de->d_name) <
+					if (snprintf(path, sizeof(path), "%s/%s", dd, de->d_name) <
 					    (int)sizeof(path)) {
 						add(path, arg);
 						n++, k++;
@@ -82,7 +181,7 @@ int wrk_watch_paths(void (*add)(const char *path, void *arg), void *arg)
 			}
 		}
 	}
-	return n;
+	return n + watch_regex_paths(add, arg);
 }
 
 const struct wrk_mechanism *wrk_mechanism_by_name(const char *name)

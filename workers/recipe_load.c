@@ -149,6 +149,7 @@ struct ctx {
 	size_t errlen;
 	rcp_file_fn file_fn;
 	void *file_arg;
+	const char *worker;	/* keep only recipes this worker runs (NULL: all) */
 };
 
 static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -341,9 +342,15 @@ static void *compile(struct ctx *c, yaml_node_t *n, const char *re)
 }
 
 /* Growable array in the arena (old copies are simply left behind). */
+/* Room for element n of an array in the arena: capacity doubles at each
+ * power of two (4, 8, 16...), so a list of n entries costs O(n) memory
+ * (the old copies stay in the arena until the set is freed). */
 static void *grow(struct ctx *c, void *old, size_t n, size_t size)
 {
-	void *p = arena_alloc(c->arena, (n + 1) * size);
+	if (old && (n < 4 || (n & (n - 1))))
+		return old; /* still room: capacity is max(4, next power of two) */
+	size_t cap = n < 4 ? 4 : 2 * n;
+	void *p = arena_alloc(c->arena, cap * size);
 	if (p && old)
 		memcpy(p, old, n * size);
 	return p;
@@ -401,14 +408,9 @@ struct str_list {
 
 static int add_str(struct ctx *c, yaml_node_t *n, struct str_list *l, const char *s)
 {
-	if (l->n % 64 == 0) { /* room for 64 more; the old array stays in the arena */
-		const char **v = arena_alloc(c->arena, (l->n + 64) * sizeof(*v));
-		if (!v)
-			return fail(c, n, "out of memory");
-		if (l->n)
-			memcpy(v, l->v, l->n * sizeof(*v));
-		l->v = v;
-	}
+	l->v = grow(c, (void *)l->v, l->n, sizeof(*l->v));
+	if (!l->v)
+		return fail(c, n, "out of memory");
 	l->v[l->n++] = s;
 	return 0;
 }
@@ -1000,6 +1002,24 @@ static int parse_recipe(struct ctx *c, yaml_node_t *m, struct recipe *r)
 	return 0;
 }
 
+/* A recipe whose mechanism runs in another worker (only when filtering;
+ * a recipe without a readable mechanism is parsed, to be refused). */
+static int other_worker(struct ctx *c, yaml_node_t *m)
+{
+	if (!c->worker || m->type != YAML_MAPPING_NODE)
+		return 0;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE ||
+		    strcmp((const char *)k->data.scalar.value, "mechanism"))
+			continue;
+		for (int i = 0; i < RCP_MECH_MAX; i++)
+			if (!strcmp((const char *)v->data.scalar.value, mech_names[i]))
+				return strcmp(mech_workers[i], c->worker) != 0;
+	}
+	return 0;
+}
+
 static int load_one(struct ctx *c, const struct rcp_source *src, struct recipe **rv, size_t *n,
 		    size_t *cap)
 {
@@ -1052,6 +1072,8 @@ static int load_one(struct ctx *c, const struct rcp_source *src, struct recipe *
 					*rv = p;
 					*cap = nc;
 				}
+				if (other_worker(c, node(c, *it)))
+					continue; /* not parsed: its lists and regexes cost nothing */
 				rc = parse_recipe(c, node(c, *it), &(*rv)[*n]);
 				if (rc == 0)
 					(*n)++;
@@ -1073,7 +1095,7 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	struct rcp_arena *arena = NULL;
 	struct recipe *rv = NULL;
 	size_t nr = 0, cap = 0;
-	struct ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg};
+	struct ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, worker};
 
 	memset(set, 0, sizeof(*set));
 	if (!arena_alloc(&arena, 16)) {
@@ -1105,6 +1127,8 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 		for (j = 0; j < nr && strcmp(rv[j].kind, disabled[i]); j++)
 			;
 		if (j == nr) {
+			if (worker)
+				continue; /* another worker's recipe (not parsed here) */
 			snprintf(err, errlen, "disabled recipe '%s' does not exist", disabled[i]);
 			goto fail;
 		}

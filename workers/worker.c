@@ -16,7 +16,8 @@
  *    unacknowledged, so its replacement is sent the same changes again.
  *  - a recipe set is swapped only once a whole set has arrived and loaded;
  *    a set that does not load (the supervisor validated the same bytes, so
- *    this is a broken invariant) ends the worker with EX_CONFIG.
+ *    this is a broken invariant, or memory ran out) ends the worker, which
+ *    the supervisor restarts.
  *  - test-only fault hooks act only when CONFIG enables them, and only on
  *    records newer than this process, so a replacement does not repeat the
  *    fault of its predecessor.
@@ -36,7 +37,6 @@
 #include "workers/detect.h"
 #include "workers/recipe.h"
 
-#define EX_CONFIG 78
 #define WRK_NAMES_MAX 8 /* domain names per flow handed to the matchers */
 
 /* A set being received: sources in arrival order. */
@@ -287,18 +287,13 @@ static int list_fn(const char *from, const char *path, struct rcp_source *out, c
 static void recipes_load(void)
 {
 	struct rcp_source *v = calloc(npend + 1, sizeof(*v));
-	const char **dis = calloc(npend + 64, sizeof(*dis)); /* resized below */
-	size_t nv = 0, nd = 0;
+	size_t nv = 0, nd = 0, count = 1;
 	struct rcp_set next;
 	char err[1024];
 
-	if (pend_disabled) {
-		size_t count = 1;
-		for (char *p = pend_disabled; *p; p++)
-			count += *p == '\n';
-		free(dis);
-		dis = calloc(count + 1, sizeof(*dis));
-	}
+	for (char *p = pend_disabled; p && *p; p++)
+		count += *p == '\n';
+	const char **dis = calloc(count + 1, sizeof(*dis));
 	if (!v || !dis) {
 		log_warnx("out of memory loading recipes");
 		exit(1);
@@ -310,9 +305,11 @@ static void recipes_load(void)
 	     t = strtok_r(NULL, "\n", &save))
 		dis[nd++] = t;
 	if (rcp_load(&next, v, nv, dis, mech->name, list_fn, NULL, err, sizeof(err)) < 0) {
+		/* the supervisor validated these bytes: out of memory, most
+		 * likely; exit 1 so the slot is restarted (not disabled) */
 		log_set_sink(NULL);
 		log_warnx("the recipes the supervisor sent do not load: %s", err);
-		exit(EX_CONFIG);
+		exit(1);
 	}
 	free(v);
 	free(dis);
