@@ -86,6 +86,10 @@ static void reload(void)
 	    strcmp(cfg.printer_file, sup.cfg.printer_file) || cfg.fault_hooks != sup.cfg.fault_hooks)
 		log_warnx("SIGHUP: changes to [maps], [workers], [printers] and [debug] take effect "
 			  "at the next start; the rest is applied now");
+	/* re-arm a timer only when its period changed: a tool that sends
+	 * SIGHUP often must not postpone cadences or summaries forever */
+	int cadence_changed = cfg.cadence_ms != sup.cfg.cadence_ms,
+	    summary_changed = cfg.summary_s != sup.cfg.summary_s;
 	sup.cfg.cadence_ms = cfg.cadence_ms;
 	sup.cfg.heartbeat_ms = cfg.heartbeat_ms;
 	sup.cfg.heartbeat_deadline_ms = cfg.heartbeat_deadline_ms;
@@ -99,10 +103,14 @@ static void reload(void)
 	memcpy(sup.cfg.recipes_disable, cfg.recipes_disable, sizeof(cfg.recipes_disable));
 	sup.cfg.recipes_disable_line = cfg.recipes_disable_line;
 	log_setlevel(cfg.log_level);
-	tv = ms_tv(sup.cfg.cadence_ms);
-	event_add(ev_cadence, &tv);
-	tv = ms_tv(sup.cfg.summary_s * 1000);
-	event_add(ev_summary, &tv);
+	if (cadence_changed) {
+		tv = ms_tv(sup.cfg.cadence_ms);
+		event_add(ev_cadence, &tv);
+	}
+	if (summary_changed) {
+		tv = ms_tv(sup.cfg.summary_s * 1000);
+		event_add(ev_summary, &tv);
+	}
 	sup_recipes_free(&sup.recipes);
 	sup.recipes = r;
 	sup_procs_send_recipes(&sup);

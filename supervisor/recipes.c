@@ -183,7 +183,11 @@ static int load_dir(struct sup_recipes *r, const char *dir, char *err, size_t er
 	for (size_t i = 0; i < n; i++) {
 		char shown[4600], *data;
 		size_t len;
-		snprintf(shown, sizeof(shown), "%s/%s", dir, names[i]);
+		if ((size_t)snprintf(shown, sizeof(shown), "%s/%s", dir, names[i]) >= IPC_PATH_MAX) {
+			snprintf(err, errlen, "%s/%s: path longer than %d characters", dir, names[i],
+				 IPC_PATH_MAX - 1);
+			goto out;
+		}
 		if (read_private(dirfd(d), names[i], shown, &data, &len, err, errlen) < 0)
 			goto out;
 		if (add_source(r, shown, data, len, 0) < 0) {

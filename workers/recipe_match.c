@@ -3,8 +3,9 @@
  * the file it touched or executed, or a flow and the names of its peer).
  *
  * Invariants:
- *  - pure: no I/O, no allocation except PCRE2 match data (one per thread of
- *    control, created on first use and kept), no state between calls.
+ *  - pure: no I/O, no allocation except PCRE2 match data and context
+ *    (created on first use and kept), no state between calls; each regex
+ *    match is capped (RCP_MATCH_LIMIT) against attacker-shaped subjects.
  *  - every walk is bounded: ancestry by RCP_ANCESTRY_MAX with a cycle check,
  *    names by what the caller passes, strings by their record fields.
  *  - a field that is not known (no task for an ingress flow, no parent)
@@ -27,12 +28,25 @@
 #define RCP_ANCESTRY_MAX 32
 
 static pcre2_match_data *md;
+static pcre2_match_context *mctx;
+
+/* Subjects come from the kernel and may be an attacker's: a pattern that
+ * backtracks badly must not stall the worker past its heartbeat, so the
+ * work per match is capped (a capped match counts as no match). */
+#define RCP_MATCH_LIMIT 100000
+#define RCP_DEPTH_LIMIT 10000
 
 static int re_match(void *re, const char *s, size_t len)
 {
 	if (!md && !(md = pcre2_match_data_create(16, NULL)))
 		return 0;
-	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL) >= 0;
+	if (!mctx) {
+		if (!(mctx = pcre2_match_context_create(NULL)))
+			return 0;
+		pcre2_set_match_limit(mctx, RCP_MATCH_LIMIT);
+		pcre2_set_depth_limit(mctx, RCP_DEPTH_LIMIT);
+	}
+	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mctx) >= 0;
 }
 
 /* argv as one space-separated string. */
