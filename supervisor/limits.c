@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "supervisor/limits.h"
 
 #define LIM_SLOTS 131072 /* power of two; at most half used */
@@ -63,42 +64,13 @@ static int64_t real_ns(void)
 
 static uint64_t hash3(const char *recipe, unsigned tkind, const char *key)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const char *p = recipe; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	h = (h ^ (0x100 | tkind)) * 0x100000001b3ULL;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-	return h ? h : 1;
+	unsigned char sep = (unsigned char)tkind;
+	uint64_t h = jb_fnv1a(JB_FNV_INIT, recipe, strlen(recipe) + 1); /* NUL separates */
+	h = jb_fnv1a(h, &sep, 1);
+	return jb_fnv1a(h, key, strlen(key));
 }
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if none. */
-static size_t utf8_ok(const unsigned char *s)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < need; k++)
-		if (s[k] < 0x80 || s[k] > 0xbf)
-			return 0;
-	return need;
-}
 
 static struct lim *lookup(const char *recipe, unsigned tkind, const char *key, int create)
 {
@@ -140,13 +112,7 @@ static void key_of(const char *limits, unsigned k, char *out, size_t len)
 			out[kl] = '\0';
 			/* bytes a worker copied from an exe path: json_pack
 			 * refuses invalid UTF-8 (and a cut may split a sequence) */
-			for (size_t i = 0; out[i];) {
-				size_t need = utf8_ok((const unsigned char *)out + i);
-				if (!need)
-					out[i++] = '?';
-				else
-					i += need;
-			}
+			jb_utf8_fix(out);
 			return;
 		}
 		p += linelen + (nl ? 1 : 0);
@@ -192,14 +158,6 @@ int sup_limits_check(const struct recipe *r, const char *limits)
 	return 0;
 }
 
-static void iso(int64_t ns, char *out, size_t len)
-{
-	time_t sec = (time_t)(ns / 1000000000);
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((ns % 1000000000) / 1000));
-}
 
 /* Forget idle counters (see the invariants) and rebuild the probe chains. */
 static void expire(int64_t now)
@@ -238,7 +196,7 @@ size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *a
 	full_misses = 0;
 	if (!slots)
 		return 0;
-	iso(real_ns(), now, sizeof(now));
+	jb_iso_time(real_ns(), now, sizeof(now));
 	for (size_t i = 0; i < LIM_SLOTS; i++) {
 		struct lim *l = slots[i];
 		json_t *ev;
@@ -246,8 +204,8 @@ size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *a
 
 		if (!l || !l->suppressed)
 			continue;
-		iso(l->first_ns, since, sizeof(since));
-		iso(l->last_ns, until, sizeof(until));
+		jb_iso_time(l->first_ns, since, sizeof(since));
+		jb_iso_time(l->last_ns, until, sizeof(until));
 		ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:i}, s:s, s:I, s:I, s:s, "
 			       "s:s}",
 			       "timestamp", now, "kind", "suppressed_detections", "name",

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "supervisor/limits.h"
 #include "sup.h"
 
@@ -47,12 +48,8 @@ static char sendbuf[IPC_MAX_MSG];
 
 static uint64_t fnv(const char *a, const char *b)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 0x100000001b3ULL;
-	h = (h ^ 0xff) * 0x100000001b3ULL;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 0x100000001b3ULL;
+	uint64_t h = jb_fnv1a(JB_FNV_INIT, a, strlen(a) + 1); /* NUL separates */
+	h = jb_fnv1a(h, b, strlen(b));
 	return h ? h : 1;
 }
 

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "common/text.h"
 #include "detect.h"
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
@@ -31,39 +32,6 @@
 /* the longest event: one IPC_DETECTION with room for its limits field */
 #define JB_EVENT_MAX (IPC_MAX_STR - IPC_LIMITS_MAX - 1024)
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629 table 3-7:
- * no overlong forms, no surrogates, nothing above U+10FFFF), 0 if none. */
-static size_t utf8_seq(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (avail < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t k = 2; k < need; k++)
-		if (s[k] < 0x80 || s[k] > 0xbf)
-			return 0;
-	return need;
-}
-
 /* Copy at most n bytes of s up to its NUL, replacing invalid UTF-8. */
 static json_t *jstr(const char *s, size_t n)
 {
@@ -74,7 +42,7 @@ static json_t *jstr(const char *s, size_t n)
 	if (!out)
 		return json_null();
 	for (size_t i = 0; i < len;) {
-		size_t need = utf8_seq((const unsigned char *)s + i, len - i);
+		size_t need = jb_utf8_seq((const unsigned char *)s + i, len - i);
 		if (need) {
 			memcpy(out + o, s + i, need);
 			o += need;
@@ -106,23 +74,11 @@ static json_t *jargs(const struct jb_task *t)
 	return jstr(buf, n);
 }
 
-static void iso_time(int64_t real_ns, char *out, size_t len)
-{
-	time_t sec = (time_t)(real_ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)((real_ns % 1000000000) / 1000));
-}
 
 void wrk_process_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[17])
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = jb_fnv1a(JB_FNV_INIT, boot_id, strlen(boot_id));
 
-	for (const char *p = boot_id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
 	h = jb_mix64(h ^ pid);
 	h = jb_mix64(h ^ start_ticks);
 	snprintf(out, 17, "%016llx", (unsigned long long)h);
@@ -134,7 +90,7 @@ static json_t *jprocess(const struct wrk_event_ctx *ctx, const struct jb_task *t
 	json_t *o = json_object();
 
 	wrk_process_id(ctx->boot_id, t->tgid, t->start_ticks, id);
-	iso_time(ctx->boot_real_ns + (int64_t)t->start_ticks * 10000000, start, sizeof(start));
+	jb_iso_time(ctx->boot_real_ns + (int64_t)t->start_ticks * 10000000, start, sizeof(start));
 	json_object_set_new(o, "id", json_string(id));
 	json_object_set_new(o, "pid", json_integer(t->tgid));
 	json_object_set_new(o, "exe", jstr(t->exe, sizeof(t->exe)));
@@ -307,8 +263,8 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	char *out;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	iso_time((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof(now));
-	iso_time((int64_t)event_ns + ctx->mono_to_real_ns, when, sizeof(when));
+	jb_iso_time((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof(now));
+	jb_iso_time((int64_t)event_ns + ctx->mono_to_real_ns, when, sizeof(when));
 	uuid4(uuid);
 	json_object_set_new(ev, "uuid", json_string(uuid));
 	json_object_set_new(ev, "timestamp", json_string(now));

@@ -21,6 +21,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "common/text.h"
 #include "ipc/snapshot.h"
 #include "workers/detect.h"
 #include "workers/recipe.h"
@@ -462,7 +463,7 @@ void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const cha
 	case RCP_T_FULL_ANCESTRY: {
 		/* the chain of executables up to pid 1, hashed; the first few
 		 * names kept readable */
-		uint64_t h = 0xcbf29ce484222325ULL, seen[RCP_ANCESTRY_MAX];
+		uint64_t h = JB_FNV_INIT, seen[RCP_ANCESTRY_MAX];
 		int depth = 0;
 		size_t o = 0;
 		for (p = t; p && depth < RCP_ANCESTRY_MAX; p = parent_of(s, p)) {
@@ -472,9 +473,8 @@ void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const cha
 			if (cycle)
 				break;
 			seen[depth++] = p->key;
-			for (size_t i = 0; i < sizeof(p->exe) && p->exe[i]; i++)
-				h = (h ^ (unsigned char)p->exe[i]) * 0x100000001b3ULL;
-			h = (h ^ 0xff) * 0x100000001b3ULL;
+			h = jb_fnv1a(h, p->exe, strnlen(p->exe, sizeof(p->exe)));
+			h = jb_fnv1a(h, "\xff", 1); /* separates the exes */
 			if (depth <= 4 && o + 2 < len) {
 				const char *b = wrk_basename(p->exe);
 				o += (size_t)snprintf(out + o, len - o, "%s%.40s", depth > 1 ? "<" : "",

@@ -1,0 +1,63 @@
+/*
+ * text.c - UTF-8 validation and ISO 8601 times (text.h).
+ * Invariant: never reads past the bytes it is given (avail / the NUL).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/text.h"
+
+size_t jb_utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (avail < need || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t k = 2; k < need; k++)
+		if (s[k] < 0x80 || s[k] > 0xbf)
+			return 0;
+	return need;
+}
+
+void jb_utf8_fix(char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len;) {
+		size_t need = jb_utf8_seq((const unsigned char *)s + i, len - i);
+		if (!need)
+			s[i++] = '?';
+		else
+			i += need;
+	}
+}
+
+void jb_iso_time(int64_t real_ns, char *out, size_t len)
+{
+	time_t sec = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((real_ns % 1000000000) / 1000));
+}
