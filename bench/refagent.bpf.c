@@ -270,7 +270,8 @@ int ref_creat_x(struct trace_event_raw_sys_exit *ctx)
 	return on_open_exit(ctx->ret, REF_CREAT);
 }
 
-/* the file behind an fd, one record (jibril: mmap, ftruncate) */
+/* the file behind an fd, one record (jibril: mmap, ftruncate, fsync, flock,
+ * fasync) */
 static __always_inline int on_fd(int fd, __u32 act)
 {
 	struct jb_scratch *s = scratch_path();
@@ -296,6 +297,57 @@ int ref_ftruncate(struct trace_event_raw_sys_enter *ctx)
 	if (is_agent())
 		return 0;
 	return on_fd((int)ctx->args[0], JB_ACT_TRUNCATE);
+}
+
+/* fsync, flock, fasync: jibril's filters, in jibril's order */
+SEC("tracepoint/syscalls/sys_enter_fsync")
+int ref_fsync(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_agent())
+		return 0;
+	return on_fd((int)ctx->args[0], JB_ACT_FSYNC);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fdatasync")
+int ref_fdatasync(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_agent())
+		return 0;
+	return on_fd((int)ctx->args[0], JB_ACT_FSYNC);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sync_file_range")
+int ref_sync_range(struct trace_event_raw_sys_enter *ctx)
+{
+	if (is_agent())
+		return 0;
+	return on_fd((int)ctx->args[0], JB_ACT_FSYNC);
+}
+
+SEC("tracepoint/syscalls/sys_enter_flock")
+int ref_flock(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!(ctx->args[1] & 3 /* LOCK_SH | LOCK_EX */) || is_agent())
+		return 0;
+	return on_fd((int)ctx->args[0], JB_ACT_FLOCK);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int ref_fcntl(struct trace_event_raw_sys_enter *ctx)
+{
+	struct file *f;
+	__u32 fmt;
+
+	if ((__u32)ctx->args[1] != 4 /* F_SETFL */ || !(ctx->args[2] & 020000 /* O_ASYNC */) ||
+	    is_agent())
+		return 0;
+	f = fd_to_file(bpf_get_current_task_btf(), (int)ctx->args[0]);
+	if (!f)
+		return 0;
+	fmt = f->f_inode->i_mode & 0170000;
+	if (fmt == 0140000 /* socket */ || fmt == 0010000 /* pipe */)
+		return 0;
+	return on_fd((int)ctx->args[0], JB_ACT_FASYNC);
 }
 
 static __always_inline int on_path(const char *p1, long dfd1, const char *p2, long dfd2,
@@ -570,6 +622,11 @@ NOP(nop_creat_x, "tracepoint/syscalls/sys_exit_creat")
 NOP(nop_mmap, "tracepoint/syscalls/sys_enter_mmap")
 NOP(nop_ftruncate, "tracepoint/syscalls/sys_enter_ftruncate")
 NOP(nop_truncate, "tracepoint/syscalls/sys_enter_truncate")
+NOP(nop_fsync, "tracepoint/syscalls/sys_enter_fsync")
+NOP(nop_fdatasync, "tracepoint/syscalls/sys_enter_fdatasync")
+NOP(nop_sync_range, "tracepoint/syscalls/sys_enter_sync_file_range")
+NOP(nop_flock, "tracepoint/syscalls/sys_enter_flock")
+NOP(nop_fcntl, "tracepoint/syscalls/sys_enter_fcntl")
 NOP(nop_linkat, "tracepoint/syscalls/sys_enter_linkat")
 NOP(nop_link, "tracepoint/syscalls/sys_enter_link")
 NOP(nop_symlinkat, "tracepoint/syscalls/sys_enter_symlinkat")

@@ -8,8 +8,10 @@
  *   tp_btf/sched_process_{fork,exec,exit}  -> jb_tasks (+ jb_files/jb_links
  *                                             for the executed file)
  *   syscalls: exit of open/openat/openat2/creat, enter of mmap,
- *   ftruncate, truncate, unlink(at), rename(at/at2), link(at),
+ *   ftruncate, truncate, fsync, fdatasync, sync_file_range, flock,
+ *   fcntl (F_SETFL|O_ASYNC only), unlink(at), rename(at/at2), link(at),
  *   symlink(at), chmod/fchmod/fchmodat(2)     -> jb_files + jb_links
+ *   (not close or lseek: see enum jb_action)
  *   tp_btf/inet_sock_set_state                -> jb_flows (TCP egress at
  *                                                SYN_SENT, accepted ingress)
  *   syscalls: enter of connect                -> jb_flows (egress, not TCP)
@@ -43,7 +45,8 @@
  *    record, so user space can derive evictions; failures count *_FAIL.
  *  - links only ever gain action bits (atomic or); flows only gain count.
  *    A link's last_ns is refreshed by every new action bit, and by a
- *    repeated one only once it is JB_LINK_REFRESH_NS old.
+ *    repeated one only once it is JB_LINK_REFRESH_NS old; a flow's by a
+ *    repeated connect only once per tick (see flow_bump()).
  *  - a key in jb_watch is never in jb_files (jb_watch is filled before
  *    attach): record_file() relies on it to skip the watch lookup.
  *  - the per-CPU scratch maps are used only from process context programs
@@ -939,7 +942,8 @@ static __always_inline int open_truncates(int kind)
 }
 
 /*
- * Open, mmap and ftruncate of a file the process already has a link to.
+ * Open, mmap, ftruncate, fsync, flock and fasync of a file the process
+ * already has a link to.
  * A re-open is skipped before the path walk when jb_seen says what the full
  * path would find anyway: the process's link to this path already holds
  * every action bit and was written under JB_LINK_REFRESH_NS ago, i.e.
@@ -1086,6 +1090,80 @@ int jb_ftruncate(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	task = bpf_get_current_task_btf();
 	return file_cached(task, fd_to_file(task, (int)ctx->args[0]), JB_ACT_TRUNCATE);
+}
+
+/* fsync(), fdatasync() and sync_file_range(): a flush of one file, through
+ * jb_seen like ftruncate (a database or a log writer flushes the same file
+ * again and again: one lookup each after the first). syncfs() and sync()
+ * name no file and are not recorded. */
+static __always_inline int on_fd_action(int fd, __u32 act)
+{
+	struct task_struct *task;
+
+	if (is_agent())
+		return 0;
+	task = bpf_get_current_task_btf();
+	return file_cached(task, fd_to_file(task, fd), act);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fsync")
+int jb_fsync(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_fd_action((int)ctx->args[0], JB_ACT_FSYNC);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fdatasync")
+int jb_fdatasync(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_fd_action((int)ctx->args[0], JB_ACT_FSYNC);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sync_file_range")
+int jb_sync_range(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_fd_action((int)ctx->args[0], JB_ACT_FSYNC);
+}
+
+/* flock(2) taking a lock (LOCK_SH or LOCK_EX, blocking or not, granted or
+ * not: taken at entry); LOCK_UN releases and is not recorded. POSIX locks
+ * (fcntl F_SETLK...) are not recorded: see jb_fcntl. */
+#define JB_LOCK_SH 1
+#define JB_LOCK_EX 2
+
+SEC("tracepoint/syscalls/sys_enter_flock")
+int jb_flock(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!(ctx->args[1] & (JB_LOCK_SH | JB_LOCK_EX)))
+		return 0;
+	return on_fd_action((int)ctx->args[0], JB_ACT_FLOCK);
+}
+
+/* fcntl(F_SETFL) with O_ASYNC: the file will signal its owner on I/O.
+ * fcntl() is frequent (F_GETFL, F_SETFD, F_DUPFD_CLOEXEC, locks): the
+ * command and flag tests come before anything else, and what leaves there
+ * costs two compares. A socket or a pipe (the usual O_ASYNC targets) has
+ * no path: skipped. Setting the flag with ioctl(FIOASYNC) is not seen. */
+#define JB_F_SETFL 4
+#define JB_O_ASYNC 020000
+#define JB_S_IFIFO 0010000
+
+SEC("tracepoint/syscalls/sys_enter_fcntl")
+int jb_fcntl(struct trace_event_raw_sys_enter *ctx)
+{
+	struct task_struct *task;
+	struct file *f;
+	__u32 fmt;
+
+	if ((__u32)ctx->args[1] != JB_F_SETFL || !(ctx->args[2] & JB_O_ASYNC) || is_agent())
+		return 0;
+	task = bpf_get_current_task_btf();
+	f = fd_to_file(task, (int)ctx->args[0]);
+	if (!f)
+		return 0;
+	fmt = f->f_inode->i_mode & JB_S_IFMT;
+	if (fmt == JB_S_IFSOCK || fmt == JB_S_IFIFO)
+		return 0;
+	return file_cached(task, f, JB_ACT_FASYNC);
 }
 
 /* Path-named actions are taken at syscall enter: the file still exists for
@@ -1255,27 +1333,42 @@ static __always_inline __u64 flow_key(__u64 task_key, __u16 family, __u8 proto, 
 	return h ? h : 1;
 }
 
-static __always_inline void flow_upsert(struct jb_flow *fl)
+/* A connect to a peer this task (ingress: this port) already has a record
+ * for is the common case of a connect storm: bumped in place through the
+ * looked-up value, before anything else of the flow is read or built.
+ * count always grows; last_ns only when the jiffies counter moved since
+ * its last refresh (bump_j): bpf_ktime_get_ns() cost ~35 ns a call here,
+ * most of a connect's recording, and jiffies are one load (the coarse
+ * clock helper is refused to tracing programs). So, like a link's (see
+ * link_upsert()), last_ns may lag the newest repeated connect by under
+ * one tick (1 to 10 ms with HZ 1000 to 100); a new flow always gets the
+ * precise time. */
+static __always_inline int flow_bump(__u64 key)
 {
-	struct jb_flow *cur = bpf_map_lookup_elem(&jb_flows, &fl->key);
+	struct jb_flow *cur = bpf_map_lookup_elem(&jb_flows, &key);
+	__u32 j;
 
-	if (!cur) {
-		long err = bpf_map_update_elem(&jb_flows, &fl->key, fl, BPF_NOEXIST);
-
-		if (!err) {
-			stat_inc(JB_STAT_FLOW_NEW);
-			return;
-		}
-		if (err != -JB_EEXIST) {
-			stat_inc(JB_STAT_FLOW_FAIL);
-			return;
-		}
-		cur = bpf_map_lookup_elem(&jb_flows, &fl->key);
-		if (!cur)
-			return;
-	}
+	if (!cur)
+		return 0;
 	__sync_fetch_and_add(&cur->count, 1);
-	cur->last_ns = fl->last_ns;
+	j = (__u32)bpf_jiffies64();
+	if (j != cur->bump_j) {
+		cur->bump_j = j;
+		cur->last_ns = bpf_ktime_get_ns();
+	}
+	return 1;
+}
+
+static __always_inline void flow_insert(struct jb_flow *fl)
+{
+	long err = bpf_map_update_elem(&jb_flows, &fl->key, fl, BPF_NOEXIST);
+
+	if (!err)
+		stat_inc(JB_STAT_FLOW_NEW);
+	else if (err != -JB_EEXIST)
+		stat_inc(JB_STAT_FLOW_FAIL);
+	else
+		flow_bump(fl->key); /* another CPU just made it */
 }
 
 /* Egress flow of the current task: the peer and local side from the
@@ -1285,26 +1378,44 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 				  const __u8 *daddr, __u16 dport)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct jb_flow fl = {};
+	__u8 dst[16] = {};
+	struct jb_flow fl;
+	__u64 tkey, key, now;
 
 	sk = as_btf(sk, struct sock);
+	if (daddr) {
+		__builtin_memcpy(dst, daddr, 16);
+	} else if (family == JB_AF_INET) {
+		__be32 a = sk->__sk_common.skc_daddr;
+
+		__builtin_memcpy(dst, &a, 4);
+	} else {
+		BPF_CORE_READ_INTO(&dst, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	tkey = task_key_of(task);
+	key = flow_key(tkey, family, proto, JB_FLOW_EGRESS, dport, dst);
+	if (flow_bump(key))
+		return 0;
+
+	now = bpf_ktime_get_ns();
+	__builtin_memset(&fl, 0, sizeof(fl));
+	fl.key = key;
+	fl.bump_j = (__u32)bpf_jiffies64();
+	fl.task_key = tkey;
+	fl.first_ns = fl.last_ns = now;
+	fl.count = 1;
 	fl.family = family;
 	fl.proto = proto;
 	fl.dir = JB_FLOW_EGRESS;
 	fl.sport = sk->__sk_common.skc_num;
 	fl.dport = dport;
+	__builtin_memcpy(fl.daddr, dst, 16);
 	if (family == JB_AF_INET) {
 		__be32 a = sk->__sk_common.skc_rcv_saddr;
 
 		__builtin_memcpy(fl.saddr, &a, 4);
-		if (!daddr) {
-			a = sk->__sk_common.skc_daddr;
-			__builtin_memcpy(fl.daddr, &a, 4);
-		}
 	} else {
 		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		if (!daddr)
-			BPF_CORE_READ_INTO(&fl.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 		/* a v4-mapped TCP connect: tcp_v6_connect() hands over to
 		 * tcp_v4_connect() and sets the v6 source only after it */
 		if (!daddr && fl.daddr[10] == 0xff && fl.daddr[11] == 0xff &&
@@ -1315,13 +1426,7 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 			__builtin_memcpy(&fl.saddr[12], &v4, 4);
 		}
 	}
-	if (daddr)
-		__builtin_memcpy(fl.daddr, daddr, 16);
-	fl.task_key = task_key_of(task);
-	fl.first_ns = fl.last_ns = bpf_ktime_get_ns();
-	fl.count = 1;
-	fl.key = flow_key(fl.task_key, fl.family, fl.proto, fl.dir, fl.dport, fl.daddr);
-	flow_upsert(&fl);
+	flow_insert(&fl);
 	return 0;
 }
 
@@ -1385,27 +1490,43 @@ int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
 /* Accepted inbound TCP, in no task's context: stack only (see the header). */
 static __always_inline int tcp_ingress(const struct sock *sk, __u16 family)
 {
-	struct jb_flow fl = {};
+	__u8 dst[16] = {};
+	struct jb_flow fl;
+	__u16 lport = sk->__sk_common.skc_num;
+	__u8 proto = (__u8)sk->sk_protocol;
+	__u64 key, now;
 
-	fl.family = family;
 	if (family == JB_AF_INET) {
-		__be32 a = sk->__sk_common.skc_rcv_saddr;
 		__be32 b = sk->__sk_common.skc_daddr;
 
+		__builtin_memcpy(dst, &b, 4);
+	} else {
+		BPF_CORE_READ_INTO(&dst, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	key = flow_key(0, family, proto, JB_FLOW_INGRESS, lport, dst);
+	if (flow_bump(key))
+		return 0;
+
+	now = bpf_ktime_get_ns();
+	__builtin_memset(&fl, 0, sizeof(fl));
+	fl.key = key;
+	fl.bump_j = (__u32)bpf_jiffies64();
+	fl.first_ns = fl.last_ns = now;
+	fl.count = 1;
+	fl.family = family;
+	fl.proto = proto;
+	fl.dir = JB_FLOW_INGRESS;
+	fl.sport = lport;
+	fl.dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	__builtin_memcpy(fl.daddr, dst, 16);
+	if (family == JB_AF_INET) {
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
+
 		__builtin_memcpy(fl.saddr, &a, 4);
-		__builtin_memcpy(fl.daddr, &b, 4);
 	} else {
 		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&fl.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
-	fl.proto = (__u8)sk->sk_protocol;
-	fl.dir = JB_FLOW_INGRESS;
-	fl.sport = sk->__sk_common.skc_num;
-	fl.dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	fl.first_ns = fl.last_ns = bpf_ktime_get_ns();
-	fl.count = 1;
-	fl.key = flow_key(0, fl.family, fl.proto, fl.dir, fl.sport, fl.daddr);
-	flow_upsert(&fl);
+	flow_insert(&fl);
 	return 0;
 }
 

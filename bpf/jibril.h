@@ -28,10 +28,12 @@
 #define JB_ARGS_LEN 256 /* argv, NUL separated, cut and flagged */
 #define JB_ENV_LEN 128  /* LD_* environment entries, NUL separated */
 
-/* File actions: one bit each in jb_link.actions. The kernel records bits
- * 0..10; 11..15 are reserved names of the recipe format that it never
- * sets (close, fsync, flock, fasync, llseek: per-call events on open
- * files, too frequent to hook for what they tell). */
+/* File actions: one bit each in jb_link.actions. The kernel records every
+ * bit but close and llseek, which stay reserved names of the recipe format
+ * that it never sets: both are per-call events on open files, on the hot
+ * path of the commonest file work (open+read+close, read loops), and tell
+ * nothing a detection needs: a close is implied by the open, an llseek
+ * only refines a read. */
 enum jb_action {
 	JB_ACT_OPEN = 1u << 0,   /* open*() / creat(); also the executed file
 				  * (the kernel opens it for execve) */
@@ -47,11 +49,12 @@ enum jb_action {
 				  * also the executed file (mapped by exec) */
 	JB_ACT_LINK = 1u << 10,  /* source or new name of a hard link
 				  * (link, linkat), new name of a symlink */
-	JB_ACT_CLOSE = 1u << 11,  /* reserved: never set */
-	JB_ACT_FSYNC = 1u << 12,  /* reserved: never set */
-	JB_ACT_FLOCK = 1u << 13,  /* reserved: never set */
-	JB_ACT_FASYNC = 1u << 14, /* reserved: never set */
-	JB_ACT_LLSEEK = 1u << 15, /* reserved: never set */
+	JB_ACT_CLOSE = 1u << 11,  /* reserved: never set (see above) */
+	JB_ACT_FSYNC = 1u << 12,  /* fsync(), fdatasync(), sync_file_range() */
+	JB_ACT_FLOCK = 1u << 13,  /* flock() taking a lock (not LOCK_UN) */
+	JB_ACT_FASYNC = 1u << 14, /* fcntl(F_SETFL) with O_ASYNC, not on a
+				   * socket or pipe */
+	JB_ACT_LLSEEK = 1u << 15, /* reserved: never set (see above) */
 };
 
 /* jb_task.flags */
@@ -155,7 +158,7 @@ struct jb_flow {
 	__u64 key;
 	__u64 task_key; /* 0 when no task is known (ingress) */
 	__u64 first_ns;
-	__u64 last_ns;
+	__u64 last_ns;  /* the newest connect, or one under a tick older */
 	__u8 saddr[16]; /* IPv4 in the first 4 bytes */
 	__u8 daddr[16];
 	__u16 sport;    /* host byte order */
@@ -164,7 +167,8 @@ struct jb_flow {
 	__u8 proto;     /* IPPROTO_TCP 6 / IPPROTO_UDP 17 */
 	__u8 dir;       /* enum jb_flow_dir */
 	__u32 count;    /* connects seen on this flow key */
-	__u32 _pad;
+	__u32 bump_j;   /* kernel only: low 32 bits of jiffies when last_ns
+			 * was last set (last_ns is refreshed once a tick) */
 };
 
 /* jb_meta map, one entry: what a resuming supervisor must know. */

@@ -13,6 +13,8 @@
  *    is reported once.
  *  - every child is confined (uid 65534, no capabilities, no_new_privs,
  *    seccomp filter) and holds only the fds it was given.
+ *  - the fd actions no recipe uses yet (fsync, flock, fasync) reach jb_links,
+ *    with their filters (LOCK_UN, other F_SETFL flags: nothing).
  *  - SIGTERM stops everything with exit 0 and leaves none of the agent's
  *    BPF programs loaded; a bad configuration is refused before anything
  *    is loaded.
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,6 +43,7 @@
 #include <seccomp.h>
 
 #include "agent_harness.h"
+#include "bpf/jibril.h"
 
 #define READY_MS 10000
 #define STOP_MS 5000
@@ -978,6 +982,167 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* --- kernel data: fd actions ------------------------------------------- */
+
+/* The agent's own map named name: found through the supervisor's fds, so
+ * that another agent on the machine cannot answer. -1: none. */
+static int agent_map(const char *name)
+{
+	char dir[64], path[PATH_MAX], line[128];
+	struct dirent *de;
+	DIR *d;
+	int found = -1;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fdinfo", (int)A.pid);
+	d = opendir(dir);
+	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+	while (found < 0 && (de = readdir(d)) != NULL) {
+		unsigned id = 0;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "map_id: %u", &id) == 1)
+				break;
+		fclose(f);
+		if (id) {
+			struct bpf_map_info info;
+			__u32 len = sizeof(info);
+			int fd = bpf_map_get_fd_by_id(id);
+
+			if (fd < 0)
+				continue;
+			memset(&info, 0, sizeof(info));
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !strcmp(info.name, name))
+				found = fd;
+			else
+				close(fd);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* jb_links actions of (process pid, file path); 0: no link */
+static uint32_t link_actions(int links_fd, uint64_t seed, pid_t pid, const char *path)
+{
+	union {
+		char c[JB_PATH_LEN];
+		uint64_t w[JB_PATH_LEN / 8];
+	} buf;
+	struct jb_link_key k;
+	struct jb_link l;
+	char stat[PATH_MAX], text[1024], *p;
+	unsigned long long ticks = 0;
+	FILE *f;
+
+	snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)pid);
+	f = fopen(stat, "r");
+	ck_assert_msg(f != NULL, "%s: %s", stat, strerror(errno));
+	ck_assert(fgets(text, sizeof(text), f) != NULL);
+	fclose(f);
+	p = strrchr(text, ')'); /* fields after comm: 3 (state) onwards */
+	ck_assert(p != NULL);
+	ck_assert(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
+			 "%*d %*d %*d %*d %llu", &ticks) == 1);
+	memset(&buf, 0, sizeof(buf));
+	snprintf(buf.c, sizeof(buf.c), "%s", path);
+	k.task_key = jb_hash_task(seed, (uint32_t)pid, ticks);
+	k.file_key = jb_hash_path(seed, buf.c);
+	if (bpf_map_lookup_elem(links_fd, &k, &l))
+		return 0;
+	return l.actions;
+}
+
+/* fsync/fdatasync/sync_file_range -> fsync, flock(LOCK_EX) -> flock,
+ * fcntl(F_SETFL, O_ASYNC) -> fasync, read straight from jb_links (no
+ * recipe needs them yet); a file only opened, unlocked (LOCK_UN), given
+ * another F_SETFL flag, lseek'd and closed gets none of them, nor close
+ * or llseek, which are never recorded. */
+START_TEST(test_fd_actions_in_map)
+{
+	char dir[] = "/tmp/jb-fdact.XXXXXX", a[256], b[256], cmd[64];
+	const uint32_t flushlock = JB_ACT_FSYNC | JB_ACT_FLOCK | JB_ACT_FASYNC;
+	int go[2], done[2], meta_fd, links_fd;
+	uint32_t zero = 0, acts_a = 0, acts_b = 0;
+	struct jb_meta meta;
+	uint64_t dl;
+	pid_t pid;
+	char c;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	/* real() of a fresh /tmp/jb-fdact.XXXXXX: short */
+	ck_assert_int_lt(snprintf(a, sizeof(a), "%.200s/synced", real(dir)), (int)sizeof(a));
+	ck_assert_int_lt(snprintf(b, sizeof(b), "%.200s/plain", real(dir)), (int)sizeof(b));
+	up(NULL);
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fa, fb, ok = 1;
+
+		close(go[0]);
+		close(done[1]);
+		fa = open(a, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		fb = open(b, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		ok &= fa >= 0 && fb >= 0 && write(fa, "x", 1) == 1;
+		ok &= fsync(fa) == 0 && fdatasync(fa) == 0;
+		ok &= sync_file_range(fa, 0, 1, SYNC_FILE_RANGE_WRITE) == 0;
+		ok &= flock(fa, LOCK_EX) == 0 && flock(fa, LOCK_UN) == 0;
+		ok &= fcntl(fa, F_SETFL, O_ASYNC) == 0;
+		ok &= flock(fb, LOCK_UN) == 0 && fcntl(fb, F_SETFL, O_NONBLOCK) == 0;
+		ok &= lseek(fb, 0, SEEK_END) >= 0 && close(fb) == 0 && close(fa) == 0;
+		c = ok ? 'y' : 'n';
+		if (write(go[1], &c, 1) != 1)
+			_exit(1);
+		/* stay alive (the task key needs /proc/PID/stat) until the
+		 * test is done or gone */
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(go[1]);
+	close(done[0]);
+	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	ck_assert_msg(c == 'y', "the child's file calls failed");
+
+	meta_fd = agent_map("jb_meta");
+	links_fd = agent_map("jb_links");
+	ck_assert_msg(meta_fd >= 0 && links_fd >= 0, "the agent's jb_meta/jb_links not found");
+	ck_assert_int_eq(bpf_map_lookup_elem(meta_fd, &zero, &meta), 0);
+	ck_assert_uint_eq(meta.layout_version, JB_LAYOUT_VERSION);
+	/* the programs ran inside the child's syscalls: the links are there
+	 * already; the deadline only covers an unexpected delay */
+	dl = jbh_now_ms() + 3000;
+	do {
+		acts_a = link_actions(links_fd, meta.seed, pid, a);
+		acts_b = link_actions(links_fd, meta.seed, pid, b);
+		if ((acts_a & flushlock) == flushlock && (acts_b & JB_ACT_OPEN))
+			break;
+		jbh_sleep_ms(50);
+	} while (jbh_now_ms() < dl);
+	close(done[1]);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_msg((acts_a & flushlock) == flushlock, "%s: actions 0x%x lack 0x%x", a, acts_a,
+		      flushlock & ~acts_a);
+	ck_assert(acts_a & JB_ACT_OPEN);
+	ck_assert_msg(acts_b & JB_ACT_OPEN, "%s: no link (actions 0x%x)", b, acts_b);
+	ck_assert_msg(!(acts_b & flushlock), "%s: actions 0x%x", b, acts_b);
+	ck_assert(!((acts_a | acts_b) & (JB_ACT_CLOSE | JB_ACT_LLSEEK)));
+	close(meta_fd);
+	close(links_fd);
+	jbh_stop(&A, STOP_MS);
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* --- suite --------------------------------------------------------------- */
 
 static void sweep(void)
@@ -1019,6 +1184,7 @@ int main(void)
 	add(s, "sandbox", test_sandbox, NULL);
 	add(s, "clean_stop", test_clean_stop, NULL);
 	add(s, "config_errors", test_config_errors, NULL);
+	add(s, "fd_actions_in_map", test_fd_actions_in_map, NULL);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
