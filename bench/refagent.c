@@ -27,6 +27,7 @@
  * the same hooks instead: the cost of merely hooking.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -203,6 +204,36 @@ static int choose_programs(struct bpf_object *obj, bool empty)
 	return n;
 }
 
+/* The DNS program (ref_dns or nop_dns) on the cgroup2 root, as jibril's
+ * loader does (bpf_object__attach_skeleton skips cgroup programs). A host
+ * without cgroup2 runs without it in both agents. */
+#define CGROUP2_MAGIC 0x63677270
+static struct bpf_link *dns_attach(struct bpf_program *prog)
+{
+	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs sfs;
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		struct bpf_link *link;
+		int fd;
+
+		if (statfs(roots[i], &sfs) < 0 || sfs.f_type != CGROUP2_MAGIC)
+			continue;
+		fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		link = bpf_program__attach_cgroup(prog, fd);
+		close(fd);
+		if (!link)
+			fprintf(stderr, "refagent: cannot attach %s to %s: %s\n",
+				bpf_program__name(prog), roots[i], strerror(errno));
+		return link;
+	}
+	fprintf(stderr, "refagent: no cgroup2 hierarchy: %s not attached\n",
+		bpf_program__name(prog));
+	return NULL;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: refagent [--ring-kb N] [--wake-kb N] [--empty] [--watch PATH]... "
@@ -242,6 +273,7 @@ int main(int argc, char **argv)
 	};
 	const char *pairs_out = NULL, *pairs_prefix = NULL;
 	struct ring_buffer *rb = NULL;
+	struct bpf_link *dns_link = NULL;
 	struct refagent_bpf *skel;
 	struct sigaction sa;
 	unsigned long ring_kb = 256, wake_kb = WAKE_KB_DEFAULT;
@@ -336,6 +368,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "refagent: cannot attach: %s\n", strerror(errno));
 		goto out;
 	}
+	dns_link = dns_attach(empty ? skel->progs.nop_dns : skel->progs.ref_dns);
 	fprintf(stderr, "refagent: %d %s programs attached, ring %lu KiB, wake-up %s%.0lu%s\n",
 		nprogs, empty ? "empty" : "streaming", ring_kb, wake_kb ? "at " : "per record",
 		wake_kb, wake_kb ? " KiB" : "");
@@ -356,6 +389,8 @@ int main(int argc, char **argv)
 		if (n == 0)
 			ring_buffer__consume(rb);
 	}
+	bpf_link__destroy(dns_link);
+	dns_link = NULL;
 	refagent_bpf__detach(skel);
 	if (rb)
 		ring_buffer__consume(rb); /* what was submitted before detach */
@@ -379,6 +414,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	rc = 0;
 out:
+	bpf_link__destroy(dns_link);
 	ring_buffer__free(rb);
 	refagent_bpf__destroy(skel);
 	return rc;

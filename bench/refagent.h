@@ -23,6 +23,7 @@ enum ref_type {
 	REF_FILE,     /* path + actions (enum jb_action bits) */
 	REF_CONNECT,  /* 5-tuple, egress attempt */
 	REF_ACCEPT,   /* 5-tuple, accepted ingress (no task context) */
+	REF_DNS,      /* a UDP datagram from port 53: path = its first bytes */
 };
 
 struct ref_event {
