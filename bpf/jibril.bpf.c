@@ -47,6 +47,8 @@
  *    A link's last_ns is refreshed by every new action bit, and by a
  *    repeated one only once it is JB_LINK_REFRESH_NS old; a flow's by a
  *    repeated connect only once per tick (see flow_bump()).
+ *  - a jb_seen entry short-cuts a re-open only in the query epoch
+ *    (jb_epoch) its walk was made in: every query sees repeated activity.
  *  - a key in jb_watch is never in jb_files (jb_watch is filled before
  *    attach): record_file() relies on it to skip the watch lookup.
  *  - the per-CPU scratch maps are used only from process context programs
@@ -71,6 +73,14 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 jb_seed = 0;
 const volatile __u32 jb_agent_tgid = 0;
 
+/* The query epoch: user space bumps it just before each query reads the
+ * maps (jb_bpf_new_epoch()). A jb_seen entry is trusted only within the
+ * epoch it was written in, so the first repeat after each query takes the
+ * full path (and refreshes the link's last_ns for the next query), and the
+ * repeats after it cost a lookup. Read with a plain load (.bss, mmapped by
+ * user space). */
+volatile __u64 jb_epoch = 0;
+
 /* uapi / kernel constants that vmlinux.h does not carry (macros) */
 #define JB_EEXIST 17
 #define JB_AF_INET 2
@@ -92,8 +102,6 @@ const volatile __u32 jb_agent_tgid = 0;
 /* a link touched again with no new action within this long keeps its
  * last_ns (see link_upsert) */
 #define JB_LINK_REFRESH_NS 2000000ULL
-/* jb_seen.link keeps the link's action bits (enum jb_action fits) here */
-#define JB_SEEN_ACTS 0xffffULL
 /* /proc/PID/stat field 22 is start_boottime in USER_HZ (100) ticks */
 #define JB_NSEC_PER_TICK 10000000ULL
 
@@ -188,7 +196,8 @@ struct jb_seen_key {
 };
 
 struct jb_seen {
-	__u64 link;    /* record_file(): link last_ns | actions (low 16 bits) */
+	__u64 acts;    /* record_file(): the link's action bits after it */
+	__u64 epoch;   /* jb_epoch when the path was walked */
 	__u64 gen;     /* jb_pathgen.gen when the path was walked */
 	__u64 inode;   /* guards against a freed dentry's address being */
 	__u64 parent;  /* reused for another name: inode, d_parent and */
@@ -639,11 +648,8 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 	ns = link_upsert(&jb_links, task_key, fkey, act, now, JB_STAT_LINK_NEW,
 			 JB_STAT_LINK_FAIL, &acts);
 out:
-	/* link state for jb_seen: actions in the low 16 bits, last_ns
-	 * rounded down to 2^16 ns (65 us) above them: it is only compared
-	 * with JB_LINK_REFRESH_NS, and rounding down makes an entry look
-	 * older, never fresher */
-	return ns ? (ns & ~JB_SEEN_ACTS) | (acts & JB_SEEN_ACTS) : 0;
+	/* for jb_seen: the link's action bits (never 0: act is in them) */
+	return ns ? acts : 0;
 }
 
 static __always_inline int is_agent(void)
@@ -944,13 +950,14 @@ static __always_inline int open_truncates(int kind)
 /*
  * Open, mmap, ftruncate, fsync, flock and fasync of a file the process
  * already has a link to.
- * A re-open is skipped before the path walk when jb_seen says what the full
- * path would find anyway: the process's link to this path already holds
- * every action bit and was written under JB_LINK_REFRESH_NS ago, i.e.
- * link_upsert() would leave it alone. So a new (task, file, action) fact
- * and the periodic last_ns refresh always take the full path; only records
- * evicted from jb_tasks/jb_files/jb_links (or a watch added at run time)
- * come back up to JB_LINK_REFRESH_NS later than without the cache. The
+ * A re-open is skipped before the path walk when jb_seen says the next
+ * query would learn nothing from it: the process's link to this path
+ * already holds every action bit, and was written by the full path in this
+ * query epoch (after the last query read the maps). So a new (task, file,
+ * action) fact, and the first repeat after each query, always take the full
+ * path: a link repeated across queries is "changed since" for each of them.
+ * Only records evicted from jb_tasks/jb_files/jb_links (or a watch added at
+ * run time) come back up to one cadence later than without the cache. The
  * entry is trusted only while the path of its (dentry, mount) cannot have
  * changed: no rename or mount-tree syscall finished since the walk or is
  * under way (jb_pathgen), and the dentry still has its inode, parent and
@@ -963,7 +970,7 @@ static __noinline int file_cached(struct task_struct *task, struct file *f, __u3
 	struct jb_seen_key sk;
 	struct jb_seen *c, nc;
 	struct dentry *d;
-	__u64 tkey, link, now;
+	__u64 tkey, acts;
 	__u32 zero = 0;
 
 	s = scratch_path();
@@ -977,30 +984,28 @@ static __noinline int file_cached(struct task_struct *task, struct file *f, __u3
 	sk.dentry = (__u64)d;
 	sk.mnt = (__u64)f->f_path.mnt;
 	nc.gen = g->gen; /* before the walk: a rename after it must miss */
+	nc.epoch = jb_epoch; /* and so must a query after it */
 	nc.inode = (__u64)d->d_inode;
 	nc.parent = (__u64)d->d_parent;
 	nc.hashlen = d->d_name.hash_len;
 	c = bpf_map_lookup_elem(&jb_seen, &sk);
-	if (c && c->gen == nc.gen && g->busy <= 0 && c->inode == nc.inode &&
-	    c->parent == nc.parent && c->hashlen == nc.hashlen &&
-	    (act & ~(__u32)c->link & JB_SEEN_ACTS) == 0) {
-		now = bpf_ktime_get_ns();
-		if (now - (c->link & ~JB_SEEN_ACTS) < JB_LINK_REFRESH_NS)
-			return 0;
-	}
+	if (c && c->epoch == nc.epoch && c->gen == nc.gen && g->busy <= 0 &&
+	    c->inode == nc.inode && c->parent == nc.parent && c->hashlen == nc.hashlen &&
+	    (act & ~c->acts) == 0)
+		return 0;
 
 	tkey = ensure_task(task); /* before the walk: it reuses the scratch */
 	if (walk_file(s, f) < 0) {
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	link = record_file(s, tkey, act);
-	if (!link) {
+	acts = record_file(s, tkey, act);
+	if (!acts) {
 		if (c)
 			bpf_map_delete_elem(&jb_seen, &sk);
 		return 0;
 	}
-	nc.link = link;
+	nc.acts = acts;
 	bpf_map_update_elem(&jb_seen, &sk, &nc, BPF_ANY);
 	return 0;
 }

@@ -378,6 +378,9 @@ void sup_collector_tick(struct sup *s)
 			  (unsigned long long)skipped);
 		return;
 	}
+	/* first the epoch, then the clock: a repeat after taken is in the new
+	 * epoch, so it refreshes its link for the next query */
+	jb_bpf_new_epoch(bpf);
 	taken = mono_ns();
 	prev_query = last_query_ns;
 	if (jb_bpf_stats(bpf, stats) < 0)

@@ -279,6 +279,13 @@ void jb_bpf_unload(struct jb_bpf *b)
 	b->skel = NULL;
 }
 
+void jb_bpf_new_epoch(struct jb_bpf *b)
+{
+	/* the skeleton's mmapped .bss: the programs see the store at once */
+	if (b->skel && b->skel->bss)
+		__atomic_fetch_add(&b->skel->bss->jb_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
 int jb_bpf_stats(struct jb_bpf *b, uint64_t *out)
 {
 	uint64_t vals[b->ncpus];

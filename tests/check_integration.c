@@ -44,6 +44,7 @@
 
 #include "agent_harness.h"
 #include "bpf/jibril.h"
+#include "jibril.skel.h" /* struct jibril_bpf__bss: the agent's .bss layout */
 
 #define READY_MS 10000
 #define STOP_MS 5000
@@ -1028,15 +1029,14 @@ static int agent_map(const char *name)
 	return found;
 }
 
-/* jb_links actions of (process pid, file path); 0: no link */
-static uint32_t link_actions(int links_fd, uint64_t seed, pid_t pid, const char *path)
+/* jb_links record of (process pid, file path): 0, or -1 if there is none */
+static int link_get(int links_fd, uint64_t seed, pid_t pid, const char *path, struct jb_link *out)
 {
 	union {
 		char c[JB_PATH_LEN];
 		uint64_t w[JB_PATH_LEN / 8];
 	} buf;
 	struct jb_link_key k;
-	struct jb_link l;
 	char stat[PATH_MAX], text[1024], *p;
 	unsigned long long ticks = 0;
 	FILE *f;
@@ -1054,9 +1054,15 @@ static uint32_t link_actions(int links_fd, uint64_t seed, pid_t pid, const char 
 	snprintf(buf.c, sizeof(buf.c), "%s", path);
 	k.task_key = jb_hash_task(seed, (uint32_t)pid, ticks);
 	k.file_key = jb_hash_path(seed, buf.c);
-	if (bpf_map_lookup_elem(links_fd, &k, &l))
-		return 0;
-	return l.actions;
+	return bpf_map_lookup_elem(links_fd, &k, out) ? -1 : 0;
+}
+
+/* jb_links actions of (process pid, file path); 0: no link */
+static uint32_t link_actions(int links_fd, uint64_t seed, pid_t pid, const char *path)
+{
+	struct jb_link l;
+
+	return link_get(links_fd, seed, pid, path, &l) ? 0 : l.actions;
 }
 
 /* fsync/fdatasync/sync_file_range -> fsync, flock(LOCK_EX) -> flock,
@@ -1143,6 +1149,129 @@ START_TEST(test_fd_actions_in_map)
 }
 END_TEST
 
+/* The agent's query epoch (jb_epoch in the .bss of bpf/jibril.bpf.c). */
+static uint64_t agent_epoch(int bss_fd)
+{
+	struct jibril_bpf__bss bss;
+	uint32_t zero = 0;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(bss_fd, &zero, &bss), 0);
+	return bss.jb_epoch;
+}
+
+static uint64_t wait_epoch_after(int bss_fd, uint64_t e, unsigned ms)
+{
+	uint64_t dl = jbh_now_ms() + ms, now;
+
+	while ((now = agent_epoch(bss_fd)) == e && jbh_now_ms() < dl)
+		jbh_sleep_ms(10);
+	ck_assert_msg(now != e, "the agent's query epoch stayed at %llu for %u ms",
+		      (unsigned long long)e, ms);
+	return now;
+}
+
+/* The re-open cache (jb_seen) and the query epoch: repeats of a link inside
+ * one epoch (between two queries) change no record, the first repeat after
+ * a query refreshes the link's last_ns, so the next query sees it again. */
+START_TEST(test_reopen_epoch)
+{
+	char dir[] = "/tmp/jb-epoch.XXXXXX", f[256], cmd[64];
+	int go[2], ctl[2], meta_fd, links_fd, bss_fd, attempt;
+	struct jb_link l1, l2;
+	struct jb_meta meta;
+	uint32_t zero = 0;
+	uint64_t e0 = 0, e1 = 0;
+	pid_t pid = -1;
+	char c;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	ck_assert_int_lt(snprintf(f, sizeof(f), "%.200s/reopened", real(dir)), (int)sizeof(f));
+	{
+		int fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+	}
+	up(NULL);
+	meta_fd = agent_map("jb_meta");
+	bss_fd = agent_map("jibril_b.bss");
+	links_fd = agent_map("jb_links");
+	ck_assert_msg(meta_fd >= 0 && links_fd >= 0 && bss_fd >= 0,
+		      "the agent's jb_meta/jb_links/.bss not found");
+	ck_assert_int_eq(bpf_map_lookup_elem(meta_fd, &zero, &meta), 0);
+
+	/* a child opens f once, then 2000 more times at once: retried until
+	 * no query fell inside those opens (the epoch is the same after them) */
+	for (attempt = 0; attempt < 5; attempt++) {
+		ck_assert_int_eq(pipe(go), 0);
+		ck_assert_int_eq(pipe(ctl), 0);
+		e0 = agent_epoch(bss_fd);
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			int ok = 1;
+
+			close(go[0]);
+			close(ctl[1]);
+			for (int i = 0; i < 2001 && ok; i++) {
+				int fd = open(f, O_RDONLY | O_CLOEXEC);
+
+				ok = fd >= 0 && close(fd) == 0;
+			}
+			c = ok ? 'y' : 'n';
+			if (write(go[1], &c, 1) != 1)
+				_exit(1);
+			/* 'r': open once more; EOF: done */
+			while (read(ctl[0], &c, 1) == 1) {
+				int fd = open(f, O_RDONLY | O_CLOEXEC);
+
+				c = fd >= 0 && close(fd) == 0 ? 'y' : 'n';
+				if (write(go[1], &c, 1) != 1)
+					_exit(1);
+			}
+			_exit(0);
+		}
+		close(go[1]);
+		close(ctl[0]);
+		ck_assert_int_eq(read(go[0], &c, 1), 1);
+		ck_assert_msg(c == 'y', "the child's opens failed");
+		e1 = agent_epoch(bss_fd);
+		if (e1 == e0)
+			break;
+		close(ctl[1]);
+		close(go[0]);
+		ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	}
+	ck_assert_msg(e1 == e0, "a query fell inside 2001 opens in each of 5 tries");
+	ck_assert_msg(link_get(links_fd, meta.seed, pid, f, &l1) == 0, "no link %d -> %s", (int)pid,
+		      f);
+	ck_assert_msg(l1.last_ns == l1.first_ns,
+		      "2001 opens inside one query epoch rewrote the link (first %llu last %llu)",
+		      (unsigned long long)l1.first_ns, (unsigned long long)l1.last_ns);
+
+	/* after the next query: one more open refreshes last_ns */
+	wait_epoch_after(bss_fd, e1, 5000);
+	c = 'r';
+	ck_assert_int_eq(write(ctl[1], &c, 1), 1);
+	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	ck_assert_msg(c == 'y', "the child's re-open failed");
+	ck_assert_int_eq(link_get(links_fd, meta.seed, pid, f, &l2), 0);
+	ck_assert_uint_eq(l2.first_ns, l1.first_ns);
+	ck_assert_msg(l2.last_ns > l1.last_ns, "a re-open after a query left last_ns at %llu",
+		      (unsigned long long)l2.last_ns);
+
+	close(ctl[1]);
+	close(go[0]);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	close(meta_fd);
+	close(links_fd);
+	close(bss_fd);
+	jbh_stop(&A, STOP_MS);
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* --- suite --------------------------------------------------------------- */
 
 static void sweep(void)
@@ -1185,6 +1314,7 @@ int main(void)
 	add(s, "clean_stop", test_clean_stop, NULL);
 	add(s, "config_errors", test_config_errors, NULL);
 	add(s, "fd_actions_in_map", test_fd_actions_in_map, NULL);
+	add(s, "reopen_epoch", test_reopen_epoch, NULL);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
