@@ -6,8 +6,12 @@
  *    against growth, shrinking and any future writable mapping before its
  *    fd is handed to a worker, so a worker cannot corrupt what others read.
  *  - a reader validates every offset and count against the region size
- *    before touching a record: the region is trusted, but a bug must show
- *    up as a refused snapshot, not as a wild read.
+ *    before touching a record, and each file record against the pool
+ *    before returning it: the region is trusted, but a bug must show up
+ *    as a refused snapshot or an absent file, not as a wild read.
+ *  - a file record is written whole, zero padding included, and the pool
+ *    reserves cap_files records of the longest path, so appending up to
+ *    cap_files files never needs a bounds check beyond the count.
  *  - seq_begin is written first and seq_end last, with release ordering;
  *    readers check both (before and after reading).
  */
@@ -23,7 +27,8 @@
 #include "snapshot.h"
 
 _Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized");
-_Static_assert(sizeof(struct jb_file) % 8 == 0, "jb_file must stay 8-byte sized");
+_Static_assert(sizeof(struct jb_snap_file) == 24, "jb_snap_file header layout");
+_Static_assert(sizeof(struct jb_snap_file_ix) == 16, "jb_snap_file_ix layout");
 _Static_assert(sizeof(struct jb_snap_link) == 40, "jb_snap_link layout");
 _Static_assert(sizeof(struct jb_flow) == 80, "jb_flow layout");
 _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its reserve");
@@ -31,9 +36,11 @@ _Static_assert(sizeof(struct jb_dns_key) == 24, "jb_dns_key layout");
 _Static_assert(sizeof(struct jb_dns) == 296, "jb_dns layout");
 _Static_assert(sizeof(struct jb_snap_domain) % 8 == 0, "jb_snap_domain must stay 8-byte sized");
 _Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");
-_Static_assert(__builtin_offsetof(struct jb_file, key) == 0, "find_key needs key first");
+_Static_assert(__builtin_offsetof(struct jb_snap_file_ix, key) == 0, "find_key needs key first");
 
 #define SLOT_HDR_RESERVE 512
+/* what one file may take: its index entry and its longest record */
+#define FILE_MAX (sizeof(struct jb_snap_file_ix) + JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1))
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -42,7 +49,7 @@ size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uin
 {
 	size_t s = SLOT_HDR_RESERVE;
 	s += (size_t)tasks * sizeof(struct jb_task);
-	s += (size_t)files * sizeof(struct jb_file);
+	s += (size_t)files * FILE_MAX;
 	s += (size_t)links * sizeof(struct jb_snap_link);
 	s += (size_t)flows * sizeof(struct jb_flow);
 	s += (size_t)domains * sizeof(struct jb_snap_domain);
@@ -125,8 +132,8 @@ static uint8_t *slot_base(const struct jb_snap_region_hdr *h, uint32_t slot)
 }
 
 struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, uint64_t seq,
-				       struct jb_task **tasks, struct jb_file **files,
-				       struct jb_snap_link **links, struct jb_flow **flows)
+				       struct jb_task **tasks, struct jb_snap_link **links,
+				       struct jb_flow **flows)
 {
 	const struct jb_snap_region_hdr *rh = r->hdr;
 	uint8_t *b = slot_base(rh, slot);
@@ -139,18 +146,48 @@ struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, 
 	h->off_tasks = off;
 	off += (size_t)rh->cap_tasks * sizeof(struct jb_task);
 	h->off_files = off;
-	off += (size_t)rh->cap_files * sizeof(struct jb_file);
+	off += (size_t)rh->cap_files * sizeof(struct jb_snap_file_ix);
+	h->off_file_pool = off;
+	off += (size_t)rh->cap_files * JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1);
 	h->off_links = off;
 	off += (size_t)rh->cap_links * sizeof(struct jb_snap_link);
 	h->off_flows = off;
 	off += (size_t)rh->cap_flows * sizeof(struct jb_flow);
 	h->off_domains = off;
 	h->ndomains = 0;
+	h->nfiles = 0;
+	h->file_pool_len = 0;
 	*tasks = (struct jb_task *)(b + h->off_tasks);
-	*files = (struct jb_file *)(b + h->off_files);
 	*links = (struct jb_snap_link *)(b + h->off_links);
 	*flows = (struct jb_flow *)(b + h->off_flows);
 	return h;
+}
+
+int jb_snap_add_file(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
+		     const struct jb_file *f)
+{
+	uint8_t *b = (uint8_t *)h;
+	struct jb_snap_file_ix *ix;
+	struct jb_snap_file *rec;
+	size_t len = strnlen(f->path, JB_PATH_LEN - 1), size = JB_SNAP_FILE_SIZE(len);
+
+	if (h->nfiles >= r->hdr->cap_files)
+		return -1;
+	ix = (struct jb_snap_file_ix *)(b + h->off_files);
+	rec = (struct jb_snap_file *)(b + h->off_file_pool + h->file_pool_len);
+	rec->key = f->key;
+	rec->first_ns = f->first_ns;
+	/* the kernel terminates every path; one that is not is cut here */
+	rec->flags = f->flags | (f->path[len] ? JB_FILE_PATH_CUT : 0);
+	rec->path_len = (uint32_t)len;
+	memcpy(rec->path, f->path, len);
+	/* the NUL and the padding: no stale bytes of an older snapshot */
+	memset(rec->path + len, 0, size - sizeof(*rec) - len);
+	ix[h->nfiles].key = f->key;
+	ix[h->nfiles].off = h->file_pool_len;
+	h->nfiles++;
+	h->file_pool_len += size;
+	return 0;
 }
 
 struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
@@ -172,22 +209,22 @@ static int cmp_task(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_file(const void *a, const void *b)
+static int cmp_file_ix(const void *a, const void *b)
 {
-	uint64_t x = ((const struct jb_file *)a)->key, y = ((const struct jb_file *)b)->key;
+	uint64_t x = ((const struct jb_snap_file_ix *)a)->key,
+		 y = ((const struct jb_snap_file_ix *)b)->key;
 	return x < y ? -1 : x > y;
 }
 
-void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nfiles,
-		     uint32_t nlinks, uint32_t nflows)
+void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nlinks,
+		     uint32_t nflows)
 {
 	uint8_t *b = (uint8_t *)h;
 
 	qsort(b + h->off_tasks, ntasks, sizeof(struct jb_task), cmp_task);
-	qsort(b + h->off_files, nfiles, sizeof(struct jb_file), cmp_file);
+	qsort(b + h->off_files, h->nfiles, sizeof(struct jb_snap_file_ix), cmp_file_ix);
 	qsort(b + h->off_domains, h->ndomains, sizeof(struct jb_snap_domain), cmp_domain);
 	h->ntasks = ntasks;
-	h->nfiles = nfiles;
 	h->nlinks = nlinks;
 	h->nflows = nflows;
 	__atomic_store_n(&h->seq_end, h->seq_begin, __ATOMIC_RELEASE);
@@ -222,9 +259,11 @@ const struct jb_snap_region_hdr *jb_snap_map_ro(int fd, size_t *size, char *err,
 	return h;
 }
 
+/* n records of recsz bytes at off: aligned, past the header, inside the slot */
 static int range_ok(uint64_t off, uint64_t n, size_t recsz, uint64_t slot_size)
 {
-	return off >= SLOT_HDR_RESERVE && off <= slot_size && n <= (slot_size - off) / recsz;
+	return off % 8 == 0 && off >= SLOT_HDR_RESERVE && off <= slot_size &&
+	       n <= (slot_size - off) / recsz;
 }
 
 int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot, uint64_t seq,
@@ -254,12 +293,15 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	    (v->ndomains &&
 	     !range_ok(h->off_domains, v->ndomains, sizeof(struct jb_snap_domain), r->slot_size)) ||
 	    !range_ok(h->off_tasks, v->ntasks, sizeof(struct jb_task), r->slot_size) ||
-	    !range_ok(h->off_files, v->nfiles, sizeof(struct jb_file), r->slot_size) ||
+	    !range_ok(h->off_files, v->nfiles, sizeof(struct jb_snap_file_ix), r->slot_size) ||
+	    !range_ok(h->off_file_pool, h->file_pool_len, 1, r->slot_size) ||
 	    !range_ok(h->off_links, v->nlinks, sizeof(struct jb_snap_link), r->slot_size) ||
 	    !range_ok(h->off_flows, v->nflows, sizeof(struct jb_flow), r->slot_size))
 		return -1;
 	v->tasks = (const struct jb_task *)(b + h->off_tasks);
-	v->files = (const struct jb_file *)(b + h->off_files);
+	v->file_ix = (const struct jb_snap_file_ix *)(b + h->off_files);
+	v->file_pool = b + h->off_file_pool;
+	v->file_pool_len = h->file_pool_len;
 	v->links = (const struct jb_snap_link *)(b + h->off_links);
 	v->flows = (const struct jb_flow *)(b + h->off_flows);
 	v->domains = v->ndomains ? (const struct jb_snap_domain *)(b + h->off_domains) : NULL;
@@ -274,7 +316,8 @@ int jb_snap_still_valid(const struct jb_snap_view *v)
 		       : -1;
 }
 
-/* Tasks and files both start with their u64 key and are sorted by it. */
+/* Tasks and file index entries both start with their u64 key and are
+ * sorted by it. */
 static const void *find_key(const void *base, size_t n, size_t recsz, uint64_t key)
 {
 	size_t lo = 0, hi = n;
@@ -297,9 +340,28 @@ const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key)
 	return find_key(v->tasks, v->ntasks, sizeof(*v->tasks), key);
 }
 
-const struct jb_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key)
+const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key)
 {
-	return find_key(v->files, v->nfiles, sizeof(*v->files), key);
+	const struct jb_snap_file_ix *ix = find_key(v->file_ix, v->nfiles, sizeof(*ix), key);
+	const struct jb_snap_file *f;
+	uint64_t off, room;
+	uint32_t len;
+
+	if (!ix)
+		return NULL;
+	/* each value read once, each check before the read it guards */
+	off = ix->off;
+	if (off % 8 || off > v->file_pool_len)
+		return NULL;
+	room = v->file_pool_len - off;
+	if (room < JB_SNAP_FILE_SIZE(0))
+		return NULL; /* not even the smallest record fits */
+	f = (const struct jb_snap_file *)(v->file_pool + off);
+	len = f->path_len;
+	if (f->key != key || len >= JB_PATH_LEN || JB_SNAP_FILE_SIZE(len) > room ||
+	    f->path[len] != '\0')
+		return NULL;
+	return f;
 }
 
 const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,

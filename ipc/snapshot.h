@@ -5,9 +5,15 @@
  *   [region header, 4 KiB] [slot 0] [slot 1] ... [slot N-1]
  * Each slot (tasks: those the links and flows name, with their ancestors):
  *   [slot header] [tasks: struct jb_task, sorted by key]
- *                 [files: struct jb_file, sorted by key]
+ *                 [file index: struct jb_snap_file_ix, sorted by key]
+ *                 [file pool: struct jb_snap_file records, variable size]
  *                 [links: struct jb_snap_link] [flows: struct jb_flow]
  *                 [domains: struct jb_snap_domain, sorted by key]
+ * A file record is as long as its path (the kernel's struct jb_file always
+ * carries JB_PATH_LEN bytes): the index entry gives its offset in the pool.
+ * Every section is reserved for its worst case (the pool: cap_files
+ * longest paths), but only the bytes written are ever touched, and a
+ * memfd page never touched costs no memory.
  * The domains are the whole jb_dns map (every address a DNS answer gave,
  * with its names), not a delta: a flow may start long after the answer.
  *
@@ -34,7 +40,7 @@
 #include "../bpf/jibril.h"
 
 #define JB_SNAP_MAGIC 0x4a42534eu /* "JBSN" */
-#define JB_SNAP_VERSION 3
+#define JB_SNAP_VERSION 4
 #define JB_SNAP_HDR_SIZE 4096
 
 struct jb_snap_region_hdr {
@@ -54,6 +60,26 @@ struct jb_snap_link {
 	struct jb_link link;
 };
 
+/* A file as the snapshot carries it: the kernel's record cut to its path.
+ * path is NUL-terminated, path_len == strlen(path) < JB_PATH_LEN, and the
+ * record is padded with zeros to JB_SNAP_FILE_SIZE(path_len). */
+struct jb_snap_file {
+	uint64_t key;
+	uint64_t first_ns;
+	uint32_t flags;	/* JB_FILE_* */
+	uint32_t path_len;
+	char path[];
+};
+/* Bytes of the record of a path of len bytes: header, path, NUL, padding. */
+#define JB_SNAP_FILE_SIZE(len) \
+	((sizeof(struct jb_snap_file) + (size_t)(len) + 1 + 7) & ~(size_t)7)
+
+/* One entry of the file index: off is the record's byte offset in the pool. */
+struct jb_snap_file_ix {
+	uint64_t key;
+	uint64_t off;
+};
+
 /* An address from a DNS answer and its names: the kernel's key and record. */
 struct jb_snap_domain {
 	struct jb_dns_key key;
@@ -64,10 +90,12 @@ struct jb_snap_slot_hdr {
 	uint64_t seq_begin;	/* written first */
 	uint64_t taken_ns;	/* CLOCK_MONOTONIC when the maps were read */
 	uint64_t since_ns;	/* the previous snapshot's taken_ns */
-	uint32_t ntasks, nfiles, nlinks, nflows;
+	uint32_t ntasks, nfiles, nlinks, nflows; /* nfiles: entries of the file index */
 	uint64_t off_tasks, off_files, off_links, off_flows; /* from slot start */
 	uint32_t ndomains, _pad;
 	uint64_t off_domains;
+	uint64_t off_file_pool;	/* from slot start; off_files is the index */
+	uint64_t file_pool_len;	/* bytes of records written into the pool */
 	uint64_t lost[JB_STAT_MAX]; /* running totals of the kernel counters */
 	uint64_t lost_unseen;	/* records evicted before any query saw them */
 	uint64_t seq_end;	/* written last; == seq_begin when complete */
@@ -78,7 +106,9 @@ struct jb_snap_view {
 	uint64_t seq;
 	const struct jb_snap_slot_hdr *hdr;
 	const struct jb_task *tasks;
-	const struct jb_file *files;
+	const struct jb_snap_file_ix *file_ix; /* nfiles entries */
+	const uint8_t *file_pool;	       /* file_pool_len bytes */
+	uint64_t file_pool_len;
 	const struct jb_snap_link *links;
 	const struct jb_flow *flows;
 	const struct jb_snap_domain *domains;
@@ -107,19 +137,24 @@ int jb_snap_create_dns(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks
 void jb_snap_destroy(struct jb_snap_region *r);
 
 /* Begin writing snapshot 'seq' into 'slot': returns pointers to the record
- * arrays (capacity from the region header). */
+ * arrays (capacity from the region header); no files, no domains yet. */
 struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, uint64_t seq,
-				       struct jb_task **tasks, struct jb_file **files,
-				       struct jb_snap_link **links, struct jb_flow **flows);
+				       struct jb_task **tasks, struct jb_snap_link **links,
+				       struct jb_flow **flows);
+/* Append a kernel file record: its header and its path up to the NUL (a
+ * path without one is cut at JB_PATH_LEN - 1). 0, or -1 when the slot
+ * already holds cap_files files. */
+int jb_snap_add_file(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
+		     const struct jb_file *f);
 /* The slot's domain array (after jb_snap_begin, which sets ndomains to 0);
  * its capacity in *cap. The writer fills it and sets h->ndomains before
  * publishing. */
 struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
 				       uint32_t *cap);
-/* Set counts, sort tasks, files and domains by key, then publish (seq_end
- * last). */
-void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nfiles,
-		     uint32_t nlinks, uint32_t nflows);
+/* Set counts, sort tasks, the file index and domains by key, then publish
+ * (seq_end last). */
+void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nlinks,
+		     uint32_t nflows);
 
 /* --- reader (workers) -------------------------------------------------- */
 /* Map fd read-only and validate the region header. NULL on error, with a
@@ -134,7 +169,10 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 int jb_snap_still_valid(const struct jb_snap_view *v);
 
 const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key);
-const struct jb_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key);
+/* The file record of key, or NULL: absent, or its record fails a check
+ * (aligned and wholly inside the pool, its key, path_len < JB_PATH_LEN,
+ * NUL at path_len): a corrupt record reads as absent. */
+const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key);
 
 /* DNS names seen for the flow's remote address (f->family/f->daddr; a
  * v4-mapped IPv6 address also finds the IPv4 entry): the question name and

@@ -316,13 +316,17 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The file records named by the selected links. Few: one lookup each
- * (ordinary map, then hot). Many: one batch read of both maps. */
-static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
-			      struct jb_file *out)
+/* Put the file records named by the selected links into the snapshot
+ * (cut to their paths there). Few: one lookup each (ordinary map, then
+ * hot). Many: one batch read of both maps. A file not found counts as
+ * missing, and so would one found past the slot's capacity (the LRU maps
+ * change while we look them up one by one). */
+static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
+			  const struct jb_snap_link *links, uint32_t nlinks)
 {
 	uint64_t *keys = link_file_keys;
-	uint32_t nkeys = 0, n = 0;
+	uint32_t nkeys = 0;
+	struct jb_file f;
 
 	/* the distinct file keys, so a missing file counts once either way */
 	for (uint32_t i = 0; i < nlinks; i++)
@@ -334,13 +338,12 @@ static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
 
 	if (nkeys <= FILE_LOOKUP_MAX) {
 		for (uint32_t i = 0; i < nkeys; i++) {
-			if (bpf_map_lookup_elem(bpf->fd_files, &keys[i], &out[n]) == 0 ||
-			    bpf_map_lookup_elem(bpf->fd_files_hot, &keys[i], &out[n]) == 0)
-				n++;
-			else
+			int found = bpf_map_lookup_elem(bpf->fd_files, &keys[i], &f) == 0 ||
+				    bpf_map_lookup_elem(bpf->fd_files_hot, &keys[i], &f) == 0;
+			if (!found || jb_snap_add_file(&s->snap, h, &f) < 0)
 				files_missing++;
 		}
-		return n;
+		return;
 	}
 	d_files.n = 0;
 	if (dump_map(bpf->fd_files, &d_files) < 0 || dump_map(bpf->fd_files_hot, &d_files) < 0)
@@ -352,24 +355,21 @@ static uint32_t collect_files(const struct jb_snap_link *links, uint32_t nlinks,
 	qsort(file_index, d_files.n, sizeof(*file_index), cmp_ix);
 	for (uint32_t i = 0; i < nkeys; i++) {
 		const struct file_ix *fx = find_file(keys[i]);
-		if (fx)
-			out[n++] = ((const struct jb_file *)d_files.vals)[fx->idx];
-		else
+		if (!fx ||
+		    jb_snap_add_file(&s->snap, h, (const struct jb_file *)d_files.vals + fx->idx) < 0)
 			files_missing++;
 	}
-	return n;
 }
 
 void sup_collector_tick(struct sup *s)
 {
 	struct jb_task *tasks;
-	struct jb_file *files;
 	struct jb_snap_link *links;
 	struct jb_flow *flows;
 	struct jb_snap_slot_hdr *h;
 	struct slot_state *st;
 	uint64_t stats[JB_STAT_MAX], taken, since, prev_query;
-	uint32_t ntasks = 0, nfiles, nlinks = 0, nflows = 0, n_tasks_ordinary;
+	uint32_t ntasks = 0, nlinks = 0, nflows = 0, n_tasks_ordinary;
 	int slot = free_slot();
 
 	if (slot < 0) {
@@ -388,7 +388,7 @@ void sup_collector_tick(struct sup *s)
 	since = global_since(s);
 	seq++;
 	st = &slots[slot];
-	h = jb_snap_begin(&s->snap, (uint32_t)slot, seq, &tasks, &files, &links, &flows);
+	h = jb_snap_begin(&s->snap, (uint32_t)slot, seq, &tasks, &links, &flows);
 	st->seq = seq;
 	st->taken_ns = taken;
 	st->holders = 0;
@@ -437,7 +437,7 @@ void sup_collector_tick(struct sup *s)
 		flows[nflows++] = *f;
 		add_task_chain(f->task_key, tasks, &ntasks);
 	}
-	nfiles = collect_files(links, nlinks, files);
+	collect_files(s, h, links, nlinks);
 	st->query_ns = mono_ns() - taken;
 	last_query_ns = taken;
 	account_loss(taken, stats);
@@ -447,7 +447,7 @@ void sup_collector_tick(struct sup *s)
 	memcpy(h->lost, stats, sizeof(h->lost));
 	h->lost_unseen = lost_unseen;
 	sup_dns_collect(bpf, &s->snap, h); /* the domains section (collect_dns.c) */
-	jb_snap_publish(h, ntasks, nfiles, nlinks, nflows);
+	jb_snap_publish(h, ntasks, nlinks, nflows);
 	latest_slot = slot;
 	st->publish_ns = mono_ns() - taken - st->query_ns;
 	st->reported = 0;
@@ -456,7 +456,7 @@ void sup_collector_tick(struct sup *s)
 	st->in_maps[2] = d_links.n;
 	st->in_maps[3] = d_flows.n;
 	st->sent[0] = ntasks;
-	st->sent[1] = nfiles;
+	st->sent[1] = h->nfiles;
 	st->sent[2] = nlinks;
 	st->sent[3] = nflows;
 

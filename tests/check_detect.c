@@ -168,7 +168,7 @@ END_TEST
 
 #define NFILES 24
 static struct jb_task tasks[8];
-static struct jb_file files[NFILES];
+static struct jb_file files[NFILES]; /* as the kernel records them: snap_files() */
 static struct jb_snap_link links[NFILES + 4];
 static struct jb_flow flows[24];
 static struct jb_snap_view view;
@@ -233,7 +233,6 @@ static const struct jb_task *build_view(void)
 	view.seq = 1;
 	view.tasks = tasks;
 	view.ntasks = 4;
-	view.files = files;
 	view.nfiles = 1;
 	view.links = links;
 	view.flows = flows;
@@ -260,6 +259,32 @@ static void add_files(int n, uint64_t task_key)
 	view.nlinks = 1 + (uint32_t)n;
 }
 
+/* The view's files section: files[0..view.nfiles) written into a real
+ * snapshot slot (a new seq each time, so a test may edit the kernel records
+ * between events). Returns f as the snapshot carries it. */
+static const struct jb_snap_file *snap_files(const struct jb_file *f)
+{
+	static struct jb_snap_region region;
+	static uint64_t seq;
+	struct jb_snap_slot_hdr *h;
+	struct jb_task *t;
+	struct jb_snap_link *l;
+	struct jb_flow *fl;
+	struct jb_snap_view sv;
+
+	if (!region.base)
+		ck_assert_int_eq(jb_snap_create_dns(&region, 1, 0, NFILES, 0, 0, 0), 0);
+	h = jb_snap_begin(&region, 0, ++seq, &t, &l, &fl);
+	for (uint32_t i = 0; i < view.nfiles; i++)
+		ck_assert_int_eq(jb_snap_add_file(&region, h, &files[i]), 0);
+	jb_snap_publish(h, 0, 0, 0);
+	ck_assert_int_eq(jb_snap_view(region.hdr, region.size, 0, seq, &sv), 0);
+	view.file_ix = sv.file_ix;
+	view.file_pool = sv.file_pool;
+	view.file_pool_len = sv.file_pool_len;
+	return f ? jb_snap_file(&view, f->key) : NULL;
+}
+
 static struct jb_task *task_mut(uint64_t key)
 {
 	return (struct jb_task *)jb_snap_task(&view, key);
@@ -282,9 +307,10 @@ static json_t *event_names(const char *kind, const struct jb_task *t, const stru
 			   uint32_t actions, const struct jb_flow *fl, const char *const *names,
 			   int nnames)
 {
-	struct rcp_subject s = {.v = &view, .task = t, .path = f ? f->path : NULL,
+	const struct jb_snap_file *sf = snap_files(f);
+	struct rcp_subject s = {.v = &view, .task = t, .path = sf ? sf->path : NULL,
 				.actions = actions, .flow = fl, .names = names, .nnames = nnames};
-	char *out = wrk_event_json(&CTX, recipe(kind), &s, f, EVENT_NS);
+	char *out = wrk_event_json(&CTX, recipe(kind), &s, sf, EVENT_NS);
 	json_error_t err;
 	json_t *j;
 
@@ -645,10 +671,12 @@ START_TEST(event_invalid_utf8)
 	ck_assert_str_eq(str_at(json_object_get(j, "file"), "path"),
 			 "/home/j\xc3\xa9r\xc3\xb4me/\xe2\x82\xac/\xf0\x9f\x94\x91");
 	json_decref(j);
-	/* a full path buffer with no NUL stays bounded */
+	/* a full path buffer with no NUL: the snapshot cuts it at its
+	 * longest and flags it truncated */
 	memset(files[0].path, 'a', sizeof(files[0].path));
 	j = event("credentials_files_access", c, &files[0], JB_ACT_READ, NULL);
-	ck_assert_uint_eq(strlen(str_at(json_object_get(j, "file"), "path")), JB_PATH_LEN);
+	ck_assert_uint_eq(strlen(str_at(json_object_get(j, "file"), "path")), JB_PATH_LEN - 1);
+	ck_assert(json_is_true(json_object_get(json_object_get(j, "file"), "path_truncated")));
 	json_decref(j);
 }
 END_TEST
@@ -787,14 +815,15 @@ END_TEST
 START_TEST(event_hostname)
 {
 	const struct jb_task *c = build_view();
+	const struct jb_snap_file *f = snap_files(&files[0]);
 	struct wrk_event_ctx ctx = CTX;
-	struct rcp_subject s = {.v = &view, .task = c, .path = files[0].path,
+	struct rcp_subject s = {.v = &view, .task = c, .path = f->path,
 				.actions = JB_ACT_EXEC | JB_ACT_UNLINK};
 	char *out;
 	json_t *j;
 
 	ctx.hostname = "h\xff\"\\\n";
-	out = wrk_event_json(&ctx, recipe("binary_self_deletion"), &s, &files[0], EVENT_NS);
+	out = wrk_event_json(&ctx, recipe("binary_self_deletion"), &s, f, EVENT_NS);
 	ck_assert_ptr_nonnull(out);
 	j = json_loads(out, 0, NULL);
 	ck_assert_ptr_nonnull(j);
@@ -832,6 +861,8 @@ START_TEST(event_worst_case_fits)
 	view.tasks = chain;
 	view.ntasks = 40;
 	add_files(NFILES - 1, chain[39].key);
+	/* kernel records without a NUL: the snapshot carries each cut at
+	 * its longest, JB_PATH_LEN - 1 bytes */
 	for (int i = 0; i < NFILES; i++)
 		memset(files[i].path, '\x01', sizeof(files[i].path));
 	links[0].key.task_key = chain[39].key;
@@ -841,10 +872,13 @@ START_TEST(event_worst_case_fits)
 	}
 	view.nflows = 20;
 	{
-		struct rcp_subject s = {.v = &view, .task = &chain[39], .path = files[0].path,
+		const struct jb_snap_file *f = snap_files(&files[0]);
+		struct rcp_subject s = {.v = &view, .task = &chain[39], .path = f->path,
 					.actions = 0x1ff};
-		out = wrk_event_json(&CTX, recipe("credentials_files_access"), &s, &files[0],
-				     EVENT_NS);
+		for (int i = 0; i < NFILES; i++)
+			ck_assert_uint_eq(jb_snap_file(&view, files[i].key)->path_len,
+					  JB_PATH_LEN - 1);
+		out = wrk_event_json(&CTX, recipe("credentials_files_access"), &s, f, EVENT_NS);
 	}
 	ck_assert_ptr_nonnull(out);
 	len = strlen(out);

@@ -822,7 +822,6 @@ START_TEST(snap_flow_names)
 {
 	struct jb_snap_region r;
 	struct jb_task *t;
-	struct jb_file *f;
 	struct jb_snap_link *l;
 	struct jb_flow *fl, flow;
 	struct jb_snap_slot_hdr *h;
@@ -835,7 +834,7 @@ START_TEST(snap_flow_names)
 	uint32_t cap;
 
 	ck_assert_int_eq(jb_snap_create_dns(&r, 2, 4, 4, 4, 4, 8), 0);
-	h = jb_snap_begin(&r, 1, 7, &t, &f, &l, &fl);
+	h = jb_snap_begin(&r, 1, 7, &t, &l, &fl);
 	d = jb_snap_domains(&r, h, &cap);
 	ck_assert_uint_eq(cap, 8);
 	ck_assert_uint_eq(h->ndomains, 0);
@@ -847,7 +846,7 @@ START_TEST(snap_flow_names)
 	dom(&d[3], AF_INET, "10.0.0.9", "unterminated", 12);
 	dom(&d[4], AF_INET, "10.0.0.1", "a.test", 7);
 	h->ndomains = 5;
-	jb_snap_publish(h, 0, 0, 0, 0);
+	jb_snap_publish(h, 0, 0, 0);
 
 	ro = jb_snap_map_ro(r.fd, &size, err, sizeof(err));
 	ck_assert_msg(ro != NULL, "%s", err);
@@ -902,7 +901,6 @@ START_TEST(snap_domains_bounds)
 {
 	struct jb_snap_region r;
 	struct jb_task *t;
-	struct jb_file *f;
 	struct jb_snap_link *l;
 	struct jb_flow *fl;
 	struct jb_snap_slot_hdr *h;
@@ -917,18 +915,18 @@ START_TEST(snap_domains_bounds)
 	ck_assert_uint_eq(r.hdr->cap_domains, JB_DNS_ENTRIES);
 	ck_assert_uint_eq(r.hdr->slot_size,
 			  jb_snap_slot_size_dns(4, 4, 4, 4, JB_DNS_ENTRIES));
-	h = jb_snap_begin(&r, 0, 3, &t, &f, &l, &fl);
+	h = jb_snap_begin(&r, 0, 3, &t, &l, &fl);
 	(void)jb_snap_domains(&r, h, &cap);
 	ck_assert_uint_eq(cap, JB_DNS_ENTRIES);
 	h->ndomains = JB_DNS_ENTRIES + 1;
-	jb_snap_publish(h, 0, 0, 0, 0);
+	jb_snap_publish(h, 0, 0, 0);
 	ro = jb_snap_map_ro(r.fd, &size, err, sizeof(err));
 	ck_assert_msg(ro != NULL, "%s", err);
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 3, &v), -1);
-	h = jb_snap_begin(&r, 0, 4, &t, &f, &l, &fl);
+	h = jb_snap_begin(&r, 0, 4, &t, &l, &fl);
 	h->ndomains = 2;
 	h->off_domains = r.hdr->slot_size - sizeof(struct jb_snap_domain);
-	jb_snap_publish(h, 0, 0, 0, 0); /* the second record would cross the slot's end */
+	jb_snap_publish(h, 0, 0, 0); /* the second record would cross the slot's end */
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 4, &v), -1);
 	munmap((void *)ro, size);
 	/* a domain capacity that does not give the slot size is refused */

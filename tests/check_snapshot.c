@@ -3,12 +3,14 @@
  * the seeded key hashes of bpf/jibril.h.
  *
  * Invariants checked: a published slot reads back with its counts and with
- * tasks/files sorted and found by key; the memfd is sealed so that nothing
- * but the supervisor's own mapping can ever write it; the seqlock refuses a
- * slot that is being rewritten; a reader refuses every header, offset or
- * count that would make it read outside the region; the path hash ignores
- * the stale bytes after the NUL. Fork mode (the Check default) contains a
- * wild read to one test.
+ * tasks/files sorted and found by key; a file record takes the size of its
+ * path (terminated, cut at JB_PATH_LEN - 1), not of the kernel's record;
+ * the memfd is sealed so that nothing but the supervisor's own mapping can
+ * ever write it; the seqlock refuses a slot that is being rewritten; a
+ * reader refuses every header, offset or count that would make it read
+ * outside the region, and a file record that is not wholly inside the pool
+ * reads as absent; the path hash ignores the stale bytes after the NUL.
+ * Fork mode (the Check default) contains a wild read to one test.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,8 @@
 #include "ipc/snapshot.h"
 
 #define SLOT_RESERVE 512 /* snapshot.c SLOT_HDR_RESERVE */
+/* snapshot.c FILE_MAX: what one file reserves in a slot */
+#define FILE_MAX (sizeof(struct jb_snap_file_ix) + JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1))
 
 static char ERR[256];
 
@@ -35,6 +39,24 @@ static void make_region(struct jb_snap_region *r)
 	ck_assert_int_eq(jb_snap_create(r, 2, 8, 8, 4, 4), 0);
 	ck_assert_int_ge(r->fd, 0);
 	ck_assert_ptr_nonnull(r->base);
+}
+
+/* A kernel file record: path copied into the full buffer, the rest zero. */
+static struct jb_file kfile(uint64_t key, const char *path)
+{
+	struct jb_file f;
+
+	memset(&f, 0, sizeof(f));
+	f.key = key;
+	f.first_ns = key * 1000;
+	f.flags = (uint32_t)key & 1;
+	snprintf(f.path, sizeof(f.path), "%s", path);
+	return f;
+}
+
+static struct jb_snap_slot_hdr *slot_hdr(struct jb_snap_region *r, uint32_t slot)
+{
+	return (struct jb_snap_slot_hdr *)(r->base + JB_SNAP_HDR_SIZE + slot * r->hdr->slot_size);
 }
 
 static const uint64_t task_keys[] = {50, 10, 40, 20, 30};
@@ -48,10 +70,9 @@ static const uint64_t file_keys[] = {7, 3, 9};
 static void write_snapshot(struct jb_snap_region *r, uint32_t slot, uint64_t seq)
 {
 	struct jb_task *t;
-	struct jb_file *f;
 	struct jb_snap_link *l;
 	struct jb_flow *fl;
-	struct jb_snap_slot_hdr *h = jb_snap_begin(r, slot, seq, &t, &f, &l, &fl);
+	struct jb_snap_slot_hdr *h = jb_snap_begin(r, slot, seq, &t, &l, &fl);
 
 	ck_assert_ptr_nonnull(h);
 	for (size_t i = 0; i < NT; i++) {
@@ -61,9 +82,11 @@ static void write_snapshot(struct jb_snap_region *r, uint32_t slot, uint64_t seq
 		snprintf(t[i].comm, sizeof(t[i].comm), "t%llu", (unsigned long long)task_keys[i]);
 	}
 	for (size_t i = 0; i < NF; i++) {
-		memset(&f[i], 0, sizeof(f[i]));
-		f[i].key = file_keys[i];
-		snprintf(f[i].path, sizeof(f[i].path), "/f/%llu", (unsigned long long)file_keys[i]);
+		char path[32];
+		struct jb_file f;
+		snprintf(path, sizeof(path), "/f/%llu", (unsigned long long)file_keys[i]);
+		f = kfile(file_keys[i], path);
+		ck_assert_int_eq(jb_snap_add_file(r, h, &f), 0);
 	}
 	memset(&l[0], 0, sizeof(l[0]));
 	l[0].key.task_key = 10;
@@ -72,7 +95,7 @@ static void write_snapshot(struct jb_snap_region *r, uint32_t slot, uint64_t seq
 	memset(&fl[0], 0, sizeof(fl[0]));
 	fl[0].key = 77;
 	fl[0].dport = 443;
-	jb_snap_publish(h, NT, NF, 1, 1);
+	jb_snap_publish(h, NT, 1, 1);
 }
 
 static const struct jb_snap_region_hdr *map_ro(int fd, size_t *size)
@@ -114,7 +137,7 @@ START_TEST(rw_roundtrip)
 	for (uint32_t i = 1; i < v.ntasks; i++)
 		ck_assert_uint_lt(v.tasks[i - 1].key, v.tasks[i].key);
 	for (uint32_t i = 1; i < v.nfiles; i++)
-		ck_assert_uint_lt(v.files[i - 1].key, v.files[i].key);
+		ck_assert_uint_lt(v.file_ix[i - 1].key, v.file_ix[i].key);
 	ck_assert_uint_eq(v.links[0].key.task_key, 10);
 	ck_assert_uint_eq(v.links[0].link.actions, JB_ACT_READ);
 	ck_assert_uint_eq(v.flows[0].dport, 443);
@@ -129,11 +152,15 @@ START_TEST(rw_roundtrip)
 		ck_assert_str_eq(t->comm, comm);
 	}
 	for (size_t i = 0; i < NF; i++) {
-		const struct jb_file *f = jb_snap_file(&v, file_keys[i]);
+		const struct jb_snap_file *f = jb_snap_file(&v, file_keys[i]);
 		char path[32];
 		ck_assert_ptr_nonnull(f);
 		snprintf(path, sizeof(path), "/f/%llu", (unsigned long long)file_keys[i]);
 		ck_assert_str_eq(f->path, path);
+		ck_assert_uint_eq(f->path_len, strlen(path));
+		ck_assert_uint_eq(f->key, file_keys[i]);
+		ck_assert_uint_eq(f->first_ns, file_keys[i] * 1000);
+		ck_assert_uint_eq(f->flags, file_keys[i] & 1);
 	}
 	{
 		static const uint64_t absent[] = {0, 1, 15, 25, 35, 45, 55, UINT64_MAX};
@@ -158,21 +185,24 @@ START_TEST(rw_empty_arrays)
 	struct jb_snap_region r;
 	struct jb_snap_slot_hdr *h;
 	struct jb_task *t;
-	struct jb_file *f;
 	struct jb_snap_link *l;
 	struct jb_flow *fl;
+	struct jb_file f = kfile(42, "/stale");
 	const struct jb_snap_region_hdr *ro;
 	struct jb_snap_view v;
 	size_t size;
 
 	make_region(&r);
-	h = jb_snap_begin(&r, 1, 3, &t, &f, &l, &fl);
-	/* stale records in the arrays must not be found past the counts */
+	/* stale records in the arrays must not be found past the counts:
+	 * an older snapshot in the same slot held file 42 */
+	h = jb_snap_begin(&r, 1, 2, &t, &l, &fl);
+	ck_assert_int_eq(jb_snap_add_file(&r, h, &f), 0);
+	jb_snap_publish(h, 0, 0, 0);
+	h = jb_snap_begin(&r, 1, 3, &t, &l, &fl);
 	memset(&t[0], 0, sizeof(t[0]));
 	t[0].key = 42;
-	memset(&f[0], 0, sizeof(f[0]));
-	f[0].key = 42;
-	jb_snap_publish(h, 0, 0, 0, 0);
+	jb_snap_publish(h, 0, 0, 0);
+	ck_assert_uint_eq(h->file_pool_len, 0);
 	ro = map_ro(r.fd, &size);
 	ck_assert_int_eq(jb_snap_view(ro, size, 1, 3, &v), 0);
 	ck_assert_uint_eq(v.ntasks, 0);
@@ -192,40 +222,345 @@ START_TEST(rw_full_capacity)
 	struct jb_snap_region r;
 	struct jb_snap_slot_hdr *h;
 	struct jb_task *t;
-	struct jb_file *f;
 	struct jb_snap_link *l;
 	struct jb_flow *fl;
+	struct jb_file f;
 	const struct jb_snap_region_hdr *ro;
 	struct jb_snap_view v;
 	size_t size;
 
 	make_region(&r);
-	h = jb_snap_begin(&r, 1, 9, &t, &f, &l, &fl);
-	/* exactly cap records, in reverse order, in both arrays; the last
-	 * flow ends at the end of the slot area we were given */
+	h = jb_snap_begin(&r, 1, 9, &t, &l, &fl);
+	/* exactly cap records, in reverse order, in both arrays; every file
+	 * has the longest path, and the pool still ends before the links;
+	 * the last flow ends at the end of the slot area we were given */
+	memset(&f, 0, sizeof(f));
+	memset(f.path, 'p', sizeof(f.path) - 1);
 	for (uint32_t i = 0; i < 8; i++) {
 		memset(&t[i], 0, sizeof(t[i]));
 		t[i].key = 1000 - i;
-		memset(&f[i], 0, sizeof(f[i]));
-		f[i].key = 2000 - i;
+		f.key = 2000 - i;
+		ck_assert_int_eq(jb_snap_add_file(&r, h, &f), 0);
 	}
+	f.key = 3000;
+	ck_assert_int_eq(jb_snap_add_file(&r, h, &f), -1); /* one past capacity */
+	ck_assert_uint_eq(h->nfiles, 8);
+	ck_assert_uint_le(h->off_file_pool + h->file_pool_len, h->off_links);
 	for (uint32_t i = 0; i < 4; i++) {
 		memset(&fl[i], 0, sizeof(fl[i]));
 		fl[i].key = i + 1;
 	}
 	ck_assert((uint8_t *)(fl + 4) <= r.base + JB_SNAP_HDR_SIZE + 2 * r.hdr->slot_size);
-	jb_snap_publish(h, 8, 8, 0, 4);
+	jb_snap_publish(h, 8, 0, 4);
 	ro = map_ro(r.fd, &size);
 	ck_assert_int_eq(jb_snap_view(ro, size, 1, 9, &v), 0);
 	for (uint32_t i = 0; i < 8; i++) {
 		ck_assert_uint_eq(v.tasks[i].key, 993 + i);
 		ck_assert_ptr_nonnull(jb_snap_task(&v, 993 + i));
 		ck_assert_ptr_nonnull(jb_snap_file(&v, 1993 + i));
+		ck_assert_uint_eq(jb_snap_file(&v, 1993 + i)->path_len, JB_PATH_LEN - 1);
 	}
+	ck_assert_ptr_null(jb_snap_file(&v, 3000));
 	ck_assert_ptr_null(jb_snap_task(&v, 992));
 	ck_assert_ptr_null(jb_snap_task(&v, 1001));
 	/* the other slot was never published */
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 0, &v), -1);
+	jb_snap_destroy(&r);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
+
+/* Paths of every edge length, a kernel record without a NUL, and stale
+ * bytes after a NUL: each record takes its path's size, is terminated,
+ * zero-padded, and round-trips its header. */
+START_TEST(files_path_lengths)
+{
+	struct jb_snap_region r;
+	struct jb_snap_slot_hdr *h;
+	struct jb_task *t;
+	struct jb_snap_link *l;
+	struct jb_flow *fl;
+	struct jb_file k[5];
+	const struct jb_snap_region_hdr *ro;
+	struct jb_snap_view v;
+	size_t size, want_pool = 0;
+	static const size_t want_len[5] = {0, 1, JB_PATH_LEN - 1, JB_PATH_LEN - 1, 1};
+
+	make_region(&r);
+	k[0] = kfile(105, "");
+	k[1] = kfile(101, "/");
+	k[2] = kfile(104, "");
+	memset(k[2].path, 'a', JB_PATH_LEN - 1); /* the longest path, with its NUL */
+	k[3] = kfile(102, "");
+	memset(k[3].path, 'b', JB_PATH_LEN); /* no NUL at all */
+	k[4] = kfile(103, "x");
+	memset(k[4].path + 2, 0xee, JB_PATH_LEN - 2); /* stale bytes after the NUL */
+
+	/* the slot held long paths before: no byte of them may show through */
+	h = jb_snap_begin(&r, 0, 1, &t, &l, &fl);
+	for (int i = 0; i < 5; i++) {
+		struct jb_file old = kfile(900 + (uint64_t)i, "");
+		memset(old.path, 0xee, JB_PATH_LEN - 1);
+		ck_assert_int_eq(jb_snap_add_file(&r, h, &old), 0);
+	}
+	jb_snap_publish(h, 0, 0, 0);
+	h = jb_snap_begin(&r, 0, 2, &t, &l, &fl);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(jb_snap_add_file(&r, h, &k[i]), 0);
+	jb_snap_publish(h, 0, 0, 0);
+	ro = map_ro(r.fd, &size);
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 2, &v), 0);
+	ck_assert_uint_eq(v.nfiles, 5);
+	for (uint32_t i = 0; i < 5; i++)
+		ck_assert_uint_eq(v.file_ix[i].key, 101 + i);
+	for (int i = 0; i < 5; i++) {
+		const struct jb_snap_file *f = jb_snap_file(&v, k[i].key);
+		const uint8_t *end;
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(f->key, k[i].key);
+		ck_assert_uint_eq(f->first_ns, k[i].first_ns);
+		ck_assert_uint_eq(f->path_len, want_len[i]);
+		ck_assert_uint_eq(strlen(f->path), want_len[i]);
+		ck_assert_int_eq(memcmp(f->path, k[i].path, want_len[i]), 0);
+		/* the NUL and the padding are zero, and the record is in the pool */
+		end = (const uint8_t *)f + JB_SNAP_FILE_SIZE(f->path_len);
+		for (const uint8_t *p = (const uint8_t *)f->path + f->path_len; p < end; p++)
+			ck_assert_uint_eq(*p, 0);
+		ck_assert((const uint8_t *)f >= v.file_pool && end <= v.file_pool + v.file_pool_len);
+		ck_assert_uint_eq(((const uint8_t *)f - v.file_pool) % 8, 0);
+		want_pool += JB_SNAP_FILE_SIZE(want_len[i]);
+	}
+	ck_assert_uint_eq(JB_SNAP_FILE_SIZE(0), 32);
+	ck_assert_uint_eq(JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1), 280);
+	ck_assert_uint_eq(v.file_pool_len, want_pool);
+	/* the header's flags are kept; the unterminated path is flagged cut */
+	ck_assert_uint_eq(jb_snap_file(&v, 105)->flags, 1);
+	ck_assert_uint_eq(jb_snap_file(&v, 104)->flags, 0);
+	ck_assert_uint_eq(jb_snap_file(&v, 102)->flags, JB_FILE_PATH_CUT);
+	/* absent keys: below, between and above the present ones */
+	ck_assert_ptr_null(jb_snap_file(&v, 0));
+	ck_assert_ptr_null(jb_snap_file(&v, 100));
+	ck_assert_ptr_null(jb_snap_file(&v, 106));
+	ck_assert_ptr_null(jb_snap_file(&v, UINT64_MAX));
+	munmap((void *)ro, size);
+	jb_snap_destroy(&r);
+}
+END_TEST
+
+/*
+ * A published slot of write_snapshot() whose file index or records the
+ * tests break, one thing at a time: the view is still accepted (every
+ * section is in bounds) but the broken record reads as absent and the
+ * others are still found. The pool holds "/f/7", "/f/3", "/f/9" in that
+ * order, 32 bytes each; the index is sorted 3, 7, 9.
+ */
+struct fsnap {
+	struct jb_snap_region r;
+	const struct jb_snap_region_hdr *ro;
+	size_t size, map_size;
+	uint32_t slot;
+	struct jb_snap_slot_hdr *h, good;
+	struct jb_snap_file_ix *ix, good_ix[NF];
+	uint8_t *pool, good_pool[NF * 32];
+	struct jb_snap_file *f7, *f9;
+};
+
+/* at_end: in the last slot, the pool moved to end where the region ends,
+ * read through a mapping followed by an inaccessible page, so that any
+ * read past the pool faults instead of going unnoticed. */
+static void fs_make(struct fsnap *fs, int at_end)
+{
+	uint8_t *p;
+
+	make_region(&fs->r);
+	fs->slot = at_end ? 1 : 0;
+	write_snapshot(&fs->r, fs->slot, 5);
+	fs->h = slot_hdr(&fs->r, fs->slot);
+	ck_assert_uint_eq(fs->h->file_pool_len, sizeof(fs->good_pool));
+	if (at_end) {
+		uint64_t off = fs->r.hdr->slot_size - fs->h->file_pool_len;
+		memmove((uint8_t *)fs->h + off, (uint8_t *)fs->h + fs->h->off_file_pool,
+			fs->h->file_pool_len);
+		fs->h->off_file_pool = off;
+	}
+	fs->size = fs->r.size;
+	fs->map_size = fs->size + 4096;
+	p = mmap(NULL, fs->map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(p != MAP_FAILED);
+	ck_assert(mmap(p, fs->size, PROT_READ, MAP_SHARED | MAP_FIXED, fs->r.fd, 0) == p);
+	fs->ro = (const struct jb_snap_region_hdr *)p;
+	fs->ix = (struct jb_snap_file_ix *)((uint8_t *)fs->h + fs->h->off_files);
+	fs->pool = (uint8_t *)fs->h + fs->h->off_file_pool;
+	ck_assert_uint_eq(fs->ix[1].key, 7);
+	ck_assert_uint_eq(fs->ix[2].off + 32, fs->h->file_pool_len); /* 9 is the last */
+	fs->f7 = (struct jb_snap_file *)(fs->pool + fs->ix[1].off);
+	fs->f9 = (struct jb_snap_file *)(fs->pool + fs->ix[2].off);
+	fs->good = *fs->h;
+	memcpy(fs->good_ix, fs->ix, sizeof(fs->good_ix));
+	memcpy(fs->good_pool, fs->pool, sizeof(fs->good_pool));
+}
+
+static void fs_restore(struct fsnap *fs)
+{
+	*fs->h = fs->good;
+	memcpy(fs->ix, fs->good_ix, sizeof(fs->good_ix));
+	memcpy(fs->pool, fs->good_pool, sizeof(fs->good_pool));
+}
+
+static void fs_free(struct fsnap *fs)
+{
+	munmap((void *)fs->ro, fs->map_size);
+	jb_snap_destroy(&fs->r);
+}
+
+/* Write a well-formed record of file 9 after the pool's end (plus skew
+ * bytes), its path len bytes of 'q', and point the index at it. */
+static void fs_forge9(struct fsnap *fs, uint64_t skew, uint32_t len)
+{
+	uint64_t off = fs->h->file_pool_len + skew, buf[JB_SNAP_FILE_SIZE(JB_PATH_LEN) / 8];
+	struct jb_snap_file *f = (struct jb_snap_file *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	f->key = 9;
+	f->path_len = len;
+	memset(f->path, 'q', len);
+	memcpy(fs->pool + off, buf, JB_SNAP_FILE_SIZE(len)); /* off may be misaligned */
+	fs->ix[2].off = off;
+	fs->h->file_pool_len = off + JB_SNAP_FILE_SIZE(len);
+}
+
+static void fs_expect(struct fsnap *fs, uint64_t absent, const char *what)
+{
+	struct jb_snap_view v;
+
+	ck_assert_int_eq(jb_snap_view(fs->ro, fs->size, fs->slot, 5, &v), 0);
+	ck_assert_msg(jb_snap_file(&v, absent) == NULL, "accepted: %s", what);
+	for (size_t i = 0; i < NF; i++)
+		if (file_keys[i] != absent)
+			ck_assert_ptr_nonnull(jb_snap_file(&v, file_keys[i]));
+}
+
+#define BREAK(fs, absent, stmt)                                                        \
+	do {                                                                           \
+		fs_restore(fs);                                                        \
+		stmt;                                                                  \
+		fs_expect(fs, absent, #stmt);                                          \
+	} while (0)
+
+/* Every way to break one record (index offset, length, terminator, key),
+ * each where the pool's end is the region's end too. */
+static void fs_break_all(struct fsnap *fs)
+{
+	struct jb_snap_file *f7 = fs->f7, *f9 = fs->f9;
+	struct jb_snap_file_ix *ix = fs->ix;
+	uint64_t len = fs->h->file_pool_len;
+
+	/* an index offset: misaligned, at or past the pool's end, wrapping,
+	 * pointing at another file's record */
+	BREAK(fs, 7, ix[1].off += 4);
+	BREAK(fs, 7, ix[1].off += 1);
+	BREAK(fs, 7, ix[1].off = len);
+	BREAK(fs, 7, ix[1].off = len - 8);  /* the header crosses the end */
+	BREAK(fs, 7, ix[1].off = len - 24); /* the header fits, no record does */
+	BREAK(fs, 7, ix[1].off = len + 8);
+	BREAK(fs, 7, ix[1].off = len + 4096);
+	BREAK(fs, 7, ix[1].off = UINT64_MAX - 7);
+	BREAK(fs, 7, ix[1].off = ix[0].off);
+	/* a record: path_len past the limit, past the pool, short of the NUL;
+	 * the NUL overwritten; its key not the index's */
+	BREAK(fs, 7, f7->path_len = JB_PATH_LEN);
+	BREAK(fs, 7, f7->path_len = UINT32_MAX);
+	BREAK(fs, 9, f9->path_len += 8);
+	BREAK(fs, 9, f9->path_len = UINT32_MAX);
+	BREAK(fs, 7, f7->path_len -= 1);
+	BREAK(fs, 7, f7->path[f7->path_len] = 'x');
+	BREAK(fs, 9, f9->path[f9->path_len] = 'x');
+	BREAK(fs, 7, f7->key = 8);
+	/* the pool's length cuts the last record */
+	BREAK(fs, 9, fs->h->file_pool_len -= 8);
+	BREAK(fs, 9, fs->h->file_pool_len -= 1);
+}
+
+START_TEST(files_corrupt_record)
+{
+	struct fsnap fs;
+	struct jb_snap_view v;
+
+	fs_make(&fs, 0);
+	fs_break_all(&fs);
+	/* records that are whole, terminated and inside the pool, and still
+	 * refused: at a misaligned offset, or with a path of JB_PATH_LEN */
+	fs_restore(&fs);
+	fs_forge9(&fs, 0, 20);
+	ck_assert_int_eq(jb_snap_view(fs.ro, fs.size, fs.slot, 5, &v), 0);
+	ck_assert_uint_eq(jb_snap_file(&v, 9)->path_len, 20); /* the forgery itself is sound */
+	BREAK(&fs, 9, fs_forge9(&fs, 4, 20));
+	BREAK(&fs, 9, fs_forge9(&fs, 0, JB_PATH_LEN));
+
+	fs_restore(&fs);
+	ck_assert_int_eq(jb_snap_view(fs.ro, fs.size, fs.slot, 5, &v), 0);
+	ck_assert_str_eq(jb_snap_file(&v, 7)->path, "/f/7");
+	ck_assert_str_eq(jb_snap_file(&v, 9)->path, "/f/9");
+	fs_free(&fs);
+}
+END_TEST
+
+START_TEST(files_corrupt_at_region_end)
+{
+	struct fsnap fs;
+	struct jb_snap_view v;
+
+	fs_make(&fs, 1);
+	ck_assert_int_eq(jb_snap_view(fs.ro, fs.size, fs.slot, 5, &v), 0);
+	ck_assert(v.file_pool + v.file_pool_len == (const uint8_t *)fs.ro + fs.size);
+	ck_assert_str_eq(jb_snap_file(&v, 9)->path, "/f/9");
+	fs_break_all(&fs);
+	fs_free(&fs);
+}
+END_TEST
+#undef BREAK
+
+/* What the files section writes for N files of typical paths, against the
+ * N fixed-size kernel records it used to carry. */
+START_TEST(files_compact)
+{
+	enum { N = 4096 };
+	struct jb_snap_region r;
+	struct jb_snap_slot_hdr *h;
+	struct jb_task *t;
+	struct jb_snap_link *l;
+	struct jb_flow *fl;
+	const struct jb_snap_region_hdr *ro;
+	struct jb_snap_view v;
+	size_t size, used;
+
+	ck_assert_int_eq(jb_snap_create_dns(&r, 1, 0, N, 0, 0, 0), 0);
+	h = jb_snap_begin(&r, 0, 1, &t, &l, &fl);
+	for (uint32_t i = 0; i < N; i++) {
+		char path[64];
+		struct jb_file f;
+		/* 40 bytes: about the average path the kernel records */
+		snprintf(path, sizeof(path), "/usr/lib/x86_64-linux-gnu/libj%05u.so.6", i);
+		ck_assert_uint_eq(strlen(path), 40);
+		f = kfile(N - i, path);
+		ck_assert_int_eq(jb_snap_add_file(&r, h, &f), 0);
+	}
+	jb_snap_publish(h, 0, 0, 0);
+	ro = map_ro(r.fd, &size);
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 1, &v), 0);
+	ck_assert_uint_eq(v.nfiles, N);
+	ck_assert_str_eq(jb_snap_file(&v, N)->path, "/usr/lib/x86_64-linux-gnu/libj00000.so.6");
+	/* 16 bytes of index and 72 of record (24 + 41, padded) per file:
+	 * under a third of sizeof(struct jb_file) (280) */
+	used = (size_t)N * sizeof(struct jb_snap_file_ix) + v.file_pool_len;
+	ck_assert_uint_eq(v.file_pool_len, (size_t)N * 72);
+	ck_assert_uint_eq(used, (size_t)N * 88);
+	ck_assert_uint_lt(3 * used, (size_t)N * sizeof(struct jb_file));
+	/* the bytes the slot reserves for files are not what it writes */
+	ck_assert_uint_ge(h->off_links - h->off_files, (size_t)N * FILE_MAX);
+	munmap((void *)ro, size);
 	jb_snap_destroy(&r);
 }
 END_TEST
@@ -376,7 +711,6 @@ START_TEST(seqlock_rewrite)
 	struct jb_snap_view old, v;
 	struct jb_snap_slot_hdr *h;
 	struct jb_task *t;
-	struct jb_file *f;
 	struct jb_snap_link *l;
 	struct jb_flow *fl;
 	size_t size;
@@ -388,7 +722,7 @@ START_TEST(seqlock_rewrite)
 	ck_assert_int_eq(jb_snap_still_valid(&old), 0);
 
 	/* the writer starts snapshot 6 in the same slot */
-	h = jb_snap_begin(&r, 0, 6, &t, &f, &l, &fl);
+	h = jb_snap_begin(&r, 0, 6, &t, &l, &fl);
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 5, &v), -1);
 	ck_assert_int_eq(jb_snap_still_valid(&old), -1);
 	/* not published yet: the new seq is not readable either */
@@ -396,7 +730,7 @@ START_TEST(seqlock_rewrite)
 
 	memset(&t[0], 0, sizeof(t[0]));
 	t[0].key = 99;
-	jb_snap_publish(h, 1, 0, 0, 0);
+	jb_snap_publish(h, 1, 0, 0);
 	ck_assert_int_eq(jb_snap_still_valid(&old), -1);
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 5, &v), -1);
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 6, &v), 0);
@@ -492,7 +826,9 @@ static void fake_make(struct fake *fk, uint32_t nslots)
 	fk->sh->nflows = 2;
 	fk->sh->off_tasks = SLOT_RESERVE;
 	fk->sh->off_files = fk->sh->off_tasks + 4 * sizeof(struct jb_task);
-	fk->sh->off_links = fk->sh->off_files + 4 * sizeof(struct jb_file);
+	fk->sh->off_file_pool = fk->sh->off_files + 4 * sizeof(struct jb_snap_file_ix);
+	fk->sh->file_pool_len = 4 * JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1);
+	fk->sh->off_links = fk->sh->off_file_pool + fk->sh->file_pool_len;
 	fk->sh->off_flows = fk->sh->off_links + 2 * sizeof(struct jb_snap_link);
 }
 
@@ -539,6 +875,16 @@ START_TEST(bounds_corrupt_slot)
 	BREAK(fk.sh->off_flows = UINT64_MAX);
 	BREAK(fk.sh->off_flows = UINT64_MAX - 79);
 	BREAK(fk.sh->off_tasks = (uint64_t)1 << 63);
+	BREAK(fk.sh->off_file_pool = SLOT_RESERVE - 8);
+	BREAK(fk.sh->off_file_pool = ss + 8);
+	BREAK(fk.sh->off_file_pool = UINT64_MAX - 7);
+	/* a misaligned section */
+	BREAK(fk.sh->off_files += 4);
+	BREAK(fk.sh->off_file_pool += 1);
+	BREAK(fk.sh->off_links += 4);
+	/* a pool longer than what is left of the slot */
+	BREAK(fk.sh->file_pool_len = ss - fk.sh->off_file_pool + 1);
+	BREAK(fk.sh->file_pool_len = UINT64_MAX);
 	/* an array whose last record crosses the end of the slot */
 	BREAK(fk.sh->off_flows = ss - 2 * sizeof(struct jb_flow) + 8);
 	BREAK(fk.sh->off_tasks = ss - sizeof(struct jb_task));
@@ -547,11 +893,15 @@ START_TEST(bounds_corrupt_slot)
 	BREAK(fk.sh->seq_begin = 0);
 #undef BREAK
 
-	/* and the edge that is still inside is accepted */
+	/* and the edges that are still inside are accepted */
 	*fk.sh = good;
 	fk.sh->off_flows = ss - 2 * sizeof(struct jb_flow);
 	ck_assert_int_eq(jb_snap_view(ro, size, 0, 1, &v), 0);
 	ck_assert((const uint8_t *)(v.flows + v.nflows) <= (const uint8_t *)ro + size);
+	*fk.sh = good;
+	fk.sh->file_pool_len = ss - fk.sh->off_file_pool;
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 1, &v), 0);
+	ck_assert(v.file_pool + v.file_pool_len == (const uint8_t *)ro + JB_SNAP_HDR_SIZE + ss);
 	munmap((void *)ro, size);
 	fake_free(&fk);
 }
@@ -725,7 +1075,7 @@ START_TEST(slot_size)
 	}
 	/* it always holds the header reserve plus every array */
 	for (uint32_t n = 0; n < 3000; n += 101) {
-		size_t need = SLOT_RESERVE + n * sizeof(struct jb_task) + 2 * n * sizeof(struct jb_file) +
+		size_t need = SLOT_RESERVE + n * sizeof(struct jb_task) + 2 * n * FILE_MAX +
 			      3 * n * sizeof(struct jb_snap_link) + 4 * n * sizeof(struct jb_flow);
 		size_t s = jb_snap_slot_size(n, 2 * n, 3 * n, 4 * n);
 		ck_assert_uint_ge(s, need);
@@ -734,7 +1084,7 @@ START_TEST(slot_size)
 	}
 	/* large capacities do not wrap on 64-bit */
 	ck_assert_uint_ge(jb_snap_slot_size(UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX),
-			  (size_t)UINT32_MAX * (sizeof(struct jb_task) + sizeof(struct jb_file) +
+			  (size_t)UINT32_MAX * (sizeof(struct jb_task) + FILE_MAX +
 						  sizeof(struct jb_snap_link) + sizeof(struct jb_flow)));
 }
 END_TEST
@@ -911,6 +1261,8 @@ static Suite *snapshot_suite(void)
 
 	add(s, "write_read", (const TTest *[]){ rw_roundtrip, rw_empty_arrays, rw_full_capacity,
 		NULL }, 0);
+	add(s, "files", (const TTest *[]){ files_path_lengths, files_corrupt_record,
+		files_corrupt_at_region_end, files_compact, NULL }, 0);
 	add(s, "sealed", (const TTest *[]){ seal_memfd, seal_readonly_reopen,
 		seal_mprotect_ro_mapping, NULL }, 0);
 	add(s, "seqlock", (const TTest *[]){ seqlock_wrong_seq, seqlock_rewrite,

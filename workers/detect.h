@@ -52,6 +52,7 @@ const uint8_t *wrk_flow_v4(const struct jb_flow *f);
 /* Build the JSON event for a match (event.c). Returns a malloc'd
  * NUL-terminated line (no newline) or NULL. obj_key goes into dedup_key. */
 struct jb_snap_view;
+struct jb_snap_file;
 struct wrk_event_ctx {
 	const char *hostname;
 	const char *boot_id;
@@ -60,7 +61,8 @@ struct wrk_event_ctx {
 };
 struct rcp_subject;
 char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
-		     const struct rcp_subject *s, const struct jb_file *file, uint64_t event_ns);
+		     const struct rcp_subject *s, const struct jb_snap_file *file,
+		     uint64_t event_ns);
 /* Stable process id: boot id + pid + start time, as 16 hex digits. */
 void wrk_process_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[17]);
 

@@ -194,7 +194,7 @@ static json_t *jnames(const char *const *names, int n)
  * that this snapshot holds, newest first is not promised: snapshot order.
  */
 static json_t *jbackground(const struct wrk_event_ctx *ctx, const struct rcp_subject *s,
-			   const struct jb_file *file)
+			   const struct jb_snap_file *file)
 {
 	const struct jb_snap_view *v = s->v;
 	const struct jb_task *t = s->task, *p;
@@ -220,7 +220,7 @@ static json_t *jbackground(const struct wrk_event_ctx *ctx, const struct rcp_sub
 	}
 	for (uint32_t i = 0; t && i < v->nlinks; i++) {
 		const struct jb_snap_link *l = &v->links[i];
-		const struct jb_file *f;
+		const struct jb_snap_file *f;
 		if (l->key.task_key != t->key || (file && l->key.file_key == file->key))
 			continue;
 		if (nfiles == JB_BACKGROUND_MAX) {
@@ -230,7 +230,7 @@ static json_t *jbackground(const struct wrk_event_ctx *ctx, const struct rcp_sub
 		if (!(f = jb_snap_file(v, l->key.file_key)))
 			continue;
 		json_array_append_new(files, json_pack("{s:o, s:o}", "path",
-						       jstr(f->path, sizeof(f->path)), "actions",
+						       jstr(f->path, f->path_len), "actions",
 						       jactions(l->link.actions)));
 		nfiles++;
 	}
@@ -254,7 +254,8 @@ static json_t *jbackground(const struct wrk_event_ctx *ctx, const struct rcp_sub
 }
 
 char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
-		     const struct rcp_subject *s, const struct jb_file *file, uint64_t event_ns)
+		     const struct rcp_subject *s, const struct jb_snap_file *file,
+		     uint64_t event_ns)
 {
 	char uuid[37], now[64], when[64];
 	struct timespec ts;
@@ -297,7 +298,7 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	}
 	if (file) {
 		json_t *f = json_object();
-		json_object_set_new(f, "path", jstr(file->path, sizeof(file->path)));
+		json_object_set_new(f, "path", jstr(file->path, file->path_len));
 		json_object_set_new(f, "actions", jactions(s->actions));
 		json_object_set_new(f, "path_truncated", json_boolean(file->flags & JB_FILE_PATH_CUT));
 		json_object_set_new(ev, "file", f);

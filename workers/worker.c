@@ -105,7 +105,7 @@ static void wrk_counters(uint64_t *p, uint64_t *d)
 }
 
 /* Test-only: "jibril-fault.<kind>.<what>" opened after we started. */
-static void fault_hook(const struct jb_file *f, uint64_t last_ns)
+static void fault_hook(const struct jb_snap_file *f, uint64_t last_ns)
 {
 	char want[96];
 	const char *b = wrk_basename(f->path), *what;
@@ -129,8 +129,8 @@ static void fault_hook(const struct jb_file *f, uint64_t last_ns)
 	}
 }
 
-static void emit(const struct recipe *r, const struct rcp_subject *s, const struct jb_file *file,
-		 uint64_t obj_key, uint64_t event_ns)
+static void emit(const struct recipe *r, const struct rcp_subject *s,
+		 const struct jb_snap_file *file, uint64_t obj_key, uint64_t event_ns)
 {
 	char dedup[80], limits[IPC_LIMITS_MAX], key[512];
 	char *json = wrk_event_json(&ectx, r, s, file, event_ns);
@@ -178,10 +178,11 @@ static void emit(const struct recipe *r, const struct rcp_subject *s, const stru
 #define BASES_CACHE 8192 /* power of two; 192 KiB */
 static struct {
 	uint64_t key, mask;
-	char check[8]; /* first bytes of the path: a cheap guard on a key clash */
+	char check[8]; /* first bytes of the path (a record holds at least 8,
+			* zero-padded): a cheap guard on a key clash */
 } bases_cache[BASES_CACHE];
 
-static uint64_t bases_mask(const struct jb_file *f)
+static uint64_t bases_mask(const struct jb_snap_file *f)
 {
 	size_t i = (size_t)(f->key ^ (f->key >> 32)) & (BASES_CACHE - 1);
 	uint64_t mask = 0;
@@ -201,7 +202,7 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 {
 	for (uint32_t i = 0; i < v->nlinks; i++) {
 		const struct jb_snap_link *l = &v->links[i];
-		const struct jb_file *f;
+		const struct jb_snap_file *f;
 		const struct jb_task *t;
 
 		int wanted;
