@@ -38,6 +38,7 @@
 
 #define STUCK_LIMIT 3
 #define FILE_LOOKUP_MAX 4096 /* beyond this many files, one batch read is cheaper */
+#define FILE_CHUNK 512	     /* file records read per batch when scanning the maps */
 #define LOSS_LOG_EVERY_NS (10ull * 1000000000ull)
 
 struct slot_state {
@@ -65,8 +66,9 @@ static struct jb_bpf *bpf;
 static struct slot_state slots[SUP_SNAP_SLOTS];
 static int latest_slot = -1;
 static uint64_t seq, last_query_ns, skipped;
-static struct dump d_tasks, d_files, d_links, d_flows;
-static struct file_ix *file_index, *task_index;
+static struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
+static struct file_ix *task_index;
+static uint8_t *file_found; /* per distinct file key of this cadence */
 static uint32_t *task_stamp; /* seq when copied into this snapshot */
 static uint64_t files_missing; /* changed links whose file record was gone */
 static uint64_t *link_file_keys; /* file keys of the selected links */
@@ -144,16 +146,41 @@ static int dump_map(int fd, struct dump *d)
 	return 0;
 }
 
-static int cmp_ix(const void *a, const void *b)
+/* Every entry of a hash map, chunk by chunk through d (d->cap entries at a
+ * time, d->n of them valid in each), handed to fn. 0, or -1 on an error. */
+static int scan_map(int fd, struct dump *d, void (*fn)(const struct dump *d, void *arg), void *arg)
 {
-	uint64_t x = ((const struct file_ix *)a)->key, y = ((const struct file_ix *)b)->key;
-	return x < y ? -1 : x > y;
-}
+	if (bpf->batch_ok) {
+		uint64_t in[2] = {0, 0}, out[2] = {0, 0};
+		void *inp = NULL;
+		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
 
-static const struct file_ix *find_file(uint64_t key)
-{
-	struct file_ix k = {.key = key};
-	return bsearch(&k, file_index, d_files.n, sizeof(k), cmp_ix);
+		for (;;) {
+			__u32 count = d->cap;
+			int r = bpf_map_lookup_batch(fd, inp, out, d->keys, d->vals, &count, &o);
+
+			d->n = count;
+			fn(d, arg);
+			if (r < 0)
+				return errno == ENOENT ? 0 : -1; /* ENOENT: walked it all */
+			memcpy(in, out, sizeof(in));
+			inp = in;
+		}
+	}
+	/* per-key fallback: get_next_key + lookup, one entry per chunk */
+	{
+		uint64_t prev[2], cur[2];
+		void *pk = NULL;
+
+		while (bpf_map_get_next_key(fd, pk, cur) == 0) {
+			memcpy(d->keys, cur, d->ksz);
+			d->n = bpf_map_lookup_elem(fd, cur, d->vals) == 0;
+			fn(d, arg);
+			memcpy(prev, cur, sizeof(prev));
+			pk = prev;
+		}
+	}
+	return 0;
 }
 
 int sup_collector_init(struct sup *s, struct jb_bpf *b)
@@ -162,20 +189,20 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 
 	bpf = b;
 	/* the protected (hot) maps are read into the same arrays, after the
-	 * ordinary ones: the snapshot makes no difference between them */
-	uint32_t files = c->map_files + c->map_hot_files;
+	 * ordinary ones: the snapshot makes no difference between them (files
+	 * are scanned in chunks, see collect_files()) */
 	uint32_t tasks = c->map_tasks + c->map_hot_tasks;
 	uint32_t links = c->map_links + c->map_hot_links;
 	if (dump_alloc(&d_tasks, tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
-	    dump_alloc(&d_files, files, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
+	    dump_alloc(&d_files, FILE_CHUNK, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
 	    dump_alloc(&d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
 	    dump_alloc(&d_flows, c->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
 		return -1;
-	file_index = calloc(files, sizeof(*file_index));
 	link_file_keys = calloc(links, sizeof(*link_file_keys));
+	file_found = calloc(links, sizeof(*file_found));
 	task_index = calloc(tasks, sizeof(*task_index));
 	task_stamp = calloc(tasks, sizeof(*task_stamp));
-	if (!file_index || !task_index || !task_stamp || !link_file_keys)
+	if (!file_found || !task_index || !task_stamp || !link_file_keys)
 		return -1;
 	return 0;
 }
@@ -187,7 +214,7 @@ void sup_collector_free(void)
 		free(all[i]->keys);
 		free(all[i]->vals);
 	}
-	free(file_index);
+	free(file_found);
 	free(task_index);
 	free(task_stamp);
 	free(link_file_keys);
@@ -316,11 +343,38 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+struct file_scan {
+	struct sup *s;
+	struct jb_snap_slot_hdr *h;
+	uint32_t nkeys, found;
+};
+
+/* One chunk of a files map: the records whose key a selected link names,
+ * each once, go into the snapshot. */
+static void add_wanted_files(const struct dump *d, void *arg)
+{
+	struct file_scan *fs = arg;
+
+	for (uint32_t i = 0; i < d->n; i++) {
+		uint64_t key = ((const uint64_t *)d->keys)[i];
+		const uint64_t *k = bsearch(&key, link_file_keys, fs->nkeys, sizeof(key), cmp_u64);
+		size_t at;
+
+		if (!k || file_found[at = (size_t)(k - link_file_keys)])
+			continue;
+		if (jb_snap_add_file(&fs->s->snap, fs->h, (const struct jb_file *)d->vals + i) < 0)
+			continue; /* slot full: counted missing below */
+		file_found[at] = 1;
+		fs->found++;
+	}
+}
+
 /* Put the file records named by the selected links into the snapshot
  * (cut to their paths there). Few: one lookup each (ordinary map, then
- * hot). Many: one batch read of both maps. A file not found counts as
- * missing, and so would one found past the slot's capacity (the LRU maps
- * change while we look them up one by one). */
+ * hot). Many: a scan of both maps, FILE_CHUNK records at a time, so the
+ * supervisor never holds a copy of the whole files map. A file not found
+ * counts as missing, and so would one found past the slot's capacity
+ * (the LRU maps change while we read them). */
 static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
 			  const struct jb_snap_link *links, uint32_t nlinks)
 {
@@ -345,19 +399,14 @@ static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
 		}
 		return;
 	}
-	d_files.n = 0;
-	if (dump_map(bpf->fd_files, &d_files) < 0 || dump_map(bpf->fd_files_hot, &d_files) < 0)
-		log_warn("reading the files maps");
-	for (uint32_t i = 0; i < d_files.n; i++) {
-		file_index[i].key = ((const uint64_t *)d_files.keys)[i];
-		file_index[i].idx = i;
-	}
-	qsort(file_index, d_files.n, sizeof(*file_index), cmp_ix);
-	for (uint32_t i = 0; i < nkeys; i++) {
-		const struct file_ix *fx = find_file(keys[i]);
-		if (!fx ||
-		    jb_snap_add_file(&s->snap, h, (const struct jb_file *)d_files.vals + fx->idx) < 0)
-			files_missing++;
+	{
+		struct file_scan fs = {.s = s, .h = h, .nkeys = nkeys};
+
+		memset(file_found, 0, nkeys);
+		if (scan_map(bpf->fd_files, &d_files, add_wanted_files, &fs) < 0 ||
+		    scan_map(bpf->fd_files_hot, &d_files, add_wanted_files, &fs) < 0)
+			log_warn("reading the files maps");
+		files_missing += nkeys - fs.found;
 	}
 }
 

@@ -201,6 +201,16 @@ START_TEST(test_quick_run)
 		need_num(root, "needle.refagent.seen");
 		need_num(root, "pairs.refagent.pairs");
 	}
+	/* what was found is behaviour, not speed: every latency trial and every
+	 * needle detected (the haystack overflows the files map, so the
+	 * snapshot's files come from the chunked scan of both files maps), and
+	 * every (process, file) pair of the storm that fits in the maps */
+	ck_assert_int_eq(json_number_value(get(root, "latency.detected")),
+			 json_number_value(get(root, "latency.trials")));
+	ck_assert_int_eq(json_number_value(get(root, "needle.jibril.reported")),
+			 json_number_value(get(root, "needle.trials")));
+	ck_assert_int_eq(json_number_value(get(root, "pairs.jibril.pairs")),
+			 json_number_value(get(root, "pairs.truth")));
 	/* budget: present, one verdict per line (not asserted: speed is not behaviour) */
 	ck_assert_int_ge(json_array_size(json_object_get(root, "budget")), 8);
 	json_decref(root);
