@@ -196,8 +196,10 @@ struct jb_seen_key {
 };
 
 struct jb_seen {
-	__u64 acts;    /* record_file(): the link's action bits after it */
-	__u64 epoch;   /* jb_epoch when the path was walked */
+	__u32 acts;    /* the link's action bits after the last full path */
+	__u32 hot;     /* the file is watched (protected maps) */
+	__u64 fkey;    /* the file's key (hash of the walked path) */
+	__u64 epoch;   /* jb_epoch of the last full or known-file path */
 	__u64 gen;     /* jb_pathgen.gen when the path was walked */
 	__u64 inode;   /* guards against a freed dentry's address being */
 	__u64 parent;  /* reused for another name: inode, d_parent and */
@@ -622,7 +624,8 @@ static __noinline void task_hot_copy(__u64 task_key)
  * keeps opening. A watch added at run time must therefore delete its key
  * from jb_files (and its links from jb_links) to take effect at once.
  */
-static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 act)
+static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 act,
+				   struct jb_seen *seen)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 fkey, ns;
@@ -631,6 +634,10 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 	if (!s)
 		return 0;
 	fkey = jb_hash_path(jb_seed, s->file.path);
+	if (seen) {
+		seen->fkey = fkey;
+		seen->hot = 0;
+	}
 	if (!bpf_map_lookup_elem(&jb_files, &fkey)) {
 		if (bpf_map_lookup_elem(&jb_watch, &fkey)) {
 			/* hot file creations are not FILE_NEW: that counter is
@@ -640,6 +647,8 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 					    JB_STAT_HOT_FAIL);
 			ns = link_upsert(&jb_links_hot, task_key, fkey, act, now,
 					 JB_STAT_HOT_NEW, JB_STAT_HOT_FAIL, &acts);
+			if (seen)
+				seen->hot = 1;
 			task_hot_copy(task_key); /* last: may reuse the scratches */
 			goto out;
 		}
@@ -750,7 +759,7 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	 * recorded, so "opened, mapped, executed, then unlinked by the same
 	 * task" (a binary that deletes itself) is one link's actions. */
 	if (file && t->exe[0])
-		record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP);
+		record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP, NULL);
 	/* A script also gets its own EXEC link: that is the file a dropper
 	 * wrote, the interpreter is just /bin/sh. Its struct file is already
 	 * released here, but binfmt_script/misc point bprm->interp away from
@@ -760,7 +769,7 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (fname && fname != BPF_CORE_READ(bprm, interp)) {
 		/* opened by the kernel to read its "#!" line, not mapped */
 		if (str_path(s, p, fname, JB_AT_FDCWD, 1) == 0)
-			record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN);
+			record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN, NULL);
 		else
 			stat_inc(JB_STAT_PATH_FAIL);
 	}
@@ -948,20 +957,24 @@ static __always_inline int open_truncates(int kind)
 }
 
 /*
- * Open, mmap, ftruncate, fsync, flock and fasync of a file the process
- * already has a link to.
- * A re-open is skipped before the path walk when jb_seen says the next
- * query would learn nothing from it: the process's link to this path
- * already holds every action bit, and was written by the full path in this
- * query epoch (after the last query read the maps). So a new (task, file,
- * action) fact, and the first repeat after each query, always take the full
- * path: a link repeated across queries is "changed since" for each of them.
- * Only records evicted from jb_tasks/jb_files/jb_links (or a watch added at
- * run time) come back up to one cadence later than without the cache. The
- * entry is trusted only while the path of its (dentry, mount) cannot have
- * changed: no rename or mount-tree syscall finished since the walk or is
- * under way (jb_pathgen), and the dentry still has its inode, parent and
- * name hash (a freed dentry's address may be reused).
+ * Open, mmap, ftruncate, fsync, flock and fasync, through the per-process
+ * cache jb_seen. The entry of (task, dentry, mount) is trusted only while
+ * the path of that (dentry, mount) cannot have changed since it was walked:
+ * no rename or mount-tree syscall finished since or is under way
+ * (jb_pathgen), and the dentry still has its inode, parent and name hash (a
+ * freed dentry's address may be reused). A trusted entry gives the file's
+ * key, so:
+ *  - hit: the link already holds every action bit and was written in this
+ *    query epoch (after the last query read the maps): the next query
+ *    would learn nothing, nothing is written;
+ *  - known file: a new action bit, or the first repeat after a query, only
+ *    upserts the link (no walk, no hash), once the task and file records
+ *    are found still there; a watched file always takes the full path (its
+ *    task copy lives in the protected maps);
+ *  - anything else takes the full path (walk, hash, record_file()).
+ * So every query sees a link repeated since the one before. Only records
+ * evicted from jb_links (or a watch added at run time) come back up to one
+ * cadence later than without the cache.
  */
 static __noinline int file_cached(struct task_struct *task, struct file *f, __u32 act)
 {
@@ -989,23 +1002,38 @@ static __noinline int file_cached(struct task_struct *task, struct file *f, __u3
 	nc.parent = (__u64)d->d_parent;
 	nc.hashlen = d->d_name.hash_len;
 	c = bpf_map_lookup_elem(&jb_seen, &sk);
-	if (c && c->epoch == nc.epoch && c->gen == nc.gen && g->busy <= 0 &&
-	    c->inode == nc.inode && c->parent == nc.parent && c->hashlen == nc.hashlen &&
-	    (act & ~c->acts) == 0)
-		return 0;
+	if (c && c->gen == nc.gen && g->busy <= 0 && c->inode == nc.inode &&
+	    c->parent == nc.parent && c->hashlen == nc.hashlen) {
+		__u64 fkey = c->fkey;
+		__u32 have = 0;
+
+		if (c->epoch == nc.epoch && (act & ~c->acts) == 0)
+			return 0;
+		if (!c->hot && bpf_map_lookup_elem(&jb_tasks, &sk.task_key) &&
+		    bpf_map_lookup_elem(&jb_files, &fkey) &&
+		    link_upsert(&jb_links, sk.task_key, fkey, act, bpf_ktime_get_ns(),
+				JB_STAT_LINK_NEW, JB_STAT_LINK_FAIL, &have)) {
+			/* in place: a reader on another CPU that sees a mix
+			 * of old and new fields sees at worst fewer bits or
+			 * an older epoch, i.e. a miss */
+			c->epoch = nc.epoch;
+			c->acts = have;
+			return 0;
+		}
+	}
 
 	tkey = ensure_task(task); /* before the walk: it reuses the scratch */
 	if (walk_file(s, f) < 0) {
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	acts = record_file(s, tkey, act);
+	acts = record_file(s, tkey, act, &nc);
 	if (!acts) {
 		if (c)
 			bpf_map_delete_elem(&jb_seen, &sk);
 		return 0;
 	}
-	nc.acts = acts;
+	nc.acts = (__u32)acts;
 	bpf_map_update_elem(&jb_seen, &sk, &nc, BPF_ANY);
 	return 0;
 }
@@ -1189,13 +1217,13 @@ static __always_inline int on_path(const char *p1, long dfd1, const char *p2, lo
 	tkey = ensure_task(task);
 	/* dirfds are ints passed in longs: the upper half is not meaningful */
 	if (str_path(s, task, p1, (int)dfd1, 0) == 0)
-		record_file(s, tkey, act);
+		record_file(s, tkey, act, NULL);
 	else
 		stat_inc(JB_STAT_PATH_FAIL);
 	if (!p2)
 		return 0;
 	if (str_path(s, task, p2, (int)dfd2, 0) == 0)
-		record_file(s, tkey, act);
+		record_file(s, tkey, act, NULL);
 	else
 		stat_inc(JB_STAT_PATH_FAIL);
 	return 0;
@@ -1312,7 +1340,7 @@ int jb_fchmod(struct trace_event_raw_sys_enter *ctx)
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	record_file(s, tkey, JB_ACT_CHMOD);
+	record_file(s, tkey, JB_ACT_CHMOD, NULL);
 	return 0;
 }
 
