@@ -530,10 +530,13 @@ static __noinline __u64 ensure_task(struct task_struct *task)
 /* map, st_new and st_fail are constants at each (inlined) call site, so
  * every map helper call keeps one map and stays inlinable by the verifier */
 /* Returns the link's last_ns after the upsert (0: no link) and its action
- * bits in *acts_out: what on_open_exit() caches in jb_seen. */
+ * bits in *acts_out: what file_cached() caches in jb_seen. force: always
+ * store last_ns (file_cached(), whose cache skips every repeat after this
+ * one until the next query: the 2 ms rule below must not leave last_ns
+ * before that query's start). */
 static __always_inline __u64 link_upsert(void *map, __u64 task_key, __u64 file_key, __u32 act,
 					 __u64 now, __u32 st_new, __u32 st_fail,
-					 __u32 *acts_out)
+					 __u32 *acts_out, int force)
 {
 	struct jb_link_key k = { .task_key = task_key, .file_key = file_key };
 	struct jb_link *l = bpf_map_lookup_elem(map, &k);
@@ -561,7 +564,7 @@ static __always_inline __u64 link_upsert(void *map, __u64 task_key, __u64 file_k
 	 * many CPUs repeat one action). Safe for "changed since" queries:
 	 * every new action bit still stores last_ns, and the skipped touch
 	 * only makes last_ns lag by under JB_LINK_REFRESH_NS. */
-	if ((l->actions & act) == act && now - l->last_ns < JB_LINK_REFRESH_NS) {
+	if (!force && (l->actions & act) == act && now - l->last_ns < JB_LINK_REFRESH_NS) {
 		*acts_out = l->actions;
 		return l->last_ns;
 	}
@@ -646,7 +649,7 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 				file_insert(&jb_files_hot, s, fkey, now, JB_STAT_MAX,
 					    JB_STAT_HOT_FAIL);
 			ns = link_upsert(&jb_links_hot, task_key, fkey, act, now,
-					 JB_STAT_HOT_NEW, JB_STAT_HOT_FAIL, &acts);
+					 JB_STAT_HOT_NEW, JB_STAT_HOT_FAIL, &acts, seen != NULL);
 			if (seen)
 				seen->hot = 1;
 			task_hot_copy(task_key); /* last: may reuse the scratches */
@@ -655,7 +658,7 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 		file_insert(&jb_files, s, fkey, now, JB_STAT_FILE_NEW, JB_STAT_FILE_FAIL);
 	}
 	ns = link_upsert(&jb_links, task_key, fkey, act, now, JB_STAT_LINK_NEW,
-			 JB_STAT_LINK_FAIL, &acts);
+			 JB_STAT_LINK_FAIL, &acts, seen != NULL);
 out:
 	/* for jb_seen: the link's action bits (never 0: act is in them) */
 	return ns ? acts : 0;
@@ -971,6 +974,10 @@ static __always_inline int open_truncates(int kind)
  *    upserts the link (no walk, no hash), once the task and file records
  *    are found still there; a watched file always takes the full path (its
  *    task copy lives in the protected maps);
+ * Both write last_ns unconditionally (link_upsert()'s force), and the epoch
+ * they store is the one read before: with the supervisor reading its clock
+ * *before* it bumps the epoch, a repeat that sees the new epoch stores a
+ * last_ns after the query's start, so the next query sees it.
  *  - anything else takes the full path (walk, hash, record_file()).
  * So every query sees a link repeated since the one before. Only records
  * evicted from jb_links (or a watch added at run time) come back up to one
@@ -1010,14 +1017,16 @@ static __noinline int file_cached(struct task_struct *task, struct file *f, __u3
 		if (c->epoch == nc.epoch && (act & ~c->acts) == 0)
 			return 0;
 		if (!c->hot && bpf_map_lookup_elem(&jb_tasks, &sk.task_key) &&
-		    bpf_map_lookup_elem(&jb_files, &fkey) &&
-		    link_upsert(&jb_links, sk.task_key, fkey, act, bpf_ktime_get_ns(),
-				JB_STAT_LINK_NEW, JB_STAT_LINK_FAIL, &have)) {
-			/* in place: a reader on another CPU that sees a mix
-			 * of old and new fields sees at worst fewer bits or
-			 * an older epoch, i.e. a miss */
-			c->epoch = nc.epoch;
-			c->acts = have;
+		    bpf_map_lookup_elem(&jb_files, &fkey)) {
+			if (!link_upsert(&jb_links, sk.task_key, fkey, act, bpf_ktime_get_ns(),
+					 JB_STAT_LINK_NEW, JB_STAT_LINK_FAIL, &have, 1))
+				return 0; /* counted; the full path would fail too */
+			/* a new value, not stores through c: an LRU node can
+			 * be reused for another key under our feet */
+			nc.acts = have;
+			nc.hot = 0;
+			nc.fkey = fkey;
+			bpf_map_update_elem(&jb_seen, &sk, &nc, BPF_ANY);
 			return 0;
 		}
 	}

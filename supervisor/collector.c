@@ -69,6 +69,7 @@ static uint64_t seq, last_query_ns, skipped;
 static struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
 static struct file_ix *task_index;
 static uint8_t *file_found; /* per distinct file key of this cadence */
+static uint32_t scan_bound;  /* entries of the biggest map scan_map() walks */
 static uint32_t *task_stamp; /* seq when copied into this snapshot */
 static uint64_t files_missing; /* changed links whose file record was gone */
 static uint64_t *link_file_keys; /* file keys of the selected links */
@@ -158,21 +159,28 @@ static int scan_map(int fd, struct dump *d, void (*fn)(const struct dump *d, voi
 		for (;;) {
 			__u32 count = d->cap;
 			int r = bpf_map_lookup_batch(fd, inp, out, d->keys, d->vals, &count, &o);
+			int e = errno;
 
-			d->n = count;
+			/* ENOENT: the last chunk (count valid); any other
+			 * error leaves count unreliable: nothing of it */
+			d->n = r < 0 && e != ENOENT ? 0 : count;
 			fn(d, arg);
 			if (r < 0)
-				return errno == ENOENT ? 0 : -1; /* ENOENT: walked it all */
+				return e == ENOENT ? 0 : -1;
 			memcpy(in, out, sizeof(in));
 			inp = in;
 		}
 	}
-	/* per-key fallback: get_next_key + lookup, one entry per chunk */
+	/* per-key fallback: get_next_key + lookup, one entry per chunk. A key
+	 * evicted meanwhile makes the walk restart from the first bucket, so
+	 * it is bounded: twice the entries of the biggest files map. */
 	{
-		uint64_t prev[2], cur[2];
+		uint64_t prev[2], cur[2], steps = 0;
 		void *pk = NULL;
 
 		while (bpf_map_get_next_key(fd, pk, cur) == 0) {
+			if (++steps > 2ull * scan_bound)
+				return -1;
 			memcpy(d->keys, cur, d->ksz);
 			d->n = bpf_map_lookup_elem(fd, cur, d->vals) == 0;
 			fn(d, arg);
@@ -198,6 +206,7 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	    dump_alloc(&d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
 	    dump_alloc(&d_flows, c->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
 		return -1;
+	scan_bound = c->map_files > c->map_hot_files ? c->map_files : c->map_hot_files;
 	link_file_keys = calloc(links, sizeof(*link_file_keys));
 	file_found = calloc(links, sizeof(*file_found));
 	task_index = calloc(tasks, sizeof(*task_index));
@@ -403,9 +412,12 @@ static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
 		struct file_scan fs = {.s = s, .h = h, .nkeys = nkeys};
 
 		memset(file_found, 0, nkeys);
-		if (scan_map(bpf->fd_files, &d_files, add_wanted_files, &fs) < 0 ||
-		    scan_map(bpf->fd_files_hot, &d_files, add_wanted_files, &fs) < 0)
-			log_warn("reading the files maps");
+		/* each on its own: a failed scan of one must not hide the
+		 * other (the watched files live in the hot one) */
+		if (scan_map(bpf->fd_files, &d_files, add_wanted_files, &fs) < 0)
+			log_warn("reading the files map");
+		if (scan_map(bpf->fd_files_hot, &d_files, add_wanted_files, &fs) < 0)
+			log_warn("reading the protected files map");
 		files_missing += nkeys - fs.found;
 	}
 }
@@ -427,10 +439,11 @@ void sup_collector_tick(struct sup *s)
 			  (unsigned long long)skipped);
 		return;
 	}
-	/* first the epoch, then the clock: a repeat after taken is in the new
-	 * epoch, so it refreshes its link for the next query */
-	jb_bpf_new_epoch(bpf);
+	/* first the clock, then the epoch: a repeat that sees the new epoch
+	 * stores a last_ns after taken (the next query's since), so the next
+	 * query sees it; one between the two is one the query below reads */
 	taken = mono_ns();
+	jb_bpf_new_epoch(bpf);
 	prev_query = last_query_ns;
 	if (jb_bpf_stats(bpf, stats) < 0)
 		memcpy(stats, stats_prev, sizeof(stats));

@@ -1170,13 +1170,26 @@ static uint64_t wait_epoch_after(int bss_fd, uint64_t e, unsigned ms)
 	return now;
 }
 
+/* jb_pathgen {busy, gen}: renames and mount-tree syscalls anywhere */
+static void agent_pathgen(int fd, int64_t *busy, uint64_t *gen)
+{
+	uint64_t v[2];
+	uint32_t zero = 0;
+
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, v), 0);
+	memcpy(busy, &v[0], sizeof(*busy));
+	*gen = v[1];
+}
+
 /* The re-open cache (jb_seen) and the query epoch: repeats of a link inside
  * one epoch (between two queries) change no record, the first repeat after
  * a query refreshes the link's last_ns, so the next query sees it again. */
 START_TEST(test_reopen_epoch)
 {
 	char dir[] = "/tmp/jb-epoch.XXXXXX", f[256], cmd[64];
-	int go[2], ctl[2], meta_fd, links_fd, bss_fd, attempt;
+	int go[2], ctl[2], meta_fd, links_fd, bss_fd, gen_fd, attempt;
+	int64_t busy0, busy1;
+	uint64_t gen0, gen1;
 	struct jb_link l1, l2;
 	struct jb_meta meta;
 	uint32_t zero = 0;
@@ -1196,16 +1209,20 @@ START_TEST(test_reopen_epoch)
 	meta_fd = agent_map("jb_meta");
 	bss_fd = agent_map("jibril_b.bss");
 	links_fd = agent_map("jb_links");
-	ck_assert_msg(meta_fd >= 0 && links_fd >= 0 && bss_fd >= 0,
-		      "the agent's jb_meta/jb_links/.bss not found");
+	gen_fd = agent_map("jb_pathgen");
+	ck_assert_msg(meta_fd >= 0 && links_fd >= 0 && bss_fd >= 0 && gen_fd >= 0,
+		      "the agent's jb_meta/jb_links/jb_pathgen/.bss not found");
 	ck_assert_int_eq(bpf_map_lookup_elem(meta_fd, &zero, &meta), 0);
 
 	/* a child opens f once, then 2000 more times at once: retried until
-	 * no query fell inside those opens (the epoch is the same after them) */
+	 * no query fell inside those opens (the epoch is the same after them)
+	 * and no rename or mount-tree syscall anywhere on the host did either
+	 * (either one rightly makes the cache walk the path again) */
 	for (attempt = 0; attempt < 5; attempt++) {
 		ck_assert_int_eq(pipe(go), 0);
 		ck_assert_int_eq(pipe(ctl), 0);
 		e0 = agent_epoch(bss_fd);
+		agent_pathgen(gen_fd, &busy0, &gen0);
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
@@ -1236,13 +1253,15 @@ START_TEST(test_reopen_epoch)
 		ck_assert_int_eq(read(go[0], &c, 1), 1);
 		ck_assert_msg(c == 'y', "the child's opens failed");
 		e1 = agent_epoch(bss_fd);
-		if (e1 == e0)
+		agent_pathgen(gen_fd, &busy1, &gen1);
+		if (e1 == e0 && gen1 == gen0 && busy0 <= 0 && busy1 <= 0)
 			break;
 		close(ctl[1]);
 		close(go[0]);
 		ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
 	}
-	ck_assert_msg(e1 == e0, "a query fell inside 2001 opens in each of 5 tries");
+	ck_assert_msg(e1 == e0 && gen1 == gen0,
+		      "a query or a rename fell inside 2001 opens in each of 5 tries");
 	ck_assert_msg(link_get(links_fd, meta.seed, pid, f, &l1) == 0, "no link %d -> %s", (int)pid,
 		      f);
 	ck_assert_msg(l1.last_ns == l1.first_ns,
@@ -1266,6 +1285,7 @@ START_TEST(test_reopen_epoch)
 	close(meta_fd);
 	close(links_fd);
 	close(bss_fd);
+	close(gen_fd);
 	jbh_stop(&A, STOP_MS);
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
