@@ -47,8 +47,8 @@
  *    A link's last_ns is refreshed by every new action bit, and by a
  *    repeated one only once it is JB_LINK_REFRESH_NS old; a flow's by a
  *    repeated connect only once per tick (see flow_bump()).
- *  - a jb_seen entry short-cuts a re-open only in the query epoch
- *    (jb_epoch) its walk was made in: every query sees repeated activity.
+ *  - a jb_seen entry short-cuts a repeat only in the query epoch
+ *    (jb_epoch) it was written in: every query sees repeated activity.
  *  - a key in jb_watch is never in jb_files (jb_watch is filled before
  *    attach): record_file() relies on it to skip the watch lookup.
  *  - the per-CPU scratch maps are used only from process context programs
@@ -73,11 +73,11 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 jb_seed = 0;
 const volatile __u32 jb_agent_tgid = 0;
 
-/* The query epoch: user space bumps it just before each query reads the
- * maps (jb_bpf_new_epoch()). A jb_seen entry is trusted only within the
- * epoch it was written in, so the first repeat after each query takes the
- * full path (and refreshes the link's last_ns for the next query), and the
- * repeats after it cost a lookup. Read with a plain load (.bss, mmapped by
+/* The query epoch: user space bumps it at the start of each query, after
+ * reading its clock and before reading the maps (jb_bpf_new_epoch()). A
+ * jb_seen entry short-cuts repeats only within the epoch it was written
+ * in, so the first repeat after each query refreshes the link's last_ns
+ * for the next query, and the repeats after it cost a lookup. Read with a plain load (.bss, mmapped by
  * user space). */
 volatile __u64 jb_epoch = 0;
 
@@ -974,12 +974,12 @@ static __always_inline int open_truncates(int kind)
  *    upserts the link (no walk, no hash), once the task and file records
  *    are found still there; a watched file always takes the full path (its
  *    task copy lives in the protected maps);
- * Both write last_ns unconditionally (link_upsert()'s force), and the epoch
- * they store is the one read before: with the supervisor reading its clock
- * *before* it bumps the epoch, a repeat that sees the new epoch stores a
- * last_ns after the query's start, so the next query sees it.
  *  - anything else takes the full path (walk, hash, record_file()).
- * So every query sees a link repeated since the one before. Only records
+ * Both writing paths store last_ns unconditionally (link_upsert()'s force),
+ * with the epoch read before: as the supervisor reads its clock *before* it
+ * bumps the epoch, a repeat that sees the new epoch stores a last_ns after
+ * the query's start. So every query sees a link repeated since the one
+ * before. Only records
  * evicted from jb_links (or a watch added at run time) come back up to one
  * cadence later than without the cache.
  */

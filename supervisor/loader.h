@@ -29,9 +29,9 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t
 /* Detach and close everything. */
 void jb_bpf_unload(struct jb_bpf *b);
 
-/* Start a new query epoch (bpf/jibril.bpf.c jb_epoch): call just before
- * a query reads the maps, so that activity repeated after it reaches the
- * maps again. */
+/* Start a new query epoch (bpf/jibril.bpf.c jb_epoch): call after taking
+ * the query's timestamp and before reading the maps, so that activity
+ * repeated after it reaches the maps again with a later last_ns. */
 void jb_bpf_new_epoch(struct jb_bpf *b);
 
 /* Sum of the per-CPU counters into out[JB_STAT_MAX]. */
