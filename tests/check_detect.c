@@ -122,41 +122,6 @@ START_TEST(helpers_basename)
 }
 END_TEST
 
-START_TEST(helpers_path_under)
-{
-	ck_assert_int_ne(wrk_path_under("/tmp/x", "/tmp/"), 0);
-	ck_assert_int_ne(wrk_path_under("/tmp/a/b", "/tmp/"), 0);
-	ck_assert_int_ne(wrk_path_under("/tmp/", "/tmp/"), 0);
-	ck_assert_int_eq(wrk_path_under("/tmpfoo/x", "/tmp/"), 0);
-	ck_assert_int_eq(wrk_path_under("/tmp", "/tmp/"), 0);
-	ck_assert_int_eq(wrk_path_under("", "/tmp/"), 0);
-	ck_assert_int_eq(wrk_path_under("/var/tmp/x", "/tmp/"), 0);
-	ck_assert_int_eq(wrk_path_under("/TMP/x", "/tmp/"), 0);
-	ck_assert_int_ne(wrk_path_under("/anything", "/"), 0);
-}
-END_TEST
-
-START_TEST(helpers_flow_v4)
-{
-	struct jb_flow f;
-
-	memset(&f, 0, sizeof(f));
-	f.family = AF_INET;
-	inet_pton(AF_INET, "169.254.169.254", f.daddr);
-	ck_assert_ptr_eq(wrk_flow_v4(&f), f.daddr);
-	f.family = AF_INET6;
-	inet_pton(AF_INET6, "::ffff:169.254.169.254", f.daddr);
-	ck_assert_ptr_eq(wrk_flow_v4(&f), f.daddr + 12);
-	ck_assert_int_eq(f.daddr[12], 169);
-	inet_pton(AF_INET6, "fd00:ec2::254", f.daddr);
-	ck_assert_ptr_null(wrk_flow_v4(&f));
-	inet_pton(AF_INET6, "::a9fe:a9fe", f.daddr); /* v4-compatible, not mapped */
-	ck_assert_ptr_null(wrk_flow_v4(&f));
-	f.family = 0;
-	ck_assert_ptr_null(wrk_flow_v4(&f));
-}
-END_TEST
-
 /* ---------------------------------------------------------------------- */
 
 /* A hand-built snapshot view: pid 1 <- grandparent <- parent <- child,
@@ -933,8 +898,7 @@ static Suite *detect_suite(void)
 	Suite *s = suite_create("detect");
 
 	add(s, "mechanisms", (const TTest *[]){ mechanisms_by_name, NULL });
-	add(s, "helpers", (const TTest *[]){ helpers_basename, helpers_path_under, helpers_flow_v4,
-		NULL });
+	add(s, "helpers", (const TTest *[]){ helpers_basename, NULL });
 	add(s, "event_fields", (const TTest *[]){ event_file_fields, event_flow_fields,
 		event_hostname, NULL });
 	add(s, "event_background", (const TTest *[]){ event_background_files,

@@ -43,11 +43,6 @@ const struct wrk_mechanism *wrk_mechanism_by_name(const char *name);
 
 /* Path helpers for matchers. */
 const char *wrk_basename(const char *path);
-int wrk_path_under(const char *path, const char *dir); /* dir ends with '/' */
-/* The IPv4 remote address of a flow: AF_INET, or AF_INET6 holding an
- * IPv4-mapped address (::ffff:a.b.c.d, what a dual-stack socket uses).
- * NULL for a real IPv6 peer. */
-const uint8_t *wrk_flow_v4(const struct jb_flow *f);
 
 /* Build the JSON event for a match (event.c). Returns a malloc'd
  * NUL-terminated line (no newline) or NULL. obj_key goes into dedup_key. */

@@ -25,22 +25,6 @@ const char *wrk_basename(const char *path)
 	return s ? s + 1 : path;
 }
 
-int wrk_path_under(const char *path, const char *dir)
-{
-	return strncmp(path, dir, strlen(dir)) == 0;
-}
-
-const uint8_t *wrk_flow_v4(const struct jb_flow *f)
-{
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	if (f->family == AF_INET)
-		return f->daddr;
-	if (f->family == AF_INET6 && !memcmp(f->daddr, mapped, sizeof(mapped)))
-		return f->daddr + 12;
-	return NULL;
-}
-
 void wrk_watch_set_recipes(const struct rcp_set *set)
 {
 	watch_set = set;
