@@ -2537,7 +2537,11 @@ int main(int argc, char **argv)
 		O.levels[0] = 1000, O.levels[1] = 10000, O.nlevels = 2, O.qc_cadences = 2;
 	} else {
 		O.rounds = 7;
-		O.iters[0] = 300000, O.iters[1] = 1000, O.iters[2] = 20000, O.iters[3] = 600;
+		/* each timed run lasts about 2 s, two default cadences: the
+		 * agent's periodic query falls into every run in proportion,
+		 * not into some runs and not others (0.6 s runs made connect
+		 * and exec medians swing by several points between runs) */
+		O.iters[0] = 1000000, O.iters[1] = 3000, O.iters[2] = 60000, O.iters[3] = 2000;
 		O.idle_s = 60, O.lat_trials = 50, O.needle_trials = 20, O.hay_mult = 10, O.pairs_files = 2000;
 		O.levels[0] = 1000, O.levels[1] = 10000, O.levels[2] = 100000, O.nlevels = 3;
 		O.qc_cadences = 5;
