@@ -27,7 +27,6 @@
  * the same hooks instead: the cost of merely hooking.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -44,6 +43,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/jibril.h"
+#include "common/cgroup2.h"
 #include "bench/refagent.h"
 #include "refagent.skel.h"
 
@@ -207,31 +207,23 @@ static int choose_programs(struct bpf_object *obj, bool empty)
 /* The DNS program (ref_dns or nop_dns) on the cgroup2 root, as jibril's
  * loader does (bpf_object__attach_skeleton skips cgroup programs). A host
  * without cgroup2 runs without it in both agents. */
-#define CGROUP2_MAGIC 0x63677270
 static struct bpf_link *dns_attach(struct bpf_program *prog)
 {
-	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-	struct statfs sfs;
+	struct bpf_link *link;
+	const char *root;
+	int fd = jb_cgroup2_root(&root);
 
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		struct bpf_link *link;
-		int fd;
-
-		if (statfs(roots[i], &sfs) < 0 || sfs.f_type != CGROUP2_MAGIC)
-			continue;
-		fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		link = bpf_program__attach_cgroup(prog, fd);
-		close(fd);
-		if (!link)
-			fprintf(stderr, "refagent: cannot attach %s to %s: %s\n",
-				bpf_program__name(prog), roots[i], strerror(errno));
-		return link;
+	if (fd < 0) {
+		fprintf(stderr, "refagent: no cgroup2 hierarchy: %s not attached\n",
+			bpf_program__name(prog));
+		return NULL;
 	}
-	fprintf(stderr, "refagent: no cgroup2 hierarchy: %s not attached\n",
-		bpf_program__name(prog));
-	return NULL;
+	link = bpf_program__attach_cgroup(prog, fd);
+	close(fd);
+	if (!link)
+		fprintf(stderr, "refagent: cannot attach %s to %s: %s\n", bpf_program__name(prog),
+			root, strerror(errno));
+	return link;
 }
 
 static void usage(void)

@@ -77,8 +77,8 @@ const volatile __u32 jb_agent_tgid = 0;
  * reading its clock and before reading the maps (jb_bpf_new_epoch()). A
  * jb_seen entry short-cuts repeats only within the epoch it was written
  * in, so the first repeat after each query refreshes the link's last_ns
- * for the next query, and the repeats after it cost a lookup. Read with a plain load (.bss, mmapped by
- * user space). */
+ * for the next query, and the repeats after it cost a lookup. Read with a
+ * plain load (.bss, mmapped by user space). */
 volatile __u64 jb_epoch = 0;
 
 /* uapi / kernel constants that vmlinux.h does not carry (macros) */
@@ -979,9 +979,8 @@ static __always_inline int open_truncates(int kind)
  * with the epoch read before: as the supervisor reads its clock *before* it
  * bumps the epoch, a repeat that sees the new epoch stores a last_ns after
  * the query's start. So every query sees a link repeated since the one
- * before. Only records
- * evicted from jb_links (or a watch added at run time) come back up to one
- * cadence later than without the cache.
+ * before. Only records evicted from jb_links (or a watch added at run time)
+ * come back up to one cadence later than without the cache.
  */
 static __noinline int file_cached(struct task_struct *task, struct file *f, __u32 act)
 {
@@ -1401,6 +1400,45 @@ static __always_inline int flow_bump(__u64 key)
 	return 1;
 }
 
+/* sk's peer address into dst[16] (IPv4 in the first 4 bytes). */
+static __always_inline void sk_peer(const struct sock *sk, __u16 family, __u8 (*dst)[16])
+{
+	if (family == JB_AF_INET) {
+		__be32 a = sk->__sk_common.skc_daddr;
+
+		__builtin_memcpy(*dst, &a, 4);
+	} else {
+		BPF_CORE_READ_INTO(dst, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+/* A new flow record (stack only: tcp_ingress() runs in softirq) from sk's
+ * local side and the given peer. */
+static __always_inline void flow_fill(struct jb_flow *fl, const struct sock *sk, __u64 key,
+				      __u64 tkey, __u16 family, __u8 proto, __u8 dir, __u16 sport,
+				      __u16 dport, const __u8 *dst)
+{
+	__builtin_memset(fl, 0, sizeof(*fl));
+	fl->key = key;
+	fl->bump_j = (__u32)bpf_jiffies64();
+	fl->task_key = tkey;
+	fl->first_ns = fl->last_ns = bpf_ktime_get_ns();
+	fl->count = 1;
+	fl->family = family;
+	fl->proto = proto;
+	fl->dir = dir;
+	fl->sport = sport;
+	fl->dport = dport;
+	__builtin_memcpy(fl->daddr, dst, 16);
+	if (family == JB_AF_INET) {
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
+
+		__builtin_memcpy(fl->saddr, &a, 4);
+	} else {
+		BPF_CORE_READ_INTO(&fl->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	}
+}
+
 static __always_inline void flow_insert(struct jb_flow *fl)
 {
 	long err = bpf_map_update_elem(&jb_flows, &fl->key, fl, BPF_NOEXIST);
@@ -1422,42 +1460,21 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 dst[16] = {};
 	struct jb_flow fl;
-	__u64 tkey, key, now;
+	__u64 tkey, key;
 
 	sk = as_btf(sk, struct sock);
-	if (daddr) {
+	if (daddr)
 		__builtin_memcpy(dst, daddr, 16);
-	} else if (family == JB_AF_INET) {
-		__be32 a = sk->__sk_common.skc_daddr;
-
-		__builtin_memcpy(dst, &a, 4);
-	} else {
-		BPF_CORE_READ_INTO(&dst, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	}
+	else
+		sk_peer(sk, family, &dst);
 	tkey = task_key_of(task);
 	key = flow_key(tkey, family, proto, JB_FLOW_EGRESS, dport, dst);
 	if (flow_bump(key))
 		return 0;
 
-	now = bpf_ktime_get_ns();
-	__builtin_memset(&fl, 0, sizeof(fl));
-	fl.key = key;
-	fl.bump_j = (__u32)bpf_jiffies64();
-	fl.task_key = tkey;
-	fl.first_ns = fl.last_ns = now;
-	fl.count = 1;
-	fl.family = family;
-	fl.proto = proto;
-	fl.dir = JB_FLOW_EGRESS;
-	fl.sport = sk->__sk_common.skc_num;
-	fl.dport = dport;
-	__builtin_memcpy(fl.daddr, dst, 16);
-	if (family == JB_AF_INET) {
-		__be32 a = sk->__sk_common.skc_rcv_saddr;
-
-		__builtin_memcpy(fl.saddr, &a, 4);
-	} else {
-		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+	flow_fill(&fl, sk, key, tkey, family, proto, JB_FLOW_EGRESS, sk->__sk_common.skc_num, dport,
+		  dst);
+	if (family != JB_AF_INET) {
 		/* a v4-mapped TCP connect: tcp_v6_connect() hands over to
 		 * tcp_v4_connect() and sets the v6 source only after it */
 		if (!daddr && fl.daddr[10] == 0xff && fl.daddr[11] == 0xff &&
@@ -1536,38 +1553,15 @@ static __always_inline int tcp_ingress(const struct sock *sk, __u16 family)
 	struct jb_flow fl;
 	__u16 lport = sk->__sk_common.skc_num;
 	__u8 proto = (__u8)sk->sk_protocol;
-	__u64 key, now;
+	__u64 key;
 
-	if (family == JB_AF_INET) {
-		__be32 b = sk->__sk_common.skc_daddr;
-
-		__builtin_memcpy(dst, &b, 4);
-	} else {
-		BPF_CORE_READ_INTO(&dst, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	}
+	sk_peer(sk, family, &dst);
 	key = flow_key(0, family, proto, JB_FLOW_INGRESS, lport, dst);
 	if (flow_bump(key))
 		return 0;
 
-	now = bpf_ktime_get_ns();
-	__builtin_memset(&fl, 0, sizeof(fl));
-	fl.key = key;
-	fl.bump_j = (__u32)bpf_jiffies64();
-	fl.first_ns = fl.last_ns = now;
-	fl.count = 1;
-	fl.family = family;
-	fl.proto = proto;
-	fl.dir = JB_FLOW_INGRESS;
-	fl.sport = lport;
-	fl.dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	__builtin_memcpy(fl.daddr, dst, 16);
-	if (family == JB_AF_INET) {
-		__be32 a = sk->__sk_common.skc_rcv_saddr;
-
-		__builtin_memcpy(fl.saddr, &a, 4);
-	} else {
-		BPF_CORE_READ_INTO(&fl.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-	}
+	flow_fill(&fl, sk, key, 0, family, proto, JB_FLOW_INGRESS, lport,
+		  bpf_ntohs(sk->__sk_common.skc_dport), dst);
 	flow_insert(&fl);
 	return 0;
 }

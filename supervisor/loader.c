@@ -26,6 +26,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "common/cgroup2.h"
 #include "common/log.h"
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
@@ -149,39 +150,31 @@ static void watch_add(const char *path, void *arg)
 		b->nwatch++;
 }
 
-/* DNS answers (bpf/dns.bpf.h): cgroup_skb/ingress on the cgroup2 root,
- * /sys/fs/cgroup on pure v2 hosts, /sys/fs/cgroup/unified on hybrid ones.
- * Optional: without it flows simply have no names (warned). The link lives
- * in the skeleton, so jibril_bpf__destroy() detaches it. */
-#define CGROUP2_MAGIC 0x63677270
+/* DNS answers (bpf/dns.bpf.h): cgroup_skb/ingress on the cgroup2 root
+ * (common/cgroup2.h). Optional: without it flows simply have no names
+ * (warned). The link lives in the skeleton, so jibril_bpf__destroy()
+ * detaches it. */
 static int dns_fd = -1;
 
 static void dns_attach(struct jibril_bpf *skel)
 {
-	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-	struct statfs sfs;
+	const char *root;
+	int fd = jb_cgroup2_root(&root);
 
 	dns_fd = -1;
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
-		int fd;
-
-		if (statfs(roots[i], &sfs) < 0 || sfs.f_type != CGROUP2_MAGIC)
-			continue;
-		fd = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		skel->links.jb_dns_ingress = bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
-		close(fd);
-		if (!skel->links.jb_dns_ingress) {
-			log_warn("cannot attach the DNS program to %s: flows get no names", roots[i]);
-			return;
-		}
-		dns_fd = bpf_map__fd(skel->maps.jb_dns);
-		log_info("DNS answers parsed on the cgroup2 root %s", roots[i]);
+	if (fd < 0) {
+		log_warnx("no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: DNS "
+			  "answers are not parsed and flows get no names");
 		return;
 	}
-	log_warnx("no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: DNS answers "
-		  "are not parsed and flows get no names");
+	skel->links.jb_dns_ingress = bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
+	close(fd);
+	if (!skel->links.jb_dns_ingress) {
+		log_warn("cannot attach the DNS program to %s: flows get no names", root);
+		return;
+	}
+	dns_fd = bpf_map__fd(skel->maps.jb_dns);
+	log_info("DNS answers parsed on the cgroup2 root %s", root);
 }
 
 int jb_bpf_dns_fd(const struct jb_bpf *b)
