@@ -10,7 +10,8 @@
  *      agent, jibril (the given config, every detection on, the file printer
  *      as the measured output), the reference streaming agent and its floor
  *      (refagent --empty: empty programs on the same hooks), interleaved
- *      A B C D per round; ratios to no agent per round, medians, min-max;
+ *      A B C D per round and a closing A; each round's ratios against the
+ *      mean of the no-agent runs either side of it; medians, min-max;
  *   2. agent cost: CPU (utime+stime of the supervisor and its children) per
  *      second of workload and at idle, peak RSS (VmHWM), map kernel memory
  *      (memlock in the supervisor's map fdinfo);
@@ -1354,7 +1355,8 @@ static int ref_stop(struct ref *r)
 
 /* --- section 1: host overhead ---------------------------------------------- */
 
-static double ns_r[MAX_ROUNDS][M_N][NWL];
+/* one more row than rounds: the closing no-agent run (see section_overhead()) */
+static double ns_r[MAX_ROUNDS + 1][M_N][NWL];
 static double cpu_r[MAX_ROUNDS][M_N];
 static long rss_best_sum = -1, rss_best_pss = -1;
 static double cpu_ticks_r[MAX_ROUNDS][M_N], wall_r[MAX_ROUNDS][M_N];
@@ -1406,10 +1408,16 @@ static void section_overhead(json_t *conf_texts)
 	for (int m = 0; m < M_N; m++)
 		if (modes_avail(m))
 			json_array_append_new(modes, json_string(mode_name[m]));
-	for (int r = 0; r < O.rounds && !failed; r++) {
+	/* rounds A B C D ..., then a closing A: each round's ratios are taken
+	 * against the mean of the no-agent runs on either side of it, so a
+	 * slow drift of the machine (or one unlucky no-agent run) weighs on
+	 * the agents of a round less, and alike wherever they sit in it */
+	for (int r = 0; r <= O.rounds && !failed; r++) {
 		json_t *R = json_pack("{s:i}", "round", (json_int_t)r + 1);
 
-		for (int m = 0; m < M_N && !failed; m++) {
+		if (r == O.rounds)
+			json_object_set_new(R, "closing_baseline", json_true());
+		for (int m = 0; m < (r < O.rounds ? M_N : M_NONE + 1) && !failed; m++) {
 			struct jib j;
 			struct ref rf;
 			const char *empty[] = {"--empty", NULL};
@@ -1421,7 +1429,10 @@ static void section_overhead(json_t *conf_texts)
 			memset(&rf, 0, sizeof(rf));
 			if (!modes_avail(m))
 				continue;
-			progress("1. overhead: round %d/%d, %s", r + 1, O.rounds, mode_label[m]);
+			if (r < O.rounds)
+				progress("1. overhead: round %d/%d, %s", r + 1, O.rounds, mode_label[m]);
+			else
+				progress("1. overhead: closing %s run", mode_label[m]);
 			if (m == M_JIBRIL) {
 				if (jib_start(&j, 0, &conf_text) < 0) {
 					failed = 1;
@@ -1528,17 +1539,19 @@ static void section_overhead(json_t *conf_texts)
 							       : "ns/op",
 				      "iters", (json_int_t)O.iters[w]);
 		for (int m = 0; m < M_N; m++) {
-			double v[MAX_ROUNDS], ratio[MAX_ROUNDS];
+			double v[MAX_ROUNDS + 1], ratio[MAX_ROUNDS];
+			int nv = m == M_NONE ? O.rounds + 1 : O.rounds;
 			json_t *X;
 
 			if (!modes_avail(m))
 				continue;
-			for (int r = 0; r < O.rounds; r++) {
+			for (int r = 0; r < nv; r++)
 				v[r] = ns_r[r][m][w];
-				ratio[r] = ns_r[r][m][w] / ns_r[r][M_NONE][w];
-			}
-			X = json_pack("{s:o, s:o, s:o}", "median_ns", jnum(median(v, O.rounds)), "min_ns",
-				      jnum(vmin(v, O.rounds)), "max_ns", jnum(vmax(v, O.rounds)));
+			for (int r = 0; r < O.rounds; r++)
+				ratio[r] = ns_r[r][m][w] /
+					   ((ns_r[r][M_NONE][w] + ns_r[r + 1][M_NONE][w]) / 2);
+			X = json_pack("{s:o, s:o, s:o}", "median_ns", jnum(median(v, nv)), "min_ns",
+				      jnum(vmin(v, nv)), "max_ns", jnum(vmax(v, nv)));
 			if (m != M_NONE) {
 				double mr = median(ratio, O.rounds);
 				json_object_set_new(X, "ratio_median", jnum(mr));
@@ -1554,8 +1567,10 @@ static void section_overhead(json_t *conf_texts)
 	json_object_set_new(S, "method",
 			    json_string("each round starts every agent in turn (A B C D), waits until it is "
 					"ready (jibril: every child READY plus one cadence; refagent: READY), "
-					"runs the four workloads as separate processes, then stops it; ratios "
-					"are per round against the same round's no-agent run"));
+					"runs the four workloads as separate processes, then stops it; a "
+					"closing no-agent run follows the last round; ratios are per round "
+					"against the mean of the no-agent runs that open this round and the "
+					"next one (or the closing run)"));
 	json_object_set_new(S, "modes", modes);
 	json_object_set_new(S, "workloads", wls);
 	json_object_set_new(S, "rounds", rounds);
@@ -2347,8 +2362,9 @@ static void print_table(void)
 	printf("jibril bench: %s; kernel %s, %lld CPUs, %s\n", O.quick ? "QUICK run (tiny sizes)" : "full run",
 	       json_string_value(jget(J, "machine.kernel")), json_integer_value(jget(J, "machine.cpus")),
 	       json_string_value(jget(J, "machine.model")));
-	printf("\n1. Host overhead: ns/op median [min-max] with no agent; ratio to no agent, median "
-	       "[min-max] over %d interleaved rounds\n", O.rounds);
+	printf("\n1. Host overhead: ns/op median [min-max] with no agent; ratio to no agent (the mean "
+	       "of the no-agent runs either side), median [min-max] over %d interleaved rounds\n",
+	       O.rounds);
 	printf("   %-8s %-28s %-22s %-22s %-22s\n", "workload", "no agent", "jibril", "refagent",
 	       "refagent --empty");
 	for (int w = 0; w < NWL && ov; w++) {
@@ -2536,7 +2552,7 @@ int main(int argc, char **argv)
 		O.idle_s = 3, O.lat_trials = 5, O.needle_trials = 2, O.hay_mult = 2, O.pairs_files = 300;
 		O.levels[0] = 1000, O.levels[1] = 10000, O.nlevels = 2, O.qc_cadences = 2;
 	} else {
-		O.rounds = 7;
+		O.rounds = 9;
 		/* each timed run lasts about 2 s, two default cadences: the
 		 * agent's periodic query falls into every run in proportion,
 		 * not into some runs and not others (0.6 s runs made connect
