@@ -2292,8 +2292,16 @@ static void budget(void)
 			snprintf(kj, sizeof(kj), "%sjibril.overhead_pct", key);
 			snprintf(kf, sizeof(kf), "%srefagent_empty.overhead_pct", key);
 			snprintf(kr, sizeof(kr), "%srefagent.overhead_pct", key);
-			verdict(B, item, jd(J, kj), lim[w], "%", 1, "floor (refagent --empty) %.1f %%, refagent %.1f %%",
-				jd(J, kf), jd(J, kr));
+			/* the floor is what the same hooks cost with empty
+			 * programs: above the budget, no agent on these
+			 * hooks can meet it here, and the distance to the
+			 * floor is jibril's own share */
+			double fl = jd(J, kf);
+			verdict(B, item, jd(J, kj), lim[w], "%", 1,
+				"floor (refagent --empty) %.1f %%%s, jibril %+.1f points above it; "
+				"refagent %.1f %%",
+				fl, isfinite(fl) && fl > lim[w] ? " (over the budget by itself)" : "",
+				jd(J, kj) - fl, jd(J, kr));
 		}
 	}
 	verdict(B, "idle CPU (one core)", jd(J, "agent_cost.jibril.idle.cpu_pct"), 1, "%", 1,
