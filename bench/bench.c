@@ -2298,10 +2298,10 @@ static void budget(void)
 			 * floor is jibril's own share */
 			double fl = jd(J, kf);
 			verdict(B, item, jd(J, kj), lim[w], "%", 1,
-				"floor (refagent --empty) %.1f %%%s, jibril %+.1f points above it; "
+				"floor (refagent --empty) %.1f %%%s, jibril %.1f points %s it; "
 				"refagent %.1f %%",
 				fl, isfinite(fl) && fl > lim[w] ? " (over the budget by itself)" : "",
-				jd(J, kj) - fl, jd(J, kr));
+				fabs(jd(J, kj) - fl), jd(J, kj) >= fl ? "above" : "below", jd(J, kr));
 		}
 	}
 	verdict(B, "idle CPU (one core)", jd(J, "agent_cost.jibril.idle.cpu_pct"), 1, "%", 1,
