@@ -11,7 +11,9 @@
  *      as the measured output), the reference streaming agent and its floor
  *      (refagent --empty: empty programs on the same hooks), interleaved
  *      A B C D per round and a closing A; each round's ratios against the
- *      mean of the no-agent runs either side of it; medians, min-max;
+ *      mean of the no-agent runs either side of it; medians, min-max; then
+ *      jibril and the empty programs once more, untimed, with bpf_stats on:
+ *      program time per operation, whose difference is jibril's own code;
  *   2. agent cost: CPU (utime+stime of the supervisor and its children) per
  *      second of workload and at idle, peak RSS (VmHWM), map kernel memory
  *      (memlock in the supervisor's map fdinfo);
@@ -756,9 +758,12 @@ static void map_name_of(__u32 id, char *name, size_t nl, __u32 *ksz, __u32 *vsz)
 	close(fd);
 }
 
-/* the BPF map ids held by pid's fds (deduplicated) */
-static int pid_map_ids(pid_t pid, __u32 *ids, int max)
+/* the ids of the BPF maps (prog 0) or programs (prog 1) held by pid's fds
+ * (deduplicated) */
+static int pid_bpf_ids(pid_t pid, int prog, __u32 *ids, int max)
 {
+	const char *anon = prog ? "anon_inode:bpf-prog" : "anon_inode:bpf-map";
+	const char *field = prog ? "prog_id:" : "map_id:";
 	char path[64], lnk[128], fi[PATH_MAX];
 	DIR *d;
 	struct dirent *e;
@@ -781,14 +786,14 @@ static int pid_map_ids(pid_t pid, __u32 *ids, int max)
 		if (k <= 0)
 			continue;
 		lnk[k] = '\0';
-		if (strcmp(lnk, "anon_inode:bpf-map"))
+		if (strcmp(lnk, anon))
 			continue;
 		snprintf(fi, sizeof(fi), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
 		s = slurp(fi, NULL);
 		if (!s)
 			continue;
-		p = strstr(s, "map_id:");
-		id = p ? (__u32)strtoul(p + 7, NULL, 10) : 0;
+		p = strstr(s, field);
+		id = p ? (__u32)strtoul(p + strlen(field), NULL, 10) : 0;
 		free(s);
 		for (int i = 0; i < n; i++)
 			dup |= ids[i] == id;
@@ -1577,6 +1582,125 @@ static void section_overhead(json_t *conf_texts)
 	json_object_set_new(J, "overhead", S);
 }
 
+/* --- section 1, second part: program time per operation (bpf_stats) -------- */
+
+/* run time and run count, summed over the programs ids name */
+static void prog_totals(const __u32 *ids, int n, double *ns, double *runs)
+{
+	*ns = *runs = 0;
+	for (int i = 0; i < n; i++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+			*ns += (double)info.run_time_ns;
+			*runs += (double)info.run_cnt;
+		}
+		close(fd);
+	}
+}
+
+/* One agent (M_JIBRIL or M_EMPTY) started afresh, every workload run once
+ * with the kernel's run-time statistics on: the time its programs ran, per
+ * operation. NULL when it could not be measured (said in "errors"). */
+static json_t *program_time_of(int m)
+{
+	const char *empty[] = {"--empty", NULL};
+	json_t *X = NULL;
+	struct jib j;
+	struct ref rf;
+	__u32 ids[512];
+	pid_t pid;
+	int n, sfd = -1, failed = 0;
+
+	memset(&j, 0, sizeof(j));
+	memset(&rf, 0, sizeof(rf));
+	progress("1. program time (bpf_stats): %s", mode_label[m]);
+	if (m == M_JIBRIL) {
+		if (jib_start(&j, 0, NULL) < 0)
+			return NULL;
+		sleep_ms(cfg_cadence + 200);
+		pid = j.pid;
+	} else {
+		if (ref_start(&rf, empty) < 0)
+			return NULL;
+		sleep_ms(200);
+		pid = rf.pid;
+	}
+	n = pid_bpf_ids(pid, 1, ids, 512);
+	sfd = n > 0 ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
+	if (n <= 0)
+		error_("program time: no BPF program found on %s's fds", mode_label[m]);
+	else if (sfd < 0)
+		error_("program time: bpf_enable_stats: %s", strerror(errno));
+	else
+		X = json_object();
+	for (int w = 0; w < NWL && X && !failed; w++) {
+		double ns0, ns1, r0, r1, op;
+
+		prog_totals(ids, n, &ns0, &r0);
+		failed = run_wl(w, &op) < 0;
+		prog_totals(ids, n, &ns1, &r1);
+		json_object_set_new(X, wl_name[w],
+				    json_pack("{s:o, s:o}", "ns_per_op",
+					      jnum((ns1 - ns0) / (double)O.iters[w]), "runs_per_op",
+					      jnum((r1 - r0) / (double)O.iters[w])));
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (m == M_JIBRIL)
+		failed |= jib_stop(&j) < 0;
+	else
+		failed |= ref_stop(&rf) < 0, json_decref(rf.summary);
+	if (failed) {
+		error_("program time: %s did not complete", mode_label[m]);
+		json_decref(X);
+		return NULL;
+	}
+	return X;
+}
+
+/* jibril's programs against empty ones on the same hooks, each in its own
+ * untimed run: what jibril's code adds per operation, free of the timing
+ * noise of the ratios (bpf_stats' own two clock reads per run are in both,
+ * and cancel out). Written under overhead.program_time. */
+static void section_program_time(void)
+{
+	json_t *S = jget(J, "overhead"), *P, *jb, *em, *own = json_object();
+
+	if (!S || !have_ref)
+		return;
+	jb = program_time_of(M_JIBRIL);
+	em = jb ? program_time_of(M_EMPTY) : NULL;
+	if (!jb || !em) {
+		json_decref(jb);
+		json_decref(own);
+		return;
+	}
+	for (int w = 0; w < NWL; w++) {
+		char k[64];
+		double d;
+
+		snprintf(k, sizeof(k), "%s.ns_per_op", wl_name[w]);
+		d = jd(jb, k) - jd(em, k);
+		snprintf(k, sizeof(k), "workloads.%s.none.median_ns", wl_name[w]);
+		json_object_set_new(own, wl_name[w],
+				    json_pack("{s:o, s:o}", "ns_per_op", jnum(d), "pct_of_op",
+					      jnum(d / jd(S, k) * 100.0)));
+	}
+	P = json_pack("{s:s, s:o, s:o, s:o}", "method",
+		      "kernel.bpf_stats (bpf_enable_stats) on during one untimed run of each workload "
+		      "per agent, each agent started afresh; run_time_ns and run_cnt summed over the "
+		      "programs the agent holds, per operation; own = jibril - refagent --empty, and "
+		      "as a share of the median no-agent ns/op",
+		      "jibril", jb, "refagent_empty", em, "own", own);
+	json_object_set_new(S, "program_time", P);
+}
+
 /* --- sections 2, 4, 5 on one default-config jibril ------------------------- */
 
 static int want(char s)
@@ -1714,7 +1838,7 @@ static json_t *jib_pairs(pid_t sup, pid_t storm, const char *prefix)
 									   on_file, on_link, on_link};
 	int fds[6] = {-1, -1, -1, -1, -1, -1};
 	__u32 ids[256], id = 0;
-	int nids = pid_map_ids(sup, ids, 256), from_fdinfo = 1;
+	int nids = pid_bpf_ids(sup, 0, ids, 256), from_fdinfo = 1;
 	struct pairs_ctx c;
 	json_t *used = json_array(), *res;
 
@@ -2297,11 +2421,15 @@ static void budget(void)
 			 * hooks can meet it here, and the distance to the
 			 * floor is jibril's own share */
 			double fl = jd(J, kf);
+			char ko[128];
+
+			snprintf(ko, sizeof(ko), "overhead.program_time.own.%s.pct_of_op", wl_name[w]);
 			verdict(B, item, jd(J, kj), lim[w], "%", 1,
 				"floor (refagent --empty) %.1f %%%s, jibril %.1f points %s it; "
-				"refagent %.1f %%",
+				"jibril's programs %.2f %% of the op (bpf_stats); refagent %.1f %%",
 				fl, isfinite(fl) && fl > lim[w] ? " (over the budget by itself)" : "",
-				fabs(jd(J, kj) - fl), jd(J, kj) >= fl ? "above" : "below", jd(J, kr));
+				fabs(jd(J, kj) - fl), jd(J, kj) >= fl ? "above" : "below", jd(J, ko),
+				jd(J, kr));
 		}
 	}
 	verdict(B, "idle CPU (one core)", jd(J, "agent_cost.jibril.idle.cpu_pct"), 1, "%", 1,
@@ -2391,6 +2519,24 @@ static void print_table(void)
 		printf("   (not measured)\n");
 	if (ov)
 		printf("   (mixed: one op = 32 open + 4 connect + 1 exec)\n");
+	if (jget(J, "overhead.program_time")) {
+		json_t *P = jget(J, "overhead.program_time");
+
+		printf("   program time per op (bpf_stats, one untimed run each): jibril - empty programs "
+		       "= jibril's own code\n");
+		for (int w = 0; w < NWL; w++) {
+			char k[96], n1[32], n2[32], n3[32];
+
+			snprintf(k, sizeof(k), "jibril.%s.ns_per_op", wl_name[w]);
+			human_ns(n1, sizeof(n1), jd(P, k));
+			snprintf(k, sizeof(k), "refagent_empty.%s.ns_per_op", wl_name[w]);
+			human_ns(n2, sizeof(n2), jd(P, k));
+			snprintf(k, sizeof(k), "own.%s.ns_per_op", wl_name[w]);
+			human_ns(n3, sizeof(n3), jd(P, k));
+			snprintf(k, sizeof(k), "own.%s.pct_of_op", wl_name[w]);
+			printf("   %-8s %s - %s = %s, %.2f %% of the op\n", wl_name[w], n1, n2, n3, jd(P, k));
+		}
+	}
 
 	printf("\n2. Agent cost\n");
 	printf("   CPU per second of workload (%% of one core; median [min-max] of rounds, all rounds): "
@@ -2668,8 +2814,10 @@ int main(int argc, char **argv)
 		for (int r = 0; r < MAX_ROUNDS; r++)
 			for (int m = 0; m < M_N; m++)
 				cpu_r[r][m] = NAN;
-		if (want('1'))
+		if (want('1')) {
 			section_overhead(conf_texts);
+			section_program_time();
+		}
 		if (want('2') || want('4') || want('5'))
 			section_main(conf_texts);
 		if (want('5') && have_ref)

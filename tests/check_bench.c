@@ -165,8 +165,32 @@ START_TEST(test_quick_run)
 			}
 			snprintf(k, sizeof(k), "overhead.rounds.0.none.%s", wl[i]);
 			need_num(root, k);
+			if (have_ref) {
+				snprintf(k, sizeof(k), "overhead.program_time.own.%s.pct_of_op", wl[i]);
+				need_num(root, k);
+			}
 		}
-		ck_assert_int_ge(json_array_size(get(root, "overhead.rounds")), 2);
+		/* rounds plus the closing no-agent run */
+		ck_assert_int_ge(json_array_size(get(root, "overhead.rounds")), 3);
+		ck_assert_msg(json_is_true(get(root, "overhead.rounds.2.closing_baseline")) ||
+				      json_array_size(get(root, "overhead.rounds")) > 3,
+			      "no closing no-agent run after the rounds");
+	}
+	/* program time: the programs that ran are the agents' own (every open
+	 * runs one openat program of each agent), and jibril's body costs more
+	 * than an empty one: the statistics were on and the right ids read */
+	if (have_ref) {
+		double jr = json_number_value(get(root, "overhead.program_time.jibril.open.runs_per_op"));
+		double er = json_number_value(
+			get(root, "overhead.program_time.refagent_empty.open.runs_per_op"));
+		double jn = json_number_value(get(root, "overhead.program_time.jibril.open.ns_per_op"));
+		double en = json_number_value(
+			get(root, "overhead.program_time.refagent_empty.open.ns_per_op"));
+
+		ck_assert_msg(jr >= 1.0 && er >= 1.0, "program runs per open: jibril %.2f, empty %.2f",
+			      jr, er);
+		ck_assert_msg(jn > en && en > 0, "program time per open: jibril %.1f ns, empty %.1f ns",
+			      jn, en);
 	}
 	/* 2. agent cost */
 	need_num(root, "agent_cost.jibril.cpu_pct_per_workload_s.median");
