@@ -2416,12 +2416,10 @@ static void budget(void)
 			snprintf(kr, sizeof(kr), "%srefagent.overhead_pct", key);
 			/* the floor is what the same hooks cost with empty
 			 * programs: above the budget, no agent on these
-			 * hooks can meet it here, and the distance to the
-			 * floor is jibril's own share */
+			 * hooks can meet it here; program time (bpf_stats)
+			 * is jibril's own share without the timing noise */
 			double fl = jd(J, kf);
-			char ko[128];
-
-			char own[96] = "";
+			char ko[128], own[96] = "";
 
 			snprintf(ko, sizeof(ko), "overhead.program_time.own.%s.pct_of_op", wl_name[w]);
 			if (isfinite(jd(J, ko)))
