@@ -57,7 +57,8 @@ struct dump {
 	size_t ksz, vsz;
 };
 
-struct file_ix {
+/* a dumped record by key: its index in the dump (the tasks index) */
+struct key_ix {
 	uint64_t key;
 	uint32_t idx;
 };
@@ -67,7 +68,7 @@ static struct slot_state slots[SUP_SNAP_SLOTS];
 static int latest_slot = -1;
 static uint64_t seq, last_query_ns, skipped;
 static struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
-static struct file_ix *task_index;
+static struct key_ix *task_index;
 static uint8_t *file_found; /* per distinct file key of this cadence */
 static uint32_t scan_bound;  /* entries of the biggest map scan_map() walks */
 static uint32_t *task_stamp; /* seq when copied into this snapshot */
@@ -310,13 +311,13 @@ static void account_loss(uint64_t now, const uint64_t *stats)
  * and the hot map the ordinary record (lower index) is found first. */
 static int cmp_ix_stable(const void *a, const void *b)
 {
-	const struct file_ix *x = a, *y = b;
+	const struct key_ix *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static const struct file_ix *find_task(uint64_t key)
+static const struct key_ix *find_task(uint64_t key)
 {
 	size_t lo = 0, hi = d_tasks.n;
 
@@ -334,7 +335,7 @@ static const struct file_ix *find_task(uint64_t key)
 static void add_task_chain(uint64_t key, struct jb_task *out, uint32_t *n)
 {
 	for (int depth = 0; key && depth < 64; depth++) {
-		const struct file_ix *tx = find_task(key);
+		const struct key_ix *tx = find_task(key);
 		const struct jb_task *t;
 
 		if (!tx || task_stamp[tx->idx] == (uint32_t)seq)
