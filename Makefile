@@ -24,7 +24,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PC_LIBS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRCS := $(wildcard common/*.c ipc/*.c supervisor/*.c workers/*.c printers/*.c)
+LIB_SRCS := $(wildcard common/*.c ipc/*.c rcp/*.c supervisor/*.c workers/*.c printers/*.c)
 LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o
 TEST_SRCS := $(wildcard tests/check_*.c)
@@ -80,7 +80,7 @@ $(OUT)/recipes.list: FORCE | $(OUT)/.deps
 	@echo '$(RECIPE_FILES)' | cmp -s - $@ || echo '$(RECIPE_FILES)' > $@
 $(OUT)/recipes_builtin.c: recipes/embed.sh $(RECIPE_FILES) $(OUT)/recipes.list
 	sh recipes/embed.sh $@ $(RECIPE_FILES)
-$(OUT)/recipes_builtin.o: $(OUT)/recipes_builtin.c workers/recipe.h
+$(OUT)/recipes_builtin.o: $(OUT)/recipes_builtin.c rcp/recipe.h
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 .PHONY: FORCE
 FORCE:

@@ -61,3 +61,9 @@ void jb_iso_time(int64_t real_ns, char *out, size_t len)
 	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)((real_ns % 1000000000) / 1000));
 }
+
+const char *jb_basename(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}

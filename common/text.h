@@ -1,6 +1,6 @@
 /*
  * text.h - small text helpers shared by the supervisor and the workers:
- * UTF-8 validation, ISO 8601 times, FNV-1a hashing.
+ * UTF-8 validation, base names, ISO 8601 times, FNV-1a hashing.
  */
 #ifndef JB_COMMON_TEXT_H
 #define JB_COMMON_TEXT_H
@@ -15,6 +15,9 @@ size_t jb_utf8_seq(const unsigned char *s, size_t avail);
 /* Replace, in place, every byte of s that is not part of well-formed UTF-8
  * with '?'. */
 void jb_utf8_fix(char *s);
+/* The part of path after its last '/' (all of it when there is none); a
+ * pointer into path. */
+const char *jb_basename(const char *path);
 /* CLOCK_REALTIME ns as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
 void jb_iso_time(int64_t real_ns, char *out, size_t len);
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
 
 /* 1: let the detection through (counters bumped); 0: suppressed (counted). */
 int sup_limits_check(const struct recipe *r, const char *limits);

@@ -32,7 +32,7 @@
 #include "jibril.skel.h"
 #include "loader.h"
 #include "collect_dns.h"
-#include "workers/detect.h"
+#include "supervisor/watch.h"
 
 #define TRACEFS "/sys/kernel/tracing"
 #define TRACEFS_MAGIC 0x74726163
@@ -182,7 +182,8 @@ int jb_bpf_dns_fd(const struct jb_bpf *b)
 	return b->skel ? dns_fd : -1;
 }
 
-int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t errlen)
+int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
+		char *err, size_t errlen)
 {
 	struct jibril_bpf *skel;
 	struct jb_meta meta = {0};
@@ -240,7 +241,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t
 	}
 	/* before attach, so no event on a watched file is ever missed */
 	b->nwatch = 0;
-	wrk_watch_paths(watch_add, b);
+	sup_watch_paths(watch, watch_add, b);
 	if (jibril_bpf__attach(skel)) {
 		e = errno;
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));

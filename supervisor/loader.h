@@ -24,8 +24,11 @@ struct jb_bpf {
 /* Root, BTF, tracefs mounted (mounting it if missing). 0 or -1 with one
  * clear sentence in err. */
 int jb_bpf_preflight(char *err, size_t errlen);
-/* Open, size the maps from cfg, seed, load, attach. 0 or -1 with err. */
-int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, char *err, size_t errlen);
+struct rcp_set;
+/* Open, size the maps from cfg, seed, protect the files of watch's
+ * file_access recipes (watch.c), load, attach. 0 or -1 with err. */
+int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
+		char *err, size_t errlen);
 /* Detach and close everything. */
 void jb_bpf_unload(struct jb_bpf *b);
 

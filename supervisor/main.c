@@ -27,7 +27,6 @@
 #include "loader.h"
 #include "sup.h"
 #include "supervisor/limits.h"
-#include "workers/detect.h"
 
 #define JIBRIL_VERSION "0.1.0"
 #define EX_USAGE 64
@@ -190,11 +189,10 @@ static int run_supervisor(const char *config_path)
 	}
 	log_info("%zu recipes loaded, %zu enabled", sup.recipes.set.n,
 		 sup_recipes_enabled(&sup.recipes, NULL));
-	wrk_watch_set_recipes(&sup.recipes.set);
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");
-	if (jb_bpf_preflight(err, sizeof(err)) < 0 || jb_bpf_load(&bpf, &sup.cfg, err, sizeof(err)) < 0)
+	if (jb_bpf_preflight(err, sizeof(err)) < 0 || jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	n = jb_backfill(&bpf);
 	log_info("back-filled %d running processes from /proc", n);

@@ -9,7 +9,7 @@
 
 #include "ipc/peer.h"
 #include "supervisor/config.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
 
 struct sup_rcp_src {
 	char *name;

@@ -33,7 +33,7 @@
 
 #include "agent_harness.h"
 #include "workers/detect.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
 
 #define REG_SLOTS 256
 

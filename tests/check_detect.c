@@ -25,7 +25,9 @@
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
 #include "workers/detect.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
+#include "rcp/task.h"
+#include "common/text.h"
 
 /* ---- recipes the events are built from ------------------------------------ */
 static const char recipes_yaml[] =
@@ -107,17 +109,17 @@ END_TEST
 
 START_TEST(helpers_basename)
 {
-	ck_assert_str_eq(wrk_basename("/usr/bin/ls"), "ls");
-	ck_assert_str_eq(wrk_basename("ls"), "ls");
-	ck_assert_str_eq(wrk_basename("/ls"), "ls");
-	ck_assert_str_eq(wrk_basename("/"), "");
-	ck_assert_str_eq(wrk_basename("/a/b/"), "");
-	ck_assert_str_eq(wrk_basename(""), "");
-	ck_assert_str_eq(wrk_basename("/tmp/.x"), ".x");
-	ck_assert_str_eq(wrk_basename("a/b"), "b");
+	ck_assert_str_eq(jb_basename("/usr/bin/ls"), "ls");
+	ck_assert_str_eq(jb_basename("ls"), "ls");
+	ck_assert_str_eq(jb_basename("/ls"), "ls");
+	ck_assert_str_eq(jb_basename("/"), "");
+	ck_assert_str_eq(jb_basename("/a/b/"), "");
+	ck_assert_str_eq(jb_basename(""), "");
+	ck_assert_str_eq(jb_basename("/tmp/.x"), ".x");
+	ck_assert_str_eq(jb_basename("a/b"), "b");
 	{
 		const char *p = "/x/y/z";
-		ck_assert_ptr_eq(wrk_basename(p), p + 5); /* points into the input */
+		ck_assert_ptr_eq(jb_basename(p), p + 5); /* points into the input */
 	}
 }
 END_TEST
@@ -341,7 +343,7 @@ static void check_process(json_t *p, const struct jb_task *t, int full)
 	char id[17];
 
 	ck_assert_msg(json_is_object(p), "process is not an object");
-	wrk_process_id(CTX.boot_id, t->tgid, t->start_ticks, id);
+	rcp_process_id(CTX.boot_id, t->tgid, t->start_ticks, id);
 	ck_assert_str_eq(str_at(p, "id"), id);
 	ck_assert_int_eq(int_at(p, "pid"), t->tgid);
 	ck_assert_str_eq(str_at(p, "exe"), t->exe);
@@ -863,23 +865,23 @@ START_TEST(process_id)
 	char a[17], b[17];
 
 	memset(a, 'Z', sizeof(a));
-	wrk_process_id("boot-a", 1234, 5678, a);
+	rcp_process_id("boot-a", 1234, 5678, a);
 	ck_assert_uint_eq(strlen(a), 16);
 	ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 16);
-	wrk_process_id("boot-a", 1234, 5678, b);
+	rcp_process_id("boot-a", 1234, 5678, b);
 	ck_assert_str_eq(a, b);
-	wrk_process_id("boot-b", 1234, 5678, b);
+	rcp_process_id("boot-b", 1234, 5678, b);
 	ck_assert_str_ne(a, b);
-	wrk_process_id("boot-a", 1235, 5678, b);
+	rcp_process_id("boot-a", 1235, 5678, b);
 	ck_assert_str_ne(a, b);
-	wrk_process_id("boot-a", 1234, 5679, b);
+	rcp_process_id("boot-a", 1234, 5679, b);
 	ck_assert_str_ne(a, b);
-	wrk_process_id("", 0, 0, b);
+	rcp_process_id("", 0, 0, b);
 	ck_assert_uint_eq(strlen(b), 16);
 	ck_assert_uint_eq(strspn(b, "0123456789abcdef"), 16);
 	/* pid and start are not interchangeable */
-	wrk_process_id("boot-a", 5, 6, a);
-	wrk_process_id("boot-a", 6, 5, b);
+	rcp_process_id("boot-a", 5, 6, a);
+	rcp_process_id("boot-a", 6, 5, b);
 	ck_assert_str_ne(a, b);
 }
 END_TEST

@@ -33,7 +33,9 @@
 #include "supervisor/limits.h"
 #include "supervisor/recipes.h"
 #include "workers/detect.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
+#include "rcp/task.h"
+#include "common/text.h"
 
 /* action bits beyond enum jb_action (the loader's numbering) */
 #define A_MMAP (1u << 9)
@@ -1264,13 +1266,13 @@ START_TEST(times_keys)
 	char out[512], id[17], want[512];
 
 	rcp_times_key(RCP_T_PROC, &s, boot, out, sizeof(out));
-	wrk_process_id(boot, 400, 40000, id);
+	rcp_process_id(boot, 400, 40000, id);
 	snprintf(want, sizeof(want), "process %s (pid 400)", id);
 	ck_assert_str_eq(out, want);
 	rcp_times_key(RCP_T_EXE, &s, boot, out, sizeof(out));
 	ck_assert_str_eq(out, "/usr/bin/cat");
 	rcp_times_key(RCP_T_PARENT_PROC, &s, boot, out, sizeof(out));
-	wrk_process_id(boot, 300, 30000, id);
+	rcp_process_id(boot, 300, 30000, id);
 	snprintf(want, sizeof(want), "process %s (pid 300)", id);
 	ck_assert_str_eq(out, want);
 	rcp_times_key(RCP_T_PARENT_EXE, &s, boot, out, sizeof(out));

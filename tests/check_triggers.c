@@ -31,7 +31,7 @@
 #include <check.h>
 
 #include "agent_harness.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
 
 #define MAX_SCRIPTS 256
 #define SCRIPT_TIMEOUT_MS 20000

@@ -24,7 +24,8 @@
 #include "detect.h"
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
-#include "recipe.h"
+#include "rcp/recipe.h"
+#include "rcp/task.h"
 
 #define JB_ANCESTRY_MAX 32
 #define JB_BACKGROUND_MAX 16 /* other files, and other flows, per event */
@@ -61,27 +62,9 @@ static json_t *jstr(const char *s, size_t n)
 static json_t *jargs(const struct jb_task *t)
 {
 	char buf[JB_ARGS_LEN + 1];
-	size_t n = t->args_len < JB_ARGS_LEN ? t->args_len : JB_ARGS_LEN;
+	size_t n = rcp_task_args(t, buf, sizeof(buf));
 
-	memcpy(buf, t->args, n);
-	/* argv is NUL separated: show it space separated, trailing NUL dropped */
-	while (n && buf[n - 1] == '\0')
-		n--;
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	buf[n] = '\0';
 	return jstr(buf, n);
-}
-
-
-void wrk_process_id(const char *boot_id, uint32_t pid, uint64_t start_ticks, char out[17])
-{
-	uint64_t h = jb_fnv1a(JB_FNV_INIT, boot_id, strlen(boot_id));
-
-	h = jb_mix64(h ^ pid);
-	h = jb_mix64(h ^ start_ticks);
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
 static json_t *jprocess(const struct wrk_event_ctx *ctx, const struct jb_task *t, int full)
@@ -89,7 +72,7 @@ static json_t *jprocess(const struct wrk_event_ctx *ctx, const struct jb_task *t
 	char id[17], start[64];
 	json_t *o = json_object();
 
-	wrk_process_id(ctx->boot_id, t->tgid, t->start_ticks, id);
+	rcp_process_id(ctx->boot_id, t->tgid, t->start_ticks, id);
 	jb_iso_time(ctx->boot_real_ns + (int64_t)t->start_ticks * 10000000, start, sizeof(start));
 	json_object_set_new(o, "id", json_string(id));
 	json_object_set_new(o, "pid", json_integer(t->tgid));

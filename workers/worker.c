@@ -34,8 +34,9 @@
 #include "common/child.h"
 #include "common/log.h"
 #include "ipc/snapshot.h"
+#include "common/text.h"
 #include "workers/detect.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
 
 #define WRK_NAMES_MAX 8 /* domain names per flow handed to the matchers */
 
@@ -108,7 +109,7 @@ static void wrk_counters(uint64_t *p, uint64_t *d)
 static void fault_hook(const struct jb_snap_file *f, uint64_t last_ns)
 {
 	char want[96];
-	const char *b = wrk_basename(f->path), *what;
+	const char *b = jb_basename(f->path), *what;
 	size_t n;
 
 	n = (size_t)snprintf(want, sizeof(want), "jibril-fault.%s.", mech->name);

@@ -26,7 +26,7 @@
 #include <pcre2.h>
 #include <yaml.h>
 
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
 
 /* The bits of enum jb_action by name, and the macros of RECIPES.md. */
 #define A(x) (1u << (x))

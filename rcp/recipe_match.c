@@ -23,8 +23,8 @@
 
 #include "common/text.h"
 #include "ipc/snapshot.h"
-#include "workers/detect.h"
-#include "workers/recipe.h"
+#include "rcp/recipe.h"
+#include "rcp/task.h"
 
 #define RCP_ANCESTRY_MAX 32
 
@@ -48,23 +48,6 @@ static int re_match(void *re, const char *s, size_t len)
 		pcre2_set_depth_limit(mctx, RCP_DEPTH_LIMIT);
 	}
 	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mctx) >= 0;
-}
-
-/* argv as one space-separated string. */
-static size_t join_args(const struct jb_task *t, char *out, size_t cap)
-{
-	size_t n = t->args_len < JB_ARGS_LEN ? t->args_len : JB_ARGS_LEN;
-
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(out, t->args, n);
-	while (n && out[n - 1] == '\0')
-		n--;
-	for (size_t i = 0; i < n; i++)
-		if (out[i] == '\0')
-			out[i] = ' ';
-	out[n] = '\0';
-	return n;
 }
 
 static const struct jb_task *parent_of(const struct rcp_subject *s, const struct jb_task *t)
@@ -175,7 +158,7 @@ static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 	case RCP_W_COMM:
 		return t && text_match(it->re, t->comm, sizeof(t->comm));
 	case RCP_W_ARGS:
-		return t && re_match(it->re, buf, join_args(t, buf, sizeof(buf)));
+		return t && re_match(it->re, buf, rcp_task_args(t, buf, sizeof(buf)));
 	case RCP_W_UID:
 		return t && num_match(it, t->uid);
 	case RCP_W_PID:
@@ -187,7 +170,7 @@ static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 	case RCP_W_PARENT_COMM:
 		return (p = parent_of(s, t)) && text_match(it->re, p->comm, sizeof(p->comm));
 	case RCP_W_PARENT_ARGS:
-		return (p = parent_of(s, t)) && re_match(it->re, buf, join_args(p, buf, sizeof(buf)));
+		return (p = parent_of(s, t)) && re_match(it->re, buf, rcp_task_args(p, buf, sizeof(buf)));
 	case RCP_W_TASK_OR_PARENT_EXE:
 		if (t && text_match(it->re, t->exe, sizeof(t->exe)))
 			return 1;
@@ -442,7 +425,7 @@ void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const cha
 	switch (k) {
 	case RCP_T_PROC:
 		if (t) {
-			wrk_process_id(boot_id, t->tgid, t->start_ticks, id);
+			rcp_process_id(boot_id, t->tgid, t->start_ticks, id);
 			snprintf(out, len, "process %s (pid %u)", id, t->tgid);
 		}
 		break;
@@ -452,7 +435,7 @@ void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const cha
 		break;
 	case RCP_T_PARENT_PROC:
 		if ((p = parent_of(s, t))) {
-			wrk_process_id(boot_id, p->tgid, p->start_ticks, id);
+			rcp_process_id(boot_id, p->tgid, p->start_ticks, id);
 			snprintf(out, len, "process %s (pid %u)", id, p->tgid);
 		}
 		break;
@@ -476,7 +459,7 @@ void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const cha
 			h = jb_fnv1a(h, p->exe, strnlen(p->exe, sizeof(p->exe)));
 			h = jb_fnv1a(h, "\xff", 1); /* separates the exes */
 			if (depth <= 4 && o + 2 < len) {
-				const char *b = wrk_basename(p->exe);
+				const char *b = jb_basename(p->exe);
 				o += (size_t)snprintf(out + o, len - o, "%s%.40s", depth > 1 ? "<" : "",
 						      b);
 				if (o >= len)
