@@ -8,6 +8,10 @@
 
 OUT      := build
 CC       ?= gcc
+# the kernel's name for this machine's architecture (bpf_tracing.h wants it)
+BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+		-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/' \
+		-e 's/loongarch64/loongarch/')
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CONF     ?= jibril.conf
@@ -18,6 +22,8 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev lib
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8
 
 CFLAGS   ?= -O2 -g
+# WERROR=1 (CI) turns every warning into an error
+CFLAGS   += $(if $(WERROR),-Werror)
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
             -D_GNU_SOURCE -fno-strict-aliasing -I. -I$(OUT)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
@@ -34,9 +40,11 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)
 
-.PHONY: all deps run check bench clean vmlinux
-# keep intermediate objects (test support code) between runs
+.PHONY: all deps run check bench clean
+# keep intermediate objects (test support code) between runs; a recipe that
+# fails leaves no half-written target behind
 .SECONDARY:
+.DELETE_ON_ERROR:
 all: $(OUT)/.deps $(OUT)/jibril
 
 # --- Debian packages --------------------------------------------------------
@@ -63,25 +71,26 @@ $(OUT)/vmlinux.h: | $(OUT)/.deps
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
 $(OUT)/jibril.bpf.o: bpf/jibril.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(OUT) -Ibpf -c $< -o $@
 
 $(OUT)/jibril.skel.h: $(OUT)/jibril.bpf.o
 	$(BPFTOOL) gen skeleton $< name jibril_bpf > $@.tmp && mv $@.tmp $@
 
 # --- user space -------------------------------------------------------------
-$(OUT)/%.o: %.c $(wildcard */*.h) bpf/jibril.h | $(OUT)/.deps
+# header dependencies come from the compiler (-MMD -MP, included below)
+$(OUT)/%.o: %.c | $(OUT)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c $< -o $@
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-# --- built-in recipes: recipes/<mechanism>/*.yaml and recipes/lists/* ------
-RECIPE_FILES := $(sort $(wildcard recipes/*/*.yaml recipes/lists/*))
+# --- built-in recipes: recipes/<mechanism>/*.yaml -----------------------------
+RECIPE_FILES := $(sort $(wildcard recipes/*/*.yaml))
 # the list itself is a prerequisite, so removing a recipe rebuilds too
 $(OUT)/recipes.list: FORCE | $(OUT)/.deps
 	@echo '$(RECIPE_FILES)' | cmp -s - $@ || echo '$(RECIPE_FILES)' > $@
 $(OUT)/recipes_builtin.c: recipes/embed.sh $(RECIPE_FILES) $(OUT)/recipes.list
 	sh recipes/embed.sh $@ $(RECIPE_FILES)
-$(OUT)/recipes_builtin.o: $(OUT)/recipes_builtin.c rcp/recipe.h
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+$(OUT)/recipes_builtin.o: $(OUT)/recipes_builtin.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 .PHONY: FORCE
 FORCE:
 
@@ -91,7 +100,7 @@ $(OUT)/supervisor/loader.o: $(OUT)/jibril.skel.h
 $(OUT)/jibril: $(OUT)/supervisor/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
--include $(LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(OUT)/supervisor/main.d $(TEST_LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
 
 # --- run ----------------------------------------------------------------------
 run: all
@@ -99,10 +108,10 @@ run: all
 	exec $(OUT)/jibril --config $(CONF)
 
 # --- tests --------------------------------------------------------------------
-$(OUT)/tests/check_%: tests/check_%.c $(LIB_OBJS) $(TEST_LIB_OBJS) $(wildcard tests/*.h)
+$(OUT)/tests/check_%: tests/check_%.c $(LIB_OBJS) $(TEST_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -o $@ $< $(TEST_LIB_OBJS) $(LIB_OBJS) $(PKG_LIBS) \
-		$(CHECK_LIBS) -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -MMD -MP -MF $@.d -o $@ $< $(TEST_LIB_OBJS) $(LIB_OBJS) \
+		$(PKG_LIBS) $(CHECK_LIBS) -lm
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -116,7 +125,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(OUT)/bench/%)
 
 $(OUT)/bench/%.bpf.o: bench/%.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h
 	@mkdir -p $(dir $@)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(OUT) -Ibpf -c $< -o $@
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(OUT) -Ibpf -c $< -o $@
 
 $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
