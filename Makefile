@@ -22,8 +22,10 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev lib
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8
 
 CFLAGS   ?= -O2 -g
-# WERROR=1 (CI) turns every warning into an error
-CFLAGS   += $(if $(WERROR),-Werror)
+# WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds
+# children whose filters log a forbidden syscall instead of killing (debug
+# only: to find what a change needs, never to run)
+CFLAGS   += $(if $(WERROR),-Werror) $(if $(SECCOMP_LOG),-DJB_SECCOMP_LOG)
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
             -D_GNU_SOURCE -fno-strict-aliasing -I. -I$(OUT)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)

@@ -2,8 +2,9 @@
  * child.c - bring-up and event loop of every sandboxed child.
  *
  * Order (each step fatal): role setup (open/map what it needs) -> rlimits
- * -> event base and IPC peer -> uid/gid nobody, no capabilities -> no_new_privs ->
- * seccomp -> HELLO -> CONFIG -> READY -> loop.
+ * -> event base and IPC peer -> the kind's own uid/gid, no capabilities ->
+ * no_new_privs -> seccomp (the kind's policy) -> HELLO -> CONFIG -> READY
+ * -> loop.
  *
  * Invariants:
  *  - the child only ever talks to the supervisor over fd 3; if that goes
@@ -14,12 +15,16 @@
  *  - log lines go to the supervisor as IPC_LOG while the peer is up.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sysexits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +33,7 @@
 
 #include "common/child.h"
 #include "common/log.h"
+#include "common/sandbox.h"
 #include "ipc/peer.h"
 
 static struct event_base *base;
@@ -37,6 +43,14 @@ static const char *my_kind;
 static uint64_t my_gen;
 static struct event *beat_ev;
 static int configured;
+static uint64_t beat_every_ns, last_beat_ns;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 int jb_child_send(const void *buf, size_t len)
 {
@@ -55,14 +69,61 @@ int jb_child_send_wait(const void *buf, size_t len)
 	return jb_child_send(buf, len);
 }
 
+void jb_child_flush(void)
+{
+	if (sup_peer)
+		ipc_peer_flush(sup_peer, 2000);
+}
+
+void jb_child_fault(const char *what)
+{
+	static const unsigned char junk[] = {0xc1, 0x00, 0xff};
+	static const char forged[] = "{\"kind\":\"forged\"}\n";
+
+	log_warnx("fault hook: %s", what);
+	jb_child_flush(); /* the log line first: the child may not live on */
+	if (!strcmp(what, "sigsys")) {
+		syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	} else if (!strcmp(what, "write-stdout")) {
+		if (write(STDOUT_FILENO, forged, sizeof(forged) - 1) >= 0)
+			log_warnx("fault hook: the write to fd 1 was allowed");
+	} else if (!strcmp(what, "write-ipc")) {
+		if (write(JB_CHILD_IPC_FD, junk, sizeof(junk)) >= 0)
+			log_warnx("fault hook: the write to the IPC socket was allowed");
+	} else if (!strcmp(what, "signal-parent")) {
+		syscall(SYS_tgkill, getppid(), getppid(), SIGCONT);
+	} else if (!strcmp(what, "open")) {
+		int fd = openat(AT_FDCWD, "/etc/hostname", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			log_warn("fault hook: open refused");
+		else
+			log_warnx("fault hook: open was allowed");
+	} else if (!strcmp(what, "garbage")) {
+		jb_child_send(junk, sizeof(junk));
+	} else if (!strcmp(what, "hang")) {
+		for (;;)
+			poll(NULL, 0, -1);
+	} else if (!strcmp(what, "crash")) {
+		abort();
+	}
+}
+
 static void log_to_sup(int level, const char *line)
 {
 	char buf[1400];
 	int n = ipc_enc_log(buf, sizeof(buf), (uint64_t)level, line);
 
 	if (n < 0 || jb_child_send(buf, (size_t)n) < 0) {
-		/* fall back to stderr, which we still hold */
-		dprintf(STDERR_FILENO, "jibril[%s:%d]: %s\n", my_kind, (int)getpid(), line);
+		/* fall back to stderr, the pipe the supervisor reads (one
+		 * write: stdio would need syscalls the sandbox refuses) */
+		char out[1400];
+		int m = snprintf(out, sizeof(out), "jibril[%s:%d]: %s\n", my_kind, (int)getpid(),
+				 line);
+		if (m > (int)sizeof(out))
+			m = (int)sizeof(out);
+		if (m > 0 && write(STDERR_FILENO, out, (size_t)m) < 0) {
+			/* nowhere left to report it */
+		}
 	}
 }
 
@@ -75,8 +136,14 @@ static void send_beat(evutil_socket_t fd, short what, void *arg)
 	if (ops->counters)
 		ops->counters(&processed, &detections);
 	n = ipc_enc_heartbeat(buf, sizeof(buf), processed, detections);
-	if (n > 0)
-		jb_child_send(buf, (size_t)n);
+	if (n > 0 && jb_child_send(buf, (size_t)n) == 0)
+		last_beat_ns = mono_ns();
+}
+
+void jb_child_beat_if_due(void)
+{
+	if (beat_every_ns && mono_ns() - last_beat_ns >= beat_every_ns)
+		send_beat(-1, 0, NULL);
 }
 
 static void on_sup(struct ipc_peer *p, const struct ipc_msg *m, void *arg)
@@ -103,6 +170,8 @@ static void on_sup(struct ipc_peer *p, const struct ipc_msg *m, void *arg)
 			ops->on_config(m);
 		tv.tv_sec = m->u.config.heartbeat_ms / 1000;
 		tv.tv_usec = (m->u.config.heartbeat_ms % 1000) * 1000;
+		beat_every_ns = m->u.config.heartbeat_ms * 1000000ull;
+		last_beat_ns = mono_ns();
 		beat_ev = event_new(base, -1, EV_PERSIST, send_beat, NULL);
 		if (!beat_ev || event_add(beat_ev, &tv) < 0)
 			fatalx("cannot arm the heartbeat timer");
@@ -119,7 +188,8 @@ static void on_sup(struct ipc_peer *p, const struct ipc_msg *m, void *arg)
 	ops->on_message(m);
 }
 
-void jb_child_main(const struct jb_child_ops *o, const char *kind, uint64_t generation)
+void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
+		   const struct jb_child_args *a)
 {
 	char err[256], buf[256];
 	pid_t ppid = getppid();
@@ -127,7 +197,7 @@ void jb_child_main(const struct jb_child_ops *o, const char *kind, uint64_t gene
 	socklen_t tlen = sizeof(type);
 
 	ops = o;
-	my_kind = kind;
+	my_kind = k->name;
 	/* Ctrl-C reaches the whole process group: only the supervisor decides
 	 * when children stop (it sends SIGTERM) */
 	signal(SIGINT, SIG_IGN);
@@ -135,17 +205,17 @@ void jb_child_main(const struct jb_child_ops *o, const char *kind, uint64_t gene
 	{
 		/* "jb-file_access" in ps/top instead of "exe" */
 		char comm[16];
-		snprintf(comm, sizeof(comm), "jb-%s", kind);
+		snprintf(comm, sizeof(comm), "jb-%s", k->name);
 		prctl(PR_SET_NAME, comm, 0, 0, 0);
 	}
-	my_gen = generation;
+	my_gen = a->generation;
 	if (getsockopt(JB_CHILD_IPC_FD, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
 	    type != SOCK_SEQPACKET)
 		fatalx("fd %d is not the supervisor's socket: run jibril without --role",
 		       JB_CHILD_IPC_FD);
-	if (ops->setup && ops->setup(kind, err, sizeof(err)) < 0) {
+	if (ops->setup && ops->setup(k, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
-		exit(JB_CHILD_EX_CONFIG);
+		exit(EX_CONFIG);
 	}
 	/* libc reads /etc/localtime on first use of time conversion: do it
 	 * now, while open() is still allowed */
@@ -157,15 +227,15 @@ void jb_child_main(const struct jb_child_ops *o, const char *kind, uint64_t gene
 	base = event_base_new();
 	if (!base)
 		fatalx("event_base_new failed");
-	sup_peer = ipc_peer_new(base, JB_CHILD_IPC_FD, IPC_ROLE_SUPERVISOR, ppid, generation,
+	sup_peer = ipc_peer_new(base, JB_CHILD_IPC_FD, IPC_ROLE_SUPERVISOR, ppid, a->generation,
 				4096, on_sup, NULL);
 	if (!sup_peer)
 		fatalx("cannot set up the IPC peer");
-	if (jb_sandbox_drop_privs(err, sizeof(err)) < 0 ||
-	    jb_sandbox_seccomp(ops->policy, err, sizeof(err)) < 0)
+	if (jb_sandbox_drop_privs(a->uid, err, sizeof(err)) < 0 ||
+	    jb_sandbox_seccomp(k->policy, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_set_sink(log_to_sup);
-	n = ipc_enc_hello(buf, sizeof(buf), ops->role, kind, generation, (uint64_t)getpid());
+	n = ipc_enc_hello(buf, sizeof(buf), k->role, k->name, a->generation, (uint64_t)getpid());
 	if (n < 0 || jb_child_send(buf, (size_t)n) < 0)
 		fatalx("cannot send HELLO");
 	event_base_dispatch(base);

@@ -8,18 +8,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/sandbox.h"
+#include "common/kind.h"
 #include "ipc/msg.h"
 
+/* The descriptors a child is started with (supervisor/spawn.c):
+ * 0 /dev/null, 1 the operator's stdout (a kind whose row says so) or
+ * /dev/null, 2 a pipe the supervisor reads and logs, 3 the IPC socket,
+ * 4 the kind's aux descriptor (kind.h), nothing else. */
 #define JB_CHILD_IPC_FD 3	/* SOCK_SEQPACKET to the supervisor */
 #define JB_CHILD_AUX_FD 4	/* snapshot (workers) or output file (printers) */
-#define JB_CHILD_EX_CONFIG 78	/* "do not respawn" */
 
 struct jb_child_ops {
-	uint32_t role;			/* IPC_ROLE_WORKER / IPC_ROLE_PRINTER */
-	enum jb_policy policy;
 	/* before confinement: open/map what the role needs. 0 or -1. */
-	int (*setup)(const char *kind, char *err, size_t errlen);
+	int (*setup)(const struct jb_kind *k, char *err, size_t errlen);
 	/* CONFIG arrived (before READY is sent). */
 	void (*on_config)(const struct ipc_msg *m);
 	/* any other message from the supervisor. */
@@ -28,18 +29,40 @@ struct jb_child_ops {
 	void (*counters)(uint64_t *processed, uint64_t *detections);
 };
 
-/* Never returns. */
-void jb_child_main(const struct jb_child_ops *ops, const char *kind, uint64_t generation)
-	__attribute__((noreturn));
+/* Bring up, confine with k->policy as uid a->uid, hand-shake, loop.
+ * A setup failure exits with EX_CONFIG (<sysexits.h>): the supervisor
+ * does not respawn the kind. Never returns. */
+void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *ops,
+		   const struct jb_child_args *a) __attribute__((noreturn));
 
 /* Send one encoded message to the supervisor; -1 if the queue is full. */
 int jb_child_send(const void *buf, size_t len);
 /* Same, but when the queue is full first write it out (waiting up to
  * 2 s for the supervisor to read). -1 only if there is still no room. */
 int jb_child_send_wait(const void *buf, size_t len);
+/* From a long piece of work (a big snapshot): send the heartbeat if it is
+ * due, so a child that is busy, not hung, keeps its slot. Cheap to call
+ * often (one clock read). */
+void jb_child_beat_if_due(void);
 
-/* Main entry points for the two roles (workers/worker.c, printers/printer.c). */
-void wrk_main(const char *kind, uint64_t generation) __attribute__((noreturn));
-void prn_main(const char *kind, uint64_t generation) __attribute__((noreturn));
+/* Write out what is queued for the supervisor (waiting up to 2 s). */
+void jb_child_flush(void);
+
+/* Test-only fault hooks ([debug] fault_hooks = yes; the caller checks):
+ * misbehave as WHAT says, to prove the supervisor and the sandbox hold.
+ *   sigsys        a syscall outside the allow-list (socket)
+ *   write-stdout  write(2) to fd 1, write-ipc: write(2) to the IPC socket
+ *   signal-parent tgkill at the supervisor
+ *   open          openat, which the sandbox refuses with EACCES: logged,
+ *                 and the child goes on
+ *   garbage       a message that is not msgpack
+ *   hang          block forever; crash: abort()
+ * Returns only for "open", a write the sandbox allowed, and unknown names. */
+void jb_child_fault(const char *what);
+
+/* Entry points of the two roles (workers/worker.c, printers/printer.c):
+ * what a kind's row names as entry. */
+void wrk_main(const struct jb_kind *k, const struct jb_child_args *a) __attribute__((noreturn));
+void prn_main(const struct jb_kind *k, const struct jb_child_args *a) __attribute__((noreturn));
 
 #endif

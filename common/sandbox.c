@@ -1,15 +1,21 @@
 /*
  * sandbox.c - the confinement every child goes through, and the seccomp
  * allow-lists, one reviewable table per role (OpenSSH
- * sandbox-seccomp-filter.c style: alphabetical allows, argument-limited
- * entries last, default KILL_PROCESS).
+ * sandbox-seccomp-filter.c order: architecture check, a few harmless
+ * probes refused with an errno, the allows, argument-limited entries,
+ * default KILL_PROCESS).
  *
  * Invariants:
- *  - order: rlimits -> uid/gid 65534 with every capability (bounding set
- *    included) dropped -> PR_SET_NO_NEW_PRIVS -> seccomp. Each step is
- *    checked; a child that cannot confine itself must not run.
+ *  - order: rlimits -> the kind's own uid/gid with every capability
+ *    (bounding set included) and every supplementary group dropped ->
+ *    PR_SET_NO_NEW_PRIVS -> seccomp. Each step is checked; a child that
+ *    cannot confine itself must not run.
  *  - the filters are loaded after the child has opened everything it will
  *    ever use: no open, socket, exec, fork or ptrace is allowed after.
+ *  - confinement by descriptor as well as by syscall: write and writev only
+ *    to the fds the policy names (stderr, which the supervisor reads, and
+ *    the role's output), send and receive only on the IPC socket, signals
+ *    only to the child itself.
  *  - nothing may map memory executable after the filter is in place.
  */
 #include <errno.h>
@@ -18,61 +24,108 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cap-ng.h>
 #include <seccomp.h>
 
-#include "sandbox.h"
+#include "common/child.h"
+#include "common/sandbox.h"
 
-#define NOBODY 65534
+/* How a rule limits the syscall's arguments. */
+enum sc_arg {
+	SC_ANY = 0,
+	SC_NOEXEC,	/* argument 2 (prot) without PROT_EXEC */
+	SC_IPC,		/* argument 0 is the IPC socket */
+	SC_OUT,		/* argument 0 is one of the policy's writable fds */
+	SC_SELF,	/* arguments 0 and 1 are this process and its thread */
+	SC_AUX,		/* argument 0 is the role's output file (fd 4) */
+};
 
 struct sc_rule {
 	int nr;
-	int arg_noexec;		/* argument 2 must not ask for PROT_EXEC */
+	enum sc_arg arg;
 	const char *why;
 };
 
-/* What every child needs after confinement. */
-static const struct sc_rule common_rules[] = {
-	{SCMP_SYS(brk), 0, "malloc"},
-	{SCMP_SYS(clock_gettime), 0, "timers (when the vDSO falls back)"},
-	{SCMP_SYS(clock_nanosleep), 0, "libc sleep in error paths"},
-	{SCMP_SYS(close), 0, "closing the IPC socket on exit"},
-	{SCMP_SYS(epoll_ctl), 0, "libevent"},
-	{SCMP_SYS(epoll_pwait), 0, "libevent"},
-	{SCMP_SYS(epoll_wait), 0, "libevent"},
-	{SCMP_SYS(exit), 0, "exit"},
-	{SCMP_SYS(exit_group), 0, "exit"},
-	{SCMP_SYS(fstat), 0, "stdio"},
-	{SCMP_SYS(futex), 0, "libc internal locks"},
-	{SCMP_SYS(getpid), 0, "HELLO carries the pid"},
-	{SCMP_SYS(getrandom), 0, "detection uuids"},
-	{SCMP_SYS(gettid), 0, "abort() asks for its tid before tgkill"},
-	{SCMP_SYS(gettimeofday), 0, "libevent, timestamps"},
-	{SCMP_SYS(madvise), 0, "malloc trimming"},
-	{SCMP_SYS(munmap), 0, "malloc"},
-	{SCMP_SYS(newfstatat), 0, "stdio"},
-	{SCMP_SYS(poll), 0, "flushing the IPC queue before exit"},
-	{SCMP_SYS(recvfrom), 0, "IPC receive"},
-	{SCMP_SYS(recvmsg), 0, "IPC receive"},
-	{SCMP_SYS(rt_sigprocmask), 0, "abort()"},
-	{SCMP_SYS(rt_sigreturn), 0, "signal return"},
-	{SCMP_SYS(sendmsg), 0, "IPC send"},
-	{SCMP_SYS(sendto), 0, "IPC send"},
-	{SCMP_SYS(tgkill), 0, "abort() raises SIGABRT on itself"},
-	{SCMP_SYS(write), 0, "stderr fallback logging; printers' output"},
-	{SCMP_SYS(writev), 0, "stdio"},
-	{SCMP_SYS(mmap), 1, "malloc; never executable"},
-	{SCMP_SYS(mprotect), 1, "malloc arenas; never executable"},
-	{SCMP_SYS(mremap), 0, "realloc of large blocks"},
+/* Refused with an errno instead of killing: probes libraries may make
+ * lazily that must fail cleanly (OpenSSH refuses open the same way). */
+static const struct {
+	int nr, err;
+	const char *why;
+} deny_rules[] = {
+	{SCMP_SYS(open), EACCES, "a lazy file read by a library fails, not the child"},
+	{SCMP_SYS(openat), EACCES, "same, the modern spelling"},
 };
 
-/* Printers add flushing of their output file. */
-static const struct sc_rule printer_rules[] = {
-	{SCMP_SYS(fdatasync), 0, "file printer: a line is durable before PRINTED"},
-	{SCMP_SYS(fsync), 0, "file printer"},
+/* What every child needs after confinement (alphabetical, then limited). */
+static const struct sc_rule common_rules[] = {
+	{SCMP_SYS(brk), SC_ANY, "malloc"},
+	{SCMP_SYS(clock_gettime), SC_ANY, "timers (when the vDSO falls back)"},
+	{SCMP_SYS(close), SC_ANY, "closing the IPC socket on exit"},
+	{SCMP_SYS(epoll_ctl), SC_ANY, "libevent"},
+	{SCMP_SYS(epoll_pwait), SC_ANY, "libevent"},
+	{SCMP_SYS(epoll_wait), SC_ANY, "libevent"},
+	{SCMP_SYS(exit), SC_ANY, "exit"},
+	{SCMP_SYS(exit_group), SC_ANY, "exit"},
+	{SCMP_SYS(futex), SC_ANY, "libc internal locks"},
+	{SCMP_SYS(getpid), SC_ANY, "HELLO carries the pid; abort() asks for it"},
+	{SCMP_SYS(getrandom), SC_ANY, "detection uuids"},
+	{SCMP_SYS(gettid), SC_ANY, "abort() asks for its tid before tgkill"},
+	{SCMP_SYS(gettimeofday), SC_ANY, "libevent, timestamps"},
+	{SCMP_SYS(madvise), SC_ANY, "malloc trimming"},
+	{SCMP_SYS(mremap), SC_ANY, "realloc of large blocks"},
+	{SCMP_SYS(munmap), SC_ANY, "malloc"},
+	{SCMP_SYS(poll), SC_ANY, "flushing the IPC queue before exit"},
+	{SCMP_SYS(rt_sigprocmask), SC_ANY, "abort()"},
+	{SCMP_SYS(rt_sigreturn), SC_ANY, "signal return"},
+	{SCMP_SYS(mmap), SC_NOEXEC, "malloc; never executable"},
+	{SCMP_SYS(mprotect), SC_NOEXEC, "malloc arenas; never executable"},
+	{SCMP_SYS(recvfrom), SC_IPC, "IPC receive (recv), on the IPC socket only"},
+	{SCMP_SYS(sendto), SC_IPC, "IPC send (send), on the IPC socket only"},
+	{SCMP_SYS(tgkill), SC_SELF, "abort() raises SIGABRT on itself, never on another"},
+	{SCMP_SYS(write), SC_OUT, "stderr (to the supervisor); a printer's output"},
+	{SCMP_SYS(writev), SC_OUT, "libc's fatal messages go to stderr with writev"},
 };
+
+/* A file printer makes each line durable before it acknowledges it. */
+static const struct sc_rule file_printer_rules[] = {
+	{SCMP_SYS(fdatasync), SC_AUX, "a line is on disk before PRINTED"},
+};
+
+struct jb_policy {
+	const char *name;
+	const struct sc_rule *extra;
+	size_t nextra;
+	int write_fds[3];	/* -1 terminated */
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct jb_policy jb_policy_worker = {
+	"worker", NULL, 0, {STDERR_FILENO, -1},
+};
+const struct jb_policy jb_policy_printer_stdout = {
+	"stdout printer", NULL, 0, {STDOUT_FILENO, STDERR_FILENO, -1},
+};
+const struct jb_policy jb_policy_printer_file = {
+	"file printer", file_printer_rules, N(file_printer_rules),
+	{JB_CHILD_AUX_FD, STDERR_FILENO, -1},
+};
+
+const char *jb_policy_name(const struct jb_policy *p)
+{
+	return p->name;
+}
+
+int jb_policy_may_write(const struct jb_policy *p, int fd)
+{
+	for (size_t i = 0; i < N(p->write_fds) && p->write_fds[i] >= 0; i++)
+		if (p->write_fds[i] == fd)
+			return 1;
+	return 0;
+}
 
 int jb_sandbox_rlimits(int max_fds, char *err, size_t errlen)
 {
@@ -85,12 +138,18 @@ int jb_sandbox_rlimits(int max_fds, char *err, size_t errlen)
 	return 0;
 }
 
-int jb_sandbox_drop_privs(char *err, size_t errlen)
+int jb_sandbox_drop_privs(uint32_t uid, char *err, size_t errlen)
 {
+	if (uid == 0) {
+		snprintf(err, errlen, "refusing to run a child as uid 0");
+		return -1;
+	}
 	if (getuid() == 0 || geteuid() == 0) {
 		capng_clear(CAPNG_SELECT_BOTH);
-		if (capng_change_id(NOBODY, NOBODY, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0) {
-			snprintf(err, errlen, "cannot become uid/gid %d with no capabilities", NOBODY);
+		if (capng_change_id((int)uid, (int)uid,
+				    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) != 0) {
+			snprintf(err, errlen, "cannot become uid/gid %u with no capabilities",
+				 (unsigned)uid);
 			return -1;
 		}
 	}
@@ -106,22 +165,38 @@ int jb_sandbox_drop_privs(char *err, size_t errlen)
 	return 0;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const struct sc_rule *r, size_t n)
+static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct sc_rule *r)
 {
-	for (size_t i = 0; i < n; i++) {
-		int rc;
-		if (r[i].arg_noexec)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 1,
-					      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-		else
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
-		if (rc < 0)
-			return rc;
+	int rc = 0;
+
+	switch (r->arg) {
+	case SC_ANY:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 0);
+	case SC_NOEXEC:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	case SC_IPC:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A0(SCMP_CMP_EQ, JB_CHILD_IPC_FD));
+	case SC_AUX:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A0(SCMP_CMP_EQ, JB_CHILD_AUX_FD));
+	case SC_SELF:
+		/* single-threaded: the tid is the pid */
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
+					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
+					SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)syscall(SYS_gettid)));
+	case SC_OUT:
+		/* one rule per writable fd (rules on a syscall are ORed) */
+		for (size_t i = 0; i < N(p->write_fds) && p->write_fds[i] >= 0 && rc == 0; i++)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)p->write_fds[i]));
+		return rc;
 	}
-	return 0;
+	return -EINVAL;
 }
 
-int jb_sandbox_seccomp(enum jb_policy pol, char *err, size_t errlen)
+int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)
 {
 #ifdef JB_SECCOMP_LOG
 	uint32_t dflt = SCMP_ACT_LOG; /* debug builds: log instead of kill */
@@ -129,7 +204,7 @@ int jb_sandbox_seccomp(enum jb_policy pol, char *err, size_t errlen)
 	uint32_t dflt = SCMP_ACT_KILL_PROCESS;
 #endif
 	scmp_filter_ctx ctx = seccomp_init(dflt);
-	int rc;
+	int rc = 0;
 
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp_init failed");
@@ -137,14 +212,18 @@ int jb_sandbox_seccomp(enum jb_policy pol, char *err, size_t errlen)
 	}
 	/* a foreign architecture's syscall numbers are never ours */
 	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	rc = add_rules(ctx, common_rules, sizeof(common_rules) / sizeof(common_rules[0]));
-	if (rc == 0 && pol == JB_POLICY_PRINTER)
-		rc = add_rules(ctx, printer_rules, sizeof(printer_rules) / sizeof(printer_rules[0]));
+	for (size_t i = 0; i < N(deny_rules) && rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
+				      deny_rules[i].nr, 0);
+	for (size_t i = 0; i < N(common_rules) && rc == 0; i++)
+		rc = add_rule(ctx, p, &common_rules[i]);
+	for (size_t i = 0; i < p->nextra && rc == 0; i++)
+		rc = add_rule(ctx, p, &p->extra[i]);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc < 0) {
-		snprintf(err, errlen, "seccomp: %s", strerror(-rc));
+		snprintf(err, errlen, "seccomp (%s): %s", p->name, strerror(-rc));
 		return -1;
 	}
 	return 0;

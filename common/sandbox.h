@@ -1,17 +1,31 @@
 /*
- * sandbox.h - confining a child: rlimits, uid/gid nobody with no
- * capabilities, no_new_privs, and a seccomp allow-list per role.
+ * sandbox.h - confining a child: rlimits, its kind's own uid/gid with no
+ * capabilities, no_new_privs, and the seccomp allow-list of its role, which
+ * also says which descriptors it may write to.
  */
 #ifndef JB_SANDBOX_H
 #define JB_SANDBOX_H
 
-enum jb_policy { JB_POLICY_WORKER, JB_POLICY_PRINTER };
+#include <stddef.h>
+#include <stdint.h>
+
+/* One allow-list per role (sandbox.c); a kind's row names one. */
+struct jb_policy;
+extern const struct jb_policy jb_policy_worker;		/* writes: stderr */
+extern const struct jb_policy jb_policy_printer_stdout;	/* writes: stdout, stderr */
+extern const struct jb_policy jb_policy_printer_file;	/* writes: fd 4, stderr */
+
+const char *jb_policy_name(const struct jb_policy *p);
+/* 1 if the policy lets the child write to fd. */
+int jb_policy_may_write(const struct jb_policy *p, int fd);
 
 /* The bring-up steps after the role has opened what it needs; each step
  * is fatal on failure (the caller exits, the supervisor sees a bad start).
  * Returns 0 or -1 with a sentence in err. */
 int jb_sandbox_rlimits(int max_fds, char *err, size_t errlen);
-int jb_sandbox_drop_privs(char *err, size_t errlen);
-int jb_sandbox_seccomp(enum jb_policy pol, char *err, size_t errlen);
+/* Become uid/gid uid (never 0) with no capabilities, no supplementary
+ * groups, no_new_privs. */
+int jb_sandbox_drop_privs(uint32_t uid, char *err, size_t errlen);
+int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen);
 
 #endif

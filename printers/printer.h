@@ -1,5 +1,6 @@
 /*
- * printer.h - one table entry per printer (stdout, file, ...).
+ * printer.h - where a printer kind's lines go: one output per printer file
+ * (stdout.c, file.c, ...), named by the kind's row (supervisor/kinds.c).
  */
 #ifndef JB_PRINTER_H
 #define JB_PRINTER_H
@@ -7,7 +8,6 @@
 #include <stddef.h>
 
 struct prn_output {
-	const char *name;
 	/* before confinement: the fd lines go to, or -1 with err */
 	int (*setup)(char *err, size_t errlen);
 	/* after a line is written: make it visible/durable. 0 or -1. */

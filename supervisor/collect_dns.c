@@ -12,8 +12,9 @@
  *  - every record is checked before it is copied (len within names, the
  *    byte before len a NUL): a reader may trust that each name is NUL
  *    terminated inside the record.
- *  - one batch read per cadence (per-key reads if the kernel lacks them);
- *    a failed read leaves the section empty for this cadence, logged.
+ *  - one walk of the map per cadence (mapwalk.c: batch reads, per-key reads
+ *    if the kernel lacks them); a failed read leaves the section empty for
+ *    this cadence, logged.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,47 +25,42 @@
 #include "common/log.h"
 #include "collect_dns.h"
 #include "loader.h"
+#include "mapwalk.h"
 
 _Static_assert(JB_STAT_DNS_CUT == JB_STAT_DNS_NEW + 3, "the DNS counters stay together");
 
-static struct jb_dns_key *keys;
-static struct jb_dns *vals;
-static uint32_t cap;
-static uint64_t stats_prev[4];
-static uint32_t count_prev = UINT32_MAX;
+struct sup_dns {
+	struct jb_dns_key *keys;
+	struct jb_dns *vals;
+	uint32_t cap;
+	uint64_t stats_prev[4];
+	uint32_t count_prev;
+};
 
-static int dump(const struct jb_bpf *b, int fd, uint32_t *n)
+struct sup_dns *sup_dns_new(void)
 {
-	*n = 0;
-	if (b->batch_ok) {
-		uint32_t in = 0, out = 0;
-		void *inp = NULL;
-		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
+	struct sup_dns *d = calloc(1, sizeof(*d));
 
-		while (*n < cap) {
-			__u32 count = cap - *n;
-			int r = bpf_map_lookup_batch(fd, inp, &out, keys + *n, vals + *n, &count, &o);
-
-			*n += count;
-			if (r < 0)
-				return errno == ENOENT ? 0 : -1; /* ENOENT: the whole map */
-			in = out;
-			inp = &in;
-		}
-		return 0;
+	if (!d)
+		return NULL;
+	d->cap = JB_DNS_ENTRIES;
+	d->keys = calloc(d->cap, sizeof(*d->keys));
+	d->vals = calloc(d->cap, sizeof(*d->vals));
+	d->count_prev = UINT32_MAX;
+	if (!d->keys || !d->vals) {
+		sup_dns_free(d);
+		return NULL;
 	}
-	{
-		struct jb_dns_key prev, cur;
-		void *pk = NULL;
+	return d;
+}
 
-		while (*n < cap && bpf_map_get_next_key(fd, pk, &cur) == 0) {
-			if (bpf_map_lookup_elem(fd, &cur, vals + *n) == 0)
-				keys[(*n)++] = cur;
-			prev = cur;
-			pk = &prev;
-		}
-	}
-	return 0;
+void sup_dns_free(struct sup_dns *d)
+{
+	if (!d)
+		return;
+	free(d->keys);
+	free(d->vals);
+	free(d);
 }
 
 static int sane(const struct jb_dns_key *k, const struct jb_dns *d)
@@ -73,50 +69,42 @@ static int sane(const struct jb_dns_key *k, const struct jb_dns *d)
 	       d->len <= sizeof(d->names) && d->names[d->len - 1] == '\0';
 }
 
-void sup_dns_collect(struct jb_bpf *b, struct jb_snap_region *r, struct jb_snap_slot_hdr *h)
+void sup_dns_collect(struct sup_dns *d, struct jb_bpf *b, struct jb_snap_region *r,
+		     struct jb_snap_slot_hdr *h)
 {
-	uint32_t room, n = 0, out = 0;
+	uint32_t room, out = 0;
 	struct jb_snap_domain *dom = jb_snap_domains(r, h, &room);
 	int fd = jb_bpf_dns_fd(b);
+	struct sup_walk w = {.fd = fd, .max_entries = JB_DNS_ENTRIES, .keys = d->keys,
+			     .vals = d->vals, .ksz = sizeof(*d->keys), .vsz = sizeof(*d->vals),
+			     .cap = d->cap, .append = 1};
 
 	h->ndomains = 0;
 	if (fd < 0 || room == 0)
 		return;
-	if (!keys) {
-		cap = JB_DNS_ENTRIES;
-		keys = calloc(cap, sizeof(*keys));
-		vals = calloc(cap, sizeof(*vals));
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			keys = NULL;
-			vals = NULL;
-			log_warn("DNS collector");
-			return;
-		}
-	}
-	if (dump(b, fd, &n) < 0) {
+	if (sup_map_walk(b, &w) < 0) {
 		log_warn("reading the DNS map");
 		return;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (!sane(&keys[i], &vals[i]))
+	for (uint32_t i = 0; i < w.n; i++) {
+		if (!sane(&d->keys[i], &d->vals[i]))
 			continue;
 		if (out == room)
 			break; /* a region sized below the map (not the default) */
-		dom[out].key = keys[i];
-		dom[out].dns = vals[i];
+		dom[out].key = d->keys[i];
+		dom[out].dns = d->vals[i];
 		out++;
 	}
 	h->ndomains = out;
-	if (out != count_prev || memcmp(stats_prev, &h->lost[JB_STAT_DNS_NEW], sizeof(stats_prev))) {
+	if (out != d->count_prev ||
+	    memcmp(d->stats_prev, &h->lost[JB_STAT_DNS_NEW], sizeof(d->stats_prev))) {
 		log_debug("dns: %u addresses with names (answers recorded %llu, failed %llu, "
 			  "malformed %llu, cut %llu)",
 			  out, (unsigned long long)h->lost[JB_STAT_DNS_NEW],
 			  (unsigned long long)h->lost[JB_STAT_DNS_FAIL],
 			  (unsigned long long)h->lost[JB_STAT_DNS_BAD],
 			  (unsigned long long)h->lost[JB_STAT_DNS_CUT]);
-		count_prev = out;
-		memcpy(stats_prev, &h->lost[JB_STAT_DNS_NEW], sizeof(stats_prev));
+		d->count_prev = out;
+		memcpy(d->stats_prev, &h->lost[JB_STAT_DNS_NEW], sizeof(d->stats_prev));
 	}
 }

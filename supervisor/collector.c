@@ -22,6 +22,10 @@
  *  - loss: the kernel counts records it created; we count the records we
  *    saw for the first time. Created but never seen = evicted before any
  *    query: reported, never guessed.
+ *  - the collector owns the snapshot progress of each worker slot (what it
+ *    was announced and acknowledged), indexed by the slot's index, and
+ *    keeps it across restarts of the slot; every map is read with the one
+ *    walker (mapwalk.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@
 #include "loader.h"
 #include "sup.h"
 #include "collect_dns.h"
+#include "mapwalk.h"
 
 #define STUCK_LIMIT 3
 #define FILE_LOOKUP_MAX 4096 /* beyond this many files, one batch read is cheaper */
@@ -63,19 +68,31 @@ struct key_ix {
 	uint32_t idx;
 };
 
-static struct jb_bpf *bpf;
-static struct slot_state slots[SUP_SNAP_SLOTS];
-static int latest_slot = -1;
-static uint64_t seq, last_query_ns, skipped;
-static struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
-static struct key_ix *task_index;
-static uint8_t *file_found; /* per distinct file key of this cadence */
-static uint32_t scan_bound;  /* entries of the biggest map scan_map() walks */
-static uint32_t *task_stamp; /* seq when copied into this snapshot */
-static uint64_t files_missing; /* changed links whose file record was gone */
-static uint64_t *link_file_keys; /* file keys of the selected links */
-static uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
-static uint64_t stats_prev[JB_STAT_MAX];
+/* A worker slot's snapshot progress, kept across restarts of the slot. */
+struct col_worker {
+	uint64_t acked_taken_ns;
+	uint64_t acked_seq;
+	uint64_t snap_sent_seq;	/* announced and not yet acked when > acked_seq */
+	int stuck_crashes;	/* crashes without acking anything new */
+};
+
+struct sup_collector {
+	struct jb_bpf *bpf;
+	struct slot_state slots[SUP_SNAP_SLOTS];
+	int latest_slot;
+	uint64_t seq, last_query_ns, skipped;
+	struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
+	struct key_ix *task_index;
+	uint8_t *file_found;	 /* per distinct file key of this cadence */
+	uint32_t scan_bound;	 /* entries of the biggest files map */
+	uint32_t *task_stamp;	 /* seq when copied into this snapshot */
+	uint64_t files_missing;	 /* changed links whose file record was gone */
+	uint64_t *link_file_keys; /* file keys of the selected links */
+	uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
+	uint64_t stats_prev[JB_STAT_MAX];
+	struct col_worker w[SUP_MAX_PROCS];
+	struct sup_dns *dns;
+};
 
 static uint64_t mono_ns(void);
 
@@ -109,168 +126,118 @@ static int dump_alloc(struct dump *d, uint32_t cap, size_t ksz, size_t vsz)
 	return d->keys && d->vals ? 0 : -1;
 }
 
-/* Append every entry of a hash map to d (batch when the kernel has it). */
-static int dump_map(int fd, struct dump *d)
+/* Append every entry of a hash map to d (up to its capacity). */
+static int dump_map(struct sup_collector *c, int fd, uint32_t max_entries, struct dump *d)
 {
-	if (bpf->batch_ok) {
-		uint64_t in[2] = {0, 0}, out[2] = {0, 0};
-		void *inp = NULL;
-		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
+	struct sup_walk w = {.fd = fd, .max_entries = max_entries,
+			     .keys = d->keys, .vals = d->vals, .ksz = d->ksz, .vsz = d->vsz,
+			     .cap = d->cap, .append = 1, .n = d->n};
+	int r = sup_map_walk(c->bpf, &w);
 
-		while (d->n < d->cap) {
-			__u32 count = d->cap - d->n;
-			int r = bpf_map_lookup_batch(fd, inp, out, (char *)d->keys + d->n * d->ksz,
-						     (char *)d->vals + d->n * d->vsz, &count, &o);
-			d->n += count;
-			if (r < 0) {
-				if (errno == ENOENT)
-					return 0; /* walked the whole map */
-				return -1;
-			}
-			memcpy(in, out, sizeof(in));
-			inp = in;
-		}
-		return 0;
-	}
-	/* per-key fallback: get_next_key + lookup */
-	{
-		uint64_t prev[2], cur[2];
-		void *pk = NULL;
-
-		while (d->n < d->cap && bpf_map_get_next_key(fd, pk, cur) == 0) {
-			memcpy((char *)d->keys + d->n * d->ksz, cur, d->ksz);
-			if (bpf_map_lookup_elem(fd, cur, (char *)d->vals + d->n * d->vsz) == 0)
-				d->n++;
-			memcpy(prev, cur, sizeof(prev));
-			pk = prev;
-		}
-	}
-	return 0;
-}
-
-/* Every entry of a hash map, chunk by chunk through d (d->cap entries at a
- * time, d->n of them valid in each), handed to fn. 0, or -1 on an error. */
-static int scan_map(int fd, struct dump *d, void (*fn)(const struct dump *d, void *arg), void *arg)
-{
-	if (bpf->batch_ok) {
-		uint64_t in[2] = {0, 0}, out[2] = {0, 0};
-		void *inp = NULL;
-		DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
-
-		for (;;) {
-			__u32 count = d->cap;
-			int r = bpf_map_lookup_batch(fd, inp, out, d->keys, d->vals, &count, &o);
-			int e = errno;
-
-			/* ENOENT: the last chunk (count valid); any other
-			 * error leaves count unreliable: nothing of it */
-			d->n = r < 0 && e != ENOENT ? 0 : count;
-			fn(d, arg);
-			if (r < 0)
-				return e == ENOENT ? 0 : -1;
-			memcpy(in, out, sizeof(in));
-			inp = in;
-		}
-	}
-	/* per-key fallback: get_next_key + lookup, one entry per chunk. A key
-	 * evicted meanwhile makes the walk restart from the first bucket, so
-	 * it is bounded: twice the entries of the biggest files map. */
-	{
-		uint64_t prev[2], cur[2], steps = 0;
-		void *pk = NULL;
-
-		while (bpf_map_get_next_key(fd, pk, cur) == 0) {
-			if (++steps > 2ull * scan_bound)
-				return -1;
-			memcpy(d->keys, cur, d->ksz);
-			d->n = bpf_map_lookup_elem(fd, cur, d->vals) == 0;
-			fn(d, arg);
-			memcpy(prev, cur, sizeof(prev));
-			pk = prev;
-		}
-	}
-	return 0;
+	d->n = w.n;
+	return r;
 }
 
 int sup_collector_init(struct sup *s, struct jb_bpf *b)
 {
-	const struct jb_config *c = &s->cfg;
+	const struct jb_config *cf = &s->cfg;
+	struct sup_collector *c = calloc(1, sizeof(*c));
 
-	bpf = b;
+	if (!c)
+		return -1;
+	s->col = c;
+	c->bpf = b;
+	c->latest_slot = -1;
 	/* the protected (hot) maps are read into the same arrays, after the
 	 * ordinary ones: the snapshot makes no difference between them (files
 	 * are scanned in chunks, see collect_files()) */
-	uint32_t tasks = c->map_tasks + c->map_hot_tasks;
-	uint32_t links = c->map_links + c->map_hot_links;
-	if (dump_alloc(&d_tasks, tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
-	    dump_alloc(&d_files, FILE_CHUNK, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
-	    dump_alloc(&d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
-	    dump_alloc(&d_flows, c->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
+	uint32_t tasks = cf->map_tasks + cf->map_hot_tasks;
+	uint32_t links = cf->map_links + cf->map_hot_links;
+	if (dump_alloc(&c->d_tasks, tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
+	    dump_alloc(&c->d_files, FILE_CHUNK, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
+	    dump_alloc(&c->d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
+	    dump_alloc(&c->d_flows, cf->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
 		return -1;
-	scan_bound = c->map_files > c->map_hot_files ? c->map_files : c->map_hot_files;
-	link_file_keys = calloc(links, sizeof(*link_file_keys));
-	file_found = calloc(links, sizeof(*file_found));
-	task_index = calloc(tasks, sizeof(*task_index));
-	task_stamp = calloc(tasks, sizeof(*task_stamp));
-	if (!file_found || !task_index || !task_stamp || !link_file_keys)
+	c->scan_bound = cf->map_files > cf->map_hot_files ? cf->map_files : cf->map_hot_files;
+	c->link_file_keys = calloc(links, sizeof(*c->link_file_keys));
+	c->file_found = calloc(links, sizeof(*c->file_found));
+	c->task_index = calloc(tasks, sizeof(*c->task_index));
+	c->task_stamp = calloc(tasks, sizeof(*c->task_stamp));
+	c->dns = sup_dns_new();
+	if (!c->file_found || !c->task_index || !c->task_stamp || !c->link_file_keys || !c->dns)
 		return -1;
 	return 0;
 }
 
-void sup_collector_free(void)
+void sup_collector_free(struct sup *s)
 {
-	struct dump *all[] = {&d_tasks, &d_files, &d_links, &d_flows};
+	struct sup_collector *c = s->col;
+
+	if (!c)
+		return;
+	struct dump *all[] = {&c->d_tasks, &c->d_files, &c->d_links, &c->d_flows};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		free(all[i]->keys);
 		free(all[i]->vals);
 	}
-	free(file_found);
-	free(task_index);
-	free(task_stamp);
-	free(link_file_keys);
+	free(c->file_found);
+	free(c->task_index);
+	free(c->task_stamp);
+	free(c->link_file_keys);
+	sup_dns_free(c->dns);
+	free(c);
+	s->col = NULL;
 }
 
-static int free_slot(void)
+static int free_slot(const struct sup_collector *c)
 {
 	int best = -1;
 
 	for (int i = 0; i < SUP_SNAP_SLOTS; i++)
-		if (!slots[i].holders && (best < 0 || slots[i].seq < slots[best].seq))
+		if (!c->slots[i].holders && (best < 0 || c->slots[i].seq < c->slots[best].seq))
 			best = i;
 	return best;
+}
+
+static int is_worker(const struct sup_proc *p)
+{
+	return p->kind->role == IPC_ROLE_WORKER;
 }
 
 /* Oldest point any live worker kind still needs. */
 static uint64_t global_since(struct sup *s)
 {
+	const struct sup_collector *c = s->col;
 	uint64_t m = UINT64_MAX;
 
 	for (int i = 0; i < s->nprocs; i++) {
 		struct sup_proc *p = &s->procs[i];
-		if (p->kind->role == IPC_ROLE_WORKER && p->state != ST_DISABLED &&
-		    p->acked_taken_ns < m)
-			m = p->acked_taken_ns;
+		if (is_worker(p) && p->state != ST_DISABLED && c->w[i].acked_taken_ns < m)
+			m = c->w[i].acked_taken_ns;
 	}
-	return m == UINT64_MAX ? last_query_ns : m;
+	return m == UINT64_MAX ? c->last_query_ns : m;
 }
 
 static void announce(struct sup *s, struct sup_proc *p, int slot)
 {
+	struct sup_collector *c = s->col;
+	struct col_worker *w = &c->w[p->index];
 	char buf[128];
 	int n;
 
-	if (p->state != ST_READY || !p->peer || p->snap_sent_seq > p->acked_seq || slot < 0)
+	if (p->state != ST_READY || !p->peer || w->snap_sent_seq > w->acked_seq || slot < 0)
 		return;
-	n = ipc_enc_snapshot(buf, sizeof(buf), slots[slot].seq, (uint64_t)slot, p->acked_taken_ns);
+	n = ipc_enc_snapshot(buf, sizeof(buf), c->slots[slot].seq, (uint64_t)slot,
+			     w->acked_taken_ns);
 	if (n < 0 || ipc_peer_send(p->peer, buf, (size_t)n) < 0) {
 		sup_proc_kill(s, p, "its IPC queue is full");
 		return;
 	}
-	p->snap_sent_seq = slots[slot].seq;
-	slots[slot].holders |= 1u << p->index;
+	w->snap_sent_seq = c->slots[slot].seq;
+	c->slots[slot].holders |= 1u << p->index;
 }
 
-static void account_loss(uint64_t now, const uint64_t *stats)
+static void account_loss(struct sup_collector *c, uint64_t now, const uint64_t *stats)
 {
 	/* files are read only when a changed link names them: their loss
 	 * shows as files_missing instead */
@@ -279,22 +246,22 @@ static void account_loss(uint64_t now, const uint64_t *stats)
 	uint64_t fails = 0, fails_prev = 0;
 
 	/* created since the last query but not seen by this one: evicted */
-	if (created - created_total_prev > seen_new)
-		lost_unseen += created - created_total_prev - seen_new;
-	created_total_prev = created;
+	if (created - c->created_total_prev > c->seen_new)
+		c->lost_unseen += created - c->created_total_prev - c->seen_new;
+	c->created_total_prev = created;
 	static const int fail_stats[] = {JB_STAT_TASK_FAIL, JB_STAT_FILE_FAIL, JB_STAT_LINK_FAIL,
 					 JB_STAT_FLOW_FAIL, JB_STAT_PATH_FAIL, JB_STAT_HOT_FAIL};
 	for (size_t i = 0; i < sizeof(fail_stats) / sizeof(fail_stats[0]); i++) {
 		fails += stats[fail_stats[i]];
-		fails_prev += stats_prev[fail_stats[i]];
+		fails_prev += c->stats_prev[fail_stats[i]];
 	}
-	if ((fails != fails_prev || lost_unseen || files_missing) &&
-	    now - last_loss_log_ns > LOSS_LOG_EVERY_NS) {
+	if ((fails != fails_prev || c->lost_unseen || c->files_missing) &&
+	    now - c->last_loss_log_ns > LOSS_LOG_EVERY_NS) {
 		log_warnx("kernel loss so far: %llu records evicted before any query saw them, "
 			  "%llu changed links whose file was already evicted, "
 			  "%llu failed inserts (tasks %llu files %llu links %llu flows %llu "
 			  "protected %llu), %llu unreadable paths; consider larger [maps] sizes",
-			  (unsigned long long)lost_unseen, (unsigned long long)files_missing,
+			  (unsigned long long)c->lost_unseen, (unsigned long long)c->files_missing,
 			  (unsigned long long)(fails - stats[JB_STAT_PATH_FAIL]),
 			  (unsigned long long)stats[JB_STAT_TASK_FAIL],
 			  (unsigned long long)stats[JB_STAT_FILE_FAIL],
@@ -302,9 +269,9 @@ static void account_loss(uint64_t now, const uint64_t *stats)
 			  (unsigned long long)stats[JB_STAT_FLOW_FAIL],
 			  (unsigned long long)stats[JB_STAT_HOT_FAIL],
 			  (unsigned long long)stats[JB_STAT_PATH_FAIL]);
-		last_loss_log_ns = now;
+		c->last_loss_log_ns = now;
 	}
-	memcpy(stats_prev, stats, sizeof(stats_prev));
+	memcpy(c->stats_prev, stats, sizeof(c->stats_prev));
 }
 
 /* Index of the dumped tasks by key; where a key is in both the ordinary
@@ -317,31 +284,32 @@ static int cmp_ix_stable(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static const struct key_ix *find_task(uint64_t key)
+static const struct key_ix *find_task(const struct sup_collector *c, uint64_t key)
 {
-	size_t lo = 0, hi = d_tasks.n;
+	size_t lo = 0, hi = c->d_tasks.n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (task_index[mid].key < key)
+		if (c->task_index[mid].key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < d_tasks.n && task_index[lo].key == key ? &task_index[lo] : NULL;
+	return lo < c->d_tasks.n && c->task_index[lo].key == key ? &c->task_index[lo] : NULL;
 }
 
 /* Put a task and its ancestors (bounded) into the snapshot, once each. */
-static void add_task_chain(uint64_t key, struct jb_task *out, uint32_t *n)
+static void add_task_chain(struct sup_collector *c, uint64_t key, struct jb_task *out,
+			   uint32_t *n)
 {
 	for (int depth = 0; key && depth < 64; depth++) {
-		const struct key_ix *tx = find_task(key);
+		const struct key_ix *tx = find_task(c, key);
 		const struct jb_task *t;
 
-		if (!tx || task_stamp[tx->idx] == (uint32_t)seq)
+		if (!tx || c->task_stamp[tx->idx] == (uint32_t)c->seq)
 			return; /* unknown, or already there with its ancestors */
-		task_stamp[tx->idx] = (uint32_t)seq;
-		t = (const struct jb_task *)d_tasks.vals + tx->idx;
+		c->task_stamp[tx->idx] = (uint32_t)c->seq;
+		t = (const struct jb_task *)c->d_tasks.vals + tx->idx;
 		out[(*n)++] = *t;
 		key = t->parent_key;
 	}
@@ -361,22 +329,35 @@ struct file_scan {
 
 /* One chunk of a files map: the records whose key a selected link names,
  * each once, go into the snapshot. */
-static void add_wanted_files(const struct dump *d, void *arg)
+static void add_wanted_files(const struct sup_walk *w, uint32_t first, uint32_t n, void *arg)
 {
 	struct file_scan *fs = arg;
+	struct sup_collector *c = fs->s->col;
 
-	for (uint32_t i = 0; i < d->n; i++) {
-		uint64_t key = ((const uint64_t *)d->keys)[i];
-		const uint64_t *k = bsearch(&key, link_file_keys, fs->nkeys, sizeof(key), cmp_u64);
+	for (uint32_t i = first; i < first + n; i++) {
+		uint64_t key = ((const uint64_t *)w->keys)[i];
+		const uint64_t *k = bsearch(&key, c->link_file_keys, fs->nkeys, sizeof(key), cmp_u64);
 		size_t at;
 
-		if (!k || file_found[at = (size_t)(k - link_file_keys)])
+		if (!k || c->file_found[at = (size_t)(k - c->link_file_keys)])
 			continue;
-		if (jb_snap_add_file(&fs->s->snap, fs->h, (const struct jb_file *)d->vals + i) < 0)
+		if (jb_snap_add_file(&fs->s->snap, fs->h, (const struct jb_file *)w->vals + i) < 0)
 			continue; /* slot full: counted missing below */
-		file_found[at] = 1;
+		c->file_found[at] = 1;
 		fs->found++;
 	}
+}
+
+/* Scan one files map chunk by chunk for the wanted records. */
+static int scan_files(struct file_scan *fs, int fd)
+{
+	struct sup_collector *c = fs->s->col;
+	struct sup_walk w = {.fd = fd, .max_entries = c->scan_bound,
+			     .keys = c->d_files.keys, .vals = c->d_files.vals,
+			     .ksz = c->d_files.ksz, .vsz = c->d_files.vsz, .cap = c->d_files.cap,
+			     .append = 0, .chunk = add_wanted_files, .arg = fs};
+
+	return sup_map_walk(c->bpf, &w);
 }
 
 /* Put the file records named by the selected links into the snapshot
@@ -388,7 +369,8 @@ static void add_wanted_files(const struct dump *d, void *arg)
 static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
 			  const struct jb_snap_link *links, uint32_t nlinks)
 {
-	uint64_t *keys = link_file_keys;
+	struct sup_collector *c = s->col;
+	uint64_t *keys = c->link_file_keys;
 	uint32_t nkeys = 0;
 	struct jb_file f;
 
@@ -402,29 +384,32 @@ static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
 
 	if (nkeys <= FILE_LOOKUP_MAX) {
 		for (uint32_t i = 0; i < nkeys; i++) {
-			int found = bpf_map_lookup_elem(bpf->fd_files, &keys[i], &f) == 0 ||
-				    bpf_map_lookup_elem(bpf->fd_files_hot, &keys[i], &f) == 0;
+			int found = bpf_map_lookup_elem(c->bpf->fd_files, &keys[i], &f) == 0 ||
+				    bpf_map_lookup_elem(c->bpf->fd_files_hot, &keys[i], &f) == 0;
 			if (!found || jb_snap_add_file(&s->snap, h, &f) < 0)
-				files_missing++;
+				c->files_missing++;
 		}
 		return;
 	}
 	{
 		struct file_scan fs = {.s = s, .h = h, .nkeys = nkeys};
 
-		memset(file_found, 0, nkeys);
+		memset(c->file_found, 0, nkeys);
 		/* each on its own: a failed scan of one must not hide the
 		 * other (the watched files live in the hot one) */
-		if (scan_map(bpf->fd_files, &d_files, add_wanted_files, &fs) < 0)
+		if (scan_files(&fs, c->bpf->fd_files) < 0)
 			log_warn("reading the files map");
-		if (scan_map(bpf->fd_files_hot, &d_files, add_wanted_files, &fs) < 0)
+		if (scan_files(&fs, c->bpf->fd_files_hot) < 0)
 			log_warn("reading the protected files map");
-		files_missing += nkeys - fs.found;
+		c->files_missing += nkeys - fs.found;
 	}
 }
 
 void sup_collector_tick(struct sup *s)
 {
+	struct sup_collector *c = s->col;
+	const struct jb_config *cf = &s->cfg;
+	struct jb_bpf *bpf = c->bpf;
 	struct jb_task *tasks;
 	struct jb_snap_link *links;
 	struct jb_flow *flows;
@@ -432,12 +417,12 @@ void sup_collector_tick(struct sup *s)
 	struct slot_state *st;
 	uint64_t stats[JB_STAT_MAX], taken, since, prev_query;
 	uint32_t ntasks = 0, nlinks = 0, nflows = 0, n_tasks_ordinary;
-	int slot = free_slot();
+	int slot = free_slot(c);
 
 	if (slot < 0) {
-		skipped++;
+		c->skipped++;
 		log_debug("every snapshot slot is held by a worker: cadence skipped (%llu so far)",
-			  (unsigned long long)skipped);
+			  (unsigned long long)c->skipped);
 		return;
 	}
 	/* first the clock, then the epoch: a repeat that sees the new epoch
@@ -445,132 +430,143 @@ void sup_collector_tick(struct sup *s)
 	 * query sees it; one between the two is one the query below reads */
 	taken = mono_ns();
 	jb_bpf_new_epoch(bpf);
-	prev_query = last_query_ns;
+	prev_query = c->last_query_ns;
 	if (jb_bpf_stats(bpf, stats) < 0)
-		memcpy(stats, stats_prev, sizeof(stats));
+		memcpy(stats, c->stats_prev, sizeof(stats));
 	since = global_since(s);
-	seq++;
-	st = &slots[slot];
-	h = jb_snap_begin(&s->snap, (uint32_t)slot, seq, &tasks, &links, &flows);
-	st->seq = seq;
+	c->seq++;
+	st = &c->slots[slot];
+	h = jb_snap_begin(&s->snap, (uint32_t)slot, c->seq, &tasks, &links, &flows);
+	st->seq = c->seq;
 	st->taken_ns = taken;
 	st->holders = 0;
 
 	/* read: tasks (ordinary, then hot copies), links (both), flows */
-	d_tasks.n = d_links.n = d_flows.n = 0;
-	if (dump_map(bpf->fd_tasks, &d_tasks) < 0)
+	c->d_tasks.n = c->d_links.n = c->d_flows.n = 0;
+	if (dump_map(c, bpf->fd_tasks, cf->map_tasks, &c->d_tasks) < 0)
 		log_warn("reading the tasks map");
-	n_tasks_ordinary = d_tasks.n;
-	if (dump_map(bpf->fd_tasks_hot, &d_tasks) < 0)
+	n_tasks_ordinary = c->d_tasks.n;
+	if (dump_map(c, bpf->fd_tasks_hot, cf->map_hot_tasks, &c->d_tasks) < 0)
 		log_warn("reading the hot tasks map");
-	if (dump_map(bpf->fd_links, &d_links) < 0 || dump_map(bpf->fd_links_hot, &d_links) < 0)
-		log_warn("reading the links maps");
-	if (dump_map(bpf->fd_flows, &d_flows) < 0)
+	if (dump_map(c, bpf->fd_links, cf->map_links, &c->d_links) < 0)
+		log_warn("reading the links map");
+	if (dump_map(c, bpf->fd_links_hot, cf->map_hot_links, &c->d_links) < 0)
+		log_warn("reading the hot links map");
+	if (dump_map(c, bpf->fd_flows, cf->map_flows, &c->d_flows) < 0)
 		log_warn("reading the flows map");
 
 	/* first sightings, against the kernel's *_NEW counters (hot task
 	 * copies have no counter of their own; hot links do) */
-	seen_new = 0;
-	for (uint32_t i = 0; i < d_tasks.n; i++) {
-		const struct jb_task *t = (const struct jb_task *)d_tasks.vals + i;
-		task_index[i].key = t->key;
-		task_index[i].idx = i;
-		seen_new += i < n_tasks_ordinary && t->first_ns > prev_query &&
-			    !(t->flags & JB_TASK_BACKFILL);
+	c->seen_new = 0;
+	for (uint32_t i = 0; i < c->d_tasks.n; i++) {
+		const struct jb_task *t = (const struct jb_task *)c->d_tasks.vals + i;
+		c->task_index[i].key = t->key;
+		c->task_index[i].idx = i;
+		c->seen_new += i < n_tasks_ordinary && t->first_ns > prev_query &&
+			       !(t->flags & JB_TASK_BACKFILL);
 	}
-	qsort(task_index, d_tasks.n, sizeof(*task_index), cmp_ix_stable);
+	qsort(c->task_index, c->d_tasks.n, sizeof(*c->task_index), cmp_ix_stable);
 
 	/* select what changed since the oldest acknowledged point */
-	for (uint32_t i = 0; i < d_links.n; i++) {
-		const struct jb_link *l = (const struct jb_link *)d_links.vals + i;
+	for (uint32_t i = 0; i < c->d_links.n; i++) {
+		const struct jb_link *l = (const struct jb_link *)c->d_links.vals + i;
 
-		seen_new += l->first_ns > prev_query;
+		c->seen_new += l->first_ns > prev_query;
 		if (l->last_ns <= since)
 			continue;
-		links[nlinks].key = ((const struct jb_link_key *)d_links.keys)[i];
+		links[nlinks].key = ((const struct jb_link_key *)c->d_links.keys)[i];
 		links[nlinks].link = *l;
-		add_task_chain(links[nlinks].key.task_key, tasks, &ntasks);
+		add_task_chain(c, links[nlinks].key.task_key, tasks, &ntasks);
 		nlinks++;
 	}
-	for (uint32_t i = 0; i < d_flows.n; i++) {
-		const struct jb_flow *f = (const struct jb_flow *)d_flows.vals + i;
-		seen_new += f->first_ns > prev_query;
+	for (uint32_t i = 0; i < c->d_flows.n; i++) {
+		const struct jb_flow *f = (const struct jb_flow *)c->d_flows.vals + i;
+		c->seen_new += f->first_ns > prev_query;
 		if (f->last_ns <= since)
 			continue;
 		flows[nflows++] = *f;
-		add_task_chain(f->task_key, tasks, &ntasks);
+		add_task_chain(c, f->task_key, tasks, &ntasks);
 	}
 	collect_files(s, h, links, nlinks);
 	st->query_ns = mono_ns() - taken;
-	last_query_ns = taken;
-	account_loss(taken, stats);
+	c->last_query_ns = taken;
+	account_loss(c, taken, stats);
 
 	h->taken_ns = taken;
 	h->since_ns = since;
 	memcpy(h->lost, stats, sizeof(h->lost));
-	h->lost_unseen = lost_unseen;
-	sup_dns_collect(bpf, &s->snap, h); /* the domains section (collect_dns.c) */
+	h->lost_unseen = c->lost_unseen;
+	sup_dns_collect(c->dns, bpf, &s->snap, h); /* the domains section (collect_dns.c) */
 	jb_snap_publish(h, ntasks, nlinks, nflows);
-	latest_slot = slot;
+	c->latest_slot = slot;
 	st->publish_ns = mono_ns() - taken - st->query_ns;
 	st->reported = 0;
-	st->in_maps[0] = d_tasks.n;
+	st->in_maps[0] = c->d_tasks.n;
 	st->in_maps[1] = 0; /* the files maps are not read whole any more */
-	st->in_maps[2] = d_links.n;
-	st->in_maps[3] = d_flows.n;
+	st->in_maps[2] = c->d_links.n;
+	st->in_maps[3] = c->d_flows.n;
 	st->sent[0] = ntasks;
 	st->sent[1] = h->nfiles;
 	st->sent[2] = nlinks;
 	st->sent[3] = nflows;
 
 	for (int i = 0; i < s->nprocs; i++)
-		if (s->procs[i].kind->role == IPC_ROLE_WORKER)
+		if (is_worker(&s->procs[i]))
 			announce(s, &s->procs[i], slot);
 	if (!st->holders)
 		report_cost(st);
 }
 
-void sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t done_seq)
+int sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t done_seq, const char **why)
 {
+	struct sup_collector *c = s->col;
+	struct col_worker *w = &c->w[p->index];
+
 	for (int i = 0; i < SUP_SNAP_SLOTS; i++) {
-		if (slots[i].seq == done_seq && (slots[i].holders & (1u << p->index))) {
-			slots[i].holders &= ~(1u << p->index);
-			if (!slots[i].holders)
-				report_cost(&slots[i]);
-			p->acked_seq = done_seq;
-			p->acked_taken_ns = slots[i].taken_ns;
-			p->stuck_crashes = 0;
-			return;
+		if (c->slots[i].seq == done_seq && (c->slots[i].holders & (1u << p->index))) {
+			c->slots[i].holders &= ~(1u << p->index);
+			if (!c->slots[i].holders)
+				report_cost(&c->slots[i]);
+			w->acked_seq = done_seq;
+			w->acked_taken_ns = c->slots[i].taken_ns;
+			w->stuck_crashes = 0;
+			return 0;
 		}
 	}
-	sup_proc_kill(s, p, "acknowledged a snapshot it does not hold");
+	*why = "acknowledged a snapshot it does not hold";
+	return -1;
 }
 
 void sup_collector_proc_gone(struct sup *s, struct sup_proc *p)
 {
+	struct sup_collector *c = s->col;
+	struct col_worker *w = &c->w[p->index];
 	int held = 0;
 
 	for (int i = 0; i < SUP_SNAP_SLOTS; i++) {
-		if (slots[i].holders & (1u << p->index)) {
-			slots[i].holders &= ~(1u << p->index);
+		if (c->slots[i].holders & (1u << p->index)) {
+			c->slots[i].holders &= ~(1u << p->index);
 			held = 1;
 		}
 	}
 	/* whatever it was sent and did not finish is sent again */
-	p->snap_sent_seq = p->acked_seq;
-	if (held && ++p->stuck_crashes >= STUCK_LIMIT && latest_slot >= 0) {
+	w->snap_sent_seq = w->acked_seq;
+	if (held && ++w->stuck_crashes >= STUCK_LIMIT && c->latest_slot >= 0) {
 		log_warnx("%s died %d times on the same snapshot: skipping to snapshot %llu "
 			  "(changes before it are not examined by this worker kind)",
-			  p->kind->name, p->stuck_crashes, (unsigned long long)slots[latest_slot].seq);
-		p->acked_taken_ns = slots[latest_slot].taken_ns;
-		p->acked_seq = p->snap_sent_seq = 0;
-		p->stuck_crashes = 0;
+			  p->kind->name, w->stuck_crashes,
+			  (unsigned long long)c->slots[c->latest_slot].seq);
+		w->acked_taken_ns = c->slots[c->latest_slot].taken_ns;
+		w->acked_seq = w->snap_sent_seq = 0;
+		w->stuck_crashes = 0;
 	}
 }
 
 void sup_collector_catch_up(struct sup *s, struct sup_proc *p)
 {
+	struct sup_collector *c = s->col;
+
 	/* nothing to catch up on if it already acknowledged the newest */
-	if (latest_slot >= 0 && slots[latest_slot].seq != p->acked_seq)
-		announce(s, p, latest_slot);
+	if (c->latest_slot >= 0 && c->slots[c->latest_slot].seq != c->w[p->index].acked_seq)
+		announce(s, p, c->latest_slot);
 }

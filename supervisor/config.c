@@ -27,6 +27,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +41,7 @@
 #include <ini.h>
 
 #include "common/log.h"
+#include "ipc/msg.h"
 #include "supervisor/config.h"
 
 /* Longest line handed to inih, including "\r\n\0". */
@@ -63,6 +66,7 @@ static const struct conf_key conf_keys[] = {
 	U32("agent", "heartbeat_deadline_ms", heartbeat_deadline_ms, 1, 600000),
 	U32("agent", "handshake_ms", handshake_ms, 100, 600000),
 	{ "agent", "log_level", K_LEVEL, offsetof(struct jb_config, log_level), 0, 0 },
+	U32("agent", "child_uid_base", child_uid_base, 1, UINT32_MAX - 1 - JB_KINDS_MAX),
 	U32("maps", "tasks", map_tasks, 64, 4194304),
 	U32("maps", "files", map_files, 64, 4194304),
 	U32("maps", "links", map_links, 64, 4194304),
@@ -70,14 +74,11 @@ static const struct conf_key conf_keys[] = {
 	U32("maps", "hot_tasks", map_hot_tasks, 16, 65536),
 	U32("maps", "hot_files", map_hot_files, 16, 65536),
 	U32("maps", "hot_links", map_hot_links, 16, 262144),
-	BOOL("workers", "file_access", worker_file_access),
-	BOOL("workers", "execution", worker_execution),
-	BOOL("workers", "network", worker_network),
-	BOOL("printers", "stdout", printer_stdout),
-	{ "printers", "file", K_PATH, offsetof(struct jb_config, printer_file), 0, 0 },
+	/* [workers] and [printers]: derived from the kind table (kind_key) */
 	U32("restart", "backoff_initial_ms", backoff_initial_ms, 10, 60000),
 	U32("restart", "backoff_max_ms", backoff_max_ms, 10, 3600000),
 	U32("restart", "stable_ms", stable_ms, 100, 86400000),
+	U32("restart", "throttle_ms", throttle_ms, 100, 3600000),
 	{ "recipes", "dir", K_PATH, offsetof(struct jb_config, recipes_dir), 0, 0 },
 	{ "recipes", "disable", K_KINDS, offsetof(struct jb_config, recipes_disable), 0, 0 },
 	U32("recipes", "summary_s", summary_s, 1, 86400),
@@ -101,7 +102,8 @@ struct conf_ctx {
 	int lineno;			/* line last handed to inih */
 	char *raw;			/* that line, unmodified (getline) */
 	size_t rawcap;
-	int seen[NKEYS];		/* line a key was set on, 0 = not set */
+	int seen[NKEYS + JB_KINDS_MAX];	/* line a key was set on, 0 = not set */
+	struct conf_key kind_key;	/* the row of a kind key being parsed */
 	int failed;
 	int err_line;			/* 0 = error not tied to a line */
 	char err[JB_CONF_ERR_MAX];
@@ -111,10 +113,11 @@ void jb_config_defaults(struct jb_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->cadence_ms = 1000;
-	c->heartbeat_ms = 1000;
-	c->heartbeat_deadline_ms = 5000;
+	c->heartbeat_ms = 500;
+	c->heartbeat_deadline_ms = 2000;
 	c->handshake_ms = 5000;
 	c->log_level = LOG_L_INFO;
+	c->child_uid_base = JB_CONF_UID_BASE;
 	c->map_tasks = 8192;
 	c->map_files = 16384;
 	c->map_links = 32768;
@@ -122,14 +125,13 @@ void jb_config_defaults(struct jb_config *c)
 	c->map_hot_tasks = 1024;
 	c->map_hot_files = 1024;
 	c->map_hot_links = 4096;
-	c->worker_file_access = 1;
-	c->worker_execution = 1;
-	c->worker_network = 1;
-	c->printer_stdout = 1;
+	for (size_t i = 0; i < jb_nkinds; i++)
+		c->kind_on[i] = jb_kinds[i].enable == JB_EN_ON;
 	c->printer_file[0] = '\0';
 	c->backoff_initial_ms = 250;
 	c->backoff_max_ms = 30000;
 	c->stable_ms = 60000;
+	c->throttle_ms = 10000;
 	c->summary_s = 60;
 	c->fault_hooks = 0;
 }
@@ -259,7 +261,37 @@ static char *conf_reader(char *str, int num, void *stream)
 	return str;
 }
 
-static const struct conf_key *find_key(const char *section, const char *name, size_t *idx)
+/* The section a kind's key lives in. */
+static const char *kind_section(const struct jb_kind *k)
+{
+	return k->role == IPC_ROLE_WORKER ? "workers" : "printers";
+}
+
+/* A key of [workers]/[printers]: the row of that name in the kind table,
+ * as a key (x->kind_key); its seen[] index follows the fixed keys'. */
+static const struct conf_key *kind_key(struct conf_ctx *x, const char *section, const char *name,
+				       size_t *idx)
+{
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		const struct jb_kind *k = &jb_kinds[i];
+
+		if (strcmp(kind_section(k), section) != 0 || strcmp(k->name, name) != 0)
+			continue;
+		x->kind_key = (struct conf_key){kind_section(k), k->name, K_BOOL,
+						offsetof(struct jb_config, kind_on) + i * sizeof(int),
+						0, 0};
+		if (k->enable == JB_EN_PATH) {
+			x->kind_key.kind = K_PATH;
+			x->kind_key.off = k->path_off;
+		}
+		*idx = NKEYS + i;
+		return &x->kind_key;
+	}
+	return NULL;
+}
+
+static const struct conf_key *find_key(struct conf_ctx *x, const char *section, const char *name,
+				       size_t *idx)
 {
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (strcmp(conf_keys[i].section, section) == 0 &&
@@ -268,7 +300,21 @@ static const struct conf_key *find_key(const char *section, const char *name, si
 			return &conf_keys[i];
 		}
 	}
+	return kind_key(x, section, name, idx);
+}
+
+int *jb_config_kind(struct jb_config *c, const char *name)
+{
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (jb_kinds[i].enable != JB_EN_PATH && !strcmp(jb_kinds[i].name, name))
+			return &c->kind_on[i];
 	return NULL;
+}
+
+int jb_config_kind_on(const struct jb_config *c, const char *name)
+{
+	int *on = jb_config_kind((struct jb_config *)c, name);
+	return on ? *on : -1;
 }
 
 /* Decimal, digits only, full string, no sign, no overflow. */
@@ -384,7 +430,7 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return fail(x, x->lineno, "key '%.64s' is outside of any [section]", name);
 	if (!section_known(section))	/* the reader already rejects these */
 		return fail(x, x->lineno, "unknown section [%.64s]", section);
-	k = find_key(section, name, &idx);
+	k = find_key(x, section, name, &idx);
 	if (k == NULL)
 		return fail(x, x->lineno, "unknown key '%.64s' in section [%s]", name, section);
 	if (x->seen[idx])
@@ -408,16 +454,61 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	return fail(x, x->lineno, "internal error: bad key kind");
 }
 
-static int seen_line(const struct conf_ctx *x, const char *section, const char *name)
+static int seen_line(struct conf_ctx *x, const char *section, const char *name)
 {
 	size_t idx;
 
-	return find_key(section, name, &idx) ? x->seen[idx] : 0;
+	return find_key(x, section, name, &idx) ? x->seen[idx] : 0;
 }
 
 static int max_line(int a, int b)
 {
 	return a > b ? a : b;
+}
+
+/* At least one printer row is enabled; else the error names the last
+ * printer key set and how to enable each. */
+static int printer_enabled(struct conf_ctx *x)
+{
+	char how[512] = "";
+	size_t o = 0;
+	int line = 0;
+
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		const struct jb_kind *k = &jb_kinds[i];
+
+		if (k->role != IPC_ROLE_PRINTER)
+			continue;
+		if (k->enable == JB_EN_PATH ? ((const char *)&x->cfg + k->path_off)[0] != '\0'
+					    : x->cfg.kind_on[i])
+			return 1;
+		line = max_line(line, seen_line(x, "printers", k->name));
+		if (o < sizeof(how))
+			o += (size_t)snprintf(how + o, sizeof(how) - o, "%s%s = %s", o ? " or " : "",
+					      k->name,
+					      k->enable == JB_EN_PATH ? "/absolute/path" : "yes");
+	}
+	return fail(x, line, "no printer enabled: set [printers] %s", how);
+}
+
+/* Each kind runs as uid/gid child_uid_base + its row: uids of their own,
+ * so no other process on the host can signal or trace the children. One
+ * the account database knows is refused (another user could own it). */
+static int uids_free(struct conf_ctx *x)
+{
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		uint32_t id = x->cfg.child_uid_base + (uint32_t)i;
+		struct passwd *pw = getpwuid((uid_t)id);
+		struct group *gr = pw ? NULL : getgrgid((gid_t)id);
+
+		if (pw || gr || id == 65534)
+			return fail(x, seen_line(x, "agent", "child_uid_base"),
+			    "child_uid_base: uid/gid %u (kind %s) is %s '%s' in the account database: "
+			    "children need ids that no account uses", id, jb_kinds[i].name,
+			    pw ? "user" : "group",
+			    pw ? pw->pw_name : gr ? gr->gr_name : "nobody");
+	}
+	return 1;
 }
 
 /* Checks between keys; the error names the later line involved. */
@@ -435,11 +526,9 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
-	if (!c->printer_stdout && c->printer_file[0] == '\0')
-		return fail(x, max_line(seen_line(x, "printers", "stdout"),
-		    seen_line(x, "printers", "file")),
-		    "no printer enabled: set [printers] stdout = yes or file = /absolute/path");
-	return 1;
+	if (!printer_enabled(x))
+		return 0;
+	return uids_free(x);
 }
 
 /* inih's process-wide options (Debian build), pinned during a parse. */

@@ -7,7 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/kind.h"
+
 #define JB_CONF_ERR_MAX 512
+/* Default first uid of the children (0x70000000): above systemd's
+ * container range, below its foreign range; no account should own it. */
+#define JB_CONF_UID_BASE 1879048192u
 
 struct jb_config {
 	/* [agent] */
@@ -16,6 +21,7 @@ struct jb_config {
 	uint32_t heartbeat_deadline_ms;	/* no heartbeat for this long: hung */
 	uint32_t handshake_ms;		/* HELLO..READY must finish within */
 	int log_level;			/* 0 err 1 warn 2 info 3 debug */
+	uint32_t child_uid_base;	/* kind i runs as uid/gid base + i */
 
 	/* [maps] max entries */
 	uint32_t map_tasks;
@@ -27,19 +33,17 @@ struct jb_config {
 	uint32_t map_hot_files;
 	uint32_t map_hot_links;
 
-	/* [workers] which mechanisms run */
-	int worker_file_access;
-	int worker_execution;
-	int worker_network;
-
-	/* [printers] */
-	int printer_stdout;
+	/* [workers] / [printers]: one key per row of the kind table
+	 * (supervisor/kinds.c); kind_on[i] for a boolean row jb_kinds[i], a
+	 * path row's value in its own field */
+	int kind_on[JB_KINDS_MAX];
 	char printer_file[4096];	/* "" = no file printer */
 
 	/* [restart] */
 	uint32_t backoff_initial_ms;
 	uint32_t backoff_max_ms;
 	uint32_t stable_ms;		/* up this long: backoff resets */
+	uint32_t throttle_ms;		/* wait after a failure before READY */
 
 	/* [recipes] */
 	char recipes_dir[4096];		/* "" = built-in recipes only */
@@ -53,6 +57,12 @@ struct jb_config {
 
 /* Defaults, as documented in jibril.conf. */
 void jb_config_defaults(struct jb_config *c);
+
+/* The enable flag of the boolean kind named name (a row of jb_kinds), or
+ * NULL when there is no such row. */
+int *jb_config_kind(struct jb_config *c, const char *name);
+/* Its value, or -1 when there is no such row. */
+int jb_config_kind_on(const struct jb_config *c, const char *name);
 
 /* Parse 'path' into c (which must hold defaults). Returns 0, or -1 with
  * "file:line: what is wrong" (or "file: why it cannot be read") in err. */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,8 +30,6 @@
 #include "supervisor/limits.h"
 
 #define JIBRIL_VERSION "0.1.0"
-#define EX_USAGE 64
-#define EX_CONFIG 78
 
 static void usage(FILE *f)
 {
@@ -54,7 +53,6 @@ static void usage(FILE *f)
 }
 
 static struct sup sup;
-static struct event *ev_cadence, *ev_tick, *ev_summary;
 
 static struct timeval ms_tv(uint32_t ms);
 
@@ -78,13 +76,15 @@ static void reload(void)
 	    cfg.map_links != sup.cfg.map_links || cfg.map_flows != sup.cfg.map_flows ||
 	    cfg.map_hot_tasks != sup.cfg.map_hot_tasks || cfg.map_hot_files != sup.cfg.map_hot_files ||
 	    cfg.map_hot_links != sup.cfg.map_hot_links ||
-	    cfg.worker_file_access != sup.cfg.worker_file_access ||
-	    cfg.worker_execution != sup.cfg.worker_execution ||
-	    cfg.worker_network != sup.cfg.worker_network ||
-	    cfg.printer_stdout != sup.cfg.printer_stdout ||
-	    strcmp(cfg.printer_file, sup.cfg.printer_file) || cfg.fault_hooks != sup.cfg.fault_hooks)
-		log_warnx("SIGHUP: changes to [maps], [workers], [printers] and [debug] take effect "
-			  "at the next start; the rest is applied now");
+	    memcmp(cfg.kind_on, sup.cfg.kind_on, sizeof(cfg.kind_on)) ||
+	    strcmp(cfg.printer_file, sup.cfg.printer_file) || cfg.fault_hooks != sup.cfg.fault_hooks ||
+	    cfg.child_uid_base != sup.cfg.child_uid_base)
+		log_warnx("SIGHUP: changes to [maps], [workers], [printers], [debug] and "
+			  "child_uid_base take effect at the next start; the rest is applied now");
+	if (cfg.heartbeat_ms != sup.cfg.heartbeat_ms ||
+	    cfg.heartbeat_deadline_ms != sup.cfg.heartbeat_deadline_ms)
+		log_info("SIGHUP: the new heartbeat period and deadline apply to children started "
+			 "from now on; running children keep theirs");
 	/* re-arm a timer only when its period changed: a tool that sends
 	 * SIGHUP often must not postpone cadences or summaries forever */
 	int cadence_changed = cfg.cadence_ms != sup.cfg.cadence_ms,
@@ -96,6 +96,7 @@ static void reload(void)
 	sup.cfg.backoff_initial_ms = cfg.backoff_initial_ms;
 	sup.cfg.backoff_max_ms = cfg.backoff_max_ms;
 	sup.cfg.stable_ms = cfg.stable_ms;
+	sup.cfg.throttle_ms = cfg.throttle_ms;
 	sup.cfg.log_level = cfg.log_level;
 	sup.cfg.summary_s = cfg.summary_s;
 	memcpy(sup.cfg.recipes_dir, cfg.recipes_dir, sizeof(cfg.recipes_dir));
@@ -104,15 +105,15 @@ static void reload(void)
 	log_setlevel(cfg.log_level);
 	if (cadence_changed) {
 		tv = ms_tv(sup.cfg.cadence_ms);
-		event_add(ev_cadence, &tv);
+		event_add(sup.ev_cadence, &tv);
 	}
 	if (summary_changed) {
 		tv = ms_tv(sup.cfg.summary_s * 1000);
-		event_add(ev_summary, &tv);
+		event_add(sup.ev_summary, &tv);
 	}
 	sup_recipes_free(&sup.recipes);
 	sup.recipes = r;
-	sup_procs_send_recipes(&sup);
+	sup_procs_reload(&sup);
 	log_info("SIGHUP: reloaded %s: %zu recipes, %zu enabled", sup.conf_path, sup.recipes.set.n,
 		 sup_recipes_enabled(&sup.recipes, NULL));
 }
@@ -209,6 +210,8 @@ static int run_supervisor(const char *config_path)
 	if (gethostname(sup.hostname, sizeof(sup.hostname) - 1) < 0)
 		snprintf(sup.hostname, sizeof(sup.hostname), "unknown");
 	sup.self_exe = "/proc/self/exe";
+	sup.kinds = jb_kinds;
+	sup.nkinds = jb_nkinds;
 	signal(SIGPIPE, SIG_IGN);
 
 	sup.base = event_base_new();
@@ -222,15 +225,17 @@ static int run_supervisor(const char *config_path)
 	if (sup_router_init(&sup) < 0 || sup_collector_init(&sup, &bpf) < 0 ||
 	    sup_procs_init(&sup) < 0)
 		fatalx("cannot set up the supervisor (out of memory or printer output unusable)");
-	ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
-	ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
-	ev_summary = event_new(sup.base, -1, EV_PERSIST, on_summary, NULL);
+	sup.ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
+	sup.ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
+	sup.ev_summary = event_new(sup.base, -1, EV_PERSIST, on_summary, NULL);
+	if (!sup.ev_cadence || !sup.ev_tick || !sup.ev_summary)
+		fatalx("cannot create the supervisor's timers");
 	tv = ms_tv(sup.cfg.cadence_ms);
-	event_add(ev_cadence, &tv);
+	event_add(sup.ev_cadence, &tv);
 	tv = ms_tv(sup.cfg.summary_s * 1000);
-	event_add(ev_summary, &tv);
+	event_add(sup.ev_summary, &tv);
 	tv = ms_tv(100);
-	event_add(ev_tick, &tv);
+	event_add(sup.ev_tick, &tv);
 
 	sup_procs_start(&sup);
 	log_info("jibril %s running: cadence %u ms, %d children", JIBRIL_VERSION, sup.cfg.cadence_ms,
@@ -239,16 +244,16 @@ static int run_supervisor(const char *config_path)
 
 	sup_router_summary(&sup); /* the printers drain it with the rest */
 	sup_procs_stop(&sup);
-	event_free(ev_cadence);
-	event_free(ev_tick);
-	event_free(ev_summary);
+	event_free(sup.ev_cadence);
+	event_free(sup.ev_tick);
+	event_free(sup.ev_summary);
 	for (int i = 0; i < 4; i++)
 		event_free(sev[i]);
 	jb_bpf_unload(&bpf);
 	jb_snap_destroy(&sup.snap);
 	close(sup.snap_ro_fd);
-	sup_collector_free();
-	sup_router_free();
+	sup_collector_free(&sup);
+	sup_router_free(&sup);
 	sup_limits_free();
 	sup_recipes_free(&sup.recipes);
 	event_base_free(sup.base);
@@ -269,10 +274,11 @@ int main(int argc, char **argv)
 		{"kind", required_argument, NULL, 'k'},
 		{"generation", required_argument, NULL, 'g'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"uid", required_argument, NULL, 'u'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
-	uint64_t generation = 0;
+	struct jb_child_args args = {0, 0};
 	int level = LOG_L_INFO, c, list = 0;
 
 	while ((c = getopt_long(argc, argv, "c:n:LhV", opts, NULL)) != -1) {
@@ -284,7 +290,8 @@ int main(int argc, char **argv)
 		case 'V': printf("jibril %s\n", JIBRIL_VERSION); return 0;
 		case 'r': role = optarg; break;
 		case 'k': kind = optarg; break;
-		case 'g': generation = strtoull(optarg, NULL, 10); break;
+		case 'g': args.generation = strtoull(optarg, NULL, 10); break;
+		case 'u': args.uid = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'l': level = atoi(optarg); break;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -294,16 +301,18 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (role) {
+		/* a child the supervisor re-executed: its row of the kind table */
+		const struct jb_kind *k = kind ? jb_kind_find(jb_kinds, jb_nkinds, kind) : NULL;
 		char name[80];
-		if (!kind)
-			fatalx("--role needs --kind");
-		snprintf(name, sizeof(name), "%s", kind);
+
+		snprintf(name, sizeof(name), "%s", kind ? kind : role);
 		log_init(name, level);
-		if (!strcmp(role, "worker"))
-			wrk_main(kind, generation);
-		if (!strcmp(role, "printer"))
-			prn_main(kind, generation);
-		fatalx("unknown role '%s'", role);
+		if (!k)
+			fatalx("--role %s needs --kind with a kind of the table", role);
+		if (strcmp(role, ipc_role_name(k->role)) != 0)
+			fatalx("kind %s is a %s, not a %s", k->name, ipc_role_name(k->role), role);
+		k->entry(k, &args);
+		fatalx("kind %s returned from its entry point", k->name);
 	}
 	if (check || list) {
 		struct jb_config cfg;

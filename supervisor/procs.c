@@ -1,6 +1,7 @@
 /*
- * procs.c - the table of child kinds, and one state machine per child:
- * spawn, handshake, heartbeat deadlines, kill, reap, restart with back-off.
+ * procs.c - one state machine per child slot: handshake, heartbeat
+ * deadlines, kill, reap, restart. What a kind does beyond that is its
+ * row's hooks (supervisor/kinds.c); this file names no kind.
  *
  * Invariants:
  *  - every state change goes through set_state(), which logs "old -> new".
@@ -10,13 +11,21 @@
  *  - a child that breaks the protocol is SIGKILLed at once; a hung one gets
  *    SIGTERM, then SIGKILL after a grace period (SIGSTOPped ones included).
  *    Nothing a child sends can make the supervisor exit.
- *  - restart delay doubles on each failure up to backoff_max_ms and resets
- *    after stable_ms of uptime; a failure before READY is a "bad start"
- *    and throttles; exit code EX_CONFIG (78) means "do not respawn". Kills
- *    sent while shutting down are not failures.
- *  - the child gets exactly: fd 0 /dev/null, fd 1 and 2 inherited, fd 3 its
- *    IPC socket, fd 4 the read-only snapshot (workers) or its output file
- *    (file printer). Everything else is closed before the re-exec.
+ *  - restart policy (Postfix master, bgpd):
+ *      exit code EX_CONFIG (78)             -> DISABLED, never respawned;
+ *      killed from outside (SIGKILL/SIGTERM we did not send, or a hang of
+ *      a child someone stopped)             -> IDLE, back in backoff_initial_ms,
+ *                                              the back-off does not grow:
+ *                                              it is not a crash loop;
+ *      any other end before READY           -> THROTTLED for throttle_ms;
+ *      any other end after READY            -> IDLE after the slot's back-off,
+ *                                              which doubles up to backoff_max_ms
+ *                                              and resets once the child had
+ *                                              been READY for stable_ms.
+ *    Kills sent while shutting down are not failures.
+ *  - each child is held to the heartbeat deadline of the CONFIG it was
+ *    sent: a SIGHUP that changes the period applies to children started
+ *    after it (a running child keeps beating at its old period).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,31 +33,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "common/log.h"
-#include "common/child.h"
 #include "sup.h"
 
 #define KILL_GRACE_MS 1000
-#define PEER_QUEUE_CAP 4096
-#define EX_CONFIG 78
+#define DRAIN_MS 1500	/* shutdown: how long drain hooks may take */
 
-static const struct sup_kind kinds[] = {
-	{"file_access", IPC_ROLE_WORKER},
-	{"execution", IPC_ROLE_WORKER},
-	{"network", IPC_ROLE_WORKER},
-	{"stdout", IPC_ROLE_PRINTER},
-	{"file", IPC_ROLE_PRINTER},
-};
-
-static const char *state_name(enum sup_state s)
+const char *sup_state_name(enum sup_state s)
 {
 	switch (s) {
 	case ST_IDLE: return "IDLE";
@@ -74,7 +72,7 @@ static void set_state(struct sup_proc *p, enum sup_state st, const char *why)
 	if (p->state == st)
 		return;
 	log_info("%s[%d] gen %llu: %s -> %s%s%s", p->kind->name, (int)p->pid,
-		 (unsigned long long)p->generation, state_name(p->state), state_name(st),
+		 (unsigned long long)p->generation, sup_state_name(p->state), sup_state_name(st),
 		 why ? ": " : "", why ? why : "");
 	p->state = st;
 }
@@ -85,69 +83,77 @@ static void arm_timer(struct sup_proc *p, uint32_t ms)
 	evtimer_add(p->timer, &tv);
 }
 
-static struct sup *g_sup; /* for the dispatch callback's context */
-
-static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg);
-
-static int enabled(const struct jb_config *c, const char *name)
+static void proc_start(struct sup *s, struct sup_proc *p)
 {
-	if (!strcmp(name, "file_access")) return c->worker_file_access;
-	if (!strcmp(name, "execution")) return c->worker_execution;
-	if (!strcmp(name, "network")) return c->worker_network;
-	if (!strcmp(name, "stdout")) return c->printer_stdout;
-	if (!strcmp(name, "file")) return c->printer_file[0] != '\0';
-	return 0;
+	if (sup_spawn(s, p) < 0) {
+		/* nothing started (fork, socketpair, pipe): try again later */
+		arm_timer(p, p->backoff_ms);
+		return;
+	}
+	p->we_killed = p->killed_stopped = p->stopped = 0;
+	p->kill_reason[0] = '\0';
+	p->spawned_ms = sup_now_ms();
+	p->ready_ms = 0;
+	set_state(p, ST_SPAWNING, NULL);
 }
-
-static void proc_spawn(struct sup *s, struct sup_proc *p);
 
 static void proc_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct sup_proc *p = arg;
+	struct sup *s = p->sup;
 
 	switch (p->state) {
 	case ST_STOPPING:
 		log_warnx("%s[%d] did not stop within %d ms: SIGKILL", p->kind->name, (int)p->pid,
 			  KILL_GRACE_MS);
+		p->killed_stopped |= p->stopped;
 		kill(p->pid, SIGKILL);
 		break;
 	case ST_IDLE:
 	case ST_THROTTLED:
-		if (!g_sup->stopping)
-			proc_spawn(g_sup, p);
+		if (!s->stopping)
+			proc_start(s, p);
 		break;
 	default:
 		/* its socket closed KILL_GRACE_MS ago and it is still there */
 		if (p->peer && p->peer->dead && p->pid > 0)
-			sup_proc_kill(g_sup, p, "did not exit after closing its IPC socket");
+			sup_proc_kill(s, p, "did not exit after closing its IPC socket");
 		break;
 	}
 }
 
 int sup_procs_init(struct sup *s)
 {
-	g_sup = s;
 	s->nprocs = 0;
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	for (size_t i = 0; i < s->nkinds; i++) {
+		const struct jb_kind *k = &s->kinds[i];
 		struct sup_proc *p;
 
-		if (!enabled(&s->cfg, kinds[i].name))
+		if (!sup_kind_enabled(&s->cfg, k))
 			continue;
+		if (s->nprocs == SUP_MAX_PROCS) {
+			log_warnx("more than %d kinds enabled", SUP_MAX_PROCS);
+			return -1;
+		}
 		p = &s->procs[s->nprocs];
 		memset(p, 0, sizeof(*p));
-		p->kind = &kinds[i];
+		p->sup = s;
+		p->kind = k;
 		p->index = s->nprocs++;
+		p->uid = s->cfg.child_uid_base + (uint32_t)i;
 		p->pid = -1;
-		p->out_fd = -1;
+		p->aux_fd = -1;
+		p->err_fd = -1;
 		p->backoff_ms = s->cfg.backoff_initial_ms;
 		p->timer = evtimer_new(s->base, proc_timer, p);
 		if (!p->timer)
 			return -1;
-		if (!strcmp(p->kind->name, "file")) {
-			p->out_fd = open(s->cfg.printer_file,
-					 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-			if (p->out_fd < 0) {
-				log_warn("file printer: cannot open %s", s->cfg.printer_file);
+		if (k->aux == JB_AUX_OUTPUT) {
+			const char *path = (const char *)&s->cfg + k->path_off;
+			p->aux_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+					 0600);
+			if (p->aux_fd < 0) {
+				log_warn("%s printer: cannot open %s", k->name, path);
 				return -1;
 			}
 		}
@@ -155,82 +161,10 @@ int sup_procs_init(struct sup *s)
 	return 0;
 }
 
-/* Runs in the forked child: lay out the fds and re-exec ourselves. */
-static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc *p, int sock)
-{
-	char gen[32], lvl[8];
-	int keep4 = -1, devnull;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	/* move everything we keep above the target numbers first */
-	sock = fcntl(sock, F_DUPFD_CLOEXEC, 10);
-	if (p->kind->role == IPC_ROLE_WORKER)
-		keep4 = fcntl(s->snap_ro_fd, F_DUPFD_CLOEXEC, 10);
-	else if (p->out_fd >= 0)
-		keep4 = fcntl(p->out_fd, F_DUPFD_CLOEXEC, 10);
-	if (sock < 0 || dup2(sock, JB_CHILD_IPC_FD) < 0)
-		_exit(127);
-	if (keep4 >= 0 && dup2(keep4, JB_CHILD_AUX_FD) < 0)
-		_exit(127);
-	devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0 && devnull != 0) {
-		dup2(devnull, 0);
-		close(devnull);
-	}
-	close_range(JB_CHILD_AUX_FD + (keep4 >= 0 ? 1 : 0), ~0U, 0);
-	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)p->generation);
-	snprintf(lvl, sizeof(lvl), "%d", log_getlevel());
-	execl(s->self_exe, "jibril", "--role", p->kind->role == IPC_ROLE_WORKER ? "worker" : "printer",
-	      "--kind", p->kind->name, "--generation", gen, "--log-level", lvl, (char *)NULL);
-	_exit(127);
-}
-
-static void proc_spawn(struct sup *s, struct sup_proc *p)
-{
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_warn("%s: socketpair", p->kind->name);
-		arm_timer(p, p->backoff_ms);
-		return;
-	}
-	p->generation++;
-	pid = fork();
-	if (pid < 0) {
-		log_warn("%s: fork", p->kind->name);
-		close(sv[0]);
-		close(sv[1]);
-		arm_timer(p, p->backoff_ms);
-		return;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		child_exec(s, p, sv[1]);
-	}
-	close(sv[1]);
-	p->pid = pid;
-	p->we_killed = 0;
-	p->kill_reason[0] = '\0';
-	p->spawned_ms = sup_now_ms();
-	p->ready_ms = 0;
-	p->peer = ipc_peer_new(s->base, sv[0], p->kind->role, pid, p->generation, PEER_QUEUE_CAP,
-			       proc_dispatch, p);
-	set_state(p, ST_SPAWNING, NULL);
-	if (!p->peer) {
-		close(sv[0]);
-		sup_proc_kill(s, p, "cannot set up its IPC peer");
-	}
-}
-
 void sup_procs_start(struct sup *s)
 {
 	for (int i = 0; i < s->nprocs; i++)
-		proc_spawn(s, &s->procs[i]);
+		proc_start(s, &s->procs[i]);
 }
 
 void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why)
@@ -238,6 +172,7 @@ void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why)
 	if (p->pid <= 0 || p->state == ST_STOPPING)
 		return;
 	p->we_killed = 1;
+	p->killed_stopped = p->stopped;
 	snprintf(p->kill_reason, sizeof(p->kill_reason), "%s", why);
 	if (p->peer && !p->peer->dead && p->state != ST_READY) {
 		/* never got going: no point in a grace period */
@@ -253,24 +188,29 @@ void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why)
 
 static void send_config(struct sup *s, struct sup_proc *p)
 {
+	const char *why = NULL;
 	char buf[1024];
 	int n = ipc_enc_config(buf, sizeof(buf), p->generation, s->cfg.heartbeat_ms,
 			       (uint64_t)s->cfg.fault_hooks, s->boot_id, s->hostname);
-	if (n < 0 || ipc_peer_send(p->peer, buf, (size_t)n) < 0)
+
+	if (n < 0 || ipc_peer_send(p->peer, buf, (size_t)n) < 0) {
 		sup_proc_kill(s, p, "cannot send CONFIG");
-	else if (p->kind->role == IPC_ROLE_WORKER && sup_recipes_send(&s->recipes, p->peer) < 0)
-		sup_proc_kill(s, p, "cannot send the recipes");
+		return;
+	}
+	/* held to the deadline of the period it was told */
+	p->deadline_ms = s->cfg.heartbeat_deadline_ms;
+	if (p->kind->hooks && p->kind->hooks->configured &&
+	    p->kind->hooks->configured(s, p, &why) < 0)
+		sup_proc_kill(s, p, why);
 }
 
-void sup_procs_send_recipes(struct sup *s)
+void sup_procs_reload(struct sup *s)
 {
 	for (int i = 0; i < s->nprocs; i++) {
 		struct sup_proc *p = &s->procs[i];
-		if (p->kind->role != IPC_ROLE_WORKER || !p->peer ||
-		    (p->state != ST_HANDSHAKE && p->state != ST_READY))
-			continue;
-		if (sup_recipes_send(&s->recipes, p->peer) < 0)
-			sup_proc_kill(s, p, "cannot send the new recipes");
+		if (p->peer && (p->state == ST_HANDSHAKE || p->state == ST_READY) &&
+		    p->kind->hooks && p->kind->hooks->reload)
+			p->kind->hooks->reload(s, p);
 	}
 }
 
@@ -281,10 +221,22 @@ static void proc_violation(struct sup *s, struct sup_proc *p, const char *why)
 	sup_proc_kill(s, p, "protocol violation");
 }
 
-static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg)
+static void proc_log(struct sup_proc *p, const struct ipc_msg *m)
+{
+	if (m->u.log.level <= IPC_LOG_WARN)
+		log_warnx("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
+	else if (m->u.log.level == IPC_LOG_INFO)
+		log_info("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
+	else
+		log_debug("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
+}
+
+void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg)
 {
 	struct sup_proc *p = arg;
-	struct sup *s = g_sup;
+	struct sup *s = p->sup;
+	const struct sup_hooks *h = p->kind->hooks;
+	const char *why = NULL;
 
 	if (peer != p->peer)
 		return; /* stale generation: ignore */
@@ -323,10 +275,8 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 		}
 		p->ready_ms = p->last_beat_ms = sup_now_ms();
 		set_state(p, ST_READY, NULL);
-		if (p->kind->role == IPC_ROLE_WORKER)
-			sup_collector_catch_up(s, p);
-		else
-			sup_router_printer_ready(s, p);
+		if (h && h->ready)
+			h->ready(s, p);
 		break;
 	case IPC_HEARTBEAT:
 		p->last_beat_ms = sup_now_ms();
@@ -334,35 +284,19 @@ static void proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *
 		p->detections = m->u.heartbeat.detections;
 		break;
 	case IPC_LOG:
-		if (m->u.log.level <= IPC_LOG_WARN)
-			log_warnx("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
-		else if (m->u.log.level == IPC_LOG_INFO)
-			log_info("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
-		else
-			log_debug("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
-		break;
-	case IPC_SNAPSHOT_DONE:
-		if (p->state != ST_READY) {
-			proc_violation(s, p, "SNAPSHOT_DONE before READY");
-			return;
-		}
-		sup_collector_done(s, p, m->u.done.seq);
-		break;
-	case IPC_DETECTION:
-		if (p->state != ST_READY) {
-			proc_violation(s, p, "DETECTION before READY");
-			return;
-		}
-		if (sup_router_detection(s, p->kind->name, m->u.detection.kind,
-					 m->u.detection.dedup_key, m->u.detection.json,
-					 m->u.detection.json_len, m->u.detection.limits) < 0)
-			proc_violation(s, p, "DETECTION of a recipe another worker runs");
-		break;
-	case IPC_PRINTED:
-		sup_router_printed(s, p, m->u.printed.seq);
+		proc_log(p, m);
 		break;
 	default:
-		proc_violation(s, p, "unexpected message");
+		/* the role's own messages, after READY only */
+		if (p->state != ST_READY) {
+			char w[96];
+			snprintf(w, sizeof(w), "%s before READY", ipc_msg_name(m->type));
+			proc_violation(s, p, w);
+		} else if (!h || !h->message) {
+			proc_violation(s, p, "unexpected message");
+		} else if (h->message(s, p, m, &why) < 0) {
+			proc_violation(s, p, why ? why : "unexpected message");
+		}
 		break;
 	}
 }
@@ -378,10 +312,20 @@ static void describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended with wait status 0x%x", status);
 }
 
+/* Killed from outside: a SIGKILL or SIGTERM we did not send, or our kill
+ * of a child someone had stopped. Not a failure of the child. */
+static int killed_from_outside(const struct sup_proc *p, int status)
+{
+	if (p->we_killed)
+		return p->killed_stopped;
+	return WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM);
+}
+
 static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 {
-	uint64_t now = sup_now_ms();
-	int was_ready = p->ready_ms != 0;
+	const struct jb_config *c = &s->cfg;
+	int was_ready = p->ready_ms != 0, outside = killed_from_outside(p, status);
+	uint32_t delay;
 	char how[96], why[320];
 
 	describe_exit(status, how, sizeof(how));
@@ -390,10 +334,9 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		ipc_peer_free(p->peer);
 		p->peer = NULL;
 	}
-	if (p->kind->role == IPC_ROLE_WORKER)
-		sup_collector_proc_gone(s, p);
-	else
-		p->sent_seq = p->printed_seq; /* unacked lines go again */
+	sup_spawn_stderr_close(p);
+	if (p->kind->hooks && p->kind->hooks->gone)
+		p->kind->hooks->gone(s, p);
 	snprintf(why, sizeof(why), "%s%s%s (last heartbeat: %llu %s, %llu %s)", how,
 		 p->we_killed ? " after " : "", p->we_killed ? p->kill_reason : "",
 		 (unsigned long long)p->processed,
@@ -413,33 +356,56 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		p->pid = -1;
 		return;
 	}
-	if (was_ready && now - p->ready_ms >= s->cfg.stable_ms)
-		p->backoff_ms = s->cfg.backoff_initial_ms; /* it had been stable */
-	if (!was_ready) {
-		set_state(p, ST_THROTTLED, why);
-		log_warnx("%s: failed before READY; next try in %u ms", p->kind->name,
-			  p->backoff_ms);
-	} else {
+	if (outside) {
 		set_state(p, ST_IDLE, why);
-		log_info("%s: restarting in %u ms", p->kind->name, p->backoff_ms);
+		delay = c->backoff_initial_ms;
+		log_info("%s: restarting in %u ms (killed from outside: not a crash loop)",
+			 p->kind->name, delay);
+	} else if (!was_ready) {
+		set_state(p, ST_THROTTLED, why);
+		delay = c->throttle_ms;
+		log_warnx("%s: failed before READY; next try in %u ms", p->kind->name, delay);
+	} else {
+		if (sup_now_ms() - p->ready_ms >= c->stable_ms)
+			p->backoff_ms = c->backoff_initial_ms; /* it had been stable */
+		set_state(p, ST_IDLE, why);
+		delay = p->backoff_ms;
+		log_info("%s: restarting in %u ms", p->kind->name, delay);
+		p->backoff_ms = p->backoff_ms > c->backoff_max_ms / 2 ? c->backoff_max_ms
+								      : p->backoff_ms * 2;
 	}
 	p->pid = -1;
-	arm_timer(p, p->backoff_ms);
-	p->backoff_ms = p->backoff_ms * 2 > s->cfg.backoff_max_ms ? s->cfg.backoff_max_ms
-								  : p->backoff_ms * 2;
+	arm_timer(p, delay);
+}
+
+static struct sup_proc *slot_of(struct sup *s, pid_t pid)
+{
+	for (int i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == pid)
+			return &s->procs[i];
+	return NULL;
 }
 
 void sup_procs_reap(struct sup *s)
 {
+	struct sup_proc *p;
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (int i = 0; i < s->nprocs; i++) {
-			if (s->procs[i].pid == pid) {
-				proc_exited(s, &s->procs[i], status);
-				break;
-			}
+	while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
+		if (!(p = slot_of(s, pid)))
+			continue;
+		if (WIFSTOPPED(status)) {
+			/* someone stopped it: its heartbeat deadline replaces it
+			 * unless it is continued first; not its fault */
+			p->stopped = 1;
+			log_warnx("%s[%d] was stopped by signal %d (%s)", p->kind->name, (int)pid,
+				  WSTOPSIG(status), strsignal(WSTOPSIG(status)));
+		} else if (WIFCONTINUED(status)) {
+			p->stopped = 0;
+			log_info("%s[%d] continued", p->kind->name, (int)pid);
+		} else {
+			proc_exited(s, p, status);
 		}
 	}
 }
@@ -454,16 +420,17 @@ void sup_procs_tick(struct sup *s)
 		if ((p->state == ST_SPAWNING || p->state == ST_HANDSHAKE) &&
 		    now - p->spawned_ms > s->cfg.handshake_ms)
 			sup_proc_kill(s, p, "no handshake before its deadline");
-		else if (p->state == ST_READY && now - p->last_beat_ms > s->cfg.heartbeat_deadline_ms)
+		else if (p->state == ST_READY && now - p->last_beat_ms > p->deadline_ms)
 			sup_proc_kill(s, p, "hung: no heartbeat before its deadline");
 	}
 }
 
-static void term_role(struct sup *s, uint32_t role)
+/* SIGTERM every live child with (drain 1) or without (drain 0) a drain hook. */
+static void term_some(struct sup *s, int drain)
 {
 	for (int i = 0; i < s->nprocs; i++) {
 		struct sup_proc *p = &s->procs[i];
-		if (p->kind->role != role)
+		if ((p->kind->hooks && p->kind->hooks->drain) != !!drain)
 			continue;
 		evtimer_del(p->timer);
 		if (p->pid > 0) {
@@ -474,35 +441,45 @@ static void term_role(struct sup *s, uint32_t role)
 	}
 }
 
-static int printers_ready(struct sup *s)
+/* What READY children with a drain hook still have to acknowledge. */
+static size_t undrained(struct sup *s, int log)
 {
-	for (int i = 0; i < s->nprocs; i++)
-		if (s->procs[i].kind->role == IPC_ROLE_PRINTER && s->procs[i].state == ST_READY)
-			return 1;
-	return 0;
+	size_t left = 0;
+
+	for (int i = 0; i < s->nprocs; i++) {
+		struct sup_proc *p = &s->procs[i];
+		size_t n;
+
+		if (!p->kind->hooks || !p->kind->hooks->drain || p->state != ST_READY)
+			continue;
+		n = p->kind->hooks->drain(s, p);
+		if (n && log)
+			log_warnx("shutdown: %s[%d] did not acknowledge %zu lines", p->kind->name,
+				  (int)p->pid, n);
+		left += n;
+	}
+	return left;
 }
 
-/* Stop the workers, let the printers print and acknowledge what is left
- * (bounded), then stop the printers: an alert is lost at shutdown only if
- * a printer cannot take it within the grace, and then it is counted. */
+/* Stop the children that produce, let those with a drain hook (printers)
+ * finish and acknowledge what is queued for them (bounded), then stop
+ * them: an alert is lost at shutdown only if a printer cannot take it
+ * within the grace, and then it is counted. */
 void sup_procs_stop(struct sup *s)
 {
 	uint64_t deadline;
 	int alive;
 
 	s->stopping = 1;
-	term_role(s, IPC_ROLE_WORKER);
-	deadline = sup_now_ms() + 1500;
-	while (sup_router_pending() && printers_ready(s) && sup_now_ms() < deadline) {
+	term_some(s, 0);
+	deadline = sup_now_ms() + DRAIN_MS;
+	while (undrained(s, 0) && sup_now_ms() < deadline) {
 		struct timespec ts = {0, 5 * 1000 * 1000};
 		event_base_loop(s->base, EVLOOP_NONBLOCK);
-		sup_router_pump(s);
 		nanosleep(&ts, NULL);
 	}
-	if (sup_router_pending())
-		log_warnx("shutdown: %zu alerts were not acknowledged by every printer",
-			  sup_router_pending());
-	term_role(s, IPC_ROLE_PRINTER);
+	undrained(s, 1);
+	term_some(s, 1);
 	deadline = sup_now_ms() + 2000;
 	do {
 		struct timespec ts = {0, 20 * 1000 * 1000};
@@ -514,20 +491,23 @@ void sup_procs_stop(struct sup *s)
 			nanosleep(&ts, NULL);
 	} while (alive && sup_now_ms() < deadline);
 	for (int i = 0; i < s->nprocs; i++) {
-		if (s->procs[i].pid > 0) {
-			kill(s->procs[i].pid, SIGKILL);
-			if (waitpid(s->procs[i].pid, NULL, 0) > 0)
-				s->procs[i].pid = -1;
+		struct sup_proc *p = &s->procs[i];
+
+		if (p->pid > 0) {
+			kill(p->pid, SIGKILL);
+			if (waitpid(p->pid, NULL, 0) > 0)
+				p->pid = -1;
 		}
-		if (s->procs[i].peer) {
-			ipc_peer_free(s->procs[i].peer);
-			s->procs[i].peer = NULL;
+		if (p->peer) {
+			ipc_peer_free(p->peer);
+			p->peer = NULL;
 		}
-		if (s->procs[i].timer)
-			event_free(s->procs[i].timer);
-		s->procs[i].timer = NULL;
-		if (s->procs[i].out_fd >= 0)
-			close(s->procs[i].out_fd);
-		s->procs[i].out_fd = -1;
+		sup_spawn_stderr_close(p);
+		if (p->timer)
+			event_free(p->timer);
+		p->timer = NULL;
+		if (p->aux_fd >= 0)
+			close(p->aux_fd);
+		p->aux_fd = -1;
 	}
 }

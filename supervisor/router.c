@@ -16,6 +16,9 @@
  *  - the backlog is bounded (BACKLOG_MAX lines): when a printer stays
  *    down that long the oldest lines are dropped for it, counted and
  *    logged, never silently.
+ *  - the router owns the delivery state of each printer slot (what it was
+ *    handed, what it acknowledged), indexed by the slot's index; the slot
+ *    machine (procs.c) never touches it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,15 +39,19 @@ struct line {
 	char json[];
 };
 
-static uint64_t dedup_hash[DEDUP_SLOTS]; /* open addressing, 0 = empty */
-static uint64_t dedup_ring[DEDUP_SLOTS / 2]; /* insertion order, for eviction */
-static size_t dedup_count, dedup_next;
-
-static struct line **backlog; /* ring of BACKLOG_MAX, seq order */
-static size_t bl_head, bl_len;
-static uint64_t next_seq = 1;
-static uint64_t dropped_dups, dropped_overflow;
-static char sendbuf[IPC_MAX_MSG];
+struct sup_router {
+	uint64_t dedup_hash[DEDUP_SLOTS];    /* open addressing, 0 = empty */
+	uint64_t dedup_ring[DEDUP_SLOTS / 2]; /* insertion order, for eviction */
+	size_t dedup_count, dedup_next;
+	struct line **backlog; /* ring of BACKLOG_MAX, seq order */
+	size_t bl_head, bl_len;
+	uint64_t next_seq;
+	uint64_t dropped_dups, dropped_overflow, dropped_unknown;
+	/* per printer slot (by slot index) */
+	uint64_t printed_seq[SUP_MAX_PROCS]; /* highest PRINTED ack */
+	uint64_t sent_seq[SUP_MAX_PROCS];    /* highest PRINT handed to the peer */
+	char sendbuf[IPC_MAX_MSG];
+};
 
 static uint64_t fnv(const char *a, const char *b)
 {
@@ -53,125 +60,153 @@ static uint64_t fnv(const char *a, const char *b)
 	return h ? h : 1;
 }
 
-static size_t dedup_find(uint64_t h)
+static size_t dedup_find(const struct sup_router *rt, uint64_t h)
 {
 	size_t i = h & (DEDUP_SLOTS - 1);
-	while (dedup_hash[i] && dedup_hash[i] != h)
+	while (rt->dedup_hash[i] && rt->dedup_hash[i] != h)
 		i = (i + 1) & (DEDUP_SLOTS - 1);
 	return i;
 }
 
-static void dedup_remove(uint64_t h)
+static void dedup_remove(struct sup_router *rt, uint64_t h)
 {
-	size_t i = dedup_find(h), j;
+	size_t i = dedup_find(rt, h), j;
 
-	if (!dedup_hash[i])
+	if (!rt->dedup_hash[i])
 		return;
-	dedup_hash[i] = 0;
+	rt->dedup_hash[i] = 0;
 	/* re-insert the rest of the cluster (linear probing deletion) */
-	for (j = (i + 1) & (DEDUP_SLOTS - 1); dedup_hash[j]; j = (j + 1) & (DEDUP_SLOTS - 1)) {
-		uint64_t v = dedup_hash[j];
-		dedup_hash[j] = 0;
-		dedup_hash[dedup_find(v)] = v;
+	for (j = (i + 1) & (DEDUP_SLOTS - 1); rt->dedup_hash[j]; j = (j + 1) & (DEDUP_SLOTS - 1)) {
+		uint64_t v = rt->dedup_hash[j];
+		rt->dedup_hash[j] = 0;
+		rt->dedup_hash[dedup_find(rt, v)] = v;
 	}
-	dedup_count--;
+	rt->dedup_count--;
 }
 
 /* 1 if new (and remembered), 0 if seen before. */
-static int dedup_add(uint64_t h)
+static int dedup_add(struct sup_router *rt, uint64_t h)
 {
-	size_t i = dedup_find(h);
+	size_t i = dedup_find(rt, h);
 
-	if (dedup_hash[i])
+	if (rt->dedup_hash[i])
 		return 0;
 	/* keep the table at most half full: forget the oldest key */
-	if (dedup_count >= DEDUP_SLOTS / 2) {
-		dedup_remove(dedup_ring[dedup_next]);
-		i = dedup_find(h);
+	if (rt->dedup_count >= DEDUP_SLOTS / 2) {
+		dedup_remove(rt, rt->dedup_ring[rt->dedup_next]);
+		i = dedup_find(rt, h);
 	}
-	dedup_hash[i] = h;
-	dedup_ring[dedup_next] = h;
-	dedup_next = (dedup_next + 1) % (DEDUP_SLOTS / 2);
-	dedup_count++;
+	rt->dedup_hash[i] = h;
+	rt->dedup_ring[rt->dedup_next] = h;
+	rt->dedup_next = (rt->dedup_next + 1) % (DEDUP_SLOTS / 2);
+	rt->dedup_count++;
 	return 1;
 }
 
 int sup_router_init(struct sup *s)
 {
-	backlog = calloc(BACKLOG_MAX, sizeof(*backlog));
-	return backlog ? 0 : -1;
+	struct sup_router *rt = calloc(1, sizeof(*rt));
+
+	if (!rt || !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog)))) {
+		free(rt);
+		return -1;
+	}
+	rt->next_seq = 1;
+	s->rt = rt;
+	return 0;
 }
 
-void sup_router_free(void)
+void sup_router_free(struct sup *s)
 {
-	for (size_t i = 0; i < bl_len; i++)
-		free(backlog[(bl_head + i) % BACKLOG_MAX]);
-	free(backlog);
-	backlog = NULL;
-	bl_len = 0;
+	struct sup_router *rt = s->rt;
+
+	if (!rt)
+		return;
+	for (size_t i = 0; i < rt->bl_len; i++)
+		free(rt->backlog[(rt->bl_head + i) % BACKLOG_MAX]);
+	free(rt->backlog);
+	free(rt);
+	s->rt = NULL;
 }
 
-static struct line *bl_at(size_t i) { return backlog[(bl_head + i) % BACKLOG_MAX]; }
+static struct line *bl_at(const struct sup_router *rt, size_t i)
+{
+	return rt->backlog[(rt->bl_head + i) % BACKLOG_MAX];
+}
+
+static int is_printer(const struct sup_proc *p)
+{
+	return p->kind->role == IPC_ROLE_PRINTER;
+}
 
 /* Drop lines every printer has acknowledged. */
 static void bl_trim(struct sup *s)
 {
+	struct sup_router *rt = s->rt;
 	uint64_t min_acked = UINT64_MAX;
 
 	for (int i = 0; i < s->nprocs; i++)
-		if (s->procs[i].kind->role == IPC_ROLE_PRINTER && s->procs[i].state != ST_DISABLED &&
-		    s->procs[i].printed_seq < min_acked)
-			min_acked = s->procs[i].printed_seq;
-	while (bl_len && bl_at(0)->seq <= min_acked) {
-		free(bl_at(0));
-		bl_head = (bl_head + 1) % BACKLOG_MAX;
-		bl_len--;
+		if (is_printer(&s->procs[i]) && s->procs[i].state != ST_DISABLED &&
+		    rt->printed_seq[i] < min_acked)
+			min_acked = rt->printed_seq[i];
+	while (rt->bl_len && bl_at(rt, 0)->seq <= min_acked) {
+		free(bl_at(rt, 0));
+		rt->bl_head = (rt->bl_head + 1) % BACKLOG_MAX;
+		rt->bl_len--;
+	}
+}
+
+/* Hand printer p what it has not been handed yet (at most PER_PUMP_MAX). */
+static void pump_one(struct sup_router *rt, struct sup_proc *p)
+{
+	int sent = 0;
+
+	if (!is_printer(p) || p->state != ST_READY || !p->peer)
+		return;
+	/* sequence numbers are contiguous in the backlog: start right after
+	 * what this printer was last handed */
+	size_t k = rt->bl_len && rt->sent_seq[p->index] >= bl_at(rt, 0)->seq
+			   ? rt->sent_seq[p->index] + 1 - bl_at(rt, 0)->seq
+			   : 0;
+	for (; k < rt->bl_len && sent < PER_PUMP_MAX; k++) {
+		struct line *l = bl_at(rt, k);
+		int n = ipc_enc_print(rt->sendbuf, sizeof(rt->sendbuf), l->seq, l->json, l->len);
+
+		if (n < 0 || ipc_peer_send(p->peer, rt->sendbuf, (size_t)n) < 0)
+			break; /* queue full: the next ack pumps again */
+		rt->sent_seq[p->index] = l->seq;
+		sent++;
 	}
 }
 
 void sup_router_pump(struct sup *s)
 {
-	for (int i = 0; i < s->nprocs; i++) {
-		struct sup_proc *p = &s->procs[i];
-		int sent = 0;
-
-		if (p->kind->role != IPC_ROLE_PRINTER || p->state != ST_READY || !p->peer)
-			continue;
-		/* sequence numbers are contiguous in the backlog: start right
-		 * after what this printer was last handed */
-		size_t k = bl_len && p->sent_seq >= bl_at(0)->seq ? p->sent_seq + 1 - bl_at(0)->seq : 0;
-		for (; k < bl_len && sent < PER_PUMP_MAX; k++) {
-			struct line *l = bl_at(k);
-			int n;
-
-			n = ipc_enc_print(sendbuf, sizeof(sendbuf), l->seq, l->json, l->len);
-			if (n < 0 || ipc_peer_send(p->peer, sendbuf, (size_t)n) < 0)
-				break; /* queue full: the next ack pumps again */
-			p->sent_seq = l->seq;
-			sent++;
-		}
-	}
+	for (int i = 0; i < s->nprocs; i++)
+		pump_one(s->rt, &s->procs[i]);
 }
 
 static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
 		    size_t len, const char *limits);
 
-static uint64_t dropped_unknown;
-
-int sup_router_detection(struct sup *s, const char *worker, const char *kind,
-			 const char *dedup_key, const char *json, size_t len, const char *limits)
+int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
+			 const char *dedup_key, const char *json, size_t len, const char *limits,
+			 const char **why)
 {
+	struct sup_router *rt = s->rt;
 	const struct recipe *r = rcp_find(&s->recipes.set, kind);
 
-	if (r && strcmp(rcp_mech_worker(r->mech), worker) != 0)
-		return -1; /* another worker's recipe: it would spend that one's limits */
+	if (r && !(p->kind->mechs & (1u << r->mech))) {
+		/* another worker's recipe: it would spend that one's limits */
+		*why = "DETECTION of a recipe another worker runs";
+		return -1;
+	}
 	if (!r || !r->enabled) {
 		/* a reload removed or disabled it while the worker still ran the
 		 * old set: counted, logged once in a while */
-		if (!(dropped_unknown++ % 1000))
+		if (!(rt->dropped_unknown++ % 1000))
 			log_warnx("detection of %s recipe %s dropped (%llu so far): a reload raced "
 				  "the worker", r ? "disabled" : "unknown", kind,
-				  (unsigned long long)dropped_unknown);
+				  (unsigned long long)rt->dropped_unknown);
 		return 0;
 	}
 	enqueue(s, kind, dedup_key, json, len, limits);
@@ -194,18 +229,17 @@ void sup_router_summary(struct sup *s)
 static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
 		    size_t len, const char *limits)
 {
+	struct sup_router *rt = s->rt;
 	const struct recipe *r = kind ? rcp_find(&s->recipes.set, kind) : NULL;
-	struct line *l;
-
-	l = malloc(sizeof(*l) + len + 1);
+	struct line *l = malloc(sizeof(*l) + len + 1);
 
 	if (!l) {
 		/* before dedup: a later copy of this alert must still get through */
 		log_warnx("out of memory: alert %s dropped", kind ? kind : dedup_key);
 		return;
 	}
-	if (!dedup_add(fnv(kind ? kind : "agent", dedup_key))) {
-		dropped_dups++;
+	if (!dedup_add(rt, fnv(kind ? kind : "agent", dedup_key))) {
+		rt->dropped_dups++;
 		log_debug("duplicate %s %s dropped", kind ? kind : "agent", dedup_key);
 		free(l);
 		return;
@@ -215,45 +249,61 @@ static void enqueue(struct sup *s, const char *kind, const char *dedup_key, cons
 		free(l);
 		return;
 	}
-	if (bl_len == BACKLOG_MAX) {
+	if (rt->bl_len == BACKLOG_MAX) {
 		/* a printer has been down for BACKLOG_MAX alerts: say so */
-		struct line *old = bl_at(0);
-		dropped_overflow++;
+		struct line *old = bl_at(rt, 0);
+		rt->dropped_overflow++;
 		log_warnx("printer backlog full: alert %llu dropped for printers that have not "
 			  "printed it (%llu dropped so far)",
-			  (unsigned long long)old->seq, (unsigned long long)dropped_overflow);
+			  (unsigned long long)old->seq, (unsigned long long)rt->dropped_overflow);
 		free(old);
-		bl_head = (bl_head + 1) % BACKLOG_MAX;
-		bl_len--;
+		rt->bl_head = (rt->bl_head + 1) % BACKLOG_MAX;
+		rt->bl_len--;
 	}
-	l->seq = next_seq++;
+	l->seq = rt->next_seq++;
 	l->len = len;
 	memcpy(l->json, json, len);
 	l->json[len] = '\0';
-	backlog[(bl_head + bl_len) % BACKLOG_MAX] = l;
-	bl_len++;
+	rt->backlog[(rt->bl_head + rt->bl_len) % BACKLOG_MAX] = l;
+	rt->bl_len++;
 	sup_router_pump(s);
 }
 
-void sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq)
+int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why)
 {
-	if (seq > p->sent_seq) {
-		sup_proc_kill(s, p, "acknowledged a line it was never sent");
-		return;
+	struct sup_router *rt = s->rt;
+
+	if (seq > rt->sent_seq[p->index]) {
+		*why = "acknowledged a line it was never sent";
+		return -1;
 	}
-	if (seq > p->printed_seq)
-		p->printed_seq = seq;
+	if (seq > rt->printed_seq[p->index])
+		rt->printed_seq[p->index] = seq;
 	bl_trim(s);
 	sup_router_pump(s);
+	return 0;
 }
 
-size_t sup_router_pending(void)
+size_t sup_router_drain(struct sup *s, struct sup_proc *p)
 {
-	return bl_len;
+	struct sup_router *rt = s->rt;
+	size_t left = 0;
+
+	pump_one(rt, p);
+	for (size_t k = rt->bl_len; k > 0 && bl_at(rt, k - 1)->seq > rt->printed_seq[p->index];
+	     k--)
+		left++;
+	return left;
 }
 
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p)
 {
-	p->sent_seq = p->printed_seq;
+	s->rt->sent_seq[p->index] = s->rt->printed_seq[p->index];
 	sup_router_pump(s);
+}
+
+void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
+{
+	/* what it was handed and did not acknowledge goes again */
+	s->rt->sent_seq[p->index] = s->rt->printed_seq[p->index];
 }

@@ -1,21 +1,28 @@
 /*
  * sup.h - the supervisor's modules and the state they share.
  * One process, one libevent loop, no threads: every handler runs to
- * completion, so no locking anywhere.
+ * completion, so no locking anywhere. No module keeps file-static state
+ * about the running agent: it all hangs off struct sup, so a test can
+ * build one (tests/check_procs.c drives the slot machine with fake kinds).
  */
 #ifndef JB_SUP_H
 #define JB_SUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "common/kind.h"
+#include "ipc/msg.h"
 #include "ipc/peer.h"
 #include "ipc/snapshot.h"
+#include "supervisor/config.h"
 #include "supervisor/recipes.h"
 
 struct event_base;
 struct event;
+struct sup;
+struct sup_proc;
 
 /* Two slots: a slow worker keeps one while the others go on in the other.
  * More would only help when two workers are slow at once (then a cadence
@@ -25,96 +32,147 @@ struct event;
 
 /* Process states (one state machine per slot, see procs.c). */
 enum sup_state {
-	ST_IDLE = 0,	/* not running; restart timer armed (or disabled) */
+	ST_IDLE = 0,	/* not running; restart timer armed */
 	ST_SPAWNING,	/* forked, waiting for HELLO */
 	ST_HANDSHAKE,	/* HELLO seen, CONFIG sent, waiting for READY */
 	ST_READY,
 	ST_STOPPING,	/* SIGTERM sent, SIGKILL when the grace ends */
-	ST_THROTTLED,	/* crashed before READY: long back-off */
+	ST_THROTTLED,	/* failed before READY: waits throttle_ms */
 	ST_DISABLED,	/* exited with EX_CONFIG, or shutting down: no respawn */
 };
 
-/* One row of the table of process kinds (httpd procs[] style). */
-struct sup_kind {
-	const char *name;	/* file_access, execution, network, stdout, file */
-	uint32_t role;		/* IPC_ROLE_WORKER or IPC_ROLE_PRINTER */
+/* What the supervisor does for a kind beyond the slot machine (the row's
+ * hooks, supervisor/kinds.c). Every hook may be NULL. */
+struct sup_hooks {
+	/* CONFIG was sent; queue what the child needs before READY (workers:
+	 * the recipes). 0, or -1 with *why: the child is killed. */
+	int (*configured)(struct sup *s, struct sup_proc *p, const char **why);
+	/* the child is READY */
+	void (*ready)(struct sup *s, struct sup_proc *p);
+	/* a message of the child's role other than HELLO, READY, HEARTBEAT and
+	 * LOG (the IPC role table already let it through). 0, or -1 with
+	 * *why: a protocol violation. */
+	int (*message)(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+		       const char **why);
+	/* the child's process ended (it is reaped; the slot restarts later) */
+	void (*gone)(struct sup *s, struct sup_proc *p);
+	/* SIGHUP: a new configuration and recipe set are in place */
+	void (*reload)(struct sup *s, struct sup_proc *p);
+	/* shutdown: push what is queued for this child and return how much it
+	 * still has to acknowledge. Kinds with a drain hook are stopped last,
+	 * after the others, once it returns 0 (bounded wait). */
+	size_t (*drain)(struct sup *s, struct sup_proc *p);
 };
 
+/* One slot: one child of one kind, and its life across restarts. */
 struct sup_proc {
-	const struct sup_kind *kind;
-	int index;		/* position in sup.procs */
+	struct sup *sup;
+	const struct jb_kind *kind;
+	int index;		/* position in sup.procs: modules index their own state by it */
+	uint32_t uid;		/* the kind's own uid and gid */
 	enum sup_state state;
 	pid_t pid;
 	uint64_t generation;	/* bumped on each spawn */
 	struct ipc_peer *peer;
 	struct event *timer;	/* deadline / grace / restart, by state */
 	uint64_t spawned_ms, ready_ms, last_beat_ms;
-	uint32_t backoff_ms;
+	uint32_t deadline_ms;	/* heartbeat deadline of the CONFIG it was sent */
+	uint32_t backoff_ms;	/* delay after its next quick failure */
 	int we_killed;		/* the exit is one we caused */
+	int stopped;		/* stopped by a signal (SIGSTOP from outside) */
+	int killed_stopped;	/* we killed it while it was stopped */
 	char kill_reason[96];
-	int out_fd;		/* printers: fd to write to (-1 for stdout) */
-	/* workers: snapshot progress, kept across restarts of the slot */
-	uint64_t acked_taken_ns;
-	uint64_t acked_seq;
-	uint64_t snap_sent_seq;	/* announced and not yet acked when > acked_seq */
-	int stuck_crashes;	/* crashes without acking anything new */
-	/* printers: delivery progress (router.c) */
-	uint64_t printed_seq;	/* highest PRINTED ack */
-	uint64_t sent_seq;	/* highest PRINT handed to the peer */
+	int aux_fd;		/* JB_AUX_OUTPUT: the file, opened at init */
+	/* its stderr: a pipe read into the log (spawn.c) */
+	int err_fd;
+	struct event *err_ev;
+	char err_buf[512];
+	size_t err_len;
+	uint64_t err_window_ms;
+	uint32_t err_lines, err_dropped;
 	uint64_t processed, detections;	/* from the last heartbeat */
 };
 
-#define SUP_MAX_PROCS 8
+#define SUP_MAX_PROCS JB_KINDS_MAX
+
+struct sup_collector;
+struct sup_router;
 
 struct sup {
 	struct jb_config cfg;
 	const char *conf_path;
 	struct sup_recipes recipes;	/* the running set; replaced whole on reload */
 	struct event_base *base;
+	struct event *ev_cadence, *ev_tick, *ev_summary;
 	struct jb_snap_region snap;
 	int snap_ro_fd;		/* read-only reopen of the memfd, for workers */
+	/* the kind table (jb_kinds; a test passes its own) and a slot per
+	 * enabled row */
+	const struct jb_kind *kinds;
+	size_t nkinds;
 	struct sup_proc procs[SUP_MAX_PROCS];
 	int nprocs;
 	int stopping;
 	char boot_id[64];
 	char hostname[256];
-	const char *self_exe;
+	const char *self_exe;	/* what children re-execute */
+	struct sup_collector *col;
+	struct sup_router *rt;
 };
 
-/* --- procs.c ---------------------------------------------------------------- */
-int sup_procs_init(struct sup *s);	/* build the table from the config */
+/* --- kinds.c ------------------------------------------------------------------ */
+/* Is row k enabled by cfg? */
+int sup_kind_enabled(const struct jb_config *cfg, const struct jb_kind *k);
+
+/* --- procs.c ------------------------------------------------------------------ */
+/* A slot per row of s->kinds that s->cfg enables. -1 on failure (out of
+ * memory, an output file that cannot be opened: logged). */
+int sup_procs_init(struct sup *s);
 void sup_procs_start(struct sup *s);	/* spawn everything */
-void sup_procs_stop(struct sup *s);	/* SIGTERM all, wait briefly, SIGKILL */
+void sup_procs_stop(struct sup *s);	/* stop every child (drain hooks last) */
 void sup_procs_reap(struct sup *s);	/* SIGCHLD */
 void sup_procs_tick(struct sup *s);	/* heartbeat / handshake deadlines */
 void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why);
-/* Send the current recipe set to every worker past HELLO (SIGHUP). */
-void sup_procs_send_recipes(struct sup *s);
+/* The IPC dispatch callback of a slot's peer (arg: the slot). */
+void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg);
+/* SIGHUP: call each running slot's reload hook. */
+void sup_procs_reload(struct sup *s);
 uint64_t sup_now_ms(void);
+const char *sup_state_name(enum sup_state st);
+
+/* --- spawn.c ------------------------------------------------------------------ */
+/* fork + re-exec one child of p's kind with its descriptors; 0, or -1
+ * (logged) when nothing was started. */
+int sup_spawn(struct sup *s, struct sup_proc *p);
+/* Read what is left in the child's stderr pipe and close it. */
+void sup_spawn_stderr_close(struct sup_proc *p);
 
 /* --- collector.c -------------------------------------------------------------- */
 struct jb_bpf;
 int sup_collector_init(struct sup *s, struct jb_bpf *bpf);
 void sup_collector_tick(struct sup *s);	/* one cadence: query, snapshot, announce */
-void sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t seq);
+int sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why);
 void sup_collector_proc_gone(struct sup *s, struct sup_proc *p);
 /* Announce the newest snapshot to a worker that just became READY. */
 void sup_collector_catch_up(struct sup *s, struct sup_proc *p);
-void sup_collector_free(void);
+void sup_collector_free(struct sup *s);
 
 /* --- router.c ----------------------------------------------------------------- */
 int sup_router_init(struct sup *s);
-/* A detection from worker (its kind name): dedup, times limits, queue for
- * every printer. -1: the recipe runs in another worker (a violation). */
-int sup_router_detection(struct sup *s, const char *worker, const char *kind,
-			 const char *dedup_key, const char *json, size_t len, const char *limits);
+/* A detection from worker p: dedup, times limits, queue for every
+ * printer. -1 with *why when the recipe runs in another worker kind. */
+int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
+			 const char *dedup_key, const char *json, size_t len, const char *limits,
+			 const char **why);
 /* Print a summary event for every (recipe, limit, key) that suppressed
  * detections since the last summary. */
 void sup_router_summary(struct sup *s);
-void sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq);
+int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why);
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p);
+void sup_router_printer_gone(struct sup *s, struct sup_proc *p);
+/* Lines printer p has not acknowledged, after handing it what it can take. */
+size_t sup_router_drain(struct sup *s, struct sup_proc *p);
 void sup_router_pump(struct sup *s);
-size_t sup_router_pending(void);	/* lines some printer has not acknowledged */
-void sup_router_free(void);
+void sup_router_free(struct sup *s);
 
 #endif

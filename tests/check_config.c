@@ -23,6 +23,9 @@
 #include "common/log.h"
 #include "supervisor/config.h"
 
+/* the enable flag of a boolean kind (a row of the kind table) */
+#define ON(c, name) (*jb_config_kind((struct jb_config *)(c), (name)))
+
 static char tmpdir[64];
 
 static const char *src_dir(void)
@@ -78,14 +81,16 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_uint_eq(a->map_hot_tasks, b->map_hot_tasks);
 	ck_assert_uint_eq(a->map_hot_files, b->map_hot_files);
 	ck_assert_uint_eq(a->map_hot_links, b->map_hot_links);
-	ck_assert_int_eq(a->worker_file_access, b->worker_file_access);
-	ck_assert_int_eq(a->worker_execution, b->worker_execution);
-	ck_assert_int_eq(a->worker_network, b->worker_network);
-	ck_assert_int_eq(a->printer_stdout, b->printer_stdout);
+	ck_assert_int_eq(ON(a, "file_access"), ON(b, "file_access"));
+	ck_assert_int_eq(ON(a, "execution"), ON(b, "execution"));
+	ck_assert_int_eq(ON(a, "network"), ON(b, "network"));
+	ck_assert_int_eq(ON(a, "stdout"), ON(b, "stdout"));
 	ck_assert_str_eq(a->printer_file, b->printer_file);
 	ck_assert_uint_eq(a->backoff_initial_ms, b->backoff_initial_ms);
 	ck_assert_uint_eq(a->backoff_max_ms, b->backoff_max_ms);
 	ck_assert_uint_eq(a->stable_ms, b->stable_ms);
+	ck_assert_uint_eq(a->throttle_ms, b->throttle_ms);
+	ck_assert_uint_eq(a->child_uid_base, b->child_uid_base);
 	ck_assert_str_eq(a->recipes_dir, b->recipes_dir);
 	ck_assert_str_eq(a->recipes_disable, b->recipes_disable);
 	ck_assert_int_eq(a->recipes_disable_line, b->recipes_disable_line);
@@ -139,22 +144,24 @@ START_TEST(test_defaults)
 	memset(&c, 0xa5, sizeof(c));
 	jb_config_defaults(&c);
 	ck_assert_uint_eq(c.cadence_ms, 1000);
-	ck_assert_uint_eq(c.heartbeat_ms, 1000);
-	ck_assert_uint_eq(c.heartbeat_deadline_ms, 5000);
+	ck_assert_uint_eq(c.heartbeat_ms, 500);
+	ck_assert_uint_eq(c.heartbeat_deadline_ms, 2000);
 	ck_assert_uint_eq(c.handshake_ms, 5000);
 	ck_assert_int_eq(c.log_level, LOG_L_INFO);
 	ck_assert_uint_eq(c.map_tasks, 8192);
 	ck_assert_uint_eq(c.map_files, 16384);
 	ck_assert_uint_eq(c.map_links, 32768);
 	ck_assert_uint_eq(c.map_flows, 8192);
-	ck_assert_int_eq(c.worker_file_access, 1);
-	ck_assert_int_eq(c.worker_execution, 1);
-	ck_assert_int_eq(c.worker_network, 1);
-	ck_assert_int_eq(c.printer_stdout, 1);
+	ck_assert_int_eq(ON(&c, "file_access"), 1);
+	ck_assert_int_eq(ON(&c, "execution"), 1);
+	ck_assert_int_eq(ON(&c, "network"), 1);
+	ck_assert_int_eq(ON(&c, "stdout"), 1);
 	ck_assert_str_eq(c.printer_file, "");
 	ck_assert_uint_eq(c.backoff_initial_ms, 250);
 	ck_assert_uint_eq(c.backoff_max_ms, 30000);
 	ck_assert_uint_eq(c.stable_ms, 60000);
+	ck_assert_uint_eq(c.throttle_ms, 10000);
+	ck_assert_uint_eq(c.child_uid_base, JB_CONF_UID_BASE);
 	ck_assert_str_eq(c.recipes_dir, "");
 	ck_assert_str_eq(c.recipes_disable, "");
 	ck_assert_int_eq(c.recipes_disable_line, 0);
@@ -179,7 +186,7 @@ START_TEST(test_repo_conf)
 	ck_assert_int_gt(c.recipes_disable_line, 0);
 	want.recipes_disable_line = c.recipes_disable_line;
 	assert_cfg_eq(&c, &want);
-	ck_assert_int_eq(c.printer_stdout, 1);
+	ck_assert_int_eq(ON(&c, "stdout"), 1);
 	ck_assert_str_eq(c.printer_file, "");
 	ck_assert_int_eq(c.fault_hooks, 0);
 }
@@ -200,27 +207,29 @@ static void want_full(struct jb_config *c)
 	c->map_files = 4194304;
 	c->map_links = 1000;
 	c->map_flows = 100;
-	c->worker_file_access = 0;
-	c->worker_execution = 0;
-	c->worker_network = 0;
-	c->printer_stdout = 0;
+	ON(c, "file_access") = 0;
+	ON(c, "execution") = 0;
+	ON(c, "network") = 0;
+	ON(c, "stdout") = 0;
 	strcpy(c->printer_file, "/var/log/jibril/detections.json");
 	c->backoff_initial_ms = 10;
 	c->backoff_max_ms = 3600000;
 	c->stable_ms = 86400000;
+	c->throttle_ms = 3600000;
+	c->child_uid_base = 1879113728;
 	c->fault_hooks = 1;
 	strcpy(c->recipes_dir, "/etc/jibril/recipes");
 	strcpy(c->recipes_disable, "data_encoder_exec, tracking_domain_access\tnet_scan_tool_exec");
-	c->recipes_disable_line = 34;
+	c->recipes_disable_line = 36;
 	c->summary_s = 86400;
 }
 
 static void want_booleans(struct jb_config *c)
 {
-	c->worker_file_access = 1;
-	c->worker_execution = 0;
-	c->worker_network = 1;
-	c->printer_stdout = 1;
+	ON(c, "file_access") = 1;
+	ON(c, "execution") = 0;
+	ON(c, "network") = 1;
+	ON(c, "stdout") = 1;
 	c->fault_hooks = 0;
 	c->log_level = LOG_L_WARN;
 }
@@ -240,7 +249,7 @@ static void want_bom_crlf(struct jb_config *c)
 
 static void want_file_only(struct jb_config *c)
 {
-	c->printer_stdout = 0;
+	ON(c, "stdout") = 0;
 	c->cadence_ms = 500;
 	strcpy(c->printer_file, "/tmp/jibril events.json");
 }
@@ -421,7 +430,7 @@ START_TEST(test_cross_field)
 	/* no key of the check in the file: "FILE: ..." without a line */
 	sample_path(path, sizeof(path), "good-empty.conf");
 	jb_config_defaults(&c);
-	c.printer_stdout = 0;
+	ON(&c, "stdout") = 0;
 	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0 &&
 	    strncmp(err + strlen(path), ": no printer enabled", 20) == 0, "got '%s'", err);

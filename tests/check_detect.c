@@ -24,6 +24,7 @@
 #include "bpf/jibril.h"
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
+#include "common/kind.h"
 #include "workers/detect.h"
 #include "rcp/recipe.h"
 #include "rcp/task.h"
@@ -89,21 +90,36 @@ static const struct recipe *recipe(const char *kind)
 
 START_TEST(mechanisms_by_name)
 {
-	ck_assert_ptr_eq(wrk_mechanism_by_name("file_access"), &wrk_file_access);
-	ck_assert_ptr_eq(wrk_mechanism_by_name("execution"), &wrk_execution);
-	ck_assert_ptr_eq(wrk_mechanism_by_name("network"), &wrk_network);
-	ck_assert_ptr_null(wrk_mechanism_by_name("unknown"));
-	ck_assert_ptr_null(wrk_mechanism_by_name(""));
-	ck_assert_ptr_null(wrk_mechanism_by_name("File_access"));
-	ck_assert_ptr_null(wrk_mechanism_by_name("file_access "));
-	ck_assert_ptr_null(wrk_mechanism_by_name("network_peers"));
-	ck_assert_ptr_null(wrk_mechanism_by_name("stdout"));
-	ck_assert_int_eq(wrk_file_access.source, WRK_SRC_LINKS);
-	ck_assert_int_eq(wrk_execution.source, WRK_SRC_EXECS);
-	ck_assert_int_eq(wrk_network.source, WRK_SRC_FLOWS);
-	/* every mechanism's recipes run in a worker that exists */
-	for (int m = 0; m < RCP_MECH_MAX; m++)
-		ck_assert_ptr_nonnull(wrk_mechanism_by_name(rcp_mech_worker((enum rcp_mech)m)));
+	const struct jb_kind *fa = jb_kind_find(jb_kinds, jb_nkinds, "file_access"),
+			     *ex = jb_kind_find(jb_kinds, jb_nkinds, "execution"),
+			     *nw = jb_kind_find(jb_kinds, jb_nkinds, "network"),
+			     *so = jb_kind_find(jb_kinds, jb_nkinds, "stdout");
+
+	ck_assert(fa && ex && nw && so);
+	ck_assert_int_eq(fa->role, IPC_ROLE_WORKER);
+	ck_assert_int_eq(ex->role, IPC_ROLE_WORKER);
+	ck_assert_int_eq(nw->role, IPC_ROLE_WORKER);
+	ck_assert_int_eq(so->role, IPC_ROLE_PRINTER); /* a kind, but not a mechanism */
+	ck_assert_ptr_null(jb_kind_find(jb_kinds, jb_nkinds, "unknown"));
+	ck_assert_ptr_null(jb_kind_find(jb_kinds, jb_nkinds, ""));
+	ck_assert_ptr_null(jb_kind_find(jb_kinds, jb_nkinds, "File_access"));
+	ck_assert_ptr_null(jb_kind_find(jb_kinds, jb_nkinds, "file_access "));
+	ck_assert_ptr_null(jb_kind_find(jb_kinds, jb_nkinds, "network_peers"));
+	ck_assert_int_eq(fa->source, JB_SRC_LINKS);
+	ck_assert_int_eq(ex->source, JB_SRC_EXECS);
+	ck_assert_int_eq(nw->source, JB_SRC_FLOWS);
+	/* every mechanism's recipes run in exactly one worker kind, the one
+	 * rcp_mech_worker names */
+	for (int m = 0; m < RCP_MECH_MAX; m++) {
+		int runs = 0;
+		for (size_t k = 0; k < jb_nkinds; k++)
+			if (jb_kinds[k].role == IPC_ROLE_WORKER && (jb_kinds[k].mechs & (1u << m))) {
+				runs++;
+				ck_assert_str_eq(jb_kinds[k].name,
+						 rcp_mech_worker((enum rcp_mech)m));
+			}
+		ck_assert_int_eq(runs, 1);
+	}
 }
 END_TEST
 

@@ -44,6 +44,8 @@
 
 #include "agent_harness.h"
 #include "bpf/jibril.h"
+#include "common/kind.h"
+#include "supervisor/config.h"
 #include "jibril.skel.h" /* struct jibril_bpf__bss: the agent's .bss layout */
 
 #define READY_MS 10000
@@ -644,6 +646,8 @@ static int sup_has_target(const char *target)
 static void check_confined(const char *kind, pid_t pid)
 {
 	char path[64], f[128], t[PATH_MAX], want[PATH_MAX], *status;
+	const struct jb_kind *k;
+	unsigned id;
 	int extra = 0;
 	DIR *d;
 	struct dirent *e;
@@ -651,10 +655,16 @@ static void check_confined(const char *kind, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	status = jbh_slurp(path, NULL);
 	ck_assert_msg(status != NULL, "%s: cannot read %s", kind, path);
-	ck_assert_msg(status_field(status, "Uid", f, sizeof(f)) &&
-			      !strcmp(f, "65534\t65534\t65534\t65534"), "%s Uid: %s", kind, f);
-	ck_assert_msg(status_field(status, "Gid", f, sizeof(f)) &&
-			      !strcmp(f, "65534\t65534\t65534\t65534"), "%s Gid: %s", kind, f);
+	/* a uid and gid of its own (child_uid_base + its row): not root, not
+	 * nobody, shared with no other process on the host */
+	k = jb_kind_find(jb_kinds, jb_nkinds, kind);
+	ck_assert_msg(k != NULL, "%s is not a row of the kind table", kind);
+	id = JB_CONF_UID_BASE + (unsigned)(k - jb_kinds);
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", id, id, id, id);
+	ck_assert_msg(status_field(status, "Uid", f, sizeof(f)) && !strcmp(f, want), "%s Uid: %s",
+		      kind, f);
+	ck_assert_msg(status_field(status, "Gid", f, sizeof(f)) && !strcmp(f, want), "%s Gid: %s",
+		      kind, f);
 	ck_assert_msg(status_field(status, "Groups", f, sizeof(f)) && f[0] == '\0',
 		      "%s keeps supplementary groups: %s", kind, f);
 	for (const char *const *cap = (const char *const[]){"CapInh", "CapPrm", "CapEff", "CapBnd",
@@ -684,10 +694,20 @@ static void check_confined(const char *kind, pid_t pid)
 			ck_assert_msg(!strcmp(t, "/dev/null"), "%s fd 0 is %s", kind, t);
 			break;
 		case 1:
-			ck_assert_msg(!strcmp(t, real(A.out)), "%s fd 1 is %s", kind, t);
+			/* only the stdout printer holds the operator's stdout: a
+			 * compromised worker must not write detections into it */
+			if (k->operator_stdout)
+				ck_assert_msg(!strcmp(t, real(A.out)), "%s fd 1 is %s", kind, t);
+			else
+				ck_assert_msg(!strcmp(t, "/dev/null"), "%s fd 1 is %s, not /dev/null",
+					      kind, t);
 			break;
 		case 2:
-			ck_assert_msg(!strcmp(t, real(A.log)), "%s fd 2 is %s", kind, t);
+			/* a pipe only the supervisor reads (into its log) */
+			ck_assert_msg(!strncmp(t, "pipe:[", 6) && sup_has_target(t),
+				      "%s fd 2 is %s, not a pipe the supervisor reads", kind, t);
+			ck_assert_msg(strcmp(t, real(A.log)) != 0, "%s holds the supervisor's log",
+				      kind);
 			break;
 		case 3:
 			ck_assert_msg(!strncmp(t, "socket:[", 8), "%s fd 3 is %s", kind, t);

@@ -1,9 +1,11 @@
 /*
- * detect.h - the plugin workers' mechanisms and the helpers they share.
+ * detect.h - what the plugin workers share besides the recipe engine
+ * (rcp/): the event builder.
  *
  * Each worker walks the records of a snapshot that changed since its last
- * acknowledged snapshot and asks each of its recipes (recipe.h) whether it
- * matches; the matchers are pure functions of the records.
+ * acknowledged snapshot (which records: its kind's row, common/kind.h) and
+ * asks each of its recipes (rcp/recipe.h) whether it matches; a match
+ * becomes an event (event.c).
  */
 #ifndef JB_DETECT_H
 #define JB_DETECT_H
@@ -13,23 +15,7 @@
 
 #include "bpf/jibril.h"
 
-enum wrk_source { WRK_SRC_LINKS, WRK_SRC_EXECS, WRK_SRC_FLOWS };
-
-/* A plugin worker: which records it walks. Its detections are the recipes
- * (recipe.h) whose mechanism runs in it (rcp_mech_worker). */
-struct wrk_mechanism {
-	const char *name;	/* worker kind: file_access, execution, network */
-	enum wrk_source source;
-};
-
-extern const struct wrk_mechanism wrk_file_access;
-extern const struct wrk_mechanism wrk_execution;
-extern const struct wrk_mechanism wrk_network;
-
 struct recipe;
-/* NULL for an unknown kind. */
-const struct wrk_mechanism *wrk_mechanism_by_name(const char *name);
-
 /* Build the JSON event for a match (event.c). Returns a malloc'd
  * NUL-terminated line (no newline) or NULL. obj_key goes into dedup_key. */
 struct jb_snap_view;

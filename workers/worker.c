@@ -18,6 +18,9 @@
  *    a set that does not load (the supervisor validated the same bytes, so
  *    this is a broken invariant, or memory ran out) ends the worker, which
  *    the supervisor restarts.
+ *  - a big snapshot keeps the heartbeat going (every 1024 records the
+ *    worker sends it if it is due), so only a worker that is really stuck
+ *    misses its deadline.
  *  - test-only fault hooks act only when CONFIG enables them, and only on
  *    records newer than this process, so a replacement does not repeat the
  *    fault of its predecessor.
@@ -26,8 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/poll.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,7 +55,7 @@ static struct rcp_set recipes;
 static int have_recipes;
 static int pend_cont; /* the last source continues in the next message */
 
-static const struct wrk_mechanism *mech;
+static const struct jb_kind *kind;
 static const struct jb_snap_region_hdr *region;
 static size_t region_size;
 static struct wrk_event_ctx ectx;
@@ -70,13 +71,9 @@ static uint64_t clock_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int wrk_setup(const char *kind, char *err, size_t errlen)
+static int wrk_setup(const struct jb_kind *k, char *err, size_t errlen)
 {
-	mech = wrk_mechanism_by_name(kind);
-	if (!mech) {
-		snprintf(err, errlen, "unknown worker kind '%s'", kind);
-		return -1;
-	}
+	kind = k;
 	region = jb_snap_map_ro(JB_CHILD_AUX_FD, &region_size, err, errlen);
 	if (!region)
 		return -1;
@@ -109,25 +106,13 @@ static void wrk_counters(uint64_t *p, uint64_t *d)
 static void fault_hook(const struct jb_snap_file *f, uint64_t last_ns)
 {
 	char want[96];
-	const char *b = jb_basename(f->path), *what;
+	const char *b = jb_basename(f->path);
 	size_t n;
 
-	n = (size_t)snprintf(want, sizeof(want), "jibril-fault.%s.", mech->name);
+	n = (size_t)snprintf(want, sizeof(want), "jibril-fault.%s.", kind->name);
 	if (!fault_hooks || last_ns < start_mono_ns || strncmp(b, want, n) != 0)
 		return;
-	what = b + n;
-	log_warnx("fault hook: %s", what);
-	if (!strcmp(what, "sigsys")) {
-		syscall(SYS_socket, 2, 1, 0); /* not in the allow-list: SIGSYS */
-	} else if (!strcmp(what, "garbage")) {
-		static const unsigned char junk[] = {0xc1, 0x00, 0xff};
-		jb_child_send(junk, sizeof(junk));
-	} else if (!strcmp(what, "hang")) {
-		for (;;)
-			poll(NULL, 0, -1);
-	} else if (!strcmp(what, "crash")) {
-		abort();
-	}
+	jb_child_fault(b + n);
 }
 
 static void emit(const struct recipe *r, const struct rcp_subject *s,
@@ -210,8 +195,8 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 
 		if (l->link.last_ns <= since)
 			continue;
-		wanted = mech->source == WRK_SRC_LINKS ||
-			 (mech->source == WRK_SRC_EXECS && (l->link.actions & JB_ACT_EXEC));
+		wanted = kind->source == JB_SRC_LINKS ||
+			 (kind->source == JB_SRC_EXECS && (l->link.actions & JB_ACT_EXEC));
 		/* touch a file record only when this mechanism (or a test fault
 		 * hook) needs it: every page read stays resident in this process */
 		if (!wanted && !fault_hooks)
@@ -225,7 +210,8 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 		t = jb_snap_task(v, l->key.task_key);
 		if (!t)
 			continue;
-		processed++;
+		if (!(++processed & 1023))
+			jb_child_beat_if_due(); /* busy, not hung */
 		struct rcp_subject sub = {.v = v, .task = t, .path = f->path,
 					  .actions = l->link.actions};
 		uint64_t mask = bases_mask(f);
@@ -245,7 +231,8 @@ static void run_flows(const struct jb_snap_view *v, uint64_t since)
 		if (fl->last_ns <= since)
 			continue;
 		t = fl->task_key ? jb_snap_task(v, fl->task_key) : NULL;
-		processed++;
+		if (!(++processed & 1023))
+			jb_child_beat_if_due(); /* busy, not hung */
 		const char *names[WRK_NAMES_MAX];
 		struct rcp_subject sub = {.v = v, .task = t, .flow = fl, .names = names};
 		sub.nnames = jb_snap_flow_names(v, fl, names, WRK_NAMES_MAX);
@@ -306,7 +293,7 @@ static void recipes_load(void)
 	for (char *save = NULL, *t = pend_disabled ? strtok_r(pend_disabled, "\n", &save) : NULL; t;
 	     t = strtok_r(NULL, "\n", &save))
 		dis[nd++] = t;
-	if (rcp_load(&next, v, nv, dis, mech->name, list_fn, NULL, err, sizeof(err)) < 0) {
+	if (rcp_load(&next, v, nv, dis, kind->name, list_fn, NULL, err, sizeof(err)) < 0) {
 		/* the supervisor validated these bytes: out of memory, most
 		 * likely; exit 1 so the slot is restarted (not disabled) */
 		log_set_sink(NULL);
@@ -395,10 +382,10 @@ static void wrk_message(const struct ipc_msg *m)
 			  (unsigned long long)m->u.snapshot.seq, (unsigned long long)m->u.snapshot.slot);
 		exit(1);
 	}
-	if (mech->source == WRK_SRC_FLOWS)
+	if (kind->source == JB_SRC_FLOWS)
 		run_flows(&v, m->u.snapshot.since_ns);
 	/* the network worker walks the links only for the fault hooks */
-	if (mech->source != WRK_SRC_FLOWS || fault_hooks)
+	if (kind->source != JB_SRC_FLOWS || fault_hooks)
 		run_links(&v, m->u.snapshot.since_ns);
 	if (jb_snap_still_valid(&v) < 0) {
 		log_set_sink(NULL);
@@ -414,15 +401,13 @@ static void wrk_message(const struct ipc_msg *m)
 }
 
 static const struct jb_child_ops worker_ops = {
-	.role = IPC_ROLE_WORKER,
-	.policy = JB_POLICY_WORKER,
 	.setup = wrk_setup,
 	.on_config = wrk_config,
 	.on_message = wrk_message,
 	.counters = wrk_counters,
 };
 
-void wrk_main(const char *kind, uint64_t generation)
+void wrk_main(const struct jb_kind *k, const struct jb_child_args *a)
 {
-	jb_child_main(&worker_ops, kind, generation);
+	jb_child_main(k, &worker_ops, a);
 }

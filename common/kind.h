@@ -1,0 +1,78 @@
+/*
+ * kind.h - one row per kind of child process, in the spirit of OpenBSD
+ * httpd's procs[] and Postfix's master.cf: everything the supervisor and
+ * the child itself need to know about a kind lives in its row. The table is
+ * supervisor/kinds.c; adding a kind is adding a row there and the file that
+ * implements it (docs/ARCHITECTURE.md lists the steps).
+ *
+ * Read by both sides of the one binary: the supervisor spawns, configures
+ * and supervises a slot per enabled row; a re-executed child finds its row
+ * by name (--kind) and runs row->entry.
+ */
+#ifndef JB_KIND_H
+#define JB_KIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct jb_policy;	/* common/sandbox.h: the seccomp table and writable fds */
+struct prn_output;	/* printers/printer.h */
+struct sup_hooks;	/* supervisor/sup.h */
+
+/* The descriptor a child gets as fd 4 (JB_CHILD_AUX_FD), if any. */
+enum jb_aux {
+	JB_AUX_NONE = 0,
+	JB_AUX_SNAPSHOT,	/* the sealed snapshot, read-only (workers) */
+	JB_AUX_OUTPUT,		/* an append-only file the supervisor opened (file printer) */
+};
+
+/* How jibril.conf enables a kind: the key is the row's name in [workers]
+ * (workers) or [printers] (printers). */
+enum jb_enable {
+	JB_EN_ON = 0,		/* boolean, default yes */
+	JB_EN_OFF,		/* boolean, default no */
+	JB_EN_PATH,		/* an absolute path, enabled when not empty */
+};
+
+/* What the supervisor tells a re-executed child on its command line. */
+struct jb_child_args {
+	uint64_t generation;	/* the slot's spawn count: HELLO must repeat it */
+	uint32_t uid;		/* the kind's own uid and gid (never 0) */
+};
+
+/* Which records of a snapshot a worker walks. */
+enum jb_source { JB_SRC_LINKS = 0, JB_SRC_EXECS, JB_SRC_FLOWS };
+
+struct jb_kind {
+	const char *name;	/* --kind, the config key, log prefix, comm "jb-NAME" */
+	uint32_t role;		/* IPC_ROLE_WORKER or IPC_ROLE_PRINTER */
+	/* the child: entry point after the re-exec (never returns), and the
+	 * seccomp allow-list with the only fds it may write to */
+	void (*entry)(const struct jb_kind *k, const struct jb_child_args *a);
+	const struct jb_policy *policy;
+	/* descriptors: fd 4, and whether fd 1 is the operator's stdout (else
+	 * /dev/null: only a printer whose output is stdout holds it) */
+	enum jb_aux aux;
+	int operator_stdout;
+	/* configuration */
+	enum jb_enable enable;
+	size_t path_off;	/* JB_EN_PATH: offsetof(struct jb_config, its path) */
+	/* workers: the records walked and the recipe mechanisms run (bit
+	 * per enum rcp_mech) */
+	enum jb_source source;
+	uint32_t mechs;
+	/* printers: where lines go */
+	const struct prn_output *output;
+	/* the supervisor's side: configured, ready, messages, gone */
+	const struct sup_hooks *hooks;
+};
+
+/* The table (supervisor/kinds.c), in spawn order. */
+extern const struct jb_kind jb_kinds[];
+extern const size_t jb_nkinds;
+#define JB_KINDS_MAX 16
+
+/* The row named name in kinds[0..n), or NULL. */
+const struct jb_kind *jb_kind_find(const struct jb_kind *kinds, size_t n, const char *name);
+
+#endif

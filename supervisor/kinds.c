@@ -1,0 +1,166 @@
+/*
+ * kinds.c - the table of child kinds (common/kind.h): one row per kind,
+ * and the supervisor hooks of the two roles.
+ *
+ * Everything that differs between kinds is in its row: the entry point
+ * the re-executed child runs, its seccomp policy and writable fds, the
+ * descriptor it is handed, how jibril.conf enables it ([workers] or
+ * [printers] <name>), what a worker walks and which recipe mechanisms it
+ * runs, a printer's output, and the hooks below. main.c dispatches
+ * --kind through it, config.c derives its keys from it, procs.c makes a
+ * slot per enabled row. Adding a kind is adding a row here and the file
+ * that implements it (docs/ARCHITECTURE.md, "Adding a kind").
+ *
+ * Invariants:
+ *  - names are unique and valid config keys (a-z, 0-9, _), at most
+ *    JB_KINDS_MAX rows (check_procs proves both);
+ *  - every recipe mechanism runs in exactly one worker kind (the router
+ *    refuses a detection from a worker whose row lacks its mechanism).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "common/child.h"
+#include "common/sandbox.h"
+#include "printers/printer.h"
+#include "rcp/recipe.h"
+#include "supervisor/sup.h"
+
+#define MECH(m) (1u << (m))
+
+/* --- workers: snapshots in, detections out -------------------------------- */
+
+static int worker_configured(struct sup *s, struct sup_proc *p, const char **why)
+{
+	if (sup_recipes_send(&s->recipes, p->peer) < 0) {
+		*why = "cannot send the recipes";
+		return -1;
+	}
+	return 0;
+}
+
+static int worker_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+			  const char **why)
+{
+	switch (m->type) {
+	case IPC_SNAPSHOT_DONE:
+		return sup_collector_done(s, p, m->u.done.seq, why);
+	case IPC_DETECTION:
+		return sup_router_detection(s, p, m->u.detection.kind, m->u.detection.dedup_key,
+					    m->u.detection.json, m->u.detection.json_len,
+					    m->u.detection.limits, why);
+	}
+	*why = "unexpected message";
+	return -1;
+}
+
+static void worker_reload(struct sup *s, struct sup_proc *p)
+{
+	if (sup_recipes_send(&s->recipes, p->peer) < 0)
+		sup_proc_kill(s, p, "cannot send the new recipes");
+}
+
+static const struct sup_hooks worker_hooks = {
+	.configured = worker_configured,
+	.ready = sup_collector_catch_up,
+	.message = worker_message,
+	.gone = sup_collector_proc_gone,
+	.reload = worker_reload,
+};
+
+/* --- printers: lines in, acknowledgements out ------------------------------ */
+
+static int printer_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+			   const char **why)
+{
+	if (m->type == IPC_PRINTED)
+		return sup_router_printed(s, p, m->u.printed.seq, why);
+	*why = "unexpected message";
+	return -1;
+}
+
+static const struct sup_hooks printer_hooks = {
+	.ready = sup_router_printer_ready,
+	.message = printer_message,
+	.gone = sup_router_printer_gone,
+	.drain = sup_router_drain,
+};
+
+/* --- the table -------------------------------------------------------------- */
+
+const struct jb_kind jb_kinds[] = {
+	{
+		.name = "file_access",
+		.role = IPC_ROLE_WORKER,
+		.entry = wrk_main,
+		.policy = &jb_policy_worker,
+		.aux = JB_AUX_SNAPSHOT,
+		.enable = JB_EN_ON,
+		.source = JB_SRC_LINKS,
+		.mechs = MECH(RCP_FILE_ACCESS),
+		.hooks = &worker_hooks,
+	},
+	{
+		.name = "execution",
+		.role = IPC_ROLE_WORKER,
+		.entry = wrk_main,
+		.policy = &jb_policy_worker,
+		.aux = JB_AUX_SNAPSHOT,
+		.enable = JB_EN_ON,
+		.source = JB_SRC_EXECS,
+		.mechs = MECH(RCP_EXECUTION) | MECH(RCP_ENV_VARS),
+		.hooks = &worker_hooks,
+	},
+	{
+		.name = "network",
+		.role = IPC_ROLE_WORKER,
+		.entry = wrk_main,
+		.policy = &jb_policy_worker,
+		.aux = JB_AUX_SNAPSHOT,
+		.enable = JB_EN_ON,
+		.source = JB_SRC_FLOWS,
+		.mechs = MECH(RCP_NETWORK_PEERS),
+		.hooks = &worker_hooks,
+	},
+	{
+		.name = "stdout",
+		.role = IPC_ROLE_PRINTER,
+		.entry = prn_main,
+		.policy = &jb_policy_printer_stdout,
+		.aux = JB_AUX_NONE,
+		.operator_stdout = 1,
+		.enable = JB_EN_ON,
+		.output = &prn_stdout,
+		.hooks = &printer_hooks,
+	},
+	{
+		.name = "file",
+		.role = IPC_ROLE_PRINTER,
+		.entry = prn_main,
+		.policy = &jb_policy_printer_file,
+		.aux = JB_AUX_OUTPUT,
+		.enable = JB_EN_PATH,
+		.path_off = offsetof(struct jb_config, printer_file),
+		.output = &prn_file,
+		.hooks = &printer_hooks,
+	},
+};
+const size_t jb_nkinds = sizeof(jb_kinds) / sizeof(jb_kinds[0]);
+_Static_assert(sizeof(jb_kinds) / sizeof(jb_kinds[0]) <= JB_KINDS_MAX, "too many kinds");
+
+const struct jb_kind *jb_kind_find(const struct jb_kind *kinds, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(kinds[i].name, name))
+			return &kinds[i];
+	return NULL;
+}
+
+int sup_kind_enabled(const struct jb_config *cfg, const struct jb_kind *k)
+{
+	if (k->enable == JB_EN_PATH)
+		return ((const char *)cfg + k->path_off)[0] != '\0';
+	int on = jb_config_kind_on(cfg, k->name);
+
+	return on >= 0 ? on : k->enable == JB_EN_ON; /* a row config.c does not know */
+}

@@ -1,0 +1,197 @@
+/*
+ * spawn.c - start one child of a slot's kind: socketpair, stderr pipe,
+ * fork, lay out the descriptors, re-exec ourselves (OpenBSD re-exec rule:
+ * a fresh address space, nothing of the supervisor's memory); and read
+ * what the child writes to stderr into the supervisor's log.
+ *
+ * Invariants:
+ *  - the child gets exactly: fd 0 /dev/null; fd 1 the operator's stdout if
+ *    its row says so (the stdout printer), else /dev/null; fd 2 the write
+ *    end of a pipe only this supervisor reads; fd 3 its IPC socket; fd 4
+ *    its row's aux descriptor (the read-only snapshot, an output file) or
+ *    nothing. Everything else is closed before the exec. A compromised
+ *    child cannot write into the operator's stream or the supervisor's
+ *    log file: what it writes to stderr comes out of the supervisor's log
+ *    prefixed with its kind and pid, control bytes replaced, at most
+ *    ERR_LINES_PER_S lines a second (the rest counted).
+ *  - both pipe ends are non-blocking: a child never blocks on stderr, and
+ *    the supervisor never blocks reading it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/child.h"
+#include "common/log.h"
+#include "sup.h"
+
+#define PEER_QUEUE_CAP 4096
+#define ERR_LINES_PER_S 50
+
+/* Runs in the forked child: lay out the fds and re-exec ourselves. */
+static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc *p, int sock,
+						 int err_w)
+{
+	char gen[32], lvl[8], uid[16];
+	int aux = -1, out, devnull;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	/* move everything we keep above the target numbers first */
+	sock = fcntl(sock, F_DUPFD_CLOEXEC, 10);
+	err_w = fcntl(err_w, F_DUPFD_CLOEXEC, 10);
+	out = p->kind->operator_stdout ? fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 10)
+				       : open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (p->kind->aux == JB_AUX_SNAPSHOT)
+		aux = fcntl(s->snap_ro_fd, F_DUPFD_CLOEXEC, 10);
+	else if (p->kind->aux == JB_AUX_OUTPUT)
+		aux = fcntl(p->aux_fd, F_DUPFD_CLOEXEC, 10);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (sock < 0 || err_w < 0 || out < 0 || devnull < 0 || (p->kind->aux && aux < 0))
+		_exit(127);
+	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0 ||
+	    dup2(sock, JB_CHILD_IPC_FD) < 0 || (aux >= 0 && dup2(aux, JB_CHILD_AUX_FD) < 0))
+		_exit(127);
+	close_range(aux >= 0 ? JB_CHILD_AUX_FD + 1 : JB_CHILD_AUX_FD, ~0U, 0);
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)p->generation);
+	snprintf(lvl, sizeof(lvl), "%d", log_getlevel());
+	snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
+	execl(s->self_exe, "jibril", "--role", p->kind->role == IPC_ROLE_WORKER ? "worker" : "printer",
+	      "--kind", p->kind->name, "--generation", gen, "--uid", uid, "--log-level", lvl,
+	      (char *)NULL);
+	_exit(127);
+}
+
+/* One line the child wrote to stderr, into our log. */
+static void err_line(struct sup_proc *p, char *line)
+{
+	uint64_t now = sup_now_ms();
+
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	if (now - p->err_window_ms >= 1000) {
+		if (p->err_dropped)
+			log_warnx("%s[%d]: %u stderr lines dropped (more than %d a second)",
+				  p->kind->name, (int)p->pid, p->err_dropped, ERR_LINES_PER_S);
+		p->err_window_ms = now;
+		p->err_lines = p->err_dropped = 0;
+	}
+	if (p->err_lines++ < ERR_LINES_PER_S)
+		log_warnx("%s[%d]: stderr: %s", p->kind->name, (int)p->pid, line);
+	else
+		p->err_dropped++;
+}
+
+static void err_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup_proc *p = arg;
+
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n = read(p->err_fd, p->err_buf + p->err_len,
+				 sizeof(p->err_buf) - 1 - p->err_len);
+		char *nl, *start;
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			/* EOF: every writer is gone */
+			if (p->err_len) {
+				p->err_buf[p->err_len] = '\0';
+				err_line(p, p->err_buf);
+				p->err_len = 0;
+			}
+			if (p->err_ev)
+				event_del(p->err_ev);
+			return;
+		}
+		if (n < 0)
+			return;
+		p->err_len += (size_t)n;
+		p->err_buf[p->err_len] = '\0';
+		start = p->err_buf;
+		while ((nl = strchr(start, '\n'))) {
+			*nl = '\0';
+			err_line(p, start);
+			start = nl + 1;
+		}
+		p->err_len -= (size_t)(start - p->err_buf);
+		memmove(p->err_buf, start, p->err_len);
+		if (p->err_len == sizeof(p->err_buf) - 1) {
+			/* a line longer than the buffer: log it in pieces */
+			p->err_buf[p->err_len] = '\0';
+			err_line(p, p->err_buf);
+			p->err_len = 0;
+		}
+	}
+}
+
+void sup_spawn_stderr_close(struct sup_proc *p)
+{
+	if (p->err_fd < 0)
+		return;
+	err_read(p->err_fd, EV_READ, p); /* what is left in the pipe */
+	if (p->err_ev)
+		event_free(p->err_ev);
+	p->err_ev = NULL;
+	close(p->err_fd);
+	p->err_fd = -1;
+	p->err_len = 0;
+}
+
+int sup_spawn(struct sup *s, struct sup_proc *p)
+{
+	int sv[2], ep[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("%s: socketpair", p->kind->name);
+		return -1;
+	}
+	if (pipe2(ep, O_CLOEXEC | O_NONBLOCK) < 0) {
+		log_warn("%s: pipe", p->kind->name);
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	sup_spawn_stderr_close(p); /* a predecessor's, if its exit was not seen yet */
+	p->generation++;
+	pid = fork();
+	if (pid < 0) {
+		log_warn("%s: fork", p->kind->name);
+		close(sv[0]);
+		close(sv[1]);
+		close(ep[0]);
+		close(ep[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		close(ep[0]);
+		child_exec(s, p, sv[1], ep[1]);
+	}
+	close(sv[1]);
+	close(ep[1]);
+	p->pid = pid;
+	p->err_fd = ep[0];
+	p->err_len = 0;
+	p->err_ev = event_new(s->base, ep[0], EV_READ | EV_PERSIST, err_read, p);
+	if (!p->err_ev || event_add(p->err_ev, NULL) < 0)
+		log_warnx("%s[%d]: cannot watch its stderr", p->kind->name, (int)pid);
+	p->peer = ipc_peer_new(s->base, sv[0], p->kind->role, pid, p->generation, PEER_QUEUE_CAP,
+			       sup_proc_dispatch, p);
+	if (!p->peer) {
+		close(sv[0]);
+		/* the slot is SPAWNING once we return: the handshake deadline
+		 * ends it, as it would a child that never says HELLO */
+		log_warnx("%s[%d]: cannot set up its IPC peer", p->kind->name, (int)pid);
+	}
+	return 0;
+}
