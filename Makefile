@@ -119,6 +119,11 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
+# the fake child of check_procs speaks the real IPC codec
+$(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(OUT)/ipc/msg.o $(PKG_LIBS)
+
 # --- benchmarks: every bench/NAME.c is one program, bench/NAME.bpf.c one object ---
 BENCH_BPF  := $(wildcard bench/*.bpf.c)
 BENCH_SKELS := $(BENCH_BPF:bench/%.bpf.c=$(OUT)/bench/%.skel.h)

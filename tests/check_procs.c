@@ -1,0 +1,519 @@
+/*
+ * check_procs.c - the supervisor's slot machine (supervisor/procs.c and
+ * spawn.c), driven for real without root and without BPF: a struct sup of
+ * the test's own, a kind table of fake kinds, and a fake child program
+ * (tests/helpers/fakechild.c) that speaks the real IPC protocol and
+ * crashes, hangs, sends garbage, says a wrong HELLO or exits 78 on
+ * request. The test process plays the supervisor's event loop: SIGCHLD ->
+ * sup_procs_reap, a 20 ms tick -> sup_procs_tick.
+ *
+ * What it proves: back-off doubling and reset, THROTTLED with its own
+ * delay, DISABLED, the HELLO generation check, the SIGTERM -> SIGKILL
+ * escalation, that a child killed or stopped from outside is not a crash
+ * loop, that a SIGHUP lowering the heartbeat does not kill children
+ * configured with the old period, and that the real kind table is sound.
+ * Every wait polls a condition with a deadline.
+ */
+#include <check.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/child.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+#include "supervisor/sup.h"
+
+static struct sup S;
+static struct event *ev_chld, *ev_tick;
+static char logbuf[256 * 1024];
+static size_t loglen;
+static int n_ready, n_gone;
+static uint64_t gone_ms[64];
+
+static void capture(int level, const char *line)
+{
+	int n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%s\n", line);
+	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
+		loglen += (size_t)n;
+}
+
+static void hook_ready(struct sup *s, struct sup_proc *p) { n_ready++; }
+static void hook_gone(struct sup *s, struct sup_proc *p)
+{
+	if (n_gone < 64)
+		gone_ms[n_gone] = sup_now_ms();
+	n_gone++;
+}
+
+static const struct sup_hooks test_hooks = {.ready = hook_ready, .gone = hook_gone};
+
+static struct jb_kind fake[1];
+
+static void on_chld(evutil_socket_t fd, short what, void *arg) { sup_procs_reap(&S); }
+static void on_tick(evutil_socket_t fd, short what, void *arg) { sup_procs_tick(&S); }
+
+/* A supervisor with one slot of the fake kind 'name'. */
+static void sup_up(const char *name, void (*tune)(struct jb_config *))
+{
+	static char exe[PATH_MAX];
+	const char *bin = getenv("JIBRIL_BIN");
+	struct timeval tv = {0, 20000};
+
+	ck_assert_msg(bin != NULL, "JIBRIL_BIN is not set");
+	snprintf(exe, sizeof(exe), "%.*s/tests/helpers/fakechild",
+		 (int)(strrchr(bin, '/') ? strrchr(bin, '/') - bin : 1), bin);
+	ck_assert_msg(access(exe, X_OK) == 0, "%s is missing: make check builds it", exe);
+	memset(&S, 0, sizeof(S));
+	loglen = 0;
+	logbuf[0] = '\0';
+	n_ready = n_gone = 0;
+	log_init("test", LOG_L_INFO);
+	log_set_sink(capture);
+	jb_config_defaults(&S.cfg);
+	S.cfg.heartbeat_ms = 50;
+	S.cfg.heartbeat_deadline_ms = 300;
+	S.cfg.handshake_ms = 2000;
+	S.cfg.backoff_initial_ms = 40;
+	S.cfg.backoff_max_ms = 320;
+	S.cfg.stable_ms = 10000;
+	S.cfg.throttle_ms = 300;
+	if (tune)
+		tune(&S.cfg);
+	fake[0] = (struct jb_kind){.name = name, .role = IPC_ROLE_WORKER, .enable = JB_EN_ON,
+				   .hooks = &test_hooks};
+	S.kinds = fake;
+	S.nkinds = 1;
+	S.self_exe = exe;
+	S.snap_ro_fd = -1;
+	snprintf(S.boot_id, sizeof(S.boot_id), "boot");
+	snprintf(S.hostname, sizeof(S.hostname), "host");
+	S.base = event_base_new();
+	ck_assert_ptr_nonnull(S.base);
+	ev_chld = evsignal_new(S.base, SIGCHLD, on_chld, NULL);
+	ev_tick = event_new(S.base, -1, EV_PERSIST, on_tick, NULL);
+	ck_assert(ev_chld && ev_tick && event_add(ev_chld, NULL) == 0 &&
+		  event_add(ev_tick, &tv) == 0);
+	ck_assert_int_eq(sup_procs_init(&S), 0);
+	ck_assert_int_eq(S.nprocs, 1);
+	sup_procs_start(&S);
+}
+
+static void sup_down(void)
+{
+	sup_procs_stop(&S);
+	ck_assert_int_eq(S.procs[0].pid, -1); /* reaped */
+	event_free(ev_chld);
+	event_free(ev_tick);
+	event_base_free(S.base);
+	log_set_sink(NULL);
+}
+
+/* Run the loop until cond() or timeout_ms; returns cond(). */
+static int run_until(int (*cond)(void), unsigned timeout_ms)
+{
+	uint64_t deadline = sup_now_ms() + timeout_ms;
+
+	while (!cond() && sup_now_ms() < deadline) {
+		struct timeval tv = {0, 5000};
+		event_base_loopexit(S.base, &tv);
+		event_base_dispatch(S.base);
+	}
+	return cond();
+}
+
+static void run_for(unsigned ms)
+{
+	uint64_t deadline = sup_now_ms() + ms;
+
+	while (sup_now_ms() < deadline) {
+		struct timeval tv = {0, 5000};
+		event_base_loopexit(S.base, &tv);
+		event_base_dispatch(S.base);
+	}
+}
+
+static struct sup_proc *P(void) { return &S.procs[0]; }
+static int is_ready(void) { return P()->state == ST_READY; }
+static int goal_gone;
+static int gone_reached(void) { return n_gone >= goal_gone; }
+static int is_disabled(void) { return P()->state == ST_DISABLED; }
+
+static int log_has(const char *needle) { return strstr(logbuf, needle) != NULL; }
+
+/* The N of every "NAME: restarting in N ms" / "next try in N ms", in order. */
+static int delays(const char *what, unsigned *out, int max)
+{
+	char want[96];
+	const char *p = logbuf;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "%s: %s ", fake[0].name, what);
+	while (n < max && (p = strstr(p, want))) {
+		p += strlen(want);
+		out[n++] = (unsigned)strtoul(p, NULL, 10);
+	}
+	return n;
+}
+
+static void wait_gone(int n, unsigned timeout_ms)
+{
+	goal_gone = n;
+	ck_assert_msg(run_until(gone_reached, timeout_ms), "only %d of %d exits seen; log:\n%s",
+		      n_gone, n, logbuf);
+}
+
+/* --- a well-behaved child --------------------------------------------------- */
+
+START_TEST(test_ready_and_stop)
+{
+	sup_up("ok", NULL);
+	ck_assert_msg(run_until(is_ready, 3000), "never READY; log:\n%s", logbuf);
+	ck_assert_uint_eq(P()->generation, 1);
+	ck_assert_int_eq(n_ready, 1);
+	ck_assert_uint_eq(P()->deadline_ms, 300);
+	ck_assert(log_has("SPAWNING -> HANDSHAKE") && log_has("HANDSHAKE -> READY"));
+	run_for(400); /* heartbeats keep it alive past its 300 ms deadline */
+	ck_assert_int_eq(P()->state, ST_READY);
+	ck_assert_uint_ge(P()->last_beat_ms + 200, sup_now_ms());
+	sup_down();
+	ck_assert_int_eq(P()->state, ST_DISABLED);
+	ck_assert_int_eq(n_gone, 1);
+}
+END_TEST
+
+/* --- back-off ------------------------------------------------------------ */
+
+START_TEST(test_backoff_doubles)
+{
+	unsigned d[8];
+	int n;
+
+	sup_up("crash", NULL); /* abort() 60 ms after READY: a crash loop */
+	wait_gone(5, 8000);
+	n = delays("restarting in", d, 8);
+	ck_assert_int_ge(n, 5);
+	ck_assert_uint_eq(d[0], 40);
+	ck_assert_uint_eq(d[1], 80);
+	ck_assert_uint_eq(d[2], 160);
+	ck_assert_uint_eq(d[3], 320);
+	ck_assert_uint_eq(d[4], 320); /* the cap */
+	ck_assert_msg(log_has("killed by signal 6"), "log:\n%s", logbuf);
+	sup_down();
+}
+END_TEST
+
+static void stable_200(struct jb_config *c) { c->stable_ms = 200; }
+
+START_TEST(test_backoff_resets_when_stable)
+{
+	unsigned d[8];
+	int n;
+
+	sup_up("crashslow", stable_200); /* READY 400 ms, longer than stable_ms */
+	wait_gone(3, 8000);
+	n = delays("restarting in", d, 8);
+	ck_assert_int_ge(n, 3);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(d[i] == 40, "restart %d after %u ms, not the initial 40", i, d[i]);
+	sup_down();
+}
+END_TEST
+
+/* --- failures before READY --------------------------------------------------- */
+
+START_TEST(test_throttled_has_its_own_delay)
+{
+	unsigned d[4];
+	uint64_t gap;
+
+	sup_up("crashearly", NULL);
+	wait_gone(1, 3000);
+	ck_assert_int_eq(P()->state, ST_THROTTLED);
+	ck_assert_msg(delays("failed before READY; next try in", d, 4) == 1 && d[0] == 300,
+		      "log:\n%s", logbuf);
+	wait_gone(2, 3000);
+	/* the second try came after throttle_ms, not after the 40 ms back-off */
+	gap = P()->spawned_ms - gone_ms[0];
+	ck_assert_msg(gap >= 290, "respawned %llu ms after a bad start", (unsigned long long)gap);
+	ck_assert_msg(delays("failed before READY; next try in", d, 4) == 2 && d[1] == 300,
+		      "a second bad start: log:\n%s", logbuf);
+	ck_assert(!log_has("restarting in"));
+	sup_down();
+}
+END_TEST
+
+START_TEST(test_exit78_disables)
+{
+	sup_up("exit78", NULL);
+	ck_assert(run_until(is_disabled, 3000));
+	ck_assert(log_has("configuration error: will not respawn"));
+	run_for(500);
+	ck_assert_int_eq(P()->state, ST_DISABLED);
+	ck_assert_uint_eq(P()->generation, 1);
+	ck_assert_int_eq(P()->pid, -1);
+	sup_down();
+}
+END_TEST
+
+START_TEST(test_wrong_hello_generation)
+{
+	sup_up("badhello", NULL);
+	wait_gone(1, 3000);
+	ck_assert_msg(log_has("protocol violation: HELLO does not match the slot"), "log:\n%s",
+		      logbuf);
+	ck_assert(log_has("killed by signal 9"));
+	ck_assert_int_eq(n_ready, 0);
+	ck_assert_int_eq(P()->state, ST_THROTTLED);
+	sup_down();
+}
+END_TEST
+
+static void handshake_200(struct jb_config *c) { c->handshake_ms = 200; }
+
+START_TEST(test_handshake_deadline)
+{
+	sup_up("silent", handshake_200);
+	wait_gone(1, 3000);
+	ck_assert(log_has("SPAWNING -> STOPPING: no handshake before its deadline"));
+	ck_assert(log_has("killed by signal 9"));
+	ck_assert_int_eq(P()->state, ST_THROTTLED);
+	sup_down();
+}
+END_TEST
+
+/* --- misbehaviour after READY ------------------------------------------------- */
+
+START_TEST(test_garbage_is_killed_at_once)
+{
+	sup_up("garbage", NULL);
+	wait_gone(1, 3000);
+	ck_assert_msg(log_has("READY -> STOPPING: protocol violation"), "log:\n%s", logbuf);
+	ck_assert(log_has("killed by signal 9"));
+	ck_assert(!log_has("did not stop within"));
+	sup_down();
+}
+END_TEST
+
+static uint64_t stopping_at;
+static int saw_stopping(void)
+{
+	if (!stopping_at && P()->state == ST_STOPPING)
+		stopping_at = sup_now_ms();
+	return n_gone >= 1;
+}
+
+START_TEST(test_hang_escalates_to_sigkill)
+{
+	uint64_t took;
+
+	stopping_at = 0;
+	sup_up("hang", NULL); /* READY, then silent and deaf to SIGTERM */
+	ck_assert(run_until(saw_stopping, 5000));
+	took = gone_ms[0] - stopping_at;
+	ck_assert(log_has("READY -> STOPPING: hung: no heartbeat before its deadline"));
+	ck_assert_msg(log_has("did not stop within 1000 ms: SIGKILL"), "log:\n%s", logbuf);
+	ck_assert(log_has("killed by signal 9"));
+	ck_assert_msg(took >= 950 && took < 3000, "SIGKILL %llu ms after SIGTERM",
+		      (unsigned long long)took);
+	sup_down();
+}
+END_TEST
+
+/* --- killed or stopped from outside ---------------------------------------------- */
+
+START_TEST(test_outside_kill_is_not_a_crash_loop)
+{
+	unsigned d[8];
+	int n;
+
+	sup_up("ok", NULL);
+	for (int i = 0; i < 4; i++) {
+		ck_assert(run_until(is_ready, 3000));
+		ck_assert_uint_eq(P()->generation, (uint64_t)i + 1);
+		ck_assert_int_eq(kill(P()->pid, SIGKILL), 0);
+		wait_gone(i + 1, 3000);
+	}
+	n = delays("restarting in", d, 8);
+	ck_assert_int_eq(n, 4);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(d[i] == 40, "restart %d after %u ms: the back-off grew", i, d[i]);
+	ck_assert(log_has("killed from outside"));
+	sup_down();
+}
+END_TEST
+
+START_TEST(test_outside_stop_is_replaced)
+{
+	unsigned d[4];
+	pid_t old;
+
+	sup_up("ok", NULL);
+	ck_assert(run_until(is_ready, 3000));
+	old = P()->pid;
+	ck_assert_int_eq(kill(old, SIGSTOP), 0);
+	wait_gone(1, 5000);
+	ck_assert_msg(log_has("was stopped by signal 19"), "log:\n%s", logbuf);
+	ck_assert(log_has("hung: no heartbeat before its deadline"));
+	ck_assert(log_has("killed by signal 9"));
+	/* not its fault: the first delay, and the back-off did not grow */
+	ck_assert_int_eq(delays("restarting in", d, 4), 1);
+	ck_assert_uint_eq(d[0], 40);
+	ck_assert_uint_eq(P()->backoff_ms, 40);
+	ck_assert(run_until(is_ready, 3000));
+	ck_assert_int_ne(P()->pid, old);
+	sup_down();
+}
+END_TEST
+
+/* --- SIGHUP ------------------------------------------------------------------ */
+
+static void slow_beats(struct jb_config *c)
+{
+	c->heartbeat_ms = 400;
+	c->heartbeat_deadline_ms = 1000;
+}
+
+START_TEST(test_reload_keeps_old_period)
+{
+	pid_t old;
+
+	sup_up("ok", slow_beats);
+	ck_assert(run_until(is_ready, 3000));
+	old = P()->pid;
+	/* what reload() in main.c does to the running configuration */
+	S.cfg.heartbeat_ms = 50;
+	S.cfg.heartbeat_deadline_ms = 150;
+	sup_procs_reload(&S);
+	run_for(1500); /* it beats every 400 ms: more than the new 150 ms deadline */
+	ck_assert_msg(P()->pid == old && P()->state == ST_READY && n_gone == 0,
+		      "a child configured with the old period was killed; log:\n%s", logbuf);
+	ck_assert_uint_eq(P()->deadline_ms, 1000);
+	/* a child started after the reload is held to the new deadline */
+	ck_assert_int_eq(kill(old, SIGKILL), 0);
+	wait_gone(1, 3000);
+	ck_assert(run_until(is_ready, 3000));
+	ck_assert_uint_eq(P()->deadline_ms, 150);
+	run_for(500);
+	ck_assert_int_eq(P()->state, ST_READY);
+	ck_assert_int_eq(n_gone, 1);
+	sup_down();
+}
+END_TEST
+
+/* --- generations ------------------------------------------------------------- */
+
+START_TEST(test_generation_per_spawn)
+{
+	char who[64];
+	pid_t first;
+
+	sup_up("ok", NULL);
+	ck_assert(run_until(is_ready, 3000));
+	first = P()->pid;
+	kill(first, SIGKILL);
+	wait_gone(1, 3000);
+	ck_assert(run_until(is_ready, 3000));
+	ck_assert_uint_eq(P()->generation, 2);
+	/* the line of the first child's death names its pid and generation */
+	snprintf(who, sizeof(who), "ok[%d] gen 1: READY -> IDLE: killed by signal 9", (int)first);
+	ck_assert_msg(log_has(who), "no '%s'; log:\n%s", who, logbuf);
+	sup_down();
+}
+END_TEST
+
+/* --- the real table ------------------------------------------------------------ */
+
+START_TEST(test_kind_table_is_sound)
+{
+	ck_assert_uint_le(jb_nkinds, JB_KINDS_MAX);
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		const struct jb_kind *k = &jb_kinds[i];
+
+		ck_assert_msg(k->name[0] && strspn(k->name, "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+						    strlen(k->name), "kind name '%s'", k->name);
+		ck_assert_msg(strlen(k->name) < 13, "%s: comm jb-NAME must fit 15 bytes", k->name);
+		for (size_t j = 0; j < i; j++)
+			ck_assert_str_ne(jb_kinds[j].name, k->name);
+		ck_assert_ptr_eq(jb_kind_find(jb_kinds, jb_nkinds, k->name), k);
+		ck_assert(k->entry && k->policy && k->hooks);
+		ck_assert(k->role == IPC_ROLE_WORKER || k->role == IPC_ROLE_PRINTER);
+		if (k->role == IPC_ROLE_WORKER) {
+			ck_assert_msg(k->mechs != 0, "worker %s runs no mechanism", k->name);
+			ck_assert_int_eq(k->aux, JB_AUX_SNAPSHOT);
+		} else {
+			ck_assert_msg(k->output != NULL, "printer %s has no output", k->name);
+			ck_assert_msg(k->hooks->drain != NULL, "printer %s is not drained", k->name);
+		}
+		/* descriptors and sandbox agree: a child may write fd 1 exactly
+		 * when it holds the operator's stdout, fd 4 exactly when it is
+		 * an output file; every child may write its stderr pipe and
+		 * none may write its IPC socket with write(2) */
+		ck_assert_int_eq(jb_policy_may_write(k->policy, 1), !!k->operator_stdout);
+		ck_assert_int_eq(jb_policy_may_write(k->policy, JB_CHILD_AUX_FD),
+				 k->aux == JB_AUX_OUTPUT);
+		ck_assert(jb_policy_may_write(k->policy, 2));
+		ck_assert(!jb_policy_may_write(k->policy, JB_CHILD_IPC_FD));
+		ck_assert(!jb_policy_may_write(k->policy, 0));
+		if (k->enable == JB_EN_PATH)
+			ck_assert_int_eq(k->aux, JB_AUX_OUTPUT);
+	}
+	/* every recipe mechanism runs in exactly one worker kind */
+	for (int m = 0; m < RCP_MECH_MAX; m++) {
+		int runs = 0;
+		for (size_t i = 0; i < jb_nkinds; i++)
+			runs += jb_kinds[i].role == IPC_ROLE_WORKER && (jb_kinds[i].mechs & (1u << m));
+		ck_assert_int_eq(runs, 1);
+	}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("procs");
+	struct {
+		const char *name;
+		const TTest *t;
+	} cases[] = {
+		{"ready_and_stop", test_ready_and_stop},
+		{"backoff_doubles", test_backoff_doubles},
+		{"backoff_resets_when_stable", test_backoff_resets_when_stable},
+		{"throttled_has_its_own_delay", test_throttled_has_its_own_delay},
+		{"exit78_disables", test_exit78_disables},
+		{"wrong_hello_generation", test_wrong_hello_generation},
+		{"handshake_deadline", test_handshake_deadline},
+		{"garbage_is_killed_at_once", test_garbage_is_killed_at_once},
+		{"hang_escalates_to_sigkill", test_hang_escalates_to_sigkill},
+		{"outside_kill_is_not_a_crash_loop", test_outside_kill_is_not_a_crash_loop},
+		{"outside_stop_is_replaced", test_outside_stop_is_replaced},
+		{"reload_keeps_old_period", test_reload_keeps_old_period},
+		{"generation_per_spawn", test_generation_per_spawn},
+		{"kind_table_is_sound", test_kind_table_is_sound},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		TCase *tc = tcase_create(cases[i].name);
+		tcase_set_timeout(tc, 30);
+		tcase_add_test(tc, cases[i].t);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int main(void)
+{
+	SRunner *r = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}
