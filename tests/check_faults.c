@@ -325,6 +325,107 @@ START_TEST(test_hook_crash)
 }
 END_TEST
 
+/* --- each role's sandbox ------------------------------------------------- */
+
+/* What each role may not do, tried from inside the child (fault hooks):
+ * a syscall outside its allow-list, write(2) to a descriptor its policy
+ * does not name (fd 1 is the operator's stdout only for the stdout
+ * printer; the IPC socket takes send(2) only), a signal to another
+ * process (the supervisor). Each ends that child with SIGSYS, which the
+ * supervisor logs before it starts a new one. */
+static const struct {
+	const char *kind, *what;
+} forbidden[] = {
+	{"file_access", "sigsys"}, {"file_access", "write-stdout"},
+	{"file_access", "write-ipc"}, {"file_access", "signal-parent"},
+	{"stdout", "sigsys"}, {"stdout", "write-ipc"}, {"stdout", "signal-parent"},
+	{"file", "sigsys"}, {"file", "write-stdout"}, {"file", "write-ipc"},
+	{"file", "signal-parent"},
+};
+
+static int is_printer(const char *kind)
+{
+	return !strcmp(kind, "stdout") || !strcmp(kind, "file");
+}
+
+/* A printer obeys a line that names "jibril-fault.KIND.WHAT": an
+ * encoder run with it as argument is one (data_encoder_exec). */
+static void fire_printer_hook(const char *kind, const char *what)
+{
+	char marker[96];
+	char *argv[] = {"base64", marker, NULL};
+
+	snprintf(marker, sizeof(marker), "jibril-fault.%s.%s", kind, what);
+	jbh_run("/usr/bin/base64", argv, 5000, NULL); /* fails: no such file; it ran */
+}
+
+/* The stdout printer's lines go to the supervisor's stdout (A.out). */
+static void still_prints_stdout(void)
+{
+	struct jbh_match m;
+	uint64_t dl = jbh_detect_deadline(&A);
+	json_t *ev;
+
+	jbh_trigger_for(&A, "stdout", &m);
+	ev = jbh_wait_event_in(A.out, jbh_match, &m, dl);
+	ck_assert_msg(ev != NULL, "after stdout was replaced, no %s for pid %d on stdout (%s)",
+		      m.kind, (int)m.pid, A.out);
+	json_decref(ev);
+}
+
+START_TEST(test_sandbox_forbidden)
+{
+	const char *kind = forbidden[_i].kind, *what = forbidden[_i].what;
+	struct jbh_opts o = {.stdout_printer = 1};
+	char want[96], *out;
+	pid_t old;
+	uint64_t gen;
+
+	up(&o);
+	old = jbh_child_pid(&A, kind);
+	gen = jbh_gen_of(&A, kind, old);
+	if (is_printer(kind))
+		fire_printer_hook(kind, what);
+	else
+		fire_hook(kind, what);
+	replaced(kind, old, 5000 + A.o.cadence_ms);
+	expect_gen_line(kind, gen, "-> IDLE: killed by signal 31");
+	snprintf(want, sizeof(want), "fault hook: %s", what);
+	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
+	snprintf(want, sizeof(want), "fault hook: the write to");
+	ck_assert_msg(!jbh_log_has(&A, want), "a forbidden write was allowed (%s)", A.log);
+	/* nothing forged reached the operator's stream */
+	out = jbh_slurp(A.out, NULL);
+	ck_assert_msg(!out || !strstr(out, "forged"), "a forged line is on stdout (%s)", A.out);
+	free(out);
+	if (!strcmp(kind, "stdout"))
+		still_prints_stdout();
+	else
+		still_detects(kind);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* A probe the sandbox refuses with an errno (open) does not kill: the
+ * child logs the refusal and goes on working. */
+START_TEST(test_sandbox_open_refused)
+{
+	const char *kind = workers[_i];
+	pid_t pid;
+
+	up(NULL);
+	pid = jbh_child_pid(&A, kind);
+	fire_hook(kind, "open");
+	ck_assert_msg(jbh_log_wait(&A, "fault hook: open refused: Permission denied", 5000),
+		      "no refusal logged (%s)", A.log);
+	ck_assert_msg(!jbh_log_has(&A, "fault hook: open was allowed"), "open was allowed");
+	still_detects(kind);
+	ck_assert_int_eq(jbh_child_pid(&A, kind), pid);
+	ck_assert_msg(!jbh_pid_gone(pid), "%s[%d] died of a refused open", kind, (int)pid);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
 /* --- back-off ------------------------------------------------------------ */
 
 START_TEST(test_restart_backoff)
@@ -454,6 +555,9 @@ int main(void)
 	tcase_add_loop_test(tc(s, "hook_garbage"), test_hook_garbage, 0, 3);
 	tcase_add_loop_test(tc(s, "hook_hang"), test_hook_hang, 0, 3);
 	tcase_add_loop_test(tc(s, "hook_crash_is_sigabrt"), test_hook_crash, 0, 3);
+	tcase_add_loop_test(tc(s, "sandbox_forbidden"), test_sandbox_forbidden, 0,
+			    (int)(sizeof(forbidden) / sizeof(forbidden[0])));
+	tcase_add_loop_test(tc(s, "sandbox_open_refused"), test_sandbox_open_refused, 0, 3);
 	tcase_add_test(tc(s, "restart_backoff"), test_restart_backoff);
 	tcase_add_test(tc(s, "gauntlet"), test_gauntlet);
 	sr = srunner_create(s);
