@@ -11,7 +11,7 @@
  *    an ancestry that ends at pid 1, a v4 uuid and sane timestamps.
  *  - benign processes produce nothing; a repeated behaviour of one process
  *    is reported once.
- *  - every child is confined (uid 65534, no capabilities, no_new_privs,
+ *  - every child is confined (a uid of its own, no capabilities, no_new_privs,
  *    seccomp filter) and holds only the fds it was given.
  *  - the fd actions no recipe uses yet (fsync, flock, fasync) reach jb_links,
  *    with their filters (LOCK_UN, other F_SETFL flags: nothing).

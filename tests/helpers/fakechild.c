@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
 	if (is("crashearly"))
 		abort();
 	if (is("exit78"))
-		return 78;
+		return EX_CONFIG;
 	if (is("silent"))
 		for (;;)
 			pause();
