@@ -52,7 +52,7 @@ void jb_child_flush(void);
  * misbehave as WHAT says, to prove the supervisor and the sandbox hold.
  *   sigsys        a syscall outside the allow-list (socket)
  *   write-stdout  write(2) to fd 1, write-ipc: write(2) to the IPC socket
- *   signal-parent tgkill at the supervisor
+ *   signal-parent tgkill at the supervisor; kill-self: SIGKILL at itself
  *   open          openat, which the sandbox refuses with EACCES: logged,
  *                 and the child goes on
  *   garbage       a message that is not msgpack

@@ -19,6 +19,7 @@
  *  - nothing may map memory executable after the filter is in place.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,7 +40,7 @@ enum sc_arg {
 	SC_NOEXEC,	/* argument 2 (prot) without PROT_EXEC */
 	SC_IPC,		/* argument 0 is the IPC socket */
 	SC_OUT,		/* argument 0 is one of the policy's writable fds */
-	SC_SELF,	/* arguments 0 and 1 are this process and its thread */
+	SC_SELF,	/* arguments 0 and 1 are this process and its thread, 2 SIGABRT */
 	SC_AUX,		/* argument 0 is the role's output file (fd 4) */
 };
 
@@ -71,22 +72,28 @@ static const struct sc_rule common_rules[] = {
 	{SCMP_SYS(exit_group), SC_ANY, "exit"},
 	{SCMP_SYS(futex), SC_ANY, "libc internal locks"},
 	{SCMP_SYS(getpid), SC_ANY, "HELLO carries the pid; abort() asks for it"},
-	{SCMP_SYS(getrandom), SC_ANY, "detection uuids"},
 	{SCMP_SYS(gettid), SC_ANY, "abort() asks for its tid before tgkill"},
 	{SCMP_SYS(gettimeofday), SC_ANY, "libevent, timestamps"},
 	{SCMP_SYS(madvise), SC_ANY, "malloc trimming"},
 	{SCMP_SYS(mremap), SC_ANY, "realloc of large blocks"},
 	{SCMP_SYS(munmap), SC_ANY, "malloc"},
-	{SCMP_SYS(poll), SC_ANY, "flushing the IPC queue before exit"},
+	{SCMP_SYS(poll), SC_ANY, "flushing the IPC queue before exit; a printer waits for room"},
+	{SCMP_SYS(restart_syscall), SC_ANY, "a poll() with a timeout resumed after SIGSTOP/SIGCONT"},
 	{SCMP_SYS(rt_sigprocmask), SC_ANY, "abort()"},
 	{SCMP_SYS(rt_sigreturn), SC_ANY, "signal return"},
 	{SCMP_SYS(mmap), SC_NOEXEC, "malloc; never executable"},
 	{SCMP_SYS(mprotect), SC_NOEXEC, "malloc arenas; never executable"},
 	{SCMP_SYS(recvfrom), SC_IPC, "IPC receive (recv), on the IPC socket only"},
 	{SCMP_SYS(sendto), SC_IPC, "IPC send (send), on the IPC socket only"},
-	{SCMP_SYS(tgkill), SC_SELF, "abort() raises SIGABRT on itself, never on another"},
+	{SCMP_SYS(tgkill), SC_SELF, "abort() raises SIGABRT on itself: no other signal, no other "
+				    "process (a SIGKILL of its own would pass for a kill from outside)"},
 	{SCMP_SYS(write), SC_OUT, "stderr (to the supervisor); a printer's output"},
 	{SCMP_SYS(writev), SC_OUT, "libc's fatal messages go to stderr with writev"},
+};
+
+/* A worker builds events, each with a random uuid. */
+static const struct sc_rule worker_rules[] = {
+	{SCMP_SYS(getrandom), SC_ANY, "detection uuids"},
 };
 
 /* A file printer makes each line durable before it acknowledges it. */
@@ -104,7 +111,7 @@ struct jb_policy {
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct jb_policy jb_policy_worker = {
-	"worker", NULL, 0, {STDERR_FILENO, -1},
+	"worker", worker_rules, N(worker_rules), {STDERR_FILENO, -1},
 };
 const struct jb_policy jb_policy_printer_stdout = {
 	"stdout printer", NULL, 0, {STDOUT_FILENO, STDERR_FILENO, -1},
@@ -183,9 +190,10 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 					SCMP_A0(SCMP_CMP_EQ, JB_CHILD_AUX_FD));
 	case SC_SELF:
 		/* single-threaded: the tid is the pid */
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 3,
 					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()),
-					SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)syscall(SYS_gettid)));
+					SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)syscall(SYS_gettid)),
+					SCMP_A2(SCMP_CMP_EQ, SIGABRT));
 	case SC_OUT:
 		/* one rule per writable fd (rules on a syscall are ORed) */
 		for (size_t i = 0; i < N(p->write_fds) && p->write_fds[i] >= 0 && rc == 0; i++)

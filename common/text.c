@@ -52,6 +52,40 @@ void jb_utf8_fix(char *s)
 	}
 }
 
+/* Code points a log line must not carry: C1 controls, line and paragraph
+ * separators, bidirectional overrides and marks. */
+static int unprintable_cp(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void jb_text_printable(char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t need = jb_utf8_seq((const unsigned char *)s + i, len - i);
+		uint32_t cp;
+
+		if (!need || c < 0x20 || c == 0x7f) {
+			s[i++] = '?';
+			continue;
+		}
+		if (need == 1) {
+			i++;
+			continue;
+		}
+		cp = c & (0xff >> (need + 1));
+		for (size_t k = 1; k < need; k++)
+			cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3f);
+		if (unprintable_cp(cp))
+			memset(s + i, '?', need);
+		i += need;
+	}
+}
+
 void jb_iso_time(int64_t real_ns, char *out, size_t len)
 {
 	time_t sec = (time_t)(real_ns / 1000000000);

@@ -15,6 +15,10 @@ size_t jb_utf8_seq(const unsigned char *s, size_t avail);
 /* Replace, in place, every byte of s that is not part of well-formed UTF-8
  * with '?'. */
 void jb_utf8_fix(char *s);
+/* Make s safe to put in a log line, in place: every ASCII control byte
+ * (newline and ESC included), DEL, byte of ill-formed UTF-8, C1 control,
+ * line or paragraph separator and bidirectional control becomes '?'. */
+void jb_text_printable(char *s);
 /* The part of path after its last '/' (all of it when there is none); a
  * pointer into path. */
 const char *jb_basename(const char *path);

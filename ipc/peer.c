@@ -53,13 +53,12 @@ static void peer_gone(struct ipc_peer *p, int violation, const char *fmt, ...)
 	p->dispatch(p, NULL, p->arg);
 }
 
-static void peer_read(evutil_socket_t fd, short what, void *arg)
+/* Read and dispatch up to max messages; stops early when none is left. */
+static void read_some(struct ipc_peer *p, int fd, int max)
 {
-	struct ipc_peer *p = arg;
 	char err[128];
 
-	/* drain what is there, but yield to the loop after a bounded batch */
-	for (int i = 0; i < 64 && !p->dead; i++) {
+	for (int i = 0; i < max && !p->dead; i++) {
 		ssize_t n = recv(fd, rxbuf, sizeof(rxbuf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -100,6 +99,17 @@ static void peer_read(evutil_socket_t fd, short what, void *arg)
 		}
 		p->dispatch(p, &rxmsg, p->arg);
 	}
+}
+
+static void peer_read(evutil_socket_t fd, short what, void *arg)
+{
+	/* drain what is there, but yield to the loop after a bounded batch */
+	read_some(arg, fd, 64);
+}
+
+void ipc_peer_drain(struct ipc_peer *p, int max)
+{
+	read_some(p, p->fd, max);
 }
 
 static int peer_write_some(struct ipc_peer *p)

@@ -50,6 +50,11 @@ void ipc_peer_free(struct ipc_peer *p);
  * is dead (the message is not queued). */
 int ipc_peer_send(struct ipc_peer *p, const void *buf, size_t len);
 
+/* Read and dispatch, now, up to max messages already in the socket (the
+ * last words of a child that has exited, or heartbeats the loop has not
+ * read yet); the same checks and the same dispatch as the event path. */
+void ipc_peer_drain(struct ipc_peer *p, int max);
+
 /* Write the queue out synchronously (blocking up to timeout_ms); for a
  * child about to exit. */
 void ipc_peer_flush(struct ipc_peer *p, int timeout_ms);

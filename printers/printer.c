@@ -10,8 +10,11 @@
  *    repeat a line, never lose one).
  *  - a line that fails to write makes the printer exit non-zero so it is
  *    restarted, rather than acknowledging what it did not print.
+ *  - while its output cannot take more (a paused terminal, a full pipe)
+ *    the printer keeps sending heartbeats: it is busy, not hung.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +31,21 @@ static const char *out_name;
 static int out_fd = -1, fault_hooks;
 static uint64_t printed, invalid;
 
+/* Wait until fd can take bytes, sending heartbeats meanwhile: a printer
+ * whose output is paused (a terminal on Ctrl-S, a slow pipe) is busy,
+ * not hung, and must not be replaced (it would print its lines again). */
+static void wait_writable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+	while (poll(&p, 1, 100) == 0)
+		jb_child_beat_if_due();
+}
+
 int prn_write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {
+		wait_writable(fd);
 		ssize_t n = write(fd, buf, len);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -16,9 +16,10 @@
  *    is free (two workers slow at once) the cadence is skipped: the maps
  *    keep the data, the next snapshot carries it, and the heartbeat
  *    deadline replaces workers that are stuck for good.
- *  - a worker that dies three times without acknowledging anything is
- *    moved past the snapshot it keeps dying on (logged), so one poisonous
- *    record cannot stop detection for good.
+ *  - a worker that fails three times (crashes, hangs: not kills from
+ *    outside) without acknowledging anything is moved past the snapshot it
+ *    keeps dying on (logged), so one poisonous record cannot stop
+ *    detection for good, and killing it cannot make it skip one.
  *  - loss: the kernel counts records it created; we count the records we
  *    saw for the first time. Created but never seen = evicted before any
  *    query: reported, never guessed.
@@ -549,9 +550,10 @@ void sup_collector_proc_gone(struct sup *s, struct sup_proc *p)
 			held = 1;
 		}
 	}
-	/* whatever it was sent and did not finish is sent again */
+	/* whatever it was sent and did not finish is sent again; a kill from
+	 * outside says nothing about the snapshot it held */
 	w->snap_sent_seq = w->acked_seq;
-	if (held && ++w->stuck_crashes >= STUCK_LIMIT && c->latest_slot >= 0) {
+	if (held && !p->outside && ++w->stuck_crashes >= STUCK_LIMIT && c->latest_slot >= 0) {
 		log_warnx("%s died %d times on the same snapshot: skipping to snapshot %llu "
 			  "(changes before it are not examined by this worker kind)",
 			  p->kind->name, w->stuck_crashes,

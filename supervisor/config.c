@@ -27,8 +27,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -491,26 +489,6 @@ static int printer_enabled(struct conf_ctx *x)
 	return fail(x, line, "no printer enabled: set [printers] %s", how);
 }
 
-/* Each kind runs as uid/gid child_uid_base + its row: uids of their own,
- * so no other process on the host can signal or trace the children. One
- * the account database knows is refused (another user could own it). */
-static int uids_free(struct conf_ctx *x)
-{
-	for (size_t i = 0; i < jb_nkinds; i++) {
-		uint32_t id = x->cfg.child_uid_base + (uint32_t)i;
-		struct passwd *pw = getpwuid((uid_t)id);
-		struct group *gr = pw ? NULL : getgrgid((gid_t)id);
-
-		if (pw || gr || id == 65534)
-			return fail(x, seen_line(x, "agent", "child_uid_base"),
-			    "child_uid_base: uid/gid %u (kind %s) is %s '%s' in the account database: "
-			    "children need ids that no account uses", id, jb_kinds[i].name,
-			    pw ? "user" : "group",
-			    pw ? pw->pw_name : gr ? gr->gr_name : "nobody");
-	}
-	return 1;
-}
-
 /* Checks between keys; the error names the later line involved. */
 static int cross_check(struct conf_ctx *x)
 {
@@ -526,9 +504,7 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
-	if (!printer_enabled(x))
-		return 0;
-	return uids_free(x);
+	return printer_enabled(x);
 }
 
 /* inih's process-wide options (Debian build), pinned during a parse. */
@@ -623,8 +599,10 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 	} else if (r < 0 && !x->failed) {
 		fail(x, 0, "cannot read: parser error %d", r);
 	}
-	if (!x->failed && cross_check(x))
+	if (!x->failed && cross_check(x)) {
+		x->cfg.child_uid_base_line = seen_line(x, "agent", "child_uid_base");
 		ret = 0;
+	}
 out:
 	if (x->fp)
 		fclose(x->fp);

@@ -22,6 +22,7 @@ struct jb_config {
 	uint32_t handshake_ms;		/* HELLO..READY must finish within */
 	int log_level;			/* 0 err 1 warn 2 info 3 debug */
 	uint32_t child_uid_base;	/* kind i runs as uid/gid base + i */
+	int child_uid_base_line;	/* its line in the file, 0 = unset */
 
 	/* [maps] max entries */
 	uint32_t map_tasks;
@@ -63,6 +64,13 @@ void jb_config_defaults(struct jb_config *c);
 int *jb_config_kind(struct jb_config *c, const char *name);
 /* Its value, or -1 when there is no such row. */
 int jb_config_kind_on(const struct jb_config *c, const char *name);
+
+/* Can the children take their ids (child_uid_base + row)? None may be
+ * known to the account database (another user could own it) and each
+ * must be mapped in our user namespace. Called before start-up and by
+ * --check-config, not on SIGHUP (an NSS lookup may block, and the ids
+ * change only at a restart). 0, or -1 with "file[:line]: ..." in err. */
+int jb_config_check_ids(const struct jb_config *c, const char *path, char *err, size_t errlen);
 
 /* Parse 'path' into c (which must hold defaults). Returns 0, or -1 with
  * "file:line: what is wrong" (or "file: why it cannot be read") in err. */

@@ -178,7 +178,8 @@ static int run_supervisor(const char *config_path)
 	int n;
 
 	jb_config_defaults(&sup.cfg);
-	if (jb_config_load(&sup.cfg, config_path, err, sizeof(err)) < 0) {
+	if (jb_config_load(&sup.cfg, config_path, err, sizeof(err)) < 0 ||
+	    jb_config_check_ids(&sup.cfg, config_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
@@ -261,6 +262,22 @@ static int run_supervisor(const char *config_path)
 	return 0;
 }
 
+/* fds 0-2 open, /dev/null where they were not (OpenSSH sanitise_stdfd):
+ * else the first file we open would become "stdout", and the stdout
+ * printer would be handed it as the operator's stream. */
+static void sanitise_stdfd(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		int nfd = open("/dev/null", O_RDWR);
+		if (nfd < 0 || nfd > 2) {
+			fprintf(stderr, "jibril: cannot open /dev/null onto fd %d\n", fd);
+			exit(EX_OSERR);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -280,6 +297,8 @@ int main(int argc, char **argv)
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
 	struct jb_child_args args = {0, 0};
 	int level = LOG_L_INFO, c, list = 0;
+
+	sanitise_stdfd();
 
 	while ((c = getopt_long(argc, argv, "c:n:LhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -322,6 +341,7 @@ int main(int argc, char **argv)
 		log_init("jibril", LOG_L_WARN);
 		jb_config_defaults(&cfg);
 		if (jb_config_load(&cfg, path, err, sizeof(err)) < 0 ||
+		    jb_config_check_ids(&cfg, path, err, sizeof(err)) < 0 ||
 		    sup_recipes_load(&cfg, path, &r, err, sizeof(err)) < 0) {
 			fprintf(stderr, "jibril: %s\n", err);
 			return EX_CONFIG;

@@ -35,9 +35,12 @@ struct sup_walk {
  * for it: the batch call succeeded, or failed with ENOENT (the end of the
  * map: its count is valid). Any other error ends the walk with nothing of
  * that chunk and returns -1 (errno set). A full append buffer ends the
- * walk with 0. A per-key walk whose keys are evicted under it restarts
- * from the first bucket; it gives up (-1, errno EAGAIN) after twice
- * max_entries steps.
+ * walk with 0. A per-key walk (kernels without batch lookups) whose
+ * previous key is evicted under it restarts from the first bucket: in
+ * append mode an entry may then be held twice (a repeated link is dropped
+ * by the router's dedup, a repeated task is found by its key either way;
+ * first sightings may be counted twice, which under-states the loss
+ * figure); it gives up (-1, errno EAGAIN) after twice max_entries steps.
  */
 int sup_map_walk(const struct jb_bpf *b, struct sup_walk *w);
 

@@ -83,18 +83,37 @@ static void arm_timer(struct sup_proc *p, uint32_t ms)
 	evtimer_add(p->timer, &tv);
 }
 
+/* The host's count of OOM kills (/proc/vmstat oom_kill), 0 if unknown. */
+static uint64_t oom_kills(void)
+{
+	char buf[8192], *p;
+	FILE *f = fopen("/proc/vmstat", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "\noom_kill ");
+	return p ? strtoull(p + 10, NULL, 10) : 0;
+}
+
 static void proc_start(struct sup *s, struct sup_proc *p)
 {
+	uint64_t ooms = oom_kills();
+
 	if (sup_spawn(s, p) < 0) {
 		/* nothing started (fork, socketpair, pipe): try again later */
 		arm_timer(p, p->backoff_ms);
 		return;
 	}
+	p->oom_kills = ooms;
 	p->we_killed = p->killed_stopped = p->stopped = 0;
 	p->kill_reason[0] = '\0';
 	p->spawned_ms = sup_now_ms();
 	p->ready_ms = 0;
 	set_state(p, ST_SPAWNING, NULL);
+	if (!p->peer)
+		sup_proc_kill(s, p, "cannot set up its IPC peer");
 }
 
 static void proc_timer(evutil_socket_t fd, short what, void *arg)
@@ -169,12 +188,13 @@ void sup_procs_start(struct sup *s)
 
 void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why)
 {
-	if (p->pid <= 0 || p->state == ST_STOPPING)
+	/* a reaped pid may already name another process: never signal it */
+	if (p->pid <= 0 || p->reaped || p->state == ST_STOPPING)
 		return;
 	p->we_killed = 1;
 	p->killed_stopped = p->stopped;
 	snprintf(p->kill_reason, sizeof(p->kill_reason), "%s", why);
-	if (p->peer && !p->peer->dead && p->state != ST_READY) {
+	if (!p->peer || (!p->peer->dead && p->state != ST_READY)) {
 		/* never got going: no point in a grace period */
 		kill(p->pid, SIGKILL);
 	} else if (p->peer && p->peer->violation) {
@@ -219,16 +239,6 @@ static void proc_violation(struct sup *s, struct sup_proc *p, const char *why)
 	p->peer->violation = 1;
 	log_warnx("%s[%d]: protocol violation: %s", p->kind->name, (int)p->pid, why);
 	sup_proc_kill(s, p, "protocol violation");
-}
-
-static void proc_log(struct sup_proc *p, const struct ipc_msg *m)
-{
-	if (m->u.log.level <= IPC_LOG_WARN)
-		log_warnx("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
-	else if (m->u.log.level == IPC_LOG_INFO)
-		log_info("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
-	else
-		log_debug("%s[%d]: %s", p->kind->name, (int)p->pid, m->u.log.text);
 }
 
 void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg)
@@ -284,11 +294,12 @@ void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg
 		p->detections = m->u.heartbeat.detections;
 		break;
 	case IPC_LOG:
-		proc_log(p, m);
+		sup_child_log(p, (int)m->u.log.level, NULL, m->u.log.text);
 		break;
 	default:
-		/* the role's own messages, after READY only */
-		if (p->state != ST_READY) {
+		/* the role's own messages, once READY (and while stopping: the
+		 * acknowledgements of a child being replaced still count) */
+		if (p->state != ST_READY && p->state != ST_STOPPING) {
 			char w[96];
 			snprintf(w, sizeof(w), "%s before READY", ipc_msg_name(m->type));
 			proc_violation(s, p, w);
@@ -312,13 +323,18 @@ static void describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended with wait status 0x%x", status);
 }
 
-/* Killed from outside: a SIGKILL or SIGTERM we did not send, or our kill
- * of a child someone had stopped. Not a failure of the child. */
+/* Killed from outside: a SIGKILL or SIGTERM we did not send (a child can
+ * signal only itself, and only with SIGABRT: common/sandbox.c), or our
+ * kill of a child someone had stopped. Not a failure of the child, unless
+ * the OOM killer struck since it was spawned: a child that runs out of
+ * memory is failing, and backs off like any crash. */
 static int killed_from_outside(const struct sup_proc *p, int status)
 {
 	if (p->we_killed)
 		return p->killed_stopped;
-	return WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM);
+	if (!WIFSIGNALED(status) || (WTERMSIG(status) != SIGKILL && WTERMSIG(status) != SIGTERM))
+		return 0;
+	return WTERMSIG(status) != SIGKILL || oom_kills() == p->oom_kills;
 }
 
 static void proc_exited(struct sup *s, struct sup_proc *p, int status)
@@ -330,11 +346,18 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 
 	describe_exit(status, how, sizeof(how));
 	evtimer_del(p->timer);
+	p->reaped = 1;
+	p->outside = outside; /* for the gone hook: not a poisoned record */
 	if (p->peer) {
+		/* its last words: detections, acknowledgements it sent before
+		 * it ended are still in the socket (nothing it says now can
+		 * get a signal sent to its reaped pid) */
+		ipc_peer_drain(p->peer, 4096);
 		ipc_peer_free(p->peer);
 		p->peer = NULL;
 	}
 	sup_spawn_stderr_close(p);
+	sup_child_log_end(p);
 	if (p->kind->hooks && p->kind->hooks->gone)
 		p->kind->hooks->gone(s, p);
 	snprintf(why, sizeof(why), "%s%s%s (last heartbeat: %llu %s, %llu %s)", how,
@@ -417,11 +440,18 @@ void sup_procs_tick(struct sup *s)
 	for (int i = 0; i < s->nprocs; i++) {
 		struct sup_proc *p = &s->procs[i];
 
+		sup_child_log_tick(p);
 		if ((p->state == ST_SPAWNING || p->state == ST_HANDSHAKE) &&
 		    now - p->spawned_ms > s->cfg.handshake_ms)
 			sup_proc_kill(s, p, "no handshake before its deadline");
-		else if (p->state == ST_READY && now - p->last_beat_ms > p->deadline_ms)
-			sup_proc_kill(s, p, "hung: no heartbeat before its deadline");
+		else if (p->state == ST_READY && now - p->last_beat_ms > p->deadline_ms) {
+			/* a long cadence may have kept the loop from reading its
+			 * heartbeats: read them before calling it hung */
+			if (p->peer)
+				ipc_peer_drain(p->peer, 64);
+			if (p->state == ST_READY && now - p->last_beat_ms > p->deadline_ms)
+				sup_proc_kill(s, p, "hung: no heartbeat before its deadline");
+		}
 	}
 }
 
@@ -441,8 +471,10 @@ static void term_some(struct sup *s, int drain)
 	}
 }
 
-/* What READY children with a drain hook still have to acknowledge. */
-static size_t undrained(struct sup *s, int log)
+/* What children with a drain hook still have to acknowledge: READY ones
+ * (being handed it) when ready_only, every one that is not DISABLED
+ * otherwise (a printer restarting at shutdown loses its lines too). */
+static size_t undrained(struct sup *s, int ready_only, int log)
 {
 	size_t left = 0;
 
@@ -450,15 +482,36 @@ static size_t undrained(struct sup *s, int log)
 		struct sup_proc *p = &s->procs[i];
 		size_t n;
 
-		if (!p->kind->hooks || !p->kind->hooks->drain || p->state != ST_READY)
+		if (!p->kind->hooks || !p->kind->hooks->drain || p->state == ST_DISABLED ||
+		    (ready_only && p->state != ST_READY))
 			continue;
 		n = p->kind->hooks->drain(s, p);
 		if (n && log)
-			log_warnx("shutdown: %s[%d] did not acknowledge %zu lines", p->kind->name,
-				  (int)p->pid, n);
+			log_warnx("shutdown: %s (%s) did not acknowledge %zu lines", p->kind->name,
+				  sup_state_name(p->state), n);
 		left += n;
 	}
 	return left;
+}
+
+/* Children without a drain hook that have not been reaped. */
+static int producers_alive(struct sup *s)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->nprocs; i++)
+		n += s->procs[i].pid > 0 && !(s->procs[i].kind->hooks &&
+					      s->procs[i].kind->hooks->drain);
+	return n;
+}
+
+static void loop_a_little(struct sup *s)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+
+	sup_procs_reap(s);
+	event_base_loop(s->base, EVLOOP_NONBLOCK);
+	nanosleep(&ts, NULL);
 }
 
 /* Stop the children that produce, let those with a drain hook (printers)
@@ -472,13 +525,15 @@ void sup_procs_stop(struct sup *s)
 
 	s->stopping = 1;
 	term_some(s, 0);
+	/* their exits first: what they sent before they ended is read then
+	 * (proc_exited drains the socket) and queued for the printers */
+	deadline = sup_now_ms() + 1000;
+	while (producers_alive(s) && sup_now_ms() < deadline)
+		loop_a_little(s);
 	deadline = sup_now_ms() + DRAIN_MS;
-	while (undrained(s, 0) && sup_now_ms() < deadline) {
-		struct timespec ts = {0, 5 * 1000 * 1000};
-		event_base_loop(s->base, EVLOOP_NONBLOCK);
-		nanosleep(&ts, NULL);
-	}
-	undrained(s, 1);
+	while (undrained(s, 1, 0) && sup_now_ms() < deadline)
+		loop_a_little(s);
+	undrained(s, 0, 1);
 	term_some(s, 1);
 	deadline = sup_now_ms() + 2000;
 	do {

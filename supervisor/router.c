@@ -16,6 +16,9 @@
  *  - the backlog is bounded (BACKLOG_MAX lines): when a printer stays
  *    down that long the oldest lines are dropped for it, counted and
  *    logged, never silently.
+ *  - a printer that fails STUCK_LIMIT times in a row (kills from outside
+ *    do not count) on the same first unacknowledged line skips that line,
+ *    logged and counted: one line must not stop a printer for good.
  *  - the router owns the delivery state of each printer slot (what it was
  *    handed, what it acknowledged), indexed by the slot's index; the slot
  *    machine (procs.c) never touches it.
@@ -32,6 +35,7 @@
 #define DEDUP_SLOTS 65536
 #define BACKLOG_MAX 100000
 #define PER_PUMP_MAX 512 /* lines handed to one peer per pump */
+#define STUCK_LIMIT 3	  /* failures on the same line before it is skipped */
 
 struct line {
 	uint64_t seq;
@@ -50,6 +54,9 @@ struct sup_router {
 	/* per printer slot (by slot index) */
 	uint64_t printed_seq[SUP_MAX_PROCS]; /* highest PRINTED ack */
 	uint64_t sent_seq[SUP_MAX_PROCS];    /* highest PRINT handed to the peer */
+	uint64_t stuck_seq[SUP_MAX_PROCS];   /* printed_seq at its last failures */
+	int stuck_fails[SUP_MAX_PROCS];
+	uint64_t dropped_poison;
 	char sendbuf[IPC_MAX_MSG];
 };
 
@@ -304,6 +311,28 @@ void sup_router_printer_ready(struct sup *s, struct sup_proc *p)
 
 void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
 {
+	struct sup_router *rt = s->rt;
+	int i = p->index;
+
+	/* a printer that fails again and again (not killed from outside)
+	 * without acknowledging the line after printed_seq is stopped by
+	 * that line: skip it for this printer, loudly, so that one line
+	 * cannot stop its output for good */
+	if (rt->sent_seq[i] > rt->printed_seq[i] && !p->outside) {
+		if (rt->stuck_seq[i] != rt->printed_seq[i] || !rt->stuck_fails[i])
+			rt->stuck_fails[i] = 0;
+		rt->stuck_seq[i] = rt->printed_seq[i];
+		if (++rt->stuck_fails[i] >= STUCK_LIMIT) {
+			rt->dropped_poison++;
+			log_warnx("%s failed %d times on line %llu: that line is skipped for it, "
+				  "lost for this printer (%llu so far)", p->kind->name, STUCK_LIMIT,
+				  (unsigned long long)rt->printed_seq[i] + 1,
+				  (unsigned long long)rt->dropped_poison);
+			rt->printed_seq[i]++;
+			rt->stuck_fails[i] = 0;
+		}
+	}
 	/* what it was handed and did not acknowledge goes again */
-	s->rt->sent_seq[p->index] = s->rt->printed_seq[p->index];
+	rt->sent_seq[i] = rt->printed_seq[i];
+	bl_trim(s);
 }

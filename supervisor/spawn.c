@@ -11,9 +11,9 @@
  *    its row's aux descriptor (the read-only snapshot, an output file) or
  *    nothing. Everything else is closed before the exec. A compromised
  *    child cannot write into the operator's stream or the supervisor's
- *    log file: what it writes to stderr comes out of the supervisor's log
- *    prefixed with its kind and pid, control bytes replaced, at most
- *    ERR_LINES_PER_S lines a second (the rest counted).
+ *    log file: what it writes to stderr goes through childlog.c like its
+ *    IPC_LOG lines (prefixed with its kind and pid, made printable, rate
+ *    limited); a NUL in it hides nothing.
  *  - both pipe ends are non-blocking: a child never blocks on stderr, and
  *    the supervisor never blocks reading it.
  */
@@ -32,7 +32,6 @@
 #include "sup.h"
 
 #define PEER_QUEUE_CAP 4096
-#define ERR_LINES_PER_S 50
 
 /* Runs in the forked child: lay out the fds and re-exec ourselves. */
 static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc *p, int sock,
@@ -71,27 +70,6 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	_exit(127);
 }
 
-/* One line the child wrote to stderr, into our log. */
-static void err_line(struct sup_proc *p, char *line)
-{
-	uint64_t now = sup_now_ms();
-
-	for (char *c = line; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	if (now - p->err_window_ms >= 1000) {
-		if (p->err_dropped)
-			log_warnx("%s[%d]: %u stderr lines dropped (more than %d a second)",
-				  p->kind->name, (int)p->pid, p->err_dropped, ERR_LINES_PER_S);
-		p->err_window_ms = now;
-		p->err_lines = p->err_dropped = 0;
-	}
-	if (p->err_lines++ < ERR_LINES_PER_S)
-		log_warnx("%s[%d]: stderr: %s", p->kind->name, (int)p->pid, line);
-	else
-		p->err_dropped++;
-}
-
 static void err_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct sup_proc *p = arg;
@@ -105,7 +83,7 @@ static void err_read(evutil_socket_t fd, short what, void *arg)
 			/* EOF: every writer is gone */
 			if (p->err_len) {
 				p->err_buf[p->err_len] = '\0';
-				err_line(p, p->err_buf);
+				sup_child_log(p, LOG_L_WARN, "stderr", p->err_buf);
 				p->err_len = 0;
 			}
 			if (p->err_ev)
@@ -114,12 +92,16 @@ static void err_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n < 0)
 			return;
+		/* a NUL must not hide what follows it */
+		for (char *c = p->err_buf + p->err_len; c < p->err_buf + p->err_len + n; c++)
+			if (!*c)
+				*c = '?';
 		p->err_len += (size_t)n;
 		p->err_buf[p->err_len] = '\0';
 		start = p->err_buf;
-		while ((nl = strchr(start, '\n'))) {
+		while ((nl = memchr(start, '\n', p->err_len - (size_t)(start - p->err_buf)))) {
 			*nl = '\0';
-			err_line(p, start);
+			sup_child_log(p, LOG_L_WARN, "stderr", start);
 			start = nl + 1;
 		}
 		p->err_len -= (size_t)(start - p->err_buf);
@@ -127,7 +109,7 @@ static void err_read(evutil_socket_t fd, short what, void *arg)
 		if (p->err_len == sizeof(p->err_buf) - 1) {
 			/* a line longer than the buffer: log it in pieces */
 			p->err_buf[p->err_len] = '\0';
-			err_line(p, p->err_buf);
+			sup_child_log(p, LOG_L_WARN, "stderr", p->err_buf);
 			p->err_len = 0;
 		}
 	}
@@ -180,6 +162,8 @@ int sup_spawn(struct sup *s, struct sup_proc *p)
 	close(sv[1]);
 	close(ep[1]);
 	p->pid = pid;
+	p->reaped = 0;
+	sup_child_log_start(p, pid);
 	p->err_fd = ep[0];
 	p->err_len = 0;
 	p->err_ev = event_new(s->base, ep[0], EV_READ | EV_PERSIST, err_read, p);

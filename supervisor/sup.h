@@ -81,6 +81,9 @@ struct sup_proc {
 	int we_killed;		/* the exit is one we caused */
 	int stopped;		/* stopped by a signal (SIGSTOP from outside) */
 	int killed_stopped;	/* we killed it while it was stopped */
+	int reaped;		/* its exit is being handled: its pid may be reused */
+	int outside;		/* that exit was a kill from outside, not its failure */
+	uint64_t oom_kills;	/* the host's OOM kill count when it was spawned */
 	char kill_reason[96];
 	int aux_fd;		/* JB_AUX_OUTPUT: the file, opened at init */
 	/* its stderr: a pipe read into the log (spawn.c) */
@@ -88,8 +91,10 @@ struct sup_proc {
 	struct event *err_ev;
 	char err_buf[512];
 	size_t err_len;
-	uint64_t err_window_ms;
-	uint32_t err_lines, err_dropped;
+	/* what it says, into the log (childlog.c) */
+	pid_t log_pid;
+	uint64_t log_window_ms;
+	uint32_t log_lines, log_dropped;
 	uint64_t processed, detections;	/* from the last heartbeat */
 };
 
@@ -146,6 +151,14 @@ const char *sup_state_name(enum sup_state st);
 int sup_spawn(struct sup *s, struct sup_proc *p);
 /* Read what is left in the child's stderr pipe and close it. */
 void sup_spawn_stderr_close(struct sup_proc *p);
+
+/* --- childlog.c --------------------------------------------------------------- */
+/* One line a child said (IPC_LOG; channel "stderr" for its pipe) into the
+ * log: prefixed with its kind and pid, made printable, rate-limited. */
+void sup_child_log(struct sup_proc *p, int level, const char *channel, const char *text);
+void sup_child_log_start(struct sup_proc *p, pid_t pid);	/* a new child */
+void sup_child_log_tick(struct sup_proc *p);			/* a window over: drops counted */
+void sup_child_log_end(struct sup_proc *p);			/* its exit: drops counted */
 
 /* --- collector.c -------------------------------------------------------------- */
 struct jb_bpf;

@@ -437,6 +437,66 @@ START_TEST(test_cross_field)
 }
 END_TEST
 
+/* --- the kind-derived keys and the children's ids --------------------------- */
+
+START_TEST(test_kind_keys)
+{
+	struct jb_config c;
+	char path[256], err[JB_CONF_ERR_MAX];
+	static const char kinds[] =
+	    "[workers]\nnetwork = no\n[printers]\nfile = /var/log/j.json\nstdout = off\n";
+	static const char unknown[] = "[workers]\nstdout = yes\n";
+	static const char twice[] = "[printers]\nfile = /a\nfile = /b\n";
+
+	/* every row of the table is a key of its role's section */
+	write_tmp(path, sizeof(path), "kinds.conf", kinds, sizeof(kinds) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(ON(&c, "network"), 0);
+	ck_assert_int_eq(ON(&c, "file_access"), 1);
+	ck_assert_int_eq(ON(&c, "stdout"), 0);
+	ck_assert_str_eq(c.printer_file, "/var/log/j.json");
+	ck_assert_ptr_null(jb_config_kind(&c, "file")); /* a path row: no boolean */
+	ck_assert_int_eq(jb_config_kind_on(&c, "nonesuch"), -1);
+	/* a printer is not a worker key, and a key is given once */
+	write_tmp(path, sizeof(path), "unknown.conf", unknown, sizeof(unknown) - 1);
+	expect_error(path, 2, "unknown key 'stdout' in section [workers]");
+	write_tmp(path, sizeof(path), "twice.conf", twice, sizeof(twice) - 1);
+	expect_error(path, 3, "duplicate key 'file' in section [printers] (first set on line 2)");
+	/* the 'no printer' message names every printer row */
+	sample_path(path, sizeof(path), "bad-no-printer.conf");
+	jb_config_defaults(&c);
+	ck_assert_int_eq(jb_config_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "set [printers] stdout = yes or file = /absolute/path"), "got '%s'",
+		      err);
+}
+END_TEST
+
+START_TEST(test_child_ids)
+{
+	struct jb_config c;
+	char path[256], err[JB_CONF_ERR_MAX], want[400];
+	static const char daemon_uid[] = "# ids\n[agent]\nchild_uid_base = 1\n";
+	static const char nobody[] = "[agent]\nchild_uid_base = 65530\n";
+
+	/* the default base: no account owns it here */
+	jb_config_defaults(&c);
+	ck_assert_msg(jb_config_check_ids(&c, "x.conf", err, sizeof(err)) == 0, "%s", err);
+	/* uid 1 is an account (daemon) on Debian: refused, with the key's line */
+	write_tmp(path, sizeof(path), "ids.conf", daemon_uid, sizeof(daemon_uid) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(c.child_uid_base_line, 3);
+	ck_assert_int_eq(jb_config_check_ids(&c, path, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:3: child_uid_base: id 1 (kind file_access) is ", path);
+	ck_assert_msg(!strncmp(err, want, strlen(want)) && strstr(err, "account database"),
+		      "got '%s'", err);
+	/* nobody's 65534 is in the range of the fifth kind */
+	write_tmp(path, sizeof(path), "nobody.conf", nobody, sizeof(nobody) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_check_ids(&c, path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, ":2: child_uid_base: id 65534"), "got '%s'", err);
+}
+END_TEST
+
 /* --- inih options: inline comments etc. ------------------------------------ */
 
 START_TEST(test_inih_options)
@@ -591,6 +651,12 @@ static Suite *config_suite(void)
 	tc = tcase_create("cross_field");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_cross_field);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kinds_and_ids");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_kind_keys);
+	tcase_add_test(tc, test_child_ids);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("inih_options");

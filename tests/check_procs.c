@@ -377,8 +377,8 @@ END_TEST
 
 static void slow_beats(struct jb_config *c)
 {
-	c->heartbeat_ms = 400;
-	c->heartbeat_deadline_ms = 1000;
+	c->heartbeat_ms = 600;
+	c->heartbeat_deadline_ms = 1500;
 }
 
 START_TEST(test_reload_keeps_old_period)
@@ -389,19 +389,19 @@ START_TEST(test_reload_keeps_old_period)
 	ck_assert(run_until(is_ready, 3000));
 	old = P()->pid;
 	/* what reload() in main.c does to the running configuration */
-	S.cfg.heartbeat_ms = 50;
-	S.cfg.heartbeat_deadline_ms = 150;
+	S.cfg.heartbeat_ms = 100;
+	S.cfg.heartbeat_deadline_ms = 400;
 	sup_procs_reload(&S);
-	run_for(1500); /* it beats every 400 ms: more than the new 150 ms deadline */
+	run_for(1600); /* it beats every 600 ms: more than the new 400 ms deadline */
 	ck_assert_msg(P()->pid == old && P()->state == ST_READY && n_gone == 0,
 		      "a child configured with the old period was killed; log:\n%s", logbuf);
-	ck_assert_uint_eq(P()->deadline_ms, 1000);
+	ck_assert_uint_eq(P()->deadline_ms, 1500);
 	/* a child started after the reload is held to the new deadline */
 	ck_assert_int_eq(kill(old, SIGKILL), 0);
 	wait_gone(1, 3000);
 	ck_assert(run_until(is_ready, 3000));
-	ck_assert_uint_eq(P()->deadline_ms, 150);
-	run_for(500);
+	ck_assert_uint_eq(P()->deadline_ms, 400);
+	run_for(1000);
 	ck_assert_int_eq(P()->state, ST_READY);
 	ck_assert_int_eq(n_gone, 1);
 	sup_down();
@@ -425,6 +425,91 @@ START_TEST(test_generation_per_spawn)
 	/* the line of the first child's death names its pid and generation */
 	snprintf(who, sizeof(who), "ok[%d] gen 1: READY -> IDLE: killed by signal 9", (int)first);
 	ck_assert_msg(log_has(who), "no '%s'; log:\n%s", who, logbuf);
+	sup_down();
+}
+END_TEST
+
+/* --- what a child says ------------------------------------------------------- */
+
+static int log_line_count(const char *needle)
+{
+	int n = 0;
+	for (const char *p = logbuf; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* Every line of the captured log that contains needle starts with the
+ * prefix the supervisor gives the child. */
+static void lines_prefixed(const char *needle, const char *prefix)
+{
+	for (const char *p = logbuf; (p = strstr(p, needle)); p++) {
+		const char *bol = p;
+		while (bol > logbuf && bol[-1] != '\n')
+			bol--;
+		ck_assert_msg(!strncmp(bol, prefix, strlen(prefix)), "a line not prefixed '%s': %.80s",
+			      prefix, bol);
+	}
+}
+
+static int flood_dropped(void) { return log_has("log lines dropped"); }
+
+START_TEST(test_stderr_is_prefixed_clean_and_bounded)
+{
+	char prefix[64];
+
+	sup_up("stderr", NULL);
+	ck_assert(run_until(is_ready, 3000));
+	snprintf(prefix, sizeof(prefix), "stderr[%d]: stderr: ", (int)P()->pid);
+	ck_assert_msg(run_until(flood_dropped, 3000), "the flood was not cut; log:\n%.2000s", logbuf);
+	/* each line the child wrote is one line of ours, under its name */
+	lines_prefixed("real", prefix);
+	lines_prefixed("forged", prefix);
+	lines_prefixed("flood ", prefix);
+	/* no line of ours begins with what the child forged, no ESC, and the
+	 * NUL hid nothing */
+	ck_assert(!strstr(logbuf, "\njibril[supervisor:1]"));
+	ck_assert(!strchr(logbuf, '\x1b'));
+	ck_assert_msg(log_has("x?HIDDEN"), "the NUL hid what followed it; log:\n%.2000s", logbuf);
+	/* bounded: 50 lines a second, the rest counted */
+	ck_assert_int_le(log_line_count(prefix), 60);
+	sup_down();
+}
+END_TEST
+
+START_TEST(test_ipc_log_is_prefixed_and_clean)
+{
+	char prefix[64];
+
+	sup_up("logforge", NULL);
+	ck_assert(run_until(is_ready, 3000));
+	snprintf(prefix, sizeof(prefix), "logforge[%d]: said?jibril[supervisor:1]: forged",
+		 (int)P()->pid);
+	run_for(200);
+	ck_assert_msg(log_has(prefix), "no '%s'; log:\n%s", prefix, logbuf);
+	ck_assert(!strstr(logbuf, "\njibril[supervisor:1]"));
+	sup_down();
+}
+END_TEST
+
+START_TEST(test_child_descriptors)
+{
+	char want[64];
+
+	sup_up("fds", NULL); /* a worker row: no operator stdout, no aux fd */
+	ck_assert(run_until(is_ready, 3000));
+	run_for(200);
+	ck_assert_msg(log_has("fds 0=/dev/null 1=/dev/null 2=pipe:["), "log:\n%s", logbuf);
+	ck_assert(log_has(" 4=(none)"));
+	/* fd 2 is a pipe whose read end is ours */
+	snprintf(want, sizeof(want), "/proc/self/fd/%d", P()->err_fd);
+	{
+		char mine[64], *theirs = strstr(logbuf, " 2=pipe:[");
+		ssize_t n = readlink(want, mine, sizeof(mine) - 1);
+		ck_assert(n > 0 && theirs);
+		mine[n] = '\0';
+		ck_assert_msg(!strncmp(theirs + 3, mine, strlen(mine)), "fd 2 is not our pipe");
+	}
 	sup_down();
 }
 END_TEST
@@ -495,6 +580,9 @@ static Suite *suite(void)
 		{"outside_stop_is_replaced", test_outside_stop_is_replaced},
 		{"reload_keeps_old_period", test_reload_keeps_old_period},
 		{"generation_per_spawn", test_generation_per_spawn},
+		{"stderr_is_prefixed_clean_and_bounded", test_stderr_is_prefixed_clean_and_bounded},
+		{"ipc_log_is_prefixed_and_clean", test_ipc_log_is_prefixed_and_clean},
+		{"child_descriptors", test_child_descriptors},
 		{"kind_table_is_sound", test_kind_table_is_sound},
 	};
 

@@ -13,11 +13,19 @@
  *   badhello    HELLO with the wrong generation
  *   garbage     READY, then a packet that is not msgpack
  *   hang        READY, then neither heartbeats nor reacts to SIGTERM
+ *   stderr      like ok, after READY writes to stderr: a line with a newline
+ *               forging a supervisor line, ESC and a NUL hiding a word,
+ *               then 200 lines (more than the log takes in a second)
+ *   logforge    like ok, after READY an IPC_LOG line forging a supervisor
+ *               line after a newline
+ *   fds         like ok, after READY an IPC_LOG line naming what its fds
+ *               0, 1, 2 and 4 are
  *
  * No privileges, no sandbox, no BPF: it only proves the slot machine.
  * It exits when the supervisor closes the socket.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +108,33 @@ int main(int argc, char **argv)
 	if (is("garbage")) {
 		static const unsigned char junk[] = {0xc1, 0x00, 0xff};
 		send(FD, junk, sizeof(junk), MSG_NOSIGNAL);
+	}
+	if (is("stderr")) {
+		static const char forged[] = "real\njibril[supervisor:1]: forged \x1b[2J x\0HIDDEN\n";
+		char line[64];
+		if (write(2, forged, sizeof(forged) - 1) < 0)
+			exit(5);
+		for (int i = 0; i < 200; i++) {
+			int n = snprintf(line, sizeof(line), "flood %d\n", i);
+			if (write(2, line, (size_t)n) < 0)
+				exit(5);
+		}
+	}
+	if (is("logforge"))
+		sendmsg_or_die(ipc_enc_log(buf, sizeof(buf), IPC_LOG_WARN,
+					   "said\njibril[supervisor:1]: forged"));
+	if (is("fds")) {
+		char text[4 * PATH_MAX + 64], t[4][PATH_MAX], path[32];
+		static const int fds[4] = {0, 1, 2, 4};
+		for (int i = 0; i < 4; i++) {
+			ssize_t n;
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+			n = readlink(path, t[i], sizeof(t[i]) - 1);
+			t[i][n > 0 ? n : 0] = '\0';
+		}
+		snprintf(text, sizeof(text), "fds 0=%s 1=%s 2=%s 4=%s", t[0], t[1], t[2],
+			 t[3][0] ? t[3] : "(none)");
+		sendmsg_or_die(ipc_enc_log(buf, sizeof(buf), IPC_LOG_WARN, text));
 	}
 	if (is("hang")) {
 		signal(SIGTERM, SIG_IGN);
