@@ -36,8 +36,11 @@ LIB_SRCS := $(wildcard common/*.c ipc/*.c rcp/*.c supervisor/*.c workers/*.c pri
 LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o
 TEST_SRCS := $(wildcard tests/check_*.c)
+# tests/lib: processes, /proc, files, config text, time; the suites' agent
+# harness and the bench program both link it (it needs neither Check nor the agent)
+TLIB_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard tests/lib/*.c))
 TEST_LIB_SRCS := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
-TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(OUT)/%.o)
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(OUT)/%.o) $(TLIB_OBJS)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(OUT)/tests/%)
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)

@@ -12,20 +12,20 @@
  *  - the agent's stderr (its log) and the file printer's output live in a
  *    fresh mkdtemp dir; it is removed only when the test stopped the agent
  *    cleanly, so a failure leaves the evidence (its path is in the message).
+ *  - processes, /proc, files, configuration text and time come from
+ *    tests/lib, which the bench shares; this file adds Check's assertions
+ *    and what only the suites need.
  */
 #include <check.h>
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +34,12 @@
 #include "agent_harness.h"
 #include "workers/detect.h"
 #include "rcp/recipe.h"
+#include "tests/lib/clock.h"
+#include "tests/lib/conf.h"
+#include "tests/lib/file.h"
+#include "tests/lib/procfs.h"
+#include "tests/lib/spawn.h"
+#include "tests/lib/tail.h"
 
 #define REG_SLOTS 256
 
@@ -50,23 +56,17 @@ static struct jbh_reg {
 
 uint64_t jbh_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return tl_now_ms();
 }
 
 uint64_t jbh_real_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return tl_real_ms();
 }
 
 void jbh_sleep_ms(unsigned ms)
 {
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	tl_sleep_ms(ms);
 }
 
 const char *jbh_bin(void)
@@ -91,124 +91,30 @@ void jbh_helper(char *buf, size_t n, const char *name)
 
 char *jbh_slurp(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 4096, n = 0;
-	char *buf;
-	ssize_t r;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(cap);
-	for (;;) {
-		if (!buf)
-			break;
-		if (cap - n < 2) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (buf)
-		buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
+	return tl_slurp(path, len);
 }
 
 /* --- /proc --------------------------------------------------------------- */
 
-/* state, ppid and start time from /proc/PID/stat; 0 on success */
-static int proc_stat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start, char *comm,
-		     size_t commlen)
-{
-	char path[64], buf[1024], *l, *r;
-	int fd, n, field;
-	unsigned long long v = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	l = strchr(buf, '(');
-	r = strrchr(buf, ')');
-	if (!l || !r || r[1] != ' ')
-		return -1;
-	if (comm) {
-		size_t cl = (size_t)(r - l - 1);
-		if (cl >= commlen)
-			cl = commlen - 1;
-		memcpy(comm, l + 1, cl);
-		comm[cl] = '\0';
-	}
-	if (state)
-		*state = r[2];
-	if (ppid)
-		*ppid = (pid_t)strtol(r + 4, NULL, 10);
-	/* fields after ')' start at 3 (state); start time is 22 */
-	l = r + 2;
-	for (field = 3; field < 22 && l; field++) {
-		l = strchr(l, ' ');
-		if (l)
-			l++;
-	}
-	if (l)
-		v = strtoull(l, NULL, 10);
-	if (start)
-		*start = v;
-	return 0;
-}
-
 int jbh_pid_gone(pid_t pid)
 {
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	return stat(path, &st) < 0 && errno == ENOENT;
+	return tl_pid_gone(pid);
 }
 
 pid_t jbh_child_pid(const struct jbh_agent *a, const char *kind)
 {
-	char want[32], comm[64], state;
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	pid_t found = -1, ppid;
+	pid_t kids[64];
+	int n = tl_proc_children(a->pid, kids, 64);
+	char want[32];
 
 	snprintf(want, sizeof(want), "jb-%s", kind);
-	if (!d)
-		return -1;
-	while ((e = readdir(d))) {
-		pid_t pid;
+	for (int i = 0; i < n; i++) {
+		struct tl_stat st;
 
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		pid = (pid_t)atoi(e->d_name);
-		if (proc_stat(pid, &state, &ppid, NULL, comm, sizeof(comm)) < 0)
-			continue;
-		if (ppid == a->pid && state != 'Z' && !strcmp(comm, want)) {
-			found = pid;
-			break;
-		}
+		if (tl_proc_stat(kids[i], &st) == 0 && st.state != 'Z' && !strcmp(st.comm, want))
+			return kids[i];
 	}
-	closedir(d);
-	return found;
+	return -1;
 }
 
 /* --- registry of started agents ------------------------------------------ */
@@ -240,15 +146,15 @@ void jbh_main_init(const char *suite)
 
 static void reg_add(pid_t pid, const char *dir)
 {
-	unsigned long long start = 0;
+	struct tl_stat st = {0};
 	int i;
 
 	if (!reg)
 		return;
-	proc_stat(pid, NULL, NULL, &start, NULL, 0);
+	tl_proc_stat(pid, &st);
 	i = __sync_fetch_and_add(&reg->n, 1);
 	if (i < REG_SLOTS) {
-		reg->e[i].start = start;
+		reg->e[i].start = st.start;
 		snprintf(reg->e[i].dir, sizeof(reg->e[i].dir), "%s", dir);
 		reg->e[i].pid = pid;
 	}
@@ -259,16 +165,15 @@ void jbh_kill_leftovers(void)
 	if (!reg)
 		return;
 	for (int i = 0; i < reg->n && i < REG_SLOTS; i++) {
-		unsigned long long start;
-		char state;
+		struct tl_stat st;
 
 		if (reg->e[i].pid <= 0)
 			continue;
 		/* PR_SET_PDEATHSIG is already killing it if its test died: give
 		 * that a moment before saying anything */
 		for (int k = 0; k < 500; k++) {
-			if (proc_stat(reg->e[i].pid, &state, NULL, &start, NULL, 0) < 0 ||
-			    start != reg->e[i].start || state == 'Z')
+			if (tl_proc_stat(reg->e[i].pid, &st) < 0 || st.start != reg->e[i].start ||
+			    st.state == 'Z')
 				break;
 			if (k == 499) {
 				fprintf(stderr, "harness: agent %d outlived its test: SIGKILL\n",
@@ -289,29 +194,23 @@ void jbh_kill_leftovers(void)
 
 static void write_config(struct jbh_agent *a)
 {
+	struct tl_conf_keys k = {0};
 	FILE *f = fopen(a->conf, "w");
 
 	ck_assert_msg(f != NULL, "cannot write %s: %s", a->conf, strerror(errno));
-	fprintf(f,
-		"# generated by tests/agent_harness.c\n"
-		"[agent]\n"
-		"cadence_ms = %u\n"
-		"heartbeat_ms = %u\n"
-		"heartbeat_deadline_ms = %u\n"
-		"handshake_ms = 5000\n"
-		"log_level = %s\n"
-		"[printers]\n"
-		"stdout = %s\n"
-		"file = %s\n"
-		"[restart]\n"
-		"backoff_initial_ms = %u\n"
-		"backoff_max_ms = %u\n"
-		"stable_ms = 60000\n"
-		"[debug]\n"
-		"fault_hooks = %s\n",
-		a->o.cadence_ms, a->o.heartbeat_ms, a->o.deadline_ms, a->o.debug_log ? "debug" : "info",
-		a->o.stdout_printer ? "yes" : "no", a->events, a->o.backoff_initial_ms,
-		a->o.backoff_max_ms, a->o.no_fault_hooks ? "no" : "yes");
+	tl_conf_set(&k, "agent", "cadence_ms", "%u", a->o.cadence_ms);
+	tl_conf_set(&k, "agent", "heartbeat_ms", "%u", a->o.heartbeat_ms);
+	tl_conf_set(&k, "agent", "heartbeat_deadline_ms", "%u", a->o.deadline_ms);
+	tl_conf_set(&k, "agent", "handshake_ms", "5000");
+	tl_conf_set(&k, "agent", "log_level", "%s", a->o.debug_log ? "debug" : "info");
+	tl_conf_set(&k, "printers", "stdout", "%s", a->o.stdout_printer ? "yes" : "no");
+	tl_conf_set(&k, "printers", "file", "%s", a->events);
+	tl_conf_set(&k, "restart", "backoff_initial_ms", "%u", a->o.backoff_initial_ms);
+	tl_conf_set(&k, "restart", "backoff_max_ms", "%u", a->o.backoff_max_ms);
+	tl_conf_set(&k, "restart", "stable_ms", "60000");
+	tl_conf_set(&k, "debug", "fault_hooks", "%s", a->o.no_fault_hooks ? "no" : "yes");
+	fprintf(f, "# generated by tests/agent_harness.c\n");
+	ck_assert_int_eq(tl_conf_write(f, NULL, &k), 0);
 	if (a->o.extra_conf)
 		fputs(a->o.extra_conf, f);
 	ck_assert_int_eq(fclose(f), 0);
@@ -320,7 +219,8 @@ static void write_config(struct jbh_agent *a)
 void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
 {
 	static const struct jbh_opts none;
-	pid_t parent = getpid(), pid;
+	char *argv[] = {"jibril", "--config", a->conf, NULL};
+	struct tl_io io = {NULL, -1, -1, -1};
 
 	memset(a, 0, sizeof(*a));
 	a->pid = -1;
@@ -345,27 +245,16 @@ void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
 	snprintf(a->out, sizeof(a->out), "%s/stdout.json", a->dir);
 	write_config(a);
 
-	fflush(NULL);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(a->out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		int err = open(a->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		/* die with the test, whichever way it ends */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-		    dup2(err, 2) < 0)
-			_exit(127);
-		closefrom(3);
-		execl(jbh_bin(), "jibril", "--config", a->conf, (char *)NULL);
-		_exit(127);
-	}
-	a->pid = pid;
-	reg_add(pid, a->dir);
+	io.out = open(a->out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	io.err = open(a->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	ck_assert_msg(io.out >= 0 && io.err >= 0, "cannot create %s or %s: %s", a->out, a->log,
+		      strerror(errno));
+	/* dies with the test, whichever way it ends (PDEATHSIG) */
+	a->pid = tl_spawn(jbh_bin(), argv, &io);
+	close(io.out);
+	close(io.err);
+	ck_assert_msg(a->pid > 0, "fork: %s", strerror(errno));
+	reg_add(a->pid, a->dir);
 }
 
 int jbh_alive(struct jbh_agent *a)
@@ -403,16 +292,6 @@ uint64_t jbh_detect_deadline(const struct jbh_agent *a)
 	return jbh_now_ms() + 3 * a->o.cadence_ms + 1000;
 }
 
-static int remove_tree(const char *dir)
-{
-	char cmd[256];
-
-	if (strncmp(dir, "/tmp/jbtest.", 12) != 0 || strchr(dir, '\''))
-		return -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
-	return system(cmd);
-}
-
 void jbh_stop(struct jbh_agent *a, unsigned timeout_ms)
 {
 	pid_t kids[JBH_MAX_KIDS];
@@ -441,7 +320,7 @@ void jbh_stop(struct jbh_agent *a, unsigned timeout_ms)
 			      a->kinds[i], (int)kids[i]);
 	ck_assert_msg(jbh_log_has(a, "stopped: children ended, BPF programs detached"),
 		      "no clean-stop line in %s", a->log);
-	remove_tree(a->dir);
+	tl_rm_tree(a->dir, "/tmp/jbtest.");
 }
 
 /* --- log ----------------------------------------------------------------- */
@@ -632,50 +511,50 @@ int jbh_match(json_t *ev, void *arg)
 	return 1;
 }
 
-/* Calls fn on each complete line of file, parsed; stops when fn returns 1
- * (and then returns that line, with a reference). A line that is not JSON
- * fails the test: printers must write one object per line. */
-static json_t *scan_file(const char *file, jbh_pred pred, void *arg, int *count)
+struct scan {
+	const char *file;
+	jbh_pred pred;
+	void *arg;
+	json_t *hit; /* the first line that matched (counting: NULL) */
+	int *count;  /* NULL: stop at the first match */
+};
+
+/* One line of a printer's output: every line must be one JSON object. */
+static int scan_line(char *line, void *arg)
 {
-	char *s = jbh_slurp(file, NULL), *line, *nl;
-	json_t *hit = NULL;
+	struct scan *sc = arg;
+	json_error_t jerr;
+	json_t *ev = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
 
-	if (count)
-		*count = 0;
-	if (!s)
-		return NULL;
-	for (line = s; (nl = strchr(line, '\n')); line = nl + 1) {
-		json_error_t jerr;
-		json_t *ev;
-
-		*nl = '\0';
-		ev = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-		ck_assert_msg(json_is_object(ev), "%s: a line is not a JSON object (%s): %.200s", file,
-			      jerr.text, line);
-		if (pred(ev, arg)) {
-			if (count) {
-				(*count)++;
-			} else {
-				hit = ev;
-				break;
-			}
-		}
+	ck_assert_msg(json_is_object(ev), "%s: a line is not a JSON object (%s): %.200s", sc->file,
+		      jerr.text, line);
+	if (!sc->pred(ev, sc->arg)) {
 		json_decref(ev);
+		return 0;
 	}
-	free(s);
-	return hit;
+	if (sc->count) {
+		(*sc->count)++;
+		json_decref(ev);
+		return 0;
+	}
+	sc->hit = ev;
+	return 1;
 }
 
 json_t *jbh_wait_event_in(const char *file, jbh_pred pred, void *arg, uint64_t deadline_ms)
 {
-	json_t *ev;
+	struct scan sc = {file, pred, arg, NULL, NULL};
+	struct tl_tail t;
 
+	ck_assert_int_eq(tl_tail_open(&t, file), 0);
 	for (;;) {
-		ev = scan_file(file, pred, arg, NULL);
-		if (ev || jbh_now_ms() >= deadline_ms)
-			return ev;
+		tl_tail_read(&t, scan_line, &sc);
+		if (sc.hit || jbh_now_ms() >= deadline_ms)
+			break;
 		jbh_sleep_ms(20);
 	}
+	tl_tail_close(&t);
+	return sc.hit;
 }
 
 json_t *jbh_wait_event(const struct jbh_agent *a, jbh_pred pred, void *arg, uint64_t deadline_ms)
@@ -686,8 +565,12 @@ json_t *jbh_wait_event(const struct jbh_agent *a, jbh_pred pred, void *arg, uint
 int jbh_count_events(const struct jbh_agent *a, jbh_pred pred, void *arg)
 {
 	int n = 0;
+	struct scan sc = {a->events, pred, arg, NULL, &n};
+	struct tl_tail t;
 
-	scan_file(a->events, pred, arg, &n);
+	ck_assert_int_eq(tl_tail_open(&t, a->events), 0);
+	tl_tail_read(&t, scan_line, &sc);
+	tl_tail_close(&t);
 	return n;
 }
 
@@ -832,49 +715,23 @@ void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const 
 
 pid_t jbh_spawn(const char *path, char *const argv[], const struct jbh_io *io)
 {
-	static const struct jbh_io none = {NULL, -1, -1, -1};
+	struct tl_io tio = {NULL, -1, -1, -1};
 	pid_t pid;
 
-	if (!io)
-		io = &none;
-	fflush(NULL);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (io->cwd && chdir(io->cwd) < 0)
-			_exit(126);
-		if (dup2(io->in >= 0 ? io->in : nul, 0) < 0 || dup2(io->out >= 0 ? io->out : nul, 1) < 0 ||
-		    dup2(io->err >= 0 ? io->err : nul, 2) < 0)
-			_exit(126);
-		closefrom(3);
-		execv(path, argv);
-		_exit(127);
+	if (io) {
+		tio.cwd = io->cwd;
+		tio.in = io->in;
+		tio.out = io->out;
+		tio.err = io->err;
 	}
+	pid = tl_spawn(path, argv, &tio);
+	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
 	return pid;
 }
 
 int jbh_wait_exit(pid_t pid, unsigned timeout_ms)
 {
-	uint64_t deadline = jbh_now_ms() + timeout_ms;
-	int st;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid)
-			return st;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (jbh_now_ms() >= deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			return -1;
-		}
-		jbh_sleep_ms(5);
-	}
+	return tl_wait_exit(pid, timeout_ms);
 }
 
 int jbh_run(const char *path, char *const argv[], unsigned timeout_ms, pid_t *pid_out)
@@ -888,17 +745,8 @@ int jbh_run(const char *path, char *const argv[], unsigned timeout_ms, pid_t *pi
 
 void jbh_copy_file(const char *from, const char *to, mode_t mode)
 {
-	size_t len;
-	char *data = jbh_slurp(from, &len);
-	int fd;
-
-	ck_assert_msg(data != NULL, "cannot read %s", from);
-	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	ck_assert_msg(fd >= 0, "cannot create %s: %s", to, strerror(errno));
-	ck_assert_msg(write(fd, data, len) == (ssize_t)len, "short write to %s", to);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	ck_assert_int_eq(close(fd), 0);
-	free(data);
+	ck_assert_msg(tl_copy_file(from, to, mode) == 0, "cannot copy %s to %s: %s", from, to,
+		      strerror(errno));
 }
 
 pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m)

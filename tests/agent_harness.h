@@ -4,8 +4,8 @@
  * wait (always with a deadline) for log lines and detection lines, run
  * trigger processes, stop it and prove it stopped cleanly.
  *
- * The Makefile builds each tests/check_*.c on its own, so the suites
- * include agent_harness.c directly.
+ * The Makefile links agent_harness.o and tests/lib (which it is built on)
+ * into every suite.
  */
 #ifndef JB_AGENT_HARNESS_H
 #define JB_AGENT_HARNESS_H
