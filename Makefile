@@ -127,11 +127,15 @@ $(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(OUT)/ipc/msg.o $(PKG_LIBS)
 
-# --- benchmarks: every bench/NAME.c is one program, bench/NAME.bpf.c one object ---
+# --- benchmarks ----------------------------------------------------------------
+# every bench/NAME.c is a one-file program, bench/NAME.bpf.c one BPF object;
+# the harness build/bench/bench is bench/harness/*.c plus tests/lib
 BENCH_BPF  := $(wildcard bench/*.bpf.c)
 BENCH_SKELS := $(BENCH_BPF:bench/%.bpf.c=$(OUT)/bench/%.skel.h)
-BENCH_SRCS := $(filter-out $(BENCH_BPF),$(wildcard bench/*.c))
-BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(OUT)/bench/%)
+BENCH_TOOLS := $(filter-out $(BENCH_BPF),$(wildcard bench/*.c))
+BENCH_TOOL_BINS := $(BENCH_TOOLS:bench/%.c=$(OUT)/bench/%)
+BENCH_HARNESS_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard bench/harness/*.c))
+BENCH_BINS := $(BENCH_TOOL_BINS) $(OUT)/bench/bench
 
 $(OUT)/bench/%.bpf.o: bench/%.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h
 	@mkdir -p $(dir $@)
@@ -140,9 +144,15 @@ $(OUT)/bench/%.bpf.o: bench/%.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/
 $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(OUT)/bench/%: bench/%.c $(BENCH_SKELS) bpf/jibril.h $(wildcard bench/*.h) | $(OUT)/.deps
+$(BENCH_TOOL_BINS): $(OUT)/bench/%: bench/%.c $(BENCH_SKELS) | $(OUT)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(OUT)/bench -o $@ $< $(PKG_LIBS) -lpthread -lm
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -I$(OUT)/bench -MMD -MP -MF $@.d -o $@ $< $(PKG_LIBS) \
+		-lpthread -lm
+
+$(OUT)/bench/bench: $(BENCH_HARNESS_OBJS) $(TLIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+-include $(BENCH_TOOL_BINS:=.d) $(BENCH_HARNESS_OBJS:.o=.d)
 
 bench: all $(BENCH_BINS)
 	@[ "$$(id -u)" = 0 ] || { echo "make bench needs root (BPF)"; exit 1; }

@@ -1,5 +1,5 @@
 /*
- * workload.c - the host workloads that bench/bench.c times, one per run:
+ * workload.c - the host workloads that bench/harness/ times, one per run:
  *
  *   workload mkfiles --dir D --files N          create D/f000000.. (64 bytes each)
  *   workload open    --dir D --files N --iters I  openat+read+close, cycling over N files
