@@ -3,9 +3,13 @@
  *
  * Invariants:
  *  - jibril always runs with a temp copy of the given config: [printers]
- *    stdout = no, file = O.tmp/events.N.jsonl, every [workers] mechanism
- *    on; the query-cost instance also gets log_level = debug and files and
- *    links maps of at least QC_MIN_ENTRIES. Nothing else is changed.
+ *    stdout = no, file = O.tmp/events.N.jsonl; the query-cost instance also
+ *    gets log_level = debug and files and links maps of at least
+ *    QC_MIN_ENTRIES. Nothing else is changed: which workers run is the
+ *    given config's choice.
+ *  - no kind of child is named here: the agent's table of kinds is the one
+ *    place for them. Its children are found by parent pid and named by
+ *    the comm each sets ("jb-KIND"), their number by its "running" line.
  *  - every start has a deadline (20 s) and every stop one (10 s); what an
  *    agent printed last goes into J's errors when it fails.
  *  - each instance gets its own numbered files, kept until the end of the
@@ -27,9 +31,7 @@
 #include "tests/lib/clock.h"
 #include "tests/lib/conf.h"
 #include "tests/lib/file.h"
-
-#define NKINDS 4
-static const char *jb_kinds[] = {"file_access", "execution", "network", "file"};
+#include "tests/lib/procfs.h"
 
 static int instance_no;
 
@@ -67,18 +69,36 @@ void seen_free(struct seen *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* a state line "...: KIND[PID] gen G: OLD -> READY": kept, the oldest
+ * dropped when full (a child restarting over and over) */
+static void note_ready(struct jib *j, const char *line)
+{
+	char kind[16];
+	int pid;
+
+	for (const char *p = strstr(line, ": "); p; p = strstr(p + 2, ": ")) {
+		if (sscanf(p + 2, "%15[^[ ][%d] gen ", kind, &pid) != 2)
+			continue;
+		if (j->nready == JIB_MAX_READY) {
+			memmove(j->ready, j->ready + 1, sizeof(j->ready[0]) * (JIB_MAX_READY - 1));
+			j->nready--;
+		}
+		j->ready[j->nready].pid = pid;
+		snprintf(j->ready[j->nready].kind, sizeof(j->ready[0].kind), "%s", kind);
+		j->nready++;
+		return;
+	}
+}
+
 static int on_jlog_line(char *line, void *arg)
 {
 	struct jib *j = arg;
 	char *p;
 
 	if (strstr(line, "-> READY"))
-		for (int k = 0; k < NKINDS; k++) {
-			char want[48];
-			snprintf(want, sizeof(want), ": %s[", jb_kinds[k]);
-			if (strstr(line, want))
-				j->ready_mask |= 1u << k;
-		}
+		note_ready(j, line);
+	if (!j->nkids && (p = strstr(line, " running: cadence ")))
+		sscanf(p, " running: cadence %*u ms, %d children", &j->nkids);
 	if (strstr(line, "restarting in"))
 		j->restarts++;
 	if ((p = strstr(line, "kernel loss so far")))
@@ -123,6 +143,42 @@ void jib_poll(struct jib *j)
 	tl_tail_read(&j->logt, on_jlog_line, j);
 }
 
+/* pid has a READY line whose kind is the one its comm names: a child sets
+ * comm to "jb-KIND", cut to TL_COMM_LEN as PR_SET_NAME cuts it */
+static int was_ready(const struct jib *j, pid_t pid, const char *comm)
+{
+	char want[TL_COMM_LEN];
+
+	for (int i = 0; i < j->nready; i++) {
+		if (j->ready[i].pid != pid)
+			continue;
+		snprintf(want, sizeof(want), "jb-%s", j->ready[i].kind);
+		if (!strcmp(want, comm))
+			return 1;
+	}
+	return 0;
+}
+
+/* every child the supervisor said it started is there and READY */
+static int all_ready(const struct jib *j)
+{
+	pid_t kids[JIB_MAX_READY];
+	int n;
+
+	if (j->nkids <= 0 || j->nready < j->nkids)
+		return 0;
+	n = tl_proc_children(j->pid, kids, JIB_MAX_READY);
+	if (n != j->nkids)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		struct tl_stat st;
+
+		if (tl_proc_stat(kids[i], &st) < 0 || !was_ready(j, kids[i], st.comm))
+			return 0;
+	}
+	return 1;
+}
+
 static void log_tail_to_errors(const char *path)
 {
 	size_t n;
@@ -150,9 +206,6 @@ static int jib_write_conf(struct jib *j, int query_cost)
 		return -1;
 	tl_conf_set(&k, "printers", "stdout", "%s", "no");
 	tl_conf_set(&k, "printers", "file", "%s", j->events);
-	tl_conf_set(&k, "workers", "file_access", "%s", "yes");
-	tl_conf_set(&k, "workers", "execution", "%s", "yes");
-	tl_conf_set(&k, "workers", "network", "%s", "yes");
 	if (query_cost) {
 		tl_conf_set(&k, "agent", "log_level", "%s", "debug");
 		tl_conf_set(&k, "maps", "files", "%u", O.files > QC_MIN_ENTRIES ? O.files : QC_MIN_ENTRIES);
@@ -199,7 +252,7 @@ static int jib_start_(struct jib *j, int query_cost, char **conf_text)
 		return -1;
 	}
 	deadline = tl_now_ns() + 20000ull * 1000000ull;
-	while (j->ready_mask != (1u << NKINDS) - 1) {
+	while (!all_ready(j)) {
 		jib_poll(j);
 		if (!jib_alive(j)) {
 			error_("jibril exited during start-up (status 0x%x)", j->status);

@@ -39,12 +39,20 @@ struct cad {
 	unsigned tasks, files, links, flows, sent_links;
 };
 
+#define JIB_MAX_READY 32 /* READY lines kept; also the most children looked for */
+
 struct jib {
 	pid_t pid;
 	int reaped, status;
 	char conf[PATH_MAX], log[PATH_MAX], events[PATH_MAX];
 	struct tl_tail logt;
-	unsigned ready_mask, restarts;
+	int nkids; /* the children it said it started ("running" line); 0 before */
+	struct {
+		pid_t pid;
+		char kind[16];
+	} ready[JIB_MAX_READY]; /* its latest "-> READY" lines */
+	int nready;
+	unsigned restarts;
 	struct cad *cads; /* every cadence line so far, in order */
 	size_t ncad, capcad;
 	char loss[512];
@@ -52,8 +60,11 @@ struct jib {
 
 /* Writes this instance's config (query_cost: log_level debug, files and
  * links maps of at least QC_MIN_ENTRIES) and starts jibril; 0 once every
- * child is READY. *conf_text, if NULL, gets the config written (malloc'd).
- * A failed start leaves nothing running, and says why in J. */
+ * child is READY: the supervisor's children (by parent pid) are as many as
+ * it said it started, and each, named by its comm "jb-KIND", has a READY
+ * line of that kind and pid in the log. *conf_text, if NULL, gets the
+ * config written (malloc'd). A failed start leaves nothing running, and
+ * says why in J. */
 int jib_start(struct jib *j, int query_cost, char **conf_text);
 /* SIGTERM, a clean exit within 10 s; restarts and kernel loss become notes */
 int jib_stop(struct jib *j);

@@ -7,10 +7,12 @@
 
 #include <sys/types.h>
 
+#define TL_COMM_LEN 16 /* the kernel's TASK_COMM_LEN, NUL included */
+
 struct tl_stat {
 	char state;		  /* R, S, D, Z, ... */
 	pid_t ppid;
-	char comm[16];		  /* as the process set it (PR_SET_NAME), at most 15 bytes */
+	char comm[TL_COMM_LEN];	  /* as the process set it (PR_SET_NAME), cut to 15 bytes */
 	unsigned long long ticks; /* utime + stime, in clock ticks */
 	unsigned long long start; /* start time after boot, in clock ticks: tells a reused pid */
 };
