@@ -1,8 +1,9 @@
 /*
- * check_recipe.c - the recipe engine: the YAML loader (workers/recipe_load.c),
- * the matchers and times keys (workers/recipe_match.c), the supervisor's
- * gathering of built-in and operator recipes with its permission checks
- * (supervisor/recipes.c) and the central times limits (supervisor/limits.c).
+ * check_recipe.c - the recipe engine: the YAML loader (rcp/recipe_load.c and
+ * the files it uses), the matchers and times keys (rcp/recipe_match.c), the
+ * supervisor's gathering of built-in and operator recipes with its
+ * permission checks (supervisor/recipes.c) and the central times limits
+ * (supervisor/limits.c).
  *
  * Invariants checked: every refused recipe names "source:line:" and what is
  * wrong, and leaves the set empty; macros and shorthands expand as
