@@ -1,5 +1,5 @@
 /*
- * load.h - internal to rcp/: what the files of the
+ * load.h - internal to rcp/ (and its unit test): what the files of the
  * recipe loader share. recipe_load.c reads sources into documents and
  * documents into a set; recipe_parse.c turns one recipe mapping into a
  * struct recipe through its key table, with the help of bases.c,
@@ -106,6 +106,8 @@ extern const char *const rcp_mech_names[RCP_MECH_MAX];
 extern const char *const rcp_times_names[RCP_T_MAX];
 
 /* --- recipe_parse.c ------------------------------------------------------------------ */
+/* The name of key i of the recipe table, NULL past the last (for tests). */
+const char *rcp_key_name(size_t i);
 /* One recipe (m: its mapping) into r. */
 int rcp_parse_recipe(struct rcp_ctx *c, yaml_node_t *m, struct recipe *r);
 

@@ -430,6 +430,8 @@ static const struct rcp_key recipe_keys[] = {
 };
 #define NKEYS (sizeof(recipe_keys) / sizeof(recipe_keys[0]))
 
+const char *rcp_key_name(size_t i) { return i < NKEYS ? recipe_keys[i].name : NULL; }
+
 /* --- one recipe ------------------------------------------------------------------ */
 /* What a recipe of its mechanism needs, once every key is read. */
 static int check_mechanism(struct rcp_ctx *c, yaml_node_t *m, struct draft *d)

@@ -34,6 +34,7 @@
 #include "supervisor/limits.h"
 #include "supervisor/recipes.h"
 #include "workers/detect.h"
+#include "rcp/load.h"
 #include "rcp/recipe.h"
 #include "rcp/task.h"
 #include "common/text.h"
@@ -248,6 +249,103 @@ START_TEST(err_duplicate_key)
 {
 	bad1(HDR("a", "execution") "  base: ls\n  name: again\n", 8, "given twice");
 	bad1(HDR("a", "execution") "  base: ls\n  name: again\n", 8, "first on line 2");
+}
+END_TEST
+
+/* A value each key of the recipe table accepts: a key added to the table
+ * without one here fails the test below. */
+static const struct {
+	const char *key, *value;
+} key_samples[] = {
+	{"kind", "a"},
+	{"name", "A"},
+	{"enabled", "true"},
+	{"version", "'1.0'"},
+	{"description", "d"},
+	{"documentation", "d"},
+	{"breed", "execution"},
+	{"mechanism", "execution"},
+	{"importance", "low"},
+	{"tactic", "t"},
+	{"technique", "T1"},
+	{"subtechnique", "T1.1"},
+	{"times", "[{kind: times_per_exe, max: 1}]"},
+	{"file_actions", "execve"},
+	{"file_actions_how", "any"},
+	{"file_actions_excl", "open"},
+	{"bases", "[{base: ls}]"},
+	{"base", "ls"},
+	{"dir", "/bin"},
+	{"regex", "x"},
+	{"protocol", "tcp"},
+	{"local_cidrs", "[10.0.0.0/8]"},
+	{"remote_cidrs", "[10.0.0.0/8]"},
+	{"local_port", "1"},
+	{"remote_port", "2"},
+	{"remote_domains", "[example.com]"},
+	{"remote_domains_trie_type", "suffix"},
+	{"remote_domains_file", "lists/good.txt"},
+	{"flow_actions", "egress"},
+	{"flow_actions_how", "any"},
+	{"flow_actions_excl", "ended"},
+	{"env_vars", "[LD_PRELOAD]"},
+	{"arbitrary", "[{items: [{what: exe, pattern: x}]}]"},
+	{"reactions", "[]"},
+};
+
+/* Whatever the key, a second one is refused at its own line and names the
+ * first one's. */
+START_TEST(err_every_key_twice)
+{
+	for (size_t i = 0; rcp_key_name(i); i++) {
+		const char *key = rcp_key_name(i), *value = NULL;
+		char yaml[512], word[128];
+		int kind = !strcmp(key, "kind");
+
+		for (size_t j = 0; j < sizeof(key_samples) / sizeof(key_samples[0]); j++)
+			if (!strcmp(key_samples[j].key, key))
+				value = key_samples[j].value;
+		ck_assert_msg(value != NULL, "recipe key '%s' has no sample value in this test",
+			      key);
+		if (kind) /* the first line of every recipe here */
+			snprintf(yaml, sizeof(yaml), "- kind: a\n  kind: a\n");
+		else
+			snprintf(yaml, sizeof(yaml), "- kind: a\n  %s: %s\n  %s: %s\n", key, value,
+				 key, value);
+		snprintf(word, sizeof(word), "key '%s' given twice (first on line %d)", key,
+			 kind ? 1 : 2);
+		bad1(yaml, kind ? 2 : 3, word);
+	}
+}
+END_TEST
+
+/* Every key of the recipe table is in the format table of DETECTIONS.md. */
+START_TEST(every_key_documented)
+{
+	char path[4096], doc[65536];
+	const char *src = getenv("JIBRIL_SRC"), *from, *to;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/docs/DETECTIONS.md", src && *src ? src : ".");
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	n = fread(doc, 1, sizeof(doc) - 1, f);
+	fclose(f);
+	doc[n] = '\0';
+	from = strstr(doc, "## The format as jibril reads it");
+	ck_assert_ptr_nonnull(from);
+	to = strstr(from + 1, "\n## ");
+	ck_assert_ptr_nonnull(to);
+	for (size_t i = 0; rcp_key_name(i); i++) {
+		char quoted[128];
+		const char *hit;
+
+		snprintf(quoted, sizeof(quoted), "`%s`", rcp_key_name(i));
+		hit = strstr(from, quoted);
+		ck_assert_msg(hit && hit < to, "recipe key '%s' is not documented in %s",
+			      rcp_key_name(i), path);
+	}
 }
 END_TEST
 
@@ -1844,7 +1942,8 @@ static Suite *recipe_suite(void)
 		err_bad_regex, err_unknown_action, err_empty_actions_and_wildcard_domains, err_unknown_times_kind, err_bad_cidr,
 		err_bad_importance, err_missing_required, err_kind_twice_across_sources,
 		err_disabled_unknown, err_mechanism_shape, err_yaml_syntax, err_time_items_and_shape,
-		NULL }, 0);
+		err_every_key_twice, NULL }, 0);
+	add(s, "load_keys_documented", (const TTest *[]){ every_key_documented, NULL }, 0);
 	add(s, "load_nul", (const TTest *[]){ err_nul_byte, NULL }, 0);
 	add(s, "load", (const TTest *[]){ load_identity, load_worker_filter, NULL }, 0);
 	add(s, "macros", (const TTest *[]){ macros_expand, macros_match_any, macros_how_all, NULL },
