@@ -12,15 +12,19 @@
  * keys are printable; a recipe directory or file that is not private to
  * root is refused with a reason naming it (those tests need root to chown:
  * they print "SKIP:" and pass otherwise); limits suppress exactly past max
- * and the summaries count what they suppressed, then reset.
+ * and the summaries count what they suppressed, then reset; the files the
+ * supervisor protects for the built-in catalogue on a fake host (a private
+ * mount namespace: root only, else "SKIP:").
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +37,7 @@
 #include "supervisor/config.h"
 #include "supervisor/limits.h"
 #include "supervisor/recipes.h"
+#include "supervisor/watch.h"
 #include "workers/detect.h"
 #include "rcp/load.h"
 #include "rcp/recipe.h"
@@ -1759,6 +1764,192 @@ START_TEST(sup_builtin_catalogue)
 END_TEST
 
 /* ======================================================================== */
+/* supervisor: the files whose kernel records are protected (watch.c)       */
+
+/* Parents made as needed; a name ending in '/' is a directory. */
+static void fake_file(const char *path)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "%s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (p[strlen(p) - 1] != '/')
+		write_file(p, "x", 0600);
+}
+
+/*
+ * A host of our own in a private mount namespace (nothing leaks out: the
+ * mounts are private and die with this test's process): /etc/passwd,
+ * /root, /home and /etc/ssh replaced. Accounts: root, alice (/home/alice,
+ * and carol sharing it), svc (a system account whose home is not a
+ * person's: tmpdir/svc), daemon (/usr/sbin, the real one: no dotfiles
+ * there), bob (no home directory), and homes that are skipped ("/", a
+ * relative one).
+ */
+static int fake_host(void)
+{
+	char path[512], passwd[1024];
+
+	if (!need_root())
+		return 0;
+	if (access("/etc/ssh", F_OK) < 0) {
+		printf("SKIP: %s needs /etc/ssh to mount over\n", tcase_name());
+		return 0;
+	}
+	ck_assert_msg(unshare(CLONE_NEWNS) == 0, "unshare: %s", strerror(errno));
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount("tmpfs", "/root", "tmpfs", 0, "mode=0700"), 0);
+	ck_assert_int_eq(mount("tmpfs", "/home", "tmpfs", 0, "mode=0755"), 0);
+	ck_assert_int_eq(mount("tmpfs", "/etc/ssh", "tmpfs", 0, "mode=0755"), 0);
+	snprintf(passwd, sizeof(passwd),
+		 "root:x:0:0:root:/root:/bin/bash\n"
+		 "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+		 "svc:x:100:100::%s/svc:/bin/false\n"
+		 "alice:x:1000:1000::/home/alice:/bin/bash\n"
+		 "bob:x:1001:1001::/home/bob:/bin/bash\n"
+		 "carol:x:1002:1002::/home/alice:/bin/bash\n"
+		 "slash:x:1003:1003::/:/bin/false\n"
+		 "rel:x:1004:1004::home/rel:/bin/false\n",
+		 tmpdir);
+	snprintf(path, sizeof(path), "%s/passwd", tmpdir);
+	write_file(path, passwd, 0644);
+	ck_assert_int_eq(mount(path, "/etc/passwd", NULL, MS_BIND, NULL), 0);
+
+	static const char *const files[] = {
+		"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/sshd_config",
+		"/etc/ssh/authorized_keys.d/alice",
+		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/notes.txt",
+		"/root/.netrc", "/root/.git-credentials", "/root/xmrig.json",
+		"/root/Documents/secret.key", "/root/.ssh/id_ed25519", "/root/.ssh/id_ed25519.pub",
+		"/root/.ssh/known_hosts", "/root/.aws/credentials", "/root/.aws/config",
+		"/root/.docker/config.json", "/root/.kube/config", "/root/.kube/cache/",
+		"/root/.config/gcloud/credentials.db", "/root/.config/gcloud/configurations/",
+		"/root/.azure/accessTokens.json", "/root/.gnupg/secring.gpg",
+		"/root/.gnupg/private-keys-v1.d/ABCD.key", "/root/.mozilla/firefox/x/logins.json",
+		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/id_rsa",
+		"/home/alice/.bashrc", "/home/alice/.zshrc", "/home/alice/.cache/",
+		"@/svc/.ssh/authorized_keys2", "@/svc/.ssh/id_ecdsa", "@/svc/.aws/credentials",
+		"@/svc/.bashrc",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", files[i][0] == '@' ? tmpdir : "",
+			 files[i] + (files[i][0] == '@'));
+		fake_file(path);
+	}
+	return 1;
+}
+
+struct paths {
+	char v[256][JB_PATH_LEN];
+	size_t n;
+};
+
+/* Keeps what the search of the fake host found: the {dir, base} and {dir}
+ * entries of the catalogue protect files elsewhere (none below a home or
+ * /etc/ssh). */
+static void path_add(const char *path, void *arg)
+{
+	static const char *const roots[] = {"/etc/ssh/", "/root/", "/home/", "/usr/sbin/."};
+	struct paths *p = arg;
+	int found = !strncmp(path, tmpdir, strlen(tmpdir));
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+		found |= !strncmp(path, roots[i], strlen(roots[i]));
+	if (!found)
+		return;
+	ck_assert_uint_lt(p->n, 256);
+	snprintf(p->v[p->n++], JB_PATH_LEN, "%s", path);
+}
+
+static int cmp_path(const void *a, const void *b) { return strcmp(a, b); }
+
+/* The set the built-in catalogue protects on the fake host, with the kinds
+ * in disabled turned off, must be exactly want ('@' is tmpdir). */
+static void watch_is(const char *const *disabled, const char *const *want, size_t nwant)
+{
+	static struct paths got, exp;
+	size_t n = 0;
+
+	ck_assert_msg(rcp_load(&S, rcp_builtin, rcp_builtin_n, disabled, "file_access", NULL, NULL,
+			       ERR, sizeof(ERR)) == 0, "%s", ERR);
+	got.n = exp.n = 0;
+	sup_watch_paths(&S, path_add, &got);
+	qsort(got.v, got.n, sizeof(got.v[0]), cmp_path);
+	for (size_t i = 0; i < got.n; i++) /* a path may be added twice */
+		if (!n || strcmp(got.v[n - 1], got.v[i]))
+			memmove(got.v[n++], got.v[i], JB_PATH_LEN);
+	got.n = n;
+	for (size_t i = 0; i < nwant; i++)
+		snprintf(exp.v[exp.n++], JB_PATH_LEN, "%s%s", want[i][0] == '@' ? tmpdir : "",
+			 want[i] + (want[i][0] == '@'));
+	qsort(exp.v, exp.n, sizeof(exp.v[0]), cmp_path);
+	for (size_t i = 0, j = 0; i < got.n || j < exp.n;) {
+		int c = i == got.n ? 1 : j == exp.n ? -1 : strcmp(got.v[i], exp.v[j]);
+		ck_assert_msg(c >= 0, "protected, but should not be: %s", got.v[i]);
+		ck_assert_msg(c <= 0, "not protected: %s", exp.v[j]);
+		i++, j++;
+	}
+}
+
+/*
+ * Regex-only entries are looked for in the homes of the accounts: .ssh,
+ * .aws, .docker, .kube, .config/gcloud, .azure, .gnupg (one level, every
+ * account), the home itself (people only: /root and /home/NAME), /etc/ssh,
+ * and authorized_keys / authorized_keys2 in every .ssh whether or not they
+ * exist. binary_self_deletion's regex matches every path, so with it on,
+ * every file found there is protected.
+ */
+START_TEST(sup_watch_builtin)
+{
+	static const char *const all_found[] = {
+		"/etc/ssh/ssh_host_rsa_key", "/etc/ssh/ssh_host_rsa_key.pub", "/etc/ssh/sshd_config",
+		"/etc/ssh/authorized_keys.d",
+		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/notes.txt",
+		"/root/.netrc", "/root/.git-credentials", "/root/xmrig.json", "/root/Documents",
+		"/root/.ssh", "/root/.aws", "/root/.docker", "/root/.kube", "/root/.config",
+		"/root/.azure", "/root/.gnupg", "/root/.mozilla",
+		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2",
+		"/root/.ssh/id_ed25519", "/root/.ssh/id_ed25519.pub", "/root/.ssh/known_hosts",
+		"/root/.aws/credentials", "/root/.aws/config", "/root/.docker/config.json",
+		"/root/.kube/config", "/root/.kube/cache", "/root/.config/gcloud/credentials.db",
+		"/root/.config/gcloud/configurations", "/root/.azure/accessTokens.json",
+		"/root/.gnupg/secring.gpg", "/root/.gnupg/private-keys-v1.d",
+		"/home/alice/.ssh", "/home/alice/.bashrc", "/home/alice/.zshrc", "/home/alice/.cache",
+		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/authorized_keys2",
+		"/home/alice/.ssh/id_rsa",
+		"@/svc/.ssh/authorized_keys", "@/svc/.ssh/authorized_keys2", "@/svc/.ssh/id_ecdsa",
+		"@/svc/.aws/credentials",
+		"/usr/sbin/.ssh/authorized_keys", "/usr/sbin/.ssh/authorized_keys2",
+	};
+	static const char *const matching[] = {
+		"/etc/ssh/ssh_host_rsa_key",
+		"/root/.bashrc", "/root/.profile", "/root/.netrc", "/root/.git-credentials",
+		"/root/xmrig.json",
+		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2", "/root/.ssh/id_ed25519",
+		"/root/.aws/credentials", "/root/.docker/config.json", "/root/.kube/config",
+		"/root/.config/gcloud/credentials.db", "/root/.azure/accessTokens.json",
+		"/root/.gnupg/secring.gpg",
+		"/home/alice/.bashrc", "/home/alice/.zshrc",
+		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/authorized_keys2",
+		"/home/alice/.ssh/id_rsa",
+		"@/svc/.ssh/authorized_keys", "@/svc/.ssh/authorized_keys2", "@/svc/.ssh/id_ecdsa",
+		"@/svc/.aws/credentials",
+		"/usr/sbin/.ssh/authorized_keys", "/usr/sbin/.ssh/authorized_keys2",
+	};
+	static const char *const no_self_deletion[] = {"binary_self_deletion", NULL};
+
+	if (!fake_host())
+		return;
+	watch_is(NULL, all_found, sizeof(all_found) / sizeof(all_found[0]));
+	watch_is(no_self_deletion, matching, sizeof(matching) / sizeof(matching[0]));
+}
+END_TEST
+
+/* ======================================================================== */
 /* supervisor: times limits                                                  */
 
 struct emitted {
@@ -1963,6 +2154,7 @@ static Suite *recipe_suite(void)
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
 		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_errors, NULL }, 1);
 	add(s, "sup_builtin", (const TTest *[]){ sup_builtin_catalogue, NULL }, 0);
+	add(s, "sup_watch", (const TTest *[]){ sup_watch_builtin, NULL }, 1);
 	add(s, "sup_limits", (const TTest *[]){ limits_per_exe, limits_every_limit,
 		limits_host_and_missing_key, NULL }, 0);
 	add(s, "sup_limits_utf8", (const TTest *[]){ limits_summary_non_utf8_key, NULL }, 0);
@@ -1974,6 +2166,7 @@ int main(void)
 	SRunner *sr = srunner_create(recipe_suite());
 	int failed;
 
+	srunner_set_fork_status(sr, CK_FORK); /* sup_watch unshares its mount namespace */
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
