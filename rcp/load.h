@@ -94,6 +94,7 @@ void rcp_sort_strs(struct rcp_strs *l);
 struct rcp_bases {
 	struct rcp_base *v;
 	size_t n;
+	const yaml_node_t *places;	/* first search or expect key, for errors */
 };
 
 /* One entry of bases (m: its mapping) appended to l. */

@@ -59,6 +59,13 @@ struct rcp_base {
 	const char *base; /* file name, or NULL */
 	const char *dir;  /* parent directory, no trailing slash, or NULL */
 	void *re;	  /* pcre2_code * on the full path, or NULL */
+	/* regex-only entries: where the supervisor looks for the files to
+	 * protect (never used to match). Each is absolute, "~" or "~/PATH"
+	 * (below the home of each account), without a trailing slash. */
+	const char *const *search; /* directories whose files are looked at */
+	size_t nsearch;
+	const char *const *expect; /* files, whether or not they exist yet */
+	size_t nexpect;
 };
 
 struct rcp_cidr {

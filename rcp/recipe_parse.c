@@ -449,6 +449,10 @@ static int check_mechanism(struct rcp_ctx *c, yaml_node_t *m, struct draft *d)
 			r->actions = ALL_ACTIONS;
 		break;
 	case RCP_EXECUTION:
+		if (d->bases.places)
+			return rcp_fail(c, d->bases.places,
+					"execution recipe %s: search and expect are for file_access "
+					"recipes", r->kind);
 		if (r->actions & ~A(B_EXEC))
 			return rcp_fail(c, d->actions_key ? d->actions_key : m,
 					"execution recipe %s: the only action is execve", r->kind);

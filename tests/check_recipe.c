@@ -823,6 +823,52 @@ START_TEST(bases_shorthand_one_entry)
 }
 END_TEST
 
+/* search and expect: where the supervisor looks for a regex's files. */
+START_TEST(bases_search_expect)
+{
+	struct jb_task *t = build_view();
+	const struct recipe *r;
+
+	r = ok1(HDR("s", "file_access") "  bases:\n"
+					"    - regex: '/\\.vault-token$'\n"
+					"      search: ['/etc/vault/', '~', '~/.vault//']\n"
+					"      expect: '~/.vault-token'\n"
+					"    - regex: x\n",
+		"s");
+	ck_assert_uint_eq(r->nbases, 2);
+	ck_assert_uint_eq(r->bases[0].nsearch, 3);
+	ck_assert_str_eq(r->bases[0].search[0], "/etc/vault");
+	ck_assert_str_eq(r->bases[0].search[1], "~");
+	ck_assert_str_eq(r->bases[0].search[2], "~/.vault");
+	ck_assert_uint_eq(r->bases[0].nexpect, 1);
+	ck_assert_str_eq(r->bases[0].expect[0], "~/.vault-token");
+	ck_assert_uint_eq(r->bases[1].nsearch + r->bases[1].nexpect, 0);
+	/* they say where to look, not what matches */
+	ck_assert_int_eq(mfile(r, t, "/opt/.vault-token", JB_ACT_READ), 1);
+
+	bad1(HDR("a", "file_access") "  bases:\n    - dir: /etc\n      search: [/etc]\n", 9,
+	     "go with a regex");
+	bad1(HDR("a", "file_access") "  bases:\n    - search: [/etc]\n", 8, "go with a regex");
+	bad1(HDR("a", "file_access") "  bases:\n    - regex: x\n      search: [etc]\n", 9,
+	     "absolute paths, ~ or ~/PATH, not 'etc'");
+	bad1(HDR("a", "file_access") "  bases:\n    - regex: x\n      search:\n"
+				     "        - /etc\n        - '~root/.ssh'\n",
+	     11, "not '~root/.ssh'");
+	bad1(HDR("a", "file_access") "  bases:\n    - regex: x\n      search: ['~/a/../b']\n", 9,
+	     "'..' component");
+	bad1(HDR("a", "file_access") "  bases:\n    - regex: x\n      search: ['/a//b']\n", 9,
+	     "empty");
+	bad1(HDR("a", "file_access") "  bases:\n    - regex: x\n      expect: ['~/']\n", 9,
+	     "expect entries name files");
+	bad1(HDR("a", "file_access") "  bases:\n    - regex: x\n      search: [/a]\n"
+				     "      search: [/b]\n",
+	     10, "unknown or repeated key 'search'");
+	bad1(HDR("a", "file_access") "  regex: x\n  search: [/etc]\n", 8, "unknown key 'search'");
+	bad1(HDR("a", "execution") "  bases:\n    - regex: x\n      expect: [/bin/x]\n", 9,
+	     "search and expect are for file_access recipes");
+}
+END_TEST
+
 /* ---- network ---------------------------------------------------------------- */
 
 START_TEST(net_cidrs)
@@ -2139,7 +2185,8 @@ static Suite *recipe_suite(void)
 	add(s, "load", (const TTest *[]){ load_identity, load_worker_filter, NULL }, 0);
 	add(s, "macros", (const TTest *[]){ macros_expand, macros_match_any, macros_how_all, NULL },
 	    0);
-	add(s, "bases", (const TTest *[]){ bases_kinds, bases_shorthand_one_entry, NULL }, 0);
+	add(s, "bases", (const TTest *[]){ bases_kinds, bases_shorthand_one_entry,
+		bases_search_expect, NULL }, 0);
 	add(s, "network", (const TTest *[]){ net_cidrs, net_ports_proto, net_domains,
 		net_domains_file, net_flow_actions, NULL }, 0);
 	add(s, "arbitrary", (const TTest *[]){ arb_and_or, arb_irrelevant, arb_numbers,
