@@ -7,33 +7,44 @@
  * Invariants:
  *  - a {dir, base} entry is watched whether or not the file exists yet;
  *    a {dir}-only entry contributes the files in dir now (at most
- *    WATCH_DIR_MAX of them); regex-only entries are searched for in the
- *    places credentials live (below), and only paths the regex matches are
- *    added. base-only entries cannot be enumerated.
+ *    WATCH_DIR_MAX of them); base-only entries cannot be enumerated.
+ *  - regex-only entries are looked for where the recipes say (their search
+ *    and expect places, pooled over the enabled file_access recipes): the
+ *    files now in each search directory (at most WATCH_DIR_MAX) and each
+ *    expect file, existing or not, are added when a regex-only entry of an
+ *    enabled file_access recipe matches them. "~" is the home of each
+ *    account (at most WATCH_HOMES_MAX homes); what lies directly in a home
+ *    is looked at only for people (/root, /home/NAME): system accounts
+ *    have homes such as /bin or /dev.
  *  - pure of global state: the recipe set is a parameter.
  */
 #include <dirent.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/log.h"
 #include "rcp/recipe.h"
 #include "supervisor/watch.h"
 
 #define WATCH_DIR_MAX 256 /* files taken from one directory */
 #define WATCH_HOMES_MAX 1024
 
+static int file_regex_only(const struct recipe *r, const struct rcp_base *e)
+{
+	return r->enabled && r->mech == RCP_FILE_ACCESS && e->re && !e->dir && !e->base;
+}
+
 /* Does path match a regex-only bases entry of an enabled file_access recipe? */
 static int regex_watched(const struct rcp_set *watch_set, const char *path)
 {
 	for (size_t i = 0; watch_set && i < watch_set->n; i++) {
 		const struct recipe *r = &watch_set->r[i];
-		if (!r->enabled || r->mech != RCP_FILE_ACCESS)
-			continue;
 		for (size_t b = 0; b < r->nbases; b++) {
 			const struct rcp_base *e = &r->bases[b];
-			if (e->re && !e->dir && !e->base) {
+			if (file_regex_only(r, e)) {
 				struct rcp_base only = {.re = e->re};
 				struct recipe one = {.bases = &only, .nbases = 1};
 				if (rcp_match_bases(&one, path))
@@ -53,71 +64,139 @@ static int add_if(const struct rcp_set *set, void (*add)(const char *, void *), 
 	return 1;
 }
 
-/* Files in dir (and the names in also[], which may not exist yet) that a
- * regex-only entry matches. */
+/* Files in dir that a regex-only entry matches. */
 static int scan_dir(const struct rcp_set *set, void (*add)(const char *, void *), void *arg,
-		    const char *dir, const char *const *also)
+		    const char *dir)
 {
 	char path[JB_PATH_LEN];
+	const char *dd = strcmp(dir, "/") ? dir : "";
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	int n = 0, k = 0;
 
-	for (; also && *also; also++)
-		if (snprintf(path, sizeof(path), "%s/%s", dir, *also) < (int)sizeof(path))
-			n += add_if(set, add, arg, path);
 	while (d && (de = readdir(d)) && k++ < WATCH_DIR_MAX)
-		if (de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, "..")))
-			if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
-				n += add_if(set, add, arg, path);
+		if ((de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, ".."))) &&
+		    snprintf(path, sizeof(path), "%s/%s", dd, de->d_name) < (int)sizeof(path))
+			n += add_if(set, add, arg, path);
 	if (d)
 		closedir(d);
 	return n;
 }
 
-/*
- * Regex-only entries cannot be enumerated in general; their files are
- * searched where credentials live: the home directory of every account
- * (/etc/passwd) and /etc/ssh, in the directories below, plus the
- * authorized_keys files that an attacker would create. Only paths a
- * recipe's regex matches are added.
- */
-static int watch_regex_paths(const struct rcp_set *set, void (*add)(const char *, void *),
-			     void *arg)
+/* The search (expect = 0) or expect (1) places of the enabled file_access
+ * recipes, each once, in set order, NULL terminated; NULL when out of
+ * memory. The strings are the set's. */
+static const char **places(const struct rcp_set *set, int expect)
 {
-	static const char *const subdirs[] = {".ssh", ".aws", ".docker", ".kube", ".config/gcloud",
-					      ".azure", ".gnupg", "", NULL};
-	static const char *const ssh_new[] = {"authorized_keys", "authorized_keys2", NULL};
-	char dir[JB_PATH_LEN], seen[WATCH_HOMES_MAX][64];
+	const char **v;
+	size_t cap = 1, n = 0;
+
+	for (size_t i = 0; i < set->n; i++)
+		for (size_t b = 0; b < set->r[i].nbases; b++)
+			cap += expect ? set->r[i].bases[b].nexpect : set->r[i].bases[b].nsearch;
+	if (!(v = calloc(cap, sizeof(*v))))
+		return NULL;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct recipe *r = &set->r[i];
+		for (size_t b = 0; b < r->nbases; b++) {
+			const struct rcp_base *e = &r->bases[b];
+			size_t m = expect ? e->nexpect : e->nsearch;
+			if (!file_regex_only(r, e))
+				continue;
+			for (size_t j = 0; j < m; j++) {
+				const char *p = expect ? e->expect[j] : e->search[j];
+				size_t k = 0;
+				while (k < n && strcmp(v[k], p))
+					k++;
+				if (k == n)
+					v[n++] = p;
+			}
+		}
+	}
+	return v;
+}
+
+/* The places below one home: search directories and expect files. */
+static int watch_home(const struct rcp_set *set, void (*add)(const char *, void *), void *arg,
+		      const char *home, int person, const char **dirs, const char **files)
+{
+	char path[JB_PATH_LEN];
+	int n = 0;
+
+	for (; *dirs; dirs++)
+		if ((*dirs)[0] == '~' && (person || (*dirs)[1]) &&
+		    snprintf(path, sizeof(path), "%s%s", home, *dirs + 1) < (int)sizeof(path))
+			n += scan_dir(set, add, arg, path);
+	for (; *files; files++)
+		if ((*files)[0] == '~' && (person || strchr(*files + 2, '/')) &&
+		    snprintf(path, sizeof(path), "%s%s", home, *files + 1) < (int)sizeof(path))
+			n += add_if(set, add, arg, path);
+	return n;
+}
+
+/* Every account's home once (/etc/passwd and the other account databases;
+ * "/home/a/" is "/home/a"); "/", relative and missing homes are skipped. */
+static int watch_homes(const struct rcp_set *set, void (*add)(const char *, void *), void *arg,
+		       const char **dirs, const char **files)
+{
+	char seen[WATCH_HOMES_MAX][64];
 	struct passwd *pw;
-	int n = scan_dir(set, add, arg, "/etc/ssh", NULL), homes = 0;
+	int n = 0, homes = 0;
 
 	setpwent();
 	while ((pw = getpwent()) && homes < WATCH_HOMES_MAX) {
 		struct stat st;
+		char *home = seen[homes];
+		size_t len = pw->pw_dir ? strlen(pw->pw_dir) : 0;
 		int dup = 0;
-		if (!pw->pw_dir || pw->pw_dir[0] != '/' || !strcmp(pw->pw_dir, "/") ||
-		    strlen(pw->pw_dir) >= sizeof(seen[0]) || stat(pw->pw_dir, &st) < 0 ||
-		    !S_ISDIR(st.st_mode))
+
+		while (len > 1 && pw->pw_dir[len - 1] == '/')
+			len--;
+		if (len < 2 || pw->pw_dir[0] != '/' || len >= sizeof(seen[0]))
+			continue;
+		memcpy(home, pw->pw_dir, len);
+		home[len] = '\0';
+		if (stat(home, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
 		for (int h = 0; h < homes && !dup; h++)
-			dup = !strcmp(seen[h], pw->pw_dir);
+			dup = !strcmp(seen[h], home);
 		if (dup)
 			continue;
-		snprintf(seen[homes++], sizeof(seen[0]), "%s", pw->pw_dir);
-		/* the home itself (dotfiles) only for people: system accounts
-		 * have homes such as /bin or /dev */
-		int person = !strcmp(pw->pw_dir, "/root") || !strncmp(pw->pw_dir, "/home/", 6);
-		for (int i = 0; subdirs[i]; i++) {
-			if (!subdirs[i][0] && !person)
-				continue;
-			if (snprintf(dir, sizeof(dir), "%s%s%s", pw->pw_dir, subdirs[i][0] ? "/" : "",
-				     subdirs[i]) >= (int)sizeof(dir))
-				continue;
-			n += scan_dir(set, add, arg, dir, !strcmp(subdirs[i], ".ssh") ? ssh_new : NULL);
-		}
+		homes++;
+		n += watch_home(set, add, arg, home,
+				!strcmp(home, "/root") || !strncmp(home, "/home/", 6), dirs, files);
 	}
 	endpwent();
+	return n;
+}
+
+/* Regex-only entries cannot be enumerated in general: their files are
+ * looked for in the places their recipes name. */
+static int watch_regex_paths(const struct rcp_set *set, void (*add)(const char *, void *),
+			     void *arg)
+{
+	const char **dirs = places(set, 0), **files = places(set, 1);
+	int n = 0, below_homes = 0;
+
+	if (!dirs || !files) {
+		log_warnx("watch list: out of memory: files of regex-only recipes not protected");
+		goto out;
+	}
+	for (const char **p = dirs; *p; p++) {
+		if ((*p)[0] == '/')
+			n += scan_dir(set, add, arg, *p);
+		below_homes |= (*p)[0] == '~';
+	}
+	for (const char **p = files; *p; p++) {
+		if ((*p)[0] == '/')
+			n += add_if(set, add, arg, *p);
+		below_homes |= (*p)[0] == '~';
+	}
+	if (below_homes)
+		n += watch_homes(set, add, arg, dirs, files);
+out:
+	free(dirs);
+	free(files);
 	return n;
 }
 
@@ -159,5 +238,5 @@ int sup_watch_paths(const struct rcp_set *watch_set, void (*add)(const char *pat
 			}
 		}
 	}
-	return n + watch_regex_paths(watch_set, add, arg);
+	return watch_set ? n + watch_regex_paths(watch_set, add, arg) : n;
 }

@@ -11,8 +11,9 @@ struct rcp_set;
  * file_access recipe of set, each bases entry with both dir and base as
  * one path (the file may appear later), and the files now in each
  * dir-only entry's directory; for regex-only entries, the matching files
- * where credentials live. base-only entries cannot be enumerated; their
- * files live in the ordinary maps. Returns the number of paths. */
+ * in the places their recipes name (search, expect; "~" is each account's
+ * home). base-only entries cannot be enumerated; their files live in the
+ * ordinary maps. Returns the number of paths. */
 int sup_watch_paths(const struct rcp_set *set, void (*add)(const char *path, void *arg),
 		    void *arg);
 

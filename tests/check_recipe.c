@@ -1831,10 +1831,10 @@ static void fake_file(const char *path)
  * A host of our own in a private mount namespace (nothing leaks out: the
  * mounts are private and die with this test's process): /etc/passwd,
  * /root, /home and /etc/ssh replaced. Accounts: root, alice (/home/alice,
- * and carol sharing it), svc (a system account whose home is not a
- * person's: tmpdir/svc), daemon (/usr/sbin, the real one: no dotfiles
- * there), bob (no home directory), and homes that are skipped ("/", a
- * relative one).
+ * which carol shares and dave spells /home/alice//), svc (a system account
+ * whose home is not a person's: tmpdir/svc), daemon (/usr/sbin, the real
+ * one: no dotfiles there), bob (no home directory), and homes that are
+ * skipped ("/", a relative one).
  */
 static int fake_host(void)
 {
@@ -1858,6 +1858,7 @@ static int fake_host(void)
 		 "alice:x:1000:1000::/home/alice:/bin/bash\n"
 		 "bob:x:1001:1001::/home/bob:/bin/bash\n"
 		 "carol:x:1002:1002::/home/alice:/bin/bash\n"
+		 "dave:x:1005:1005::/home/alice//:/bin/bash\n"
 		 "slash:x:1003:1003::/:/bin/false\n"
 		 "rel:x:1004:1004::home/rel:/bin/false\n",
 		 tmpdir);
@@ -1879,7 +1880,8 @@ static int fake_host(void)
 		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/id_rsa",
 		"/home/alice/.bashrc", "/home/alice/.zshrc", "/home/alice/.cache/",
 		"@/svc/.ssh/authorized_keys2", "@/svc/.ssh/id_ecdsa", "@/svc/.aws/credentials",
-		"@/svc/.bashrc",
+		"@/svc/.bashrc", "/root/.vault/token", "/home/alice/.vault/other",
+		"@/svc/.vault/token",
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", files[i][0] == '@' ? tmpdir : "",
@@ -1913,15 +1915,12 @@ static void path_add(const char *path, void *arg)
 
 static int cmp_path(const void *a, const void *b) { return strcmp(a, b); }
 
-/* The set the built-in catalogue protects on the fake host, with the kinds
- * in disabled turned off, must be exactly want ('@' is tmpdir). */
-static void watch_is(const char *const *disabled, const char *const *want, size_t nwant)
+/* The set S protects on the fake host must be exactly want ('@' is tmpdir). */
+static void watch_is(const char *const *want, size_t nwant)
 {
 	static struct paths got, exp;
 	size_t n = 0;
 
-	ck_assert_msg(rcp_load(&S, rcp_builtin, rcp_builtin_n, disabled, "file_access", NULL, NULL,
-			       ERR, sizeof(ERR)) == 0, "%s", ERR);
 	got.n = exp.n = 0;
 	sup_watch_paths(&S, path_add, &got);
 	qsort(got.v, got.n, sizeof(got.v[0]), cmp_path);
@@ -1941,6 +1940,13 @@ static void watch_is(const char *const *disabled, const char *const *want, size_
 	}
 }
 
+/* The built-in file_access recipes, the kinds in disabled turned off. */
+static void builtin_file_access(const char *const *disabled)
+{
+	ck_assert_msg(rcp_load(&S, rcp_builtin, rcp_builtin_n, disabled, "file_access", NULL, NULL,
+			       ERR, sizeof(ERR)) == 0, "%s", ERR);
+}
+
 /*
  * Regex-only entries are looked for in the homes of the accounts: .ssh,
  * .aws, .docker, .kube, .config/gcloud, .azure, .gnupg (one level, every
@@ -1957,14 +1963,15 @@ START_TEST(sup_watch_builtin)
 		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/notes.txt",
 		"/root/.netrc", "/root/.git-credentials", "/root/xmrig.json", "/root/Documents",
 		"/root/.ssh", "/root/.aws", "/root/.docker", "/root/.kube", "/root/.config",
-		"/root/.azure", "/root/.gnupg", "/root/.mozilla",
+		"/root/.azure", "/root/.gnupg", "/root/.mozilla", "/root/.vault",
 		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2",
 		"/root/.ssh/id_ed25519", "/root/.ssh/id_ed25519.pub", "/root/.ssh/known_hosts",
 		"/root/.aws/credentials", "/root/.aws/config", "/root/.docker/config.json",
 		"/root/.kube/config", "/root/.kube/cache", "/root/.config/gcloud/credentials.db",
 		"/root/.config/gcloud/configurations", "/root/.azure/accessTokens.json",
 		"/root/.gnupg/secring.gpg", "/root/.gnupg/private-keys-v1.d",
-		"/home/alice/.ssh", "/home/alice/.bashrc", "/home/alice/.zshrc", "/home/alice/.cache",
+		"/home/alice/.ssh", "/home/alice/.bashrc", "/home/alice/.zshrc",
+		"/home/alice/.cache", "/home/alice/.vault",
 		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/authorized_keys2",
 		"/home/alice/.ssh/id_rsa",
 		"@/svc/.ssh/authorized_keys", "@/svc/.ssh/authorized_keys2", "@/svc/.ssh/id_ecdsa",
@@ -1990,8 +1997,59 @@ START_TEST(sup_watch_builtin)
 
 	if (!fake_host())
 		return;
-	watch_is(NULL, all_found, sizeof(all_found) / sizeof(all_found[0]));
-	watch_is(no_self_deletion, matching, sizeof(matching) / sizeof(matching[0]));
+	builtin_file_access(NULL);
+	watch_is(all_found, sizeof(all_found) / sizeof(all_found[0]));
+	builtin_file_access(no_self_deletion);
+	watch_is(matching, sizeof(matching) / sizeof(matching[0]));
+}
+END_TEST
+
+/* Only the places of enabled recipes are looked at: without
+ * credentials_files_access nobody asks for .aws, .docker, .kube, gcloud,
+ * .azure or .gnupg, nor for the dotfiles it is about (.netrc...). */
+START_TEST(sup_watch_disabled_places)
+{
+	static const char *const want[] = {
+		"/etc/ssh/ssh_host_rsa_key",
+		"/root/.bashrc", "/root/.profile", "/root/xmrig.json",
+		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2", "/root/.ssh/id_ed25519",
+		"/home/alice/.bashrc", "/home/alice/.zshrc",
+		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/authorized_keys2",
+		"/home/alice/.ssh/id_rsa",
+		"@/svc/.ssh/authorized_keys", "@/svc/.ssh/authorized_keys2", "@/svc/.ssh/id_ecdsa",
+		"/usr/sbin/.ssh/authorized_keys", "/usr/sbin/.ssh/authorized_keys2",
+	};
+	static const char *const off[] = {"binary_self_deletion", "credentials_files_access", NULL};
+
+	if (!fake_host())
+		return;
+	builtin_file_access(off);
+	watch_is(want, sizeof(want) / sizeof(want[0]));
+}
+END_TEST
+
+/* An operator's recipe names its own places: a directory below every
+ * home, a file directly in people's homes, one deeper in every home. */
+START_TEST(sup_watch_operator_places)
+{
+	static const char *const want[] = {
+		"/root/.vault/token", "@/svc/.vault/token",
+		"/root/.vault-token", "/home/alice/.vault-token",
+		"/root/.config/vault/token", "/home/alice/.config/vault/token",
+		"@/svc/.config/vault/token", "/usr/sbin/.config/vault/token",
+	};
+
+	if (!fake_host())
+		return;
+	ok1(HDR("vault", "file_access") "  bases:\n"
+	    "    - regex: '/\\.vault(/token|-token)$|/\\.config/vault/token$'\n"
+	    "      search: ['~/.vault', /etc/ssh]\n"
+	    "      expect: ['~/.vault-token', '~/.config/vault/token']\n",
+	    "vault");
+	watch_is(want, sizeof(want) / sizeof(want[0]));
+	/* a disabled recipe asks for nothing */
+	S.r[0].enabled = 0;
+	watch_is(NULL, 0);
 }
 END_TEST
 
@@ -2201,7 +2259,8 @@ static Suite *recipe_suite(void)
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
 		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_errors, NULL }, 1);
 	add(s, "sup_builtin", (const TTest *[]){ sup_builtin_catalogue, NULL }, 0);
-	add(s, "sup_watch", (const TTest *[]){ sup_watch_builtin, NULL }, 1);
+	add(s, "sup_watch", (const TTest *[]){ sup_watch_builtin, sup_watch_disabled_places,
+		sup_watch_operator_places, NULL }, 1);
 	add(s, "sup_limits", (const TTest *[]){ limits_per_exe, limits_every_limit,
 		limits_host_and_missing_key, NULL }, 0);
 	add(s, "sup_limits_utf8", (const TTest *[]){ limits_summary_non_utf8_key, NULL }, 0);
