@@ -99,13 +99,13 @@ struct draft {
 	size_t nshort;
 };
 
-struct rcp_key;
+struct recipe_key;
 /* Reads the value v of key k into d. Returns -1 (error written), or 1 when
  * the value says something, 0 when it is an empty list. */
-typedef int (*key_fn)(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+typedef int (*key_fn)(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 		      yaml_node_t *v);
 
-struct rcp_key {
+struct recipe_key {
 	const char *name;
 	key_fn fn;
 	size_t off;		/* offsetof(struct draft, field) the handler fills */
@@ -116,7 +116,7 @@ struct rcp_key {
 #define FIELD(d, k, type) ((type *)(void *)((char *)(d) + (k)->off))
 
 /* --- handlers ----------------------------------------------------------------- */
-static int key_text(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_text(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	const char *s = rcp_scalar(c, v, k->name);
 	if (!s)
@@ -125,7 +125,7 @@ static int key_text(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
 	return 1;
 }
 
-static int key_kind(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_kind(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	if (key_text(c, d, k, v) < 0)
 		return -1;
@@ -139,12 +139,12 @@ static int key_kind(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
 	return 1;
 }
 
-static int key_bool(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_bool(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	return rcp_get_bool(c, v, k->name, FIELD(d, k, int)) < 0 ? -1 : 1;
 }
 
-static int key_breed(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_breed(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	int i;
 	if (rcp_pick(c, v, "breed", breeds, 6, &i) < 0)
@@ -153,7 +153,7 @@ static int key_breed(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k
 	return 1;
 }
 
-static int key_mechanism(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_mechanism(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
 	int i;
@@ -163,7 +163,7 @@ static int key_mechanism(struct rcp_ctx *c, struct draft *d, const struct rcp_ke
 	return 1;
 }
 
-static int key_importance(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_importance(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			  yaml_node_t *v)
 {
 	int i;
@@ -173,7 +173,7 @@ static int key_importance(struct rcp_ctx *c, struct draft *d, const struct rcp_k
 	return 1;
 }
 
-static int key_times(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_times(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	struct recipe *r = &d->r;
 
@@ -238,13 +238,13 @@ static int elem_flow_action(struct rcp_ctx *c, yaml_node_t *n, const char *s, vo
 }
 
 /* file_actions_excl (a mask of its own, removed at the end) */
-static int key_actions(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_actions(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 		       yaml_node_t *v)
 {
 	return rcp_each_elem(c, v, k->name, 1, elem_action, FIELD(d, k, uint32_t)) < 0 ? -1 : 1;
 }
 
-static int key_file_actions(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_file_actions(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			    yaml_node_t *v)
 {
 	if (key_actions(c, d, k, v) < 0)
@@ -255,7 +255,7 @@ static int key_file_actions(struct rcp_ctx *c, struct draft *d, const struct rcp
 	return 1;
 }
 
-static int key_flow_actions(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_flow_actions(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			    yaml_node_t *v)
 {
 	uint32_t *mask = FIELD(d, k, uint32_t);
@@ -263,12 +263,12 @@ static int key_flow_actions(struct rcp_ctx *c, struct draft *d, const struct rcp
 	return rcp_each_elem(c, v, k->name, 1, elem_flow_action, mask) < 0 ? -1 : 1;
 }
 
-static int key_how(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_how(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	return rcp_get_how(c, v, k->name, FIELD(d, k, int)) < 0 ? -1 : 1;
 }
 
-static int key_bases(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_bases(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	if (v->type != YAML_SEQUENCE_NODE)
 		return rcp_fail(c, v, "bases must be a list of {base, dir, regex}");
@@ -280,14 +280,14 @@ static int key_bases(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k
 }
 
 /* base, dir or regex at the top level: kept for one entry read at the end */
-static int key_shorthand(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_shorthand(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
 	d->short_pairs[d->nshort++] = *d->pair;
 	return 1;
 }
 
-static int key_protocol(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_protocol(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			yaml_node_t *v)
 {
 	static const char *const protos[] = {"tcp", "udp", "icmp", NULL};
@@ -300,7 +300,7 @@ static int key_protocol(struct rcp_ctx *c, struct draft *d, const struct rcp_key
 	return 1;
 }
 
-static int key_cidrs(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_cidrs(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	struct rcp_cidrs *l = FIELD(d, k, struct rcp_cidrs);
 	size_t before = l->n;
@@ -310,7 +310,7 @@ static int key_cidrs(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k
 	return l->n > before;
 }
 
-static int key_port(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_port(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	int64_t port;
 
@@ -320,7 +320,7 @@ static int key_port(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
 	return 1;
 }
 
-static int key_domains(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_domains(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 		       yaml_node_t *v)
 {
 	size_t before = d->doms.n;
@@ -330,7 +330,7 @@ static int key_domains(struct rcp_ctx *c, struct draft *d, const struct rcp_key 
 	return d->doms.n > before;
 }
 
-static int key_domains_file(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_domains_file(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			    yaml_node_t *v)
 {
 	size_t before = d->doms.n;
@@ -341,7 +341,7 @@ static int key_domains_file(struct rcp_ctx *c, struct draft *d, const struct rcp
 	return d->doms.n > before;
 }
 
-static int key_trie(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k, yaml_node_t *v)
+static int key_trie(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	static const char *const t[] = {"exact", "suffix", "prefix", NULL};
 	int i;
@@ -353,7 +353,7 @@ static int key_trie(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
 	return 1;
 }
 
-static int key_env_vars(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_env_vars(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			yaml_node_t *v)
 {
 	if (rcp_each_elem(c, v, k->name, 0, rcp_elem_env, &d->envs) < 0)
@@ -361,7 +361,7 @@ static int key_env_vars(struct rcp_ctx *c, struct draft *d, const struct rcp_key
 	return d->envs.n > 0;
 }
 
-static int key_arbitrary(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_arbitrary(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
 	struct recipe *r = &d->r;
@@ -380,7 +380,7 @@ static int key_arbitrary(struct rcp_ctx *c, struct draft *d, const struct rcp_ke
 }
 
 /* parsed for shape only: reactions are a later issue (the caller warns) */
-static int key_reactions(struct rcp_ctx *c, struct draft *d, const struct rcp_key *k,
+static int key_reactions(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
 	d->r.has_reactions = 1;
@@ -392,7 +392,7 @@ static int key_reactions(struct rcp_ctx *c, struct draft *d, const struct rcp_ke
 #define REQUIRED 1
 
 /* The required keys are reported missing in this order. */
-static const struct rcp_key recipe_keys[] = {
+static const struct recipe_key recipe_keys[] = {
 	{"kind", key_kind, AT(r.kind), M_ALL, REQUIRED},
 	{"name", key_text, AT(r.name), M_ALL, REQUIRED},
 	{"enabled", key_bool, AT(r.enabled), M_ALL, 0},
@@ -451,8 +451,8 @@ static int check_mechanism(struct rcp_ctx *c, yaml_node_t *m, struct draft *d)
 	case RCP_EXECUTION:
 		if (d->bases.places)
 			return rcp_fail(c, d->bases.places,
-					"execution recipe %s: search and expect are for file_access "
-					"recipes", r->kind);
+					"execution recipe %s: search and expect are for "
+					"file_access recipes", r->kind);
 		if (r->actions & ~A(B_EXEC))
 			return rcp_fail(c, d->actions_key ? d->actions_key : m,
 					"execution recipe %s: the only action is execve", r->kind);
