@@ -38,7 +38,8 @@ struct rcp_ctx {
 	size_t errlen;
 	rcp_file_fn file_fn;
 	void *file_arg;
-	const char *worker;	/* keep only recipes this worker runs (NULL: all) */
+	uint32_t mechs;		/* keep only recipes of these mechanisms (bit per enum
+				 * rcp_mech; 0: all) */
 };
 
 /* "src:line: " + the message, line of n (0 without a node); returns -1. */

@@ -162,21 +162,19 @@ typedef int (*rcp_file_fn)(const char *from, const char *path, struct rcp_source
 /*
  * Parse sources[0..n) (YAML recipe files) into set. Recipes whose kind is
  * in disabled (NULL-terminated, may be NULL) are loaded with enabled = 0.
- * Only recipes that run in the worker named 'worker' (rcp_mech_worker) are
- * kept, unless worker is NULL.
+ * Only recipes whose mechanism is in mechs (bit per enum rcp_mech: a worker
+ * kind's row says which it runs) are kept, unless mechs is 0.
  * Returns 0, or -1 with "source:line: what is wrong" in err (set is then
  * empty). A kind defined twice is an error.
  */
 int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
-	     const char *const *disabled, const char *worker, rcp_file_fn file_fn, void *file_arg,
+	     const char *const *disabled, uint32_t mechs, rcp_file_fn file_fn, void *file_arg,
 	     char *err, size_t errlen);
 void rcp_set_free(struct rcp_set *set);
 const struct recipe *rcp_find(const struct rcp_set *set, const char *kind);
 
 const char *rcp_mech_name(enum rcp_mech m);
 const char *rcp_times_name(enum rcp_times_kind k);
-/* The worker that runs a mechanism: file_access, execution, network. */
-const char *rcp_mech_worker(enum rcp_mech m);
 
 /* The built-in recipes compiled into the binary (build/recipes_builtin.c). */
 extern const struct rcp_source rcp_builtin[];

@@ -20,23 +20,20 @@
 
 const char *const rcp_mech_names[RCP_MECH_MAX] = {"file_access", "execution", "network_peers",
 						     "env_vars"};
-static const char *const mech_workers[RCP_MECH_MAX] = {"file_access", "execution", "network",
-						       "execution"};
 const char *const rcp_times_names[RCP_T_MAX] = {
 	"times_per_proc",	   "times_per_exe",  "times_per_parent_proc", "times_per_parent_exe",
 	"times_per_full_ancestry", "times_per_host", "times_in_total"};
 const char *rcp_mech_name(enum rcp_mech m) { return m < RCP_MECH_MAX ? rcp_mech_names[m] : "?"; }
-const char *rcp_mech_worker(enum rcp_mech m) { return m < RCP_MECH_MAX ? mech_workers[m] : "?"; }
 const char *rcp_times_name(enum rcp_times_kind k)
 {
 	return k < RCP_T_MAX ? rcp_times_names[k] : "?";
 }
 
-/* A recipe whose mechanism runs in another worker (only when filtering;
+/* A recipe whose mechanism this loader does not keep (only when filtering;
  * a recipe without a readable mechanism is parsed, to be refused). */
 static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
 {
-	if (!c->worker || m->type != YAML_MAPPING_NODE)
+	if (!c->mechs || m->type != YAML_MAPPING_NODE)
 		return 0;
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = rcp_node(c, p->key), *v = rcp_node(c, p->value);
@@ -45,7 +42,7 @@ static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
 			continue;
 		for (int i = 0; i < RCP_MECH_MAX; i++)
 			if (!strcmp((const char *)v->data.scalar.value, rcp_mech_names[i]))
-				return strcmp(mech_workers[i], c->worker) != 0;
+				return !(c->mechs & (1u << i));
 	}
 	return 0;
 }
@@ -120,13 +117,13 @@ static int load_one(struct rcp_ctx *c, const struct rcp_source *src, struct reci
 }
 
 int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
-	     const char *const *disabled, const char *worker, rcp_file_fn file_fn, void *file_arg,
+	     const char *const *disabled, uint32_t mechs, rcp_file_fn file_fn, void *file_arg,
 	     char *err, size_t errlen)
 {
 	struct rcp_arena *arena = NULL;
 	struct recipe *rv = NULL;
 	size_t nr = 0, cap = 0;
-	struct rcp_ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, worker};
+	struct rcp_ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, mechs};
 
 	memset(set, 0, sizeof(*set));
 	if (!rcp_arena_alloc(&arena, 16)) {
@@ -158,17 +155,17 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 		for (j = 0; j < nr && strcmp(rv[j].kind, disabled[i]); j++)
 			;
 		if (j == nr) {
-			if (worker)
+			if (mechs)
 				continue; /* another worker's recipe (not parsed here) */
 			snprintf(err, errlen, "disabled recipe '%s' does not exist", disabled[i]);
 			goto fail;
 		}
 		rv[j].enabled = 0;
 	}
-	if (worker) {
+	if (mechs) {
 		size_t k = 0;
 		for (size_t j = 0; j < nr; j++)
-			if (strcmp(rcp_mech_worker(rv[j].mech), worker) == 0)
+			if (mechs & (1u << rv[j].mech))
 				rv[k++] = rv[j];
 		nr = k;
 	}

@@ -115,7 +115,7 @@ static void reload(void)
 	sup.recipes = r;
 	sup_procs_reload(&sup);
 	log_info("SIGHUP: reloaded %s: %zu recipes, %zu enabled", sup.conf_path, sup.recipes.set.n,
-		 sup_recipes_enabled(&sup.recipes, NULL));
+		 sup_recipes_enabled(&sup.recipes));
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -190,7 +190,7 @@ static int run_supervisor(const char *config_path)
 		return EX_CONFIG;
 	}
 	log_info("%zu recipes loaded, %zu enabled", sup.recipes.set.n,
-		 sup_recipes_enabled(&sup.recipes, NULL));
+		 sup_recipes_enabled(&sup.recipes));
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");
@@ -350,7 +350,7 @@ int main(int argc, char **argv)
 			sup_recipes_list(&r, stdout);
 		else
 			printf("%s: ok (%zu recipes, %zu enabled)\n", check, r.set.n,
-			       sup_recipes_enabled(&r, NULL));
+			       sup_recipes_enabled(&r));
 		sup_recipes_free(&r);
 		return 0;
 	}

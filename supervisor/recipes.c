@@ -313,7 +313,7 @@ int sup_recipes_load(const struct jb_config *cfg, const char *conf_path, struct 
 	for (size_t i = 0; i < r->nsrcs; i++)
 		if (!r->srcs[i].list)
 			v[nv++] = (struct rcp_source){r->srcs[i].name, r->srcs[i].data, r->srcs[i].len};
-	if (rcp_load(&r->set, v, nv, NULL, NULL, file_fn, r, err, errlen) < 0)
+	if (rcp_load(&r->set, v, nv, NULL, 0, file_fn, r, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; r->disabled[i]; i++) {
 		struct recipe *x = (struct recipe *)rcp_find(&r->set, r->disabled[i]);
@@ -339,14 +339,12 @@ fail:
 	return -1;
 }
 
-size_t sup_recipes_enabled(const struct sup_recipes *r, const char *worker)
+size_t sup_recipes_enabled(const struct sup_recipes *r)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < r->set.n; i++)
-		if (r->set.r[i].enabled &&
-		    (!worker || !strcmp(rcp_mech_worker(r->set.r[i].mech), worker)))
-			n++;
+		n += r->set.r[i].enabled != 0;
 	return n;
 }
 
@@ -359,7 +357,7 @@ void sup_recipes_list(const struct sup_recipes *r, FILE *out)
 		fprintf(out, "%-34s %-14s %-10s %-8s %s:%d\n", x->kind, rcp_mech_name(x->mech),
 			x->importance, x->enabled ? "yes" : "no", x->source, x->line);
 	}
-	fprintf(out, "%zu recipes, %zu enabled\n", r->set.n, sup_recipes_enabled(r, NULL));
+	fprintf(out, "%zu recipes, %zu enabled\n", r->set.n, sup_recipes_enabled(r));
 }
 
 static int send_chunked(struct ipc_peer *peer, const char *name, const char *data, size_t len,

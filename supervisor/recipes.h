@@ -30,8 +30,8 @@ struct sup_recipes {
 int sup_recipes_load(const struct jb_config *cfg, const char *conf_path, struct sup_recipes *r,
 		     char *err, size_t errlen);
 void sup_recipes_free(struct sup_recipes *r);
-/* Enabled recipes that run in worker (NULL: all workers). */
-size_t sup_recipes_enabled(const struct sup_recipes *r, const char *worker);
+/* Enabled recipes. */
+size_t sup_recipes_enabled(const struct sup_recipes *r);
 void sup_recipes_list(const struct sup_recipes *r, FILE *out);
 /* Queue the whole set as IPC_RECIPE messages (the last one has IPC_RCP_END). */
 int sup_recipes_send(const struct sup_recipes *r, struct ipc_peer *peer);

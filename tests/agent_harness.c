@@ -629,7 +629,7 @@ const struct recipe *jbh_recipe(const char *kind)
 	char err[1024];
 
 	if (!loaded) {
-		ck_assert_msg(rcp_load(&set, rcp_builtin, rcp_builtin_n, NULL, NULL, builtin_list,
+		ck_assert_msg(rcp_load(&set, rcp_builtin, rcp_builtin_n, NULL, 0, builtin_list,
 				       NULL, err, sizeof(err)) == 0,
 			      "built-in recipes do not load: %s", err);
 		loaded = 1;

@@ -107,7 +107,7 @@ static void load_builtin(void)
 	char err[1024];
 	if (builtin.n)
 		return;
-	ck_assert_msg(rcp_load(&builtin, rcp_builtin, rcp_builtin_n, NULL, NULL, builtin_list, NULL,
+	ck_assert_msg(rcp_load(&builtin, rcp_builtin, rcp_builtin_n, NULL, 0, builtin_list, NULL,
 			       err, sizeof(err)) == 0,
 		      "built-in recipes do not load: %s", err);
 }

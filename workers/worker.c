@@ -293,7 +293,7 @@ static void recipes_load(void)
 	for (char *save = NULL, *t = pend_disabled ? strtok_r(pend_disabled, "\n", &save) : NULL; t;
 	     t = strtok_r(NULL, "\n", &save))
 		dis[nd++] = t;
-	if (rcp_load(&next, v, nv, dis, kind->name, list_fn, NULL, err, sizeof(err)) < 0) {
+	if (rcp_load(&next, v, nv, dis, kind->mechs, list_fn, NULL, err, sizeof(err)) < 0) {
 		/* the supervisor validated these bytes: out of memory, most
 		 * likely; exit 1 so the slot is restarted (not disabled) */
 		log_set_sink(NULL);
