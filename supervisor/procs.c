@@ -9,7 +9,8 @@
  *    peer of an older generation is never looked at again (it is freed at
  *    reap time together with its process).
  *  - a child that breaks the protocol is SIGKILLed at once; a hung one gets
- *    SIGTERM, then SIGKILL after a grace period (SIGSTOPped ones included).
+ *    SIGTERM, then SIGKILL after a grace period (1 s; 100 ms for one we know
+ *    is stopped: it cannot act on SIGTERM, and its detections wait).
  *    Nothing a child sends can make the supervisor exit.
  *  - restart policy (Postfix master, bgpd):
  *      exit code EX_CONFIG (78)             -> DISABLED, never respawned;
@@ -44,6 +45,7 @@
 #include "sup.h"
 
 #define KILL_GRACE_MS 1000
+#define STOPPED_GRACE_MS 100 /* a stopped child cannot act on SIGTERM anyway */
 #define DRAIN_MS 1500	/* shutdown: how long drain hooks may take */
 
 const char *sup_state_name(enum sup_state s)
@@ -124,7 +126,7 @@ static void proc_timer(evutil_socket_t fd, short what, void *arg)
 	switch (p->state) {
 	case ST_STOPPING:
 		log_warnx("%s[%d] did not stop within %d ms: SIGKILL", p->kind->name, (int)p->pid,
-			  KILL_GRACE_MS);
+			  p->killed_stopped ? STOPPED_GRACE_MS : KILL_GRACE_MS);
 		p->killed_stopped |= p->stopped;
 		kill(p->pid, SIGKILL);
 		break;
@@ -203,7 +205,7 @@ void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why)
 		kill(p->pid, SIGTERM);
 	}
 	set_state(p, ST_STOPPING, why);
-	arm_timer(p, KILL_GRACE_MS);
+	arm_timer(p, p->stopped ? STOPPED_GRACE_MS : KILL_GRACE_MS);
 }
 
 static void send_config(struct sup *s, struct sup_proc *p)
