@@ -163,5 +163,15 @@ check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
 	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) JIBRIL_BENCH_DIR=$(abspath $(OUT)/bench) \
 		tests/run-tests.sh $(TEST_BINS)
 
+# --- chaos: random SIGKILL/SIGSTOP of the agent's children under real triggers ---
+# `make check` runs tests/check_chaos.c for 60 s; this runs it for JB_CHAOS_SECONDS
+# (default 300) and prints the same report (root; the other JB_CHAOS_* knobs are
+# described at the top of tests/check_chaos.c).
+.PHONY: chaos
+chaos: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
+	@[ "$$(id -u)" = 0 ] || { echo "make chaos needs root (BPF)"; exit 1; }
+	JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) \
+		JB_CHAOS_SECONDS=$${JB_CHAOS_SECONDS:-300} $(OUT)/tests/check_chaos
+
 clean:
 	rm -rf $(OUT)
