@@ -1177,8 +1177,13 @@ START_TEST(test_chaos)
 	}
 	analyse(1);
 	report();
-	rmdir(dir_tmp);
+	rmdir(dir_tmp); /* empty: each copy was removed after its run */
 	rmdir(dir_bin);
+	for (size_t j = 0; j < ndets; j++) {
+		free(dets[j].exe);
+		free(dets[j].args);
+		free(dets[j].fpath);
+	}
 
 	/* a turn every 0.2-1 s; a turn finds no child while every kind waits
 	 * out its back-off, so the signals are bounded loosely */
