@@ -962,9 +962,9 @@ static void report(void)
 			printf(" %s %u/%u", k < A.nkinds ? A.kinds[k] : "(not yet exec'd)",
 			       chaos.by_kind[row][0], chaos.by_kind[row][1]);
 	}
-	printf("\n    stopped children gone (the supervisor's doing) after: p50 %.1f s, max "
-	       "%.1f s (%u); still there after %u ms: %u; within the bound when the chaos "
-	       "ended: %u; SIGCONT at the end: %u\n",
+	printf("\n    stopped children gone (the supervisor's hang kill, or a later SIGKILL of "
+	       "ours) after: p50 %.1f s, max %.1f s (%u); still there after %u ms: %u; within "
+	       "the bound when the chaos ended: %u; SIGCONT at the end: %u\n",
 	       pct(chaos.gone_ms, chaos.stopped_gone, 50) / 1000.0,
 	       pct(chaos.gone_ms, chaos.stopped_gone, 100) / 1000.0, chaos.stopped_gone,
 	       cfg.stop_bound_ms, chaos.stopped_over_bound, chaos.stopped_pending,
