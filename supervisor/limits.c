@@ -50,10 +50,23 @@ struct lim {
 	char key[LIM_KEY];
 };
 
-static struct lim **slots;
-static size_t nlim;
-static uint64_t full_misses;
-static uint64_t summary_seq;
+struct sup_limits {
+	struct lim **slots; /* LIM_SLOTS, open addressing */
+	size_t nlim;
+	uint64_t full_misses;
+	uint64_t summary_seq;
+};
+
+struct sup_limits *sup_limits_new(void)
+{
+	struct sup_limits *t = calloc(1, sizeof(*t));
+
+	if (t && !(t->slots = calloc(LIM_SLOTS, sizeof(*t->slots)))) {
+		free(t);
+		t = NULL;
+	}
+	return t;
+}
 
 static int64_t real_ns(void)
 {
@@ -70,20 +83,18 @@ static uint64_t hash3(const char *recipe, unsigned tkind, const char *key)
 	return jb_fnv1a(h, key, strlen(key));
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if none. */
-
-static struct lim *lookup(const char *recipe, unsigned tkind, const char *key, int create)
+static struct lim *lookup(struct sup_limits *t, const char *recipe, unsigned tkind,
+			  const char *key, int create)
 {
+	struct lim **slots = t->slots;
 	uint64_t h = hash3(recipe, tkind, key);
 	size_t i = h & (LIM_SLOTS - 1);
 
-	if (!slots && !(slots = calloc(LIM_SLOTS, sizeof(*slots))))
-		return NULL;
 	for (; slots[i]; i = (i + 1) & (LIM_SLOTS - 1))
 		if (slots[i]->h == h && slots[i]->tkind == tkind && !strcmp(slots[i]->recipe, recipe) &&
 		    !strcmp(slots[i]->key, key))
 			return slots[i];
-	if (!create || nlim >= LIM_MAX)
+	if (!create || t->nlim >= LIM_MAX)
 		return NULL;
 	struct lim *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -93,7 +104,7 @@ static struct lim *lookup(const char *recipe, unsigned tkind, const char *key, i
 	snprintf(l->recipe, sizeof(l->recipe), "%s", recipe);
 	snprintf(l->key, sizeof(l->key), "%s", key);
 	slots[i] = l;
-	nlim++;
+	t->nlim++;
 	return l;
 }
 
@@ -119,7 +130,7 @@ static void key_of(const char *limits, unsigned k, char *out, size_t len)
 	}
 }
 
-int sup_limits_check(const struct recipe *r, const char *limits)
+int sup_limits_check(struct sup_limits *t, const struct recipe *r, const char *limits)
 {
 	struct lim *l[RCP_T_MAX] = {0};
 	char key[LIM_KEY];
@@ -128,9 +139,9 @@ int sup_limits_check(const struct recipe *r, const char *limits)
 
 	for (size_t i = 0; i < r->ntimes; i++) {
 		key_of(limits, r->times[i].kind, key, sizeof(key));
-		l[i] = lookup(r->kind, r->times[i].kind, key, 1);
+		l[i] = lookup(t, r->kind, r->times[i].kind, key, 1);
 		if (!l[i]) {
-			if (!full_misses++)
+			if (!t->full_misses++)
 				log_warnx("times limits: table full (%d counters): detections without "
 					  "a counter are let through", LIM_MAX);
 			continue;
@@ -160,13 +171,13 @@ int sup_limits_check(const struct recipe *r, const char *limits)
 
 
 /* Forget idle counters (see the invariants) and rebuild the probe chains. */
-static void expire(int64_t now)
+static void expire(struct sup_limits *t, int64_t now)
 {
-	struct lim **old = slots, **fresh = calloc(LIM_SLOTS, sizeof(*fresh));
+	struct lim **old = t->slots, **fresh = calloc(LIM_SLOTS, sizeof(*fresh));
 
 	if (!fresh)
 		return; /* try again at the next summary */
-	nlim = 0;
+	t->nlim = 0;
 	for (size_t i = 0; i < LIM_SLOTS; i++) {
 		struct lim *l = old[i];
 		if (!l)
@@ -179,26 +190,25 @@ static void expire(int64_t now)
 		while (fresh[j])
 			j = (j + 1) & (LIM_SLOTS - 1);
 		fresh[j] = l;
-		nlim++;
+		t->nlim++;
 	}
-	slots = fresh;
+	t->slots = fresh;
 	free(old);
 }
 
-size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *arg)
+size_t sup_limits_summary(struct sup_limits *t, const char *hostname, sup_limits_emit_fn emit,
+			  void *arg)
 {
 	size_t n = 0;
 	char now[64], since[64], until[64];
 
-	if (full_misses > 1)
+	if (t->full_misses > 1)
 		log_warnx("times limits: table full: %llu detections let through without a counter",
-			  (unsigned long long)full_misses);
-	full_misses = 0;
-	if (!slots)
-		return 0;
+			  (unsigned long long)t->full_misses);
+	t->full_misses = 0;
 	jb_iso_time(real_ns(), now, sizeof(now));
 	for (size_t i = 0; i < LIM_SLOTS; i++) {
-		struct lim *l = slots[i];
+		struct lim *l = t->slots[i];
 		json_t *ev;
 		char *out, dedup[64];
 
@@ -221,23 +231,22 @@ size_t sup_limits_summary(const char *hostname, sup_limits_emit_fn emit, void *a
 		json_decref(ev);
 		if (!out)
 			continue;
-		snprintf(dedup, sizeof(dedup), "summary/%llu", (unsigned long long)++summary_seq);
+		snprintf(dedup, sizeof(dedup), "summary/%llu", (unsigned long long)++t->summary_seq);
 		emit(arg, dedup, out, strlen(out));
 		free(out);
 		l->suppressed = 0;
 		n++;
 	}
-	expire(real_ns());
+	expire(t, real_ns());
 	return n;
 }
 
-void sup_limits_free(void)
+void sup_limits_free(struct sup_limits *t)
 {
-	if (!slots)
+	if (!t)
 		return;
 	for (size_t i = 0; i < LIM_SLOTS; i++)
-		free(slots[i]);
-	free(slots);
-	slots = NULL;
-	nlim = 0;
+		free(t->slots[i]);
+	free(t->slots);
+	free(t);
 }

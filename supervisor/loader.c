@@ -154,14 +154,12 @@ static void watch_add(const char *path, void *arg)
  * (common/cgroup2.h). Optional: without it flows simply have no names
  * (warned). The link lives in the skeleton, so jibril_bpf__destroy()
  * detaches it. */
-static int dns_fd = -1;
-
-static void dns_attach(struct jibril_bpf *skel)
+static void dns_attach(struct jb_bpf *b, struct jibril_bpf *skel)
 {
 	const char *root;
 	int fd = jb_cgroup2_root(&root);
 
-	dns_fd = -1;
+	b->fd_dns = -1;
 	if (fd < 0) {
 		log_warnx("no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: DNS "
 			  "answers are not parsed and flows get no names");
@@ -173,13 +171,13 @@ static void dns_attach(struct jibril_bpf *skel)
 		log_warn("cannot attach the DNS program to %s: flows get no names", root);
 		return;
 	}
-	dns_fd = bpf_map__fd(skel->maps.jb_dns);
+	b->fd_dns = bpf_map__fd(skel->maps.jb_dns);
 	log_info("DNS answers parsed on the cgroup2 root %s", root);
 }
 
 int jb_bpf_dns_fd(const struct jb_bpf *b)
 {
-	return b->skel ? dns_fd : -1;
+	return b->skel ? b->fd_dns : -1;
 }
 
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
@@ -247,7 +245,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));
 		goto fail;
 	}
-	dns_attach(skel);
+	dns_attach(b, skel);
 	b->skel = skel;
 	{
 		/* probe batch lookups once: they need kernel >= 5.6 for hash maps */

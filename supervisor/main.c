@@ -255,7 +255,6 @@ static int run_supervisor(const char *config_path)
 	close(sup.snap_ro_fd);
 	sup_collector_free(&sup);
 	sup_router_free(&sup);
-	sup_limits_free();
 	sup_recipes_free(&sup.recipes);
 	event_base_free(sup.base);
 	log_info("stopped: children ended, BPF programs detached");

@@ -57,6 +57,7 @@ struct sup_router {
 	uint64_t stuck_seq[SUP_MAX_PROCS];   /* printed_seq at its last failures */
 	int stuck_fails[SUP_MAX_PROCS];
 	uint64_t dropped_poison;
+	struct sup_limits *limits; /* the recipes' times limits */
 	char sendbuf[IPC_MAX_MSG];
 };
 
@@ -114,7 +115,10 @@ int sup_router_init(struct sup *s)
 {
 	struct sup_router *rt = calloc(1, sizeof(*rt));
 
-	if (!rt || !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog)))) {
+	if (!rt || !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog))) ||
+	    !(rt->limits = sup_limits_new())) {
+		if (rt)
+			free(rt->backlog);
 		free(rt);
 		return -1;
 	}
@@ -132,6 +136,7 @@ void sup_router_free(struct sup *s)
 	for (size_t i = 0; i < rt->bl_len; i++)
 		free(rt->backlog[(rt->bl_head + i) % BACKLOG_MAX]);
 	free(rt->backlog);
+	sup_limits_free(rt->limits);
 	free(rt);
 	s->rt = NULL;
 }
@@ -227,7 +232,7 @@ static void emit_summary(void *arg, const char *dedup_key, const char *json, siz
 
 void sup_router_summary(struct sup *s)
 {
-	size_t n = sup_limits_summary(s->hostname, emit_summary, s);
+	size_t n = sup_limits_summary(s->rt->limits, s->hostname, emit_summary, s);
 	if (n)
 		log_info("%zu suppression summaries printed", n);
 }
@@ -251,7 +256,7 @@ static void enqueue(struct sup *s, const char *kind, const char *dedup_key, cons
 		free(l);
 		return;
 	}
-	if (r && !sup_limits_check(r, limits)) {
+	if (r && !sup_limits_check(rt->limits, r, limits)) {
 		log_debug("%s %s suppressed by its times limit", kind, dedup_key);
 		free(l);
 		return;

@@ -63,6 +63,7 @@
 	"  importance: low\n"
 
 static struct rcp_set S;
+static struct sup_limits *LT; /* the times-limit counters under test */
 static char ERR[2048];
 
 /* ---- fake domain lists for remote_domains_file ---------------------------- */
@@ -2112,22 +2113,24 @@ static json_int_t ival(json_t *o, const char *k)
 
 START_TEST(limits_per_exe)
 {
+	LT = sup_limits_new(); /* a table of its own */
+	ck_assert_ptr_nonnull(LT);
 	const struct recipe *r = ok1(HDR("t1_lim", "execution") "  base: ls\n  times:\n"
 								"    - kind: times_per_exe\n      max: 2\n",
 				     "t1_lim");
 	struct emitted e = {0};
 	json_t *ev;
 
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/a\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/a\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/a\n"), 0);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/a\n"), 0);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/b\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/a\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/a\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/a\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/a\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/b\n"), 1);
 	/* keys of other kinds in the string are not this limit's key */
-	ck_assert_int_eq(sup_limits_check(r, "0\tprocess x\n1\t/usr/bin/b\n5\t*\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/b\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "0\tprocess x\n1\t/usr/bin/b\n5\t*\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/b\n"), 0);
 
-	ck_assert_uint_eq(sup_limits_summary("host-1", emit_cb, &e), 2);
+	ck_assert_uint_eq(sup_limits_summary(LT, "host-1", emit_cb, &e), 2);
 	ck_assert_int_eq(e.n, 2);
 	ev = find_ev(&e, "times_per_exe", "/usr/bin/a");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "suppressed_detections");
@@ -2141,21 +2144,24 @@ START_TEST(limits_per_exe)
 	emitted_free(&e);
 
 	/* reset: nothing new, nothing emitted */
-	ck_assert_uint_eq(sup_limits_summary("host-1", emit_cb, &e), 0);
+	ck_assert_uint_eq(sup_limits_summary(LT, "host-1", emit_cb, &e), 0);
 	ck_assert_int_eq(e.n, 0);
 	/* still at max: the next one is suppressed and counted afresh */
-	ck_assert_int_eq(sup_limits_check(r, "1\t/usr/bin/a\n"), 0);
-	ck_assert_uint_eq(sup_limits_summary("host-1", emit_cb, &e), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/usr/bin/a\n"), 0);
+	ck_assert_uint_eq(sup_limits_summary(LT, "host-1", emit_cb, &e), 1);
 	ev = find_ev(&e, "times_per_exe", "/usr/bin/a");
 	ck_assert_int_eq(ival(ev, "suppressed"), 1);
 	ck_assert_int_eq(ival(ev, "suppressed_total"), 3);
 	emitted_free(&e);
-	sup_limits_free();
+	sup_limits_free(LT);
+	LT = NULL;
 }
 END_TEST
 
 START_TEST(limits_every_limit)
 {
+	LT = sup_limits_new(); /* a table of its own */
+	ck_assert_ptr_nonnull(LT);
 	const struct recipe *r = ok1(HDR("t1_lim2", "execution") "  base: ls\n  times:\n"
 				     "    - kind: times_per_exe\n      max: 3\n"
 				     "    - kind: times_per_proc\n      max: 1\n",
@@ -2163,15 +2169,15 @@ START_TEST(limits_every_limit)
 	struct emitted e = {0};
 
 	/* process P1 may fire once, whatever the exe allows */
-	ck_assert_int_eq(sup_limits_check(r, "1\t/bin/x\n0\tP1\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/bin/x\n0\tP1\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/bin/x\n0\tP1\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/bin/x\n0\tP1\n"), 0);
 	/* a suppressed detection does not use up the other limit */
-	ck_assert_int_eq(sup_limits_check(r, "1\t/bin/x\n0\tP2\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/bin/x\n0\tP3\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/bin/x\n0\tP2\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/bin/x\n0\tP3\n"), 1);
 	/* now the exe is exhausted too */
-	ck_assert_int_eq(sup_limits_check(r, "1\t/bin/x\n0\tP4\n"), 0);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/bin/y\n0\tP5\n"), 1);
-	ck_assert_uint_eq(sup_limits_summary("h", emit_cb, &e), 2);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/bin/x\n0\tP4\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/bin/y\n0\tP5\n"), 1);
+	ck_assert_uint_eq(sup_limits_summary(LT, "h", emit_cb, &e), 2);
 	ck_assert_int_eq(ival(find_ev(&e, "times_per_proc", "P1"), "suppressed"), 1);
 	ck_assert_int_eq(ival(find_ev(&e, "times_per_exe", "/bin/x"), "suppressed"), 1);
 	emitted_free(&e);
@@ -2179,30 +2185,34 @@ START_TEST(limits_every_limit)
 	/* a recipe without limits is never suppressed */
 	r = ok1(HDR("t1_free", "execution") "  base: ls\n", "t1_free");
 	for (int i = 0; i < 100; i++)
-		ck_assert_int_eq(sup_limits_check(r, ""), 1);
-	ck_assert_uint_eq(sup_limits_summary("h", emit_cb, &e), 0);
-	sup_limits_free();
+		ck_assert_int_eq(sup_limits_check(LT, r, ""), 1);
+	ck_assert_uint_eq(sup_limits_summary(LT, "h", emit_cb, &e), 0);
+	sup_limits_free(LT);
+	LT = NULL;
 }
 END_TEST
 
 START_TEST(limits_host_and_missing_key)
 {
+	LT = sup_limits_new(); /* a table of its own */
+	ck_assert_ptr_nonnull(LT);
 	const struct recipe *r = ok1(HDR("t1_lim3", "execution") "  base: ls\n  times:\n"
 				     "    - kind: times_in_total\n      max: 1\n"
 				     "    - kind: times_per_parent_exe\n      max: 5\n",
 				     "t1_lim3");
 	struct emitted e = {0};
 
-	ck_assert_int_eq(sup_limits_check(r, "6\t*\n3\t/p\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "6\t*\n3\t/q\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "6\t*\n3\t/p\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "6\t*\n3\t/q\n"), 0);
 	/* a worker that sent no key: counted under "(unknown)", its own key */
-	ck_assert_int_eq(sup_limits_check(r, ""), 1);
-	ck_assert_int_eq(sup_limits_check(r, ""), 0);
-	ck_assert_uint_eq(sup_limits_summary("h", emit_cb, &e), 2);
+	ck_assert_int_eq(sup_limits_check(LT, r, ""), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, ""), 0);
+	ck_assert_uint_eq(sup_limits_summary(LT, "h", emit_cb, &e), 2);
 	ck_assert_int_eq(ival(find_ev(&e, "times_in_total", "*"), "suppressed"), 1);
 	ck_assert_int_eq(ival(find_ev(&e, "times_in_total", "(unknown)"), "suppressed"), 1);
 	emitted_free(&e);
-	sup_limits_free();
+	sup_limits_free(LT);
+	LT = NULL;
 }
 END_TEST
 
@@ -2210,18 +2220,21 @@ END_TEST
  * Its suppression must still be summarised (made visible), not dropped. */
 START_TEST(limits_summary_non_utf8_key)
 {
+	LT = sup_limits_new(); /* a table of its own */
+	ck_assert_ptr_nonnull(LT);
 	const struct recipe *r = ok1(HDR("t1_lim4", "execution") "  base: ls\n  times:\n"
 				     "    - kind: times_per_exe\n      max: 1\n",
 				     "t1_lim4");
 	struct emitted e = {0};
 
-	ck_assert_int_eq(sup_limits_check(r, "1\t/tmp/\xff\xfe\n"), 1);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/tmp/\xff\xfe\n"), 0);
-	ck_assert_int_eq(sup_limits_check(r, "1\t/tmp/\xff\xfe\n"), 0);
-	ck_assert_msg(sup_limits_summary("h", emit_cb, &e) == 1,
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/tmp/\xff\xfe\n"), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/tmp/\xff\xfe\n"), 0);
+	ck_assert_int_eq(sup_limits_check(LT, r, "1\t/tmp/\xff\xfe\n"), 0);
+	ck_assert_msg(sup_limits_summary(LT, "h", emit_cb, &e) == 1,
 		      "2 detections suppressed under a non-UTF-8 key, but no summary event");
 	emitted_free(&e);
-	sup_limits_free();
+	sup_limits_free(LT);
+	LT = NULL;
 }
 END_TEST
 
