@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -574,24 +573,6 @@ int jbh_count_events(const struct jbh_agent *a, jbh_pred pred, void *arg)
 	return n;
 }
 
-/* "2026-01-02T03:04:05.123456Z" -> ms since the epoch, or -1 */
-static long long iso_ms(const char *s)
-{
-	struct tm tm = {0};
-	char *end;
-	long us;
-
-	if (!s || strlen(s) != 27 || s[26] != 'Z' || s[19] != '.')
-		return -1;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end || *end != '.')
-		return -1;
-	us = strtol(end + 1, &end, 10);
-	if (*end != 'Z')
-		return -1;
-	return (long long)timegm(&tm) * 1000 + us / 1000;
-}
-
 static int is_uuid4(const char *u)
 {
 	if (!u || strlen(u) != 36)
@@ -669,8 +650,8 @@ void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const 
 		      "hostname is not %s: %s", host, dump);
 
 	/* times: the detection was made after the trigger, and recently */
-	ts = iso_ms(jbh_jstr(ev, "timestamp"));
-	et = iso_ms(jbh_jstr(ev, "event_time"));
+	ts = tl_iso_ms(jbh_jstr(ev, "timestamp"));
+	et = tl_iso_ms(jbh_jstr(ev, "event_time"));
 	ck_assert_msg(ts > 0 && et > 0, "timestamp/event_time not ISO-8601 UTC with µs: %s", dump);
 	ck_assert_msg(ts >= (long long)spawned_real_ms - 1000 && ts <= now + 1000,
 		      "timestamp %lld outside [spawn %llu, now %lld]: %s", ts,
@@ -690,7 +671,7 @@ void jbh_check_event(json_t *ev, const char *kind, pid_t pid, pid_t ppid, const 
 		      (int)ppid, dump);
 	ck_assert_msg(jbh_jstr(ev, "process.id") && strlen(jbh_jstr(ev, "process.id")) == 16,
 		      "process.id: %s", dump);
-	start = iso_ms(jbh_jstr(ev, "process.start"));
+	start = tl_iso_ms(jbh_jstr(ev, "process.start"));
 	ck_assert_msg(start > 0 && llabs(start - (long long)spawned_real_ms) < 5000,
 		      "process.start %lld is not when the test started it (%llu): %s", start,
 		      (unsigned long long)spawned_real_ms, dump);

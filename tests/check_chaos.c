@@ -105,6 +105,7 @@
 
 #include "agent_harness.h"
 #include "supervisor/config.h"
+#include "tests/lib/clock.h"
 
 #define READY_MS 20000
 #define RELOAD_MS 5000
@@ -334,24 +335,6 @@ static long marker_in(const char *s)
 	return seq;
 }
 
-/* "2026-01-02T03:04:05.123456Z" -> ms since the epoch, or -1 */
-static long long iso_ms(const char *s)
-{
-	struct tm tm = {0};
-	char *end;
-	long us;
-
-	if (!s || strlen(s) != 27 || s[26] != 'Z' || s[19] != '.')
-		return -1;
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end || *end != '.')
-		return -1;
-	us = strtol(end + 1, &end, 10);
-	if (*end != 'Z')
-		return -1;
-	return (long long)timegm(&tm) * 1000 + us / 1000;
-}
-
 static char *xstrdup(const char *s)
 {
 	char *d = strdup(s ? s : "");
@@ -541,8 +524,8 @@ static void on_output_line(char *line, void *arg)
 	d.args = xstrdup(args);
 	d.fpath = xstrdup(jbh_jstr(ev, "file.path"));
 	d.rport = (long)jbh_jint(ev, "flow.remote.port", -1);
-	d.ts_real = iso_ms(jbh_jstr(ev, "timestamp"));
-	d.pstart = iso_ms(jbh_jstr(ev, "process.start"));
+	d.ts_real = tl_iso_ms(jbh_jstr(ev, "timestamp"));
+	d.pstart = tl_iso_ms(jbh_jstr(ev, "process.start"));
 	d.arrival = jbh_now_ms();
 	add_det(&d);
 out:

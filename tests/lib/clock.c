@@ -41,6 +41,23 @@ uint64_t tl_real_ms(void)
 	return clock_ns(CLOCK_REALTIME) / 1000000;
 }
 
+long long tl_iso_ms(const char *s)
+{
+	struct tm tm = {0};
+	char *end;
+	long us;
+
+	if (!s || strlen(s) != 27 || s[26] != 'Z' || s[19] != '.')
+		return -1;
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || *end != '.')
+		return -1;
+	us = strtol(end + 1, &end, 10);
+	if (*end != 'Z')
+		return -1;
+	return (long long)timegm(&tm) * 1000 + us / 1000;
+}
+
 void tl_check_signals(void)
 {
 	if (stop_sig)
