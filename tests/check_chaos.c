@@ -85,8 +85,6 @@
  * report is printed before the first assertion, so a failure still shows it.
  */
 #include <check.h>
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -106,6 +104,7 @@
 #include "agent_harness.h"
 #include "supervisor/config.h"
 #include "tests/lib/clock.h"
+#include "tests/lib/procfs.h"
 
 #define READY_MS 20000
 #define RELOAD_MS 5000
@@ -246,57 +245,13 @@ static struct {
 
 /* --- small helpers ---------------------------------------------------------- */
 
-/* state, ppid, start time and comm from /proc/PID/stat; 0 on success */
-static int pstat(pid_t pid, char *state, pid_t *ppid, unsigned long long *start, char *comm,
-		 size_t commlen)
-{
-	char path[64], buf[1024], *l, *r;
-	int fd, n, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	l = strchr(buf, '(');
-	r = strrchr(buf, ')');
-	if (!l || !r || r[1] != ' ' || !r[2])
-		return -1;
-	if (comm) {
-		size_t cl = (size_t)(r - l - 1);
-
-		if (cl >= commlen)
-			cl = commlen - 1;
-		memcpy(comm, l + 1, cl);
-		comm[cl] = '\0';
-	}
-	if (state)
-		*state = r[2];
-	if (ppid)
-		*ppid = (pid_t)strtol(r + 4, NULL, 10);
-	/* the fields after ')' start at 3 (state); the start time is 22 */
-	l = r + 2;
-	for (field = 3; field < 22 && l; field++) {
-		l = strchr(l, ' ');
-		if (l)
-			l++;
-	}
-	if (start)
-		*start = l ? strtoull(l, NULL, 10) : 0;
-	return 0;
-}
-
 /* there, and neither stopped nor a zombie */
 static int runs(pid_t pid)
 {
-	char st;
+	struct tl_stat st;
 
-	return pid > 0 && pstat(pid, &st, NULL, NULL, NULL, 0) == 0 && st != 'T' && st != 't' &&
-	       st != 'Z' && st != 'X';
+	return pid > 0 && tl_proc_stat(pid, &st) == 0 && st.state != 'T' && st.state != 't' &&
+	       st.state != 'Z' && st.state != 'X';
 }
 
 static int kind_index(const char *kind)
@@ -537,12 +492,12 @@ static struct tail log_tail = {.fd = -1}, out_tail[NPRINTERS] = {{.fd = -1}, {.f
 
 static void observe_once(void)
 {
-	char st;
+	struct tl_stat st;
 
 	pthread_mutex_lock(&mu);
 	tail_poll(&log_tail, on_log_line, NULL);
 	samples_all++;
-	if (pstat(A.pid, &st, NULL, NULL, NULL, 0) < 0 || st == 'Z' || st == 'X')
+	if (tl_proc_stat(A.pid, &st) < 0 || st.state == 'Z' || st.state == 'X')
 		sup_dead_samples++;
 	if (chaos_on) {
 		for (int k = 0; k < A.nkinds; k++) {
@@ -572,52 +527,17 @@ static void *observer(void *arg)
 
 /* --- chaos ----------------------------------------------------------------- */
 
-struct kid {
-	pid_t pid;
-	unsigned long long start;
-	char state;
-	char comm[32];
-};
-
-/* the supervisor's children (by parent pid), zombies left out */
-static int list_kids(struct kid *out, int max)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while (n < max && (e = readdir(d))) {
-		struct kid k;
-		pid_t ppid;
-
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		k.pid = (pid_t)atoi(e->d_name);
-		if (k.pid == A.pid ||
-		    pstat(k.pid, &k.state, &ppid, &k.start, k.comm, sizeof(k.comm)) < 0)
-			continue;
-		if (ppid == A.pid && k.state != 'Z' && k.state != 'X')
-			out[n++] = k;
-	}
-	closedir(d);
-	return n;
-}
-
 /* the pidfd of k if it is still that child of the supervisor, else -1 */
-static int pin_kid(const struct kid *k)
+static int pin_kid(const struct tl_child *k)
 {
-	unsigned long long start;
-	pid_t ppid;
-	char st;
+	struct tl_stat st;
 	int pfd = pidfd_open(k->pid, 0);
 
 	if (pfd < 0)
 		return -1;
 	/* checked after the pidfd is held: a recycled pid shows another start */
-	if (pstat(k->pid, &st, &ppid, &start, NULL, 0) < 0 || ppid != A.pid || start != k->start ||
-	    k->pid == A.pid || st == 'Z') {
+	if (tl_proc_stat(k->pid, &st) < 0 || st.ppid != A.pid || st.start != k->st.start ||
+	    k->pid == A.pid || st.state == 'Z') {
 		close(pfd);
 		return -1;
 	}
@@ -639,13 +559,12 @@ static void watch_stopped(uint64_t now)
 {
 	for (int i = 0; i < nstopped; i++) {
 		struct stopped *s = &stopped[i];
-		unsigned long long start;
-		char st;
+		struct tl_stat st;
 
 		if (s->done)
 			continue;
-		if (pstat(s->pid, &st, NULL, &start, NULL, 0) < 0 || start != s->start ||
-		    st == 'Z' || st == 'X') {
+		if (tl_proc_stat(s->pid, &st) < 0 || st.start != s->start || st.state == 'Z' ||
+		    st.state == 'X') {
 			s->done = 1;
 			chaos.gone_ms[chaos.stopped_gone++] = (unsigned)(now - s->at);
 		} else if (now - s->at > cfg.stop_bound_ms) {
@@ -663,9 +582,9 @@ static void *chaos_thread(void *arg)
 	uint64_t end = *(uint64_t *)arg, next = jbh_now_ms() + 200 + rnd(&seed) % 801;
 
 	while (!chaos_stop && jbh_now_ms() < end) {
-		struct kid kids[64];
+		struct tl_child kids[64];
 		int n, sig, pfd, row;
-		struct kid *k;
+		struct tl_child *k;
 		uint64_t now = jbh_now_ms();
 
 		watch_stopped(now);
@@ -675,7 +594,7 @@ static void *chaos_thread(void *arg)
 		}
 		next = now + 200 + rnd(&seed) % 801;
 		chaos.ticks++;
-		n = list_kids(kids, 64);
+		n = tl_proc_children_stat(A.pid, kids, 64);
 		if (n == 0) {
 			chaos.none_found++;
 			continue;
@@ -687,16 +606,16 @@ static void *chaos_thread(void *arg)
 			continue;
 		}
 		if (pidfd_send_signal(pfd, sig, NULL, 0) == 0) {
-			row = !strncmp(k->comm, "jb-", 3) ? kind_index(k->comm + 3) : -1;
+			row = !strncmp(k->st.comm, "jb-", 3) ? kind_index(k->st.comm + 3) : -1;
 			row = row < 0 ? JBH_MAX_KIDS : row;
 			chaos.by_kind[row][sig == SIGSTOP]++;
 			if (sig == SIGKILL) {
 				chaos.kill++;
 			} else {
 				chaos.stop++;
-				if (k->state != 'T' && nstopped < MAX_STOPPED)
+				if (k->st.state != 'T' && nstopped < MAX_STOPPED)
 					stopped[nstopped++] =
-						(struct stopped){k->pid, k->start, now, 0};
+						(struct stopped){k->pid, k->st.start, now, 0};
 			}
 		}
 		close(pfd);
@@ -1052,13 +971,13 @@ static int all_ready(void)
 
 static void cont_stopped(void)
 {
-	struct kid kids[64];
-	int n = list_kids(kids, 64);
+	struct tl_child kids[64];
+	int n = tl_proc_children_stat(A.pid, kids, 64);
 
 	for (int i = 0; i < n; i++) {
 		int pfd;
 
-		if (kids[i].state != 'T' || (pfd = pin_kid(&kids[i])) < 0)
+		if (kids[i].st.state != 'T' || (pfd = pin_kid(&kids[i])) < 0)
 			continue;
 		if (pidfd_send_signal(pfd, SIGCONT, NULL, 0) == 0)
 			chaos.conted_at_end++;

@@ -63,7 +63,8 @@ int tl_pid_gone(pid_t pid)
 	return stat(path, &sb) < 0 && errno == ENOENT;
 }
 
-int tl_proc_children(pid_t parent, pid_t *out, int max)
+/* the scan behind both tl_proc_children*(): into pids or kids */
+static int children(pid_t parent, pid_t *pids, struct tl_child *kids, int max)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -78,11 +79,27 @@ int tl_proc_children(pid_t parent, pid_t *out, int max)
 		if (!isdigit((unsigned char)e->d_name[0]))
 			continue;
 		pid = (pid_t)atoi(e->d_name);
-		if (tl_proc_stat(pid, &st) == 0 && st.ppid == parent && st.state != 'Z')
-			out[n++] = pid;
+		if (tl_proc_stat(pid, &st) < 0 || st.ppid != parent || st.state == 'Z' ||
+		    st.state == 'X')
+			continue;
+		if (pids)
+			pids[n] = pid;
+		if (kids)
+			kids[n] = (struct tl_child){pid, st};
+		n++;
 	}
 	closedir(d);
 	return n;
+}
+
+int tl_proc_children(pid_t parent, pid_t *out, int max)
+{
+	return children(parent, out, NULL, max);
+}
+
+int tl_proc_children_stat(pid_t parent, struct tl_child *out, int max)
+{
+	return children(parent, NULL, out, max);
 }
 
 long tl_proc_kib(pid_t pid, const char *file, const char *field)

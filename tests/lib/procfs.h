@@ -17,12 +17,20 @@ struct tl_stat {
 	unsigned long long start; /* start time after boot, in clock ticks: tells a reused pid */
 };
 
+struct tl_child {
+	pid_t pid;
+	struct tl_stat st; /* as read when the scan chose it */
+};
+
 /* /proc/PID/stat; 0 on success, -1 when the process is gone */
 int tl_proc_stat(pid_t pid, struct tl_stat *st);
 /* no /proc entry: the process ended and was reaped */
 int tl_pid_gone(pid_t pid);
-/* up to max live (not zombie) children of parent, in /proc order; how many */
+/* up to max live (neither zombie nor dead) children of parent, in /proc
+ * order; how many */
 int tl_proc_children(pid_t parent, pid_t *out, int max);
+/* the same, each with its stat line: state, start time, comm */
+int tl_proc_children_stat(pid_t parent, struct tl_child *out, int max);
 /* the number after field (e.g. "VmHWM:") in /proc/PID/file, in kB; -1 when absent */
 long tl_proc_kib(pid_t pid, const char *file, const char *field);
 
