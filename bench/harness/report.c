@@ -40,28 +40,33 @@ void progress(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-void error_(const char *fmt, ...)
+/* one line of error_() or note(): on stderr and in list, the same words */
+static void __attribute__((format(printf, 3, 0)))
+record(json_t *list, const char *what, const char *fmt, va_list ap)
 {
 	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	fprintf(stderr, "bench: %s: %s\n", what, buf);
+	json_array_append_new(list, json_string(buf));
+}
+
+void error_(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	record(J_errors, "error", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "bench: error: %s\n", buf);
-	json_array_append_new(J_errors, json_string(buf));
 }
 
 void note(const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	record(J_notes, "note", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "bench: note: %s\n", buf);
-	json_array_append_new(J_notes, json_string(buf));
 }
 
 json_t *report_needle(void)
