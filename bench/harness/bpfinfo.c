@@ -38,11 +38,32 @@ void map_name_of(__u32 id, char *name, size_t nl, __u32 *ksz, __u32 *vsz)
 	close(fd);
 }
 
+/* the fdinfo text of pid's descriptor named fd (an entry of /proc/PID/fd)
+ * when it is a BPF object of that kind (anon: "anon_inode:bpf-map" or
+ * "-prog"), else NULL; the caller frees it */
+static char *bpf_fdinfo(pid_t pid, const char *fd, const char *anon)
+{
+	char lnk[128], fi[PATH_MAX];
+	ssize_t k;
+
+	if (!isdigit((unsigned char)fd[0]))
+		return NULL;
+	snprintf(fi, sizeof(fi), "/proc/%d/fd/%s", (int)pid, fd);
+	k = readlink(fi, lnk, sizeof(lnk) - 1);
+	if (k <= 0)
+		return NULL;
+	lnk[k] = '\0';
+	if (strcmp(lnk, anon))
+		return NULL;
+	snprintf(fi, sizeof(fi), "/proc/%d/fdinfo/%s", (int)pid, fd);
+	return tl_slurp(fi, NULL);
+}
+
 int pid_bpf_ids(pid_t pid, int prog, __u32 *ids, int max)
 {
 	const char *anon = prog ? "anon_inode:bpf-prog" : "anon_inode:bpf-map";
 	const char *field = prog ? "prog_id:" : "map_id:";
-	char path[64], lnk[128], fi[PATH_MAX];
+	char path[64];
 	DIR *d;
 	struct dirent *e;
 	int n = 0;
@@ -53,22 +74,10 @@ int pid_bpf_ids(pid_t pid, int prog, __u32 *ids, int max)
 		return 0;
 	while ((e = readdir(d)) && n < max) {
 		char *s, *p;
-		ssize_t k;
 		__u32 id;
 		int dup = 0;
 
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(fi, sizeof(fi), "/proc/%d/fd/%s", (int)pid, e->d_name);
-		k = readlink(fi, lnk, sizeof(lnk) - 1);
-		if (k <= 0)
-			continue;
-		lnk[k] = '\0';
-		if (strcmp(lnk, anon))
-			continue;
-		snprintf(fi, sizeof(fi), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-		s = tl_slurp(fi, NULL);
-		if (!s)
+		if (!(s = bpf_fdinfo(pid, e->d_name, anon)))
 			continue;
 		p = strstr(s, field);
 		id = p ? (__u32)strtoul(p + strlen(field), NULL, 10) : 0;
@@ -84,7 +93,7 @@ int pid_bpf_ids(pid_t pid, int prog, __u32 *ids, int max)
 
 json_t *pid_maps(pid_t pid)
 {
-	char path[64], lnk[128], fi[PATH_MAX];
+	char path[64];
 	DIR *d;
 	struct dirent *e;
 	json_t *list = json_array();
@@ -96,24 +105,12 @@ json_t *pid_maps(pid_t pid)
 	d = opendir(path);
 	while (d && (e = readdir(d))) {
 		char *s, *p, name[32];
-		ssize_t k;
 		unsigned long long memlock = 0;
 		unsigned type = 0, maxe = 0;
 		__u32 id = 0;
 		int dup = 0;
 
-		if (!isdigit((unsigned char)e->d_name[0]))
-			continue;
-		snprintf(fi, sizeof(fi), "/proc/%d/fd/%s", (int)pid, e->d_name);
-		k = readlink(fi, lnk, sizeof(lnk) - 1);
-		if (k <= 0)
-			continue;
-		lnk[k] = '\0';
-		if (strcmp(lnk, "anon_inode:bpf-map"))
-			continue;
-		snprintf(fi, sizeof(fi), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
-		s = tl_slurp(fi, NULL);
-		if (!s)
+		if (!(s = bpf_fdinfo(pid, e->d_name, "anon_inode:bpf-map")))
 			continue;
 		if ((p = strstr(s, "map_type:")))
 			type = (unsigned)strtoul(p + 9, NULL, 10);
