@@ -28,6 +28,7 @@
 #include "bench/harness/bench.h"
 #include "bench/harness/children.h"
 #include "bench/harness/report.h"
+#include "bench/harness/workloads.h"
 #include "tests/lib/clock.h"
 #include "tests/lib/conf.h"
 #include "tests/lib/file.h"
@@ -67,6 +68,45 @@ void seen_free(struct seen *s)
 {
 	free(s->v);
 	memset(s, 0, sizeof(*s));
+}
+
+int seen_wait(struct seen *s, pid_t pid, uint64_t deadline, seen_poll_fn *poll, void *arg,
+	      unsigned step_ms, uint64_t *t)
+{
+	while (!seen_find(s, pid, t) && tl_now_ns() < deadline) {
+		poll(arg, s);
+		if (!seen_find(s, pid, NULL))
+			tl_sleep_ms(step_ms);
+	}
+	return seen_find(s, pid, t);
+}
+
+json_t *needle_trials(struct seen *hits, seen_poll_fn *poll, void *arg, unsigned wait_ms,
+		      const char *key, int *counted)
+{
+	json_t *trials = json_array();
+
+	*counted = 0;
+	for (unsigned i = 0; i < O.needle_trials; i++) {
+		pid_t sp, np;
+		uint64_t nns, seen_t;
+		double sms;
+
+		if (storm(O.d_hay, O.hay_files, 1, i, &sp, &np, &nns, &sms) < 0) {
+			json_decref(trials);
+			return NULL;
+		}
+		if (seen_wait(hits, np, tl_now_ns() + wait_ms * 1000000ull, poll, arg, 5, &seen_t)) {
+			(*counted)++;
+			json_array_append_new(trials, json_pack("{s:i, s:b, s:f, s:f}", "pid", (json_int_t)np,
+								key, 1, "latency_ms",
+								(double)(seen_t - nns) / 1e6, "storm_ms", sms));
+		} else {
+			json_array_append_new(trials, json_pack("{s:i, s:b, s:f}", "pid", (json_int_t)np,
+								key, 0, "storm_ms", sms));
+		}
+	}
+	return trials;
 }
 
 /* a state line "...: KIND[PID] gen G: OLD -> READY": kept, the oldest

@@ -31,6 +31,20 @@ void seen_add(struct seen *s, pid_t pid);
 /* 1 if pid was reported (*t: when we read it, if t is not NULL) */
 int seen_find(const struct seen *s, pid_t pid, uint64_t *t);
 void seen_free(struct seen *s);
+/* reads what an agent printed since the last call into s (arg: the agent
+ * or its output) */
+typedef void seen_poll_fn(void *arg, struct seen *s);
+/* polls, step_ms apart, until pid is in s or the monotonic deadline (ns)
+ * has passed; 1 if it is (*t: when it was read, if t is not NULL) */
+int seen_wait(struct seen *s, pid_t pid, uint64_t deadline, seen_poll_fn *poll, void *arg,
+	      unsigned step_ms, uint64_t *t);
+/* Section 5's needle, the same for both agents: O.needle_trials storms over
+ * O.d_hay, each with the cat of its trial (storm()); a trial counts when
+ * poll has put that cat's pid in hits within wait_ms of the storm's end.
+ * The trials, {pid, <key>: counted, latency_ms (counted only), storm_ms}
+ * each, and *counted; NULL when a storm did not run. */
+json_t *needle_trials(struct seen *hits, seen_poll_fn *poll, void *arg, unsigned wait_ms,
+		      const char *key, int *counted);
 
 /* the supervisor's debug line of one cadence */
 struct cad {

@@ -54,6 +54,11 @@ static int on_event_line(char *line, void *arg)
 	return 0;
 }
 
+static void poll_events(void *ev, struct seen *seen)
+{
+	tl_tail_read(ev, on_event_line, seen);
+}
+
 void section_main(json_t *conf_texts)
 {
 	struct jib j;
@@ -136,12 +141,7 @@ void section_main(json_t *conf_texts)
 				break;
 			}
 			deadline = t0 + (3ull * O.cadence_ms + 2000) * 1000000ull;
-			while (!seen_find(&seen, p, &seen_t) && tl_now_ns() < deadline) {
-				tl_tail_read(&ev, on_event_line, &seen);
-				if (!seen_find(&seen, p, NULL))
-					tl_sleep_ms(2);
-			}
-			if (seen_find(&seen, p, &seen_t)) {
+			if (seen_wait(&seen, p, deadline, poll_events, &ev, 2, &seen_t)) {
 				lat_ms[nd] = (double)(seen_t - t0) / 1e6;
 				json_array_append_new(samples, json_real(lat_ms[nd]));
 				nd++;
@@ -158,42 +158,16 @@ void section_main(json_t *conf_texts)
 				"max_ms", jnum(nd ? vmax(lat_ms, nd) : NAN), "samples_ms", samples);
 	}
 	if (want('5')) {
-		json_t *trials = json_array();
-		int reported = 0, ok = 1;
+		json_t *trials;
+		int reported;
 
 		seen.n = 0;
 		progress("5. needle: jibril, %u storms over %u files", O.needle_trials, O.hay_files);
-		for (unsigned i = 0; i < O.needle_trials && ok; i++) {
-			pid_t sp, np;
-			uint64_t nns, deadline, seen_t;
-			double sms;
-
-			if (storm(O.d_hay, O.hay_files, 1, i, &sp, &np, &nns, &sms) < 0) {
-				ok = 0;
-				break;
-			}
-			deadline = tl_now_ns() + (2ull * O.cadence_ms + 1500) * 1000000ull;
-			while (!seen_find(&seen, np, NULL) && tl_now_ns() < deadline) {
-				tl_tail_read(&ev, on_event_line, &seen);
-				if (!seen_find(&seen, np, NULL))
-					tl_sleep_ms(5);
-			}
-			if (seen_find(&seen, np, &seen_t)) {
-				reported++;
-				json_array_append_new(trials, json_pack("{s:i, s:b, s:f, s:f}", "pid", (json_int_t)np,
-									"reported", 1, "latency_ms",
-									(double)(seen_t - nns) / 1e6,
-									"storm_ms", sms));
-			} else {
-				json_array_append_new(trials, json_pack("{s:i, s:b, s:f}", "pid", (json_int_t)np,
-									"reported", 0, "storm_ms", sms));
-			}
-		}
-		if (ok)
+		trials = needle_trials(&seen, poll_events, &ev, 2 * O.cadence_ms + 1500, "reported",
+				       &reported);
+		if (trials)
 			needle = json_pack("{s:I, s:I, s:o}", "reported", (json_int_t)reported, "trials",
 					   (json_int_t)O.needle_trials, "detail", trials);
-		else
-			json_decref(trials);
 	}
 	if (want('2')) {
 		long sum, pss;

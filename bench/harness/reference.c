@@ -5,7 +5,8 @@
  *
  * Invariants:
  *  - the same storms, file sets and per-trial cats as jibril's part
- *    (default_agent.c), one refagent instance per part.
+ *    (default_agent.c; both run agents.c's needle_trials()), one refagent
+ *    instance per part.
  *  - a needle counts as seen when its HIT line arrives within 2 s of the
  *    storm's end (refagent drains its ring every 100 ms).
  *  - the pairs figure is the lines of its pairs file that name the
@@ -23,46 +24,26 @@
 #include "tests/lib/clock.h"
 #include "tests/lib/file.h"
 
+static void poll_ref(void *r, struct seen *hits)
+{
+	ref_poll(r); /* its HIT lines go to its own hits */
+}
+
 /* the needle; -1 when refagent did not start */
 static int ref_needle(json_t *N)
 {
 	struct ref r;
 	const char *watch[] = {"--watch", "/etc/shadow", NULL};
 	json_t *trials;
-	int seen_n = 0, ok = 1;
+	int seen_n;
 
 	progress("5. needle: refagent (ring %u KiB), %u storms", O.ring_kb, O.needle_trials);
 	if (ref_start(&r, watch) < 0) {
 		error_("section 5 (needle, refagent) did not complete");
 		return -1;
 	}
-	trials = json_array();
-	for (unsigned i = 0; i < O.needle_trials && ok; i++) {
-		pid_t sp, np;
-		uint64_t nns, deadline, seen_t;
-		double sms;
-
-		if (storm(O.d_hay, O.hay_files, 1, i, &sp, &np, &nns, &sms) < 0) {
-			ok = 0;
-			break;
-		}
-		deadline = tl_now_ns() + 2000ull * 1000000ull;
-		while (!seen_find(&r.hits, np, NULL) && tl_now_ns() < deadline) {
-			ref_poll(&r);
-			if (!seen_find(&r.hits, np, NULL))
-				tl_sleep_ms(5);
-		}
-		if (seen_find(&r.hits, np, &seen_t)) {
-			seen_n++;
-			json_array_append_new(trials, json_pack("{s:i, s:b, s:f, s:f}", "pid", (json_int_t)np,
-								"seen", 1, "latency_ms",
-								(double)(seen_t - nns) / 1e6, "storm_ms", sms));
-		} else {
-			json_array_append_new(trials, json_pack("{s:i, s:b, s:f}", "pid", (json_int_t)np,
-								"seen", 0, "storm_ms", sms));
-		}
-	}
-	if (ref_stop(&r) < 0 || !ok) {
+	trials = needle_trials(&r.hits, poll_ref, &r, 2000, "seen", &seen_n);
+	if (ref_stop(&r) < 0 || !trials) {
 		error_("section 5 (needle, refagent) did not complete");
 		json_decref(trials);
 	} else {
