@@ -130,20 +130,38 @@ static int64_t label_entropy(const char *name)
 	return (int64_t)(h * 100.0 + 0.5);
 }
 
-static int env_match(const struct rcp_item *it, const struct jb_task *t)
+/* The entry of t's environment block (NUL separated, cut at JB_ENV_LEN)
+ * that starts at *off: its start, *len its length (0 for an empty one),
+ * *off moved to the next; NULL after the last. Both matchers of the
+ * environment walk it with this one bound. */
+static const char *env_next(const struct jb_task *t, size_t *off, size_t *len)
 {
 #ifdef JB_ENV_LEN
 	size_t n = t->env_len < JB_ENV_LEN ? t->env_len : JB_ENV_LEN;
-	for (size_t i = 0; i < n;) {
-		size_t l = strnlen(t->env + i, n - i);
-		if (l && re_match(it->re, t->env + i, l))
-			return 1;
-		i += l + 1;
-	}
+	const char *e;
+
+	if (*off >= n)
+		return NULL;
+	e = t->env + *off;
+	*len = strnlen(e, n - *off);
+	*off += *len + 1;
+	return e;
 #else
-	(void)it;
 	(void)t;
+	(void)off;
+	(void)len;
+	return NULL;
 #endif
+}
+
+static int env_match(const struct rcp_item *it, const struct jb_task *t)
+{
+	const char *e;
+	size_t off = 0, l;
+
+	while ((e = env_next(t, &off, &l)))
+		if (l && re_match(it->re, e, l))
+			return 1;
 	return 0;
 }
 
@@ -338,22 +356,15 @@ static int flow_match(const struct recipe *r, const struct rcp_subject *s)
 
 static int env_vars_match(const struct recipe *r, const struct jb_task *t)
 {
-#ifdef JB_ENV_LEN
-	size_t n = t->env_len < JB_ENV_LEN ? t->env_len : JB_ENV_LEN;
-	for (size_t i = 0; i < n;) {
-		const char *e = t->env + i;
-		size_t l = strnlen(e, n - i);
+	const char *e;
+	size_t off = 0, l;
+
+	while ((e = env_next(t, &off, &l)))
 		for (size_t k = 0; k < r->nenv_names; k++) {
 			size_t kl = strlen(r->env_names[k]);
 			if (l > kl && !strncmp(e, r->env_names[k], kl) && e[kl] == '=')
 				return 1;
 		}
-		i += l + 1;
-	}
-#else
-	(void)r;
-	(void)t;
-#endif
 	return 0;
 }
 

@@ -1409,6 +1409,30 @@ START_TEST(env_vars_match)
 	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
 }
 END_TEST
+
+/* env items and env_vars walk the same entries: an empty one matches
+ * nothing, nothing past env_len is read */
+START_TEST(env_walk)
+{
+	const struct recipe *r;
+	struct jb_task *t = build_view();
+	static const char env[] = "LD_A=1\0\0LD_B=2\0LD_C=3";
+
+	memcpy(t->env, env, sizeof(env));
+	t->env_len = 15; /* LD_A=1, an empty entry, LD_B=2; LD_C=3 lies past it */
+	ck_assert_int_eq(mexec(EXEC_ARB("    - items:\n        - {what: env, pattern: '^LD_B=2$'}\n"),
+			       t),
+			 1);
+	ck_assert_int_eq(mexec(EXEC_ARB("    - items:\n        - {what: env, pattern: 'LD_C'}\n"), t),
+			 0);
+	ck_assert_int_eq(mexec(EXEC_ARB("    - items:\n        - {what: env, pattern: '^$'}\n"), t),
+			 0);
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_B]\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_C]\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+}
+END_TEST
 #endif
 
 /* ---- times keys -------------------------------------------------------------- */
@@ -2276,7 +2300,7 @@ static Suite *recipe_suite(void)
 	add(s, "arbitrary_cmd", (const TTest *[]){ arb_cmd_alias, NULL }, 0);
 	add(s, "regex_invalid_utf8", (const TTest *[]){ regex_invalid_utf8_subject, NULL }, 0);
 #ifdef JB_ENV_LEN
-	add(s, "env_vars", (const TTest *[]){ env_vars_match, NULL }, 0);
+	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, NULL }, 0);
 #endif
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
 	add(s, "resolve", (const TTest *[]){ resolve_paths, NULL }, 0);
