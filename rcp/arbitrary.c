@@ -18,6 +18,8 @@ static const char *const what_names[RCP_W_MAX] = {
 	"ppid",	      "parent_exe", "parent_comm",   "parent_args",   "task_or_parent_exe",
 	"ancient_exe", "file",	    "domain",	     "domain_entropy", "remote_port",
 	"remote_ip",  "env"};
+/* "which" of an item and of a group alike: index 1, irrelevant, negates */
+static const char *const which_names[] = {"pertinent", "irrelevant", NULL};
 
 static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 {
@@ -43,8 +45,7 @@ static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 			it->what = (enum rcp_what)tmp;
 			have_what = 1;
 		} else if (!strcmp(key, "which") && !have_which) {
-			static const char *const w[] = {"pertinent", "irrelevant", NULL};
-			if (rcp_pick(c, v, "which", w, 2, &it->negate) < 0)
+			if (rcp_pick(c, v, "which", which_names, 2, &it->negate) < 0)
 				return -1;
 			have_which = 1;
 		} else if (!strcmp(key, "when") && !have_when) {
@@ -111,8 +112,7 @@ int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g)
 				return -1;
 			have_how = 1;
 		} else if (!strcmp(key, "which") && !have_which) {
-			static const char *const w[] = {"pertinent", "irrelevant", NULL};
-			if (rcp_pick(c, v, "which", w, 2, &g->irrelevant) < 0)
+			if (rcp_pick(c, v, "which", which_names, 2, &g->irrelevant) < 0)
 				return -1;
 			have_which = 1;
 		} else if (!strcmp(key, "items") && !have_items) {
