@@ -270,10 +270,13 @@ static unsigned rnd(unsigned *s) /* xorshift32; never 0 with a seed != 0 */
 	return *s;
 }
 
-/* The marker in s: its seq, -1 none, -2 two that disagree or another run's. */
+/* The marker in s: its seq, -1 none, -2 two of ours that disagree, -3
+ * only another run's (a chaos test of another checkout on the same host:
+ * its processes are none of ours). */
 static long marker_in(const char *s)
 {
 	long seq = -1;
+	int others = 0;
 	const char *p = s;
 
 	for (int guard = 0; p && (p = strstr(p, MARK)) && guard < 64; guard++) {
@@ -281,13 +284,16 @@ static long marker_in(const char *s)
 		int n = 0;
 
 		if (sscanf(p, MARK "%u_%u%n", &r, &q, &n) == 2 && n > 0) {
-			if (r != run_id || (seq >= 0 && seq != (long)q))
+			if (r != run_id)
+				others++;
+			else if (seq >= 0 && seq != (long)q)
 				return -2;
-			seq = (long)q;
+			else
+				seq = (long)q;
 		}
 		p += strlen(MARK);
 	}
-	return seq;
+	return seq == -1 && others ? -3 : others ? -2 : seq;
 }
 
 static char *xstrdup(const char *s)
@@ -452,7 +458,7 @@ static void on_output_line(char *line, void *arg)
 
 		/* a trigger's exe, or its name in a chain of executables; a
 		 * per-process key names a pid, which the host recycles */
-		if (key && marker_in(key) != -1)
+		if (key && marker_in(key) != -1 && marker_in(key) != -3)
 			pst[printer].summaries_ours++;
 		else
 			pst[printer].summaries_other++;
@@ -469,8 +475,10 @@ static void on_output_line(char *line, void *arg)
 	/* a line of another recipe is kept only when a trigger made it; the
 	 * trigger kinds' lines are all kept (a pid of a trigger without its
 	 * marker is a wrong attribution, found later) */
-	if (d.tk < 0 && d.seq_exe == -1 && d.seq_args == -1) {
-		pst[printer].foreign++;
+	if ((d.tk < 0 && d.seq_exe == -1 && d.seq_args == -1) ||
+	    (d.seq_exe == -3 && d.seq_args <= -1 && d.seq_args != -2) ||
+	    (d.seq_args == -3 && d.seq_exe == -1)) {
+		pst[printer].foreign++; /* the host's, or another run's */
 		goto out;
 	}
 	snprintf(d.kind, sizeof(d.kind), "%s", kind ? kind : "?");
