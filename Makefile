@@ -173,5 +173,19 @@ chaos: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
 	JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) \
 		JB_CHAOS_SECONDS=$${JB_CHAOS_SECONDS:-300} $(OUT)/tests/check_chaos
 
+# --- every header compiles on its own (and twice: its include guard) ---------
+# bpf/*.bpf.h are kernel-side (vmlinux.h, BPF target) and are left out.
+HEADERS := $(sort $(wildcard common/*.h ipc/*.h rcp/*.h supervisor/*.h workers/*.h \
+		printers/*.h tests/*.h)) bpf/jibril.h
+.PHONY: check-headers
+check-headers: | $(OUT)/.deps
+	@bad=; for h in $(HEADERS); do \
+		printf '#include "%s"\n#include "%s"\n' $$h $$h | \
+		$(CC) $(CFLAGS) $(PKG_CFLAGS) -Itests -Werror -fsyntax-only -x c - || bad="$$bad $$h"; \
+	done; \
+	if [ -n "$$bad" ]; then echo "headers that do not compile on their own:$$bad"; exit 1; fi; \
+	echo "headers: $(words $(HEADERS)) compile on their own"
+check: check-headers
+
 clean:
 	rm -rf $(OUT)
