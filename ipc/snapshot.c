@@ -272,8 +272,10 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	const uint8_t *b;
 	const struct jb_snap_slot_hdr *h;
 
-	if (slot >= r->nslots || size < JB_SNAP_HDR_SIZE || r->slot_size == 0 ||
-	    (uint64_t)slot + 1 > (size - JB_SNAP_HDR_SIZE) / r->slot_size)
+	/* a slot smaller than its header's reserve would be read past its
+	 * end, an unaligned size would misalign every slot after the first */
+	if (slot >= r->nslots || size < JB_SNAP_HDR_SIZE || r->slot_size < SLOT_HDR_RESERVE ||
+	    r->slot_size % 8 || (uint64_t)slot + 1 > (size - JB_SNAP_HDR_SIZE) / r->slot_size)
 		return -1;
 	b = slot_base(r, slot);
 	h = (const struct jb_snap_slot_hdr *)b;

@@ -1044,6 +1044,58 @@ START_TEST(overflow_view)
 }
 END_TEST
 
+/*
+ * A header that never passed map_ro, with slots smaller than a slot header
+ * (found by fuzz/fuzz_snapshot.c): the view read the header past the slot
+ * and past the region. The region ends where an inaccessible page starts,
+ * so such a read faults here.
+ */
+START_TEST(small_slot_view)
+{
+	const size_t pg = 4096, slot = 16, size = JB_SNAP_HDR_SIZE + 16;
+	uint8_t *m = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct jb_snap_region_hdr *h;
+	struct jb_snap_slot_hdr sh = { .seq_begin = 1, .seq_end = 1 };
+	struct jb_snap_view v;
+
+	ck_assert(m != MAP_FAILED);
+	ck_assert_int_eq(mprotect(m + 2 * pg, pg, PROT_NONE), 0);
+	h = (struct jb_snap_region_hdr *)(m + 2 * pg - size);
+	*h = (struct jb_snap_region_hdr){ .magic = JB_SNAP_MAGIC, .version = JB_SNAP_VERSION,
+		.nslots = 1, .layout_version = JB_LAYOUT_VERSION, .slot_size = slot,
+		.region_size = size };
+	memcpy((uint8_t *)h + JB_SNAP_HDR_SIZE, &sh, slot); /* seq_begin, taken_ns */
+	ck_assert_int_eq(jb_snap_view(h, size, 0, 1, &v), -1);
+	munmap(m, 3 * pg);
+}
+END_TEST
+
+/* A slot size that is not a multiple of 8 misaligns every slot after the
+ * first: refused as a whole, even where a slot holds a complete snapshot. */
+START_TEST(unaligned_slot_view)
+{
+	static uint64_t mem[(JB_SNAP_HDR_SIZE + 2 * 4104) / 8];
+	struct jb_snap_region_hdr *h = (struct jb_snap_region_hdr *)mem;
+	struct jb_snap_slot_hdr sh = { .seq_begin = 1, .seq_end = 1, .off_tasks = SLOT_RESERVE,
+		.off_files = SLOT_RESERVE, .off_file_pool = SLOT_RESERVE,
+		.off_links = SLOT_RESERVE, .off_flows = SLOT_RESERVE };
+	struct jb_snap_view v;
+
+	*h = (struct jb_snap_region_hdr){ .magic = JB_SNAP_MAGIC, .version = JB_SNAP_VERSION,
+		.nslots = 2, .layout_version = JB_LAYOUT_VERSION, .slot_size = 4100,
+		.region_size = sizeof(mem) };
+	memcpy((uint8_t *)mem + JB_SNAP_HDR_SIZE, &sh, sizeof(sh));
+	memcpy((uint8_t *)mem + JB_SNAP_HDR_SIZE + 4100, &sh, sizeof(sh));
+	ck_assert_int_eq(jb_snap_view(h, sizeof(mem), 0, 1, &v), -1);
+	ck_assert_int_eq(jb_snap_view(h, sizeof(mem), 1, 1, &v), -1);
+	/* the same slots, 4104 bytes apart, are fine */
+	h->slot_size = 4104;
+	memcpy((uint8_t *)mem + JB_SNAP_HDR_SIZE + 4104, &sh, sizeof(sh));
+	ck_assert_int_eq(jb_snap_view(h, sizeof(mem), 0, 1, &v), 0);
+	ck_assert_int_eq(jb_snap_view(h, sizeof(mem), 1, 1, &v), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 
 START_TEST(slot_size)
@@ -1270,6 +1322,7 @@ static Suite *snapshot_suite(void)
 	add(s, "bounds", (const TTest *[]){ bounds_slot_index, bounds_corrupt_slot,
 		bounds_region_header, bounds_small_fd, NULL }, 0);
 	add(s, "size_overflow", (const TTest *[]){ overflow_map_ro, overflow_view, NULL }, 0);
+	add(s, "small_slot", (const TTest *[]){ small_slot_view, unaligned_slot_view, NULL }, 0);
 	add(s, "slot_size", (const TTest *[]){ slot_size, NULL }, 0);
 	add(s, "hash_path", (const TTest *[]){ hash_path_ignores_garbage, hash_path_distinct,
 		NULL }, 60);
