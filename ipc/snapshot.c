@@ -360,8 +360,9 @@ const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t k
 		return NULL; /* not even the smallest record fits */
 	f = (const struct jb_snap_file *)(v->file_pool + off);
 	len = f->path_len;
+	/* path_len is strlen(path): callers use both, for matching and output */
 	if (f->key != key || len >= JB_PATH_LEN || JB_SNAP_FILE_SIZE(len) > room ||
-	    f->path[len] != '\0')
+	    f->path[len] != '\0' || memchr(f->path, '\0', len))
 		return NULL;
 	return f;
 }

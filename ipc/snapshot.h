@@ -171,7 +171,7 @@ int jb_snap_still_valid(const struct jb_snap_view *v);
 const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key);
 /* The file record of key, or NULL: absent, or its record fails a check
  * (aligned and wholly inside the pool, its key, path_len < JB_PATH_LEN,
- * NUL at path_len): a corrupt record reads as absent. */
+ * NUL at path_len and none before): a corrupt record reads as absent. */
 const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key);
 
 /* DNS names seen for the flow's remote address (f->family/f->daddr; a

@@ -476,6 +476,9 @@ static void fs_break_all(struct fsnap *fs)
 	BREAK(fs, 9, f9->path_len = UINT32_MAX);
 	BREAK(fs, 7, f7->path_len -= 1);
 	BREAK(fs, 7, f7->path[f7->path_len] = 'x');
+	/* a NUL inside the path: strlen(path) != path_len (fuzz_snapshot) */
+	BREAK(fs, 7, f7->path[1] = '\0');
+	BREAK(fs, 9, f9->path[f9->path_len - 1] = '\0');
 	BREAK(fs, 9, f9->path[f9->path_len] = 'x');
 	BREAK(fs, 7, f7->key = 8);
 	/* the pool's length cuts the last record */
