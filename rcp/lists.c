@@ -146,6 +146,18 @@ int rcp_domain_file(struct rcp_ctx *c, yaml_node_t *n, const char *path, struct 
 		return rcp_fail(c, n, "remote_domains_file '%s': lists cannot be read here", path);
 	if (c->file_fn(c->src, path, &f, why, sizeof(why), c->file_arg) < 0)
 		return rcp_fail(c, n, "remote_domains_file '%s': %s", path, why);
+	/* as a recipe source: a NUL would end a name early unseen, and the
+	 * list could not be sent to the workers (IPC strings hold no NUL) */
+	const char *nul = memchr(f.data, '\0', f.len);
+	if (nul) {
+		size_t line = 1;
+		for (const char *q = f.data; q < nul; q++)
+			line += *q == '\n';
+		snprintf(c->err, c->errlen,
+			 "%s:%zu: holds a NUL byte: not a text file (listed from %s)", f.name,
+			 line, c->src);
+		return -1;
+	}
 	for (size_t i = 0, lineno = 1; i < f.len; lineno++) {
 		size_t j = i;
 		while (j < f.len && f.data[j] != '\n')

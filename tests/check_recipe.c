@@ -72,6 +72,10 @@ static const struct rcp_source lists[] = {
 	 0},
 	{"lists/bad.txt", "ok.com\n# fine\nbad domain!\n", 0},
 	{"/abs/list.txt", "abs.example\n", 0},
+#define NUL_LIST "ok.example\nspaced.\0evil\n"
+#define NUL_COMMENT_LIST "ok.example\n\nx.example # \0\n"
+	{"lists/nul.txt", NUL_LIST, sizeof(NUL_LIST) - 1}, /* len: past the NUL */
+	{"lists/nul-comment.txt", NUL_COMMENT_LIST, sizeof(NUL_COMMENT_LIST) - 1},
 };
 
 static int file_cb(const char *from, const char *path, struct rcp_source *out, char *err,
@@ -89,7 +93,8 @@ static int file_cb(const char *from, const char *path, struct rcp_source *out, c
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
 		if (!strcmp(lists[i].name, name)) {
 			*out = lists[i];
-			out->len = strlen(lists[i].data);
+			if (!out->len)
+				out->len = strlen(lists[i].data);
 			return 0;
 		}
 	snprintf(err, errlen, "no such list %s", name);
@@ -1083,6 +1088,19 @@ START_TEST(net_domains_file)
 	ck_assert_msg(!strncmp(ERR, "lists/bad.txt:3: ", 17), "got '%s'", ERR);
 	ck_assert_ptr_nonnull(strstr(ERR, "'bad domain!' holds ' '"));
 	ck_assert_ptr_nonnull(strstr(ERR, "(listed from t.yaml)"));
+
+	/* a NUL anywhere in a list, even in a comment: refused, neither a name
+	 * cut short nor a list the workers cannot be sent (fuzz_recipe) */
+	y = HDR("d", "network_peers") "  remote_domains_file: lists/nul.txt\n";
+	src = (struct rcp_source){"t.yaml", y, strlen(y)};
+	ck_assert_int_eq(load_n(&src, 1, NULL, NULL), -1);
+	ck_assert_msg(!strncmp(ERR, "lists/nul.txt:2: ", 17) && strstr(ERR, "NUL byte") &&
+			      strstr(ERR, "(listed from t.yaml)"),
+		      "got '%s'", ERR);
+	y = HDR("d", "network_peers") "  remote_domains_file: lists/nul-comment.txt\n";
+	src = (struct rcp_source){"t.yaml", y, strlen(y)};
+	ck_assert_int_eq(load_n(&src, 1, NULL, NULL), -1);
+	ck_assert_msg(!strncmp(ERR, "lists/nul-comment.txt:3: ", 25), "got '%s'", ERR);
 
 	/* the callback's refusal, and no callback at all */
 	bad1(HDR("d", "network_peers") "  remote_domains_file: lists/none.txt\n", 7,
