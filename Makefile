@@ -187,5 +187,57 @@ check-headers: | $(OUT)/.deps
 	echo "headers: $(words $(HEADERS)) compile on their own"
 check: check-headers
 
+# --- fuzzing: one libFuzzer harness per parser of outside input ---------------
+# make fuzz       build build/fuzz/fuzz_NAME from fuzz/fuzz_NAME.c (clang, libFuzzer,
+#                 ASan, UBSan; any UB aborts)
+# make fuzz-run   (part of make check) run each for FUZZ_SECONDS from a copy of
+#                 fuzz/corpus/NAME/ with fuzz/NAME.dict; a crash, leak or timeout
+#                 fails, and its input is kept in build/fuzz/artifacts/fuzz_NAME/
+# make fuzz-corpus  regenerate the binary seeds (fuzz/corpus/ipc, snapshot)
+FUZZ_SECONDS ?= 15
+# clang's libFuzzer and sanitizer runtimes (a Recommends of clang, so not always there)
+DEB_PKGS += libclang-rt-dev
+# re-check the package list when this file changes (a stamp would hide a new package)
+$(OUT)/.deps: Makefile
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	       -fno-strict-aliasing -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all -I. -I$(OUT)
+FUZZ_NAMES := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(OUT)/fuzz/%)
+fuzz_objs = $(patsubst %.c,$(OUT)/fuzz-obj/%.o,$(1))
+
+# what each harness links besides itself: the parser under test and what it calls
+$(OUT)/fuzz/fuzz_ipc: $(call fuzz_objs,ipc/msg.c)
+$(OUT)/fuzz/fuzz_config: $(call fuzz_objs,supervisor/config.c common/log.c)
+# (all of rcp/, whatever files the recipe engine is split into)
+FUZZ_RCP := $(wildcard rcp/*.c) ipc/snapshot.c common/text.c common/log.c
+$(OUT)/fuzz/fuzz_recipe: $(call fuzz_objs,$(FUZZ_RCP))
+$(OUT)/fuzz/fuzz_snapshot: $(call fuzz_objs,$(FUZZ_RCP))
+
+$(OUT)/fuzz-obj/%.o: %.c | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+$(OUT)/fuzz/%: $(OUT)/fuzz-obj/fuzz/%.o
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+-include $(wildcard $(OUT)/fuzz-obj/*/*.d)
+
+.PHONY: fuzz fuzz-run fuzz-corpus
+fuzz: $(FUZZ_BINS)
+# the binary seeds (IPC messages, snapshot regions) from the real encoders and writer
+$(OUT)/fuzz/mkcorpus: fuzz/mkcorpus.c $(OUT)/ipc/msg.o $(OUT)/ipc/snapshot.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
+fuzz-corpus: $(OUT)/fuzz/mkcorpus
+	@mkdir -p fuzz/corpus/ipc fuzz/corpus/snapshot
+	$(OUT)/fuzz/mkcorpus fuzz/corpus
+# clang without its fuzzer runtime (libclang-rt-dev) is a SKIP with the
+# reason, never a silent pass; once it links, a harness that fails to build fails
+fuzz-run: | $(OUT)/.deps
+	@if ! fuzz/run.sh --probe $(CLANG); then exit 0; fi; \
+	$(MAKE) --no-print-directory fuzz && \
+	fuzz/run.sh --seconds $(FUZZ_SECONDS) --bin-dir $(OUT)/fuzz $(FUZZ_NAMES)
+check: fuzz-run
+
 clean:
 	rm -rf $(OUT)
