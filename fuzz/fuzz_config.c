@@ -2,6 +2,8 @@
  * fuzz_config.c - libFuzzer target for the jibril.conf parser
  * (supervisor/config.c, jb_config_load()).
  *
+ *   make fuzz; build/fuzz/fuzz_config -dict=fuzz/config.dict DIR  (a copy of fuzz/corpus/config)
+ *
  * The input is the whole file; it reaches the parser through a memfd named
  * by its /proc/self/fd path, since jb_config_load() opens a path itself.
  *

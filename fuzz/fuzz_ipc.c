@@ -1,9 +1,7 @@
 /*
  * fuzz_ipc.c - libFuzzer target for the strict IPC decoder (ipc/msg.c).
  *
- *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. \
- *       -o build/fuzz_ipc fuzz/fuzz_ipc.c ipc/msg.c $(pkg-config --cflags --libs msgpack)
- *   build/fuzz_ipc -max_len=70000 corpus/
+ *   make fuzz; build/fuzz/fuzz_ipc -max_len=70000 DIR  (a copy of fuzz/corpus/ipc)
  *
  * Besides "never crash", it checks the round-trip property: whatever the
  * decoder accepts, the encoder can re-encode, and decoding that gives the

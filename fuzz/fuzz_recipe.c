@@ -2,6 +2,8 @@
  * fuzz_recipe.c - libFuzzer target for the YAML recipe loader (rcp_load(),
  * through the public API of rcp/recipe.h only).
  *
+ *   make fuzz; build/fuzz/fuzz_recipe -dict=fuzz/recipe.dict DIR  (a copy of fuzz/corpus/recipe)
+ *
  * The input is one recipe source, "fuzz/input.yaml". If it holds a line
  * "#@list", what follows that line is the domain list any
  * remote_domains_file names (by its rcp_resolve()d name); else a fixed list.

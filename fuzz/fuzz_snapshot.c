@@ -4,6 +4,8 @@
  * jb_snap_task, jb_snap_file, jb_snap_domain, jb_snap_flow_names) and the
  * record readers the recipes use on it (rcp_task_args, rcp_times_key).
  *
+ *   make fuzz; build/fuzz/fuzz_snapshot DIR  (a copy of fuzz/corpus/snapshot)
+ *
  * The input is a region, compacted: its first sizeof(struct
  * jb_snap_region_hdr) bytes are the region header, the rest is the region
  * from JB_SNAP_HDR_SIZE on (the header page's other bytes are never read).
