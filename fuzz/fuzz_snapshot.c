@@ -21,7 +21,9 @@
  *    its array or pool, a file with its path NUL-terminated at path_len;
  *  - jb_snap_flow_names returns NUL-terminated names inside the domains.
  * Every slot is read the way a worker reads it: each link's task and
- * file, each flow's task and names, and the ancestry through the keys.
+ * file, each flow's task and names, and every recipe of a fixed set
+ * (each mechanism, each 'what' of an arbitrary item) matched on each, so
+ * the matchers walk the task's fields, its parent and its ancestry.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,6 +38,30 @@
 #include "rcp/task.h"
 
 #define NAMES_MAX 8
+
+/* One recipe per mechanism, and an item of every 'what'. */
+#define HEAD(kind, mech) "- {kind: " kind ", name: n, mechanism: " mech ", tactic: t, " \
+	"technique: t, importance: low,\n"
+static const char recipes[] =
+	HEAD("f", "file_access") "  bases: [{dir: /etc}, {regex: 'sh'}, {base: id_rsa}],\n"
+	"  arbitrary: [{how: any, items: [\n"
+	"    {what: exe, pattern: a}, {what: comm, pattern: a}, {what: args, pattern: '-c'},\n"
+	"    {what: uid, numbers: [0]}, {what: pid, number: 1, when: bigger},\n"
+	"    {what: ppid, number: 9, when: smaller}, {what: parent_exe, pattern: a},\n"
+	"    {what: parent_comm, pattern: a}, {what: parent_args, pattern: a},\n"
+	"    {what: task_or_parent_exe, pattern: a}, {what: ancient_exe, pattern: init},\n"
+	"    {what: file, pattern: shadow}, {what: env, pattern: LD_}]}]}\n"
+	HEAD("x", "execution") "  bases: [{regex: '.'}],\n"
+	"  arbitrary: [{how: all, which: irrelevant, items: [{what: ancient_exe, pattern: x}]}]}\n"
+	HEAD("n", "network_peers") "  remote_domains: [example.com, b.example],\n"
+	"  remote_domains_trie_type: suffix, remote_cidrs: ['93.184.216.0/24', '::/0'],\n"
+	"  local_cidrs: [0.0.0.0/0], flow_actions: [egress, started],\n"
+	"  arbitrary: [{how: any, items: [{what: domain, pattern: cdn},\n"
+	"    {what: domain_entropy, number: 200, when: bigger},\n"
+	"    {what: remote_port, numbers: [443, 53]}, {what: remote_ip, cidr: [10.0.0.0/8]}]}]}\n"
+	HEAD("p", "network_peers") "  remote_port: 4444, protocol: tcp}\n"
+	HEAD("e", "env_vars") "  env_vars: [LD_PRELOAD, LD_AUDIT]}\n";
+static struct rcp_set set;
 
 static const uint8_t *lo, *hi;	/* the region: [lo, hi) */
 
@@ -89,11 +115,14 @@ static void check_file(const struct jb_snap_view *v, const struct jb_snap_file *
 
 /* The worker's reads of one subject: its recipes' record readers. */
 static void read_subject(const struct jb_snap_view *v, const struct jb_task *t, const char *path,
-			 const struct jb_flow *fl, const char *const *names, int nnames)
+			 uint32_t actions, const struct jb_flow *fl, const char *const *names,
+			 int nnames)
 {
-	struct rcp_subject s = { v, t, path, 0, fl, names, nnames };
+	struct rcp_subject s = { v, t, path, actions, fl, names, nnames };
 	char buf[512];
 
+	for (size_t i = 0; i < set.n; i++)
+		rcp_match(&set.r[i], &s);
 	if (t && rcp_task_args(t, buf, sizeof(buf)) >= sizeof(buf))
 		abort();
 	for (int k = 0; k < RCP_T_MAX; k++) {
@@ -128,7 +157,7 @@ static void read_view(const struct jb_snap_view *v)
 
 		check_task(v, t, l->key.task_key);
 		check_file(v, f, l->key.file_key);
-		read_subject(v, t, f ? f->path : NULL, NULL, NULL, 0);
+		read_subject(v, t, f ? f->path : NULL, l->link.actions, NULL, NULL, 0);
 	}
 	for (uint32_t i = 0; i < v->nflows; i++) {
 		const struct jb_flow *fl = &v->flows[i];
@@ -146,7 +175,7 @@ static void read_view(const struct jb_snap_view *v)
 			    !memchr(p, '\0', (size_t)((const uint8_t *)(v->domains + v->ndomains) - p)))
 				abort();
 		}
-		read_subject(v, t, NULL, fl, names, n);
+		read_subject(v, t, NULL, 0, fl, names, n);
 	}
 	for (uint32_t i = 0; i < v->ndomains; i++) {
 		const struct jb_snap_domain *d = jb_snap_domain(v, v->domains[i].key.family,
@@ -202,6 +231,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jb_snap_view v;
 	uint8_t *region;
 
+	if (!set.r) {
+		struct rcp_source src = { "fuzz_snapshot", recipes, sizeof(recipes) - 1 };
+		char err[512];
+
+		if (rcp_load(&set, &src, 1, NULL, NULL, NULL, NULL, err, sizeof(err)) < 0)
+			broken("its recipes: %s", err);
+	}
 	region = calloc(1, rsize);
 	if (!region)
 		abort();
