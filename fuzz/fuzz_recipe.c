@@ -226,8 +226,19 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 	rcp_match_bases(r, "");
 }
 
+/* The workers, as rcp_load filters for them, and what each runs. */
+static const struct worker {
+	const char *name;
+} workers[] = { { "file_access" }, { "execution" }, { "network" } };
+#define FILTER(wk) ((wk)->name)
+
+static int runs(const struct worker *wk, enum rcp_mech m)
+{
+	return strcmp(rcp_mech_worker(m), wk->name) == 0;
+}
+
 /* The worker's set: exactly the supervisor's recipes of its mechanisms. */
-static void check_worker(const struct rcp_set *all, const char *worker, const char *src,
+static void check_worker(const struct rcp_set *all, const struct worker *wk, const char *src,
 			 size_t len)
 {
 	struct rcp_source s = { SRC, src, len };
@@ -236,28 +247,27 @@ static void check_worker(const struct rcp_set *all, const char *worker, const ch
 	char err[512];
 	size_t k = 0;
 
-	if (rcp_load(&w, &s, 1, disabled, worker, file_fn, NULL, err, sizeof(err)) < 0)
-		broken("the supervisor accepts what worker %s refuses: %s", worker, err);
+	if (rcp_load(&w, &s, 1, disabled, FILTER(wk), file_fn, NULL, err, sizeof(err)) < 0)
+		broken("the supervisor accepts what worker %s refuses: %s", wk->name, err);
 	for (size_t i = 0; i < all->n; i++) {
 		const struct recipe *a = &all->r[i];
 
-		if (strcmp(rcp_mech_worker(a->mech), worker))
+		if (!runs(wk, a->mech))
 			continue;
 		if (k >= w.n || strcmp(w.r[k].kind, a->kind) || w.r[k].line != a->line ||
 		    w.r[k].mech != a->mech ||
 		    w.r[k].enabled != (a->enabled && strcmp(a->kind, disabled[0]) != 0))
-			broken("worker %s: recipe %s differs from the supervisor's", worker,
+			broken("worker %s: recipe %s differs from the supervisor's", wk->name,
 			       a->kind);
 		k++;
 	}
 	if (k != w.n)
-		broken("worker %s keeps %zu recipes, not %zu", worker, w.n, k);
+		broken("worker %s keeps %zu recipes, not %zu", wk->name, w.n, k);
 	rcp_set_free(&w);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const workers[] = { "file_access", "execution", "network" };
 	const char *src = (const char *)data, *mark;
 	size_t len = size, src_lines;
 	struct rcp_source s;
@@ -275,7 +285,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	src_lines = yaml_last_line(src, len);
 	s = (struct rcp_source){ SRC, src, len };
-	if (rcp_load(&set, &s, 1, NULL, NULL, file_fn, NULL, err, sizeof(err)) < 0) {
+	/* as the supervisor loads: nothing disabled, every worker's recipes (0) */
+	if (rcp_load(&set, &s, 1, NULL, 0, file_fn, NULL, err, sizeof(err)) < 0) {
 		check_error(err, src_lines);
 		if (set.n || set.r || set.arena)
 			abort();
@@ -284,8 +295,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < set.n; i++)
 		check_recipe(&set, i, src_lines);
 	if (set.n)
-		for (size_t i = 0; i < 3; i++)
-			check_worker(&set, workers[i], src, len);
+		for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
+			check_worker(&set, &workers[i], src, len);
 	rcp_set_free(&set);
 	return 0;
 }

@@ -235,7 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct rcp_source src = { "fuzz_snapshot", recipes, sizeof(recipes) - 1 };
 		char err[512];
 
-		if (rcp_load(&set, &src, 1, NULL, NULL, NULL, NULL, err, sizeof(err)) < 0)
+		if (rcp_load(&set, &src, 1, NULL, 0, NULL, NULL, err, sizeof(err)) < 0)
 			broken("its recipes: %s", err);
 	}
 	region = calloc(1, rsize);
