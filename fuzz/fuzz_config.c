@@ -72,6 +72,23 @@ static const struct {
 };
 #define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
 
+/* The boolean keys. */
+static const struct {
+	const char *section, *name;
+	size_t off;
+} bools[] = {
+#define B(s, n, f) { s, n, offsetof(struct jb_config, f) }
+	B("workers", "file_access", worker_file_access),
+	B("workers", "execution", worker_execution),
+	B("workers", "network", worker_network),
+	B("printers", "stdout", printer_stdout),
+	B("debug", "fault_hooks", fault_hooks),
+#undef B
+};
+#define NBOOLS (sizeof(bools) / sizeof(bools[0]))
+/* At least one printer: stdout, or a file. */
+#define PRINTS(c) ((c)->printer_stdout || (c)->printer_file[0])
+
 static uint32_t u32_at(const struct jb_config *c, size_t off)
 {
 	uint32_t v;
@@ -114,7 +131,13 @@ static void check_error(const char *err, size_t nlines)
 		broken("not 'PATH:LINE: why' with LINE <= %zu: %s", nlines, err);
 }
 
-static int bool01(int v) { return v == 0 || v == 1; }
+static int int_at(const struct jb_config *c, size_t off)
+{
+	int v;
+
+	memcpy(&v, (const char *)c + off, sizeof(v));
+	return v;
+}
 
 static int cstr_in(const char *s, size_t cap) { return memchr(s, '\0', cap) != NULL; }
 
@@ -126,10 +149,12 @@ static void check_values(const struct jb_config *c, size_t nlines)
 			broken("accepted %s = %u, outside %u..%u", ranges[i].name, v,
 			       ranges[i].min, ranges[i].max);
 	}
+	for (size_t i = 0; i < NBOOLS; i++)
+		if (int_at(c, bools[i].off) != 0 && int_at(c, bools[i].off) != 1)
+			broken("accepted %s = %d, not a boolean", bools[i].name,
+			       int_at(c, bools[i].off));
 	if (c->heartbeat_deadline_ms <= c->heartbeat_ms ||
-	    c->backoff_max_ms < c->backoff_initial_ms || c->log_level < 0 || c->log_level > 3 ||
-	    !bool01(c->worker_file_access) || !bool01(c->worker_execution) ||
-	    !bool01(c->worker_network) || !bool01(c->printer_stdout) || !bool01(c->fault_hooks))
+	    c->backoff_max_ms < c->backoff_initial_ms || c->log_level < 0 || c->log_level > 3)
 		abort();
 	if (!cstr_in(c->printer_file, sizeof(c->printer_file)) ||
 	    !cstr_in(c->recipes_dir, sizeof(c->recipes_dir)) ||
@@ -138,7 +163,7 @@ static void check_values(const struct jb_config *c, size_t nlines)
 	if ((c->printer_file[0] && c->printer_file[0] != '/') ||
 	    (c->recipes_dir[0] && c->recipes_dir[0] != '/'))
 		abort();
-	if (!c->printer_stdout && !c->printer_file[0])
+	if (!PRINTS(c))
 		abort();
 	if (strspn(c->recipes_disable, "abcdefghijklmnopqrstuvwxyz0123456789_, \t") !=
 	    strlen(c->recipes_disable))
@@ -161,15 +186,14 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 			OUT("[%s]\n", sect = ranges[i].section);
 		OUT("%s = %u\n", ranges[i].name, u32_at(c, ranges[i].off));
 	}
+	for (size_t i = 0; i < NBOOLS; i++)
+		OUT("[%s]\n%s = %s\n", bools[i].section, bools[i].name,
+		    int_at(c, bools[i].off) ? "yes" : "off");
 	OUT("[agent]\nlog_level = %s\n", levels[c->log_level]);
-	OUT("[workers]\nfile_access = %d\nexecution = %d\nnetwork = %d\n", c->worker_file_access,
-	    c->worker_execution, c->worker_network);
-	OUT("[printers]\nstdout = %s\nfile = %s\n", c->printer_stdout ? "yes" : "no",
-	    c->printer_file);
+	OUT("[printers]\nfile = %s\n", c->printer_file);
 	OUT("[recipes]\ndir = %s\n", c->recipes_dir);
 	if (c->recipes_disable_line)
 		OUT("disable = %s\n", c->recipes_disable);
-	OUT("[debug]\nfault_hooks = %s\n", c->fault_hooks ? "on" : "off");
 #undef OUT
 	if (n >= cap)
 		abort();
@@ -178,7 +202,7 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char canon[3 * 4096 + 2048];
+	static char canon[3 * 4096 + 4096];
 	char err[JB_CONF_ERR_MAX];
 	bool multiline = ini_allow_multiline, stop = ini_stop_on_first_error;
 	int max_line = ini_max_line;
