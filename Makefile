@@ -176,7 +176,7 @@ chaos: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
 # --- every header compiles on its own (and twice: its include guard) ---------
 # bpf/*.bpf.h are kernel-side (vmlinux.h, BPF target) and are left out.
 HEADERS := $(sort $(wildcard common/*.h ipc/*.h rcp/*.h supervisor/*.h workers/*.h \
-		printers/*.h tests/*.h)) bpf/jibril.h
+		printers/*.h tests/*.h tests/*/*.h)) bpf/jibril.h
 .PHONY: check-headers
 check-headers: | $(OUT)/.deps
 	@bad=; for h in $(HEADERS); do \
