@@ -26,6 +26,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/kind.h"
+#include "ipc/msg.h"
 #include "supervisor/config.h"
 
 /* A property does not hold: say which, with the text it is about. */
@@ -57,6 +59,7 @@ static const struct {
 	R("agent", "heartbeat_ms", heartbeat_ms, 50, 60000),
 	R("agent", "heartbeat_deadline_ms", heartbeat_deadline_ms, 1, 600000),
 	R("agent", "handshake_ms", handshake_ms, 100, 600000),
+	R("agent", "child_uid_base", child_uid_base, 1, UINT32_MAX - 1 - JB_KINDS_MAX),
 	R("maps", "tasks", map_tasks, 64, 4194304),
 	R("maps", "files", map_files, 64, 4194304),
 	R("maps", "links", map_links, 64, 4194304),
@@ -67,27 +70,43 @@ static const struct {
 	R("restart", "backoff_initial_ms", backoff_initial_ms, 10, 60000),
 	R("restart", "backoff_max_ms", backoff_max_ms, 10, 3600000),
 	R("restart", "stable_ms", stable_ms, 100, 86400000),
+	R("restart", "throttle_ms", throttle_ms, 100, 3600000),
 	R("recipes", "summary_s", summary_s, 1, 86400),
 #undef R
 };
 #define NRANGES (sizeof(ranges) / sizeof(ranges[0]))
 
-/* The boolean keys. */
+
+/* The boolean keys besides the kinds' (which come from the kind table). */
 static const struct {
 	const char *section, *name;
 	size_t off;
 } bools[] = {
-#define B(s, n, f) { s, n, offsetof(struct jb_config, f) }
-	B("workers", "file_access", worker_file_access),
-	B("workers", "execution", worker_execution),
-	B("workers", "network", worker_network),
-	B("printers", "stdout", printer_stdout),
-	B("debug", "fault_hooks", fault_hooks),
-#undef B
+	{ "debug", "fault_hooks", offsetof(struct jb_config, fault_hooks) },
 };
 #define NBOOLS (sizeof(bools) / sizeof(bools[0]))
-/* At least one printer: stdout, or a file. */
-#define PRINTS(c) ((c)->printer_stdout || (c)->printer_file[0])
+
+/* A kind row's section and value: its enable flag, or its path. */
+static const char *kind_section(const struct jb_kind *k)
+{
+	return k->role == IPC_ROLE_WORKER ? "workers" : "printers";
+}
+
+static const char *kind_path(const struct jb_config *c, const struct jb_kind *k)
+{
+	return (const char *)c + k->path_off;
+}
+
+/* At least one printer row enabled. */
+static int prints(const struct jb_config *c)
+{
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (jb_kinds[i].role == IPC_ROLE_PRINTER &&
+		    (jb_kinds[i].enable == JB_EN_PATH ? kind_path(c, &jb_kinds[i])[0] != '\0'
+						      : c->kind_on[i]))
+			return 1;
+	return 0;
+}
 
 static uint32_t u32_at(const struct jb_config *c, size_t off)
 {
@@ -153,6 +172,16 @@ static void check_values(const struct jb_config *c, size_t nlines)
 		if (int_at(c, bools[i].off) != 0 && int_at(c, bools[i].off) != 1)
 			broken("accepted %s = %d, not a boolean", bools[i].name,
 			       int_at(c, bools[i].off));
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		const struct jb_kind *k = &jb_kinds[i];
+		const char *path = kind_path(c, k);
+
+		if (k->enable != JB_EN_PATH && c->kind_on[i] != 0 && c->kind_on[i] != 1)
+			broken("accepted %s = %d, not a boolean", k->name, c->kind_on[i]);
+		if (k->enable == JB_EN_PATH &&
+		    (!cstr_in(path, sizeof(c->printer_file)) || (path[0] && path[0] != '/')))
+			broken("accepted %s = '%.64s', not an absolute path", k->name, path);
+	}
 	if (c->heartbeat_deadline_ms <= c->heartbeat_ms ||
 	    c->backoff_max_ms < c->backoff_initial_ms || c->log_level < 0 || c->log_level > 3)
 		abort();
@@ -163,7 +192,7 @@ static void check_values(const struct jb_config *c, size_t nlines)
 	if ((c->printer_file[0] && c->printer_file[0] != '/') ||
 	    (c->recipes_dir[0] && c->recipes_dir[0] != '/'))
 		abort();
-	if (!PRINTS(c))
+	if (!prints(c))
 		abort();
 	if (strspn(c->recipes_disable, "abcdefghijklmnopqrstuvwxyz0123456789_, \t") !=
 	    strlen(c->recipes_disable))
@@ -189,8 +218,15 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 	for (size_t i = 0; i < NBOOLS; i++)
 		OUT("[%s]\n%s = %s\n", bools[i].section, bools[i].name,
 		    int_at(c, bools[i].off) ? "yes" : "off");
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		const struct jb_kind *k = &jb_kinds[i];
+		if (k->enable == JB_EN_PATH)
+			OUT("[%s]\n%s = %s\n", kind_section(k), k->name, kind_path(c, k));
+		else
+			OUT("[%s]\n%s = %s\n", kind_section(k), k->name,
+			    c->kind_on[i] ? "yes" : "off");
+	}
 	OUT("[agent]\nlog_level = %s\n", levels[c->log_level]);
-	OUT("[printers]\nfile = %s\n", c->printer_file);
 	OUT("[recipes]\ndir = %s\n", c->recipes_dir);
 	if (c->recipes_disable_line)
 		OUT("disable = %s\n", c->recipes_disable);
@@ -230,6 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (jb_config_load(&c2, path, err, sizeof(err)) < 0)
 			broken("its own values, written back, are refused: %s", err);
 		c2.recipes_disable_line = c1.recipes_disable_line;
+		c2.child_uid_base_line = c1.child_uid_base_line;
 		if (memcmp(&c1, &c2, sizeof(c1)))
 			broken("its own values, written back, parse to others");
 	}

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/kind.h"
+#include "ipc/msg.h"
 #include "rcp/recipe.h"
 
 #define SRC "fuzz/input.yaml"
@@ -226,19 +228,17 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 	rcp_match_bases(r, "");
 }
 
-/* The workers, as rcp_load filters for them, and what each runs. */
-static const struct worker {
-	const char *name;
-} workers[] = { { "file_access" }, { "execution" }, { "network" } };
-#define FILTER(wk) ((wk)->name)
+/* The workers are the worker rows of the kind table (supervisor/kinds.c):
+ * rcp_load keeps the recipes of a row's mechanisms. */
+#define FILTER(wk) ((wk)->mechs)
 
-static int runs(const struct worker *wk, enum rcp_mech m)
+static int runs(const struct jb_kind *wk, enum rcp_mech m)
 {
-	return strcmp(rcp_mech_worker(m), wk->name) == 0;
+	return (wk->mechs >> m) & 1;
 }
 
 /* The worker's set: exactly the supervisor's recipes of its mechanisms. */
-static void check_worker(const struct rcp_set *all, const struct worker *wk, const char *src,
+static void check_worker(const struct rcp_set *all, const struct jb_kind *wk, const char *src,
 			 size_t len)
 {
 	struct rcp_source s = { SRC, src, len };
@@ -295,8 +295,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < set.n; i++)
 		check_recipe(&set, i, src_lines);
 	if (set.n)
-		for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++)
-			check_worker(&set, &workers[i], src, len);
+		for (size_t i = 0; i < jb_nkinds; i++)
+			if (jb_kinds[i].role == IPC_ROLE_WORKER)
+				check_worker(&set, &jb_kinds[i], src, len);
 	rcp_set_free(&set);
 	return 0;
 }
