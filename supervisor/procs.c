@@ -443,15 +443,17 @@ void sup_procs_tick(struct sup *s)
 		struct sup_proc *p = &s->procs[i];
 
 		sup_child_log_tick(p);
+		/* deadlines as sums, never differences: a heartbeat read below
+		 * stamps last_beat_ms after now, and now - last_beat_ms would wrap */
 		if ((p->state == ST_SPAWNING || p->state == ST_HANDSHAKE) &&
-		    now - p->spawned_ms > s->cfg.handshake_ms)
+		    now > p->spawned_ms + s->cfg.handshake_ms)
 			sup_proc_kill(s, p, "no handshake before its deadline");
-		else if (p->state == ST_READY && now - p->last_beat_ms > p->deadline_ms) {
+		else if (p->state == ST_READY && now > p->last_beat_ms + p->deadline_ms) {
 			/* a long cadence may have kept the loop from reading its
 			 * heartbeats: read them before calling it hung */
 			if (p->peer)
 				ipc_peer_drain(p->peer, 64);
-			if (p->state == ST_READY && now - p->last_beat_ms > p->deadline_ms)
+			if (p->state == ST_READY && now > p->last_beat_ms + p->deadline_ms)
 				sup_proc_kill(s, p, "hung: no heartbeat before its deadline");
 		}
 	}

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -373,6 +374,26 @@ START_TEST(test_outside_stop_is_replaced)
 }
 END_TEST
 
+/* The loop was busy (a long cadence) past a child's deadline while the
+ * child kept beating: the beats wait in its socket. The tick reads them
+ * before it calls the child hung. */
+START_TEST(test_late_loop_reads_beats_first)
+{
+	struct timespec busy = {0, 600 * 1000 * 1000};
+	pid_t pid;
+
+	sup_up("ok", NULL); /* beats every 50 ms, deadline 300 ms */
+	ck_assert(run_until(is_ready, 3000));
+	pid = P()->pid;
+	nanosleep(&busy, NULL); /* no loop: nothing read for twice the deadline */
+	sup_procs_tick(&S);
+	ck_assert_msg(P()->state == ST_READY && P()->pid == pid,
+		      "a beating child was called hung after a late loop; log:\n%s", logbuf);
+	ck_assert(!log_has("hung"));
+	sup_down();
+}
+END_TEST
+
 /* --- SIGHUP ------------------------------------------------------------------ */
 
 static void slow_beats(struct jb_config *c)
@@ -578,6 +599,7 @@ static Suite *suite(void)
 		{"hang_escalates_to_sigkill", test_hang_escalates_to_sigkill},
 		{"outside_kill_is_not_a_crash_loop", test_outside_kill_is_not_a_crash_loop},
 		{"outside_stop_is_replaced", test_outside_stop_is_replaced},
+		{"late_loop_reads_beats_first", test_late_loop_reads_beats_first},
 		{"reload_keeps_old_period", test_reload_keeps_old_period},
 		{"generation_per_spawn", test_generation_per_spawn},
 		{"stderr_is_prefixed_clean_and_bounded", test_stderr_is_prefixed_clean_and_bounded},
