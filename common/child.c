@@ -39,7 +39,6 @@
 static struct event_base *base;
 static struct ipc_peer *sup_peer;
 static const struct jb_child_ops *ops;
-static const char *my_kind;
 static uint64_t my_gen;
 static struct event *beat_ev;
 static int configured;
@@ -120,14 +119,7 @@ static void log_to_sup(int level, const char *line)
 	if (n < 0 || jb_child_send(buf, (size_t)n) < 0) {
 		/* fall back to stderr, the pipe the supervisor reads (one
 		 * write: stdio would need syscalls the sandbox refuses) */
-		char out[1400];
-		int m = snprintf(out, sizeof(out), "jibril[%s:%d]: %s\n", my_kind, (int)getpid(),
-				 line);
-		if (m > (int)sizeof(out))
-			m = (int)sizeof(out);
-		if (m > 0 && write(STDERR_FILENO, out, (size_t)m) < 0) {
-			/* nowhere left to report it */
-		}
+		log_stderr(line);
 	}
 }
 
@@ -201,7 +193,6 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 	socklen_t tlen = sizeof(type);
 
 	ops = o;
-	my_kind = k->name;
 	sup_pid = ppid;
 	/* Ctrl-C reaches the whole process group: only the supervisor decides
 	 * when children stop (it sends SIGTERM) */

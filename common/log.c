@@ -26,9 +26,21 @@ void log_setlevel(int level) { log_level = level; }
 int log_getlevel(void) { return log_level; }
 void log_set_sink(void (*sink)(int, const char *)) { log_sink = sink; }
 
+void log_stderr(const char *msg)
+{
+	char line[1200];
+	int n = snprintf(line, sizeof(line), "jibril[%s:%d]: %s\n", log_proc, (int)getpid(), msg);
+
+	if (n > (int)sizeof(line))
+		n = sizeof(line);
+	if (n > 0 && write(STDERR_FILENO, line, (size_t)n) < 0) {
+		/* nowhere left to report it */
+	}
+}
+
 void log_vmsg(int level, int with_errno, const char *fmt, va_list ap)
 {
-	char msg[1024], line[1200];
+	char msg[1024];
 	int saved = errno;
 
 	if (level > log_level)
@@ -38,16 +50,10 @@ void log_vmsg(int level, int with_errno, const char *fmt, va_list ap)
 		size_t n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
-	if (log_sink) {
+	if (log_sink)
 		log_sink(level, msg);
-	} else {
-		int n = snprintf(line, sizeof(line), "jibril[%s:%d]: %s\n", log_proc, (int)getpid(), msg);
-		if (n > (int)sizeof(line))
-			n = sizeof(line);
-		if (write(STDERR_FILENO, line, n) < 0) {
-			/* nowhere left to report it */
-		}
-	}
+	else
+		log_stderr(msg);
 	errno = saved;
 }
 

@@ -15,6 +15,9 @@ void log_setlevel(int level);
 int log_getlevel(void);
 /* Optional sink for sandboxed children; called instead of stderr. */
 void log_set_sink(void (*sink)(int level, const char *line));
+/* One finished line to stderr, with the prefix, in one write(2), whatever
+ * the sink (what a sink uses when it cannot deliver). */
+void log_stderr(const char *msg);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* adds errno */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

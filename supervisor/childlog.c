@@ -13,6 +13,7 @@
  *    first) and when the child's exit is handled, under the pid that said
  *    them.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,17 @@
 #include "sup.h"
 
 #define CHILDLOG_PER_S 50
+
+/* log_warnx, log_info or log_debug, as level says (IPC levels are ours). */
+__attribute__((format(printf, 2, 3)))
+static void log_at(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level < LOG_L_WARN ? LOG_L_WARN : level, 0, fmt, ap);
+	va_end(ap);
+}
 
 static void report_dropped(struct sup_proc *p)
 {
@@ -46,15 +58,8 @@ void sup_child_log(struct sup_proc *p, int level, const char *channel, const cha
 	}
 	snprintf(line, sizeof(line), "%s", text);
 	jb_text_printable(line);
-	if (level <= LOG_L_WARN)
-		log_warnx("%s[%d]: %s%s%s", p->kind->name, (int)p->log_pid, channel ? channel : "",
-			  channel ? ": " : "", line);
-	else if (level == LOG_L_INFO)
-		log_info("%s[%d]: %s%s%s", p->kind->name, (int)p->log_pid, channel ? channel : "",
-			 channel ? ": " : "", line);
-	else
-		log_debug("%s[%d]: %s%s%s", p->kind->name, (int)p->log_pid, channel ? channel : "",
-			  channel ? ": " : "", line);
+	log_at(level, "%s[%d]: %s%s%s", p->kind->name, (int)p->log_pid, channel ? channel : "",
+	       channel ? ": " : "", line);
 }
 
 void sup_child_log_start(struct sup_proc *p, pid_t pid)

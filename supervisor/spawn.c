@@ -143,7 +143,6 @@ int sup_spawn(struct sup *s, struct sup_proc *p)
 		close(sv[1]);
 		return -1;
 	}
-	sup_spawn_stderr_close(p); /* a predecessor's, if its exit was not seen yet */
 	p->generation++;
 	pid = fork();
 	if (pid < 0) {
@@ -171,11 +170,7 @@ int sup_spawn(struct sup *s, struct sup_proc *p)
 		log_warnx("%s[%d]: cannot watch its stderr", p->kind->name, (int)pid);
 	p->peer = ipc_peer_new(s->base, sv[0], p->kind->role, pid, p->generation, PEER_QUEUE_CAP,
 			       sup_proc_dispatch, p);
-	if (!p->peer) {
-		close(sv[0]);
-		/* the slot is SPAWNING once we return: the handshake deadline
-		 * ends it, as it would a child that never says HELLO */
-		log_warnx("%s[%d]: cannot set up its IPC peer", p->kind->name, (int)pid);
-	}
+	if (!p->peer)
+		close(sv[0]); /* proc_start kills the child at once */
 	return 0;
 }
