@@ -86,7 +86,9 @@ static const struct {
 };
 #define NBOOLS (sizeof(bools) / sizeof(bools[0]))
 
-/* A kind row's section and value: its enable flag, or its path. */
+/* A kind row's section and value: its enable flag, or its path. Stated
+ * here again on purpose: the harness is the oracle of config.c, so it
+ * does not borrow config.c's answers (jb_config_kind_enabled/_section). */
 static const char *kind_section(const struct jb_kind *k)
 {
 	return k->role == IPC_ROLE_WORKER ? "workers" : "printers";

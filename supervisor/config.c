@@ -259,8 +259,7 @@ static char *conf_reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* The section a kind's key lives in. */
-static const char *kind_section(const struct jb_kind *k)
+const char *jb_config_kind_section(const struct jb_kind *k)
 {
 	return k->role == IPC_ROLE_WORKER ? "workers" : "printers";
 }
@@ -273,9 +272,9 @@ static const struct conf_key *kind_key(struct conf_ctx *x, const char *section, 
 	for (size_t i = 0; i < jb_nkinds; i++) {
 		const struct jb_kind *k = &jb_kinds[i];
 
-		if (strcmp(kind_section(k), section) != 0 || strcmp(k->name, name) != 0)
+		if (strcmp(jb_config_kind_section(k), section) != 0 || strcmp(k->name, name) != 0)
 			continue;
-		x->kind_key = (struct conf_key){kind_section(k), k->name, K_BOOL,
+		x->kind_key = (struct conf_key){jb_config_kind_section(k), k->name, K_BOOL,
 						offsetof(struct jb_config, kind_on) + i * sizeof(int),
 						0, 0};
 		if (k->enable == JB_EN_PATH) {
@@ -313,6 +312,16 @@ int jb_config_kind_on(const struct jb_config *c, const char *name)
 {
 	int *on = jb_config_kind((struct jb_config *)c, name);
 	return on ? *on : -1;
+}
+
+int jb_config_kind_enabled(const struct jb_config *c, const struct jb_kind *k)
+{
+	int on;
+
+	if (k->enable == JB_EN_PATH)
+		return ((const char *)c + k->path_off)[0] != '\0';
+	on = jb_config_kind_on(c, k->name);
+	return on >= 0 ? on : k->enable == JB_EN_ON; /* a row of another table (tests) */
 }
 
 /* Decimal, digits only, full string, no sign, no overflow. */
@@ -477,8 +486,7 @@ static int printer_enabled(struct conf_ctx *x)
 
 		if (k->role != IPC_ROLE_PRINTER)
 			continue;
-		if (k->enable == JB_EN_PATH ? ((const char *)&x->cfg + k->path_off)[0] != '\0'
-					    : x->cfg.kind_on[i])
+		if (jb_config_kind_enabled(&x->cfg, k))
 			return 1;
 		line = max_line(line, seen_line(x, "printers", k->name));
 		if (o < sizeof(how))

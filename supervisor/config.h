@@ -64,6 +64,11 @@ void jb_config_defaults(struct jb_config *c);
 int *jb_config_kind(struct jb_config *c, const char *name);
 /* Its value, or -1 when there is no such row. */
 int jb_config_kind_on(const struct jb_config *c, const char *name);
+/* Does c enable row k (its flag, or its path not empty; a row jb_kinds
+ * does not have: its default)? */
+int jb_config_kind_enabled(const struct jb_config *c, const struct jb_kind *k);
+/* The section of row k's key: [workers] or [printers]. */
+const char *jb_config_kind_section(const struct jb_kind *k);
 
 /* Can the children take their ids (child_uid_base + row)? None may be
  * known to the account database (another user could own it) and each

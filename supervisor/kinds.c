@@ -155,12 +155,3 @@ const struct jb_kind *jb_kind_find(const struct jb_kind *kinds, size_t n, const 
 			return &kinds[i];
 	return NULL;
 }
-
-int sup_kind_enabled(const struct jb_config *cfg, const struct jb_kind *k)
-{
-	if (k->enable == JB_EN_PATH)
-		return ((const char *)cfg + k->path_off)[0] != '\0';
-	int on = jb_config_kind_on(cfg, k->name);
-
-	return on >= 0 ? on : k->enable == JB_EN_ON; /* a row config.c does not know */
-}

@@ -150,7 +150,7 @@ int sup_procs_init(struct sup *s)
 		const struct jb_kind *k = &s->kinds[i];
 		struct sup_proc *p;
 
-		if (!sup_kind_enabled(&s->cfg, k))
+		if (!jb_config_kind_enabled(&s->cfg, k))
 			continue;
 		if (s->nprocs == SUP_MAX_PROCS) {
 			log_warnx("more than %d kinds enabled", SUP_MAX_PROCS);

@@ -64,9 +64,8 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)p->generation);
 	snprintf(lvl, sizeof(lvl), "%d", log_getlevel());
 	snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
-	execl(s->self_exe, "jibril", "--role", p->kind->role == IPC_ROLE_WORKER ? "worker" : "printer",
-	      "--kind", p->kind->name, "--generation", gen, "--uid", uid, "--log-level", lvl,
-	      (char *)NULL);
+	execl(s->self_exe, "jibril", "--role", ipc_role_name(p->kind->role), "--kind",
+	      p->kind->name, "--generation", gen, "--uid", uid, "--log-level", lvl, (char *)NULL);
 	_exit(127);
 }
 

@@ -125,10 +125,6 @@ struct sup {
 	struct sup_router *rt;
 };
 
-/* --- kinds.c ------------------------------------------------------------------ */
-/* Is row k enabled by cfg? */
-int sup_kind_enabled(const struct jb_config *cfg, const struct jb_kind *k);
-
 /* --- procs.c ------------------------------------------------------------------ */
 /* A slot per row of s->kinds that s->cfg enables. -1 on failure (out of
  * memory, an output file that cannot be opened: logged). */
