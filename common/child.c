@@ -69,7 +69,8 @@ int jb_child_send_wait(const void *buf, size_t len)
 	return jb_child_send(buf, len);
 }
 
-void jb_child_flush(void)
+/* Write out what is queued for the supervisor (waiting up to 2 s). */
+static void jb_child_flush(void)
 {
 	if (sup_peer)
 		ipc_peer_flush(sup_peer, 2000);

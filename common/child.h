@@ -45,9 +45,6 @@ int jb_child_send_wait(const void *buf, size_t len);
  * often (one clock read). */
 void jb_child_beat_if_due(void);
 
-/* Write out what is queued for the supervisor (waiting up to 2 s). */
-void jb_child_flush(void);
-
 /* Test-only fault hooks ([debug] fault_hooks = yes; the caller checks):
  * misbehave as WHAT says, to prove the supervisor and the sandbox hold.
  *   sigsys        a syscall outside the allow-list (socket)

@@ -121,11 +121,6 @@ const struct jb_policy jb_policy_printer_file = {
 	{JB_CHILD_AUX_FD, STDERR_FILENO, -1},
 };
 
-const char *jb_policy_name(const struct jb_policy *p)
-{
-	return p->name;
-}
-
 int jb_policy_may_write(const struct jb_policy *p, int fd)
 {
 	for (size_t i = 0; i < N(p->write_fds) && p->write_fds[i] >= 0; i++)

@@ -15,7 +15,6 @@ extern const struct jb_policy jb_policy_worker;		/* writes: stderr */
 extern const struct jb_policy jb_policy_printer_stdout;	/* writes: stdout, stderr */
 extern const struct jb_policy jb_policy_printer_file;	/* writes: fd 4, stderr */
 
-const char *jb_policy_name(const struct jb_policy *p);
 /* 1 if the policy lets the child write to fd. */
 int jb_policy_may_write(const struct jb_policy *p, int fd);
 

@@ -48,7 +48,7 @@
 #define STOPPED_GRACE_MS 100 /* a stopped child cannot act on SIGTERM anyway */
 #define DRAIN_MS 1500	/* shutdown: how long drain hooks may take */
 
-const char *sup_state_name(enum sup_state s)
+static const char *sup_state_name(enum sup_state s)
 {
 	switch (s) {
 	case ST_IDLE: return "IDLE";

@@ -324,8 +324,8 @@ void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
 	 * that line: skip it for this printer, loudly, so that one line
 	 * cannot stop its output for good */
 	if (rt->sent_seq[i] > rt->printed_seq[i] && !p->outside) {
-		if (rt->stuck_seq[i] != rt->printed_seq[i] || !rt->stuck_fails[i])
-			rt->stuck_fails[i] = 0;
+		if (rt->stuck_seq[i] != rt->printed_seq[i])
+			rt->stuck_fails[i] = 0; /* it got further since */
 		rt->stuck_seq[i] = rt->printed_seq[i];
 		if (++rt->stuck_fails[i] >= STUCK_LIMIT) {
 			rt->dropped_poison++;

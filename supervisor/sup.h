@@ -139,7 +139,6 @@ void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg
 /* SIGHUP: call each running slot's reload hook. */
 void sup_procs_reload(struct sup *s);
 uint64_t sup_now_ms(void);
-const char *sup_state_name(enum sup_state st);
 
 /* --- spawn.c ------------------------------------------------------------------ */
 /* fork + re-exec one child of p's kind with its descriptors; 0, or -1
