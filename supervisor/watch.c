@@ -29,7 +29,7 @@
 #include "rcp/recipe.h"
 #include "supervisor/watch.h"
 
-#define WATCH_DIR_MAX 256 /* files taken from one directory */
+#define WATCH_DIR_MAX 256 /* entries read from one directory */
 #define WATCH_HOMES_MAX 1024
 
 static int file_regex_only(const struct recipe *r, const struct rcp_base *e)
@@ -64,7 +64,8 @@ static int add_if(const struct rcp_set *set, void (*add)(const char *, void *), 
 	return 1;
 }
 
-/* Files in dir that a regex-only entry matches. */
+/* Files in dir (at most WATCH_DIR_MAX entries read): those a regex-only
+ * entry of set matches, or every one when set is NULL. */
 static int scan_dir(const struct rcp_set *set, void (*add)(const char *, void *), void *arg,
 		    const char *dir)
 {
@@ -74,10 +75,17 @@ static int scan_dir(const struct rcp_set *set, void (*add)(const char *, void *)
 	struct dirent *de;
 	int n = 0, k = 0;
 
-	while (d && (de = readdir(d)) && k++ < WATCH_DIR_MAX)
-		if ((de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, ".."))) &&
-		    snprintf(path, sizeof(path), "%s/%s", dd, de->d_name) < (int)sizeof(path))
+	while (d && (de = readdir(d)) && k++ < WATCH_DIR_MAX) {
+		if ((de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, ".."))) ||
+		    snprintf(path, sizeof(path), "%s/%s", dd, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (!set) {
+			add(path, arg);
+			n++;
+		} else {
 			n += add_if(set, add, arg, path);
+		}
+	}
 	if (d)
 		closedir(d);
 	return n;
@@ -219,22 +227,7 @@ int sup_watch_paths(const struct rcp_set *watch_set, void (*add)(const char *pat
 					n++;
 				}
 			} else if (e->dir && !e->re) {
-				const char *dd = strcmp(e->dir, "/") ? e->dir : "";
-				DIR *d = opendir(e->dir);
-				struct dirent *de;
-				int k = 0;
-				while (d && (de = readdir(d)) && k < WATCH_DIR_MAX) {
-					if (de->d_name[0] == '.' && (!de->d_name[1] ||
-								     !strcmp(de->d_name, "..")))
-						continue;
-					if (snprintf(path, sizeof(path), "%s/%s", dd, de->d_name) <
-					    (int)sizeof(path)) {
-						add(path, arg);
-						n++, k++;
-					}
-				}
-				if (d)
-					closedir(d);
+				n += scan_dir(NULL, add, arg, e->dir); /* every file there */
 			}
 		}
 	}
