@@ -176,7 +176,7 @@ chaos: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
 # --- every header compiles on its own (and twice: its include guard) ---------
 # bpf/*.bpf.h are kernel-side (vmlinux.h, BPF target) and are left out.
 HEADERS := $(sort $(wildcard common/*.h ipc/*.h rcp/*.h supervisor/*.h workers/*.h \
-		printers/*.h tests/*.h tests/*/*.h)) bpf/jibril.h
+		printers/*.h tests/*.h tests/*/*.h fuzz/*.h)) bpf/jibril.h
 .PHONY: check-headers
 check-headers: | $(OUT)/.deps
 	@bad=; for h in $(HEADERS); do \
@@ -204,6 +204,9 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	       -fno-strict-aliasing -fno-omit-frame-pointer -fsanitize=address,undefined \
 	       -fno-sanitize-recover=all -I. -I$(OUT)
 FUZZ_NAMES := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+# what the harnesses share (fuzz/broken.c: the report of a broken property)
+FUZZ_COMMON := $(patsubst %.c,$(OUT)/fuzz-obj/%.o,$(filter-out $(wildcard fuzz/fuzz_*.c) \
+		fuzz/mkcorpus.c,$(wildcard fuzz/*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(OUT)/fuzz/%)
 fuzz_objs = $(patsubst %.c,$(OUT)/fuzz-obj/%.o,$(1))
 
@@ -211,7 +214,7 @@ fuzz_objs = $(patsubst %.c,$(OUT)/fuzz-obj/%.o,$(1))
 # the parsers read the real kind table (supervisor/kinds.c), which names
 # every kind's code, and a harness must not restate it
 FUZZ_LIB := $(call fuzz_objs,$(LIB_SRCS) $(OUT)/recipes_builtin.c)
-$(FUZZ_BINS): $(FUZZ_LIB)
+$(FUZZ_BINS): $(FUZZ_LIB) $(FUZZ_COMMON)
 $(OUT)/fuzz-obj/supervisor/loader.o: $(OUT)/jibril.skel.h
 
 $(OUT)/fuzz-obj/%.o: %.c | $(OUT)/.deps

@@ -26,24 +26,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz/broken.h"
 #include "common/kind.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
 
 /* A property does not hold: say which, with the text it is about. */
-__attribute__((noreturn, format(printf, 1, 2)))
-static void broken(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "fuzz_config: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	abort();
-}
-
 static int fd = -1;
 static char path[64];
 static struct jb_config c1, c2, defaults;

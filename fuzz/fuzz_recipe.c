@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fuzz/broken.h"
 #include "common/kind.h"
 #include "ipc/msg.h"
 #include "rcp/recipe.h"
@@ -34,19 +35,6 @@
 #define SRC "fuzz/input.yaml"
 
 /* A property does not hold: say which, with the text it is about. */
-__attribute__((noreturn, format(printf, 1, 2)))
-static void broken(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "fuzz_recipe: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	abort();
-}
-
 static const char fixed_list[] = "# a list\nexample.com\nEvil.Example.ORG.\n\nzz.test # c\n";
 static const char *list_data;
 static size_t list_len;

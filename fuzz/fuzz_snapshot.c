@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz/broken.h"
 #include "ipc/snapshot.h"
 #include "rcp/recipe.h"
 #include "rcp/task.h"
@@ -66,19 +67,6 @@ static struct rcp_set set;
 static const uint8_t *lo, *hi;	/* the region: [lo, hi) */
 
 /* A property does not hold: say which. */
-__attribute__((noreturn, format(printf, 1, 2)))
-static void broken(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "fuzz_snapshot: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	abort();
-}
-
 static void inside(const void *p, size_t n)
 {
 	const uint8_t *b = p;
