@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #endif
 
-#define JB_LAYOUT_VERSION 3
+#define JB_LAYOUT_VERSION 4
 
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
@@ -96,6 +96,8 @@ enum jb_stat {
 	JB_STAT_DNS_FAIL,       /* jb_dns update failed (or scratch busy) */
 	JB_STAT_DNS_BAD,        /* DNS answer malformed, truncated, looping */
 	JB_STAT_DNS_CUT,        /* names cut, or answers past the limit */
+	JB_STAT_TAMPER_NEW,     /* jb_tamper record created */
+	JB_STAT_TAMPER_FAIL,    /* jb_tamper insert failed */
 	JB_STAT_MAX
 };
 
@@ -258,6 +260,81 @@ struct jb_dns {
 	__u16 count;    /* names in names[] */
 	__u16 _pad[3];
 	char names[JB_DNS_NAMES_LEN];
+};
+
+/* --- tamper records (jb_tamper) -----------------------------------------
+ * Somebody acting on the agent itself: its maps, the kernel's BPF or
+ * module state, its processes, its files. One LRU hash record per
+ * {class, actor task, op, target}, key a seeded hash of those, value
+ * struct jb_tamper: repeats bump count and last_ns, like jb_flows. The
+ * actor is never the agent (the supervisor and its children are skipped
+ * by identity: jb_agent below). Read every cadence by the collector
+ * (section "tampers" of the snapshot) and judged by the tamper worker's
+ * recipes (mechanism tamper). */
+#define JB_TAMPER_ENTRIES 4096
+#define JB_TAMPER_NAME_LEN JB_PATH_LEN
+
+enum jb_tamper_class {
+	JB_TAMPER_MAP_WRITE = 1, /* bpf(): update, delete, batch update/delete,
+				  * lookup-and-delete, freeze of an agent map;
+				  * op = bpf cmd, target_id = map id */
+	JB_TAMPER_BPF_PROG,	 /* bpf(): program load, attach, detach, link
+				  * create/detach/update, raw tracepoint open;
+				  * op = bpf cmd, target_id = prog type (load) or
+				  * target fd/ifindex, arg = attach type, name =
+				  * program name or raw tracepoint */
+	JB_TAMPER_MODULE,	 /* init_module, finit_module, delete_module
+				  * attempts; op = syscall nr, name = module name
+				  * (delete) */
+	JB_TAMPER_SIGNAL,	 /* a signal sent by a task to an agent process;
+				  * op = signal, target_pid, target_row */
+	JB_TAMPER_PTRACE,	 /* ptrace attach/seize (op = request) */
+	JB_TAMPER_PROC_MEM,	 /* process_vm_readv/writev (op = syscall nr) or
+				  * an open of /proc/PID/mem (op = 0) */
+	JB_TAMPER_FILE,		 /* the agent's own files: op = enum jb_action
+				  * bits, arg = mode of a chmod, name = path */
+	JB_TAMPER_CLASS_MAX
+};
+
+/* jb_tamper.target_row when the target process is the supervisor, or a
+ * child whose kind the supervisor has not told the kernel yet */
+#define JB_AGENT_ROW_SUPERVISOR 0xffffffffu
+#define JB_AGENT_ROW_UNKNOWN 0xfffffffeu
+
+enum jb_tamper_flag {
+	JB_TAMPER_NAME_CUT = 1u << 0, /* name was cut */
+	JB_TAMPER_FAILED = 1u << 1,   /* known to have failed (module calls on
+				       * a kernel without modules) */
+};
+
+struct jb_tamper {
+	__u64 key;
+	__u64 task_key;	  /* the actor (a jb_tasks record) */
+	__u64 first_ns;	  /* CLOCK_MONOTONIC */
+	__u64 last_ns;
+	__u32 klass;	  /* enum jb_tamper_class */
+	__u32 op;	  /* per class, see above */
+	__u32 tgid;	  /* the actor */
+	__u32 uid;
+	__u32 target_pid; /* agent process acted on (SIGNAL, PTRACE, PROC_MEM) */
+	__u32 target_row; /* its row in the kind table, or JB_AGENT_ROW_* */
+	__u32 target_id;  /* per class, see above */
+	__u32 arg;	  /* per class, see above */
+	__u32 count;	  /* times seen */
+	__u32 flags;	  /* enum jb_tamper_flag */
+	char comm[JB_COMM_LEN]; /* the actor's comm when first seen */
+	char name[JB_TAMPER_NAME_LEN];
+};
+
+/* jb_agent: HASH keyed by tgid (global pid) of the agent's own processes:
+ * the supervisor (written by the loader) and every process it forks
+ * (added by the fork hook, removed at exit; the supervisor fills in the
+ * row once it knows which slot the pid belongs to). */
+#define JB_AGENT_ENTRIES 64
+struct jb_agent {
+	__u64 task_key;
+	__u32 row;	/* kind table row, or JB_AGENT_ROW_* */
+	__u32 _pad;
 };
 
 #endif
