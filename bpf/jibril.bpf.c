@@ -183,6 +183,33 @@ struct {
 	__type(value, struct jb_link);
 } jb_links_hot SEC(".maps");
 
+/* Tamper records (jibril.h, struct jb_tamper): somebody acting on the
+ * agent. Rare by nature; LRU so a flood cannot fail inserts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, JB_TAMPER_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct jb_tamper);
+} jb_tamper SEC(".maps");
+
+/* The agent's own processes by tgid (jibril.h, struct jb_agent). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, JB_AGENT_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct jb_agent);
+} jb_agent SEC(".maps");
+
+/* The ids of the agent's own maps (key map id, value 1), written by the
+ * loader after load: a bpf() write to one of them by another task is
+ * tampering. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} jb_agent_maps SEC(".maps");
+
 /* Per-process "recently opened" cache: lets a re-open that would change no
  * record skip the path walk and hash. Key: the process (task key) and the
  * opened struct file's f_path (dentry and vfsmount pointers, which name one

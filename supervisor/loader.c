@@ -231,6 +231,9 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	b->fd_tasks_hot = bpf_map__fd(skel->maps.jb_tasks_hot);
 	b->fd_files_hot = bpf_map__fd(skel->maps.jb_files_hot);
 	b->fd_links_hot = bpf_map__fd(skel->maps.jb_links_hot);
+	b->fd_tamper = bpf_map__fd(skel->maps.jb_tamper);
+	b->fd_agent = bpf_map__fd(skel->maps.jb_agent);
+	b->fd_agent_maps = bpf_map__fd(skel->maps.jb_agent_maps);
 	meta.seed = b->seed;
 	meta.layout_version = JB_LAYOUT_VERSION;
 	if (bpf_map_update_elem(b->fd_meta, &zero, &meta, BPF_ANY) < 0) {

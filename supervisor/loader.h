@@ -15,6 +15,7 @@ struct jb_bpf {
 	struct jibril_bpf *skel;
 	int fd_tasks, fd_files, fd_links, fd_flows, fd_stats, fd_meta;
 	int fd_watch, fd_tasks_hot, fd_files_hot, fd_links_hot;
+	int fd_tamper, fd_agent, fd_agent_maps;
 	int fd_dns;		/* -1 when the DNS program is not attached */
 	int nwatch;		/* paths whose records are protected */
 	uint64_t seed;
