@@ -15,6 +15,8 @@
  *   tp_btf/inet_sock_set_state                -> jb_flows (TCP egress at
  *                                                SYN_SENT, accepted ingress)
  *   syscalls: enter of connect                -> jb_flows (egress, not TCP)
+ *   bpf, ptrace, process_vm_*, *chown*, signal_generate, module calls, and
+ *   the open exit on procfs                   -> jb_tamper (tamper.bpf.h)
  * A file whose key user space put in jb_watch goes to jb_files_hot and
  * jb_links_hot instead, with a copy of its task in jb_tasks_hot: maps that
  * ordinary activity never touches, so a storm cannot evict them.
@@ -57,7 +59,10 @@
  *    softirq on top of them and therefore must use the stack only, except
  *    on its SYN_SENT branch, which only ever runs inside connect()/sendto()
  *    (tcp_v4_connect/tcp_v6_connect, process context).
- *  - events of jb_agent_tgid are dropped, except task records.
+ *  - events of the agent's own processes (is_agent(): the supervisor
+ *    jb_agent_tgid and the children it forks) are dropped, except task
+ *    records, which carry JB_TASK_AGENT; acts of other tasks on the agent
+ *    are tamper records (tamper.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -159,7 +164,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
-	__type(value, __u32); /* flags, 0 for now */
+	__type(value, __u32); /* enum jb_watch_flag */
 } jb_watch SEC(".maps");
 
 struct {
@@ -552,6 +557,8 @@ static __noinline __u64 ensure_task(struct task_struct *task)
 	return key;
 }
 
+#include "tamper.bpf.h"
+
 /* --- files and links ----------------------------------------------------- */
 
 /* map, st_new and st_fail are constants at each (inlined) call site, so
@@ -655,7 +662,7 @@ static __noinline void task_hot_copy(__u64 task_key)
  * from jb_files (and its links from jb_links) to take effect at once.
  */
 static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 act,
-				   struct jb_seen *seen)
+				   struct jb_seen *seen, __u32 mode)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u64 fkey, ns;
@@ -669,7 +676,11 @@ static __noinline __u64 record_file(struct jb_scratch *s, __u64 task_key, __u32 
 		seen->hot = 0;
 	}
 	if (!bpf_map_lookup_elem(&jb_files, &fkey)) {
-		if (bpf_map_lookup_elem(&jb_watch, &fkey)) {
+		__u32 *wf = bpf_map_lookup_elem(&jb_watch, &fkey);
+
+		if (wf) {
+			if (*wf & JB_WATCH_AGENT)
+				tamper_file(s, task_key, act, *wf, mode);
 			/* hot file creations are not FILE_NEW: that counter is
 			 * for records an LRU may evict before a query sees them */
 			if (!bpf_map_lookup_elem(&jb_files_hot, &fkey))
@@ -691,11 +702,17 @@ out:
 	return ns ? acts : 0;
 }
 
-/* task: the current task, which the caller has at hand anyway (one field
- * load: a helper call costs ~10 ns here, 7 % of a cached re-open) */
+/* One of the agent's own processes: the supervisor, or a child it forked
+ * (the workers and printers, and each of them between fork and exec).
+ * By identity in the kernel, never by name: a process called jibril
+ * elsewhere is watched like any other. The children cannot fork (their
+ * seccomp policy), so "the supervisor or its child" is the whole agent
+ * (jb_agent holds the same set by tgid, for acts on them). task: the
+ * current task, which the caller has at hand anyway (field loads: a
+ * helper call costs ~10 ns here, 7 % of a cached re-open) */
 static __always_inline int is_agent(const struct task_struct *task)
 {
-	return task->tgid == jb_agent_tgid;
+	return task->tgid == jb_agent_tgid || task->real_parent->tgid == jb_agent_tgid;
 }
 
 /* --- task lifecycle ------------------------------------------------------ */
@@ -728,6 +745,14 @@ int BPF_PROG(jb_fork, struct task_struct *parent, struct task_struct *child)
 	}
 	t->first_ns = now;
 	fill_identity(t, child, now);
+	if (parent->tgid == jb_agent_tgid) {
+		/* the agent forks only its children: one of its own */
+		struct jb_agent a = { .task_key = t->key, .row = JB_AGENT_ROW_UNKNOWN };
+		__u32 tgid = t->tgid;
+
+		t->flags |= JB_TASK_AGENT;
+		bpf_map_update_elem(&jb_agent, &tgid, &a, BPF_ANY);
+	}
 	task_insert(t);
 	return 0;
 }
@@ -752,6 +777,8 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	t->first_ns = old ? old->first_ns : now;
 	t->flags = old ? old->flags & ~JB_TASK_BACKFILL : 0;
 	t->flags |= JB_TASK_EXECED;
+	if (is_agent(p))
+		t->flags |= JB_TASK_AGENT; /* also when its record was evicted */
 
 	/* bprm->file is what runs (the interpreter for a script), the same
 	 * file /proc/PID/exe shows, so back-filled and live records agree */
@@ -791,7 +818,7 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	 * recorded, so "opened, mapped, executed, then unlinked by the same
 	 * task" (a binary that deletes itself) is one link's actions. */
 	if (file && t->exe[0])
-		record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP, NULL);
+		record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN | JB_ACT_MMAP, NULL, 0);
 	/* A script also gets its own EXEC link: that is the file a dropper
 	 * wrote, the interpreter is just /bin/sh. Its struct file is already
 	 * released here, but binfmt_script/misc point bprm->interp away from
@@ -801,7 +828,7 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (fname && fname != BPF_CORE_READ(bprm, interp)) {
 		/* opened by the kernel to read its "#!" line, not mapped */
 		if (str_path(s, p, fname, JB_AT_FDCWD, 1) == 0)
-			record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN, NULL);
+			record_file(s, key, JB_ACT_EXEC | JB_ACT_OPEN, NULL, 0);
 		else
 			stat_inc(JB_STAT_PATH_FAIL);
 	}
@@ -821,6 +848,13 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 		return 0;
 	key = task_key_of(p);
 	now = bpf_ktime_get_ns();
+	{
+		__u32 tgid = p->tgid;
+		struct jb_agent *a = bpf_map_lookup_elem(&jb_agent, &tgid);
+
+		if (a && a->task_key == key)
+			bpf_map_delete_elem(&jb_agent, &tgid);
+	}
 	t = bpf_map_lookup_elem(&jb_tasks, &key);
 	if (t) {
 		t->flags |= JB_TASK_EXITED;
@@ -1064,7 +1098,7 @@ static __noinline int file_cached(struct task_struct *task, struct file *f, __u3
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	acts = record_file(s, tkey, act, &nc);
+	acts = record_file(s, tkey, act, &nc, 0);
 	if (!acts) {
 		if (c)
 			bpf_map_delete_elem(&jb_seen, &sk);
@@ -1091,6 +1125,10 @@ static __always_inline int on_open_exit(long ret, int kind)
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
+	/* /proc/PID/mem of an agent process (tamper.bpf.h): three loads on
+	 * every open, the rest only on procfs */
+	if (f->f_inode->i_sb->s_magic == JB_PROC_SUPER_MAGIC)
+		tamper_proc_open(f);
 	mode = f->f_mode; /* f is typed (fd_to_file): a plain load */
 	if (mode & JB_FMODE_READ)
 		act |= JB_ACT_READ;
@@ -1245,7 +1283,7 @@ int jb_fcntl(struct trace_event_raw_sys_enter *ctx)
 /* Path-named actions are taken at syscall enter: the file still exists for
  * unlink, and a failed attempt is still worth knowing about. */
 static __always_inline int on_path(const char *p1, long dfd1, const char *p2, long dfd2,
-				   __u32 act)
+				   __u32 act, __u32 mode)
 {
 	struct task_struct *task;
 	struct jb_scratch *s;
@@ -1260,13 +1298,13 @@ static __always_inline int on_path(const char *p1, long dfd1, const char *p2, lo
 	tkey = ensure_task(task);
 	/* dirfds are ints passed in longs: the upper half is not meaningful */
 	if (str_path(s, task, p1, (int)dfd1, 0) == 0)
-		record_file(s, tkey, act, NULL);
+		record_file(s, tkey, act, NULL, mode);
 	else
 		stat_inc(JB_STAT_PATH_FAIL);
 	if (!p2)
 		return 0;
 	if (str_path(s, task, p2, (int)dfd2, 0) == 0)
-		record_file(s, tkey, act, NULL);
+		record_file(s, tkey, act, NULL, mode);
 	else
 		stat_inc(JB_STAT_PATH_FAIL);
 	return 0;
@@ -1275,13 +1313,13 @@ static __always_inline int on_path(const char *p1, long dfd1, const char *p2, lo
 SEC("tracepoint/syscalls/sys_enter_unlinkat")
 int jb_unlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_UNLINK);
+	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_UNLINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlink")
 int jb_unlink(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_UNLINK);
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_UNLINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat2")
@@ -1289,7 +1327,7 @@ int jb_renameat2(struct trace_event_raw_sys_enter *ctx)
 {
 	pathgen_enter(); /* before on_path()'s is_agent(): every rename counts */
 	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
-		       ctx->args[2], JB_ACT_RENAME);
+		       ctx->args[2], JB_ACT_RENAME, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat")
@@ -1297,7 +1335,7 @@ int jb_renameat(struct trace_event_raw_sys_enter *ctx)
 {
 	pathgen_enter(); /* before on_path()'s is_agent(): every rename counts */
 	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
-		       ctx->args[2], JB_ACT_RENAME);
+		       ctx->args[2], JB_ACT_RENAME, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_rename")
@@ -1305,31 +1343,34 @@ int jb_rename(struct trace_event_raw_sys_enter *ctx)
 {
 	pathgen_enter(); /* before on_path()'s is_agent(): every rename counts */
 	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
-		       JB_AT_FDCWD, JB_ACT_RENAME);
+		       JB_AT_FDCWD, JB_ACT_RENAME, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmodat")
 int jb_fchmodat(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_CHMOD);
+	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_CHMOD,
+		       (__u32)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmodat2")
 int jb_fchmodat2(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_CHMOD);
+	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_CHMOD,
+		       (__u32)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_chmod")
 int jb_chmod(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_CHMOD);
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_CHMOD,
+		       (__u32)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_truncate")
 int jb_truncate(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_TRUNCATE);
+	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_TRUNCATE, 0);
 }
 
 /* A hard link: the existing file (it gains a name: /etc/shadow linked
@@ -1341,14 +1382,14 @@ SEC("tracepoint/syscalls/sys_enter_linkat")
 int jb_linkat(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
-		       ctx->args[2], JB_ACT_LINK);
+		       ctx->args[2], JB_ACT_LINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_link")
 int jb_link(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
-		       JB_AT_FDCWD, JB_ACT_LINK);
+		       JB_AT_FDCWD, JB_ACT_LINK, 0);
 }
 
 /* A symlink: only the new name is a file operation; the target is just a
@@ -1356,13 +1397,13 @@ int jb_link(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_symlinkat")
 int jb_symlinkat(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[2], ctx->args[1], NULL, 0, JB_ACT_LINK);
+	return on_path((const char *)ctx->args[2], ctx->args[1], NULL, 0, JB_ACT_LINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_symlink")
 int jb_symlink(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_path((const char *)ctx->args[1], JB_AT_FDCWD, NULL, 0, JB_ACT_LINK);
+	return on_path((const char *)ctx->args[1], JB_AT_FDCWD, NULL, 0, JB_ACT_LINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmod")
@@ -1383,8 +1424,57 @@ int jb_fchmod(struct trace_event_raw_sys_enter *ctx)
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	record_file(s, tkey, JB_ACT_CHMOD, NULL);
+	record_file(s, tkey, JB_ACT_CHMOD, NULL, (__u32)ctx->args[1]);
 	return 0;
+}
+
+/* chown of one of the agent's own files (no link action: only the tamper
+ * record, tamper.bpf.h). Other files leave after the path's key missed
+ * jb_watch; chown is rare enough for a path walk. */
+static __always_inline int on_chown(const char *upath, long dfd, int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct jb_scratch *s;
+	__u32 *wf;
+	__u64 fkey, tkey;
+
+	if (is_agent(task))
+		return 0;
+	s = scratch_path();
+	if (!s)
+		return 0;
+	tkey = ensure_task(task); /* before the path: it reuses the scratch */
+	if (upath ? str_path(s, task, upath, (int)dfd, 0) : walk_file(s, fd_to_file(task, fd)))
+		return 0;
+	fkey = jb_hash_path(jb_seed, s->file.path);
+	wf = bpf_map_lookup_elem(&jb_watch, &fkey);
+	if (wf && (*wf & JB_WATCH_AGENT))
+		tamper_file(s, tkey, JB_TAMPER_OP_CHOWN, *wf, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_fchownat")
+int jb_fchownat(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_chown((const char *)ctx->args[1], ctx->args[0], -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_chown")
+int jb_chown(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_chown((const char *)ctx->args[0], JB_AT_FDCWD, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_lchown")
+int jb_lchown(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_chown((const char *)ctx->args[0], JB_AT_FDCWD, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_fchown")
+int jb_fchown(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_chown(NULL, 0, (int)ctx->args[0]);
 }
 
 /* --- flows --------------------------------------------------------------- */

@@ -66,6 +66,9 @@ enum jb_task_flag {
 	JB_TASK_EXE_CUT = 1u << 4,
 	JB_TASK_ENV_CUT = 1u << 5,   /* env holds only part of the LD_* entries,
 				      * or the environment was too big to scan */
+	JB_TASK_AGENT = 1u << 6,     /* one of the agent's own processes (its
+				      * supervisor or a child it forked): kept
+				      * for context, never an ordinary detection */
 };
 
 /* jb_file.flags */
@@ -105,7 +108,7 @@ enum jb_stat {
  * struct jb_task: a copy of the task's record, refreshed at exec and exit),
  * jb_files_hot (file key, struct jb_file), jb_links_hot (struct
  * jb_link_key, struct jb_link). A file whose key user space put in jb_watch
- * (key jb_hash_path(seed, path), value __u32 flags, 0 for now) has its
+ * (key jb_hash_path(seed, path), value __u32 enum jb_watch_flag, 0 for a recipe's file) has its
  * file and link records there instead of in jb_files/jb_links. */
 
 /* tasks: key = jb_hash_task(seed, tgid, start ticks) */
@@ -271,8 +274,9 @@ struct jb_dns {
  * by identity: jb_agent below). Read every cadence by the collector
  * (section "tampers" of the snapshot) and judged by the tamper worker's
  * recipes (mechanism tamper). */
-#define JB_TAMPER_ENTRIES 4096
+#define JB_TAMPER_ENTRIES 1024
 #define JB_TAMPER_NAME_LEN JB_PATH_LEN
+#define JB_TAMPER_TARGET_LEN 128
 
 enum jb_tamper_class {
 	JB_TAMPER_MAP_WRITE = 1, /* bpf(): update, delete, batch update/delete,
@@ -292,8 +296,21 @@ enum jb_tamper_class {
 	JB_TAMPER_PROC_MEM,	 /* process_vm_readv/writev (op = syscall nr) or
 				  * an open of /proc/PID/mem (op = 0) */
 	JB_TAMPER_FILE,		 /* the agent's own files: op = enum jb_action
-				  * bits, arg = mode of a chmod, name = path */
+				  * bits (| JB_TAMPER_OP_CHOWN), arg = mode of a
+				  * chmod, name = path */
 	JB_TAMPER_CLASS_MAX
+};
+
+/* JB_TAMPER_FILE op bit for chown/fchown/lchown/fchownat (no jb_action) */
+#define JB_TAMPER_OP_CHOWN (1u << 31)
+
+/* jb_watch values: flags of a protected path */
+enum jb_watch_flag {
+	JB_WATCH_AGENT = 1u << 0,   /* one of the agent's own files: changes by
+				     * another task are JB_TAMPER_FILE */
+	JB_WATCH_PRIVATE = 1u << 1, /* must stay unreadable to group and others
+				     * (recipes): a chmod/chown that opens it is
+				     * tampering */
 };
 
 /* jb_tamper.target_row when the target process is the supervisor, or a
@@ -302,7 +319,7 @@ enum jb_tamper_class {
 #define JB_AGENT_ROW_UNKNOWN 0xfffffffeu
 
 enum jb_tamper_flag {
-	JB_TAMPER_NAME_CUT = 1u << 0, /* name was cut */
+	JB_TAMPER_NAME_CUT = 1u << 0, /* name or target was cut */
 	JB_TAMPER_FAILED = 1u << 1,   /* known to have failed (module calls on
 				       * a kernel without modules) */
 };
@@ -323,7 +340,9 @@ struct jb_tamper {
 	__u32 count;	  /* times seen */
 	__u32 flags;	  /* enum jb_tamper_flag */
 	char comm[JB_COMM_LEN]; /* the actor's comm when first seen */
-	char name[JB_TAMPER_NAME_LEN];
+	char name[JB_TAMPER_NAME_LEN];	  /* what: program, map, module name, path */
+	char target[JB_TAMPER_TARGET_LEN]; /* BPF_PROG: where it is attached (the
+					    * cgroup's path, the raw tracepoint) */
 };
 
 /* jb_agent: HASH keyed by tgid (global pid) of the agent's own processes:

@@ -169,6 +169,8 @@ static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct pr
 	t.parent_key = parent ? jb_hash_task(b->seed, parent->tgid, parent->start) : 0;
 	t.first_ns = t.last_ns = now;
 	t.flags = JB_TASK_BACKFILL;
+	if (e->tgid == (uint32_t)getpid())
+		t.flags |= JB_TASK_AGENT; /* the supervisor itself */
 
 	snprintf(path, sizeof(path), "/proc/%u/comm", e->tgid);
 	if ((len = read_file(path, buf, sizeof(buf) - 1)) > 0) {

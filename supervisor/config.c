@@ -81,11 +81,12 @@ static const struct conf_key conf_keys[] = {
 	{ "recipes", "disable", K_KINDS, offsetof(struct jb_config, recipes_disable), 0, 0 },
 	U32("recipes", "summary_s", summary_s, 1, 86400),
 	BOOL("debug", "fault_hooks", fault_hooks),
+	BOOL("tamper", "raw_module_hook", tamper_raw_modules),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 static const char *const conf_sections[] = {
-	"agent", "maps", "workers", "printers", "restart", "recipes", "debug",
+	"agent", "maps", "workers", "printers", "restart", "recipes", "debug", "tamper",
 };
 
 static const char *const level_names[] = {
@@ -132,6 +133,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->throttle_ms = 10000;
 	c->summary_s = 60;
 	c->fault_hooks = 0;
+	c->tamper_raw_modules = 0;
 }
 
 /* Record the first error only; line 0 means "FILE: msg". Returns 0. */

@@ -54,6 +54,10 @@ struct jb_config {
 
 	/* [debug] */
 	int fault_hooks;		/* test-only worker fault hooks */
+
+	/* [tamper] */
+	int tamper_raw_modules;		/* module calls via raw_syscalls when the
+					 * kernel has no module tracepoints */
 };
 
 /* Defaults, as documented in jibril.conf. */

@@ -32,6 +32,7 @@
 #include "jibril.skel.h"
 #include "loader.h"
 #include "collect_dns.h"
+#include "supervisor/self.h"
 #include "supervisor/watch.h"
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -132,6 +133,34 @@ static void disable_missing(struct bpf_object *obj)
 	}
 }
 
+/* Module calls (bpf/tamper.bpf.h). Their syscalls: tracepoints exist only
+ * on kernels built with modules (disable_missing() turned them off
+ * otherwise); there, the raw syscall entry is the only hook, and it costs
+ * every syscall: only on the operator's word ([tamper] raw_module_hook). */
+static void module_hooks(struct jibril_bpf *skel, const struct jb_config *cfg)
+{
+	struct stat st;
+	int tps = stat(TRACEFS "/events/syscalls/sys_enter_finit_module", &st) == 0;
+	int mods = stat("/proc/modules", &st) == 0;
+
+	skel->rodata->jb_no_modules = !mods;
+	if (tps) {
+		bpf_program__set_autoload(skel->progs.jb_module_raw, false);
+		return;
+	}
+	if (cfg->tamper_raw_modules) {
+		log_info("kernel modules: this kernel has no module syscall tracepoints; module "
+			 "call attempts are watched on the raw syscall entry ([tamper] "
+			 "raw_module_hook = yes: every syscall pays for it)");
+		return;
+	}
+	bpf_program__set_autoload(skel->progs.jb_module_raw, false);
+	log_info("kernel modules: this kernel has no module syscall tracepoints%s; "
+		 "init_module/finit_module/delete_module attempts are not watched "
+		 "([tamper] raw_module_hook = yes watches them at a cost to every syscall)",
+		 mods ? "" : " (it is built without module support: such calls can only fail)");
+}
+
 /* Protect one path's records: its key as the kernel computes it. */
 static void watch_add(const char *path, void *arg)
 {
@@ -181,7 +210,7 @@ int jb_bpf_dns_fd(const struct jb_bpf *b)
 }
 
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
-		char *err, size_t errlen)
+		const char *conf_path, char *err, size_t errlen)
 {
 	struct jibril_bpf *skel;
 	struct jb_meta meta = {0};
@@ -214,6 +243,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	bpf_map__set_max_entries(skel->maps.jb_files_hot, cfg->map_hot_files);
 	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
 	disable_missing(skel->obj);
+	module_hooks(skel, cfg);
 
 	if (jibril_bpf__load(skel)) {
 		e = errno;
@@ -240,9 +270,13 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 		snprintf(err, errlen, "cannot write jb_meta: %s", strerror(errno));
 		goto fail;
 	}
-	/* before attach, so no event on a watched file is ever missed */
+	/* before attach, so no event on a watched file is ever missed, and
+	 * no act on the agent either */
 	b->nwatch = 0;
 	sup_watch_paths(watch, watch_add, b);
+	jb_self_files(b, conf_path, cfg->recipes_dir);
+	if (jb_self_maps(b, skel->obj, err, errlen) < 0 || jb_self_supervisor(b, err, errlen) < 0)
+		goto fail;
 	if (jibril_bpf__attach(skel)) {
 		e = errno;
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));

@@ -27,10 +27,12 @@ struct jb_bpf {
  * clear sentence in err. */
 int jb_bpf_preflight(char *err, size_t errlen);
 struct rcp_set;
-/* Open, size the maps from cfg, seed, protect the files of watch's
- * file_access recipes (watch.c), load, attach. 0 or -1 with err. */
+/* Open, size the maps from cfg, seed, load, protect the files of watch's
+ * file_access recipes (watch.c), register the agent's own process, maps
+ * and files (conf_path, the recipe directory: self.c), attach. 0 or -1
+ * with err. */
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
-		char *err, size_t errlen);
+		const char *conf_path, char *err, size_t errlen);
 /* Detach and close everything. */
 void jb_bpf_unload(struct jb_bpf *b);
 

@@ -195,8 +195,9 @@ static int run_supervisor(const char *config_path)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");
 	if (jb_bpf_preflight(err, sizeof(err)) < 0 ||
-	    jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, err, sizeof(err)) < 0)
+	    jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, config_path, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	sup.bpf = &bpf;
 	n = jb_backfill(&bpf);
 	log_info("back-filled %d running processes from /proc", n);
 

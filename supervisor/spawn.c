@@ -29,6 +29,7 @@
 
 #include "common/child.h"
 #include "common/log.h"
+#include "self.h"
 #include "sup.h"
 
 #define PEER_QUEUE_CAP 4096
@@ -160,6 +161,8 @@ int sup_spawn(struct sup *s, struct sup_proc *p)
 	close(sv[1]);
 	close(ep[1]);
 	p->pid = pid;
+	/* the kernel knows it is the agent's since the fork; now its kind */
+	jb_self_child(s->bpf, pid, (uint32_t)(p->kind - s->kinds));
 	p->reaped = 0;
 	sup_child_log_start(p, pid);
 	p->err_fd = ep[0];

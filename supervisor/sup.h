@@ -23,6 +23,7 @@ struct event_base;
 struct event;
 struct sup;
 struct sup_proc;
+struct jb_bpf;
 
 /* Two slots: a slow worker keeps one while the others go on in the other.
  * More would only help when two workers are slow at once (then a cadence
@@ -123,6 +124,7 @@ struct sup {
 	const char *self_exe;	/* what children re-execute */
 	struct sup_collector *col;
 	struct sup_router *rt;
+	struct jb_bpf *bpf;	/* the kernel side (NULL in tests without BPF) */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */
@@ -156,7 +158,6 @@ void sup_child_log_tick(struct sup_proc *p);			/* a window over: drops counted *
 void sup_child_log_end(struct sup_proc *p);			/* its exit: drops counted */
 
 /* --- collector.c -------------------------------------------------------------- */
-struct jb_bpf;
 int sup_collector_init(struct sup *s, struct jb_bpf *bpf);
 void sup_collector_tick(struct sup *s);	/* one cadence: query, snapshot, announce */
 int sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why);

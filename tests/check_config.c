@@ -96,6 +96,7 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_int_eq(a->recipes_disable_line, b->recipes_disable_line);
 	ck_assert_uint_eq(a->summary_s, b->summary_s);
 	ck_assert_int_eq(a->fault_hooks, b->fault_hooks);
+	ck_assert_int_eq(a->tamper_raw_modules, b->tamper_raw_modules);
 }
 
 /* Load 'path' over defaults; must fail with "PATH:LINE: ...substr...". */
@@ -167,6 +168,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.recipes_disable_line, 0);
 	ck_assert_uint_eq(c.summary_s, 60);
 	ck_assert_int_eq(c.fault_hooks, 0);
+	ck_assert_int_eq(c.tamper_raw_modules, 0);
 }
 END_TEST
 

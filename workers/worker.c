@@ -208,8 +208,8 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 		if (!wanted)
 			continue;
 		t = jb_snap_task(v, l->key.task_key);
-		if (!t)
-			continue;
+		if (!t || (t->flags & JB_TASK_AGENT))
+			continue; /* the agent's own: the kernel drops them already */
 		if (!(++processed & 1023))
 			jb_child_beat_if_due(); /* busy, not hung */
 		struct rcp_subject sub = {.v = v, .task = t, .path = f->path,
@@ -231,6 +231,8 @@ static void run_flows(const struct jb_snap_view *v, uint64_t since)
 		if (fl->last_ns <= since)
 			continue;
 		t = fl->task_key ? jb_snap_task(v, fl->task_key) : NULL;
+		if (t && (t->flags & JB_TASK_AGENT))
+			continue;
 		if (!(++processed & 1023))
 			jb_child_beat_if_due(); /* busy, not hung */
 		const char *names[WRK_NAMES_MAX];
