@@ -572,3 +572,29 @@ void sup_collector_catch_up(struct sup *s, struct sup_proc *p)
 	if (c->latest_slot >= 0 && c->slots[c->latest_slot].seq != c->w[p->index].acked_seq)
 		announce(s, p, c->latest_slot);
 }
+
+int sup_collector_flush(struct sup *s, uint64_t *final_seq)
+{
+	struct sup_collector *c = s->col;
+	uint64_t skipped = c->skipped;
+	int settled = 1;
+
+	if (!*final_seq) {
+		sup_collector_tick(s);
+		if (c->skipped != skipped || c->latest_slot < 0)
+			return 0; /* every slot held: try again on the next call */
+		*final_seq = c->slots[c->latest_slot].seq;
+	}
+	for (int i = 0; i < s->nprocs; i++) {
+		struct sup_proc *p = &s->procs[i];
+		struct col_worker *w = &c->w[i];
+
+		if (!is_worker(p) || p->state != ST_READY || w->acked_seq >= *final_seq)
+			continue;
+		settled = 0;
+		/* busy with an older one when the final was announced */
+		if (w->snap_sent_seq <= w->acked_seq)
+			sup_collector_catch_up(s, p);
+	}
+	return settled;
+}

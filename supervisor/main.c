@@ -118,6 +118,23 @@ static void reload(void)
 		 sup_recipes_enabled(&sup.recipes));
 }
 
+/* The last query at shutdown: done once every READY worker examined it,
+ * or after STOP_FLUSH_MS whatever happens. */
+#define STOP_FLUSH_MS 1500
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	if (sup_collector_flush(&sup, &sup.stop_final_seq)) {
+		event_base_loopbreak(sup.base);
+		return;
+	}
+	if (sup_now_ms() - sup.stopping_since_ms >= STOP_FLUSH_MS) {
+		log_warnx("the last query was not examined by every worker within %d ms",
+			  STOP_FLUSH_MS);
+		event_base_loopbreak(sup.base);
+	}
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	if (sig == SIGCHLD) {
@@ -129,8 +146,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		reload();
 		return;
 	}
-	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(sup.base);
+	if (sup.stopping_since_ms) {
+		log_info("signal %d again: stopping now", (int)sig);
+		event_base_loopbreak(sup.base);
+		return;
+	}
+	/* what happened up to now (the signal's sender among it: a tamper
+	 * record) is examined and printed before the workers stop */
+	log_info("signal %d: stopping after a last query", (int)sig);
+	sup.stopping_since_ms = sup_now_ms();
+	on_flush(-1, 0, NULL);
+	if (sup.stopping_since_ms) {
+		struct timeval tv = ms_tv(20);
+
+		event_add(sup.ev_flush, &tv);
+	}
 }
 
 static void on_cadence(evutil_socket_t fd, short what, void *arg)
@@ -231,7 +261,8 @@ static int run_supervisor(const char *config_path)
 	sup.ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
 	sup.ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
 	sup.ev_summary = event_new(sup.base, -1, EV_PERSIST, on_summary, NULL);
-	if (!sup.ev_cadence || !sup.ev_tick || !sup.ev_summary)
+	sup.ev_flush = event_new(sup.base, -1, EV_PERSIST, on_flush, NULL);
+	if (!sup.ev_cadence || !sup.ev_tick || !sup.ev_summary || !sup.ev_flush)
 		fatalx("cannot create the supervisor's timers");
 	tv = ms_tv(sup.cfg.cadence_ms);
 	event_add(sup.ev_cadence, &tv);
@@ -250,6 +281,7 @@ static int run_supervisor(const char *config_path)
 	event_free(sup.ev_cadence);
 	event_free(sup.ev_tick);
 	event_free(sup.ev_summary);
+	event_free(sup.ev_flush);
 	for (int i = 0; i < 4; i++)
 		event_free(sev[i]);
 	jb_bpf_unload(&bpf);

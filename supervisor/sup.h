@@ -109,7 +109,9 @@ struct sup {
 	const char *conf_path;
 	struct sup_recipes recipes;	/* the running set; replaced whole on reload */
 	struct event_base *base;
-	struct event *ev_cadence, *ev_tick, *ev_summary;
+	struct event *ev_cadence, *ev_tick, *ev_summary, *ev_flush;
+	uint64_t stopping_since_ms;	/* SIGTERM/SIGINT: the last query is under way */
+	uint64_t stop_final_seq;	/* its snapshot, once taken */
 	struct jb_snap_region snap;
 	int snap_ro_fd;		/* read-only reopen of the memfd, for workers */
 	/* the kind table (jb_kinds; a test passes its own) and a slot per
@@ -164,6 +166,10 @@ int sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t seq, const ch
 void sup_collector_proc_gone(struct sup *s, struct sup_proc *p);
 /* Announce the newest snapshot to a worker that just became READY. */
 void sup_collector_catch_up(struct sup *s, struct sup_proc *p);
+/* Shutdown: take a final snapshot (first call, *final_seq 0) and see it
+ * through every READY worker. 1 once all have acknowledged it; call again
+ * (after their messages) until then, or until the caller gives up. */
+int sup_collector_flush(struct sup *s, uint64_t *final_seq);
 void sup_collector_free(struct sup *s);
 
 /* --- router.c ----------------------------------------------------------------- */
