@@ -146,6 +146,8 @@ static void module_hooks(struct jibril_bpf *skel, const struct jb_config *cfg)
 	skel->rodata->jb_no_modules = !mods;
 	if (tps) {
 		bpf_program__set_autoload(skel->progs.jb_module_raw, false);
+		log_info("kernel modules: module calls watched on their tracepoints "
+			 "(jb_module_raw disabled)");
 		return;
 	}
 	if (cfg->tamper_raw_modules) {
@@ -157,7 +159,8 @@ static void module_hooks(struct jibril_bpf *skel, const struct jb_config *cfg)
 	bpf_program__set_autoload(skel->progs.jb_module_raw, false);
 	log_info("kernel modules: this kernel has no module syscall tracepoints%s; "
 		 "init_module/finit_module/delete_module attempts are not watched "
-		 "([tamper] raw_module_hook = yes watches them at a cost to every syscall)",
+		 "(jb_module_raw disabled; [tamper] raw_module_hook = yes watches them at a "
+		 "cost to every syscall)",
 		 mods ? "" : " (it is built without module support: such calls can only fail)");
 }
 

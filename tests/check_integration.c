@@ -786,11 +786,13 @@ static int bpf_names_in(const char *file, char names[][16], int max)
 }
 
 /* the programs of bpf/jibril.bpf.c and the headers that hold programs
- * (tracepoints there; cgroup_skb for DNS in dns.bpf.h) */
+ * (tracepoints there; cgroup_skb for DNS in dns.bpf.h; the tamper hooks
+ * in tamper.bpf.h) */
 static int bpf_names(char names[][16], int max)
 {
 	int n = bpf_names_in("jibril.bpf.c", names, max);
-	return n + bpf_names_in("dns.bpf.h", names + n, max - n);
+	n += bpf_names_in("dns.bpf.h", names + n, max - n);
+	return n + bpf_names_in("tamper.bpf.h", names + n, max - n);
 }
 
 /* prog ids behind the supervisor's bpf-prog fds */
