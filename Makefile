@@ -19,7 +19,8 @@ CONF     ?= jibril.conf
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
             libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps
-PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8
+PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
+            libcrypto
 
 CFLAGS   ?= -O2 -g
 # WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds

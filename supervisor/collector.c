@@ -39,6 +39,7 @@
 #include "common/log.h"
 #include "loader.h"
 #include "sup.h"
+#include "supervisor/audit.h"
 #include "collect_dns.h"
 #include "mapwalk.h"
 
@@ -238,7 +239,8 @@ static void announce(struct sup *s, struct sup_proc *p, int slot)
 	c->slots[slot].holders |= 1u << p->index;
 }
 
-static void account_loss(struct sup_collector *c, uint64_t now, const uint64_t *stats)
+static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
+			 const uint64_t *stats)
 {
 	/* files are read only when a changed link names them: their loss
 	 * shows as files_missing instead */
@@ -258,18 +260,19 @@ static void account_loss(struct sup_collector *c, uint64_t now, const uint64_t *
 	}
 	if ((fails != fails_prev || c->lost_unseen || c->files_missing) &&
 	    now - c->last_loss_log_ns > LOSS_LOG_EVERY_NS) {
-		log_warnx("kernel loss so far: %llu records evicted before any query saw them, "
-			  "%llu changed links whose file was already evicted, "
-			  "%llu failed inserts (tasks %llu files %llu links %llu flows %llu "
-			  "protected %llu), %llu unreadable paths; consider larger [maps] sizes",
-			  (unsigned long long)c->lost_unseen, (unsigned long long)c->files_missing,
-			  (unsigned long long)(fails - stats[JB_STAT_PATH_FAIL]),
-			  (unsigned long long)stats[JB_STAT_TASK_FAIL],
-			  (unsigned long long)stats[JB_STAT_FILE_FAIL],
-			  (unsigned long long)stats[JB_STAT_LINK_FAIL],
-			  (unsigned long long)stats[JB_STAT_FLOW_FAIL],
-			  (unsigned long long)stats[JB_STAT_HOT_FAIL],
-			  (unsigned long long)stats[JB_STAT_PATH_FAIL]);
+		sup_warn_loss(s, "kernel_records", "kernel loss so far: %llu records evicted before "
+			      "any query saw them, %llu changed links whose file was already "
+			      "evicted, %llu failed inserts (tasks %llu files %llu links %llu "
+			      "flows %llu protected %llu), %llu unreadable paths; consider larger "
+			      "[maps] sizes",
+			      (unsigned long long)c->lost_unseen, (unsigned long long)c->files_missing,
+			      (unsigned long long)(fails - stats[JB_STAT_PATH_FAIL]),
+			      (unsigned long long)stats[JB_STAT_TASK_FAIL],
+			      (unsigned long long)stats[JB_STAT_FILE_FAIL],
+			      (unsigned long long)stats[JB_STAT_LINK_FAIL],
+			      (unsigned long long)stats[JB_STAT_FLOW_FAIL],
+			      (unsigned long long)stats[JB_STAT_HOT_FAIL],
+			      (unsigned long long)stats[JB_STAT_PATH_FAIL]);
 		c->last_loss_log_ns = now;
 	}
 	memcpy(c->stats_prev, stats, sizeof(c->stats_prev));
@@ -491,7 +494,7 @@ void sup_collector_tick(struct sup *s)
 	collect_files(s, h, links, nlinks);
 	st->query_ns = mono_ns() - taken;
 	c->last_query_ns = taken;
-	account_loss(c, taken, stats);
+	account_loss(s, c, taken, stats);
 
 	h->taken_ns = taken;
 	h->since_ns = since;
@@ -554,10 +557,10 @@ void sup_collector_proc_gone(struct sup *s, struct sup_proc *p)
 	 * outside says nothing about the snapshot it held */
 	w->snap_sent_seq = w->acked_seq;
 	if (held && !p->outside && ++w->stuck_crashes >= STUCK_LIMIT && c->latest_slot >= 0) {
-		log_warnx("%s died %d times on the same snapshot: skipping to snapshot %llu "
-			  "(changes before it are not examined by this worker kind)",
-			  p->kind->name, w->stuck_crashes,
-			  (unsigned long long)c->slots[c->latest_slot].seq);
+		sup_warn_loss(s, "snapshot_skipped", "%s died %d times on the same snapshot: "
+			      "skipping to snapshot %llu (changes before it are not examined by "
+			      "this worker kind)", p->kind->name, w->stuck_crashes,
+			      (unsigned long long)c->slots[c->latest_slot].seq);
 		w->acked_taken_ns = c->slots[c->latest_slot].taken_ns;
 		w->acked_seq = w->snap_sent_seq = 0;
 		w->stuck_crashes = 0;

@@ -82,11 +82,13 @@ static const struct conf_key conf_keys[] = {
 	U32("recipes", "summary_s", summary_s, 1, 86400),
 	BOOL("debug", "fault_hooks", fault_hooks),
 	BOOL("tamper", "raw_module_hook", tamper_raw_modules),
+	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
+	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 static const char *const conf_sections[] = {
-	"agent", "maps", "workers", "printers", "restart", "recipes", "debug", "tamper",
+	"agent", "maps", "workers", "printers", "restart", "recipes", "debug", "tamper", "audit",
 };
 
 static const char *const level_names[] = {
@@ -134,6 +136,8 @@ void jb_config_defaults(struct jb_config *c)
 	c->summary_s = 60;
 	c->fault_hooks = 0;
 	c->tamper_raw_modules = 0;
+	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
+	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
 }
 
 /* Record the first error only; line 0 means "FILE: msg". Returns 0. */
@@ -499,6 +503,25 @@ static int printer_enabled(struct conf_ctx *x)
 	return fail(x, line, "no printer enabled: set [printers] %s", how);
 }
 
+/* [audit]: a log needs a key, and the key (with its anchor, KEY.anchor)
+ * must not be the log itself. */
+static int audit_ok(struct conf_ctx *x)
+{
+	const struct jb_config *c = &x->cfg;
+	int line = max_line(seen_line(x, "audit", "file"), seen_line(x, "audit", "key"));
+
+	if (!c->audit_file[0])
+		return 1;
+	if (!c->audit_key[0])
+		return fail(x, line, "[audit] key is empty: the audit log %s needs a key file "
+		    "(or leave file empty to turn the audit log off)", c->audit_file);
+	if (strlen(c->audit_key) + sizeof(".anchor.tmp") > sizeof(c->audit_key))
+		return fail(x, line, "[audit] key: path too long (its anchor is KEY.anchor)");
+	if (!strcmp(c->audit_file, c->audit_key))
+		return fail(x, line, "[audit] file and key are the same path (%s)", c->audit_key);
+	return 1;
+}
+
 /* Checks between keys; the error names the later line involved. */
 static int cross_check(struct conf_ctx *x)
 {
@@ -514,6 +537,8 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
+	if (!audit_ok(x))
+		return 0;
 	return printer_enabled(x);
 }
 
@@ -611,6 +636,8 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 	}
 	if (!x->failed && cross_check(x)) {
 		x->cfg.child_uid_base_line = seen_line(x, "agent", "child_uid_base");
+		x->cfg.audit_file_line = seen_line(x, "audit", "file");
+		x->cfg.audit_key_line = seen_line(x, "audit", "key");
 		ret = 0;
 	}
 out:

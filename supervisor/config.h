@@ -58,7 +58,15 @@ struct jb_config {
 	/* [tamper] */
 	int tamper_raw_modules;		/* module calls via raw_syscalls when the
 					 * kernel has no module tracepoints */
+	/* [audit] (supervisor/audit.c) */
+	char audit_file[4096];		/* "" = no audit log */
+	char audit_key[4096];		/* its HMAC key; the anchor is KEY.anchor */
+	int audit_file_line;		/* their lines in the file, 0 = unset */
+	int audit_key_line;
 };
+
+#define JB_CONF_AUDIT_FILE "/var/log/jibril/audit.log"
+#define JB_CONF_AUDIT_KEY "/var/lib/jibril/audit.key"
 
 /* Defaults, as documented in jibril.conf. */
 void jb_config_defaults(struct jb_config *c);

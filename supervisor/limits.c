@@ -250,3 +250,8 @@ void sup_limits_free(struct sup_limits *t)
 	free(t->slots);
 	free(t);
 }
+
+uint64_t sup_limits_full_misses(const struct sup_limits *t)
+{
+	return t->full_misses;
+}

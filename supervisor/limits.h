@@ -5,6 +5,7 @@
 #define JB_SUP_LIMITS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rcp/recipe.h"
 
@@ -18,6 +19,10 @@ int sup_limits_check(struct sup_limits *t, const struct recipe *r, const char *l
 
 typedef void (*sup_limits_emit_fn)(void *arg, const char *dedup_key, const char *json,
 				   size_t len);
+/* Detections let through without a counter (the table was full) since the
+ * last summary. */
+uint64_t sup_limits_full_misses(const struct sup_limits *t);
+
 /* Emit one summary event per (recipe, limit, key) with suppressions since
  * the last call; returns how many. */
 size_t sup_limits_summary(struct sup_limits *t, const char *hostname, sup_limits_emit_fn emit,

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "loader.h"
 #include "sup.h"
+#include "supervisor/audit.h"
 #include "supervisor/limits.h"
 
 #define JIBRIL_VERSION "0.1.0"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 		"usage: jibril [--config FILE]\n"
 		"       jibril --check-config FILE\n"
 		"       jibril [--config FILE] --list-recipes\n"
+		"       jibril [--config FILE] --verify-audit FILE [--audit-key KEYFILE]\n"
 		"       jibril --help | --version\n"
 		"\n"
 		"Runtime security agent: eBPF programs keep what tasks do in kernel maps;\n"
@@ -48,6 +50,11 @@ static void usage(FILE *f)
 		"                           'FILE: ok' or the error, and exit\n"
 		"  -L, --list-recipes       print every recipe loaded with the configuration\n"
 		"                           (kind, mechanism, importance, enabled, source)\n"
+		"      --verify-audit FILE  check the audit log FILE (every record's HMAC, the\n"
+		"                           chain, its end against the anchor): print 'FILE: ok:\n"
+		"                           N records' or the first bad record; exit 0, or 65\n"
+		"                           when it is bad, 66 when it cannot be read\n"
+		"      --audit-key KEYFILE  its key (default: [audit] key of the configuration)\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
 }
@@ -69,6 +76,7 @@ static void reload(void)
 	    sup_recipes_load(&cfg, sup.conf_path, &r, err, sizeof(err)) < 0) {
 		log_warnx("SIGHUP: reload refused, the running configuration and recipes stay: %s",
 			  err);
+		sup_audit_refused(&sup, err);
 		return;
 	}
 	/* what lives in the kernel or in the process table needs a restart */
@@ -81,6 +89,8 @@ static void reload(void)
 	    cfg.child_uid_base != sup.cfg.child_uid_base)
 		log_warnx("SIGHUP: changes to [maps], [workers], [printers], [debug] and "
 			  "child_uid_base take effect at the next start; the rest is applied now");
+	if (strcmp(cfg.audit_file, sup.cfg.audit_file) || strcmp(cfg.audit_key, sup.cfg.audit_key))
+		log_warnx("SIGHUP: [audit] changes take effect at the next start");
 	if (cfg.heartbeat_ms != sup.cfg.heartbeat_ms ||
 	    cfg.heartbeat_deadline_ms != sup.cfg.heartbeat_deadline_ms)
 		log_info("SIGHUP: the new heartbeat period and deadline apply to children started "
@@ -114,6 +124,7 @@ static void reload(void)
 	sup_recipes_free(&sup.recipes);
 	sup.recipes = r;
 	sup_procs_reload(&sup);
+	sup_audit_config(&sup, "reload", NULL);
 	log_info("SIGHUP: reloaded %s: %zu recipes, %zu enabled", sup.conf_path, sup.recipes.set.n,
 		 sup_recipes_enabled(&sup.recipes));
 }
@@ -154,6 +165,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	/* what happened up to now (the signal's sender among it: a tamper
 	 * record) is examined and printed before the workers stop */
 	log_info("signal %d: stopping after a last query", (int)sig);
+	sup_audit(&sup, "shutdown", json_pack("{s:i,s:s}", "signal", (int)sig, "name", strsignal(sig)));
 	sup.stopping_since_ms = sup_now_ms();
 	on_flush(-1, 0, NULL);
 	if (sup.stopping_since_ms) {
@@ -224,8 +236,15 @@ static int run_supervisor(const char *config_path)
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");
-	if (jb_bpf_preflight(err, sizeof(err)) < 0 ||
-	    jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, config_path, err, sizeof(err)) < 0)
+	if (jb_bpf_preflight(err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (sup_audit_open(&sup, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s
+", err);
+		return EX_CONFIG;
+	}
+	sup_audit_config(&sup, "start", JIBRIL_VERSION);
+	if (jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, config_path, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	sup.bpf = &bpf;
 	n = jb_backfill(&bpf);
@@ -291,8 +310,32 @@ static int run_supervisor(const char *config_path)
 	sup_router_free(&sup);
 	sup_recipes_free(&sup.recipes);
 	event_base_free(sup.base);
+	sup_audit_close(&sup, "children ended, BPF programs detached");
 	log_info("stopped: children ended, BPF programs detached");
 	return 0;
+}
+
+/* --verify-audit FILE: the key given, or the configuration's. */
+static int verify_audit(const char *file, const char *key, const char *config)
+{
+	struct jb_config cfg;
+	char err[1024];
+
+	log_init("jibril", LOG_L_WARN);
+	if (!key) {
+		jb_config_defaults(&cfg);
+		if (jb_config_load(&cfg, config, err, sizeof(err)) < 0) {
+			fprintf(stderr, "jibril: %s\n", err);
+			return EX_CONFIG;
+		}
+		if (!cfg.audit_key[0]) {
+			fprintf(stderr, "jibril: %s: [audit] key is empty: give --audit-key KEYFILE\n",
+				config);
+			return EX_USAGE;
+		}
+		key = cfg.audit_key;
+	}
+	return sup_audit_verify(file, key, stdout);
 }
 
 /* fds 0-2 open, /dev/null where they were not (OpenSSH sanitise_stdfd):
@@ -325,9 +368,12 @@ int main(int argc, char **argv)
 		{"generation", required_argument, NULL, 'g'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"uid", required_argument, NULL, 'u'},
+		{"verify-audit", required_argument, NULL, 'A'},
+		{"audit-key", required_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
+	const char *verify = NULL, *audit_key = NULL;
 	struct jb_child_args args = {0, 0};
 	int level = LOG_L_INFO, c, list = 0;
 
@@ -345,6 +391,8 @@ int main(int argc, char **argv)
 		case 'g': args.generation = strtoull(optarg, NULL, 10); break;
 		case 'u': args.uid = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'l': level = atoi(optarg); break;
+		case 'A': verify = optarg; break;
+		case 'K': audit_key = optarg; break;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
@@ -366,6 +414,8 @@ int main(int argc, char **argv)
 		k->entry(k, &args);
 		fatalx("kind %s returned from its entry point", k->name);
 	}
+	if (verify)
+		return verify_audit(verify, audit_key, config);
 	if (check || list) {
 		struct jb_config cfg;
 		struct sup_recipes r;

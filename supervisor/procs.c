@@ -43,6 +43,7 @@
 
 #include "common/log.h"
 #include "sup.h"
+#include "supervisor/audit.h"
 
 #define KILL_GRACE_MS 1000
 #define STOPPED_GRACE_MS 100 /* a stopped child cannot act on SIGTERM anyway */
@@ -76,6 +77,8 @@ static void set_state(struct sup_proc *p, enum sup_state st, const char *why)
 	log_info("%s[%d] gen %llu: %s -> %s%s%s", p->kind->name, (int)p->pid,
 		 (unsigned long long)p->generation, sup_state_name(p->state), sup_state_name(st),
 		 why ? ": " : "", why ? why : "");
+	sup_audit_state(p->sup, p->kind->name, p->pid, p->generation, sup_state_name(p->state),
+			sup_state_name(st), why);
 	p->state = st;
 }
 
@@ -386,16 +389,19 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		delay = c->backoff_initial_ms;
 		log_info("%s: restarting in %u ms (killed from outside: not a crash loop)",
 			 p->kind->name, delay);
+		sup_audit_restart(s, p->kind->name, delay, "killed from outside: not a crash loop");
 	} else if (!was_ready) {
 		set_state(p, ST_THROTTLED, why);
 		delay = c->throttle_ms;
 		log_warnx("%s: failed before READY; next try in %u ms", p->kind->name, delay);
+		sup_audit_restart(s, p->kind->name, delay, "failed before READY: throttled");
 	} else {
 		if (sup_now_ms() - p->ready_ms >= c->stable_ms)
 			p->backoff_ms = c->backoff_initial_ms; /* it had been stable */
 		set_state(p, ST_IDLE, why);
 		delay = p->backoff_ms;
 		log_info("%s: restarting in %u ms", p->kind->name, delay);
+		sup_audit_restart(s, p->kind->name, delay, "failed after READY: back-off");
 		p->backoff_ms = p->backoff_ms > c->backoff_max_ms / 2 ? c->backoff_max_ms
 								      : p->backoff_ms * 2;
 	}
@@ -426,9 +432,13 @@ void sup_procs_reap(struct sup *s)
 			p->stopped = 1;
 			log_warnx("%s[%d] was stopped by signal %d (%s)", p->kind->name, (int)pid,
 				  WSTOPSIG(status), strsignal(WSTOPSIG(status)));
+			sup_audit_state(s, p->kind->name, pid, p->generation, "running", "stopped",
+					strsignal(WSTOPSIG(status)));
 		} else if (WIFCONTINUED(status)) {
 			p->stopped = 0;
 			log_info("%s[%d] continued", p->kind->name, (int)pid);
+			sup_audit_state(s, p->kind->name, pid, p->generation, "stopped", "running",
+					"continued");
 		} else {
 			proc_exited(s, p, status);
 		}
@@ -491,8 +501,8 @@ static size_t undrained(struct sup *s, int ready_only, int log)
 			continue;
 		n = p->kind->hooks->drain(s, p);
 		if (n && log)
-			log_warnx("shutdown: %s (%s) did not acknowledge %zu lines", p->kind->name,
-				  sup_state_name(p->state), n);
+			sup_warn_loss(s, "printer_drain", "shutdown: %s (%s) did not acknowledge %zu "
+				      "lines", p->kind->name, sup_state_name(p->state), n);
 		left += n;
 	}
 	return left;

@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "common/text.h"
+#include "supervisor/audit.h"
 #include "supervisor/limits.h"
 #include "sup.h"
 
@@ -232,7 +233,13 @@ static void emit_summary(void *arg, const char *dedup_key, const char *json, siz
 
 void sup_router_summary(struct sup *s)
 {
-	size_t n = sup_limits_summary(s->rt->limits, s->hostname, emit_summary, s);
+	uint64_t full = sup_limits_full_misses(s->rt->limits);
+	size_t n;
+
+	if (full)
+		sup_audit_loss(s, "limits_table_full", "times limits: table full: %llu detections "
+			       "let through without a counter", (unsigned long long)full);
+	n = sup_limits_summary(s->rt->limits, s->hostname, emit_summary, s);
 	if (n)
 		log_info("%zu suppression summaries printed", n);
 }
@@ -247,7 +254,8 @@ static void enqueue(struct sup *s, const char *kind, const char *dedup_key, cons
 
 	if (!l) {
 		/* before dedup: a later copy of this alert must still get through */
-		log_warnx("out of memory: alert %s dropped", kind ? kind : dedup_key);
+		sup_warn_loss(s, "router_memory", "out of memory: alert %s dropped",
+			      kind ? kind : dedup_key);
 		return;
 	}
 	if (!dedup_add(rt, fnv(kind ? kind : "agent", dedup_key))) {
@@ -265,9 +273,9 @@ static void enqueue(struct sup *s, const char *kind, const char *dedup_key, cons
 		/* a printer has been down for BACKLOG_MAX alerts: say so */
 		struct line *old = bl_at(rt, 0);
 		rt->dropped_overflow++;
-		log_warnx("printer backlog full: alert %llu dropped for printers that have not "
-			  "printed it (%llu dropped so far)",
-			  (unsigned long long)old->seq, (unsigned long long)rt->dropped_overflow);
+		sup_warn_loss(s, "printer_backlog", "printer backlog full: alert %llu dropped for "
+			      "printers that have not printed it (%llu dropped so far)",
+			      (unsigned long long)old->seq, (unsigned long long)rt->dropped_overflow);
 		free(old);
 		rt->bl_head = (rt->bl_head + 1) % BACKLOG_MAX;
 		rt->bl_len--;
@@ -329,10 +337,11 @@ void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
 		rt->stuck_seq[i] = rt->printed_seq[i];
 		if (++rt->stuck_fails[i] >= STUCK_LIMIT) {
 			rt->dropped_poison++;
-			log_warnx("%s failed %d times on line %llu: that line is skipped for it, "
-				  "lost for this printer (%llu so far)", p->kind->name, STUCK_LIMIT,
-				  (unsigned long long)rt->printed_seq[i] + 1,
-				  (unsigned long long)rt->dropped_poison);
+			sup_warn_loss(s, "printer_poison", "%s failed %d times on line %llu: that "
+				      "line is skipped for it, lost for this printer (%llu so far)",
+				      p->kind->name, STUCK_LIMIT,
+				      (unsigned long long)rt->printed_seq[i] + 1,
+				      (unsigned long long)rt->dropped_poison);
 			rt->printed_seq[i]++;
 			rt->stuck_fails[i] = 0;
 		}

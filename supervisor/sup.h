@@ -103,6 +103,7 @@ struct sup_proc {
 
 struct sup_collector;
 struct sup_router;
+struct sup_audit;
 
 struct sup {
 	struct jb_config cfg;
@@ -127,6 +128,7 @@ struct sup {
 	struct sup_collector *col;
 	struct sup_router *rt;
 	struct jb_bpf *bpf;	/* the kernel side (NULL in tests without BPF) */
+	struct sup_audit *audit;	/* NULL: no audit log (audit.c) */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */

@@ -37,6 +37,7 @@ struct jbh_agent {
 	int status;
 	char dir[64];	/* mkdtemp under /tmp, removed by jbh_stop on success */
 	char conf[128], events[128], log[128], out[128];
+	char audit[128], audit_key[128]; /* its own audit log and key: never shared */
 	struct jbh_opts o; /* resolved: no zero left */
 	int nkinds;
 	const char *kinds[JBH_MAX_KIDS];

@@ -955,8 +955,11 @@ static void use_default_supervision(void)
 		"stdout = yes\n"
 		"file = %s\n"
 		"[debug]\n"
-		"fault_hooks = no\n",
-		maps_conf, A.events);
+		"fault_hooks = no\n"
+		"[audit]\n"
+		"file = %s\n"
+		"key = %s\n",
+		maps_conf, A.events, A.audit, A.audit_key);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_msg(rename(tmp, A.conf) == 0, "rename %s: %s", tmp, strerror(errno));
 	ck_assert_int_eq(kill(A.pid, SIGHUP), 0);

@@ -937,7 +937,9 @@ START_TEST(test_config_errors)
 	fclose(f);
 	f = fopen(good, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "[printers]\nstdout = no\nfile = %s\n[agent]\ncadence_ms = 200\n", ev);
+	/* its own audit log: the default one may belong to a running agent */
+	fprintf(f, "[printers]\nstdout = no\nfile = %s\n[agent]\ncadence_ms = 200\n"
+		"[audit]\nfile = %s/audit.log\nkey = %s/audit.key\n", ev, dir, dir);
 	fclose(f);
 	snprintf(want, sizeof(want), "%s:5:", bad);
 

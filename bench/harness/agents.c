@@ -3,7 +3,8 @@
  *
  * Invariants:
  *  - jibril always runs with a temp copy of the given config: [printers]
- *    stdout = no, file = O.tmp/events.N.jsonl; the query-cost instance also
+ *    stdout = no, file = O.tmp/events.N.jsonl, [audit] O.tmp/audit.N.log and
+ *    .key (agents never share a chain); the query-cost instance also
  *    gets log_level = debug and files and links maps of at least
  *    QC_MIN_ENTRIES. Nothing else is changed: which workers run is the
  *    given config's choice.
@@ -246,6 +247,9 @@ static int jib_write_conf(struct jib *j, int query_cost)
 		return -1;
 	tl_conf_set(&k, "printers", "stdout", "%s", "no");
 	tl_conf_set(&k, "printers", "file", "%s", j->events);
+	/* each instance its own audit chain (a second agent on one log is refused) */
+	tl_conf_set(&k, "audit", "file", "%s/audit.%d.log", O.tmp, instance_no);
+	tl_conf_set(&k, "audit", "key", "%s/audit.%d.key", O.tmp, instance_no);
 	if (query_cost) {
 		tl_conf_set(&k, "agent", "log_level", "%s", "debug");
 		tl_conf_set(&k, "maps", "files", "%u", O.files > QC_MIN_ENTRIES ? O.files : QC_MIN_ENTRIES);
