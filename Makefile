@@ -194,7 +194,7 @@ check: check-headers
 # make fuzz-run   (part of make check) run each for FUZZ_SECONDS from a copy of
 #                 fuzz/corpus/NAME/ with fuzz/NAME.dict; a crash, leak or timeout
 #                 fails, and its input is kept in build/fuzz/artifacts/fuzz_NAME/
-# make fuzz-corpus  regenerate the binary seeds (fuzz/corpus/ipc, snapshot)
+# make fuzz-corpus  regenerate the generated seeds (fuzz/corpus/ipc, snapshot, audit)
 FUZZ_SECONDS ?= 15
 # clang's libFuzzer and sanitizer runtimes (a Recommends of clang, so not always there)
 DEB_PKGS += libclang-rt-dev
@@ -229,11 +229,12 @@ $(OUT)/fuzz/%: $(OUT)/fuzz-obj/fuzz/%.o
 .PHONY: fuzz fuzz-run fuzz-corpus
 fuzz: $(FUZZ_BINS)
 # the binary seeds (IPC messages, snapshot regions) from the real encoders and writer
-$(OUT)/fuzz/mkcorpus: fuzz/mkcorpus.c $(OUT)/ipc/msg.o $(OUT)/ipc/snapshot.o
+$(OUT)/fuzz/mkcorpus: fuzz/mkcorpus.c $(OUT)/ipc/msg.o $(OUT)/ipc/snapshot.o \
+		$(OUT)/supervisor/audit_chain.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
 fuzz-corpus: $(OUT)/fuzz/mkcorpus
-	@mkdir -p fuzz/corpus/ipc fuzz/corpus/snapshot
+	@mkdir -p fuzz/corpus/ipc fuzz/corpus/snapshot fuzz/corpus/audit
 	$(OUT)/fuzz/mkcorpus fuzz/corpus
 # clang without its fuzzer runtime (libclang-rt-dev) is a SKIP with the
 # reason, never a silent pass; once it links, a harness that fails to build fails

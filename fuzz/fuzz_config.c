@@ -179,6 +179,12 @@ static void check_values(const struct jb_config *c, size_t nlines)
 	    !cstr_in(c->recipes_dir, sizeof(c->recipes_dir)) ||
 	    !cstr_in(c->recipes_disable, sizeof(c->recipes_disable)))
 		abort();
+	if (!cstr_in(c->audit_file, sizeof(c->audit_file)) ||
+	    !cstr_in(c->audit_key, sizeof(c->audit_key)) ||
+	    (c->audit_file[0] && (c->audit_file[0] != '/' || c->audit_key[0] != '/' ||
+				  !strcmp(c->audit_file, c->audit_key))) ||
+	    (c->audit_key[0] && c->audit_key[0] != '/'))
+		broken("accepted [audit] file = '%.64s', key = '%.64s'", c->audit_file, c->audit_key);
 	if ((c->printer_file[0] && c->printer_file[0] != '/') ||
 	    (c->recipes_dir[0] && c->recipes_dir[0] != '/'))
 		abort();
@@ -220,6 +226,7 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 	OUT("[recipes]\ndir = %s\n", c->recipes_dir);
 	if (c->recipes_disable_line)
 		OUT("disable = %s\n", c->recipes_disable);
+	OUT("[audit]\nfile = %s\nkey = %s\n", c->audit_file, c->audit_key);
 #undef OUT
 	if (n >= cap)
 		abort();
@@ -228,7 +235,7 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char canon[3 * 4096 + 4096];
+	static char canon[5 * 4096 + 4096];
 	char err[JB_CONF_ERR_MAX];
 	bool multiline = ini_allow_multiline, stop = ini_stop_on_first_error;
 	int max_line = ini_max_line;
@@ -257,6 +264,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			broken("its own values, written back, are refused: %s", err);
 		c2.recipes_disable_line = c1.recipes_disable_line;
 		c2.child_uid_base_line = c1.child_uid_base_line;
+		c2.audit_file_line = c1.audit_file_line;
+		c2.audit_key_line = c1.audit_key_line;
 		if (memcmp(&c1, &c2, sizeof(c1)))
 			broken("its own values, written back, parse to others");
 	}

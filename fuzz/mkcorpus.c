@@ -1,9 +1,10 @@
 /*
  * mkcorpus.c - writes the seed corpus of the harnesses whose inputs are
  * binary: valid IPC messages of every type made by the real encoders
- * (DIR/ipc/) and snapshot regions made by the real writer (DIR/snapshot/,
+ * (DIR/ipc/), snapshot regions made by the real writer (DIR/snapshot/,
  * in fuzz_snapshot.c's compact form: the region header, then the region
- * from JB_SNAP_HDR_SIZE on).
+ * from JB_SNAP_HDR_SIZE on), and audit logs sealed by the real sealer with
+ * fuzz_audit.c's fixed key (DIR/audit/: whole, damaged, cut).
  *
  *   make fuzz-corpus     (runs build/fuzz/mkcorpus fuzz/corpus)
  *
@@ -19,6 +20,7 @@
 
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
+#include "supervisor/audit.h"
 
 static const char *dir;
 
@@ -192,15 +194,56 @@ static void region(const char *name, uint32_t nslots, int v)
 	jb_snap_destroy(&r);
 }
 
+/* An audit log of n records sealed with fuzz_audit.c's key (bytes 0..31). */
+static size_t audit_log(char *out, size_t cap, int n)
+{
+	unsigned char key[SUP_AUDIT_KEY_LEN];
+	struct sup_audit_link link = {0};
+	size_t off = 0;
+
+	for (int i = 0; i < SUP_AUDIT_KEY_LEN; i++)
+		key[i] = (unsigned char)i;
+	for (int i = 1; i <= n; i++) {
+		json_t *rec = json_pack("{s:i,s:s,s:s,s:{s:s,s:i,s:s?}}", "seq", i, "time",
+					"2026-01-01T00:00:00.000000Z", "type",
+					i == 1 ? "start" : "child_state", "data", "kind", "file",
+					"pid", 100 + i, "why", i % 2 ? "killed by signal 9" : NULL);
+		size_t len;
+		char *line = rec ? sup_audit_seal(key, &link, rec, &len, &link) : NULL;
+
+		if (!line || off + len > cap)
+			exit(1);
+		memcpy(out + off, line, len);
+		off += len;
+		free(line);
+		json_decref(rec);
+	}
+	return off;
+}
+
+static void audit_seeds(void)
+{
+	static char log[8192];
+	size_t n = audit_log(log, sizeof(log), 5), first = strchr(log, '\n') - log + 1;
+
+	put("audit", "clean.log", log, n);
+	put("audit", "cut.log", log, n - 40);
+	log[first + 20] ^= 1;
+	put("audit", "edited.log", log, n);
+	n = audit_log(log, sizeof(log), 1);
+	put("audit", "one.log", log, n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: mkcorpus DIR (writes DIR/ipc/ and DIR/snapshot/)\n");
+		fprintf(stderr, "usage: mkcorpus DIR (writes DIR/ipc/, DIR/snapshot/ and DIR/audit/)\n");
 		return 2;
 	}
 	dir = argv[1];
 	ipc_seeds();
 	region("one-slot", 1, 0);
 	region("two-slots", 2, 1);
+	audit_seeds();
 	return 0;
 }

@@ -131,6 +131,15 @@ char *sup_audit_seal(const unsigned char *key, const struct sup_audit_link *link
 	return nl;
 }
 
+/* The reasons quote the input (a field name, jansson's "near" text): no
+ * newline or terminal escape of it reaches the operator's screen. */
+static void printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			*s = '?';
+}
+
 __attribute__((format(printf, 3, 4)))
 static int bad(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -196,8 +205,11 @@ int sup_audit_check_line(const unsigned char *key, const char *line, size_t len,
 	if (memchr(line, '\0', len))
 		return bad(why, whylen, "contains a NUL byte");
 	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &e);
-	if (!o)
-		return bad(why, whylen, "not JSON (%s at column %d)", e.text, e.column);
+	if (!o) {
+		bad(why, whylen, "not JSON (%s at column %d)", e.text, e.column);
+		printable(why);
+		return -1;
+	}
 	if (!json_is_object(o)) {
 		bad(why, whylen, "not a JSON object");
 		goto out;
@@ -259,6 +271,8 @@ out:
 	free(canon);
 	free(hstr);
 	json_decref(o);
+	if (rc < 0)
+		printable(why);
 	return rc;
 }
 

@@ -65,16 +65,18 @@ int sup_audit_verify_stream(const unsigned char *key, FILE *f, const struct sup_
 			verdict(v, "longer than %d bytes", SUP_AUDIT_LINE_MAX - 1);
 			goto out;
 		}
+		if (!nl) {
+			/* whatever it parses as: the agent never leaves a record
+			 * without its newline */
+			v->bad_line = line;
+			v->bad_seq = v->last.seq + 1;
+			verdict(v, "the last record is cut (no newline after it): the log was "
+				   "truncated there, or the agent died in the middle of a write");
+			goto out;
+		}
 		if (sup_audit_check_line(key, buf, len, &v->last, &cur, v->why, sizeof(v->why)) < 0) {
 			v->bad_line = line;
 			v->bad_seq = cur.seq;
-			goto out;
-		}
-		if (!nl) {
-			v->bad_line = line;
-			v->bad_seq = cur.seq;
-			verdict(v, "the last record is cut: no newline after it (the log was "
-				   "truncated, or the agent died in the middle of a write)");
 			goto out;
 		}
 		v->last = cur;

@@ -97,6 +97,8 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_uint_eq(a->summary_s, b->summary_s);
 	ck_assert_int_eq(a->fault_hooks, b->fault_hooks);
 	ck_assert_int_eq(a->tamper_raw_modules, b->tamper_raw_modules);
+	ck_assert_str_eq(a->audit_file, b->audit_file);
+	ck_assert_str_eq(a->audit_key, b->audit_key);
 }
 
 /* Load 'path' over defaults; must fail with "PATH:LINE: ...substr...". */
@@ -169,6 +171,10 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.summary_s, 60);
 	ck_assert_int_eq(c.fault_hooks, 0);
 	ck_assert_int_eq(c.tamper_raw_modules, 0);
+	ck_assert_str_eq(c.audit_file, "/var/log/jibril/audit.log");
+	ck_assert_str_eq(c.audit_key, "/var/lib/jibril/audit.key");
+	ck_assert_int_eq(c.audit_file_line, 0);
+	ck_assert_int_eq(c.audit_key_line, 0);
 }
 END_TEST
 
@@ -191,6 +197,9 @@ START_TEST(test_repo_conf)
 	ck_assert_int_eq(ON(&c, "stdout"), 1);
 	ck_assert_str_eq(c.printer_file, "");
 	ck_assert_int_eq(c.fault_hooks, 0);
+	/* it spells out [audit] too, at the defaults */
+	ck_assert_int_gt(c.audit_file_line, 0);
+	ck_assert_int_eq(c.audit_key_line, c.audit_file_line + 7);
 }
 END_TEST
 
@@ -439,6 +448,44 @@ START_TEST(test_cross_field)
 }
 END_TEST
 
+/* --- [audit] ------------------------------------------------------------------ */
+
+START_TEST(test_audit_keys)
+{
+	struct jb_config c;
+	char path[256];
+	static const char set[] = "[audit]\n# mine\nkey = /srv/a.key\nfile = /srv/a.log\n";
+	static const char off[] = "[audit]\nfile =\n";
+	static const char nokey[] = "[audit]\nfile = /srv/a.log\n\nkey =\n";
+	static const char same[] = "[audit]\nkey = /srv/a\nfile = /srv/a\n";
+	static const char rel[] = "[audit]\nfile = audit.log\n";
+	static const char unknown[] = "[audit]\nanchor = /x\n";
+	static const char twice[] = "[audit]\nkey = /a\nkey = /b\n";
+
+	write_tmp(path, sizeof(path), "set.conf", set, sizeof(set) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(c.audit_file, "/srv/a.log");
+	ck_assert_str_eq(c.audit_key, "/srv/a.key");
+	ck_assert_int_eq(c.audit_file_line, 4);	/* for the errors of sup_audit_open */
+	ck_assert_int_eq(c.audit_key_line, 3);
+	/* empty file: no audit log, and then no key is needed */
+	write_tmp(path, sizeof(path), "off.conf", off, sizeof(off) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(c.audit_file, "");
+	ck_assert_str_eq(c.audit_key, "/var/lib/jibril/audit.key");
+	write_tmp(path, sizeof(path), "nokey.conf", nokey, sizeof(nokey) - 1);
+	expect_error(path, 4, "[audit] key is empty: the audit log /srv/a.log needs a key file");
+	write_tmp(path, sizeof(path), "same.conf", same, sizeof(same) - 1);
+	expect_error(path, 3, "[audit] file and key are the same path (/srv/a)");
+	write_tmp(path, sizeof(path), "rel.conf", rel, sizeof(rel) - 1);
+	expect_error(path, 2, "file: 'audit.log' is not an absolute path");
+	write_tmp(path, sizeof(path), "unknown.conf", unknown, sizeof(unknown) - 1);
+	expect_error(path, 2, "unknown key 'anchor' in section [audit]");
+	write_tmp(path, sizeof(path), "twice.conf", twice, sizeof(twice) - 1);
+	expect_error(path, 3, "duplicate key 'key' in section [audit] (first set on line 2)");
+}
+END_TEST
+
 /* --- the kind-derived keys and the children's ids --------------------------- */
 
 START_TEST(test_kind_keys)
@@ -658,6 +705,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("kinds_and_ids");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_kind_keys);
+	tcase_add_test(tc, test_audit_keys);
 	tcase_add_test(tc, test_child_ids);
 	suite_add_tcase(s, tc);
 
