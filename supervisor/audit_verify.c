@@ -121,19 +121,19 @@ int sup_audit_verify(const char *file, const char *keypath, FILE *out)
 		return EX_NOINPUT;
 	}
 	ar = sup_audit_anchor_read(keypath, key, &anchor, err, sizeof(err));
-	if (ar < 0) {
-		fprintf(out, "%s: %s\n", file, err);
-		return EX_DATAERR;
-	}
 	f = fopen(file, "re");
 	if (!f) {
 		fprintf(out, "%s: cannot open: %s\n", file, strerror(errno));
 		return EX_NOINPUT;
 	}
-	rc = sup_audit_verify_stream(key, f, ar ? &anchor : NULL, &v);
+	/* a bad anchor is reported after the records: a wrong key, say, is
+	 * better named by the first record it fails on */
+	rc = sup_audit_verify_stream(key, f, ar > 0 ? &anchor : NULL, &v);
 	fclose(f);
 	sup_audit_anchor_path(keypath, apath, sizeof(apath));
-	if (rc < 0 && v.bad_line && v.bad_seq)
+	if (rc == 0 && ar < 0)
+		fprintf(out, "%s: %s\n", file, err), rc = -1;
+	else if (rc < 0 && v.bad_line && v.bad_seq)
 		fprintf(out, "%s:%llu: seq %llu: %s\n", file, (unsigned long long)v.bad_line,
 			(unsigned long long)v.bad_seq, v.why);
 	else if (rc < 0 && v.bad_line)

@@ -323,7 +323,8 @@ void jbh_stop(struct jbh_agent *a, unsigned timeout_ms)
 			      a->kinds[i], (int)kids[i]);
 	ck_assert_msg(jbh_log_has(a, "stopped: children ended, BPF programs detached"),
 		      "no clean-stop line in %s", a->log);
-	tl_rm_tree(a->dir, "/tmp/jbtest.");
+	if (!a->o.keep_dir)
+		tl_rm_tree(a->dir, "/tmp/jbtest.");
 }
 
 /* --- log ----------------------------------------------------------------- */

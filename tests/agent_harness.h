@@ -29,6 +29,7 @@ struct jbh_opts {
 	int no_fault_hooks;	     /* [debug] fault_hooks = no */
 	int debug_log;		     /* log_level = debug (else info) */
 	const char *extra_conf;	     /* appended to the generated config (NULL: none) */
+	int keep_dir;		     /* jbh_stop leaves dir (the test reads it, then removes it) */
 };
 
 struct jbh_agent {
