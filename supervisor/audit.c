@@ -197,6 +197,15 @@ static void resume(struct sup_audit *a, const char *conf)
 		snprintf(a->resumed, sizeof(a->resumed), "new");
 		return;
 	}
+	if (!a->size && ar == 1) {
+		/* rotated (or emptied: the verifier of this file alone says so) */
+		a->link = anchor;
+		snprintf(a->resumed, sizeof(a->resumed), "continued from the anchor (seq %llu) in "
+			 "an empty log: a rotated log verifies with the files before it, "
+			 "concatenated", (unsigned long long)anchor.seq);
+		log_warnx("audit log %s: %s", a->path, a->resumed);
+		return;
+	}
 	if (sound)
 		snprintf(why, sizeof(why), "its last record (seq %llu) is not the one its anchor "
 			 "names (seq %llu): records were removed from its end or replaced",
