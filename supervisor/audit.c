@@ -14,7 +14,9 @@
  *    the next record says how many could not be written ("unwritten").
  *    The agent never stops for its audit log: detection matters more.
  *  - the anchor (KEY.anchor) is moved after each record is durable, so it
- *    never names a record the log does not have.
+ *    never names a record the log does not have; in the event loop once per
+ *    burst (the records one callback writes: a reap's state changes), as
+ *    each fsync costs milliseconds; at close before the log is unlocked.
  *  - resuming: from the log's last record when it is sound and not behind
  *    the anchor; otherwise from the anchor (so the break stays in the chain
  *    for --verify-audit to name); the start record says which.
@@ -32,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -58,6 +61,8 @@ struct sup_audit {
 	char path[4096], keypath[4096];
 	unsigned char key[SUP_AUDIT_KEY_LEN];
 	struct sup_audit_link link;
+	int anchor_due;		/* link is ahead of the anchor */
+	struct event *anchor_ev; /* moves it at the end of this loop iteration */
 	uint64_t unwritten;	/* records that could not be written since the last */
 	uint64_t err_log_ms;
 	char resumed[1024];	/* how the chain was resumed (the start record) */
@@ -311,8 +316,23 @@ static void write_failed(struct sup_audit *a, const char *what)
 		 (unsigned long long)a->unwritten);
 }
 
-static void append(struct sup_audit *a, const char *type, json_t *data)
+static void anchor_flush(struct sup_audit *a)
 {
+	if (!a->anchor_due)
+		return;
+	a->anchor_due = 0;
+	if (sup_audit_anchor_write(a->keypath, a->key, &a->link) < 0)
+		write_failed(a, "cannot move the anchor");
+}
+
+static void anchor_cb(evutil_socket_t fd, short what, void *arg)
+{
+	anchor_flush(arg);
+}
+
+static void append(struct sup *s, const char *type, json_t *data)
+{
+	struct sup_audit *a = s->audit;
 	struct sup_audit_link next;
 	char ts[64], *line;
 	size_t len;
@@ -357,8 +377,13 @@ static void append(struct sup_audit *a, const char *type, json_t *data)
 	a->unwritten = 0;
 	if (fdatasync(a->fd) < 0)
 		write_failed(a, "fdatasync");
-	if (sup_audit_anchor_write(a->keypath, a->key, &a->link) < 0)
-		write_failed(a, "cannot move the anchor");
+	a->anchor_due = 1;
+	if (s->base && !a->anchor_ev)
+		a->anchor_ev = event_new(s->base, -1, 0, anchor_cb, a);
+	if (a->anchor_ev)
+		event_active(a->anchor_ev, EV_TIMEOUT, 0);
+	else
+		anchor_flush(a);
 	return;
 lost:
 	a->unwritten++;
@@ -369,7 +394,7 @@ lost:
 void sup_audit(struct sup *s, const char *type, json_t *data)
 {
 	if (s->audit)
-		append(s->audit, type, data);
+		append(s, type, data);
 	json_decref(data);
 }
 
@@ -575,6 +600,9 @@ void sup_audit_close(struct sup *s, const char *why)
 		if (a->loss[i].folded)
 			loss_record(s, &a->loss[i], a->loss[i].what, a->loss[i].detail);
 	sup_audit(s, "stopped", json_pack("{s:s}", "why", why));
+	anchor_flush(a);
+	if (a->anchor_ev)
+		event_free(a->anchor_ev);
 	close(a->fd); /* and the lock with it */
 	OPENSSL_cleanse(a->key, sizeof(a->key));
 	free(a);

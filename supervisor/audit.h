@@ -114,7 +114,8 @@ void sup_audit_loss(struct sup *s, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A tamper detection the router saw (json: the event). */
 void sup_audit_detection(struct sup *s, const char *kind, const char *json);
-/* Flush folded loss reports, write "stopped", unlock and close. */
+/* Flush folded loss reports, write "stopped", move the anchor, unlock and
+ * close (before s->base is freed). */
 void sup_audit_close(struct sup *s, const char *why);
 
 #endif

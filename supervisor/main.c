@@ -309,8 +309,8 @@ static int run_supervisor(const char *config_path)
 	sup_collector_free(&sup);
 	sup_router_free(&sup);
 	sup_recipes_free(&sup.recipes);
+	sup_audit_close(&sup, "children ended, BPF programs detached"); /* before its event */
 	event_base_free(sup.base);
-	sup_audit_close(&sup, "children ended, BPF programs detached");
 	log_info("stopped: children ended, BPF programs detached");
 	return 0;
 }
