@@ -239,8 +239,7 @@ static int run_supervisor(const char *config_path)
 	if (jb_bpf_preflight(err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (sup_audit_open(&sup, err, sizeof(err)) < 0) {
-		fprintf(stderr, "jibril: %s
-", err);
+		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
 	sup_audit_config(&sup, "start", JIBRIL_VERSION);
