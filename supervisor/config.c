@@ -45,7 +45,7 @@
 /* Longest line handed to inih, including "\r\n\0". */
 #define JB_CONF_LINE_MAX 8192
 
-enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS };
+enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS, K_MEM, K_PIDS, K_CPU };
 
 struct conf_key {
 	const char *section;
@@ -57,6 +57,7 @@ struct conf_key {
 
 #define U32(s, n, f, lo, hi) { s, n, K_U32, offsetof(struct jb_config, f), lo, hi }
 #define BOOL(s, n, f)        { s, n, K_BOOL, offsetof(struct jb_config, f), 0, 0 }
+#define LIMIT(n, k, f)       { "limits", n, k, offsetof(struct jb_config, f), 0, 0 }
 
 static const struct conf_key conf_keys[] = {
 	U32("agent", "cadence_ms", cadence_ms, 50, 60000),
@@ -84,11 +85,18 @@ static const struct conf_key conf_keys[] = {
 	BOOL("tamper", "raw_module_hook", tamper_raw_modules),
 	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
 	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
+	LIMIT("worker_memory", K_MEM, limits_worker.memory),
+	LIMIT("worker_pids", K_PIDS, limits_worker.pids),
+	LIMIT("worker_cpu", K_CPU, limits_worker.cpu_pct),
+	LIMIT("printer_memory", K_MEM, limits_printer.memory),
+	LIMIT("printer_pids", K_PIDS, limits_printer.pids),
+	LIMIT("printer_cpu", K_CPU, limits_printer.cpu_pct),
 };
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
 static const char *const conf_sections[] = {
 	"agent", "maps", "workers", "printers", "restart", "recipes", "debug", "tamper", "audit",
+	"limits",
 };
 
 static const char *const level_names[] = {
@@ -138,6 +146,14 @@ void jb_config_defaults(struct jb_config *c)
 	c->tamper_raw_modules = 0;
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
+	c->limits_worker = (struct jb_limits){JB_CONF_WORKER_MEMORY, 16, 100};
+	c->limits_printer = (struct jb_limits){JB_CONF_PRINTER_MEMORY, 16, 50};
+	c->limits_line = 0;
+}
+
+const struct jb_limits *jb_config_limits(const struct jb_config *c, uint32_t role)
+{
+	return role == IPC_ROLE_PRINTER ? &c->limits_printer : &c->limits_worker;
 }
 
 /* Record the first error only; line 0 means "FILE: msg". Returns 0. */
@@ -415,6 +431,84 @@ static int parse_kinds(struct conf_ctx *x, const struct conf_key *k, const char 
 	return 1;
 }
 
+/* [limits]: "max" is no limit (0); any other value is a limit the
+ * operator asked for, and its line is remembered (cgroup.c refuses to
+ * start without cgroups then). */
+static int parse_max(struct conf_ctx *x, const char *v)
+{
+	if (strcmp(v, "max") != 0) {
+		if (!x->cfg.limits_line)
+			x->cfg.limits_line = x->lineno;
+		return 0;
+	}
+	return 1;
+}
+
+/* Bytes: digits and an optional K, M, G or T (powers of 1024). */
+static int parse_mem(struct conf_ctx *x, const struct conf_key *k, const char *v, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (parse_max(x, v)) {
+		*out = 0;
+		return 1;
+	}
+	if (!isdigit((unsigned char)v[0]))
+		return fail(x, x->lineno, "%s: '%.64s' is not a size "
+		    "(digits with an optional K, M, G or T, or max)", k->name, v);
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end) {
+		if (end[1] != '\0' || !(u = strchr(units, *end)))
+			return fail(x, x->lineno, "%s: '%.64s' is not a size "
+			    "(digits with an optional K, M, G or T, or max)", k->name, v);
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (errno == ERANGE || n > (JB_CONF_MEMORY_MAX >> shift) ||
+	    (n << shift) < JB_CONF_MEMORY_MIN)
+		return fail(x, x->lineno, "%s: %.64s is out of range 16M..1T", k->name, v);
+	*out = (uint64_t)n << shift;
+	return 1;
+}
+
+static int parse_pids(struct conf_ctx *x, const struct conf_key *k, const char *v, uint32_t *out)
+{
+	static const struct conf_key range = {"limits", NULL, K_U32, 0, 1, 4194304};
+	struct conf_key r = range;
+
+	if (parse_max(x, v)) {
+		*out = 0;
+		return 1;
+	}
+	r.name = k->name;
+	return parse_u32(x, &r, v, out);
+}
+
+/* "N%" of one CPU, 1..10000 (100 CPUs). */
+static int parse_cpu(struct conf_ctx *x, const struct conf_key *k, const char *v, uint32_t *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (parse_max(x, v)) {
+		*out = 0;
+		return 1;
+	}
+	errno = 0;
+	n = isdigit((unsigned char)v[0]) ? strtoul(v, &end, 10) : 0;
+	if (!isdigit((unsigned char)v[0]) || strcmp(end, "%") != 0)
+		return fail(x, x->lineno, "%s: '%.64s' is not a CPU share "
+		    "(a percentage of one CPU such as 50%%, or max)", k->name, v);
+	if (errno == ERANGE || n < 1 || n > 10000)
+		return fail(x, x->lineno, "%s: %.64s is out of range 1%%..10000%%", k->name, v);
+	*out = (uint32_t)n;
+	return 1;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_ctx *x = user;
@@ -463,6 +557,12 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return parse_path(x, k, value, field);
 	case K_KINDS:
 		return parse_kinds(x, k, value, field);
+	case K_MEM:
+		return parse_mem(x, k, value, (uint64_t *)(void *)field);
+	case K_PIDS:
+		return parse_pids(x, k, value, (uint32_t *)(void *)field);
+	case K_CPU:
+		return parse_cpu(x, k, value, (uint32_t *)(void *)field);
 	}
 	return fail(x, x->lineno, "internal error: bad key kind");
 }

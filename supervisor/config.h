@@ -14,6 +14,19 @@
  * container range, below its foreign range; no account should own it. */
 #define JB_CONF_UID_BASE 1879048192u
 
+/* [limits] defaults and the range of a memory limit (jibril.conf says why) */
+#define JB_CONF_WORKER_MEMORY (256ull << 20)
+#define JB_CONF_PRINTER_MEMORY (128ull << 20)
+#define JB_CONF_MEMORY_MIN (16ull << 20)
+#define JB_CONF_MEMORY_MAX (1ull << 40)
+
+/* [limits] of one role (supervisor/cgroup.c); 0 = no limit ("max"). */
+struct jb_limits {
+	uint64_t memory;	/* bytes */
+	uint32_t pids;		/* processes and threads */
+	uint32_t cpu_pct;	/* percent of one CPU */
+};
+
 struct jb_config {
 	/* [agent] */
 	uint32_t cadence_ms;		/* map query cadence, 50..60000 */
@@ -63,6 +76,9 @@ struct jb_config {
 	char audit_key[4096];		/* its HMAC key; the anchor is KEY.anchor */
 	int audit_file_line;		/* their lines in the file, 0 = unset */
 	int audit_key_line;
+	/* [limits]: each child's cgroup, by its role */
+	struct jb_limits limits_worker, limits_printer;
+	int limits_line;		/* first line that set a limit, 0 = none */
 };
 
 #define JB_CONF_AUDIT_FILE "/var/log/jibril/audit.log"
@@ -81,6 +97,9 @@ int jb_config_kind_on(const struct jb_config *c, const char *name);
 int jb_config_kind_enabled(const struct jb_config *c, const struct jb_kind *k);
 /* The section of row k's key: [workers] or [printers]. */
 const char *jb_config_kind_section(const struct jb_kind *k);
+
+/* The [limits] of a role (IPC_ROLE_WORKER or IPC_ROLE_PRINTER). */
+const struct jb_limits *jb_config_limits(const struct jb_config *c, uint32_t role);
 
 /* Can the children take their ids (child_uid_base + row)? None may be
  * known to the account database (another user could own it) and each

@@ -28,6 +28,7 @@
 #include "loader.h"
 #include "sup.h"
 #include "supervisor/audit.h"
+#include "supervisor/cgroup.h"
 #include "supervisor/limits.h"
 
 #define JIBRIL_VERSION "0.1.0"
@@ -63,6 +64,12 @@ static struct sup sup;
 
 static struct timeval ms_tv(uint32_t ms);
 
+/* A fatal error after the cgroups were made must not leave them behind. */
+static void cgroups_atexit(void)
+{
+	sup_cgroup_free(&sup);
+}
+
 /* SIGHUP: all or nothing. */
 static void reload(void)
 {
@@ -91,6 +98,9 @@ static void reload(void)
 			  "child_uid_base take effect at the next start; the rest is applied now");
 	if (strcmp(cfg.audit_file, sup.cfg.audit_file) || strcmp(cfg.audit_key, sup.cfg.audit_key))
 		log_warnx("SIGHUP: [audit] changes take effect at the next start");
+	if (memcmp(&cfg.limits_worker, &sup.cfg.limits_worker, sizeof(cfg.limits_worker)) ||
+	    memcmp(&cfg.limits_printer, &sup.cfg.limits_printer, sizeof(cfg.limits_printer)))
+		log_warnx("SIGHUP: [limits] changes take effect at the next start");
 	if (cfg.heartbeat_ms != sup.cfg.heartbeat_ms ||
 	    cfg.heartbeat_deadline_ms != sup.cfg.heartbeat_deadline_ms)
 		log_info("SIGHUP: the new heartbeat period and deadline apply to children started "
@@ -238,6 +248,15 @@ static int run_supervisor(const char *config_path)
 			  "never use this in production");
 	if (jb_bpf_preflight(err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	/* every cgroup is made now, before anything is loaded (and while
+	 * the supervisor still holds every capability) */
+	sup.kinds = jb_kinds;
+	sup.nkinds = jb_nkinds;
+	if (sup_cgroup_init(&sup, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
+	atexit(cgroups_atexit);
 	if (sup_audit_open(&sup, err, sizeof(err)) < 0) {
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
@@ -261,8 +280,6 @@ static int run_supervisor(const char *config_path)
 	if (gethostname(sup.hostname, sizeof(sup.hostname) - 1) < 0)
 		snprintf(sup.hostname, sizeof(sup.hostname), "unknown");
 	sup.self_exe = "/proc/self/exe";
-	sup.kinds = jb_kinds;
-	sup.nkinds = jb_nkinds;
 	signal(SIGPIPE, SIG_IGN);
 
 	sup.base = event_base_new();
@@ -296,6 +313,7 @@ static int run_supervisor(const char *config_path)
 
 	sup_router_summary(&sup); /* the printers drain it with the rest */
 	sup_procs_stop(&sup);
+	sup_cgroup_free(&sup); /* the children are reaped */
 	event_free(sup.ev_cadence);
 	event_free(sup.ev_tick);
 	event_free(sup.ev_summary);

@@ -14,6 +14,8 @@
  *    Nothing a child sends can make the supervisor exit.
  *  - restart policy (Postfix master, bgpd):
  *      exit code EX_CONFIG (78)             -> DISABLED, never respawned;
+ *      killed by the OOM killer (its cgroup's oom_kill count grew: at its
+ *      [limits] memory)                     -> a failure of the child, below;
  *      killed from outside (SIGKILL/SIGTERM we did not send, or a hang of
  *      a child someone stopped)             -> IDLE, back in backoff_initial_ms,
  *                                              the back-off does not grow:
@@ -44,6 +46,7 @@
 #include "common/log.h"
 #include "sup.h"
 #include "supervisor/audit.h"
+#include "supervisor/cgroup.h"
 
 #define KILL_GRACE_MS 1000
 #define STOPPED_GRACE_MS 100 /* a stopped child cannot act on SIGTERM anyway */
@@ -102,9 +105,21 @@ static uint64_t oom_kills(void)
 	return p ? strtoull(p + 10, NULL, 10) : 0;
 }
 
+/* The OOM kills counted in p's memory cgroup (1), or, without cgroups,
+ * the host's (0: a guess, any process may have been the victim). */
+static int oom_count(struct sup *s, struct sup_proc *p, uint64_t *n)
+{
+	if (sup_cgroup_oom_kills(s, p->kind, n) == 0)
+		return 1;
+	*n = oom_kills();
+	return 0;
+}
+
 static void proc_start(struct sup *s, struct sup_proc *p)
 {
-	uint64_t ooms = oom_kills();
+	uint64_t ooms;
+
+	oom_count(s, p, &ooms);
 
 	if (sup_spawn(s, p) < 0) {
 		/* nothing started (fork, socketpair, pipe): try again later */
@@ -328,28 +343,53 @@ static void describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "ended with wait status 0x%x", status);
 }
 
+/* A SIGKILL we did not send, while the OOM killer struck: in its own
+ * memory cgroup (certain: the victim was this child), or without cgroups
+ * on the host (a guess). A child that runs out of memory is failing and
+ * backs off like any crash. How it ended goes into how. */
+static int oom_killed(struct sup *s, struct sup_proc *p, int status, char *how, size_t len)
+{
+	uint64_t now, limit = sup_cgroup_memory_limit(s, p->kind);
+	int own;
+	char lim[32];
+
+	if (p->we_killed || !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		return 0;
+	own = oom_count(s, p, &now);
+	if (now == p->oom_kills)
+		return 0;
+	sup_cgroup_size_text(limit, lim, sizeof(lim));
+	if (own && limit)
+		snprintf(how, len, "killed by the OOM killer at its memory limit of %s", lim);
+	else if (own)
+		snprintf(how, len, "killed by the OOM killer (it has no memory limit of its own: "
+			 "the host or a parent cgroup ran out)");
+	else
+		snprintf(how, len, "killed by signal 9 (Killed), and the host's OOM killer struck "
+			 "meanwhile: out of memory, probably");
+	return 1;
+}
+
 /* Killed from outside: a SIGKILL or SIGTERM we did not send (a child can
  * signal only itself, and only with SIGABRT: common/sandbox.c), or our
- * kill of a child someone had stopped. Not a failure of the child, unless
- * the OOM killer struck since it was spawned: a child that runs out of
- * memory is failing, and backs off like any crash. */
+ * kill of a child someone had stopped. Not a failure of the child. */
 static int killed_from_outside(const struct sup_proc *p, int status)
 {
 	if (p->we_killed)
 		return p->killed_stopped;
-	if (!WIFSIGNALED(status) || (WTERMSIG(status) != SIGKILL && WTERMSIG(status) != SIGTERM))
-		return 0;
-	return WTERMSIG(status) != SIGKILL || oom_kills() == p->oom_kills;
+	return WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM);
 }
 
 static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 {
 	const struct jb_config *c = &s->cfg;
-	int was_ready = p->ready_ms != 0, outside = killed_from_outside(p, status);
+	char how[128], why[352];
+	int was_ready = p->ready_ms != 0, oom = oom_killed(s, p, status, how, sizeof(how)),
+	    outside = !oom && killed_from_outside(p, status);
 	uint32_t delay;
-	char how[96], why[320];
 
-	describe_exit(status, how, sizeof(how));
+	if (!oom)
+		describe_exit(status, how, sizeof(how));
 	evtimer_del(p->timer);
 	p->reaped = 1;
 	p->outside = outside; /* for the gone hook: not a poisoned record */

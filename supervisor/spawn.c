@@ -16,9 +16,13 @@
  *    limited); a NUL in it hides nothing.
  *  - both pipe ends are non-blocking: a child never blocks on stderr, and
  *    the supervisor never blocks reading it.
+ *  - the child moves into its kind's cgroups (supervisor/cgroup.c) first
+ *    thing after the fork, so what it allocates from then on is charged to
+ *    them and held to its limits; one that cannot does not run.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +35,7 @@
 #include "common/log.h"
 #include "self.h"
 #include "sup.h"
+#include "supervisor/cgroup.h"
 
 #define PEER_QUEUE_CAP 4096
 
@@ -38,10 +43,15 @@
 static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc *p, int sock,
 						 int err_w)
 {
-	char gen[32], lvl[8], uid[16];
+	char gen[32], lvl[8], uid[16], err[PATH_MAX + 128];
 	int aux = -1, out, devnull;
 	sigset_t none;
 
+	if (sup_cgroup_join(s, p->kind, err, sizeof(err)) < 0) {
+		/* the pipe is read into the log as this child's stderr */
+		dprintf(err_w, "%s\n", err);
+		_exit(127);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int sig = 1; sig < NSIG; sig++)

@@ -84,7 +84,7 @@ struct sup_proc {
 	int killed_stopped;	/* we killed it while it was stopped */
 	int reaped;		/* its exit is being handled: its pid may be reused */
 	int outside;		/* that exit was a kill from outside, not its failure */
-	uint64_t oom_kills;	/* the host's OOM kill count when it was spawned */
+	uint64_t oom_kills;	/* OOM kills of its cgroup (else the host's) when spawned */
 	char kill_reason[96];
 	int aux_fd;		/* JB_AUX_OUTPUT: the file, opened at init */
 	/* its stderr: a pipe read into the log (spawn.c) */
@@ -104,6 +104,7 @@ struct sup_proc {
 struct sup_collector;
 struct sup_router;
 struct sup_audit;
+struct sup_cgroup;
 
 struct sup {
 	struct jb_config cfg;
@@ -129,6 +130,7 @@ struct sup {
 	struct sup_router *rt;
 	struct jb_bpf *bpf;	/* the kernel side (NULL in tests without BPF) */
 	struct sup_audit *audit;	/* NULL: no audit log (audit.c) */
+	struct sup_cgroup *cg;	/* cgroup.c: NULL when children run without limits */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */
