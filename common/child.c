@@ -109,6 +109,45 @@ void jb_child_fault(const char *what)
 			poll(NULL, 0, -1);
 	} else if (!strcmp(what, "crash")) {
 		abort();
+	} else if (!strcmp(what, "alloc")) {
+		/* a leak that keeps heartbeating: only its memory limit stops it */
+		for (size_t mib = 0;; mib++) {
+			char *m = malloc(1 << 20);
+
+			if (!m) {
+				log_warnx("fault hook: malloc failed after %zu MiB", mib);
+				return;
+			}
+			memset(m, (int)(mib | 1), 1 << 20);
+			__asm__ volatile("" : : "r"(m) : "memory"); /* kept: never freed */
+			jb_child_beat_if_due();
+		}
+	} else if (!strcmp(what, "spin")) {
+		/* busy, not hung: 3 s of wall time burnt in short slices, with
+		 * heartbeats between them; its CPU share is what it gets */
+		uint64_t end = mono_ns() + 3000000000ull;
+		volatile uint64_t x = 0;
+
+		while (mono_ns() < end) {
+			for (int i = 0; i < 100000; i++)
+				x += (uint64_t)i;
+			jb_child_beat_if_due();
+		}
+		log_warnx("fault hook: spin done");
+	} else if (!strcmp(what, "forkloop")) {
+		/* the sandbox allows no fork or clone: SIGSYS at the first; in a
+		 * SECCOMP_LOG build, pids.max is the wall behind it */
+		for (int n = 0;; n++) {
+			pid_t pid = fork();
+
+			if (pid == 0)
+				for (;;)
+					poll(NULL, 0, -1);
+			if (pid < 0) {
+				log_warn("fault hook: fork refused after %d children", n);
+				return;
+			}
+		}
 	}
 }
 

@@ -54,7 +54,13 @@ void jb_child_beat_if_due(void);
  *                 and the child goes on
  *   garbage       a message that is not msgpack
  *   hang          block forever; crash: abort()
- * Returns only for "open", a write the sandbox allowed, and unknown names. */
+ *   alloc         allocate and touch memory without bound, heartbeating
+ *                 (the memory limit of its cgroup ends it)
+ *   spin          burn CPU for 3 s of wall time, heartbeating (held to
+ *                 its cgroup's CPU share), then go on
+ *   forkloop      fork in a loop (the sandbox kills it at the first fork)
+ * Returns only for "open", a write the sandbox allowed, "spin", a failed
+ * allocation or fork, and unknown names. */
 void jb_child_fault(const char *what);
 
 /* Entry points of the two roles (workers/worker.c, printers/printer.c):

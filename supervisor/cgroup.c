@@ -23,7 +23,8 @@
  *    is enough and no capability is needed.
  *  - the jibril cgroup's name is unique in every hierarchy (mkdir is the
  *    test: jibril-PID, then jibril-PID.1, ...), so agents on one host
- *    never share or remove each other's cgroups.
+ *    never share or remove each other's cgroups; one left by an agent
+ *    whose PID no longer runs (SIGKILLed) is removed at start-up if empty.
  *  - a failure while creating removes what was made; children then run
  *    without limits (one warning), unless [limits] was set explicitly:
  *    then start-up is refused with the line that set it.
@@ -35,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,9 +322,46 @@ static int cg_rmdir(const struct sup_cgroup *c, const char *dir)
 	}
 }
 
+/* A jibril-PID[.N] under dir whose PID no longer runs (an agent that was
+ * SIGKILLed could not clean up): its empty slot cgroups and itself are
+ * removed. rmdir refuses a cgroup that still holds a process or a child,
+ * and a live agent's slots are never touched (its PID runs). */
+static void remove_stale(const struct sup_cgroup *c, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char top[PATH_MAX], slot[PATH_MAX], *end;
+		long pid;
+		DIR *t;
+		struct dirent *k;
+
+		if (e->d_type != DT_DIR || strncmp(e->d_name, "jibril-", 7))
+			continue;
+		pid = strtol(e->d_name + 7, &end, 10);
+		if (pid <= 0 || pid == getpid() || (*end && *end != '.') ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH ||
+		    join_path(top, sizeof(top), dir, e->d_name) < 0)
+			continue;
+		for (t = opendir(top); t && (k = readdir(t));)
+			if (k->d_type == DT_DIR && k->d_name[0] != '.' &&
+			    join_path(slot, sizeof(slot), top, k->d_name) == 0)
+				rmdir(slot);
+		if (t)
+			closedir(t);
+		if (!c->fake && rmdir(top) == 0)
+			log_info("removed %s: the jibril that made it is gone", top);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* jibril-PID, or jibril-PID.N: free in every hierarchy (mkdir decides). */
 static int make_top(struct sup_cgroup *c, char *why, size_t wl)
 {
+	for (int i = 0; i < c->nh; i++)
+		remove_stale(c, c->h[i].parent);
 	for (int n = 0; n < 100; n++) {
 		char name[48];
 		int i, busy = 0, e = 0;
