@@ -447,7 +447,7 @@ static int parse_max(struct conf_ctx *x, const char *v)
 /* Bytes: digits and an optional K, M, G or T (powers of 1024). */
 static int parse_mem(struct conf_ctx *x, const struct conf_key *k, const char *v, uint64_t *out)
 {
-	static const char units[] = "KMGT";
+	static const char units[] = "KMGTkmgt";
 	unsigned long long n;
 	const char *u;
 	char *end;
@@ -466,7 +466,7 @@ static int parse_mem(struct conf_ctx *x, const struct conf_key *k, const char *v
 		if (end[1] != '\0' || !(u = strchr(units, *end)))
 			return fail(x, x->lineno, "%s: '%.64s' is not a size "
 			    "(digits with an optional K, M, G or T, or max)", k->name, v);
-		shift = 10 * (int)(u - units + 1);
+		shift = 10 * (int)((u - units) % 4 + 1);
 	}
 	if (errno == ERANGE || n > (JB_CONF_MEMORY_MAX >> shift) ||
 	    (n << shift) < JB_CONF_MEMORY_MIN)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "ipc/msg.h"
 #include "supervisor/config.h"
 
 /* the enable flag of a boolean kind (a row of the kind table) */
@@ -99,6 +100,13 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_int_eq(a->tamper_raw_modules, b->tamper_raw_modules);
 	ck_assert_str_eq(a->audit_file, b->audit_file);
 	ck_assert_str_eq(a->audit_key, b->audit_key);
+	ck_assert_uint_eq(a->limits_worker.memory, b->limits_worker.memory);
+	ck_assert_uint_eq(a->limits_worker.pids, b->limits_worker.pids);
+	ck_assert_uint_eq(a->limits_worker.cpu_pct, b->limits_worker.cpu_pct);
+	ck_assert_uint_eq(a->limits_printer.memory, b->limits_printer.memory);
+	ck_assert_uint_eq(a->limits_printer.pids, b->limits_printer.pids);
+	ck_assert_uint_eq(a->limits_printer.cpu_pct, b->limits_printer.cpu_pct);
+	ck_assert_int_eq(a->limits_line, b->limits_line);
 }
 
 /* Load 'path' over defaults; must fail with "PATH:LINE: ...substr...". */
@@ -175,6 +183,16 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.audit_key, "/var/lib/jibril/audit.key");
 	ck_assert_int_eq(c.audit_file_line, 0);
 	ck_assert_int_eq(c.audit_key_line, 0);
+	/* [limits]: as jibril.conf documents them, and none set explicitly */
+	ck_assert_uint_eq(c.limits_worker.memory, 256ull << 20);
+	ck_assert_uint_eq(c.limits_worker.pids, 16);
+	ck_assert_uint_eq(c.limits_worker.cpu_pct, 100);
+	ck_assert_uint_eq(c.limits_printer.memory, 128ull << 20);
+	ck_assert_uint_eq(c.limits_printer.pids, 16);
+	ck_assert_uint_eq(c.limits_printer.cpu_pct, 50);
+	ck_assert_int_eq(c.limits_line, 0);
+	ck_assert_ptr_eq(jb_config_limits(&c, IPC_ROLE_WORKER), &c.limits_worker);
+	ck_assert_ptr_eq(jb_config_limits(&c, IPC_ROLE_PRINTER), &c.limits_printer);
 }
 END_TEST
 
@@ -666,6 +684,114 @@ START_TEST(test_recipes_keys)
 }
 END_TEST
 
+/* [limits]: sizes with K/M/G/T, "max" for none, N% of one CPU; the first
+ * line that sets a limit is remembered (cgroup.c refuses to start without
+ * cgroups then, naming it); every mistake names its line. */
+START_TEST(test_limits_keys)
+{
+	static const char set[] =
+	    "[limits]\nworker_pids = max\nworker_memory = 1G\nworker_cpu = 250%\n"
+	    "printer_memory = 16384k\nprinter_pids = 1\nprinter_cpu = max\n";
+	static const char bytes[] = "[limits]\nworker_memory = 16777216\nprinter_memory = 1T\n";
+	static const char all_max[] =
+	    "[limits]\nworker_memory = max\nworker_pids = max\nworker_cpu = max\n";
+	static const struct {
+		const char *value, *msg;
+	} bad_values[] = {
+		{"worker_memory = 15M", "worker_memory: 15M is out of range 16M..1T"},
+		{"worker_memory = 1025G", "worker_memory: 1025G is out of range 16M..1T"},
+		{"worker_memory = 0", "worker_memory: 0 is out of range 16M..1T"},
+		{"worker_memory = 99999999999999999999999", "is out of range 16M..1T"},
+		{"printer_memory = 256MB", "printer_memory: '256MB' is not a size"},
+		{"printer_memory = 256 M", "printer_memory: '256 M' is not a size"},
+		{"printer_memory = -1", "printer_memory: '-1' is not a size"},
+		{"printer_memory = M", "printer_memory: 'M' is not a size"},
+		{"worker_memory =", "worker_memory: '' is not a size"},
+		{"worker_cpu = 50", "worker_cpu: '50' is not a CPU share"},
+		{"worker_cpu = 50 %", "worker_cpu: '50 %' is not a CPU share"},
+		{"worker_cpu = %", "worker_cpu: '%' is not a CPU share"},
+		{"printer_cpu = 0%", "printer_cpu: 0% is out of range 1%..10000%"},
+		{"printer_cpu = 10001%", "printer_cpu: 10001% is out of range 1%..10000%"},
+		{"worker_pids = 0", "worker_pids: 0 is out of range 1..4194304"},
+		{"worker_pids = unlimited", "worker_pids: 'unlimited' is not a number"},
+		{"worker_pids = MAX", "worker_pids: 'MAX' is not a number"},
+		{"worker_swap = 0", "unknown key 'worker_swap' in section [limits]"},
+	};
+	char path[256], text[256];
+	struct jb_config c;
+	int n;
+
+	write_tmp(path, sizeof(path), "limits.conf", set, sizeof(set) - 1);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.limits_worker.memory, 1ull << 30);
+	ck_assert_uint_eq(c.limits_worker.pids, 0);
+	ck_assert_uint_eq(c.limits_worker.cpu_pct, 250);
+	ck_assert_uint_eq(c.limits_printer.memory, 16ull << 20);
+	ck_assert_uint_eq(c.limits_printer.pids, 1);
+	ck_assert_uint_eq(c.limits_printer.cpu_pct, 0);
+	ck_assert_int_eq(c.limits_line, 3); /* "max" on line 2 is not a limit */
+
+	write_tmp(path, sizeof(path), "bytes.conf", bytes, sizeof(bytes) - 1);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.limits_worker.memory, 16ull << 20);
+	ck_assert_uint_eq(c.limits_printer.memory, 1ull << 40);
+	ck_assert_int_eq(c.limits_line, 2);
+
+	write_tmp(path, sizeof(path), "max.conf", all_max, sizeof(all_max) - 1);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.limits_worker.memory, 0);
+	ck_assert_int_eq(c.limits_line, 0);
+	ck_assert_uint_eq(c.limits_printer.memory, 128ull << 20); /* untouched: its default */
+
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(bad_values[0]); i++) {
+		n = snprintf(text, sizeof(text), "[agent]\ncadence_ms = 500\n\n[limits]\n%s\n",
+			     bad_values[i].value);
+		write_tmp(path, sizeof(path), "bad-limits.conf", text, (size_t)n);
+		expect_error(path, 5, bad_values[i].msg);
+	}
+	n = snprintf(text, sizeof(text), "[limits]\nworker_cpu = 10%%\nworker_cpu = 20%%\n");
+	write_tmp(path, sizeof(path), "twice-limits.conf", text, (size_t)n);
+	expect_error(path, 3, "duplicate key 'worker_cpu' in section [limits] (first set on line 2)");
+}
+END_TEST
+
+/* jibril.conf shows the [limits] keys commented out with their defaults:
+ * uncommented, they load to exactly the built-in defaults (with the line
+ * of the first one remembered). */
+START_TEST(test_limits_documented)
+{
+	char path[4096], out[256], line[512];
+	struct jb_config c, want;
+	FILE *in, *f;
+	int keys = 0, in_limits = 0;
+
+	snprintf(path, sizeof(path), "%s/jibril.conf", src_dir());
+	in = fopen(path, "r");
+	ck_assert_ptr_nonnull(in);
+	snprintf(out, sizeof(out), "%s/limits-uncommented.conf", tmpdir);
+	f = fopen(out, "w");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), in)) {
+		in_limits |= !strcmp(line, "[limits]\n");
+		if (in_limits && (!strncmp(line, "# worker_", 9) || !strncmp(line, "# printer_", 10))) {
+			fputs(line + 2, f);
+			keys++;
+		} else {
+			fputs(line, f);
+		}
+	}
+	fclose(in);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(keys, 6);
+	load_ok(out, &c);
+	jb_config_defaults(&want);
+	ck_assert_int_gt(c.limits_line, 0);
+	want.limits_line = c.limits_line;
+	want.recipes_disable_line = c.recipes_disable_line;
+	assert_cfg_eq(&c, &want);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -717,6 +843,8 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_recipes_keys);
+	tcase_add_test(tc, test_limits_keys);
+	tcase_add_test(tc, test_limits_documented);
 	suite_add_tcase(s, tc);
 
 	return s;
