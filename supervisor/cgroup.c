@@ -8,7 +8,9 @@
  *       memory, pids and cpu. If PARENT holds processes (ours) and its
  *       subtree_control lacks them, the supervisor first moves itself into
  *       the leaf jibril-PID/supervisor (the no-internal-process rule), and
- *       moves back at exit.
+ *       moves back at exit, taking back what it enabled in PARENT. Without
+ *       that move (PARENT is the root) what it enabled stays: another
+ *       agent may rely on it by then.
  *   v1: the same layout in the memory, pids and cpu hierarchies (and
  *       cpuacct, for accounting), with memory.limit_in_bytes (and the
  *       memsw limit: no swapping past it), pids.max and
@@ -20,7 +22,10 @@
  *    all its capabilities. Later it only writes "0" to cgroup.procs in a
  *    forked child (as root, before exec), reads counters and removes
  *    directories: files and directories root owns, so DAC as their owner
- *    is enough and no capability is needed.
+ *    is enough and no capability is needed. The one exception: jibril-PID
+ *    directly under a hierarchy's root (v1 here: /sys/fs/cgroup/pids is
+ *    0555) can only be removed with CAP_DAC_OVERRIDE; without it, it is
+ *    left empty at exit and the next start removes it.
  *  - the jibril cgroup's name is unique in every hierarchy (mkdir is the
  *    test: jibril-PID, then jibril-PID.1, ...), so agents on one host
  *    never share or remove each other's cgroups; one left by an agent
@@ -276,9 +281,9 @@ static int probe_v2(struct sup_cgroup *c, const char *root, const char *self, ch
 		snprintf(why, wl, "our cgroup2 directory %s is not usable", c->h[0].parent);
 		return -1;
 	}
-	if (cg_read(c->h[0].parent, "cgroup.controllers", avail, sizeof(avail)) < 0) {
+	if ((r = (int)cg_read(c->h[0].parent, "cgroup.controllers", avail, sizeof(avail))) < 0) {
 		snprintf(why, wl, "cannot read %s/cgroup.controllers: %s", c->h[0].parent,
-			 strerror(errno));
+			 strerror(-r));
 		return -1;
 	}
 	for (int i = 0; i < CG_NCTRL; i++) {
@@ -554,6 +559,7 @@ int sup_cgroup_init(struct sup *s, const struct sup_cg_env *env, char *err, size
 	const char *v1 = e->v1_root ? e->v1_root : "/sys/fs/cgroup", *v2 = e->v2_root;
 	char self[16384], why[PATH_MAX + 256] = "", copy[sizeof(self)];
 	struct sup_cgroup *c;
+	ssize_t n;
 	int fd;
 
 	if (!(c = calloc(1, sizeof(*c)))) {
@@ -564,8 +570,8 @@ int sup_cgroup_init(struct sup *s, const struct sup_cg_env *env, char *err, size
 	c->fake = e->fake;
 	if (!v2 && (fd = jb_cgroup2_root(&v2)) >= 0)
 		close(fd);
-	if (read_text(e->self ? e->self : "/proc/self/cgroup", self, sizeof(self)) < 0) {
-		snprintf(why, sizeof(why), "cannot read our cgroups: %s", strerror(errno));
+	if ((n = read_text(e->self ? e->self : "/proc/self/cgroup", self, sizeof(self))) < 0) {
+		snprintf(why, sizeof(why), "cannot read our cgroups: %s", strerror((int)-n));
 		goto unavailable;
 	}
 	memcpy(copy, self, sizeof(copy));
@@ -714,7 +720,14 @@ void sup_cgroup_free(struct sup *s)
 		c->leaf[0] = '\0';
 	}
 	for (int j = 0; j < c->nh; j++) {
-		if (c->h[j].top[0] && (r = cg_rmdir(c, c->h[j].top)) < 0)
+		r = c->h[j].top[0] ? cg_rmdir(c, c->h[j].top) : 0;
+		if (r == -EACCES)
+			/* a hierarchy's root is 0555: only CAP_DAC_OVERRIDE may
+			 * remove what is in it, and it may have been dropped */
+			log_warnx("cannot remove the cgroup %s: %s (its parent is not writable "
+				  "without CAP_DAC_OVERRIDE); it is empty, and the next start "
+				  "removes it", c->h[j].top, strerror(-r));
+		else if (r < 0)
 			log_warnx("cannot remove the cgroup %s: %s (left behind)", c->h[j].top,
 				  strerror(-r));
 		c->h[j].top[0] = '\0';
