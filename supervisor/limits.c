@@ -12,6 +12,9 @@
  * sup_limits_summary() turns those counts into summary events.
  *
  * Invariants:
+ *  - the table is hashed with SipHash under a key drawn at start
+ *    (common/siphash.c): the keys come from workers, which must not be
+ *    able to make them collide into one probe chain.
  *  - bounded: at most LIM_MAX counters. When the table is full a detection
  *    whose counter cannot be created is let through (never lose an alert
  *    for want of memory) and that is logged once per summary period.
@@ -29,6 +32,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/siphash.h"
 #include "common/text.h"
 #include "supervisor/limits.h"
 
@@ -51,6 +55,7 @@ struct lim {
 };
 
 struct sup_limits {
+	struct jb_sipkey key; /* random per start: workers cannot aim at a slot */
 	struct lim **slots; /* LIM_SLOTS, open addressing */
 	size_t nlim;
 	uint64_t full_misses;
@@ -61,7 +66,8 @@ struct sup_limits *sup_limits_new(void)
 {
 	struct sup_limits *t = calloc(1, sizeof(*t));
 
-	if (t && !(t->slots = calloc(LIM_SLOTS, sizeof(*t->slots)))) {
+	if (t && (jb_siphash_key_random(&t->key) < 0 ||
+		  !(t->slots = calloc(LIM_SLOTS, sizeof(*t->slots))))) {
 		free(t);
 		t = NULL;
 	}
@@ -75,19 +81,25 @@ static int64_t real_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static uint64_t hash3(const char *recipe, unsigned tkind, const char *key)
+/* Keyed (SipHash, common/siphash.c): the key strings come from workers. */
+static uint64_t hash3(const struct sup_limits *t, const char *recipe, unsigned tkind,
+		      const char *key)
 {
 	unsigned char sep = (unsigned char)tkind;
-	uint64_t h = jb_fnv1a(JB_FNV_INIT, recipe, strlen(recipe) + 1); /* NUL separates */
-	h = jb_fnv1a(h, &sep, 1);
-	return jb_fnv1a(h, key, strlen(key));
+	struct jb_siphash h;
+
+	jb_siphash_init(&h, &t->key);
+	jb_siphash_update(&h, recipe, strlen(recipe) + 1); /* NUL separates */
+	jb_siphash_update(&h, &sep, 1);
+	jb_siphash_update(&h, key, strlen(key));
+	return jb_siphash_final(&h);
 }
 
 static struct lim *lookup(struct sup_limits *t, const char *recipe, unsigned tkind,
 			  const char *key, int create)
 {
 	struct lim **slots = t->slots;
-	uint64_t h = hash3(recipe, tkind, key);
+	uint64_t h = hash3(t, recipe, tkind, key);
 	size_t i = h & (LIM_SLOTS - 1);
 
 	for (; slots[i]; i = (i + 1) & (LIM_SLOTS - 1))
