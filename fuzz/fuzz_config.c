@@ -48,6 +48,7 @@ static const struct {
 	R("agent", "heartbeat_deadline_ms", heartbeat_deadline_ms, 1, 600000),
 	R("agent", "handshake_ms", handshake_ms, 100, 600000),
 	R("agent", "child_uid_base", child_uid_base, 1, UINT32_MAX - 1 - JB_KINDS_MAX),
+	R("agent", "backlog_bytes", backlog_bytes, 4194304, UINT32_MAX),
 	R("maps", "tasks", map_tasks, 64, 4194304),
 	R("maps", "files", map_files, 64, 4194304),
 	R("maps", "links", map_links, 64, 4194304),
@@ -266,6 +267,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c2.child_uid_base_line = c1.child_uid_base_line;
 		c2.audit_file_line = c1.audit_file_line;
 		c2.audit_key_line = c1.audit_key_line;
+		c2.recipes_dir_line = c1.recipes_dir_line;
+		memcpy(c2.kind_line, c1.kind_line, sizeof(c2.kind_line));
 		if (memcmp(&c1, &c2, sizeof(c1)))
 			broken("its own values, written back, parse to others");
 	}

@@ -126,6 +126,7 @@ static int peer_write_some(struct ipc_peer *p)
 		if (!p->qhead)
 			p->qtail = NULL;
 		p->queued--;
+		p->queued_bytes -= q->len;
 		free(q);
 	}
 	return 0;
@@ -206,6 +207,7 @@ int ipc_peer_send(struct ipc_peer *p, const void *buf, size_t len)
 		p->qhead = q;
 	p->qtail = q;
 	p->queued++;
+	p->queued_bytes += len;
 	if (peer_write_some(p) < 0) {
 		/* reported through the read side (EOF/error) or the next write */
 		event_add(p->ev_write, NULL);

@@ -32,6 +32,7 @@ struct ipc_peer {
 	char why[160];
 	uint32_t once_seen;	/* bit per once-only message already received */
 	size_t queued;		/* packets waiting to be written */
+	size_t queued_bytes;	/* and their bytes (the router caps what it hands a printer) */
 	size_t queue_cap;
 	void *arg;
 	ipc_dispatch_cb dispatch;

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <ini.h>
@@ -66,6 +67,7 @@ static const struct conf_key conf_keys[] = {
 	U32("agent", "handshake_ms", handshake_ms, 100, 600000),
 	{ "agent", "log_level", K_LEVEL, offsetof(struct jb_config, log_level), 0, 0 },
 	U32("agent", "child_uid_base", child_uid_base, 1, UINT32_MAX - 1 - JB_KINDS_MAX),
+	U32("agent", "backlog_bytes", backlog_bytes, JB_CONF_BACKLOG_MIN, UINT32_MAX),
 	U32("maps", "tasks", map_tasks, 64, 4194304),
 	U32("maps", "files", map_files, 64, 4194304),
 	U32("maps", "links", map_links, 64, 4194304),
@@ -127,6 +129,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->handshake_ms = 5000;
 	c->log_level = LOG_L_INFO;
 	c->child_uid_base = JB_CONF_UID_BASE;
+	c->backlog_bytes = JB_CONF_BACKLOG_BYTES;
 	c->map_tasks = 8192;
 	c->map_files = 16384;
 	c->map_links = 32768;
@@ -719,6 +722,16 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 		fail(x, 0, "cannot open: %s", strerror(errno));
 		goto out;
 	}
+	{
+		/* who owns what we parse: judged by sup_owner_config() */
+		struct stat st;
+		if (fstat(fileno(x->fp), &st) < 0) {
+			fail(x, 0, "cannot stat: %s", strerror(errno));
+			goto out;
+		}
+		x->cfg.conf_uid = st.st_uid;
+		x->cfg.conf_mode = st.st_mode;
+	}
 
 	knobs_save(&saved);
 	knobs_pin();
@@ -738,6 +751,9 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 		x->cfg.child_uid_base_line = seen_line(x, "agent", "child_uid_base");
 		x->cfg.audit_file_line = seen_line(x, "audit", "file");
 		x->cfg.audit_key_line = seen_line(x, "audit", "key");
+		x->cfg.recipes_dir_line = seen_line(x, "recipes", "dir");
+		for (size_t i = 0; i < jb_nkinds; i++)
+			x->cfg.kind_line[i] = x->seen[NKEYS + i];
 		ret = 0;
 	}
 out:

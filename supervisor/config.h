@@ -13,6 +13,11 @@
 /* Default first uid of the children (0x70000000): above systemd's
  * container range, below its foreign range; no account should own it. */
 #define JB_CONF_UID_BASE 1879048192u
+/* [agent] backlog_bytes: 64 MiB by default (tens of thousands of typical
+ * alerts), at least 4 MiB (each worker's share must hold several of the
+ * largest, 56 KiB, detections). */
+#define JB_CONF_BACKLOG_BYTES (64u << 20)
+#define JB_CONF_BACKLOG_MIN (4u << 20)
 
 /* [limits] defaults and the range of a memory limit (jibril.conf says why) */
 #define JB_CONF_WORKER_MEMORY (256ull << 20)
@@ -36,6 +41,7 @@ struct jb_config {
 	int log_level;			/* 0 err 1 warn 2 info 3 debug */
 	uint32_t child_uid_base;	/* kind i runs as uid/gid base + i */
 	int child_uid_base_line;	/* its line in the file, 0 = unset */
+	uint32_t backlog_bytes;		/* what the router may hold (router.c) */
 
 	/* [maps] max entries */
 	uint32_t map_tasks;
@@ -79,6 +85,13 @@ struct jb_config {
 	/* [limits]: each child's cgroup, by its role */
 	struct jb_limits limits_worker, limits_printer;
 	int limits_line;		/* first line that set a limit, 0 = none */
+	/* Facts about the file itself, for the ownership checks of
+	 * supervisor/owner.c: the fstat of the descriptor that was parsed
+	 * (so what is checked is what was read), and the line of each key
+	 * that names a file (0 = unset). */
+	uint32_t conf_uid, conf_mode;
+	int kind_line[JB_KINDS_MAX];	/* [workers]/[printers] key of row i */
+	int recipes_dir_line;
 };
 
 #define JB_CONF_AUDIT_FILE "/var/log/jibril/audit.log"

@@ -120,6 +120,7 @@ static void reload(void)
 	sup.cfg.throttle_ms = cfg.throttle_ms;
 	sup.cfg.log_level = cfg.log_level;
 	sup.cfg.summary_s = cfg.summary_s;
+	sup.cfg.backlog_bytes = cfg.backlog_bytes; /* the router reads it at each line */
 	memcpy(sup.cfg.recipes_dir, cfg.recipes_dir, sizeof(cfg.recipes_dir));
 	memcpy(sup.cfg.recipes_disable, cfg.recipes_disable, sizeof(cfg.recipes_disable));
 	sup.cfg.recipes_disable_line = cfg.recipes_disable_line;

@@ -3,7 +3,9 @@
  *
  * Invariants:
  *  - exact duplicates (same kind and dedup key) are dropped; the set of
- *    keys seen is bounded (DEDUP_SLOTS, oldest forgotten first).
+ *    keys seen is bounded (DEDUP_SLOTS, oldest forgotten first) and hashed
+ *    with SipHash under a key drawn at start (common/siphash.c), so a
+ *    worker cannot choose dedup keys that collide.
  *  - then the recipe's times limits (limits.c) may suppress it; that is
  *    counted and summarised, never silent. A kind that is not an enabled
  *    recipe of the running set (a reload raced the worker) is dropped and
@@ -13,9 +15,22 @@
  *    printer acknowledged it (PRINTED is cumulative: printers handle lines
  *    in order). A printer that restarts is sent everything after its last
  *    acknowledgement again, so a kill -9 loses no alert.
- *  - the backlog is bounded (BACKLOG_MAX lines): when a printer stays
- *    down that long the oldest lines are dropped for it, counted and
- *    logged, never silently.
+ *  - memory is bounded in bytes by [agent] backlog_bytes (the cap), and
+ *    every byte the router holds counts: a quarter of the cap is the
+ *    window of copies queued to printer peers (split between the
+ *    printers; a printer is handed a line only while its peer's queue
+ *    holds less than its window, or nothing), the rest is split evenly
+ *    between the producers (each worker slot, and the agent's own events).
+ *    A line is charged to its producer until every printer acknowledged
+ *    it; a producer whose share (bytes, or lines: the BACKLOG_MAX ring is
+ *    split the same way) is full cannot push out another's alerts: first
+ *    its own lines that some printer already printed are dropped for the
+ *    printers still behind (tombstones keep the sequence contiguous), and
+ *    if that is not enough its new detection is dropped. Every drop is
+ *    counted (drops.c), logged once per summary period per producer and
+ *    reason, and reported in a `dropped_detections` event on the summary
+ *    timer and at shutdown: never silent. A dropped detection is not
+ *    remembered by dedup, so a later copy can still get through.
  *  - a printer that fails STUCK_LIMIT times in a row (kills from outside
  *    do not count) on the same first unacknowledged line skips that line,
  *    logged and counted: one line must not stop a printer for good.
@@ -30,28 +45,37 @@
 #include "common/log.h"
 #include "common/text.h"
 #include "supervisor/audit.h"
+#include "common/siphash.h"
+#include "supervisor/drops.h"
 #include "supervisor/limits.h"
 #include "sup.h"
 
 #define DEDUP_SLOTS 65536
-#define BACKLOG_MAX 100000
-#define PER_PUMP_MAX 512 /* lines handed to one peer per pump */
-#define STUCK_LIMIT 3	  /* failures on the same line before it is skipped */
+#define BACKLOG_MAX 100000	/* the ring: lines, whatever their size */
+#define PER_PUMP_MAX 512	/* lines handed to one peer per pump */
+#define STUCK_LIMIT 3		/* failures on the same line before it is skipped */
+#define AGENT_OWNER SUP_MAX_PROCS /* producer of the agent's own events */
 
 struct line {
 	uint64_t seq;
 	size_t len;
+	int owner;	/* the producing worker's slot index, or AGENT_OWNER */
+	int gone;	/* a tombstone: dropped under pressure, never handed again */
 	char json[];
 };
 
 struct sup_router {
+	struct jb_sipkey key;	/* random per start: dedup slots are unpredictable */
 	uint64_t dedup_hash[DEDUP_SLOTS];    /* open addressing, 0 = empty */
 	uint64_t dedup_ring[DEDUP_SLOTS / 2]; /* insertion order, for eviction */
 	size_t dedup_count, dedup_next;
 	struct line **backlog; /* ring of BACKLOG_MAX, seq order */
 	size_t bl_head, bl_len;
+	size_t bl_bytes;			   /* what the lines cost */
+	size_t owner_bytes[SUP_MAX_PROCS + 1];	   /* charged to each producer */
+	size_t owner_lines[SUP_MAX_PROCS + 1];
 	uint64_t next_seq;
-	uint64_t dropped_dups, dropped_overflow, dropped_unknown;
+	uint64_t dropped_dups, dropped_unknown;
 	/* per printer slot (by slot index) */
 	uint64_t printed_seq[SUP_MAX_PROCS]; /* highest PRINTED ack */
 	uint64_t sent_seq[SUP_MAX_PROCS];    /* highest PRINT handed to the peer */
@@ -59,14 +83,52 @@ struct sup_router {
 	int stuck_fails[SUP_MAX_PROCS];
 	uint64_t dropped_poison;
 	struct sup_limits *limits; /* the recipes' times limits */
+	struct sup_drops *drops;   /* what the cap made us drop */
 	char sendbuf[IPC_MAX_MSG];
 };
 
-static uint64_t fnv(const char *a, const char *b)
+/* What the cap allows now (it follows the slots and a reload of the cap). */
+struct budget {
+	size_t window;		/* bytes queued to one printer peer */
+	size_t share;		/* bytes charged to one producer */
+	size_t share_lines;
+};
+
+static size_t line_cost(size_t len)
 {
-	uint64_t h = jb_fnv1a(JB_FNV_INIT, a, strlen(a) + 1); /* NUL separates */
-	h = jb_fnv1a(h, b, strlen(b));
-	return h ? h : 1;
+	return sizeof(struct line) + len + 1;
+}
+
+static int is_printer(const struct sup_proc *p)
+{
+	return p->kind->role == IPC_ROLE_PRINTER;
+}
+
+static void budget(const struct sup *s, struct budget *b)
+{
+	size_t cap = s->cfg.backlog_bytes, np = 0, nw = 0, for_printers;
+
+	for (int i = 0; i < s->nprocs; i++)
+		if (is_printer(&s->procs[i]))
+			np++;
+		else
+			nw++;
+	for_printers = np ? cap / 4 : 0;
+	b->window = np ? for_printers / np : 0;
+	b->share = (cap - for_printers) / (nw + 1);
+	b->share_lines = BACKLOG_MAX / (nw + 1);
+}
+
+static uint64_t keyed(const struct sup_router *rt, const char *a, const char *b)
+{
+	struct jb_siphash h;
+	uint64_t v;
+
+	jb_siphash_init(&h, &rt->key);
+	jb_siphash_update(&h, a, strlen(a) + 1); /* NUL separates */
+	jb_siphash_update(&h, b, strlen(b));
+	v = jb_siphash_final(&h);
+	return v ? v : 1;
 }
 
 static size_t dedup_find(const struct sup_router *rt, uint64_t h)
@@ -93,33 +155,34 @@ static void dedup_remove(struct sup_router *rt, uint64_t h)
 	rt->dedup_count--;
 }
 
-/* 1 if new (and remembered), 0 if seen before. */
-static int dedup_add(struct sup_router *rt, uint64_t h)
+static int dedup_has(const struct sup_router *rt, uint64_t h)
 {
-	size_t i = dedup_find(rt, h);
+	return rt->dedup_hash[dedup_find(rt, h)] != 0;
+}
 
-	if (rt->dedup_hash[i])
-		return 0;
+/* Remember h (not already there). */
+static void dedup_add(struct sup_router *rt, uint64_t h)
+{
 	/* keep the table at most half full: forget the oldest key */
-	if (rt->dedup_count >= DEDUP_SLOTS / 2) {
+	if (rt->dedup_count >= DEDUP_SLOTS / 2)
 		dedup_remove(rt, rt->dedup_ring[rt->dedup_next]);
-		i = dedup_find(rt, h);
-	}
-	rt->dedup_hash[i] = h;
+	rt->dedup_hash[dedup_find(rt, h)] = h;
 	rt->dedup_ring[rt->dedup_next] = h;
 	rt->dedup_next = (rt->dedup_next + 1) % (DEDUP_SLOTS / 2);
 	rt->dedup_count++;
-	return 1;
 }
 
 int sup_router_init(struct sup *s)
 {
 	struct sup_router *rt = calloc(1, sizeof(*rt));
 
-	if (!rt || !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog))) ||
-	    !(rt->limits = sup_limits_new())) {
-		if (rt)
+	if (!rt || jb_siphash_key_random(&rt->key) < 0 ||
+	    !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog))) ||
+	    !(rt->limits = sup_limits_new()) || !(rt->drops = sup_drops_new())) {
+		if (rt) {
 			free(rt->backlog);
+			sup_limits_free(rt->limits);
+		}
 		free(rt);
 		return -1;
 	}
@@ -138,6 +201,7 @@ void sup_router_free(struct sup *s)
 		free(rt->backlog[(rt->bl_head + i) % BACKLOG_MAX]);
 	free(rt->backlog);
 	sup_limits_free(rt->limits);
+	sup_drops_free(rt->drops);
 	free(rt);
 	s->rt = NULL;
 }
@@ -147,9 +211,40 @@ static struct line *bl_at(const struct sup_router *rt, size_t i)
 	return rt->backlog[(rt->bl_head + i) % BACKLOG_MAX];
 }
 
-static int is_printer(const struct sup_proc *p)
+/* The line numbered seq, or NULL when it is not in the backlog. */
+static struct line *bl_seq(const struct sup_router *rt, uint64_t seq)
 {
-	return p->kind->role == IPC_ROLE_PRINTER;
+	if (!rt->bl_len || seq < bl_at(rt, 0)->seq || seq - bl_at(rt, 0)->seq >= rt->bl_len)
+		return NULL;
+	return bl_at(rt, (size_t)(seq - bl_at(rt, 0)->seq));
+}
+
+static size_t charge(const struct line *l)
+{
+	return l->gone ? line_cost(0) : line_cost(l->len);
+}
+
+static void bl_pop(struct sup_router *rt)
+{
+	struct line *l = bl_at(rt, 0);
+
+	rt->bl_bytes -= charge(l);
+	rt->owner_bytes[l->owner] -= charge(l);
+	rt->owner_lines[l->owner]--;
+	free(l);
+	rt->bl_head = (rt->bl_head + 1) % BACKLOG_MAX;
+	rt->bl_len--;
+}
+
+/* A printer acknowledges in order: tombstones right after what it
+ * acknowledged, and that it was handed, count as acknowledged. */
+static void skip_gone(struct sup_router *rt, int i)
+{
+	struct line *l;
+
+	while (rt->printed_seq[i] < rt->sent_seq[i] && (l = bl_seq(rt, rt->printed_seq[i] + 1)) &&
+	       l->gone)
+		rt->printed_seq[i]++;
 }
 
 /* Drop lines every printer has acknowledged. */
@@ -162,44 +257,165 @@ static void bl_trim(struct sup *s)
 		if (is_printer(&s->procs[i]) && s->procs[i].state != ST_DISABLED &&
 		    rt->printed_seq[i] < min_acked)
 			min_acked = rt->printed_seq[i];
-	while (rt->bl_len && bl_at(rt, 0)->seq <= min_acked) {
-		free(bl_at(rt, 0));
-		rt->bl_head = (rt->bl_head + 1) % BACKLOG_MAX;
-		rt->bl_len--;
-	}
+	while (rt->bl_len && bl_at(rt, 0)->seq <= min_acked)
+		bl_pop(rt);
 }
 
-/* Hand printer p what it has not been handed yet (at most PER_PUMP_MAX). */
-static void pump_one(struct sup_router *rt, struct sup_proc *p)
+/* Hand printer p what it has not been handed yet (at most PER_PUMP_MAX,
+ * and no more than its window of queued bytes). */
+static void pump_one(struct sup *s, struct sup_proc *p, const struct budget *b)
 {
-	int sent = 0;
+	struct sup_router *rt = s->rt;
+	int sent = 0, i = p->index;
 
 	if (!is_printer(p) || p->state != ST_READY || !p->peer)
 		return;
 	/* sequence numbers are contiguous in the backlog: start right after
 	 * what this printer was last handed */
-	size_t k = rt->bl_len && rt->sent_seq[p->index] >= bl_at(rt, 0)->seq
-			   ? rt->sent_seq[p->index] + 1 - bl_at(rt, 0)->seq
+	size_t k = rt->bl_len && rt->sent_seq[i] >= bl_at(rt, 0)->seq
+			   ? rt->sent_seq[i] + 1 - bl_at(rt, 0)->seq
 			   : 0;
 	for (; k < rt->bl_len && sent < PER_PUMP_MAX; k++) {
 		struct line *l = bl_at(rt, k);
-		int n = ipc_enc_print(rt->sendbuf, sizeof(rt->sendbuf), l->seq, l->json, l->len);
+		int n;
 
-		if (n < 0 || ipc_peer_send(p->peer, rt->sendbuf, (size_t)n) < 0)
-			break; /* queue full: the next ack pumps again */
-		rt->sent_seq[p->index] = l->seq;
+		if (l->gone) {
+			rt->sent_seq[i] = l->seq; /* nothing to hand */
+			continue;
+		}
+		n = ipc_enc_print(rt->sendbuf, sizeof(rt->sendbuf), l->seq, l->json, l->len);
+		if (n < 0 || (p->peer->queued_bytes && p->peer->queued_bytes + (size_t)n > b->window) ||
+		    ipc_peer_send(p->peer, rt->sendbuf, (size_t)n) < 0)
+			break; /* window or queue full: the next ack pumps again */
+		rt->sent_seq[i] = l->seq;
 		sent++;
 	}
+	skip_gone(rt, i);
 }
 
 void sup_router_pump(struct sup *s)
 {
+	struct budget b;
+
+	budget(s, &b);
 	for (int i = 0; i < s->nprocs; i++)
-		pump_one(s->rt, &s->procs[i]);
+		pump_one(s, &s->procs[i], &b);
 }
 
-static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
-		    size_t len, const char *limits);
+static const char *owner_name(const struct sup *s, int owner)
+{
+	return owner == AGENT_OWNER ? "agent" : s->procs[owner].kind->name;
+}
+
+static int fits(const struct sup_router *rt, int owner, size_t cost, const struct budget *b)
+{
+	return rt->owner_bytes[owner] + cost <= b->share &&
+	       rt->owner_lines[owner] < b->share_lines && rt->bl_len < BACKLOG_MAX;
+}
+
+/* Under pressure: owner's lines that some printer already printed become
+ * tombstones for the printers still behind (oldest first), until a line
+ * of cost fits in its share. Lines no printer has printed are never
+ * touched: those are only ever refused at the door. */
+static void evict_printed(struct sup *s, int owner, size_t cost, const struct budget *b)
+{
+	struct sup_router *rt = s->rt;
+	uint64_t max_acked = 0;
+
+	for (int i = 0; i < s->nprocs; i++)
+		if (is_printer(&s->procs[i]) && rt->printed_seq[i] > max_acked)
+			max_acked = rt->printed_seq[i];
+	for (size_t k = 0; k < rt->bl_len && !fits(rt, owner, cost, b); k++) {
+		struct line *l = bl_at(rt, k), *small;
+
+		if (l->seq > max_acked)
+			break;
+		if (l->owner != owner || l->gone)
+			continue;
+		for (int i = 0; i < s->nprocs; i++) {
+			struct sup_proc *p = &s->procs[i];
+			if (is_printer(p) && p->state != ST_DISABLED && rt->printed_seq[i] < l->seq &&
+			    sup_drops_count(rt->drops, p->kind->name, SUP_DROP_BEHIND, b->share))
+				log_warnx("%s is behind: alert %llu of %s (printed by another printer) "
+					  "dropped for it to make room; counted, reported in a "
+					  "dropped_detections event",
+					  p->kind->name, (unsigned long long)l->seq,
+					  owner_name(s, owner));
+		}
+		rt->bl_bytes -= charge(l);
+		rt->owner_bytes[owner] -= charge(l);
+		l->gone = 1;
+		l->len = 0;
+		rt->bl_bytes += charge(l);
+		rt->owner_bytes[owner] += charge(l);
+		if ((small = realloc(l, line_cost(0))))
+			rt->backlog[(rt->bl_head + k) % BACKLOG_MAX] = small;
+	}
+}
+
+static void count_drop(struct sup *s, int owner, const char *kind, const struct budget *b)
+{
+	struct sup_router *rt = s->rt;
+	const char *who = owner_name(s, owner);
+
+	if (sup_drops_count(rt->drops, who, SUP_DROP_SHARE, b->share))
+		log_warnx("%s: %s dropped: its share of the alert backlog (%zu bytes, %zu lines of "
+			  "[agent] backlog_bytes %u) is full, the printers are behind; further drops "
+			  "are counted and reported in a dropped_detections event",
+			  who, kind ? kind : "agent event", b->share, b->share_lines,
+			  s->cfg.backlog_bytes);
+}
+
+/* Queue one line from producer owner (kind NULL: an event of the agent
+ * itself: no recipe, no limits). 0 when it was queued or rightly dropped
+ * (a duplicate, a suppression), -1 when it was lost (counted). */
+static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup_key,
+		   const char *json, size_t len, const char *limits)
+{
+	struct sup_router *rt = s->rt;
+	const struct recipe *r = kind ? rcp_find(&s->recipes.set, kind) : NULL;
+	uint64_t h = keyed(rt, kind ? kind : "agent", dedup_key);
+	size_t cost = line_cost(len);
+	struct budget b;
+	struct line *l;
+
+	if (dedup_has(rt, h)) {
+		rt->dropped_dups++;
+		log_debug("duplicate %s %s dropped", kind ? kind : "agent", dedup_key);
+		return 0;
+	}
+	budget(s, &b);
+	if (!fits(rt, owner, cost, &b))
+		evict_printed(s, owner, cost, &b);
+	if (!fits(rt, owner, cost, &b)) {
+		/* before dedup and limits: a later copy must still get through */
+		count_drop(s, owner, kind, &b);
+		return -1;
+	}
+	if (!(l = malloc(cost))) {
+		log_warnx("out of memory: alert %s dropped", kind ? kind : dedup_key);
+		return -1;
+	}
+	dedup_add(rt, h);
+	if (r && !sup_limits_check(rt->limits, r, limits)) {
+		log_debug("%s %s suppressed by its times limit", kind, dedup_key);
+		free(l);
+		return 0;
+	}
+	l->seq = rt->next_seq++;
+	l->len = len;
+	l->owner = owner;
+	l->gone = 0;
+	memcpy(l->json, json, len);
+	l->json[len] = '\0';
+	rt->backlog[(rt->bl_head + rt->bl_len) % BACKLOG_MAX] = l;
+	rt->bl_len++;
+	rt->bl_bytes += cost;
+	rt->owner_bytes[owner] += cost;
+	rt->owner_lines[owner]++;
+	sup_router_pump(s);
+	return 0;
+}
 
 int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
 			 const char *dedup_key, const char *json, size_t len, const char *limits,
@@ -222,13 +438,18 @@ int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
 				  (unsigned long long)rt->dropped_unknown);
 		return 0;
 	}
-	enqueue(s, kind, dedup_key, json, len, limits);
+	enqueue(s, p->index, kind, dedup_key, json, len, limits);
 	return 0;
 }
 
 static void emit_summary(void *arg, const char *dedup_key, const char *json, size_t len)
 {
-	enqueue(arg, NULL, dedup_key, json, len, NULL);
+	enqueue(arg, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+}
+
+static int emit_drops(void *arg, const char *dedup_key, const char *json, size_t len)
+{
+	return enqueue(arg, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
 }
 
 void sup_router_summary(struct sup *s)
@@ -242,51 +463,27 @@ void sup_router_summary(struct sup *s)
 	n = sup_limits_summary(s->rt->limits, s->hostname, emit_summary, s);
 	if (n)
 		log_info("%zu suppression summaries printed", n);
+	n = sup_drops_summary(s->rt->drops, s->hostname, emit_drops, s);
+	if (n)
+		log_warnx("%zu dropped_detections reports printed: the alert backlog was full", n);
 }
 
-/* kind NULL: an event of the agent itself (no recipe, no limits). */
-static void enqueue(struct sup *s, const char *kind, const char *dedup_key, const char *json,
-		    size_t len, const char *limits)
+size_t sup_router_bytes(const struct sup *s, int owner)
 {
-	struct sup_router *rt = s->rt;
-	const struct recipe *r = kind ? rcp_find(&s->recipes.set, kind) : NULL;
-	struct line *l = malloc(sizeof(*l) + len + 1);
+	const struct sup_router *rt = s->rt;
+	size_t n = 0;
 
-	if (!l) {
-		/* before dedup: a later copy of this alert must still get through */
-		sup_warn_loss(s, "router_memory", "out of memory: alert %s dropped",
-			      kind ? kind : dedup_key);
-		return;
-	}
-	if (!dedup_add(rt, fnv(kind ? kind : "agent", dedup_key))) {
-		rt->dropped_dups++;
-		log_debug("duplicate %s %s dropped", kind ? kind : "agent", dedup_key);
-		free(l);
-		return;
-	}
-	if (r && !sup_limits_check(rt->limits, r, limits)) {
-		log_debug("%s %s suppressed by its times limit", kind, dedup_key);
-		free(l);
-		return;
-	}
-	if (rt->bl_len == BACKLOG_MAX) {
-		/* a printer has been down for BACKLOG_MAX alerts: say so */
-		struct line *old = bl_at(rt, 0);
-		rt->dropped_overflow++;
-		sup_warn_loss(s, "printer_backlog", "printer backlog full: alert %llu dropped for "
-			      "printers that have not printed it (%llu dropped so far)",
-			      (unsigned long long)old->seq, (unsigned long long)rt->dropped_overflow);
-		free(old);
-		rt->bl_head = (rt->bl_head + 1) % BACKLOG_MAX;
-		rt->bl_len--;
-	}
-	l->seq = rt->next_seq++;
-	l->len = len;
-	memcpy(l->json, json, len);
-	l->json[len] = '\0';
-	rt->backlog[(rt->bl_head + rt->bl_len) % BACKLOG_MAX] = l;
-	rt->bl_len++;
-	sup_router_pump(s);
+	if (owner >= 0)
+		return owner <= AGENT_OWNER ? rt->owner_bytes[owner] : 0;
+	for (int i = 0; i < s->nprocs; i++)
+		if (is_printer(&s->procs[i]) && s->procs[i].peer)
+			n += s->procs[i].peer->queued_bytes;
+	return rt->bl_bytes + n;
+}
+
+uint64_t sup_router_dropped(const struct sup *s, const char *who)
+{
+	return sup_drops_total(s->rt->drops, who, SUP_DROP_SHARE);
 }
 
 int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why)
@@ -299,6 +496,7 @@ int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const ch
 	}
 	if (seq > rt->printed_seq[p->index])
 		rt->printed_seq[p->index] = seq;
+	skip_gone(rt, p->index);
 	bl_trim(s);
 	sup_router_pump(s);
 	return 0;
@@ -307,12 +505,14 @@ int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const ch
 size_t sup_router_drain(struct sup *s, struct sup_proc *p)
 {
 	struct sup_router *rt = s->rt;
+	struct budget b;
 	size_t left = 0;
 
-	pump_one(rt, p);
+	budget(s, &b);
+	pump_one(s, p, &b);
 	for (size_t k = rt->bl_len; k > 0 && bl_at(rt, k - 1)->seq > rt->printed_seq[p->index];
 	     k--)
-		left++;
+		left += !bl_at(rt, k - 1)->gone;
 	return left;
 }
 

@@ -193,5 +193,12 @@ void sup_router_printer_gone(struct sup *s, struct sup_proc *p);
 size_t sup_router_drain(struct sup *s, struct sup_proc *p);
 void sup_router_pump(struct sup *s);
 void sup_router_free(struct sup *s);
+/* Bytes the router holds under [agent] backlog_bytes: with owner < 0 all
+ * of it (the backlog and the copies queued to printer peers), else what is
+ * charged to the producer in slot owner. */
+size_t sup_router_bytes(const struct sup *s, int owner);
+/* Detections of worker kind who (or "agent") dropped since the start
+ * because its share of the backlog was full. */
+uint64_t sup_router_dropped(const struct sup *s, const char *who);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -92,6 +93,7 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_uint_eq(a->stable_ms, b->stable_ms);
 	ck_assert_uint_eq(a->throttle_ms, b->throttle_ms);
 	ck_assert_uint_eq(a->child_uid_base, b->child_uid_base);
+	ck_assert_uint_eq(a->backlog_bytes, b->backlog_bytes);
 	ck_assert_str_eq(a->recipes_dir, b->recipes_dir);
 	ck_assert_str_eq(a->recipes_disable, b->recipes_disable);
 	ck_assert_int_eq(a->recipes_disable_line, b->recipes_disable_line);
@@ -173,6 +175,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.stable_ms, 60000);
 	ck_assert_uint_eq(c.throttle_ms, 10000);
 	ck_assert_uint_eq(c.child_uid_base, JB_CONF_UID_BASE);
+	ck_assert_uint_eq(c.backlog_bytes, 64u << 20);
 	ck_assert_str_eq(c.recipes_dir, "");
 	ck_assert_str_eq(c.recipes_disable, "");
 	ck_assert_int_eq(c.recipes_disable_line, 0);
@@ -792,6 +795,42 @@ START_TEST(test_limits_documented)
 }
 END_TEST
 
+/* [agent] backlog_bytes: 4 MiB..4 GiB-1; and what the load records for
+ * supervisor/owner.c: the parsed file's owner and mode, the line of each
+ * key that names a file. */
+START_TEST(test_backlog_and_file_facts)
+{
+	static const char lo[] = "[agent]\nbacklog_bytes = 4194303\n";
+	static const char ok[] = "[agent]\nbacklog_bytes = 4194304\n\n[recipes]\ndir = /etc/r\n"
+				 "[printers]\nfile = /var/log/j.json\n";
+	static const char hi[] = "[agent]\nbacklog_bytes = 4294967295\n";
+	static const char over[] = "[agent]\nbacklog_bytes = 4294967296\n";
+	const struct jb_kind *file = jb_kind_find(jb_kinds, jb_nkinds, "file");
+	char path[256];
+	struct jb_config c;
+	struct stat st;
+
+	write_tmp(path, sizeof(path), "lo.conf", lo, sizeof(lo) - 1);
+	expect_error(path, 2, "backlog_bytes: 4194303 is out of range 4194304..4294967295");
+	write_tmp(path, sizeof(path), "over.conf", over, sizeof(over) - 1);
+	expect_error(path, 2, "backlog_bytes: 4294967296 is out of range");
+	write_tmp(path, sizeof(path), "hi.conf", hi, sizeof(hi) - 1);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.backlog_bytes, 4294967295u);
+	ck_assert_int_eq(c.recipes_dir_line, 0);
+	write_tmp(path, sizeof(path), "ok.conf", ok, sizeof(ok) - 1);
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.backlog_bytes, 4194304u);
+	ck_assert_int_eq(c.recipes_dir_line, 5);
+	ck_assert_ptr_nonnull(file);
+	ck_assert_int_eq(c.kind_line[file - jb_kinds], 7);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(c.conf_uid, st.st_uid);
+	ck_assert_uint_eq(c.conf_mode & 07777, 0640);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -845,6 +884,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_recipes_keys);
 	tcase_add_test(tc, test_limits_keys);
 	tcase_add_test(tc, test_limits_documented);
+	tcase_add_test(tc, test_backlog_and_file_facts);
 	suite_add_tcase(s, tc);
 
 	return s;

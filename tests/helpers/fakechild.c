@@ -20,6 +20,17 @@
  *               line after a newline
  *   fds         like ok, after READY an IPC_LOG line naming what its fds
  *               0, 1, 2 and 4 are
+ *   logflood    like ok, after READY 200 IPC_LOG lines, each with an ESC
+ *               sequence and a forged line after a newline
+ *   flood       a worker: after READY, FLOOD_N detections of recipe "flood"
+ *               with 50 KiB of JSON each, as fast as the socket takes them
+ *   steady      a worker: one small detection of recipe "steady" (JSON
+ *               naming "steady-N") each time it gets SIGUSR1
+ *   stall       a printer that reads nothing after READY (its socket and
+ *               the supervisor's queue fill up) until SIGUSR1; then it
+ *               acknowledges every PRINT and writes to stderr "got: " and
+ *               the line for each line that names "steady-" or
+ *               "dropped_detections"
  *
  * No privileges, no sandbox, no BPF: it only proves the slot machine.
  * It exits when the supervisor closes the socket.
@@ -39,6 +50,8 @@
 #include "ipc/msg.h"
 
 #define FD 3
+#define FLOOD_N 2500
+#define FLOOD_JSON (50 * 1024)
 
 static const char *kind = "";
 static uint64_t gen;
@@ -78,6 +91,35 @@ static int recv_msg(int ms)
 
 static int is(const char *k) { return !strcmp(kind, k); }
 
+static volatile sig_atomic_t usr1;
+static void on_usr1(int sig) { usr1++; }
+
+/* flood: big detections, each with its own dedup key */
+static void flood(void)
+{
+	static char json[FLOOD_JSON + 64];
+	char key[32];
+	int n = snprintf(json, sizeof(json), "{\"kind\":\"flood\",\"pad\":\"");
+
+	memset(json + n, 'x', FLOOD_JSON);
+	snprintf(json + n + FLOOD_JSON, sizeof(json) - (size_t)n - FLOOD_JSON, "\"}");
+	for (int i = 0; i < FLOOD_N; i++) {
+		snprintf(key, sizeof(key), "flood/%d", i);
+		sendmsg_or_die(ipc_enc_detection(buf, sizeof(buf), "flood", key, json, strlen(json),
+						 ""));
+	}
+}
+
+/* stall, resumed: acknowledge a PRINT, and say the lines the test wants */
+static void printed(void)
+{
+	const char *j = msg.u.print.json;
+
+	if (strstr(j, "steady-") || strstr(j, "dropped_detections"))
+		dprintf(2, "got: %s\n", j);
+	sendmsg_or_die(ipc_enc_printed(buf, sizeof(buf), msg.u.print.seq));
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t period = 1000, ready_at, next_beat;
@@ -97,6 +139,7 @@ int main(int argc, char **argv)
 	if (is("silent"))
 		for (;;)
 			pause();
+	signal(SIGUSR1, on_usr1);
 	sendmsg_or_die(ipc_enc_hello(buf, sizeof(buf), role, kind, is("badhello") ? gen + 7 : gen,
 				     (uint64_t)getpid()));
 	while (!recv_msg(-1) || msg.type != IPC_CONFIG)
@@ -136,12 +179,20 @@ int main(int argc, char **argv)
 			 t[3][0] ? t[3] : "(none)");
 		sendmsg_or_die(ipc_enc_log(buf, sizeof(buf), IPC_LOG_WARN, text));
 	}
+	if (is("logflood"))
+		for (int i = 0; i < 200; i++) {
+			char text[96];
+			snprintf(text, sizeof(text), "burst %d \x1b[31mred\njibril[supervisor:1]: forged", i);
+			sendmsg_or_die(ipc_enc_log(buf, sizeof(buf), IPC_LOG_WARN, text));
+		}
+	if (is("flood"))
+		flood();
 	if (is("hang")) {
 		signal(SIGTERM, SIG_IGN);
 		for (;;)
 			pause();
 	}
-	for (;;) {
+	for (int sent = 0;;) {
 		uint64_t t = now_ms();
 
 		if ((is("crash") && t - ready_at >= 60) || (is("crashslow") && t - ready_at >= 400))
@@ -150,6 +201,20 @@ int main(int argc, char **argv)
 			sendmsg_or_die(ipc_enc_heartbeat(buf, sizeof(buf), 0, 0));
 			next_beat += period;
 		}
-		recv_msg(10);
+		if (is("steady") && sent < usr1) {
+			char json[64], key[32];
+			snprintf(key, sizeof(key), "steady/%d", sent);
+			snprintf(json, sizeof(json), "{\"kind\":\"steady\",\"mark\":\"steady-%d\"}", sent);
+			sendmsg_or_die(ipc_enc_detection(buf, sizeof(buf), "steady", key, json,
+							 strlen(json), ""));
+			sent++;
+		}
+		if (is("stall") && !usr1) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL); /* reads nothing: its socket fills up */
+			continue;
+		}
+		if (recv_msg(10) && msg.type == IPC_PRINT)
+			printed();
 	}
 }

@@ -1,0 +1,344 @@
+/*
+ * check_router.c - the router's memory cap under a flood (supervisor/
+ * router.c, drops.c) and the keyed hash its tables use (common/siphash.c).
+ *
+ * Like check_procs, the test process plays the supervisor: a struct sup of
+ * its own with fake kinds, the real slot machine and spawn code, the real
+ * router, and tests/helpers/fakechild as every child (no root, no BPF):
+ * a worker "flood" that sends 2 500 detections of 50 KiB (125 MB), a
+ * worker "steady" that sends one small detection per SIGUSR1, and a
+ * printer "stall" that reads nothing until SIGUSR1.
+ *
+ * What it proves: with the printer stalled the router holds no more than
+ * [agent] backlog_bytes (its own count, and the test process's resident
+ * set), the flooding worker is held to its share and its drops are
+ * counted and logged once, the other worker's detections are still
+ * queued, and once the printer reads it prints them and a
+ * dropped_detections event that names the flooding worker. SipHash gives
+ * the reference vectors of its paper for every split of the input.
+ * Every wait polls a condition with a deadline.
+ */
+#include <check.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "common/log.h"
+#include "common/siphash.h"
+#include "lib/procfs.h"
+#include "supervisor/sup.h"
+
+/* --- SipHash-2-4 ------------------------------------------------------------ */
+
+/* The paper's vectors: key 00..0f, message 00..(n-1); checked against
+ * OpenSSL's EVP_MAC "SIPHASH" (openssl mac -macopt hexkey:0001..0f SIPHASH). */
+static const struct {
+	size_t n;
+	uint64_t h;
+} sip_vectors[] = {
+	{0, 0x726fdb47dd0e0e31ULL},
+	{1, 0x74f839c593dc67fdULL},
+	{7, 0xab0200f58b01d137ULL},
+	{8, 0x93f5f5799a932462ULL},
+	{15, 0xa129ca6149be45e5ULL},
+	{63, 0x958a324ceb064572ULL},
+};
+
+START_TEST(test_siphash_vectors)
+{
+	struct jb_sipkey k;
+	unsigned char key[16], m[64];
+
+	for (int i = 0; i < 16; i++)
+		key[i] = (unsigned char)i;
+	for (int i = 0; i < 64; i++)
+		m[i] = (unsigned char)i;
+	memcpy(&k.k0, key, 8);
+	memcpy(&k.k1, key + 8, 8);
+	for (size_t v = 0; v < sizeof(sip_vectors) / sizeof(sip_vectors[0]); v++) {
+		size_t n = sip_vectors[v].n;
+
+		ck_assert_msg(jb_siphash(&k, m, n) == sip_vectors[v].h, "%zu bytes: %016llx", n,
+			      (unsigned long long)jb_siphash(&k, m, n));
+		/* every split into two pieces gives the same */
+		for (size_t cut = 0; cut <= n; cut++) {
+			struct jb_siphash h;
+			jb_siphash_init(&h, &k);
+			jb_siphash_update(&h, m, cut);
+			jb_siphash_update(&h, m + cut, n - cut);
+			ck_assert(jb_siphash_final(&h) == sip_vectors[v].h);
+		}
+	}
+}
+END_TEST
+
+START_TEST(test_siphash_key_is_random)
+{
+	struct jb_sipkey a, b;
+
+	ck_assert_int_eq(jb_siphash_key_random(&a), 0);
+	ck_assert_int_eq(jb_siphash_key_random(&b), 0);
+	ck_assert(a.k0 != b.k0 || a.k1 != b.k1);
+	ck_assert(jb_siphash(&a, "dedup", 5) != jb_siphash(&b, "dedup", 5));
+}
+END_TEST
+
+/* --- the flood -------------------------------------------------------------- */
+
+#define CAP (4u << 20) /* [agent] backlog_bytes: the minimum */
+
+static struct sup S;
+static struct event *ev_chld, *ev_tick;
+static char logbuf[512 * 1024];
+static size_t loglen;
+
+static void capture(int level, const char *line)
+{
+	int n = snprintf(logbuf + loglen, sizeof(logbuf) - loglen, "%s\n", line);
+	if (n > 0 && (size_t)n < sizeof(logbuf) - loglen)
+		loglen += (size_t)n;
+}
+
+static int log_has(const char *needle) { return strstr(logbuf, needle) != NULL; }
+
+static int log_count(const char *needle)
+{
+	int n = 0;
+	for (const char *p = logbuf; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* the real kinds' hooks (supervisor/kinds.c), for fake rows */
+static int worker_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+			  const char **why)
+{
+	if (m->type == IPC_DETECTION)
+		return sup_router_detection(s, p, m->u.detection.kind, m->u.detection.dedup_key,
+					    m->u.detection.json, m->u.detection.json_len,
+					    m->u.detection.limits, why);
+	*why = "unexpected message";
+	return -1;
+}
+
+static int printer_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+			   const char **why)
+{
+	if (m->type == IPC_PRINTED)
+		return sup_router_printed(s, p, m->u.printed.seq, why);
+	*why = "unexpected message";
+	return -1;
+}
+
+static const struct sup_hooks worker_hooks = {.message = worker_message};
+static const struct sup_hooks printer_hooks = {
+	.ready = sup_router_printer_ready,
+	.message = printer_message,
+	.gone = sup_router_printer_gone,
+	.drain = sup_router_drain,
+};
+
+static const struct jb_kind kinds[] = {
+	{.name = "flood", .role = IPC_ROLE_WORKER, .enable = JB_EN_ON,
+	 .mechs = 1u << RCP_FILE_ACCESS, .hooks = &worker_hooks},
+	{.name = "steady", .role = IPC_ROLE_WORKER, .enable = JB_EN_ON,
+	 .mechs = 1u << RCP_EXECUTION, .hooks = &worker_hooks},
+	{.name = "stall", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+};
+enum { FLOOD, STEADY, STALL };
+
+#define RECIPE(kind, mech, what)                                                         \
+	"- kind: " kind "\n  name: Test " kind "\n  mechanism: " mech "\n"                \
+	"  tactic: discovery\n  technique: T1082 System Information Discovery\n"         \
+	"  importance: low\n" what
+
+static void on_chld(evutil_socket_t fd, short what, void *arg) { sup_procs_reap(&S); }
+static void on_tick(evutil_socket_t fd, short what, void *arg) { sup_procs_tick(&S); }
+
+static void sup_up(void)
+{
+	static const char y[] =
+		RECIPE("flood", "file_access", "  file_actions: [open]\n  bases:\n    - {dir: /nowhere, base: x}\n")
+		RECIPE("steady", "execution", "  file_actions: [execve]\n  base: ls\n");
+	static char exe[PATH_MAX];
+	struct rcp_source src = {"test.yaml", y, sizeof(y) - 1};
+	const char *bin = getenv("JIBRIL_BIN");
+	struct timeval tv = {0, 20000};
+	char err[512];
+
+	ck_assert_msg(bin != NULL, "JIBRIL_BIN is not set");
+	snprintf(exe, sizeof(exe), "%.*s/tests/helpers/fakechild",
+		 (int)(strrchr(bin, '/') ? strrchr(bin, '/') - bin : 1), bin);
+	ck_assert_msg(access(exe, X_OK) == 0, "%s is missing: make check builds it", exe);
+	memset(&S, 0, sizeof(S));
+	loglen = 0;
+	logbuf[0] = '\0';
+	log_init("test", LOG_L_INFO);
+	log_set_sink(capture);
+	jb_config_defaults(&S.cfg);
+	S.cfg.backlog_bytes = CAP;
+	S.cfg.heartbeat_ms = 50;
+	S.cfg.heartbeat_deadline_ms = 5000; /* the flood keeps its sender busy */
+	S.cfg.handshake_ms = 3000;
+	ck_assert_msg(rcp_load(&S.recipes.set, &src, 1, NULL, 0, NULL, NULL, err, sizeof(err)) == 0,
+		      "%s", err);
+	S.kinds = kinds;
+	S.nkinds = 3;
+	S.self_exe = exe;
+	S.snap_ro_fd = -1;
+	snprintf(S.hostname, sizeof(S.hostname), "host");
+	S.base = event_base_new();
+	ck_assert_ptr_nonnull(S.base);
+	ev_chld = evsignal_new(S.base, SIGCHLD, on_chld, NULL);
+	ev_tick = event_new(S.base, -1, EV_PERSIST, on_tick, NULL);
+	ck_assert(ev_chld && ev_tick && event_add(ev_chld, NULL) == 0 &&
+		  event_add(ev_tick, &tv) == 0);
+	ck_assert_int_eq(sup_router_init(&S), 0);
+	ck_assert_int_eq(sup_procs_init(&S), 0);
+	ck_assert_int_eq(S.nprocs, 3);
+	sup_procs_start(&S);
+}
+
+static void sup_down(void)
+{
+	sup_procs_stop(&S);
+	sup_router_free(&S);
+	rcp_set_free(&S.recipes.set);
+	event_free(ev_chld);
+	event_free(ev_tick);
+	event_base_free(S.base);
+	log_set_sink(NULL);
+}
+
+static int run_until(int (*cond)(void), unsigned timeout_ms)
+{
+	uint64_t deadline = sup_now_ms() + timeout_ms;
+
+	while (!cond() && sup_now_ms() < deadline) {
+		struct timeval tv = {0, 5000};
+		event_base_loopexit(S.base, &tv);
+		event_base_dispatch(S.base);
+	}
+	return cond();
+}
+
+static int all_ready(void)
+{
+	for (int i = 0; i < S.nprocs; i++)
+		if (S.procs[i].state != ST_READY)
+			return 0;
+	return 1;
+}
+
+/* the flood worker beats again once its 2 500 sends went through, and the
+ * socket is read in order: then every detection has been routed */
+static uint64_t flood_sent_ms;
+static int flood_done(void)
+{
+	return sup_router_dropped(&S, "flood") > 0 && S.procs[FLOOD].last_beat_ms > flood_sent_ms;
+}
+static int steady_queued(void) { return sup_router_bytes(&S, STEADY) > 0; }
+static int printed_all(void)
+{
+	return log_has("steady-0") && log_has("\"kind\":\"dropped_detections\"") &&
+	       sup_router_bytes(&S, -1) == 0;
+}
+
+static long rss_kib(void) { return tl_proc_kib(getpid(), "status", "VmRSS:"); }
+
+START_TEST(test_flood_is_bounded_and_reported)
+{
+	long rss0, rss1;
+	size_t held, flood_held;
+	const char *got;
+	json_t *ev;
+
+	sup_up();
+	ck_assert_msg(run_until(all_ready, 5000), "not all READY; log:\n%s", logbuf);
+	rss0 = rss_kib();
+	ck_assert_int_gt(rss0, 0);
+	/* the flood began at READY; wait for the beat that follows its end */
+	flood_sent_ms = sup_now_ms();
+	ck_assert_msg(run_until(flood_done, 30000), "the flood was not routed; log:\n%.3000s",
+		      logbuf);
+	held = sup_router_bytes(&S, -1);
+	flood_held = sup_router_bytes(&S, FLOOD);
+	rss1 = rss_kib();
+	/* what the router holds is within the cap (a printer may be handed one
+	 * message past its window), and so is what the process grew by: 125 MB
+	 * came in */
+	ck_assert_msg(held <= CAP + IPC_MAX_MSG, "router holds %zu bytes, cap %u", held, CAP);
+	ck_assert_msg(rss1 - rss0 < (long)(CAP / 1024) + 16 * 1024,
+		      "resident set grew by %ld KiB under a flood, cap %u KiB", rss1 - rss0,
+		      CAP / 1024);
+	/* the flooding worker is held to its share: (3/4 cap) / (2 workers + agent) */
+	ck_assert_uint_le(flood_held, (CAP - CAP / 4) / 3);
+	ck_assert_uint_gt(flood_held, 0);
+	ck_assert_uint_gt(sup_router_dropped(&S, "flood"), 2000);
+	ck_assert_msg(log_count("its share of the alert backlog") == 1,
+		      "the drops were not logged exactly once; log:\n%.3000s", logbuf);
+	/* the other worker still gets through */
+	ck_assert_int_eq(kill(S.procs[STEADY].pid, SIGUSR1), 0);
+	ck_assert_msg(run_until(steady_queued, 3000), "steady's detection was not queued");
+	ck_assert_uint_eq(sup_router_dropped(&S, "steady"), 0);
+	/* the summary reports the drop as an event, then the printer reads */
+	sup_router_summary(&S);
+	ck_assert_msg(log_has("dropped_detections reports printed"), "log:\n%.3000s", logbuf);
+	ck_assert_uint_eq(sup_router_dropped(&S, "agent"), 0);
+	ck_assert_int_eq(kill(S.procs[STALL].pid, SIGUSR1), 0);
+	ck_assert_msg(run_until(printed_all, 20000),
+		      "the printer did not get steady's detection and the report; log:\n%.4000s",
+		      logbuf + (loglen > 4000 ? loglen - 4000 : 0));
+	/* the line the printer got: "got: " and the event, on one line */
+	for (got = strstr(logbuf, "got: "); got; got = strstr(got + 1, "got: ")) {
+		const char *eol = strchr(got, '\n');
+		const char *k = strstr(got, "\"kind\":\"dropped_detections\"");
+		if (k && (!eol || k < eol))
+			break;
+	}
+	ck_assert_ptr_nonnull(got);
+	ev = json_loads(got + 5, JSON_DISABLE_EOF_CHECK, NULL);
+	ck_assert_msg(ev != NULL, "not JSON: %.300s", got);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "reason")), "backlog_share_full");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "worker")), "flood");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "importance")), "high");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "dropped_total")),
+			 (json_int_t)sup_router_dropped(&S, "flood"));
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "limit_bytes")),
+			 (json_int_t)((CAP - CAP / 4) / 3));
+	json_decref(ev);
+	sup_down();
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("router");
+	TCase *tc = tcase_create("siphash");
+
+	tcase_add_test(tc, test_siphash_vectors);
+	tcase_add_test(tc, test_siphash_key_is_random);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("flood");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_flood_is_bounded_and_reported);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *r = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(r, CK_NORMAL);
+	failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}
