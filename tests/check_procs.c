@@ -11,7 +11,8 @@
  * delay, DISABLED, the HELLO generation check, the SIGTERM -> SIGKILL
  * escalation, that a child killed or stopped from outside is not a crash
  * loop, that a SIGHUP lowering the heartbeat does not kill children
- * configured with the old period, and that the real kind table is sound.
+ * configured with the old period, that what a child says (stderr and
+ * IPC_LOG) is escaped and rate-limited, and that the real kind table is sound.
  * Every wait polls a condition with a deadline.
  */
 #include <check.h>
@@ -513,6 +514,28 @@ START_TEST(test_ipc_log_is_prefixed_and_clean)
 }
 END_TEST
 
+/* IPC_LOG lines are held to the same bound as stderr (50 a second per
+ * child, both channels together) and made printable: no ESC, no line of
+ * ours that begins with what the child forged */
+START_TEST(test_ipc_log_flood_is_clean_and_bounded)
+{
+	char prefix[64];
+
+	sup_up("logflood", NULL); /* 200 lines at once, each with ESC and a newline */
+	ck_assert(run_until(is_ready, 3000));
+	snprintf(prefix, sizeof(prefix), "logflood[%d]: burst ", (int)P()->pid);
+	ck_assert_msg(run_until(flood_dropped, 3000), "the flood was not cut; log:\n%.2000s", logbuf);
+	ck_assert_int_ge(log_line_count(prefix), 1);
+	ck_assert_int_le(log_line_count(prefix), 60);
+	ck_assert_msg(log_has("log lines dropped (more than 50 a second)"), "log:\n%.2000s", logbuf);
+	lines_prefixed("burst ", prefix);
+	ck_assert(!strchr(logbuf, '\x1b'));
+	ck_assert(!strstr(logbuf, "\njibril[supervisor:1]"));
+	ck_assert(log_has("?[31mred?jibril[supervisor:1]: forged"));
+	sup_down();
+}
+END_TEST
+
 START_TEST(test_child_descriptors)
 {
 	char want[64];
@@ -604,6 +627,7 @@ static Suite *suite(void)
 		{"generation_per_spawn", test_generation_per_spawn},
 		{"stderr_is_prefixed_clean_and_bounded", test_stderr_is_prefixed_clean_and_bounded},
 		{"ipc_log_is_prefixed_and_clean", test_ipc_log_is_prefixed_and_clean},
+		{"ipc_log_flood_is_clean_and_bounded", test_ipc_log_flood_is_clean_and_bounded},
 		{"child_descriptors", test_child_descriptors},
 		{"kind_table_is_sound", test_kind_table_is_sound},
 	};
