@@ -31,6 +31,7 @@
 #include "supervisor/audit.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/limits.h"
+#include "supervisor/owner.h"
 
 #define JIBRIL_VERSION "0.1.0"
 
@@ -81,6 +82,7 @@ static void reload(void)
 
 	jb_config_defaults(&cfg);
 	if (jb_config_load(&cfg, sup.conf_path, err, sizeof(err)) < 0 ||
+	    sup_owner_check(&cfg, sup.conf_path, sup.kinds, sup.nkinds, err, sizeof(err)) < 0 ||
 	    sup_recipes_load(&cfg, sup.conf_path, &r, err, sizeof(err)) < 0) {
 		log_warnx("SIGHUP: reload refused, the running configuration and recipes stay: %s",
 			  err);
@@ -233,12 +235,16 @@ static int run_supervisor(const char *config_path)
 
 	jb_config_defaults(&sup.cfg);
 	if (jb_config_load(&sup.cfg, config_path, err, sizeof(err)) < 0 ||
+	    sup_owner_check(&sup.cfg, config_path, jb_kinds, jb_nkinds, err, sizeof(err)) < 0 ||
 	    jb_config_check_ids(&sup.cfg, config_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
 	log_init("supervisor", sup.cfg.log_level);
 	sup.conf_path = config_path;
+	if (sup_self_oom_adj(SUP_OOM_ADJ_SUPERVISOR) < 0)
+		log_warn("cannot set our oom_score_adj to %d: the OOM killer may pick the "
+			 "supervisor before a child", SUP_OOM_ADJ_SUPERVISOR);
 	if (sup_recipes_load(&sup.cfg, config_path, &sup.recipes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
@@ -357,22 +363,6 @@ static int verify_audit(const char *file, const char *key, const char *config)
 	return sup_audit_verify(file, key, stdout);
 }
 
-/* fds 0-2 open, /dev/null where they were not (OpenSSH sanitise_stdfd):
- * else the first file we open would become "stdout", and the stdout
- * printer would be handed it as the operator's stream. */
-static void sanitise_stdfd(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0)
-			continue;
-		int nfd = open("/dev/null", O_RDWR);
-		if (nfd < 0 || nfd > 2) {
-			fprintf(stderr, "jibril: cannot open /dev/null onto fd %d\n", fd);
-			exit(EX_OSERR);
-		}
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -396,7 +386,10 @@ int main(int argc, char **argv)
 	struct jb_child_args args = {0, 0};
 	int level = LOG_L_INFO, c, list = 0;
 
-	sanitise_stdfd();
+	/* before anything opens a file (OpenSSH sanitise_stdfd, closefrom):
+	 * a re-executed child is started by spawn.c as "jibril --role ..."
+	 * with exactly fds 0-4, which it keeps */
+	sup_self_fds(argc > 1 && !strcmp(argv[1], "--role"));
 
 	while ((c = getopt_long(argc, argv, "c:n:LhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -443,6 +436,7 @@ int main(int argc, char **argv)
 		log_init("jibril", LOG_L_WARN);
 		jb_config_defaults(&cfg);
 		if (jb_config_load(&cfg, path, err, sizeof(err)) < 0 ||
+		    sup_owner_check(&cfg, path, jb_kinds, jb_nkinds, err, sizeof(err)) < 0 ||
 		    jb_config_check_ids(&cfg, path, err, sizeof(err)) < 0 ||
 		    sup_recipes_load(&cfg, path, &r, err, sizeof(err)) < 0) {
 			fprintf(stderr, "jibril: %s\n", err);

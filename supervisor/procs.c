@@ -44,6 +44,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "supervisor/owner.h"
 #include "sup.h"
 #include "supervisor/audit.h"
 #include "supervisor/cgroup.h"
@@ -188,11 +189,13 @@ int sup_procs_init(struct sup *s)
 		if (!p->timer)
 			return -1;
 		if (k->aux == JB_AUX_OUTPUT) {
-			const char *path = (const char *)&s->cfg + k->path_off;
-			p->aux_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-					 0600);
+			/* root's, not writable by others, nor any directory above
+			 * it (owner.c), checked on the descriptors it is opened by */
+			char err[1024];
+			p->aux_fd = sup_owner_open_output(&s->cfg, s->conf_path ? s->conf_path : "",
+							  k, i, err, sizeof(err));
 			if (p->aux_fd < 0) {
-				log_warn("%s printer: cannot open %s", k->name, path);
+				log_warnx("%s printer: %s", k->name, err);
 				return -1;
 			}
 		}

@@ -10,6 +10,9 @@
  *    group or others (detection logic is private: what an attacker can read
  *    it can evade); it is opened with O_NOFOLLOW and checked with fstat on
  *    the open descriptor, so what is checked is what is read.
+ *  - every directory above the recipe directory is root's and not
+ *    writable by group or others unless sticky (owner.c): the directory is
+ *    opened relative to the last of them, so nobody else can swap it.
  *  - workers are sent exactly the bytes validated here (never a path to
  *    re-read), so a file changed between validation and a worker's load
  *    cannot make a worker fail or see something else.
@@ -25,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "supervisor/owner.h"
 #include "supervisor/recipes.h"
 #include "supervisor/sup.h"
 
@@ -137,9 +141,15 @@ static int has_suffix(const char *s, const char *suf)
 }
 
 /* The operator's directory: *.yaml and *.yml, in name order. */
-static int load_dir(struct sup_recipes *r, const char *dir, char *err, size_t errlen)
+static int load_dir(struct sup_recipes *r, const char *dir, const char *conf_path, int line,
+		    char *err, size_t errlen)
 {
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	const char *base;
+	/* every directory above it root's and not writable by others
+	 * (owner.c); it is opened from the last of them */
+	int pfd = sup_owner_parent(dir, conf_path, line, "[recipes] dir", &base, err, errlen);
+	int dfd = pfd < 0 ? -1 : openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
 	struct stat st;
 	DIR *d;
 	struct dirent *de;
@@ -147,8 +157,10 @@ static int load_dir(struct sup_recipes *r, const char *dir, char *err, size_t er
 	size_t n = 0;
 	int rc = -1;
 
+	if (pfd < 0)
+		return -1;
+	close(pfd);
 	if (dfd < 0) {
-		int e = errno;
 		struct stat lst;
 		int link = (e == ELOOP || e == ENOTDIR) && lstat(dir, &lst) == 0 && S_ISLNK(lst.st_mode);
 		snprintf(err, errlen, "%s: cannot open the recipe directory: %s", dir,
@@ -302,7 +314,8 @@ int sup_recipes_load(const struct jb_config *cfg, const char *conf_path, struct 
 			goto oom;
 		else
 			r->srcs[r->nsrcs - 1].owned = 0;
-	if (cfg->recipes_dir[0] && load_dir(r, cfg->recipes_dir, err, errlen) < 0)
+	if (cfg->recipes_dir[0] &&
+	    load_dir(r, cfg->recipes_dir, conf_path, cfg->recipes_dir_line, err, errlen) < 0)
 		goto fail;
 	if (split_kinds(r, cfg->recipes_disable) < 0)
 		goto oom;

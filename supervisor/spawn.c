@@ -14,6 +14,8 @@
  *    log file: what it writes to stderr goes through childlog.c like its
  *    IPC_LOG lines (prefixed with its kind and pid, made printable, rate
  *    limited); a NUL in it hides nothing.
+ *  - the child's oom_score_adj is SUP_OOM_ADJ_CHILD (startup.c), set before
+ *    the exec: it would otherwise inherit the supervisor's.
  *  - both pipe ends are non-blocking: a child never blocks on stderr, and
  *    the supervisor never blocks reading it.
  *  - the child moves into its kind's cgroups (supervisor/cgroup.c) first
@@ -54,6 +56,10 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* not the supervisor's -900 (startup.c): a child is what the OOM killer
+	 * should pick; raising it needs no privilege */
+	if (sup_self_oom_adj(SUP_OOM_ADJ_CHILD) < 0)
+		_exit(127);
 	for (int sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	/* move everything we keep above the target numbers first */

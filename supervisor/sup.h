@@ -155,6 +155,20 @@ int sup_spawn(struct sup *s, struct sup_proc *p);
 /* Read what is left in the child's stderr pipe and close it. */
 void sup_spawn_stderr_close(struct sup_proc *p);
 
+/* --- startup.c ---------------------------------------------------------------- */
+/* How the kernel's OOM killer ranks us (/proc/PID/oom_score_adj, -1000..1000):
+ * the supervisor is nearly never its choice (not -1000, "never": a
+ * supervisor that leaked despite its caps must not hang the host), a child
+ * is a likely one (it is restarted, with back-off, and logged). */
+#define SUP_OOM_ADJ_SUPERVISOR (-900)
+#define SUP_OOM_ADJ_CHILD 500
+/* First thing in main(): fds 0-2 open (/dev/null where closed) and, unless
+ * keep_above_2 (a re-executed child), every other descriptor closed.
+ * Exits EX_OSERR when it cannot. */
+void sup_self_fds(int keep_above_2);
+/* Write our /proc/self/oom_score_adj; 0, or -1 with errno. */
+int sup_self_oom_adj(int value);
+
 /* --- childlog.c --------------------------------------------------------------- */
 /* One line a child said (IPC_LOG; channel "stderr" for its pipe) into the
  * log: prefixed with its kind and pid, made printable, rate-limited. */

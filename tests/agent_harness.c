@@ -197,6 +197,8 @@ static void write_config(struct jbh_agent *a)
 	FILE *f = fopen(a->conf, "w");
 
 	ck_assert_msg(f != NULL, "cannot write %s: %s", a->conf, strerror(errno));
+	/* root's and not writable by others, whatever the umask: else refused */
+	ck_assert_int_eq(fchmod(fileno(f), 0600), 0);
 	tl_conf_set(&k, "agent", "cadence_ms", "%u", a->o.cadence_ms);
 	tl_conf_set(&k, "agent", "heartbeat_ms", "%u", a->o.heartbeat_ms);
 	tl_conf_set(&k, "agent", "heartbeat_deadline_ms", "%u", a->o.deadline_ms);

@@ -961,6 +961,7 @@ static void use_default_supervision(void)
 		"key = %s\n",
 		maps_conf, A.events, A.audit, A.audit_key);
 	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(tmp, 0600), 0); /* a reload refuses one others may write */
 	ck_assert_msg(rename(tmp, A.conf) == 0, "rename %s: %s", tmp, strerror(errno));
 	ck_assert_int_eq(kill(A.pid, SIGHUP), 0);
 	ck_assert_msg(jbh_log_wait(&A, "SIGHUP: reloaded", RELOAD_MS),

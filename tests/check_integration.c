@@ -941,6 +941,7 @@ START_TEST(test_config_errors)
 	fprintf(f, "[printers]\nstdout = no\nfile = %s\n[agent]\ncadence_ms = 200\n"
 		"[audit]\nfile = %s/audit.log\nkey = %s/audit.key\n", ev, dir, dir);
 	fclose(f);
+	ck_assert_int_eq(chmod(good, 0600), 0); /* jibril refuses one others may write */
 	snprintf(want, sizeof(want), "%s:5:", bad);
 
 	st = jibril_cmd(dir, (char *const[]){"--check-config", bad, NULL}, 0, &out, &err);

@@ -1777,6 +1777,47 @@ START_TEST(sup_dir_refused_symlink)
 }
 END_TEST
 
+/* Every directory above the recipe directory: root's, not writable by
+ * group or others unless sticky (owner.c); refused naming the key's line */
+START_TEST(sup_dir_refused_ancestor)
+{
+	char open_dir[200], sub[300], want[600];
+
+	if (!need_root())
+		return;
+	snprintf(open_dir, sizeof(open_dir), "%s/open", tmpdir);
+	ck_assert_int_eq(mkdir(open_dir, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/rcp", open_dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(sup_load(sub, NULL), 0); /* /tmp above is sticky: fine */
+	sup_recipes_free(&SR);
+	/* writable by others, not sticky */
+	ck_assert_int_eq(chmod(open_dir, 0777), 0);
+	jb_config_defaults(&CFG);
+	snprintf(CFG.recipes_dir, sizeof(CFG.recipes_dir), "%s", sub);
+	CFG.recipes_dir_line = 7;
+	ck_assert_int_eq(sup_recipes_load(&CFG, "/etc/jibril/jibril.conf", &SR, ERR, sizeof(ERR)), -1);
+	snprintf(want, sizeof(want), "/etc/jibril/jibril.conf:7: [recipes] dir: %s: mode 0777", open_dir);
+	ck_assert_msg(!strncmp(ERR, want, strlen(want)) && strstr(ERR, "not sticky"), "got '%s'",
+		      ERR);
+	/* writable by its group */
+	ck_assert_int_eq(chmod(open_dir, 0770), 0);
+	ck_assert_int_eq(sup_load(sub, NULL), -1);
+	ck_assert_msg(strstr(ERR, "mode 0770 lets group or others write it"), "got '%s'", ERR);
+	/* sticky: accepted, like /tmp */
+	ck_assert_int_eq(chmod(open_dir, 01777), 0);
+	ck_assert_msg(sup_load(sub, NULL) == 0, "a sticky root directory refused: %s", ERR);
+	sup_recipes_free(&SR);
+	/* owned by someone else, even sticky and 0755 */
+	ck_assert_int_eq(chmod(open_dir, 0755), 0);
+	ck_assert_int_eq(chown(open_dir, 65534, 0), 0);
+	ck_assert_int_eq(sup_load(sub, NULL), -1);
+	snprintf(want, sizeof(want), "%s: owned by uid 65534, not root", open_dir);
+	ck_assert_msg(strstr(ERR, "[recipes] dir: ") && strstr(ERR, want), "got '%s'", ERR);
+	ck_assert_uint_eq(SR.set.n, 0);
+}
+END_TEST
+
 START_TEST(sup_dir_errors)
 {
 	char p[256], want[300];
@@ -2323,7 +2364,7 @@ static Suite *recipe_suite(void)
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
 	add(s, "resolve", (const TTest *[]){ resolve_paths, NULL }, 0);
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
-		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_errors, NULL }, 1);
+		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, NULL }, 1);
 	add(s, "sup_builtin", (const TTest *[]){ sup_builtin_catalogue, NULL }, 0);
 	add(s, "sup_watch", (const TTest *[]){ sup_watch_builtin, sup_watch_disabled_places,
 		sup_watch_operator_places, NULL }, 1);
