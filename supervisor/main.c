@@ -243,8 +243,9 @@ static int run_supervisor(const char *config_path)
 	log_init("supervisor", sup.cfg.log_level);
 	sup.conf_path = config_path;
 	if (sup_self_oom_adj(SUP_OOM_ADJ_SUPERVISOR) < 0)
-		log_warn("cannot set our oom_score_adj to %d: the OOM killer may pick the "
-			 "supervisor before a child", SUP_OOM_ADJ_SUPERVISOR);
+		log_warn("cannot set our oom_score_adj to %d (lowering it needs "
+			 "CAP_SYS_RESOURCE): the OOM killer may pick the supervisor before a child",
+			 SUP_OOM_ADJ_SUPERVISOR);
 	if (sup_recipes_load(&sup.cfg, config_path, &sup.recipes, err, sizeof(err)) < 0) {
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
