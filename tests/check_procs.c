@@ -554,6 +554,17 @@ START_TEST(test_child_descriptors)
 		mine[n] = '\0';
 		ck_assert_msg(!strncmp(theirs + 3, mine, strlen(mine)), "fd 2 is not our pipe");
 	}
+	/* the OOM killer's favourite, whatever the supervisor's (spawn.c) */
+	{
+		char path[64], v[16] = "";
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)P()->pid);
+		f = fopen(path, "re");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(v, sizeof(v), f));
+		fclose(f);
+		ck_assert_int_eq(atoi(v), SUP_OOM_ADJ_CHILD);
+	}
 	sup_down();
 }
 END_TEST
