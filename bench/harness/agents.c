@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -245,6 +246,11 @@ static int jib_write_conf(struct jib *j, int query_cost)
 
 	if (!f)
 		return -1;
+	/* jibril refuses a configuration others may write, whatever the umask */
+	if (fchmod(fileno(f), 0600) < 0) {
+		fclose(f);
+		return -1;
+	}
 	tl_conf_set(&k, "printers", "stdout", "%s", "no");
 	tl_conf_set(&k, "printers", "file", "%s", j->events);
 	/* each instance its own audit chain (a second agent on one log is refused) */
