@@ -483,7 +483,8 @@ size_t sup_router_bytes(const struct sup *s, int owner)
 
 uint64_t sup_router_dropped(const struct sup *s, const char *who)
 {
-	return sup_drops_total(s->rt->drops, who, SUP_DROP_SHARE);
+	return sup_drops_total(s->rt->drops, who, SUP_DROP_SHARE) +
+	       sup_drops_total(s->rt->drops, who, SUP_DROP_BEHIND);
 }
 
 int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why)

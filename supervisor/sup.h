@@ -211,8 +211,9 @@ void sup_router_free(struct sup *s);
  * of it (the backlog and the copies queued to printer peers), else what is
  * charged to the producer in slot owner. */
 size_t sup_router_bytes(const struct sup *s, int owner);
-/* Detections of worker kind who (or "agent") dropped since the start
- * because its share of the backlog was full. */
+/* Since the start: for a worker kind (or "agent"), its detections dropped
+ * because its share of the backlog was full; for a printer kind, lines
+ * dropped for it while it lagged (another printer had printed them). */
 uint64_t sup_router_dropped(const struct sup *s, const char *who);
 
 #endif

@@ -150,8 +150,9 @@ static const struct jb_kind kinds[] = {
 	{.name = "steady", .role = IPC_ROLE_WORKER, .enable = JB_EN_ON,
 	 .mechs = 1u << RCP_EXECUTION, .hooks = &worker_hooks},
 	{.name = "stall", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+	{.name = "reader", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
 };
-enum { FLOOD, STEADY, STALL };
+enum { FLOOD, STEADY, STALL, READER };
 
 #define RECIPE(kind, mech, what)                                                         \
 	"- kind: " kind "\n  name: Test " kind "\n  mechanism: " mech "\n"                \
@@ -161,7 +162,8 @@ enum { FLOOD, STEADY, STALL };
 static void on_chld(evutil_socket_t fd, short what, void *arg) { sup_procs_reap(&S); }
 static void on_tick(evutil_socket_t fd, short what, void *arg) { sup_procs_tick(&S); }
 
-static void sup_up(void)
+/* A supervisor with the first nkinds rows of kinds[]. */
+static void sup_up(size_t nkinds)
 {
 	static const char y[] =
 		RECIPE("flood", "file_access", "  file_actions: [open]\n  bases:\n    - {dir: /nowhere, base: x}\n")
@@ -189,7 +191,7 @@ static void sup_up(void)
 	ck_assert_msg(rcp_load(&S.recipes.set, &src, 1, NULL, 0, NULL, NULL, err, sizeof(err)) == 0,
 		      "%s", err);
 	S.kinds = kinds;
-	S.nkinds = 3;
+	S.nkinds = nkinds;
 	S.self_exe = exe;
 	S.snap_ro_fd = -1;
 	snprintf(S.hostname, sizeof(S.hostname), "host");
@@ -201,7 +203,7 @@ static void sup_up(void)
 		  event_add(ev_tick, &tv) == 0);
 	ck_assert_int_eq(sup_router_init(&S), 0);
 	ck_assert_int_eq(sup_procs_init(&S), 0);
-	ck_assert_int_eq(S.nprocs, 3);
+	ck_assert_int_eq(S.nprocs, (int)nkinds);
 	sup_procs_start(&S);
 }
 
@@ -259,7 +261,7 @@ START_TEST(test_flood_is_bounded_and_reported)
 	const char *got;
 	json_t *ev;
 
-	sup_up();
+	sup_up(3);
 	ck_assert_msg(run_until(all_ready, 5000), "not all READY; log:\n%s", logbuf);
 	rss0 = rss_kib();
 	ck_assert_int_gt(rss0, 0);
@@ -317,6 +319,45 @@ START_TEST(test_flood_is_bounded_and_reported)
 }
 END_TEST
 
+/* Two printers, one stalled: lines the other printed make room (they are
+ * lost for the stalled one only, counted and reported), the router stays
+ * within its cap, and once the stalled printer reads it gets everything
+ * that was kept, steady's detection and the report included, and the
+ * backlog empties (the dropped lines do not hold it up). */
+static int stall_behind(void)
+{
+	return sup_router_dropped(&S, "stall") > 0 && S.procs[FLOOD].last_beat_ms > flood_sent_ms;
+}
+
+START_TEST(test_lagging_printer_loses_only_printed_lines)
+{
+	size_t held;
+
+	sup_up(4);
+	ck_assert_msg(run_until(all_ready, 5000), "not all READY; log:\n%s", logbuf);
+	flood_sent_ms = sup_now_ms();
+	ck_assert_msg(run_until(stall_behind, 30000), "no line was dropped for the stalled printer; "
+		      "log:\n%.3000s", logbuf);
+	held = sup_router_bytes(&S, -1);
+	ck_assert_msg(held <= CAP + 2 * IPC_MAX_MSG, "router holds %zu bytes, cap %u", held, CAP);
+	ck_assert_uint_le(sup_router_bytes(&S, FLOOD), (CAP - CAP / 4) / 3);
+	ck_assert_uint_eq(sup_router_dropped(&S, "reader"), 0);
+	ck_assert_msg(log_count("stall is behind") == 1, "log:\n%.3000s", logbuf);
+	ck_assert_int_eq(kill(S.procs[STEADY].pid, SIGUSR1), 0);
+	ck_assert_msg(run_until(steady_queued, 3000), "steady's detection was not queued");
+	sup_router_summary(&S);
+	ck_assert_int_eq(kill(S.procs[STALL].pid, SIGUSR1), 0);
+	ck_assert_msg(run_until(printed_all, 20000), "log:\n%.4000s",
+		      logbuf + (loglen > 4000 ? loglen - 4000 : 0));
+	ck_assert_msg(log_has("\"reason\":\"printer_behind\"") && log_has("\"printer\":\"stall\""),
+		      "no printer_behind report for stall; log:\n%.4000s",
+		      logbuf + (loglen > 4000 ? loglen - 4000 : 0));
+	/* both printers got steady's detection */
+	ck_assert_int_ge(log_count("got: {\"kind\":\"steady\""), 2);
+	sup_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("router");
@@ -328,6 +369,7 @@ static Suite *suite(void)
 	tc = tcase_create("flood");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_flood_is_bounded_and_reported);
+	tcase_add_test(tc, test_lagging_printer_loses_only_printed_lines);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -31,6 +31,8 @@
  *               acknowledges every PRINT and writes to stderr "got: " and
  *               the line for each line that names "steady-" or
  *               "dropped_detections"
+ *   reader      a printer that acknowledges every PRINT at once (and says
+ *               the same lines as stall)
  *
  * No privileges, no sandbox, no BPF: it only proves the slot machine.
  * It exits when the supervisor closes the socket.
