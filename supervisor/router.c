@@ -336,11 +336,12 @@ static void evict_printed(struct sup *s, int owner, size_t cost, const struct bu
 			struct sup_proc *p = &s->procs[i];
 			if (is_printer(p) && p->state != ST_DISABLED && rt->printed_seq[i] < l->seq &&
 			    sup_drops_count(rt->drops, p->kind->name, SUP_DROP_BEHIND, b->share))
-				log_warnx("%s is behind: alert %llu of %s (printed by another printer) "
-					  "dropped for it to make room; counted, reported in a "
-					  "dropped_detections event",
-					  p->kind->name, (unsigned long long)l->seq,
-					  owner_name(s, owner));
+				sup_warn_loss(s, "printer_behind",
+					      "%s is behind: alert %llu of %s (printed by another "
+					      "printer) dropped for it to make room; counted, reported "
+					      "in a dropped_detections event",
+					      p->kind->name, (unsigned long long)l->seq,
+					      owner_name(s, owner));
 		}
 		rt->bl_bytes -= charge(l);
 		rt->owner_bytes[owner] -= charge(l);
@@ -359,7 +360,7 @@ static void count_drop(struct sup *s, int owner, const char *kind, const struct 
 	const char *who = owner_name(s, owner);
 
 	if (sup_drops_count(rt->drops, who, SUP_DROP_SHARE, b->share))
-		log_warnx("%s: %s dropped: its share of the alert backlog (%zu bytes, %zu lines of "
+		sup_warn_loss(s, "backlog_share_full", "%s: %s dropped: its share of the alert backlog (%zu bytes, %zu lines of "
 			  "[agent] backlog_bytes %u) is full, the printers are behind; further drops "
 			  "are counted and reported in a dropped_detections event",
 			  who, kind ? kind : "agent event", b->share, b->share_lines,
@@ -393,7 +394,8 @@ static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup
 		return -1;
 	}
 	if (!(l = malloc(cost))) {
-		log_warnx("out of memory: alert %s dropped", kind ? kind : dedup_key);
+		sup_warn_loss(s, "router_memory", "out of memory: alert %s dropped",
+			      kind ? kind : dedup_key);
 		return -1;
 	}
 	dedup_add(rt, h);
