@@ -27,6 +27,7 @@
 #include "common/child.h"
 #include "common/log.h"
 #include "loader.h"
+#include "privdrop.h"
 #include "sup.h"
 #include "supervisor/audit.h"
 #include "supervisor/cgroup.h"
@@ -315,6 +316,11 @@ static int run_supervisor(const char *config_path)
 	tv = ms_tv(100);
 	event_add(sup.ev_tick, &tv);
 
+	/* the last step before the children: whatever needs privilege (load,
+	 * attach, back-fill, files, cgroups) goes above this line; the
+	 * children inherit the filter and the bounding set */
+	if (sup_privdrop(bpf.fd_meta, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	sup_procs_start(&sup);
 	log_info("jibril %s running: cadence %u ms, %d children", JIBRIL_VERSION, sup.cfg.cadence_ms,
 		 sup.nprocs);
