@@ -2,7 +2,9 @@
  * log.c - process-name-prefixed logging to stderr (or an IPC sink).
  * Invariant: never allocates, so it is safe on error paths and inside the
  * seccomp sandbox; a line is written with one write(2) so lines from
- * several processes sharing stderr do not interleave.
+ * several processes sharing stderr do not interleave. At LOG_L_TRACE the
+ * caller's file:function:line starts the message itself, so it travels
+ * with the text through a sink (a child's IPC_LOG) or a stderr pipe.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,17 +40,23 @@ void log_stderr(const char *msg)
 	}
 }
 
-void log_vmsg(int level, int with_errno, const char *fmt, va_list ap)
+void log_vmsg_at(const char *file, const char *func, int line, int level, int with_errno,
+		 const char *fmt, va_list ap)
 {
 	char msg[1024];
-	int saved = errno;
+	int saved = errno, n = 0;
 
 	if (level > log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_level >= LOG_L_TRACE && file) {
+		n = snprintf(msg, sizeof(msg), "%s:%s:%d: ", file, func, line);
+		if (n < 0 || n >= (int)sizeof(msg))
+			n = 0;
+	}
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	if (with_errno) {
-		size_t n = strlen(msg);
-		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+		size_t len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
 	}
 	if (log_sink)
 		log_sink(level, msg);
@@ -58,32 +66,32 @@ void log_vmsg(int level, int with_errno, const char *fmt, va_list ap)
 }
 
 #define LOGFN(name, level, err)                                                                    \
-	void name(const char *fmt, ...)                                                            \
+	void name(const char *file, const char *func, int line, const char *fmt, ...)              \
 	{                                                                                          \
 		va_list ap;                                                                        \
 		va_start(ap, fmt);                                                                 \
-		log_vmsg(level, err, fmt, ap);                                                     \
+		log_vmsg_at(file, func, line, level, err, fmt, ap);                                \
 		va_end(ap);                                                                        \
 	}
-LOGFN(log_warn, LOG_L_WARN, 1)
-LOGFN(log_warnx, LOG_L_WARN, 0)
-LOGFN(log_info, LOG_L_INFO, 0)
-LOGFN(log_debug, LOG_L_DEBUG, 0)
+LOGFN(log_warn_at, LOG_L_WARN, 1)
+LOGFN(log_warnx_at, LOG_L_WARN, 0)
+LOGFN(log_info_at, LOG_L_INFO, 0)
+LOGFN(log_debug_at, LOG_L_DEBUG, 0)
 
-void fatal(const char *fmt, ...)
+void fatal_at(const char *file, const char *func, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_vmsg(LOG_L_ERR, 1, fmt, ap);
+	log_vmsg_at(file, func, line, LOG_L_ERR, 1, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
 
-void fatalx(const char *fmt, ...)
+void fatalx_at(const char *file, const char *func, int line, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_vmsg(LOG_L_ERR, 0, fmt, ap);
+	log_vmsg_at(file, func, line, LOG_L_ERR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

@@ -28,6 +28,7 @@
 
 #include "fuzz/broken.h"
 #include "common/kind.h"
+#include "common/log.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
 
@@ -174,7 +175,7 @@ static void check_values(const struct jb_config *c, size_t nlines)
 			broken("accepted %s = '%.64s', not an absolute path", k->name, path);
 	}
 	if (c->heartbeat_deadline_ms <= c->heartbeat_ms ||
-	    c->backoff_max_ms < c->backoff_initial_ms || c->log_level < 0 || c->log_level > 3)
+	    c->backoff_max_ms < c->backoff_initial_ms || c->log_level < 0 || c->log_level > LOG_L_TRACE)
 		abort();
 	if (!cstr_in(c->printer_file, sizeof(c->printer_file)) ||
 	    !cstr_in(c->recipes_dir, sizeof(c->recipes_dir)) ||
@@ -202,7 +203,7 @@ static void check_values(const struct jb_config *c, size_t nlines)
 /* The accepted values as a canonical file. */
 static size_t emit(const struct jb_config *c, char *out, size_t cap)
 {
-	static const char *const levels[] = { "error", "warn", "info", "debug" };
+	static const char *const levels[] = { "error", "warn", "info", "debug", "trace" };
 	const char *sect = "";
 	size_t n = 0;
 

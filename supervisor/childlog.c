@@ -23,14 +23,16 @@
 
 #define CHILDLOG_PER_S 50
 
-/* log_warnx, log_info or log_debug, as level says (IPC levels are ours). */
+/* log_warnx, log_info or log_debug, as level says (IPC levels are ours).
+ * No location of ours even at trace level: the child's text carries its
+ * own file:function:line, and ours would only hide it. */
 __attribute__((format(printf, 2, 3)))
 static void log_at(int level, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vmsg(level < LOG_L_WARN ? LOG_L_WARN : level, 0, fmt, ap);
+	log_vmsg_at(NULL, NULL, 0, level < LOG_L_WARN ? LOG_L_WARN : level, 0, fmt, ap);
 	va_end(ap);
 }
 

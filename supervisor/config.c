@@ -104,6 +104,7 @@ static const char *const conf_sections[] = {
 static const char *const level_names[] = {
 	[LOG_L_ERR] = "error", [LOG_L_WARN] = "warn",
 	[LOG_L_INFO] = "info", [LOG_L_DEBUG] = "debug",
+	[LOG_L_TRACE] = "trace",
 };
 
 struct conf_ctx {
@@ -400,7 +401,7 @@ static int parse_level(struct conf_ctx *x, const struct conf_key *k, const char 
 		}
 	}
 	return fail(x, x->lineno, "%s: '%.64s' is not a log level "
-	    "(use error, warn, info or debug)", k->name, v);
+	    "(use error, warn, info, debug or trace)", k->name, v);
 }
 
 static int parse_path(struct conf_ctx *x, const struct conf_key *k, const char *v, char *out)

@@ -38,7 +38,7 @@ struct jb_config {
 	uint32_t heartbeat_ms;		/* child heartbeat interval, 50..60000 */
 	uint32_t heartbeat_deadline_ms;	/* no heartbeat for this long: hung */
 	uint32_t handshake_ms;		/* HELLO..READY must finish within */
-	int log_level;			/* 0 err 1 warn 2 info 3 debug */
+	int log_level;			/* 0 err 1 warn 2 info 3 debug 4 trace */
 	uint32_t child_uid_base;	/* kind i runs as uid/gid base + i */
 	int child_uid_base_line;	/* its line in the file, 0 = unset */
 	uint32_t backlog_bytes;		/* what the router may hold (router.c) */

@@ -203,7 +203,8 @@ static void write_config(struct jbh_agent *a)
 	tl_conf_set(&k, "agent", "heartbeat_ms", "%u", a->o.heartbeat_ms);
 	tl_conf_set(&k, "agent", "heartbeat_deadline_ms", "%u", a->o.deadline_ms);
 	tl_conf_set(&k, "agent", "handshake_ms", "5000");
-	tl_conf_set(&k, "agent", "log_level", "%s", a->o.debug_log ? "debug" : "info");
+	tl_conf_set(&k, "agent", "log_level", "%s",
+		    a->o.log_level ? a->o.log_level : a->o.debug_log ? "debug" : "info");
 	tl_conf_set(&k, "printers", "stdout", "%s", a->o.stdout_printer ? "yes" : "no");
 	tl_conf_set(&k, "printers", "file", "%s", a->events);
 	tl_conf_set(&k, "restart", "backoff_initial_ms", "%u", a->o.backoff_initial_ms);

@@ -28,6 +28,7 @@ struct jbh_opts {
 	int stdout_printer;	     /* also run the stdout printer (stdout -> dir/stdout.json) */
 	int no_fault_hooks;	     /* [debug] fault_hooks = no */
 	int debug_log;		     /* log_level = debug (else info) */
+	const char *log_level;	     /* log_level = this (overrides debug_log) */
 	const char *extra_conf;	     /* appended to the generated config (NULL: none) */
 	int keep_dir;		     /* jbh_stop leaves dir (the test reads it, then removes it) */
 };

@@ -831,6 +831,35 @@ START_TEST(test_backlog_and_file_facts)
 }
 END_TEST
 
+/* Every level name, in any case; trace is the last and adds locations to
+ * the log (common/log.h), so it must sort above debug. */
+START_TEST(test_log_levels)
+{
+	static const struct {
+		const char *text;
+		int level;
+	} levels[] = {
+		{"error", LOG_L_ERR}, {"WARN", LOG_L_WARN}, {"Info", LOG_L_INFO},
+		{"debug", LOG_L_DEBUG}, {"trace", LOG_L_TRACE}, {"TRACE", LOG_L_TRACE},
+	};
+	char path[256], text[64];
+	struct jb_config c;
+
+	ck_assert_int_gt(LOG_L_TRACE, LOG_L_DEBUG);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		int n = snprintf(text, sizeof(text), "[agent]\nlog_level = %s\n", levels[i].text);
+
+		write_tmp(path, sizeof(path), "level.conf", text, (size_t)n);
+		load_ok(path, &c);
+		ck_assert_msg(c.log_level == levels[i].level, "%s: %d", levels[i].text, c.log_level);
+	}
+	snprintf(text, sizeof(text), "[agent]\nlog_level = tracing\n");
+	write_tmp(path, sizeof(path), "level.conf", text, strlen(text));
+	expect_error(path, 2, "log_level: 'tracing' is not a log level "
+			      "(use error, warn, info, debug or trace)");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -876,6 +905,11 @@ static Suite *config_suite(void)
 
 	tc = tcase_create("inih_options");
 	tcase_add_test(tc, test_inih_options);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("log_level");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_log_levels);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
