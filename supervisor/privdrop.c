@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,15 @@ static const struct {
 	{SCMP_SYS(userfaultfd), "no use; a classic aid to kernel exploits"},
 };
 
+/* unshare's twin: a new namespace made at fork (clone's argument 0 has a
+ * CLONE_NEW* bit). fork() itself is plain clone and stays allowed. */
+static const unsigned long clone_new_flags[] = {
+	CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+	CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+};
+/* clone3 passes its flags in memory, which a filter cannot read: it fails
+ * with ENOSYS, as on a kernel without it, so libc falls back to clone. */
+
 /* bpf() commands (argument 0) the supervisor never issues once the object
  * is attached. Map reads and writes through held fds stay allowed. */
 static const struct {
@@ -261,6 +271,14 @@ static int install_filter(char *err, size_t errlen)
 			continue; /* not a syscall of this architecture: nothing to deny */
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny_syscalls[i].nr, 0);
 	}
+	for (size_t i = 0; i < N(clone_new_flags) && rc == 0; i++) {
+		what = "a clone rule";
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, clone_new_flags[i],
+					      clone_new_flags[i]));
+	}
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* cmd is an int: compare the low 32 bits only, so that garbage in the
 	 * upper half of the register cannot slip past an exact match */
 	for (size_t i = 0; i < N(deny_bpf) && rc == 0; i++) {
@@ -296,7 +314,8 @@ int sup_privdrop(int probe_map_fd, char *err, size_t errlen)
 		snprintf(b + n, sizeof(kept) - n, "%s%s", n ? " " : "", kept_caps[i].name);
 	}
 	log_info("privileges dropped: capabilities kept: %s; for the children's exec only: %s; "
-		 "%zu syscalls and %zu bpf() commands refused", kept, exec, N(deny_syscalls),
+		 "%zu syscalls, clone into new namespaces and %zu bpf() commands refused", kept,
+		 exec, N(deny_syscalls),
 		 N(deny_bpf));
 	return 0;
 }

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,18 @@ START_TEST(denied_calls_fail_with_eperm_and_the_process_lives)
 				      errno == EPERM,
 			      "bpf cmd %lu with high bits: %s, not EPERM", cmd, strerror(errno));
 	}
+	/* a namespace at fork is unshare's twin; clone3 hides its flags */
+	for (unsigned long f = CLONE_NEWNS; f; f = f == CLONE_NEWNS ? CLONE_NEWUSER : 0) {
+		long r = syscall(SYS_clone, f | SIGCHLD, 0, 0, 0, 0);
+
+		if (r == 0)
+			_exit(0); /* the filter let it through: the parent fails */
+		ck_assert_msg(r == -1 && errno == EPERM, "clone(%#lx): %ld, %s", f, r,
+			      strerror(errno));
+	}
+	errno = 0;
+	ck_assert_msg(syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS, "clone3: %s",
+		      strerror(errno));
 	/* what is not listed goes through to the kernel */
 	errno = 0;
 	ck_assert_msg(syscall(SYS_bpf, BPF_MAP_LOOKUP_ELEM, &a, sizeof(a)) == -1 && errno != EPERM,
