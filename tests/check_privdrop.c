@@ -336,6 +336,34 @@ START_TEST(running_supervisor_is_dropped_and_children_hold_nothing)
 }
 END_TEST
 
+/* the worker of kind has said "N recipes loaded" at least times times */
+static int recipes_loaded_wait(struct jbh_agent *a, const char *kind, int times,
+			       unsigned timeout_ms)
+{
+	uint64_t end = jbh_now_ms() + timeout_ms;
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "%s[", kind);
+	for (;;) {
+		char *log = jbh_log_read(a);
+		int n = 0;
+
+		for (char *p = log; (p = strstr(p, prefix)); p++) {
+			char *eol = strchr(p, '\n');
+			char *hit = strstr(p, " recipes loaded");
+
+			if (hit && (!eol || hit < eol))
+				n++;
+		}
+		free(log);
+		if (n >= times)
+			return 1;
+		if (jbh_now_ms() >= end)
+			return 0;
+		jbh_sleep_ms(50);
+	}
+}
+
 START_TEST(reload_restart_and_cadence_work_after_the_drop)
 {
 	struct jbh_agent a;
@@ -359,6 +387,10 @@ START_TEST(reload_restart_and_cadence_work_after_the_drop)
 	ck_assert_int_eq(kill(a.pid, SIGHUP), 0);
 	ck_assert_msg(jbh_log_wait(&a, "SIGHUP: reloaded", 5000), "no reload in the log");
 	ck_assert(!jbh_log_has(&a, "reload refused"));
+	/* the worker swaps its set when the whole new one loaded: a trigger
+	 * before that is judged by the old set */
+	ck_assert_msg(recipes_loaded_wait(&a, "file_access", 2, 5000),
+		      "file_access did not load the new recipe set (log %s)", a.log);
 	assert_detected(&a, "test_priv_second", "jb-priv-second");
 
 	/* a worker (its own uid) killed from outside comes back, and works */
