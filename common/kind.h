@@ -41,7 +41,7 @@ struct jb_child_args {
 };
 
 /* Which records of a snapshot a worker walks. */
-enum jb_source { JB_SRC_LINKS = 0, JB_SRC_EXECS, JB_SRC_FLOWS };
+enum jb_source { JB_SRC_LINKS = 0, JB_SRC_EXECS, JB_SRC_FLOWS, JB_SRC_TAMPER };
 
 struct jb_kind {
 	const char *name;	/* --kind, the config key, log prefix, comm "jb-NAME" */

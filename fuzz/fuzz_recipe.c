@@ -159,7 +159,7 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 	}
 	switch (r->mech) {
 	case RCP_FILE_ACCESS:
-		if (!r->nbases || !r->actions || r->ndomains || r->nenv_names)
+		if (!r->nbases || !r->actions || r->ndomains || r->nenv_names || r->tamper_classes)
 			abort();
 		break;
 	case RCP_EXECUTION:
@@ -173,6 +173,12 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 		break;
 	case RCP_ENV_VARS:
 		if (!r->nenv_names || r->nbases || r->ndomains)
+			abort();
+		break;
+	case RCP_TAMPER:
+		/* classes 1..JB_TAMPER_CLASS_MAX-1 only, and nothing of the others */
+		if (!r->tamper_classes || (r->tamper_classes & ~(((1u << JB_TAMPER_CLASS_MAX) - 1) & ~1u)) ||
+		    r->nbases || r->ndomains || r->nenv_names)
 			abort();
 		break;
 	default:

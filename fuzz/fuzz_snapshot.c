@@ -1,7 +1,8 @@
 /*
  * fuzz_snapshot.c - libFuzzer target for the worker's side of the snapshot
  * region (ipc/snapshot.c: jb_snap_map_ro, jb_snap_view, jb_snap_still_valid,
- * jb_snap_task, jb_snap_file, jb_snap_domain, jb_snap_flow_names) and the
+ * jb_snap_task, jb_snap_file, jb_snap_domain, jb_snap_flow_names,
+ * jb_snap_tamper) and the
  * record readers the recipes use on it (rcp_task_args, rcp_times_key).
  *
  *   make fuzz; build/fuzz/fuzz_snapshot DIR  (a copy of fuzz/corpus/snapshot)
@@ -20,6 +21,8 @@
  *  - jb_snap_task/jb_snap_file return a record of the key asked, inside
  *    its array or pool, a file with its path NUL-terminated at path_len;
  *  - jb_snap_flow_names returns NUL-terminated names inside the domains.
+ *  - jb_snap_tamper returns NULL or record i, inside the region, of a known
+ *    class, with comm and name NUL-terminated.
  * Every slot is read the way a worker reads it: each link's task and
  * file, each flow's task and names, and every recipe of a fixed set
  * (each mechanism, each 'what' of an arbitrary item) matched on each, so
@@ -61,7 +64,10 @@ static const char recipes[] =
 	"    {what: domain_entropy, number: 200, when: bigger},\n"
 	"    {what: remote_port, numbers: [443, 53]}, {what: remote_ip, cidr: [10.0.0.0/8]}]}]}\n"
 	HEAD("p", "network_peers") "  remote_port: 4444, protocol: tcp}\n"
-	HEAD("e", "env_vars") "  env_vars: [LD_PRELOAD, LD_AUDIT]}\n";
+	HEAD("e", "env_vars") "  env_vars: [LD_PRELOAD, LD_AUDIT]}\n"
+	HEAD("t", "tamper") "  tamper: [map_write, agent_files, signal],\n"
+	"  arbitrary: [{how: any, items: [{what: comm, pattern: a}, {what: file, pattern: etc},\n"
+	"    {what: uid, numbers: [0]}, {what: pid, number: 1, when: bigger}]}]}\n";
 static struct rcp_set set;
 
 static const uint8_t *lo, *hi;	/* the region: [lo, hi) */
@@ -104,9 +110,9 @@ static void check_file(const struct jb_snap_view *v, const struct jb_snap_file *
 /* The worker's reads of one subject: its recipes' record readers. */
 static void read_subject(const struct jb_snap_view *v, const struct jb_task *t, const char *path,
 			 uint32_t actions, const struct jb_flow *fl, const char *const *names,
-			 int nnames)
+			 int nnames, const struct jb_tamper *tp)
 {
-	struct rcp_subject s = { v, t, path, actions, fl, names, nnames };
+	struct rcp_subject s = { v, t, path, actions, fl, names, nnames, tp };
 	char buf[512];
 
 	for (size_t i = 0; i < set.n; i++)
@@ -145,7 +151,7 @@ static void read_view(const struct jb_snap_view *v)
 
 		check_task(v, t, l->key.task_key);
 		check_file(v, f, l->key.file_key);
-		read_subject(v, t, f ? f->path : NULL, l->link.actions, NULL, NULL, 0);
+		read_subject(v, t, f ? f->path : NULL, l->link.actions, NULL, NULL, 0, NULL);
 	}
 	for (uint32_t i = 0; i < v->nflows; i++) {
 		const struct jb_flow *fl = &v->flows[i];
@@ -163,13 +169,26 @@ static void read_view(const struct jb_snap_view *v)
 			    !memchr(p, '\0', (size_t)((const uint8_t *)(v->domains + v->ndomains) - p)))
 				abort();
 		}
-		read_subject(v, t, NULL, 0, fl, names, n);
+		read_subject(v, t, NULL, 0, fl, names, n, NULL);
 	}
 	for (uint32_t i = 0; i < v->ndomains; i++) {
 		const struct jb_snap_domain *d = jb_snap_domain(v, v->domains[i].key.family,
 								v->domains[i].key.addr);
 		if (d && (d < v->domains || d >= v->domains + v->ndomains))
 			abort();
+	}
+	for (uint32_t i = 0; i < v->ntampers + 1; i++) {
+		const struct jb_tamper *tp = jb_snap_tamper(v, i);
+
+		if (!tp)
+			continue;
+		inside(tp, sizeof(*tp));
+		if (i >= v->ntampers || tp != &v->tampers[i] || !tp->klass ||
+		    tp->klass >= JB_TAMPER_CLASS_MAX || !memchr(tp->comm, '\0', sizeof(tp->comm)) ||
+		    !memchr(tp->name, '\0', sizeof(tp->name)))
+			broken("jb_snap_tamper(%u): not a sound record %u of the section", i, i);
+		read_subject(v, jb_snap_task(v, tp->task_key),
+			     tp->klass == JB_TAMPER_FILE ? tp->name : NULL, 0, NULL, NULL, 0, tp);
 	}
 }
 

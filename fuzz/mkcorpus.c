@@ -127,8 +127,31 @@ static void flow(struct jb_flow *f, uint64_t key, uint64_t task, uint16_t family
 	inet_pton(family, addr, f->daddr);
 }
 
-/* One snapshot: a chain init <- sshd <- bash <- cat, files, links, flows
- * and domains; 'v' varies it. */
+static void tamper(struct jb_snap_region *r, struct jb_snap_slot_hdr *h, uint32_t klass,
+		   uint64_t task, const char *name)
+{
+	struct jb_tamper t;
+
+	memset(&t, 0, sizeof(t));
+	t.key = klass * 1000 + task;
+	t.task_key = task;
+	t.first_ns = t.last_ns = h->taken_ns;
+	t.klass = klass;
+	t.op = 2;
+	t.tgid = 40;
+	t.target_pid = 1234;
+	t.target_row = JB_AGENT_ROW_SUPERVISOR;
+	t.count = 3;
+	memcpy(t.comm, "cat", 3);
+	memset(t.name, 'n', sizeof(t.name)); /* no NUL: the writer cuts it */
+	if (name)
+		snprintf(t.name, sizeof(t.name), "%s", name);
+	if (jb_snap_add_tamper(r, h, &t) < 0)
+		exit(1);
+}
+
+/* One snapshot: a chain init <- sshd <- bash <- cat, files, links, flows,
+ * domains and tampers; 'v' varies it. */
 static void fill(struct jb_snap_region *r, uint32_t slot, uint64_t seq, int v)
 {
 	static const char names[] = "example.com\0cdn.example.net";
@@ -167,6 +190,8 @@ static void fill(struct jb_snap_region *r, uint32_t slot, uint64_t seq, int v)
 	domain(&d[1], AF_INET6, "2001:db8::1", names, v ? sizeof(names) - 1 : 12);
 	domain(&d[2], AF_INET, "10.0.0.1", "", 0);
 	h->ndomains = 3;
+	tamper(r, h, JB_TAMPER_SIGNAL, 400, "");
+	tamper(r, h, JB_TAMPER_FILE, 300, v ? NULL : "/etc/jibril/jibril.conf");
 	jb_snap_publish(h, 4, 3, 3);
 }
 
@@ -177,8 +202,8 @@ static void region(const char *name, uint32_t nslots, int v)
 	uint8_t *out;
 	size_t len;
 
-	if (jb_snap_create_dns(&r, nslots, 4, 4, 4, 4, 4) < 0) {
-		perror("jb_snap_create_dns");
+	if (jb_snap_create_all(&r, nslots, 4, 4, 4, 4, 4, 2) < 0) {
+		perror("jb_snap_create_all");
 		exit(1);
 	}
 	for (uint32_t s = 0; s < nslots; s++)

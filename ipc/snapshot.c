@@ -12,6 +12,8 @@
  *  - a file record is written whole, zero padding included, and the pool
  *    reserves cap_files records of the longest path, so appending up to
  *    cap_files files never needs a bounds check beyond the count.
+ *  - each tamper record is checked before it is returned (class, NULs,
+ *    count, times), like each file record.
  *  - seq_begin is written first and seq_end last, with release ordering;
  *    readers check both (before and after reading).
  */
@@ -35,6 +37,7 @@ _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its res
 _Static_assert(sizeof(struct jb_dns_key) == 24, "jb_dns_key layout");
 _Static_assert(sizeof(struct jb_dns) == 296, "jb_dns layout");
 _Static_assert(sizeof(struct jb_snap_domain) % 8 == 0, "jb_snap_domain must stay 8-byte sized");
+_Static_assert(sizeof(struct jb_tamper) == 344, "jb_tamper layout");
 _Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");
 _Static_assert(__builtin_offsetof(struct jb_snap_file_ix, key) == 0, "find_key needs key first");
 
@@ -44,8 +47,8 @@ _Static_assert(__builtin_offsetof(struct jb_snap_file_ix, key) == 0, "find_key n
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
-size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
-			     uint32_t domains)
+size_t jb_snap_slot_size_all(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
+			     uint32_t domains, uint32_t tampers)
 {
 	size_t s = SLOT_HDR_RESERVE;
 	s += (size_t)tasks * sizeof(struct jb_task);
@@ -53,7 +56,14 @@ size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uin
 	s += (size_t)links * sizeof(struct jb_snap_link);
 	s += (size_t)flows * sizeof(struct jb_flow);
 	s += (size_t)domains * sizeof(struct jb_snap_domain);
+	s += (size_t)tampers * sizeof(struct jb_tamper);
 	return align_up(s, 4096);
+}
+
+size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
+			     uint32_t domains)
+{
+	return jb_snap_slot_size_all(tasks, files, links, flows, domains, 0);
 }
 
 size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows)
@@ -64,13 +74,21 @@ size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_
 int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, uint32_t files,
 		   uint32_t links, uint32_t flows)
 {
-	return jb_snap_create_dns(r, nslots, tasks, files, links, flows, JB_DNS_ENTRIES);
+	return jb_snap_create_all(r, nslots, tasks, files, links, flows, JB_DNS_ENTRIES,
+				  JB_TAMPER_ENTRIES);
 }
 
 int jb_snap_create_dns(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks,
 		       uint32_t files, uint32_t links, uint32_t flows, uint32_t domains)
 {
-	size_t slot = jb_snap_slot_size_dns(tasks, files, links, flows, domains);
+	return jb_snap_create_all(r, nslots, tasks, files, links, flows, domains, 0);
+}
+
+int jb_snap_create_all(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks,
+		       uint32_t files, uint32_t links, uint32_t flows, uint32_t domains,
+		       uint32_t tampers)
+{
+	size_t slot = jb_snap_slot_size_all(tasks, files, links, flows, domains, tampers);
 	size_t size = JB_SNAP_HDR_SIZE + slot * nslots;
 	int fd;
 
@@ -104,6 +122,7 @@ int jb_snap_create_dns(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks
 	r->hdr->cap_links = links;
 	r->hdr->cap_flows = flows;
 	r->hdr->cap_domains = domains;
+	r->hdr->cap_tampers = tampers;
 	return 0;
 fail: {
 	int e = errno;
@@ -154,6 +173,9 @@ struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, 
 	h->off_flows = off;
 	off += (size_t)rh->cap_flows * sizeof(struct jb_flow);
 	h->off_domains = off;
+	off += (size_t)rh->cap_domains * sizeof(struct jb_snap_domain);
+	h->off_tampers = off;
+	h->ntampers = 0;
 	h->ndomains = 0;
 	h->nfiles = 0;
 	h->file_pool_len = 0;
@@ -195,6 +217,28 @@ struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_
 {
 	*cap = r->hdr->cap_domains;
 	return (struct jb_snap_domain *)((uint8_t *)h + h->off_domains);
+}
+
+int jb_snap_add_tamper(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
+		       const struct jb_tamper *t)
+{
+	struct jb_tamper *out;
+	size_t cl, nl;
+
+	if (h->ntampers >= r->hdr->cap_tampers)
+		return -1;
+	out = (struct jb_tamper *)((uint8_t *)h + h->off_tampers) + h->ntampers;
+	*out = *t;
+	/* the kernel terminates both strings; one that is not is cut here,
+	 * and no stale byte after a NUL reaches a reader */
+	cl = strnlen(t->comm, sizeof(t->comm) - 1);
+	nl = strnlen(t->name, sizeof(t->name) - 1);
+	if (t->name[nl])
+		out->flags |= JB_TAMPER_NAME_CUT;
+	memset(out->comm + cl, 0, sizeof(out->comm) - cl);
+	memset(out->name + nl, 0, sizeof(out->name) - nl);
+	h->ntampers++;
+	return 0;
 }
 
 static int cmp_domain(const void *a, const void *b)
@@ -249,8 +293,8 @@ const struct jb_snap_region_hdr *jb_snap_map_ro(int fd, size_t *size, char *err,
 	    h->nslots == 0 || h->slot_size == 0 ||
 	    /* divide, never multiply: a hostile header must not wrap around */
 	    h->nslots > ((uint64_t)end - JB_SNAP_HDR_SIZE) / h->slot_size ||
-	    jb_snap_slot_size_dns(h->cap_tasks, h->cap_files, h->cap_links, h->cap_flows,
-				  h->cap_domains) != h->slot_size) {
+	    jb_snap_slot_size_all(h->cap_tasks, h->cap_files, h->cap_links, h->cap_flows,
+				  h->cap_domains, h->cap_tampers) != h->slot_size) {
 		snprintf(err, errlen, "snapshot region header is invalid");
 		munmap((void *)h, (size_t)end);
 		return NULL;
@@ -290,10 +334,14 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	v->nlinks = h->nlinks;
 	v->nflows = h->nflows;
 	v->ndomains = h->ndomains;
+	v->ntampers = h->ntampers;
 	if (v->ntasks > r->cap_tasks || v->nfiles > r->cap_files || v->nlinks > r->cap_links ||
 	    v->nflows > r->cap_flows || v->ndomains > r->cap_domains ||
+	    v->ntampers > r->cap_tampers ||
 	    (v->ndomains &&
 	     !range_ok(h->off_domains, v->ndomains, sizeof(struct jb_snap_domain), r->slot_size)) ||
+	    (v->ntampers &&
+	     !range_ok(h->off_tampers, v->ntampers, sizeof(struct jb_tamper), r->slot_size)) ||
 	    !range_ok(h->off_tasks, v->ntasks, sizeof(struct jb_task), r->slot_size) ||
 	    !range_ok(h->off_files, v->nfiles, sizeof(struct jb_snap_file_ix), r->slot_size) ||
 	    !range_ok(h->off_file_pool, h->file_pool_len, 1, r->slot_size) ||
@@ -307,6 +355,7 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	v->links = (const struct jb_snap_link *)(b + h->off_links);
 	v->flows = (const struct jb_flow *)(b + h->off_flows);
 	v->domains = v->ndomains ? (const struct jb_snap_domain *)(b + h->off_domains) : NULL;
+	v->tampers = v->ntampers ? (const struct jb_tamper *)(b + h->off_tampers) : NULL;
 	return 0;
 }
 
@@ -340,6 +389,21 @@ static const void *find_key(const void *base, size_t n, size_t recsz, uint64_t k
 const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key)
 {
 	return find_key(v->tasks, v->ntasks, sizeof(*v->tasks), key);
+}
+
+const struct jb_tamper *jb_snap_tamper(const struct jb_snap_view *v, uint32_t i)
+{
+	const struct jb_tamper *t;
+
+	if (i >= v->ntampers || !v->tampers)
+		return NULL;
+	t = &v->tampers[i];
+	/* callers print comm and name as strings and name the class */
+	if (t->klass == 0 || t->klass >= JB_TAMPER_CLASS_MAX || t->count == 0 ||
+	    t->first_ns > t->last_ns || !memchr(t->comm, '\0', sizeof(t->comm)) ||
+	    !memchr(t->name, '\0', sizeof(t->name)))
+		return NULL;
+	return t;
 }
 
 const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key)

@@ -9,6 +9,7 @@
  *                 [file pool: struct jb_snap_file records, variable size]
  *                 [links: struct jb_snap_link] [flows: struct jb_flow]
  *                 [domains: struct jb_snap_domain, sorted by key]
+ *                 [tampers: struct jb_tamper, in map order]
  * A file record is as long as its path (the kernel's struct jb_file always
  * carries JB_PATH_LEN bytes): the index entry gives its offset in the pool.
  * Every section is reserved for its worst case (the pool: cap_files
@@ -16,6 +17,8 @@
  * memfd page never touched costs no memory.
  * The domains are the whole jb_dns map (every address a DNS answer gave,
  * with its names), not a delta: a flow may start long after the answer.
+ * The tampers are the jb_tamper records changed since the slot's since, like
+ * links and flows; their actors' tasks (with ancestors) are in the tasks.
  *
  * Writer: the supervisor only (it maps the memfd read-write, then seals it
  * with F_SEAL_FUTURE_WRITE so no later mapping can write). Readers: workers
@@ -40,7 +43,7 @@
 #include "../bpf/jibril.h"
 
 #define JB_SNAP_MAGIC 0x4a42534eu /* "JBSN" */
-#define JB_SNAP_VERSION 4
+#define JB_SNAP_VERSION 5
 #define JB_SNAP_HDR_SIZE 4096
 
 struct jb_snap_region_hdr {
@@ -51,7 +54,7 @@ struct jb_snap_region_hdr {
 	uint64_t slot_size;
 	uint64_t region_size;
 	uint32_t cap_tasks, cap_files, cap_links, cap_flows;
-	uint32_t cap_domains, _pad;
+	uint32_t cap_domains, cap_tampers;
 };
 
 /* A link as the snapshot carries it: the kernel's key and record. */
@@ -92,8 +95,9 @@ struct jb_snap_slot_hdr {
 	uint64_t since_ns;	/* the previous snapshot's taken_ns */
 	uint32_t ntasks, nfiles, nlinks, nflows; /* nfiles: entries of the file index */
 	uint64_t off_tasks, off_files, off_links, off_flows; /* from slot start */
-	uint32_t ndomains, _pad;
+	uint32_t ndomains, ntampers;
 	uint64_t off_domains;
+	uint64_t off_tampers;	/* from slot start */
 	uint64_t off_file_pool;	/* from slot start; off_files is the index */
 	uint64_t file_pool_len;	/* bytes of records written into the pool */
 	uint64_t lost[JB_STAT_MAX]; /* running totals of the kernel counters */
@@ -112,13 +116,17 @@ struct jb_snap_view {
 	const struct jb_snap_link *links;
 	const struct jb_flow *flows;
 	const struct jb_snap_domain *domains;
-	uint32_t ntasks, nfiles, nlinks, nflows, ndomains;
+	const struct jb_tamper *tampers; /* read them with jb_snap_tamper() */
+	uint32_t ntasks, nfiles, nlinks, nflows, ndomains, ntampers;
 };
 
-/* Bytes one slot needs for these capacities (the first: no domains). */
+/* Bytes one slot needs for these capacities (the first: no domains, the
+ * first two: no tampers). */
 size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows);
 size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
 			     uint32_t domains);
+size_t jb_snap_slot_size_all(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
+			     uint32_t domains, uint32_t tampers);
 
 /* --- writer (supervisor) --------------------------------------------- */
 struct jb_snap_region {
@@ -129,11 +137,15 @@ struct jb_snap_region {
 };
 
 /* Create, size, map and seal the region. 0 or -1 (errno set). The first
- * reserves JB_DNS_ENTRIES domains (the jb_dns map's size). */
+ * reserves JB_DNS_ENTRIES domains and JB_TAMPER_ENTRIES tampers (the
+ * jb_dns and jb_tamper maps' sizes); the second no tampers. */
 int jb_snap_create(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks, uint32_t files,
 		   uint32_t links, uint32_t flows);
 int jb_snap_create_dns(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks,
 		       uint32_t files, uint32_t links, uint32_t flows, uint32_t domains);
+int jb_snap_create_all(struct jb_snap_region *r, uint32_t nslots, uint32_t tasks,
+		       uint32_t files, uint32_t links, uint32_t flows, uint32_t domains,
+		       uint32_t tampers);
 void jb_snap_destroy(struct jb_snap_region *r);
 
 /* Begin writing snapshot 'seq' into 'slot': returns pointers to the record
@@ -151,6 +163,12 @@ int jb_snap_add_file(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
  * publishing. */
 struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
 				       uint32_t *cap);
+/* Append a kernel tamper record (after jb_snap_begin, which sets ntampers
+ * to 0). Its comm and name are cut at their last byte when the kernel left
+ * no NUL (the name flagged JB_TAMPER_NAME_CUT) and zeroed past the NUL. 0,
+ * or -1 when the slot already holds cap_tampers records. */
+int jb_snap_add_tamper(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
+		       const struct jb_tamper *t);
 /* Set counts, sort tasks, the file index and domains by key, then publish
  * (seq_end last). */
 void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nlinks,
@@ -169,6 +187,10 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 int jb_snap_still_valid(const struct jb_snap_view *v);
 
 const struct jb_task *jb_snap_task(const struct jb_snap_view *v, uint64_t key);
+/* Tamper record i (< v->ntampers), or NULL when it fails a check (class
+ * known, comm and name NUL-terminated, count at least 1, first_ns <=
+ * last_ns): a corrupt record reads as absent. */
+const struct jb_tamper *jb_snap_tamper(const struct jb_snap_view *v, uint32_t i);
 /* The file record of key, or NULL: absent, or its record fails a check
  * (aligned and wholly inside the pool, its key, path_len < JB_PATH_LEN,
  * NUL at path_len and none before): a corrupt record reads as absent. */

@@ -106,6 +106,8 @@ int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g);
 /* --- recipe_load.c: the names rcp_mech_name() and rcp_times_name() give ----------- */
 extern const char *const rcp_mech_names[RCP_MECH_MAX];
 extern const char *const rcp_times_names[RCP_T_MAX];
+/* indexed by enum jb_tamper_class; [0] is NULL */
+extern const char *const rcp_tamper_names[JB_TAMPER_CLASS_MAX];
 
 /* --- recipe_parse.c ------------------------------------------------------------------ */
 /* The name of key i of the recipe table, NULL past the last (for tests). */

@@ -23,7 +23,14 @@
 
 #include "bpf/jibril.h"
 
-enum rcp_mech { RCP_FILE_ACCESS = 0, RCP_EXECUTION, RCP_NETWORK_PEERS, RCP_ENV_VARS, RCP_MECH_MAX };
+enum rcp_mech {
+	RCP_FILE_ACCESS = 0,
+	RCP_EXECUTION,
+	RCP_NETWORK_PEERS,
+	RCP_ENV_VARS,
+	RCP_TAMPER, /* jb_tamper records: somebody acting on the agent */
+	RCP_MECH_MAX
+};
 
 enum rcp_times_kind {
 	RCP_T_PROC = 0,
@@ -132,6 +139,8 @@ struct recipe {
 	/* env_vars */
 	const char *const *env_names;
 	size_t nenv_names;
+	/* tamper: bit (1 << enum jb_tamper_class) per class matched */
+	uint32_t tamper_classes;
 	/* process filters */
 	const struct rcp_group *groups;
 	size_t ngroups;
@@ -174,6 +183,8 @@ void rcp_set_free(struct rcp_set *set);
 const struct recipe *rcp_find(const struct rcp_set *set, const char *kind);
 
 const char *rcp_mech_name(enum rcp_mech m);
+/* The recipe name of a tamper class (enum jb_tamper_class), or "?". */
+const char *rcp_tamper_class_name(uint32_t klass);
 const char *rcp_times_name(enum rcp_times_kind k);
 
 /* The built-in recipes compiled into the binary (build/recipes_builtin.c). */
@@ -200,6 +211,9 @@ struct rcp_subject {
 	const struct jb_flow *flow;	/* or NULL */
 	const char *const *names;	/* domain names of the flow's peer */
 	int nnames;
+	const struct jb_tamper *tamper;	/* or NULL; its task is task (NULL when
+					 * the snapshot lacks it), its name is
+					 * path for the agent_files class */
 };
 
 int rcp_match(const struct recipe *r, const struct rcp_subject *s);

@@ -19,11 +19,22 @@
 #include "rcp/load.h"
 
 const char *const rcp_mech_names[RCP_MECH_MAX] = {"file_access", "execution", "network_peers",
-						     "env_vars"};
+						     "env_vars", "tamper"};
+/* the names the tamper key takes, and the events' tamper.class */
+const char *const rcp_tamper_names[JB_TAMPER_CLASS_MAX] = {
+	[JB_TAMPER_MAP_WRITE] = "map_write",	 [JB_TAMPER_BPF_PROG] = "bpf_program",
+	[JB_TAMPER_MODULE] = "kernel_module",	 [JB_TAMPER_SIGNAL] = "signal",
+	[JB_TAMPER_PTRACE] = "ptrace",		 [JB_TAMPER_PROC_MEM] = "process_memory",
+	[JB_TAMPER_FILE] = "agent_files",
+};
 const char *const rcp_times_names[RCP_T_MAX] = {
 	"times_per_proc",	   "times_per_exe",  "times_per_parent_proc", "times_per_parent_exe",
 	"times_per_full_ancestry", "times_per_host", "times_in_total"};
 const char *rcp_mech_name(enum rcp_mech m) { return m < RCP_MECH_MAX ? rcp_mech_names[m] : "?"; }
+const char *rcp_tamper_class_name(uint32_t klass)
+{
+	return klass && klass < JB_TAMPER_CLASS_MAX ? rcp_tamper_names[klass] : "?";
+}
 const char *rcp_times_name(enum rcp_times_kind k)
 {
 	return k < RCP_T_MAX ? rcp_times_names[k] : "?";

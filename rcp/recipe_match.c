@@ -1,6 +1,7 @@
 /*
  * recipe_match.c - evaluate one recipe against one candidate (a task and
- * the file it touched or executed, or a flow and the names of its peer).
+ * the file it touched or executed, a flow and the names of its peer, or a
+ * tamper record and its actor).
  *
  * Invariants:
  *  - pure: no I/O, no allocation except PCRE2 match data and context
@@ -10,7 +11,9 @@
  *    names by what the caller passes, strings by their record fields.
  *  - a field that is not known (no task for an ingress flow, no parent)
  *    never matches a pattern, so an irrelevant group cannot be satisfied by
- *    missing data and a pertinent one cannot either.
+ *    missing data and a pertinent one cannot either (a tamper record's own
+ *    comm, uid and pid stand in for its actor when the snapshot lacks the
+ *    task).
  */
 #include <math.h>
 #include <stdio.h>
@@ -174,12 +177,18 @@ static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 	case RCP_W_EXE:
 		return t && text_match(it->re, t->exe, sizeof(t->exe));
 	case RCP_W_COMM:
+		if (!t && s->tamper) /* the actor's task left the snapshot: its record */
+			return text_match(it->re, s->tamper->comm, sizeof(s->tamper->comm));
 		return t && text_match(it->re, t->comm, sizeof(t->comm));
 	case RCP_W_ARGS:
 		return t && re_match(it->re, buf, rcp_task_args(t, buf, sizeof(buf)));
 	case RCP_W_UID:
+		if (!t && s->tamper)
+			return num_match(it, s->tamper->uid);
 		return t && num_match(it, t->uid);
 	case RCP_W_PID:
+		if (!t && s->tamper)
+			return num_match(it, s->tamper->tgid);
 		return t && num_match(it, t->tgid);
 	case RCP_W_PPID:
 		return t && num_match(it, t->ppid);
@@ -407,6 +416,11 @@ int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bas
 		if (!s->task || !(s->actions & JB_ACT_EXEC) || !env_vars_match(r, s->task))
 			return 0;
 		break;
+	case RCP_TAMPER:
+		if (!s->tamper || s->tamper->klass >= 32 ||
+		    !(r->tamper_classes & (1u << s->tamper->klass)))
+			return 0;
+		break;
 	default:
 		return 0;
 	}
@@ -438,6 +452,12 @@ void rcp_times_key(enum rcp_times_kind k, const struct rcp_subject *s, const cha
 		if (t) {
 			rcp_process_id(boot_id, t->tgid, t->start_ticks, id);
 			snprintf(out, len, "process %s (pid %u)", id, t->tgid);
+		} else if (s->tamper) {
+			/* an actor whose task record is gone: its pid still
+			 * separates it from other actors */
+			snprintf(out, len, "pid %u (%.*s)", s->tamper->tgid,
+				 (int)strnlen(s->tamper->comm, sizeof(s->tamper->comm)),
+				 s->tamper->comm);
 		}
 		break;
 	case RCP_T_EXE:

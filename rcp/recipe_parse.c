@@ -68,7 +68,7 @@ static const struct {
 };
 
 static const char *const breeds[] = {"file_access", "execution",  "remote_domains", "remote_cidrs",
-				     "remote_ips",  "env_vars", NULL};
+				     "remote_ips",  "env_vars", "tamper", NULL};
 static const char *const importances[] = {"low", "medium", "high", "critical", NULL};
 
 /* Mechanisms that may use a key. */
@@ -76,11 +76,18 @@ static const char *const importances[] = {"low", "medium", "high", "critical", N
 #define M_FILE (M(RCP_FILE_ACCESS) | M(RCP_EXECUTION))
 #define M_NET M(RCP_NETWORK_PEERS)
 #define M_ENV M(RCP_ENV_VARS)
+#define M_TAMPER M(RCP_TAMPER)
 #define M_ALL (M(RCP_MECH_MAX) - 1)
 /* What the keys a mechanism may not use are called in its error. */
 static const char *const foreign_keys[RCP_MECH_MAX] = {
-	[RCP_FILE_ACCESS] = "network or env_vars", [RCP_EXECUTION] = "network or env_vars",
-	[RCP_NETWORK_PEERS] = "file or env_vars", [RCP_ENV_VARS] = "file or network"};
+	[RCP_FILE_ACCESS] = "network, env_vars or tamper",
+	[RCP_EXECUTION] = "network, env_vars or tamper",
+	[RCP_NETWORK_PEERS] = "file, env_vars or tamper",
+	[RCP_ENV_VARS] = "file, network or tamper",
+	[RCP_TAMPER] = "file, network or env_vars"};
+
+/* The tamper classes by name (rcp_tamper_names), and "any". */
+#define ALL_TAMPER (((1u << JB_TAMPER_CLASS_MAX) - 1) & ~1u)
 
 /* A recipe being read: the recipe, and what its keys gather before the
  * checks that involve several of them. */
@@ -92,6 +99,7 @@ struct draft {
 	struct rcp_strs doms, envs;
 	struct rcp_group *groups;
 	uint32_t excl, fexcl;		/* file_actions_excl, flow_actions_excl */
+	const yaml_node_t *tamper_key;	/* tamper, for its error line */
 	const yaml_node_t *actions_key;	/* file_actions, for its error line */
 	int trie_given;
 	const yaml_node_pair_t *pair;	/* the key being read */
@@ -147,7 +155,7 @@ static int key_bool(struct rcp_ctx *c, struct draft *d, const struct recipe_key 
 static int key_breed(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k, yaml_node_t *v)
 {
 	int i;
-	if (rcp_pick(c, v, "breed", breeds, 6, &i) < 0)
+	if (rcp_pick(c, v, "breed", breeds, 7, &i) < 0)
 		return -1;
 	d->r.breed = breeds[i];
 	return 1;
@@ -379,6 +387,32 @@ static int key_arbitrary(struct rcp_ctx *c, struct draft *d, const struct recipe
 	return 1;
 }
 
+static int elem_tamper(struct rcp_ctx *c, yaml_node_t *n, const char *s, void *arg)
+{
+	if (!strcmp(s, "any")) {
+		*(uint32_t *)arg |= ALL_TAMPER;
+		return 0;
+	}
+	for (uint32_t i = 1; i < JB_TAMPER_CLASS_MAX; i++)
+		if (!strcmp(s, rcp_tamper_names[i])) {
+			*(uint32_t *)arg |= 1u << i;
+			return 0;
+		}
+	return rcp_fail(c, n, "unknown tamper class '%s'", s);
+}
+
+_Static_assert(JB_TAMPER_CLASS_MAX == 8, "the error below names every tamper class");
+
+/* tamper: which classes of jb_tamper records the recipe is about */
+static int key_tamper(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
+		      yaml_node_t *v)
+{
+	if (rcp_each_elem(c, v, k->name, 1, elem_tamper, &d->r.tamper_classes) < 0)
+		return -1;
+	d->tamper_key = rcp_node(c, d->pair->key);
+	return d->r.tamper_classes != 0;
+}
+
 /* parsed for shape only: reactions are a later issue (the caller warns) */
 static int key_reactions(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
@@ -425,6 +459,7 @@ static const struct recipe_key recipe_keys[] = {
 	{"flow_actions_how", key_how, AT(r.flow_actions_all), M_NET, 0},
 	{"flow_actions_excl", key_flow_actions, AT(fexcl), M_NET, 0},
 	{"env_vars", key_env_vars, 0, M_ENV, 0},
+	{"tamper", key_tamper, 0, M_TAMPER, 0},
 	{"arbitrary", key_arbitrary, 0, M_ALL, 0},
 	{"reactions", key_reactions, 0, M_ALL, 0},
 };
@@ -474,6 +509,16 @@ static int check_mechanism(struct rcp_ctx *c, yaml_node_t *m, struct draft *d)
 		if (!d->envs.n)
 			return rcp_fail(c, m, "env_vars recipe %s needs env_vars (variable names)",
 					r->kind);
+		break;
+	case RCP_TAMPER:
+		if (!r->tamper_classes)
+			return rcp_fail(c, d->tamper_key ? d->tamper_key : m,
+					"tamper recipe %s needs tamper (which classes: %s, %s, %s, "
+					"%s, %s, %s, %s or any)", r->kind,
+					rcp_tamper_names[1], rcp_tamper_names[2],
+					rcp_tamper_names[3], rcp_tamper_names[4],
+					rcp_tamper_names[5], rcp_tamper_names[6],
+					rcp_tamper_names[7]);
 		break;
 	default:
 		break;

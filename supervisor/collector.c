@@ -3,10 +3,10 @@
  * preallocated arrays), write what changed into a free snapshot slot,
  * announce it to the workers, and account for what the kernel lost.
  *
- * What a snapshot holds: the links and flows whose last_ns is newer than
- * the oldest point any worker has acknowledged, the files those links
- * name, and the tasks they name with their ancestors (for the events'
- * parent and ancestry). Each worker is
+ * What a snapshot holds: the links, flows and tamper records whose last_ns
+ * is newer than the oldest point any worker has acknowledged, the files
+ * those links name, and the tasks they name with their ancestors (for the
+ * events' parent and ancestry). Each worker is
  * told its own 'since' and looks only at records newer than that, so a
  * restarted worker catches up on what its predecessor never finished.
  *
@@ -84,6 +84,8 @@ struct sup_collector {
 	int latest_slot;
 	uint64_t seq, last_query_ns, skipped;
 	struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
+	struct dump d_tamper;	 /* the whole jb_tamper map (JB_TAMPER_ENTRIES) */
+	uint64_t tampers_dropped; /* changed records past the slot's section */
 	struct key_ix *task_index;
 	uint8_t *file_found;	 /* per distinct file key of this cadence */
 	uint32_t scan_bound;	 /* entries of the biggest files map */
@@ -158,7 +160,9 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	if (dump_alloc(&c->d_tasks, tasks, sizeof(uint64_t), sizeof(struct jb_task)) < 0 ||
 	    dump_alloc(&c->d_files, FILE_CHUNK, sizeof(uint64_t), sizeof(struct jb_file)) < 0 ||
 	    dump_alloc(&c->d_links, links, sizeof(struct jb_link_key), sizeof(struct jb_link)) < 0 ||
-	    dump_alloc(&c->d_flows, cf->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0)
+	    dump_alloc(&c->d_flows, cf->map_flows, sizeof(uint64_t), sizeof(struct jb_flow)) < 0 ||
+	    dump_alloc(&c->d_tamper, JB_TAMPER_ENTRIES, sizeof(uint64_t),
+		       sizeof(struct jb_tamper)) < 0)
 		return -1;
 	c->scan_bound = cf->map_files > cf->map_hot_files ? cf->map_files : cf->map_hot_files;
 	c->link_file_keys = calloc(links, sizeof(*c->link_file_keys));
@@ -177,7 +181,7 @@ void sup_collector_free(struct sup *s)
 
 	if (!c)
 		return;
-	struct dump *all[] = {&c->d_tasks, &c->d_files, &c->d_links, &c->d_flows};
+	struct dump *all[] = {&c->d_tasks, &c->d_files, &c->d_links, &c->d_flows, &c->d_tamper};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		free(all[i]->keys);
 		free(all[i]->vals);
@@ -245,7 +249,8 @@ static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 	/* files are read only when a changed link names them: their loss
 	 * shows as files_missing instead */
 	uint64_t created = stats[JB_STAT_TASK_NEW] + stats[JB_STAT_LINK_NEW] +
-			   stats[JB_STAT_FLOW_NEW] + stats[JB_STAT_HOT_NEW];
+			   stats[JB_STAT_FLOW_NEW] + stats[JB_STAT_HOT_NEW] +
+			   stats[JB_STAT_TAMPER_NEW];
 	uint64_t fails = 0, fails_prev = 0;
 
 	/* created since the last query but not seen by this one: evicted */
@@ -253,26 +258,29 @@ static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 		c->lost_unseen += created - c->created_total_prev - c->seen_new;
 	c->created_total_prev = created;
 	static const int fail_stats[] = {JB_STAT_TASK_FAIL, JB_STAT_FILE_FAIL, JB_STAT_LINK_FAIL,
-					 JB_STAT_FLOW_FAIL, JB_STAT_PATH_FAIL, JB_STAT_HOT_FAIL};
+					 JB_STAT_FLOW_FAIL, JB_STAT_PATH_FAIL, JB_STAT_HOT_FAIL,
+					 JB_STAT_TAMPER_FAIL};
 	for (size_t i = 0; i < sizeof(fail_stats) / sizeof(fail_stats[0]); i++) {
 		fails += stats[fail_stats[i]];
 		fails_prev += c->stats_prev[fail_stats[i]];
 	}
-	if ((fails != fails_prev || c->lost_unseen || c->files_missing) &&
+	if ((fails != fails_prev || c->lost_unseen || c->files_missing || c->tampers_dropped) &&
 	    now - c->last_loss_log_ns > LOSS_LOG_EVERY_NS) {
-		sup_warn_loss(s, "kernel_records", "kernel loss so far: %llu records evicted before "
-			      "any query saw them, %llu changed links whose file was already "
-			      "evicted, %llu failed inserts (tasks %llu files %llu links %llu "
-			      "flows %llu protected %llu), %llu unreadable paths; consider larger "
-			      "[maps] sizes",
-			      (unsigned long long)c->lost_unseen, (unsigned long long)c->files_missing,
-			      (unsigned long long)(fails - stats[JB_STAT_PATH_FAIL]),
-			      (unsigned long long)stats[JB_STAT_TASK_FAIL],
-			      (unsigned long long)stats[JB_STAT_FILE_FAIL],
-			      (unsigned long long)stats[JB_STAT_LINK_FAIL],
-			      (unsigned long long)stats[JB_STAT_FLOW_FAIL],
-			      (unsigned long long)stats[JB_STAT_HOT_FAIL],
-			      (unsigned long long)stats[JB_STAT_PATH_FAIL]);
+		sup_warn_loss(s, "kernel_records", "kernel loss so far: %llu records evicted before any query saw them, "
+			  "%llu changed links whose file was already evicted, "
+			  "%llu failed inserts (tasks %llu files %llu links %llu flows %llu "
+			  "protected %llu tamper %llu), %llu unreadable paths, %llu tamper records "
+			  "past a snapshot's room; consider larger [maps] sizes",
+			  (unsigned long long)c->lost_unseen, (unsigned long long)c->files_missing,
+			  (unsigned long long)(fails - stats[JB_STAT_PATH_FAIL]),
+			  (unsigned long long)stats[JB_STAT_TASK_FAIL],
+			  (unsigned long long)stats[JB_STAT_FILE_FAIL],
+			  (unsigned long long)stats[JB_STAT_LINK_FAIL],
+			  (unsigned long long)stats[JB_STAT_FLOW_FAIL],
+			  (unsigned long long)stats[JB_STAT_HOT_FAIL],
+			  (unsigned long long)stats[JB_STAT_TAMPER_FAIL],
+			  (unsigned long long)stats[JB_STAT_PATH_FAIL],
+			  (unsigned long long)c->tampers_dropped);
 		c->last_loss_log_ns = now;
 	}
 	memcpy(c->stats_prev, stats, sizeof(c->stats_prev));
@@ -409,6 +417,32 @@ static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
 	}
 }
 
+/* The tamper section: every jb_tamper record changed since 'since', and
+ * its actor with ancestors among the tasks. The section holds as many as
+ * the map, so a record is dropped (and counted) only when the map changed
+ * under the walk. */
+static void collect_tampers(struct sup *s, struct jb_snap_slot_hdr *h, uint64_t since,
+			    uint64_t prev_query, struct jb_task *tasks, uint32_t *ntasks)
+{
+	struct sup_collector *c = s->col;
+
+	c->d_tamper.n = 0;
+	if (dump_map(c, c->bpf->fd_tamper, JB_TAMPER_ENTRIES, &c->d_tamper) < 0)
+		log_warn("reading the tamper map");
+	for (uint32_t i = 0; i < c->d_tamper.n; i++) {
+		const struct jb_tamper *t = (const struct jb_tamper *)c->d_tamper.vals + i;
+
+		c->seen_new += t->first_ns > prev_query;
+		if (t->last_ns <= since)
+			continue;
+		if (jb_snap_add_tamper(&s->snap, h, t) < 0) {
+			c->tampers_dropped++;
+			continue;
+		}
+		add_task_chain(c, t->task_key, tasks, ntasks);
+	}
+}
+
 void sup_collector_tick(struct sup *s)
 {
 	struct sup_collector *c = s->col;
@@ -492,6 +526,7 @@ void sup_collector_tick(struct sup *s)
 		add_task_chain(c, f->task_key, tasks, &ntasks);
 	}
 	collect_files(s, h, links, nlinks);
+	collect_tampers(s, h, since, prev_query, tasks, &ntasks);
 	st->query_ns = mono_ns() - taken;
 	c->last_query_ns = taken;
 	account_loss(s, c, taken, stats);

@@ -123,6 +123,18 @@ const struct jb_kind jb_kinds[] = {
 		.hooks = &worker_hooks,
 	},
 	{
+		/* somebody acting on the agent: the tamper section */
+		.name = "tamper",
+		.role = IPC_ROLE_WORKER,
+		.entry = wrk_main,
+		.policy = &jb_policy_worker,
+		.aux = JB_AUX_SNAPSHOT,
+		.enable = JB_EN_ON,
+		.source = JB_SRC_TAMPER,
+		.mechs = MECH(RCP_TAMPER),
+		.hooks = &worker_hooks,
+	},
+	{
 		.name = "stdout",
 		.role = IPC_ROLE_PRINTER,
 		.entry = prn_main,

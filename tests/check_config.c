@@ -168,6 +168,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(ON(&c, "file_access"), 1);
 	ck_assert_int_eq(ON(&c, "execution"), 1);
 	ck_assert_int_eq(ON(&c, "network"), 1);
+	ck_assert_int_eq(ON(&c, "tamper"), 1);
 	ck_assert_int_eq(ON(&c, "stdout"), 1);
 	ck_assert_str_eq(c.printer_file, "");
 	ck_assert_uint_eq(c.backoff_initial_ms, 250);
@@ -242,6 +243,7 @@ static void want_full(struct jb_config *c)
 	ON(c, "file_access") = 0;
 	ON(c, "execution") = 0;
 	ON(c, "network") = 0;
+	ON(c, "tamper") = 0;
 	ON(c, "stdout") = 0;
 	strcpy(c->printer_file, "/var/log/jibril/detections.json");
 	c->backoff_initial_ms = 10;

@@ -311,6 +311,7 @@ static const struct {
 	{"flow_actions_how", "any"},
 	{"flow_actions_excl", "ended"},
 	{"env_vars", "[LD_PRELOAD]"},
+	{"tamper", "[signal]"},
 	{"arbitrary", "[{items: [{what: exe, pattern: x}]}]"},
 	{"reactions", "[]"},
 };
@@ -507,12 +508,22 @@ END_TEST
 START_TEST(err_mechanism_shape)
 {
 	bad1(HDR("a", "file_access") "  file_actions: open\n", 1, "needs bases");
-	bad1(HDR("a", "file_access") "  base: x\n  remote_port: 80\n", 1, "network or env_vars");
+	bad1(HDR("a", "file_access") "  base: x\n  remote_port: 80\n", 1,
+	     "network, env_vars or tamper");
+	bad1(HDR("a", "file_access") "  base: x\n  tamper: [signal]\n", 1,
+	     "network, env_vars or tamper");
+	bad1(HDR("a", "tamper") "  enabled: true\n", 1, "needs tamper (which classes");
+	bad1(HDR("a", "tamper") "  tamper: []\n", 7, "needs tamper");
+	bad1(HDR("a", "tamper") "  tamper: [signal, sigkill]\n", 7, "unknown tamper class 'sigkill'");
+	bad1(HDR("a", "tamper") "  tamper: signal\n  base: x\n", 1, "file, network or env_vars");
+	bad1(HDR("a", "tamper") "  tamper: signal\n  remote_port: 1\n", 1,
+	     "file, network or env_vars");
 	bad1(HDR("a", "execution") "  tactic2: x\n", 7, "unknown key");
 	bad1(HDR("a", "execution") "  enabled: true\n", 1, "needs bases or arbitrary");
 	bad1(HDR("a", "execution") "  base: ls\n  file_actions: open\n", 8, "only action is execve");
 	bad1(HDR("a", "network_peers") "  protocol: tcp\n", 1, "matches every flow");
-	bad1(HDR("a", "network_peers") "  base: x\n  remote_port: 1\n", 1, "file or env_vars");
+	bad1(HDR("a", "network_peers") "  base: x\n  remote_port: 1\n", 1,
+	     "file, env_vars or tamper");
 	bad1(HDR("a", "network_peers") "  remote_port: 1\n  remote_domains_trie_type: suffix\n", 1,
 	     "trie type without remote_domains");
 	bad1(HDR("a", "env_vars") "  enabled: true\n", 1, "needs env_vars");
@@ -2321,6 +2332,209 @@ START_TEST(limits_summary_non_utf8_key)
 }
 END_TEST
 
+/* ---- tamper ------------------------------------------------------------------- */
+
+static struct jb_tamper mktamper(uint32_t klass, uint64_t task_key)
+{
+	struct jb_tamper t;
+
+	memset(&t, 0, sizeof(t));
+	t.key = 0x7a00 + klass;
+	t.task_key = task_key;
+	t.first_ns = 100;
+	t.last_ns = 200;
+	t.klass = klass;
+	t.tgid = 4242;
+	t.uid = 77;
+	t.count = 1;
+	strcpy(t.comm, "evil");
+	if (klass == JB_TAMPER_FILE) {
+		strcpy(t.name, "/etc/jibril/jibril.conf");
+		t.op = JB_ACT_WRITE | JB_ACT_OPEN;
+	}
+	return t;
+}
+
+static int mtamper(const struct recipe *r, const struct jb_task *task, const struct jb_tamper *t)
+{
+	struct rcp_subject s = {.v = &view, .task = task, .tamper = t,
+				.path = t->klass == JB_TAMPER_FILE ? t->name : NULL};
+	return rcp_match(r, &s);
+}
+
+/* the classes a recipe lists, no others; "any" and the a|b string form */
+START_TEST(tamper_classes)
+{
+	struct jb_task *task = build_view();
+	const struct recipe *r = ok1(HDR("t", "tamper") "  tamper: [map_write, signal]\n", "t");
+
+	ck_assert_str_eq(r->breed, "tamper");
+	for (uint32_t k = 1; k < JB_TAMPER_CLASS_MAX; k++) {
+		struct jb_tamper t = mktamper(k, K_CHILD);
+		ck_assert_msg(mtamper(r, task, &t) == (k == JB_TAMPER_MAP_WRITE ||
+						       k == JB_TAMPER_SIGNAL),
+			      "class %s", rcp_tamper_class_name(k));
+	}
+	r = ok1(HDR("t", "tamper") "  tamper: 'ptrace|process_memory'\n", "t");
+	for (uint32_t k = 1; k < JB_TAMPER_CLASS_MAX; k++) {
+		struct jb_tamper t = mktamper(k, K_CHILD);
+		ck_assert_int_eq(mtamper(r, task, &t),
+				 k == JB_TAMPER_PTRACE || k == JB_TAMPER_PROC_MEM);
+	}
+	r = ok1(HDR("t", "tamper") "  tamper: any\n", "t");
+	for (uint32_t k = 1; k < JB_TAMPER_CLASS_MAX; k++) {
+		struct jb_tamper t = mktamper(k, K_CHILD);
+		ck_assert_int_eq(mtamper(r, task, &t), 1);
+	}
+	/* a class the kernel may add later, a record of class 0: no match */
+	struct jb_tamper odd = mktamper(JB_TAMPER_CLASS_MAX, K_CHILD);
+	ck_assert_int_eq(mtamper(r, task, &odd), 0);
+	odd.klass = 0;
+	ck_assert_int_eq(mtamper(r, task, &odd), 0);
+	odd.klass = 40;
+	ck_assert_int_eq(mtamper(r, task, &odd), 0);
+	/* no tamper record (a link or a flow): never */
+	ck_assert_int_eq(mfile(r, task, "/etc/jibril/jibril.conf", JB_ACT_WRITE), 0);
+	/* and a file_access recipe never matches a tamper record */
+	r = ok1(HDR("f", "file_access") "  base: jibril.conf\n", "f");
+	struct jb_tamper t = mktamper(JB_TAMPER_FILE, K_CHILD);
+	ck_assert_int_eq(mtamper(r, task, &t), 0);
+}
+END_TEST
+
+/* arbitrary groups work on the actor (its task, parent and ancestry) and on
+ * the path of an agent_files record; without the task, the record's own
+ * comm, uid and pid stand in and nothing else matches */
+START_TEST(tamper_arbitrary)
+{
+	struct jb_task *task = build_view();
+	struct jb_tamper sig = mktamper(JB_TAMPER_SIGNAL, K_CHILD);
+	struct jb_tamper file = mktamper(JB_TAMPER_FILE, K_CHILD);
+	const struct recipe *r;
+
+	r = ok1(HDR("t", "tamper") "  tamper: [signal, agent_files]\n  arbitrary:\n"
+		"    - which: irrelevant\n      items: [{what: parent_exe, pattern: '/bash$'}]\n",
+		"t");
+	ck_assert_int_eq(mtamper(r, task, &sig), 0); /* cat's parent is bash */
+	strcpy(task_mut(K_PARENT)->exe, "/usr/bin/zsh");
+	ck_assert_int_eq(mtamper(r, task, &sig), 1);
+	r = ok1(HDR("t", "tamper") "  tamper: [signal, agent_files]\n  arbitrary:\n"
+		"    - items: [{what: comm, pattern: '^cat$'}, {what: ancient_exe, pattern: sshd}]\n",
+		"t");
+	ck_assert_int_eq(mtamper(r, task, &sig), 1);
+	ck_assert_int_eq(mtamper(r, NULL, &sig), 0); /* ancient_exe: unknown */
+	r = ok1(HDR("t", "tamper") "  tamper: any\n  arbitrary:\n"
+		"    - items: [{what: file, pattern: '^/etc/jibril/'}]\n", "t");
+	ck_assert_int_eq(mtamper(r, task, &file), 1);
+	ck_assert_int_eq(mtamper(r, task, &sig), 0);
+	/* the task is gone from the snapshot: the record's comm, uid, pid */
+	r = ok1(HDR("t", "tamper") "  tamper: any\n  arbitrary:\n"
+		"    - items: [{what: comm, pattern: '^evil$'}, {what: uid, number: 77},\n"
+		"              {what: pid, number: 4242}]\n", "t");
+	ck_assert_int_eq(mtamper(r, NULL, &sig), 1);
+	ck_assert_int_eq(mtamper(r, task, &sig), 0); /* the task says cat, uid 1000 */
+	r = ok1(HDR("t", "tamper") "  tamper: any\n  arbitrary:\n"
+		"    - items: [{what: exe, pattern: '.'}]\n", "t");
+	ck_assert_int_eq(mtamper(r, NULL, &sig), 0);
+}
+END_TEST
+
+/* times keys of a tamper detection: the actor's process id as for any
+ * other, or its pid and comm when its task is gone; then the central
+ * limits cut and count exactly as for other mechanisms */
+START_TEST(tamper_times)
+{
+	struct jb_task *task = build_view();
+	struct jb_tamper t = mktamper(JB_TAMPER_SIGNAL, K_CHILD);
+	struct rcp_subject s = {.v = &view, .task = task, .tamper = &t};
+	char out[512], id[17], want[512], lim[1024];
+	const struct recipe *r;
+
+	rcp_times_key(RCP_T_PROC, &s, "b00t", out, sizeof(out));
+	rcp_process_id("b00t", 400, 40000, id);
+	snprintf(want, sizeof(want), "process %s (pid 400)", id);
+	ck_assert_str_eq(out, want);
+	s.task = NULL;
+	strcpy(t.comm, "k\ti\nll");
+	rcp_times_key(RCP_T_PROC, &s, "b00t", out, sizeof(out));
+	ck_assert_str_eq(out, "pid 4242 (k?i?ll)");
+	rcp_times_key(RCP_T_EXE, &s, "b00t", out, sizeof(out));
+	ck_assert_str_eq(out, "(unknown)");
+
+	LT = sup_limits_new();
+	ck_assert_ptr_nonnull(LT);
+	r = ok1(HDR("t", "tamper") "  tamper: signal\n  times:\n"
+		"    - {kind: times_per_proc, max: 2}\n", "t");
+	s.task = task;
+	rcp_times_key(RCP_T_PROC, &s, "b00t", out, sizeof(out));
+	snprintf(lim, sizeof(lim), "%d\t%s\n", (int)RCP_T_PROC, out);
+	ck_assert_int_eq(sup_limits_check(LT, r, lim), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, lim), 1);
+	ck_assert_int_eq(sup_limits_check(LT, r, lim), 0);
+	/* another actor has a limit of its own */
+	s.task = task_mut(K_PARENT);
+	rcp_times_key(RCP_T_PROC, &s, "b00t", out, sizeof(out));
+	snprintf(lim, sizeof(lim), "%d\t%s\n", (int)RCP_T_PROC, out);
+	ck_assert_int_eq(sup_limits_check(LT, r, lim), 1);
+	struct emitted e = {0};
+	ck_assert_uint_eq(sup_limits_summary(LT, "h", emit_cb, &e), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(e.ev[0], "recipe")), "t");
+	ck_assert_int_eq(ival(e.ev[0], "suppressed"), 1);
+	emitted_free(&e);
+	sup_limits_free(LT);
+	LT = NULL;
+}
+END_TEST
+
+/* The built-in tamper recipes: one per class, critical, limited per
+ * process, each matching its own class only; the tamper worker keeps
+ * exactly them. */
+START_TEST(tamper_builtin)
+{
+	static const struct {
+		const char *kind;
+		uint32_t klass;
+	} want[] = {
+		{"tamper_bpf_map_write", JB_TAMPER_MAP_WRITE},
+		{"tamper_bpf_program", JB_TAMPER_BPF_PROG},
+		{"tamper_kernel_module", JB_TAMPER_MODULE},
+		{"tamper_agent_signal", JB_TAMPER_SIGNAL},
+		{"tamper_agent_ptrace", JB_TAMPER_PTRACE},
+		{"tamper_agent_memory", JB_TAMPER_PROC_MEM},
+		{"tamper_agent_files", JB_TAMPER_FILE},
+	};
+	struct jb_task *task = build_view();
+	size_t ntamper = 0;
+
+	ck_assert_msg(load_n(rcp_builtin, rcp_builtin_n, NULL, "tamper") == 0, "%s", ERR);
+	for (size_t i = 0; i < S.n; i++)
+		ck_assert_int_eq(S.r[i].mech, RCP_TAMPER);
+	ck_assert_uint_eq(S.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct recipe *r = rcp_find(&S, want[i].kind);
+		int per_proc = 0;
+
+		ck_assert_msg(r != NULL, "no built-in %s", want[i].kind);
+		ck_assert_str_eq(r->importance, "critical");
+		ck_assert_int_eq(r->enabled, 1);
+		for (size_t k = 0; k < r->ntimes; k++)
+			per_proc |= r->times[k].kind == RCP_T_PROC && r->times[k].max <= 10;
+		ck_assert_msg(per_proc, "%s: no times_per_proc limit of at most 10", r->kind);
+		for (uint32_t k = 1; k < JB_TAMPER_CLASS_MAX; k++) {
+			struct jb_tamper t = mktamper(k, K_CHILD);
+			ck_assert_msg(mtamper(r, task, &t) == (k == want[i].klass), "%s on %s",
+				      r->kind, rcp_tamper_class_name(k));
+		}
+		ntamper++;
+	}
+	ck_assert_uint_eq(ntamper, 7);
+	/* the other workers keep none of them */
+	ck_assert_int_eq(load_n(rcp_builtin, rcp_builtin_n, NULL, "file_access"), 0);
+	for (size_t i = 0; i < S.n; i++)
+		ck_assert_int_ne(S.r[i].mech, RCP_TAMPER);
+}
+END_TEST
+
 /* ======================================================================== */
 
 static void add(Suite *s, const char *name, const TTest *tests[], int tmp)
@@ -2362,6 +2576,8 @@ static Suite *recipe_suite(void)
 	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, NULL }, 0);
 #endif
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
+	add(s, "tamper", (const TTest *[]){ tamper_classes, tamper_arbitrary, tamper_times,
+		tamper_builtin, NULL }, 0);
 	add(s, "resolve", (const TTest *[]){ resolve_paths, NULL }, 0);
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
 		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, NULL }, 1);

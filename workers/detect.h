@@ -20,11 +20,16 @@ struct recipe;
  * NUL-terminated line (no newline) or NULL. obj_key goes into dedup_key. */
 struct jb_snap_view;
 struct jb_snap_file;
+struct jb_kind;
 struct wrk_event_ctx {
 	const char *hostname;
 	const char *boot_id;
 	int64_t mono_to_real_ns; /* add to CLOCK_MONOTONIC ns to get realtime */
 	int64_t boot_real_ns;	 /* realtime of boot, for start ticks */
+	/* the kind table, to name the agent process a tamper record's
+	 * target_row points at (may be NULL) */
+	const struct jb_kind *kinds;
+	size_t nkinds;
 };
 struct rcp_subject;
 char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,

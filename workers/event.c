@@ -26,6 +26,7 @@
 #include "ipc/snapshot.h"
 #include "rcp/recipe.h"
 #include "rcp/task.h"
+#include "workers/tamper.h"
 
 #define JB_ANCESTRY_MAX 32
 #define JB_BACKGROUND_MAX 16 /* other files, and other flows, per event */
@@ -163,6 +164,10 @@ static json_t *jenv(const struct jb_task *t)
 	return arr;
 }
 
+/* for tamper.c (workers/tamper.h) */
+json_t *wrk_json_str(const char *s, size_t n) { return jstr(s, n); }
+json_t *wrk_json_actions(uint32_t a) { return jactions(a); }
+
 static json_t *jnames(const char *const *names, int n)
 {
 	json_t *arr = json_array();
@@ -286,6 +291,8 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 		json_object_set_new(f, "path_truncated", json_boolean(file->flags & JB_FILE_PATH_CUT));
 		json_object_set_new(ev, "file", f);
 	}
+	if (s->tamper)
+		json_object_set_new(ev, "tamper", wrk_tamper_json(ctx, s->tamper));
 	if (s->flow) {
 		json_t *fl = jflow(s->flow);
 		json_object_set_new(fl, "remote_names", jnames(s->names, s->nnames));

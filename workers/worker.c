@@ -2,7 +2,8 @@
  * worker.c - the plugin worker runtime: map the snapshot read-only, load
  * the recipes the supervisor sends (IPC_RECIPE, after CONFIG and again on
  * every reload), and for each announced snapshot run this worker's recipes
- * over the records that changed since the snapshot's 'since', send the
+ * over the records that changed since the snapshot's 'since' (links,
+ * execs, flows or tamper records: the row's source), send the
  * detections (each with the keys of its recipe's times limits, which the
  * supervisor applies), then SNAPSHOT_DONE.
  *
@@ -94,6 +95,8 @@ static void wrk_config(const struct ipc_msg *m)
 	ectx.boot_id = boot_id;
 	ectx.mono_to_real_ns = (int64_t)real - (int64_t)mono;
 	ectx.boot_real_ns = (int64_t)real - (int64_t)boot;
+	ectx.kinds = jb_kinds; /* names the agent process a tamper record targets */
+	ectx.nkinds = jb_nkinds;
 }
 
 static void wrk_counters(uint64_t *p, uint64_t *d)
@@ -129,6 +132,12 @@ static void emit(const struct recipe *r, const struct rcp_subject *s,
 	}
 	snprintf(dedup, sizeof(dedup), "%016llx/%016llx",
 		 (unsigned long long)(s->task ? s->task->key : 0), (unsigned long long)obj_key);
+	/* a tamper record (obj_key: its {class, actor, op, target} key) is
+	 * reported again when it repeats later (last_ns moved): the times
+	 * limits, not the dedup, summarise a persistent attacker */
+	if (s->tamper)
+		snprintf(dedup + strlen(dedup), sizeof(dedup) - strlen(dedup), "/%016llx",
+			 (unsigned long long)s->tamper->last_ns);
 	limits[0] = '\0';
 	for (size_t i = 0; i < r->ntimes; i++) {
 		rcp_times_key(r->times[i].kind, s, boot_id, key, sizeof(key));
@@ -243,6 +252,32 @@ static void run_flows(const struct jb_snap_view *v, uint64_t since)
 		for (size_t d = 0; d < recipes.n; d++)
 			if (rcp_match(&recipes.r[d], &sub))
 				emit(&recipes.r[d], &sub, NULL, fl->key, fl->last_ns);
+	}
+}
+
+/* Tamper records: the actor's task when the snapshot has it (the record's
+ * own pid, uid and comm stand in otherwise); the agent_files class's
+ * path is its name, for `file` items. */
+static void run_tampers(const struct jb_snap_view *v, uint64_t since)
+{
+	for (uint32_t i = 0; i < v->ntampers; i++) {
+		const struct jb_tamper *t = jb_snap_tamper(v, i);
+
+		if (!t) {
+			log_warnx("tamper record %u of snapshot %llu is malformed: skipped", i,
+				  (unsigned long long)v->seq);
+			continue;
+		}
+		if (t->last_ns <= since)
+			continue;
+		if (!(++processed & 1023))
+			jb_child_beat_if_due(); /* busy, not hung */
+		struct rcp_subject sub = {.v = v, .tamper = t,
+					  .task = t->task_key ? jb_snap_task(v, t->task_key) : NULL,
+					  .path = t->klass == JB_TAMPER_FILE ? t->name : NULL};
+		for (size_t d = 0; d < recipes.n; d++)
+			if (rcp_match(&recipes.r[d], &sub))
+				emit(&recipes.r[d], &sub, NULL, t->key, t->last_ns);
 	}
 }
 
@@ -386,8 +421,10 @@ static void wrk_message(const struct ipc_msg *m)
 	}
 	if (kind->source == JB_SRC_FLOWS)
 		run_flows(&v, m->u.snapshot.since_ns);
-	/* the network worker walks the links only for the fault hooks */
-	if (kind->source != JB_SRC_FLOWS || fault_hooks)
+	if (kind->source == JB_SRC_TAMPER)
+		run_tampers(&v, m->u.snapshot.since_ns);
+	/* the network and tamper workers walk the links only for the fault hooks */
+	if (kind->source == JB_SRC_LINKS || kind->source == JB_SRC_EXECS || fault_hooks)
 		run_links(&v, m->u.snapshot.since_ns);
 	if (jb_snap_still_valid(&v) < 0) {
 		log_set_sink(NULL);
