@@ -910,11 +910,11 @@ START_TEST(snap_domains_bounds)
 	size_t size;
 	uint32_t cap;
 
-	/* the default region reserves the jb_dns map's size */
+	/* the default region reserves the jb_dns map's size (and jb_tamper's) */
 	ck_assert_int_eq(jb_snap_create(&r, 2, 4, 4, 4, 4), 0);
 	ck_assert_uint_eq(r.hdr->cap_domains, JB_DNS_ENTRIES);
 	ck_assert_uint_eq(r.hdr->slot_size,
-			  jb_snap_slot_size_dns(4, 4, 4, 4, JB_DNS_ENTRIES));
+			  jb_snap_slot_size_all(4, 4, 4, 4, JB_DNS_ENTRIES, JB_TAMPER_ENTRIES));
 	h = jb_snap_begin(&r, 0, 3, &t, &l, &fl);
 	(void)jb_snap_domains(&r, h, &cap);
 	ck_assert_uint_eq(cap, JB_DNS_ENTRIES);

@@ -1298,6 +1298,180 @@ START_TEST(hash_task)
 END_TEST
 
 /* ---------------------------------------------------------------------- */
+/* the tamper section                                                     */
+
+static struct jb_tamper ktamper(uint64_t key, uint32_t klass, const char *name)
+{
+	struct jb_tamper t;
+
+	memset(&t, 0, sizeof(t));
+	t.key = key;
+	t.task_key = key * 10;
+	t.first_ns = key * 100;
+	t.last_ns = key * 100 + 5;
+	t.klass = klass;
+	t.op = (uint32_t)key + 1;
+	t.tgid = (uint32_t)key * 3;
+	t.target_row = JB_AGENT_ROW_SUPERVISOR;
+	t.count = (uint32_t)key;
+	snprintf(t.comm, sizeof(t.comm), "c%llu", (unsigned long long)key);
+	snprintf(t.name, sizeof(t.name), "%s", name);
+	return t;
+}
+
+/* The default region reserves the jb_tamper map's size; records come back
+ * as written, strings cut and zero-padded by the writer, and a new
+ * snapshot in the slot starts with none. */
+START_TEST(tampers_roundtrip)
+{
+	struct jb_snap_region r;
+	const struct jb_snap_region_hdr *ro;
+	struct jb_snap_view v;
+	struct jb_task *t;
+	struct jb_snap_link *l;
+	struct jb_flow *fl;
+	struct jb_snap_slot_hdr *h;
+	struct jb_tamper a = ktamper(1, JB_TAMPER_MAP_WRITE, ""),
+			 b = ktamper(2, JB_TAMPER_FILE, "/etc/jibril/jibril.conf"),
+			 c = ktamper(3, JB_TAMPER_SIGNAL, "");
+	const struct jb_tamper *got;
+	size_t size;
+
+	make_region(&r);
+	ck_assert_uint_eq(r.hdr->cap_tampers, JB_TAMPER_ENTRIES);
+	ck_assert_uint_eq(r.hdr->slot_size,
+			  jb_snap_slot_size_all(8, 8, 4, 4, JB_DNS_ENTRIES, JB_TAMPER_ENTRIES));
+	/* stale bytes after the NUL, a name and a comm without any */
+	memcpy(b.name + strlen(b.name) + 1, "STALE", 5);
+	memset(c.name, 'x', sizeof(c.name));
+	memset(c.comm, 'y', sizeof(c.comm));
+	h = jb_snap_begin(&r, 1, 9, &t, &l, &fl);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &a), 0);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &b), 0);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &c), 0);
+	jb_snap_publish(h, 0, 0, 0);
+	ro = map_ro(r.fd, &size);
+	ck_assert_uint_eq(ro->cap_tampers, JB_TAMPER_ENTRIES);
+	ck_assert_int_eq(jb_snap_view(ro, size, 1, 9, &v), 0);
+	ck_assert_uint_eq(v.ntampers, 3);
+	ck_assert((const uint8_t *)v.tampers > (const uint8_t *)ro &&
+		  (const uint8_t *)(v.tampers + 3) <= (const uint8_t *)ro + size);
+	got = jb_snap_tamper(&v, 0);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(memcmp(got, &a, sizeof(a)), 0);
+	got = jb_snap_tamper(&v, 1);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got->name, "/etc/jibril/jibril.conf");
+	ck_assert_uint_eq(got->flags, 0);
+	ck_assert_int_eq(memcmp(got->name + strlen(got->name), (char[8]){0}, 8), 0);
+	ck_assert_uint_eq(got->klass, JB_TAMPER_FILE);
+	ck_assert_uint_eq(got->count, 2);
+	ck_assert_uint_eq(got->task_key, 20);
+	got = jb_snap_tamper(&v, 2);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(strlen(got->name), JB_TAMPER_NAME_LEN - 1);
+	ck_assert_uint_eq(got->flags, JB_TAMPER_NAME_CUT);
+	ck_assert_uint_eq(strlen(got->comm), JB_COMM_LEN - 1);
+	ck_assert_ptr_null(jb_snap_tamper(&v, 3));
+	ck_assert_ptr_null(jb_snap_tamper(&v, UINT32_MAX));
+	/* the next snapshot in that slot holds none */
+	h = jb_snap_begin(&r, 1, 11, &t, &l, &fl);
+	jb_snap_publish(h, 0, 0, 0);
+	ck_assert_int_eq(jb_snap_view(ro, size, 1, 11, &v), 0);
+	ck_assert_uint_eq(v.ntampers, 0);
+	ck_assert_ptr_null(v.tampers);
+	ck_assert_ptr_null(jb_snap_tamper(&v, 0));
+	munmap((void *)ro, size);
+	jb_snap_destroy(&r);
+}
+END_TEST
+
+/* A full section refuses the next record; a region without one refuses
+ * the first. */
+START_TEST(tampers_capacity)
+{
+	struct jb_snap_region r;
+	struct jb_task *t;
+	struct jb_snap_link *l;
+	struct jb_flow *fl;
+	struct jb_snap_slot_hdr *h;
+	struct jb_tamper a = ktamper(1, JB_TAMPER_PTRACE, "");
+
+	ck_assert_int_eq(jb_snap_create_all(&r, 1, 1, 1, 1, 1, 0, 2), 0);
+	h = jb_snap_begin(&r, 0, 1, &t, &l, &fl);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &a), 0);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &a), 0);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &a), -1);
+	ck_assert_uint_eq(h->ntampers, 2);
+	jb_snap_destroy(&r);
+	ck_assert_int_eq(jb_snap_create_dns(&r, 1, 1, 1, 1, 1, 1), 0);
+	ck_assert_uint_eq(r.hdr->cap_tampers, 0);
+	h = jb_snap_begin(&r, 0, 1, &t, &l, &fl);
+	ck_assert_int_eq(jb_snap_add_tamper(&r, h, &a), -1);
+	jb_snap_destroy(&r);
+}
+END_TEST
+
+/* Each broken record reads as absent (the others still read); a count or
+ * offset past the section refuses the view; a capacity that does not
+ * give the slot size refuses the region. */
+START_TEST(tampers_corrupt)
+{
+	struct jb_snap_region r;
+	const struct jb_snap_region_hdr *ro;
+	struct jb_snap_view v;
+	struct jb_task *t;
+	struct jb_snap_link *l;
+	struct jb_flow *fl;
+	struct jb_snap_slot_hdr *h;
+	struct jb_tamper *rec;
+	size_t size;
+	enum { GOOD, NO_CLASS, BIG_CLASS, NO_COUNT, BACKWARDS, NAME_NUL, COMM_NUL, N };
+
+	make_region(&r);
+	h = jb_snap_begin(&r, 0, 3, &t, &l, &fl);
+	for (int i = 0; i < N; i++) {
+		struct jb_tamper a = ktamper((uint64_t)i + 1, JB_TAMPER_SIGNAL, "n");
+		ck_assert_int_eq(jb_snap_add_tamper(&r, h, &a), 0);
+	}
+	/* the writer normalised them: break them behind its back */
+	rec = (struct jb_tamper *)((uint8_t *)h + h->off_tampers);
+	rec[NO_CLASS].klass = 0;
+	rec[BIG_CLASS].klass = JB_TAMPER_CLASS_MAX;
+	rec[NO_COUNT].count = 0;
+	rec[BACKWARDS].first_ns = rec[BACKWARDS].last_ns + 1;
+	memset(rec[NAME_NUL].name, 'a', sizeof(rec[NAME_NUL].name));
+	memset(rec[COMM_NUL].comm, 'a', sizeof(rec[COMM_NUL].comm));
+	jb_snap_publish(h, 0, 0, 0);
+	ro = map_ro(r.fd, &size);
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 3, &v), 0);
+	ck_assert_uint_eq(v.ntampers, N);
+	ck_assert_ptr_nonnull(jb_snap_tamper(&v, GOOD));
+	for (int i = GOOD + 1; i < N; i++)
+		ck_assert_msg(jb_snap_tamper(&v, (uint32_t)i) == NULL, "broken record %d read", i);
+
+	h = jb_snap_begin(&r, 0, 4, &t, &l, &fl);
+	h->ntampers = JB_TAMPER_ENTRIES + 1;
+	jb_snap_publish(h, 0, 0, 0);
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 4, &v), -1);
+	h = jb_snap_begin(&r, 0, 5, &t, &l, &fl);
+	h->ntampers = 2;
+	h->off_tampers = r.hdr->slot_size - sizeof(struct jb_tamper);
+	jb_snap_publish(h, 0, 0, 0); /* the second record would cross the slot's end */
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 5, &v), -1);
+	h = jb_snap_begin(&r, 0, 6, &t, &l, &fl);
+	h->ntampers = 1;
+	h->off_tampers += 4; /* misaligned */
+	jb_snap_publish(h, 0, 0, 0);
+	ck_assert_int_eq(jb_snap_view(ro, size, 0, 6, &v), -1);
+	munmap((void *)ro, size);
+	r.hdr->cap_tampers = JB_TAMPER_ENTRIES - 100; /* slot_size no longer agrees */
+	ck_assert_ptr_null(jb_snap_map_ro(r.fd, &size, ERR, sizeof(ERR)));
+	jb_snap_destroy(&r);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------- */
 
 static void add(Suite *s, const char *name, const TTest *tests[], int timeout)
 {
@@ -1327,6 +1501,8 @@ static Suite *snapshot_suite(void)
 	add(s, "size_overflow", (const TTest *[]){ overflow_map_ro, overflow_view, NULL }, 0);
 	add(s, "small_slot", (const TTest *[]){ small_slot_view, unaligned_slot_view, NULL }, 0);
 	add(s, "slot_size", (const TTest *[]){ slot_size, NULL }, 0);
+	add(s, "tampers", (const TTest *[]){ tampers_roundtrip, tampers_capacity, tampers_corrupt,
+		NULL }, 0);
 	add(s, "hash_path", (const TTest *[]){ hash_path_ignores_garbage, hash_path_distinct,
 		NULL }, 60);
 	add(s, "hash_task", (const TTest *[]){ hash_task, hash_never_zero, NULL }, 60);
