@@ -7,18 +7,24 @@
  * never a dropped or null field); its identity comes from the recipe; the
  * background ancestry (background.ancestry) is parent first, bounded, stops
  * at a cycle or a hole; background files and flows list the task's other
- * records, bounded, never the event's own; the process id is stable.
+ * records, bounded, never the event's own; the process id is stable; a
+ * tamper record's event names its class, operation and target in words
+ * (tamper.c) and its dedup key separates distinct records and repeats.
  * Matching itself is tested in check_recipe.c.
  */
 #include <arpa/inet.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
 
 #include <check.h>
+#include <linux/bpf.h>
 #include <jansson.h>
 
 #include "bpf/jibril.h"
@@ -26,6 +32,7 @@
 #include "ipc/snapshot.h"
 #include "common/kind.h"
 #include "workers/detect.h"
+#include "workers/tamper.h"
 #include "rcp/recipe.h"
 #include "rcp/task.h"
 #include "common/text.h"
@@ -68,7 +75,14 @@ static const char recipes_yaml[] =
 	"  tactic: discovery\n"
 	"  technique: T1552.005 Cloud Instance Metadata API\n"
 	"  importance: medium\n"
-	"  remote_cidrs: [169.254.169.254/32]\n";
+	"  remote_cidrs: [169.254.169.254/32]\n"
+	"- kind: tamper_test\n"
+	"  name: Tamper test\n"
+	"  mechanism: tamper\n"
+	"  tactic: defense_evasion\n"
+	"  technique: T1562 Impair Defenses\n"
+	"  importance: critical\n"
+	"  tamper: any\n";
 
 static struct rcp_set SET;
 
@@ -113,6 +127,9 @@ START_TEST(mechanisms_by_name)
 	ck_assert(fa->mechs & (1u << RCP_FILE_ACCESS));
 	ck_assert(ex->mechs & (1u << RCP_EXECUTION) && ex->mechs & (1u << RCP_ENV_VARS));
 	ck_assert(nw->mechs & (1u << RCP_NETWORK_PEERS));
+	const struct jb_kind *tk = jb_kind_find(jb_kinds, jb_nkinds, "tamper");
+	ck_assert(tk && tk->role == IPC_ROLE_WORKER && tk->source == JB_SRC_TAMPER);
+	ck_assert_uint_eq(tk->mechs, 1u << RCP_TAMPER);
 }
 END_TEST
 
@@ -867,6 +884,275 @@ START_TEST(event_worst_case_fits)
 }
 END_TEST
 
+/* ---- tamper events ------------------------------------------------------- */
+
+static struct jb_tamper mk_tamper(uint32_t klass, uint32_t op)
+{
+	struct jb_tamper t;
+
+	memset(&t, 0, sizeof(t));
+	t.key = 0x1234500 + klass;
+	t.task_key = K_CHILD;
+	t.first_ns = EVENT_NS - 100000000ULL; /* 0.1 s before last */
+	t.last_ns = EVENT_NS;
+	t.klass = klass;
+	t.op = op;
+	t.tgid = 400;
+	t.uid = 1400;
+	t.count = 3;
+	t.target_row = JB_AGENT_ROW_SUPERVISOR;
+	t.target_pid = 4321;
+	strcpy(t.comm, "cat");
+	return t;
+}
+
+/* The tamper_test event of record t (actor task, may be NULL), with the
+ * real kind table; the caller json_decref()s. */
+static json_t *tevent(const struct jb_tamper *t, const struct jb_task *task)
+{
+	struct wrk_event_ctx ctx = CTX;
+	struct rcp_subject s = {.v = &view, .task = task, .tamper = t,
+				.path = t->klass == JB_TAMPER_FILE ? t->name : NULL};
+	json_error_t err;
+	json_t *j;
+	char *out;
+
+	ctx.kinds = jb_kinds;
+	ctx.nkinds = jb_nkinds;
+	ck_assert_int_eq(rcp_match(recipe("tamper_test"), &s), 1);
+	out = wrk_event_json(&ctx, recipe("tamper_test"), &s, NULL, t->last_ns);
+	ck_assert_ptr_nonnull(out);
+	j = json_loads(out, JSON_REJECT_DUPLICATES, &err);
+	ck_assert_msg(j != NULL, "invalid JSON (%s): %s", err.text, out);
+	free(out);
+	return j;
+}
+
+static json_t *tamper_of(json_t *j)
+{
+	json_t *o = json_object_get(j, "tamper");
+	ck_assert_msg(json_is_object(o), "no tamper object");
+	return o;
+}
+
+static json_t *target_of(json_t *j)
+{
+	json_t *o = json_object_get(tamper_of(j), "target");
+	ck_assert_msg(json_is_object(o), "no tamper.target object");
+	return o;
+}
+
+/* the envelope, the actor's process context, and the tamper object */
+START_TEST(event_tamper_fields)
+{
+	const struct jb_task *child = build_view();
+	struct jb_tamper t = mk_tamper(JB_TAMPER_MAP_WRITE, BPF_MAP_UPDATE_ELEM);
+	json_t *j, *tp, *actor;
+
+	t.target_id = 77;
+	j = tevent(&t, child);
+	ck_assert(matches(UUID4_RE, str_at(j, "uuid")));
+	ck_assert(matches(ISO_RE, str_at(j, "timestamp")));
+	ck_assert_str_eq(str_at(j, "event_time"), "2024-01-02T03:04:05.123456Z");
+	ck_assert_str_eq(str_at(j, "kind"), "tamper_test");
+	ck_assert_str_eq(str_at(j, "mechanism"), "tamper");
+	ck_assert_str_eq(str_at(j, "breed"), "tamper");
+	ck_assert_str_eq(str_at(j, "importance"), "critical");
+	ck_assert_str_eq(str_at(j, "hostname"), "host-1");
+	check_process(json_object_get(j, "process"), child, 1);
+	check_process(json_object_get(j, "parent"), task_mut(K_PARENT), 1);
+	ck_assert_uint_eq(json_array_size(anc_of(j)), 3);
+	ck_assert_ptr_null(json_object_get(j, "file"));
+	ck_assert_ptr_null(json_object_get(j, "flow"));
+
+	tp = tamper_of(j);
+	ck_assert_str_eq(str_at(tp, "class"), "map_write");
+	ck_assert_str_eq(str_at(tp, "operation"), "BPF_MAP_UPDATE_ELEM");
+	ck_assert_int_eq(int_at(tp, "op"), BPF_MAP_UPDATE_ELEM);
+	ck_assert_int_eq(int_at(target_of(j), "map_id"), 77);
+	ck_assert_int_eq(int_at(tp, "count"), 3);
+	ck_assert_str_eq(str_at(tp, "first_seen"), "2024-01-02T03:04:05.023456Z");
+	ck_assert_str_eq(str_at(tp, "last_seen"), "2024-01-02T03:04:05.123456Z");
+	actor = json_object_get(tp, "actor");
+	ck_assert_int_eq(int_at(actor, "pid"), 400);
+	ck_assert_int_eq(int_at(actor, "uid"), 1400);
+	ck_assert_str_eq(str_at(actor, "comm"), "cat");
+	ck_assert(json_is_false(json_object_get(tp, "name_truncated")));
+	ck_assert(json_is_false(json_object_get(tp, "failed")));
+	json_decref(j);
+
+	/* the actor's task is not in the snapshot: no process, the record's
+	 * own pid, uid and comm remain */
+	t.task_key = 999;
+	j = tevent(&t, NULL);
+	ck_assert(json_is_null(json_object_get(j, "process")));
+	ck_assert_int_eq(int_at(json_object_get(tamper_of(j), "actor"), "pid"), 400);
+	json_decref(j);
+}
+END_TEST
+
+/* each class: the operation in words and the target */
+START_TEST(event_tamper_classes)
+{
+	const struct jb_task *child = build_view();
+	size_t net_row = (size_t)(jb_kind_find(jb_kinds, jb_nkinds, "network") - jb_kinds);
+	struct jb_tamper t;
+	json_t *j, *tg, *acts;
+
+	t = mk_tamper(JB_TAMPER_BPF_PROG, BPF_PROG_LOAD);
+	t.target_id = BPF_PROG_TYPE_KPROBE;
+	strcpy(t.name, "evil_prog");
+	j = tevent(&t, child);
+	tg = target_of(j);
+	ck_assert_str_eq(str_at(tamper_of(j), "class"), "bpf_program");
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "BPF_PROG_LOAD");
+	ck_assert_str_eq(str_at(tg, "program_type"), "kprobe");
+	ck_assert_str_eq(str_at(tg, "name"), "evil_prog");
+	json_decref(j);
+	t.op = BPF_PROG_ATTACH;
+	t.arg = BPF_CGROUP_INET_INGRESS;
+	t.target_id = 5;
+	j = tevent(&t, child);
+	tg = target_of(j);
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "BPF_PROG_ATTACH");
+	ck_assert_str_eq(str_at(tg, "attach_type"), "cgroup_inet_ingress");
+	ck_assert_int_eq(int_at(tg, "target_fd_or_ifindex"), 5);
+	json_decref(j);
+	t.op = BPF_RAW_TRACEPOINT_OPEN;
+	strcpy(t.name, "sys_enter");
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(target_of(j), "tracepoint"), "sys_enter");
+	json_decref(j);
+	t.op = 99; /* a command this build does not know: its number */
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "BPF command 99");
+	json_decref(j);
+
+	t = mk_tamper(JB_TAMPER_MODULE, SYS_delete_module);
+	strcpy(t.name, "nf_tables");
+	t.flags = JB_TAMPER_FAILED;
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "class"), "kernel_module");
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "delete_module");
+	ck_assert_str_eq(str_at(target_of(j), "module"), "nf_tables");
+	ck_assert(json_is_true(json_object_get(tamper_of(j), "failed")));
+	json_decref(j);
+	t.op = SYS_finit_module;
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "finit_module");
+	json_decref(j);
+
+	t = mk_tamper(JB_TAMPER_SIGNAL, SIGKILL);
+	j = tevent(&t, child);
+	tg = json_object_get(target_of(j), "process");
+	ck_assert_str_eq(str_at(tamper_of(j), "class"), "signal");
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "SIGKILL");
+	ck_assert_int_eq(int_at(tg, "pid"), 4321);
+	ck_assert_str_eq(str_at(tg, "role"), "supervisor");
+	json_decref(j);
+	t.op = SIGSTOP;
+	t.target_row = (uint32_t)net_row;
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "SIGSTOP");
+	ck_assert_str_eq(str_at(json_object_get(target_of(j), "process"), "role"), "network");
+	json_decref(j);
+	t.op = 70;
+	t.target_row = JB_AGENT_ROW_UNKNOWN;
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "signal 70");
+	ck_assert_str_eq(str_at(json_object_get(target_of(j), "process"), "role"), "unknown");
+	json_decref(j);
+	t.target_row = (uint32_t)jb_nkinds; /* past the table */
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(json_object_get(target_of(j), "process"), "role"), "unknown");
+	json_decref(j);
+
+	t = mk_tamper(JB_TAMPER_PTRACE, PTRACE_SEIZE);
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "class"), "ptrace");
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "PTRACE_SEIZE");
+	ck_assert_str_eq(str_at(json_object_get(target_of(j), "process"), "role"), "supervisor");
+	json_decref(j);
+
+	t = mk_tamper(JB_TAMPER_PROC_MEM, 0);
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "class"), "process_memory");
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "open");
+	json_decref(j);
+	t.op = SYS_process_vm_writev;
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "process_vm_writev");
+	ck_assert_int_eq(int_at(json_object_get(target_of(j), "process"), "pid"), 4321);
+	json_decref(j);
+
+	t = mk_tamper(JB_TAMPER_FILE, JB_ACT_WRITE | JB_ACT_TRUNCATE | JB_ACT_CHMOD);
+	t.arg = 0100644;
+	strcpy(t.name, "/etc/jibril/recipes");
+	t.flags = JB_TAMPER_NAME_CUT;
+	j = tevent(&t, child);
+	tg = target_of(j);
+	ck_assert_str_eq(str_at(tamper_of(j), "class"), "agent_files");
+	ck_assert_str_eq(str_at(tg, "path"), "/etc/jibril/recipes");
+	ck_assert_str_eq(str_at(tg, "mode"), "0644");
+	acts = json_object_get(tg, "actions");
+	ck_assert_uint_eq(json_array_size(acts), 3);
+	ck_assert_str_eq(json_string_value(json_array_get(acts, 0)), "write");
+	ck_assert_str_eq(json_string_value(json_array_get(acts, 1)), "chmod");
+	ck_assert_str_eq(json_string_value(json_array_get(acts, 2)), "truncate");
+	ck_assert(json_is_true(json_object_get(tamper_of(j), "name_truncated")));
+	json_decref(j);
+	t.op = JB_ACT_UNLINK; /* no chmod: no mode */
+	j = tevent(&t, child);
+	ck_assert_ptr_null(json_object_get(target_of(j), "mode"));
+	json_decref(j);
+}
+END_TEST
+
+/* bytes an attacker chose (a comm, a program or module name) stay valid
+ * JSON */
+START_TEST(event_tamper_invalid_utf8)
+{
+	const struct jb_task *child = build_view();
+	struct jb_tamper t = mk_tamper(JB_TAMPER_MODULE, SYS_init_module);
+	json_t *j;
+
+	strcpy(t.comm, "a\xff\x01b");
+	strcpy(t.name, "m\xc3\x28\"}");
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(json_object_get(tamper_of(j), "actor"), "comm"),
+			 "a\xef\xbf\xbd\x01b");
+	ck_assert_str_eq(str_at(target_of(j), "module"), "m\xef\xbf\xbd(\"}");
+	json_decref(j);
+}
+END_TEST
+
+/* two different acts of one process are two detections; a repeat after a
+ * query is a new one; the same record seen again is the same one */
+START_TEST(tamper_dedup_key)
+{
+	const struct jb_task *child = build_view();
+	struct jb_tamper a = mk_tamper(JB_TAMPER_SIGNAL, SIGKILL),
+			 b = mk_tamper(JB_TAMPER_SIGNAL, SIGSTOP);
+	struct rcp_subject sa = {.v = &view, .task = child, .tamper = &a},
+			   sb = {.v = &view, .task = child, .tamper = &b};
+	char ka[80], kb[80], k2[80];
+
+	b.key = a.key + 1; /* the kernel's {class, actor, op, target} hash */
+	wrk_dedup_key(&sa, a.key, ka, sizeof(ka));
+	wrk_dedup_key(&sb, b.key, kb, sizeof(kb));
+	ck_assert_str_ne(ka, kb);
+	wrk_dedup_key(&sa, a.key, k2, sizeof(k2));
+	ck_assert_str_eq(ka, k2);
+	a.last_ns += 1000;
+	wrk_dedup_key(&sa, a.key, k2, sizeof(k2));
+	ck_assert_str_ne(ka, k2);
+	/* a file event's key is as before: task and file */
+	struct rcp_subject sf = {.v = &view, .task = child};
+	wrk_dedup_key(&sf, 5, k2, sizeof(k2));
+	ck_assert_str_eq(k2, "0000000000000032/0000000000000005");
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 
 START_TEST(process_id)
@@ -922,6 +1208,8 @@ static Suite *detect_suite(void)
 	add(s, "event_uuid", (const TTest *[]){ event_uuid_unique, NULL });
 	add(s, "event_size", (const TTest *[]){ event_worst_case_fits, NULL });
 	add(s, "process_id", (const TTest *[]){ process_id, NULL });
+	add(s, "event_tamper", (const TTest *[]){ event_tamper_fields, event_tamper_classes,
+		event_tamper_invalid_utf8, tamper_dedup_key, NULL });
 	return s;
 }
 

@@ -36,4 +36,11 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 		     const struct rcp_subject *s, const struct jb_snap_file *file,
 		     uint64_t event_ns);
 
+/* The router's dedup key of a detection (event.c): the task's key and
+ * obj_key (the file, flow or tamper record), and for a tamper record its
+ * last_ns, so a repeat after a query is a new detection (its times limits
+ * summarise a persistent attacker; the dedup only drops what a restarted
+ * worker reports again). */
+void wrk_dedup_key(const struct rcp_subject *s, uint64_t obj_key, char *out, size_t len);
+
 #endif

@@ -164,6 +164,17 @@ static json_t *jenv(const struct jb_task *t)
 	return arr;
 }
 
+void wrk_dedup_key(const struct rcp_subject *s, uint64_t obj_key, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%016llx/%016llx",
+			 (unsigned long long)(s->task ? s->task->key : 0),
+			 (unsigned long long)obj_key);
+
+	if (s->tamper && n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, "/%016llx",
+			 (unsigned long long)s->tamper->last_ns);
+}
+
 /* for tamper.c (workers/tamper.h) */
 json_t *wrk_json_str(const char *s, size_t n) { return jstr(s, n); }
 json_t *wrk_json_actions(uint32_t a) { return jactions(a); }

@@ -130,14 +130,7 @@ static void emit(const struct recipe *r, const struct rcp_subject *s,
 		log_warnx("%s: could not build the event", r->kind);
 		return;
 	}
-	snprintf(dedup, sizeof(dedup), "%016llx/%016llx",
-		 (unsigned long long)(s->task ? s->task->key : 0), (unsigned long long)obj_key);
-	/* a tamper record (obj_key: its {class, actor, op, target} key) is
-	 * reported again when it repeats later (last_ns moved): the times
-	 * limits, not the dedup, summarise a persistent attacker */
-	if (s->tamper)
-		snprintf(dedup + strlen(dedup), sizeof(dedup) - strlen(dedup), "/%016llx",
-			 (unsigned long long)s->tamper->last_ns);
+	wrk_dedup_key(s, obj_key, dedup, sizeof(dedup));
 	limits[0] = '\0';
 	for (size_t i = 0; i < r->ntimes; i++) {
 		rcp_times_key(r->times[i].kind, s, boot_id, key, sizeof(key));
