@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "bpf/jibril.h"
 #include "workers/detect.h"
 #include "rcp/recipe.h"
 #include "tests/lib/clock.h"
@@ -237,6 +238,7 @@ void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
 	a->kinds[a->nkinds++] = "file_access";
 	a->kinds[a->nkinds++] = "execution";
 	a->kinds[a->nkinds++] = "network";
+	a->kinds[a->nkinds++] = "tamper";
 	if (a->o.stdout_printer)
 		a->kinds[a->nkinds++] = "stdout";
 	a->kinds[a->nkinds++] = "file";
@@ -755,6 +757,26 @@ pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m
 		st = jbh_run(helper, argv, 5000, &pid);
 		st = WIFEXITED(st) && WEXITSTATUS(st) <= 1 ? 0 : st; /* refused is fine */
 		m->kind = "stratum_port_access";
+	} else if (!strcmp(kind, "tamper")) {
+		/* the kernel's tamper hooks are not this test's business: a
+		 * record for a fresh process (its own key, so neither dedup nor
+		 * times_per_proc hides it), a signal 0 to the supervisor */
+		struct jb_tamper t;
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			pause();
+			_exit(0);
+		}
+		memset(&t, 0, sizeof(t));
+		t.klass = JB_TAMPER_SIGNAL;
+		t.target_pid = (uint32_t)a->pid;
+		t.target_row = JB_AGENT_ROW_SUPERVISOR;
+		jbh_tamper_inject(a, pid, &t);
+		kill(pid, SIGKILL);
+		st = jbh_wait_exit(pid, 5000);
+		st = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : st;
+		m->kind = "tamper_agent_signal";
 	} else {
 		/* file_access, and any printer */
 		char *argv[] = {"cat", "/etc/shadow", NULL};

@@ -16,7 +16,7 @@
 
 #include <jansson.h>
 
-#define JBH_MAX_KIDS 5
+#define JBH_MAX_KIDS 6
 
 /* Zero means "the harness default" for every field. */
 struct jbh_opts {
@@ -126,7 +126,17 @@ char *jbh_slurp(const char *path, size_t *len);
 void jbh_copy_file(const char *from, const char *to, mode_t mode);
 
 /* the kernel-side detections each worker kind and the file printer
- * produce; used to prove a (replaced) child still does its job */
+ * produce; used to prove a (replaced) child still does its job (tamper:
+ * a record written into the agent's map for a fresh actor process, see
+ * jbh_tamper_inject) */
 pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m);
+
+/* agent_tamper.c: the running agent's task key of pid (its seed from
+ * jb_meta, the pid's start time), and a jb_tamper record written into the
+ * agent's own map as the kernel would: actor's pid, uid, comm and task key,
+ * first/last_ns now, count 1 and a fresh key unless set. */
+struct jb_tamper;
+uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid);
+void jbh_tamper_inject(const struct jbh_agent *a, pid_t actor, struct jb_tamper *t);
 
 #endif

@@ -740,7 +740,7 @@ START_TEST(test_sandbox)
 	struct jbh_opts o = {.stdout_printer = 1};
 
 	up(&o);
-	ck_assert_int_eq(A.nkinds, 5);
+	ck_assert_int_eq(A.nkinds, 6);
 	for (int i = 0; i < A.nkinds; i++) {
 		pid_t pid = jbh_child_pid(&A, A.kinds[i]);
 
