@@ -5,7 +5,10 @@
  * `process`; its benign twin (<kind>.benign.sh) does something close and
  * nothing at all may fire in the twin's process tree; a repeated trigger
  * stays within the recipe's `times` limit and the suppression shows up in a
- * summary event.
+ * summary event. The tamper recipes act on the running agent itself, which
+ * a script cannot name: their triggers and twins are C tests in
+ * tests/check_tamper.c, declared there by "tamper-trigger KIND:" and
+ * "tamper-twin KIND:" comment lines (tests/triggers/coverage.sh).
  *
  * Script contract (tests/triggers/README): run as `bash -eu SCRIPT` in a
  * fresh temp dir ($JB_TMP), helpers in $JB_HELPERS, one stdout line
@@ -243,6 +246,24 @@ static void barrier(struct jbh_agent *a, const char *tag)
 	json_decref(ev);
 }
 
+/* tests/check_tamper.c declares a trigger and a twin for kind */
+static int tamper_declared(const char *kind)
+{
+	char path[4200], want[128];
+	char *src;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/tests/check_tamper.c", jbh_src());
+	if (!(src = jbh_slurp(path, NULL)))
+		return 0;
+	snprintf(want, sizeof(want), "/* tamper-trigger %s: ", kind);
+	ok = strstr(src, want) != NULL;
+	snprintf(want, sizeof(want), "/* tamper-twin %s: ", kind);
+	ok = ok && strstr(src, want) != NULL;
+	free(src);
+	return ok;
+}
+
 START_TEST(every_recipe_has_a_trigger_and_a_twin)
 {
 	char missing[4096] = "";
@@ -252,7 +273,7 @@ START_TEST(every_recipe_has_a_trigger_and_a_twin)
 	find_scripts();
 	for (size_t i = 0; i < builtin.n; i++) {
 		const struct recipe *r = &builtin.r[i];
-		int found = 0;
+		int found = r->mech == RCP_TAMPER && tamper_declared(r->kind);
 		for (int k = 0; k < nscripts; k++)
 			if (!strcmp(scripts[k].kind, r->kind) &&
 			    !strcmp(scripts[k].mech, rcp_mech_name(r->mech)) &&
@@ -263,7 +284,8 @@ START_TEST(every_recipe_has_a_trigger_and_a_twin)
 					      rcp_mech_name(r->mech), r->kind);
 	}
 	ck_assert_msg(o == 0, "recipes without tests/triggers/<mechanism>/<kind>.sh and "
-			      ".benign.sh:%s", missing);
+			      ".benign.sh (tamper: without tamper-trigger and tamper-twin lines in "
+			      "tests/check_tamper.c):%s", missing);
 	for (int k = 0; k < nscripts; k++)
 		ck_assert_msg(rcp_find(&builtin, scripts[k].kind) != NULL,
 			      "trigger %s names no built-in recipe", scripts[k].path);
