@@ -33,8 +33,10 @@
 #define STOP_MS 5000
 #define KILL_GRACE_MS 1000 /* supervisor/procs.c: SIGTERM, then SIGKILL after this */
 
-static const char *const workers[] = {"file_access", "execution", "network"};
-static const char *const kids[] = {"file_access", "execution", "network", "file"};
+static const char *const workers[] = {"file_access", "execution", "network", "tamper"};
+static const char *const kids[] = {"file_access", "execution", "network", "tamper", "file"};
+#define NWORKERS ((int)(sizeof(workers) / sizeof(workers[0])))
+#define NKIDS ((int)(sizeof(kids) / sizeof(kids[0])))
 
 static struct jbh_agent A;
 
@@ -549,18 +551,18 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_faults");
-	tcase_add_loop_test(tc(s, "kill9_each_child"), test_kill9, 0, 4);
+	tcase_add_loop_test(tc(s, "kill9_each_child"), test_kill9, 0, NKIDS);
 	tcase_add_test(tc(s, "exit_line_names_pid"), test_exit_line_names_pid);
 	tcase_add_test(tc(s, "printer_kill_right_after_trigger"), test_printer_kill_right_after_trigger);
 	tcase_add_test(tc(s, "printer_kill_line_in_flight"), test_printer_kill_line_in_flight);
-	tcase_add_loop_test(tc(s, "sigstop_worker"), test_sigstop_worker, 0, 3);
-	tcase_add_loop_test(tc(s, "hook_sigsys"), test_hook_sigsys, 0, 3);
-	tcase_add_loop_test(tc(s, "hook_garbage"), test_hook_garbage, 0, 3);
-	tcase_add_loop_test(tc(s, "hook_hang"), test_hook_hang, 0, 3);
-	tcase_add_loop_test(tc(s, "hook_crash_is_sigabrt"), test_hook_crash, 0, 3);
+	tcase_add_loop_test(tc(s, "sigstop_worker"), test_sigstop_worker, 0, NWORKERS);
+	tcase_add_loop_test(tc(s, "hook_sigsys"), test_hook_sigsys, 0, NWORKERS);
+	tcase_add_loop_test(tc(s, "hook_garbage"), test_hook_garbage, 0, NWORKERS);
+	tcase_add_loop_test(tc(s, "hook_hang"), test_hook_hang, 0, NWORKERS);
+	tcase_add_loop_test(tc(s, "hook_crash_is_sigabrt"), test_hook_crash, 0, NWORKERS);
 	tcase_add_loop_test(tc(s, "sandbox_forbidden"), test_sandbox_forbidden, 0,
 			    (int)(sizeof(forbidden) / sizeof(forbidden[0])));
-	tcase_add_loop_test(tc(s, "sandbox_open_refused"), test_sandbox_open_refused, 0, 3);
+	tcase_add_loop_test(tc(s, "sandbox_open_refused"), test_sandbox_open_refused, 0, NWORKERS);
 	tcase_add_test(tc(s, "restart_backoff"), test_restart_backoff);
 	tcase_add_test(tc(s, "gauntlet"), test_gauntlet);
 	sr = srunner_create(s);
