@@ -37,7 +37,7 @@ _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its res
 _Static_assert(sizeof(struct jb_dns_key) == 24, "jb_dns_key layout");
 _Static_assert(sizeof(struct jb_dns) == 296, "jb_dns layout");
 _Static_assert(sizeof(struct jb_snap_domain) % 8 == 0, "jb_snap_domain must stay 8-byte sized");
-_Static_assert(sizeof(struct jb_tamper) == 344, "jb_tamper layout");
+_Static_assert(sizeof(struct jb_tamper) == 472, "jb_tamper layout");
 _Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");
 _Static_assert(__builtin_offsetof(struct jb_snap_file_ix, key) == 0, "find_key needs key first");
 
@@ -223,7 +223,7 @@ int jb_snap_add_tamper(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
 		       const struct jb_tamper *t)
 {
 	struct jb_tamper *out;
-	size_t cl, nl;
+	size_t cl, nl, tl;
 
 	if (h->ntampers >= r->hdr->cap_tampers)
 		return -1;
@@ -233,10 +233,12 @@ int jb_snap_add_tamper(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
 	 * and no stale byte after a NUL reaches a reader */
 	cl = strnlen(t->comm, sizeof(t->comm) - 1);
 	nl = strnlen(t->name, sizeof(t->name) - 1);
-	if (t->name[nl])
+	tl = strnlen(t->target, sizeof(t->target) - 1);
+	if (t->name[nl] || t->target[tl])
 		out->flags |= JB_TAMPER_NAME_CUT;
 	memset(out->comm + cl, 0, sizeof(out->comm) - cl);
 	memset(out->name + nl, 0, sizeof(out->name) - nl);
+	memset(out->target + tl, 0, sizeof(out->target) - tl);
 	h->ntampers++;
 	return 0;
 }
@@ -401,7 +403,7 @@ const struct jb_tamper *jb_snap_tamper(const struct jb_snap_view *v, uint32_t i)
 	/* callers print comm and name as strings and name the class */
 	if (t->klass == 0 || t->klass >= JB_TAMPER_CLASS_MAX || t->count == 0 ||
 	    t->first_ns > t->last_ns || !memchr(t->comm, '\0', sizeof(t->comm)) ||
-	    !memchr(t->name, '\0', sizeof(t->name)))
+	    !memchr(t->name, '\0', sizeof(t->name)) || !memchr(t->target, '\0', sizeof(t->target)))
 		return NULL;
 	return t;
 }

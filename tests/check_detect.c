@@ -1007,21 +1007,36 @@ START_TEST(event_tamper_classes)
 	ck_assert_str_eq(str_at(tamper_of(j), "class"), "bpf_program");
 	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "BPF_PROG_LOAD");
 	ck_assert_str_eq(str_at(tg, "program_type"), "kprobe");
-	ck_assert_str_eq(str_at(tg, "name"), "evil_prog");
+	ck_assert_str_eq(str_at(tg, "program_name"), "evil_prog");
+	ck_assert_ptr_null(json_object_get(tg, "attached_to"));
 	json_decref(j);
+	/* attach: the program's type and name, the attach type, the target's path */
 	t.op = BPF_PROG_ATTACH;
 	t.arg = BPF_CGROUP_INET_INGRESS;
-	t.target_id = 5;
+	t.target_id = BPF_PROG_TYPE_CGROUP_SKB;
+	strcpy(t.target, "/sys/fs/cgroup/unified/x");
 	j = tevent(&t, child);
 	tg = target_of(j);
 	ck_assert_str_eq(str_at(tamper_of(j), "operation"), "BPF_PROG_ATTACH");
+	ck_assert_str_eq(str_at(tg, "program_type"), "cgroup_skb");
+	ck_assert_str_eq(str_at(tg, "program_name"), "evil_prog");
 	ck_assert_str_eq(str_at(tg, "attach_type"), "cgroup_inet_ingress");
-	ck_assert_int_eq(int_at(tg, "target_fd_or_ifindex"), 5);
+	ck_assert_str_eq(str_at(tg, "attached_to"), "/sys/fs/cgroup/unified/x");
 	json_decref(j);
+	/* a raw tracepoint: its name is the target */
 	t.op = BPF_RAW_TRACEPOINT_OPEN;
-	strcpy(t.name, "sys_enter");
+	t.target_id = BPF_PROG_TYPE_RAW_TRACEPOINT;
+	strcpy(t.target, "sys_enter");
 	j = tevent(&t, child);
 	ck_assert_str_eq(str_at(target_of(j), "tracepoint"), "sys_enter");
+	ck_assert_ptr_null(json_object_get(target_of(j), "attach_type"));
+	json_decref(j);
+	/* a link detach: the link's type */
+	t.op = BPF_LINK_DETACH;
+	t.arg = BPF_LINK_TYPE_CGROUP;
+	t.target[0] = 0;
+	j = tevent(&t, child);
+	ck_assert_str_eq(str_at(target_of(j), "link_type"), "cgroup");
 	json_decref(j);
 	t.op = 99; /* a command this build does not know: its number */
 	j = tevent(&t, child);

@@ -148,23 +148,30 @@ static json_t *jtarget(const struct wrk_event_ctx *ctx, const struct jb_tamper *
 
 	switch (t->klass) {
 	case JB_TAMPER_MAP_WRITE:
-		return json_pack("{s:I}", "map_id", (json_int_t)t->target_id);
+		return json_pack("{s:I, s:o}", "map_id", (json_int_t)t->target_id, "map_name",
+				 jname(t));
 	case JB_TAMPER_BPF_PROG:
+		/* target_id the program's type, arg the attach type (the
+		 * expected one at load; a link's type for a link update or
+		 * detach), name the program's, target where it goes */
 		o = json_object();
-		if (t->op == BPF_PROG_LOAD) {
-			s = libbpf_bpf_prog_type_str((enum bpf_prog_type)t->target_id);
-			json_object_set_new(o, "program_type",
-					    s ? json_string(s) : json_sprintf("%u", t->target_id));
+		s = libbpf_bpf_prog_type_str((enum bpf_prog_type)t->target_id);
+		json_object_set_new(o, "program_type",
+				    s ? json_string(s) : json_sprintf("%u", t->target_id));
+		json_object_set_new(o, "program_name", jname(t));
+		if (t->op == BPF_LINK_UPDATE || t->op == BPF_LINK_DETACH) {
+			s = libbpf_bpf_link_type_str((enum bpf_link_type)t->arg);
+			json_object_set_new(o, "link_type",
+					    s ? json_string(s) : json_sprintf("%u", t->arg));
 		} else if (t->op != BPF_RAW_TRACEPOINT_OPEN) {
 			s = libbpf_bpf_attach_type_str((enum bpf_attach_type)t->arg);
 			json_object_set_new(o, "attach_type",
 					    s ? json_string(s) : json_sprintf("%u", t->arg));
-			/* an fd in the actor, or an ifindex: a number only */
-			json_object_set_new(o, "target_fd_or_ifindex",
-					    json_integer(t->target_id));
 		}
-		json_object_set_new(o, t->op == BPF_RAW_TRACEPOINT_OPEN ? "tracepoint" : "name",
-				    jname(t));
+		if (t->target[0])
+			json_object_set_new(o, t->op == BPF_RAW_TRACEPOINT_OPEN ? "tracepoint"
+										: "attached_to",
+					    wrk_json_str(t->target, sizeof(t->target)));
 		return o;
 	case JB_TAMPER_MODULE:
 		return json_pack("{s:o}", "module", jname(t));
@@ -173,7 +180,10 @@ static json_t *jtarget(const struct wrk_event_ctx *ctx, const struct jb_tamper *
 	case JB_TAMPER_PROC_MEM:
 		return json_pack("{s:o}", "process", jagent(ctx, t));
 	case JB_TAMPER_FILE:
-		o = json_pack("{s:o, s:o}", "path", jname(t), "actions", wrk_json_actions(t->op));
+		o = json_pack("{s:o, s:o}", "path", jname(t), "actions",
+			      wrk_json_actions(t->op & ~JB_TAMPER_OP_CHOWN));
+		if (t->op & JB_TAMPER_OP_CHOWN)
+			json_object_set_new(o, "chown", json_true());
 		if (t->op & JB_ACT_CHMOD)
 			json_object_set_new(o, "mode", json_sprintf("%04o", t->arg & 07777));
 		return o;
