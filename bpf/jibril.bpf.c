@@ -1444,7 +1444,7 @@ static __always_inline int on_chown(const char *upath, long dfd, int fd)
 	if (!s)
 		return 0;
 	tkey = ensure_task(task); /* before the path: it reuses the scratch */
-	if (upath ? str_path(s, task, upath, (int)dfd, 0) : walk_file(s, fd_to_file(task, fd)))
+	if ((upath ? str_path(s, task, upath, (int)dfd, 0) : walk_file(s, fd_to_file(task, fd))) < 0)
 		return 0;
 	fkey = jb_hash_path(jb_seed, s->file.path);
 	wf = bpf_map_lookup_elem(&jb_watch, &fkey);

@@ -474,7 +474,7 @@ static __noinline int tamper_module(__u32 nr, const char *uname, int fd)
 		struct jb_scratch *s = scratch_path();
 
 		f = fd_to_file(task, fd);
-		if (s && f && walk_file(s, f) == 0)
+		if (s && f && walk_file(s, f) >= 0)
 			tamper_str(t, t->name, JB_TAMPER_NAME_LEN, s->file.path, 0);
 	}
 	return tamper_commit(t);

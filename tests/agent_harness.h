@@ -136,6 +136,8 @@ pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m
  * agent's own map as the kernel would: actor's pid, uid, comm and task key,
  * first/last_ns now, count 1 and a fresh key unless set. */
 struct jb_tamper;
+/* A descriptor (opened by id) of the running agent's map called name, or -1. */
+int jbh_agent_map(const struct jbh_agent *a, const char *name);
 uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid);
 void jbh_tamper_inject(const struct jbh_agent *a, pid_t actor, struct jb_tamper *t);
 

@@ -31,7 +31,7 @@
 #include "tests/lib/procfs.h"
 
 /* A descriptor of the agent's map called name, or -1. */
-static int agent_map(const struct jbh_agent *a, const char *name)
+int jbh_agent_map(const struct jbh_agent *a, const char *name)
 {
 	char dir[64], path[320], line[128];
 	struct dirent *de;
@@ -78,7 +78,7 @@ uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid)
 	struct jb_meta meta;
 	struct tl_stat st;
 	__u32 zero = 0;
-	int fd = agent_map(a, "jb_meta");
+	int fd = jbh_agent_map(a, "jb_meta");
 
 	ck_assert_msg(fd >= 0, "the agent %d holds no jb_meta map", (int)a->pid);
 	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &meta), 0);
@@ -93,7 +93,7 @@ void jbh_tamper_inject(const struct jbh_agent *a, pid_t actor, struct jb_tamper 
 	struct tl_stat st;
 	char path[64];
 	FILE *f;
-	int fd = agent_map(a, "jb_tamper");
+	int fd = jbh_agent_map(a, "jb_tamper");
 
 	ck_assert_msg(fd >= 0, "the agent %d holds no jb_tamper map", (int)a->pid);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
