@@ -557,6 +557,19 @@ static __noinline __u64 ensure_task(struct task_struct *task)
 	return key;
 }
 
+/* One of the agent's own processes: the supervisor, or a child it forked
+ * (the workers and printers, and each of them between fork and exec).
+ * By identity in the kernel, never by name: a process called jibril
+ * elsewhere is watched like any other. The children cannot fork (their
+ * seccomp policy), so "the supervisor or its child" is the whole agent
+ * (jb_agent holds the same set by tgid, for acts on them). task: the
+ * current task, which the caller has at hand anyway (field loads: a
+ * helper call costs ~10 ns here, 7 % of a cached re-open) */
+static __always_inline int is_agent(const struct task_struct *task)
+{
+	return task->tgid == jb_agent_tgid || task->real_parent->tgid == jb_agent_tgid;
+}
+
 #include "tamper.bpf.h"
 
 /* --- files and links ----------------------------------------------------- */
@@ -702,18 +715,6 @@ out:
 	return ns ? acts : 0;
 }
 
-/* One of the agent's own processes: the supervisor, or a child it forked
- * (the workers and printers, and each of them between fork and exec).
- * By identity in the kernel, never by name: a process called jibril
- * elsewhere is watched like any other. The children cannot fork (their
- * seccomp policy), so "the supervisor or its child" is the whole agent
- * (jb_agent holds the same set by tgid, for acts on them). task: the
- * current task, which the caller has at hand anyway (field loads: a
- * helper call costs ~10 ns here, 7 % of a cached re-open) */
-static __always_inline int is_agent(const struct task_struct *task)
-{
-	return task->tgid == jb_agent_tgid || task->real_parent->tgid == jb_agent_tgid;
-}
 
 /* --- task lifecycle ------------------------------------------------------ */
 
@@ -1266,6 +1267,10 @@ int jb_fcntl(struct trace_event_raw_sys_enter *ctx)
 	struct file *f;
 	__u32 fmt;
 
+	if ((__u32)ctx->args[1] == JB_F_SETOWN || (__u32)ctx->args[1] == JB_F_SETOWN_EX)
+		return tamper_setown((__u32)ctx->args[1], (__u32)ctx->args[1] == JB_F_SETOWN
+								  ? (long)(int)ctx->args[2]
+								  : (long)ctx->args[2]);
 	if ((__u32)ctx->args[1] != JB_F_SETFL || !(ctx->args[2] & JB_O_ASYNC))
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -1428,29 +1433,12 @@ int jb_fchmod(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* chown of one of the agent's own files (no link action: only the tamper
- * record, tamper.bpf.h). Other files leave after the path's key missed
- * jb_watch; chown is rare enough for a path walk. */
+/* chown of one of the agent's own files: no link action, only the tamper
+ * record (tamper.bpf.h agent_file_act()); chown is rare enough for a path
+ * walk. */
 static __always_inline int on_chown(const char *upath, long dfd, int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct jb_scratch *s;
-	__u32 *wf;
-	__u64 fkey, tkey;
-
-	if (is_agent(task))
-		return 0;
-	s = scratch_path();
-	if (!s)
-		return 0;
-	tkey = ensure_task(task); /* before the path: it reuses the scratch */
-	if ((upath ? str_path(s, task, upath, (int)dfd, 0) : walk_file(s, fd_to_file(task, fd))) < 0)
-		return 0;
-	fkey = jb_hash_path(jb_seed, s->file.path);
-	wf = bpf_map_lookup_elem(&jb_watch, &fkey);
-	if (wf && (*wf & JB_WATCH_AGENT))
-		tamper_file(s, tkey, JB_TAMPER_OP_CHOWN, *wf, 0);
-	return 0;
+	return agent_file_act(upath, (int)dfd, fd, JB_TAMPER_OP_CHOWN, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchownat")

@@ -40,6 +40,7 @@
 #define JB_TAMPER_BPF_H
 
 #define JB_PROC_SUPER_MAGIC 0x9fa0
+#define JB_PIDFS_MAGIC 0x50494446
 #define JB_SIGHUP 1
 #define JB_SIGCHLD 17
 #define JB_SIGCONT 18
@@ -161,6 +162,38 @@ static __always_inline void tamper_str(struct jb_tamper *t, char *dst, __u32 siz
 		t->flags |= JB_TAMPER_NAME_CUT;
 }
 
+/* Only a privileged task can act on the agent: its processes run as uids of
+ * their own, its maps are reached by id only with CAP_SYS_ADMIN, its files
+ * are root's and writable by no one else (owner.c), modules and programs
+ * need capabilities. An unprivileged attempt fails in the kernel, and
+ * recording it would let any user flood jb_tamper and evict real records:
+ * attempts (syscall entries) are recorded only for tasks that are root or
+ * hold a capability, in the initial user namespace. */
+static __always_inline int privileged(struct task_struct *task)
+{
+	const struct cred *c = task->cred;
+
+	return c->user_ns->level == 0 && (c->euid.val == 0 || c->cap_effective.val != 0);
+}
+
+/* f is an anonymous-inode file of that name ("bpf-map", "bpf-prog",
+ * "bpf_link", "[pidfd]"): what a BPF object's or pidfd's private_data is
+ * may only be read then. */
+static __always_inline int anon_is(struct file *f, const char *want, int len)
+{
+	char name[10] = {};
+
+	if (!f || len > 9)
+		return 0;
+	f = as_btf(f, struct file);
+	if (bpf_probe_read_kernel_str(name, sizeof(name), f->f_path.dentry->d_name.name) != len + 1)
+		return 0;
+	for (int i = 0; i < len; i++)
+		if (name[i] != want[i])
+			return 0;
+	return 1;
+}
+
 /* --- acts on the agent's processes ---------------------------------------- */
 
 /* One act of the current task on agent process tgid (SIGNAL, PTRACE,
@@ -176,6 +209,9 @@ static __noinline int tamper_process(__u32 klass, __u32 op, __u32 tgid, __u32 ar
 	a = agent_of(tgid);
 	if (!a || task->tgid == jb_agent_tgid || task->tgid == tgid)
 		return 0;
+	/* a signal got past the kernel's permission check already */
+	if (klass != JB_TAMPER_SIGNAL && !privileged(task))
+		return 0;
 	row = a->row;
 	tkey = ensure_task(task);
 	t = tamper_begin(task, tkey, klass, op);
@@ -190,12 +226,15 @@ static __noinline int tamper_process(__u32 klass, __u32 op, __u32 tgid, __u32 ar
 /*
  * Every signal generated for a task of an agent process. The kernel's own
  * (SEND_SIG_PRIV: the OOM killer, a terminal's ^C; a positive si_code:
- * SIGCHLD, seccomp's SIGSYS, faults) are not another task's act; a
- * negative or zero si_code comes from kill(), tkill(), tgkill(),
- * rt_sigqueueinfo() or pidfd_send_signal() in the sender's context (an
- * agent process never asks for SIGIO, POSIX timers or mqueue
- * notifications, the kernel's other senders of such codes). Harmless
- * signals are skipped, and SIGHUP to the supervisor, its reload.
+ * SIGCHLD, seccomp's SIGSYS, faults, SIGIO) are not sent from the
+ * sender's context, so the current task is not the one to blame: a
+ * SIGIO (any signal chosen with F_SETSIG) aimed at the agent is recorded
+ * where it is set up, by the fcntl(F_SETOWN) that names an agent process
+ * (tamper_setown()). A negative or zero si_code comes from kill(),
+ * tkill(), tgkill(), rt_sigqueueinfo() or pidfd_send_signal() in the
+ * sender's context (an agent process never asks for POSIX timers or
+ * mqueue notifications, the kernel's other senders of such codes).
+ * Harmless signals are skipped, and SIGHUP to the supervisor, its reload.
  */
 SEC("tp_btf/signal_generate")
 int BPF_PROG(jb_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
@@ -241,6 +280,66 @@ int jb_vm_writev(struct trace_event_raw_sys_enter *ctx)
 	return tamper_process(JB_TAMPER_PROC_MEM, ctx->id, (__u32)ctx->args[0], 0);
 }
 
+/* pidfd_getfd(): a copy of one of an agent process's descriptors (its
+ * IPC socket, the snapshot), without ptrace. op the syscall number. */
+static __noinline int tamper_pidfd_getfd(long nr, int pidfd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *f = fd_to_file(task, pidfd);
+	struct pid *pid;
+
+	/* a pidfd: on pidfs (6.9 and later: the pid is the inode's), or an
+	 * anonymous "[pidfd]" file (the pid is the file's) */
+	if (!f)
+		return 0;
+	f = as_btf(f, struct file);
+	if (f->f_inode->i_sb->s_magic == JB_PIDFS_MAGIC)
+		pid = (struct pid *)f->f_inode->i_private;
+	else if (anon_is(f, "[pidfd]", 7))
+		pid = (struct pid *)f->private_data;
+	else
+		return 0;
+	if (!pid)
+		return 0;
+	return tamper_process(JB_TAMPER_PROC_MEM, nr, BPF_CORE_READ(pid, numbers[0].nr), 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
+int jb_pidfd_getfd(struct trace_event_raw_sys_enter *ctx)
+{
+	return tamper_pidfd_getfd(ctx->id, (int)ctx->args[0]);
+}
+
+/* fcntl(F_SETOWN / F_SETOWN_EX) naming an agent process (or, negative,
+ * its process group): its I/O signals (any signal, with F_SETSIG: SIGKILL
+ * too) would go to the agent, sent later from wherever the I/O happens.
+ * Recorded here, in the task that asks for it, as a signal (op SIGIO,
+ * arg the fcntl command). Called from jb_fcntl() for those commands. */
+#define JB_SIGIO 29
+#define JB_F_SETOWN 8
+#define JB_F_SETOWN_EX 15
+
+static __noinline int tamper_setown(long cmd, long arg)
+{
+	long pid = arg;
+
+	if (cmd == JB_F_SETOWN_EX) {
+		struct {
+			int type;
+			int pid;
+		} ex = {};
+
+		if (bpf_probe_read_user(&ex, sizeof(ex), (void *)arg))
+			return 0;
+		pid = ex.pid;
+	}
+	if (pid < 0)
+		pid = -pid;
+	if (pid <= 0)
+		return 0;
+	return tamper_process(JB_TAMPER_SIGNAL, JB_SIGIO, (__u32)pid, (__u32)cmd);
+}
+
 /* An open of /proc/PID/mem (or /proc/PID/task/TID/mem) of an agent
  * process: f is on procfs (the caller checked the superblock). The
  * proc inode names the process; op 0, arg the open's f_mode. */
@@ -276,9 +375,9 @@ static __always_inline struct bpf_map *agent_map_of(struct task_struct *task, in
 	struct bpf_map *m;
 	__u32 id;
 
-	if (!f)
+	if (!anon_is(f, "bpf-map", 7))
 		return NULL;
-	m = (struct bpf_map *)f->private_data;
+	m = (struct bpf_map *)as_btf(f, struct file)->private_data;
 	if (!m)
 		return NULL;
 	id = BPF_CORE_READ(m, id);
@@ -297,7 +396,7 @@ static __noinline int tamper_map_write(__u32 cmd, const void *uattr, __u32 fd_of
 	__u32 fd = 0, id;
 	__u64 tkey;
 
-	if (task->tgid == jb_agent_tgid)
+	if (task->tgid == jb_agent_tgid || !privileged(task))
 		return 0;
 	if (bpf_probe_read_user(&fd, sizeof(fd), uattr + fd_off))
 		return 0;
@@ -334,7 +433,8 @@ static __always_inline void target_into(struct jb_tamper *t, struct task_struct 
 	struct jb_scratch *s = scratch_path();
 	struct file *f = fd_to_file(task, fd);
 
-	if (!s || !f || walk_file(s, f) < 0)
+	/* an fd 0 that is just stdin (an optional field left 0) names nothing */
+	if (!s || !f || fd <= 0 || walk_file(s, f) < 0)
 		return;
 	tamper_str(t, t->target, JB_TAMPER_TARGET_LEN, s->file.path, 0);
 }
@@ -343,7 +443,8 @@ static __always_inline struct bpf_prog *prog_of_fd(struct task_struct *task, int
 {
 	struct file *f = fd_to_file(task, fd);
 
-	return f ? (struct bpf_prog *)f->private_data : NULL;
+	return anon_is(f, "bpf-prog", 8) ? (struct bpf_prog *)as_btf(f, struct file)->private_data
+					 : NULL;
 }
 
 /*
@@ -361,7 +462,7 @@ static __noinline int tamper_prog(__u32 cmd, const void *uattr)
 	__u32 w[3] = {};
 	__u64 tkey, name = 0;
 
-	if (task->tgid == jb_agent_tgid)
+	if (task->tgid == jb_agent_tgid || !privileged(task))
 		return 0;
 	tkey = ensure_task(task);
 	t = tamper_begin(task, tkey, JB_TAMPER_BPF_PROG, cmd);
@@ -408,9 +509,9 @@ static __noinline int tamper_prog(__u32 cmd, const void *uattr)
 		if (bpf_probe_read_user(&w[0], 4, uattr))
 			break;
 		f = fd_to_file(task, (int)w[0]);
-		if (!f)
+		if (!anon_is(f, "bpf_link", 8))
 			break;
-		l = (struct bpf_link *)f->private_data;
+		l = (struct bpf_link *)as_btf(f, struct file)->private_data;
 		if (l) {
 			t->arg = BPF_CORE_READ(l, type);
 			prog_into(t, BPF_CORE_READ(l, prog));
@@ -420,12 +521,9 @@ static __noinline int tamper_prog(__u32 cmd, const void *uattr)
 	return tamper_commit(t);
 }
 
-SEC("tracepoint/syscalls/sys_enter_bpf")
-int jb_bpf_call(struct trace_event_raw_sys_enter *ctx)
+/* one bpf() call: cmd and its attributes in user memory */
+static __always_inline int on_bpf(__u32 cmd, const void *uattr)
 {
-	__u32 cmd = (__u32)ctx->args[0];
-	const void *uattr = (const void *)ctx->args[1];
-
 	switch (cmd) {
 	case JB_BPF_MAP_UPDATE_ELEM:
 	case JB_BPF_MAP_DELETE_ELEM:
@@ -449,6 +547,12 @@ int jb_bpf_call(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+SEC("tracepoint/syscalls/sys_enter_bpf")
+int jb_bpf_call(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_bpf((__u32)ctx->args[0], (const void *)ctx->args[1]);
+}
+
 /* --- kernel modules --------------------------------------------------------- */
 
 /* op the syscall number, name the module (delete_module) or the file
@@ -460,7 +564,7 @@ static __noinline int tamper_module(__u32 nr, const char *uname, int fd)
 	struct file *f;
 	__u64 tkey;
 
-	if (task->tgid == jb_agent_tgid)
+	if (task->tgid == jb_agent_tgid || !privileged(task))
 		return 0;
 	tkey = ensure_task(task);
 	t = tamper_begin(task, tkey, JB_TAMPER_MODULE, nr);
@@ -500,18 +604,140 @@ int jb_delete_module(struct trace_event_raw_sys_enter *ctx)
 	return tamper_module(ctx->id, (const char *)ctx->args[0], -1);
 }
 
-/* Kernels without module support have no such tracepoints: only the raw
- * syscall entry sees the attempt, at the price of a program run on every
- * syscall of every task. Loaded only when [tamper] module_syscalls = raw
- * (the loader sets autoload); x86_64 syscall numbers. */
+/* --- the raw syscall entry (opt-in: [tamper] raw_syscall_hook) ------------ */
+
+/* x86_64 syscall numbers of the module calls */
 #define JB_NR_INIT_MODULE 175
 #define JB_NR_DELETE_MODULE 176
 #define JB_NR_FINIT_MODULE 313
+#define JB_NR_PROCESS_VM_READV 310
+#define JB_NR_PROCESS_VM_WRITEV 311
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(jb_module_raw, struct pt_regs *regs, long id)
+/* set by the loader: the module calls have no syscalls: tracepoints here,
+ * so the raw entry watches them */
+const volatile __u32 jb_raw_modules = 0;
+
+static __noinline int agent_file_act(const char *upath, int dfd, int fd, __u32 act, __u32 mode);
+
+#if defined(__TARGET_ARCH_x86)
+/*
+ * 32-bit syscalls (int $0x80, also from a 64-bit program, where the kernel
+ * has IA32 emulation) never reach the syscalls: tracepoints: every file
+ * and tamper hook on them is blind to such a call. The raw entry sees
+ * them; here the acts on the agent are sent to the same handlers (i386
+ * numbers, arguments in bx, cx, dx, si). Ordinary file detections of
+ * 32-bit calls are not made here: that is the evasion this raw hook
+ * reports for the agent's own objects only (docs/SECURITY.md).
+ */
+#define JB_TS_COMPAT 0x0002
+#define JB_O_ACCMODE 3
+#define JB_O_CREAT 0100
+#define JB_ACT_CHANGES_O (JB_O_ACCMODE | JB_O_CREAT)
+
+static __noinline int compat_enter(struct pt_regs *regs, long id)
 {
-	if (id != JB_NR_INIT_MODULE && id != JB_NR_DELETE_MODULE && id != JB_NR_FINIT_MODULE)
+	__u32 a0 = (__u32)BPF_CORE_READ(regs, bx), a1 = (__u32)BPF_CORE_READ(regs, cx);
+	__u32 a2 = (__u32)BPF_CORE_READ(regs, dx), a3 = (__u32)BPF_CORE_READ(regs, si);
+	const char *p0 = (const char *)(unsigned long)a0, *p1 = (const char *)(unsigned long)a1;
+	const char *p3 = (const char *)(unsigned long)a3;
+	__u32 act;
+
+	switch (id) {
+	case 357: /* bpf */
+		return on_bpf(a0, p1);
+	case 26: /* ptrace */
+		if (a0 != JB_PTRACE_ATTACH && a0 != JB_PTRACE_SEIZE)
+			return 0;
+		return tamper_process(JB_TAMPER_PTRACE, a0, a1, 0);
+	case 347:
+		return tamper_process(JB_TAMPER_PROC_MEM, JB_NR_PROCESS_VM_READV, a0, 0);
+	case 348:
+		return tamper_process(JB_TAMPER_PROC_MEM, JB_NR_PROCESS_VM_WRITEV, a0, 0);
+	case 438: /* pidfd_getfd */
+		return tamper_pidfd_getfd(438, (int)a0);
+	case 128:
+		return tamper_module(JB_NR_INIT_MODULE, NULL, -1);
+	case 129:
+		return tamper_module(JB_NR_DELETE_MODULE, p0, -1);
+	case 350:
+		return tamper_module(JB_NR_FINIT_MODULE, NULL, (int)a0);
+	case 55:  /* fcntl */
+	case 221: /* fcntl64 */
+		if (a1 == JB_F_SETOWN || a1 == JB_F_SETOWN_EX)
+			return tamper_setown(a1, a1 == JB_F_SETOWN ? (long)(int)a2 : (long)a2);
+		return 0;
+	case 5: /* open(path, flags) */
+	case 295: /* openat(dfd, path, flags) */
+		if (id == 295) {
+			p0 = p1;
+			a1 = a2;
+		}
+		act = (a1 & JB_ACT_CHANGES_O) ? JB_ACT_WRITE : 0;
+		if (a1 & JB_O_TRUNC)
+			act |= JB_ACT_TRUNCATE;
+		if (!act)
+			return 0;
+		return agent_file_act(p0, id == 295 ? (int)a0 : JB_AT_FDCWD, -1, act, 0);
+	case 8: /* creat */
+		return agent_file_act(p0, JB_AT_FDCWD, -1, JB_ACT_WRITE | JB_ACT_TRUNCATE, 0);
+	case 10: /* unlink */
+		return agent_file_act(p0, JB_AT_FDCWD, -1, JB_ACT_UNLINK, 0);
+	case 301: /* unlinkat */
+		return agent_file_act(p1, (int)a0, -1, JB_ACT_UNLINK, 0);
+	case 38: /* rename */
+		agent_file_act(p0, JB_AT_FDCWD, -1, JB_ACT_RENAME, 0);
+		return agent_file_act(p1, JB_AT_FDCWD, -1, JB_ACT_RENAME, 0);
+	case 302: /* renameat */
+	case 353: /* renameat2 */
+		agent_file_act(p1, (int)a0, -1, JB_ACT_RENAME, 0);
+		return agent_file_act(p3, (int)a2, -1, JB_ACT_RENAME, 0);
+	case 15: /* chmod */
+		return agent_file_act(p0, JB_AT_FDCWD, -1, JB_ACT_CHMOD, a1);
+	case 306: /* fchmodat */
+	case 452: /* fchmodat2 */
+		return agent_file_act(p1, (int)a0, -1, JB_ACT_CHMOD, a2);
+	case 94: /* fchmod */
+		return agent_file_act(NULL, 0, (int)a0, JB_ACT_CHMOD, a1);
+	case 92:  /* truncate */
+	case 193: /* truncate64 */
+		return agent_file_act(p0, JB_AT_FDCWD, -1, JB_ACT_TRUNCATE, 0);
+	case 93:  /* ftruncate */
+	case 194: /* ftruncate64 */
+		return agent_file_act(NULL, 0, (int)a0, JB_ACT_TRUNCATE, 0);
+	case 16:  /* lchown */
+	case 182: /* chown */
+	case 198: /* lchown32 */
+	case 212: /* chown32 */
+		return agent_file_act(p0, JB_AT_FDCWD, -1, JB_TAMPER_OP_CHOWN, 0);
+	case 95:  /* fchown */
+	case 207: /* fchown32 */
+		return agent_file_act(NULL, 0, (int)a0, JB_TAMPER_OP_CHOWN, 0);
+	case 298: /* fchownat */
+		return agent_file_act(p1, (int)a0, -1, JB_TAMPER_OP_CHOWN, 0);
+	case 9: /* link */
+		return agent_file_act(p0, JB_AT_FDCWD, -1, JB_ACT_LINK, 0);
+	case 303: /* linkat */
+		return agent_file_act(p1, (int)a0, -1, JB_ACT_LINK, 0);
+	}
+	return 0;
+}
+#endif
+
+/*
+ * Every syscall of every task passes here, so it leaves at once unless
+ * the call is 32-bit (x86: the task is in a compat syscall) or, on kernels
+ * without module tracepoints, a module call. Loaded only on the
+ * operator's word; what it costs is measured in docs/SECURITY.md.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(jb_raw_enter, struct pt_regs *regs, long id)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (bpf_get_current_task_btf()->thread_info.status & JB_TS_COMPAT)
+		return compat_enter(regs, id);
+#endif
+	if (!jb_raw_modules ||
+	    (id != JB_NR_INIT_MODULE && id != JB_NR_DELETE_MODULE && id != JB_NR_FINIT_MODULE))
 		return 0;
 	if (id == JB_NR_DELETE_MODULE)
 		return tamper_module(id, (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs), -1);
@@ -545,7 +771,7 @@ static __noinline int tamper_file(struct jb_scratch *s, __u64 task_key, __u32 ac
 		op |= JB_ACT_CHMOD;
 	if (act & JB_TAMPER_OP_CHOWN)
 		op |= JB_TAMPER_OP_CHOWN;
-	if (!op || task->tgid == jb_agent_tgid)
+	if (!op || task->tgid == jb_agent_tgid || !privileged(task))
 		return 0;
 	t = tamper_begin(task, task_key, JB_TAMPER_FILE, op);
 	if (!t)
@@ -553,6 +779,31 @@ static __noinline int tamper_file(struct jb_scratch *s, __u64 task_key, __u32 ac
 	t->arg = mode;
 	tamper_str(t, t->name, JB_TAMPER_NAME_LEN, s->file.path, 0);
 	return tamper_commit(t);
+}
+
+/* An act named by a path (or an fd) on one of the agent's files, outside
+ * the ordinary file hooks (chown, which has no link action; 32-bit calls):
+ * resolved like the ordinary hooks resolve it, looked up in jb_watch. */
+static __noinline int agent_file_act(const char *upath, int dfd, int fd, __u32 act, __u32 mode)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct jb_scratch *s;
+	__u32 *wf;
+	__u64 fkey, tkey;
+
+	if (is_agent(task) || !privileged(task))
+		return 0;
+	s = scratch_path();
+	if (!s)
+		return 0;
+	tkey = ensure_task(task); /* before the path: it reuses the scratch */
+	if ((upath ? str_path(s, task, upath, dfd, 0) : walk_file(s, fd_to_file(task, fd))) < 0)
+		return 0;
+	fkey = jb_hash_path(jb_seed, s->file.path);
+	wf = bpf_map_lookup_elem(&jb_watch, &fkey);
+	if (wf && (*wf & JB_WATCH_AGENT))
+		tamper_file(s, tkey, act, *wf, mode);
+	return 0;
 }
 
 #endif

@@ -84,7 +84,7 @@ static const struct conf_key conf_keys[] = {
 	{ "recipes", "disable", K_KINDS, offsetof(struct jb_config, recipes_disable), 0, 0 },
 	U32("recipes", "summary_s", summary_s, 1, 86400),
 	BOOL("debug", "fault_hooks", fault_hooks),
-	BOOL("tamper", "raw_module_hook", tamper_raw_modules),
+	BOOL("tamper", "raw_syscall_hook", tamper_raw_hook),
 	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
 	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
 	LIMIT("worker_memory", K_MEM, limits_worker.memory),
@@ -147,7 +147,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->throttle_ms = 10000;
 	c->summary_s = 60;
 	c->fault_hooks = 0;
-	c->tamper_raw_modules = 0;
+	c->tamper_raw_hook = 0;
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
 	c->limits_worker = (struct jb_limits){JB_CONF_WORKER_MEMORY, 16, 100};

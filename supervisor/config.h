@@ -75,7 +75,7 @@ struct jb_config {
 	int fault_hooks;		/* test-only worker fault hooks */
 
 	/* [tamper] */
-	int tamper_raw_modules;		/* module calls via raw_syscalls when the
+	int tamper_raw_hook;		/* module calls via raw_syscalls when the
 					 * kernel has no module tracepoints */
 	/* [audit] (supervisor/audit.c) */
 	char audit_file[4096];		/* "" = no audit log */

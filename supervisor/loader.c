@@ -133,35 +133,69 @@ static void disable_missing(struct bpf_object *obj)
 	}
 }
 
-/* Module calls (bpf/tamper.bpf.h). Their syscalls: tracepoints exist only
- * on kernels built with modules (disable_missing() turned them off
- * otherwise); there, the raw syscall entry is the only hook, and it costs
- * every syscall: only on the operator's word ([tamper] raw_module_hook). */
-static void module_hooks(struct jibril_bpf *skel, const struct jb_config *cfg)
+/* 32-bit syscalls are possible: the kernel has IA32 emulation (the
+ * vsyscall32 sysctl exists) and it was not turned off at boot. */
+static int compat_syscalls(void)
+{
+	char cmd[4096] = "";
+	struct stat st;
+	int fd;
+	ssize_t n;
+
+	if (stat("/proc/sys/abi/vsyscall32", &st) < 0)
+		return 0;
+	fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, cmd, sizeof(cmd) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		cmd[n] = '\0';
+		for (const char *const *off = (const char *const[]){"ia32_emulation=0",
+			"ia32_emulation=false", "ia32_emulation=off", "ia32_emulation=n", NULL};
+		     *off; off++)
+			if (strstr(cmd, *off))
+				return 0;
+	}
+	return 1;
+}
+
+/* The raw syscall entry (bpf/tamper.bpf.h jb_raw_enter) runs on every
+ * syscall of every task: loaded only on the operator's word ([tamper]
+ * raw_syscall_hook). It sees what the syscalls: tracepoints cannot: module
+ * calls on kernels built without modules (those have no tracepoints) and
+ * 32-bit syscalls, which bypass every syscalls: tracepoint. Both gaps are
+ * said at start-up either way. */
+static void raw_hook(struct jibril_bpf *skel, const struct jb_config *cfg)
 {
 	struct stat st;
 	int tps = stat(TRACEFS "/events/syscalls/sys_enter_finit_module", &st) == 0;
 	int mods = stat("/proc/modules", &st) == 0;
+	int compat = compat_syscalls();
 
 	skel->rodata->jb_no_modules = !mods;
-	if (tps) {
-		bpf_program__set_autoload(skel->progs.jb_module_raw, false);
+	skel->rodata->jb_raw_modules = !tps;
+	if (cfg->tamper_raw_hook) {
+		log_info("raw syscall hook on ([tamper] raw_syscall_hook = yes: every syscall pays "
+			 "a compare): %s%s", tps ? "" : "module call attempts, ",
+			 compat ? "32-bit syscalls on the agent's maps, processes and files"
+				: "no 32-bit syscalls on this kernel");
+		return;
+	}
+	bpf_program__set_autoload(skel->progs.jb_raw_enter, false);
+	if (tps)
 		log_info("kernel modules: module calls watched on their tracepoints "
-			 "(jb_module_raw disabled)");
-		return;
-	}
-	if (cfg->tamper_raw_modules) {
-		log_info("kernel modules: this kernel has no module syscall tracepoints; module "
-			 "call attempts are watched on the raw syscall entry ([tamper] "
-			 "raw_module_hook = yes: every syscall pays for it)");
-		return;
-	}
-	bpf_program__set_autoload(skel->progs.jb_module_raw, false);
-	log_info("kernel modules: this kernel has no module syscall tracepoints%s; "
-		 "init_module/finit_module/delete_module attempts are not watched "
-		 "(jb_module_raw disabled; [tamper] raw_module_hook = yes watches them at a "
-		 "cost to every syscall)",
-		 mods ? "" : " (it is built without module support: such calls can only fail)");
+			 "(jb_raw_enter disabled)");
+	else
+		log_info("kernel modules: this kernel has no module syscall tracepoints%s; "
+			 "init_module/finit_module/delete_module attempts are not watched "
+			 "(jb_raw_enter disabled; [tamper] raw_syscall_hook = yes watches them at a "
+			 "cost to every syscall)",
+			 mods ? "" : " (it is built without module support: such calls can only fail)");
+	if (compat)
+		log_warnx("32-bit syscalls (int $0x80) are possible on this kernel and bypass the "
+			  "syscall tracepoints of every file and tamper hook; boot with "
+			  "ia32_emulation=0, or set [tamper] raw_syscall_hook = yes to see them act on "
+			  "the agent (docs/SECURITY.md)");
 }
 
 /* Protect one path's records: its key as the kernel computes it. */
@@ -246,7 +280,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	bpf_map__set_max_entries(skel->maps.jb_files_hot, cfg->map_hot_files);
 	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
 	disable_missing(skel->obj);
-	module_hooks(skel, cfg);
+	raw_hook(skel, cfg);
 
 	if (jibril_bpf__load(skel)) {
 		e = errno;

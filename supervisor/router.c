@@ -415,6 +415,11 @@ static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup
 	rt->bl_bytes += cost;
 	rt->owner_bytes[owner] += cost;
 	rt->owner_lines[owner]++;
+	/* the audit log keeps every tamper detection let through (one
+	 * suppressed by its times limit is in the suppressed_detections
+	 * summary, itself printed) */
+	if (r && r->mech == RCP_TAMPER)
+		sup_audit_detection(s, kind, l->json);
 	sup_router_pump(s);
 	return 0;
 }

@@ -99,7 +99,7 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_int_eq(a->recipes_disable_line, b->recipes_disable_line);
 	ck_assert_uint_eq(a->summary_s, b->summary_s);
 	ck_assert_int_eq(a->fault_hooks, b->fault_hooks);
-	ck_assert_int_eq(a->tamper_raw_modules, b->tamper_raw_modules);
+	ck_assert_int_eq(a->tamper_raw_hook, b->tamper_raw_hook);
 	ck_assert_str_eq(a->audit_file, b->audit_file);
 	ck_assert_str_eq(a->audit_key, b->audit_key);
 	ck_assert_uint_eq(a->limits_worker.memory, b->limits_worker.memory);
@@ -182,7 +182,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.recipes_disable_line, 0);
 	ck_assert_uint_eq(c.summary_s, 60);
 	ck_assert_int_eq(c.fault_hooks, 0);
-	ck_assert_int_eq(c.tamper_raw_modules, 0);
+	ck_assert_int_eq(c.tamper_raw_hook, 0);
 	ck_assert_str_eq(c.audit_file, "/var/log/jibril/audit.log");
 	ck_assert_str_eq(c.audit_key, "/var/lib/jibril/audit.key");
 	ck_assert_int_eq(c.audit_file_line, 0);

@@ -20,13 +20,13 @@
 /* tamper-twin tamper_bpf_map_write: the supervisor's own map writes (a restarted child's row in jb_agent) and bpftool reading the agent's maps */
 /* tamper-trigger tamper_bpf_program: load a cgroup_skb program, attach and detach it on a test cgroup, create and detach a link */
 /* tamper-twin tamper_bpf_program: bpftool prog list (read-only queries) */
-/* tamper-trigger tamper_kernel_module: delete_module, finit_module and init_module attempts with [tamper] raw_module_hook = yes (this kernel has no modules: each fails) */
+/* tamper-trigger tamper_kernel_module: delete_module, finit_module and init_module attempts with [tamper] raw_syscall_hook = yes (this kernel has no modules: each fails) */
 /* tamper-twin tamper_kernel_module: a process making ordinary syscalls (uname, getpid) */
-/* tamper-trigger tamper_agent_signal: SIGSTOP and SIGKILL to workers, SIGTERM to a worker, SIGSTOP/SIGCONT to the supervisor, SIGTERM to the supervisor (reported by its last query) */
+/* tamper-trigger tamper_agent_signal: SIGSTOP and SIGKILL to workers, SIGTERM to a worker, SIGSTOP/SIGCONT to the supervisor, fcntl(F_SETOWN) of a pipe to a worker, SIGTERM to the supervisor (reported by its last query) */
 /* tamper-twin tamper_agent_signal: the supervisor's own SIGTERM and SIGKILL of a hung worker */
 /* tamper-trigger tamper_agent_ptrace: PTRACE_SEIZE and PTRACE_ATTACH of a worker, then detach */
 /* tamper-twin tamper_agent_ptrace: PTRACE_SEIZE of a process that is not the agent's */
-/* tamper-trigger tamper_agent_memory: process_vm_readv and process_vm_writev on a worker, open of /proc/PID/mem */
+/* tamper-trigger tamper_agent_memory: process_vm_readv and process_vm_writev on a worker, open of /proc/PID/mem, pidfd_getfd of a worker's descriptor */
 /* tamper-twin tamper_agent_memory: open of /proc/PID/status of a worker, and /proc/PID/mem of a process that is not the agent's */
 /* tamper-trigger tamper_agent_files: append to jibril.conf, chmod 0644 and chown of a recipe, truncate, rename and unlink recipes, rename the running binary */
 /* tamper-twin tamper_agent_files: read jibril.conf, list and read the recipes, chmod 0600 of a recipe */
@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -218,6 +219,19 @@ START_TEST(map_writes)
 	ck_assert_int_eq(count_for("tamper_bpf_map_write", A.pid), 0);
 	if (twin > 0)
 		ck_assert_int_eq(count_for("tamper_bpf_map_write", twin), 0);
+	/* every tamper detection is in the audit log too */
+	{
+		char *audit = jbh_slurp(A.audit, NULL), needle[64];
+
+		ck_assert_msg(audit != NULL, "no audit log %s", A.audit);
+		snprintf(needle, sizeof(needle), "\"pid\":%d,", (int)last);
+		ck_assert_msg(strstr(audit, "\"type\":\"detection\"") &&
+				      strstr(audit, "\"kind\":\"tamper_bpf_map_write\"") &&
+				      strstr(audit, needle),
+			      "the audit log %s has no detection record of pid %d", A.audit,
+			      (int)last);
+		free(audit);
+	}
 	jbh_stop(&A, STOP_MS);
 }
 END_TEST
@@ -346,7 +360,7 @@ START_TEST(modules_raw_hook)
 	json_t *ev;
 	int modules = access("/proc/modules", F_OK) == 0;
 
-	up("[tamper]\nraw_module_hook = yes\n");
+	up("[tamper]\nraw_syscall_hook = yes\n");
 	twin = act(plain_act, NULL);
 	p = act(module_act, NULL);
 	ev = wait_tamper("tamper_kernel_module", p, "delete_module");
@@ -376,6 +390,98 @@ START_TEST(modules_said_at_start)
 }
 END_TEST
 
+/* --- 32-bit syscalls ---------------------------------------------------------- */
+
+#if defined(__x86_64__)
+/* a 32-bit syscall from this 64-bit process (IA32 emulation): the
+ * arguments must be addresses below 4 GiB */
+static long int80(long nr, long a, long b, long c)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+	return ret;
+}
+
+static char *low; /* MAP_32BIT page */
+
+static int compat_map_delete(void *arg)
+{
+	int fd = jbh_agent_map(&A, "jb_agent_maps");
+	union bpf_attr *attr = (union bpf_attr *)low;
+	__u32 *key = (__u32 *)(low + 512);
+
+	(void)arg;
+	if (fd < 0)
+		return 80;
+	memset(attr, 0, sizeof(*attr));
+	*key = 0xfffffff2;
+	attr->map_fd = (__u32)fd;
+	attr->key = (__u64)(unsigned long)key;
+	int80(357, BPF_MAP_DELETE_ELEM, (long)(unsigned long)attr, sizeof(*attr));
+	return 0;
+}
+
+static int compat_chmod(void *arg)
+{
+	snprintf(low + 1024, 1024, "%s", (const char *)arg);
+	/* writable by others: a chmod that opens the agent's configuration */
+	return int80(15, (long)(unsigned long)(low + 1024), 0666, 0) < 0 ? 81 : 0;
+}
+
+static int compat_getpid(void *arg)
+{
+	(void)arg;
+	return int80(20, 0, 0, 0) == getpid() ? 0 : 82;
+}
+
+START_TEST(compat_syscalls)
+{
+	char conf_copy[PATH_MAX], extra[256];
+	pid_t twin, p_bpf, p_chmod;
+	json_t *ev;
+
+	if (access("/proc/sys/abi/vsyscall32", F_OK) != 0) {
+		printf("SKIP: compat_syscalls: this kernel has no IA32 emulation\n");
+		return;
+	}
+	low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1,
+		   0);
+	ck_assert_ptr_ne(low, MAP_FAILED);
+	snprintf(extra, sizeof(extra), "[tamper]\nraw_syscall_hook = yes\n");
+	up(extra);
+	ck_assert_msg(jbh_log_has(&A, "32-bit syscalls on the agent's maps"), "log %s", A.log);
+	twin = act(compat_getpid, NULL);
+	p_bpf = act(compat_map_delete, NULL);
+	ck_assert_ptr_nonnull(realpath(A.conf, conf_copy));
+	p_chmod = act(compat_chmod, conf_copy);
+	ev = wait_tamper("tamper_bpf_map_write", p_bpf, "BPF_MAP_DELETE_ELEM");
+	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.map_name"), "jb_agent_maps");
+	json_decref(ev);
+	ev = wait_tamper("tamper_agent_files", p_chmod, NULL);
+	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.path"), conf_copy);
+	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.mode"), "0666");
+	json_decref(ev);
+	ck_assert_int_eq(count_for("tamper_bpf_map_write", twin), 0);
+	ck_assert_int_eq(count_for("tamper_agent_files", twin), 0);
+	ck_assert_int_eq(chmod(conf_copy, 0600), 0);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* Without the hook, the agent says at start that 32-bit calls are blind. */
+START_TEST(compat_said_at_start)
+{
+	if (access("/proc/sys/abi/vsyscall32", F_OK) != 0)
+		return;
+	up(NULL);
+	ck_assert_msg(jbh_log_has(&A, "32-bit syscalls (int $0x80) are possible"), "log %s",
+		      A.log);
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+#endif
+
 /* --- signals, ptrace, memory ------------------------------------------------ */
 
 struct sig_act {
@@ -394,10 +500,26 @@ static int sig_act(void *arg)
 	return 0;
 }
 
+/* a pipe whose I/O signals would go to an agent process (never raised:
+ * the pipe is closed unused) */
+static pid_t setown_pid;
+
+static int setown_act(void *arg)
+{
+	int fds[2];
+
+	(void)arg;
+	if (pipe(fds) < 0 || fcntl(fds[0], F_SETOWN, setown_pid) < 0)
+		return 35;
+	close(fds[0]);
+	close(fds[1]);
+	return 0;
+}
+
 START_TEST(signals)
 {
 	struct sig_act stop_net, kill_fa, term_ex, stop_sup;
-	pid_t p_stop, p_kill, p_term, p_sup, hung, sup;
+	pid_t p_stop, p_kill, p_term, p_sup, p_own, hung, sup;
 	json_t *ev;
 	char fault[256];
 	int fd;
@@ -420,6 +542,8 @@ START_TEST(signals)
 	kill_fa = (struct sig_act){jbh_child_pid(&A, "file_access"), SIGKILL, 0};
 	term_ex = (struct sig_act){jbh_child_pid(&A, "execution"), SIGTERM, 0};
 	stop_sup = (struct sig_act){sup, SIGSTOP, 1};
+	setown_pid = stop_net.pid;
+	p_own = act(setown_act, NULL);
 	p_stop = act(sig_act, &stop_net);
 	p_kill = act(sig_act, &kill_fa);
 	p_term = act(sig_act, &term_ex);
@@ -437,6 +561,10 @@ START_TEST(signals)
 	json_decref(ev);
 	ev = wait_tamper("tamper_agent_signal", p_sup, "SIGSTOP");
 	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.process.role"), "supervisor");
+	json_decref(ev);
+	ev = wait_tamper("tamper_agent_signal", p_own, NULL); /* SIGIO, or SIGPOLL by name */
+	ck_assert_int_eq(jbh_jint(ev, "tamper.op", -1), SIGIO);
+	ck_assert_int_eq(jbh_jint(ev, "tamper.target.process.pid", -1), setown_pid);
 	json_decref(ev);
 	/* the hung worker's end came from the supervisor: no detection */
 	ck_assert_int_eq(count_for("tamper_agent_signal", sup), 0);
@@ -483,7 +611,7 @@ static int ptrace_act(void *arg)
 
 struct mem_act {
 	pid_t pid;
-	int how; /* 0 readv, 1 writev, 2 open mem, 3 open status */
+	int how; /* 0 readv, 1 writev, 2 open mem, 3 open status, 4 pidfd_getfd */
 };
 
 static int mem_act(void *arg)
@@ -500,6 +628,11 @@ static int mem_act(void *arg)
 	case 1:
 		process_vm_writev(m->pid, &local, 1, &remote, 1, 0);
 		return 0;
+	case 4: /* its fd 0 (/dev/null): the act, nothing taken that matters */
+		fd = (int)syscall(SYS_pidfd_open, m->pid, 0);
+		if (fd < 0 || syscall(SYS_pidfd_getfd, fd, 0, 0) < 0)
+			return 51;
+		return 0;
 	case 2:
 	case 3:
 		snprintf(path, sizeof(path), "/proc/%d/%s", (int)m->pid,
@@ -515,9 +648,9 @@ static int mem_act(void *arg)
 
 START_TEST(ptrace_and_memory)
 {
-	pid_t w, other, p_seize, p_attach, p_rd, p_wr, p_mem, t_pt, t_status, t_mem;
+	pid_t w, other, p_seize, p_attach, p_rd, p_wr, p_mem, p_getfd, t_pt, t_status, t_mem;
 	struct pt_act seize, attach, other_seize;
-	struct mem_act rd, wr, mem, status, other_mem;
+	struct mem_act rd, wr, mem, getfd, status, other_mem;
 	json_t *ev;
 
 	up(NULL);
@@ -543,11 +676,13 @@ START_TEST(ptrace_and_memory)
 	rd = (struct mem_act){w, 0};
 	wr = (struct mem_act){w, 1};
 	mem = (struct mem_act){w, 2};
+	getfd = (struct mem_act){w, 4};
 	p_seize = act(ptrace_act, &seize);
 	p_attach = act(ptrace_act, &attach);
 	p_rd = act(mem_act, &rd);
 	p_wr = act(mem_act, &wr);
 	p_mem = act(mem_act, &mem);
+	p_getfd = act(mem_act, &getfd);
 
 	ev = wait_tamper("tamper_agent_ptrace", p_seize, "PTRACE_SEIZE");
 	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.process.role"), "network");
@@ -558,6 +693,7 @@ START_TEST(ptrace_and_memory)
 	json_decref(ev);
 	json_decref(wait_tamper("tamper_agent_memory", p_wr, "process_vm_writev"));
 	json_decref(wait_tamper("tamper_agent_memory", p_mem, NULL));
+	json_decref(wait_tamper("tamper_agent_memory", p_getfd, "pidfd_getfd"));
 	ck_assert_int_eq(count_for("tamper_agent_ptrace", t_pt), 0);
 	ck_assert_int_eq(count_for("tamper_agent_memory", t_status), 0);
 	ck_assert_int_eq(count_for("tamper_agent_memory", t_mem), 0);
@@ -749,6 +885,10 @@ int main(void)
 	tcase_add_test(tc, signals);
 	tcase_add_test(tc, ptrace_and_memory);
 	tcase_add_test(tc, agent_files);
+#if defined(__x86_64__)
+	tcase_add_test(tc, compat_syscalls);
+	tcase_add_test(tc, compat_said_at_start);
+#endif
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

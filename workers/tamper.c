@@ -65,6 +65,7 @@ static const struct {
 	{SYS_delete_module, "delete_module"},
 	{SYS_process_vm_readv, "process_vm_readv"},
 	{SYS_process_vm_writev, "process_vm_writev"},
+	{SYS_pidfd_getfd, "pidfd_getfd"},
 };
 
 static void syscall_name(uint32_t nr, char *out, size_t len)
