@@ -482,6 +482,67 @@ START_TEST(compat_said_at_start)
 END_TEST
 #endif
 
+/* --- the agent never reports itself ---------------------------------------------- */
+
+static char self_bin[300];
+
+static int run_copy(void *arg)
+{
+	int nul = open("/dev/null", O_WRONLY);
+
+	(void)arg;
+	dup2(nul, 1);
+	dup2(nul, 2);
+	execl(self_bin, "jibril", "--version", (char *)NULL);
+	return 127;
+}
+
+static int same_exe(json_t *ev, void *arg)
+{
+	const char *k = jbh_jstr(ev, "kind"), *exe = jbh_jstr(ev, "process.exe");
+
+	return k && !strcmp(k, "exec_from_unusual_dir") && exe && !strcmp(exe, (const char *)arg);
+}
+
+/* Run from /tmp (an unusual directory for executables), the agent's own
+ * supervisor and children, restarts included, are never reported; the
+ * same binary run by anyone else is. */
+START_TEST(never_reports_itself)
+{
+	char dir[] = "/tmp/jbtest-self.XXXXXX", *saved;
+	struct jbh_match m = {.kind = "exec_from_unusual_dir"};
+	pid_t old, other;
+	json_t *ev;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(self_bin, sizeof(self_bin), "%s/jibril", dir);
+	jbh_copy_file(jbh_bin(), self_bin, 0755);
+	saved = strdup(jbh_bin());
+	setenv("JIBRIL_BIN", self_bin, 1);
+	up(NULL);
+	setenv("JIBRIL_BIN", saved, 1);
+	free(saved);
+	/* a restart is a new exec of the same binary */
+	old = jbh_child_pid(&A, "execution");
+	ck_assert_int_gt(old, 0);
+	ck_assert_int_eq(kill(old, SIGKILL), 0);
+	ck_assert_int_gt(jbh_wait_ready(&A, "execution", old, READY_MS), 0);
+	/* the twin of the exclusion: the same file, run by a process that is
+	 * not the agent's, is reported (by name it is "jibril" too) */
+	other = act(run_copy, NULL);
+	m.pid = other;
+	ev = jbh_wait_event(&A, jbh_match, &m, jbh_detect_deadline(&A) + 2000);
+	ck_assert_msg(ev != NULL, "the copy run by pid %d was not reported (events %s)", (int)other,
+		      A.events);
+	json_decref(ev);
+	/* that detection came after the agent's own execs: none of them is there */
+	ck_assert_int_eq(jbh_count_events(&A, same_exe, self_bin), 1);
+	jbh_stop(&A, STOP_MS);
+	unlink(self_bin);
+	rmdir(dir);
+}
+END_TEST
+
 /* --- signals, ptrace, memory ------------------------------------------------ */
 
 struct sig_act {
@@ -885,6 +946,7 @@ int main(void)
 	tcase_add_test(tc, signals);
 	tcase_add_test(tc, ptrace_and_memory);
 	tcase_add_test(tc, agent_files);
+	tcase_add_test(tc, never_reports_itself);
 #if defined(__x86_64__)
 	tcase_add_test(tc, compat_syscalls);
 	tcase_add_test(tc, compat_said_at_start);
