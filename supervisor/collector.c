@@ -627,8 +627,14 @@ int sup_collector_flush(struct sup *s, uint64_t *final_seq)
 		struct sup_proc *p = &s->procs[i];
 		struct col_worker *w = &c->w[i];
 
-		if (!is_worker(p) || p->state != ST_READY || w->acked_seq >= *final_seq)
+		if (!is_worker(p) || w->acked_seq >= *final_seq)
 			continue;
+		if (p->state != ST_READY) {
+			/* restarting: READY announces it the newest (catch_up) */
+			if (sup_proc_returning(p))
+				settled = 0;
+			continue;
+		}
 		settled = 0;
 		/* busy with an older one when the final was announced */
 		if (w->snap_sent_seq <= w->acked_seq)

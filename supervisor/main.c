@@ -144,19 +144,29 @@ static void reload(void)
 		 sup_recipes_enabled(&sup.recipes));
 }
 
-/* The last query at shutdown: done once every READY worker examined it,
- * or after STOP_FLUSH_MS whatever happens. */
+/* The last query at shutdown: done once every worker examined it (one
+ * that died meanwhile is restarted for it) and no printer is restarting
+ * (it prints it after the loop), or after STOP_FLUSH_MS whatever happens. */
 #define STOP_FLUSH_MS 1500
+
+static int printers_returning(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < sup.nprocs; i++)
+		n += sup.procs[i].kind->role == IPC_ROLE_PRINTER && sup_proc_returning(&sup.procs[i]);
+	return n;
+}
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
-	if (sup_collector_flush(&sup, &sup.stop_final_seq)) {
+	if (sup_collector_flush(&sup, &sup.stop_final_seq) && !printers_returning()) {
 		event_base_loopbreak(sup.base);
 		return;
 	}
 	if (sup_now_ms() - sup.stopping_since_ms >= STOP_FLUSH_MS) {
-		log_warnx("the last query was not examined by every worker within %d ms",
-			  STOP_FLUSH_MS);
+		log_warnx("the last query was not examined by every worker (or a printer was not "
+			  "back) within %d ms", STOP_FLUSH_MS);
 		event_base_loopbreak(sup.base);
 	}
 }
@@ -182,6 +192,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("signal %d: stopping after a last query", (int)sig);
 	sup_audit(&sup, "shutdown", json_pack("{s:i,s:s}", "signal", (int)sig, "name", strsignal(sig)));
 	sup.stopping_since_ms = sup_now_ms();
+	sup_procs_flush_begin(&sup);
 	on_flush(-1, 0, NULL);
 	if (sup.stopping_since_ms) {
 		struct timeval tv = ms_tv(20);

@@ -26,6 +26,16 @@
  *                                              and resets once the child had
  *                                              been READY for stable_ms.
  *    Kills sent while shutting down are not failures.
+ *  - shutdown has two phases. The last query (main.c on_flush, from the
+ *    first SIGTERM/SIGINT until the loop ends): a child that ends is
+ *    restarted as above, but within FLUSH_RESTART_MS whatever its back-off,
+ *    so that the final snapshot is still examined and printed when a
+ *    worker or printer died with the supervisor's stop (pkill, systemd's
+ *    control-group SIGTERM); a kind throttled for failing before READY is
+ *    not (it would not get further). Then sup_procs_stop sets s->stopping:
+ *    from there nothing is ever respawned (every end is DISABLED), and
+ *    every wait is bounded: a child that even SIGKILL cannot end (frozen by
+ *    a cgroup v1 freezer) is named in the log and left behind.
  *  - each child is held to the heartbeat deadline of the CONFIG it was
  *    sent: a SIGHUP that changes the period applies to children started
  *    after it (a running child keeps beating at its old period).
@@ -52,6 +62,8 @@
 #define KILL_GRACE_MS 1000
 #define STOPPED_GRACE_MS 100 /* a stopped child cannot act on SIGTERM anyway */
 #define DRAIN_MS 1500	/* shutdown: how long drain hooks may take */
+#define FLUSH_RESTART_MS 20 /* the last query: a child that ended is back this soon */
+#define KILL_WAIT_MS 1000 /* shutdown: a SIGKILLed child not reaped by then is left behind */
 
 static const char *sup_state_name(enum sup_state s)
 {
@@ -116,6 +128,17 @@ static int oom_count(struct sup *s, struct sup_proc *p, uint64_t *n)
 	return 0;
 }
 
+/* The last query is under way (main.c): restarts are not delayed. */
+static int flushing(const struct sup *s)
+{
+	return s->stopping_since_ms && !s->stopping;
+}
+
+static uint32_t restart_delay(const struct sup *s, uint32_t ms)
+{
+	return flushing(s) && ms > FLUSH_RESTART_MS ? FLUSH_RESTART_MS : ms;
+}
+
 static void proc_start(struct sup *s, struct sup_proc *p)
 {
 	uint64_t ooms;
@@ -124,7 +147,7 @@ static void proc_start(struct sup *s, struct sup_proc *p)
 
 	if (sup_spawn(s, p) < 0) {
 		/* nothing started (fork, socketpair, pipe): try again later */
-		arm_timer(p, p->backoff_ms);
+		arm_timer(p, restart_delay(s, p->backoff_ms));
 		return;
 	}
 	p->oom_kills = ooms;
@@ -429,9 +452,9 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 	}
 	if (outside) {
 		set_state(p, ST_IDLE, why);
-		delay = c->backoff_initial_ms;
-		log_info("%s: restarting in %u ms (killed from outside: not a crash loop)",
-			 p->kind->name, delay);
+		delay = restart_delay(s, c->backoff_initial_ms);
+		log_info("%s: restarting in %u ms (killed from outside: not a crash loop%s)",
+			 p->kind->name, delay, flushing(s) ? "; for the last query" : "");
 		sup_audit_restart(s, p->kind->name, delay, "killed from outside: not a crash loop");
 	} else if (!was_ready) {
 		set_state(p, ST_THROTTLED, why);
@@ -442,8 +465,9 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		if (sup_now_ms() - p->ready_ms >= c->stable_ms)
 			p->backoff_ms = c->backoff_initial_ms; /* it had been stable */
 		set_state(p, ST_IDLE, why);
-		delay = p->backoff_ms;
-		log_info("%s: restarting in %u ms", p->kind->name, delay);
+		delay = restart_delay(s, p->backoff_ms);
+		log_info("%s: restarting in %u ms%s", p->kind->name, delay,
+			 flushing(s) ? " (for the last query)" : "");
 		sup_audit_restart(s, p->kind->name, delay, "failed after READY: back-off");
 		p->backoff_ms = p->backoff_ms > c->backoff_max_ms / 2 ? c->backoff_max_ms
 								      : p->backoff_ms * 2;
@@ -512,6 +536,34 @@ void sup_procs_tick(struct sup *s)
 	}
 }
 
+void sup_procs_flush_begin(struct sup *s)
+{
+	for (int i = 0; i < s->nprocs; i++) {
+		struct sup_proc *p = &s->procs[i];
+
+		if (p->state != ST_IDLE || p->pid > 0)
+			continue;
+		log_info("%s: restarting in %u ms, not after its back-off, for the last query",
+			 p->kind->name, FLUSH_RESTART_MS);
+		arm_timer(p, FLUSH_RESTART_MS);
+	}
+}
+
+int sup_proc_returning(const struct sup_proc *p)
+{
+	if (p->sup->stopping)
+		return 0;
+	switch (p->state) {
+	case ST_IDLE:
+	case ST_SPAWNING:
+	case ST_HANDSHAKE:
+	case ST_STOPPING:
+		return 1;
+	default:
+		return 0; /* READY, or THROTTLED / DISABLED: not back in time */
+	}
+}
+
 /* SIGTERM every live child with (drain 1) or without (drain 0) a drain hook. */
 static void term_some(struct sup *s, int drain)
 {
@@ -571,6 +623,87 @@ static void loop_a_little(struct sup *s)
 	nanosleep(&ts, NULL);
 }
 
+/* A child's state letter in /proc/PID/stat and its v1 freezer cgroup
+ * ("" when it has none or is in the root one), for the log. */
+static char proc_state(pid_t pid, char *freezer, size_t len)
+{
+	char path[64], buf[512], *q;
+	FILE *f;
+	char st = '?';
+
+	freezer[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(buf, sizeof(buf), f) && (q = strrchr(buf, ')')) && q[1] == ' ')
+			st = q[2];
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(buf, sizeof(buf), f))
+			if ((q = strstr(buf, ":freezer:")) && strcmp(q + 9, "/\n") != 0) {
+				q[strcspn(q, "\n")] = '\0';
+				snprintf(freezer, len, "%s", q + 9);
+				break;
+			}
+		fclose(f);
+	}
+	return st;
+}
+
+/* SIGKILL every child still there and reap it, within KILL_WAIT_MS: a
+ * child frozen by a cgroup v1 freezer (freezer.state FROZEN) does not die
+ * before it is thawed (cgroup v2's cgroup.freeze lets SIGKILL through), and
+ * a blocking waitpid would hang the shutdown for as long as whoever froze
+ * it likes. Such a child is named and left behind: its SIGKILL is pending,
+ * it ends when thawed (reaped by init then). */
+static void kill_the_rest(struct sup *s)
+{
+	uint64_t deadline = sup_now_ms() + KILL_WAIT_MS;
+	int alive;
+
+	for (int i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid > 0)
+			kill(s->procs[i].pid, SIGKILL);
+	for (;;) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		alive = 0;
+		for (int i = 0; i < s->nprocs; i++) {
+			struct sup_proc *p = &s->procs[i];
+			pid_t r;
+
+			if (p->pid <= 0)
+				continue;
+			r = waitpid(p->pid, NULL, WNOHANG);
+			if (r > 0 || (r < 0 && errno == ECHILD))
+				p->pid = -1;
+			else
+				alive++;
+		}
+		if (!alive || sup_now_ms() >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	for (int i = 0; alive && i < s->nprocs; i++) {
+		struct sup_proc *p = &s->procs[i];
+		char freezer[256], why[384];
+		char st;
+
+		if (p->pid <= 0)
+			continue;
+		st = proc_state(p->pid, freezer, sizeof(freezer));
+		snprintf(why, sizeof(why), "still there %d ms after SIGKILL (state %c%s%s%s): left "
+			 "behind, it ends when it can run again", KILL_WAIT_MS, st,
+			 freezer[0] ? ", in the freezer cgroup " : "", freezer,
+			 freezer[0] ? ": frozen?" : "");
+		log_warnx("%s[%d]: %s", p->kind->name, (int)p->pid, why);
+		sup_audit_state(s, p->kind->name, p->pid, p->generation, sup_state_name(p->state),
+				"left behind", why);
+		p->pid = -1;
+	}
+}
+
 /* Stop the children that produce, let those with a drain hook (printers)
  * finish and acknowledge what is queued for them (bounded), then stop
  * them: an alert is lost at shutdown only if a printer cannot take it
@@ -581,6 +714,7 @@ void sup_procs_stop(struct sup *s)
 	int alive;
 
 	s->stopping = 1;
+	log_info("stopping the children (none is restarted from now on)");
 	term_some(s, 0);
 	/* their exits first: what they sent before they ended is read then
 	 * (proc_exited drains the socket) and queued for the printers */
@@ -602,14 +736,10 @@ void sup_procs_stop(struct sup *s)
 		if (alive)
 			nanosleep(&ts, NULL);
 	} while (alive && sup_now_ms() < deadline);
+	kill_the_rest(s);
 	for (int i = 0; i < s->nprocs; i++) {
 		struct sup_proc *p = &s->procs[i];
 
-		if (p->pid > 0) {
-			kill(p->pid, SIGKILL);
-			if (waitpid(p->pid, NULL, 0) > 0)
-				p->pid = -1;
-		}
 		if (p->peer) {
 			ipc_peer_free(p->peer);
 			p->peer = NULL;

@@ -139,6 +139,13 @@ struct sup {
 int sup_procs_init(struct sup *s);
 void sup_procs_start(struct sup *s);	/* spawn everything */
 void sup_procs_stop(struct sup *s);	/* stop every child (drain hooks last) */
+/* Shutdown's last query begins (s->stopping_since_ms set): a slot waiting
+ * out its back-off restarts now. Until sup_procs_stop, children that end
+ * are restarted at once (procs.c). */
+void sup_procs_flush_begin(struct sup *s);
+/* 1 when p is not READY but will be within the last query: IDLE (its
+ * restart pending), SPAWNING, HANDSHAKE or STOPPING (it restarts after). */
+int sup_proc_returning(const struct sup_proc *p);
 void sup_procs_reap(struct sup *s);	/* SIGCHLD */
 void sup_procs_tick(struct sup *s);	/* heartbeat / handshake deadlines */
 void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why);
@@ -185,8 +192,10 @@ void sup_collector_proc_gone(struct sup *s, struct sup_proc *p);
 /* Announce the newest snapshot to a worker that just became READY. */
 void sup_collector_catch_up(struct sup *s, struct sup_proc *p);
 /* Shutdown: take a final snapshot (first call, *final_seq 0) and see it
- * through every READY worker. 1 once all have acknowledged it; call again
- * (after their messages) until then, or until the caller gives up. */
+ * through every worker that is READY or on its way back (sup_proc_returning:
+ * a worker that died is restarted and acknowledges it then). 1 once all
+ * have acknowledged it; call again (after their messages) until then, or
+ * until the caller gives up. */
 int sup_collector_flush(struct sup *s, uint64_t *final_seq);
 void sup_collector_free(struct sup *s);
 
