@@ -299,12 +299,14 @@ static int probe_v2(struct sup_cgroup *c, const char *root, const char *self, ch
 	return 0;
 }
 
-/* Remove dir, retrying a busy one for a while; a fake one is emptied of
- * its files first. 0 or -errno (ENOENT counts as done). */
-static int cg_rmdir(const struct sup_cgroup *c, const char *dir)
+/* Remove dir, retrying a busy one while *budget_ms lasts (one budget for
+ * a whole clean-up: a child left behind at shutdown, e.g. frozen, keeps
+ * its cgroup and the ones above busy, and must not cost a wait for each);
+ * a fake one is emptied of its files first. 0 or -errno (ENOENT counts as
+ * done). */
+static int cg_rmdir(const struct sup_cgroup *c, const char *dir, int *budget_ms)
 {
 	struct timespec ts = {0, 10 * 1000 * 1000};
-	int waited = 0;
 
 	if (c->fake) {
 		DIR *d = opendir(dir);
@@ -320,10 +322,10 @@ static int cg_rmdir(const struct sup_cgroup *c, const char *dir)
 	for (;;) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
-		if (errno != EBUSY || waited >= CG_RMDIR_MS)
+		if (errno != EBUSY || *budget_ms <= 0)
 			return -errno;
 		nanosleep(&ts, NULL);
-		waited += 10;
+		*budget_ms -= 10;
 	}
 }
 
@@ -385,9 +387,9 @@ static int make_top(struct sup_cgroup *c, char *why, size_t wl)
 		}
 		if (!busy && !e)
 			return 0;
-		for (int j = 0; j < i; j++) {
+		for (int j = 0, budget = CG_RMDIR_MS; j < i; j++) {
 			if (c->h[j].top[0])
-				cg_rmdir(c, c->h[j].top);
+				cg_rmdir(c, c->h[j].top, &budget);
 			c->h[j].top[0] = '\0';
 		}
 		if (e) {
@@ -691,7 +693,7 @@ void sup_cgroup_free(struct sup *s)
 {
 	struct sup_cgroup *c = s->cg;
 	char dir[PATH_MAX], off[64];
-	int r;
+	int r, budget = CG_RMDIR_MS;
 
 	if (!c)
 		return;
@@ -701,7 +703,7 @@ void sup_cgroup_free(struct sup *s)
 		for (int j = 0; j < c->nh; j++)
 			if (c->h[j].top[0] &&
 			    join_path(dir, sizeof(dir), c->h[j].top, s->kinds[i].name) == 0 &&
-			    (r = cg_rmdir(c, dir)) < 0)
+			    (r = cg_rmdir(c, dir, &budget)) < 0)
 				log_warnx("cannot remove the cgroup %s: %s (left behind)", dir,
 					  strerror(-r));
 		c->made[i] = 0;
@@ -714,13 +716,13 @@ void sup_cgroup_free(struct sup *s)
 		cg_write(c, c->h[0].parent, "cgroup.subtree_control", off);
 		if ((r = cg_write(c, c->h[0].parent, "cgroup.procs", "0")) < 0)
 			log_warnx("cannot move back into %s: %s", c->h[0].parent, strerror(-r));
-		else if ((r = cg_rmdir(c, c->leaf)) < 0)
+		else if ((r = cg_rmdir(c, c->leaf, &budget)) < 0)
 			log_warnx("cannot remove the cgroup %s: %s (left behind)", c->leaf,
 				  strerror(-r));
 		c->leaf[0] = '\0';
 	}
 	for (int j = 0; j < c->nh; j++) {
-		r = c->h[j].top[0] ? cg_rmdir(c, c->h[j].top) : 0;
+		r = c->h[j].top[0] ? cg_rmdir(c, c->h[j].top, &budget) : 0;
 		if (r == -EACCES)
 			/* a hierarchy's root is 0555: only CAP_DAC_OVERRIDE may
 			 * remove what is in it, and it may have been dropped */
