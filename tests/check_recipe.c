@@ -2535,6 +2535,46 @@ START_TEST(tamper_builtin)
 }
 END_TEST
 
+/* tamper_bpf_program's one exception: systemd as pid 1 (its cgroup_skb
+ * programs for IPAddressDeny=/IPAddressAllow= units), by both of its paths;
+ * pid 1 running anything else, or systemd's binary as another pid, is
+ * still reported, and so is an actor whose task is gone (its exe is
+ * unknown) even with pid 1 in the record. */
+START_TEST(tamper_bpf_program_systemd)
+{
+	struct jb_task *task = build_view(), *init = task_mut(K_INIT);
+	struct jb_tamper t = mktamper(JB_TAMPER_BPF_PROG, K_INIT);
+	const struct recipe *r;
+
+	ck_assert_msg(load_n(rcp_builtin, rcp_builtin_n, NULL, "tamper") == 0, "%s", ERR);
+	r = rcp_find(&S, "tamper_bpf_program");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(init->tgid, 1);
+	ck_assert_str_eq(init->exe, "/usr/lib/systemd/systemd");
+	ck_assert_int_eq(mtamper(r, init, &t), 0);
+	strcpy(init->exe, "/lib/systemd/systemd");
+	ck_assert_int_eq(mtamper(r, init, &t), 0);
+	/* pid 1 running another binary */
+	strcpy(init->exe, "/tmp/systemd");
+	ck_assert_int_eq(mtamper(r, init, &t), 1);
+	strcpy(init->exe, "/usr/lib/systemd/systemd-journald");
+	ck_assert_int_eq(mtamper(r, init, &t), 1);
+	strcpy(init->exe, "/sbin/init");
+	ck_assert_int_eq(mtamper(r, init, &t), 1);
+	/* systemd's binary as another pid (a copy run by an attacker, a user
+	 * manager) */
+	strcpy(task->exe, "/usr/lib/systemd/systemd");
+	t = mktamper(JB_TAMPER_BPF_PROG, K_CHILD);
+	ck_assert_int_ne(task->tgid, 1);
+	ck_assert_int_eq(mtamper(r, task, &t), 1);
+	strcpy(task->exe, "/lib/systemd/systemd");
+	ck_assert_int_eq(mtamper(r, task, &t), 1);
+	/* task gone: the record says pid 1, the exe is unknown */
+	t.tgid = 1;
+	ck_assert_int_eq(mtamper(r, NULL, &t), 1);
+}
+END_TEST
+
 /* ======================================================================== */
 
 static void add(Suite *s, const char *name, const TTest *tests[], int tmp)
@@ -2577,7 +2617,7 @@ static Suite *recipe_suite(void)
 #endif
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
 	add(s, "tamper", (const TTest *[]){ tamper_classes, tamper_arbitrary, tamper_times,
-		tamper_builtin, NULL }, 0);
+		tamper_builtin, tamper_bpf_program_systemd, NULL }, 0);
 	add(s, "resolve", (const TTest *[]){ resolve_paths, NULL }, 0);
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
 		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, NULL }, 1);
