@@ -284,9 +284,11 @@ enum jb_tamper_class {
 				  * op = bpf cmd, target_id = map id */
 	JB_TAMPER_BPF_PROG,	 /* bpf(): program load, attach, detach, link
 				  * create/detach/update, raw tracepoint open;
-				  * op = bpf cmd, target_id = prog type (load) or
-				  * target fd/ifindex, arg = attach type, name =
-				  * program name or raw tracepoint */
+				  * op = bpf cmd, target_id = the program's type,
+				  * arg = attach type (expected one at load, the
+				  * link's type for a link update/detach), name =
+				  * program name, target = where it is attached
+				  * (cgroup path, raw tracepoint) */
 	JB_TAMPER_MODULE,	 /* init_module, finit_module, delete_module
 				  * attempts; op = syscall nr, name = module name
 				  * (delete) */

@@ -24,7 +24,8 @@
  *    directories: files and directories root owns, so DAC as their owner
  *    is enough and no capability is needed. The one exception: jibril-PID
  *    directly under a hierarchy's root (v1 here: /sys/fs/cgroup/pids is
- *    0555) can only be removed with CAP_DAC_OVERRIDE; without it, it is
+ *    0555) can only be removed with CAP_DAC_OVERRIDE (kept permitted by the
+ *    privilege drop and raised for that rmdir only); without it, it is
  *    left empty at exit and the next start removes it.
  *  - the jibril cgroup's name is unique in every hierarchy (mkdir is the
  *    test: jibril-PID, then jibril-PID.1, ...), so agents on one host
@@ -51,9 +52,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include "common/cgroup2.h"
 #include "common/log.h"
 #include "supervisor/cgroup.h"
+#include "supervisor/privdrop.h"
 #include "sup.h"
 
 #define CG_MEMORY 1u
@@ -693,7 +697,7 @@ void sup_cgroup_free(struct sup *s)
 {
 	struct sup_cgroup *c = s->cg;
 	char dir[PATH_MAX], off[64];
-	int r, budget = CG_RMDIR_MS;
+	int r, raised, budget = CG_RMDIR_MS;
 
 	if (!c)
 		return;
@@ -721,11 +725,13 @@ void sup_cgroup_free(struct sup *s)
 				  strerror(-r));
 		c->leaf[0] = '\0';
 	}
+	/* a v1 hierarchy's root is 0555: only CAP_DAC_OVERRIDE may remove
+	 * what is in it. The privilege drop keeps it permitted, never
+	 * effective, for this one step (supervisor/privdrop.c). */
+	raised = !c->fake && sup_privdrop_raise(CAP_DAC_OVERRIDE) == 1;
 	for (int j = 0; j < c->nh; j++) {
 		r = c->h[j].top[0] ? cg_rmdir(c, c->h[j].top, &budget) : 0;
 		if (r == -EACCES)
-			/* a hierarchy's root is 0555: only CAP_DAC_OVERRIDE may
-			 * remove what is in it, and it may have been dropped */
 			log_warnx("cannot remove the cgroup %s: %s (its parent is not writable "
 				  "without CAP_DAC_OVERRIDE); it is empty, and the next start "
 				  "removes it", c->h[j].top, strerror(-r));
@@ -734,6 +740,8 @@ void sup_cgroup_free(struct sup *s)
 				  strerror(-r));
 		c->h[j].top[0] = '\0';
 	}
+	if (raised)
+		sup_privdrop_lower(CAP_DAC_OVERRIDE);
 	free(c);
 	s->cg = NULL;
 }

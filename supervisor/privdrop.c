@@ -42,6 +42,7 @@
 enum keep_in {
 	KEEP_RUN,	/* effective and permitted: the supervisor uses it */
 	KEEP_EXEC,	/* bounding set only: a child re-executed as root gets it back */
+	KEEP_EXIT,	/* permitted only: raised for one step at exit (sup_privdrop_raise) */
 };
 
 static const struct {
@@ -59,6 +60,9 @@ static const struct {
 	{CAP_SETUID, "setuid", KEEP_EXEC, "the same child changes to its kind's uid"},
 	{CAP_SETPCAP, "setpcap", KEEP_EXEC,
 	 "the same child empties its own bounding set (PR_CAPBSET_DROP)"},
+	{CAP_DAC_OVERRIDE, "dac_override", KEEP_EXIT,
+	 "at exit, to remove the agent's cgroup made directly under a cgroup v1 hierarchy's "
+	 "root, which is mode 0555 (supervisor/cgroup.c); never effective while it runs"},
 };
 
 /* Before 6.5, with kernel.unprivileged_bpf_disabled set, every bpf()
@@ -100,15 +104,16 @@ static int caps_are(unsigned extra_run, char *err, size_t errlen)
 		return -1;
 	}
 	for (unsigned c = 0; c <= last; c++) {
-		int run = c == extra_run, exec = 0;
+		int run = c == extra_run, exec = 0, later = 0;
 
 		for (size_t i = 0; i < N(kept_caps); i++)
 			if (kept_caps[i].cap == c) {
 				run |= kept_caps[i].in == KEEP_RUN;
 				exec |= kept_caps[i].in == KEEP_EXEC;
+				later |= kept_caps[i].in == KEEP_EXIT;
 			}
 		if (capng_have_capability(CAPNG_EFFECTIVE, c) != run ||
-		    capng_have_capability(CAPNG_PERMITTED, c) != run ||
+		    capng_have_capability(CAPNG_PERMITTED, c) != (run || later) ||
 		    capng_have_capability(CAPNG_INHERITABLE, c) ||
 		    capng_have_capability(CAPNG_BOUNDING_SET, c) != exec) {
 			snprintf(err, errlen, "capability %u is not as dropped: the kernel refused the "
@@ -126,8 +131,9 @@ static int drop_caps(int probe_map_fd, char *err, size_t errlen)
 	capng_clear(CAPNG_SELECT_ALL);
 	for (size_t i = 0; i < N(kept_caps); i++)
 		capng_update(CAPNG_ADD,
-			     kept_caps[i].in == KEEP_RUN ? CAPNG_EFFECTIVE | CAPNG_PERMITTED
-							 : CAPNG_BOUNDING_SET,
+			     kept_caps[i].in == KEEP_RUN    ? CAPNG_EFFECTIVE | CAPNG_PERMITTED
+			     : kept_caps[i].in == KEEP_EXIT ? CAPNG_PERMITTED
+							    : CAPNG_BOUNDING_SET,
 			     kept_caps[i].cap);
 	/* permitted but not effective: raised again if the probe needs it */
 	capng_update(CAPNG_ADD, CAPNG_PERMITTED, bpf_cap);
@@ -302,20 +308,40 @@ static int install_filter(char *err, size_t errlen)
 
 int sup_privdrop(int probe_map_fd, char *err, size_t errlen)
 {
-	char kept[128] = "", exec[128] = "";
+	char kept[128] = "", exec[128] = "", later[128] = "";
 
 	/* the filter first: loading it without no_new_privs needs
 	 * CAP_SYS_ADMIN, which the next step drops */
 	if (install_filter(err, errlen) < 0 || drop_caps(probe_map_fd, err, errlen) < 0)
 		return -1;
 	for (size_t i = 0; i < N(kept_caps); i++) {
-		char *b = kept_caps[i].in == KEEP_RUN ? kept : exec;
+		char *b = kept_caps[i].in == KEEP_RUN	 ? kept
+			  : kept_caps[i].in == KEEP_EXIT ? later
+							 : exec;
 		size_t n = strlen(b);
 		snprintf(b + n, sizeof(kept) - n, "%s%s", n ? " " : "", kept_caps[i].name);
 	}
 	log_info("privileges dropped: capabilities kept: %s; for the children's exec only: %s; "
-		 "%zu syscalls, clone into new namespaces and %zu bpf() commands refused", kept,
-		 exec, N(deny_syscalls),
+		 "permitted for one step at exit: %s; %zu syscalls, clone into new namespaces and "
+		 "%zu bpf() commands refused", kept, exec, later, N(deny_syscalls),
 		 N(deny_bpf));
 	return 0;
+}
+
+int sup_privdrop_raise(unsigned cap)
+{
+	if (capng_get_caps_process() != 0 || !capng_have_capability(CAPNG_PERMITTED, cap))
+		return -1;
+	if (capng_have_capability(CAPNG_EFFECTIVE, cap))
+		return 0; /* in effect already (no drop happened: tests) */
+	if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE, cap) != 0 ||
+	    capng_apply(CAPNG_SELECT_CAPS) != 0)
+		return -1;
+	return 1;
+}
+
+void sup_privdrop_lower(unsigned cap)
+{
+	if (capng_get_caps_process() == 0 && capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, cap) == 0)
+		capng_apply(CAPNG_SELECT_CAPS);
 }

@@ -33,8 +33,10 @@
 #include "agent_harness.h"
 #include "supervisor/privdrop.h"
 
-/* CAP_KILL (5); CAP_SETGID (6), CAP_SETUID (7), CAP_SETPCAP (8) */
+/* CAP_KILL (5); CAP_SETGID (6), CAP_SETUID (7), CAP_SETPCAP (8); and
+ * CAP_DAC_OVERRIDE (1) permitted, not effective (raised at exit only) */
 #define WANT_RUN "0000000000000020"
+#define WANT_PRM "0000000000000022"
 #define WANT_BND "00000000000001c0"
 
 static char *status_field(const char *status, const char *name, char *buf, size_t n)
@@ -64,7 +66,7 @@ static void assert_dropped(pid_t pid)
 	static const struct {
 		const char *field, *want;
 	} want[] = {
-		{"CapInh", "0000000000000000"}, {"CapPrm", WANT_RUN}, {"CapEff", WANT_RUN},
+		{"CapInh", "0000000000000000"}, {"CapPrm", WANT_PRM}, {"CapEff", WANT_RUN},
 		{"CapBnd", WANT_BND},		{"CapAmb", "0000000000000000"},
 		{"NoNewPrivs", "0"},		{"Seccomp", "2"},
 	};
