@@ -149,7 +149,7 @@ START_TEST(records_become_detections)
 
 	ev = wait_tamper("tamper_bpf_program", p, "bpf_program", BPF_PROG_LOAD);
 	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.program_type"), "kprobe");
-	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.name"), "rogue");
+	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.program_name"), "rogue");
 	ck_assert(json_is_true(json_object_get(json_object_get(ev, "tamper"), "name_truncated")));
 	json_decref(ev);
 	ev = wait_tamper("tamper_bpf_program", p, "bpf_program", BPF_PROG_ATTACH);

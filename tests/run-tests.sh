@@ -4,8 +4,10 @@
 set -u
 pass=0 fail=0 skip=0 failed=()
 for t in "$@"; do
+	t0=$(date +%s)
 	out=$("$t" 2>&1); rc=$?
 	printf '%s\n' "$out" | sed "s|^|[$(basename "$t")] |"
+	echo "[$(basename "$t")] took $(( $(date +%s) - t0 )) s"
 	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks: [0-9]+' | tail -n1)
 	if [ -n "$line" ]; then
 		c=$(sed -E 's/.*Checks: ([0-9]+).*/\1/' <<<"$line")
