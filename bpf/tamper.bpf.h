@@ -323,6 +323,11 @@ static __noinline int tamper_setown(long cmd, long arg)
 {
 	long pid = arg;
 
+	/* setting an owner is not checked; the signal later is (an
+	 * unprivileged owner's SIGIO to the agent's uids is refused) */
+	if (!privileged(bpf_get_current_task_btf()))
+		return 0;
+
 	if (cmd == JB_F_SETOWN_EX) {
 		struct {
 			int type;
