@@ -224,43 +224,250 @@ static __always_inline long read_str(void *dst, __u32 size, const void *src, int
 }
 
 /*
+ * Canonical spellings. A path named by a string is stored as the one
+ * spelling every other spelling of it folds to, lexically: joined to its
+ * base, "//" folded, "." components dropped, ".." popping the component
+ * before it (never above "/"), no trailing "/". So ".ssh//authorized_keys2",
+ * "./././authorized_keys" and "x/../authorized_keys" get the key and the
+ * text of the plain name, and a recipe or jb_watch sees what it expects.
+ * Symbolic links are not followed (the string names what the kernel is
+ * asked to act on; resolving a link would mean a walk the kernel has not
+ * done yet), so ".." after a link folds lexically where the kernel would
+ * go up from the link's target.
+ *
+ * The string is read once, up to PATH_MAX, into jb_canon.buf at
+ * JB_CANON_RAW; a relative one gets its base copied right before it
+ * ("BASE/STRING" contiguous). Most strings need no folding: a word-at-a-
+ * time scan (8 bytes a round) looks for "/" followed by "/", ".", "..",
+ * NUL, and only then does the byte-wise fold run, in place (the write
+ * index never passes the read index). A result longer than JB_PATH_LEN - 1
+ * keeps its tail from a component boundary: the base name, what recipes
+ * match, survives.
+ *
+ * The loops run under bpf_loop() with their state in the map value, not
+ * the stack (the callback gets a stack pointer to the value's address): the
+ * verifier sees unknown values and checks each callback once, where a
+ * plain loop over 4 KiB would be walked byte by byte.
+ */
+#define JB_USTR_LEN 4096		      /* PATH_MAX: the kernel reads no more */
+#define JB_CANON_RAW JB_PATH_LEN	      /* the string's offset in buf */
+#define JB_CANON_LEN (JB_CANON_RAW + JB_USTR_LEN) /* base + "/" + string */
+#define JB_CANON_DEPTH (JB_CANON_LEN / 2)     /* a component takes 2 bytes */
+
+struct jb_canon {
+	__u32 r, w;	/* fold: read and write index in buf */
+	__u32 cs;	/* fold: where the current component starts */
+	__u32 depth;	/* fold: components on stack */
+	__u32 len;	/* scan: string length; tail: end of the result */
+	__u32 pos;	/* scan: result; tail: start found */
+	/* 16 bytes of slack: the scan loads 8 bytes at +2 past its last
+	 * word, a tail copy reads JB_PATH_LEN from up to the last byte */
+	char buf[JB_CANON_LEN + JB_PATH_LEN];
+	__u16 stack[JB_CANON_DEPTH]; /* start of each kept component */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jb_canon);
+} jb_scratch_canon SEC(".maps");
+
+#define JB_ONES 0x0101010101010101ULL
+#define JB_LOW7 0x7f7f7f7f7f7f7f7fULL
+
+/* 0x80 in each byte of x that is zero, exactly (no carry false positives) */
+static __always_inline __u64 jb_zero_bytes(__u64 x)
+{
+	return ~(((x & JB_LOW7) + JB_LOW7) | x | JB_LOW7);
+}
+
+static __always_inline __u64 jb_eq_bytes(__u64 x, __u8 ch)
+{
+	return jb_zero_bytes(x ^ (JB_ONES * ch));
+}
+
+/* One word of the string: is there a "/" followed by "/", NUL, "." then
+ * ("/", NUL or ".")? (".." then a name, "/..x", is a rare false positive:
+ * the fold handles it right, just slower.) Sets c->pos and stops. */
+static long scan_step(__u32 i, void *data)
+{
+	struct jb_canon *c = *(struct jb_canon **)data;
+
+	if (!c)
+		return 1;
+	__u64 off = (__u64)i * 8, len = c->len;
+	__u64 v, w, u, m;
+
+	if (off >= len || off >= JB_USTR_LEN)
+		return 1;
+	v = *(__u64 *)&c->buf[JB_CANON_RAW + off];
+	w = *(__u64 *)&c->buf[JB_CANON_RAW + off + 1];
+	u = *(__u64 *)&c->buf[JB_CANON_RAW + off + 2];
+	m = jb_eq_bytes(v, '/') &
+	    (jb_eq_bytes(w, '/') | jb_zero_bytes(w) |
+	     (jb_eq_bytes(w, '.') & (jb_eq_bytes(u, '/') | jb_zero_bytes(u) | jb_eq_bytes(u, '.'))));
+	/* bytes at or past the NUL are stale; a "/" just before it (a
+	 * trailing slash) is inside */
+	if (len - off < 8)
+		m &= (1ULL << ((len - off) * 8)) - 1;
+	if (m) {
+		c->pos = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* One byte of the fold: buf[r] joins the current component, or ends it
+ * ("/" or NUL), which is then dropped ("", "."), pops the one before
+ * (".."), or is kept with its "/" (anything else). */
+static long fold_step(__u32 i, void *data)
+{
+	struct jb_canon *c = *(struct jb_canon **)data;
+
+	if (!c)
+		return 1;
+	__u64 r = c->r, w = c->w, cs = c->cs, d = c->depth; /* 64-bit: as tail_step */
+	char ch;
+
+	if (r >= JB_CANON_LEN || w >= JB_CANON_LEN || cs >= JB_CANON_LEN - 1)
+		return 1;
+	ch = c->buf[r];
+	c->r = r + 1;
+	if (ch != '/' && ch) {
+		c->buf[w] = ch;
+		c->w = w + 1;
+		return 0;
+	}
+	if (w == cs || (w == cs + 1 && c->buf[cs] == '.')) {
+		w = cs;
+	} else if (w == cs + 2 && c->buf[cs] == '.' && c->buf[cs + 1] == '.') {
+		if (d > 0) {
+			d--;
+			barrier_var(d); /* checked in the register it indexes */
+			if (d >= JB_CANON_DEPTH)
+				return 1;
+			w = c->stack[d];
+			c->depth = d;
+		} else {
+			w = cs;
+		}
+	} else {
+		if (d >= JB_CANON_DEPTH)
+			return 1;
+		c->stack[d] = cs;
+		c->depth = d + 1;
+		c->buf[w] = '/';
+		w++;
+	}
+	c->w = w;
+	c->cs = w;
+	return ch ? 0 : 1;
+}
+
+/* The first "/" at or after c->pos, below c->len: where a cut result's
+ * tail starts (c->pos stays put when there is none). */
+static long tail_step(__u32 i, void *data)
+{
+	struct jb_canon *c = *(struct jb_canon **)data;
+
+	if (!c)
+		return 1;
+	/* 64-bit: a 32-bit index is zero-extended again at each use, and
+	 * the verifier would not see the checked copy */
+	__u64 p = (__u64)c->pos + i;
+
+	if (p >= c->len || p >= JB_CANON_LEN)
+		return 1;
+	if (c->buf[p] == '/') {
+		c->pos = p;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Fold buf[start..] (a "/" first, NUL terminated, base part already
+ * canonical) into s->file.path. Returns 0, or -1 if the state went out of
+ * bounds (cannot happen with the sizes above; the caller keeps the string
+ * as given then).
+ */
+static __noinline int canon_fold(struct jb_scratch *s, struct jb_canon *c, __u32 start)
+{
+	__u32 end, n;
+
+	if (!s || !c || start > JB_CANON_RAW)
+		return -1;
+	c->r = start + 1;
+	c->w = start + 1;
+	c->cs = start + 1;
+	c->depth = 0;
+	bpf_loop(JB_CANON_LEN, fold_step, &c, 0);
+	end = c->w;
+	if (end > start + 1)
+		end--; /* the "/" after the last component */
+	if (end >= JB_CANON_LEN)
+		return -1;
+	c->buf[end] = 0;
+	n = end - start; /* length of the result */
+	if (n < JB_PATH_LEN) {
+		bpf_probe_read_kernel(s->file.path, JB_PATH_LEN, &c->buf[start]);
+		return 0;
+	}
+	/* too long: the tail, from the first "/" that leaves it short enough
+	 * (none: a 255-byte last name, its last 255 bytes) */
+	c->pos = end - (JB_PATH_LEN - 1);
+	c->len = end;
+	bpf_loop(JB_PATH_LEN, tail_step, &c, 0);
+	if (c->pos >= JB_CANON_LEN)
+		return -1;
+	bpf_probe_read_kernel(s->file.path, JB_PATH_LEN, &c->buf[c->pos]);
+	s->file.path[JB_PATH_LEN - 1] = 0;
+	s->file.flags |= JB_FILE_PATH_CUT;
+	return 0;
+}
+
+/*
  * Path named by a string (a syscall's user argument, or with kern set a
  * kernel string such as bprm->filename) relative to dirfd, into
- * s->file.path: absolute as given, else base (cwd or dirfd's file) + "/" +
- * string. On any failure the string is kept as given with JB_FILE_RELATIVE.
- * Returns -1 only when the string itself could not be read.
+ * s->file.path in its canonical spelling (above): absolute as given, else
+ * base (cwd or dirfd's file, walked from dentries) + "/" + string, then
+ * folded. "" (AT_EMPTY_PATH) names the base itself. If the base cannot be
+ * had, the string is kept as given (its first 255 bytes) with
+ * JB_FILE_RELATIVE. Returns -1 only when the string itself could not be
+ * read (or no scratch).
  */
 static __noinline int str_path(struct jb_scratch *s, struct task_struct *task,
 			       const char *upath, int dirfd, int kern)
 {
+	__u32 zero = 0, len, blen, start, off;
+	struct jb_canon *c;
 	struct dentry *d;
 	struct vfsmount *m;
 	long n;
-	int blen;
-	__u32 off, skip = 0;
+	int wb;
 
-	if (!s)
+	c = bpf_map_lookup_elem(&jb_scratch_canon, &zero);
+	if (!s || !c)
 		return -1;
 	s->file.flags = 0;
-	n = read_str(s->file.path, JB_PATH_LEN, upath, kern);
+	n = read_str(&c->buf[JB_CANON_RAW], JB_USTR_LEN, upath, kern);
 	if (n <= 0)
 		return -1; /* unreadable string: the caller counts it */
-	if (s->file.path[0] == '/') {
-		/* 256 means the string filled the buffer: maybe cut */
-		if (n >= JB_PATH_LEN)
-			s->file.flags |= JB_FILE_PATH_CUT;
+	if (n >= JB_USTR_LEN)
+		s->file.flags |= JB_FILE_PATH_CUT; /* the kernel refuses it */
+	len = (__u32)n - 1;
+	c->len = len;
+	c->pos = 0;
+	if (len)
+		bpf_loop((len + 8) / 8, scan_step, &c, 0);
+
+	if (c->buf[JB_CANON_RAW] == '/') {
+		if (c->pos || len >= JB_PATH_LEN)
+			return canon_fold(s, c, JB_CANON_RAW) ? -1 : 0;
+		bpf_probe_read_kernel_str(s->file.path, JB_PATH_LEN, &c->buf[JB_CANON_RAW]);
 		return 0;
 	}
-
-	/* "./x" and "x" name the same file: drop a leading "./" (twice at
-	 * most) so both get one key; "." alone names the base itself */
-	if (s->file.path[0] == '.' && s->file.path[1] == '/') {
-		skip = 2;
-		if (s->file.path[2] == '.' && s->file.path[3] == '/')
-			skip = 4;
-	}
-	if (s->file.path[0] == '.' && s->file.path[1] == 0)
-		n = 1;
 
 	if (dirfd == JB_AT_FDCWD) {
 		struct fs_struct *fs = task->fs;
@@ -278,42 +485,46 @@ static __noinline int str_path(struct jb_scratch *s, struct task_struct *task,
 		d = fp.dentry;
 		m = fp.mnt;
 	}
-	blen = walk_path(s, d, m);
-	if (blen <= 0)
+	wb = walk_path(s, d, m);
+	if (wb <= 0 || wb >= JB_PATH_LEN)
 		goto relative;
-	if (n == 1) /* "" (AT_EMPTY_PATH) or ".": the base itself */
+	blen = (__u32)wb;
+	if (len == 0) /* "" (AT_EMPTY_PATH): the base itself */
 		return 0;
 
-	off = blen;
-	if (blen > 1) { /* base "/" needs no separator */
-		if (off >= JB_PATH_LEN - 1) {
-			s->file.flags |= JB_FILE_PATH_CUT;
-			return 0;
-		}
-		s->file.path[off & JB_PATH_MASK] = '/';
-		off++;
+	/* a leading "." component ("./x", "../x", ".", "..") folds too */
+	if (!c->pos && c->buf[JB_CANON_RAW] == '.') {
+		char c1 = c->buf[JB_CANON_RAW + 1];
+
+		if (c1 == '/' || c1 == 0 ||
+		    (c1 == '.' && (c->buf[JB_CANON_RAW + 2] == '/' || !c->buf[JB_CANON_RAW + 2])))
+			c->pos = 1;
 	}
-	if (off >= JB_PATH_LEN - 1) {
-		s->file.path[JB_PATH_LEN - 1] = 0;
-		s->file.flags |= JB_FILE_PATH_CUT;
+	off = blen > 1 ? blen + 1 : 1; /* base "/" needs no separator */
+	if (!c->pos && off + len < JB_PATH_LEN) {
+		if (blen > 1)
+			s->file.path[blen & JB_PATH_MASK] = '/';
+		/* constant size: the copy may run into spill, the NUL is
+		 * inside path (off + len < JB_PATH_LEN) */
+		bpf_probe_read_kernel_str(&s->file.path[off & JB_PATH_MASK], JB_PATH_LEN,
+					  &c->buf[JB_CANON_RAW]);
 		return 0;
 	}
-	/* constant size: an overlong tail runs into spill, then is cut */
-	n = read_str(&s->file.path[off & JB_PATH_MASK], JB_PATH_LEN, upath + skip, kern);
-	if (n <= 0) {
-		s->file.path[off & JB_PATH_MASK] = 0;
-		s->file.flags |= JB_FILE_PATH_CUT;
-		return 0;
-	}
-	if (off + n > JB_PATH_LEN) {
-		s->file.path[JB_PATH_LEN - 1] = 0;
-		s->file.flags |= JB_FILE_PATH_CUT;
-	}
+	/* "BASE/STRING" in buf, then folded (a base cut by the walk stays
+	 * cut: a ".." popping into it pops its tail) */
+	start = (JB_CANON_RAW - 1 - blen) & JB_PATH_MASK;
+	bpf_probe_read_kernel(&c->buf[start], blen & JB_PATH_MASK, s->file.path);
+	c->buf[JB_CANON_RAW - 1] = '/';
+	if (canon_fold(s, c, start))
+		goto relative;
 	return 0;
 
 relative:
 	s->file.flags = JB_FILE_RELATIVE;
-	read_str(s->file.path, JB_PATH_LEN, upath, kern);
+	if (n >= JB_PATH_LEN)
+		s->file.flags |= JB_FILE_PATH_CUT;
+	bpf_probe_read_kernel(s->file.path, JB_PATH_LEN, &c->buf[JB_CANON_RAW]);
+	s->file.path[JB_PATH_LEN - 1] = 0;
 	return 0;
 }
 #endif
