@@ -144,13 +144,20 @@ static void rm_rf(const char *dir)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* A fresh directory named after the runner (our parent), which removes
+ * what a failed test left (teardown) */
+static void tmpdir(char *dir, size_t n)
+{
+	snprintf(dir, n, "/tmp/jb-evasion.%d.XXXXXX", (int)getppid());
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
 /* A HOME-like directory: DIR/.ssh, DIR/.ssh/sub, DIR/other */
 static void make_home(char *dir, size_t n)
 {
 	char p[600];
 
-	snprintf(dir, n, "/tmp/jb-evasion.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir(dir, n);
 	snprintf(p, sizeof(p), "%s/.ssh", dir);
 	mkdir_ok(p);
 	snprintf(p, sizeof(p), "%s/.ssh/sub", dir);
@@ -399,8 +406,7 @@ START_TEST(self_deletion_spellings)
 	char rdir[64], *rp;
 	pid_t trig[4], twin[4];
 
-	snprintf(dir, sizeof(dir), "/tmp/jb-evasion.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	tmpdir(dir, sizeof(dir));
 	rp = realpath(dir, NULL);
 	ck_assert_ptr_nonnull(rp);
 	ck_assert_uint_lt(strlen(rp), sizeof(rdir));
@@ -528,6 +534,10 @@ static void teardown(void)
 		unlink("/root/.ssh/authorized_keys2");
 	if (!had_root_ssh)
 		rmdir("/root/.ssh");
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf /tmp/jb-evasion.%d.*", (int)getpid());
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove /tmp/jb-evasion.%d.*\n", (int)getpid());
 }
 
 int main(void)
