@@ -5,8 +5,8 @@
  *
  * Each spelling the kernel accepts for a file -- "//", "/./", "..", a
  * 130 x "./" prefix longer than 255 bytes that folds short, a relative
- * "./././" from a cwd -- must give the same detection as the plain
- * spelling, with the canonical path in the event; a path whose canonical
+ * "./././" from a cwd -- given to rename, chmod, truncate, link or unlink
+ * must give the same detection as the plain spelling, with the canonical path in the event; a path whose canonical
  * form is itself longer than 255 bytes must keep its tail (the base name
  * the recipe matches) and say path_truncated. The benign twins do the same
  * spellings onto a name no recipe watches and must fire nothing. A watched
@@ -50,23 +50,46 @@ static int truncated(json_t *ev)
 	return json_is_boolean(t) ? json_is_true(t) : -1;
 }
 
-/* rename(src, dst) in a child whose cwd is cwd (NULL: ours); its pid */
-static pid_t do_rename(const char *cwd, const char *src, const char *dst)
+enum op { OP_RENAME, OP_CHMOD, OP_TRUNCATE, OP_LINK };
+static const char *const op_name[] = {"rename", "chmod", "truncate", "link"};
+
+/* One path-named call in a child whose cwd is cwd (NULL: ours): rename or
+ * link src to dst, chmod or truncate dst. It must succeed; its pid. */
+static pid_t do_op(enum op op, const char *cwd, const char *src, const char *dst)
 {
 	pid_t p = fork();
-	int st;
+	int st, rc = -1;
 
 	ck_assert_int_ge(p, 0);
 	if (p == 0) {
 		if (cwd && chdir(cwd) < 0)
 			_exit(100);
-		_exit(rename(src, dst) == 0 ? 0 : 100 + (errno & 63));
+		switch (op) {
+		case OP_RENAME:
+			rc = rename(src, dst);
+			break;
+		case OP_CHMOD:
+			rc = chmod(dst, 0600);
+			break;
+		case OP_TRUNCATE:
+			rc = truncate(dst, 0);
+			break;
+		case OP_LINK:
+			rc = link(src, dst);
+			break;
+		}
+		_exit(rc == 0 ? 0 : 100 + (errno & 63));
 	}
 	st = jbh_wait_exit(p, 10000);
 	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		      "rename(%s, %.80s...) in %s failed: status 0x%x", src, dst, cwd ? cwd : ".",
-		      st);
+		      "%s(%s, %.80s...) in %s failed: status 0x%x", op_name[op], src ? src : "-",
+		      dst, cwd ? cwd : ".", st);
 	return p;
+}
+
+static pid_t do_rename(const char *cwd, const char *src, const char *dst)
+{
+	return do_op(OP_RENAME, cwd, src, dst);
 }
 
 static void touch(const char *path)
@@ -218,11 +241,25 @@ static void spell(enum spelling sp, const char *dir, const char *name, char *dst
 	}
 }
 
+/* The other path-named calls of the recipe (chmod, truncate, link), each
+ * with an odd spelling: the file it acts on, in the event, is the
+ * canonical one. */
+static const struct {
+	enum op op;
+	enum spelling sp;
+	const char *name, *twin_name; /* dst: NAME in DIR/.ssh */
+} other_ops[] = {
+	{OP_CHMOD, SP_DOTDOT, "authorized_keys2", "known_hosts"},
+	{OP_TRUNCATE, SP_SLASHES, "authorized_keys2", "known_hosts"},
+	{OP_LINK, SP_DOTS, "authorized_keys", "known_hosts_link"},
+};
+#define N_OTHER (sizeof(other_ops) / sizeof(other_ops[0]))
+
 START_TEST(rename_spellings_onto_authorized_keys)
 {
 	struct jbh_opts o = {.no_fault_hooks = 1};
 	char dir[64], src[600], dst[1024], canon[600], cwdbuf[600];
-	pid_t twin[SP_N], trig[SP_N];
+	pid_t twin[SP_N], trig[SP_N], otwin[N_OTHER], otrig[N_OTHER];
 	const char *cwd;
 
 	make_home(dir, sizeof(dir));
@@ -236,11 +273,24 @@ START_TEST(rename_spellings_onto_authorized_keys)
 		spell(sp, dir, "known_hosts", dst, sizeof(dst), &cwd, cwdbuf, sizeof(cwdbuf));
 		twin[sp] = do_rename(cwd, src, dst);
 	}
+	snprintf(src, sizeof(src), "%s/link-src", dir);
+	touch(src);
+	for (size_t k = 0; k < N_OTHER; k++) {
+		spell(other_ops[k].sp, dir, other_ops[k].twin_name, dst, sizeof(dst), &cwd, cwdbuf,
+		      sizeof(cwdbuf));
+		otwin[k] = do_op(other_ops[k].op, cwd, src, dst);
+	}
 	for (int sp = 0; sp < SP_N; sp++) {
 		snprintf(src, sizeof(src), "%s/key-%d", dir, sp);
 		touch(src);
 		spell(sp, dir, "authorized_keys2", dst, sizeof(dst), &cwd, cwdbuf, sizeof(cwdbuf));
 		trig[sp] = do_rename(cwd, src, dst);
+	}
+	snprintf(src, sizeof(src), "%s/link-src", dir);
+	for (size_t k = 0; k < N_OTHER; k++) {
+		spell(other_ops[k].sp, dir, other_ops[k].name, dst, sizeof(dst), &cwd, cwdbuf,
+		      sizeof(cwdbuf));
+		otrig[k] = do_op(other_ops[k].op, cwd, src, dst);
 	}
 	snprintf(canon, sizeof(canon), "%s/.ssh/authorized_keys2", dir);
 	exists(canon);
@@ -250,9 +300,20 @@ START_TEST(rename_spellings_onto_authorized_keys)
 			      "spelling %s: the event's actions lack rename", sp_name[sp]);
 		json_decref(ev);
 	}
+	for (size_t k = 0; k < N_OTHER; k++) {
+		snprintf(canon, sizeof(canon), "%s/.ssh/%s", dir, other_ops[k].name);
+		exists(canon);
+		json_t *ev = expect_event(SSH_KIND, otrig[k], canon);
+		ck_assert_msg(jbh_jarr_has(ev, "file.actions", op_name[other_ops[k].op]),
+			      "%s spelt %s: the event's actions lack it", op_name[other_ops[k].op],
+			      sp_name[other_ops[k].sp]);
+		json_decref(ev);
+	}
 	barrier(dir);
 	for (int sp = 0; sp < SP_N; sp++)
 		expect_silent(SSH_KIND, twin[sp], sp_name[sp]);
+	for (size_t k = 0; k < N_OTHER; k++)
+		expect_silent(SSH_KIND, otwin[k], op_name[other_ops[k].op]);
 	jbh_stop(&A, STOP_MS);
 	rm_rf(dir);
 }
