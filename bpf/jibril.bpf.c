@@ -902,22 +902,28 @@ static __always_inline int pathgen_exit(void)
  * with the RENAME records) and mount-tree changes, which also get entry
  * programs here. Kept ahead of all entry programs: see struct jb_pathgen.
  * Spelt out, not macro-generated: tests read program names from here. */
+/* with the path-named calls below: a string unreadable at entry */
+static __always_inline int path_retry(int two);
+
 SEC("tracepoint/syscalls/sys_exit_rename")
 int jb_pgx_ren(void *ctx)
 {
-	return pathgen_exit();
+	pathgen_exit();
+	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_renameat")
 int jb_pgx_renat(void *ctx)
 {
-	return pathgen_exit();
+	pathgen_exit();
+	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_renameat2")
 int jb_pgx_renat2(void *ctx)
 {
-	return pathgen_exit();
+	pathgen_exit();
+	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mount")
@@ -1285,13 +1291,100 @@ int jb_fcntl(struct trace_event_raw_sys_enter *ctx)
 	return file_cached(task, f, JB_ACT_FASYNC);
 }
 
+/*
+ * A path string the kernel could not read at entry is read again at exit.
+ * bpf_probe_read_user cannot fault: a string on a page the task has not
+ * touched yet (a fresh file mapping, one swapped out) reads as -EFAULT
+ * here, while the syscall's own copy faults the page in and acts. Without
+ * this, rename(src, name_on_an_untouched_mmap_page) was a reliable,
+ * race-free way to act unrecorded. At exit the page is in (unless another
+ * thread evicted it in between: a race again, counted as PATH_FAIL).
+ *
+ * Cost: nothing at entry unless a read failed; at the exit of each
+ * path-named syscall one program run and a task-storage lookup that finds
+ * nothing.
+ */
+struct jb_path_retry {
+	__u64 p[2];   /* user strings still to read (0: none) */
+	__s64 dfd[2];
+	__u32 act, mode;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct jb_path_retry);
+} jb_path_retry SEC(".maps");
+
+static __always_inline void path_retry_arm(struct task_struct *task, const char *p1, long dfd1,
+					   const char *p2, long dfd2, __u32 act, __u32 mode)
+{
+	struct jb_path_retry *r;
+
+	r = bpf_task_storage_get(&jb_path_retry, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!r) {
+		stat_inc(JB_STAT_PATH_FAIL);
+		return;
+	}
+	r->p[0] = (__u64)p1;
+	r->p[1] = (__u64)p2;
+	r->dfd[0] = dfd1;
+	r->dfd[1] = dfd2;
+	r->act = act;
+	r->mode = mode;
+}
+
+static __always_inline void path_retry_str(struct task_struct *task, struct jb_scratch *s,
+					   __u64 tkey, const struct jb_path_retry *c, int i)
+{
+	if (!c->p[i])
+		return;
+	if (str_path(s, task, (const char *)c->p[i], (int)c->dfd[i], 0) == 0)
+		record_file(s, tkey, c->act, NULL, c->mode);
+	else
+		stat_inc(JB_STAT_PATH_FAIL);
+}
+
+/* two: the syscall names two paths (rename, link); a constant per program,
+ * so the one-path exits carry (and the verifier walks) one str_path() */
+static __noinline int path_retry_run(struct task_struct *task, struct jb_path_retry *r, int two)
+{
+	struct jb_path_retry c;
+	struct jb_scratch *s;
+	__u64 tkey;
+
+	if (!task || !r)
+		return 0;
+	c = *r;
+	bpf_task_storage_delete(&jb_path_retry, task);
+	s = scratch_path();
+	if (!s)
+		return 0;
+	tkey = ensure_task(task);
+	path_retry_str(task, s, tkey, &c, 0);
+	if (two)
+		path_retry_str(task, s, tkey, &c, 1);
+	return 0;
+}
+
+static __always_inline int path_retry(int two)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct jb_path_retry *r = bpf_task_storage_get(&jb_path_retry, task, NULL, 0);
+
+	return r ? path_retry_run(task, r, two) : 0;
+}
+
 /* Path-named actions are taken at syscall enter: the file still exists for
- * unlink, and a failed attempt is still worth knowing about. */
+ * unlink, and a failed attempt is still worth knowing about. A string that
+ * cannot be read yet is read at exit (above). */
 static __always_inline int on_path(const char *p1, long dfd1, const char *p2, long dfd2,
 				   __u32 act, __u32 mode)
 {
 	struct task_struct *task;
 	struct jb_scratch *s;
+	const char *miss1 = NULL, *miss2 = NULL;
 	__u64 tkey;
 
 	task = bpf_get_current_task_btf();
@@ -1305,13 +1398,15 @@ static __always_inline int on_path(const char *p1, long dfd1, const char *p2, lo
 	if (str_path(s, task, p1, (int)dfd1, 0) == 0)
 		record_file(s, tkey, act, NULL, mode);
 	else
-		stat_inc(JB_STAT_PATH_FAIL);
-	if (!p2)
-		return 0;
-	if (str_path(s, task, p2, (int)dfd2, 0) == 0)
-		record_file(s, tkey, act, NULL, mode);
-	else
-		stat_inc(JB_STAT_PATH_FAIL);
+		miss1 = p1;
+	if (p2) {
+		if (str_path(s, task, p2, (int)dfd2, 0) == 0)
+			record_file(s, tkey, act, NULL, mode);
+		else
+			miss2 = p2;
+	}
+	if (miss1 || miss2)
+		path_retry_arm(task, miss1, (int)dfd1, miss2, (int)dfd2, act, mode);
 	return 0;
 }
 
@@ -1409,6 +1504,69 @@ SEC("tracepoint/syscalls/sys_enter_symlink")
 int jb_symlink(struct trace_event_raw_sys_enter *ctx)
 {
 	return on_path((const char *)ctx->args[1], JB_AT_FDCWD, NULL, 0, JB_ACT_LINK, 0);
+}
+
+/* Exits of the path-named calls: a string unreadable at entry (path_retry;
+ * the renames' exits are with jb_pathgen's). Spelt out: tests read program
+ * names from here. */
+SEC("tracepoint/syscalls/sys_exit_unlinkat")
+int jb_unlinkat_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unlink")
+int jb_unlink_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fchmodat")
+int jb_fchmodat_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fchmodat2")
+int jb_fchmodat2_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_chmod")
+int jb_chmod_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_truncate")
+int jb_truncate_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_linkat")
+int jb_linkat_x(void *ctx)
+{
+	return path_retry(1);
+}
+
+SEC("tracepoint/syscalls/sys_exit_link")
+int jb_link_x(void *ctx)
+{
+	return path_retry(1);
+}
+
+SEC("tracepoint/syscalls/sys_exit_symlinkat")
+int jb_symlinkat_x(void *ctx)
+{
+	return path_retry(0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_symlink")
+int jb_symlink_x(void *ctx)
+{
+	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmod")

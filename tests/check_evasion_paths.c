@@ -11,7 +11,9 @@
  * the recipe matches) and say path_truncated. The benign twins do the same
  * spellings onto a name no recipe watches and must fire nothing. A watched
  * path (root's authorized_keys2, on jb_watch through the recipe's expect)
- * spelt oddly must land in the protected map under its canonical key.
+ * spelt oddly must land in the protected map under its canonical key. A
+ * name on a page the caller never touched (unreadable to BPF at entry)
+ * must still be seen (read again at exit).
  *
  * Invariants: every act is done by a forked child of its own, so an event
  * is tied to it by pid; the rename or unlink must succeed (the kernel took
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -454,6 +457,69 @@ START_TEST(watched_key_matches_an_odd_spelling)
 }
 END_TEST
 
+/* rename(src, NAME) where NAME lives on a page of a file mapping the
+ * child has never touched: the kernel's nofault read at entry fails, the
+ * syscall's own copy faults the page in and renames. The agent reads the
+ * string again at exit. Its pid. */
+static pid_t rename_from_untouched_page(const char *dir, const char *src, const char *name)
+{
+	char f[600];
+	int fd, st;
+	pid_t p;
+
+	snprintf(f, sizeof(f), "%s/name-%d", dir, (int)getpid());
+	fd = open(f, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, name, strlen(name) + 1), (ssize_t)strlen(name) + 1);
+	p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0) {
+		/* a fresh mapping: no page table entry until something faults */
+		char *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			_exit(99);
+		_exit(rename(src, m) == 0 ? 0 : 100 + (errno & 63));
+	}
+	st = jbh_wait_exit(p, 10000);
+	close(fd);
+	unlink(f);
+	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "rename(%s, page holding %s) failed: 0x%x", src, name, st);
+	return p;
+}
+
+/* A name on a page the task has not touched cannot be read at entry (a
+ * BPF read cannot fault): it is read at exit, so the rename is still seen,
+ * in its canonical spelling. The twin: the same onto known_hosts. */
+START_TEST(string_on_an_untouched_page)
+{
+	struct jbh_opts o = {.no_fault_hooks = 1};
+	char dir[64], src[600], name[700], canon[700];
+	pid_t trig, twin;
+
+	make_home(dir, sizeof(dir));
+	jbh_start(&A, &o);
+	jbh_wait_all_ready(&A, READY_MS);
+	snprintf(src, sizeof(src), "%s/twin", dir);
+	touch(src);
+	snprintf(name, sizeof(name), "%s/.ssh//known_hosts", dir);
+	twin = rename_from_untouched_page(dir, src, name);
+	snprintf(src, sizeof(src), "%s/key", dir);
+	touch(src);
+	snprintf(name, sizeof(name), "%s/.ssh//authorized_keys2", dir);
+	trig = rename_from_untouched_page(dir, src, name);
+	snprintf(canon, sizeof(canon), "%s/.ssh/authorized_keys2", dir);
+	exists(canon);
+	json_t *ev = expect_event(SSH_KIND, trig, canon);
+	ck_assert(jbh_jarr_has(ev, "file.actions", "rename"));
+	json_decref(ev);
+	barrier(dir);
+	expect_silent(SSH_KIND, twin, "untouched page onto known_hosts");
+	jbh_stop(&A, STOP_MS);
+	rm_rf(dir);
+}
+END_TEST
+
 /* A copy of perl runs and unlinks its own executable through a spelling
  * ("DIR//selfdel", "DIR/./x/../selfdel", "./selfdel" from DIR), and a perl
  * script executed as "DIR//./NAME" unlinks itself. The twins: the same
@@ -614,6 +680,7 @@ int main(void)
 	tcase_add_test(tc, rename_spellings_onto_authorized_keys);
 	tcase_add_test(tc, long_path_keeps_its_tail);
 	tcase_add_test(tc, watched_key_matches_an_odd_spelling);
+	tcase_add_test(tc, string_on_an_untouched_page);
 	tcase_add_test(tc, self_deletion_spellings);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

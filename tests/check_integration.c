@@ -820,20 +820,20 @@ static int agent_prog_ids(pid_t pid, unsigned *ids, int max)
 
 START_TEST(test_clean_stop)
 {
-	char names[64][16];
-	unsigned ids[64];
+	char names[128][16];
+	unsigned ids[128];
 	int nnames, nids, disabled = 0, left;
 	uint64_t t0, deadline;
 	char *log;
 
-	nnames = bpf_names(names, 64);
+	nnames = bpf_names(names, 128);
 	ck_assert_msg(nnames >= 10, "found only %d programs in bpf/jibril.bpf.c", nnames);
 	up(NULL);
 	log = jbh_log_read(&A);
 	for (char *p = log; (p = strstr(p, " disabled")); p++)
 		disabled++;
 	free(log);
-	nids = agent_prog_ids(A.pid, ids, 64);
+	nids = agent_prog_ids(A.pid, ids, 128);
 	ck_assert_msg(nids == nnames - disabled, "the agent holds %d programs; the source has %d "
 		      "(%d disabled)", nids, nnames, disabled);
 	for (int i = 0; i < nids; i++) {
