@@ -11,7 +11,8 @@
  *   ftruncate, truncate, fsync, fdatasync, sync_file_range, flock,
  *   fcntl (F_SETFL|O_ASYNC only), unlink(at), rename(at/at2), link(at),
  *   symlink(at), chmod/fchmod/fchmodat(2)     -> jb_files + jb_links
- *   (not close or lseek: see enum jb_action)
+ *   (not close or lseek: see enum jb_action; the path-named ones also at
+ *   exit, for a string unreadable at entry: jb_path_retry)
  *   tp_btf/inet_sock_set_state                -> jb_flows (TCP egress at
  *                                                SYN_SENT, accepted ingress)
  *   syscalls: enter of connect                -> jb_flows (egress, not TCP)
