@@ -11,7 +11,8 @@
  *  - an error inside a list file names the list file and its line, and the
  *    recipe source it was listed from.
  *  - rcp_resolve is pure string work (no file system): "." and ".." are
- *    folded, "builtin:" sources resolve to builtin: names.
+ *    folded, "builtin:" sources resolve to builtin: names; every component
+ *    kept, a leading ".." too, is bounds-checked before it is stored.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -208,13 +209,14 @@ int rcp_resolve(const char *from, const char *path, char *out, size_t len)
 	for (char *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(t, "."))
 			continue;
-		if (!strcmp(t, "..")) {
-			if (np && strcmp(parts[np - 1], ".."))
-				np--;
-			else if (!absolute)
-				parts[np++] = t;
+		if (!strcmp(t, "..") && np && strcmp(parts[np - 1], "..")) {
+			np--; /* folds the component before it */
 			continue;
 		}
+		if (!strcmp(t, "..") && absolute)
+			continue; /* "/.." is "/" */
+		/* one bound for every append: a relative path may keep a long
+		 * run of leading ".." (as many as buf holds, more than parts) */
 		if (np == sizeof(parts) / sizeof(parts[0]))
 			return -1;
 		parts[np++] = t;
