@@ -222,6 +222,10 @@ int rcp_match(const struct recipe *r, const struct rcp_subject *s);
 int rcp_match_bases(const struct recipe *r, const char *path);
 /* rcp_match with the bases part already known (bases_hit 0/1; -1: compute). */
 int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bases_hit);
+/* How many regex tests of this process gave up (PCRE2's match, depth or
+ * heap limit, or no memory): each counted towards reporting, not as "no
+ * match", and logged rate-limited with the recipe's kind. */
+uint64_t rcp_match_limit_hits(void);
 
 /* The key a times limit counts under, written into out (NUL-terminated,
  * printable: no tab or newline). */

@@ -11,6 +11,8 @@
  *    frees everything and leaves the set empty, never half built.
  *  - a worker does not parse the recipes of other workers' mechanisms
  *    (their lists and regexes cost it nothing); the supervisor parses all.
+ *  - YAML aliases are refused (refuse_aliases), so what a load costs is
+ *    linear in the size of its sources.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,43 @@ static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
 	return 0;
 }
 
+/*
+ * YAML aliases are refused before the documents are built. libyaml shares
+ * an aliased node, but the loader walks every reference of it, copying its
+ * strings and compiling its regexes each time: a 120 KB file with one
+ * 100 KB anchor named 5000 times made the supervisor and every worker use
+ * half a gigabyte. No recipe needs them (the built-in ones and the public
+ * ones of the original have none), so the cost of a recipe file stays
+ * linear in its size. One pass over the events, stopping at the first
+ * alias; a syntax error is left to the load that follows.
+ */
+static int refuse_aliases(struct rcp_ctx *c, const struct rcp_source *src)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int rc = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(c->err, c->errlen, "%s: out of memory", src->name);
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)src->data, src->len);
+	while (yaml_parser_parse(&parser, &ev)) {
+		yaml_event_type_t t = ev.type;
+		if (t == YAML_ALIAS_EVENT) {
+			snprintf(c->err, c->errlen,
+				 "%s:%zu: YAML aliases are not accepted (*%.40s): write the value out",
+				 src->name, ev.start_mark.line + 1, (const char *)ev.data.alias.anchor);
+			rc = -1;
+		}
+		yaml_event_delete(&ev);
+		if (rc < 0 || t == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 static int load_one(struct rcp_ctx *c, const struct rcp_source *src, struct recipe **rv, size_t *n,
 		    size_t *cap)
 {
@@ -73,6 +112,8 @@ static int load_one(struct rcp_ctx *c, const struct rcp_source *src, struct reci
 			 src->name, line);
 		return -1;
 	}
+	if (refuse_aliases(c, src) < 0)
+		return -1;
 	if (!yaml_parser_initialize(&parser)) {
 		snprintf(c->err, c->errlen, "%s: out of memory", src->name);
 		return -1;

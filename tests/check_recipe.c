@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +46,7 @@
 #include "rcp/recipe.h"
 #include "rcp/task.h"
 #include "common/text.h"
+#include "tests/lib/clock.h"
 
 /* action bits beyond enum jb_action (the loader's numbering) */
 #define A_MMAP (1u << 9)
@@ -544,6 +546,62 @@ START_TEST(err_yaml_syntax)
 	bad1(HDR("a", "execution") "  base: ls\n  description: 'open\n", 9, "YAML syntax");
 	/* a second document with a syntax error is still reported */
 	bad1(HDR("a", "execution") "  base: ls\n---\n- [x\n- y: : z\n", 10, "YAML syntax");
+}
+END_TEST
+
+/* YAML aliases are refused at the line of the first one; an anchor alone
+ * is harmless and loads. */
+START_TEST(err_yaml_alias)
+{
+	bad1(HDR("a", "execution") "  base: &b ls\n" HDR("c", "execution") "  base: *b\n", 14,
+	     "YAML aliases are not accepted (*b)");
+	/* a merge key is an alias too */
+	bad1("- &r\n  kind: a\n  name: A\n  mechanism: execution\n  tactic: t\n  technique: t\n"
+	     "  importance: low\n  base: ls\n- <<: *r\n  kind: b\n", 9, "YAML aliases");
+	/* in a later document */
+	bad1(HDR("a", "execution") "  base: ls\n---\n- &x {kind: b}\n- *x\n", 10, "YAML aliases");
+	ok1(HDR("a", "execution") "  base: &b ls\n", "a");
+}
+END_TEST
+
+/*
+ * An alias bomb: one 100 KB anchor named 5000 times. Each reference used
+ * to be walked as a copy (its strings duplicated into the arena): ~500 MB
+ * for a file of 200 KB, in the supervisor and in every worker. Now it is
+ * refused, and the load stays within a 64 MiB address-space budget (the
+ * old loader fails that budget with "out of memory" instead).
+ */
+START_TEST(alias_bomb_bounded)
+{
+	size_t cap = 700000, o = 0;
+	char *y = malloc(cap), *big = malloc(100001);
+	struct rlimit rl;
+	FILE *f;
+	unsigned long vm = 0;
+	char line[256];
+
+	ck_assert_ptr_nonnull(y);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 100000);
+	big[100000] = '\0';
+	o += (size_t)snprintf(y + o, cap - o, HDR("a", "execution") "  description: &big '%s'\n"
+			      "  base: nc\n" HDR("b", "execution") "  bases:\n", big);
+	for (int i = 0; i < 5000; i++)
+		o += (size_t)snprintf(y + o, cap - o, "    - {base: *big}\n");
+	ck_assert_uint_lt(o, cap);
+	/* this process's size now, plus 64 MiB (a forked test: only it) */
+	f = fopen("/proc/self/status", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %lu kB", &vm) == 1)
+			break;
+	fclose(f);
+	ck_assert_uint_gt(vm, 0);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(vm + 65536) * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	bad_at("bomb.yaml", y, o, 16, "YAML aliases are not accepted (*big)");
+	free(y);
+	free(big);
 }
 END_TEST
 
@@ -1219,6 +1277,118 @@ START_TEST(arb_and_or)
 }
 END_TEST
 
+/*
+ * PCRE2 gives up on a catastrophic pattern (here exponential: 2^200 ways to
+ * split 200 a's) and on a value long enough for any backtracking pattern.
+ * Such a test used to count as "no match", so an attacker padding argv
+ * sidestepped the recipe. Now it errs towards reporting, whatever the
+ * item's and the group's which, and each one is counted (and logged).
+ */
+#define CATASTROPHIC "'^(a|aa)+$'"
+
+static void long_args(struct jb_task *t)
+{
+	memset(t->args, 'a', 200);
+	t->args[200] = '!'; /* no match: every split is tried */
+	t->args_len = 201;
+}
+
+static int mexec_timed(const char *yaml, const struct jb_task *t, uint64_t *hits)
+{
+	uint64_t before = rcp_match_limit_hits();
+	const struct recipe *r = ok1(yaml, "x");
+	int64_t t0 = (int64_t)tl_now_ns(), took;
+	int m = mfile(r, t, "/usr/bin/whatever", JB_ACT_EXEC);
+
+	took = (int64_t)tl_now_ns() - t0;
+	/* uncapped it would not end: the cap is what bounds it */
+	ck_assert_msg(took < 5000000000LL, "one match took %lld ms", (long long)(took / 1000000));
+	*hits = rcp_match_limit_hits() - before;
+	return m;
+}
+
+START_TEST(arb_regex_limit)
+{
+	struct jb_task *t = build_view();
+	uint64_t hits;
+
+	long_args(t);
+	/* a positive item of a pertinent group: a match */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - items: [{what: args, pattern: " CATASTROPHIC
+					      "}]\n"), t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* a negated item of a pertinent group ("report unless args is ..."):
+	 * the group still lets the detection through */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - items: [{what: args, which: irrelevant, "
+					      "pattern: " CATASTROPHIC "}]\n"), t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* an irrelevant group cannot suppress it, with the item positive... */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: args, "
+					      "pattern: " CATASTROPHIC "}]\n"), t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* ...or negated (the inner test counts as matched) */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: args, "
+					      "which: irrelevant, pattern: " CATASTROPHIC "}]\n"),
+				     t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* an OR group: the undecided item is enough; a decided match of
+	 * another item still suppresses (the limit takes nothing away) */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - how: OR\n      items:\n"
+					      "        - {what: comm, pattern: '^zsh$'}\n"
+					      "        - {what: args, pattern: " CATASTROPHIC "}\n"),
+				     t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      how: OR\n      items:\n"
+					      "        - {what: comm, pattern: '^cat$'}\n"
+					      "        - {what: args, pattern: " CATASTROPHIC "}\n"),
+				     t, &hits), 0);
+	/* the same patterns decide as before on values they can finish */
+	memcpy(t->args, "aaaa", 4);
+	t->args_len = 4;
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: args, "
+					      "pattern: " CATASTROPHIC "}]\n"), t, &hits), 0);
+	ck_assert_uint_eq(hits, 0);
+	memcpy(t->args, "aab", 3);
+	t->args_len = 3;
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - items: [{what: args, pattern: " CATASTROPHIC
+					      "}]\n"), t, &hits), 0);
+	ck_assert_uint_eq(hits, 0);
+	/* ancient_exe walks several values: a later definite match still
+	 * counts, an undecided one alone errs towards reporting */
+	memset(task_mut(K_GP)->exe, 'a', 200);
+	task_mut(K_GP)->exe[200] = '!';
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: "
+					      "ancient_exe, pattern: '^(a|aa)+$|systemd'}]\n"),
+				     t, &hits), 0);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: "
+					      "ancient_exe, pattern: '^(a|aa)+$'}]\n"),
+				     t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+}
+END_TEST
+
+/* A bases regex that gives up on a long path counts as a match. */
+START_TEST(bases_regex_limit)
+{
+	struct jb_task *t = build_view();
+	const struct recipe *r = ok1(HDR("x", "file_access") "  bases: [{regex: '^/(a|aa)+$'}]\n",
+				     "x");
+	char path[256];
+	uint64_t before = rcp_match_limit_hits();
+
+	path[0] = '/';
+	memset(path + 1, 'a', 200);
+	strcpy(path + 201, "!");
+	ck_assert_int_eq(mfile(r, t, path, JB_ACT_OPEN), 1);
+	ck_assert_uint_eq(rcp_match_limit_hits() - before, 1);
+	ck_assert_int_eq(rcp_match_bases(r, path), 1);
+	ck_assert_int_eq(mfile(r, t, "/aaab", JB_ACT_OPEN), 0);
+	ck_assert_int_eq(mfile(r, t, "/aaa", JB_ACT_OPEN), 1);
+	ck_assert_uint_eq(rcp_match_limit_hits() - before, 2);
+}
+END_TEST
+
 /* RECIPES.md and the lead's reading: `cmd` is the same as `args`. */
 START_TEST(arb_cmd_alias)
 {
@@ -1599,6 +1769,37 @@ START_TEST(resolve_paths)
 	ck_assert_int_eq(rcp_resolve("/r/a.yaml", "lists/b.txt", out, 14), -1);
 	ck_assert_int_eq(rcp_resolve("/r/a.yaml", "lists/b.txt", out, 15), 0);
 	ck_assert_str_eq(out, "/r/lists/b.txt");
+}
+END_TEST
+
+/* A long run of ".." in a relative name: each is kept (nothing to fold),
+ * and the run is longer than the components rcp_resolve holds. Before the
+ * fix the ".." append skipped the bound and wrote past its stack array
+ * (ASan: stack-buffer-overflow); now it is refused. */
+START_TEST(resolve_dotdot_run)
+{
+	char path[4096], out[4096];
+	size_t o = 0;
+
+	for (int i = 0; i < 1300; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "../");
+	snprintf(path + o, sizeof(path) - o, "x");
+	ck_assert_int_eq(rcp_resolve("a.yaml", path, out, sizeof(out)), -1);
+	ck_assert_int_eq(rcp_resolve("builtin:a.yaml", path, out, sizeof(out)), -1);
+	/* from a directory: the first ".." folds it, the rest are kept */
+	ck_assert_int_eq(rcp_resolve("d/a.yaml", path, out, sizeof(out)), -1);
+	/* a run that fits is kept as it is */
+	o = 0;
+	for (int i = 0; i < 500; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "../");
+	snprintf(path + o, sizeof(path) - o, "x");
+	ck_assert_int_eq(rcp_resolve("a.yaml", path, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, path);
+	ck_assert_int_eq(rcp_resolve("d/a.yaml", path, out, sizeof(out)), 0);
+	ck_assert_uint_eq(strlen(out), strlen(path) - 3);
+	/* absolute: never above /, however many */
+	ck_assert_int_eq(rcp_resolve("/r/a.yaml", path, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/x");
 }
 END_TEST
 
@@ -2598,7 +2799,8 @@ static Suite *recipe_suite(void)
 		err_bad_regex, err_unknown_action, err_empty_actions_and_wildcard_domains, err_unknown_times_kind, err_bad_cidr,
 		err_bad_importance, err_missing_required, err_kind_twice_across_sources,
 		err_disabled_unknown, err_mechanism_shape, err_yaml_syntax, err_time_items_and_shape,
-		err_every_key_twice, NULL }, 0);
+		err_every_key_twice, err_yaml_alias, NULL }, 0);
+	add(s, "alias_bomb", (const TTest *[]){ alias_bomb_bounded, NULL }, 0);
 	add(s, "load_keys_documented", (const TTest *[]){ every_key_documented, NULL }, 0);
 	add(s, "load_nul", (const TTest *[]){ err_nul_byte, NULL }, 0);
 	add(s, "load", (const TTest *[]){ load_identity, load_worker_filter, NULL }, 0);
@@ -2611,6 +2813,7 @@ static Suite *recipe_suite(void)
 	add(s, "arbitrary", (const TTest *[]){ arb_and_or, arb_irrelevant, arb_numbers,
 		arb_ancestry, arb_domain_entropy, NULL }, 0);
 	add(s, "arbitrary_cmd", (const TTest *[]){ arb_cmd_alias, NULL }, 0);
+	add(s, "regex_limit", (const TTest *[]){ arb_regex_limit, bases_regex_limit, NULL }, 0);
 	add(s, "regex_invalid_utf8", (const TTest *[]){ regex_invalid_utf8_subject, NULL }, 0);
 #ifdef JB_ENV_LEN
 	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, NULL }, 0);
@@ -2618,7 +2821,7 @@ static Suite *recipe_suite(void)
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
 	add(s, "tamper", (const TTest *[]){ tamper_classes, tamper_arbitrary, tamper_times,
 		tamper_builtin, tamper_bpf_program_systemd, NULL }, 0);
-	add(s, "resolve", (const TTest *[]){ resolve_paths, NULL }, 0);
+	add(s, "resolve", (const TTest *[]){ resolve_paths, resolve_dotdot_run, NULL }, 0);
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
 		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, NULL }, 1);
 	add(s, "sup_builtin", (const TTest *[]){ sup_builtin_catalogue, NULL }, 0);
