@@ -6,7 +6,10 @@
  *  - an item has exactly one value kind, and the one its field needs:
  *    numbers for uid, pid, ppid, domain_entropy and remote_port, a CIDR for
  *    remote_ip, a pattern for every other (text) field.
- *  - a group has at least one item; how defaults to all (AND).
+ *  - a group has an items key; how defaults to all (AND). A group whose
+ *    items are empty (items: [] or nothing) is true for AND, false for OR:
+ *    one that therefore filters nothing is dropped, one that would stop
+ *    every detection is refused.
  *  - time items are refused (not supported yet).
  */
 #include <string.h>
@@ -116,6 +119,9 @@ int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g)
 				return -1;
 			have_which = 1;
 		} else if (!strcmp(key, "items") && !have_items) {
+			have_items = 1;
+			if (rcp_is_null(v))
+				continue; /* "items:" alone: none */
 			if (v->type != YAML_SEQUENCE_NODE)
 				return rcp_fail(c, v, "items must be a list");
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
@@ -126,14 +132,27 @@ int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g)
 				if (parse_item(c, rcp_node(c, *it), &items[n++]) < 0)
 					return -1;
 			}
-			have_items = 1;
 		} else {
 			return rcp_fail(c, k, "unknown or repeated key '%s' in an arbitrary group",
 					key);
 		}
 	}
-	if (!n)
+	if (!have_items) /* a typo'd or forgotten key, not an empty list */
 		return rcp_fail(c, m, "arbitrary group without items");
+	if (!n) {
+		/* every one of no items holds, none of them matches: an empty
+		 * AND is true, an empty OR false. A pertinent AND or an
+		 * irrelevant OR then filters nothing (the original's
+		 * global_shlib_modification has "how: AND, which: pertinent,
+		 * items: []"); the other two would silently stop every
+		 * detection of the recipe */
+		if (g->all != g->irrelevant)
+			return 1;
+		return rcp_fail(c, m, "arbitrary group without items and with how: %s, which: %s "
+				"would stop every detection of the recipe (give it items, or "
+				"drop it)", g->all ? "AND" : "OR",
+				g->irrelevant ? "irrelevant" : "pertinent");
+	}
 	g->items = items;
 	g->nitems = n;
 	return 0;

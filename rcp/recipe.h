@@ -144,7 +144,15 @@ struct recipe {
 	/* process filters */
 	const struct rcp_group *groups;
 	size_t ngroups;
-	int has_reactions;	/* parsed and ignored: the loader's caller warns */
+	/* reactions (JavaScript or shell run on each detection in the
+	 * original): not run yet, and never silently: each one's label,
+	 * "js#1", "shell#2" (format and place), for the load's log line and
+	 * each event's reactions_not_run */
+	const char *const *reactions;
+	size_t nreactions;
+	/* an operator's recipe that replaces the built-in one of its kind:
+	 * that one's "source:line" (for the log); NULL otherwise */
+	const char *replaces;
 };
 
 /* One named blob the loader reads: a recipe file or a domain list. */
@@ -174,7 +182,10 @@ typedef int (*rcp_file_fn)(const char *from, const char *path, struct rcp_source
  * Only recipes whose mechanism is in mechs (bit per enum rcp_mech: a worker
  * kind's row says which it runs) are kept, unless mechs is 0.
  * Returns 0, or -1 with "source:line: what is wrong" in err (set is then
- * empty). A kind defined twice is an error.
+ * empty). A kind defined twice is an error, but for one case: a recipe of
+ * an operator's source (a name not starting "builtin:") replaces the
+ * built-in recipe of its kind (recipe.replaces says which), as a Falco
+ * rule overrides another; two operator recipes of one kind are an error.
  */
 int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	     const char *const *disabled, uint32_t mechs, rcp_file_fn file_fn, void *file_arg,

@@ -2,7 +2,8 @@
  * recipe_load.c - recipe sources into a recipe set: each source is read as
  * YAML documents (libyaml), each document must be a list of recipes, and
  * each recipe is read by recipe_parse.c. Then the set as a whole: a kind
- * is unique across every source, the disabled kinds are turned off, and a
+ * is unique across every source (an operator's recipe replaces the
+ * built-in one of its kind), the disabled kinds are turned off, and a
  * worker keeps only the recipes of its mechanisms.
  *
  * Invariants:
@@ -42,22 +43,109 @@ const char *rcp_times_name(enum rcp_times_kind k)
 	return k < RCP_T_MAX ? rcp_times_names[k] : "?";
 }
 
-/* A recipe whose mechanism this loader does not keep (only when filtering;
- * a recipe without a readable mechanism is parsed, to be refused). */
-static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
+/* The scalar value of key name in mapping m, or NULL. */
+static const char *scalar_of(struct rcp_ctx *c, yaml_node_t *m, const char *name)
 {
-	if (!c->mechs || m->type != YAML_MAPPING_NODE)
-		return 0;
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = rcp_node(c, p->key), *v = rcp_node(c, p->value);
-		if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE ||
-		    strcmp((const char *)k->data.scalar.value, "mechanism"))
-			continue;
-		for (int i = 0; i < RCP_MECH_MAX; i++)
-			if (!strcmp((const char *)v->data.scalar.value, rcp_mech_names[i]))
-				return !(c->mechs & (1u << i));
+		if (k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)k->data.scalar.value, name))
+			return (const char *)v->data.scalar.value;
 	}
+	return NULL;
+}
+
+/* A recipe whose mechanism this loader does not keep (only when filtering;
+ * a recipe without a readable mechanism or kind is parsed, to be refused).
+ * Its kind is kept in c->skipped: an operator's recipe replaces the
+ * built-in one of its kind even when this worker runs only one of them. */
+static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
+{
+	const char *mech, *kind;
+	struct rcp_kindref *p;
+
+	if (!c->mechs || m->type != YAML_MAPPING_NODE || !(mech = scalar_of(c, m, "mechanism")) ||
+	    !(kind = scalar_of(c, m, "kind")))
+		return 0;
+	for (int i = 0; i < RCP_MECH_MAX; i++)
+		if (!strcmp(mech, rcp_mech_names[i])) {
+			if (c->mechs & (1u << i))
+				return 0;
+			p = rcp_grow(c, c->skipped, c->nskipped, sizeof(*p));
+			if (!p)
+				return 0; /* out of memory: parsed, costs more, same answer */
+			c->skipped = p;
+			if (!(p[c->nskipped].kind = rcp_dup(c, kind, strlen(kind))))
+				return 0;
+			p[c->nskipped].source = c->src;
+			p[c->nskipped].line = (int)m->start_mark.line + 1;
+			c->nskipped++;
+			return 1;
+		}
 	return 0;
+}
+
+static int builtin(const char *source) { return !strncmp(source, "builtin:", 8); }
+
+/*
+ * A kind is unique across every source, but for one case: a recipe from an
+ * operator's source replaces the built-in recipe of its kind (the original
+ * ships its built-in recipes as files of the same format, and operators
+ * edit copies of them; Falco's rule override does the same). Two built-in
+ * recipes, or two of the operator's, of one kind stay an error that names
+ * both. Recipes here are rv[0..n) and the kinds of those not parsed
+ * (another worker's); a replaced built-in recipe leaves rv.
+ */
+static int unique_kinds(struct rcp_ctx *c, struct recipe *rv, size_t *n)
+{
+	size_t total = *n + c->nskipped, k = 0;
+	struct rcp_kindref *all = calloc(total ? total : 1, sizeof(*all));
+	char *gone = calloc(total ? total : 1, 1);
+	int rc = -1;
+
+	if (!all || !gone) {
+		snprintf(c->err, c->errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++)
+		all[i] = (struct rcp_kindref){rv[i].kind, rv[i].source, rv[i].line};
+	for (size_t i = 0; i < c->nskipped; i++)
+		all[*n + i] = c->skipped[i];
+	/* all[] is in load order (the supervisor parses every recipe; a
+	 * worker's skipped ones were validated there already) */
+	for (size_t j = 0; j < total; j++)
+		for (size_t i = 0; i < j; i++) {
+			const struct rcp_kindref *a = &all[i], *b = &all[j];
+			if (gone[i] || gone[j] || strcmp(a->kind, b->kind))
+				continue;
+			if (builtin(a->source) != builtin(b->source)) {
+				size_t bi = builtin(a->source) ? i : j, op = bi == i ? j : i;
+				char where[512];
+				gone[bi] = 1;
+				snprintf(where, sizeof(where), "%s:%d", all[bi].source, all[bi].line);
+				if (op < *n && !(rv[op].replaces = rcp_dup(c, where, strlen(where)))) {
+					snprintf(c->err, c->errlen, "out of memory");
+					goto out;
+				}
+				continue;
+			}
+			snprintf(c->err, c->errlen, "%s:%d: recipe %s is already defined at %s:%d%s",
+				 b->source, b->line, b->kind, a->source, a->line,
+				 a->source == b->source
+					 ? " (several recipes of one kind in one file, as some of the "
+					   "original's, are not supported: give each its own kind)"
+					 : "");
+			goto out;
+		}
+	for (size_t i = 0; i < *n; i++)
+		if (!gone[i])
+			rv[k++] = rv[i];
+	*n = k;
+	rc = 0;
+out:
+	free(all);
+	free(gone);
+	return rc;
 }
 
 /*
@@ -175,7 +263,7 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	struct rcp_arena *arena = NULL;
 	struct recipe *rv = NULL;
 	size_t nr = 0, cap = 0;
-	struct rcp_ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, mechs};
+	struct rcp_ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, mechs, NULL, 0};
 
 	memset(set, 0, sizeof(*set));
 	if (!rcp_arena_alloc(&arena, 16)) {
@@ -183,7 +271,6 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		size_t before = nr;
 		/* recipes outlive the caller's sources: keep the name */
 		c.src = rcp_dup(&c, sources[i].name, strlen(sources[i].name));
 		if (!c.src) {
@@ -192,16 +279,9 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 		}
 		if (load_one(&c, &sources[i], &rv, &nr, &cap) < 0)
 			goto fail;
-		/* a kind is unique across every source */
-		for (size_t j = before; j < nr; j++)
-			for (size_t k = 0; k < j; k++)
-				if (!strcmp(rv[j].kind, rv[k].kind)) {
-					snprintf(err, errlen, "%s:%d: recipe %s is already defined at %s:%d",
-						 rv[j].source, rv[j].line, rv[j].kind, rv[k].source,
-						 rv[k].line);
-					goto fail;
-				}
 	}
+	if (unique_kinds(&c, rv, &nr) < 0)
+		goto fail;
 	for (size_t i = 0; disabled && disabled[i]; i++) {
 		size_t j;
 		for (j = 0; j < nr && strcmp(rv[j].kind, disabled[i]); j++)

@@ -308,6 +308,7 @@ static const struct {
 	{"remote_port", "2"},
 	{"remote_domains", "[example.com]"},
 	{"remote_domains_trie_type", "suffix"},
+	{"remote_domains_type", "suffix"},
 	{"remote_domains_file", "lists/good.txt"},
 	{"flow_actions", "egress"},
 	{"flow_actions_how", "any"},
@@ -315,7 +316,7 @@ static const struct {
 	{"env_vars", "[LD_PRELOAD]"},
 	{"tamper", "[signal]"},
 	{"arbitrary", "[{items: [{what: exe, pattern: x}]}]"},
-	{"reactions", "[]"},
+	{"reactions", "[{format: js, code: x}]"},
 };
 
 /* Whatever the key, a second one is refused at its own line and names the
@@ -486,6 +487,163 @@ START_TEST(err_kind_twice_across_sources)
 	/* in one source too */
 	bad1(HDR("dup", "execution") "  base: ls\n" HDR("dup", "execution") "  base: cat\n", 8,
 	     "already defined at t.yaml:1");
+}
+END_TEST
+
+/*
+ * The shapes of the original's public recipes (jibril-wahy): "times:" and
+ * "arbitrary:" with nothing after them, an arbitrary group without items
+ * (global_shlib_modification: how: AND, which: pertinent, items: []),
+ * remote_domains_type, and reactions. Written here in the same shapes (not
+ * copied).
+ */
+#define PUBLIC_HDR(kind)                                                                  \
+	"#\n# A recipe in the original's public shape.\n#\n\n"                            \
+	"- kind: " kind "\n  name: " kind "_high\n  enabled: true\n  version: 1.0\n"        \
+	"  description: Public shape\n  documentation: |\n    https://example.invalid/x\n"  \
+	"  breed: file_access\n  mechanism: file_access\n  tactic: persistence\n"          \
+	"  technique: hijack_execution_flow\n  subtechnique: dynamic_linker_hijacking\n"   \
+	"  importance: high\n"
+
+START_TEST(public_shapes)
+{
+	struct jb_task *t = build_view();
+	const struct recipe *r;
+
+	r = ok1(PUBLIC_HDR("pub_a") "  times:\n  arbitrary:\n    - how: AND\n"
+		"      which: pertinent\n      items: []\n  file_actions: modify_related\n"
+		"  file_actions_how: any\n  bases:\n    - regex: /lib(64)?/libc.*\\.so(\\.\\d+)*$\n"
+		"  reactions:\n    # yaml-embedded-languages: javascript\n    - format: js\n"
+		"      code: |\n        function process(data) {\n          Info(\"x\");\n"
+		"        }\n    - format: shell\n      code: |\n        echo hi\n",
+		"pub_a");
+	ck_assert_uint_eq(r->ntimes, 0);  /* empty times: no limit */
+	ck_assert_uint_eq(r->ngroups, 0); /* the empty AND group filters nothing */
+	ck_assert_uint_eq(r->nreactions, 2);
+	ck_assert_str_eq(r->reactions[0], "js#1");
+	ck_assert_str_eq(r->reactions[1], "shell#2");
+	ck_assert_int_eq(mfile(r, t, "/lib64/libc.so.6", JB_ACT_WRITE), 1);
+	ck_assert_int_eq(mfile(r, t, "/lib64/libm.so.6", JB_ACT_WRITE), 0);
+	/* arbitrary: and times: alone, items: alone, null spelled out */
+	r = ok1(PUBLIC_HDR("pub_b") "  times:\n  arbitrary:\n  bases:\n    - dir: /etc\n"
+		"  reactions: ~\n", "pub_b");
+	ck_assert_uint_eq(r->ngroups + r->ntimes + r->nreactions, 0);
+	r = ok1(PUBLIC_HDR("pub_c") "  times: null\n  arbitrary:\n    - how: OR\n"
+		"      which: irrelevant\n      items:\n    - items: [{what: comm, pattern: cat}]\n"
+		"  bases: [{dir: /etc}]\n", "pub_c");
+	ck_assert_uint_eq(r->ngroups, 1); /* the empty irrelevant OR is dropped */
+	ck_assert_int_eq(mfile(r, t, "/etc/x", JB_ACT_OPEN), 1);
+	/* the original's other name of the trie type */
+	r = ok1(HDR("pub_d", "network_peers") "  remote_domains_type: suffix\n"
+		"  remote_domains: [onion]\n", "pub_d");
+	ck_assert_int_eq(r->trie, RCP_TRIE_SUFFIX);
+	ck_assert_int_eq(mdom(r, "abc.onion"), 1);
+	bad1(HDR("pub_d", "network_peers") "  remote_domains_type: suffix\n"
+	     "  remote_domains_trie_type: exact\n  remote_domains: [onion]\n", 8, "given twice");
+	/* a quoted empty string is a value, not nothing */
+	bad1(HDR("a", "execution") "  base: ls\n  times: ''\n", 8, "times must be a list");
+}
+END_TEST
+
+/* An empty group is true for AND and false for OR: the two that would stop
+ * every detection of their recipe are refused, not loaded silently dead. */
+START_TEST(err_empty_groups)
+{
+	bad1(HDR("a", "execution") "  base: ls\n  arbitrary:\n    - how: OR\n      items: []\n", 9,
+	     "how: OR, which: pertinent would stop every detection");
+	bad1(HDR("a", "execution") "  base: ls\n  arbitrary:\n    - which: irrelevant\n"
+	     "      items:\n", 9, "how: AND, which: irrelevant would stop every detection");
+	/* an execution recipe still needs bases or a group that says something */
+	bad1(HDR("a", "execution") "  arbitrary: [{items: []}]\n", 1, "needs bases or arbitrary");
+}
+END_TEST
+
+START_TEST(err_reactions_shape)
+{
+	bad1(HDR("a", "execution") "  base: ls\n  reactions: kill\n", 8, "list of {format, code}");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions: [kill]\n", 8, "mapping {format, code}");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions:\n    - format: python\n"
+	     "      code: x\n", 9, "unknown reaction format 'python'");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions:\n    - format: js\n", 9,
+	     "needs format and code");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions:\n    - {format: js, code: x, when: y}\n",
+	     9, "unknown or repeated key 'when' in a reaction");
+}
+END_TEST
+
+/* An operator's recipe replaces the built-in one of its kind, whichever
+ * comes first and whichever worker loads the set; two of the operator's
+ * of one kind stay an error naming both. */
+START_TEST(override_builtin)
+{
+	const char *bi = HDR("other", "execution") "  base: ls\n" HDR("dup", "file_access")
+		"  base: x\n";
+	const char *op = "# mine\n" HDR("dup", "execution") "  base: nc\n";
+	const char *op2 = HDR("dup", "execution") "  base: cat\n";
+	struct rcp_source src[3] = {{"builtin:recipes/b.yaml", bi, strlen(bi)},
+				    {"/etc/jibril/recipes/dup.yaml", op, strlen(op)},
+				    {"/etc/jibril/recipes/zz.yaml", op2, strlen(op2)}};
+	struct rcp_source rev[2] = {src[1], src[0]};
+	const struct recipe *r;
+	const char *const dis[] = {"dup", NULL};
+
+	ck_assert_msg(load_n(src, 2, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 2);
+	r = rcp_find(&S, "dup");
+	ck_assert_str_eq(r->source, "/etc/jibril/recipes/dup.yaml");
+	ck_assert_int_eq(r->line, 2);
+	ck_assert_int_eq(r->mech, RCP_EXECUTION);
+	ck_assert_str_eq(r->replaces, "builtin:recipes/b.yaml:8");
+	ck_assert_ptr_null(rcp_find(&S, "other")->replaces);
+	ck_assert_msg(load_n(rev, 2, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_str_eq(rcp_find(&S, "dup")->source, "/etc/jibril/recipes/dup.yaml");
+	/* a worker that runs only the built-in's mechanism keeps neither */
+	ck_assert_msg(load_n(src, 2, NULL, "file_access") == 0, "%s", ERR);
+	ck_assert_ptr_null(rcp_find(&S, "dup"));
+	ck_assert_msg(load_n(src, 2, dis, "execution") == 0, "%s", ERR);
+	r = rcp_find(&S, "dup");
+	ck_assert_str_eq(r->source, "/etc/jibril/recipes/dup.yaml");
+	ck_assert_int_eq(r->enabled, 0); /* [recipes] disable names the kind */
+	/* two of the operator's */
+	ck_assert_int_eq(load_n(src, 3, NULL, NULL), -1);
+	ck_assert_msg(strstr(ERR, "/etc/jibril/recipes/zz.yaml:1: recipe dup is already defined "
+				  "at /etc/jibril/recipes/dup.yaml:2"), "got '%s'", ERR);
+	ck_assert_uint_eq(S.n, 0);
+	/* two built-in ones */
+	src[1].name = "builtin:recipes/c.yaml";
+	ck_assert_int_eq(load_n(src, 2, NULL, NULL), -1);
+	ck_assert_msg(strstr(ERR, "builtin:recipes/c.yaml:2: recipe dup is already defined at "
+				  "builtin:recipes/b.yaml:8"), "got '%s'", ERR);
+}
+END_TEST
+
+/* A detection of a recipe with reactions says which were not run. */
+START_TEST(reactions_in_event)
+{
+	struct jb_task *t = build_view();
+	struct wrk_event_ctx ctx = {.hostname = "h", .boot_id = "b"};
+	struct rcp_subject sub = {.v = &view, .task = t, .path = "/etc/x", .actions = JB_ACT_OPEN};
+	const struct recipe *r = ok1(HDR("x", "file_access") "  dir: /etc\n  reactions:\n"
+				     "    - {format: shell, code: 'echo 1'}\n"
+				     "    - {format: js, code: 'function process(d) {}'}\n", "x");
+	json_error_t je;
+	char *out = wrk_event_json(&ctx, r, &sub, NULL, 1);
+	json_t *ev, *nr;
+
+	ck_assert_ptr_nonnull(out);
+	ev = json_loads(out, 0, &je);
+	ck_assert_msg(ev != NULL, "%s", je.text);
+	nr = json_object_get(ev, "reactions_not_run");
+	ck_assert_msg(json_is_array(nr) && json_array_size(nr) == 2, "%s", out);
+	ck_assert_str_eq(json_string_value(json_array_get(nr, 0)), "shell#1");
+	ck_assert_str_eq(json_string_value(json_array_get(nr, 1)), "js#2");
+	json_decref(ev);
+	free(out);
+	r = ok1(HDR("x", "file_access") "  dir: /etc\n", "x");
+	out = wrk_event_json(&ctx, r, &sub, NULL, 1);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_null(strstr(out, "reactions_not_run"));
+	free(out);
 }
 END_TEST
 
@@ -660,7 +818,8 @@ START_TEST(load_identity)
 		    "  mechanism: execution\n  tactic: execution\n"
 		    "  technique: T1059 Command and Scripting Interpreter\n"
 		    "  subtechnique: T1059.004 Unix Shell\n  importance: critical\n"
-		    "  base: sh\n  reactions:\n    - kill\n",
+		    "  base: sh\n  reactions:\n    - format: js\n      code: |\n"
+		    "        function process(data) { KillCurrent(); }\n",
 		    "full_one");
 
 	ck_assert_str_eq(r->name, "Full: one");
@@ -671,7 +830,8 @@ START_TEST(load_identity)
 	ck_assert_str_eq(r->source, "t.yaml");
 	ck_assert_int_eq(r->line, 2);
 	ck_assert_int_eq(r->mech, RCP_EXECUTION);
-	ck_assert_int_eq(r->has_reactions, 1);
+	ck_assert_uint_eq(r->nreactions, 1);
+	ck_assert_str_eq(r->reactions[0], "js#1");
 	ck_assert_str_eq(rcp_mech_name(r->mech), "execution");
 
 	/* defaults: enabled, empty optional texts, breed from the mechanism */
@@ -680,7 +840,8 @@ START_TEST(load_identity)
 	ck_assert_str_eq(r->subtechnique, "");
 	ck_assert_str_eq(r->description, "");
 	ck_assert_str_eq(r->breed, "remote_domains");
-	ck_assert_int_eq(r->has_reactions, 0);
+	ck_assert_uint_eq(r->nreactions, 0);
+	ck_assert_ptr_null(r->replaces);
 	ck_assert_int_eq(r->ntimes, 0);
 	/* an empty file or empty list is an empty set */
 	ck_assert_int_eq(load1(""), 0);
@@ -2799,7 +2960,8 @@ static Suite *recipe_suite(void)
 		err_bad_regex, err_unknown_action, err_empty_actions_and_wildcard_domains, err_unknown_times_kind, err_bad_cidr,
 		err_bad_importance, err_missing_required, err_kind_twice_across_sources,
 		err_disabled_unknown, err_mechanism_shape, err_yaml_syntax, err_time_items_and_shape,
-		err_every_key_twice, err_yaml_alias, NULL }, 0);
+		err_every_key_twice, err_yaml_alias, err_empty_groups, err_reactions_shape, NULL }, 0);
+	add(s, "public_shapes", (const TTest *[]){ public_shapes, override_builtin, reactions_in_event, NULL }, 0);
 	add(s, "alias_bomb", (const TTest *[]){ alias_bomb_bounded, NULL }, 0);
 	add(s, "load_keys_documented", (const TTest *[]){ every_key_documented, NULL }, 0);
 	add(s, "load_nul", (const TTest *[]){ err_nul_byte, NULL }, 0);

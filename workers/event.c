@@ -283,6 +283,12 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	json_object_set_new(ev, "recipe", json_pack("{s:o, s:i, s:o}", "source",
 						    jstr(r->source, 4096), "line", r->line,
 						    "version", jstr(r->version, 64)));
+	if (r->nreactions) { /* never silently: the reactions jibril did not run */
+		json_t *nr = json_array();
+		for (size_t i = 0; i < r->nreactions; i++)
+			json_array_append_new(nr, json_string(r->reactions[i]));
+		json_object_set_new(ev, "reactions_not_run", nr);
+	}
 	json_object_set_new(ev, "hostname", jstr(ctx->hostname, 256));
 
 	if (t) {
