@@ -266,7 +266,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size, src_lines;
 	struct rcp_source s;
 	struct rcp_set set;
-	char err[512];
+	/* room for a list name as long as rcp_resolve makes (4096) and its
+	 * message: the "LIST:LINE:" promise is checked, not the truncation */
+	static char err[8192];
 
 	list_data = fixed_list;
 	list_len = sizeof(fixed_list) - 1;

@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -2193,7 +2194,7 @@ END_TEST
 
 START_TEST(sup_dir_errors)
 {
-	char p[256], want[300];
+	char p[256], want[800];
 
 	if (!need_root())
 		return;
@@ -2227,7 +2228,9 @@ START_TEST(sup_dir_errors)
 	ck_assert_msg(!strncmp(ERR, "/etc/jibril/jibril.conf:42: ", 28) && strstr(ERR, "t1_nope"),
 		      "got '%s'", ERR);
 	ck_assert_uint_eq(SR.set.n, 0);
-	/* a kind that a built-in recipe already has */
+	/* a kind that a built-in recipe already has: the operator's file
+	 * replaces it; a second operator file of that kind is an error naming
+	 * both */
 	if (rcp_builtin_n > 0) {
 		struct rcp_set b;
 		char e[512];
@@ -2241,15 +2244,125 @@ START_TEST(sup_dir_errors)
 				 "- kind: %s\n  name: n\n  mechanism: execution\n  tactic: t\n"
 				 "  technique: T1\n  importance: low\n  base: x\n",
 				 b.r[0].kind);
+			const struct recipe *x;
+			char p2[300];
 			snprintf(p, sizeof(p), "%s/dup.yaml", rdir);
 			write_file(p, y, 0600);
+			ck_assert_msg(sup_load(rdir, NULL) == 0, "refused: %s", ERR);
+			x = rcp_find(&SR.set, b.r[0].kind);
+			ck_assert_str_eq(x->source, p);
+			ck_assert_int_eq(x->mech, RCP_EXECUTION);
+			snprintf(want, sizeof(want), "%s:%d", b.r[0].source, b.r[0].line);
+			ck_assert_str_eq(x->replaces, want);
+			sup_recipes_free(&SR);
+			snprintf(p2, sizeof(p2), "%s/dup2.yaml", rdir);
+			write_file(p2, y, 0600);
 			ck_assert_int_eq(sup_load(rdir, NULL), -1);
-			snprintf(want, sizeof(want), "%s:1: recipe %s is already defined at builtin:",
-				 p, b.r[0].kind);
+			snprintf(want, sizeof(want), "%s:1: recipe %s is already defined at %s:1",
+				 p2, b.r[0].kind, p);
 			ck_assert_msg(!strncmp(ERR, want, strlen(want)), "got '%s'", ERR);
 		}
 		rcp_set_free(&b);
 	}
+}
+END_TEST
+
+/* Run the real binary with args (a shell word list) and ulimit -v kib
+ * (0: none); its stdout and stderr together into out. Returns its exit
+ * status. */
+static int run_bin(const char *args, unsigned long kib, char *out, size_t len)
+{
+	const char *bin = getenv("JIBRIL_BIN");
+	char cmd[1024];
+	size_t n = 0;
+	FILE *f;
+	int st;
+
+	if (!bin || !*bin)
+		bin = "build/jibril";
+	ck_assert_msg(access(bin, X_OK) == 0, "no agent binary at %s (set JIBRIL_BIN)", bin);
+	snprintf(cmd, sizeof(cmd), "%s%lu%s'%s' %s 2>&1", kib ? "ulimit -v " : "", kib,
+		 kib ? "; exec " : "", bin, args);
+	if (!kib)
+		snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", bin, args);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	while (n + 1 < len && fgets(out + n, (int)(len - n), f))
+		n += strlen(out + n);
+	out[n] = '\0';
+	st = pclose(f);
+	ck_assert_msg(WIFEXITED(st), "%s: status %d", cmd, st);
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Through the real binary: an operator's file in the original's public
+ * shape (empty times, an empty AND group, reactions) whose kind is a
+ * built-in one loads with --check-config and says it replaces it; a second
+ * operator file of that kind is refused naming both; an alias bomb is
+ * refused within a 256 MiB address space.
+ */
+START_TEST(check_config_override)
+{
+	char conf[256], p[256], p2[256], args[512], out[65536], want[1024];
+	size_t cap = 700000, o = 0;
+	char *bomb;
+
+	if (!need_root())
+		return;
+	snprintf(conf, sizeof(conf), "%s/j.conf", tmpdir);
+	snprintf(out, sizeof(out), "[recipes]\ndir = %s\n", rdir);
+	write_file(conf, out, 0600);
+	snprintf(p, sizeof(p), "%s/binary_self_deletion.yaml", rdir);
+	write_file(p, "#\n# An edited copy of a built-in recipe.\n#\n\n"
+		      "- kind: binary_self_deletion\n  name: binary_self_deletion\n"
+		      "  enabled: true\n  version: 1.0\n  description: Binary execution and "
+		      "self-deletion\n  documentation: |\n    https://example.invalid/x\n"
+		      "  breed: file_access\n  mechanism: file_access\n  tactic: defense_evasion\n"
+		      "  technique: indicator_removal\n  subtechnique: file_deletion\n"
+		      "  importance: critical\n  times:\n  arbitrary:\n    - how: AND\n"
+		      "      which: pertinent\n      items: []\n"
+		      "  file_actions: open|mmap|unlink|execve\n  file_actions_how: all\n"
+		      "  bases:\n    - regex: .*\n  reactions:\n    - format: js\n      code: |\n"
+		      "        function process(data) {\n          Info(\"seen\");\n        }\n",
+		   0600);
+	snprintf(args, sizeof(args), "--check-config '%s'", conf);
+	ck_assert_msg(run_bin(args, 0, out, sizeof(out)) == 0, "%.2000s", out);
+	snprintf(want, sizeof(want), "recipe binary_self_deletion: %s replaces the built-in "
+		 "(builtin:recipes/file_access/binary_self_deletion.yaml:", p);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
+	ck_assert_msg(strstr(out, "recipe binary_self_deletion: 1 reaction (js#1) will not run"),
+		      "%.2000s", out);
+	ck_assert_msg(strstr(out, ": ok ("), "%.2000s", out);
+	snprintf(args, sizeof(args), "-c '%s' --list-recipes", conf);
+	ck_assert_msg(run_bin(args, 0, out, sizeof(out)) == 0, "%.2000s", out);
+	snprintf(want, sizeof(want), "%s:5 (replaces builtin:recipes/file_access/", p);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
+	/* two of the operator's */
+	snprintf(p2, sizeof(p2), "%s/zz.yaml", rdir);
+	write_file(p2, HDR("binary_self_deletion", "execution") "  base: x\n", 0600);
+	snprintf(args, sizeof(args), "--check-config '%s'", conf);
+	ck_assert_int_eq(run_bin(args, 0, out, sizeof(out)), 78);
+	snprintf(want, sizeof(want), "%s:1: recipe binary_self_deletion is already defined at %s:5",
+		 p2, p);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
+	ck_assert_int_eq(unlink(p2), 0);
+	/* the alias bomb, under a 256 MiB address space (it needed 716 MB) */
+	bomb = malloc(cap);
+	ck_assert_ptr_nonnull(bomb);
+	o += (size_t)snprintf(bomb + o, cap - o, HDR("t1_a", "execution") "  base: nc\n"
+			      "  description: &big '");
+	memset(bomb + o, 'x', 100000);
+	o += 100000;
+	o += (size_t)snprintf(bomb + o, cap - o, "'\n" HDR("t1_b", "execution") "  bases:\n");
+	for (int i = 0; i < 5000; i++)
+		o += (size_t)snprintf(bomb + o, cap - o, "    - {base: *big}\n");
+	snprintf(p2, sizeof(p2), "%s/bomb.yaml", rdir);
+	write_file(p2, bomb, 0600);
+	free(bomb);
+	ck_assert_int_eq(run_bin(args, 262144, out, sizeof(out)), 78);
+	snprintf(want, sizeof(want), "%s:16: YAML aliases are not accepted (*big)", p2);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
 }
 END_TEST
 
@@ -2985,7 +3098,7 @@ static Suite *recipe_suite(void)
 		tamper_builtin, tamper_bpf_program_systemd, NULL }, 0);
 	add(s, "resolve", (const TTest *[]){ resolve_paths, resolve_dotdot_run, NULL }, 0);
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
-		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, NULL }, 1);
+		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, check_config_override, NULL }, 1);
 	add(s, "sup_builtin", (const TTest *[]){ sup_builtin_catalogue, NULL }, 0);
 	add(s, "sup_watch", (const TTest *[]){ sup_watch_builtin, sup_watch_disabled_places,
 		sup_watch_operator_places, NULL }, 1);
