@@ -12,13 +12,14 @@
  *  - a refused source yields "SOURCE:LINE: why" with LINE a line of it in
  *    libyaml's count (or the one after the last), or "LIST:LINE: why
  *    (listed from SOURCE)" for a bad domain list, and an empty set;
- *  - an accepted set keeps the loader's promises: kinds unique, 1..63 of
- *    a-z 0-9 _; required fields set; times kinds distinct, max 1..1000000;
+ *  - an accepted set keeps the loader's promises: kinds unique, event
+ *    kinds 1..63 of a-z 0-9 _, a variant's kind KIND#N (N >= 2); required fields set; times kinds distinct, max 1..1000000;
  *    each mechanism's needs (bases, execve only, env names); bases, CIDRs,
  *    groups and items well formed; domains lower case and sorted;
  *  - what the supervisor accepts (worker NULL, nothing disabled) each worker
  *    accepts too, with its name and a kind disabled, as workers load it,
- *    and gets exactly the recipes of its mechanisms, the disabled one off.
+ *    and gets exactly the recipes of its mechanisms, with the same kinds
+ *    (a variant's number too), every variant of the disabled kind off.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -138,7 +139,13 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 {
 	const struct recipe *r = &set->r[idx];
 
-	if (!kind_ok(r->kind) || !r->name || !r->tactic || !r->technique || !r->importance ||
+	size_t ek = r->event_kind ? strlen(r->event_kind) : 0;
+
+	/* kind: the event kind, or for a variant "KIND#N" (N >= 2) */
+	if (!kind_ok(r->event_kind) || strncmp(r->kind, r->event_kind, ek) ||
+	    (r->kind[ek] && (r->kind[ek] != '#' || r->kind[ek + 1] < '2' ||
+			     strspn(r->kind + ek + 1, "0123456789") != strlen(r->kind + ek + 1))) ||
+	    strlen(r->kind) > RCP_KIND_MAX || !r->name || !r->tactic || !r->technique || !r->importance ||
 	    !r->breed || !r->version || !r->description || !r->documentation ||
 	    !r->subtechnique || !r->source || strcmp(r->source, SRC) || r->line < 1 ||
 	    (size_t)r->line > src_lines || r->mech >= RCP_MECH_MAX ||
@@ -236,7 +243,7 @@ static void check_worker(const struct rcp_set *all, const struct jb_kind *wk, co
 			 size_t len)
 {
 	struct rcp_source s = { SRC, src, len };
-	const char *disabled[] = { all->r[all->n - 1].kind, NULL };
+	const char *disabled[] = { all->r[all->n - 1].event_kind, NULL };
 	struct rcp_set w;
 	char err[512];
 	size_t k = 0;
@@ -250,7 +257,7 @@ static void check_worker(const struct rcp_set *all, const struct jb_kind *wk, co
 			continue;
 		if (k >= w.n || strcmp(w.r[k].kind, a->kind) || w.r[k].line != a->line ||
 		    w.r[k].mech != a->mech ||
-		    w.r[k].enabled != (a->enabled && strcmp(a->kind, disabled[0]) != 0))
+		    w.r[k].enabled != (a->enabled && strcmp(a->event_kind, disabled[0]) != 0))
 			broken("worker %s: recipe %s differs from the supervisor's", wk->name,
 			       a->kind);
 		k++;

@@ -41,14 +41,17 @@ struct rcp_ctx {
 	uint32_t mechs;		/* keep only recipes of these mechanisms (bit per enum
 				 * rcp_mech; 0: all) */
 	struct rcp_kindref *skipped;	/* the recipes not parsed (another worker's):
-					 * their kinds still replace built-in ones */
+					 * their kinds still replace built-in ones and
+					 * count for the variants' numbers */
 	size_t nskipped;
+	unsigned order;			/* recipes met so far, parsed or not */
 };
 
 /* A recipe's kind and where it is, for the checks across sources. */
 struct rcp_kindref {
 	const char *kind, *source;
 	int line;
+	unsigned order;
 };
 
 /* "src:line: " + the message, line of n (0 without a node); returns -1. */

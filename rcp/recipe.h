@@ -110,9 +110,18 @@ struct rcp_group {
 
 enum rcp_trie { RCP_TRIE_EXACT = 0, RCP_TRIE_SUFFIX, RCP_TRIE_PREFIX };
 
+/* The longest kind a set holds: kinds travel in IPC names (IPC_NAME_MAX). */
+#define RCP_KIND_MAX 63
+
 struct recipe {
-	/* identity */
-	const char *kind, *name, *version, *description, *documentation, *breed;
+	/* identity. kind is unique in a set, and is what detections, times
+	 * limits and the router key by: the kind the file gives, or for the
+	 * Nth recipe of one kind in one file (the original ships variants of
+	 * a kind that differ by name), "KIND#N" from the second on.
+	 * event_kind is the kind the file gives: the events' kind, and what
+	 * [recipes] disable names. */
+	const char *kind, *event_kind;
+	const char *name, *version, *description, *documentation, *breed;
 	const char *tactic, *technique, *subtechnique, *importance;
 	enum rcp_mech mech;
 	int enabled;
@@ -153,6 +162,7 @@ struct recipe {
 	/* an operator's recipe that replaces the built-in one of its kind:
 	 * that one's "source:line" (for the log); NULL otherwise */
 	const char *replaces;
+	unsigned order;		/* the loader's: position in the load */
 };
 
 /* One named blob the loader reads: a recipe file or a domain list. */
@@ -182,10 +192,12 @@ typedef int (*rcp_file_fn)(const char *from, const char *path, struct rcp_source
  * Only recipes whose mechanism is in mechs (bit per enum rcp_mech: a worker
  * kind's row says which it runs) are kept, unless mechs is 0.
  * Returns 0, or -1 with "source:line: what is wrong" in err (set is then
- * empty). A kind defined twice is an error, but for one case: a recipe of
- * an operator's source (a name not starting "builtin:") replaces the
- * built-in recipe of its kind (recipe.replaces says which), as a Falco
- * rule overrides another; two operator recipes of one kind are an error.
+ * empty). A kind given in two sources is an error, but for one case: the
+ * recipes of an operator's source (a name not starting "builtin:") replace
+ * the built-in recipes of their kind (recipe.replaces says which), as a
+ * Falco rule overrides another; two operator sources with one kind are an
+ * error. Several recipes of one kind in one source are variants (kind
+ * "KIND#N", event_kind "KIND"); disabled names event kinds.
  */
 int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	     const char *const *disabled, uint32_t mechs, rcp_file_fn file_fn, void *file_arg,

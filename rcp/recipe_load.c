@@ -79,6 +79,7 @@ static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
 				return 0;
 			p[c->nskipped].source = c->src;
 			p[c->nskipped].line = (int)m->start_mark.line + 1;
+			p[c->nskipped].order = c->order;
 			c->nskipped++;
 			return 1;
 		}
@@ -88,14 +89,27 @@ static int other_worker(struct rcp_ctx *c, yaml_node_t *m)
 static int builtin(const char *source) { return !strncmp(source, "builtin:", 8); }
 
 /*
- * A kind is unique across every source, but for one case: a recipe from an
- * operator's source replaces the built-in recipe of its kind (the original
- * ships its built-in recipes as files of the same format, and operators
- * edit copies of them; Falco's rule override does the same). Two built-in
- * recipes, or two of the operator's, of one kind stay an error that names
- * both. Recipes here are rv[0..n) and the kinds of those not parsed
- * (another worker's); a replaced built-in recipe leaves rv.
+ * Kinds across sources. The recipes of a kind come from one source: the
+ * operator's recipes of a kind replace every built-in one of it (the
+ * original ships its built-in recipes as files of the same format, and
+ * operators edit copies of them; Falco's rule override does the same), and
+ * two built-in sources, or two of the operator's, with one kind are an
+ * error that names both. Within one source, several recipes of one kind
+ * are variants (the original's os_status_fingerprint has eleven, told
+ * apart by name): the second and later get kind "KIND#N" (N: its place
+ * among them), so that detections, limits and the router, keyed by kind,
+ * keep them apart; event_kind stays KIND.
+ *
+ * rv[0..n) are the parsed recipes, c->skipped the kinds of the others
+ * (another worker's); both carry their place in the load (order), so the
+ * numbers of variants are the same in the supervisor and in every worker.
+ * A replaced built-in recipe leaves rv.
  */
+static int same(const struct rcp_kindref *a, const struct rcp_kindref *b)
+{
+	return !strcmp(a->kind, b->kind);
+}
+
 static int unique_kinds(struct rcp_ctx *c, struct recipe *rv, size_t *n)
 {
 	size_t total = *n + c->nskipped, k = 0;
@@ -108,35 +122,65 @@ static int unique_kinds(struct rcp_ctx *c, struct recipe *rv, size_t *n)
 		goto out;
 	}
 	for (size_t i = 0; i < *n; i++)
-		all[i] = (struct rcp_kindref){rv[i].kind, rv[i].source, rv[i].line};
+		all[i] = (struct rcp_kindref){rv[i].kind, rv[i].source, rv[i].line, rv[i].order};
 	for (size_t i = 0; i < c->nskipped; i++)
 		all[*n + i] = c->skipped[i];
-	/* all[] is in load order (the supervisor parses every recipe; a
-	 * worker's skipped ones were validated there already) */
-	for (size_t j = 0; j < total; j++)
-		for (size_t i = 0; i < j; i++) {
-			const struct rcp_kindref *a = &all[i], *b = &all[j];
-			if (gone[i] || gone[j] || strcmp(a->kind, b->kind))
+	/* the operator's replace the built-in ones (the first of them named) */
+	for (size_t i = 0; i < total; i++) {
+		if (builtin(all[i].source) || i >= *n)
+			continue;
+		for (size_t j = 0; j < total; j++) {
+			char where[512];
+			if (!builtin(all[j].source) || !same(&all[i], &all[j]))
 				continue;
-			if (builtin(a->source) != builtin(b->source)) {
-				size_t bi = builtin(a->source) ? i : j, op = bi == i ? j : i;
-				char where[512];
-				gone[bi] = 1;
-				snprintf(where, sizeof(where), "%s:%d", all[bi].source, all[bi].line);
-				if (op < *n && !(rv[op].replaces = rcp_dup(c, where, strlen(where)))) {
-					snprintf(c->err, c->errlen, "out of memory");
-					goto out;
-				}
+			gone[j] = 1;
+			if (rv[i].replaces)
 				continue;
+			snprintf(where, sizeof(where), "%s:%d", all[j].source, all[j].line);
+			if (!(rv[i].replaces = rcp_dup(c, where, strlen(where)))) {
+				snprintf(c->err, c->errlen, "out of memory");
+				goto out;
 			}
-			snprintf(c->err, c->errlen, "%s:%d: recipe %s is already defined at %s:%d%s",
-				 b->source, b->line, b->kind, a->source, a->line,
-				 a->source == b->source
-					 ? " (several recipes of one kind in one file, as some of the "
-					   "original's, are not supported: give each its own kind)"
-					 : "");
+		}
+	}
+	for (size_t i = 0; i < total; i++)
+		if (builtin(all[i].source) && !gone[i])
+			for (size_t j = 0; j < total; j++)
+				if (!builtin(all[j].source) && same(&all[i], &all[j]))
+					gone[i] = 1; /* replaced by one this worker skips */
+	/* one source per kind: report the later of two, in load order */
+	for (size_t j = 0; j < total; j++)
+		for (size_t i = 0; i < total; i++) {
+			const struct rcp_kindref *a = &all[i], *b = &all[j];
+			if (gone[i] || gone[j] || a->order >= b->order || !same(a, b) ||
+			    !strcmp(a->source, b->source))
+				continue;
+			snprintf(c->err, c->errlen, "%s:%d: recipe %s is already defined at %s:%d",
+				 b->source, b->line, b->kind, a->source, a->line);
 			goto out;
 		}
+	/* variants: KIND#N from the second on */
+	for (size_t i = 0; i < *n; i++) {
+		unsigned nth = 1;
+		char id[RCP_KIND_MAX + 16];
+		rv[i].event_kind = rv[i].kind;
+		for (size_t j = 0; j < total; j++)
+			nth += same(&all[i], &all[j]) && !strcmp(all[i].source, all[j].source) &&
+			       all[j].order < all[i].order;
+		if (nth == 1)
+			continue;
+		snprintf(id, sizeof(id), "%s#%u", rv[i].kind, nth);
+		if (strlen(id) > RCP_KIND_MAX) {
+			snprintf(c->err, c->errlen, "%s:%d: recipe %s: as recipe %u of its kind in this "
+				 "file it is named %s, longer than %d characters: shorten the kind",
+				 rv[i].source, rv[i].line, rv[i].kind, nth, id, RCP_KIND_MAX);
+			goto out;
+		}
+		if (!(rv[i].kind = rcp_dup(c, id, strlen(id)))) {
+			snprintf(c->err, c->errlen, "out of memory");
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < *n; i++)
 		if (!gone[i])
 			rv[k++] = rv[i];
@@ -147,6 +191,7 @@ out:
 	free(gone);
 	return rc;
 }
+
 
 /*
  * YAML aliases are refused before the documents are built. libyaml shares
@@ -240,11 +285,13 @@ static int load_one(struct rcp_ctx *c, const struct rcp_source *src, struct reci
 					*rv = p;
 					*cap = nc;
 				}
-				if (other_worker(c, rcp_node(c, *it)))
+				if (other_worker(c, rcp_node(c, *it))) {
+					c->order++;
 					continue; /* not parsed: its lists and regexes cost nothing */
+				}
 				rc = rcp_parse_recipe(c, rcp_node(c, *it), &(*rv)[*n]);
 				if (rc == 0)
-					(*n)++;
+					(*rv)[(*n)++].order = c->order++;
 			}
 		}
 		c->doc = NULL;
@@ -263,7 +310,7 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	struct rcp_arena *arena = NULL;
 	struct recipe *rv = NULL;
 	size_t nr = 0, cap = 0;
-	struct rcp_ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, mechs, NULL, 0};
+	struct rcp_ctx c = {&arena, NULL, NULL, err, errlen, file_fn, file_arg, mechs, NULL, 0, 0};
 
 	memset(set, 0, sizeof(*set));
 	if (!rcp_arena_alloc(&arena, 16)) {
@@ -283,16 +330,16 @@ int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	if (unique_kinds(&c, rv, &nr) < 0)
 		goto fail;
 	for (size_t i = 0; disabled && disabled[i]; i++) {
-		size_t j;
-		for (j = 0; j < nr && strcmp(rv[j].kind, disabled[i]); j++)
-			;
-		if (j == nr) {
-			if (mechs)
-				continue; /* another worker's recipe (not parsed here) */
+		size_t hit = 0;
+		for (size_t j = 0; j < nr; j++)
+			if (!strcmp(rv[j].event_kind, disabled[i])) {
+				rv[j].enabled = 0; /* every variant of the kind */
+				hit++;
+			}
+		if (!hit && !mechs) { /* (a worker: maybe another worker's) */
 			snprintf(err, errlen, "disabled recipe '%s' does not exist", disabled[i]);
 			goto fail;
 		}
-		rv[j].enabled = 0;
 	}
 	if (mechs) {
 		size_t k = 0;

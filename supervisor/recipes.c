@@ -329,14 +329,18 @@ int sup_recipes_load(const struct jb_config *cfg, const char *conf_path, struct 
 	if (rcp_load(&r->set, v, nv, NULL, 0, file_fn, r, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; r->disabled[i]; i++) {
-		struct recipe *x = (struct recipe *)rcp_find(&r->set, r->disabled[i]);
-		if (!x) {
+		size_t hit = 0;
+		for (size_t j = 0; j < r->set.n; j++)
+			if (!strcmp(r->set.r[j].event_kind, r->disabled[i])) {
+				r->set.r[j].enabled = 0; /* every variant of the kind */
+				hit++;
+			}
+		if (!hit) {
 			snprintf(err, errlen, "%s:%d: [recipes] disable: there is no recipe '%s' "
 				 "(jibril --list-recipes shows them)",
 				 conf_path, cfg->recipes_disable_line, r->disabled[i]);
 			goto fail;
 		}
-		x->enabled = 0;
 	}
 	for (size_t i = 0; i < r->set.n; i++) {
 		const struct recipe *x = &r->set.r[i];

@@ -485,9 +485,7 @@ START_TEST(err_kind_twice_across_sources)
 	ck_assert_msg(!strncmp(ERR, "b.yaml:8: ", 10), "got '%s'", ERR);
 	ck_assert_ptr_nonnull(strstr(ERR, "recipe dup is already defined at a.yaml:1"));
 	ck_assert_uint_eq(S.n, 0);
-	/* in one source too */
-	bad1(HDR("dup", "execution") "  base: ls\n" HDR("dup", "execution") "  base: cat\n", 8,
-	     "already defined at t.yaml:1");
+	/* in one source they are variants (variants_one_source) */
 }
 END_TEST
 
@@ -615,6 +613,78 @@ START_TEST(override_builtin)
 	ck_assert_int_eq(load_n(src, 2, NULL, NULL), -1);
 	ck_assert_msg(strstr(ERR, "builtin:recipes/c.yaml:2: recipe dup is already defined at "
 				  "builtin:recipes/b.yaml:8"), "got '%s'", ERR);
+}
+END_TEST
+
+/*
+ * Several recipes of one kind in one file, as the original ships (its
+ * os_status_fingerprint has eleven, told apart by name): variants, kind
+ * "KIND#N" from the second on, the same numbers in every worker whichever
+ * recipes it parses, the event's kind KIND, [recipes] disable KIND turns
+ * every one off, and an operator's variants replace the built-in recipe.
+ */
+START_TEST(variants_one_source)
+{
+	const char *y = "- kind: v\n  name: v_low\n  mechanism: file_access\n  tactic: t\n"
+			"  technique: t\n  importance: low\n  dir: /etc\n"
+			"- kind: v\n  name: v_exec\n  mechanism: execution\n  tactic: t\n"
+			"  technique: t\n  importance: high\n  base: nc\n"
+			"- kind: other\n  name: o\n  mechanism: file_access\n  tactic: t\n"
+			"  technique: t\n  importance: low\n  dir: /tmp\n"
+			"- kind: v\n  name: v_high\n  mechanism: file_access\n  tactic: t\n"
+			"  technique: t\n  importance: high\n  dir: /root\n";
+	struct rcp_source src[2] = {{"builtin:recipes/v.yaml", HDR("v", "file_access") "  dir: /x\n",
+				     0},
+				    {"/etc/jibril/recipes/v.yaml", y, strlen(y)}};
+	const char *const dis[] = {"v", NULL};
+	struct jb_task *t = build_view();
+	struct wrk_event_ctx ctx = {.hostname = "h", .boot_id = "b"};
+	struct rcp_subject sub = {.v = &view, .task = t, .path = "/root/x", .actions = JB_ACT_OPEN};
+	const struct recipe *r;
+	char *out;
+
+	src[0].len = strlen(src[0].data);
+	ck_assert_msg(load_n(&src[1], 1, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 4);
+	ck_assert_str_eq(rcp_find(&S, "v")->name, "v_low");
+	ck_assert_str_eq(rcp_find(&S, "v#2")->name, "v_exec");
+	ck_assert_str_eq(rcp_find(&S, "v#3")->name, "v_high");
+	ck_assert_str_eq(rcp_find(&S, "v#3")->event_kind, "v");
+	ck_assert_str_eq(rcp_find(&S, "other")->event_kind, "other");
+	/* the event says the kind the file gives */
+	r = rcp_find(&S, "v#3");
+	ck_assert_int_eq(mfile(r, t, "/root/x", JB_ACT_OPEN), 1);
+	out = wrk_event_json(&ctx, r, &sub, NULL, 1);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "\"kind\":\"v\",\"name\":\"v_high\""), "%s", out);
+	free(out);
+	/* a worker that skips v#2 numbers v_high as the supervisor does */
+	ck_assert_msg(load_n(&src[1], 1, NULL, "file_access") == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 3);
+	ck_assert_str_eq(rcp_find(&S, "v#3")->name, "v_high");
+	ck_assert_ptr_null(rcp_find(&S, "v#2"));
+	ck_assert_msg(load_n(&src[1], 1, NULL, "execution") == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 1);
+	ck_assert_str_eq(S.r[0].kind, "v#2");
+	/* disable names the kind: every variant */
+	ck_assert_msg(load_n(&src[1], 1, dis, NULL) == 0, "%s", ERR);
+	ck_assert_int_eq(rcp_find(&S, "v")->enabled + rcp_find(&S, "v#2")->enabled +
+				 rcp_find(&S, "v#3")->enabled, 0);
+	ck_assert_int_eq(rcp_find(&S, "other")->enabled, 1);
+	/* the operator's variants replace the built-in recipe, in each worker */
+	ck_assert_msg(load_n(src, 2, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 4);
+	ck_assert_str_eq(rcp_find(&S, "v")->replaces, "builtin:recipes/v.yaml:1");
+	ck_assert_str_eq(rcp_find(&S, "v#3")->replaces, "builtin:recipes/v.yaml:1");
+	ck_assert_msg(load_n(src, 2, NULL, "execution") == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 1);
+	ck_assert_str_eq(S.r[0].kind, "v#2");
+	/* a variant's name must fit what a kind may be */
+	bad1("- kind: " "a123456789012345678901234567890123456789012345678901234567890x"
+	     "\n  name: a\n  mechanism: execution\n  tactic: t\n  technique: t\n  importance: low\n"
+	     "  base: ls\n- kind: a123456789012345678901234567890123456789012345678901234567890x"
+	     "\n  name: b\n  mechanism: execution\n  tactic: t\n  technique: t\n  importance: low\n"
+	     "  base: ls\n", 8, "longer than 63 characters");
 }
 END_TEST
 
@@ -3074,7 +3144,7 @@ static Suite *recipe_suite(void)
 		err_bad_importance, err_missing_required, err_kind_twice_across_sources,
 		err_disabled_unknown, err_mechanism_shape, err_yaml_syntax, err_time_items_and_shape,
 		err_every_key_twice, err_yaml_alias, err_empty_groups, err_reactions_shape, NULL }, 0);
-	add(s, "public_shapes", (const TTest *[]){ public_shapes, override_builtin, reactions_in_event, NULL }, 0);
+	add(s, "public_shapes", (const TTest *[]){ public_shapes, override_builtin, reactions_in_event, variants_one_source, NULL }, 0);
 	add(s, "alias_bomb", (const TTest *[]){ alias_bomb_bounded, NULL }, 0);
 	add(s, "load_keys_documented", (const TTest *[]){ every_key_documented, NULL }, 0);
 	add(s, "load_nul", (const TTest *[]){ err_nul_byte, NULL }, 0);

@@ -269,7 +269,7 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	json_object_set_new(ev, "uuid", json_string(uuid));
 	json_object_set_new(ev, "timestamp", json_string(now));
 	json_object_set_new(ev, "event_time", json_string(when));
-	json_object_set_new(ev, "kind", json_string(r->kind));
+	json_object_set_new(ev, "kind", json_string(r->event_kind)); /* a variant's too */
 	json_object_set_new(ev, "name", jstr(r->name, 1024));
 	json_object_set_new(ev, "mechanism", json_string(rcp_mech_name(r->mech)));
 	json_object_set_new(ev, "breed", json_string(r->breed));
