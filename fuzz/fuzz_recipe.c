@@ -16,6 +16,8 @@
  *    kinds 1..63 of a-z 0-9 _, a variant's kind KIND#N (N >= 2); required fields set; times kinds distinct, max 1..1000000;
  *    each mechanism's needs (bases, execve only, env names); bases, CIDRs,
  *    groups and items well formed; domains lower case and sorted;
+ *    reactions labelled js#N or shell#N (N: their place); nothing
+ *    "replaced" (there is no built-in source here);
  *  - what the supervisor accepts (worker NULL, nothing disabled) each worker
  *    accepts too, with its name and a kind disabled, as workers load it,
  *    and gets exactly the recipes of its mechanisms, with the same kinds
@@ -156,6 +158,19 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 			abort();
 	if (rcp_find(set, r->kind) != r)
 		abort();
+	/* one source of the operator's: nothing replaced; reactions are
+	 * labelled FORMAT#PLACE */
+	if (r->replaces)
+		broken("recipe %s replaces %s with nothing built in", r->kind, r->replaces);
+	for (size_t i = 0; i < r->nreactions; i++) {
+		char want[2][32];
+		snprintf(want[0], sizeof(want[0]), "js#%zu", i + 1);
+		snprintf(want[1], sizeof(want[1]), "shell#%zu", i + 1);
+		if (!r->reactions[i] || (strcmp(r->reactions[i], want[0]) &&
+					 strcmp(r->reactions[i], want[1])))
+			broken("recipe %s: reaction %zu labelled '%s'", r->kind, i + 1,
+			       r->reactions[i] ? r->reactions[i] : "(null)");
+	}
 	for (size_t i = 0; i < r->ntimes; i++) {
 		if (r->times[i].kind >= RCP_T_MAX || r->times[i].max < 1 ||
 		    r->times[i].max > 1000000)
