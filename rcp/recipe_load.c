@@ -105,19 +105,27 @@ static int builtin(const char *source) { return !strncmp(source, "builtin:", 8);
  * numbers of variants are the same in the supervisor and in every worker.
  * A replaced built-in recipe leaves rv.
  */
-static int same(const struct rcp_kindref *a, const struct rcp_kindref *b)
+static int by_kind_order(const void *x, const void *y)
 {
-	return !strcmp(a->kind, b->kind);
+	const struct rcp_kindref *a = *(const struct rcp_kindref *const *)x,
+				 *b = *(const struct rcp_kindref *const *)y;
+	int c = strcmp(a->kind, b->kind);
+
+	return c ? c : a->order < b->order ? -1 : a->order > b->order;
 }
 
+/* Sorted by kind then load order, each kind is one run: O(n log n), for
+ * a file of tens of thousands of recipes loads in every worker too. */
 static int unique_kinds(struct rcp_ctx *c, struct recipe *rv, size_t *n)
 {
 	size_t total = *n + c->nskipped, k = 0;
 	struct rcp_kindref *all = calloc(total ? total : 1, sizeof(*all));
+	struct rcp_kindref **v = calloc(total ? total : 1, sizeof(*v));
 	char *gone = calloc(total ? total : 1, 1);
+	const struct rcp_kindref *dup_a = NULL, *dup_b = NULL; /* the first clash */
 	int rc = -1;
 
-	if (!all || !gone) {
+	if (!all || !v || !gone) {
 		snprintf(c->err, c->errlen, "out of memory");
 		goto out;
 	}
@@ -125,61 +133,67 @@ static int unique_kinds(struct rcp_ctx *c, struct recipe *rv, size_t *n)
 		all[i] = (struct rcp_kindref){rv[i].kind, rv[i].source, rv[i].line, rv[i].order};
 	for (size_t i = 0; i < c->nskipped; i++)
 		all[*n + i] = c->skipped[i];
-	/* the operator's replace the built-in ones (the first of them named) */
-	for (size_t i = 0; i < total; i++) {
-		if (builtin(all[i].source) || i >= *n)
-			continue;
-		for (size_t j = 0; j < total; j++) {
-			char where[512];
-			if (!builtin(all[j].source) || !same(&all[i], &all[j]))
+	for (size_t i = 0; i < total; i++)
+		v[i] = &all[i];
+	qsort(v, total, sizeof(*v), by_kind_order);
+	for (size_t lo = 0, hi; lo < total; lo = hi) {
+		const struct rcp_kindref *first_bi = NULL, *first = NULL;
+		int operator = 0;
+		unsigned nth = 0;
+
+		for (hi = lo; hi < total && !strcmp(v[hi]->kind, v[lo]->kind); hi++) {
+			operator |= !builtin(v[hi]->source);
+			if (builtin(v[hi]->source) && !first_bi)
+				first_bi = v[hi];
+		}
+		for (size_t x = lo; x < hi; x++) {
+			size_t i = (size_t)(v[x] - all);
+			if (operator && builtin(v[x]->source)) {
+				gone[i] = 1; /* the operator's replace the built-in ones */
 				continue;
-			gone[j] = 1;
-			if (rv[i].replaces)
+			}
+			if (!first) {
+				first = v[x];
+			} else if (strcmp(first->source, v[x]->source)) {
+				if (!dup_b || v[x]->order < dup_b->order)
+					dup_a = first, dup_b = v[x];
 				continue;
-			snprintf(where, sizeof(where), "%s:%d", all[j].source, all[j].line);
-			if (!(rv[i].replaces = rcp_dup(c, where, strlen(where)))) {
-				snprintf(c->err, c->errlen, "out of memory");
-				goto out;
+			}
+			nth++;
+			if (i >= *n)
+				continue; /* another worker's: counted, not kept */
+			if (operator && first_bi && !rv[i].replaces) {
+				char where[512];
+				snprintf(where, sizeof(where), "%s:%d", first_bi->source, first_bi->line);
+				if (!(rv[i].replaces = rcp_dup(c, where, strlen(where)))) {
+					snprintf(c->err, c->errlen, "out of memory");
+					goto out;
+				}
+			}
+			rv[i].event_kind = rv[i].kind;
+			if (nth > 1) { /* a variant: KIND#N from the second on */
+				char id[RCP_KIND_MAX + 16];
+				snprintf(id, sizeof(id), "%s#%u", rv[i].kind, nth);
+				if (strlen(id) > RCP_KIND_MAX) {
+					snprintf(c->err, c->errlen,
+						 "%s:%d: recipe %s: as recipe %u of its kind in this "
+						 "file it is named %s, longer than %d characters: "
+						 "shorten the kind",
+						 rv[i].source, rv[i].line, rv[i].kind, nth, id,
+						 RCP_KIND_MAX);
+					goto out;
+				}
+				if (!(rv[i].kind = rcp_dup(c, id, strlen(id)))) {
+					snprintf(c->err, c->errlen, "out of memory");
+					goto out;
+				}
 			}
 		}
 	}
-	for (size_t i = 0; i < total; i++)
-		if (builtin(all[i].source) && !gone[i])
-			for (size_t j = 0; j < total; j++)
-				if (!builtin(all[j].source) && same(&all[i], &all[j]))
-					gone[i] = 1; /* replaced by one this worker skips */
-	/* one source per kind: report the later of two, in load order */
-	for (size_t j = 0; j < total; j++)
-		for (size_t i = 0; i < total; i++) {
-			const struct rcp_kindref *a = &all[i], *b = &all[j];
-			if (gone[i] || gone[j] || a->order >= b->order || !same(a, b) ||
-			    !strcmp(a->source, b->source))
-				continue;
-			snprintf(c->err, c->errlen, "%s:%d: recipe %s is already defined at %s:%d",
-				 b->source, b->line, b->kind, a->source, a->line);
-			goto out;
-		}
-	/* variants: KIND#N from the second on */
-	for (size_t i = 0; i < *n; i++) {
-		unsigned nth = 1;
-		char id[RCP_KIND_MAX + 16];
-		rv[i].event_kind = rv[i].kind;
-		for (size_t j = 0; j < total; j++)
-			nth += same(&all[i], &all[j]) && !strcmp(all[i].source, all[j].source) &&
-			       all[j].order < all[i].order;
-		if (nth == 1)
-			continue;
-		snprintf(id, sizeof(id), "%s#%u", rv[i].kind, nth);
-		if (strlen(id) > RCP_KIND_MAX) {
-			snprintf(c->err, c->errlen, "%s:%d: recipe %s: as recipe %u of its kind in this "
-				 "file it is named %s, longer than %d characters: shorten the kind",
-				 rv[i].source, rv[i].line, rv[i].kind, nth, id, RCP_KIND_MAX);
-			goto out;
-		}
-		if (!(rv[i].kind = rcp_dup(c, id, strlen(id)))) {
-			snprintf(c->err, c->errlen, "out of memory");
-			goto out;
-		}
+	if (dup_b) { /* one source per kind: the first clash in load order */
+		snprintf(c->err, c->errlen, "%s:%d: recipe %s is already defined at %s:%d",
+			 dup_b->source, dup_b->line, dup_b->kind, dup_a->source, dup_a->line);
+		goto out;
 	}
 	for (size_t i = 0; i < *n; i++)
 		if (!gone[i])
@@ -188,10 +202,10 @@ static int unique_kinds(struct rcp_ctx *c, struct recipe *rv, size_t *n)
 	rc = 0;
 out:
 	free(all);
+	free(v);
 	free(gone);
 	return rc;
 }
-
 
 /*
  * YAML aliases are refused before the documents are built. libyaml shares
