@@ -2631,7 +2631,8 @@ START_TEST(sup_watch_builtin)
 	};
 	static const char *const matching[] = {
 		"/etc/ssh/ssh_host_rsa_key",
-		"/root/.bashrc", "/root/.profile", "/root/.netrc", "/root/.git-credentials",
+		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/.netrc",
+		"/root/.git-credentials",
 		"/root/xmrig.json",
 		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2", "/root/.ssh/id_ed25519",
 		"/root/.aws/credentials", "/root/.docker/config.json", "/root/.kube/config",
@@ -2662,7 +2663,7 @@ START_TEST(sup_watch_disabled_places)
 {
 	static const char *const want[] = {
 		"/etc/ssh/ssh_host_rsa_key",
-		"/root/.bashrc", "/root/.profile", "/root/xmrig.json",
+		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/xmrig.json",
 		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2", "/root/.ssh/id_ed25519",
 		"/home/alice/.bashrc", "/home/alice/.zshrc",
 		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/authorized_keys2",
