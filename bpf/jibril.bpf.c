@@ -264,7 +264,7 @@ struct {
 	__type(value, struct jb_pathgen);
 } jb_pathgen SEC(".maps");
 
-/* a jb_task is 728 bytes: too big for the 512-byte stack. spill follows
+/* a jb_task is 736 bytes: too big for the 512-byte stack. spill follows
  * env so that a constant-size string copy to env + (offset & 127) always
  * stays inside the value (see fill_env()). */
 struct jb_task_scratch {
@@ -340,6 +340,9 @@ static __always_inline void fill_identity(struct jb_task *t, struct task_struct 
 	t->uid = task->cred->uid.val;
 	t->last_ns = now;
 	t->exit_ns = 0;
+	/* cgroup v2 id, on pure v2 and hybrid hosts alike: probe reads, since
+	 * task->cgroups is RCU-protected (not a trusted pointer here) */
+	t->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	bpf_core_read_str(t->comm, sizeof(t->comm), &task->comm);
 }
 

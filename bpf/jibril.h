@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #endif
 
-#define JB_LAYOUT_VERSION 4
+#define JB_LAYOUT_VERSION 5
 
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
@@ -119,6 +119,11 @@ struct jb_task {
 	__u64 first_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of creation */
 	__u64 last_ns;     /* last change */
 	__u64 exit_ns;
+	/* the task's cgroup v2 id (kernfs node id of task->cgroups->dfl_cgrp;
+	 * the inode number of its directory on the cgroup2 mount): as of the
+	 * last fork, exec or migration the kernel saw, or the back-fill; 0
+	 * when unknown. User space resolves it to a path (supervisor/cgctx.c) */
+	__u64 cgroup_id;
 	__u32 tgid;
 	__u32 ppid;
 	__u32 uid;

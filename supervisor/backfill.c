@@ -14,11 +14,16 @@
  *    the same order, cut and flag): only what was read differs, since the
  *    environ file shows the area as the process left it, not as exec
  *    built it.
+ *  - the cgroup id is the kernel's number for the "0::" line of
+ *    /proc/PID/cgroup (the directory's inode on the cgroup2 mount:
+ *    sup_cgroup_id_at), so back-filled and live records agree; 0 when the
+ *    host has no cgroup2 mount or the process moved away meanwhile.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +32,18 @@
 
 #include <bpf/bpf.h>
 
+#include "common/cgroup2.h"
 #include "common/log.h"
 #include "bpf/jibril.h"
 #include "loader.h"
+#include "cgctx.h"
 
 /* as bpf/jibril.bpf.c: the environment bytes the kernel scans at most */
 #define JB_ENV_SCAN 16384
 
-_Static_assert(sizeof(struct jb_task) == 728, "jb_task layout (layout version 3)");
-_Static_assert(__builtin_offsetof(struct jb_task, env) == 600, "jb_task.env offset");
+_Static_assert(sizeof(struct jb_task) == 736, "jb_task layout (layout version 5)");
+_Static_assert(__builtin_offsetof(struct jb_task, env) == 608, "jb_task.env offset");
+_Static_assert(__builtin_offsetof(struct jb_task, cgroup_id) == 48, "jb_task.cgroup_id offset");
 _Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized");
 
 static ssize_t read_file(const char *path, char *buf, size_t len)
@@ -152,7 +160,7 @@ static int cmp_ent(const void *a, const void *b)
 }
 
 static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct proc_ent *all,
-		     size_t n, uint64_t now)
+		     size_t n, uint64_t now, int cgfd)
 {
 	struct jb_task t;
 	char path[64], buf[JB_ENV_SCAN + 1];
@@ -199,6 +207,13 @@ static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct pr
 			t.args[sizeof(t.args) - 1] = '\0';
 		}
 	}
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", e->tgid);
+	if (cgfd >= 0 && (len = read_file(path, buf, sizeof(buf) - 1)) > 0) {
+		char rel[PATH_MAX];
+
+		if (sup_cgroup_v2_line(buf, (size_t)len, rel, sizeof(rel)) == 0)
+			t.cgroup_id = sup_cgroup_id_at(cgfd, rel);
+	}
 	snprintf(path, sizeof(path), "/proc/%u/environ", e->tgid);
 	if ((len = read_file(path, buf, sizeof(buf))) > 0 &&
 	    jb_env_ld(buf, (size_t)len, t.env, &t.env_len))
@@ -216,7 +231,8 @@ int jb_backfill(struct jb_bpf *b)
 	size_t n = 0, cap = 0;
 	struct timespec ts;
 	uint64_t now;
-	int written = 0, failed = 0;
+	int written = 0, failed = 0, cgfd;
+	const char *cgroot;
 
 	if (!d)
 		return -1;
@@ -248,13 +264,16 @@ int jb_backfill(struct jb_bpf *b)
 	qsort(all, n, sizeof(*all), cmp_ent);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	cgfd = jb_cgroup2_root(&cgroot);
 	for (size_t i = 0; i < n; i++) {
-		if (fill_task(b, &all[i], all, n, now) == 0)
+		if (fill_task(b, &all[i], all, n, now, cgfd) == 0)
 			written++;
 		else
 			failed++;
 	}
 	free(all);
+	if (cgfd >= 0)
+		close(cgfd);
 	if (failed)
 		log_warnx("back-fill: %d of %zu processes could not be stored (tasks map full?)",
 			  failed, n);

@@ -41,6 +41,7 @@
 #include "sup.h"
 #include "supervisor/audit.h"
 #include "collect_dns.h"
+#include "cgctx.h"
 #include "mapwalk.h"
 
 #define STUCK_LIMIT 3
@@ -96,6 +97,7 @@ struct sup_collector {
 	uint64_t stats_prev[JB_STAT_MAX];
 	struct col_worker w[SUP_MAX_PROCS];
 	struct sup_dns *dns;
+	struct sup_cgctx *cg;	 /* cgroup ids -> paths (cgctx.c) */
 };
 
 static uint64_t mono_ns(void);
@@ -170,7 +172,9 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	c->task_index = calloc(tasks, sizeof(*c->task_index));
 	c->task_stamp = calloc(tasks, sizeof(*c->task_stamp));
 	c->dns = sup_dns_new();
-	if (!c->file_found || !c->task_index || !c->task_stamp || !c->link_file_keys || !c->dns)
+	c->cg = sup_cgctx_new(NULL);
+	if (!c->file_found || !c->task_index || !c->task_stamp || !c->link_file_keys || !c->dns ||
+	    !c->cg)
 		return -1;
 	return 0;
 }
@@ -191,6 +195,7 @@ void sup_collector_free(struct sup *s)
 	free(c->task_stamp);
 	free(c->link_file_keys);
 	sup_dns_free(c->dns);
+	sup_cgctx_free(c->cg);
 	free(c);
 	s->col = NULL;
 }
@@ -536,6 +541,7 @@ void sup_collector_tick(struct sup *s)
 	memcpy(h->lost, stats, sizeof(h->lost));
 	h->lost_unseen = c->lost_unseen;
 	sup_dns_collect(c->dns, bpf, &s->snap, h); /* the domains section (collect_dns.c) */
+	sup_cgctx_collect(c->cg, &s->snap, h, tasks, ntasks); /* cgroup paths (cgctx.c) */
 	jb_snap_publish(h, ntasks, nlinks, nflows);
 	c->latest_slot = slot;
 	st->publish_ns = mono_ns() - taken - st->query_ns;
