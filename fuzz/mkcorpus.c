@@ -168,6 +168,19 @@ static void fill(struct jb_snap_region *r, uint32_t slot, uint64_t seq, int v)
 	task(&t[1], 300, 200, 30, "/usr/bin/bash");
 	task(&t[2], 200, v ? 100 : 0, 20, "/usr/sbin/sshd");
 	task(&t[3], 100, 0, 1, "/sbin/init");
+	/* cgroups: cat in a container, bash in a unit, init at the root; sshd's
+	 * id has no path (a cgroup gone before the walk) */
+	t[0].cgroup_id = 4000;
+	t[1].cgroup_id = 3000;
+	t[2].cgroup_id = 2000;
+	t[3].cgroup_id = 1;
+	jb_snap_add_cgroup(r, h, 4000, v ? "/kubepods/besteffort/pod1b4e28ba-2fa1-11d2-883f-"
+				   "0016d3cca427/0123456789abcdef0123456789abcdef0123456789abcdef"
+				   "0123456789abcdef"
+				 : "/system.slice/docker-0123456789abcdef0123456789abcdef0123456789"
+				   "abcdef0123456789abcdef.scope");
+	jb_snap_add_cgroup(r, h, 3000, "/system.slice/ssh.service");
+	jb_snap_add_cgroup(r, h, 1, "/");
 	file(r, h, 900, "/etc/shadow");
 	file(r, h, 800, v ? NULL : "/home/u/.ssh/id_rsa");
 	file(r, h, 700, "/");
