@@ -7,6 +7,7 @@
  * fentry/fexit/lsm with EPERM):
  *   tp_btf/sched_process_{fork,exec,exit}  -> jb_tasks (+ jb_files/jb_links
  *                                             for the executed file)
+ *   tp_btf/cgroup_attach_task               -> jb_tasks cgroup_id (a move)
  *   syscalls: exit of open/openat/openat2/creat, enter of mmap,
  *   ftruncate, truncate, fsync, fdatasync, sync_file_range, flock,
  *   fcntl (F_SETFL|O_ASYNC only), unlink(at), rename(at/at2), link(at),
@@ -1717,6 +1718,33 @@ int BPF_PROG(jb_sock_state, const struct sock *sk, const int oldstate, const int
 	if (family != JB_AF_INET && family != JB_AF_INET6)
 		return 0;
 	return tcp_ingress(sk, family);
+}
+
+/*
+ * A process moved to another cgroup (a write to cgroup.procs: how container
+ * runtimes and systemd place a process, and how a shell is moved without an
+ * exec): its record's cgroup_id follows, so what it does next is reported
+ * where it happens. Fires after the move, once per hierarchy written; only
+ * the v2 id is read (unchanged by a v1 move). Existing records only, and
+ * last_ns is left alone: a move is not an exec, nothing is to be judged
+ * again. Rare (one per process start under a runtime), so probe reads.
+ */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(jb_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	__u64 key = task_key_of(task);
+	__u64 id = BPF_CORE_READ(leader, cgroups, dfl_cgrp, kn, id);
+	struct jb_task *t;
+
+	t = bpf_map_lookup_elem(&jb_tasks, &key);
+	if (t && t->cgroup_id != id)
+		t->cgroup_id = id;
+	t = bpf_map_lookup_elem(&jb_tasks_hot, &key);
+	if (t && t->cgroup_id != id)
+		t->cgroup_id = id;
+	return 0;
 }
 
 #include "dns.bpf.h"

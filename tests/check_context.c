@@ -27,7 +27,8 @@
  *    unit; its parent (this test) carries its own cgroup and no container;
  *    a process that was already in a container-shaped cgroup when the
  *    agent started (a back-filled record, checked in jb_tasks) carries it
- *    too.
+ *    too, and so does one forked while the agent ran and moved there
+ *    without an exec (the cgroup_attach_task hook).
  * The cgroups are made under the cgroup2 mount with names that hold this
  * run's pid and are removed at the end of each test (and by the runner's
  * teardown after a failure); top-level directories the test made are
@@ -96,6 +97,8 @@ static int shape_paths(char paths[][PATH_MAX], int max)
 	puid(u_, '_');
 #define P(...) if (n < max) snprintf(paths[n++], PATH_MAX, __VA_ARGS__)
 	P("/system.slice/docker-%s.scope", h0);
+	P("/system.slice/docker-%s.scope", h3);
+	cid(h3, 4);
 	P("/system.slice/docker-%s.scope", h3);
 	P("/system.slice/jbtest-%d.service", (int)run_pid);
 	P("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/"
@@ -780,6 +783,57 @@ START_TEST(agent_backfill)
 }
 END_TEST
 
+/* A process forked while the agent runs (its record made by the fork hook,
+ * in this test's cgroup), then moved into a container-shaped cgroup, acts
+ * without an exec: the move itself (cgroup_attach_task) updates its record. */
+START_TEST(agent_migrate)
+{
+	char h[65], rel[128], mine[PATH_MAX];
+	int go[2];
+	pid_t pid;
+	json_t *ev;
+	uint64_t dl;
+
+	need_root_cgroup2();
+	cid(h, 4);
+	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
+	mk_cg(rel);
+	up();
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char c;
+		int f;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(120);
+		f = open("/etc/shadow", O_RDONLY);
+		if (f < 0 || read(f, &c, 1) != 1)
+			_exit(121);
+		close(f);
+		_exit(0);
+	}
+	close(go[0]);
+	cg_of(pid, mine, sizeof(mine));
+	ck_assert_str_ne(mine, rel);
+	move_to(rel, pid);
+	dl = jbh_detect_deadline(&A);
+	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	close(go[1]);
+	ck_assert_int_eq(jbh_wait_exit(pid, RUN_MS), 0);
+	ev = expect("credentials_files_access", pid, dl);
+	expect_str(ev, "process.cgroup", rel);
+	expect_str(ev, "process.container_id", h);
+	cg_of(getpid(), mine, sizeof(mine));
+	expect_str(ev, "parent.cgroup", mine);
+	json_decref(ev);
+	jbh_stop(&A, STOP_MS);
+	remove_all();
+}
+END_TEST
+
 /* --- suite --------------------------------------------------------------- */
 
 static void sweep(void)
@@ -830,6 +884,7 @@ int main(void)
 		tcase_add_test(tc, agent_kubepods);
 		tcase_add_test(tc, agent_unit);
 		tcase_add_test(tc, agent_backfill);
+		tcase_add_test(tc, agent_migrate);
 		suite_add_tcase(s, tc);
 	} else {
 		printf("SKIP: resolver and agent cases: %s\n",
