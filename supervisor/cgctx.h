@@ -18,6 +18,7 @@ struct sup_cgctx;
 
 /* Counters, for the log and the tests. */
 struct sup_cgctx_stats {
+	uint64_t via_task;   /* unknown ids named by their live task's /proc/PID/cgroup */
 	uint64_t walks;	     /* walks of the hierarchy (each after an unknown id) */
 	uint64_t walk_dirs;  /* directories the last walk saw */
 	uint64_t walk_cut;   /* walks stopped by a bound (count, depth, path length) */
@@ -39,11 +40,12 @@ const char *sup_cgctx_root(const struct sup_cgctx *c);
 void sup_cgctx_begin(struct sup_cgctx *c);
 /* The path of cgroup id relative to the mount ("/" for its root,
  * "/system.slice/x.service"...), or NULL: id 0, a cgroup that is gone or
- * outside the mount. An id not in the cache makes the first such call
- * after sup_cgctx_begin() walk the hierarchy (bounded); an id the walk did
+ * outside the mount. An id not in the cache is looked up through the live
+ * process tgid (0: none) if that is still in it, else the first such call
+ * after sup_cgctx_begin() walks the hierarchy (bounded); an id the walk did
  * not find is remembered as unknown, so it never costs another walk. The
  * string lives until the cache is flushed (at most at the next call). */
-const char *sup_cgctx_path(struct sup_cgctx *c, uint64_t id);
+const char *sup_cgctx_path(struct sup_cgctx *c, uint64_t id, uint32_t tgid);
 void sup_cgctx_stats(const struct sup_cgctx *c, struct sup_cgctx_stats *st);
 
 /* The collector's step: the path of each distinct cgroup_id of tasks[0..n)

@@ -20,7 +20,9 @@
  *    cgroup made by the test resolves to its path with one walk; a known
  *    id costs no walk; an id of a removed cgroup is unresolved and costs
  *    no second walk; a cgroup made after a walk is found by the next
- *    cadence's; the id back-fill computes from a path is the walk's.
+ *    cadence's; a live process names its new cgroup through /proc without
+ *    a walk, and a pid that is not in that cgroup cannot name it; the id
+ *    back-fill computes from a path is the walk's.
  *  - the real agent (root): a process moved into a docker-shaped, a
  *    kubepods-shaped (systemd and cgroupfs drivers) or a unit-shaped
  *    cgroup before it acts carries that path, container id, pod uid and
@@ -111,6 +113,7 @@ static int shape_paths(char paths[][PATH_MAX], int max)
 	P("/jbtest-ctx-%d/a.slice/b.service", (int)run_pid);
 	P("/jbtest-ctx-%d/a.slice/gone", (int)run_pid);
 	P("/jbtest-ctx-%d/a.slice/late", (int)run_pid);
+	P("/jbtest-ctx-%d/a.slice/live", (int)run_pid);
 	P("/jbtest-ctx-%d/a.slice", (int)run_pid);
 	P("/jbtest-ctx-%d", (int)run_pid);
 #undef P
@@ -510,10 +513,10 @@ static void need_root_cgroup2(void)
 
 START_TEST(resolver)
 {
-	char base[64], svc[128], gone[128], late[128];
+	char base[64], svc[128], gone[128], late[128], live[128];
 	struct sup_cgctx *c;
 	struct sup_cgctx_stats st;
-	uint64_t id_svc, id_gone, id_late, id_root;
+	uint64_t id_svc, id_gone, id_late, id_root, id_live;
 	const char *p;
 	const char *where;
 	int rootfd;
@@ -523,6 +526,7 @@ START_TEST(resolver)
 	snprintf(svc, sizeof(svc), "%s/a.slice/b.service", base);
 	snprintf(gone, sizeof(gone), "%s/a.slice/gone", base);
 	snprintf(late, sizeof(late), "%s/a.slice/late", base);
+	snprintf(live, sizeof(live), "%s/a.slice/live", base);
 	mk_cg(svc);
 	mk_cg(gone);
 	id_svc = ino_of(svc);
@@ -544,35 +548,76 @@ START_TEST(resolver)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_str_eq(sup_cgctx_root(c), cgroot);
 	sup_cgctx_begin(c);
-	p = sup_cgctx_path(c, id_svc);
+	p = sup_cgctx_path(c, id_svc, 0);
 	ck_assert_msg(p && !strcmp(p, svc), "id %llu resolved to %s, not %s",
 		      (unsigned long long)id_svc, p ? p : "NULL", svc);
 	sup_cgctx_stats(c, &st);
 	ck_assert_uint_eq(st.walks, 1);
 	ck_assert_uint_ge(st.walk_dirs, 3);
-	p = sup_cgctx_path(c, id_root);
+	p = sup_cgctx_path(c, id_root, 0);
 	ck_assert_msg(p && !strcmp(p, "/"), "the root is %s", p ? p : "NULL");
 	/* gone: unresolved, and no second walk in this cadence... */
-	ck_assert_ptr_null(sup_cgctx_path(c, id_gone));
+	ck_assert_ptr_null(sup_cgctx_path(c, id_gone, 0));
 	sup_cgctx_stats(c, &st);
 	ck_assert_uint_eq(st.walks, 1);
 	ck_assert_uint_eq(st.unresolved, 1);
 	/* ...nor in the next: it is remembered */
 	sup_cgctx_begin(c);
-	ck_assert_ptr_null(sup_cgctx_path(c, id_gone));
-	ck_assert_ptr_null(sup_cgctx_path(c, 0));
+	ck_assert_ptr_null(sup_cgctx_path(c, id_gone, 0));
+	ck_assert_ptr_null(sup_cgctx_path(c, 0, 0));
 	sup_cgctx_stats(c, &st);
 	ck_assert_uint_eq(st.walks, 1);
 	/* made after the walk: the next unknown id walks once more */
 	mk_cg(late);
 	id_late = ino_of(late);
 	sup_cgctx_begin(c);
-	p = sup_cgctx_path(c, id_late);
+	p = sup_cgctx_path(c, id_late, 0);
 	ck_assert_msg(p && !strcmp(p, late), "late cgroup resolved to %s", p ? p : "NULL");
-	p = sup_cgctx_path(c, id_svc);
+	p = sup_cgctx_path(c, id_svc, 0);
 	ck_assert_msg(p && !strcmp(p, svc), "svc resolved to %s", p ? p : "NULL");
 	sup_cgctx_stats(c, &st);
 	ck_assert_uint_eq(st.walks, 2);
+	/* a live process in a new cgroup: named through /proc, no walk; a
+	 * wrong pid (its cgroup is not that id) cannot name it */
+	{
+		int go[2];
+		pid_t kid;
+		char c1;
+
+		mk_cg(live);
+		id_live = ino_of(live);
+		ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+		kid = fork();
+		ck_assert_int_ge(kid, 0);
+		if (kid == 0) {
+			close(go[1]);
+			(void)!read(go[0], &c1, 1);
+			_exit(0);
+		}
+		close(go[0]);
+		move_to(live, kid);
+		sup_cgctx_free(c);
+		c = sup_cgctx_new(NULL);
+		ck_assert_ptr_nonnull(c);
+		sup_cgctx_begin(c);
+		/* our own pid is not in that cgroup: this lookup must walk */
+		p = sup_cgctx_path(c, id_live, (uint32_t)getpid());
+		ck_assert_msg(p && !strcmp(p, live), "live cgroup resolved to %s", p ? p : "NULL");
+		sup_cgctx_stats(c, &st);
+		ck_assert_uint_eq(st.via_task, 0);
+		ck_assert_uint_eq(st.walks, 1);
+		sup_cgctx_free(c);
+		c = sup_cgctx_new(NULL);
+		ck_assert_ptr_nonnull(c);
+		sup_cgctx_begin(c);
+		p = sup_cgctx_path(c, id_live, (uint32_t)kid);
+		ck_assert_msg(p && !strcmp(p, live), "live cgroup via its task: %s", p ? p : "NULL");
+		sup_cgctx_stats(c, &st);
+		ck_assert_uint_eq(st.via_task, 1);
+		ck_assert_uint_eq(st.walks, 0);
+		close(go[1]);
+		ck_assert_int_eq(jbh_wait_exit(kid, RUN_MS), 0);
+	}
 	sup_cgctx_free(c);
 
 	/* a root that is not a cgroup2 mount resolves nothing */
@@ -580,7 +625,7 @@ START_TEST(resolver)
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_null(sup_cgctx_root(c));
 	sup_cgctx_begin(c);
-	ck_assert_ptr_null(sup_cgctx_path(c, id_svc));
+	ck_assert_ptr_null(sup_cgctx_path(c, id_svc, 0));
 	sup_cgctx_free(c);
 	close(rootfd);
 	remove_all();
