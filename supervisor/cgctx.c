@@ -106,6 +106,8 @@ struct sup_cgctx *sup_cgctx_new(const char *root)
 	if (c->rootfd < 0)
 		log_warnx("no cgroup2 hierarchy%s%s: detections carry no cgroup, unit or container",
 			  root ? " at " : "", root ? root : "");
+	else
+		log_debug("cgroup2 hierarchy at %s: detections name their cgroup", c->root);
 	return c;
 }
 
