@@ -16,6 +16,10 @@
  *  - the snapshot's cgroup section (no root): what the writer adds the
  *    reader finds by id, a path too long is cut and flagged, the section
  *    holds at most cap_tasks and never id 0.
+ *  - the event builder (no root): process and parent carry cgroup, unit,
+ *    container_id and pod_uid (null each when the id has no path or the
+ *    path names none), in that order after args_truncated; a cut path is
+ *    shown but its cut last name names no container.
  *  - the resolver (root, real cgroups on the cgroup2 mount): an id of a
  *    cgroup made by the test resolves to its path with one walk; a known
  *    id costs no walk; an id of a removed cgroup is unresolved and costs
@@ -57,7 +61,9 @@
 #include "common/cgroup2.h"
 #include "ipc/snapshot.h"
 #include "supervisor/cgctx.h"
+#include "rcp/recipe.h"
 #include "workers/cgpath.h"
+#include "workers/detect.h"
 
 #define READY_MS 60000 /* BPF verification is slow on a loaded 2-core machine */
 #define STOP_MS 5000
@@ -285,10 +291,14 @@ static void expect_str(json_t *ev, const char *dotted, const char *want)
 		const char *dot = strrchr(dotted, '.');
 		json_t *o;
 
-		snprintf(parent, sizeof(parent), "%.*s", (int)(dot - dotted), dotted);
-		o = json_object_get(ev, parent);
-		ck_assert_msg(o && json_is_null(json_object_get(o, dot + 1)), "%s is not null: %s",
-			      dotted, dump);
+		if (dot) {
+			snprintf(parent, sizeof(parent), "%.*s", (int)(dot - dotted), dotted);
+			o = json_object_get(ev, parent);
+		} else {
+			o = ev;
+		}
+		ck_assert_msg(o && json_is_null(json_object_get(o, dot ? dot + 1 : dotted)),
+			      "%s is not null: %s", dotted, dump);
 	}
 	free(dump);
 }
@@ -499,6 +509,109 @@ START_TEST(snapshot_section)
 	ck_assert_uint_eq(v.ncgroups, 0);
 	ck_assert_ptr_null(jb_snap_cgroup(&v, 900));
 	munmap((void *)ro, size);
+	jb_snap_destroy(&r);
+}
+END_TEST
+
+/* --- the event builder -------------------------------------------------- */
+
+static void set_task(struct jb_task *t, uint64_t key, uint64_t parent, uint32_t pid,
+		     uint64_t cgroup_id)
+{
+	memset(t, 0, sizeof(*t));
+	t->key = key;
+	t->parent_key = parent;
+	t->tgid = pid;
+	t->ppid = pid - 1;
+	t->start_ticks = 100;
+	t->cgroup_id = cgroup_id;
+	snprintf(t->comm, sizeof(t->comm), "cat");
+	snprintf(t->exe, sizeof(t->exe), "/usr/bin/cat");
+	t->args_len = (uint32_t)snprintf(t->args, sizeof(t->args), "cat") + 1;
+}
+
+/* A snapshot of three tasks (child in a pod's container, its parent in a
+ * cgroup no walk could name, the grandparent in a cgroup whose path was
+ * cut) and the event of the child and of the grandchild... built by the
+ * worker's own builder and parsed back. */
+START_TEST(event_fields)
+{
+	static const struct wrk_event_ctx ctx = {.hostname = "h", .boot_id = "b"};
+	char cut[JB_CGROUP_PATH_LEN + 80];
+	struct jb_snap_region r;
+	struct jb_snap_slot_hdr *h;
+	struct jb_task *tasks;
+	struct jb_snap_link *links;
+	struct jb_flow *flows;
+	struct jb_snap_view v;
+	const struct recipe *rc = jbh_recipe("credentials_files_access");
+	struct rcp_subject sub = {0};
+	json_error_t jerr;
+	json_t *ev;
+	char *out;
+	const char *pa, *pc, *pe;
+
+	ck_assert_ptr_nonnull(rc);
+	ck_assert_int_eq(jb_snap_create(&r, 1, 4, 1, 1, 1), 0);
+	h = jb_snap_begin(&r, 0, 1, &tasks, &links, &flows);
+	set_task(&tasks[0], 30, 20, 300, 7001);
+	set_task(&tasks[1], 20, 10, 200, 7002); /* no path in the section */
+	set_task(&tasks[2], 10, 0, 100, 7003);
+	ck_assert_int_eq(jb_snap_add_cgroup(&r, h, 7001,
+					    "/kubepods.slice/kubepods-besteffort.slice/"
+					    "kubepods-besteffort-pod" U_ ".slice/crio-" H ".scope"),
+			 0);
+	/* a path cut right after 64 hex digits of a longer name ("/docker/"
+	 * H "extra"): whole, that name is no container; cut, it would look
+	 * like one, so the last name of a cut path is not used */
+	memset(cut, 'x', sizeof(cut) - 1);
+	cut[sizeof(cut) - 1] = '\0';
+	memcpy(cut, "/system.slice/", 14);
+	memcpy(cut + JB_CGROUP_PATH_LEN - 1 - 64 - 8, "/docker/" H "extra", 8 + 64 + 5);
+	ck_assert_int_eq(jb_snap_add_cgroup(&r, h, 7003, cut), 0);
+	jb_snap_publish(h, 3, 0, 0);
+	ck_assert_int_eq(jb_snap_view(r.hdr, r.size, 0, 1, &v), 0);
+
+	sub.v = &v;
+	sub.task = jb_snap_task(&v, 30);
+	sub.path = "/etc/shadow";
+	sub.actions = JB_ACT_OPEN | JB_ACT_READ;
+	out = wrk_event_json(&ctx, rc, &sub, NULL, 1);
+	ck_assert_ptr_nonnull(out);
+	ev = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
+	ck_assert_msg(ev != NULL, "%s: %s", jerr.text, out);
+	expect_str(ev, "process.cgroup",
+		   "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" U_
+		   ".slice/crio-" H ".scope");
+	expect_str(ev, "process.unit", "crio-" H ".scope");
+	expect_str(ev, "process.container_id", H);
+	expect_str(ev, "process.pod_uid", U);
+	expect_str(ev, "parent.cgroup", NULL);
+	expect_str(ev, "parent.unit", NULL);
+	expect_str(ev, "parent.container_id", NULL);
+	expect_str(ev, "parent.pod_uid", NULL);
+	/* in the process object: after args_truncated, before env */
+	pa = strstr(out, "\"args_truncated\"");
+	pc = strstr(out, "\"cgroup\"");
+	pe = strstr(out, "\"env\"");
+	ck_assert_msg(pa && pc && pe && pa < pc && pc < pe, "field order: %s", out);
+	json_decref(ev);
+	free(out);
+
+	/* the grandparent's cut path: shown (cut), but names no container */
+	sub.task = jb_snap_task(&v, 10);
+	out = wrk_event_json(&ctx, rc, &sub, NULL, 1);
+	ck_assert_ptr_nonnull(out);
+	ev = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
+	ck_assert_msg(ev != NULL, "%s: %s", jerr.text, out);
+	ck_assert_uint_eq(strlen(jbh_jstr(ev, "process.cgroup")), JB_CGROUP_PATH_LEN - 1);
+	ck_assert_str_eq(jbh_jstr(ev, "process.cgroup") + JB_CGROUP_PATH_LEN - 1 - 64 - 8,
+			 "/docker/" H);
+	expect_str(ev, "process.container_id", NULL);
+	expect_str(ev, "process.unit", NULL);
+	expect_str(ev, "parent", NULL);
+	json_decref(ev);
+	free(out);
 	jb_snap_destroy(&r);
 }
 END_TEST
@@ -914,6 +1027,7 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot");
 	tcase_add_test(tc, snapshot_section);
+	tcase_add_test(tc, event_fields);
 	suite_add_tcase(s, tc);
 
 	if (geteuid() == 0 && cgroot[0]) {
