@@ -20,6 +20,7 @@ struct sup_cgctx;
 struct sup_cgctx_stats {
 	uint64_t via_task;   /* unknown ids named by their live task's /proc/PID/cgroup */
 	uint64_t walks;	     /* walks of the hierarchy (each after an unknown id) */
+	uint64_t deferred;   /* unknown ids left for a later cadence: walks held back */
 	uint64_t walk_dirs;  /* directories the last walk saw */
 	uint64_t walk_cut;   /* walks stopped by a bound (count, depth, path length) */
 	uint64_t unresolved; /* ids no walk found (the cgroup was already gone) */
@@ -36,7 +37,8 @@ void sup_cgctx_free(struct sup_cgctx *c);
 const char *sup_cgctx_root(const struct sup_cgctx *c);
 
 /* Start a cadence: allows one walk of the hierarchy for the ids that
- * follow. */
+ * follow (if the last walk is old enough: walks take at most a tenth of
+ * the time). */
 void sup_cgctx_begin(struct sup_cgctx *c);
 /* The path of cgroup id relative to the mount ("/" for its root,
  * "/system.slice/x.service"...), or NULL: id 0, a cgroup that is gone or
