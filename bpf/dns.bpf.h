@@ -3,20 +3,33 @@
  * dns.bpf.h - DNS answers -> jb_dns, in the kernel (included at the end of
  * jibril.bpf.c: it uses stat_inc() and the JB_AF_* constants from there).
  *
- * One cgroup_skb/ingress program, attached by the loader to the cgroup2
- * root, sees every packet delivered to a socket (loopback included). It
- * parses UDP responses from port 53 (IPv4 with any IHL, IPv6 without
- * extension headers): the question name, then up to JB_DNS_MAX_ANSWERS
- * answer records; CNAME targets are decoded (compression pointers
- * followed), A and AAAA addresses are remembered, and at the end every
- * address gets a jb_dns record holding the question name and the CNAME
- * targets (see jibril.h). It never drops anything: it always returns 1.
+ * Two cgroup_skb programs, attached by the loader to the cgroup2 root, see
+ * every packet a socket sends or is delivered (loopback included):
+ *  - egress: a UDP query to port 53 (QR clear, opcode 0, one question) is
+ *    remembered in jb_dns_queries: {network namespace, server address,
+ *    local port, id, hash of the question} -> time sent.
+ *  - ingress: a UDP response from port 53 is parsed: the question name,
+ *    then up to JB_DNS_MAX_ANSWERS answer records; CNAME targets are
+ *    decoded (compression pointers followed), A and AAAA addresses are
+ *    remembered, and at the end every address gets a jb_dns record (key:
+ *    the namespace and the address) holding the question name and the
+ *    CNAME targets (see jibril.h). It is stored only if a query with the
+ *    same namespace, server (the answer's source), local port (its
+ *    destination port), id and question was sent less than
+ *    JB_DNS_QUERY_NS ago; that query is consumed. Any other answer is
+ *    counted (JB_STAT_DNS_REJECT) and dropped from the picture, never from
+ *    the network. Without this, anybody who can deliver a UDP packet from
+ *    port 53 to some socket (an unprivileged user in a user and network
+ *    namespace of their own, over its own loopback) could name any address
+ *    (frame it) or rename a real one (wash it).
+ * Neither program drops anything: both always return 1.
  *
- * Cost: every ingress packet pays a protocol check and two or three loads
- * from the linear header (direct packet access) before anything else;
- * only UDP from port 53 goes further, and only those pay for the copy of
- * the message (<= JB_DNS_MSG_MAX bytes, one bpf_skb_load_bytes) and the
- * parse (bpf_loop, one callback call per name byte).
+ * Cost: every packet pays a protocol check and two or three loads from the
+ * linear header (direct packet access) before anything else; only UDP to
+ * (egress) or from (ingress) port 53 goes further: a copy of the message
+ * (<= JB_DNS_MSG_MAX bytes, one bpf_skb_load_bytes), the question walk
+ * (bpf_loop, one callback call per name byte), one hash of the question;
+ * answers also pay the parse of their records.
  *
  * Invariants:
  *  - every message index is masked into the scratch buffer and checked
@@ -25,13 +38,16 @@
  *    below the previous target (or the name's own start): pointer loops
  *    and forward pointers are malformed (JB_STAT_DNS_BAD), never loops.
  *  - the per-CPU scratch is guarded by a busy flag (compare-and-swap):
- *    this program runs in softirq and may also run in process context
- *    (socket backlog; migration, not preemption, disabled), so a nested
- *    run on the same CPU gives up (JB_STAT_DNS_FAIL) rather than clobber
- *    the outer run's buffer. No other program uses it.
+ *    these programs run in softirq and in process context (socket backlog,
+ *    sendmsg; migration, not preemption, disabled), so a nested run on the
+ *    same CPU gives up (JB_STAT_DNS_FAIL) rather than clobber the outer
+ *    run's buffer. No other program uses it.
  *  - bytes of names[] past len are zero, so names_hash and the snapshot
  *    see no stale bytes; a CNAME target that does not fit is left out
  *    whole (JB_DNS_CUT), never stored half.
+ *  - a jb_dns record is written only for an answer that matched a pending
+ *    query of its own namespace, and under that namespace's key: what one
+ *    namespace receives never names an address for another.
  */
 
 #define JB_DNS_MSG_MAX 2048 /* message bytes parsed (power of 2); past it: CUT */
@@ -48,6 +64,30 @@
 #define JB_DNS_T_CNAME 5
 #define JB_DNS_T_AAAA 28
 #define JB_DNS_C_IN 1
+#define JB_DNS_QUERIES 8192   /* pending queries remembered (LRU) */
+#define JB_DNS_QUERY_NS (30ULL * 1000000000ULL) /* an answer later than this: rejected */
+#define JB_DNS_QWORDS 33      /* question hash: 8-byte words, >= 256 + 4 bytes */
+#define JB_DNS_QUERY_MAX 512  /* query bytes copied (power of 2): the question fits */
+
+/* A query sent and not yet answered. The question's hash is part of the
+ * key so that two queries with one id on one port (A and AAAA in parallel,
+ * by chance or design) do not replace each other. */
+struct jb_dns_qkey {
+	__u64 netns;     /* network namespace cookie of the socket */
+	__u64 qhash;     /* jb_dns_qhash() of the question section */
+	__u8 server[16]; /* the query's destination = the answer's source */
+	__u16 family;
+	__u16 lport;     /* the query's source port, network byte order */
+	__u16 id;        /* DNS id, network byte order */
+	__u16 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, JB_DNS_QUERIES);
+	__type(key, struct jb_dns_qkey);
+	__type(value, __u64); /* bpf_ktime_get_ns() when sent */
+} jb_dns_queries SEC(".maps");
 
 /* One name walk. It lives in the scratch map, not on the stack: values
  * read from a map are unknown to the verifier, so the bpf_loop callback is
@@ -73,6 +113,7 @@ struct jb_dns_scratch {
 	__u32 clipped; /* the message was longer than JB_DNS_MSG_MAX */
 	__u32 naddr;
 	__u32 _pad;
+	struct jb_dns_qkey qk;            /* the packet's query key (qhash: once known) */
 	__u16 addr_off[JB_DNS_MAX_ADDRS]; /* rdata offsets of A/AAAA answers */
 	__u16 addr_fam[JB_DNS_MAX_ADDRS];
 	__u32 addr_ttl[JB_DNS_MAX_ADDRS];
@@ -223,6 +264,40 @@ __noinline int jb_dns_name(__u32 off, __u32 copy)
 	return (int)(c->end & 0xffff);
 }
 
+/* Hash of the question section msg[JB_DNS_HDR, end) (name, type, class)
+ * into s->qk.qhash, ASCII letters folded to lower case (a server may echo
+ * a 0x20-mixed name in another case), bytes past end left out. end <=
+ * JB_DNS_HDR + JB_DNS_QWORDS * 8 (the walker bounds a name to 256 wire
+ * bytes, +4). Global: verified once. */
+__noinline int jb_dns_qhash(__u32 end)
+{
+	__u32 zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	__u64 h;
+
+	if (!s)
+		return -1;
+	h = jb_mix64(0x7175657279ULL ^ end); /* "query" */
+	for (int i = 0; i < JB_DNS_QWORDS; i++) {
+		__u32 at = JB_DNS_HDR + (__u32)i * 8;
+		__u64 x, b7, ge_a, gt_z;
+
+		if (at >= end)
+			break;
+		__builtin_memcpy(&x, &s->msg[at], 8);
+		if (at + 8 > end)
+			x &= (1ULL << ((end - at) * 8)) - 1; /* little endian */
+		/* bytes 'A'..'Z' (high bit clear) get 0x20: SWAR on 7-bit parts */
+		b7 = x & 0x7f7f7f7f7f7f7f7fULL;
+		ge_a = b7 + 0x3f3f3f3f3f3f3f3fULL; /* high bit: >= 0x41 */
+		gt_z = b7 + 0x2525252525252525ULL; /* high bit: >= 0x5b */
+		x |= ((ge_a & ~gt_z & ~x) & 0x8080808080808080ULL) >> 2;
+		h = jb_mix64(h ^ x);
+	}
+	s->qk.qhash = h;
+	return 0;
+}
+
 /* Clear names past len and hash what is left. */
 static __always_inline void dns_seal(struct jb_dns *v)
 {
@@ -254,6 +329,7 @@ static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 n
 	if (j >= JB_DNS_MAX_ADDRS)
 		return;
 	o = s->addr_off[j] & JB_DNS_MSG_MASK;
+	k.netns = s->qk.netns;
 	k.family = s->addr_fam[j];
 	if (k.family == JB_AF_INET)
 		__builtin_memcpy(k.addr, &s->msg[o], 4);
@@ -285,8 +361,47 @@ static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 n
 		stat_inc(JB_STAT_DNS_FAIL);
 }
 
-/* Parse the message at byte 'off' of the packet, 'len' bytes long. Global,
- * so verified once. */
+/* A query: the message at byte 'off' of the packet, 'len' bytes long, sent
+ * by a socket of namespace s->qk.netns from port s->qk.lport to server
+ * s->qk.server port 53. Remembered in jb_dns_queries when it is a standard
+ * query with one well-formed question. Global, so verified once. */
+__noinline int jb_dns_query(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	__u32 flags, qd, zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	__u64 now;
+	long r;
+
+	if (!s)
+		return 0;
+	if (len > JB_DNS_QUERY_MAX)
+		len = JB_DNS_QUERY_MAX; /* the question is within the first 272 */
+	if (len < JB_DNS_HDR + 5)
+		return 0; /* header, root name, type, class */
+	asm volatile("" : "+r"(len));
+	len = ((len - 1) & (JB_DNS_QUERY_MAX - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, off, s->msg, len) < 0)
+		return 0;
+	s->len = len;
+	s->clipped = 0;
+	flags = dns_u16(s, 2);
+	qd = dns_u16(s, 4);
+	if ((flags & 0x8000) || (flags & 0x7800) || qd != 1)
+		return 0; /* a response, another opcode, no or several questions */
+	r = jb_dns_name(JB_DNS_HDR, 0);
+	if (r < 0 || (__u32)r + 4 > s->len)
+		return 0;
+	jb_dns_qhash((__u32)r + 4);
+	__builtin_memcpy(&s->qk.id, s->msg, 2);
+	now = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&jb_dns_queries, &s->qk, &now, BPF_ANY) < 0)
+		stat_inc(JB_STAT_DNS_FAIL);
+	return 0;
+}
+
+/* Parse the message at byte 'off' of the packet, 'len' bytes long, that
+ * server s->qk.server sent from port 53 to port s->qk.lport of a socket of
+ * namespace s->qk.netns. Global, so verified once. */
 __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 {
 	__u32 flags, qd, an, pos, zero = 0;
@@ -328,6 +443,27 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 	if (s->val.count == 0)
 		return 0; /* a question for the root: no name to give */
 	pos = (__u32)r + 4; /* qtype, qclass */
+	if (pos > s->len) {
+		stat_inc(s->clipped ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+		return 0;
+	}
+	/* the answer to a query this port sent to this server, in this
+	 * namespace, with this id and question, not long ago: or nothing */
+	jb_dns_qhash(pos);
+	__builtin_memcpy(&s->qk.id, s->msg, 2);
+	{
+		__u64 *sent = bpf_map_lookup_elem(&jb_dns_queries, &s->qk);
+		__u64 now = bpf_ktime_get_ns();
+
+		if (!sent || now - *sent > JB_DNS_QUERY_NS) {
+			stat_inc(JB_STAT_DNS_REJECT);
+			if (sent)
+				bpf_map_delete_elem(&jb_dns_queries, &s->qk);
+			return 0;
+		}
+		/* consumed: a second answer to it is a forgery or a duplicate */
+		bpf_map_delete_elem(&jb_dns_queries, &s->qk);
+	}
 	if (an > JB_DNS_MAX_ANSWERS) {
 		an = JB_DNS_MAX_ANSWERS;
 		stat_inc(JB_STAT_DNS_CUT);
@@ -391,25 +527,30 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 	return 0;
 }
 
-SEC("cgroup_skb/ingress")
-int jb_dns_ingress(struct __sk_buff *skb)
+/* One packet: IPv4 (any IHL) or IPv6 (no extension headers) carrying UDP
+ * from port 53 (ingress: an answer) or to port 53 (egress: a query). The
+ * query key's namespace, family, server and local port come from here. */
+static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct jb_dns_scratch *s;
-	__u32 l4, zero = 0;
-	__u16 sport;
+	__u32 l4, aoff, alen, zero = 0;
+	__u16 port, lport, family;
 
 	if (skb->protocol == bpf_htons(JB_ETH_P_IP)) {
 		__u8 *ip = data;
 
 		if ((void *)(ip + 20) > end)
-			return 1; /* headers are linear at socket delivery */
+			return 1; /* headers are linear at socket delivery and send */
 		if (ip[9] != JB_IPPROTO_UDP)
 			return 1;
 		l4 = (ip[0] & 0xf) * 4;
 		if (l4 < 20)
 			return 1;
+		family = JB_AF_INET;
+		aoff = egress ? 16 : 12; /* the server: destination or source */
+		alen = 4;
 	} else if (skb->protocol == bpf_htons(JB_ETH_P_IPV6)) {
 		__u8 *ip6 = data;
 
@@ -418,18 +559,23 @@ int jb_dns_ingress(struct __sk_buff *skb)
 		if (ip6[6] != JB_IPPROTO_UDP)
 			return 1; /* extension headers are not followed */
 		l4 = 40;
+		family = JB_AF_INET6;
+		aoff = egress ? 24 : 8;
+		alen = 16;
 	} else {
 		return 1;
 	}
 	if (data + l4 + 8 > end)
 		return 1;
-	__builtin_memcpy(&sport, data + l4, 2);
-	if (sport != bpf_htons(53))
+	/* ingress: from port 53 to lport; egress: from lport to port 53 */
+	__builtin_memcpy(&port, data + l4 + (egress ? 2 : 0), 2);
+	if (port != bpf_htons(53))
 		return 1;
+	__builtin_memcpy(&lport, data + l4 + (egress ? 0 : 2), 2);
 	if (skb->len < l4 + 8)
 		return 1;
 
-	/* a DNS response: from here on the cost only hits port-53 traffic */
+	/* DNS: from here on the cost only hits port-53 traffic */
 	s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
 	if (!s)
 		return 1;
@@ -438,7 +584,33 @@ int jb_dns_ingress(struct __sk_buff *skb)
 		stat_inc(JB_STAT_DNS_FAIL);
 		return 1;
 	}
-	jb_dns_parse(skb, l4 + 8, skb->len - l4 - 8);
+	__builtin_memset(&s->qk, 0, sizeof(s->qk));
+	s->qk.netns = bpf_get_netns_cookie(skb); /* the socket's namespace */
+	s->qk.family = family;
+	s->qk.lport = lport;
+	if (alen == 4) {
+		if (data + 20 <= end)
+			__builtin_memcpy(s->qk.server, data + aoff, 4);
+	} else {
+		if (data + 40 <= end)
+			__builtin_memcpy(s->qk.server, data + aoff, 16);
+	}
+	if (egress)
+		jb_dns_query(skb, l4 + 8, skb->len - l4 - 8);
+	else
+		jb_dns_parse(skb, l4 + 8, skb->len - l4 - 8);
 	s->busy = 0;
 	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int jb_dns_ingress(struct __sk_buff *skb)
+{
+	return dns_hook(skb, 0);
+}
+
+SEC("cgroup_skb/egress")
+int jb_dns_egress(struct __sk_buff *skb)
+{
+	return dns_hook(skb, 1);
 }

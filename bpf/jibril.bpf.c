@@ -16,6 +16,9 @@
  *   tp_btf/inet_sock_set_state                -> jb_flows (TCP egress at
  *                                                SYN_SENT, accepted ingress)
  *   syscalls: enter of connect                -> jb_flows (egress, not TCP)
+ *   cgroup_skb/egress, cgroup_skb/ingress     -> jb_dns_queries, jb_dns
+ *                                                (dns.bpf.h: UDP DNS queries
+ *                                                and their answers)
  *   bpf, ptrace, process_vm_*, *chown*, signal_generate, module calls, and
  *   the open exit on procfs                   -> jb_tamper (tamper.bpf.h)
  * A file whose key user space put in jb_watch goes to jb_files_hot and
@@ -1471,12 +1474,21 @@ int jb_fchown(struct trace_event_raw_sys_enter *ctx)
 
 /* --- flows --------------------------------------------------------------- */
 
+/* The network namespace of a socket: its cookie, as bpf_get_netns_cookie()
+ * gives it to the DNS programs (dns.bpf.h) for the same socket, so that a
+ * flow is joined only to the names answered in its own namespace. */
+static __always_inline __u64 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+}
+
 /* Flow key: seeded jb_mix64 chain. The egress key leaves out the local port
  * so that repeated connects of one task to one peer share a record; the
  * ingress key leaves out the remote port for the same reason. dir is mixed
- * in so the two kinds never collide. */
-static __always_inline __u64 flow_key(__u64 task_key, __u16 family, __u8 proto, __u8 dir,
-				      __u16 port, const __u8 *addr)
+ * in so the two kinds never collide; the namespace, because one address is
+ * another peer in another namespace. */
+static __always_inline __u64 flow_key(__u64 task_key, __u64 netns, __u16 family, __u8 proto,
+				      __u8 dir, __u16 port, const __u8 *addr)
 {
 	__u64 a0, a1, h;
 
@@ -1484,6 +1496,7 @@ static __always_inline __u64 flow_key(__u64 task_key, __u16 family, __u8 proto, 
 	__builtin_memcpy(&a1, addr + 8, 8);
 	h = jb_mix64(jb_seed ^ 0x666c6f77ULL); /* "flow" */
 	h = jb_mix64(h ^ task_key);
+	h = jb_mix64(h ^ netns);
 	h = jb_mix64(h ^ ((__u64)family | (__u64)proto << 16 | (__u64)dir << 24 |
 			  (__u64)port << 32));
 	h = jb_mix64(h ^ a0);
@@ -1532,11 +1545,12 @@ static __always_inline void sk_peer(const struct sock *sk, __u16 family, __u8 (*
 /* A new flow record (stack only: tcp_ingress() runs in softirq) from sk's
  * local side and the given peer. */
 static __always_inline void flow_fill(struct jb_flow *fl, const struct sock *sk, __u64 key,
-				      __u64 tkey, __u16 family, __u8 proto, __u8 dir, __u16 sport,
-				      __u16 dport, const __u8 *dst)
+				      __u64 tkey, __u64 netns, __u16 family, __u8 proto, __u8 dir,
+				      __u16 sport, __u16 dport, const __u8 *dst)
 {
 	__builtin_memset(fl, 0, sizeof(*fl));
 	fl->key = key;
+	fl->netns = netns;
 	fl->bump_j = (__u32)bpf_jiffies64();
 	fl->task_key = tkey;
 	fl->first_ns = fl->last_ns = bpf_ktime_get_ns();
@@ -1577,7 +1591,7 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 dst[16] = {};
 	struct jb_flow fl;
-	__u64 tkey, key;
+	__u64 tkey, key, netns;
 
 	sk = as_btf(sk, struct sock);
 	if (daddr)
@@ -1585,12 +1599,13 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	else
 		sk_peer(sk, family, &dst);
 	tkey = task_key_of(task);
-	key = flow_key(tkey, family, proto, JB_FLOW_EGRESS, dport, dst);
+	netns = sk_netns(sk);
+	key = flow_key(tkey, netns, family, proto, JB_FLOW_EGRESS, dport, dst);
 	if (flow_bump(key))
 		return 0;
 
-	flow_fill(&fl, sk, key, tkey, family, proto, JB_FLOW_EGRESS, sk->__sk_common.skc_num, dport,
-		  dst);
+	flow_fill(&fl, sk, key, tkey, netns, family, proto, JB_FLOW_EGRESS,
+		  sk->__sk_common.skc_num, dport, dst);
 	if (family != JB_AF_INET) {
 		/* a v4-mapped TCP connect: tcp_v6_connect() hands over to
 		 * tcp_v4_connect() and sets the v6 source only after it */
@@ -1671,14 +1686,14 @@ static __always_inline int tcp_ingress(const struct sock *sk, __u16 family)
 	struct jb_flow fl;
 	__u16 lport = sk->__sk_common.skc_num;
 	__u8 proto = (__u8)sk->sk_protocol;
-	__u64 key;
+	__u64 key, netns = sk_netns(sk);
 
 	sk_peer(sk, family, &dst);
-	key = flow_key(0, family, proto, JB_FLOW_INGRESS, lport, dst);
+	key = flow_key(0, netns, family, proto, JB_FLOW_INGRESS, lport, dst);
 	if (flow_bump(key))
 		return 0;
 
-	flow_fill(&fl, sk, key, 0, family, proto, JB_FLOW_INGRESS, lport,
+	flow_fill(&fl, sk, key, 0, netns, family, proto, JB_FLOW_INGRESS, lport,
 		  bpf_ntohs(sk->__sk_common.skc_dport), dst);
 	flow_insert(&fl);
 	return 0;

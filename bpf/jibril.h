@@ -99,6 +99,9 @@ enum jb_stat {
 	JB_STAT_DNS_FAIL,       /* jb_dns update failed (or scratch busy) */
 	JB_STAT_DNS_BAD,        /* DNS answer malformed, truncated, looping */
 	JB_STAT_DNS_CUT,        /* names cut, or answers past the limit */
+	JB_STAT_DNS_REJECT,     /* answer to no query this socket's port sent
+				 * (unsolicited, wrong id, other question,
+				 * other server, expired): not stored */
 	JB_STAT_TAMPER_NEW,     /* jb_tamper record created */
 	JB_STAT_TAMPER_FAIL,    /* jb_tamper insert failed */
 	JB_STAT_MAX
@@ -161,9 +164,12 @@ struct jb_link {
 	__u32 _pad;
 };
 
-/* flows: key = seeded jb_mix64 chain over task_key, family, proto, dir,
- * remote port (local port for ingress) and remote address: repeated
- * connects from one task to one peer share a record and bump count */
+/* flows: key = seeded jb_mix64 chain over task_key, netns, family, proto,
+ * dir, remote port (local port for ingress) and remote address: repeated
+ * connects from one task to one peer share a record and bump count. netns
+ * is the socket's network namespace cookie (struct net's net_cookie, what
+ * bpf_get_netns_cookie() and SO_NETNS_COOKIE give): addresses, and so the
+ * DNS names of jb_dns, only mean something inside one namespace. */
 struct jb_flow {
 	__u64 key;
 	__u64 task_key; /* 0 when no task is known (ingress) */
@@ -179,6 +185,7 @@ struct jb_flow {
 	__u32 count;    /* connects seen on this flow key */
 	__u32 bump_j;   /* kernel only: low 32 bits of jiffies when last_ns
 			 * was last set (last_ns is refreshed once a tick) */
+	__u64 netns;    /* network namespace cookie of the socket (0: unknown) */
 };
 
 /* jb_meta map, one entry: what a resuming supervisor must know. */
@@ -233,15 +240,22 @@ static inline __u64 jb_hash_path(__u64 seed, const char *path_buf)
 	return h ? h : 1;
 }
 
-/* --- DNS answers (bpf/dns.bpf.h, cgroup_skb/ingress) --------------------
+/* --- DNS answers (bpf/dns.bpf.h, cgroup_skb ingress and egress) --------
  * jb_dns: LRU hash (JB_DNS_ENTRIES), key struct jb_dns_key = one address
- * seen in an A/AAAA answer of a UDP response from port 53, value struct
- * jb_dns = the names that led to it: the question name, then each CNAME
- * target in answer order, NUL separated (every name NUL terminated),
- * lower case, dotted, no trailing dot. Bytes that cannot be part of a
- * host name (controls, space, DEL, 8-bit, '.' inside a label) are stored
- * as '?', so a crafted label can neither end a name early nor fake a
- * second one. The newest answer for an address replaces its names. */
+ * seen in an A/AAAA answer of a UDP response from port 53, in one network
+ * namespace (the receiving socket's netns cookie), value struct jb_dns =
+ * the names that led to it: the question name, then each CNAME target in
+ * answer order, NUL separated (every name NUL terminated), lower case,
+ * dotted, no trailing dot. Bytes that cannot be part of a host name
+ * (controls, space, DEL, 8-bit, '.' inside a label) are stored as '?', so
+ * a crafted label can neither end a name early nor fake a second one. The
+ * newest answer for an address replaces its names.
+ * Only an answer to a query is stored: the egress program remembers each
+ * UDP query to port 53 (netns, server address, local port, id, question)
+ * for JB_DNS_QUERY_NS, and the answer must come from that server to that
+ * port in that namespace with that id and question; it consumes the
+ * query. Anything else counts JB_STAT_DNS_REJECT. A flow is joined to the
+ * names of its remote address in its own namespace only (jb_flow.netns). */
 #define JB_DNS_ENTRIES 4096  /* map size; the snapshot reserves as many */
 #define JB_DNS_NAMES_LEN 256 /* names that do not fit are left out: CUT */
 
@@ -252,6 +266,7 @@ enum jb_dns_flag {
 };
 
 struct jb_dns_key {
+	__u64 netns;    /* network namespace cookie of the receiving socket */
 	__u16 family;   /* AF_INET 2 / AF_INET6 10 */
 	__u16 _pad;
 	__u32 _pad2;

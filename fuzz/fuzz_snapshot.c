@@ -203,7 +203,8 @@ static void read_view(const struct jb_snap_view *v)
 		read_subject(v, t, NULL, 0, fl, names, n, NULL);
 	}
 	for (uint32_t i = 0; i < v->ndomains; i++) {
-		const struct jb_snap_domain *d = jb_snap_domain(v, v->domains[i].key.family,
+		const struct jb_snap_domain *d = jb_snap_domain(v, v->domains[i].key.netns,
+								v->domains[i].key.family,
 								v->domains[i].key.addr);
 		if (d && (d < v->domains || d >= v->domains + v->ndomains))
 			abort();

@@ -102,10 +102,14 @@ static void file(struct jb_snap_region *r, struct jb_snap_slot_hdr *h, uint64_t 
 		exit(1);
 }
 
+/* the network namespace cookie of every flow and domain of the corpus */
+#define CORPUS_NETNS 4096
+
 static void domain(struct jb_snap_domain *d, uint16_t family, const char *addr,
 		   const char *names, size_t len)
 {
 	memset(d, 0, sizeof(*d));
+	d->key.netns = CORPUS_NETNS;
 	d->key.family = family;
 	inet_pton(family, addr, d->key.addr);
 	memcpy(d->dns.names, names, len);
@@ -124,6 +128,7 @@ static void flow(struct jb_flow *f, uint64_t key, uint64_t task, uint16_t family
 	f->dir = 1;
 	f->dport = port;
 	f->count = 1;
+	f->netns = CORPUS_NETNS; /* the domains' namespace: names join */
 	inet_pton(family, addr, f->daddr);
 }
 

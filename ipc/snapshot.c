@@ -35,9 +35,9 @@ _Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized"
 _Static_assert(sizeof(struct jb_snap_file) == 24, "jb_snap_file header layout");
 _Static_assert(sizeof(struct jb_snap_file_ix) == 16, "jb_snap_file_ix layout");
 _Static_assert(sizeof(struct jb_snap_link) == 40, "jb_snap_link layout");
-_Static_assert(sizeof(struct jb_flow) == 80, "jb_flow layout");
+_Static_assert(sizeof(struct jb_flow) == 88, "jb_flow layout");
 _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its reserve");
-_Static_assert(sizeof(struct jb_dns_key) == 24, "jb_dns_key layout");
+_Static_assert(sizeof(struct jb_dns_key) == 32, "jb_dns_key layout");
 _Static_assert(sizeof(struct jb_dns) == 296, "jb_dns layout");
 _Static_assert(sizeof(struct jb_snap_domain) % 8 == 0, "jb_snap_domain must stay 8-byte sized");
 _Static_assert(sizeof(struct jb_tamper) == 472, "jb_tamper layout");
@@ -512,14 +512,15 @@ const struct jb_snap_cgroup *jb_snap_cgroup(const struct jb_snap_view *v, uint64
 	return c;
 }
 
-const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,
-					    const uint8_t *addr)
+const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint64_t netns,
+					    uint16_t family, const uint8_t *addr)
 {
 	struct jb_snap_domain k;
 
 	if (!v->ndomains || (family != AF_INET && family != AF_INET6))
 		return NULL;
 	memset(&k.key, 0, sizeof(k.key));
+	k.key.netns = netns;
 	k.key.family = family;
 	memcpy(k.key.addr, addr, family == AF_INET ? 4 : 16);
 	return bsearch(&k, v->domains, v->ndomains, sizeof(*v->domains), cmp_domain);
@@ -557,11 +558,16 @@ int jb_snap_flow_names(const struct jb_snap_view *v, const struct jb_flow *f, co
 
 	if (!v || !f || !names || max <= 0)
 		return 0;
-	d = jb_snap_domain(v, f->family, f->daddr);
+	/* only the flow's own namespace: an answer received in another one
+	 * (a container, an unprivileged user's namespace) says nothing about
+	 * the address here; a flow whose namespace is unknown gets no names */
+	if (!f->netns)
+		return 0;
+	d = jb_snap_domain(v, f->netns, f->family, f->daddr);
 	if (d)
 		n = add_names(d, names, n, max);
 	if (f->family == AF_INET6 && memcmp(f->daddr, v4mapped, sizeof(v4mapped)) == 0) {
-		d = jb_snap_domain(v, AF_INET, f->daddr + 12);
+		d = jb_snap_domain(v, f->netns, AF_INET, f->daddr + 12);
 		if (d)
 			n = add_names(d, names, n, max);
 	}

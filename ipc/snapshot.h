@@ -18,7 +18,8 @@
  * longest paths), but only the bytes written are ever touched, and a
  * memfd page never touched costs no memory.
  * The domains are the whole jb_dns map (every address a DNS answer gave,
- * with its names), not a delta: a flow may start long after the answer.
+ * with its names, per network namespace), not a delta: a flow may start
+ * long after the answer.
  * The tampers are the jb_tamper records changed since the slot's since, like
  * links and flows; their actors' tasks (with ancestors) are in the tasks.
  * The cgroups are the paths of the tasks' cgroup v2 ids (jb_task.cgroup_id)
@@ -239,15 +240,17 @@ const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t k
  * record fails the same checks as a file's (path_len < JB_CGROUP_PATH_LEN). */
 const struct jb_snap_cgroup *jb_snap_cgroup(const struct jb_snap_view *v, uint64_t id);
 
-/* DNS names seen for the flow's remote address (f->family/f->daddr; a
- * v4-mapped IPv6 address also finds the IPv4 entry): the question name and
+/* DNS names seen for the flow's remote address in the flow's own network
+ * namespace (f->netns/f->family/f->daddr; a v4-mapped IPv6 address also
+ * finds the IPv4 entry; netns 0, unknown, finds nothing): the question name and
  * each CNAME target of the chain, lower-case, dotted, no trailing dot. Fills
  * up to max pointers to NUL-terminated strings inside the snapshot and
  * returns how many (0 when none is known). */
 int jb_snap_flow_names(const struct jb_snap_view *v, const struct jb_flow *f, const char **names,
 		       int max);
-/* The record of one address (family AF_INET: addr holds 4 bytes), or NULL. */
-const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,
-					    const uint8_t *addr);
+/* The record of one address in namespace netns (family AF_INET: addr
+ * holds 4 bytes), or NULL. */
+const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint64_t netns,
+					    uint16_t family, const uint8_t *addr);
 
 #endif

@@ -216,25 +216,47 @@ static void watch_add(const char *path, void *arg)
 		b->nwatch++;
 }
 
-/* DNS answers (bpf/dns.bpf.h): cgroup_skb/ingress on the cgroup2 root
- * (common/cgroup2.h). Optional: without it flows simply have no names
- * (warned). The link lives in the skeleton, so jibril_bpf__destroy()
- * detaches it. */
+/* DNS (bpf/dns.bpf.h): cgroup_skb egress (queries) and ingress (answers)
+ * on the cgroup2 root (common/cgroup2.h). Optional: without it flows
+ * simply have no names (warned). Both or neither: an ingress program that
+ * sees no queries would reject every answer. The links live in the
+ * skeleton, so jibril_bpf__destroy() detaches them. */
+static void dns_probe(struct jibril_bpf *skel)
+{
+	/* both programs key everything by the socket's network namespace:
+	 * a kernel whose cgroup_skb programs cannot ask for it (before 6.15)
+	 * would refuse the whole object, so they are left out instead */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) > 0)
+		return;
+	log_warnx("this kernel does not give cgroup_skb programs bpf_get_netns_cookie(): DNS "
+		  "answers are not parsed and flows get no names");
+	bpf_program__set_autoload(skel->progs.jb_dns_ingress, false);
+	bpf_program__set_autoload(skel->progs.jb_dns_egress, false);
+}
+
 static void dns_attach(struct jb_bpf *b, struct jibril_bpf *skel)
 {
 	const char *root;
-	int fd = jb_cgroup2_root(&root);
+	int fd;
 
 	b->fd_dns = -1;
+	if (bpf_program__fd(skel->progs.jb_dns_ingress) < 0)
+		return; /* left out by dns_probe() */
+	fd = jb_cgroup2_root(&root);
 	if (fd < 0) {
 		log_warnx("no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: DNS "
 			  "answers are not parsed and flows get no names");
 		return;
 	}
-	skel->links.jb_dns_ingress = bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
+	skel->links.jb_dns_egress = bpf_program__attach_cgroup(skel->progs.jb_dns_egress, fd);
+	if (skel->links.jb_dns_egress)
+		skel->links.jb_dns_ingress =
+			bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
 	close(fd);
-	if (!skel->links.jb_dns_ingress) {
-		log_warn("cannot attach the DNS program to %s: flows get no names", root);
+	if (!skel->links.jb_dns_egress || !skel->links.jb_dns_ingress) {
+		log_warn("cannot attach the DNS programs to %s: flows get no names", root);
+		bpf_link__destroy(skel->links.jb_dns_egress);
+		skel->links.jb_dns_egress = NULL;
 		return;
 	}
 	b->fd_dns = bpf_map__fd(skel->maps.jb_dns);
@@ -281,6 +303,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
 	disable_missing(skel->obj);
 	raw_hook(skel, cfg);
+	dns_probe(skel);
 
 	if (jibril_bpf__load(skel)) {
 		e = errno;

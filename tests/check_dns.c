@@ -25,11 +25,14 @@
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,7 +47,28 @@
 /* --- the program under BPF_PROG_TEST_RUN ---------------------------------- */
 
 static struct jibril_bpf *skel;
-static int prog_fd, dns_fd, stats_fd;
+static int prog_fd, egress_fd, dns_fd, queries_fd, stats_fd;
+static uint64_t my_netns; /* this process's network namespace cookie */
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+/* The cookie of the namespace fd's socket lives in (what the kernel's
+ * bpf_get_netns_cookie() gives for it). */
+static uint64_t netns_cookie(void)
+{
+	uint64_t c = 0;
+	socklen_t cl = sizeof(c);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_msg(getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &c, &cl) == 0,
+		      "SO_NETNS_COOKIE: %s", strerror(errno));
+	close(fd);
+	ck_assert_uint_ne(c, 0);
+	return c;
+}
 
 static void load(void)
 {
@@ -53,12 +77,16 @@ static void load(void)
 	skel = jibril_bpf__open();
 	ck_assert_ptr_nonnull(skel);
 	bpf_object__for_each_program(p, skel->obj)
-		bpf_program__set_autoload(p, p == skel->progs.jb_dns_ingress);
-	ck_assert_msg(jibril_bpf__load(skel) == 0, "the DNS program does not load: %s",
+		bpf_program__set_autoload(p, p == skel->progs.jb_dns_ingress ||
+						     p == skel->progs.jb_dns_egress);
+	ck_assert_msg(jibril_bpf__load(skel) == 0, "the DNS programs do not load: %s",
 		      strerror(errno));
 	prog_fd = bpf_program__fd(skel->progs.jb_dns_ingress);
+	egress_fd = bpf_program__fd(skel->progs.jb_dns_egress);
 	dns_fd = bpf_map__fd(skel->maps.jb_dns);
+	queries_fd = bpf_map__fd(skel->maps.jb_dns_queries);
 	stats_fd = bpf_map__fd(skel->maps.jb_stats);
+	my_netns = netns_cookie();
 }
 
 static uint64_t stat_sum(uint32_t idx)
@@ -240,12 +268,77 @@ static size_t pkt_v6(uint8_t *p, const struct msg *m, unsigned sport)
 	return n;
 }
 
-static void run_pkt(const uint8_t *p, size_t n)
+static void run_prog(int fd, const uint8_t *p, size_t n)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p, .data_size_in = (__u32)n, .repeat = 1);
 
-	ck_assert_msg(bpf_prog_test_run_opts(prog_fd, &o) == 0, "test run: %s", strerror(errno));
+	ck_assert_msg(bpf_prog_test_run_opts(fd, &o) == 0, "test run: %s", strerror(errno));
 	ck_assert_uint_eq(o.retval, 1); /* never drops */
+}
+
+/* The query that answer packet p asks for, as the client sent it: the
+ * addresses and ports swapped, the header's id with QR, counts and the
+ * answer bytes cleared, the question section copied. 0 when p has no
+ * question to copy (too short, malformed, compressed). */
+static size_t query_of(const uint8_t *p, size_t n, uint8_t *q)
+{
+	size_t ip = 14, udp, dns, at;
+
+	if (n < ip + 40)
+		return 0;
+	if (p[12] == 0x08 && p[13] == 0x00) {
+		udp = ip + (p[ip] & 0xf) * 4;
+	} else if (p[12] == 0x86 && p[13] == 0xdd) {
+		udp = ip + 40;
+	} else {
+		return 0;
+	}
+	dns = udp + 8;
+	if (n < dns + 12 + 5)
+		return 0;
+	for (at = dns + 12; at < n && p[at]; at += 1 + p[at])
+		if (p[at] & 0xc0)
+			return 0;
+	if (at + 5 > n)
+		return 0;
+	at += 5; /* the root label, type, class */
+	memcpy(q, p, at);
+	if (p[12] == 0x08) {
+		memcpy(q + ip + 12, p + ip + 16, 4);
+		memcpy(q + ip + 16, p + ip + 12, 4);
+		q[ip + 2] = (uint8_t)((at - ip) >> 8);
+		q[ip + 3] = (uint8_t)(at - ip);
+	} else {
+		memcpy(q + ip + 8, p + ip + 24, 16);
+		memcpy(q + ip + 24, p + ip + 8, 16);
+		q[ip + 4] = (uint8_t)((at - udp) >> 8);
+		q[ip + 5] = (uint8_t)(at - udp);
+	}
+	memcpy(q + udp, p + udp + 2, 2);
+	memcpy(q + udp + 2, p + udp, 2);
+	q[udp + 4] = (uint8_t)((at - udp) >> 8);
+	q[udp + 5] = (uint8_t)(at - udp);
+	q[dns + 2] = 0x01, q[dns + 3] = 0x00; /* RD */
+	memset(q + dns + 6, 0, 6);	       /* no answers */
+	return at;
+}
+
+/* An answer nobody asked for: ingress only. */
+static void run_unasked(const uint8_t *p, size_t n)
+{
+	run_prog(prog_fd, p, n);
+}
+
+/* An answer to a query: the query it answers goes out first (egress),
+ * as a client's would. */
+static void run_pkt(const uint8_t *p, size_t n)
+{
+	static uint8_t q[8192];
+	size_t qn = query_of(p, n, q);
+
+	if (qn)
+		run_prog(egress_fd, q, qn);
+	run_prog(prog_fd, p, n);
 }
 
 static void run_v4(const struct msg *m)
@@ -259,6 +352,7 @@ static int lookup(int family, const char *addr, struct jb_dns *out)
 	struct jb_dns_key k;
 
 	memset(&k, 0, sizeof(k));
+	k.netns = my_netns;
 	k.family = (uint16_t)family;
 	ck_assert_int_eq(inet_pton(family, addr, k.addr), 1);
 	return bpf_map_lookup_elem(dns_fd, &k, out);
@@ -806,12 +900,233 @@ START_TEST(parse_fuzz)
 }
 END_TEST
 
+/* --- answers must answer a query ------------------------------------------- */
+
+#define DNS_AT (14 + 20 + 8) /* the message in a pkt_v4(ihl 5) packet */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int queries_count(void)
+{
+	uint8_t k[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	ck_assert_uint_le(bpf_map__key_size(skel->maps.jb_dns_queries), sizeof(k));
+	while (bpf_map_get_next_key(queries_fd, prev, next) == 0) {
+		memcpy(k, next, sizeof(k));
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
+/* the question's type (after the name at 12) */
+static void set_qtype(uint8_t *msg, unsigned type)
+{
+	size_t at = 12;
+
+	while (msg[at])
+		at += 1 + msg[at];
+	msg[at + 1] = 0, msg[at + 2] = (uint8_t)type;
+}
+
+START_TEST(answer_needs_query)
+{
+	struct msg m, o;
+	struct jb_dns d;
+	static uint8_t p[8192], q[8192], p2[8192];
+	size_t n, qn, n2;
+	uint64_t last;
+
+	load();
+	m_query(&m, RESP, 1, "asked.test");
+	m_a(&m, 12, "10.0.0.7");
+	n = pkt_v4(p, &m, 53, 5, 17);
+	qn = query_of(p, n, q);
+	ck_assert_uint_gt(qn, 0);
+
+	/* unsolicited: no query at all */
+	run_unasked(p, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 1);
+	ck_assert_int_eq(map_count(), 0);
+
+	/* the query goes out; an answer with another id is not its answer,
+	 * and does not use it up */
+	run_prog(egress_fd, q, qn);
+	ck_assert_int_eq(queries_count(), 1);
+	p[DNS_AT + 1] ^= 0x01;
+	run_unasked(p, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 2);
+	ck_assert_int_eq(map_count(), 0);
+	ck_assert_int_eq(queries_count(), 1);
+	/* from another server, to another port: neither */
+	p[DNS_AT + 1] ^= 0x01;
+	p[14 + 15] = 54; /* 127.0.0.54 */
+	run_unasked(p, n);
+	p[14 + 15] = 53;
+	p[14 + 20 + 3] = 1; /* port 40961 */
+	run_unasked(p, n);
+	p[14 + 20 + 3] = 0;
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 4);
+	ck_assert_int_eq(map_count(), 0);
+	/* another question with its id, to its port, from its server */
+	m_query(&o, RESP, 1, "other.test");
+	m_a(&o, 12, "10.0.0.7");
+	n2 = pkt_v4(p2, &o, 53, 5, 17);
+	run_unasked(p2, n2);
+	memcpy(p2, p, n);
+	set_qtype(p2 + DNS_AT, 28); /* the same name, AAAA */
+	run_unasked(p2, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 6);
+	ck_assert_int_eq(map_count(), 0);
+
+	/* the real answer: stored, and the query is used up */
+	run_unasked(p, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 6);
+	ck_assert_int_eq(lookup(AF_INET, "10.0.0.7", &d), 0);
+	ck_assert_str_eq(d.names, "asked.test");
+	ck_assert_int_eq(queries_count(), 0);
+	last = d.last_ns;
+	/* so the same answer again is a forgery (or a duplicate): not stored */
+	run_unasked(p, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 7);
+	ck_assert_int_eq(lookup(AF_INET, "10.0.0.7", &d), 0);
+	ck_assert_uint_eq(d.last_ns, last);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_NEW), 1);
+}
+END_TEST
+
+/* The server may echo the question in another case (0x20 mixing); A and
+ * AAAA asked in parallel with one id on one port are both answered. */
+START_TEST(answer_case_and_parallel)
+{
+	struct msg m;
+	struct jb_dns d;
+	static uint8_t p[8192], q[8192], p6[8192], q6[8192];
+	size_t n, qn, n6, qn6;
+
+	load();
+	m_query(&m, RESP, 1, "MiXeD.Example.TEST");
+	m_a(&m, 12, "10.0.0.8");
+	n = pkt_v4(p, &m, 53, 5, 17);
+	qn = query_of(p, n, q);
+	m_query(&m, RESP, 1, "mixed.example.test");
+	set_qtype(m.b, 28);
+	m_aaaa(&m, 12, "2001:db8::8");
+	n6 = pkt_v4(p6, &m, 53, 5, 17);
+	qn6 = query_of(p6, n6, q6);
+	/* the client asked in lower case, the server answers in mixed case */
+	memcpy(q + DNS_AT + 12, p6 + DNS_AT + 12, qn - DNS_AT - 12 - 4);
+	run_prog(egress_fd, q, qn);
+	run_prog(egress_fd, q6, qn6);
+	ck_assert_int_eq(queries_count(), 2);
+	run_unasked(p6, n6);
+	run_unasked(p, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 0);
+	ck_assert_int_eq(lookup(AF_INET, "10.0.0.8", &d), 0);
+	ck_assert_str_eq(d.names, "mixed.example.test");
+	ck_assert_int_eq(lookup(AF_INET6, "2001:db8::8", &d), 0);
+	ck_assert_int_eq(queries_count(), 0);
+	/* an answer to a query that is not a DNS query (a response sent to
+	 * port 53, QR set) is no answer */
+	p[DNS_AT + 2] |= 0x80;
+	query_of(p, n, q);
+	q[DNS_AT + 2] |= 0x80;
+	run_prog(egress_fd, q, qn);
+	ck_assert_int_eq(queries_count(), 0);
+}
+END_TEST
+
+/* An answer later than the time limit does not count, and frees its query. */
+START_TEST(answer_too_late)
+{
+	struct msg m;
+	struct jb_dns d;
+	static uint8_t p[8192], q[8192];
+	uint8_t k[64], next[64];
+	uint64_t sent;
+	size_t n, qn;
+
+	load();
+	m_query(&m, RESP, 1, "late.test");
+	m_a(&m, 12, "10.0.0.9");
+	n = pkt_v4(p, &m, 53, 5, 17);
+	qn = query_of(p, n, q);
+	run_prog(egress_fd, q, qn);
+	ck_assert_int_eq(bpf_map_get_next_key(queries_fd, NULL, next), 0);
+	memcpy(k, next, sizeof(k));
+	ck_assert_int_eq(bpf_map_lookup_elem(queries_fd, k, &sent), 0);
+	ck_assert_uint_le(sent, mono_ns());
+	sent = mono_ns() - 31ULL * 1000000000ULL; /* JB_DNS_QUERY_NS is 30 s */
+	ck_assert_int_eq(bpf_map_update_elem(queries_fd, k, &sent, BPF_EXIST), 0);
+	run_unasked(p, n);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 1);
+	ck_assert_int_ne(lookup(AF_INET, "10.0.0.9", &d), 0);
+	ck_assert_int_eq(queries_count(), 0);
+	/* 29 s is still in time */
+	run_prog(egress_fd, q, qn);
+	ck_assert_int_eq(bpf_map_get_next_key(queries_fd, NULL, next), 0);
+	memcpy(k, next, sizeof(k));
+	sent = mono_ns() - 29ULL * 1000000000ULL;
+	ck_assert_int_eq(bpf_map_update_elem(queries_fd, k, &sent, BPF_EXIST), 0);
+	run_unasked(p, n);
+	ck_assert_int_eq(lookup(AF_INET, "10.0.0.9", &d), 0);
+}
+END_TEST
+
+/* A query of one network namespace is not answered in another, and what
+ * one namespace is told is kept under its own key. */
+START_TEST(answer_other_netns)
+{
+	struct msg m;
+	struct jb_dns d;
+	struct jb_dns_key k;
+	static uint8_t p[8192], q[8192];
+	uint64_t host;
+	size_t n, qn;
+
+	load();
+	host = my_netns;
+	m_query(&m, RESP, 1, "harmless.duckdns.org");
+	m_a(&m, 12, "127.0.0.2");
+	n = pkt_v4(p, &m, 53, 5, 17);
+	qn = query_of(p, n, q);
+	run_prog(egress_fd, q, qn); /* asked on the host */
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	my_netns = netns_cookie();
+	ck_assert_uint_ne(my_netns, host);
+	run_unasked(p, n); /* answered in another namespace */
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 1);
+	ck_assert_int_eq(map_count(), 0);
+	/* asked and answered there: kept, under that namespace only */
+	run_pkt(p, n);
+	ck_assert_int_eq(lookup(AF_INET, "127.0.0.2", &d), 0);
+	ck_assert_str_eq(d.names, "harmless.duckdns.org");
+	ck_assert_int_eq(map_count(), 1);
+	memset(&k, 0, sizeof(k));
+	k.netns = host;
+	k.family = AF_INET;
+	k.addr[0] = 127, k.addr[3] = 2;
+	ck_assert_int_ne(bpf_map_lookup_elem(dns_fd, &k, &d), 0);
+	/* the host's query is still waiting for its answer */
+	ck_assert_int_eq(queries_count(), 1);
+}
+END_TEST
+
 /* --- the snapshot's domains ------------------------------------------------ */
 
 static void dom(struct jb_snap_domain *d, int family, const char *addr, const char *names,
 		size_t len)
 {
 	memset(d, 0, sizeof(*d));
+	d->key.netns = 7;
 	d->key.family = (uint16_t)family;
 	ck_assert_int_eq(inet_pton(family, addr, d->key.addr), 1);
 	memcpy(d->dns.names, names, len);
@@ -858,6 +1173,7 @@ START_TEST(snap_flow_names)
 					sizeof(struct jb_dns_key)), 0);
 
 	memset(&flow, 0, sizeof(flow));
+	flow.netns = 7; /* the namespace of every record above */
 	flow.family = AF_INET;
 	inet_pton(AF_INET, "127.0.0.5", flow.daddr);
 	ck_assert_int_eq(jb_snap_flow_names(&v, &flow, names, 8), 3);
@@ -891,6 +1207,13 @@ START_TEST(snap_flow_names)
 	inet_pton(AF_INET, "10.0.0.1", flow.daddr);
 	ck_assert_int_eq(jb_snap_flow_names(&v, &flow, names, 8), 1);
 	ck_assert_int_eq(jb_snap_flow_names(NULL, &flow, names, 8), 0);
+	/* another namespace, or an unknown one, has no names for it */
+	flow.netns = 8;
+	ck_assert_int_eq(jb_snap_flow_names(&v, &flow, names, 8), 0);
+	flow.netns = 0;
+	ck_assert_int_eq(jb_snap_flow_names(&v, &flow, names, 8), 0);
+	ck_assert_ptr_null(jb_snap_domain(&v, 8, AF_INET, flow.daddr));
+	ck_assert_ptr_nonnull(jb_snap_domain(&v, 7, AF_INET, flow.daddr));
 
 	munmap((void *)ro, size);
 	jb_snap_destroy(&r);
@@ -994,6 +1317,7 @@ static int agent_map_has(int family, const char *addr, const char *names, size_t
 	int found = 0;
 
 	memset(&k, 0, sizeof(k));
+	k.netns = netns_cookie();
 	k.family = (uint16_t)family;
 	ck_assert_int_eq(inet_pton(family, addr, k.addr), 1);
 	while (!found && bpf_map_get_next_id(id, &id) == 0) {
@@ -1042,7 +1366,7 @@ START_TEST(agent_end_to_end)
 	uint64_t deadline;
 
 	jbh_start(&a, &o);
-	jbh_wait_all_ready(&a, 10000);
+	jbh_wait_all_ready(&a, 90000); /* a loaded machine can take a minute */
 	ck_assert_msg(jbh_log_wait(&a, "DNS answers parsed on the cgroup2 root", 1000),
 		      "the DNS program was not attached");
 
@@ -1100,12 +1424,19 @@ int main(void)
 	tcase_add_test(tc, parse_big_message);
 	tcase_add_test(tc, parse_fuzz);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("answers");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, answer_needs_query);
+	tcase_add_test(tc, answer_case_and_parallel);
+	tcase_add_test(tc, answer_too_late);
+	tcase_add_test(tc, answer_other_netns);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot");
 	tcase_add_test(tc, snap_flow_names);
 	tcase_add_test(tc, snap_domains_bounds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("agent");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, agent_end_to_end);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
