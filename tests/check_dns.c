@@ -1291,7 +1291,7 @@ static pid_t start_server(const char *addr, char *const extra[], int *ok)
 	close(pfd[1]);
 	p.fd = pfd[0];
 	p.events = POLLIN;
-	*ok = poll(&p, 1, 5000) == 1 && read(pfd[0], line, sizeof(line) - 1) > 0 &&
+	*ok = poll(&p, 1, 20000) == 1 && read(pfd[0], line, sizeof(line) - 1) > 0 &&
 	      !strncmp(line, "ready", 5);
 	close(pfd[0]);
 	return pid;
