@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dns.bpf.h - DNS answers -> jb_dns, in the kernel (included at the end of
- * jibril.bpf.c: it uses stat_inc() and the JB_AF_* constants from there).
+ * jibril.bpf.c: it uses stat_inc() and the JB_AF_* and JB_IPPROTO_TCP
+ * constants from there).
  *
  * Two cgroup_skb programs, attached by the loader to the cgroup2 root, see
  * every packet a socket sends or is delivered (loopback included):
@@ -50,10 +51,11 @@
  *    namespace receives never names an address for another.
  */
 
-#define JB_DNS_MSG_MAX 2048 /* message bytes parsed (power of 2); past it: CUT */
+#define JB_DNS_MSG_MAX 4096 /* message bytes parsed (power of 2; the usual EDNS
+			     * buffer size); past it: CUT */
 #define JB_DNS_MSG_MASK (JB_DNS_MSG_MAX - 1)
-#define JB_DNS_MAX_ANSWERS 16 /* answer records walked; more: CUT */
-#define JB_DNS_MAX_ADDRS 16
+#define JB_DNS_MAX_ANSWERS 64 /* answer records walked; more: CUT */
+#define JB_DNS_MAX_ADDRS 64   /* addresses kept of one answer (power of 2); more: CUT */
 #define JB_DNS_MAX_HOPS 16    /* compression pointers followed per name */
 #define JB_DNS_NAME_STEPS 320 /* one step per wire byte or pointer: 255 + hops */
 #define JB_DNS_HDR 12
@@ -79,7 +81,8 @@ struct jb_dns_qkey {
 	__u16 family;
 	__u16 lport;     /* the query's source port, network byte order */
 	__u16 id;        /* DNS id, network byte order */
-	__u16 _pad;
+	__u8 proto;      /* UDP or TCP: the same port number is another socket */
+	__u8 _pad;
 };
 
 struct {
@@ -319,15 +322,23 @@ static __always_inline void dns_seal(struct jb_dns *v)
 	v->names_hash = h;
 }
 
-static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 now)
+/* The j-th address of the answer gets the names in s->val. Global: the
+ * verifier checks it once, not once per address. */
+__noinline int jb_dns_store(__u32 j, __u64 now)
 {
+	__u32 zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
 	struct jb_dns_key k = {};
 	struct jb_dns *e;
 	__u32 o;
 	long r;
 
-	if (j >= JB_DNS_MAX_ADDRS)
-		return;
+	if (!s || j >= JB_DNS_MAX_ADDRS)
+		return 0;
+	/* the verifier needs the bound on the register the index uses: hide
+	 * the comparison above from clang, then mask (a no-op here) */
+	asm volatile("" : "+r"(j));
+	j &= JB_DNS_MAX_ADDRS - 1;
 	o = s->addr_off[j] & JB_DNS_MSG_MASK;
 	k.netns = s->qk.netns;
 	k.family = s->addr_fam[j];
@@ -340,7 +351,7 @@ static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 n
 		e->last_ns = now; /* the same names again: refresh only */
 		e->ttl = s->addr_ttl[j];
 		e->flags = s->val.flags;
-		return;
+		return 0;
 	}
 	s->val.ttl = s->addr_ttl[j];
 	s->val.first_ns = e ? e->first_ns : now;
@@ -349,16 +360,17 @@ static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 n
 		r = bpf_map_update_elem(&jb_dns, &k, &s->val, BPF_NOEXIST);
 		if (r == 0) {
 			stat_inc(JB_STAT_DNS_NEW);
-			return;
+			return 0;
 		}
 		if (r != -JB_EEXIST) {
 			stat_inc(JB_STAT_DNS_FAIL);
-			return;
+			return 0;
 		}
 	}
 	/* other names for a known address: the newest answer wins */
 	if (bpf_map_update_elem(&jb_dns, &k, &s->val, BPF_ANY) < 0)
 		stat_inc(JB_STAT_DNS_FAIL);
+	return 0;
 }
 
 /* A query: the message at byte 'off' of the packet, 'len' bytes long, sent
@@ -504,8 +516,12 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 			   (type == JB_DNS_T_AAAA && rdlen == 16)) {
 			__u32 n = s->naddr;
 
-			if (n >= JB_DNS_MAX_ADDRS)
+			if (n >= JB_DNS_MAX_ADDRS) {
+				if (n == JB_DNS_MAX_ADDRS) /* counted once per answer */
+					stat_inc(JB_STAT_DNS_CUT);
+				s->naddr = JB_DNS_MAX_ADDRS + 1;
 				continue;
+			}
 			s->addr_off[n] = (__u16)rdata;
 			s->addr_fam[n] = type == JB_DNS_T_A ? JB_AF_INET : JB_AF_INET6;
 			s->addr_ttl[n] = ttl;
@@ -521,30 +537,34 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 		for (__u32 j = 0; j < JB_DNS_MAX_ADDRS; j++) {
 			if (j >= s->naddr)
 				break;
-			dns_store(s, j, now);
+			jb_dns_store(j, now);
 		}
 	}
 	return 0;
 }
 
 /* One packet: IPv4 (any IHL) or IPv6 (no extension headers) carrying UDP
- * from port 53 (ingress: an answer) or to port 53 (egress: a query). The
- * query key's namespace, family, server and local port come from here. */
+ * or TCP from port 53 (ingress: an answer) or to port 53 (egress: a query).
+ * Over TCP a message is only seen when a segment begins with its 2-byte
+ * length and holds all of it (the usual case for a query, and for an
+ * answer that fits one segment); a message spread over several segments
+ * is not followed. The query key's namespace, protocol, family, server and
+ * local port come from here. */
 static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct jb_dns_scratch *s;
-	__u32 l4, aoff, alen, zero = 0;
+	__u32 l4, aoff, alen, off, len, zero = 0;
 	__u16 port, lport, family;
+	__u8 proto;
 
 	if (skb->protocol == bpf_htons(JB_ETH_P_IP)) {
 		__u8 *ip = data;
 
 		if ((void *)(ip + 20) > end)
 			return 1; /* headers are linear at socket delivery and send */
-		if (ip[9] != JB_IPPROTO_UDP)
-			return 1;
+		proto = ip[9];
 		l4 = (ip[0] & 0xf) * 4;
 		if (l4 < 20)
 			return 1;
@@ -556,8 +576,7 @@ static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 
 		if ((void *)(ip6 + 40) > end)
 			return 1;
-		if (ip6[6] != JB_IPPROTO_UDP)
-			return 1; /* extension headers are not followed */
+		proto = ip6[6]; /* extension headers are not followed */
 		l4 = 40;
 		family = JB_AF_INET6;
 		aoff = egress ? 24 : 8;
@@ -565,6 +584,8 @@ static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 	} else {
 		return 1;
 	}
+	if (proto != JB_IPPROTO_UDP && proto != JB_IPPROTO_TCP)
+		return 1;
 	if (data + l4 + 8 > end)
 		return 1;
 	/* ingress: from port 53 to lport; egress: from lport to port 53 */
@@ -572,8 +593,30 @@ static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 	if (port != bpf_htons(53))
 		return 1;
 	__builtin_memcpy(&lport, data + l4 + (egress ? 0 : 2), 2);
-	if (skb->len < l4 + 8)
-		return 1;
+	if (proto == JB_IPPROTO_UDP) {
+		if (skb->len < l4 + 8)
+			return 1;
+		off = l4 + 8;
+		len = skb->len - off;
+	} else {
+		__u8 *th = data + l4;
+		__u16 pfx;
+
+		if ((void *)(th + 20) > end)
+			return 1;
+		off = (th[12] >> 4) * 4; /* data offset */
+		if (off < 20)
+			return 1;
+		off += l4;
+		if (skb->len < off + 2 + JB_DNS_HDR)
+			return 1; /* handshake, ACKs, FIN: no message here */
+		if (bpf_skb_load_bytes(skb, off, &pfx, 2) < 0)
+			return 1;
+		len = bpf_ntohs(pfx);
+		off += 2;
+		if (len < JB_DNS_HDR || len > skb->len - off)
+			return 1; /* not the start of a whole message */
+	}
 
 	/* DNS: from here on the cost only hits port-53 traffic */
 	s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
@@ -587,6 +630,7 @@ static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 	__builtin_memset(&s->qk, 0, sizeof(s->qk));
 	s->qk.netns = bpf_get_netns_cookie(skb); /* the socket's namespace */
 	s->qk.family = family;
+	s->qk.proto = proto;
 	s->qk.lport = lport;
 	if (alen == 4) {
 		if (data + 20 <= end)
@@ -596,9 +640,9 @@ static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 			__builtin_memcpy(s->qk.server, data + aoff, 16);
 	}
 	if (egress)
-		jb_dns_query(skb, l4 + 8, skb->len - l4 - 8);
+		jb_dns_query(skb, off, len);
 	else
-		jb_dns_parse(skb, l4 + 8, skb->len - l4 - 8);
+		jb_dns_parse(skb, off, len);
 	s->busy = 0;
 	return 1;
 }

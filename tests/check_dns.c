@@ -23,7 +23,12 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -31,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,6 +48,7 @@
 
 #include "agent_harness.h"
 #include "bpf/jibril.h"
+#include "common/cgroup2.h"
 #include "ipc/snapshot.h"
 #include "jibril.skel.h"
 
@@ -102,7 +110,7 @@ static uint64_t stat_sum(uint32_t idx)
 
 /* DNS message builder */
 struct msg {
-	uint8_t b[4096];
+	uint8_t b[8192];
 	size_t n;
 };
 
@@ -333,7 +341,7 @@ static void run_unasked(const uint8_t *p, size_t n)
  * as a client's would. */
 static void run_pkt(const uint8_t *p, size_t n)
 {
-	static uint8_t q[8192];
+	static uint8_t q[16384];
 	size_t qn = query_of(p, n, q);
 
 	if (qn)
@@ -343,7 +351,7 @@ static void run_pkt(const uint8_t *p, size_t n)
 
 static void run_v4(const struct msg *m)
 {
-	static uint8_t p[8192];
+	static uint8_t p[16384];
 	run_pkt(p, pkt_v4(p, m, 53, 5, 17));
 }
 
@@ -657,16 +665,17 @@ START_TEST(parse_many_answers)
 		ck_assert_str_eq(d.names, "ten.test");
 	}
 	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_CUT), 0);
-	/* 20: the first 16 are kept, the rest counted as cut */
-	m_query(&m, RESP, 20, "twenty.test");
-	for (int i = 0; i < 20; i++) {
+	/* 70: the first 64 are kept, the rest counted as cut */
+	m_query(&m, RESP, 70, "seventy.test");
+	for (int i = 0; i < 70; i++) {
 		snprintf(a, sizeof(a), "10.3.0.%d", i);
 		m_a(&m, 12, a);
 	}
 	run_v4(&m);
-	ck_assert_int_eq(map_count(), 26);
-	ck_assert_int_eq(lookup(AF_INET, "10.3.0.15", &d), 0);
-	ck_assert_int_ne(lookup(AF_INET, "10.3.0.16", &d), 0);
+	ck_assert_int_eq(map_count(), 74);
+	ck_assert_int_eq(lookup(AF_INET, "10.3.0.63", &d), 0);
+	ck_assert_str_eq(d.names, "seventy.test");
+	ck_assert_int_ne(lookup(AF_INET, "10.3.0.64", &d), 0);
 	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_CUT), 1);
 	/* other record types in between are skipped */
 	m_query(&m, RESP, 3, "mixed.test");
@@ -679,7 +688,7 @@ START_TEST(parse_many_answers)
 	m_bytes(&m, "abc", 3);
 	run_v4(&m);
 	ck_assert_int_eq(lookup(AF_INET, "10.4.0.1", &d), 0);
-	ck_assert_int_eq(map_count(), 27);
+	ck_assert_int_eq(map_count(), 75);
 }
 END_TEST
 
@@ -830,11 +839,11 @@ START_TEST(parse_big_message)
 	struct jb_dns d;
 	uint64_t cut;
 	size_t rd;
-	static uint8_t pad[3000];
+	static uint8_t pad[5000];
 
 	load();
 	cut = stat_sum(JB_STAT_DNS_CUT);
-	/* an A record, then a 3000-byte TXT: past what the program copies */
+	/* an A record, then a 5000-byte TXT: past what the program copies */
 	m_query(&m, RESP, 3, "big.test");
 	m_a(&m, 12, "10.8.0.1");
 	m_ptr(&m, 12);
@@ -842,18 +851,19 @@ START_TEST(parse_big_message)
 	m_bytes(&m, pad, sizeof(pad));
 	m_fix(&m, rd);
 	m_a(&m, 12, "10.8.0.2");
-	ck_assert_uint_gt(m.n, 2048);
+	ck_assert_uint_gt(m.n, 4096);
 	run_v4(&m);
 	ck_assert_int_eq(lookup(AF_INET, "10.8.0.1", &d), 0);
 	ck_assert(d.flags & JB_DNS_TRUNC);
 	ck_assert_int_ne(lookup(AF_INET, "10.8.0.2", &d), 0);
 	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_CUT), cut + 1);
 	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_BAD), 0);
-	/* a 1500-byte message parses whole */
+	/* a 4000-byte message (an EDNS answer of the usual 4096-byte
+	 * buffer) parses whole */
 	m_query(&m, RESP, 2, "mid.test");
 	m_ptr(&m, 12);
 	rd = m_rr(&m, 16, 0);
-	m_bytes(&m, pad, 1400);
+	m_bytes(&m, pad, 3900);
 	m_fix(&m, rd);
 	m_a(&m, 12, "10.8.0.3");
 	run_v4(&m);
@@ -1117,6 +1127,222 @@ START_TEST(answer_other_netns)
 	ck_assert_int_ne(bpf_map_lookup_elem(dns_fd, &k, &d), 0);
 	/* the host's query is still waiting for its answer */
 	ck_assert_int_eq(queries_count(), 1);
+}
+END_TEST
+
+/* --- real sockets: the programs attached to a cgroup of the test's own ------ */
+
+static char cg_path[256];
+static const char *cg_root;
+static struct bpf_link *cg_links[2];
+
+static void write_pid(const char *dir)
+{
+	char path[300], pid[32];
+	int fd, n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, pid, (size_t)n), n);
+	close(fd);
+}
+
+/* This process alone, in a network namespace of its own (lo up), in a
+ * cgroup of its own with both DNS programs attached: real packets. */
+static void own_cgroup_and_netns(void)
+{
+	struct ifreq ifr;
+	int rfd, cfd, fd;
+
+	load();
+	rfd = jb_cgroup2_root(&cg_root);
+	ck_assert_msg(rfd >= 0, "no cgroup2 hierarchy");
+	close(rfd);
+	snprintf(cg_path, sizeof(cg_path), "%s/jbdns-test-%d", cg_root, (int)getpid());
+	ck_assert_msg(mkdir(cg_path, 0755) == 0, "%s: %s", cg_path, strerror(errno));
+	write_pid(cg_path);
+	cfd = open(cg_path, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(cfd, 0);
+	cg_links[0] = bpf_program__attach_cgroup(skel->progs.jb_dns_egress, cfd);
+	cg_links[1] = bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, cfd);
+	close(cfd);
+	ck_assert_ptr_nonnull(cg_links[0]);
+	ck_assert_ptr_nonnull(cg_links[1]);
+	ck_assert_msg(unshare(CLONE_NEWNET) == 0, "unshare(CLONE_NEWNET): %s", strerror(errno));
+	my_netns = netns_cookie();
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	ck_assert_int_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	ck_assert_int_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+	close(fd);
+}
+
+static void leave_cgroup(void)
+{
+	bpf_link__destroy(cg_links[0]);
+	bpf_link__destroy(cg_links[1]);
+	write_pid(cg_root);
+	ck_assert_msg(rmdir(cg_path) == 0, "rmdir %s: %s", cg_path, strerror(errno));
+}
+
+static int sock_on(int type, unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, type, 0), one = 1;
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ck_assert_msg(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
+	return fd;
+}
+
+/* the query that answer m answers: its header and question */
+static size_t query_msg(const struct msg *m, uint8_t *q)
+{
+	size_t at = 12;
+
+	while (m->b[at])
+		at += 1 + m->b[at];
+	at += 5;
+	memcpy(q, m->b, at);
+	q[2] = 0x01, q[3] = 0;
+	memset(q + 6, 0, 6);
+	return at;
+}
+
+static void read_all(int fd, uint8_t *b, size_t n)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	for (size_t at = 0; at < n;) {
+		ssize_t r;
+
+		ck_assert_msg(poll(&p, 1, 5000) == 1, "nothing to read");
+		r = read(fd, b + at, n - at);
+		ck_assert_int_gt(r, 0);
+		at += (size_t)r;
+	}
+}
+
+/* UDP over loopback, with a real query first: an answer bigger than what
+ * the program copies keeps what it read (flagged), loses the rest (cut) */
+START_TEST(sockets_udp_big)
+{
+	struct msg m;
+	struct jb_dns d;
+	static uint8_t pad[5000], q[512], r[8192];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	uint64_t cut;
+	size_t rd, qn;
+	int srv, cli;
+
+	own_cgroup_and_netns();
+	m_query(&m, RESP, 3, "big.test");
+	m_a(&m, 12, "10.8.0.1");
+	m_ptr(&m, 12);
+	rd = m_rr(&m, 16, 0);
+	m_bytes(&m, pad, sizeof(pad));
+	m_fix(&m, rd);
+	m_a(&m, 12, "10.8.0.2");
+	qn = query_msg(&m, q);
+	srv = sock_on(SOCK_DGRAM, 53);
+	cli = sock_on(SOCK_DGRAM, 0);
+	{
+		struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		ck_assert_int_eq(sendto(cli, q, qn, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)qn);
+	}
+	ck_assert_int_eq(recvfrom(srv, r, sizeof(r), 0, (struct sockaddr *)&from, &fl), (ssize_t)qn);
+	cut = stat_sum(JB_STAT_DNS_CUT);
+	ck_assert_int_eq(sendto(srv, m.b, m.n, 0, (struct sockaddr *)&from, fl), (ssize_t)m.n);
+	read_all(cli, r, m.n);
+	ck_assert_int_eq(lookup(AF_INET, "10.8.0.1", &d), 0);
+	ck_assert_str_eq(d.names, "big.test");
+	ck_assert(d.flags & JB_DNS_TRUNC);
+	ck_assert_int_ne(lookup(AF_INET, "10.8.0.2", &d), 0);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_CUT), cut + 1);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 0);
+	close(srv);
+	close(cli);
+	leave_cgroup();
+}
+END_TEST
+
+/* DNS over TCP: a whole message in one segment is parsed (query and
+ * answer); an answer spread over two segments is not (a documented limit);
+ * an answer with another id on the same connection is rejected. */
+START_TEST(sockets_tcp)
+{
+	struct msg m;
+	struct jb_dns d;
+	uint8_t q[512 + 2], b[8192 + 2];
+	size_t qn;
+	int lst, srv, cli, one = 1;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+
+	own_cgroup_and_netns();
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lst = sock_on(SOCK_STREAM, 53);
+	ck_assert_int_eq(listen(lst, 4), 0);
+	cli = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(cli, (struct sockaddr *)&to, sizeof(to)), 0);
+	srv = accept(lst, NULL, NULL);
+	ck_assert_int_ge(srv, 0);
+	setsockopt(srv, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(cli, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	/* one query, one answer, each in one write: parsed */
+	m_query(&m, RESP, 1, "tcp.test");
+	m_a(&m, 12, "10.8.1.1");
+	qn = query_msg(&m, q + 2);
+	q[0] = (uint8_t)(qn >> 8), q[1] = (uint8_t)qn;
+	ck_assert_int_eq(write(cli, q, qn + 2), (ssize_t)qn + 2);
+	read_all(srv, b, qn + 2);
+	b[0] = (uint8_t)(m.n >> 8), b[1] = (uint8_t)m.n;
+	memcpy(b + 2, m.b, m.n);
+	ck_assert_int_eq(write(srv, b, m.n + 2), (ssize_t)m.n + 2);
+	read_all(cli, b, m.n + 2);
+	ck_assert_int_eq(lookup(AF_INET, "10.8.1.1", &d), 0);
+	ck_assert_str_eq(d.names, "tcp.test");
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 0);
+
+	/* another id on the same connection: rejected */
+	m_query(&m, RESP, 1, "tcp2.test");
+	m_a(&m, 12, "10.8.1.2");
+	qn = query_msg(&m, q + 2);
+	q[0] = (uint8_t)(qn >> 8), q[1] = (uint8_t)qn;
+	ck_assert_int_eq(write(cli, q, qn + 2), (ssize_t)qn + 2);
+	read_all(srv, b, qn + 2);
+	m.b[1] ^= 0x01;
+	b[0] = (uint8_t)(m.n >> 8), b[1] = (uint8_t)m.n;
+	memcpy(b + 2, m.b, m.n);
+	ck_assert_int_eq(write(srv, b, m.n + 2), (ssize_t)m.n + 2);
+	read_all(cli, b, m.n + 2);
+	ck_assert_int_ne(lookup(AF_INET, "10.8.1.2", &d), 0);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 1);
+
+	/* the answer in two segments (length first, the client reads it
+	 * before the rest is sent): not followed */
+	m.b[1] ^= 0x01;
+	ck_assert_int_eq(write(cli, q, qn + 2), (ssize_t)qn + 2);
+	read_all(srv, b, qn + 2);
+	b[0] = (uint8_t)(m.n >> 8), b[1] = (uint8_t)m.n;
+	ck_assert_int_eq(write(srv, b, 2), 2);
+	read_all(cli, b, 2);
+	ck_assert_int_eq(write(srv, m.b, m.n), (ssize_t)m.n);
+	read_all(cli, b, m.n);
+	ck_assert_int_ne(lookup(AF_INET, "10.8.1.2", &d), 0);
+	close(cli);
+	close(srv);
+	close(lst);
+	leave_cgroup();
 }
 END_TEST
 
@@ -1431,6 +1657,11 @@ int main(void)
 	tcase_add_test(tc, answer_too_late);
 	tcase_add_test(tc, answer_other_netns);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("sockets");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, sockets_udp_big);
+	tcase_add_test(tc, sockets_tcp);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot");
 	tcase_add_test(tc, snap_flow_names);
 	tcase_add_test(tc, snap_domains_bounds);
@@ -1444,6 +1675,28 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	{
+		/* the cgroups of the socket cases, if one failed before its
+		 * rmdir (empty by now: their process is gone) */
+		const char *root;
+		int fd = jb_cgroup2_root(&root);
+		char path[300];
+
+		if (fd >= 0) {
+			DIR *dir = fdopendir(fd);
+			struct dirent *e;
+
+			while (dir && (e = readdir(dir)))
+				if (!strncmp(e->d_name, "jbdns-test-", 11)) {
+					snprintf(path, sizeof(path), "%s/%s", root, e->d_name);
+					rmdir(path);
+				}
+			if (dir)
+				closedir(dir);
+			else
+				close(fd);
+		}
+	}
 	jbh_kill_leftovers();
 	return failed ? 1 : 0;
 }
