@@ -223,9 +223,10 @@ static void watch_add(const char *path, void *arg)
  * skeleton, so jibril_bpf__destroy() detaches them. */
 static void dns_probe(struct jibril_bpf *skel)
 {
-	/* both programs key everything by the socket's network namespace:
-	 * a kernel whose cgroup_skb programs cannot ask for it (before 6.15)
-	 * would refuse the whole object, so they are left out instead */
+	/* both programs key everything by the socket's network namespace: a
+	 * kernel whose cgroup_skb programs cannot ask for it (the helper came
+	 * to them in 2025; 6.18 has it) would refuse the whole object, so
+	 * they are left out instead */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) > 0)
 		return;
 	log_warnx("this kernel does not give cgroup_skb programs bpf_get_netns_cookie(): DNS "
