@@ -1002,8 +1002,8 @@ END_TEST
  * must still refuse it (the file is two pages).
  */
 /* a task costs 736 bytes plus its cgroup path's room (16 + 528) */
-#define OVF_TASKS 1717986917u /* 1280 * t + 80 * 16 + 512 == 2^41 */
-#define OVF_FLOWS 16u
+#define OVF_TASKS 1717986907u /* 1280 * t + 88 * 160 + 512 == 2^41 */
+#define OVF_FLOWS 160u
 #define OVF_NSLOTS (1u << 23)
 
 static void ovf_header(struct jb_snap_region_hdr *h, size_t size)
