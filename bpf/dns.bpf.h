@@ -8,7 +8,8 @@
  * every packet a socket sends or is delivered (loopback included):
  *  - egress: a UDP query to port 53 (QR clear, opcode 0, one question) is
  *    remembered in jb_dns_queries: {network namespace, server address,
- *    local port, id, hash of the question} -> time sent.
+ *    local port, id, protocol, hash of the question} -> time sent; at most
+ *    JB_DNS_QRATE a second per socket owner but root (dns_query_allowed()).
  *  - ingress: a UDP response from port 53 is parsed: the question name,
  *    then up to JB_DNS_MAX_ANSWERS answer records; CNAME targets are
  *    decoded (compression pointers followed), A and AAAA addresses are
@@ -67,6 +68,8 @@
 #define JB_DNS_T_AAAA 28
 #define JB_DNS_C_IN 1
 #define JB_DNS_QUERIES 8192   /* pending queries remembered (LRU) */
+#define JB_DNS_QRATE 1000     /* queries a second remembered per user (not root) */
+#define JB_DNS_QBURST 2000    /* ... at once */
 #define JB_DNS_QUERY_NS (30ULL * 1000000000ULL) /* an answer later than this: rejected */
 #define JB_DNS_QWORDS 33      /* question hash: 8-byte words, >= 256 + 4 bytes */
 #define JB_DNS_QUERY_MAX 512  /* query bytes copied (power of 2): the question fits */
@@ -91,6 +94,19 @@ struct {
 	__type(key, struct jb_dns_qkey);
 	__type(value, __u64); /* bpf_ktime_get_ns() when sent */
 } jb_dns_queries SEC(".maps");
+
+/* Queries a socket owner may still have remembered (dns_query_allowed()). */
+struct jb_dns_qrate {
+	__u64 last_ns; /* tokens were last added up to here */
+	__u64 tokens;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* uid */
+	__type(value, struct jb_dns_qrate);
+} jb_dns_qrate SEC(".maps");
 
 /* One name walk. It lives in the scratch map, not on the stack: values
  * read from a map are unknown to the verifier, so the bpf_loop callback is
@@ -373,6 +389,51 @@ __noinline int jb_dns_store(__u32 j, __u64 now)
 	return 0;
 }
 
+/* May the owner of this socket have one more query remembered? Pending
+ * queries share one LRU for the host, so a user who floods queries (in a
+ * namespace of their own, on its loopback, for free) would evict everyone's
+ * and wash the names of the answers to them. A token bucket per socket
+ * owner (the uid as the host sees it: a user namespace maps to its
+ * creator's) lets each user have JB_DNS_QRATE queries a second remembered,
+ * JB_DNS_QBURST at once; root's are not limited (root is not who this
+ * stops). With the default sizes a flood by one user evicts only queries
+ * pending for longer than JB_DNS_QUERIES / JB_DNS_QRATE (8 s). Updates
+ * race between CPUs: the bucket is approximate, never negative. */
+static __always_inline int dns_query_allowed(__u32 uid, __u64 now)
+{
+	struct jb_dns_qrate *r, fresh = {};
+	__u64 add;
+
+	if (uid == 0)
+		return 1;
+	r = bpf_map_lookup_elem(&jb_dns_qrate, &uid);
+	if (!r) {
+		fresh.last_ns = now;
+		fresh.tokens = JB_DNS_QBURST - 1;
+		bpf_map_update_elem(&jb_dns_qrate, &uid, &fresh, BPF_NOEXIST);
+		return 1;
+	}
+	if (now > r->last_ns) {
+		__u64 dt = now - r->last_ns;
+
+		if (dt > 10ULL * 1000000000ULL)
+			dt = 10ULL * 1000000000ULL; /* (full anyway; no overflow) */
+		add = dt * JB_DNS_QRATE / 1000000000ULL;
+		if (add) {
+			/* keep the fraction: advance by what was added */
+			r->last_ns += add * 1000000000ULL / JB_DNS_QRATE;
+			if (now - r->last_ns > 10ULL * 1000000000ULL)
+				r->last_ns = now;
+			r->tokens = r->tokens + add > JB_DNS_QBURST ? JB_DNS_QBURST
+								    : r->tokens + add;
+		}
+	}
+	if (r->tokens == 0)
+		return 0;
+	r->tokens--;
+	return 1;
+}
+
 /* A query: the message at byte 'off' of the packet, 'len' bytes long, sent
  * by a socket of namespace s->qk.netns from port s->qk.lport to server
  * s->qk.server port 53. Remembered in jb_dns_queries when it is a standard
@@ -406,6 +467,8 @@ __noinline int jb_dns_query(struct __sk_buff *skb, __u32 off, __u32 len)
 	jb_dns_qhash((__u32)r + 4);
 	__builtin_memcpy(&s->qk.id, s->msg, 2);
 	now = bpf_ktime_get_ns();
+	if (!dns_query_allowed(bpf_get_socket_uid(skb), now))
+		return 0; /* over its rate: its answer will be rejected (counted) */
 	if (bpf_map_update_elem(&jb_dns_queries, &s->qk, &now, BPF_ANY) < 0)
 		stat_inc(JB_STAT_DNS_FAIL);
 	return 0;

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1347,6 +1348,58 @@ START_TEST(sockets_tcp)
 }
 END_TEST
 
+/* One user's query flood is remembered at the rate of its bucket only, so
+ * it cannot evict everybody's pending queries; root's are not limited. */
+START_TEST(sockets_query_rate)
+{
+	struct msg m;
+	uint8_t q[512];
+	size_t qn;
+	int user, rootfd, n = 6000, pending, srv;
+	uint64_t t0, t1;
+	double secs;
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+
+	own_cgroup_and_netns();
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv = sock_on(SOCK_DGRAM, 53); /* a receiver, so nothing bounces */
+	setfsuid(65534);	       /* the socket's owner: nobody */
+	user = socket(AF_INET, SOCK_DGRAM, 0);
+	setfsuid(0);
+	ck_assert_int_ge(user, 0);
+	m_query(&m, RESP, 1, "flood.test");
+	qn = query_msg(&m, q);
+	t0 = mono_ns();
+	for (int i = 0; i < n; i++) {
+		q[0] = (uint8_t)(i >> 8), q[1] = (uint8_t)i; /* a new id each */
+		ck_assert_int_eq(sendto(user, q, qn, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)qn);
+	}
+	t1 = mono_ns();
+	secs = (double)(t1 - t0) / 1e9;
+	pending = queries_count();
+	/* the burst, then 1000 a second: never the whole flood when it took
+	 * less than the 4 s it would need */
+	ck_assert_int_ge(pending, 2000);
+	ck_assert_msg(pending <= 2000 + (int)(1000 * secs) + 2,
+		      "%d of %d queries remembered in %.3f s", pending, n, secs);
+	if (secs < 3.0)
+		ck_assert_int_lt(pending, n);
+	/* root's queries are remembered whatever nobody did */
+	rootfd = socket(AF_INET, SOCK_DGRAM, 0);
+	for (int i = 0; i < 3000; i++) {
+		q[0] = 0x80 | (uint8_t)(i >> 8), q[1] = (uint8_t)i;
+		ck_assert_int_eq(sendto(rootfd, q, qn, 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)qn);
+	}
+	ck_assert_int_ge(queries_count(), pending + 3000 - 2);
+	close(rootfd);
+	close(user);
+	close(srv);
+	leave_cgroup();
+}
+END_TEST
+
 /* --- the snapshot's domains ------------------------------------------------ */
 
 static void dom(struct jb_snap_domain *d, int family, const char *addr, const char *names,
@@ -1662,6 +1715,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, sockets_udp_big);
 	tcase_add_test(tc, sockets_tcp);
+	tcase_add_test(tc, sockets_query_rate);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("snapshot");
 	tcase_add_test(tc, snap_flow_names);
