@@ -395,6 +395,29 @@ static int map_count(void)
 	return n;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int queries_count(void)
+{
+	uint8_t k[64], next[64];
+	void *prev = NULL;
+	int n = 0;
+
+	ck_assert_uint_le(bpf_map__key_size(skel->maps.jb_dns_queries), sizeof(k));
+	while (bpf_map_get_next_key(queries_fd, prev, next) == 0) {
+		memcpy(k, next, sizeof(k));
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
 /* the record holds exactly these names, NUL separated, zeros after */
 static void expect_names(const struct jb_dns *d, const char *const *names, int n)
 {
@@ -891,7 +914,25 @@ START_TEST(parse_fuzz)
 											: r >> 8);
 		}
 		run_v4(&m);
+		/* the same bytes as a query, sent: the egress program walks
+		 * them as one (a query has QR clear) */
+		{
+			static uint8_t p[16384], q[16384];
+			size_t pn;
+
+			m.b[2] &= 0x7f;
+			pn = pkt_v4(p, &m, 53, 5, 17);
+			/* swap the addresses and ports: from the client to port 53 */
+			memcpy(q, p, pn);
+			memcpy(q + 14 + 12, p + 14 + 16, 4);
+			memcpy(q + 14 + 16, p + 14 + 12, 4);
+			memcpy(q + 34, p + 36, 2);
+			memcpy(q + 36, p + 34, 2);
+			run_prog(egress_fd, q, pn);
+		}
 	}
+	ck_assert_int_gt(queries_count(), 0); /* some were well-formed questions */
+	ck_assert_int_le(queries_count(), 2000);
 	/* whatever was stored is well formed */
 	{
 		struct jb_dns_key k, next;
@@ -915,29 +956,6 @@ END_TEST
 /* --- answers must answer a query ------------------------------------------- */
 
 #define DNS_AT (14 + 20 + 8) /* the message in a pkt_v4(ihl 5) packet */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int queries_count(void)
-{
-	uint8_t k[64], next[64];
-	void *prev = NULL;
-	int n = 0;
-
-	ck_assert_uint_le(bpf_map__key_size(skel->maps.jb_dns_queries), sizeof(k));
-	while (bpf_map_get_next_key(queries_fd, prev, next) == 0) {
-		memcpy(k, next, sizeof(k));
-		prev = k;
-		n++;
-	}
-	return n;
-}
 
 /* the question's type (after the name at 12) */
 static void set_qtype(uint8_t *msg, unsigned type)
