@@ -479,7 +479,7 @@ __noinline int jb_dns_query(struct __sk_buff *skb, __u32 off, __u32 len)
  * namespace s->qk.netns. Global, so verified once. */
 __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 {
-	__u32 flags, qd, an, pos, zero = 0;
+	__u32 flags, qd, an, pos, empty, zero = 0;
 	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
 	long r;
 
@@ -494,7 +494,7 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 		return 0;
 	}
 	/* the verifier needs the bound on the register itself: hide the
-	 * comparisons above from clang, then mask (a no-op for 12..2048) */
+	 * comparisons above from clang, then mask (a no-op for 12..4096) */
 	asm volatile("" : "+r"(len));
 	len = ((len - 1) & JB_DNS_MSG_MASK) + 1;
 	if (bpf_skb_load_bytes(skb, off, s->msg, len) < 0) {
@@ -505,21 +505,26 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 	flags = dns_u16(s, 2);
 	qd = dns_u16(s, 4);
 	an = dns_u16(s, 6);
-	/* a response (QR), standard query (opcode 0), no error, one question */
-	if (!(flags & 0x8000) || (flags & 0x7800) || (flags & 0x000f) || qd != 1 || an == 0)
+	/* a response (QR) to a standard query (opcode 0) with one question;
+	 * one with an error or no answer names nothing, but still answers
+	 * (uses up) its query, so that nothing can answer it again */
+	if (!(flags & 0x8000) || (flags & 0x7800) || qd != 1)
 		return 0;
+	empty = (flags & 0x000f) || an == 0;
 	__builtin_memset(&s->val, 0, sizeof(s->val));
 	s->naddr = 0;
 	r = jb_dns_name(JB_DNS_HDR, 1);
 	if (r < 0) {
-		stat_inc(r == -2 ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+		if (!empty)
+			stat_inc(r == -2 ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
 		return 0;
 	}
 	if (s->val.count == 0)
 		return 0; /* a question for the root: no name to give */
 	pos = (__u32)r + 4; /* qtype, qclass */
 	if (pos > s->len) {
-		stat_inc(s->clipped ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+		if (!empty)
+			stat_inc(s->clipped ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
 		return 0;
 	}
 	/* the answer to a query this port sent to this server, in this
@@ -530,6 +535,11 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 		__u64 *sent = bpf_map_lookup_elem(&jb_dns_queries, &s->qk);
 		__u64 now = bpf_ktime_get_ns();
 
+		if (empty) {
+			if (sent)
+				bpf_map_delete_elem(&jb_dns_queries, &s->qk);
+			return 0;
+		}
 		if (!sent || now - *sent > JB_DNS_QUERY_NS) {
 			stat_inc(JB_STAT_DNS_REJECT);
 			if (sent)

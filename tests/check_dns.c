@@ -1030,6 +1030,23 @@ START_TEST(answer_needs_query)
 	ck_assert_int_eq(lookup(AF_INET, "10.0.0.7", &d), 0);
 	ck_assert_uint_eq(d.last_ns, last);
 	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_NEW), 1);
+
+	/* an NXDOMAIN uses its query up too: a positive "answer" after it
+	 * is no answer */
+	m_query(&o, RESP, 1, "gone.test");
+	m_a(&o, 12, "10.0.0.17");
+	n2 = pkt_v4(p2, &o, 53, 5, 17);
+	qn = query_of(p2, n2, q);
+	run_prog(egress_fd, q, qn);
+	ck_assert_int_eq(queries_count(), 1);
+	p2[DNS_AT + 3] |= 3; /* NXDOMAIN */
+	run_unasked(p2, n2);
+	ck_assert_int_eq(queries_count(), 0);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 7); /* not counted */
+	p2[DNS_AT + 3] &= ~3;
+	run_unasked(p2, n2);
+	ck_assert_uint_eq(stat_sum(JB_STAT_DNS_REJECT), 8);
+	ck_assert_int_ne(lookup(AF_INET, "10.0.0.17", &d), 0);
 }
 END_TEST
 
