@@ -242,20 +242,23 @@ static inline __u64 jb_hash_path(__u64 seed, const char *path_buf)
 
 /* --- DNS answers (bpf/dns.bpf.h, cgroup_skb ingress and egress) --------
  * jb_dns: LRU hash (JB_DNS_ENTRIES), key struct jb_dns_key = one address
- * seen in an A/AAAA answer of a UDP response from port 53, in one network
- * namespace (the receiving socket's netns cookie), value struct jb_dns =
- * the names that led to it: the question name, then each CNAME target in
- * answer order, NUL separated (every name NUL terminated), lower case,
- * dotted, no trailing dot. Bytes that cannot be part of a host name
- * (controls, space, DEL, 8-bit, '.' inside a label) are stored as '?', so
- * a crafted label can neither end a name early nor fake a second one. The
- * newest answer for an address replaces its names.
+ * seen in an A/AAAA answer of a response from port 53 (UDP, or TCP when
+ * one segment holds the whole message) in one network namespace (the
+ * receiving socket's netns cookie), value struct jb_dns = the names that
+ * led to it: the question name, then each CNAME target in answer order,
+ * NUL separated (every name NUL terminated), lower case, dotted, no
+ * trailing dot. Bytes that cannot be part of a host name (controls, space,
+ * DEL, 8-bit, '.' inside a label) are stored as '?', so a crafted label
+ * can neither end a name early nor fake a second one. The newest answer
+ * for an address replaces its names.
  * Only an answer to a query is stored: the egress program remembers each
- * UDP query to port 53 (netns, server address, local port, id, question)
- * for JB_DNS_QUERY_NS, and the answer must come from that server to that
- * port in that namespace with that id and question; it consumes the
- * query. Anything else counts JB_STAT_DNS_REJECT. A flow is joined to the
- * names of its remote address in its own namespace only (jb_flow.netns). */
+ * query to port 53 (netns, server address, local port, id, protocol,
+ * question; at most 1000 a second per user but root) for JB_DNS_QUERY_NS
+ * (30 s), and the answer must come from that server to that port in that
+ * namespace with that id and question; it uses the query up (so does an
+ * error or empty response). Any other answer counts JB_STAT_DNS_REJECT. A
+ * flow is joined to the names of its remote address in its own namespace
+ * only (jb_flow.netns). */
 #define JB_DNS_ENTRIES 4096  /* map size; the snapshot reserves as many */
 #define JB_DNS_NAMES_LEN 256 /* names that do not fit are left out: CUT */
 
