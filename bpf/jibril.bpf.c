@@ -298,6 +298,18 @@ static __always_inline void stat_inc(__u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
+/* Take back one TASK_NEW: a record deleted before any query could see it
+ * was never lost. Counters are per-CPU: this CPU's may wrap below zero,
+ * the sum user space takes (mod 2^64) is still right. */
+static __always_inline void stat_untask(void)
+{
+	__u32 idx = JB_STAT_TASK_NEW;
+	__u64 *v = bpf_map_lookup_elem(&jb_stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, (__u64)-1);
+}
+
 static __always_inline struct jb_task *scratch_task(void)
 {
 	__u32 zero = 0;
@@ -322,7 +334,17 @@ static __always_inline __u64 start_ticks_of(struct task_struct *task)
 	return task->group_leader->start_boottime / JB_NSEC_PER_TICK;
 }
 
+/* The key of the task's current image (bpf/jibril.h, jb_hash_image): one
+ * field load more than the process's own key. Every thread of a process
+ * has the same self_exec_id: clone copies it, and exec, which changes it,
+ * leaves one thread. */
 static __always_inline __u64 task_key_of(struct task_struct *task)
+{
+	return jb_hash_image(jb_seed, task->tgid, start_ticks_of(task), task->self_exec_id);
+}
+
+/* The process's key as back-fill writes it (no image: /proc cannot tell) */
+static __always_inline __u64 proc_key_of(struct task_struct *task)
 {
 	return jb_hash_task(jb_seed, task->tgid, start_ticks_of(task));
 }
@@ -338,7 +360,7 @@ static __always_inline void fill_identity(struct jb_task *t, struct task_struct 
 
 	t->start_ticks = start_ticks_of(task);
 	t->tgid = task->tgid;
-	t->key = jb_hash_task(jb_seed, t->tgid, t->start_ticks);
+	t->key = task_key_of(task);
 	t->ppid = ppid;
 	t->parent_key = ppid ? task_key_of(parent) : 0;
 	t->uid = task->cred->uid.val;
@@ -549,18 +571,50 @@ static __always_inline struct jb_task *build_task(struct task_struct *task)
 	return t;
 }
 
-/* Key of the current process, creating a minimal record if it has none (it
- * predates the agent and back-fill missed it, or we lost a fork race). */
+/* The back-filled record of task's process (jb_hash_task key), copied
+ * under the current image's key (the task scratch): what back-fill read
+ * from /proc at start (exe, args, the parent's back-fill key) stays the
+ * image's context. NULL if back-fill wrote none. The copy is a record the
+ * kernel creates (TASK_NEW), so it is no longer BACKFILL. */
+static __always_inline struct jb_task *adopt_backfill(struct task_struct *task, __u64 key)
+{
+	__u64 pkey = proc_key_of(task);
+	struct jb_task *b = bpf_map_lookup_elem(&jb_tasks, &pkey);
+	struct jb_task *t;
+
+	if (!b || !(b->flags & JB_TASK_BACKFILL))
+		return NULL;
+	t = scratch_task();
+	if (!t)
+		return NULL;
+	bpf_probe_read_kernel(t, sizeof(*t), b);
+	t->key = key;
+	t->flags &= ~JB_TASK_BACKFILL;
+	t->first_ns = bpf_ktime_get_ns();
+	return t;
+}
+
+/* Key of the current process's image, creating a minimal record if it
+ * has none (it predates the agent, or we lost a fork race), and marking
+ * the image ACTED: the caller is about to record something under the key,
+ * so the image's record must outlive its exec. */
 static __noinline __u64 ensure_task(struct task_struct *task)
 {
 	__u64 key = task_key_of(task);
-	struct jb_task *t;
+	struct jb_task *t = bpf_map_lookup_elem(&jb_tasks, &key);
 
-	if (bpf_map_lookup_elem(&jb_tasks, &key))
+	if (t) {
+		if (!(t->flags & JB_TASK_ACTED))
+			t->flags |= JB_TASK_ACTED;
 		return key;
-	t = build_task(task);
-	if (t)
+	}
+	t = adopt_backfill(task, key);
+	if (!t)
+		t = build_task(task);
+	if (t) {
+		t->flags |= JB_TASK_ACTED;
 		task_insert(t);
+	}
 	return key;
 }
 
@@ -739,12 +793,25 @@ int BPF_PROG(jb_fork, struct task_struct *parent, struct task_struct *child)
 	if (!t || !s)
 		return 0;
 	now = bpf_ktime_get_ns();
-	/* the child runs the forking process's image, even with CLONE_PARENT */
+	/* the child runs the forking process's image, even with CLONE_PARENT;
+	 * forking is an act of that image: its record must outlive an exec,
+	 * the child's record names it as parent */
 	pkey = task_key_of(parent);
 	old = bpf_map_lookup_elem(&jb_tasks, &pkey);
+	if (!old) {
+		struct jb_task *a = adopt_backfill(parent, pkey);
+
+		if (a) {
+			task_insert(a);
+			old = bpf_map_lookup_elem(&jb_tasks, &pkey);
+		}
+	}
+	if (old && !(old->flags & JB_TASK_ACTED))
+		old->flags |= JB_TASK_ACTED;
 	if (old) {
 		bpf_probe_read_kernel(t, sizeof(*t), old);
-		t->flags &= ~(JB_TASK_EXECED | JB_TASK_BACKFILL | JB_TASK_EXITED);
+		t->flags &= ~(JB_TASK_EXECED | JB_TASK_BACKFILL | JB_TASK_EXITED | JB_TASK_ACTED |
+			      JB_TASK_REPLACED);
 	} else {
 		t->flags = 0;
 		fill_exe(t, s, BPF_CORE_READ(child, mm, exe_file));
@@ -754,8 +821,9 @@ int BPF_PROG(jb_fork, struct task_struct *parent, struct task_struct *child)
 	t->first_ns = now;
 	fill_identity(t, child, now);
 	if (parent->tgid == jb_agent_tgid) {
-		/* the agent forks only its children: one of its own */
-		struct jb_agent a = { .task_key = t->key, .row = JB_AGENT_ROW_UNKNOWN };
+		/* the agent forks only its children: one of its own (by its
+		 * process key, which its exec does not change) */
+		struct jb_agent a = { .task_key = proc_key_of(child), .row = JB_AGENT_ROW_UNKNOWN };
 		__u32 tgid = t->tgid;
 
 		t->flags |= JB_TASK_AGENT;
@@ -770,20 +838,29 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	struct jb_scratch *s = scratch_path();
 	struct jb_task *t = scratch_task();
-	struct jb_task *old;
+	struct jb_task *old, *h;
 	struct file *file;
 	const char *fname;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 key;
+	__u64 key, old_key;
 	long err;
 
 	if (!s || !t)
 		return 0;
 	fill_identity(t, p, now);
 	key = t->key; /* t is scratch: record_file() below may rebuild it */
-	old = bpf_map_lookup_elem(&jb_tasks, &key);
-	t->first_ns = old ? old->first_ns : now;
-	t->flags = old ? old->flags & ~JB_TASK_BACKFILL : 0;
+	/* the image that ran until now: begin_new_exec() has already counted
+	 * this exec in self_exec_id. It keeps its record, marked REPLACED, if
+	 * anything names it; else it goes (a fork child before its exec). A
+	 * back-filled process is named by its back-fill key. */
+	old_key = jb_hash_image(jb_seed, t->tgid, t->start_ticks, p->self_exec_id - 1);
+	old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+	if (!old) {
+		old_key = proc_key_of(p);
+		old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+	}
+	t->first_ns = now;
+	t->flags = old ? old->flags & JB_TASK_AGENT : 0;
 	t->flags |= JB_TASK_EXECED;
 	if (is_agent(p))
 		t->flags |= JB_TASK_AGENT; /* also when its record was evicted */
@@ -803,21 +880,32 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	fill_args(t, p);
 	fill_env(t, s, p); /* s->file (the exe path) is kept for below */
 
-	if (old) {
+	err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_NOEXIST);
+	if (!err)
+		stat_inc(JB_STAT_TASK_NEW);
+	else if (err == -JB_EEXIST)
 		err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_ANY);
-	} else {
-		err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_NOEXIST);
-		if (!err)
-			stat_inc(JB_STAT_TASK_NEW);
-		else if (err == -JB_EEXIST)
-			err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_ANY);
-	}
 	if (err)
 		stat_inc(JB_STAT_TASK_FAIL);
-	/* a protected copy follows the new image (exe, args, EXECED) */
-	if (bpf_map_lookup_elem(&jb_tasks_hot, &key) &&
-	    bpf_map_update_elem(&jb_tasks_hot, &key, t, BPF_ANY))
-		stat_inc(JB_STAT_HOT_FAIL);
+	/* the old image: an LRU value may be reused under our feet, so it is
+	 * looked up again rather than trusted from above */
+	old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+	if (old && !(old->flags & (JB_TASK_ACTED | JB_TASK_BACKFILL))) {
+		if (!bpf_map_delete_elem(&jb_tasks, &old_key))
+			stat_untask();
+	} else if (old) {
+		old->flags |= JB_TASK_REPLACED;
+		old->exit_ns = now;
+		old->last_ns = now;
+	}
+	/* and its protected copy, if it touched a watched file (the new
+	 * image gets one of its own when it does) */
+	h = bpf_map_lookup_elem(&jb_tasks_hot, &old_key);
+	if (h) {
+		h->flags |= JB_TASK_REPLACED;
+		h->exit_ns = now;
+		h->last_ns = now;
+	}
 
 	if (is_agent(p))
 		return 0;
@@ -860,7 +948,7 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 		__u32 tgid = p->tgid;
 		struct jb_agent *a = bpf_map_lookup_elem(&jb_agent, &tgid);
 
-		if (a && a->task_key == key)
+		if (a && a->task_key == proc_key_of(p))
 			bpf_map_delete_elem(&jb_agent, &tgid);
 	}
 	t = bpf_map_lookup_elem(&jb_tasks, &key);
@@ -1603,6 +1691,9 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	key = flow_key(tkey, netns, family, proto, JB_FLOW_EGRESS, dport, dst);
 	if (flow_bump(key))
 		return 0;
+	/* a new flow names this image: it needs a record that outlives an
+	 * exec (process context: connect(), or the SYN_SENT it causes) */
+	ensure_task(task);
 
 	flow_fill(&fl, sk, key, tkey, netns, family, proto, JB_FLOW_EGRESS,
 		  sk->__sk_common.skc_num, dport, dst);

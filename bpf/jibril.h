@@ -69,6 +69,12 @@ enum jb_task_flag {
 	JB_TASK_AGENT = 1u << 6,     /* one of the agent's own processes (its
 				      * supervisor or a child it forked): kept
 				      * for context, never an ordinary detection */
+	JB_TASK_ACTED = 1u << 8,     /* this image did something recorded (a
+				      * file, flow or tamper record names its
+				      * key, or it forked): kept when it execs */
+	JB_TASK_REPLACED = 1u << 9,  /* this image ended by an exec of the same
+				      * process (exit_ns: when); the new image
+				      * has a record of its own */
 };
 
 /* jb_file.flags */
@@ -114,7 +120,15 @@ enum jb_stat {
  * (key jb_hash_path(seed, path), value __u32 enum jb_watch_flag, 0 for a recipe's file) has its
  * file and link records there instead of in jb_files/jb_links. */
 
-/* tasks: key = jb_hash_task(seed, tgid, start ticks) */
+/* tasks: one record per process IMAGE, key = jb_hash_image(seed, tgid,
+ * start ticks, the task's self_exec_id): an exec gives the process a new
+ * record, so a file, flow or tamper record (which carries the key of the
+ * image that acted) always names the image that acted, however soon the
+ * process execs again. An image that did nothing recorded (no ACTED: a
+ * fork child before its exec) is deleted when it execs. Back-fill (user
+ * space cannot read self_exec_id) writes jb_hash_task(seed, tgid, start
+ * ticks) keys with JB_TASK_BACKFILL; the kernel adopts such a record (a
+ * copy under the image key) the first time it needs the process. */
 struct jb_task {
 	__u64 key;
 	__u64 parent_key;  /* 0 when the parent is unknown */
@@ -214,6 +228,15 @@ static inline __u64 jb_hash_task(__u64 seed, __u32 tgid, __u64 start_ticks)
 	h = jb_mix64(h ^ tgid);
 	h = jb_mix64(h ^ start_ticks);
 	return h ? h : 1; /* 0 means "none" */
+}
+
+/* The key of one image of a process: self_exec_id is the kernel's count
+ * of execs in the task's line (inherited at fork, one more at each exec). */
+static inline __u64 jb_hash_image(__u64 seed, __u32 tgid, __u64 start_ticks, __u64 exec_id)
+{
+	__u64 h = jb_hash_task(seed, tgid, start_ticks);
+	h = jb_mix64(h ^ 0x696d616765ULL ^ (exec_id << 8)); /* "image" */
+	return h ? h : 1;
 }
 
 /* Hash of a NUL-terminated path in a JB_PATH_LEN buffer (8-byte aligned):
@@ -376,7 +399,7 @@ struct jb_tamper {
  * row once it knows which slot the pid belongs to). */
 #define JB_AGENT_ENTRIES 64
 struct jb_agent {
-	__u64 task_key;
+	__u64 task_key;	/* the process key (jb_hash_task): an exec keeps it */
 	__u32 row;	/* kind table row, or JB_AGENT_ROW_* */
 	__u32 _pad;
 };
