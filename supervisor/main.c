@@ -265,6 +265,9 @@ static int run_supervisor(const char *config_path)
 	}
 	log_info("%zu recipes loaded, %zu enabled", sup.recipes.set.n,
 		 sup_recipes_enabled(&sup.recipes));
+	if (sup.cfg.query_gap_ms)
+		log_warnx("[debug] query_gap_ms = %u: each query pauses between the maps it "
+			  "reads (a test setting: it only delays detection)", sup.cfg.query_gap_ms);
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");
