@@ -145,6 +145,8 @@ uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid);
  * records not REPLACED nor back-filled), else its process key
  * (jb_hash_task: no record yet). */
 uint64_t jbh_image_key(int tasks_fd, uint64_t seed, pid_t pid);
+/* pid's process key (jb_hash_task), the key of its back-filled record */
+uint64_t jbh_proc_key(const struct jbh_agent *a, pid_t pid);
 void jbh_tamper_inject(const struct jbh_agent *a, pid_t actor, struct jb_tamper *t);
 
 #endif

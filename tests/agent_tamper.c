@@ -99,6 +99,20 @@ uint64_t jbh_image_key(int tasks_fd, uint64_t seed, pid_t pid)
 	return best ? best : jb_hash_task(seed, (__u32)pid, st.start);
 }
 
+uint64_t jbh_proc_key(const struct jbh_agent *a, pid_t pid)
+{
+	struct jb_meta meta;
+	struct tl_stat st;
+	__u32 zero = 0;
+	int fd = jbh_agent_map(a, "jb_meta");
+
+	ck_assert_msg(fd >= 0, "the agent %d holds no jb_meta map", (int)a->pid);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &meta), 0);
+	close(fd);
+	ck_assert_int_eq(tl_proc_stat(pid, &st), 0);
+	return jb_hash_task(meta.seed, (__u32)pid, st.start);
+}
+
 uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid)
 {
 	struct jb_meta meta;

@@ -931,8 +931,9 @@ START_TEST(agent_backfill)
 	ev = expect("credentials_files_access", pid, dl);
 	expect_str(ev, "process.cgroup", rel);
 	expect_str(ev, "process.container_id", h);
-	/* its record in the kernel's map: back-filled, with the same id */
-	key = jbh_task_key(&A, pid);
+	/* its back-filled record in the kernel's map (the process key: the
+	 * image that acted is a copy the kernel adopted), with the same id */
+	key = jbh_proc_key(&A, pid);
 	fd = jbh_agent_map(&A, "jb_tasks");
 	ck_assert_int_ge(fd, 0);
 	if (bpf_map_lookup_elem(fd, &key, &t) != 0) {
