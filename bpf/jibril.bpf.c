@@ -1853,4 +1853,5 @@ int BPF_PROG(jb_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	return 0;
 }
 
+#include "io_uring.bpf.h"
 #include "dns.bpf.h"

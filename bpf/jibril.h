@@ -75,6 +75,11 @@ enum jb_task_flag {
 	JB_TASK_REPLACED = 1u << 9,  /* this image ended by an exec of the same
 				      * process (exit_ns: when); the new image
 				      * has a record of its own */
+	JB_TASK_IO_URING = 1u << 7,  /* set up an io_uring, or submitted file or
+				      * connect work to one (bpf/io_uring.bpf.h);
+				      * inherited at fork (the child shares the
+				      * ring); a new image starts without it (ring
+				      * fds are close-on-exec) */
 };
 
 /* jb_file.flags */

@@ -111,9 +111,13 @@ int jb_bpf_preflight(char *err, size_t errlen)
 	return 0;
 }
 
-/* Disable programs whose tracepoint this kernel lacks (optional ones). */
+/* Disable programs whose tracepoint this kernel lacks (optional ones):
+ * syscall tracepoints by their tracefs entry, tp_btf ones (io_uring's, on
+ * a kernel built without it) by their btf_trace_NAME type in the kernel's
+ * BTF. */
 static void disable_missing(struct bpf_object *obj)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, obj)
@@ -122,6 +126,15 @@ static void disable_missing(struct bpf_object *obj)
 		char path[256];
 		struct stat st;
 
+		if (strncmp(sec, "tp_btf/", 7) == 0 && vmlinux) {
+			snprintf(path, sizeof(path), "btf_trace_%s", sec + 7);
+			if (btf__find_by_name_kind(vmlinux, path, BTF_KIND_TYPEDEF) >= 0)
+				continue;
+			log_warnx("tracepoint %s is missing: %s disabled", sec + 7,
+				  bpf_program__name(prog));
+			bpf_program__set_autoload(prog, false);
+			continue;
+		}
 		if (strncmp(sec, "tracepoint/", 11) != 0)
 			continue;
 		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
@@ -131,6 +144,7 @@ static void disable_missing(struct bpf_object *obj)
 			  bpf_program__name(prog));
 		bpf_program__set_autoload(prog, false);
 	}
+	btf__free(vmlinux);
 }
 
 /* 32-bit syscalls are possible: the kernel has IA32 emulation (the
