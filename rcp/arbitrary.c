@@ -20,7 +20,7 @@ static const char *const what_names[RCP_W_MAX] = {
 	"exe",	      "comm",	    "args",	     "uid",	       "pid",
 	"ppid",	      "parent_exe", "parent_comm",   "parent_args",   "task_or_parent_exe",
 	"ancient_exe", "file",	    "domain",	     "domain_entropy", "remote_port",
-	"remote_ip",  "env"};
+	"remote_ip",  "env",	    "task_flags"};
 /* "which" of an item and of a group alike: index 1, irrelevant, negates */
 static const char *const which_names[] = {"pertinent", "irrelevant", NULL};
 

@@ -236,6 +236,29 @@ static int env_match(const struct rcp_item *it, const struct jb_task *t)
 	return r;
 }
 
+/* The task's flags as words, space separated, in a fixed order: what a
+ * task_flags pattern is matched against ("execed io_uring"). */
+static size_t task_flag_words(const struct jb_task *t, char *buf, size_t n)
+{
+	static const struct { uint32_t bit; const char *name; } w[] = {
+		{JB_TASK_EXITED, "exited"},   {JB_TASK_EXECED, "execed"},
+		{JB_TASK_ARGS_CUT, "args_cut"}, {JB_TASK_EXE_CUT, "exe_cut"},
+		{JB_TASK_ENV_CUT, "env_cut"}, {JB_TASK_IO_URING, "io_uring"},
+	};
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (!(t->flags & w[i].bit))
+			continue;
+		int k = snprintf(buf + o, n - o, "%s%s", o ? " " : "", w[i].name);
+		if (k < 0 || (size_t)k >= n - o)
+			break;
+		o += (size_t)k;
+	}
+	return o;
+}
+
 /* The item's own test, before which: irrelevant negates it: 1, 0 or
  * RE_UNDECIDED (a field of several values: any match wins, then any
  * undecided). */
@@ -310,6 +333,8 @@ static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 		return s->flow && any_cidr(it->cidrs, it->ncidrs, s->flow->family, s->flow->daddr);
 	case RCP_W_ENV:
 		return t ? env_match(it, t) : 0;
+	case RCP_W_TASK_FLAGS:
+		return t ? re_match(it->re, buf, task_flag_words(t, buf, sizeof(buf))) : 0;
 	default:
 		return 0;
 	}

@@ -87,6 +87,7 @@ static json_t *jprocess(const struct wrk_event_ctx *ctx, const struct jb_task *t
 		json_object_set_new(o, "comm", jstr(t->comm, sizeof(t->comm)));
 		json_object_set_new(o, "exited", json_boolean(t->flags & JB_TASK_EXITED));
 		json_object_set_new(o, "args_truncated", json_boolean(t->flags & JB_TASK_ARGS_CUT));
+		json_object_set_new(o, "io_uring", json_boolean(t->flags & JB_TASK_IO_URING));
 	}
 	return o;
 }
