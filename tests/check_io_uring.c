@@ -11,7 +11,8 @@
  *    exe (never an io-wq or SQPOLL thread's), the file's real path and the
  *    open's actions (create, write); the event says io_uring: true.
  *  - IORING_OP_RENAMEAT onto an authorized_keys and IORING_OP_UNLINKAT of
- *    one give the same detection with rename / unlink.
+ *    one give the same detection with rename / unlink; IORING_OP_LINKAT and
+ *    IORING_OP_SYMLINKAT naming one give it with link.
  *  - IORING_OP_CONNECT: TCP and UDP to a loopback reverse-shell port give
  *    suspicious_port_access with the helper's pid (TCP through the socket
  *    state tracepoint, UDP through the ring's own program).
@@ -234,6 +235,38 @@ START_TEST(test_rename_unlink)
 }
 END_TEST
 
+/* IORING_OP_LINKAT and IORING_OP_SYMLINKAT naming an authorized_keys: the
+ * new name is a LINK action, as for link(2) and symlink(2) */
+START_TEST(test_link_symlink)
+{
+	char dir[128], pub[160], keys[160], keys2[160];
+	pid_t tl, pl, ps;
+	uint64_t t, dl;
+	json_t *ev;
+
+	up();
+	snprintf(dir, sizeof(dir), "%s/l/.ssh", D);
+	mkdirs(dir);
+	snprintf(pub, sizeof(pub), "%s/id.pub", dir);
+	snprintf(keys, sizeof(keys), "%s/authorized_keys", dir);
+	snprintf(keys2, sizeof(keys2), "%s/authorized_keys2", dir);
+	make_file(pub);
+	t = jbh_real_ms();
+	dl = jbh_detect_deadline(&A);
+	tl = uring((char *[]){"-d", dir, "link", "id.pub", "id2.pub", NULL});
+	pl = uring((char *[]){"-d", dir, "link", "id.pub", "authorized_keys", NULL});
+	ps = uring((char *[]){"-d", dir, "symlink", "id.pub", "authorized_keys2", NULL});
+	ev = expect("ssh_auth_keys_modification", pl, keys, dl);
+	check_file_event(ev, "ssh_auth_keys_modification", pl, t, keys, "link");
+	json_decref(ev);
+	ev = expect("ssh_auth_keys_modification", ps, keys2, dl);
+	check_file_event(ev, "ssh_auth_keys_modification", ps, t, keys2, "link");
+	json_decref(ev);
+	expect_none(tl);
+	down();
+}
+END_TEST
+
 /* --- connect -------------------------------------------------------------- */
 
 START_TEST(test_connect)
@@ -346,6 +379,7 @@ int main(void)
 		return 77;
 	add(s, "open_write", test_open_write);
 	add(s, "rename_unlink", test_rename_unlink);
+	add(s, "link_symlink", test_link_symlink);
 	add(s, "connect", test_connect);
 	add(s, "sensitive_file", test_sensitive_file);
 	sr = srunner_create(s);
