@@ -19,12 +19,13 @@
  *                        kernel's copy of each name, against the request's
  *                        dirfd, as the syscall's enter program does),
  *                        FSYNC, SYNC_FILE_RANGE, FTRUNCATE (the request's
- *                        file), CONNECT of anything but TCP (the address
+ *                        file, walked each time: no jb_seen), CONNECT of anything but TCP (the address
  *                        in the caller's memory, as jb_connect_e reads it)
  *   io_uring_complete    OPENAT/OPENAT2 that succeeded: the opened file
  *                        itself (fd, or the fixed-file slot) with the
- *                        actions of its f_mode, exactly as the open
- *                        syscalls' exit program records it; CONNECT that
+ *                        actions of its f_mode, as the open syscalls' exit
+ *                        program records it (walked each time: no jb_seen,
+ *                        see uring_fd_act()); CONNECT that
  *                        succeeded: the peer the socket holds
  * TCP connects through a ring need nothing here: jb_sock_state sees the
  * SYN_SENT transition whoever calls tcp_v4_connect().
@@ -136,16 +137,21 @@ static __always_inline struct file *req_file(struct task_struct *task, struct io
 	return fd_to_file(task, fd);
 }
 
-/* One name of a request (a kernel struct filename) against its dirfd,
- * like on_path() for the syscalls (user strings there). */
-static __noinline int uring_name(struct task_struct *task, __u64 tkey, struct filename *n,
-				 int dfd, __u32 act)
+/* One name of a request (a kernel struct filename, passed as a number)
+ * against its dirfd, like on_path() for the syscalls (user strings there).
+ * A global function, so the verifier checks it once for the program; as a
+ * static one it was checked again for every opcode's constant action and
+ * dirfd (165k instructions instead of ~20k). The task is current: every
+ * caller runs in the submitting thread. */
+__noinline int jb_uring_name(__u64 tkey, __u64 name, int dfd, __u32 act)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct jb_scratch *s = scratch_path();
+	struct filename *n;
 
-	if (!s || !n)
+	if (!s || !name)
 		return 0;
-	n = as_btf(n, struct filename);
+	n = as_btf((void *)name, struct filename);
 	if (str_path(s, task, n->name, dfd, 1) == 0)
 		record_file(s, tkey, act, NULL, 0);
 	else
@@ -153,37 +159,77 @@ static __noinline int uring_name(struct task_struct *task, __u64 tkey, struct fi
 	return 0;
 }
 
-/* One or two names: the task first (ensure_task() may reuse the scratch
- * that str_path() fills), then each name. */
-static __always_inline int uring_path(struct task_struct *task, struct filename *n1, int dfd1,
-				      struct filename *n2, int dfd2, __u32 act)
+/* The open flags' intent at submit (see the header). */
+static __always_inline __u32 open_intent(__u64 fl)
 {
-	__u64 tkey = ensure_task(task);
-
-	uring_mark(tkey);
-	uring_name(task, tkey, n1, dfd1, act);
-	if (n2)
-		uring_name(task, tkey, n2, dfd2, act);
-	return 0;
-}
-
-/* An open by name, at submit: the intent of its flags (see the header). */
-static __always_inline int uring_open_submit(struct task_struct *task, struct io_kiocb *req)
-{
-	struct io_open *o = as_btf(req, struct io_open);
-	__u64 fl = o->how.flags;
 	__u32 act = JB_ACT_OPEN;
 
-	if (!(fl & JB_O_PATH)) {
-		if ((fl & JB_O_ACCMODE) == JB_O_WRONLY || (fl & JB_O_ACCMODE) == JB_O_RDWR) {
-			act |= JB_ACT_WRITE;
-			if (fl & JB_O_TRUNC)
-				act |= JB_ACT_TRUNCATE;
-		}
-		if ((fl & JB_O_ACCMODE) != JB_O_WRONLY)
-			act |= JB_ACT_READ;
+	if (fl & JB_O_PATH)
+		return act;
+	if ((fl & JB_O_ACCMODE) == JB_O_WRONLY || (fl & JB_O_ACCMODE) == JB_O_RDWR) {
+		act |= JB_ACT_WRITE;
+		if (fl & JB_O_TRUNC)
+			act |= JB_ACT_TRUNCATE;
 	}
-	return uring_path(task, o->filename, o->dfd, NULL, 0, act);
+	if ((fl & JB_O_ACCMODE) != JB_O_WRONLY)
+		act |= JB_ACT_READ;
+	return act;
+}
+
+/* The names of a request that names files: one or two, with their dirfds
+ * and the action, picked per opcode; then the task (ensure_task() may reuse
+ * the scratch that str_path() fills) and each name. One subprogram with
+ * the names handed to jb_uring_name(). */
+static __noinline int uring_names(struct task_struct *task, struct io_kiocb *req, __u32 op)
+{
+	__u64 n1 = 0, n2 = 0; /* struct filename *, read as numbers (see jb_uring_name) */
+	int d1 = 0, d2 = 0;
+	__u32 act;
+	__u64 tkey;
+
+	if (op == JB_IORING_OP_OPENAT || op == JB_IORING_OP_OPENAT2) {
+		struct io_open *o = as_btf(req, struct io_open);
+
+		BPF_CORE_READ_INTO(&n1, o, filename);
+		d1 = o->dfd;
+		act = open_intent(o->how.flags);
+	} else if (op == JB_IORING_OP_UNLINKAT) {
+		struct io_unlink *u = as_btf(req, struct io_unlink);
+
+		BPF_CORE_READ_INTO(&n1, u, filename);
+		d1 = u->dfd;
+		act = JB_ACT_UNLINK;
+	} else {
+		/* RENAMEAT, LINKAT, SYMLINKAT: struct io_rename and struct
+		 * io_link name their fields alike */
+		struct io_link *l = as_btf(req, struct io_link);
+		struct io_rename *r = as_btf(req, struct io_rename);
+
+		if (op == JB_IORING_OP_RENAMEAT) {
+			BPF_CORE_READ_INTO(&n1, r, oldpath);
+			d1 = r->old_dfd;
+			BPF_CORE_READ_INTO(&n2, r, newpath);
+			d2 = r->new_dfd;
+			act = JB_ACT_RENAME;
+		} else if (op == JB_IORING_OP_LINKAT) {
+			BPF_CORE_READ_INTO(&n1, l, oldpath);
+			d1 = l->old_dfd;
+			BPF_CORE_READ_INTO(&n2, l, newpath);
+			d2 = l->new_dfd;
+			act = JB_ACT_LINK;
+		} else {
+			/* a symlink: only the new name is a file (jb_symlinkat) */
+			BPF_CORE_READ_INTO(&n1, l, newpath);
+			d1 = l->new_dfd;
+			act = JB_ACT_LINK;
+		}
+	}
+	tkey = ensure_task(task);
+	uring_mark(tkey);
+	jb_uring_name(tkey, n1, d1, act);
+	if (n2)
+		jb_uring_name(tkey, n2, d2, act);
+	return 0;
 }
 
 /* The INET socket of a connect request that is not TCP (TCP: jb_sock_state
@@ -262,6 +308,28 @@ static __noinline int uring_connect_done(struct io_kiocb *req)
 			   bpf_ntohs(sk->__sk_common.skc_dport));
 }
 
+/* FSYNC, SYNC_FILE_RANGE, FTRUNCATE: the request's file, walked and
+ * recorded each time. Not through file_cached() as their syscalls are:
+ * that subprogram costs the verifier ~150k instructions (1.5 s of agent
+ * start on this class of machine) per program that calls it, and a walk
+ * (~1 us) is small beside the flush it stands next to. */
+static __noinline int uring_fd_act(struct task_struct *task, struct io_kiocb *req, __u32 act)
+{
+	struct jb_scratch *s = scratch_path();
+	__u64 tkey;
+
+	if (!s)
+		return 0;
+	tkey = ensure_task(task); /* before the walk: it may reuse the scratch */
+	uring_mark(tkey);
+	if (walk_file(s, req_file(task, req)) < 0) {
+		stat_inc(JB_STAT_PATH_FAIL);
+		return 0;
+	}
+	record_file(s, tkey, act, NULL, 0);
+	return 0;
+}
+
 static __always_inline void uring_pathgen_bump(void)
 {
 	__u32 zero = 0;
@@ -290,42 +358,13 @@ int BPF_PROG(jb_uring_submit, struct io_kiocb *req)
 	if (is_agent(task))
 		return 0;
 
-	switch (op) {
-	case JB_IORING_OP_OPENAT:
-	case JB_IORING_OP_OPENAT2:
-		return uring_open_submit(task, req);
-	case JB_IORING_OP_RENAMEAT: {
-		struct io_rename *r = as_btf(req, struct io_rename);
-
-		return uring_path(task, r->oldpath, r->old_dfd, r->newpath, r->new_dfd,
-				  JB_ACT_RENAME);
-	}
-	case JB_IORING_OP_UNLINKAT: {
-		struct io_unlink *u = as_btf(req, struct io_unlink);
-
-		return uring_path(task, u->filename, u->dfd, NULL, 0, JB_ACT_UNLINK);
-	}
-	case JB_IORING_OP_LINKAT: {
-		struct io_link *l = as_btf(req, struct io_link);
-
-		return uring_path(task, l->oldpath, l->old_dfd, l->newpath, l->new_dfd,
-				  JB_ACT_LINK);
-	}
-	case JB_IORING_OP_SYMLINKAT: {
-		/* only the new name is a file (see jb_symlinkat) */
-		struct io_link *l = as_btf(req, struct io_link);
-
-		return uring_path(task, l->newpath, l->new_dfd, NULL, 0, JB_ACT_LINK);
-	}
-	case JB_IORING_OP_CONNECT:
+	if (op == JB_IORING_OP_CONNECT)
 		return uring_connect(task, req);
-	case JB_IORING_OP_FTRUNCATE:
-		uring_mark(ensure_task(task));
-		return file_cached(task, req_file(task, req), JB_ACT_TRUNCATE);
-	default: /* FSYNC, SYNC_FILE_RANGE */
-		uring_mark(ensure_task(task));
-		return file_cached(task, req_file(task, req), JB_ACT_FSYNC);
-	}
+	if (op == JB_IORING_OP_FSYNC || op == JB_IORING_OP_SYNC_FILE_RANGE ||
+	    op == JB_IORING_OP_FTRUNCATE)
+		return uring_fd_act(task, req,
+				    op == JB_IORING_OP_FTRUNCATE ? JB_ACT_TRUNCATE : JB_ACT_FSYNC);
+	return uring_names(task, req, op);
 }
 
 /* A completed open: the file it opened, as on_open_exit() records one. */
@@ -333,7 +372,9 @@ static __noinline int uring_open_done(struct task_struct *task, struct io_kiocb 
 {
 	struct io_open *o = as_btf(req, struct io_open);
 	__u32 slot = o->file_slot, mode, act = JB_ACT_OPEN;
+	struct jb_scratch *s;
 	struct file *f;
+	__u64 tkey;
 
 	if (!slot)
 		f = fd_to_file(task, res);
@@ -357,7 +398,19 @@ static __noinline int uring_open_done(struct task_struct *task, struct io_kiocb 
 	}
 	if (mode & JB_FMODE_CREATED)
 		act |= JB_ACT_CREATE;
-	return file_cached(task, f, act);
+	/* walked each time, not through file_cached() (see uring_fd_act()):
+	 * the submission has walked the name already, and this program
+	 * would cost the verifier 150k instructions more */
+	s = scratch_path();
+	if (!s)
+		return 0;
+	tkey = ensure_task(task); /* before the walk: it may reuse the scratch */
+	if (walk_file(s, f) < 0) {
+		stat_inc(JB_STAT_PATH_FAIL);
+		return 0;
+	}
+	record_file(s, tkey, act, NULL, 0);
+	return 0;
 }
 
 SEC("tp_btf/io_uring_complete")

@@ -16,7 +16,8 @@
  *  - IORING_OP_CONNECT: TCP and UDP to a loopback reverse-shell port give
  *    suspicious_port_access with the helper's pid (TCP through the socket
  *    state tracepoint, UDP through the ring's own program).
- *  - an io_uring user reading /etc/shadow is io_uring_sensitive_file_access.
+ *  - an io_uring user reading /etc/shadow is io_uring_sensitive_file_access;
+ *    the recipe's task_flags item sees the flag words (no kernel needed).
  *  - the benign twins (same operations on a known_hosts, a notes file, a
  *    harmless port, /etc/hostname) give nothing at all; they run first and
  *    are checked once a later trigger's detection proves the agent has
@@ -42,6 +43,8 @@
 #include <linux/io_uring.h>
 
 #include "agent_harness.h"
+#include "bpf/jibril.h"
+#include "rcp/recipe.h"
 
 #define READY_MS 60000 /* the BPF load alone takes 15 s on a busy 2-core machine */
 #define STOP_MS 5000
@@ -334,6 +337,55 @@ START_TEST(test_sensitive_file)
 }
 END_TEST
 
+/* --- the recipe side, without the kernel ----------------------------------- */
+
+/* task_flags sees the flag words; io_uring_sensitive_file_access needs the
+ * io_uring mark and one of its files */
+START_TEST(test_task_flags_match)
+{
+	static const char text[] =
+		"- kind: t_flags\n  name: t\n  mechanism: file_access\n  importance: low\n"
+		"  tactic: x\n  technique: x\n  file_actions: [read]\n  base: f\n"
+		"  arbitrary:\n    - how: AND\n      which: pertinent\n      items:\n"
+		"        - {what: task_flags, pattern: '^execed io_uring$'}\n";
+	struct rcp_source src = {"t.yaml", text, sizeof(text) - 1};
+	struct rcp_set set = {0}, builtin = {0};
+	static struct jb_task task;
+	const struct recipe *r;
+	char err[512];
+	struct rcp_subject sub = {.task = &task, .path = "/x/f", .actions = JB_ACT_OPEN | JB_ACT_READ};
+
+	ck_assert_msg(rcp_load(&set, &src, 1, NULL, 0, NULL, NULL, err, sizeof(err)) == 0, "%s",
+		      err);
+	r = rcp_find(&set, "t_flags");
+	ck_assert_ptr_nonnull(r);
+	task.flags = JB_TASK_EXECED;
+	ck_assert_int_eq(rcp_match(r, &sub), 0);
+	task.flags = JB_TASK_EXECED | JB_TASK_IO_URING;
+	ck_assert_int_eq(rcp_match(r, &sub), 1);
+	task.flags = JB_TASK_EXECED | JB_TASK_IO_URING | JB_TASK_EXITED;
+	ck_assert_int_eq(rcp_match(r, &sub), 0); /* "exited execed io_uring" */
+	rcp_set_free(&set);
+
+	/* the file_access recipes only: the network ones want their list files */
+	ck_assert_msg(rcp_load(&builtin, rcp_builtin, rcp_builtin_n, NULL, 1u << RCP_FILE_ACCESS,
+			       NULL, NULL, err, sizeof(err)) == 0, "%s", err);
+	r = rcp_find(&builtin, "io_uring_sensitive_file_access");
+	ck_assert_ptr_nonnull(r);
+	sub.path = "/etc/shadow";
+	task.flags = JB_TASK_EXECED;
+	ck_assert_int_eq(rcp_match(r, &sub), 0);
+	task.flags = JB_TASK_EXECED | JB_TASK_IO_URING;
+	ck_assert_int_eq(rcp_match(r, &sub), 1);
+	sub.path = "/etc/hostname";
+	ck_assert_int_eq(rcp_match(r, &sub), 0);
+	sub.path = "/srv/git/.ssh/authorized_keys";
+	sub.actions = JB_ACT_RENAME;
+	ck_assert_int_eq(rcp_match(r, &sub), 1);
+	rcp_set_free(&builtin);
+}
+END_TEST
+
 /* --- suite --------------------------------------------------------------- */
 
 static void sweep(void)
@@ -377,6 +429,7 @@ int main(void)
 	jbh_main_init("check_io_uring");
 	if (!uring_usable())
 		return 77;
+	add(s, "task_flags_match", test_task_flags_match);
 	add(s, "open_write", test_open_write);
 	add(s, "rename_unlink", test_rename_unlink);
 	add(s, "link_symlink", test_link_symlink);
