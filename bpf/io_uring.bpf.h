@@ -4,8 +4,8 @@
  * recorded like the syscalls it replaces. An IORING_OP_OPENAT fires none
  * of the syscalls: tracepoints, so without this an authorized_keys opened
  * and written through a ring left no trace. Included at the end of
- * jibril.bpf.c: it uses that file's record_file(), file_cached(),
- * ensure_task(), egress_flow() and maps.
+ * jibril.bpf.c: it uses that file's record_file(), ensure_task(),
+ * egress_flow(), tamper_proc_open() and maps.
  *
  * Hooks (tp_btf: no tracefs; the loader turns them off on a kernel whose
  * BTF has no io_uring tracepoints):
@@ -19,14 +19,15 @@
  *                        kernel's copy of each name, against the request's
  *                        dirfd, as the syscall's enter program does),
  *                        FSYNC, SYNC_FILE_RANGE, FTRUNCATE (the request's
- *                        file, walked each time: no jb_seen), CONNECT of anything but TCP (the address
- *                        in the caller's memory, as jb_connect_e reads it)
+ *                        file, walked each time: no jb_seen), CONNECT of
+ *                        anything but TCP (the address in the caller's
+ *                        memory, as jb_connect_e reads it)
  *   io_uring_complete    OPENAT/OPENAT2 that succeeded: the opened file
  *                        itself (fd, or the fixed-file slot) with the
  *                        actions of its f_mode, as the open syscalls' exit
  *                        program records it (walked each time: no jb_seen,
- *                        see uring_fd_act()); CONNECT that
- *                        succeeded: the peer the socket holds
+ *                        see uring_fd_act()); CONNECT that succeeded: the
+ *                        peer the socket holds
  * TCP connects through a ring need nothing here: jb_sock_state sees the
  * SYN_SENT transition whoever calls tcp_v4_connect().
  *
