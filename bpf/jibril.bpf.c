@@ -268,8 +268,8 @@ struct {
 	__type(value, struct jb_pathgen);
 } jb_pathgen SEC(".maps");
 
-/* a jb_task is 736 bytes: too big for the 512-byte stack. spill follows
- * env so that a constant-size string copy to env + (offset & 127) always
+/* a jb_task is 864 bytes: too big for the 512-byte stack. spill follows
+ * env so that a constant-size string copy to env + (offset & 255) always
  * stays inside the value (see fill_env()). */
 struct jb_task_scratch {
 	struct jb_task t;
@@ -409,28 +409,73 @@ static __always_inline void fill_exe(struct jb_task *t, struct jb_scratch *s, st
 }
 
 /*
- * The environment's "LD_*" entries into t->env: what the dynamic loader
- * obeys (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...), read from the
- * *current* address space like fill_args(). The area is scanned in
- * 256-byte chunks for the byte pattern "\0LD_", 8 bytes at a time: a word
- * without a NUL (most of them) costs a load and three operations. The scan
- * starts one byte before env_start, at the NUL that ends the last argv
- * string, so the first entry is found like the others. At most
- * JB_ENV_SCAN bytes are scanned; a bigger environment, or LD_ entries that
- * do not all fit in JB_ENV_LEN, set JB_TASK_ENV_CUT. The chunk buffer is
+ * The environment's wanted entries into t->env: the "NAME=value" strings
+ * whose NAME a loaded recipe asks for (jb_env_names, filled by the
+ * supervisor: supervisor/envnames.c), read from the *current* address
+ * space like fill_args(). Only wanted names take room, so padding the
+ * environment with other variables, however many or long, cannot push a
+ * wanted one out of the record.
+ *
+ * The area is read in JB_ENV_CHUNK-byte chunks and scanned 8 bytes at a
+ * time for NULs: each NUL followed by a non-NUL byte starts an entry. A
+ * word without a NUL (most of them) costs one bpf_loop step; each entry
+ * one more: its first two bytes are tested in jb_env_pre (one load), and
+ * only when they may begin a wanted name is the name (up to "=", at most
+ * JB_ENV_NAME_MAX - 1 bytes, taken from the chunk buffer, which holds
+ * JB_ENV_NAME_MAX bytes past the chunk) looked up in jb_env_names. The
+ * scan starts one byte before env_start, at the NUL that ends the last
+ * argv string, so the first entry is found like the others.
+ *
+ * JB_TASK_ENV_CUT says the record may lack a wanted entry: the area is
+ * bigger than JB_ENV_SCAN (entries starting past it are not looked at),
+ * the wanted entries did not all fit in JB_ENV_LEN (the scan stops at the
+ * first that does not), or the area could not be read. The chunk buffer is
  * the path scratch's walk area: callers have finished any walk by then and
  * only s->file survives a walk, which this does not touch.
  */
 #define JB_ENV_CHUNK 256
-#define JB_ENV_SCAN (64 * JB_ENV_CHUNK)
+/* bytes read per chunk: the chunk, a word past it (the byte after a
+ * chunk's last NUL), and the longest name starting in it */
+#define JB_ENV_READ (JB_ENV_CHUNK + JB_ENV_NAME_MAX + 8)
+/* bpf_loop steps: a word, plus one per entry starting in it (at most 4: an
+ * entry is a byte and its NUL); steps left over mean the scan finished */
+#define JB_ENV_STEPS (JB_ENV_SCAN / 8 * 5 + 2)
 
+/* the name being looked up is built in the walk area too, after the chunk
+ * (the stack is short: fill_env runs under ensure_task's callers) */
+#define JB_ENV_KEY_AT (sizeof(((struct jb_scratch *)0)->walk) - JB_ENV_NAME_MAX)
+_Static_assert(JB_ENV_READ <= JB_ENV_KEY_AT,
+	       "a chunk, the longest name after it and the key fit in the walk area");
+
+/* The wanted names. Written by user space before attach and on reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * JB_ENV_NAMES_MAX); /* a reload adds, then removes */
+	__type(key, struct jb_env_name);
+	__type(value, __u32);
+} jb_env_names SEC(".maps");
+
+/* Prefilter of jb_env_names on a name's first two bytes (jibril.h).
+ * User space sets bits before it adds names and clears them after it
+ * removed them, so a reader never misses a name that is in the map. */
+volatile __u64 jb_env_pre[JB_ENV_PRE_WORDS];
+
+/* On the caller's stack, which is short (ensure_task's callers): offsets
+ * from base are 32 bits (an exec's strings are a few MiB at most, and lim
+ * is clamped), small fields are small. */
 struct env_ctx {
 	struct jb_task *t;
-	char *buf;  /* JB_ENV_CHUNK + 16 bytes */
-	__u64 pos;  /* user address of buf[0] */
-	__u64 end;  /* env_end, or where the scan stops */
-	__u32 len;  /* bytes used in t->env */
-	__u32 cut;
+	char *buf;  /* JB_ENV_CHUNK + JB_ENV_NAME_MAX + 8 bytes from pos */
+	__u64 base; /* user address of the scan's first byte (env_start - 1) */
+	__u64 m;    /* entries of the current word not looked at yet: 0x80
+		     * in byte j for an entry starting at w - 8 + j + 1 */
+	__u32 pos;  /* offset of buf[0] */
+	__u32 end;  /* entries starting here or later are not looked at */
+	__u32 lim;  /* env_end: bytes are read up to here */
+	__u16 w;    /* offset in buf of the next word */
+	__u16 len;  /* bytes used in t->env */
+	__u8 cut;
+	__u8 done;  /* the scan reached end */
 };
 
 /* 0x80 in each byte of v that is zero, exactly (no borrow false positives) */
@@ -457,56 +502,97 @@ static __always_inline int env_take(struct env_ctx *c, __u64 u)
 		return 0;
 	if (off + n >= JB_ENV_LEN) {
 		/* full: cut unless this entry ended exactly at the end (an
-		 * n of JB_ENV_LEN cannot tell a 127-byte entry from a longer
+		 * n of JB_ENV_LEN cannot tell a 255-byte entry from a longer
 		 * one: counted as cut; back-fill can tell, and does not) */
 		if (off + n > JB_ENV_LEN || n == JB_ENV_LEN)
 			c->cut = 1;
 		c->t->env[JB_ENV_LEN - 1] = 0;
 		c->len = JB_ENV_LEN;
-		return 0;
+		return c->cut;
 	}
 	c->len = off + n;
 	return 0;
 }
 
-/* one word of the area per call; every JB_ENV_CHUNK bytes, a refill */
-static long env_word(__u32 i, void *data)
+/* The entry starting at buf[p]: 1 when its name is a wanted one. */
+static __always_inline int env_wanted(struct env_ctx *c, __u32 p)
+{
+	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT], v, e, z, low;
+	__u32 b = (__u8)c->buf[p] | (__u32)(__u8)c->buf[p + 1] << 8;
+	int i;
+
+	if (!((jb_env_pre[(b >> 6) & (JB_ENV_PRE_WORDS - 1)] >> (b & 63)) & 1))
+		return 0;
+#pragma unroll
+	for (i = 0; i < JB_ENV_NAME_MAX / 8; i++)
+		k[i] = 0;
+#pragma unroll
+	for (i = 0; i < JB_ENV_NAME_MAX / 8; i++) {
+		v = *(__u64 *)&c->buf[p + 8 * i];
+		e = zero_bytes(v ^ 0x3d3d3d3d3d3d3d3dULL); /* '=' */
+		z = zero_bytes(v);
+		if (e | z) {
+			low = (e | z) & -(e | z);
+			if (low & z)
+				return 0; /* the entry ends before any "=" */
+			k[i] = v & ((low >> 7) - 1);
+			break;
+		}
+		k[i] = v;
+	}
+	if (i == JB_ENV_NAME_MAX / 8)
+		return 0; /* no "=" in the first JB_ENV_NAME_MAX bytes */
+	return bpf_map_lookup_elem(&jb_env_names, k) != NULL;
+}
+
+/* One step: the next word, or the next entry starting in the current one. */
+static long env_step(__u32 i, void *data)
 {
 	struct env_ctx *c = data;
-	__u64 rem, m, low, k;
-	__u32 w = (i * 8) & (JB_ENV_CHUNK - 1), n;
+	__u64 m = c->m, low, k;
+	__u32 w, p, n, rem;
 
-	if (w == 0) {
-		if (i)
+	if (!m) {
+		w = c->w;
+		if (w >= JB_ENV_CHUNK) {
 			c->pos += JB_ENV_CHUNK;
-		if (c->pos >= c->end)
-			return 1;
-		rem = c->end - c->pos;
-		n = rem < JB_ENV_CHUNK + 8 ? rem : JB_ENV_CHUNK + 8;
-		if (bpf_probe_read_user(c->buf, n, (void *)c->pos)) {
-			c->cut = 1;
-			return 1;
+			w = 0;
 		}
-	}
-	m = zero_bytes(*(__u64 *)&c->buf[w]);
-	if (!m)
+		if (w == 0) {
+			if (c->pos >= c->end) {
+				c->done = 1;
+				return 1;
+			}
+			rem = c->lim - c->pos;
+			n = rem < JB_ENV_READ ? rem : JB_ENV_READ;
+			/* a mask the compiler cannot drop: it narrows rem
+			 * in a way the verifier cannot follow (JB_ENV_READ
+			 * < 512) */
+			asm volatile("%0 &= 511" : "+r"(n));
+			if (bpf_probe_read_user(c->buf, n, (void *)(c->base + c->pos))) {
+				c->cut = 1;
+				return 1;
+			}
+		}
+		w &= JB_ENV_CHUNK - 8;
+		c->w = w + 8;
+		/* a NUL followed by a byte that is not one starts an entry;
+		 * bytes past what was read are stale, and no entry starts at
+		 * end or later (the last byte of the area is a NUL) */
+		m = zero_bytes(*(__u64 *)&c->buf[w]) & ~zero_bytes(*(__u64 *)&c->buf[w + 1]);
+		rem = c->end - c->pos;
+		if (w + 9 > rem)
+			m = rem > w + 1 ? m & ((1ULL << ((rem - w - 1) * 8)) - 1) : 0;
+		c->m = m;
 		return 0;
-	/* byte j of the result: buf[w+j..w+j+3] == "\0LD_" */
-	m &= zero_bytes(*(__u64 *)&c->buf[w + 1] ^ 0x4c4c4c4c4c4c4c4cULL);
-	m &= zero_bytes(*(__u64 *)&c->buf[w + 2] ^ 0x4444444444444444ULL);
-	m &= zero_bytes(*(__u64 *)&c->buf[w + 3] ^ 0x5f5f5f5f5f5f5f5fULL);
-	rem = c->end - c->pos;
-	/* at most two matches fit in one word ("\0LD_\0LD_") */
-	for (int j = 0; j < 2 && m; j++) {
-		low = m & -m;
-		/* byte index of the lowest set bit, without ctz */
-		k = ((low >> 7) * 0x0001020304050607ULL) >> 56;
-		/* bytes past the read are stale: a real entry's "_" is
-		 * followed by at least its NUL inside the area */
-		if (w + k + 4 < rem && env_take(c, c->pos + w + k + 1))
-			return 1;
-		m &= m - 1;
 	}
+	c->m = m & (m - 1);
+	low = m & -m;
+	/* byte index of the lowest set bit, without ctz */
+	k = (((low >> 7) * 0x0001020304050607ULL) >> 56) & 7;
+	p = ((c->w - 8) & (JB_ENV_CHUNK - 8)) + (__u32)k + 1;
+	if (env_wanted(c, p) && env_take(c, c->base + c->pos + p))
+		return 1; /* no more room: cut */
 	return 0;
 }
 
@@ -528,15 +614,18 @@ static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
 		return;
 	c.t = t;
 	c.buf = s->walk;
-	c.pos = start - 1;
-	c.end = end;
-	if (end - c.pos > JB_ENV_SCAN) {
-		c.end = c.pos + JB_ENV_SCAN;
+	c.base = start - 1;
+	/* nothing past JB_ENV_SCAN + JB_ENV_READ is ever read */
+	c.lim = end - c.base < JB_ENV_SCAN + JB_ENV_READ ? end - c.base
+							  : JB_ENV_SCAN + JB_ENV_READ;
+	c.end = c.lim;
+	if (end - c.base > JB_ENV_SCAN) {
+		c.end = JB_ENV_SCAN;
 		c.cut = 1;
 	}
-	bpf_loop(JB_ENV_SCAN / 8, env_word, &c, 0);
+	bpf_loop(JB_ENV_STEPS, env_step, &c, 0);
 	t->env_len = c.len;
-	if (c.cut)
+	if (c.cut || !c.done)
 		t->flags |= JB_TASK_ENV_CUT;
 }
 

@@ -26,7 +26,17 @@
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
 #define JB_ARGS_LEN 256 /* argv, NUL separated, cut and flagged */
-#define JB_ENV_LEN 128  /* LD_* environment entries, NUL separated */
+#define JB_ENV_LEN 256  /* wanted environment entries, NUL separated */
+/* The environment at exec: the kernel scans its first JB_ENV_SCAN bytes
+ * (a normal environment, even a big CI one, is a few KiB) and keeps the
+ * entries whose NAME is in jb_env_names, the variables the loaded recipes
+ * name (supervisor/envnames.c). Names are 1..JB_ENV_NAME_MAX-1 bytes. */
+#define JB_ENV_SCAN 65536
+#define JB_ENV_NAME_MAX 64
+#define JB_ENV_NAMES_MAX 256 /* jb_env_names entries */
+/* prefilter (jb_env_pre, .bss): bit b0 | b1 << 8 is set when a wanted name
+ * starts with the bytes b0 b1 ("X=" for the one-letter name X) */
+#define JB_ENV_PRE_WORDS 1024
 
 /* File actions: one bit each in jb_link.actions. The kernel records every
  * bit but close and llseek, which stay reserved names of the recipe format
@@ -64,8 +74,10 @@ enum jb_task_flag {
 	JB_TASK_BACKFILL = 1u << 2,  /* written from /proc at agent start */
 	JB_TASK_ARGS_CUT = 1u << 3,
 	JB_TASK_EXE_CUT = 1u << 4,
-	JB_TASK_ENV_CUT = 1u << 5,   /* env holds only part of the LD_* entries,
-				      * or the environment was too big to scan */
+	JB_TASK_ENV_CUT = 1u << 5,   /* env may lack wanted entries: they did
+				      * not all fit in JB_ENV_LEN, or the
+				      * environment was too big to scan whole
+				      * (JB_ENV_SCAN) or could not be read */
 	JB_TASK_AGENT = 1u << 6,     /* one of the agent's own processes (its
 				      * supervisor or a child it forked): kept
 				      * for context, never an ordinary detection */
@@ -155,10 +167,15 @@ struct jb_task {
 	char comm[JB_COMM_LEN];
 	char exe[JB_PATH_LEN];
 	char args[JB_ARGS_LEN];
-	/* the "NAME=value" entries of the environment at exec whose NAME
-	 * starts with "LD_", NUL separated, in environment order (an entry
+	/* the "NAME=value" entries of the environment at exec whose NAME is
+	 * in jb_env_names, NUL separated, in environment order (an entry
 	 * that does not fit is cut, NUL terminated, and flagged ENV_CUT) */
 	char env[JB_ENV_LEN];
+};
+
+/* jb_env_names key: a wanted variable name, NUL padded (value __u32 0) */
+struct jb_env_name {
+	char name[JB_ENV_NAME_MAX];
 };
 
 /* files: key = jb_hash_path(seed, path) */

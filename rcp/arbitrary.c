@@ -24,9 +24,23 @@ static const char *const what_names[RCP_W_MAX] = {
 /* "which" of an item and of a group alike: index 1, irrelevant, negates */
 static const char *const which_names[] = {"pertinent", "irrelevant", NULL};
 
+/* The length of NAME when pattern begins "^NAME=" with NAME literal (no
+ * regex syntax) and short enough for the kernel to record, else 0. */
+static size_t env_pattern_name(const char *pattern)
+{
+	size_t l = 0;
+
+	if (pattern[0] != '^')
+		return 0;
+	while (pattern[1 + l] && !strchr("=\\.[]()*+?{}|^$", pattern[1 + l]))
+		l++;
+	return pattern[1 + l] == '=' && l < JB_ENV_NAME_MAX ? l : 0;
+}
+
 static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 {
 	int have_what = 0, have_which = 0, have_when = 0, tmp;
+	const char *pattern = NULL;
 	struct rcp_nums nums = {0};
 	struct rcp_cidrs cidrs = {0};
 
@@ -61,6 +75,7 @@ static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 			const char *s = rcp_scalar(c, v, "pattern");
 			if (!s || !(it->re = rcp_regex(c, v, s)))
 				return -1;
+			pattern = s;
 		} else if ((!strcmp(key, "number") || !strcmp(key, "numbers")) && !nums.n) {
 			if (rcp_each_elem(c, v, key, 0, rcp_elem_number, &nums) < 0)
 				return -1;
@@ -88,6 +103,11 @@ static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 		return rcp_fail(c, m, "remote_ip needs cidr");
 	if (!numeric && it->what != RCP_W_REMOTE_IP && !it->re)
 		return rcp_fail(c, m, "'%s' is text: use pattern", what_names[it->what]);
+	if (it->what == RCP_W_ENV && pattern) {
+		size_t l = env_pattern_name(pattern);
+		if (l && !(it->env_name = rcp_dup(c, pattern + 1, l)))
+			return rcp_fail(c, m, "out of memory");
+	}
 	it->nums = nums.v;
 	it->nnums = nums.n;
 	it->cidrs = cidrs.v;

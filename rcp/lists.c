@@ -108,6 +108,9 @@ int rcp_elem_env(struct rcp_ctx *c, yaml_node_t *n, const char *s, void *strs)
 {
 	if (!*s || strchr(s, '='))
 		return rcp_fail(c, n, "env_vars entries are variable names, not '%s'", s);
+	if (strlen(s) >= JB_ENV_NAME_MAX)
+		return rcp_fail(c, n, "env_vars entry '%.20s...' is longer than %d bytes: the "
+				"kernel does not record such variables", s, JB_ENV_NAME_MAX - 1);
 	return add_str(c, n, strs, s);
 }
 

@@ -99,6 +99,9 @@ struct rcp_item {
 	enum rcp_when when;
 	const struct rcp_cidr *cidrs;
 	size_t ncidrs;
+	/* env items whose pattern begins "^NAME=" (NAME literal): NAME, the
+	 * variable the kernel must record for the item to see it; else NULL */
+	const char *env_name;
 };
 
 struct rcp_group {
@@ -112,6 +115,14 @@ enum rcp_trie { RCP_TRIE_EXACT = 0, RCP_TRIE_SUFFIX, RCP_TRIE_PREFIX };
 
 /* The longest kind a set holds: kinds travel in IPC names (IPC_NAME_MAX). */
 #define RCP_KIND_MAX 63
+
+/* env_vars_cut: what an exec whose environment was not read whole
+ * (JB_TASK_ENV_CUT: a wanted variable may be in the part not read) does */
+enum rcp_env_cut {
+	RCP_ENV_CUT_IGNORE = 0, /* nothing: the recipe looks at what was read */
+	RCP_ENV_CUT_ALSO,	/* it matches too, whatever was read */
+	RCP_ENV_CUT_ONLY,	/* only it matches */
+};
 
 struct recipe {
 	/* identity. kind is unique in a set, and is what detections, times
@@ -148,6 +159,7 @@ struct recipe {
 	/* env_vars */
 	const char *const *env_names;
 	size_t nenv_names;
+	enum rcp_env_cut env_cut;
 	/* tamper: bit (1 << enum jb_tamper_class) per class matched */
 	uint32_t tamper_classes;
 	/* process filters */

@@ -520,10 +520,18 @@ int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bas
 		if (!flow_match(r, s))
 			return 0;
 		break;
-	case RCP_ENV_VARS:
-		if (!s->task || !(s->actions & JB_ACT_EXEC) || !env_vars_match(r, s->task))
+	case RCP_ENV_VARS: {
+		int cut = s->task && (s->task->flags & JB_TASK_ENV_CUT);
+
+		if (!s->task || !(s->actions & JB_ACT_EXEC))
+			return 0;
+		/* a cut environment may hold the variables in the part not
+		 * read: env_vars_cut says whether that alone is a match */
+		if (r->env_cut == RCP_ENV_CUT_ONLY ? !cut
+		    : !(env_vars_match(r, s->task) || (cut && r->env_cut == RCP_ENV_CUT_ALSO)))
 			return 0;
 		break;
+	}
 	case RCP_TAMPER:
 		if (!s->tamper || s->tamper->klass >= 32 ||
 		    !(r->tamper_classes & (1u << s->tamper->klass)))

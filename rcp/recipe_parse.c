@@ -377,6 +377,18 @@ static int key_env_vars(struct rcp_ctx *c, struct draft *d, const struct recipe_
 	return d->envs.n > 0;
 }
 
+static int key_env_cut(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
+		       yaml_node_t *v)
+{
+	static const char *const t[] = {"ignore", "also", "only", NULL};
+	int i;
+
+	if (rcp_pick(c, v, k->name, t, 3, &i) < 0)
+		return -1;
+	d->r.env_cut = (enum rcp_env_cut)i;
+	return 1;
+}
+
 static int key_arbitrary(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
@@ -520,6 +532,7 @@ static const struct recipe_key recipe_keys[] = {
 	{"flow_actions_how", key_how, AT(r.flow_actions_all), M_NET, 0},
 	{"flow_actions_excl", key_flow_actions, AT(fexcl), M_NET, 0},
 	{"env_vars", key_env_vars, 0, M_ENV, 0},
+	{"env_vars_cut", key_env_cut, 0, M_ENV, 0},
 	{"tamper", key_tamper, 0, M_TAMPER, 0},
 	{"arbitrary", key_arbitrary, 0, M_ALL, 0},
 	{"reactions", key_reactions, 0, M_ALL, 0},

@@ -230,6 +230,50 @@ static void watch_add(const char *path, void *arg)
 		b->nwatch++;
 }
 
+int jb_bpf_env_names(struct jb_bpf *b, const struct rcp_set *set)
+{
+	struct sup_envnames next;
+	uint64_t bits[JB_ENV_PRE_WORDS] = {0};
+	__u32 zero = 0;
+	char list[1024];
+	size_t o = 0;
+	int ret = 0;
+
+	if (sup_envnames_derive(set, &next) < 0) {
+		log_warnx("environment names: out of memory; the kernel keeps recording the old set");
+		return -1;
+	}
+	for (size_t i = 0; i < next.n; i++) {
+		uint32_t bit = sup_envnames_prebit(next.v[i].name);
+		bits[bit >> 6] |= 1ULL << (bit & 63);
+	}
+	/* the new names' bits, then the names, then the old ones out: a
+	 * kernel reader meanwhile sees a superset of the old or of the new */
+	for (int i = 0; i < JB_ENV_PRE_WORDS; i++)
+		__atomic_fetch_or(&b->env_pre[i], bits[i], __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < next.n; i++)
+		if (bpf_map_update_elem(b->fd_env_names, &next.v[i], &zero, BPF_ANY) < 0) {
+			log_warn("cannot hand the environment variable %s to the kernel: it is "
+				 "not recorded", next.v[i].name);
+			ret = -1;
+		}
+	for (size_t i = 0; i < b->env.n; i++)
+		if (!sup_envnames_has(&next, b->env.v[i].name, strlen(b->env.v[i].name)) &&
+		    bpf_map_delete_elem(b->fd_env_names, &b->env.v[i]) < 0 && errno != ENOENT)
+			log_warn("cannot drop the environment variable %s from the kernel's set",
+				 b->env.v[i].name);
+	for (int i = 0; i < JB_ENV_PRE_WORDS; i++)
+		__atomic_store_n(&b->env_pre[i], bits[i], __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < next.n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? " " : "",
+				      next.v[i].name);
+	log_info("environment at exec: the kernel records %zu variable%s the recipes name%s%s",
+		 next.n, next.n == 1 ? "" : "s", next.n ? ": " : "", list);
+	sup_envnames_free(&b->env);
+	b->env = next;
+	return ret;
+}
+
 /* DNS (bpf/dns.bpf.h): cgroup_skb egress (queries) and ingress (answers)
  * on the cgroup2 root (common/cgroup2.h). Optional: without it flows
  * simply have no names (warned). Both or neither: an ingress program that
@@ -339,6 +383,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	b->fd_tamper = bpf_map__fd(skel->maps.jb_tamper);
 	b->fd_agent = bpf_map__fd(skel->maps.jb_agent);
 	b->fd_agent_maps = bpf_map__fd(skel->maps.jb_agent_maps);
+	b->fd_env_names = bpf_map__fd(skel->maps.jb_env_names);
+	b->env_pre = (volatile uint64_t *)skel->bss->jb_env_pre;
 	meta.seed = b->seed;
 	meta.layout_version = JB_LAYOUT_VERSION;
 	if (bpf_map_update_elem(b->fd_meta, &zero, &meta, BPF_ANY) < 0) {
@@ -349,6 +395,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	 * no act on the agent either */
 	b->nwatch = 0;
 	sup_watch_paths(watch, watch_add, b);
+	jb_bpf_env_names(b, watch);
 	jb_self_files(b, conf_path, cfg->recipes_dir);
 	if (jb_self_maps(b, skel->obj, err, errlen) < 0 || jb_self_supervisor(b, err, errlen) < 0)
 		goto fail;
@@ -373,6 +420,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	return 0;
 fail:
 	jibril_bpf__destroy(skel);
+	sup_envnames_free(&b->env);
 	return -1;
 }
 
@@ -381,6 +429,8 @@ void jb_bpf_unload(struct jb_bpf *b)
 	if (b->skel)
 		jibril_bpf__destroy(b->skel);
 	b->skel = NULL;
+	b->env_pre = NULL;
+	sup_envnames_free(&b->env);
 }
 
 void jb_bpf_new_epoch(struct jb_bpf *b)

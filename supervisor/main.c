@@ -139,6 +139,9 @@ static void reload(void)
 	}
 	sup_recipes_free(&sup.recipes);
 	sup.recipes = r;
+	/* the environment variables the kernel records follow the recipes */
+	if (sup.bpf)
+		jb_bpf_env_names(sup.bpf, &sup.recipes.set);
 	sup_procs_reload(&sup);
 	sup_audit_config(&sup, "reload", NULL);
 	log_info("SIGHUP: reloaded %s: %zu recipes, %zu enabled", sup.conf_path, sup.recipes.set.n,

@@ -166,7 +166,9 @@ static void uuid4(char out[37])
 		 b[13], b[14], b[15]);
 }
 
-/* The task's LD_* environment at exec, "NAME=value" strings. */
+/* The task's environment at exec as the kernel kept it: the variables the
+ * recipes name, "NAME=value" strings (env_truncated says some may be
+ * missing). */
 static json_t *jenv(const struct jb_task *t)
 {
 	json_t *arr = json_array();
@@ -315,6 +317,7 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 		json_t *proc = jprocess(ctx, t, 1), *par = NULL;
 		jcontext(proc, s->v, t);
 		json_object_set_new(proc, "env", jenv(t));
+		json_object_set_new(proc, "env_truncated", json_boolean(t->flags & JB_TASK_ENV_CUT));
 		json_object_set_new(ev, "process", proc);
 		p = t->parent_key ? jb_snap_task(s->v, t->parent_key) : NULL;
 		if (p)
