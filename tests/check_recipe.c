@@ -39,6 +39,7 @@
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
 #include "supervisor/config.h"
+#include "supervisor/envnames.h"
 #include "supervisor/limits.h"
 #include "supervisor/recipes.h"
 #include "supervisor/watch.h"
@@ -315,6 +316,7 @@ static const struct {
 	{"flow_actions_how", "any"},
 	{"flow_actions_excl", "ended"},
 	{"env_vars", "[LD_PRELOAD]"},
+	{"env_vars_cut", "only"},
 	{"tamper", "[signal]"},
 	{"arbitrary", "[{items: [{what: exe, pattern: x}]}]"},
 	{"reactions", "[{format: js, code: x}]"},
@@ -1864,7 +1866,171 @@ START_TEST(env_walk)
 	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
 }
 END_TEST
+
+/* env_vars_cut: a task whose environment was not read whole
+ * (JB_TASK_ENV_CUT) matches never, also, or only, whatever was read */
+START_TEST(env_cut_match)
+{
+	const struct recipe *r;
+	struct jb_task *t = build_view();
+	static const char env[] = "LD_PRELOAD=/tmp/x.so\0";
+
+	memcpy(t->env, env, sizeof(env));
+	t->env_len = sizeof(env);
+	/* ignore (the default): what was read decides */
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_AUDIT]\n", "v");
+	ck_assert_int_eq(r->env_cut, RCP_ENV_CUT_IGNORE);
+	t->flags |= JB_TASK_ENV_CUT;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_PRELOAD]\n  env_vars_cut: ignore\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	/* also: the cut alone matches, a variable read alone too */
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_AUDIT]\n  env_vars_cut: also\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_OPEN), 0); /* still an exec only */
+	t->flags &= ~JB_TASK_ENV_CUT;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_PRELOAD]\n  env_vars_cut: also\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	/* only: the cut, whatever was read */
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_PRELOAD]\n  env_vars_cut: only\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+	t->flags |= JB_TASK_ENV_CUT;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	t->env_len = 0;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	t->flags &= ~JB_TASK_ENV_CUT;
+	/* the built-in pair: dynamic_linker_attacks reads, dynamic_linker_env_unread
+	 * reports the cut */
+	{
+		struct rcp_set b = {0};
+		char err[512];
+		const struct recipe *u, *d;
+
+		ck_assert_int_eq(rcp_load(&b, rcp_builtin, rcp_builtin_n, NULL, 0, NULL, NULL, err,
+					  sizeof(err)), 0);
+		u = rcp_find(&b, "dynamic_linker_env_unread");
+		d = rcp_find(&b, "dynamic_linker_attacks");
+		ck_assert_ptr_nonnull(u);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_int_eq(u->env_cut, RCP_ENV_CUT_ONLY);
+		ck_assert_int_eq(d->env_cut, RCP_ENV_CUT_IGNORE);
+		t->flags |= JB_TASK_ENV_CUT;
+		ck_assert_int_eq(mfile(u, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+		t->flags &= ~JB_TASK_ENV_CUT;
+		ck_assert_int_eq(mfile(u, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+		rcp_set_free(&b);
+	}
+}
+END_TEST
 #endif
+
+START_TEST(env_cut_bad)
+{
+	bad1(HDR("a", "env_vars") "  env_vars: [LD_X]\n  env_vars_cut: sometimes\n", 8,
+	     "ignore, also, only");
+	bad1(HDR("a", "execution") "  base: x\n  env_vars_cut: only\n", 1,
+	     "network, env_vars or tamper");
+	/* names the kernel cannot record are refused where they are written */
+	bad1(HDR("a", "env_vars") "  env_vars: [LD_X, "
+				  "A123456789012345678901234567890123456789012345678901234567890123]\n",
+	     7, "longer than 63");
+	ok1(HDR("a", "env_vars") "  env_vars: "
+				 "[A12345678901234567890123456789012345678901234567890123456789012]\n",
+	    "a");
+}
+END_TEST
+
+/* the variable an env item reads, when its pattern names one literally */
+START_TEST(env_item_name)
+{
+	static const struct {
+		const char *pattern, *name;
+	} cases[] = {
+		{"^LD_PRELOAD=(?!$)", "LD_PRELOAD"},
+		{"^LD_AUDIT=.", "LD_AUDIT"},
+		{"^X=", "X"},
+		{"^lower_case1=", "lower_case1"},
+		{"LD_PRELOAD=", NULL},	   /* not anchored: any entry holding it */
+		{"^LD_[A-Z]+=", NULL},	   /* a class: many names */
+		{"^(?:LD_A|LD_B)=", NULL}, /* an alternation */
+		{"(?i)^ld_preload=", NULL},
+		{"^LD_PRELOAD", NULL},	   /* no "=": LD_PRELOAD_X too */
+		{"^LD.PRELOAD=", NULL},
+		{"^=", NULL},
+	};
+	char yaml[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct recipe *r;
+
+		snprintf(yaml, sizeof(yaml),
+			 EXEC_ARB("    - items:\n        - {what: env, pattern: '%s'}\n"),
+			 cases[i].pattern);
+		r = ok1(yaml, "x");
+		if (cases[i].name)
+			ck_assert_str_eq(r->groups[0].items[0].env_name, cases[i].name);
+		else
+			ck_assert_msg(r->groups[0].items[0].env_name == NULL, "%s named %s",
+				      cases[i].pattern, r->groups[0].items[0].env_name);
+	}
+	/* only env items name variables */
+	const struct recipe *r =
+		ok1(EXEC_ARB("    - items:\n        - {what: args, pattern: '^LD_X='}\n"), "x");
+	ck_assert_ptr_null(r->groups[0].items[0].env_name);
+}
+END_TEST
+
+/* the supervisor's set: enabled recipes' env_vars and named env items,
+ * sorted, distinct; looked up by exact name */
+START_TEST(env_names_derive)
+{
+	static const char yaml[] =
+		HDR("v", "env_vars") "  env_vars: [LD_PRELOAD, B_VAR, LD_PRELOAD]\n"
+		HDR("w", "env_vars") "  enabled: false\n  env_vars: [OFF_VAR]\n"
+		HDR("x", "execution") "  base: x\n  arbitrary:\n"
+		"    - items:\n        - {what: env, pattern: '^A_VAR=1'}\n"
+		"        - {what: env, pattern: 'UNNAMED'}\n"
+		"        - {what: env, pattern: '^B_VAR='}\n";
+	struct sup_envnames n;
+
+	ck_assert_int_eq(load1(yaml), 0);
+	ck_assert_int_eq(sup_envnames_derive(&S, &n), 0);
+	ck_assert_uint_eq(n.n, 3);
+	ck_assert_str_eq(n.v[0].name, "A_VAR");
+	ck_assert_str_eq(n.v[1].name, "B_VAR");
+	ck_assert_str_eq(n.v[2].name, "LD_PRELOAD");
+	for (size_t i = 0; i < n.n; i++)
+		for (size_t j = strlen(n.v[i].name); j < JB_ENV_NAME_MAX; j++)
+			ck_assert_int_eq(n.v[i].name[j], 0); /* the kernel's key: NUL padded */
+	ck_assert(sup_envnames_has(&n, "LD_PRELOAD=x", 10));
+	ck_assert(!sup_envnames_has(&n, "LD_PRELOA", 9));
+	ck_assert(!sup_envnames_has(&n, "OFF_VAR", 7));
+	ck_assert(!sup_envnames_has(&n, "", 0));
+	ck_assert_uint_eq(sup_envnames_prebit("LD_PRELOAD"), 'L' | 'D' << 8);
+	ck_assert_uint_eq(sup_envnames_prebit("X"), 'X' | '=' << 8);
+	sup_envnames_free(&n);
+	/* no recipe: no name */
+	ck_assert_int_eq(sup_envnames_derive(NULL, &n), 0);
+	ck_assert_uint_eq(n.n, 0);
+	sup_envnames_free(&n);
+	/* the built-in set names the loader variables the recipes read */
+	{
+		struct rcp_set b = {0};
+		char err[512];
+
+		ck_assert_int_eq(rcp_load(&b, rcp_builtin, rcp_builtin_n, NULL, 0, NULL, NULL, err,
+					  sizeof(err)), 0);
+		ck_assert_int_eq(sup_envnames_derive(&b, &n), 0);
+		ck_assert(sup_envnames_has(&n, "LD_PRELOAD", 10));
+		ck_assert(sup_envnames_has(&n, "LD_LIBRARY_PATH", 15));
+		ck_assert(sup_envnames_has(&n, "LD_AUDIT", 8));
+		ck_assert(sup_envnames_has(&n, "LD_TRACE_LOADED_OBJECTS", 23));
+		sup_envnames_free(&n);
+		rcp_set_free(&b);
+	}
+}
+END_TEST
 
 /* ---- times keys -------------------------------------------------------------- */
 
@@ -3162,7 +3328,9 @@ static Suite *recipe_suite(void)
 	add(s, "regex_limit", (const TTest *[]){ arb_regex_limit, bases_regex_limit, NULL }, 0);
 	add(s, "regex_invalid_utf8", (const TTest *[]){ regex_invalid_utf8_subject, NULL }, 0);
 #ifdef JB_ENV_LEN
-	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, NULL }, 0);
+	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, env_cut_match, NULL }, 0);
+	add(s, "env_names", (const TTest *[]){ env_cut_bad, env_item_name, env_names_derive, NULL },
+	    0);
 #endif
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
 	add(s, "tamper", (const TTest *[]){ tamper_classes, tamper_arbitrary, tamper_times,
