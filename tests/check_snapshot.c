@@ -1001,14 +1001,16 @@ END_TEST
  * "needs" 2^64 bytes, which wraps to 0 in the u64 bounds checks. A reader
  * must still refuse it (the file is two pages).
  */
-/* a task costs 736 bytes plus its cgroup path's room (16 + 528) */
-#define OVF_TASKS 1717986907u /* 1280 * t + 88 * 160 + 512 == 2^41 */
-#define OVF_FLOWS 160u
+/* a task costs 864 bytes plus its cgroup path's room (16 + 528); the
+ * slot is rounded up to a page: 1408 * t + 88 * 8 + 512 is 832 bytes
+ * short of 2^41 */
+#define OVF_TASKS 1561806288u
+#define OVF_FLOWS 8u
 #define OVF_NSLOTS (1u << 23)
 
 static void ovf_header(struct jb_snap_region_hdr *h, size_t size)
 {
-	ck_assert_uint_eq(sizeof(struct jb_task) + TASK_CGROUP_MAX, 1280);
+	ck_assert_uint_eq(sizeof(struct jb_task) + TASK_CGROUP_MAX, 1408);
 	ck_assert_uint_eq(jb_snap_slot_size(OVF_TASKS, 0, 0, OVF_FLOWS), (size_t)1 << 41);
 	*h = (struct jb_snap_region_hdr){
 		.magic = JB_SNAP_MAGIC,
