@@ -417,14 +417,15 @@ static __always_inline void fill_exe(struct jb_task *t, struct jb_scratch *s, st
  * wanted one out of the record.
  *
  * The area is read in JB_ENV_CHUNK-byte chunks and scanned 8 bytes at a
- * time for NULs: each NUL followed by a non-NUL byte starts an entry. A
- * word without a NUL (most of them) costs one bpf_loop step; each entry
- * one more: its first two bytes are tested in jb_env_pre (one load), and
- * only when they may begin a wanted name is the name (up to "=", at most
- * JB_ENV_NAME_MAX - 1 bytes, taken from the chunk buffer, which holds
- * JB_ENV_NAME_MAX bytes past the chunk) looked up in jb_env_names. The
- * scan starts one byte before env_start, at the NUL that ends the last
- * argv string, so the first entry is found like the others.
+ * time for NULs: each NUL followed by a non-NUL byte starts an entry. One
+ * bpf_loop step looks at up to JB_ENV_WORDS words, up to the first that
+ * holds an entry's start; each entry costs one more step: its first two
+ * bytes are tested in jb_env_pre (one load), and only when they may begin
+ * a wanted name is the name (up to "=", at most JB_ENV_NAME_MAX - 1 bytes,
+ * taken from the chunk buffer, which holds JB_ENV_NAME_MAX bytes past the
+ * chunk) read, a word a step, and looked up in jb_env_names. The scan
+ * starts one byte before env_start, at the NUL that ends the last argv
+ * string, so the first entry is found like the others.
  *
  * JB_TASK_ENV_CUT says the record may lack a wanted entry: the area is
  * bigger than JB_ENV_SCAN (entries starting past it are not looked at),
@@ -434,12 +435,17 @@ static __always_inline void fill_exe(struct jb_task *t, struct jb_scratch *s, st
  * only s->file survives a walk, which this does not touch.
  */
 #define JB_ENV_CHUNK 256
+/* words looked at per step while none starts an entry */
+#define JB_ENV_WORDS 4
 /* bytes read per chunk: the chunk, a word past it (the byte after a
  * chunk's last NUL), and the longest name starting in it */
 #define JB_ENV_READ (JB_ENV_CHUNK + JB_ENV_NAME_MAX + 8)
-/* bpf_loop steps: a word, plus one per entry starting in it (at most 4: an
- * entry is a byte and its NUL); steps left over mean the scan finished */
-#define JB_ENV_STEPS (JB_ENV_SCAN / 8 * 5 + 2)
+/* bpf_loop steps, at most: one per word read (8192 for 64 KiB), one per
+ * entry (an entry and its NUL take 2 bytes or more: 32768), and for the
+ * entries whose two first bytes pass the prefilter (4 bytes or more), one
+ * per word of the name (8192 + 16384). Steps left over mean the scan
+ * finished; none left, it is reported as cut. */
+#define JB_ENV_STEPS (JB_ENV_SCAN + JB_ENV_SCAN / 8)
 
 /* the name being looked up is built in the walk area too, after the chunk
  * (the stack is short: fill_env runs under ensure_task's callers) */
@@ -474,6 +480,8 @@ struct env_ctx {
 	__u32 lim;  /* env_end: bytes are read up to here */
 	__u16 w;    /* offset in buf of the next word */
 	__u16 len;  /* bytes used in t->env */
+	__u16 p;    /* offset in buf of the entry whose name is being read */
+	__u8 nw;    /* 1 + the word of that name to read next; 0: none */
 	__u8 cut;
 	__u8 done;  /* the scan reached end */
 };
@@ -514,44 +522,63 @@ static __always_inline int env_take(struct env_ctx *c, __u64 u)
 	return 0;
 }
 
-/* The entry starting at buf[p]: 1 when its name is a wanted one. */
-static __always_inline int env_wanted(struct env_ctx *c, __u32 p)
+/* An entry starts at buf[p]: when its first two bytes may begin a wanted
+ * name, the name steps (env_name_word) look at it next. */
+static __always_inline void env_entry(struct env_ctx *c, __u32 p)
 {
-	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT], v, e, z, low;
 	__u32 b = (__u8)c->buf[p] | (__u32)(__u8)c->buf[p + 1] << 8;
-	int i;
+	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT];
 
 	if (!((jb_env_pre[(b >> 6) & (JB_ENV_PRE_WORDS - 1)] >> (b & 63)) & 1))
-		return 0;
+		return;
 #pragma unroll
-	for (i = 0; i < JB_ENV_NAME_MAX / 8; i++)
+	for (int i = 0; i < JB_ENV_NAME_MAX / 8; i++)
 		k[i] = 0;
-#pragma unroll
-	for (i = 0; i < JB_ENV_NAME_MAX / 8; i++) {
-		v = *(__u64 *)&c->buf[p + 8 * i];
-		e = zero_bytes(v ^ 0x3d3d3d3d3d3d3d3dULL); /* '=' */
-		z = zero_bytes(v);
-		if (e | z) {
-			low = (e | z) & -(e | z);
-			if (low & z)
-				return 0; /* the entry ends before any "=" */
-			k[i] = v & ((low >> 7) - 1);
-			break;
-		}
-		k[i] = v;
-	}
-	if (i == JB_ENV_NAME_MAX / 8)
-		return 0; /* no "=" in the first JB_ENV_NAME_MAX bytes */
-	return bpf_map_lookup_elem(&jb_env_names, k) != NULL;
+	c->p = p;
+	c->nw = 1;
 }
 
-/* One step: the next word, or the next entry starting in the current one. */
+/* One word of the name of the entry at buf[c->p] into the key: the name is
+ * the bytes before the first "=" (a NUL first: no name). One word a step,
+ * so that no step holds many values (the stack is short) or branches (the
+ * callback is verified under every program that can build a task). At the
+ * name's end, the lookup, and the entry taken when the name is wanted. */
+static __always_inline long env_name_word(struct env_ctx *c)
+{
+	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT], v, e, z, low;
+	__u32 i = (c->nw - 1) & (JB_ENV_NAME_MAX / 8 - 1), p = c->p;
+
+	if (p > JB_ENV_CHUNK)
+		return 1; /* cannot happen: env_entry sets it */
+	v = *(__u64 *)&c->buf[p + 8 * i];
+	e = zero_bytes(v ^ 0x3d3d3d3d3d3d3d3dULL); /* '=' */
+	z = zero_bytes(v);
+	if (!(e | z)) {
+		k[i] = v;
+		/* no "=" in JB_ENV_NAME_MAX bytes: not a name we have */
+		c->nw = c->nw < JB_ENV_NAME_MAX / 8 ? c->nw + 1 : 0;
+		return 0;
+	}
+	c->nw = 0;
+	low = (e | z) & -(e | z);
+	if (low & z)
+		return 0; /* the entry ends before any "=" */
+	k[i] = v & ((low >> 7) - 1);
+	if (bpf_map_lookup_elem(&jb_env_names, k) && env_take(c, c->base + c->pos + p))
+		return 1; /* no more room: cut */
+	return 0;
+}
+
+/* One step: a word of a name, or the next entry starting in the current
+ * word, or the next words. */
 static long env_step(__u32 i, void *data)
 {
 	struct env_ctx *c = data;
 	__u64 m = c->m, low, k;
-	__u32 w, p, n, rem;
+	__u32 w, n, rem;
 
+	if (c->nw)
+		return env_name_word(c);
 	if (!m) {
 		w = c->w;
 		if (w >= JB_ENV_CHUNK) {
@@ -574,15 +601,29 @@ static long env_step(__u32 i, void *data)
 				return 1;
 			}
 		}
-		w &= JB_ENV_CHUNK - 8;
-		c->w = w + 8;
-		/* a NUL followed by a byte that is not one starts an entry;
-		 * bytes past what was read are stale, and no entry starts at
-		 * end or later (the last byte of the area is a NUL) */
-		m = zero_bytes(*(__u64 *)&c->buf[w]) & ~zero_bytes(*(__u64 *)&c->buf[w + 1]);
 		rem = c->end - c->pos;
-		if (w + 9 > rem)
-			m = rem > w + 1 ? m & ((1ULL << ((rem - w - 1) * 8)) - 1) : 0;
+		/* up to JB_ENV_WORDS words, to the first with an entry: a
+		 * NUL followed by a byte that is not one starts an entry.
+		 * Bytes past what was read are stale, and no entry starts
+		 * at end or later (the last byte of the area is a NUL). */
+#pragma unroll
+		for (int q = 0; q < JB_ENV_WORDS; q++) {
+			if (w >= JB_ENV_CHUNK)
+				break;
+			if (w + 1 >= rem) {
+				w = JB_ENV_CHUNK; /* past end: the next step ends */
+				break;
+			}
+			w &= JB_ENV_CHUNK - 8;
+			m = zero_bytes(*(__u64 *)&c->buf[w]) &
+			    ~zero_bytes(*(__u64 *)&c->buf[w + 1]);
+			if (w + 9 > rem)
+				m &= (1ULL << ((rem - w - 1) * 8)) - 1;
+			w += 8;
+			if (m)
+				break;
+		}
+		c->w = w;
 		c->m = m;
 		return 0;
 	}
@@ -590,28 +631,27 @@ static long env_step(__u32 i, void *data)
 	low = m & -m;
 	/* byte index of the lowest set bit, without ctz */
 	k = (((low >> 7) * 0x0001020304050607ULL) >> 56) & 7;
-	p = ((c->w - 8) & (JB_ENV_CHUNK - 8)) + (__u32)k + 1;
-	if (env_wanted(c, p) && env_take(c, c->base + c->pos + p))
-		return 1; /* no more room: cut */
+	env_entry(c, ((c->w - 8) & (JB_ENV_CHUNK - 8)) + (__u32)k + 1);
 	return 0;
 }
 
-static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
-				     struct task_struct *task)
+/*
+ * The scan proper, a global function: the verifier checks it (and its loop
+ * callback) once, on its own, instead of under every caller's state in
+ * every program that can build a task record, which cost seconds at load.
+ * ts and s are checked for NULL as a global function's pointers must be;
+ * ts is the task scratch, whose spill the entry copies may run into, and
+ * the verifier holds callers to that size; start < end is the caller's.
+ */
+__noinline int jb_env_fill(struct jb_task_scratch *ts, struct jb_scratch *s, __u64 start,
+			   __u64 end)
 {
-	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	struct env_ctx c = {};
-	__u64 start, end;
+	struct jb_task *t;
 
-	t->env_len = 0;
-	t->flags &= ~JB_TASK_ENV_CUT;
-	__builtin_memset(t->env, 0, JB_ENV_LEN);
-	if (!mm)
-		return; /* kernel thread */
-	start = BPF_CORE_READ(mm, env_start);
-	end = BPF_CORE_READ(mm, env_end);
-	if (!start || end <= start)
-		return;
+	if (!ts || !s)
+		return 0;
+	t = &ts->t;
 	c.t = t;
 	c.buf = s->walk;
 	c.base = start - 1;
@@ -627,6 +667,26 @@ static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
 	t->env_len = c.len;
 	if (c.cut || !c.done)
 		t->flags |= JB_TASK_ENV_CUT;
+	return 0;
+}
+
+static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
+				     struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 start, end;
+
+	t->env_len = 0;
+	t->flags &= ~JB_TASK_ENV_CUT;
+	__builtin_memset(t->env, 0, JB_ENV_LEN);
+	if (!mm)
+		return; /* kernel thread */
+	start = BPF_CORE_READ(mm, env_start);
+	end = BPF_CORE_READ(mm, env_end);
+	if (!start || end <= start)
+		return;
+	/* t is the task scratch's (every caller's comes from scratch_task()) */
+	jb_env_fill((struct jb_task_scratch *)t, s, start, end);
 }
 
 /* Insert-only: a record that exists is never replaced from here. */

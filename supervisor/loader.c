@@ -395,7 +395,13 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	 * no act on the agent either */
 	b->nwatch = 0;
 	sup_watch_paths(watch, watch_add, b);
-	jb_bpf_env_names(b, watch);
+	/* before attach too: an exec the kernel sees without the names
+	 * records no variable, and the recipes would be blind to it */
+	if (jb_bpf_env_names(b, watch) < 0) {
+		snprintf(err, errlen, "cannot hand the environment variables the recipes name to "
+			 "the kernel (jb_env_names)");
+		goto fail;
+	}
 	jb_self_files(b, conf_path, cfg->recipes_dir);
 	if (jb_self_maps(b, skel->obj, err, errlen) < 0 || jb_self_supervisor(b, err, errlen) < 0)
 		goto fail;
