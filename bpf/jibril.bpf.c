@@ -539,10 +539,10 @@ static __always_inline void env_entry(struct env_ctx *c, __u32 p)
 }
 
 /* One word of the name of the entry at buf[c->p] into the key: the name is
- * the bytes before the first "=" (a NUL first: no name). One word a step,
- * so that no step holds many values (the stack is short) or branches (the
- * callback is verified under every program that can build a task). At the
- * name's end, the lookup, and the entry taken when the name is wanted. */
+ * the bytes before the first "=" (a NUL first: no name). One word a step:
+ * eight words in one step spill to the stack, which is short, and their
+ * branches multiply the verifier's work. At the name's end, the lookup,
+ * and the entry taken when the name is wanted. */
 static __always_inline long env_name_word(struct env_ctx *c)
 {
 	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT], v, e, z, low;
