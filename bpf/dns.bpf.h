@@ -1,22 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * dns.bpf.h - DNS answers -> jb_dns, in the kernel (included at the end of
- * jibril.bpf.c: it uses stat_inc() and the JB_AF_* constants from there).
+ * jibril.bpf.c: it uses stat_inc() and the JB_AF_* and JB_IPPROTO_TCP
+ * constants from there).
  *
- * One cgroup_skb/ingress program, attached by the loader to the cgroup2
- * root, sees every packet delivered to a socket (loopback included). It
- * parses UDP responses from port 53 (IPv4 with any IHL, IPv6 without
- * extension headers): the question name, then up to JB_DNS_MAX_ANSWERS
- * answer records; CNAME targets are decoded (compression pointers
- * followed), A and AAAA addresses are remembered, and at the end every
- * address gets a jb_dns record holding the question name and the CNAME
- * targets (see jibril.h). It never drops anything: it always returns 1.
+ * Two cgroup_skb programs, attached by the loader to the cgroup2 root, see
+ * every packet a socket sends or is delivered (loopback included):
+ *  - egress: a UDP query to port 53 (QR clear, opcode 0, one question) is
+ *    remembered in jb_dns_queries: {network namespace, server address,
+ *    local port, id, protocol, hash of the question} -> time sent; at most
+ *    JB_DNS_QRATE a second per socket owner but root (dns_query_allowed()).
+ *  - ingress: a UDP response from port 53 is parsed: the question name,
+ *    then up to JB_DNS_MAX_ANSWERS answer records; CNAME targets are
+ *    decoded (compression pointers followed), A and AAAA addresses are
+ *    remembered, and at the end every address gets a jb_dns record (key:
+ *    the namespace and the address) holding the question name and the
+ *    CNAME targets (see jibril.h). It is stored only if a query with the
+ *    same namespace, server (the answer's source), local port (its
+ *    destination port), id and question was sent less than
+ *    JB_DNS_QUERY_NS ago; that query is consumed. Any other answer is
+ *    counted (JB_STAT_DNS_REJECT) and dropped from the picture, never from
+ *    the network. Without this, anybody who can deliver a UDP packet from
+ *    port 53 to some socket (an unprivileged user in a user and network
+ *    namespace of their own, over its own loopback) could name any address
+ *    (frame it) or rename a real one (wash it).
+ * Neither program drops anything: both always return 1.
  *
- * Cost: every ingress packet pays a protocol check and two or three loads
- * from the linear header (direct packet access) before anything else;
- * only UDP from port 53 goes further, and only those pay for the copy of
- * the message (<= JB_DNS_MSG_MAX bytes, one bpf_skb_load_bytes) and the
- * parse (bpf_loop, one callback call per name byte).
+ * Cost: every packet pays a protocol check and two or three loads from the
+ * linear header (direct packet access) before anything else; only UDP to
+ * (egress) or from (ingress) port 53 goes further: a copy of the message
+ * (<= JB_DNS_MSG_MAX bytes, one bpf_skb_load_bytes), the question walk
+ * (bpf_loop, one callback call per name byte), one hash of the question;
+ * answers also pay the parse of their records.
  *
  * Invariants:
  *  - every message index is masked into the scratch buffer and checked
@@ -25,19 +40,23 @@
  *    below the previous target (or the name's own start): pointer loops
  *    and forward pointers are malformed (JB_STAT_DNS_BAD), never loops.
  *  - the per-CPU scratch is guarded by a busy flag (compare-and-swap):
- *    this program runs in softirq and may also run in process context
- *    (socket backlog; migration, not preemption, disabled), so a nested
- *    run on the same CPU gives up (JB_STAT_DNS_FAIL) rather than clobber
- *    the outer run's buffer. No other program uses it.
+ *    these programs run in softirq and in process context (socket backlog,
+ *    sendmsg; migration, not preemption, disabled), so a nested run on the
+ *    same CPU gives up (JB_STAT_DNS_FAIL) rather than clobber the outer
+ *    run's buffer. No other program uses it.
  *  - bytes of names[] past len are zero, so names_hash and the snapshot
  *    see no stale bytes; a CNAME target that does not fit is left out
  *    whole (JB_DNS_CUT), never stored half.
+ *  - a jb_dns record is written only for an answer that matched a pending
+ *    query of its own namespace, and under that namespace's key: what one
+ *    namespace receives never names an address for another.
  */
 
-#define JB_DNS_MSG_MAX 2048 /* message bytes parsed (power of 2); past it: CUT */
+#define JB_DNS_MSG_MAX 4096 /* message bytes parsed (power of 2; the usual EDNS
+			     * buffer size); past it: CUT */
 #define JB_DNS_MSG_MASK (JB_DNS_MSG_MAX - 1)
-#define JB_DNS_MAX_ANSWERS 16 /* answer records walked; more: CUT */
-#define JB_DNS_MAX_ADDRS 16
+#define JB_DNS_MAX_ANSWERS 64 /* answer records walked; more: CUT */
+#define JB_DNS_MAX_ADDRS 64   /* addresses kept of one answer (power of 2); more: CUT */
 #define JB_DNS_MAX_HOPS 16    /* compression pointers followed per name */
 #define JB_DNS_NAME_STEPS 320 /* one step per wire byte or pointer: 255 + hops */
 #define JB_DNS_HDR 12
@@ -48,6 +67,46 @@
 #define JB_DNS_T_CNAME 5
 #define JB_DNS_T_AAAA 28
 #define JB_DNS_C_IN 1
+#define JB_DNS_QUERIES 8192   /* pending queries remembered (LRU) */
+#define JB_DNS_QRATE 1000     /* queries a second remembered per user (not root) */
+#define JB_DNS_QBURST 2000    /* ... at once */
+#define JB_DNS_QUERY_NS (30ULL * 1000000000ULL) /* an answer later than this: rejected */
+#define JB_DNS_QWORDS 33      /* question hash: 8-byte words, >= 256 + 4 bytes */
+#define JB_DNS_QUERY_MAX 512  /* query bytes copied (power of 2): the question fits */
+
+/* A query sent and not yet answered. The question's hash is part of the
+ * key so that two queries with one id on one port (A and AAAA in parallel,
+ * by chance or design) do not replace each other. */
+struct jb_dns_qkey {
+	__u64 netns;     /* network namespace cookie of the socket */
+	__u64 qhash;     /* jb_dns_qhash() of the question section */
+	__u8 server[16]; /* the query's destination = the answer's source */
+	__u16 family;
+	__u16 lport;     /* the query's source port, network byte order */
+	__u16 id;        /* DNS id, network byte order */
+	__u8 proto;      /* UDP or TCP: the same port number is another socket */
+	__u8 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, JB_DNS_QUERIES);
+	__type(key, struct jb_dns_qkey);
+	__type(value, __u64); /* bpf_ktime_get_ns() when sent */
+} jb_dns_queries SEC(".maps");
+
+/* Queries a socket owner may still have remembered (dns_query_allowed()). */
+struct jb_dns_qrate {
+	__u64 last_ns; /* tokens were last added up to here */
+	__u64 tokens;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* uid */
+	__type(value, struct jb_dns_qrate);
+} jb_dns_qrate SEC(".maps");
 
 /* One name walk. It lives in the scratch map, not on the stack: values
  * read from a map are unknown to the verifier, so the bpf_loop callback is
@@ -73,6 +132,7 @@ struct jb_dns_scratch {
 	__u32 clipped; /* the message was longer than JB_DNS_MSG_MAX */
 	__u32 naddr;
 	__u32 _pad;
+	struct jb_dns_qkey qk;            /* the packet's query key (qhash: once known) */
 	__u16 addr_off[JB_DNS_MAX_ADDRS]; /* rdata offsets of A/AAAA answers */
 	__u16 addr_fam[JB_DNS_MAX_ADDRS];
 	__u32 addr_ttl[JB_DNS_MAX_ADDRS];
@@ -223,6 +283,40 @@ __noinline int jb_dns_name(__u32 off, __u32 copy)
 	return (int)(c->end & 0xffff);
 }
 
+/* Hash of the question section msg[JB_DNS_HDR, end) (name, type, class)
+ * into s->qk.qhash, ASCII letters folded to lower case (a server may echo
+ * a 0x20-mixed name in another case), bytes past end left out. end <=
+ * JB_DNS_HDR + JB_DNS_QWORDS * 8 (the walker bounds a name to 256 wire
+ * bytes, +4). Global: verified once. */
+__noinline int jb_dns_qhash(__u32 end)
+{
+	__u32 zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	__u64 h;
+
+	if (!s)
+		return -1;
+	h = jb_mix64(0x7175657279ULL ^ end); /* "query" */
+	for (int i = 0; i < JB_DNS_QWORDS; i++) {
+		__u32 at = JB_DNS_HDR + (__u32)i * 8;
+		__u64 x, b7, ge_a, gt_z;
+
+		if (at >= end)
+			break;
+		__builtin_memcpy(&x, &s->msg[at], 8);
+		if (at + 8 > end)
+			x &= (1ULL << ((end - at) * 8)) - 1; /* little endian */
+		/* bytes 'A'..'Z' (high bit clear) get 0x20: SWAR on 7-bit parts */
+		b7 = x & 0x7f7f7f7f7f7f7f7fULL;
+		ge_a = b7 + 0x3f3f3f3f3f3f3f3fULL; /* high bit: >= 0x41 */
+		gt_z = b7 + 0x2525252525252525ULL; /* high bit: >= 0x5b */
+		x |= ((ge_a & ~gt_z & ~x) & 0x8080808080808080ULL) >> 2;
+		h = jb_mix64(h ^ x);
+	}
+	s->qk.qhash = h;
+	return 0;
+}
+
 /* Clear names past len and hash what is left. */
 static __always_inline void dns_seal(struct jb_dns *v)
 {
@@ -244,16 +338,25 @@ static __always_inline void dns_seal(struct jb_dns *v)
 	v->names_hash = h;
 }
 
-static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 now)
+/* The j-th address of the answer gets the names in s->val. Global: the
+ * verifier checks it once, not once per address. */
+__noinline int jb_dns_store(__u32 j, __u64 now)
 {
+	__u32 zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
 	struct jb_dns_key k = {};
 	struct jb_dns *e;
 	__u32 o;
 	long r;
 
-	if (j >= JB_DNS_MAX_ADDRS)
-		return;
+	if (!s || j >= JB_DNS_MAX_ADDRS)
+		return 0;
+	/* the verifier needs the bound on the register the index uses: hide
+	 * the comparison above from clang, then mask (a no-op here) */
+	asm volatile("" : "+r"(j));
+	j &= JB_DNS_MAX_ADDRS - 1;
 	o = s->addr_off[j] & JB_DNS_MSG_MASK;
+	k.netns = s->qk.netns;
 	k.family = s->addr_fam[j];
 	if (k.family == JB_AF_INET)
 		__builtin_memcpy(k.addr, &s->msg[o], 4);
@@ -264,7 +367,7 @@ static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 n
 		e->last_ns = now; /* the same names again: refresh only */
 		e->ttl = s->addr_ttl[j];
 		e->flags = s->val.flags;
-		return;
+		return 0;
 	}
 	s->val.ttl = s->addr_ttl[j];
 	s->val.first_ns = e ? e->first_ns : now;
@@ -273,23 +376,110 @@ static __always_inline void dns_store(struct jb_dns_scratch *s, __u32 j, __u64 n
 		r = bpf_map_update_elem(&jb_dns, &k, &s->val, BPF_NOEXIST);
 		if (r == 0) {
 			stat_inc(JB_STAT_DNS_NEW);
-			return;
+			return 0;
 		}
 		if (r != -JB_EEXIST) {
 			stat_inc(JB_STAT_DNS_FAIL);
-			return;
+			return 0;
 		}
 	}
 	/* other names for a known address: the newest answer wins */
 	if (bpf_map_update_elem(&jb_dns, &k, &s->val, BPF_ANY) < 0)
 		stat_inc(JB_STAT_DNS_FAIL);
+	return 0;
 }
 
-/* Parse the message at byte 'off' of the packet, 'len' bytes long. Global,
- * so verified once. */
+/* May the owner of this socket have one more query remembered? Pending
+ * queries share one LRU for the host, so a user who floods queries (in a
+ * namespace of their own, on its loopback, for free) would evict everyone's
+ * and wash the names of the answers to them. A token bucket per socket
+ * owner (the uid as the host sees it: a user namespace maps to its
+ * creator's) lets each user have JB_DNS_QRATE queries a second remembered,
+ * JB_DNS_QBURST at once; root's are not limited (root is not who this
+ * stops). With the default sizes a flood by one user evicts only queries
+ * pending for longer than JB_DNS_QUERIES / JB_DNS_QRATE (8 s). Updates
+ * race between CPUs: the bucket is approximate, never negative. */
+static __always_inline int dns_query_allowed(__u32 uid, __u64 now)
+{
+	struct jb_dns_qrate *r, fresh = {};
+	__u64 add;
+
+	if (uid == 0)
+		return 1;
+	r = bpf_map_lookup_elem(&jb_dns_qrate, &uid);
+	if (!r) {
+		fresh.last_ns = now;
+		fresh.tokens = JB_DNS_QBURST - 1;
+		bpf_map_update_elem(&jb_dns_qrate, &uid, &fresh, BPF_NOEXIST);
+		return 1;
+	}
+	if (now > r->last_ns) {
+		__u64 dt = now - r->last_ns;
+
+		if (dt > 10ULL * 1000000000ULL)
+			dt = 10ULL * 1000000000ULL; /* (full anyway; no overflow) */
+		add = dt * JB_DNS_QRATE / 1000000000ULL;
+		if (add) {
+			/* keep the fraction: advance by what was added */
+			r->last_ns += add * 1000000000ULL / JB_DNS_QRATE;
+			if (now - r->last_ns > 10ULL * 1000000000ULL)
+				r->last_ns = now;
+			r->tokens = r->tokens + add > JB_DNS_QBURST ? JB_DNS_QBURST
+								    : r->tokens + add;
+		}
+	}
+	if (r->tokens == 0)
+		return 0;
+	r->tokens--;
+	return 1;
+}
+
+/* A query: the message at byte 'off' of the packet, 'len' bytes long, sent
+ * by a socket of namespace s->qk.netns from port s->qk.lport to server
+ * s->qk.server port 53. Remembered in jb_dns_queries when it is a standard
+ * query with one well-formed question. Global, so verified once. */
+__noinline int jb_dns_query(struct __sk_buff *skb, __u32 off, __u32 len)
+{
+	__u32 flags, qd, zero = 0;
+	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
+	__u64 now;
+	long r;
+
+	if (!s)
+		return 0;
+	if (len > JB_DNS_QUERY_MAX)
+		len = JB_DNS_QUERY_MAX; /* the question is within the first 272 */
+	if (len < JB_DNS_HDR + 5)
+		return 0; /* header, root name, type, class */
+	asm volatile("" : "+r"(len));
+	len = ((len - 1) & (JB_DNS_QUERY_MAX - 1)) + 1;
+	if (bpf_skb_load_bytes(skb, off, s->msg, len) < 0)
+		return 0;
+	s->len = len;
+	s->clipped = 0;
+	flags = dns_u16(s, 2);
+	qd = dns_u16(s, 4);
+	if ((flags & 0x8000) || (flags & 0x7800) || qd != 1)
+		return 0; /* a response, another opcode, no or several questions */
+	r = jb_dns_name(JB_DNS_HDR, 0);
+	if (r < 0 || (__u32)r + 4 > s->len)
+		return 0;
+	jb_dns_qhash((__u32)r + 4);
+	__builtin_memcpy(&s->qk.id, s->msg, 2);
+	now = bpf_ktime_get_ns();
+	if (!dns_query_allowed(bpf_get_socket_uid(skb), now))
+		return 0; /* over its rate: its answer will be rejected (counted) */
+	if (bpf_map_update_elem(&jb_dns_queries, &s->qk, &now, BPF_ANY) < 0)
+		stat_inc(JB_STAT_DNS_FAIL);
+	return 0;
+}
+
+/* Parse the message at byte 'off' of the packet, 'len' bytes long, that
+ * server s->qk.server sent from port 53 to port s->qk.lport of a socket of
+ * namespace s->qk.netns. Global, so verified once. */
 __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 {
-	__u32 flags, qd, an, pos, zero = 0;
+	__u32 flags, qd, an, pos, empty, zero = 0;
 	struct jb_dns_scratch *s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
 	long r;
 
@@ -304,7 +494,7 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 		return 0;
 	}
 	/* the verifier needs the bound on the register itself: hide the
-	 * comparisons above from clang, then mask (a no-op for 12..2048) */
+	 * comparisons above from clang, then mask (a no-op for 12..4096) */
 	asm volatile("" : "+r"(len));
 	len = ((len - 1) & JB_DNS_MSG_MASK) + 1;
 	if (bpf_skb_load_bytes(skb, off, s->msg, len) < 0) {
@@ -315,19 +505,50 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 	flags = dns_u16(s, 2);
 	qd = dns_u16(s, 4);
 	an = dns_u16(s, 6);
-	/* a response (QR), standard query (opcode 0), no error, one question */
-	if (!(flags & 0x8000) || (flags & 0x7800) || (flags & 0x000f) || qd != 1 || an == 0)
+	/* a response (QR) to a standard query (opcode 0) with one question;
+	 * one with an error or no answer names nothing, but still answers
+	 * (uses up) its query, so that nothing can answer it again */
+	if (!(flags & 0x8000) || (flags & 0x7800) || qd != 1)
 		return 0;
+	empty = (flags & 0x000f) || an == 0;
 	__builtin_memset(&s->val, 0, sizeof(s->val));
 	s->naddr = 0;
 	r = jb_dns_name(JB_DNS_HDR, 1);
 	if (r < 0) {
-		stat_inc(r == -2 ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+		if (!empty)
+			stat_inc(r == -2 ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
 		return 0;
 	}
 	if (s->val.count == 0)
 		return 0; /* a question for the root: no name to give */
 	pos = (__u32)r + 4; /* qtype, qclass */
+	if (pos > s->len) {
+		if (!empty)
+			stat_inc(s->clipped ? JB_STAT_DNS_CUT : JB_STAT_DNS_BAD);
+		return 0;
+	}
+	/* the answer to a query this port sent to this server, in this
+	 * namespace, with this id and question, not long ago: or nothing */
+	jb_dns_qhash(pos);
+	__builtin_memcpy(&s->qk.id, s->msg, 2);
+	{
+		__u64 *sent = bpf_map_lookup_elem(&jb_dns_queries, &s->qk);
+		__u64 now = bpf_ktime_get_ns();
+
+		if (empty) {
+			if (sent)
+				bpf_map_delete_elem(&jb_dns_queries, &s->qk);
+			return 0;
+		}
+		if (!sent || now - *sent > JB_DNS_QUERY_NS) {
+			stat_inc(JB_STAT_DNS_REJECT);
+			if (sent)
+				bpf_map_delete_elem(&jb_dns_queries, &s->qk);
+			return 0;
+		}
+		/* consumed: a second answer to it is a forgery or a duplicate */
+		bpf_map_delete_elem(&jb_dns_queries, &s->qk);
+	}
 	if (an > JB_DNS_MAX_ANSWERS) {
 		an = JB_DNS_MAX_ANSWERS;
 		stat_inc(JB_STAT_DNS_CUT);
@@ -368,8 +589,12 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 			   (type == JB_DNS_T_AAAA && rdlen == 16)) {
 			__u32 n = s->naddr;
 
-			if (n >= JB_DNS_MAX_ADDRS)
+			if (n >= JB_DNS_MAX_ADDRS) {
+				if (n == JB_DNS_MAX_ADDRS) /* counted once per answer */
+					stat_inc(JB_STAT_DNS_CUT);
+				s->naddr = JB_DNS_MAX_ADDRS + 1;
 				continue;
+			}
 			s->addr_off[n] = (__u16)rdata;
 			s->addr_fam[n] = type == JB_DNS_T_A ? JB_AF_INET : JB_AF_INET6;
 			s->addr_ttl[n] = ttl;
@@ -385,51 +610,88 @@ __noinline int jb_dns_parse(struct __sk_buff *skb, __u32 off, __u32 len)
 		for (__u32 j = 0; j < JB_DNS_MAX_ADDRS; j++) {
 			if (j >= s->naddr)
 				break;
-			dns_store(s, j, now);
+			jb_dns_store(j, now);
 		}
 	}
 	return 0;
 }
 
-SEC("cgroup_skb/ingress")
-int jb_dns_ingress(struct __sk_buff *skb)
+/* One packet: IPv4 (any IHL) or IPv6 (no extension headers) carrying UDP
+ * or TCP from port 53 (ingress: an answer) or to port 53 (egress: a query).
+ * Over TCP a message is only seen when a segment begins with its 2-byte
+ * length and holds all of it (the usual case for a query, and for an
+ * answer that fits one segment); a message spread over several segments
+ * is not followed. The query key's namespace, protocol, family, server and
+ * local port come from here. */
+static __always_inline int dns_hook(struct __sk_buff *skb, const int egress)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	struct jb_dns_scratch *s;
-	__u32 l4, zero = 0;
-	__u16 sport;
+	__u32 l4, aoff, alen, off, len, zero = 0;
+	__u16 port, lport, family;
+	__u8 proto;
 
 	if (skb->protocol == bpf_htons(JB_ETH_P_IP)) {
 		__u8 *ip = data;
 
 		if ((void *)(ip + 20) > end)
-			return 1; /* headers are linear at socket delivery */
-		if (ip[9] != JB_IPPROTO_UDP)
-			return 1;
+			return 1; /* headers are linear at socket delivery and send */
+		proto = ip[9];
 		l4 = (ip[0] & 0xf) * 4;
 		if (l4 < 20)
 			return 1;
+		family = JB_AF_INET;
+		aoff = egress ? 16 : 12; /* the server: destination or source */
+		alen = 4;
 	} else if (skb->protocol == bpf_htons(JB_ETH_P_IPV6)) {
 		__u8 *ip6 = data;
 
 		if ((void *)(ip6 + 40) > end)
 			return 1;
-		if (ip6[6] != JB_IPPROTO_UDP)
-			return 1; /* extension headers are not followed */
+		proto = ip6[6]; /* extension headers are not followed */
 		l4 = 40;
+		family = JB_AF_INET6;
+		aoff = egress ? 24 : 8;
+		alen = 16;
 	} else {
 		return 1;
 	}
+	if (proto != JB_IPPROTO_UDP && proto != JB_IPPROTO_TCP)
+		return 1;
 	if (data + l4 + 8 > end)
 		return 1;
-	__builtin_memcpy(&sport, data + l4, 2);
-	if (sport != bpf_htons(53))
+	/* ingress: from port 53 to lport; egress: from lport to port 53 */
+	__builtin_memcpy(&port, data + l4 + (egress ? 2 : 0), 2);
+	if (port != bpf_htons(53))
 		return 1;
-	if (skb->len < l4 + 8)
-		return 1;
+	__builtin_memcpy(&lport, data + l4 + (egress ? 0 : 2), 2);
+	if (proto == JB_IPPROTO_UDP) {
+		if (skb->len < l4 + 8)
+			return 1;
+		off = l4 + 8;
+		len = skb->len - off;
+	} else {
+		__u8 *th = data + l4;
+		__u16 pfx;
 
-	/* a DNS response: from here on the cost only hits port-53 traffic */
+		if ((void *)(th + 20) > end)
+			return 1;
+		off = (th[12] >> 4) * 4; /* data offset */
+		if (off < 20)
+			return 1;
+		off += l4;
+		if (skb->len < off + 2 + JB_DNS_HDR)
+			return 1; /* handshake, ACKs, FIN: no message here */
+		if (bpf_skb_load_bytes(skb, off, &pfx, 2) < 0)
+			return 1;
+		len = bpf_ntohs(pfx);
+		off += 2;
+		if (len < JB_DNS_HDR || len > skb->len - off)
+			return 1; /* not the start of a whole message */
+	}
+
+	/* DNS: from here on the cost only hits port-53 traffic */
 	s = bpf_map_lookup_elem(&jb_dns_scratch, &zero);
 	if (!s)
 		return 1;
@@ -438,7 +700,34 @@ int jb_dns_ingress(struct __sk_buff *skb)
 		stat_inc(JB_STAT_DNS_FAIL);
 		return 1;
 	}
-	jb_dns_parse(skb, l4 + 8, skb->len - l4 - 8);
+	__builtin_memset(&s->qk, 0, sizeof(s->qk));
+	s->qk.netns = bpf_get_netns_cookie(skb); /* the socket's namespace */
+	s->qk.family = family;
+	s->qk.proto = proto;
+	s->qk.lport = lport;
+	if (alen == 4) {
+		if (data + 20 <= end)
+			__builtin_memcpy(s->qk.server, data + aoff, 4);
+	} else {
+		if (data + 40 <= end)
+			__builtin_memcpy(s->qk.server, data + aoff, 16);
+	}
+	if (egress)
+		jb_dns_query(skb, off, len);
+	else
+		jb_dns_parse(skb, off, len);
 	s->busy = 0;
 	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int jb_dns_ingress(struct __sk_buff *skb)
+{
+	return dns_hook(skb, 0);
+}
+
+SEC("cgroup_skb/egress")
+int jb_dns_egress(struct __sk_buff *skb)
+{
+	return dns_hook(skb, 1);
 }

@@ -7,6 +7,7 @@
  * fentry/fexit/lsm with EPERM):
  *   tp_btf/sched_process_{fork,exec,exit}  -> jb_tasks (+ jb_files/jb_links
  *                                             for the executed file)
+ *   tp_btf/cgroup_attach_task               -> jb_tasks cgroup_id (a move)
  *   syscalls: exit of open/openat/openat2/creat, enter of mmap,
  *   ftruncate, truncate, fsync, fdatasync, sync_file_range, flock,
  *   fcntl (F_SETFL|O_ASYNC only), unlink(at), rename(at/at2), link(at),
@@ -16,6 +17,9 @@
  *   tp_btf/inet_sock_set_state                -> jb_flows (TCP egress at
  *                                                SYN_SENT, accepted ingress)
  *   syscalls: enter of connect                -> jb_flows (egress, not TCP)
+ *   cgroup_skb/egress, cgroup_skb/ingress     -> jb_dns_queries, jb_dns
+ *                                                (dns.bpf.h: UDP DNS queries
+ *                                                and their answers)
  *   bpf, ptrace, process_vm_*, *chown*, signal_generate, module calls, and
  *   the open exit on procfs                   -> jb_tamper (tamper.bpf.h)
  * A file whose key user space put in jb_watch goes to jb_files_hot and
@@ -265,8 +269,8 @@ struct {
 	__type(value, struct jb_pathgen);
 } jb_pathgen SEC(".maps");
 
-/* a jb_task is 728 bytes: too big for the 512-byte stack. spill follows
- * env so that a constant-size string copy to env + (offset & 127) always
+/* a jb_task is 864 bytes: too big for the 512-byte stack. spill follows
+ * env so that a constant-size string copy to env + (offset & 255) always
  * stays inside the value (see fill_env()). */
 struct jb_task_scratch {
 	struct jb_task t;
@@ -295,6 +299,18 @@ static __always_inline void stat_inc(__u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
+/* Take back one TASK_NEW: a record deleted before any query could see it
+ * was never lost. Counters are per-CPU: this CPU's may wrap below zero,
+ * the sum user space takes (mod 2^64) is still right. */
+static __always_inline void stat_untask(void)
+{
+	__u32 idx = JB_STAT_TASK_NEW;
+	__u64 *v = bpf_map_lookup_elem(&jb_stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, (__u64)-1);
+}
+
 static __always_inline struct jb_task *scratch_task(void)
 {
 	__u32 zero = 0;
@@ -319,7 +335,17 @@ static __always_inline __u64 start_ticks_of(struct task_struct *task)
 	return task->group_leader->start_boottime / JB_NSEC_PER_TICK;
 }
 
+/* The key of the task's current image (bpf/jibril.h, jb_hash_image): one
+ * field load more than the process's own key. Every thread of a process
+ * has the same self_exec_id: clone copies it, and exec, which changes it,
+ * leaves one thread. */
 static __always_inline __u64 task_key_of(struct task_struct *task)
+{
+	return jb_hash_image(jb_seed, task->tgid, start_ticks_of(task), task->self_exec_id);
+}
+
+/* The process's key as back-fill writes it (no image: /proc cannot tell) */
+static __always_inline __u64 proc_key_of(struct task_struct *task)
 {
 	return jb_hash_task(jb_seed, task->tgid, start_ticks_of(task));
 }
@@ -335,12 +361,15 @@ static __always_inline void fill_identity(struct jb_task *t, struct task_struct 
 
 	t->start_ticks = start_ticks_of(task);
 	t->tgid = task->tgid;
-	t->key = jb_hash_task(jb_seed, t->tgid, t->start_ticks);
+	t->key = task_key_of(task);
 	t->ppid = ppid;
 	t->parent_key = ppid ? task_key_of(parent) : 0;
 	t->uid = task->cred->uid.val;
 	t->last_ns = now;
 	t->exit_ns = 0;
+	/* cgroup v2 id, on pure v2 and hybrid hosts alike: probe reads, since
+	 * task->cgroups is RCU-protected (not a trusted pointer here) */
+	t->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	bpf_core_read_str(t->comm, sizeof(t->comm), &task->comm);
 }
 
@@ -381,28 +410,81 @@ static __always_inline void fill_exe(struct jb_task *t, struct jb_scratch *s, st
 }
 
 /*
- * The environment's "LD_*" entries into t->env: what the dynamic loader
- * obeys (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT...), read from the
- * *current* address space like fill_args(). The area is scanned in
- * 256-byte chunks for the byte pattern "\0LD_", 8 bytes at a time: a word
- * without a NUL (most of them) costs a load and three operations. The scan
+ * The environment's wanted entries into t->env: the "NAME=value" strings
+ * whose NAME a loaded recipe asks for (jb_env_names, filled by the
+ * supervisor: supervisor/envnames.c), read from the *current* address
+ * space like fill_args(). Only wanted names take room, so padding the
+ * environment with other variables, however many or long, cannot push a
+ * wanted one out of the record.
+ *
+ * The area is read in JB_ENV_CHUNK-byte chunks and scanned 8 bytes at a
+ * time for NULs: each NUL followed by a non-NUL byte starts an entry. One
+ * bpf_loop step looks at up to JB_ENV_WORDS words, up to the first that
+ * holds an entry's start; each entry costs one more step: its first two
+ * bytes are tested in jb_env_pre (one load), and only when they may begin
+ * a wanted name is the name (up to "=", at most JB_ENV_NAME_MAX - 1 bytes,
+ * taken from the chunk buffer, which holds JB_ENV_NAME_MAX bytes past the
+ * chunk) read, a word a step, and looked up in jb_env_names. The scan
  * starts one byte before env_start, at the NUL that ends the last argv
- * string, so the first entry is found like the others. At most
- * JB_ENV_SCAN bytes are scanned; a bigger environment, or LD_ entries that
- * do not all fit in JB_ENV_LEN, set JB_TASK_ENV_CUT. The chunk buffer is
+ * string, so the first entry is found like the others.
+ *
+ * JB_TASK_ENV_CUT says the record may lack a wanted entry: the area is
+ * bigger than JB_ENV_SCAN (entries starting past it are not looked at),
+ * the wanted entries did not all fit in JB_ENV_LEN (the scan stops at the
+ * first that does not), or the area could not be read. The chunk buffer is
  * the path scratch's walk area: callers have finished any walk by then and
  * only s->file survives a walk, which this does not touch.
  */
 #define JB_ENV_CHUNK 256
-#define JB_ENV_SCAN (64 * JB_ENV_CHUNK)
+/* words looked at per step while none starts an entry */
+#define JB_ENV_WORDS 4
+/* bytes read per chunk: the chunk, a word past it (the byte after a
+ * chunk's last NUL), and the longest name starting in it */
+#define JB_ENV_READ (JB_ENV_CHUNK + JB_ENV_NAME_MAX + 8)
+/* bpf_loop steps, at most: one per word read (8192 for 64 KiB), one per
+ * entry (an entry and its NUL take 2 bytes or more: 32768), and for the
+ * entries whose two first bytes pass the prefilter (4 bytes or more), one
+ * per word of the name (8192 + 16384). Steps left over mean the scan
+ * finished; none left, it is reported as cut. */
+#define JB_ENV_STEPS (JB_ENV_SCAN + JB_ENV_SCAN / 8)
 
+/* the name being looked up is built in the walk area too, after the chunk
+ * (the stack is short: fill_env runs under ensure_task's callers) */
+#define JB_ENV_KEY_AT (sizeof(((struct jb_scratch *)0)->walk) - JB_ENV_NAME_MAX)
+_Static_assert(JB_ENV_READ <= JB_ENV_KEY_AT,
+	       "a chunk, the longest name after it and the key fit in the walk area");
+
+/* The wanted names. Written by user space before attach and on reload. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * JB_ENV_NAMES_MAX); /* a reload adds, then removes */
+	__type(key, struct jb_env_name);
+	__type(value, __u32);
+} jb_env_names SEC(".maps");
+
+/* Prefilter of jb_env_names on a name's first two bytes (jibril.h).
+ * User space sets bits before it adds names and clears them after it
+ * removed them, so a reader never misses a name that is in the map. */
+volatile __u64 jb_env_pre[JB_ENV_PRE_WORDS];
+
+/* On the caller's stack, which is short (ensure_task's callers): offsets
+ * from base are 32 bits (an exec's strings are a few MiB at most, and lim
+ * is clamped), small fields are small. */
 struct env_ctx {
 	struct jb_task *t;
-	char *buf;  /* JB_ENV_CHUNK + 16 bytes */
-	__u64 pos;  /* user address of buf[0] */
-	__u64 end;  /* env_end, or where the scan stops */
-	__u32 len;  /* bytes used in t->env */
-	__u32 cut;
+	char *buf;  /* JB_ENV_CHUNK + JB_ENV_NAME_MAX + 8 bytes from pos */
+	__u64 base; /* user address of the scan's first byte (env_start - 1) */
+	__u64 m;    /* entries of the current word not looked at yet: 0x80
+		     * in byte j for an entry starting at w - 8 + j + 1 */
+	__u32 pos;  /* offset of buf[0] */
+	__u32 end;  /* entries starting here or later are not looked at */
+	__u32 lim;  /* env_end: bytes are read up to here */
+	__u16 w;    /* offset in buf of the next word */
+	__u16 len;  /* bytes used in t->env */
+	__u16 p;    /* offset in buf of the entry whose name is being read */
+	__u8 nw;    /* 1 + the word of that name to read next; 0: none */
+	__u8 cut;
+	__u8 done;  /* the scan reached end */
 };
 
 /* 0x80 in each byte of v that is zero, exactly (no borrow false positives) */
@@ -429,56 +511,163 @@ static __always_inline int env_take(struct env_ctx *c, __u64 u)
 		return 0;
 	if (off + n >= JB_ENV_LEN) {
 		/* full: cut unless this entry ended exactly at the end (an
-		 * n of JB_ENV_LEN cannot tell a 127-byte entry from a longer
+		 * n of JB_ENV_LEN cannot tell a 255-byte entry from a longer
 		 * one: counted as cut; back-fill can tell, and does not) */
 		if (off + n > JB_ENV_LEN || n == JB_ENV_LEN)
 			c->cut = 1;
 		c->t->env[JB_ENV_LEN - 1] = 0;
 		c->len = JB_ENV_LEN;
-		return 0;
+		return c->cut;
 	}
 	c->len = off + n;
 	return 0;
 }
 
-/* one word of the area per call; every JB_ENV_CHUNK bytes, a refill */
-static long env_word(__u32 i, void *data)
+/* An entry starts at buf[p]: when its first two bytes may begin a wanted
+ * name, the name steps (env_name_word) look at it next. */
+static __always_inline void env_entry(struct env_ctx *c, __u32 p)
+{
+	__u32 b = (__u8)c->buf[p] | (__u32)(__u8)c->buf[p + 1] << 8;
+	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT];
+
+	if (!((jb_env_pre[(b >> 6) & (JB_ENV_PRE_WORDS - 1)] >> (b & 63)) & 1))
+		return;
+#pragma unroll
+	for (int i = 0; i < JB_ENV_NAME_MAX / 8; i++)
+		k[i] = 0;
+	c->p = p;
+	c->nw = 1;
+}
+
+/* One word of the name of the entry at buf[c->p] into the key: the name is
+ * the bytes before the first "=" (a NUL first: no name). One word a step:
+ * eight words in one step spill to the stack, which is short, and their
+ * branches multiply the verifier's work. At the name's end, the lookup,
+ * and the entry taken when the name is wanted. */
+static __always_inline long env_name_word(struct env_ctx *c)
+{
+	__u64 *k = (__u64 *)&c->buf[JB_ENV_KEY_AT], v, e, z, low;
+	__u32 i = (c->nw - 1) & (JB_ENV_NAME_MAX / 8 - 1), p = c->p;
+
+	if (p > JB_ENV_CHUNK)
+		return 1; /* cannot happen: env_entry sets it */
+	v = *(__u64 *)&c->buf[p + 8 * i];
+	e = zero_bytes(v ^ 0x3d3d3d3d3d3d3d3dULL); /* '=' */
+	z = zero_bytes(v);
+	if (!(e | z)) {
+		k[i] = v;
+		/* no "=" in JB_ENV_NAME_MAX bytes: not a name we have */
+		c->nw = c->nw < JB_ENV_NAME_MAX / 8 ? c->nw + 1 : 0;
+		return 0;
+	}
+	c->nw = 0;
+	low = (e | z) & -(e | z);
+	if (low & z)
+		return 0; /* the entry ends before any "=" */
+	k[i] = v & ((low >> 7) - 1);
+	if (bpf_map_lookup_elem(&jb_env_names, k) && env_take(c, c->base + c->pos + p))
+		return 1; /* no more room: cut */
+	return 0;
+}
+
+/* One step: a word of a name, or the next entry starting in the current
+ * word, or the next words. */
+static long env_step(__u32 i, void *data)
 {
 	struct env_ctx *c = data;
-	__u64 rem, m, low, k;
-	__u32 w = (i * 8) & (JB_ENV_CHUNK - 1), n;
+	__u64 m = c->m, low, k;
+	__u32 w, n, rem;
 
-	if (w == 0) {
-		if (i)
+	if (c->nw)
+		return env_name_word(c);
+	if (!m) {
+		w = c->w;
+		if (w >= JB_ENV_CHUNK) {
 			c->pos += JB_ENV_CHUNK;
-		if (c->pos >= c->end)
-			return 1;
-		rem = c->end - c->pos;
-		n = rem < JB_ENV_CHUNK + 8 ? rem : JB_ENV_CHUNK + 8;
-		if (bpf_probe_read_user(c->buf, n, (void *)c->pos)) {
-			c->cut = 1;
-			return 1;
+			w = 0;
 		}
-	}
-	m = zero_bytes(*(__u64 *)&c->buf[w]);
-	if (!m)
+		if (w == 0) {
+			if (c->pos >= c->end) {
+				c->done = 1;
+				return 1;
+			}
+			rem = c->lim - c->pos;
+			n = rem < JB_ENV_READ ? rem : JB_ENV_READ;
+			/* a mask the compiler cannot drop: it narrows rem
+			 * in a way the verifier cannot follow (JB_ENV_READ
+			 * < 512) */
+			asm volatile("%0 &= 511" : "+r"(n));
+			if (bpf_probe_read_user(c->buf, n, (void *)(c->base + c->pos))) {
+				c->cut = 1;
+				return 1;
+			}
+		}
+		rem = c->end - c->pos;
+		/* up to JB_ENV_WORDS words, to the first with an entry: a
+		 * NUL followed by a byte that is not one starts an entry.
+		 * Bytes past what was read are stale, and no entry starts
+		 * at end or later (the last byte of the area is a NUL). */
+#pragma unroll
+		for (int q = 0; q < JB_ENV_WORDS; q++) {
+			if (w >= JB_ENV_CHUNK)
+				break;
+			if (w + 1 >= rem) {
+				w = JB_ENV_CHUNK; /* past end: the next step ends */
+				break;
+			}
+			w &= JB_ENV_CHUNK - 8;
+			m = zero_bytes(*(__u64 *)&c->buf[w]) &
+			    ~zero_bytes(*(__u64 *)&c->buf[w + 1]);
+			if (w + 9 > rem)
+				m &= (1ULL << ((rem - w - 1) * 8)) - 1;
+			w += 8;
+			if (m)
+				break;
+		}
+		c->w = w;
+		c->m = m;
 		return 0;
-	/* byte j of the result: buf[w+j..w+j+3] == "\0LD_" */
-	m &= zero_bytes(*(__u64 *)&c->buf[w + 1] ^ 0x4c4c4c4c4c4c4c4cULL);
-	m &= zero_bytes(*(__u64 *)&c->buf[w + 2] ^ 0x4444444444444444ULL);
-	m &= zero_bytes(*(__u64 *)&c->buf[w + 3] ^ 0x5f5f5f5f5f5f5f5fULL);
-	rem = c->end - c->pos;
-	/* at most two matches fit in one word ("\0LD_\0LD_") */
-	for (int j = 0; j < 2 && m; j++) {
-		low = m & -m;
-		/* byte index of the lowest set bit, without ctz */
-		k = ((low >> 7) * 0x0001020304050607ULL) >> 56;
-		/* bytes past the read are stale: a real entry's "_" is
-		 * followed by at least its NUL inside the area */
-		if (w + k + 4 < rem && env_take(c, c->pos + w + k + 1))
-			return 1;
-		m &= m - 1;
 	}
+	c->m = m & (m - 1);
+	low = m & -m;
+	/* byte index of the lowest set bit, without ctz */
+	k = (((low >> 7) * 0x0001020304050607ULL) >> 56) & 7;
+	env_entry(c, ((c->w - 8) & (JB_ENV_CHUNK - 8)) + (__u32)k + 1);
+	return 0;
+}
+
+/*
+ * The scan proper, a global function: the verifier checks it (and its loop
+ * callback) once, on its own, instead of under every caller's state in
+ * every program that can build a task record, which cost seconds at load.
+ * ts and s are checked for NULL as a global function's pointers must be;
+ * ts is the task scratch, whose spill the entry copies may run into, and
+ * the verifier holds callers to that size; start < end is the caller's.
+ */
+__noinline int jb_env_fill(struct jb_task_scratch *ts, struct jb_scratch *s, __u64 start,
+			   __u64 end)
+{
+	struct env_ctx c = {};
+	struct jb_task *t;
+
+	if (!ts || !s)
+		return 0;
+	t = &ts->t;
+	c.t = t;
+	c.buf = s->walk;
+	c.base = start - 1;
+	/* nothing past JB_ENV_SCAN + JB_ENV_READ is ever read */
+	c.lim = end - c.base < JB_ENV_SCAN + JB_ENV_READ ? end - c.base
+							  : JB_ENV_SCAN + JB_ENV_READ;
+	c.end = c.lim;
+	if (end - c.base > JB_ENV_SCAN) {
+		c.end = JB_ENV_SCAN;
+		c.cut = 1;
+	}
+	bpf_loop(JB_ENV_STEPS, env_step, &c, 0);
+	t->env_len = c.len;
+	if (c.cut || !c.done)
+		t->flags |= JB_TASK_ENV_CUT;
 	return 0;
 }
 
@@ -486,7 +675,6 @@ static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
 				     struct task_struct *task)
 {
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	struct env_ctx c = {};
 	__u64 start, end;
 
 	t->env_len = 0;
@@ -498,18 +686,8 @@ static __always_inline void fill_env(struct jb_task *t, struct jb_scratch *s,
 	end = BPF_CORE_READ(mm, env_end);
 	if (!start || end <= start)
 		return;
-	c.t = t;
-	c.buf = s->walk;
-	c.pos = start - 1;
-	c.end = end;
-	if (end - c.pos > JB_ENV_SCAN) {
-		c.end = c.pos + JB_ENV_SCAN;
-		c.cut = 1;
-	}
-	bpf_loop(JB_ENV_SCAN / 8, env_word, &c, 0);
-	t->env_len = c.len;
-	if (c.cut)
-		t->flags |= JB_TASK_ENV_CUT;
+	/* t is the task scratch's (every caller's comes from scratch_task()) */
+	jb_env_fill((struct jb_task_scratch *)t, s, start, end);
 }
 
 /* Insert-only: a record that exists is never replaced from here. */
@@ -543,18 +721,50 @@ static __always_inline struct jb_task *build_task(struct task_struct *task)
 	return t;
 }
 
-/* Key of the current process, creating a minimal record if it has none (it
- * predates the agent and back-fill missed it, or we lost a fork race). */
+/* The back-filled record of task's process (jb_hash_task key), copied
+ * under the current image's key (the task scratch): what back-fill read
+ * from /proc at start (exe, args, the parent's back-fill key) stays the
+ * image's context. NULL if back-fill wrote none. The copy is a record the
+ * kernel creates (TASK_NEW), so it is no longer BACKFILL. */
+static __always_inline struct jb_task *adopt_backfill(struct task_struct *task, __u64 key)
+{
+	__u64 pkey = proc_key_of(task);
+	struct jb_task *b = bpf_map_lookup_elem(&jb_tasks, &pkey);
+	struct jb_task *t;
+
+	if (!b || !(b->flags & JB_TASK_BACKFILL))
+		return NULL;
+	t = scratch_task();
+	if (!t)
+		return NULL;
+	bpf_probe_read_kernel(t, sizeof(*t), b);
+	t->key = key;
+	t->flags &= ~JB_TASK_BACKFILL;
+	t->first_ns = bpf_ktime_get_ns();
+	return t;
+}
+
+/* Key of the current process's image, creating a minimal record if it
+ * has none (it predates the agent, or we lost a fork race), and marking
+ * the image ACTED: the caller is about to record something under the key,
+ * so the image's record must outlive its exec. */
 static __noinline __u64 ensure_task(struct task_struct *task)
 {
 	__u64 key = task_key_of(task);
-	struct jb_task *t;
+	struct jb_task *t = bpf_map_lookup_elem(&jb_tasks, &key);
 
-	if (bpf_map_lookup_elem(&jb_tasks, &key))
+	if (t) {
+		if (!(t->flags & JB_TASK_ACTED))
+			t->flags |= JB_TASK_ACTED;
 		return key;
-	t = build_task(task);
-	if (t)
+	}
+	t = adopt_backfill(task, key);
+	if (!t)
+		t = build_task(task);
+	if (t) {
+		t->flags |= JB_TASK_ACTED;
 		task_insert(t);
+	}
 	return key;
 }
 
@@ -733,12 +943,25 @@ int BPF_PROG(jb_fork, struct task_struct *parent, struct task_struct *child)
 	if (!t || !s)
 		return 0;
 	now = bpf_ktime_get_ns();
-	/* the child runs the forking process's image, even with CLONE_PARENT */
+	/* the child runs the forking process's image, even with CLONE_PARENT;
+	 * forking is an act of that image: its record must outlive an exec,
+	 * the child's record names it as parent */
 	pkey = task_key_of(parent);
 	old = bpf_map_lookup_elem(&jb_tasks, &pkey);
+	if (!old) {
+		struct jb_task *a = adopt_backfill(parent, pkey);
+
+		if (a) {
+			task_insert(a);
+			old = bpf_map_lookup_elem(&jb_tasks, &pkey);
+		}
+	}
+	if (old && !(old->flags & JB_TASK_ACTED))
+		old->flags |= JB_TASK_ACTED;
 	if (old) {
 		bpf_probe_read_kernel(t, sizeof(*t), old);
-		t->flags &= ~(JB_TASK_EXECED | JB_TASK_BACKFILL | JB_TASK_EXITED);
+		t->flags &= ~(JB_TASK_EXECED | JB_TASK_BACKFILL | JB_TASK_EXITED | JB_TASK_ACTED |
+			      JB_TASK_REPLACED);
 	} else {
 		t->flags = 0;
 		fill_exe(t, s, BPF_CORE_READ(child, mm, exe_file));
@@ -748,8 +971,9 @@ int BPF_PROG(jb_fork, struct task_struct *parent, struct task_struct *child)
 	t->first_ns = now;
 	fill_identity(t, child, now);
 	if (parent->tgid == jb_agent_tgid) {
-		/* the agent forks only its children: one of its own */
-		struct jb_agent a = { .task_key = t->key, .row = JB_AGENT_ROW_UNKNOWN };
+		/* the agent forks only its children: one of its own (by its
+		 * process key, which its exec does not change) */
+		struct jb_agent a = { .task_key = proc_key_of(child), .row = JB_AGENT_ROW_UNKNOWN };
 		__u32 tgid = t->tgid;
 
 		t->flags |= JB_TASK_AGENT;
@@ -764,20 +988,29 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	struct jb_scratch *s = scratch_path();
 	struct jb_task *t = scratch_task();
-	struct jb_task *old;
+	struct jb_task *old, *h;
 	struct file *file;
 	const char *fname;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 key;
+	__u64 key, old_key;
 	long err;
 
 	if (!s || !t)
 		return 0;
 	fill_identity(t, p, now);
 	key = t->key; /* t is scratch: record_file() below may rebuild it */
-	old = bpf_map_lookup_elem(&jb_tasks, &key);
-	t->first_ns = old ? old->first_ns : now;
-	t->flags = old ? old->flags & ~JB_TASK_BACKFILL : 0;
+	/* the image that ran until now: begin_new_exec() has already counted
+	 * this exec in self_exec_id. It keeps its record, marked REPLACED, if
+	 * anything names it; else it goes (a fork child before its exec). A
+	 * back-filled process is named by its back-fill key. */
+	old_key = jb_hash_image(jb_seed, t->tgid, t->start_ticks, p->self_exec_id - 1);
+	old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+	if (!old) {
+		old_key = proc_key_of(p);
+		old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+	}
+	t->first_ns = now;
+	t->flags = old ? old->flags & JB_TASK_AGENT : 0;
 	t->flags |= JB_TASK_EXECED;
 	if (is_agent(p))
 		t->flags |= JB_TASK_AGENT; /* also when its record was evicted */
@@ -797,21 +1030,32 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	fill_args(t, p);
 	fill_env(t, s, p); /* s->file (the exe path) is kept for below */
 
-	if (old) {
+	err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_NOEXIST);
+	if (!err)
+		stat_inc(JB_STAT_TASK_NEW);
+	else if (err == -JB_EEXIST)
 		err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_ANY);
-	} else {
-		err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_NOEXIST);
-		if (!err)
-			stat_inc(JB_STAT_TASK_NEW);
-		else if (err == -JB_EEXIST)
-			err = bpf_map_update_elem(&jb_tasks, &t->key, t, BPF_ANY);
-	}
 	if (err)
 		stat_inc(JB_STAT_TASK_FAIL);
-	/* a protected copy follows the new image (exe, args, EXECED) */
-	if (bpf_map_lookup_elem(&jb_tasks_hot, &key) &&
-	    bpf_map_update_elem(&jb_tasks_hot, &key, t, BPF_ANY))
-		stat_inc(JB_STAT_HOT_FAIL);
+	/* the old image: an LRU value may be reused under our feet, so it is
+	 * looked up again rather than trusted from above */
+	old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+	if (old && !(old->flags & (JB_TASK_ACTED | JB_TASK_BACKFILL))) {
+		if (!bpf_map_delete_elem(&jb_tasks, &old_key))
+			stat_untask();
+	} else if (old) {
+		old->flags |= JB_TASK_REPLACED;
+		old->exit_ns = now;
+		old->last_ns = now;
+	}
+	/* and its protected copy, if it touched a watched file (the new
+	 * image gets one of its own when it does) */
+	h = bpf_map_lookup_elem(&jb_tasks_hot, &old_key);
+	if (h) {
+		h->flags |= JB_TASK_REPLACED;
+		h->exit_ns = now;
+		h->last_ns = now;
+	}
 
 	if (is_agent(p))
 		return 0;
@@ -854,7 +1098,7 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 		__u32 tgid = p->tgid;
 		struct jb_agent *a = bpf_map_lookup_elem(&jb_agent, &tgid);
 
-		if (a && a->task_key == key)
+		if (a && a->task_key == proc_key_of(p))
 			bpf_map_delete_elem(&jb_agent, &tgid);
 	}
 	t = bpf_map_lookup_elem(&jb_tasks, &key);
@@ -1626,12 +1870,21 @@ int jb_fchown(struct trace_event_raw_sys_enter *ctx)
 
 /* --- flows --------------------------------------------------------------- */
 
+/* The network namespace of a socket: its cookie, as bpf_get_netns_cookie()
+ * gives it to the DNS programs (dns.bpf.h) for the same socket, so that a
+ * flow is joined only to the names answered in its own namespace. */
+static __always_inline __u64 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+}
+
 /* Flow key: seeded jb_mix64 chain. The egress key leaves out the local port
  * so that repeated connects of one task to one peer share a record; the
  * ingress key leaves out the remote port for the same reason. dir is mixed
- * in so the two kinds never collide. */
-static __always_inline __u64 flow_key(__u64 task_key, __u16 family, __u8 proto, __u8 dir,
-				      __u16 port, const __u8 *addr)
+ * in so the two kinds never collide; the namespace, because one address is
+ * another peer in another namespace. */
+static __always_inline __u64 flow_key(__u64 task_key, __u64 netns, __u16 family, __u8 proto,
+				      __u8 dir, __u16 port, const __u8 *addr)
 {
 	__u64 a0, a1, h;
 
@@ -1639,6 +1892,7 @@ static __always_inline __u64 flow_key(__u64 task_key, __u16 family, __u8 proto, 
 	__builtin_memcpy(&a1, addr + 8, 8);
 	h = jb_mix64(jb_seed ^ 0x666c6f77ULL); /* "flow" */
 	h = jb_mix64(h ^ task_key);
+	h = jb_mix64(h ^ netns);
 	h = jb_mix64(h ^ ((__u64)family | (__u64)proto << 16 | (__u64)dir << 24 |
 			  (__u64)port << 32));
 	h = jb_mix64(h ^ a0);
@@ -1687,11 +1941,12 @@ static __always_inline void sk_peer(const struct sock *sk, __u16 family, __u8 (*
 /* A new flow record (stack only: tcp_ingress() runs in softirq) from sk's
  * local side and the given peer. */
 static __always_inline void flow_fill(struct jb_flow *fl, const struct sock *sk, __u64 key,
-				      __u64 tkey, __u16 family, __u8 proto, __u8 dir, __u16 sport,
-				      __u16 dport, const __u8 *dst)
+				      __u64 tkey, __u64 netns, __u16 family, __u8 proto, __u8 dir,
+				      __u16 sport, __u16 dport, const __u8 *dst)
 {
 	__builtin_memset(fl, 0, sizeof(*fl));
 	fl->key = key;
+	fl->netns = netns;
 	fl->bump_j = (__u32)bpf_jiffies64();
 	fl->task_key = tkey;
 	fl->first_ns = fl->last_ns = bpf_ktime_get_ns();
@@ -1732,7 +1987,7 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 dst[16] = {};
 	struct jb_flow fl;
-	__u64 tkey, key;
+	__u64 tkey, key, netns;
 
 	sk = as_btf(sk, struct sock);
 	if (daddr)
@@ -1740,12 +1995,16 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	else
 		sk_peer(sk, family, &dst);
 	tkey = task_key_of(task);
-	key = flow_key(tkey, family, proto, JB_FLOW_EGRESS, dport, dst);
+	netns = sk_netns(sk);
+	key = flow_key(tkey, netns, family, proto, JB_FLOW_EGRESS, dport, dst);
 	if (flow_bump(key))
 		return 0;
+	/* a new flow names this image: it needs a record that outlives an
+	 * exec (process context: connect(), or the SYN_SENT it causes) */
+	ensure_task(task);
 
-	flow_fill(&fl, sk, key, tkey, family, proto, JB_FLOW_EGRESS, sk->__sk_common.skc_num, dport,
-		  dst);
+	flow_fill(&fl, sk, key, tkey, netns, family, proto, JB_FLOW_EGRESS,
+		  sk->__sk_common.skc_num, dport, dst);
 	if (family != JB_AF_INET) {
 		/* a v4-mapped TCP connect: tcp_v6_connect() hands over to
 		 * tcp_v4_connect() and sets the v6 source only after it */
@@ -1826,14 +2085,14 @@ static __always_inline int tcp_ingress(const struct sock *sk, __u16 family)
 	struct jb_flow fl;
 	__u16 lport = sk->__sk_common.skc_num;
 	__u8 proto = (__u8)sk->sk_protocol;
-	__u64 key;
+	__u64 key, netns = sk_netns(sk);
 
 	sk_peer(sk, family, &dst);
-	key = flow_key(0, family, proto, JB_FLOW_INGRESS, lport, dst);
+	key = flow_key(0, netns, family, proto, JB_FLOW_INGRESS, lport, dst);
 	if (flow_bump(key))
 		return 0;
 
-	flow_fill(&fl, sk, key, 0, family, proto, JB_FLOW_INGRESS, lport,
+	flow_fill(&fl, sk, key, 0, netns, family, proto, JB_FLOW_INGRESS, lport,
 		  bpf_ntohs(sk->__sk_common.skc_dport), dst);
 	flow_insert(&fl);
 	return 0;
@@ -1875,4 +2134,32 @@ int BPF_PROG(jb_sock_state, const struct sock *sk, const int oldstate, const int
 	return tcp_ingress(sk, family);
 }
 
+/*
+ * A process moved to another cgroup (a write to cgroup.procs: how container
+ * runtimes and systemd place a process, and how a shell is moved without an
+ * exec): its record's cgroup_id follows, so what it does next is reported
+ * where it happens. Fires after the move, once per hierarchy written; only
+ * the v2 id is read (unchanged by a v1 move). Existing records only, and
+ * last_ns is left alone: a move is not an exec, nothing is to be judged
+ * again. Rare (one per process start under a runtime), so probe reads.
+ */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(jb_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+	__u64 key = task_key_of(task);
+	__u64 id = BPF_CORE_READ(leader, cgroups, dfl_cgrp, kn, id);
+	struct jb_task *t;
+
+	t = bpf_map_lookup_elem(&jb_tasks, &key);
+	if (t && t->cgroup_id != id)
+		t->cgroup_id = id;
+	t = bpf_map_lookup_elem(&jb_tasks_hot, &key);
+	if (t && t->cgroup_id != id)
+		t->cgroup_id = id;
+	return 0;
+}
+
+#include "io_uring.bpf.h"
 #include "dns.bpf.h"

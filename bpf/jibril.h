@@ -21,12 +21,22 @@
 #include <linux/types.h>
 #endif
 
-#define JB_LAYOUT_VERSION 4
+#define JB_LAYOUT_VERSION 5
 
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
 #define JB_ARGS_LEN 256 /* argv, NUL separated, cut and flagged */
-#define JB_ENV_LEN 128  /* LD_* environment entries, NUL separated */
+#define JB_ENV_LEN 256  /* wanted environment entries, NUL separated */
+/* The environment at exec: the kernel scans its first JB_ENV_SCAN bytes
+ * (a normal environment, even a big CI one, is a few KiB) and keeps the
+ * entries whose NAME is in jb_env_names, the variables the loaded recipes
+ * name (supervisor/envnames.c). Names are 1..JB_ENV_NAME_MAX-1 bytes. */
+#define JB_ENV_SCAN 65536
+#define JB_ENV_NAME_MAX 64
+#define JB_ENV_NAMES_MAX 256 /* jb_env_names entries */
+/* prefilter (jb_env_pre, .bss): bit b0 | b1 << 8 is set when a wanted name
+ * starts with the bytes b0 b1 ("X=" for the one-letter name X) */
+#define JB_ENV_PRE_WORDS 1024
 
 /* File actions: one bit each in jb_link.actions. The kernel records every
  * bit but close and llseek, which stay reserved names of the recipe format
@@ -64,11 +74,24 @@ enum jb_task_flag {
 	JB_TASK_BACKFILL = 1u << 2,  /* written from /proc at agent start */
 	JB_TASK_ARGS_CUT = 1u << 3,
 	JB_TASK_EXE_CUT = 1u << 4,
-	JB_TASK_ENV_CUT = 1u << 5,   /* env holds only part of the LD_* entries,
-				      * or the environment was too big to scan */
+	JB_TASK_ENV_CUT = 1u << 5,   /* env may lack wanted entries: they did
+				      * not all fit in JB_ENV_LEN, or the
+				      * environment was too big to scan whole
+				      * (JB_ENV_SCAN) or could not be read */
 	JB_TASK_AGENT = 1u << 6,     /* one of the agent's own processes (its
 				      * supervisor or a child it forked): kept
 				      * for context, never an ordinary detection */
+	JB_TASK_ACTED = 1u << 8,     /* this image did something recorded (a
+				      * file, flow or tamper record names its
+				      * key, or it forked): kept when it execs */
+	JB_TASK_REPLACED = 1u << 9,  /* this image ended by an exec of the same
+				      * process (exit_ns: when); the new image
+				      * has a record of its own */
+	JB_TASK_IO_URING = 1u << 7,  /* set up an io_uring, or submitted file or
+				      * connect work to one (bpf/io_uring.bpf.h);
+				      * inherited at fork (the child shares the
+				      * ring); a new image starts without it (ring
+				      * fds are close-on-exec) */
 };
 
 /* jb_file.flags */
@@ -99,6 +122,9 @@ enum jb_stat {
 	JB_STAT_DNS_FAIL,       /* jb_dns update failed (or scratch busy) */
 	JB_STAT_DNS_BAD,        /* DNS answer malformed, truncated, looping */
 	JB_STAT_DNS_CUT,        /* names cut, or answers past the limit */
+	JB_STAT_DNS_REJECT,     /* answer to no query this socket's port sent
+				 * (unsolicited, wrong id, other question,
+				 * other server, expired): not stored */
 	JB_STAT_TAMPER_NEW,     /* jb_tamper record created */
 	JB_STAT_TAMPER_FAIL,    /* jb_tamper insert failed */
 	JB_STAT_MAX
@@ -111,7 +137,15 @@ enum jb_stat {
  * (key jb_hash_path(seed, path), value __u32 enum jb_watch_flag, 0 for a recipe's file) has its
  * file and link records there instead of in jb_files/jb_links. */
 
-/* tasks: key = jb_hash_task(seed, tgid, start ticks) */
+/* tasks: one record per process IMAGE, key = jb_hash_image(seed, tgid,
+ * start ticks, the task's self_exec_id): an exec gives the process a new
+ * record, so a file, flow or tamper record (which carries the key of the
+ * image that acted) always names the image that acted, however soon the
+ * process execs again. An image that did nothing recorded (no ACTED: a
+ * fork child before its exec) is deleted when it execs. Back-fill (user
+ * space cannot read self_exec_id) writes jb_hash_task(seed, tgid, start
+ * ticks) keys with JB_TASK_BACKFILL; the kernel adopts such a record (a
+ * copy under the image key) the first time it needs the process. */
 struct jb_task {
 	__u64 key;
 	__u64 parent_key;  /* 0 when the parent is unknown */
@@ -119,6 +153,11 @@ struct jb_task {
 	__u64 first_ns;    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) of creation */
 	__u64 last_ns;     /* last change */
 	__u64 exit_ns;
+	/* the task's cgroup v2 id (kernfs node id of task->cgroups->dfl_cgrp;
+	 * the inode number of its directory on the cgroup2 mount): as of the
+	 * last fork, exec or migration the kernel saw, or the back-fill; 0
+	 * when unknown. User space resolves it to a path (supervisor/cgctx.c) */
+	__u64 cgroup_id;
 	__u32 tgid;
 	__u32 ppid;
 	__u32 uid;
@@ -128,10 +167,15 @@ struct jb_task {
 	char comm[JB_COMM_LEN];
 	char exe[JB_PATH_LEN];
 	char args[JB_ARGS_LEN];
-	/* the "NAME=value" entries of the environment at exec whose NAME
-	 * starts with "LD_", NUL separated, in environment order (an entry
+	/* the "NAME=value" entries of the environment at exec whose NAME is
+	 * in jb_env_names, NUL separated, in environment order (an entry
 	 * that does not fit is cut, NUL terminated, and flagged ENV_CUT) */
 	char env[JB_ENV_LEN];
+};
+
+/* jb_env_names key: a wanted variable name, NUL padded (value __u32 0) */
+struct jb_env_name {
+	char name[JB_ENV_NAME_MAX];
 };
 
 /* files: key = jb_hash_path(seed, path) */
@@ -156,9 +200,12 @@ struct jb_link {
 	__u32 _pad;
 };
 
-/* flows: key = seeded jb_mix64 chain over task_key, family, proto, dir,
- * remote port (local port for ingress) and remote address: repeated
- * connects from one task to one peer share a record and bump count */
+/* flows: key = seeded jb_mix64 chain over task_key, netns, family, proto,
+ * dir, remote port (local port for ingress) and remote address: repeated
+ * connects from one task to one peer share a record and bump count. netns
+ * is the socket's network namespace cookie (struct net's net_cookie, what
+ * bpf_get_netns_cookie() and SO_NETNS_COOKIE give): addresses, and so the
+ * DNS names of jb_dns, only mean something inside one namespace. */
 struct jb_flow {
 	__u64 key;
 	__u64 task_key; /* 0 when no task is known (ingress) */
@@ -174,6 +221,7 @@ struct jb_flow {
 	__u32 count;    /* connects seen on this flow key */
 	__u32 bump_j;   /* kernel only: low 32 bits of jiffies when last_ns
 			 * was last set (last_ns is refreshed once a tick) */
+	__u64 netns;    /* network namespace cookie of the socket (0: unknown) */
 };
 
 /* jb_meta map, one entry: what a resuming supervisor must know. */
@@ -204,6 +252,15 @@ static inline __u64 jb_hash_task(__u64 seed, __u32 tgid, __u64 start_ticks)
 	return h ? h : 1; /* 0 means "none" */
 }
 
+/* The key of one image of a process: self_exec_id is the kernel's count
+ * of execs in the task's line (inherited at fork, one more at each exec). */
+static inline __u64 jb_hash_image(__u64 seed, __u32 tgid, __u64 start_ticks, __u64 exec_id)
+{
+	__u64 h = jb_hash_task(seed, tgid, start_ticks);
+	h = jb_mix64(h ^ 0x696d616765ULL ^ (exec_id << 8)); /* "image" */
+	return h ? h : 1;
+}
+
 /* Hash of a NUL-terminated path in a JB_PATH_LEN buffer (8-byte aligned):
  * 8-byte words up to the one holding the NUL, bytes after the NUL masked,
  * so the loop bound is constant for the verifier and stale bytes past the
@@ -228,15 +285,25 @@ static inline __u64 jb_hash_path(__u64 seed, const char *path_buf)
 	return h ? h : 1;
 }
 
-/* --- DNS answers (bpf/dns.bpf.h, cgroup_skb/ingress) --------------------
+/* --- DNS answers (bpf/dns.bpf.h, cgroup_skb ingress and egress) --------
  * jb_dns: LRU hash (JB_DNS_ENTRIES), key struct jb_dns_key = one address
- * seen in an A/AAAA answer of a UDP response from port 53, value struct
- * jb_dns = the names that led to it: the question name, then each CNAME
- * target in answer order, NUL separated (every name NUL terminated),
- * lower case, dotted, no trailing dot. Bytes that cannot be part of a
- * host name (controls, space, DEL, 8-bit, '.' inside a label) are stored
- * as '?', so a crafted label can neither end a name early nor fake a
- * second one. The newest answer for an address replaces its names. */
+ * seen in an A/AAAA answer of a response from port 53 (UDP, or TCP when
+ * one segment holds the whole message) in one network namespace (the
+ * receiving socket's netns cookie), value struct jb_dns = the names that
+ * led to it: the question name, then each CNAME target in answer order,
+ * NUL separated (every name NUL terminated), lower case, dotted, no
+ * trailing dot. Bytes that cannot be part of a host name (controls, space,
+ * DEL, 8-bit, '.' inside a label) are stored as '?', so a crafted label
+ * can neither end a name early nor fake a second one. The newest answer
+ * for an address replaces its names.
+ * Only an answer to a query is stored: the egress program remembers each
+ * query to port 53 (netns, server address, local port, id, protocol,
+ * question; at most 1000 a second per user but root) for JB_DNS_QUERY_NS
+ * (30 s), and the answer must come from that server to that port in that
+ * namespace with that id and question; it uses the query up (so does an
+ * error or empty response). Any other answer counts JB_STAT_DNS_REJECT. A
+ * flow is joined to the names of its remote address in its own namespace
+ * only (jb_flow.netns). */
 #define JB_DNS_ENTRIES 4096  /* map size; the snapshot reserves as many */
 #define JB_DNS_NAMES_LEN 256 /* names that do not fit are left out: CUT */
 
@@ -247,6 +314,7 @@ enum jb_dns_flag {
 };
 
 struct jb_dns_key {
+	__u64 netns;    /* network namespace cookie of the receiving socket */
 	__u16 family;   /* AF_INET 2 / AF_INET6 10 */
 	__u16 _pad;
 	__u32 _pad2;
@@ -353,7 +421,7 @@ struct jb_tamper {
  * row once it knows which slot the pid belongs to). */
 #define JB_AGENT_ENTRIES 64
 struct jb_agent {
-	__u64 task_key;
+	__u64 task_key;	/* the process key (jb_hash_task): an exec keeps it */
 	__u32 row;	/* kind table row, or JB_AGENT_ROW_* */
 	__u32 _pad;
 };

@@ -12,13 +12,16 @@
  *  - a refused source yields "SOURCE:LINE: why" with LINE a line of it in
  *    libyaml's count (or the one after the last), or "LIST:LINE: why
  *    (listed from SOURCE)" for a bad domain list, and an empty set;
- *  - an accepted set keeps the loader's promises: kinds unique, 1..63 of
- *    a-z 0-9 _; required fields set; times kinds distinct, max 1..1000000;
+ *  - an accepted set keeps the loader's promises: kinds unique, event
+ *    kinds 1..63 of a-z 0-9 _, a variant's kind KIND#N (N >= 2); required fields set; times kinds distinct, max 1..1000000;
  *    each mechanism's needs (bases, execve only, env names); bases, CIDRs,
  *    groups and items well formed; domains lower case and sorted;
+ *    reactions labelled js#N or shell#N (N: their place); nothing
+ *    "replaced" (there is no built-in source here);
  *  - what the supervisor accepts (worker NULL, nothing disabled) each worker
  *    accepts too, with its name and a kind disabled, as workers load it,
- *    and gets exactly the recipes of its mechanisms, the disabled one off.
+ *    and gets exactly the recipes of its mechanisms, with the same kinds
+ *    (a variant's number too), every variant of the disabled kind off.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -138,7 +141,13 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 {
 	const struct recipe *r = &set->r[idx];
 
-	if (!kind_ok(r->kind) || !r->name || !r->tactic || !r->technique || !r->importance ||
+	size_t ek = r->event_kind ? strlen(r->event_kind) : 0;
+
+	/* kind: the event kind, or for a variant "KIND#N" (N >= 2) */
+	if (!kind_ok(r->event_kind) || strncmp(r->kind, r->event_kind, ek) ||
+	    (r->kind[ek] && (r->kind[ek] != '#' || r->kind[ek + 1] < '2' ||
+			     strspn(r->kind + ek + 1, "0123456789") != strlen(r->kind + ek + 1))) ||
+	    strlen(r->kind) > RCP_KIND_MAX || !r->name || !r->tactic || !r->technique || !r->importance ||
 	    !r->breed || !r->version || !r->description || !r->documentation ||
 	    !r->subtechnique || !r->source || strcmp(r->source, SRC) || r->line < 1 ||
 	    (size_t)r->line > src_lines || r->mech >= RCP_MECH_MAX ||
@@ -149,6 +158,19 @@ static void check_recipe(const struct rcp_set *set, size_t idx, size_t src_lines
 			abort();
 	if (rcp_find(set, r->kind) != r)
 		abort();
+	/* one source of the operator's: nothing replaced; reactions are
+	 * labelled FORMAT#PLACE */
+	if (r->replaces)
+		broken("recipe %s replaces %s with nothing built in", r->kind, r->replaces);
+	for (size_t i = 0; i < r->nreactions; i++) {
+		char want[2][32];
+		snprintf(want[0], sizeof(want[0]), "js#%zu", i + 1);
+		snprintf(want[1], sizeof(want[1]), "shell#%zu", i + 1);
+		if (!r->reactions[i] || (strcmp(r->reactions[i], want[0]) &&
+					 strcmp(r->reactions[i], want[1])))
+			broken("recipe %s: reaction %zu labelled '%s'", r->kind, i + 1,
+			       r->reactions[i] ? r->reactions[i] : "(null)");
+	}
 	for (size_t i = 0; i < r->ntimes; i++) {
 		if (r->times[i].kind >= RCP_T_MAX || r->times[i].max < 1 ||
 		    r->times[i].max > 1000000)
@@ -236,7 +258,7 @@ static void check_worker(const struct rcp_set *all, const struct jb_kind *wk, co
 			 size_t len)
 {
 	struct rcp_source s = { SRC, src, len };
-	const char *disabled[] = { all->r[all->n - 1].kind, NULL };
+	const char *disabled[] = { all->r[all->n - 1].event_kind, NULL };
 	struct rcp_set w;
 	char err[512];
 	size_t k = 0;
@@ -250,7 +272,7 @@ static void check_worker(const struct rcp_set *all, const struct jb_kind *wk, co
 			continue;
 		if (k >= w.n || strcmp(w.r[k].kind, a->kind) || w.r[k].line != a->line ||
 		    w.r[k].mech != a->mech ||
-		    w.r[k].enabled != (a->enabled && strcmp(a->kind, disabled[0]) != 0))
+		    w.r[k].enabled != (a->enabled && strcmp(a->event_kind, disabled[0]) != 0))
 			broken("worker %s: recipe %s differs from the supervisor's", wk->name,
 			       a->kind);
 		k++;
@@ -266,7 +288,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size, src_lines;
 	struct rcp_source s;
 	struct rcp_set set;
-	char err[512];
+	/* room for a list name as long as rcp_resolve makes (4096) and its
+	 * message: the "LIST:LINE:" promise is checked, not the truncation */
+	static char err[8192];
 
 	list_data = fixed_list;
 	list_len = sizeof(fixed_list) - 1;

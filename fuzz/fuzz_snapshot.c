@@ -2,8 +2,9 @@
  * fuzz_snapshot.c - libFuzzer target for the worker's side of the snapshot
  * region (ipc/snapshot.c: jb_snap_map_ro, jb_snap_view, jb_snap_still_valid,
  * jb_snap_task, jb_snap_file, jb_snap_domain, jb_snap_flow_names,
- * jb_snap_tamper) and the
- * record readers the recipes use on it (rcp_task_args, rcp_times_key).
+ * jb_snap_tamper, jb_snap_cgroup) and the
+ * record readers the recipes and events use on it (rcp_task_args,
+ * rcp_times_key, jb_cgpath_parse of a task's cgroup).
  *
  *   make fuzz; build/fuzz/fuzz_snapshot DIR  (a copy of fuzz/corpus/snapshot)
  *
@@ -23,6 +24,8 @@
  *  - jb_snap_flow_names returns NUL-terminated names inside the domains.
  *  - jb_snap_tamper returns NULL or record i, inside the region, of a known
  *    class, with comm and name NUL-terminated.
+ *  - jb_snap_cgroup returns a record of the id asked inside the cgroup
+ *    pool, its path NUL-terminated at path_len < JB_CGROUP_PATH_LEN.
  * Every slot is read the way a worker reads it: each link's task and
  * file, each flow's task and names, and every recipe of a fixed set
  * (each mechanism, each 'what' of an arbitrary item) matched on each, so
@@ -38,6 +41,7 @@
 
 #include "fuzz/broken.h"
 #include "ipc/snapshot.h"
+#include "workers/cgpath.h"
 #include "rcp/recipe.h"
 #include "rcp/task.h"
 
@@ -107,6 +111,25 @@ static void check_file(const struct jb_snap_view *v, const struct jb_snap_file *
 		       (unsigned long long)key);
 }
 
+static void check_cgroup(const struct jb_snap_view *v, const struct jb_snap_cgroup *c, uint64_t id)
+{
+	struct jb_cgctx cx;
+
+	if (!c)
+		return;
+	inside(c, sizeof(*c));
+	if (c->id != id || !id || c->path_len >= JB_CGROUP_PATH_LEN ||
+	    (const uint8_t *)c < v->cgroup_pool ||
+	    JB_SNAP_CGROUP_SIZE(c->path_len) > v->cgroup_pool_len ||
+	    (uint64_t)((const uint8_t *)c - v->cgroup_pool) > v->cgroup_pool_len -
+		    JB_SNAP_CGROUP_SIZE(c->path_len) ||
+	    strlen(c->path) != c->path_len)
+		broken("jb_snap_cgroup(%#llx): not a sound record of that id in the pool",
+		       (unsigned long long)id);
+	/* what the event builder does with it */
+	jb_cgpath_parse(c->path, c->path_len, !!(c->flags & JB_SNAP_CGROUP_CUT), &cx);
+}
+
 /* The worker's reads of one subject: its recipes' record readers. */
 static void read_subject(const struct jb_snap_view *v, const struct jb_task *t, const char *path,
 			 uint32_t actions, const struct jb_flow *fl, const char *const *names,
@@ -140,8 +163,16 @@ static void read_view(const struct jb_snap_view *v)
 		inside(v->domains, (size_t)v->ndomains * sizeof(*v->domains));
 	if (jb_snap_still_valid(v) != 0)
 		abort();
-	for (uint32_t i = 0; i < v->ntasks; i++)
+	if (v->ncgroups) {
+		inside(v->cgroup_ix, (size_t)v->ncgroups * sizeof(*v->cgroup_ix));
+		inside(v->cgroup_pool, v->cgroup_pool_len);
+	}
+	for (uint32_t i = 0; i < v->ntasks; i++) {
 		check_task(v, jb_snap_task(v, v->tasks[i].key), v->tasks[i].key);
+		check_cgroup(v, jb_snap_cgroup(v, v->tasks[i].cgroup_id), v->tasks[i].cgroup_id);
+	}
+	for (uint32_t i = 0; i < v->ncgroups; i++)
+		check_cgroup(v, jb_snap_cgroup(v, v->cgroup_ix[i].id), v->cgroup_ix[i].id);
 	for (uint32_t i = 0; i < v->nfiles; i++)
 		check_file(v, jb_snap_file(v, v->file_ix[i].key), v->file_ix[i].key);
 	for (uint32_t i = 0; i < v->nlinks; i++) {
@@ -172,7 +203,8 @@ static void read_view(const struct jb_snap_view *v)
 		read_subject(v, t, NULL, 0, fl, names, n, NULL);
 	}
 	for (uint32_t i = 0; i < v->ndomains; i++) {
-		const struct jb_snap_domain *d = jb_snap_domain(v, v->domains[i].key.family,
+		const struct jb_snap_domain *d = jb_snap_domain(v, v->domains[i].key.netns,
+								v->domains[i].key.family,
 								v->domains[i].key.addr);
 		if (d && (d < v->domains || d >= v->domains + v->ndomains))
 			abort();

@@ -102,10 +102,14 @@ static void file(struct jb_snap_region *r, struct jb_snap_slot_hdr *h, uint64_t 
 		exit(1);
 }
 
+/* the network namespace cookie of every flow and domain of the corpus */
+#define CORPUS_NETNS 4096
+
 static void domain(struct jb_snap_domain *d, uint16_t family, const char *addr,
 		   const char *names, size_t len)
 {
 	memset(d, 0, sizeof(*d));
+	d->key.netns = CORPUS_NETNS;
 	d->key.family = family;
 	inet_pton(family, addr, d->key.addr);
 	memcpy(d->dns.names, names, len);
@@ -124,6 +128,7 @@ static void flow(struct jb_flow *f, uint64_t key, uint64_t task, uint16_t family
 	f->dir = 1;
 	f->dport = port;
 	f->count = 1;
+	f->netns = CORPUS_NETNS; /* the domains' namespace: names join */
 	inet_pton(family, addr, f->daddr);
 }
 
@@ -168,6 +173,19 @@ static void fill(struct jb_snap_region *r, uint32_t slot, uint64_t seq, int v)
 	task(&t[1], 300, 200, 30, "/usr/bin/bash");
 	task(&t[2], 200, v ? 100 : 0, 20, "/usr/sbin/sshd");
 	task(&t[3], 100, 0, 1, "/sbin/init");
+	/* cgroups: cat in a container, bash in a unit, init at the root; sshd's
+	 * id has no path (a cgroup gone before the walk) */
+	t[0].cgroup_id = 4000;
+	t[1].cgroup_id = 3000;
+	t[2].cgroup_id = 2000;
+	t[3].cgroup_id = 1;
+	jb_snap_add_cgroup(r, h, 4000, v ? "/kubepods/besteffort/pod1b4e28ba-2fa1-11d2-883f-"
+				   "0016d3cca427/0123456789abcdef0123456789abcdef0123456789abcdef"
+				   "0123456789abcdef"
+				 : "/system.slice/docker-0123456789abcdef0123456789abcdef0123456789"
+				   "abcdef0123456789abcdef.scope");
+	jb_snap_add_cgroup(r, h, 3000, "/system.slice/ssh.service");
+	jb_snap_add_cgroup(r, h, 1, "/");
 	file(r, h, 900, "/etc/shadow");
 	file(r, h, 800, v ? NULL : "/home/u/.ssh/id_rsa");
 	file(r, h, 700, "/");

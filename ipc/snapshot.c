@@ -13,7 +13,10 @@
  *    reserves cap_files records of the longest path, so appending up to
  *    cap_files files never needs a bounds check beyond the count.
  *  - each tamper record is checked before it is returned (class, NULs,
- *    count, times), like each file record.
+ *    count, times), like each file record; each cgroup record like a file
+ *    record (the same pool rules, JB_CGROUP_PATH_LEN for the path).
+ *  - every task reserves one cgroup index entry and one record of the
+ *    longest cgroup path, so up to cap_tasks cgroups never overflow.
  *  - seq_begin is written first and seq_end last, with release ordering;
  *    readers check both (before and after reading).
  */
@@ -32,18 +35,23 @@ _Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized"
 _Static_assert(sizeof(struct jb_snap_file) == 24, "jb_snap_file header layout");
 _Static_assert(sizeof(struct jb_snap_file_ix) == 16, "jb_snap_file_ix layout");
 _Static_assert(sizeof(struct jb_snap_link) == 40, "jb_snap_link layout");
-_Static_assert(sizeof(struct jb_flow) == 80, "jb_flow layout");
+_Static_assert(sizeof(struct jb_flow) == 88, "jb_flow layout");
 _Static_assert(sizeof(struct jb_snap_slot_hdr) <= 512, "slot header fits its reserve");
-_Static_assert(sizeof(struct jb_dns_key) == 24, "jb_dns_key layout");
+_Static_assert(sizeof(struct jb_dns_key) == 32, "jb_dns_key layout");
 _Static_assert(sizeof(struct jb_dns) == 296, "jb_dns layout");
 _Static_assert(sizeof(struct jb_snap_domain) % 8 == 0, "jb_snap_domain must stay 8-byte sized");
 _Static_assert(sizeof(struct jb_tamper) == 472, "jb_tamper layout");
 _Static_assert(__builtin_offsetof(struct jb_task, key) == 0, "find_key needs key first");
 _Static_assert(__builtin_offsetof(struct jb_snap_file_ix, key) == 0, "find_key needs key first");
+_Static_assert(__builtin_offsetof(struct jb_snap_cgroup_ix, id) == 0, "find_key needs id first");
+_Static_assert(sizeof(struct jb_snap_cgroup) == 16, "jb_snap_cgroup header layout");
+_Static_assert(sizeof(struct jb_snap_cgroup_ix) == 16, "jb_snap_cgroup_ix layout");
 
 #define SLOT_HDR_RESERVE 512
 /* what one file may take: its index entry and its longest record */
 #define FILE_MAX (sizeof(struct jb_snap_file_ix) + JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1))
+/* what one task may add to the cgroup section */
+#define CGROUP_MAX (sizeof(struct jb_snap_cgroup_ix) + JB_SNAP_CGROUP_SIZE(JB_CGROUP_PATH_LEN - 1))
 
 static size_t align_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 
@@ -51,7 +59,7 @@ size_t jb_snap_slot_size_all(uint32_t tasks, uint32_t files, uint32_t links, uin
 			     uint32_t domains, uint32_t tampers)
 {
 	size_t s = SLOT_HDR_RESERVE;
-	s += (size_t)tasks * sizeof(struct jb_task);
+	s += (size_t)tasks * (sizeof(struct jb_task) + CGROUP_MAX);
 	s += (size_t)files * FILE_MAX;
 	s += (size_t)links * sizeof(struct jb_snap_link);
 	s += (size_t)flows * sizeof(struct jb_flow);
@@ -175,6 +183,12 @@ struct jb_snap_slot_hdr *jb_snap_begin(struct jb_snap_region *r, uint32_t slot, 
 	h->off_domains = off;
 	off += (size_t)rh->cap_domains * sizeof(struct jb_snap_domain);
 	h->off_tampers = off;
+	off += (size_t)rh->cap_tampers * sizeof(struct jb_tamper);
+	h->off_cgroups = off;
+	off += (size_t)rh->cap_tasks * sizeof(struct jb_snap_cgroup_ix);
+	h->off_cgroup_pool = off;
+	h->ncgroups = 0;
+	h->cgroup_pool_len = 0;
 	h->ntampers = 0;
 	h->ndomains = 0;
 	h->nfiles = 0;
@@ -209,6 +223,31 @@ int jb_snap_add_file(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
 	ix[h->nfiles].off = h->file_pool_len;
 	h->nfiles++;
 	h->file_pool_len += size;
+	return 0;
+}
+
+int jb_snap_add_cgroup(struct jb_snap_region *r, struct jb_snap_slot_hdr *h, uint64_t id,
+		       const char *path)
+{
+	uint8_t *b = (uint8_t *)h;
+	struct jb_snap_cgroup_ix *ix;
+	struct jb_snap_cgroup *rec;
+	size_t len = strnlen(path, JB_CGROUP_PATH_LEN - 1), size = JB_SNAP_CGROUP_SIZE(len);
+
+	if (h->ncgroups >= r->hdr->cap_tasks || !id)
+		return -1;
+	ix = (struct jb_snap_cgroup_ix *)(b + h->off_cgroups);
+	rec = (struct jb_snap_cgroup *)(b + h->off_cgroup_pool + h->cgroup_pool_len);
+	rec->id = id;
+	rec->flags = path[len] ? JB_SNAP_CGROUP_CUT : 0;
+	rec->path_len = (uint32_t)len;
+	memcpy(rec->path, path, len);
+	/* the NUL and the padding: no stale bytes of an older snapshot */
+	memset(rec->path + len, 0, size - sizeof(*rec) - len);
+	ix[h->ncgroups].id = id;
+	ix[h->ncgroups].off = h->cgroup_pool_len;
+	h->ncgroups++;
+	h->cgroup_pool_len += size;
 	return 0;
 }
 
@@ -270,6 +309,7 @@ void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nlink
 	qsort(b + h->off_tasks, ntasks, sizeof(struct jb_task), cmp_task);
 	qsort(b + h->off_files, h->nfiles, sizeof(struct jb_snap_file_ix), cmp_file_ix);
 	qsort(b + h->off_domains, h->ndomains, sizeof(struct jb_snap_domain), cmp_domain);
+	qsort(b + h->off_cgroups, h->ncgroups, sizeof(struct jb_snap_cgroup_ix), cmp_file_ix);
 	h->ntasks = ntasks;
 	h->nlinks = nlinks;
 	h->nflows = nflows;
@@ -337,6 +377,13 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	v->nflows = h->nflows;
 	v->ndomains = h->ndomains;
 	v->ntampers = h->ntampers;
+	v->ncgroups = h->ncgroups;
+	if (v->ncgroups > r->cap_tasks ||
+	    (v->ncgroups &&
+	     (!range_ok(h->off_cgroups, v->ncgroups, sizeof(struct jb_snap_cgroup_ix),
+			r->slot_size) ||
+	      !range_ok(h->off_cgroup_pool, h->cgroup_pool_len, 1, r->slot_size))))
+		return -1;
 	if (v->ntasks > r->cap_tasks || v->nfiles > r->cap_files || v->nlinks > r->cap_links ||
 	    v->nflows > r->cap_flows || v->ndomains > r->cap_domains ||
 	    v->ntampers > r->cap_tampers ||
@@ -358,6 +405,11 @@ int jb_snap_view(const struct jb_snap_region_hdr *r, size_t size, uint32_t slot,
 	v->flows = (const struct jb_flow *)(b + h->off_flows);
 	v->domains = v->ndomains ? (const struct jb_snap_domain *)(b + h->off_domains) : NULL;
 	v->tampers = v->ntampers ? (const struct jb_tamper *)(b + h->off_tampers) : NULL;
+	if (v->ncgroups) {
+		v->cgroup_ix = (const struct jb_snap_cgroup_ix *)(b + h->off_cgroups);
+		v->cgroup_pool = b + h->off_cgroup_pool;
+		v->cgroup_pool_len = h->cgroup_pool_len;
+	}
 	return 0;
 }
 
@@ -433,14 +485,42 @@ const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t k
 	return f;
 }
 
-const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,
-					    const uint8_t *addr)
+const struct jb_snap_cgroup *jb_snap_cgroup(const struct jb_snap_view *v, uint64_t id)
+{
+	const struct jb_snap_cgroup_ix *ix;
+	const struct jb_snap_cgroup *c;
+	uint64_t off, room;
+	uint32_t len;
+
+	if (!id || !v->ncgroups || !v->cgroup_ix)
+		return NULL;
+	ix = find_key(v->cgroup_ix, v->ncgroups, sizeof(*ix), id);
+	if (!ix)
+		return NULL;
+	/* each value read once, each check before the read it guards */
+	off = ix->off;
+	if (off % 8 || off > v->cgroup_pool_len)
+		return NULL;
+	room = v->cgroup_pool_len - off;
+	if (room < JB_SNAP_CGROUP_SIZE(0))
+		return NULL;
+	c = (const struct jb_snap_cgroup *)(v->cgroup_pool + off);
+	len = c->path_len;
+	if (c->id != id || len >= JB_CGROUP_PATH_LEN || JB_SNAP_CGROUP_SIZE(len) > room ||
+	    c->path[len] != '\0' || memchr(c->path, '\0', len))
+		return NULL;
+	return c;
+}
+
+const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint64_t netns,
+					    uint16_t family, const uint8_t *addr)
 {
 	struct jb_snap_domain k;
 
 	if (!v->ndomains || (family != AF_INET && family != AF_INET6))
 		return NULL;
 	memset(&k.key, 0, sizeof(k.key));
+	k.key.netns = netns;
 	k.key.family = family;
 	memcpy(k.key.addr, addr, family == AF_INET ? 4 : 16);
 	return bsearch(&k, v->domains, v->ndomains, sizeof(*v->domains), cmp_domain);
@@ -478,11 +558,16 @@ int jb_snap_flow_names(const struct jb_snap_view *v, const struct jb_flow *f, co
 
 	if (!v || !f || !names || max <= 0)
 		return 0;
-	d = jb_snap_domain(v, f->family, f->daddr);
+	/* only the flow's own namespace: an answer received in another one
+	 * (a container, an unprivileged user's namespace) says nothing about
+	 * the address here; a flow whose namespace is unknown gets no names */
+	if (!f->netns)
+		return 0;
+	d = jb_snap_domain(v, f->netns, f->family, f->daddr);
 	if (d)
 		n = add_names(d, names, n, max);
 	if (f->family == AF_INET6 && memcmp(f->daddr, v4mapped, sizeof(v4mapped)) == 0) {
-		d = jb_snap_domain(v, AF_INET, f->daddr + 12);
+		d = jb_snap_domain(v, f->netns, AF_INET, f->daddr + 12);
 		if (d)
 			n = add_names(d, names, n, max);
 	}

@@ -10,15 +10,22 @@
  *                 [links: struct jb_snap_link] [flows: struct jb_flow]
  *                 [domains: struct jb_snap_domain, sorted by key]
  *                 [tampers: struct jb_tamper, in map order]
+ *                 [cgroup index: struct jb_snap_cgroup_ix, sorted by id]
+ *                 [cgroup pool: struct jb_snap_cgroup records, variable size]
  * A file record is as long as its path (the kernel's struct jb_file always
  * carries JB_PATH_LEN bytes): the index entry gives its offset in the pool.
  * Every section is reserved for its worst case (the pool: cap_files
  * longest paths), but only the bytes written are ever touched, and a
  * memfd page never touched costs no memory.
  * The domains are the whole jb_dns map (every address a DNS answer gave,
- * with its names), not a delta: a flow may start long after the answer.
+ * with its names, per network namespace), not a delta: a flow may start
+ * long after the answer.
  * The tampers are the jb_tamper records changed since the slot's since, like
  * links and flows; their actors' tasks (with ancestors) are in the tasks.
+ * The cgroups are the paths of the tasks' cgroup v2 ids (jb_task.cgroup_id)
+ * that the supervisor could resolve (supervisor/cgctx.c), each once, laid
+ * out like the files: an index sorted by id and a pool of records as long
+ * as their paths. There are at most as many as tasks (cap_tasks).
  *
  * Writer: the supervisor only (it maps the memfd read-write, then seals it
  * with F_SEAL_FUTURE_WRITE so no later mapping can write). Readers: workers
@@ -43,7 +50,7 @@
 #include "../bpf/jibril.h"
 
 #define JB_SNAP_MAGIC 0x4a42534eu /* "JBSN" */
-#define JB_SNAP_VERSION 5
+#define JB_SNAP_VERSION 6
 #define JB_SNAP_HDR_SIZE 4096
 
 struct jb_snap_region_hdr {
@@ -77,6 +84,27 @@ struct jb_snap_file {
 #define JB_SNAP_FILE_SIZE(len) \
 	((sizeof(struct jb_snap_file) + (size_t)(len) + 1 + 7) & ~(size_t)7)
 
+/* A cgroup v2 path as the snapshot carries it: relative to the cgroup2
+ * mount, starting with '/' ("/" for the root), NUL-terminated, path_len ==
+ * strlen(path) < JB_CGROUP_PATH_LEN, padded with zeros to
+ * JB_SNAP_CGROUP_SIZE(path_len). A longer path is cut and flagged
+ * JB_SNAP_CGROUP_CUT (its last component may then be partial). */
+#define JB_CGROUP_PATH_LEN 512
+#define JB_SNAP_CGROUP_CUT 1u
+struct jb_snap_cgroup {
+	uint64_t id;	/* jb_task.cgroup_id */
+	uint32_t flags;	/* JB_SNAP_CGROUP_* */
+	uint32_t path_len;
+	char path[];
+};
+#define JB_SNAP_CGROUP_SIZE(len) \
+	((sizeof(struct jb_snap_cgroup) + (size_t)(len) + 1 + 7) & ~(size_t)7)
+/* One entry of the cgroup index: off is the record's byte offset in the pool. */
+struct jb_snap_cgroup_ix {
+	uint64_t id;
+	uint64_t off;
+};
+
 /* One entry of the file index: off is the record's byte offset in the pool. */
 struct jb_snap_file_ix {
 	uint64_t key;
@@ -100,6 +128,10 @@ struct jb_snap_slot_hdr {
 	uint64_t off_tampers;	/* from slot start */
 	uint64_t off_file_pool;	/* from slot start; off_files is the index */
 	uint64_t file_pool_len;	/* bytes of records written into the pool */
+	uint32_t ncgroups, _pad;	/* entries of the cgroup index */
+	uint64_t off_cgroups;	/* the cgroup index, from slot start */
+	uint64_t off_cgroup_pool; /* from slot start */
+	uint64_t cgroup_pool_len; /* bytes of records written into the pool */
 	uint64_t lost[JB_STAT_MAX]; /* running totals of the kernel counters */
 	uint64_t lost_unseen;	/* records evicted before any query saw them */
 	uint64_t seq_end;	/* written last; == seq_begin when complete */
@@ -117,11 +149,14 @@ struct jb_snap_view {
 	const struct jb_flow *flows;
 	const struct jb_snap_domain *domains;
 	const struct jb_tamper *tampers; /* read them with jb_snap_tamper() */
-	uint32_t ntasks, nfiles, nlinks, nflows, ndomains, ntampers;
+	const struct jb_snap_cgroup_ix *cgroup_ix; /* ncgroups entries */
+	const uint8_t *cgroup_pool;		  /* cgroup_pool_len bytes */
+	uint64_t cgroup_pool_len;
+	uint32_t ntasks, nfiles, nlinks, nflows, ndomains, ntampers, ncgroups;
 };
 
 /* Bytes one slot needs for these capacities (the first: no domains, the
- * first two: no tampers). */
+ * first two: no tampers). Each task reserves room for one cgroup path. */
 size_t jb_snap_slot_size(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows);
 size_t jb_snap_slot_size_dns(uint32_t tasks, uint32_t files, uint32_t links, uint32_t flows,
 			     uint32_t domains);
@@ -169,7 +204,13 @@ struct jb_snap_domain *jb_snap_domains(struct jb_snap_region *r, struct jb_snap_
  * or -1 when the slot already holds cap_tampers records. */
 int jb_snap_add_tamper(struct jb_snap_region *r, struct jb_snap_slot_hdr *h,
 		       const struct jb_tamper *t);
-/* Set counts, sort tasks, the file index and domains by key, then publish
+/* Append the path of cgroup id (after jb_snap_begin, which sets ncgroups to
+ * 0): NUL-terminated, cut at JB_CGROUP_PATH_LEN - 1 bytes and flagged when
+ * longer. The caller adds each id once. 0, or -1 when the slot already holds
+ * cap_tasks cgroups or id is 0. */
+int jb_snap_add_cgroup(struct jb_snap_region *r, struct jb_snap_slot_hdr *h, uint64_t id,
+		       const char *path);
+/* Set counts, sort tasks, the file and cgroup indexes and domains by key, then publish
  * (seq_end last). */
 void jb_snap_publish(struct jb_snap_slot_hdr *h, uint32_t ntasks, uint32_t nlinks,
 		     uint32_t nflows);
@@ -195,16 +236,21 @@ const struct jb_tamper *jb_snap_tamper(const struct jb_snap_view *v, uint32_t i)
  * (aligned and wholly inside the pool, its key, path_len < JB_PATH_LEN,
  * NUL at path_len and none before): a corrupt record reads as absent. */
 const struct jb_snap_file *jb_snap_file(const struct jb_snap_view *v, uint64_t key);
+/* The cgroup record of id (a task's cgroup_id), or NULL: unresolved, or its
+ * record fails the same checks as a file's (path_len < JB_CGROUP_PATH_LEN). */
+const struct jb_snap_cgroup *jb_snap_cgroup(const struct jb_snap_view *v, uint64_t id);
 
-/* DNS names seen for the flow's remote address (f->family/f->daddr; a
- * v4-mapped IPv6 address also finds the IPv4 entry): the question name and
+/* DNS names seen for the flow's remote address in the flow's own network
+ * namespace (f->netns/f->family/f->daddr; a v4-mapped IPv6 address also
+ * finds the IPv4 entry; netns 0, unknown, finds nothing): the question name and
  * each CNAME target of the chain, lower-case, dotted, no trailing dot. Fills
  * up to max pointers to NUL-terminated strings inside the snapshot and
  * returns how many (0 when none is known). */
 int jb_snap_flow_names(const struct jb_snap_view *v, const struct jb_flow *f, const char **names,
 		       int max);
-/* The record of one address (family AF_INET: addr holds 4 bytes), or NULL. */
-const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint16_t family,
-					    const uint8_t *addr);
+/* The record of one address in namespace netns (family AF_INET: addr
+ * holds 4 bytes), or NULL. */
+const struct jb_snap_domain *jb_snap_domain(const struct jb_snap_view *v, uint64_t netns,
+					    uint16_t family, const uint8_t *addr);
 
 #endif

@@ -6,7 +6,10 @@
  *  - an item has exactly one value kind, and the one its field needs:
  *    numbers for uid, pid, ppid, domain_entropy and remote_port, a CIDR for
  *    remote_ip, a pattern for every other (text) field.
- *  - a group has at least one item; how defaults to all (AND).
+ *  - a group has an items key; how defaults to all (AND). A group whose
+ *    items are empty (items: [] or nothing) is true for AND, false for OR:
+ *    one that therefore filters nothing is dropped, one that would stop
+ *    every detection is refused.
  *  - time items are refused (not supported yet).
  */
 #include <string.h>
@@ -17,13 +20,27 @@ static const char *const what_names[RCP_W_MAX] = {
 	"exe",	      "comm",	    "args",	     "uid",	       "pid",
 	"ppid",	      "parent_exe", "parent_comm",   "parent_args",   "task_or_parent_exe",
 	"ancient_exe", "file",	    "domain",	     "domain_entropy", "remote_port",
-	"remote_ip",  "env"};
+	"remote_ip",  "env",	    "task_flags"};
 /* "which" of an item and of a group alike: index 1, irrelevant, negates */
 static const char *const which_names[] = {"pertinent", "irrelevant", NULL};
+
+/* The length of NAME when pattern begins "^NAME=" with NAME literal (no
+ * regex syntax) and short enough for the kernel to record, else 0. */
+static size_t env_pattern_name(const char *pattern)
+{
+	size_t l = 0;
+
+	if (pattern[0] != '^')
+		return 0;
+	while (pattern[1 + l] && !strchr("=\\.[]()*+?{}|^$", pattern[1 + l]))
+		l++;
+	return pattern[1 + l] == '=' && l < JB_ENV_NAME_MAX ? l : 0;
+}
 
 static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 {
 	int have_what = 0, have_which = 0, have_when = 0, tmp;
+	const char *pattern = NULL;
 	struct rcp_nums nums = {0};
 	struct rcp_cidrs cidrs = {0};
 
@@ -58,6 +75,7 @@ static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 			const char *s = rcp_scalar(c, v, "pattern");
 			if (!s || !(it->re = rcp_regex(c, v, s)))
 				return -1;
+			pattern = s;
 		} else if ((!strcmp(key, "number") || !strcmp(key, "numbers")) && !nums.n) {
 			if (rcp_each_elem(c, v, key, 0, rcp_elem_number, &nums) < 0)
 				return -1;
@@ -85,6 +103,11 @@ static int parse_item(struct rcp_ctx *c, yaml_node_t *m, struct rcp_item *it)
 		return rcp_fail(c, m, "remote_ip needs cidr");
 	if (!numeric && it->what != RCP_W_REMOTE_IP && !it->re)
 		return rcp_fail(c, m, "'%s' is text: use pattern", what_names[it->what]);
+	if (it->what == RCP_W_ENV && pattern) {
+		size_t l = env_pattern_name(pattern);
+		if (l && !(it->env_name = rcp_dup(c, pattern + 1, l)))
+			return rcp_fail(c, m, "out of memory");
+	}
 	it->nums = nums.v;
 	it->nnums = nums.n;
 	it->cidrs = cidrs.v;
@@ -116,6 +139,9 @@ int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g)
 				return -1;
 			have_which = 1;
 		} else if (!strcmp(key, "items") && !have_items) {
+			have_items = 1;
+			if (rcp_is_null(v))
+				continue; /* "items:" alone: none */
 			if (v->type != YAML_SEQUENCE_NODE)
 				return rcp_fail(c, v, "items must be a list");
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
@@ -126,14 +152,27 @@ int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g)
 				if (parse_item(c, rcp_node(c, *it), &items[n++]) < 0)
 					return -1;
 			}
-			have_items = 1;
 		} else {
 			return rcp_fail(c, k, "unknown or repeated key '%s' in an arbitrary group",
 					key);
 		}
 	}
-	if (!n)
+	if (!have_items) /* a typo'd or forgotten key, not an empty list */
 		return rcp_fail(c, m, "arbitrary group without items");
+	if (!n) {
+		/* every one of no items holds, none of them matches: an empty
+		 * AND is true, an empty OR false. A pertinent AND or an
+		 * irrelevant OR then filters nothing (the original's
+		 * global_shlib_modification has "how: AND, which: pertinent,
+		 * items: []"); the other two would silently stop every
+		 * detection of the recipe */
+		if (g->all != g->irrelevant)
+			return 1;
+		return rcp_fail(c, m, "arbitrary group without items and with how: %s, which: %s "
+				"would stop every detection of the recipe (give it items, or "
+				"drop it)", g->all ? "AND" : "OR",
+				g->irrelevant ? "irrelevant" : "pertinent");
+	}
 	g->items = items;
 	g->nitems = n;
 	return 0;

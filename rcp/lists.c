@@ -11,7 +11,8 @@
  *  - an error inside a list file names the list file and its line, and the
  *    recipe source it was listed from.
  *  - rcp_resolve is pure string work (no file system): "." and ".." are
- *    folded, "builtin:" sources resolve to builtin: names.
+ *    folded, "builtin:" sources resolve to builtin: names; every component
+ *    kept, a leading ".." too, is bounds-checked before it is stored.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -107,6 +108,9 @@ int rcp_elem_env(struct rcp_ctx *c, yaml_node_t *n, const char *s, void *strs)
 {
 	if (!*s || strchr(s, '='))
 		return rcp_fail(c, n, "env_vars entries are variable names, not '%s'", s);
+	if (strlen(s) >= JB_ENV_NAME_MAX)
+		return rcp_fail(c, n, "env_vars entry '%.20s...' is longer than %d bytes: the "
+				"kernel does not record such variables", s, JB_ENV_NAME_MAX - 1);
 	return add_str(c, n, strs, s);
 }
 
@@ -208,13 +212,14 @@ int rcp_resolve(const char *from, const char *path, char *out, size_t len)
 	for (char *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(t, "."))
 			continue;
-		if (!strcmp(t, "..")) {
-			if (np && strcmp(parts[np - 1], ".."))
-				np--;
-			else if (!absolute)
-				parts[np++] = t;
+		if (!strcmp(t, "..") && np && strcmp(parts[np - 1], "..")) {
+			np--; /* folds the component before it */
 			continue;
 		}
+		if (!strcmp(t, "..") && absolute)
+			continue; /* "/.." is "/" */
+		/* one bound for every append: a relative path may keep a long
+		 * run of leading ".." (as many as buf holds, more than parts) */
 		if (np == sizeof(parts) / sizeof(parts[0]))
 			return -1;
 		parts[np++] = t;

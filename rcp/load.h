@@ -40,6 +40,18 @@ struct rcp_ctx {
 	void *file_arg;
 	uint32_t mechs;		/* keep only recipes of these mechanisms (bit per enum
 				 * rcp_mech; 0: all) */
+	struct rcp_kindref *skipped;	/* the recipes not parsed (another worker's):
+					 * their kinds still replace built-in ones and
+					 * count for the variants' numbers */
+	size_t nskipped;
+	unsigned order;			/* recipes met so far, parsed or not */
+};
+
+/* A recipe's kind and where it is, for the checks across sources. */
+struct rcp_kindref {
+	const char *kind, *source;
+	int line;
+	unsigned order;
 };
 
 /* "src:line: " + the message, line of n (0 without a node); returns -1. */
@@ -50,6 +62,9 @@ char *rcp_dup(struct rcp_ctx *c, const char *s, size_t n);
 void *rcp_grow(struct rcp_ctx *c, void *old, size_t n, size_t size);
 yaml_node_t *rcp_node(struct rcp_ctx *c, int i);
 
+/* A YAML null (an empty plain value, ~ or null): "times:" and
+ * "arbitrary:" with nothing after them say nothing. */
+int rcp_is_null(const yaml_node_t *n);
 /* Typed values of a node; 'what' names it in errors. */
 const char *rcp_scalar(struct rcp_ctx *c, yaml_node_t *n, const char *what);
 int rcp_get_bool(struct rcp_ctx *c, yaml_node_t *n, const char *what, int *out);
@@ -100,7 +115,10 @@ struct rcp_bases {
 
 /* One entry of bases (m: its mapping) appended to l. */
 int rcp_base_entry(struct rcp_ctx *c, yaml_node_t *m, struct rcp_bases *l);
-/* One group of arbitrary (m: its mapping). */
+/* One group of arbitrary (m: its mapping). Returns 1 for a group without
+ * items that filters nothing (AND pertinent, OR irrelevant: the caller
+ * drops it); one without items that would stop every detection is
+ * refused. */
 int rcp_group(struct rcp_ctx *c, yaml_node_t *m, struct rcp_group *g);
 
 /* --- recipe_load.c: the names rcp_mech_name() and rcp_times_name() give ----------- */

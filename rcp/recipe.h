@@ -85,7 +85,7 @@ enum rcp_what {
 	RCP_W_EXE = 0, RCP_W_COMM, RCP_W_ARGS, RCP_W_UID, RCP_W_PID, RCP_W_PPID,
 	RCP_W_PARENT_EXE, RCP_W_PARENT_COMM, RCP_W_PARENT_ARGS, RCP_W_TASK_OR_PARENT_EXE,
 	RCP_W_ANCIENT_EXE, RCP_W_FILE, RCP_W_DOMAIN, RCP_W_DOMAIN_ENTROPY, RCP_W_REMOTE_PORT,
-	RCP_W_REMOTE_IP, RCP_W_ENV, RCP_W_MAX
+	RCP_W_REMOTE_IP, RCP_W_ENV, RCP_W_TASK_FLAGS, RCP_W_MAX
 };
 
 enum rcp_when { RCP_WHEN_EQUAL = 0, RCP_WHEN_SMALLER, RCP_WHEN_BIGGER };
@@ -99,6 +99,9 @@ struct rcp_item {
 	enum rcp_when when;
 	const struct rcp_cidr *cidrs;
 	size_t ncidrs;
+	/* env items whose pattern begins "^NAME=" (NAME literal): NAME, the
+	 * variable the kernel must record for the item to see it; else NULL */
+	const char *env_name;
 };
 
 struct rcp_group {
@@ -110,9 +113,26 @@ struct rcp_group {
 
 enum rcp_trie { RCP_TRIE_EXACT = 0, RCP_TRIE_SUFFIX, RCP_TRIE_PREFIX };
 
+/* The longest kind a set holds: kinds travel in IPC names (IPC_NAME_MAX). */
+#define RCP_KIND_MAX 63
+
+/* env_vars_cut: what an exec whose environment was not read whole
+ * (JB_TASK_ENV_CUT: a wanted variable may be in the part not read) does */
+enum rcp_env_cut {
+	RCP_ENV_CUT_IGNORE = 0, /* nothing: the recipe looks at what was read */
+	RCP_ENV_CUT_ALSO,	/* it matches too, whatever was read */
+	RCP_ENV_CUT_ONLY,	/* only it matches */
+};
+
 struct recipe {
-	/* identity */
-	const char *kind, *name, *version, *description, *documentation, *breed;
+	/* identity. kind is unique in a set, and is what detections, times
+	 * limits and the router key by: the kind the file gives, or for the
+	 * Nth recipe of one kind in one file (the original ships variants of
+	 * a kind that differ by name), "KIND#N" from the second on.
+	 * event_kind is the kind the file gives: the events' kind, and what
+	 * [recipes] disable names. */
+	const char *kind, *event_kind;
+	const char *name, *version, *description, *documentation, *breed;
 	const char *tactic, *technique, *subtechnique, *importance;
 	enum rcp_mech mech;
 	int enabled;
@@ -139,12 +159,22 @@ struct recipe {
 	/* env_vars */
 	const char *const *env_names;
 	size_t nenv_names;
+	enum rcp_env_cut env_cut;
 	/* tamper: bit (1 << enum jb_tamper_class) per class matched */
 	uint32_t tamper_classes;
 	/* process filters */
 	const struct rcp_group *groups;
 	size_t ngroups;
-	int has_reactions;	/* parsed and ignored: the loader's caller warns */
+	/* reactions (JavaScript or shell run on each detection in the
+	 * original): not run yet, and never silently: each one's label,
+	 * "js#1", "shell#2" (format and place), for the load's log line and
+	 * each event's reactions_not_run */
+	const char *const *reactions;
+	size_t nreactions;
+	/* an operator's recipe that replaces the built-in one of its kind:
+	 * that one's "source:line" (for the log); NULL otherwise */
+	const char *replaces;
+	unsigned order;		/* the loader's: position in the load */
 };
 
 /* One named blob the loader reads: a recipe file or a domain list. */
@@ -174,7 +204,12 @@ typedef int (*rcp_file_fn)(const char *from, const char *path, struct rcp_source
  * Only recipes whose mechanism is in mechs (bit per enum rcp_mech: a worker
  * kind's row says which it runs) are kept, unless mechs is 0.
  * Returns 0, or -1 with "source:line: what is wrong" in err (set is then
- * empty). A kind defined twice is an error.
+ * empty). A kind given in two sources is an error, but for one case: the
+ * recipes of an operator's source (a name not starting "builtin:") replace
+ * the built-in recipes of their kind (recipe.replaces says which), as a
+ * Falco rule overrides another; two operator sources with one kind are an
+ * error. Several recipes of one kind in one source are variants (kind
+ * "KIND#N", event_kind "KIND"); disabled names event kinds.
  */
 int rcp_load(struct rcp_set *set, const struct rcp_source *sources, size_t n,
 	     const char *const *disabled, uint32_t mechs, rcp_file_fn file_fn, void *file_arg,
@@ -222,6 +257,10 @@ int rcp_match(const struct recipe *r, const struct rcp_subject *s);
 int rcp_match_bases(const struct recipe *r, const char *path);
 /* rcp_match with the bases part already known (bases_hit 0/1; -1: compute). */
 int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bases_hit);
+/* How many regex tests of this process gave up (PCRE2's match, depth or
+ * heap limit, or no memory): each counted towards reporting, not as "no
+ * match", and logged rate-limited with the recipe's kind. */
+uint64_t rcp_match_limit_hits(void);
 
 /* The key a times limit counts under, written into out (NUL-terminated,
  * printable: no tab or newline). */

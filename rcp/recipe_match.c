@@ -5,8 +5,11 @@
  *
  * Invariants:
  *  - pure: no I/O, no allocation except PCRE2 match data and context
- *    (created on first use and kept), no state between calls; each regex
- *    match is capped (RCP_MATCH_LIMIT) against attacker-shaped subjects.
+ *    (created on first use and kept), no state between calls that changes
+ *    an answer; each regex match is capped (match, depth and heap limits)
+ *    against attacker-shaped subjects, and a capped match errs towards
+ *    reporting: counted (rcp_match_limit_hits) and logged, rate-limited,
+ *    with the recipe it happened in (the only I/O).
  *  - every walk is bounded: ancestry by RCP_ANCESTRY_MAX with a cycle check,
  *    names by what the caller passes, strings by their record fields.
  *  - a field that is not known (no task for an ingress flow, no parent)
@@ -20,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "common/log.h"
 #include "common/text.h"
 #include "ipc/snapshot.h"
 #include "rcp/recipe.h"
@@ -36,21 +41,83 @@ static pcre2_match_context *mctx;
 
 /* Subjects come from the kernel and may be an attacker's: a pattern that
  * backtracks badly must not stall the worker past its heartbeat, so the
- * work per match is capped (a capped match counts as no match). */
+ * work per match is capped: steps, backtracking depth and the heap its
+ * frames may use (KiB). A capped match is undecided, never "no match":
+ * see tri-state below. */
 #define RCP_MATCH_LIMIT 100000
 #define RCP_DEPTH_LIMIT 10000
+#define RCP_HEAP_LIMIT_KIB 4096
+#define RCP_LIMIT_LOG_NS (10 * 1000000000LL) /* one report line per 10 s at most */
+
+/*
+ * Tri-state: a regex test is 1 (matched), 0 (did not) or RE_UNDECIDED
+ * (PCRE2 gave up: a limit, or no memory). Undecided must never quietly
+ * become "no match" — an attacker who pads a path or an argument until a
+ * pattern gives up would sidestep the recipe. group_match turns it into
+ * the answer that lets the recipe report; a bases regex counts it as a
+ * match. Each one is counted and reported (rate-limited, naming the
+ * recipe) by limit_report.
+ */
+#define RE_UNDECIDED (-1)
+
+static const struct recipe *cur;	/* the recipe being evaluated, for the report */
+static uint64_t limit_hits, limit_unreported;
+static int64_t limit_logged_ns;
+
+uint64_t rcp_match_limit_hits(void) { return limit_hits; }
+
+static void limit_report(int rc, size_t len)
+{
+	struct timespec ts;
+	int64_t now;
+	PCRE2_UCHAR why[96];
+
+	limit_hits++;
+	limit_unreported++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (limit_logged_ns && now - limit_logged_ns < RCP_LIMIT_LOG_NS)
+		return;
+	if (pcre2_get_error_message(rc, why, sizeof(why)) < 0)
+		snprintf((char *)why, sizeof(why), "error %d", rc);
+	log_warnx("recipe %s (%s:%d): a regex gave up on a subject of %zu bytes (%s); counted "
+		  "towards reporting the detection (%llu such since the last report)",
+		  cur ? cur->kind : "?", cur ? cur->source : "?", cur ? cur->line : 0, len,
+		  (const char *)why, (unsigned long long)limit_unreported);
+	limit_logged_ns = now;
+	limit_unreported = 0;
+}
 
 static int re_match(void *re, const char *s, size_t len)
 {
-	if (!md && !(md = pcre2_match_data_create(16, NULL)))
-		return 0;
+	int rc;
+
+	if (!md && !(md = pcre2_match_data_create(16, NULL))) {
+		limit_report(PCRE2_ERROR_NOMEMORY, len);
+		return RE_UNDECIDED;
+	}
 	if (!mctx) {
-		if (!(mctx = pcre2_match_context_create(NULL)))
-			return 0;
+		if (!(mctx = pcre2_match_context_create(NULL))) {
+			limit_report(PCRE2_ERROR_NOMEMORY, len);
+			return RE_UNDECIDED;
+		}
 		pcre2_set_match_limit(mctx, RCP_MATCH_LIMIT);
 		pcre2_set_depth_limit(mctx, RCP_DEPTH_LIMIT);
+		pcre2_set_heap_limit(mctx, RCP_HEAP_LIMIT_KIB);
 	}
-	return pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mctx) >= 0;
+	rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, mctx);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	limit_report(rc, len);
+	return RE_UNDECIDED;
+}
+
+/* Either of two tests: a match wins, then undecided. */
+static int re_or(int a, int b)
+{
+	return a == 1 || b == 1 ? 1 : a == RE_UNDECIDED || b == RE_UNDECIDED ? RE_UNDECIDED : 0;
 }
 
 static const struct jb_task *parent_of(const struct rcp_subject *s, const struct jb_task *t)
@@ -161,27 +228,55 @@ static int env_match(const struct rcp_item *it, const struct jb_task *t)
 {
 	const char *e;
 	size_t off = 0, l;
+	int r = 0;
 
-	while ((e = env_next(t, &off, &l)))
-		if (l && re_match(it->re, e, l))
-			return 1;
-	return 0;
+	while ((e = env_next(t, &off, &l)) && r != 1)
+		if (l)
+			r = re_or(r, re_match(it->re, e, l));
+	return r;
 }
 
+/* The task's flags as words, space separated, in a fixed order: what a
+ * task_flags pattern is matched against ("execed io_uring"). */
+static size_t task_flag_words(const struct jb_task *t, char *buf, size_t n)
+{
+	static const struct { uint32_t bit; const char *name; } w[] = {
+		{JB_TASK_EXITED, "exited"},   {JB_TASK_EXECED, "execed"},
+		{JB_TASK_ARGS_CUT, "args_cut"}, {JB_TASK_EXE_CUT, "exe_cut"},
+		{JB_TASK_ENV_CUT, "env_cut"}, {JB_TASK_IO_URING, "io_uring"},
+	};
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		if (!(t->flags & w[i].bit))
+			continue;
+		int k = snprintf(buf + o, n - o, "%s%s", o ? " " : "", w[i].name);
+		if (k < 0 || (size_t)k >= n - o)
+			break;
+		o += (size_t)k;
+	}
+	return o;
+}
+
+/* The item's own test, before which: irrelevant negates it: 1, 0 or
+ * RE_UNDECIDED (a field of several values: any match wins, then any
+ * undecided). */
 static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 {
 	const struct jb_task *t = s->task, *p;
 	char buf[JB_ARGS_LEN + 1];
+	int r = 0;
 
 	switch (it->what) {
 	case RCP_W_EXE:
-		return t && text_match(it->re, t->exe, sizeof(t->exe));
+		return t ? text_match(it->re, t->exe, sizeof(t->exe)) : 0;
 	case RCP_W_COMM:
 		if (!t && s->tamper) /* the actor's task left the snapshot: its record */
 			return text_match(it->re, s->tamper->comm, sizeof(s->tamper->comm));
-		return t && text_match(it->re, t->comm, sizeof(t->comm));
+		return t ? text_match(it->re, t->comm, sizeof(t->comm)) : 0;
 	case RCP_W_ARGS:
-		return t && re_match(it->re, buf, rcp_task_args(t, buf, sizeof(buf)));
+		return t ? re_match(it->re, buf, rcp_task_args(t, buf, sizeof(buf))) : 0;
 	case RCP_W_UID:
 		if (!t && s->tamper)
 			return num_match(it, s->tamper->uid);
@@ -193,37 +288,40 @@ static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 	case RCP_W_PPID:
 		return t && num_match(it, t->ppid);
 	case RCP_W_PARENT_EXE:
-		return (p = parent_of(s, t)) && text_match(it->re, p->exe, sizeof(p->exe));
+		return (p = parent_of(s, t)) ? text_match(it->re, p->exe, sizeof(p->exe)) : 0;
 	case RCP_W_PARENT_COMM:
-		return (p = parent_of(s, t)) && text_match(it->re, p->comm, sizeof(p->comm));
+		return (p = parent_of(s, t)) ? text_match(it->re, p->comm, sizeof(p->comm)) : 0;
 	case RCP_W_PARENT_ARGS:
-		return (p = parent_of(s, t)) && re_match(it->re, buf, rcp_task_args(p, buf, sizeof(buf)));
+		return (p = parent_of(s, t))
+			       ? re_match(it->re, buf, rcp_task_args(p, buf, sizeof(buf)))
+			       : 0;
 	case RCP_W_TASK_OR_PARENT_EXE:
-		if (t && text_match(it->re, t->exe, sizeof(t->exe)))
+		if (t && (r = text_match(it->re, t->exe, sizeof(t->exe))) == 1)
 			return 1;
-		return (p = parent_of(s, t)) && text_match(it->re, p->exe, sizeof(p->exe));
+		if ((p = parent_of(s, t)))
+			r = re_or(r, text_match(it->re, p->exe, sizeof(p->exe)));
+		return r;
 	case RCP_W_ANCIENT_EXE: {
 		uint64_t seen[RCP_ANCESTRY_MAX];
 		int depth = 0;
 		for (p = parent_of(s, t); p && depth < RCP_ANCESTRY_MAX; p = parent_of(s, p)) {
 			for (int k = 0; k < depth; k++)
 				if (seen[k] == p->key)
-					return 0; /* a cycle: stop */
+					return r; /* a cycle: stop */
 			seen[depth++] = p->key;
-			if (text_match(it->re, p->exe, sizeof(p->exe)))
+			if ((r = re_or(r, text_match(it->re, p->exe, sizeof(p->exe)))) == 1)
 				return 1;
 			if (p->tgid == 1)
 				break;
 		}
-		return 0;
+		return r;
 	}
 	case RCP_W_FILE:
-		return s->path && re_match(it->re, s->path, strlen(s->path));
+		return s->path ? re_match(it->re, s->path, strlen(s->path)) : 0;
 	case RCP_W_DOMAIN:
-		for (int i = 0; i < s->nnames; i++)
-			if (re_match(it->re, s->names[i], strlen(s->names[i])))
-				return 1;
-		return 0;
+		for (int i = 0; i < s->nnames && r != 1; i++)
+			r = re_or(r, re_match(it->re, s->names[i], strlen(s->names[i])));
+		return r;
 	case RCP_W_DOMAIN_ENTROPY:
 		for (int i = 0; i < s->nnames; i++)
 			if (num_match(it, label_entropy(s->names[i])))
@@ -234,16 +332,24 @@ static int item_raw(const struct rcp_item *it, const struct rcp_subject *s)
 	case RCP_W_REMOTE_IP:
 		return s->flow && any_cidr(it->cidrs, it->ncidrs, s->flow->family, s->flow->daddr);
 	case RCP_W_ENV:
-		return t && env_match(it, t);
+		return t ? env_match(it, t) : 0;
+	case RCP_W_TASK_FLAGS:
+		return t ? re_match(it->re, buf, task_flag_words(t, buf, sizeof(buf))) : 0;
 	default:
 		return 0;
 	}
 }
 
+/* An item whose regex gave up takes the value that lets the recipe
+ * report, whatever its which: true in a pertinent group (the group can
+ * still require the detection), false in an irrelevant one (it cannot
+ * suppress it). Both how: AND and how: OR are monotone, so one item can
+ * only move the group towards that answer. */
 static int group_match(const struct rcp_group *g, const struct rcp_subject *s)
 {
 	for (size_t i = 0; i < g->nitems; i++) {
-		int m = item_raw(&g->items[i], s) ^ g->items[i].negate;
+		int raw = item_raw(&g->items[i], s);
+		int m = raw == RE_UNDECIDED ? !g->irrelevant : raw ^ g->items[i].negate;
 		if (g->all && !m)
 			return 0;
 		if (!g->all && m)
@@ -266,7 +372,7 @@ static int base_match(const struct rcp_base *b, const char *path)
 		if (strlen(b->dir) != dl || strncmp(path, b->dir, dl))
 			return 0;
 	}
-	return !b->re || re_match(b->re, path, strlen(path));
+	return !b->re || re_match(b->re, path, strlen(path)) != 0; /* undecided: a match */
 }
 
 static int in_sorted(const struct recipe *r, const char *key)
@@ -379,6 +485,7 @@ static int env_vars_match(const struct recipe *r, const struct jb_task *t)
 
 int rcp_match_bases(const struct recipe *r, const char *path)
 {
+	cur = r;
 	if (!r->nbases)
 		return 1;
 	for (size_t i = 0; i < r->nbases; i++)
@@ -396,6 +503,7 @@ int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bas
 {
 	if (!r->enabled)
 		return 0;
+	cur = r;
 	switch (r->mech) {
 	case RCP_FILE_ACCESS:
 	case RCP_EXECUTION: {
@@ -412,10 +520,18 @@ int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bas
 		if (!flow_match(r, s))
 			return 0;
 		break;
-	case RCP_ENV_VARS:
-		if (!s->task || !(s->actions & JB_ACT_EXEC) || !env_vars_match(r, s->task))
+	case RCP_ENV_VARS: {
+		int cut = s->task && (s->task->flags & JB_TASK_ENV_CUT);
+
+		if (!s->task || !(s->actions & JB_ACT_EXEC))
+			return 0;
+		/* a cut environment may hold the variables in the part not
+		 * read: env_vars_cut says whether that alone is a match */
+		if (r->env_cut == RCP_ENV_CUT_ONLY ? !cut
+		    : !(env_vars_match(r, s->task) || (cut && r->env_cut == RCP_ENV_CUT_ALSO)))
 			return 0;
 		break;
+	}
 	case RCP_TAMPER:
 		if (!s->tamper || s->tamper->klass >= 32 ||
 		    !(r->tamper_classes & (1u << s->tamper->klass)))

@@ -21,6 +21,7 @@
  */
 #include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rcp/load.h"
@@ -185,6 +186,8 @@ static int key_times(struct rcp_ctx *c, struct draft *d, const struct recipe_key
 {
 	struct recipe *r = &d->r;
 
+	if (rcp_is_null(v))
+		return 0; /* "times:" alone, as in the original's recipes: no limit */
 	if (v->type != YAML_SEQUENCE_NODE)
 		return rcp_fail(c, v, "times must be a list of {kind, max}");
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
@@ -354,6 +357,11 @@ static int key_trie(struct rcp_ctx *c, struct draft *d, const struct recipe_key 
 	static const char *const t[] = {"exact", "suffix", "prefix", NULL};
 	int i;
 
+	if (d->trie_given) /* remote_domains_trie_type and its other name */
+		return rcp_fail(c, rcp_node(c, d->pair->key),
+				"the trie type is given twice (remote_domains_trie_type and "
+				"remote_domains_type are one key)");
+
 	if (rcp_pick(c, v, "trie type", t, 3, &i) < 0)
 		return -1;
 	d->r.trie = (enum rcp_trie)i;
@@ -369,20 +377,38 @@ static int key_env_vars(struct rcp_ctx *c, struct draft *d, const struct recipe_
 	return d->envs.n > 0;
 }
 
+static int key_env_cut(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
+		       yaml_node_t *v)
+{
+	static const char *const t[] = {"ignore", "also", "only", NULL};
+	int i;
+
+	if (rcp_pick(c, v, k->name, t, 3, &i) < 0)
+		return -1;
+	d->r.env_cut = (enum rcp_env_cut)i;
+	return 1;
+}
+
 static int key_arbitrary(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
 	struct recipe *r = &d->r;
 
+	if (rcp_is_null(v))
+		return 0; /* "arbitrary:" alone: no filter */
 	if (v->type != YAML_SEQUENCE_NODE)
 		return rcp_fail(c, v, "arbitrary must be a list of groups");
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
 	     it++) {
+		int rc;
 		d->groups = rcp_grow(c, d->groups, r->ngroups, sizeof(*d->groups));
 		if (!d->groups)
 			return rcp_fail(c, v, "out of memory");
-		if (rcp_group(c, rcp_node(c, *it), &d->groups[r->ngroups++]) < 0)
+		rc = rcp_group(c, rcp_node(c, *it), &d->groups[r->ngroups]);
+		if (rc < 0)
 			return -1;
+		if (rc == 0) /* 1: filters nothing, dropped */
+			r->ngroups++;
 	}
 	return 1;
 }
@@ -413,12 +439,58 @@ static int key_tamper(struct rcp_ctx *c, struct draft *d, const struct recipe_ke
 	return d->r.tamper_classes != 0;
 }
 
-/* parsed for shape only: reactions are a later issue (the caller warns) */
+/*
+ * reactions: a list of {format: js|shell, code} (the original runs each on
+ * every detection). jibril does not run them yet; each is labelled
+ * "FORMAT#N" so the load's log and every event can say which were not run.
+ */
 static int key_reactions(struct rcp_ctx *c, struct draft *d, const struct recipe_key *k,
 			 yaml_node_t *v)
 {
-	d->r.has_reactions = 1;
-	return 1;
+	static const char *const formats[] = {"js", "shell", NULL};
+	struct rcp_strs l = {0};
+
+	if (rcp_is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return rcp_fail(c, v, "reactions must be a list of {format, code}");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = rcp_node(c, *it);
+		int format = -1, have_code = 0;
+		char label[32];
+
+		if (m->type != YAML_MAPPING_NODE)
+			return rcp_fail(c, m, "each reaction must be a mapping {format, code}");
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+		     p < m->data.mapping.pairs.top; p++) {
+			yaml_node_t *key = rcp_node(c, p->key), *val = rcp_node(c, p->value);
+			const char *name = rcp_scalar(c, key, "key");
+			if (!name)
+				return -1;
+			if (!strcmp(name, "format") && format < 0) {
+				if (rcp_pick(c, val, "reaction format", formats, 2, &format) < 0)
+					return -1;
+			} else if (!strcmp(name, "code") && !have_code) {
+				if (!rcp_scalar(c, val, "code"))
+					return -1;
+				have_code = 1;
+			} else {
+				return rcp_fail(c, key, "unknown or repeated key '%s' in a reaction",
+						name);
+			}
+		}
+		if (format < 0 || !have_code)
+			return rcp_fail(c, m, "a reaction needs format and code");
+		snprintf(label, sizeof(label), "%s#%zu", formats[format], l.n + 1);
+		l.v = rcp_grow(c, (void *)l.v, l.n, sizeof(*l.v));
+		if (!l.v || !(l.v[l.n] = rcp_dup(c, label, strlen(label))))
+			return rcp_fail(c, m, "out of memory");
+		l.n++;
+	}
+	d->r.reactions = l.v;
+	d->r.nreactions = l.n;
+	return l.n > 0;
 }
 
 /* --- the table ------------------------------------------------------------------ */
@@ -454,11 +526,13 @@ static const struct recipe_key recipe_keys[] = {
 	{"remote_port", key_port, AT(r.remote_port), M_NET, 0},
 	{"remote_domains", key_domains, 0, M_NET, 0},
 	{"remote_domains_trie_type", key_trie, 0, M_NET, 0},
+	{"remote_domains_type", key_trie, 0, M_NET, 0}, /* the original's other name */
 	{"remote_domains_file", key_domains_file, 0, M_NET, 0},
 	{"flow_actions", key_flow_actions, AT(r.flow_actions), M_NET, 0},
 	{"flow_actions_how", key_how, AT(r.flow_actions_all), M_NET, 0},
 	{"flow_actions_excl", key_flow_actions, AT(fexcl), M_NET, 0},
 	{"env_vars", key_env_vars, 0, M_ENV, 0},
+	{"env_vars_cut", key_env_cut, 0, M_ENV, 0},
 	{"tamper", key_tamper, 0, M_TAMPER, 0},
 	{"arbitrary", key_arbitrary, 0, M_ALL, 0},
 	{"reactions", key_reactions, 0, M_ALL, 0},

@@ -59,6 +59,18 @@ void *rcp_grow(struct rcp_ctx *c, void *old, size_t n, size_t size)
 
 yaml_node_t *rcp_node(struct rcp_ctx *c, int i) { return yaml_document_get_node(c->doc, i); }
 
+int rcp_is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	v = (const char *)n->data.scalar.value;
+	return n->data.scalar.length == strlen(v) &&
+	       (!*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+		!strcmp(v, "NULL"));
+}
+
 const char *rcp_scalar(struct rcp_ctx *c, yaml_node_t *n, const char *what)
 {
 	if (!n || n->type != YAML_SCALAR_NODE) {

@@ -9,16 +9,21 @@
  *  - BPF_NOEXIST: a record the kernel already wrote (it saw a fork or exec
  *    while we were reading /proc) is fresher than ours and wins.
  *  - a process that vanishes while being read is skipped, not an error.
- *  - the LD_* environment entries are picked from /proc/PID/environ with
- *    the kernel's rules (jb_env_ld(): the same first JB_ENV_SCAN bytes,
- *    the same order, cut and flag): only what was read differs, since the
+ *  - the wanted environment entries are picked from /proc/PID/environ with
+ *    the kernel's rules (jb_env_keep(): the names the kernel has, the same
+ *    first JB_ENV_SCAN bytes, order, cut and flag): only what was read differs, since the
  *    environ file shows the area as the process left it, not as exec
  *    built it.
+ *  - the cgroup id is the kernel's number for the "0::" line of
+ *    /proc/PID/cgroup (the directory's inode on the cgroup2 mount:
+ *    sup_cgroup_id_at), so back-filled and live records agree; 0 when the
+ *    host has no cgroup2 mount or the process moved away meanwhile.
  */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +32,15 @@
 
 #include <bpf/bpf.h>
 
+#include "common/cgroup2.h"
 #include "common/log.h"
 #include "bpf/jibril.h"
 #include "loader.h"
+#include "cgctx.h"
 
-/* as bpf/jibril.bpf.c: the environment bytes the kernel scans at most */
-#define JB_ENV_SCAN 16384
-
-_Static_assert(sizeof(struct jb_task) == 728, "jb_task layout (layout version 3)");
-_Static_assert(__builtin_offsetof(struct jb_task, env) == 600, "jb_task.env offset");
+_Static_assert(sizeof(struct jb_task) == 864, "jb_task layout (layout version 5)");
+_Static_assert(__builtin_offsetof(struct jb_task, env) == 608, "jb_task.env offset");
+_Static_assert(__builtin_offsetof(struct jb_task, cgroup_id) == 48, "jb_task.cgroup_id offset");
 _Static_assert(sizeof(struct jb_task) % 8 == 0, "jb_task must stay 8-byte sized");
 
 static ssize_t read_file(const char *path, char *buf, size_t len)
@@ -97,49 +102,6 @@ int jb_parse_proc_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks, c
 	return -1;
 }
 
-/*
- * The "LD_*" entries of an environment block (NUL separated "NAME=value",
- * len bytes) into out (JB_ENV_LEN bytes), NUL separated, in order; *out_len
- * gets the bytes used. Returns 1 when something was left out: an entry cut
- * to fit (then NUL terminated at the end of out), an entry with no room
- * left, or a block of JB_ENV_SCAN bytes or more (not scanned past that), as the
- * kernel's fill_env() does. The block's last entry may lack its NUL.
- */
-int jb_env_ld(const char *env, size_t len, char *out, uint32_t *out_len)
-{
-	size_t used = 0, i = 0;
-	int cut = 0;
-
-	memset(out, 0, JB_ENV_LEN);
-	/* the kernel's scan starts at the byte before the block (the NUL
-	 * that ends argv): JB_ENV_SCAN counts it */
-	if (len >= JB_ENV_SCAN) {
-		len = JB_ENV_SCAN - 1;
-		cut = 1;
-	}
-	while (i < len) {
-		size_t l = strnlen(env + i, len - i);
-
-		if (l >= 3 && !memcmp(env + i, "LD_", 3)) {
-			if (used >= JB_ENV_LEN) {
-				cut = 1;
-			} else if (used + l + 1 > JB_ENV_LEN) {
-				memcpy(out + used, env + i, JB_ENV_LEN - 1 - used);
-				out[JB_ENV_LEN - 1] = '\0';
-				used = JB_ENV_LEN;
-				cut = 1;
-			} else {
-				memcpy(out + used, env + i, l);
-				out[used + l] = '\0';
-				used += l + 1;
-			}
-		}
-		i += l + 1;
-	}
-	*out_len = (uint32_t)used;
-	return cut;
-}
-
 struct proc_ent {
 	uint32_t tgid, ppid;
 	uint64_t start;
@@ -152,10 +114,13 @@ static int cmp_ent(const void *a, const void *b)
 }
 
 static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct proc_ent *all,
-		     size_t n, uint64_t now)
+		     size_t n, uint64_t now, int cgfd)
 {
 	struct jb_task t;
-	char path[64], buf[JB_ENV_SCAN + 1];
+	/* the environment's first JB_ENV_SCAN bytes and the longest entry
+	 * the kernel would read on from there (one task at a time) */
+	static char buf[JB_ENV_SCAN + JB_ENV_LEN];
+	char path[64];
 	struct proc_ent k = {.tgid = e->ppid};
 	const struct proc_ent *parent;
 	ssize_t len;
@@ -199,9 +164,16 @@ static int fill_task(struct jb_bpf *b, const struct proc_ent *e, const struct pr
 			t.args[sizeof(t.args) - 1] = '\0';
 		}
 	}
+	snprintf(path, sizeof(path), "/proc/%u/cgroup", e->tgid);
+	if (cgfd >= 0 && (len = read_file(path, buf, sizeof(buf) - 1)) > 0) {
+		char rel[PATH_MAX];
+
+		if (sup_cgroup_v2_line(buf, (size_t)len, rel, sizeof(rel)) == 0)
+			t.cgroup_id = sup_cgroup_id_at(cgfd, rel);
+	}
 	snprintf(path, sizeof(path), "/proc/%u/environ", e->tgid);
 	if ((len = read_file(path, buf, sizeof(buf))) > 0 &&
-	    jb_env_ld(buf, (size_t)len, t.env, &t.env_len))
+	    jb_env_keep(buf, (size_t)len, &b->env, t.env, &t.env_len))
 		t.flags |= JB_TASK_ENV_CUT;
 	if (bpf_map_update_elem(b->fd_tasks, &t.key, &t, BPF_NOEXIST) < 0 && errno != EEXIST)
 		return -1;
@@ -216,7 +188,8 @@ int jb_backfill(struct jb_bpf *b)
 	size_t n = 0, cap = 0;
 	struct timespec ts;
 	uint64_t now;
-	int written = 0, failed = 0;
+	int written = 0, failed = 0, cgfd;
+	const char *cgroot;
 
 	if (!d)
 		return -1;
@@ -248,13 +221,16 @@ int jb_backfill(struct jb_bpf *b)
 	qsort(all, n, sizeof(*all), cmp_ent);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	cgfd = jb_cgroup2_root(&cgroot);
 	for (size_t i = 0; i < n; i++) {
-		if (fill_task(b, &all[i], all, n, now) == 0)
+		if (fill_task(b, &all[i], all, n, now, cgfd) == 0)
 			written++;
 		else
 			failed++;
 	}
 	free(all);
+	if (cgfd >= 0)
+		close(cgfd);
 	if (failed)
 		log_warnx("back-fill: %d of %zu processes could not be stored (tasks map full?)",
 			  failed, n);

@@ -1,8 +1,8 @@
 /*
  * collect_dns.c - each cadence, copy the jb_dns map (addresses from DNS
- * answers and the names that led to them, bpf/dns.bpf.h) into the
- * snapshot's domains section, where jb_snap_flow_names() finds a flow's
- * names.
+ * answers to queries the same namespace and port sent, and the names that
+ * led to them, bpf/dns.bpf.h) into the snapshot's domains section, where
+ * jb_snap_flow_names() finds a flow's names in the flow's own namespace.
  *
  * Invariants:
  *  - the whole map goes into every snapshot, not a delta: a flow can start
@@ -27,13 +27,14 @@
 #include "loader.h"
 #include "mapwalk.h"
 
-_Static_assert(JB_STAT_DNS_CUT == JB_STAT_DNS_NEW + 3, "the DNS counters stay together");
+_Static_assert(JB_STAT_DNS_CUT == JB_STAT_DNS_NEW + 3 && JB_STAT_DNS_REJECT == JB_STAT_DNS_NEW + 4,
+	       "the DNS counters stay together");
 
 struct sup_dns {
 	struct jb_dns_key *keys;
 	struct jb_dns *vals;
 	uint32_t cap;
-	uint64_t stats_prev[4];
+	uint64_t stats_prev[5]; /* JB_STAT_DNS_NEW .. JB_STAT_DNS_REJECT */
 	uint32_t count_prev;
 };
 
@@ -65,7 +66,7 @@ void sup_dns_free(struct sup_dns *d)
 
 static int sane(const struct jb_dns_key *k, const struct jb_dns *d)
 {
-	return (k->family == 2 || k->family == 10) && d->len > 0 &&
+	return k->netns != 0 && (k->family == 2 || k->family == 10) && d->len > 0 &&
 	       d->len <= sizeof(d->names) && d->names[d->len - 1] == '\0';
 }
 
@@ -99,11 +100,12 @@ void sup_dns_collect(struct sup_dns *d, struct jb_bpf *b, struct jb_snap_region 
 	if (out != d->count_prev ||
 	    memcmp(d->stats_prev, &h->lost[JB_STAT_DNS_NEW], sizeof(d->stats_prev))) {
 		log_debug("dns: %u addresses with names (answers recorded %llu, failed %llu, "
-			  "malformed %llu, cut %llu)",
+			  "malformed %llu, cut %llu, rejected %llu)",
 			  out, (unsigned long long)h->lost[JB_STAT_DNS_NEW],
 			  (unsigned long long)h->lost[JB_STAT_DNS_FAIL],
 			  (unsigned long long)h->lost[JB_STAT_DNS_BAD],
-			  (unsigned long long)h->lost[JB_STAT_DNS_CUT]);
+			  (unsigned long long)h->lost[JB_STAT_DNS_CUT],
+			  (unsigned long long)h->lost[JB_STAT_DNS_REJECT]);
 		d->count_prev = out;
 		memcpy(d->stats_prev, &h->lost[JB_STAT_DNS_NEW], sizeof(d->stats_prev));
 	}

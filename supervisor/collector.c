@@ -41,6 +41,7 @@
 #include "sup.h"
 #include "supervisor/audit.h"
 #include "collect_dns.h"
+#include "cgctx.h"
 #include "mapwalk.h"
 
 #define STUCK_LIMIT 3
@@ -87,6 +88,7 @@ struct sup_collector {
 	struct dump d_tamper;	 /* the whole jb_tamper map (JB_TAMPER_ENTRIES) */
 	uint64_t tampers_dropped; /* changed records past the slot's section */
 	struct key_ix *task_index;
+	struct key_ix *tgid_index; /* the same tasks by tgid (key = tgid) */
 	uint8_t *file_found;	 /* per distinct file key of this cadence */
 	uint32_t scan_bound;	 /* entries of the biggest files map */
 	uint32_t *task_stamp;	 /* seq when copied into this snapshot */
@@ -96,6 +98,7 @@ struct sup_collector {
 	uint64_t stats_prev[JB_STAT_MAX];
 	struct col_worker w[SUP_MAX_PROCS];
 	struct sup_dns *dns;
+	struct sup_cgctx *cg;	 /* cgroup ids -> paths (cgctx.c) */
 };
 
 static uint64_t mono_ns(void);
@@ -168,9 +171,12 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	c->link_file_keys = calloc(links, sizeof(*c->link_file_keys));
 	c->file_found = calloc(links, sizeof(*c->file_found));
 	c->task_index = calloc(tasks, sizeof(*c->task_index));
+	c->tgid_index = calloc(tasks, sizeof(*c->tgid_index));
 	c->task_stamp = calloc(tasks, sizeof(*c->task_stamp));
 	c->dns = sup_dns_new();
-	if (!c->file_found || !c->task_index || !c->task_stamp || !c->link_file_keys || !c->dns)
+	c->cg = sup_cgctx_new(NULL);
+	if (!c->file_found || !c->task_index || !c->tgid_index || !c->task_stamp ||
+	    !c->link_file_keys || !c->dns || !c->cg)
 		return -1;
 	return 0;
 }
@@ -188,9 +194,11 @@ void sup_collector_free(struct sup *s)
 	}
 	free(c->file_found);
 	free(c->task_index);
+	free(c->tgid_index);
 	free(c->task_stamp);
 	free(c->link_file_keys);
 	sup_dns_free(c->dns);
+	sup_cgctx_free(c->cg);
 	free(c);
 	s->col = NULL;
 }
@@ -310,6 +318,41 @@ static const struct key_ix *find_task(const struct sup_collector *c, uint64_t ke
 	return lo < c->d_tasks.n && c->task_index[lo].key == key ? &c->task_index[lo] : NULL;
 }
 
+/*
+ * The parent of t when its parent_key names no record: a process that
+ * predates the agent and never did anything since has only its back-fill
+ * record (keyed without an image), and one the kernel built from the live
+ * task names its parent's image key. Any record of the parent's pid that
+ * is not younger than t will do: the newest such image. 0 if none.
+ */
+static uint64_t parent_by_pid(const struct sup_collector *c, const struct jb_task *t)
+{
+	size_t lo = 0, hi = c->d_tasks.n;
+	uint64_t best = 0, best_ns = 0;
+
+	if (!t->ppid)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->tgid_index[mid].key < t->ppid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->d_tasks.n && c->tgid_index[lo].key == t->ppid; lo++) {
+		const struct jb_task *p = (const struct jb_task *)c->d_tasks.vals +
+					  c->tgid_index[lo].idx;
+
+		if (p->start_ticks > t->start_ticks || p->key == t->key)
+			continue;
+		if (!best || p->first_ns > best_ns) {
+			best = p->key;
+			best_ns = p->first_ns;
+		}
+	}
+	return best;
+}
+
 /* Put a task and its ancestors (bounded) into the snapshot, once each. */
 static void add_task_chain(struct sup_collector *c, uint64_t key, struct jb_task *out,
 			   uint32_t *n)
@@ -317,13 +360,17 @@ static void add_task_chain(struct sup_collector *c, uint64_t key, struct jb_task
 	for (int depth = 0; key && depth < 64; depth++) {
 		const struct key_ix *tx = find_task(c, key);
 		const struct jb_task *t;
+		struct jb_task *copy;
 
 		if (!tx || c->task_stamp[tx->idx] == (uint32_t)c->seq)
 			return; /* unknown, or already there with its ancestors */
 		c->task_stamp[tx->idx] = (uint32_t)c->seq;
 		t = (const struct jb_task *)c->d_tasks.vals + tx->idx;
-		out[(*n)++] = *t;
+		copy = &out[(*n)++];
+		*copy = *t;
 		key = t->parent_key;
+		if (key && !find_task(c, key))
+			key = copy->parent_key = parent_by_pid(c, t);
 	}
 }
 
@@ -426,9 +473,6 @@ static void collect_tampers(struct sup *s, struct jb_snap_slot_hdr *h, uint64_t 
 {
 	struct sup_collector *c = s->col;
 
-	c->d_tamper.n = 0;
-	if (dump_map(c, c->bpf->fd_tamper, JB_TAMPER_ENTRIES, &c->d_tamper) < 0)
-		log_warn("reading the tamper map");
 	for (uint32_t i = 0; i < c->d_tamper.n; i++) {
 		const struct jb_tamper *t = (const struct jb_tamper *)c->d_tamper.vals + i;
 
@@ -479,19 +523,35 @@ void sup_collector_tick(struct sup *s)
 	st->taken_ns = taken;
 	st->holders = 0;
 
-	/* read: tasks (ordinary, then hot copies), links (both), flows */
-	c->d_tasks.n = c->d_links.n = c->d_flows.n = 0;
-	if (dump_map(c, bpf->fd_tasks, cf->map_tasks, &c->d_tasks) < 0)
-		log_warn("reading the tasks map");
-	n_tasks_ordinary = c->d_tasks.n;
-	if (dump_map(c, bpf->fd_tasks_hot, cf->map_hot_tasks, &c->d_tasks) < 0)
-		log_warn("reading the hot tasks map");
+	/* read: links (ordinary, then protected), flows, tamper records, and
+	 * only then the tasks (ordinary, then hot copies). Every record names
+	 * an image the kernel wrote before the record itself, so a task read
+	 * after it is there (unless evicted): never a copy older than the
+	 * act, never a flow without its process. An image that execs after
+	 * the act keeps its own record (REPLACED), so a read this late cannot
+	 * name the new image for the old one's act either. Files are read
+	 * after the links for the same reason (record_file() writes the file
+	 * first). */
+	c->d_tasks.n = c->d_links.n = c->d_flows.n = c->d_tamper.n = 0;
 	if (dump_map(c, bpf->fd_links, cf->map_links, &c->d_links) < 0)
 		log_warn("reading the links map");
 	if (dump_map(c, bpf->fd_links_hot, cf->map_hot_links, &c->d_links) < 0)
 		log_warn("reading the hot links map");
 	if (dump_map(c, bpf->fd_flows, cf->map_flows, &c->d_flows) < 0)
 		log_warn("reading the flows map");
+	if (dump_map(c, bpf->fd_tamper, JB_TAMPER_ENTRIES, &c->d_tamper) < 0)
+		log_warn("reading the tamper map");
+	if (cf->query_gap_ms) { /* test-only: widen the window between the two */
+		struct timespec gap = {0, (long)cf->query_gap_ms * 1000000L};
+
+		while (nanosleep(&gap, &gap) < 0 && errno == EINTR)
+			;
+	}
+	if (dump_map(c, bpf->fd_tasks, cf->map_tasks, &c->d_tasks) < 0)
+		log_warn("reading the tasks map");
+	n_tasks_ordinary = c->d_tasks.n;
+	if (dump_map(c, bpf->fd_tasks_hot, cf->map_hot_tasks, &c->d_tasks) < 0)
+		log_warn("reading the hot tasks map");
 
 	/* first sightings, against the kernel's *_NEW counters (hot task
 	 * copies have no counter of their own; hot links do) */
@@ -500,10 +560,13 @@ void sup_collector_tick(struct sup *s)
 		const struct jb_task *t = (const struct jb_task *)c->d_tasks.vals + i;
 		c->task_index[i].key = t->key;
 		c->task_index[i].idx = i;
+		c->tgid_index[i].key = t->tgid;
+		c->tgid_index[i].idx = i;
 		c->seen_new += i < n_tasks_ordinary && t->first_ns > prev_query &&
 			       !(t->flags & JB_TASK_BACKFILL);
 	}
 	qsort(c->task_index, c->d_tasks.n, sizeof(*c->task_index), cmp_ix_stable);
+	qsort(c->tgid_index, c->d_tasks.n, sizeof(*c->tgid_index), cmp_ix_stable);
 
 	/* select what changed since the oldest acknowledged point */
 	for (uint32_t i = 0; i < c->d_links.n; i++) {
@@ -536,6 +599,7 @@ void sup_collector_tick(struct sup *s)
 	memcpy(h->lost, stats, sizeof(h->lost));
 	h->lost_unseen = c->lost_unseen;
 	sup_dns_collect(c->dns, bpf, &s->snap, h); /* the domains section (collect_dns.c) */
+	sup_cgctx_collect(c->cg, &s->snap, h, tasks, ntasks); /* cgroup paths (cgctx.c) */
 	jb_snap_publish(h, ntasks, nlinks, nflows);
 	c->latest_slot = slot;
 	st->publish_ns = mono_ns() - taken - st->query_ns;

@@ -84,6 +84,7 @@ static const struct conf_key conf_keys[] = {
 	{ "recipes", "disable", K_KINDS, offsetof(struct jb_config, recipes_disable), 0, 0 },
 	U32("recipes", "summary_s", summary_s, 1, 86400),
 	BOOL("debug", "fault_hooks", fault_hooks),
+	U32("debug", "query_gap_ms", query_gap_ms, 0, 1000),
 	BOOL("tamper", "raw_syscall_hook", tamper_raw_hook),
 	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
 	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
@@ -147,6 +148,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->throttle_ms = 10000;
 	c->summary_s = 60;
 	c->fault_hooks = 0;
+	c->query_gap_ms = 0;
 	c->tamper_raw_hook = 0;
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);

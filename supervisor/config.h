@@ -73,6 +73,8 @@ struct jb_config {
 
 	/* [debug] */
 	int fault_hooks;		/* test-only worker fault hooks */
+	uint32_t query_gap_ms;		/* test-only: a pause in each query between the
+					 * records and the tasks (check_attribution) */
 
 	/* [tamper] */
 	int tamper_raw_hook;		/* module calls via raw_syscalls when the

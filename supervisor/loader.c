@@ -111,9 +111,13 @@ int jb_bpf_preflight(char *err, size_t errlen)
 	return 0;
 }
 
-/* Disable programs whose tracepoint this kernel lacks (optional ones). */
+/* Disable programs whose tracepoint this kernel lacks (optional ones):
+ * syscall tracepoints by their tracefs entry, tp_btf ones (io_uring's, on
+ * a kernel built without it) by their btf_trace_NAME type in the kernel's
+ * BTF. */
 static void disable_missing(struct bpf_object *obj)
 {
+	struct btf *vmlinux = btf__load_vmlinux_btf();
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, obj)
@@ -122,6 +126,15 @@ static void disable_missing(struct bpf_object *obj)
 		char path[256];
 		struct stat st;
 
+		if (strncmp(sec, "tp_btf/", 7) == 0 && vmlinux) {
+			snprintf(path, sizeof(path), "btf_trace_%s", sec + 7);
+			if (btf__find_by_name_kind(vmlinux, path, BTF_KIND_TYPEDEF) >= 0)
+				continue;
+			log_warnx("tracepoint %s is missing: %s disabled", sec + 7,
+				  bpf_program__name(prog));
+			bpf_program__set_autoload(prog, false);
+			continue;
+		}
 		if (strncmp(sec, "tracepoint/", 11) != 0)
 			continue;
 		snprintf(path, sizeof(path), TRACEFS "/events/%s", sec + 11);
@@ -131,6 +144,7 @@ static void disable_missing(struct bpf_object *obj)
 			  bpf_program__name(prog));
 		bpf_program__set_autoload(prog, false);
 	}
+	btf__free(vmlinux);
 }
 
 /* 32-bit syscalls are possible: the kernel has IA32 emulation (the
@@ -216,25 +230,92 @@ static void watch_add(const char *path, void *arg)
 		b->nwatch++;
 }
 
-/* DNS answers (bpf/dns.bpf.h): cgroup_skb/ingress on the cgroup2 root
- * (common/cgroup2.h). Optional: without it flows simply have no names
- * (warned). The link lives in the skeleton, so jibril_bpf__destroy()
- * detaches it. */
+int jb_bpf_env_names(struct jb_bpf *b, const struct rcp_set *set)
+{
+	struct sup_envnames next;
+	uint64_t bits[JB_ENV_PRE_WORDS] = {0};
+	__u32 zero = 0;
+	char list[1024];
+	size_t o = 0;
+	int ret = 0;
+
+	if (sup_envnames_derive(set, &next) < 0) {
+		log_warnx("environment names: out of memory; the kernel keeps recording the old set");
+		return -1;
+	}
+	for (size_t i = 0; i < next.n; i++) {
+		uint32_t bit = sup_envnames_prebit(next.v[i].name);
+		bits[bit >> 6] |= 1ULL << (bit & 63);
+	}
+	/* the new names' bits, then the names, then the old ones out: a
+	 * kernel reader meanwhile sees a superset of the old or of the new */
+	for (int i = 0; i < JB_ENV_PRE_WORDS; i++)
+		__atomic_fetch_or(&b->env_pre[i], bits[i], __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < next.n; i++)
+		if (bpf_map_update_elem(b->fd_env_names, &next.v[i], &zero, BPF_ANY) < 0) {
+			log_warn("cannot hand the environment variable %s to the kernel: it is "
+				 "not recorded", next.v[i].name);
+			ret = -1;
+		}
+	for (size_t i = 0; i < b->env.n; i++)
+		if (!sup_envnames_has(&next, b->env.v[i].name, strlen(b->env.v[i].name)) &&
+		    bpf_map_delete_elem(b->fd_env_names, &b->env.v[i]) < 0 && errno != ENOENT)
+			log_warn("cannot drop the environment variable %s from the kernel's set",
+				 b->env.v[i].name);
+	for (int i = 0; i < JB_ENV_PRE_WORDS; i++)
+		__atomic_store_n(&b->env_pre[i], bits[i], __ATOMIC_SEQ_CST);
+	for (size_t i = 0; i < next.n && o < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? " " : "",
+				      next.v[i].name);
+	log_info("environment at exec: the kernel records %zu variable%s the recipes name%s%s",
+		 next.n, next.n == 1 ? "" : "s", next.n ? ": " : "", list);
+	sup_envnames_free(&b->env);
+	b->env = next;
+	return ret;
+}
+
+/* DNS (bpf/dns.bpf.h): cgroup_skb egress (queries) and ingress (answers)
+ * on the cgroup2 root (common/cgroup2.h). Optional: without it flows
+ * simply have no names (warned). Both or neither: an ingress program that
+ * sees no queries would reject every answer. The links live in the
+ * skeleton, so jibril_bpf__destroy() detaches them. */
+static void dns_probe(struct jibril_bpf *skel)
+{
+	/* both programs key everything by the socket's network namespace: a
+	 * kernel whose cgroup_skb programs cannot ask for it (the helper came
+	 * to them in 2025; 6.18 has it) would refuse the whole object, so
+	 * they are left out instead */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_get_netns_cookie, NULL) > 0)
+		return;
+	log_warnx("this kernel does not give cgroup_skb programs bpf_get_netns_cookie(): DNS "
+		  "answers are not parsed and flows get no names");
+	bpf_program__set_autoload(skel->progs.jb_dns_ingress, false);
+	bpf_program__set_autoload(skel->progs.jb_dns_egress, false);
+}
+
 static void dns_attach(struct jb_bpf *b, struct jibril_bpf *skel)
 {
 	const char *root;
-	int fd = jb_cgroup2_root(&root);
+	int fd;
 
 	b->fd_dns = -1;
+	if (bpf_program__fd(skel->progs.jb_dns_ingress) < 0)
+		return; /* left out by dns_probe() */
+	fd = jb_cgroup2_root(&root);
 	if (fd < 0) {
 		log_warnx("no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified: DNS "
 			  "answers are not parsed and flows get no names");
 		return;
 	}
-	skel->links.jb_dns_ingress = bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
+	skel->links.jb_dns_egress = bpf_program__attach_cgroup(skel->progs.jb_dns_egress, fd);
+	if (skel->links.jb_dns_egress)
+		skel->links.jb_dns_ingress =
+			bpf_program__attach_cgroup(skel->progs.jb_dns_ingress, fd);
 	close(fd);
-	if (!skel->links.jb_dns_ingress) {
-		log_warn("cannot attach the DNS program to %s: flows get no names", root);
+	if (!skel->links.jb_dns_egress || !skel->links.jb_dns_ingress) {
+		log_warn("cannot attach the DNS programs to %s: flows get no names", root);
+		bpf_link__destroy(skel->links.jb_dns_egress);
+		skel->links.jb_dns_egress = NULL;
 		return;
 	}
 	b->fd_dns = bpf_map__fd(skel->maps.jb_dns);
@@ -281,6 +362,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
 	disable_missing(skel->obj);
 	raw_hook(skel, cfg);
+	dns_probe(skel);
 
 	if (jibril_bpf__load(skel)) {
 		e = errno;
@@ -301,6 +383,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	b->fd_tamper = bpf_map__fd(skel->maps.jb_tamper);
 	b->fd_agent = bpf_map__fd(skel->maps.jb_agent);
 	b->fd_agent_maps = bpf_map__fd(skel->maps.jb_agent_maps);
+	b->fd_env_names = bpf_map__fd(skel->maps.jb_env_names);
+	b->env_pre = (volatile uint64_t *)skel->bss->jb_env_pre;
 	meta.seed = b->seed;
 	meta.layout_version = JB_LAYOUT_VERSION;
 	if (bpf_map_update_elem(b->fd_meta, &zero, &meta, BPF_ANY) < 0) {
@@ -311,6 +395,13 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	 * no act on the agent either */
 	b->nwatch = 0;
 	sup_watch_paths(watch, watch_add, b);
+	/* before attach too: an exec the kernel sees without the names
+	 * records no variable, and the recipes would be blind to it */
+	if (jb_bpf_env_names(b, watch) < 0) {
+		snprintf(err, errlen, "cannot hand the environment variables the recipes name to "
+			 "the kernel (jb_env_names)");
+		goto fail;
+	}
 	jb_self_files(b, conf_path, cfg->recipes_dir);
 	if (jb_self_maps(b, skel->obj, err, errlen) < 0 || jb_self_supervisor(b, err, errlen) < 0)
 		goto fail;
@@ -335,6 +426,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	return 0;
 fail:
 	jibril_bpf__destroy(skel);
+	sup_envnames_free(&b->env);
 	return -1;
 }
 
@@ -343,6 +435,8 @@ void jb_bpf_unload(struct jb_bpf *b)
 	if (b->skel)
 		jibril_bpf__destroy(b->skel);
 	b->skel = NULL;
+	b->env_pre = NULL;
+	sup_envnames_free(&b->env);
 }
 
 void jb_bpf_new_epoch(struct jb_bpf *b)

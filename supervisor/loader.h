@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "supervisor/envnames.h"
 
 struct jibril_bpf;
 
@@ -17,6 +18,9 @@ struct jb_bpf {
 	int fd_watch, fd_tasks_hot, fd_files_hot, fd_links_hot;
 	int fd_tamper, fd_agent, fd_agent_maps;
 	int fd_dns;		/* -1 when the DNS program is not attached */
+	int fd_env_names;	/* jb_env_names */
+	volatile uint64_t *env_pre; /* jb_env_pre, JB_ENV_PRE_WORDS (mmapped .bss) */
+	struct sup_envnames env; /* what the kernel records now */
 	int nwatch;		/* paths whose records are protected */
 	uint64_t seed;
 	int ncpus;		/* possible CPUs: size of per-CPU values */
@@ -33,6 +37,12 @@ struct rcp_set;
  * with err. */
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
 		const char *conf_path, char *err, size_t errlen);
+/* Make the environment variables the kernel records at exec the ones the
+ * enabled recipes of set read (envnames.c); done by jb_bpf_load before
+ * attach, and on reload. A reader in the kernel sees the old set or the
+ * new one, never less than both share. 0, or -1 (logged): the old set stays
+ * in part. */
+int jb_bpf_env_names(struct jb_bpf *b, const struct rcp_set *set);
 /* Detach and close everything. */
 void jb_bpf_unload(struct jb_bpf *b);
 
@@ -47,9 +57,6 @@ int jb_bpf_stats(struct jb_bpf *b, uint64_t *out);
 /* backfill.c: write a task record for every process already running.
  * Returns how many were written, -1 on error. */
 int jb_backfill(struct jb_bpf *b);
-/* The LD_* entries of an environment block as the kernel records them
- * (backfill.c): 1 when something was left out, else 0. */
-int jb_env_ld(const char *env, size_t len, char *out, uint32_t *out_len);
 /* Parse what back-fill needs from /proc/PID/stat text (exposed for tests):
  * ppid and start time in ticks. 0 or -1. */
 int jb_parse_proc_stat(const char *buf, uint32_t *ppid, uint64_t *start_ticks, char *comm,

@@ -139,6 +139,9 @@ static void reload(void)
 	}
 	sup_recipes_free(&sup.recipes);
 	sup.recipes = r;
+	/* the environment variables the kernel records follow the recipes */
+	if (sup.bpf)
+		jb_bpf_env_names(sup.bpf, &sup.recipes.set);
 	sup_procs_reload(&sup);
 	sup_audit_config(&sup, "reload", NULL);
 	log_info("SIGHUP: reloaded %s: %zu recipes, %zu enabled", sup.conf_path, sup.recipes.set.n,
@@ -265,6 +268,9 @@ static int run_supervisor(const char *config_path)
 	}
 	log_info("%zu recipes loaded, %zu enabled", sup.recipes.set.n,
 		 sup_recipes_enabled(&sup.recipes));
+	if (sup.cfg.query_gap_ms)
+		log_warnx("[debug] query_gap_ms = %u: each query pauses between the maps it "
+			  "reads (a test setting: it only delays detection)", sup.cfg.query_gap_ms);
 	if (sup.cfg.fault_hooks)
 		log_warnx("[debug] fault_hooks is on: workers obey test fault triggers; "
 			  "never use this in production");

@@ -329,19 +329,38 @@ int sup_recipes_load(const struct jb_config *cfg, const char *conf_path, struct 
 	if (rcp_load(&r->set, v, nv, NULL, 0, file_fn, r, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; r->disabled[i]; i++) {
-		struct recipe *x = (struct recipe *)rcp_find(&r->set, r->disabled[i]);
-		if (!x) {
+		size_t hit = 0;
+		for (size_t j = 0; j < r->set.n; j++)
+			if (!strcmp(r->set.r[j].event_kind, r->disabled[i])) {
+				r->set.r[j].enabled = 0; /* every variant of the kind */
+				hit++;
+			}
+		if (!hit) {
 			snprintf(err, errlen, "%s:%d: [recipes] disable: there is no recipe '%s' "
 				 "(jibril --list-recipes shows them)",
 				 conf_path, cfg->recipes_disable_line, r->disabled[i]);
 			goto fail;
 		}
-		x->enabled = 0;
 	}
-	for (size_t i = 0; i < r->set.n; i++)
-		if (r->set.r[i].has_reactions)
-			log_warnx("%s:%d: recipe %s: reactions are not supported yet; ignored",
-				  r->set.r[i].source, r->set.r[i].line, r->set.r[i].kind);
+	for (size_t i = 0; i < r->set.n; i++) {
+		const struct recipe *x = &r->set.r[i];
+		char names[256] = "";
+		size_t o = 0;
+
+		/* a warning, so that --check-config shows it too */
+		if (x->replaces)
+			log_warnx("recipe %s: %s replaces the built-in (%s)", x->kind, x->source,
+				  x->replaces);
+		if (!x->nreactions)
+			continue;
+		for (size_t k = 0; k < x->nreactions && o < sizeof(names); k++)
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", k ? ", " : "",
+					      x->reactions[k]);
+		log_warnx("%s:%d: recipe %s: %zu reaction%s (%s) will not run: jibril does not "
+			  "run reactions yet; each detection lists them in reactions_not_run",
+			  x->source, x->line, x->kind, x->nreactions, x->nreactions > 1 ? "s" : "",
+			  names);
+	}
 	free(v);
 	return 0;
 oom:
@@ -367,8 +386,10 @@ void sup_recipes_list(const struct sup_recipes *r, FILE *out)
 		"SOURCE");
 	for (size_t i = 0; i < r->set.n; i++) {
 		const struct recipe *x = &r->set.r[i];
-		fprintf(out, "%-34s %-14s %-10s %-8s %s:%d\n", x->kind, rcp_mech_name(x->mech),
-			x->importance, x->enabled ? "yes" : "no", x->source, x->line);
+		fprintf(out, "%-34s %-14s %-10s %-8s %s:%d%s%s%s\n", x->kind, rcp_mech_name(x->mech),
+			x->importance, x->enabled ? "yes" : "no", x->source, x->line,
+			x->replaces ? " (replaces " : "", x->replaces ? x->replaces : "",
+			x->replaces ? ")" : "");
 	}
 	fprintf(out, "%zu recipes, %zu enabled\n", r->set.n, sup_recipes_enabled(r));
 }

@@ -281,9 +281,18 @@ int jbh_alive(struct jbh_agent *a)
 	return r == 0;
 }
 
+/* The first READY of every kind follows the load of the BPF object, which
+ * the verifier makes CPU-bound: seconds on a quiet machine, tens of seconds
+ * on a loaded one. A deadline only bounds the wait (nothing here asserts
+ * speed), so it is never shorter than JBH_START_MS. */
+#define JBH_START_MS 90000u
 void jbh_wait_all_ready(struct jbh_agent *a, unsigned timeout_ms)
 {
-	uint64_t deadline = jbh_now_ms() + timeout_ms;
+	uint64_t deadline;
+
+	if (timeout_ms < JBH_START_MS)
+		timeout_ms = JBH_START_MS;
+	deadline = jbh_now_ms() + timeout_ms;
 
 	for (int i = 0; i < a->nkinds; i++) {
 		uint64_t now = jbh_now_ms();

@@ -62,6 +62,8 @@ void jbh_helper(char *buf, size_t n, const char *name);
 
 /* agent life cycle; all of these ck_assert on failure */
 void jbh_start(struct jbh_agent *a, const struct jbh_opts *o);
+/* every kind READY; timeout_ms is raised to 90 s at least (the BPF load is
+ * CPU-bound: slow on a loaded machine, and only bounded, never timed) */
 void jbh_wait_all_ready(struct jbh_agent *a, unsigned timeout_ms);
 /* SIGTERM; asserts exit 0 within timeout and that every child is gone */
 void jbh_stop(struct jbh_agent *a, unsigned timeout_ms);
@@ -131,14 +133,20 @@ void jbh_copy_file(const char *from, const char *to, mode_t mode);
  * jbh_tamper_inject) */
 pid_t jbh_trigger_for(struct jbh_agent *a, const char *kind, struct jbh_match *m);
 
-/* agent_tamper.c: the running agent's task key of pid (its seed from
- * jb_meta, the pid's start time), and a jb_tamper record written into the
+/* agent_tamper.c: the running agent's task key of pid's live image (seed
+ * from jb_meta, found in jb_tasks by pid and start time), and a jb_tamper record written into the
  * agent's own map as the kernel would: actor's pid, uid, comm and task key,
  * first/last_ns now, count 1 and a fresh key unless set. */
 struct jb_tamper;
 /* A descriptor (opened by id) of the running agent's map called name, or -1. */
 int jbh_agent_map(const struct jbh_agent *a, const char *name);
 uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid);
+/* The key of pid's live image in the tasks map tasks_fd (the newest of its
+ * records not REPLACED nor back-filled), else its process key
+ * (jb_hash_task: no record yet). */
+uint64_t jbh_image_key(int tasks_fd, uint64_t seed, pid_t pid);
+/* pid's process key (jb_hash_task), the key of its back-filled record */
+uint64_t jbh_proc_key(const struct jbh_agent *a, pid_t pid);
 void jbh_tamper_inject(const struct jbh_agent *a, pid_t actor, struct jb_tamper *t);
 
 #endif

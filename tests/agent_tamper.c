@@ -8,10 +8,10 @@
  *  - the map is the one the agent under test holds: found through the
  *    bpf-map descriptors in /proc/<supervisor>/fdinfo, never by name alone
  *    (other agents may run on the same host).
- *  - the actor's task key is computed exactly as the kernel computes it
- *    (jb_hash_task over the agent's seed from jb_meta, the pid and its start
- *    time in ticks from /proc/PID/stat), so the snapshot carries the
- *    actor's task and ancestry.
+ *  - the actor's task key is its live image's, found in the agent's
+ *    jb_tasks by pid and start time (a key holds the image's self_exec_id,
+ *    which /proc does not show), so the snapshot carries the actor's task
+ *    and ancestry.
  *  - once the kernel reports foreign map writes, this write is one: callers
  *    look for the record they wrote, never for "exactly one detection".
  */
@@ -73,7 +73,33 @@ int jbh_agent_map(const struct jbh_agent *a, const char *name)
 	return fd;
 }
 
-uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid)
+uint64_t jbh_image_key(int tasks_fd, uint64_t seed, pid_t pid)
+{
+	uint64_t key, next, best = 0, best_ns = 0;
+	struct jb_task t;
+	struct tl_stat st;
+	int more;
+
+	ck_assert_int_eq(tl_proc_stat(pid, &st), 0);
+	/* the live image's record: the newest of the process's not replaced */
+	more = bpf_map_get_next_key(tasks_fd, NULL, &next) == 0;
+	for (int i = 0; more && i < 1 << 22; i++) {
+		key = next;
+		more = bpf_map_get_next_key(tasks_fd, &key, &next) == 0;
+		if (bpf_map_lookup_elem(tasks_fd, &key, &t))
+			continue;
+		if (t.tgid != (__u32)pid || t.start_ticks != st.start ||
+		    (t.flags & (JB_TASK_REPLACED | JB_TASK_BACKFILL)))
+			continue;
+		if (!best || t.first_ns > best_ns) {
+			best = key;
+			best_ns = t.first_ns;
+		}
+	}
+	return best ? best : jb_hash_task(seed, (__u32)pid, st.start);
+}
+
+uint64_t jbh_proc_key(const struct jbh_agent *a, pid_t pid)
 {
 	struct jb_meta meta;
 	struct tl_stat st;
@@ -85,6 +111,23 @@ uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid)
 	close(fd);
 	ck_assert_int_eq(tl_proc_stat(pid, &st), 0);
 	return jb_hash_task(meta.seed, (__u32)pid, st.start);
+}
+
+uint64_t jbh_task_key(const struct jbh_agent *a, pid_t pid)
+{
+	struct jb_meta meta;
+	__u32 zero = 0;
+	uint64_t key;
+	int fd = jbh_agent_map(a, "jb_meta"), tfd;
+
+	ck_assert_msg(fd >= 0, "the agent %d holds no jb_meta map", (int)a->pid);
+	ck_assert_int_eq(bpf_map_lookup_elem(fd, &zero, &meta), 0);
+	close(fd);
+	tfd = jbh_agent_map(a, "jb_tasks");
+	ck_assert_msg(tfd >= 0, "the agent %d holds no jb_tasks map", (int)a->pid);
+	key = jbh_image_key(tfd, meta.seed, pid);
+	close(tfd);
+	return key;
 }
 
 void jbh_tamper_inject(const struct jbh_agent *a, pid_t actor, struct jb_tamper *t)

@@ -8,10 +8,11 @@
  * holding spaces and parentheses does not shift the fields; a line that
  * ends before field 22, or is not a stat line, is refused; comm is cut to
  * commlen and always NUL terminated, and never written when not asked for.
- * jb_env_ld (the LD_* entries of /proc/PID/environ, with the kernel's
- * rules): only entries starting "LD_" are kept, in order; one that does not
- * fit is cut and NUL terminated and the result says "cut"; an entry after
- * a full buffer, and a block of JB_ENV_SCAN bytes or more, say "cut" too.
+ * jb_env_keep (the wanted entries of /proc/PID/environ, with the kernel's
+ * rules): only entries whose name is in the set are kept, in order, and
+ * other variables take no room however many; one that does not fit is cut
+ * and NUL terminated and the result says "cut"; a wanted entry after a
+ * full buffer, and a block of JB_ENV_SCAN bytes or more, say "cut" too.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <check.h>
 
 #include "bpf/jibril.h"
+#include "supervisor/envnames.h"
 #include "supervisor/loader.h"
 
 
@@ -280,67 +282,119 @@ START_TEST(comm_truncation)
 }
 END_TEST
 
-/* --- LD_* environment entries ------------------------------------------- */
+/* --- wanted environment entries ------------------------------------------ */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct jb_env_name));
+}
+
+/* A name set as the supervisor derives it (sorted, distinct). */
+static struct sup_envnames names_of(const char *const *v)
+{
+	struct sup_envnames n = {0};
+	size_t k = 0;
+
+	while (v[k])
+		k++;
+	n.v = calloc(k ? k : 1, sizeof(*n.v));
+	ck_assert_ptr_nonnull(n.v);
+	for (size_t i = 0; i < k; i++)
+		memcpy(n.v[i].name, v[i], strlen(v[i]));
+	qsort(n.v, k, sizeof(*n.v), cmp_names);
+	n.n = k;
+	return n;
+}
+
+static const char *const ld_names[] = {"LD_A", "LD_BIG", "LD_FOO", "LD_LIBRARY_PATH",
+				       "LD_PRELOAD", "LD_X", "LD_Y", "LD_Z", "X", NULL};
 
 START_TEST(env_ld_pick)
 {
+	/* only wanted names: xLD_A, OLD_X, LD_OTHER, "LD_" (no "=") and
+	 * "LD_PRELOAD_X" are not LD_PRELOAD; "X=1" is the one-letter name */
 	static const char env[] = "HOME=/root\0LD_PRELOAD=/tmp/x.so\0PATH=/bin\0xLD_A=1\0"
-				  "LD_LIBRARY_PATH=/a:/b\0LD_\0OLD_X=1";
-	static const char want[] = "LD_PRELOAD=/tmp/x.so\0LD_LIBRARY_PATH=/a:/b\0LD_";
+				  "LD_OTHER=2\0LD_LIBRARY_PATH=/a:/b\0LD_\0LD_PRELOAD_X=3\0\0X=1\0"
+				  "OLD_X=1";
+	static const char want[] = "LD_PRELOAD=/tmp/x.so\0LD_LIBRARY_PATH=/a:/b\0X=1";
+	struct sup_envnames names = names_of(ld_names);
 	char out[JB_ENV_LEN];
 	uint32_t n = 99;
 
 	/* no final NUL on the last entry: environ may end without one */
-	ck_assert_int_eq(jb_env_ld(env, sizeof(env) - 1, out, &n), 0);
+	ck_assert_int_eq(jb_env_keep(env, sizeof(env) - 1, &names, out, &n), 0);
 	ck_assert_uint_eq(n, sizeof(want));
 	ck_assert(memcmp(out, want, sizeof(want)) == 0);
 	for (size_t i = n; i < sizeof(out); i++)
 		ck_assert_int_eq(out[i], 0);
-	ck_assert_int_eq(jb_env_ld("A=1\0B=2", 7, out, &n), 0);
+	ck_assert_int_eq(jb_env_keep("A=1\0B=2", 7, &names, out, &n), 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(jb_env_ld("", 0, out, &n), 0);
+	ck_assert_int_eq(jb_env_keep("", 0, &names, out, &n), 0);
 	ck_assert_uint_eq(n, 0);
+	/* no names: nothing kept, nothing cut */
+	{
+		struct sup_envnames none = {0};
+		ck_assert_int_eq(jb_env_keep(env, sizeof(env) - 1, &none, out, &n), 0);
+		ck_assert_uint_eq(n, 0);
+	}
+	free(names.v);
 }
 END_TEST
 
 START_TEST(env_ld_cut)
 {
-	char env[512], out[JB_ENV_LEN], *big;
+	char env[1024], out[JB_ENV_LEN], *big;
+	struct sup_envnames names = names_of(ld_names);
 	size_t o = 0;
 	uint32_t n;
 
-	/* exactly full: 127 characters + NUL, not cut */
+	/* exactly full: 255 characters + NUL, not cut */
 	memset(env, 'v', sizeof(env));
 	memcpy(env, "LD_X=", 5);
 	env[JB_ENV_LEN - 1] = '\0';
-	ck_assert_int_eq(jb_env_ld(env, JB_ENV_LEN, out, &n), 0);
+	ck_assert_int_eq(jb_env_keep(env, JB_ENV_LEN, &names, out, &n), 0);
 	ck_assert_uint_eq(n, JB_ENV_LEN);
 	ck_assert_uint_eq(strlen(out), JB_ENV_LEN - 1);
-	/* ... then one more LD_ entry: no room, cut */
+	/* ... then one more wanted entry: no room, cut */
 	memcpy(env + JB_ENV_LEN, "LD_Y=1", 7);
-	ck_assert_int_eq(jb_env_ld(env, JB_ENV_LEN + 7, out, &n), 1);
+	ck_assert_int_eq(jb_env_keep(env, JB_ENV_LEN + 7, &names, out, &n), 1);
 	ck_assert_uint_eq(n, JB_ENV_LEN);
+	/* ... but an unwanted one takes no room */
+	memcpy(env + JB_ENV_LEN, "LD_Q=1", 7);
+	ck_assert_int_eq(jb_env_keep(env, JB_ENV_LEN + 7, &names, out, &n), 0);
 	/* a second entry that overflows: kept cut, NUL terminated */
 	o = (size_t)snprintf(env, sizeof(env), "LD_A=1") + 1;
-	memset(env + o, 'w', 300);
+	memset(env + o, 'w', 600);
 	memcpy(env + o, "LD_BIG=", 7);
-	env[o + 300] = '\0';
-	ck_assert_int_eq(jb_env_ld(env, o + 301, out, &n), 1);
+	env[o + 600] = '\0';
+	ck_assert_int_eq(jb_env_keep(env, o + 601, &names, out, &n), 1);
 	ck_assert_uint_eq(n, JB_ENV_LEN);
 	ck_assert_str_eq(out, "LD_A=1");
 	ck_assert_int_eq(out[JB_ENV_LEN - 1], 0);
 	ck_assert(strncmp(out + 7, "LD_BIG=www", 10) == 0);
 	ck_assert_uint_eq(strlen(out + 7), JB_ENV_LEN - 1 - 7);
-	/* an entry past the scanned 16 KiB is not seen, and that is "cut" */
-	big = malloc(20000);
+	/* padding with other variables does not push a wanted one out... */
+	big = malloc(JB_ENV_SCAN + 4096);
 	ck_assert_ptr_nonnull(big);
-	memset(big, 'x', 20000);
-	memcpy(big, "X=", 2);
-	big[17000] = '\0';
-	memcpy(big + 17001, "LD_Z=1", 7);
-	ck_assert_int_eq(jb_env_ld(big, 17008, out, &n), 1);
+	memset(big, 'x', JB_ENV_SCAN + 4096);
+	for (o = 0; o + 200 < JB_ENV_SCAN - 100; o += 200) {
+		memcpy(big + o, "LD_PAD=", 7);
+		big[o + 199] = '\0';
+	}
+	memcpy(big + o, "LD_Z=1", 7);
+	ck_assert_int_eq(jb_env_keep(big, o + 7, &names, out, &n), 0);
+	ck_assert_uint_eq(n, 7);
+	ck_assert_str_eq(out, "LD_Z=1");
+	/* ... but an entry past the scanned JB_ENV_SCAN bytes is not seen,
+	 * and that is "cut" */
+	memset(big, 'x', JB_ENV_SCAN + 4096);
+	memcpy(big, "Q=", 2);
+	big[JB_ENV_SCAN + 10] = '\0';
+	memcpy(big + JB_ENV_SCAN + 11, "LD_Z=1", 7);
+	ck_assert_int_eq(jb_env_keep(big, JB_ENV_SCAN + 18, &names, out, &n), 1);
 	ck_assert_uint_eq(n, 0);
 	free(big);
+	free(names.v);
 }
 END_TEST
 
@@ -351,6 +405,7 @@ START_TEST(env_ld_self)
 	char *const argv[] = {"sleep", "5", NULL};
 	char path[64], buf[4096], out[JB_ENV_LEN];
 	static const char want[] = "LD_FOO=bar baz\0LD_PRELOAD=";
+	struct sup_envnames names = names_of(ld_names);
 	pid_t pid = fork();
 	ssize_t len = -1;
 	uint32_t n;
@@ -375,9 +430,10 @@ START_TEST(env_ld_self)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	ck_assert_int_gt(len, 0);
-	ck_assert_int_eq(jb_env_ld(buf, (size_t)len, out, &n), 0);
+	ck_assert_int_eq(jb_env_keep(buf, (size_t)len, &names, out, &n), 0);
 	ck_assert_uint_eq(n, sizeof(want));
 	ck_assert(memcmp(out, want, sizeof(want)) == 0);
+	free(names.v);
 }
 END_TEST
 

@@ -423,6 +423,7 @@ START_TEST(event_file_fields)
 	ck_assert_str_eq(str_at(proc, "comm"), "cat");
 	ck_assert_str_eq(str_at(proc, "args"), "cat /etc/shadow");
 	ck_assert(json_is_array(json_object_get(proc, "env")));
+	ck_assert(json_is_false(json_object_get(proc, "env_truncated")));
 	/* boot + 400 * 100 ticks at USER_HZ 100 = 400 s after boot */
 	ck_assert_str_eq(str_at(proc, "start"), "2024-01-01T00:06:40.000000Z");
 
@@ -642,6 +643,46 @@ START_TEST(event_args)
 }
 END_TEST
 
+/* env: the kept entries in order, empty ones skipped, nothing past
+ * env_len or the buffer; env_truncated is the record's ENV_CUT flag */
+START_TEST(event_env)
+{
+	static const char env[] = "LD_PRELOAD=/tmp/x.so\0\0LD_AUDIT=a.so\0LD_GONE=1";
+	struct jb_task *c;
+	json_t *j, *p, *e;
+
+	build_view();
+	c = task_mut(K_CHILD);
+	memcpy(c->env, env, sizeof(env));
+	c->env_len = 36; /* LD_GONE=1 lies past it */
+	j = event("exec_from_unusual_dir", c, NULL, 0, NULL);
+	p = json_object_get(j, "process");
+	e = json_object_get(p, "env");
+	ck_assert_uint_eq(json_array_size(e), 2);
+	ck_assert_str_eq(json_string_value(json_array_get(e, 0)), "LD_PRELOAD=/tmp/x.so");
+	ck_assert_str_eq(json_string_value(json_array_get(e, 1)), "LD_AUDIT=a.so");
+	ck_assert(json_is_false(json_object_get(p, "env_truncated")));
+	/* the parent's env is not printed: only the detected process's */
+	ck_assert_ptr_null(json_object_get(json_object_get(j, "parent"), "env"));
+	json_decref(j);
+	/* cut, and an env_len beyond the buffer (a corrupt record) is clipped:
+	 * the last entry runs to the buffer's end */
+	c->flags |= JB_TASK_ENV_CUT;
+	memset(c->env, 'v', sizeof(c->env));
+	memcpy(c->env, "LD_X=", 5);
+	c->env_len = 100000;
+	j = event("exec_from_unusual_dir", c, NULL, 0, NULL);
+	p = json_object_get(j, "process");
+	e = json_object_get(p, "env");
+	ck_assert_uint_eq(json_array_size(e), 1);
+	ck_assert_uint_eq(strlen(json_string_value(json_array_get(e, 0))), JB_ENV_LEN);
+	ck_assert(json_is_true(json_object_get(p, "env_truncated")));
+	json_decref(j);
+	c->flags &= ~JB_TASK_ENV_CUT;
+	c->env_len = 0;
+}
+END_TEST
+
 START_TEST(event_invalid_utf8)
 {
 	struct jb_task *c;
@@ -850,6 +891,9 @@ START_TEST(event_worst_case_fits)
 		memset(t->exe, '\x01', sizeof(t->exe));
 		memset(t->args, '\x01', sizeof(t->args));
 		t->args_len = sizeof(t->args);
+		memset(t->env, '\x01', sizeof(t->env));
+		t->env_len = sizeof(t->env);
+		t->flags |= JB_TASK_ENV_CUT;
 	}
 	view.tasks = chain;
 	view.ntasks = 40;
@@ -1216,6 +1260,7 @@ static Suite *detect_suite(void)
 	add(s, "event_background", (const TTest *[]){ event_background_files,
 		event_background_flows, NULL });
 	add(s, "event_args", (const TTest *[]){ event_args, NULL });
+	add(s, "event_env", (const TTest *[]){ event_env, NULL });
 	add(s, "event_utf8", (const TTest *[]){ event_invalid_utf8,
 		event_invalid_utf8_wellformed_looking, NULL });
 	add(s, "event_ancestry", (const TTest *[]){ event_ancestry_cycle,

@@ -1054,7 +1054,8 @@ static int agent_map(const char *name)
 	return found;
 }
 
-/* jb_links record of (process pid, file path): 0, or -1 if there is none */
+/* jb_links record of (process pid's live image, file path): 0, or -1 if
+ * there is none */
 static int link_get(int links_fd, uint64_t seed, pid_t pid, const char *path, struct jb_link *out)
 {
 	union {
@@ -1062,23 +1063,14 @@ static int link_get(int links_fd, uint64_t seed, pid_t pid, const char *path, st
 		uint64_t w[JB_PATH_LEN / 8];
 	} buf;
 	struct jb_link_key k;
-	char stat[PATH_MAX], text[1024], *p;
-	unsigned long long ticks = 0;
-	FILE *f;
+	int tasks_fd = agent_map("jb_tasks");
 
-	snprintf(stat, sizeof(stat), "/proc/%d/stat", (int)pid);
-	f = fopen(stat, "r");
-	ck_assert_msg(f != NULL, "%s: %s", stat, strerror(errno));
-	ck_assert(fgets(text, sizeof(text), f) != NULL);
-	fclose(f);
-	p = strrchr(text, ')'); /* fields after comm: 3 (state) onwards */
-	ck_assert(p != NULL);
-	ck_assert(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d "
-			 "%*d %*d %*d %*d %llu", &ticks) == 1);
+	ck_assert_msg(tasks_fd >= 0, "no jb_tasks map");
 	memset(&buf, 0, sizeof(buf));
 	snprintf(buf.c, sizeof(buf.c), "%s", path);
-	k.task_key = jb_hash_task(seed, (uint32_t)pid, ticks);
+	k.task_key = jbh_image_key(tasks_fd, seed, pid);
 	k.file_key = jb_hash_path(seed, buf.c);
+	close(tasks_fd);
 	return bpf_map_lookup_elem(links_fd, &k, out) ? -1 : 0;
 }
 

@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -37,6 +39,7 @@
 #include "ipc/msg.h"
 #include "ipc/snapshot.h"
 #include "supervisor/config.h"
+#include "supervisor/envnames.h"
 #include "supervisor/limits.h"
 #include "supervisor/recipes.h"
 #include "supervisor/watch.h"
@@ -45,6 +48,7 @@
 #include "rcp/recipe.h"
 #include "rcp/task.h"
 #include "common/text.h"
+#include "tests/lib/clock.h"
 
 /* action bits beyond enum jb_action (the loader's numbering) */
 #define A_MMAP (1u << 9)
@@ -306,14 +310,16 @@ static const struct {
 	{"remote_port", "2"},
 	{"remote_domains", "[example.com]"},
 	{"remote_domains_trie_type", "suffix"},
+	{"remote_domains_type", "suffix"},
 	{"remote_domains_file", "lists/good.txt"},
 	{"flow_actions", "egress"},
 	{"flow_actions_how", "any"},
 	{"flow_actions_excl", "ended"},
 	{"env_vars", "[LD_PRELOAD]"},
+	{"env_vars_cut", "only"},
 	{"tamper", "[signal]"},
 	{"arbitrary", "[{items: [{what: exe, pattern: x}]}]"},
-	{"reactions", "[]"},
+	{"reactions", "[{format: js, code: x}]"},
 };
 
 /* Whatever the key, a second one is refused at its own line and names the
@@ -481,9 +487,236 @@ START_TEST(err_kind_twice_across_sources)
 	ck_assert_msg(!strncmp(ERR, "b.yaml:8: ", 10), "got '%s'", ERR);
 	ck_assert_ptr_nonnull(strstr(ERR, "recipe dup is already defined at a.yaml:1"));
 	ck_assert_uint_eq(S.n, 0);
-	/* in one source too */
-	bad1(HDR("dup", "execution") "  base: ls\n" HDR("dup", "execution") "  base: cat\n", 8,
-	     "already defined at t.yaml:1");
+	/* in one source they are variants (variants_one_source) */
+}
+END_TEST
+
+/*
+ * The shapes of the original's public recipes (jibril-wahy): "times:" and
+ * "arbitrary:" with nothing after them, an arbitrary group without items
+ * (global_shlib_modification: how: AND, which: pertinent, items: []),
+ * remote_domains_type, and reactions. Written here in the same shapes (not
+ * copied).
+ */
+#define PUBLIC_HDR(kind)                                                                  \
+	"#\n# A recipe in the original's public shape.\n#\n\n"                            \
+	"- kind: " kind "\n  name: " kind "_high\n  enabled: true\n  version: 1.0\n"        \
+	"  description: Public shape\n  documentation: |\n    https://example.invalid/x\n"  \
+	"  breed: file_access\n  mechanism: file_access\n  tactic: persistence\n"          \
+	"  technique: hijack_execution_flow\n  subtechnique: dynamic_linker_hijacking\n"   \
+	"  importance: high\n"
+
+START_TEST(public_shapes)
+{
+	struct jb_task *t = build_view();
+	const struct recipe *r;
+
+	r = ok1(PUBLIC_HDR("pub_a") "  times:\n  arbitrary:\n    - how: AND\n"
+		"      which: pertinent\n      items: []\n  file_actions: modify_related\n"
+		"  file_actions_how: any\n  bases:\n    - regex: /lib(64)?/libc.*\\.so(\\.\\d+)*$\n"
+		"  reactions:\n    # yaml-embedded-languages: javascript\n    - format: js\n"
+		"      code: |\n        function process(data) {\n          Info(\"x\");\n"
+		"        }\n    - format: shell\n      code: |\n        echo hi\n",
+		"pub_a");
+	ck_assert_uint_eq(r->ntimes, 0);  /* empty times: no limit */
+	ck_assert_uint_eq(r->ngroups, 0); /* the empty AND group filters nothing */
+	ck_assert_uint_eq(r->nreactions, 2);
+	ck_assert_str_eq(r->reactions[0], "js#1");
+	ck_assert_str_eq(r->reactions[1], "shell#2");
+	ck_assert_int_eq(mfile(r, t, "/lib64/libc.so.6", JB_ACT_WRITE), 1);
+	ck_assert_int_eq(mfile(r, t, "/lib64/libm.so.6", JB_ACT_WRITE), 0);
+	/* arbitrary: and times: alone, items: alone, null spelled out */
+	r = ok1(PUBLIC_HDR("pub_b") "  times:\n  arbitrary:\n  bases:\n    - dir: /etc\n"
+		"  reactions: ~\n", "pub_b");
+	ck_assert_uint_eq(r->ngroups + r->ntimes + r->nreactions, 0);
+	r = ok1(PUBLIC_HDR("pub_c") "  times: null\n  arbitrary:\n    - how: OR\n"
+		"      which: irrelevant\n      items:\n    - items: [{what: comm, pattern: cat}]\n"
+		"  bases: [{dir: /etc}]\n", "pub_c");
+	ck_assert_uint_eq(r->ngroups, 1); /* the empty irrelevant OR is dropped */
+	ck_assert_int_eq(mfile(r, t, "/etc/x", JB_ACT_OPEN), 1);
+	/* the original's other name of the trie type */
+	r = ok1(HDR("pub_d", "network_peers") "  remote_domains_type: suffix\n"
+		"  remote_domains: [onion]\n", "pub_d");
+	ck_assert_int_eq(r->trie, RCP_TRIE_SUFFIX);
+	ck_assert_int_eq(mdom(r, "abc.onion"), 1);
+	bad1(HDR("pub_d", "network_peers") "  remote_domains_type: suffix\n"
+	     "  remote_domains_trie_type: exact\n  remote_domains: [onion]\n", 8, "given twice");
+	/* a quoted empty string is a value, not nothing */
+	bad1(HDR("a", "execution") "  base: ls\n  times: ''\n", 8, "times must be a list");
+}
+END_TEST
+
+/* An empty group is true for AND and false for OR: the two that would stop
+ * every detection of their recipe are refused, not loaded silently dead. */
+START_TEST(err_empty_groups)
+{
+	bad1(HDR("a", "execution") "  base: ls\n  arbitrary:\n    - how: OR\n      items: []\n", 9,
+	     "how: OR, which: pertinent would stop every detection");
+	bad1(HDR("a", "execution") "  base: ls\n  arbitrary:\n    - which: irrelevant\n"
+	     "      items:\n", 9, "how: AND, which: irrelevant would stop every detection");
+	/* an execution recipe still needs bases or a group that says something */
+	bad1(HDR("a", "execution") "  arbitrary: [{items: []}]\n", 1, "needs bases or arbitrary");
+}
+END_TEST
+
+START_TEST(err_reactions_shape)
+{
+	bad1(HDR("a", "execution") "  base: ls\n  reactions: kill\n", 8, "list of {format, code}");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions: [kill]\n", 8, "mapping {format, code}");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions:\n    - format: python\n"
+	     "      code: x\n", 9, "unknown reaction format 'python'");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions:\n    - format: js\n", 9,
+	     "needs format and code");
+	bad1(HDR("a", "execution") "  base: ls\n  reactions:\n    - {format: js, code: x, when: y}\n",
+	     9, "unknown or repeated key 'when' in a reaction");
+}
+END_TEST
+
+/* An operator's recipe replaces the built-in one of its kind, whichever
+ * comes first and whichever worker loads the set; two of the operator's
+ * of one kind stay an error naming both. */
+START_TEST(override_builtin)
+{
+	const char *bi = HDR("other", "execution") "  base: ls\n" HDR("dup", "file_access")
+		"  base: x\n";
+	const char *op = "# mine\n" HDR("dup", "execution") "  base: nc\n";
+	const char *op2 = HDR("dup", "execution") "  base: cat\n";
+	struct rcp_source src[3] = {{"builtin:recipes/b.yaml", bi, strlen(bi)},
+				    {"/etc/jibril/recipes/dup.yaml", op, strlen(op)},
+				    {"/etc/jibril/recipes/zz.yaml", op2, strlen(op2)}};
+	struct rcp_source rev[2] = {src[1], src[0]};
+	const struct recipe *r;
+	const char *const dis[] = {"dup", NULL};
+
+	ck_assert_msg(load_n(src, 2, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 2);
+	r = rcp_find(&S, "dup");
+	ck_assert_str_eq(r->source, "/etc/jibril/recipes/dup.yaml");
+	ck_assert_int_eq(r->line, 2);
+	ck_assert_int_eq(r->mech, RCP_EXECUTION);
+	ck_assert_str_eq(r->replaces, "builtin:recipes/b.yaml:8");
+	ck_assert_ptr_null(rcp_find(&S, "other")->replaces);
+	ck_assert_msg(load_n(rev, 2, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_str_eq(rcp_find(&S, "dup")->source, "/etc/jibril/recipes/dup.yaml");
+	/* a worker that runs only the built-in's mechanism keeps neither */
+	ck_assert_msg(load_n(src, 2, NULL, "file_access") == 0, "%s", ERR);
+	ck_assert_ptr_null(rcp_find(&S, "dup"));
+	ck_assert_msg(load_n(src, 2, dis, "execution") == 0, "%s", ERR);
+	r = rcp_find(&S, "dup");
+	ck_assert_str_eq(r->source, "/etc/jibril/recipes/dup.yaml");
+	ck_assert_int_eq(r->enabled, 0); /* [recipes] disable names the kind */
+	/* two of the operator's */
+	ck_assert_int_eq(load_n(src, 3, NULL, NULL), -1);
+	ck_assert_msg(strstr(ERR, "/etc/jibril/recipes/zz.yaml:1: recipe dup is already defined "
+				  "at /etc/jibril/recipes/dup.yaml:2"), "got '%s'", ERR);
+	ck_assert_uint_eq(S.n, 0);
+	/* two built-in ones */
+	src[1].name = "builtin:recipes/c.yaml";
+	ck_assert_int_eq(load_n(src, 2, NULL, NULL), -1);
+	ck_assert_msg(strstr(ERR, "builtin:recipes/c.yaml:2: recipe dup is already defined at "
+				  "builtin:recipes/b.yaml:8"), "got '%s'", ERR);
+}
+END_TEST
+
+/*
+ * Several recipes of one kind in one file, as the original ships (its
+ * os_status_fingerprint has eleven, told apart by name): variants, kind
+ * "KIND#N" from the second on, the same numbers in every worker whichever
+ * recipes it parses, the event's kind KIND, [recipes] disable KIND turns
+ * every one off, and an operator's variants replace the built-in recipe.
+ */
+START_TEST(variants_one_source)
+{
+	const char *y = "- kind: v\n  name: v_low\n  mechanism: file_access\n  tactic: t\n"
+			"  technique: t\n  importance: low\n  dir: /etc\n"
+			"- kind: v\n  name: v_exec\n  mechanism: execution\n  tactic: t\n"
+			"  technique: t\n  importance: high\n  base: nc\n"
+			"- kind: other\n  name: o\n  mechanism: file_access\n  tactic: t\n"
+			"  technique: t\n  importance: low\n  dir: /tmp\n"
+			"- kind: v\n  name: v_high\n  mechanism: file_access\n  tactic: t\n"
+			"  technique: t\n  importance: high\n  dir: /root\n";
+	struct rcp_source src[2] = {{"builtin:recipes/v.yaml", HDR("v", "file_access") "  dir: /x\n",
+				     0},
+				    {"/etc/jibril/recipes/v.yaml", y, strlen(y)}};
+	const char *const dis[] = {"v", NULL};
+	struct jb_task *t = build_view();
+	struct wrk_event_ctx ctx = {.hostname = "h", .boot_id = "b"};
+	struct rcp_subject sub = {.v = &view, .task = t, .path = "/root/x", .actions = JB_ACT_OPEN};
+	const struct recipe *r;
+	char *out;
+
+	src[0].len = strlen(src[0].data);
+	ck_assert_msg(load_n(&src[1], 1, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 4);
+	ck_assert_str_eq(rcp_find(&S, "v")->name, "v_low");
+	ck_assert_str_eq(rcp_find(&S, "v#2")->name, "v_exec");
+	ck_assert_str_eq(rcp_find(&S, "v#3")->name, "v_high");
+	ck_assert_str_eq(rcp_find(&S, "v#3")->event_kind, "v");
+	ck_assert_str_eq(rcp_find(&S, "other")->event_kind, "other");
+	/* the event says the kind the file gives */
+	r = rcp_find(&S, "v#3");
+	ck_assert_int_eq(mfile(r, t, "/root/x", JB_ACT_OPEN), 1);
+	out = wrk_event_json(&ctx, r, &sub, NULL, 1);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "\"kind\":\"v\",\"name\":\"v_high\""), "%s", out);
+	free(out);
+	/* a worker that skips v#2 numbers v_high as the supervisor does */
+	ck_assert_msg(load_n(&src[1], 1, NULL, "file_access") == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 3);
+	ck_assert_str_eq(rcp_find(&S, "v#3")->name, "v_high");
+	ck_assert_ptr_null(rcp_find(&S, "v#2"));
+	ck_assert_msg(load_n(&src[1], 1, NULL, "execution") == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 1);
+	ck_assert_str_eq(S.r[0].kind, "v#2");
+	/* disable names the kind: every variant */
+	ck_assert_msg(load_n(&src[1], 1, dis, NULL) == 0, "%s", ERR);
+	ck_assert_int_eq(rcp_find(&S, "v")->enabled + rcp_find(&S, "v#2")->enabled +
+				 rcp_find(&S, "v#3")->enabled, 0);
+	ck_assert_int_eq(rcp_find(&S, "other")->enabled, 1);
+	/* the operator's variants replace the built-in recipe, in each worker */
+	ck_assert_msg(load_n(src, 2, NULL, NULL) == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 4);
+	ck_assert_str_eq(rcp_find(&S, "v")->replaces, "builtin:recipes/v.yaml:1");
+	ck_assert_str_eq(rcp_find(&S, "v#3")->replaces, "builtin:recipes/v.yaml:1");
+	ck_assert_msg(load_n(src, 2, NULL, "execution") == 0, "%s", ERR);
+	ck_assert_uint_eq(S.n, 1);
+	ck_assert_str_eq(S.r[0].kind, "v#2");
+	/* a variant's name must fit what a kind may be */
+	bad1("- kind: " "a123456789012345678901234567890123456789012345678901234567890x"
+	     "\n  name: a\n  mechanism: execution\n  tactic: t\n  technique: t\n  importance: low\n"
+	     "  base: ls\n- kind: a123456789012345678901234567890123456789012345678901234567890x"
+	     "\n  name: b\n  mechanism: execution\n  tactic: t\n  technique: t\n  importance: low\n"
+	     "  base: ls\n", 8, "longer than 63 characters");
+}
+END_TEST
+
+/* A detection of a recipe with reactions says which were not run. */
+START_TEST(reactions_in_event)
+{
+	struct jb_task *t = build_view();
+	struct wrk_event_ctx ctx = {.hostname = "h", .boot_id = "b"};
+	struct rcp_subject sub = {.v = &view, .task = t, .path = "/etc/x", .actions = JB_ACT_OPEN};
+	const struct recipe *r = ok1(HDR("x", "file_access") "  dir: /etc\n  reactions:\n"
+				     "    - {format: shell, code: 'echo 1'}\n"
+				     "    - {format: js, code: 'function process(d) {}'}\n", "x");
+	json_error_t je;
+	char *out = wrk_event_json(&ctx, r, &sub, NULL, 1);
+	json_t *ev, *nr;
+
+	ck_assert_ptr_nonnull(out);
+	ev = json_loads(out, 0, &je);
+	ck_assert_msg(ev != NULL, "%s", je.text);
+	nr = json_object_get(ev, "reactions_not_run");
+	ck_assert_msg(json_is_array(nr) && json_array_size(nr) == 2, "%s", out);
+	ck_assert_str_eq(json_string_value(json_array_get(nr, 0)), "shell#1");
+	ck_assert_str_eq(json_string_value(json_array_get(nr, 1)), "js#2");
+	json_decref(ev);
+	free(out);
+	r = ok1(HDR("x", "file_access") "  dir: /etc\n", "x");
+	out = wrk_event_json(&ctx, r, &sub, NULL, 1);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_null(strstr(out, "reactions_not_run"));
+	free(out);
 }
 END_TEST
 
@@ -547,6 +780,62 @@ START_TEST(err_yaml_syntax)
 }
 END_TEST
 
+/* YAML aliases are refused at the line of the first one; an anchor alone
+ * is harmless and loads. */
+START_TEST(err_yaml_alias)
+{
+	bad1(HDR("a", "execution") "  base: &b ls\n" HDR("c", "execution") "  base: *b\n", 14,
+	     "YAML aliases are not accepted (*b)");
+	/* a merge key is an alias too */
+	bad1("- &r\n  kind: a\n  name: A\n  mechanism: execution\n  tactic: t\n  technique: t\n"
+	     "  importance: low\n  base: ls\n- <<: *r\n  kind: b\n", 9, "YAML aliases");
+	/* in a later document */
+	bad1(HDR("a", "execution") "  base: ls\n---\n- &x {kind: b}\n- *x\n", 10, "YAML aliases");
+	ok1(HDR("a", "execution") "  base: &b ls\n", "a");
+}
+END_TEST
+
+/*
+ * An alias bomb: one 100 KB anchor named 5000 times. Each reference used
+ * to be walked as a copy (its strings duplicated into the arena): ~500 MB
+ * for a file of 200 KB, in the supervisor and in every worker. Now it is
+ * refused, and the load stays within a 64 MiB address-space budget (the
+ * old loader fails that budget with "out of memory" instead).
+ */
+START_TEST(alias_bomb_bounded)
+{
+	size_t cap = 700000, o = 0;
+	char *y = malloc(cap), *big = malloc(100001);
+	struct rlimit rl;
+	FILE *f;
+	unsigned long vm = 0;
+	char line[256];
+
+	ck_assert_ptr_nonnull(y);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', 100000);
+	big[100000] = '\0';
+	o += (size_t)snprintf(y + o, cap - o, HDR("a", "execution") "  description: &big '%s'\n"
+			      "  base: nc\n" HDR("b", "execution") "  bases:\n", big);
+	for (int i = 0; i < 5000; i++)
+		o += (size_t)snprintf(y + o, cap - o, "    - {base: *big}\n");
+	ck_assert_uint_lt(o, cap);
+	/* this process's size now, plus 64 MiB (a forked test: only it) */
+	f = fopen("/proc/self/status", "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %lu kB", &vm) == 1)
+			break;
+	fclose(f);
+	ck_assert_uint_gt(vm, 0);
+	rl.rlim_cur = rl.rlim_max = (rlim_t)(vm + 65536) * 1024;
+	ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+	bad_at("bomb.yaml", y, o, 16, "YAML aliases are not accepted (*big)");
+	free(y);
+	free(big);
+}
+END_TEST
+
 START_TEST(err_nul_byte)
 {
 	static const char y[] = "- kind: a\n  name: A\0B\n  mechanism: execution\n";
@@ -602,7 +891,8 @@ START_TEST(load_identity)
 		    "  mechanism: execution\n  tactic: execution\n"
 		    "  technique: T1059 Command and Scripting Interpreter\n"
 		    "  subtechnique: T1059.004 Unix Shell\n  importance: critical\n"
-		    "  base: sh\n  reactions:\n    - kill\n",
+		    "  base: sh\n  reactions:\n    - format: js\n      code: |\n"
+		    "        function process(data) { KillCurrent(); }\n",
 		    "full_one");
 
 	ck_assert_str_eq(r->name, "Full: one");
@@ -613,7 +903,8 @@ START_TEST(load_identity)
 	ck_assert_str_eq(r->source, "t.yaml");
 	ck_assert_int_eq(r->line, 2);
 	ck_assert_int_eq(r->mech, RCP_EXECUTION);
-	ck_assert_int_eq(r->has_reactions, 1);
+	ck_assert_uint_eq(r->nreactions, 1);
+	ck_assert_str_eq(r->reactions[0], "js#1");
 	ck_assert_str_eq(rcp_mech_name(r->mech), "execution");
 
 	/* defaults: enabled, empty optional texts, breed from the mechanism */
@@ -622,7 +913,8 @@ START_TEST(load_identity)
 	ck_assert_str_eq(r->subtechnique, "");
 	ck_assert_str_eq(r->description, "");
 	ck_assert_str_eq(r->breed, "remote_domains");
-	ck_assert_int_eq(r->has_reactions, 0);
+	ck_assert_uint_eq(r->nreactions, 0);
+	ck_assert_ptr_null(r->replaces);
 	ck_assert_int_eq(r->ntimes, 0);
 	/* an empty file or empty list is an empty set */
 	ck_assert_int_eq(load1(""), 0);
@@ -1219,6 +1511,118 @@ START_TEST(arb_and_or)
 }
 END_TEST
 
+/*
+ * PCRE2 gives up on a catastrophic pattern (here exponential: 2^200 ways to
+ * split 200 a's) and on a value long enough for any backtracking pattern.
+ * Such a test used to count as "no match", so an attacker padding argv
+ * sidestepped the recipe. Now it errs towards reporting, whatever the
+ * item's and the group's which, and each one is counted (and logged).
+ */
+#define CATASTROPHIC "'^(a|aa)+$'"
+
+static void long_args(struct jb_task *t)
+{
+	memset(t->args, 'a', 200);
+	t->args[200] = '!'; /* no match: every split is tried */
+	t->args_len = 201;
+}
+
+static int mexec_timed(const char *yaml, const struct jb_task *t, uint64_t *hits)
+{
+	uint64_t before = rcp_match_limit_hits();
+	const struct recipe *r = ok1(yaml, "x");
+	int64_t t0 = (int64_t)tl_now_ns(), took;
+	int m = mfile(r, t, "/usr/bin/whatever", JB_ACT_EXEC);
+
+	took = (int64_t)tl_now_ns() - t0;
+	/* uncapped it would not end: the cap is what bounds it */
+	ck_assert_msg(took < 5000000000LL, "one match took %lld ms", (long long)(took / 1000000));
+	*hits = rcp_match_limit_hits() - before;
+	return m;
+}
+
+START_TEST(arb_regex_limit)
+{
+	struct jb_task *t = build_view();
+	uint64_t hits;
+
+	long_args(t);
+	/* a positive item of a pertinent group: a match */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - items: [{what: args, pattern: " CATASTROPHIC
+					      "}]\n"), t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* a negated item of a pertinent group ("report unless args is ..."):
+	 * the group still lets the detection through */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - items: [{what: args, which: irrelevant, "
+					      "pattern: " CATASTROPHIC "}]\n"), t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* an irrelevant group cannot suppress it, with the item positive... */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: args, "
+					      "pattern: " CATASTROPHIC "}]\n"), t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* ...or negated (the inner test counts as matched) */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: args, "
+					      "which: irrelevant, pattern: " CATASTROPHIC "}]\n"),
+				     t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	/* an OR group: the undecided item is enough; a decided match of
+	 * another item still suppresses (the limit takes nothing away) */
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - how: OR\n      items:\n"
+					      "        - {what: comm, pattern: '^zsh$'}\n"
+					      "        - {what: args, pattern: " CATASTROPHIC "}\n"),
+				     t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      how: OR\n      items:\n"
+					      "        - {what: comm, pattern: '^cat$'}\n"
+					      "        - {what: args, pattern: " CATASTROPHIC "}\n"),
+				     t, &hits), 0);
+	/* the same patterns decide as before on values they can finish */
+	memcpy(t->args, "aaaa", 4);
+	t->args_len = 4;
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: args, "
+					      "pattern: " CATASTROPHIC "}]\n"), t, &hits), 0);
+	ck_assert_uint_eq(hits, 0);
+	memcpy(t->args, "aab", 3);
+	t->args_len = 3;
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - items: [{what: args, pattern: " CATASTROPHIC
+					      "}]\n"), t, &hits), 0);
+	ck_assert_uint_eq(hits, 0);
+	/* ancient_exe walks several values: a later definite match still
+	 * counts, an undecided one alone errs towards reporting */
+	memset(task_mut(K_GP)->exe, 'a', 200);
+	task_mut(K_GP)->exe[200] = '!';
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: "
+					      "ancient_exe, pattern: '^(a|aa)+$|systemd'}]\n"),
+				     t, &hits), 0);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_int_eq(mexec_timed(EXEC_ARB("    - which: irrelevant\n      items: [{what: "
+					      "ancient_exe, pattern: '^(a|aa)+$'}]\n"),
+				     t, &hits), 1);
+	ck_assert_uint_eq(hits, 1);
+}
+END_TEST
+
+/* A bases regex that gives up on a long path counts as a match. */
+START_TEST(bases_regex_limit)
+{
+	struct jb_task *t = build_view();
+	const struct recipe *r = ok1(HDR("x", "file_access") "  bases: [{regex: '^/(a|aa)+$'}]\n",
+				     "x");
+	char path[256];
+	uint64_t before = rcp_match_limit_hits();
+
+	path[0] = '/';
+	memset(path + 1, 'a', 200);
+	strcpy(path + 201, "!");
+	ck_assert_int_eq(mfile(r, t, path, JB_ACT_OPEN), 1);
+	ck_assert_uint_eq(rcp_match_limit_hits() - before, 1);
+	ck_assert_int_eq(rcp_match_bases(r, path), 1);
+	ck_assert_int_eq(mfile(r, t, "/aaab", JB_ACT_OPEN), 0);
+	ck_assert_int_eq(mfile(r, t, "/aaa", JB_ACT_OPEN), 1);
+	ck_assert_uint_eq(rcp_match_limit_hits() - before, 2);
+}
+END_TEST
+
 /* RECIPES.md and the lead's reading: `cmd` is the same as `args`. */
 START_TEST(arb_cmd_alias)
 {
@@ -1462,7 +1866,171 @@ START_TEST(env_walk)
 	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
 }
 END_TEST
+
+/* env_vars_cut: a task whose environment was not read whole
+ * (JB_TASK_ENV_CUT) matches never, also, or only, whatever was read */
+START_TEST(env_cut_match)
+{
+	const struct recipe *r;
+	struct jb_task *t = build_view();
+	static const char env[] = "LD_PRELOAD=/tmp/x.so\0";
+
+	memcpy(t->env, env, sizeof(env));
+	t->env_len = sizeof(env);
+	/* ignore (the default): what was read decides */
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_AUDIT]\n", "v");
+	ck_assert_int_eq(r->env_cut, RCP_ENV_CUT_IGNORE);
+	t->flags |= JB_TASK_ENV_CUT;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_PRELOAD]\n  env_vars_cut: ignore\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	/* also: the cut alone matches, a variable read alone too */
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_AUDIT]\n  env_vars_cut: also\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_OPEN), 0); /* still an exec only */
+	t->flags &= ~JB_TASK_ENV_CUT;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_PRELOAD]\n  env_vars_cut: also\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	/* only: the cut, whatever was read */
+	r = ok1(HDR("v", "env_vars") "  env_vars: [LD_PRELOAD]\n  env_vars_cut: only\n", "v");
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+	t->flags |= JB_TASK_ENV_CUT;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	t->env_len = 0;
+	ck_assert_int_eq(mfile(r, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+	t->flags &= ~JB_TASK_ENV_CUT;
+	/* the built-in pair: dynamic_linker_attacks reads, dynamic_linker_env_unread
+	 * reports the cut */
+	{
+		struct rcp_set b = {0};
+		char err[512];
+		const struct recipe *u, *d;
+
+		ck_assert_int_eq(rcp_load(&b, rcp_builtin, rcp_builtin_n, NULL, 0, NULL, NULL, err,
+					  sizeof(err)), 0);
+		u = rcp_find(&b, "dynamic_linker_env_unread");
+		d = rcp_find(&b, "dynamic_linker_attacks");
+		ck_assert_ptr_nonnull(u);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_int_eq(u->env_cut, RCP_ENV_CUT_ONLY);
+		ck_assert_int_eq(d->env_cut, RCP_ENV_CUT_IGNORE);
+		t->flags |= JB_TASK_ENV_CUT;
+		ck_assert_int_eq(mfile(u, t, "/usr/bin/x", JB_ACT_EXEC), 1);
+		t->flags &= ~JB_TASK_ENV_CUT;
+		ck_assert_int_eq(mfile(u, t, "/usr/bin/x", JB_ACT_EXEC), 0);
+		rcp_set_free(&b);
+	}
+}
+END_TEST
 #endif
+
+START_TEST(env_cut_bad)
+{
+	bad1(HDR("a", "env_vars") "  env_vars: [LD_X]\n  env_vars_cut: sometimes\n", 8,
+	     "ignore, also, only");
+	bad1(HDR("a", "execution") "  base: x\n  env_vars_cut: only\n", 1,
+	     "network, env_vars or tamper");
+	/* names the kernel cannot record are refused where they are written */
+	bad1(HDR("a", "env_vars") "  env_vars: [LD_X, "
+				  "A123456789012345678901234567890123456789012345678901234567890123]\n",
+	     7, "longer than 63");
+	ok1(HDR("a", "env_vars") "  env_vars: "
+				 "[A12345678901234567890123456789012345678901234567890123456789012]\n",
+	    "a");
+}
+END_TEST
+
+/* the variable an env item reads, when its pattern names one literally */
+START_TEST(env_item_name)
+{
+	static const struct {
+		const char *pattern, *name;
+	} cases[] = {
+		{"^LD_PRELOAD=(?!$)", "LD_PRELOAD"},
+		{"^LD_AUDIT=.", "LD_AUDIT"},
+		{"^X=", "X"},
+		{"^lower_case1=", "lower_case1"},
+		{"LD_PRELOAD=", NULL},	   /* not anchored: any entry holding it */
+		{"^LD_[A-Z]+=", NULL},	   /* a class: many names */
+		{"^(?:LD_A|LD_B)=", NULL}, /* an alternation */
+		{"(?i)^ld_preload=", NULL},
+		{"^LD_PRELOAD", NULL},	   /* no "=": LD_PRELOAD_X too */
+		{"^LD.PRELOAD=", NULL},
+		{"^=", NULL},
+	};
+	char yaml[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct recipe *r;
+
+		snprintf(yaml, sizeof(yaml),
+			 EXEC_ARB("    - items:\n        - {what: env, pattern: '%s'}\n"),
+			 cases[i].pattern);
+		r = ok1(yaml, "x");
+		if (cases[i].name)
+			ck_assert_str_eq(r->groups[0].items[0].env_name, cases[i].name);
+		else
+			ck_assert_msg(r->groups[0].items[0].env_name == NULL, "%s named %s",
+				      cases[i].pattern, r->groups[0].items[0].env_name);
+	}
+	/* only env items name variables */
+	const struct recipe *r =
+		ok1(EXEC_ARB("    - items:\n        - {what: args, pattern: '^LD_X='}\n"), "x");
+	ck_assert_ptr_null(r->groups[0].items[0].env_name);
+}
+END_TEST
+
+/* the supervisor's set: enabled recipes' env_vars and named env items,
+ * sorted, distinct; looked up by exact name */
+START_TEST(env_names_derive)
+{
+	static const char yaml[] =
+		HDR("v", "env_vars") "  env_vars: [LD_PRELOAD, B_VAR, LD_PRELOAD]\n"
+		HDR("w", "env_vars") "  enabled: false\n  env_vars: [OFF_VAR]\n"
+		HDR("x", "execution") "  base: x\n  arbitrary:\n"
+		"    - items:\n        - {what: env, pattern: '^A_VAR=1'}\n"
+		"        - {what: env, pattern: 'UNNAMED'}\n"
+		"        - {what: env, pattern: '^B_VAR='}\n";
+	struct sup_envnames n;
+
+	ck_assert_int_eq(load1(yaml), 0);
+	ck_assert_int_eq(sup_envnames_derive(&S, &n), 0);
+	ck_assert_uint_eq(n.n, 3);
+	ck_assert_str_eq(n.v[0].name, "A_VAR");
+	ck_assert_str_eq(n.v[1].name, "B_VAR");
+	ck_assert_str_eq(n.v[2].name, "LD_PRELOAD");
+	for (size_t i = 0; i < n.n; i++)
+		for (size_t j = strlen(n.v[i].name); j < JB_ENV_NAME_MAX; j++)
+			ck_assert_int_eq(n.v[i].name[j], 0); /* the kernel's key: NUL padded */
+	ck_assert(sup_envnames_has(&n, "LD_PRELOAD=x", 10));
+	ck_assert(!sup_envnames_has(&n, "LD_PRELOA", 9));
+	ck_assert(!sup_envnames_has(&n, "OFF_VAR", 7));
+	ck_assert(!sup_envnames_has(&n, "", 0));
+	ck_assert_uint_eq(sup_envnames_prebit("LD_PRELOAD"), 'L' | 'D' << 8);
+	ck_assert_uint_eq(sup_envnames_prebit("X"), 'X' | '=' << 8);
+	sup_envnames_free(&n);
+	/* no recipe: no name */
+	ck_assert_int_eq(sup_envnames_derive(NULL, &n), 0);
+	ck_assert_uint_eq(n.n, 0);
+	sup_envnames_free(&n);
+	/* the built-in set names the loader variables the recipes read */
+	{
+		struct rcp_set b = {0};
+		char err[512];
+
+		ck_assert_int_eq(rcp_load(&b, rcp_builtin, rcp_builtin_n, NULL, 0, NULL, NULL, err,
+					  sizeof(err)), 0);
+		ck_assert_int_eq(sup_envnames_derive(&b, &n), 0);
+		ck_assert(sup_envnames_has(&n, "LD_PRELOAD", 10));
+		ck_assert(sup_envnames_has(&n, "LD_LIBRARY_PATH", 15));
+		ck_assert(sup_envnames_has(&n, "LD_AUDIT", 8));
+		ck_assert(sup_envnames_has(&n, "LD_TRACE_LOADED_OBJECTS", 23));
+		sup_envnames_free(&n);
+		rcp_set_free(&b);
+	}
+}
+END_TEST
 
 /* ---- times keys -------------------------------------------------------------- */
 
@@ -1599,6 +2167,37 @@ START_TEST(resolve_paths)
 	ck_assert_int_eq(rcp_resolve("/r/a.yaml", "lists/b.txt", out, 14), -1);
 	ck_assert_int_eq(rcp_resolve("/r/a.yaml", "lists/b.txt", out, 15), 0);
 	ck_assert_str_eq(out, "/r/lists/b.txt");
+}
+END_TEST
+
+/* A long run of ".." in a relative name: each is kept (nothing to fold),
+ * and the run is longer than the components rcp_resolve holds. Before the
+ * fix the ".." append skipped the bound and wrote past its stack array
+ * (ASan: stack-buffer-overflow); now it is refused. */
+START_TEST(resolve_dotdot_run)
+{
+	char path[4096], out[4096];
+	size_t o = 0;
+
+	for (int i = 0; i < 1300; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "../");
+	snprintf(path + o, sizeof(path) - o, "x");
+	ck_assert_int_eq(rcp_resolve("a.yaml", path, out, sizeof(out)), -1);
+	ck_assert_int_eq(rcp_resolve("builtin:a.yaml", path, out, sizeof(out)), -1);
+	/* from a directory: the first ".." folds it, the rest are kept */
+	ck_assert_int_eq(rcp_resolve("d/a.yaml", path, out, sizeof(out)), -1);
+	/* a run that fits is kept as it is */
+	o = 0;
+	for (int i = 0; i < 500; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "../");
+	snprintf(path + o, sizeof(path) - o, "x");
+	ck_assert_int_eq(rcp_resolve("a.yaml", path, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, path);
+	ck_assert_int_eq(rcp_resolve("d/a.yaml", path, out, sizeof(out)), 0);
+	ck_assert_uint_eq(strlen(out), strlen(path) - 3);
+	/* absolute: never above /, however many */
+	ck_assert_int_eq(rcp_resolve("/r/a.yaml", path, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/x");
 }
 END_TEST
 
@@ -1831,7 +2430,7 @@ END_TEST
 
 START_TEST(sup_dir_errors)
 {
-	char p[256], want[300];
+	char p[256], want[800];
 
 	if (!need_root())
 		return;
@@ -1865,7 +2464,9 @@ START_TEST(sup_dir_errors)
 	ck_assert_msg(!strncmp(ERR, "/etc/jibril/jibril.conf:42: ", 28) && strstr(ERR, "t1_nope"),
 		      "got '%s'", ERR);
 	ck_assert_uint_eq(SR.set.n, 0);
-	/* a kind that a built-in recipe already has */
+	/* a kind that a built-in recipe already has: the operator's file
+	 * replaces it; a second operator file of that kind is an error naming
+	 * both */
 	if (rcp_builtin_n > 0) {
 		struct rcp_set b;
 		char e[512];
@@ -1879,15 +2480,125 @@ START_TEST(sup_dir_errors)
 				 "- kind: %s\n  name: n\n  mechanism: execution\n  tactic: t\n"
 				 "  technique: T1\n  importance: low\n  base: x\n",
 				 b.r[0].kind);
+			const struct recipe *x;
+			char p2[300];
 			snprintf(p, sizeof(p), "%s/dup.yaml", rdir);
 			write_file(p, y, 0600);
+			ck_assert_msg(sup_load(rdir, NULL) == 0, "refused: %s", ERR);
+			x = rcp_find(&SR.set, b.r[0].kind);
+			ck_assert_str_eq(x->source, p);
+			ck_assert_int_eq(x->mech, RCP_EXECUTION);
+			snprintf(want, sizeof(want), "%s:%d", b.r[0].source, b.r[0].line);
+			ck_assert_str_eq(x->replaces, want);
+			sup_recipes_free(&SR);
+			snprintf(p2, sizeof(p2), "%s/dup2.yaml", rdir);
+			write_file(p2, y, 0600);
 			ck_assert_int_eq(sup_load(rdir, NULL), -1);
-			snprintf(want, sizeof(want), "%s:1: recipe %s is already defined at builtin:",
-				 p, b.r[0].kind);
+			snprintf(want, sizeof(want), "%s:1: recipe %s is already defined at %s:1",
+				 p2, b.r[0].kind, p);
 			ck_assert_msg(!strncmp(ERR, want, strlen(want)), "got '%s'", ERR);
 		}
 		rcp_set_free(&b);
 	}
+}
+END_TEST
+
+/* Run the real binary with args (a shell word list) and ulimit -v kib
+ * (0: none); its stdout and stderr together into out. Returns its exit
+ * status. */
+static int run_bin(const char *args, unsigned long kib, char *out, size_t len)
+{
+	const char *bin = getenv("JIBRIL_BIN");
+	char cmd[1024];
+	size_t n = 0;
+	FILE *f;
+	int st;
+
+	if (!bin || !*bin)
+		bin = "build/jibril";
+	ck_assert_msg(access(bin, X_OK) == 0, "no agent binary at %s (set JIBRIL_BIN)", bin);
+	snprintf(cmd, sizeof(cmd), "%s%lu%s'%s' %s 2>&1", kib ? "ulimit -v " : "", kib,
+		 kib ? "; exec " : "", bin, args);
+	if (!kib)
+		snprintf(cmd, sizeof(cmd), "'%s' %s 2>&1", bin, args);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	while (n + 1 < len && fgets(out + n, (int)(len - n), f))
+		n += strlen(out + n);
+	out[n] = '\0';
+	st = pclose(f);
+	ck_assert_msg(WIFEXITED(st), "%s: status %d", cmd, st);
+	return WEXITSTATUS(st);
+}
+
+/*
+ * Through the real binary: an operator's file in the original's public
+ * shape (empty times, an empty AND group, reactions) whose kind is a
+ * built-in one loads with --check-config and says it replaces it; a second
+ * operator file of that kind is refused naming both; an alias bomb is
+ * refused within a 256 MiB address space.
+ */
+START_TEST(check_config_override)
+{
+	char conf[256], p[256], p2[256], args[512], out[65536], want[1024];
+	size_t cap = 700000, o = 0;
+	char *bomb;
+
+	if (!need_root())
+		return;
+	snprintf(conf, sizeof(conf), "%s/j.conf", tmpdir);
+	snprintf(out, sizeof(out), "[recipes]\ndir = %s\n", rdir);
+	write_file(conf, out, 0600);
+	snprintf(p, sizeof(p), "%s/binary_self_deletion.yaml", rdir);
+	write_file(p, "#\n# An edited copy of a built-in recipe.\n#\n\n"
+		      "- kind: binary_self_deletion\n  name: binary_self_deletion\n"
+		      "  enabled: true\n  version: 1.0\n  description: Binary execution and "
+		      "self-deletion\n  documentation: |\n    https://example.invalid/x\n"
+		      "  breed: file_access\n  mechanism: file_access\n  tactic: defense_evasion\n"
+		      "  technique: indicator_removal\n  subtechnique: file_deletion\n"
+		      "  importance: critical\n  times:\n  arbitrary:\n    - how: AND\n"
+		      "      which: pertinent\n      items: []\n"
+		      "  file_actions: open|mmap|unlink|execve\n  file_actions_how: all\n"
+		      "  bases:\n    - regex: .*\n  reactions:\n    - format: js\n      code: |\n"
+		      "        function process(data) {\n          Info(\"seen\");\n        }\n",
+		   0600);
+	snprintf(args, sizeof(args), "--check-config '%s'", conf);
+	ck_assert_msg(run_bin(args, 0, out, sizeof(out)) == 0, "%.2000s", out);
+	snprintf(want, sizeof(want), "recipe binary_self_deletion: %s replaces the built-in "
+		 "(builtin:recipes/file_access/binary_self_deletion.yaml:", p);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
+	ck_assert_msg(strstr(out, "recipe binary_self_deletion: 1 reaction (js#1) will not run"),
+		      "%.2000s", out);
+	ck_assert_msg(strstr(out, ": ok ("), "%.2000s", out);
+	snprintf(args, sizeof(args), "-c '%s' --list-recipes", conf);
+	ck_assert_msg(run_bin(args, 0, out, sizeof(out)) == 0, "%.2000s", out);
+	snprintf(want, sizeof(want), "%s:5 (replaces builtin:recipes/file_access/", p);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
+	/* two of the operator's */
+	snprintf(p2, sizeof(p2), "%s/zz.yaml", rdir);
+	write_file(p2, HDR("binary_self_deletion", "execution") "  base: x\n", 0600);
+	snprintf(args, sizeof(args), "--check-config '%s'", conf);
+	ck_assert_int_eq(run_bin(args, 0, out, sizeof(out)), 78);
+	snprintf(want, sizeof(want), "%s:1: recipe binary_self_deletion is already defined at %s:5",
+		 p2, p);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
+	ck_assert_int_eq(unlink(p2), 0);
+	/* the alias bomb, under a 256 MiB address space (it needed 716 MB) */
+	bomb = malloc(cap);
+	ck_assert_ptr_nonnull(bomb);
+	o += (size_t)snprintf(bomb + o, cap - o, HDR("t1_a", "execution") "  base: nc\n"
+			      "  description: &big '");
+	memset(bomb + o, 'x', 100000);
+	o += 100000;
+	o += (size_t)snprintf(bomb + o, cap - o, "'\n" HDR("t1_b", "execution") "  bases:\n");
+	for (int i = 0; i < 5000; i++)
+		o += (size_t)snprintf(bomb + o, cap - o, "    - {base: *big}\n");
+	snprintf(p2, sizeof(p2), "%s/bomb.yaml", rdir);
+	write_file(p2, bomb, 0600);
+	free(bomb);
+	ck_assert_int_eq(run_bin(args, 262144, out, sizeof(out)), 78);
+	snprintf(want, sizeof(want), "%s:16: YAML aliases are not accepted (*big)", p2);
+	ck_assert_msg(strstr(out, want), "no '%s' in:\n%.2000s", want, out);
 }
 END_TEST
 
@@ -2086,7 +2797,8 @@ START_TEST(sup_watch_builtin)
 	};
 	static const char *const matching[] = {
 		"/etc/ssh/ssh_host_rsa_key",
-		"/root/.bashrc", "/root/.profile", "/root/.netrc", "/root/.git-credentials",
+		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/.netrc",
+		"/root/.git-credentials",
 		"/root/xmrig.json",
 		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2", "/root/.ssh/id_ed25519",
 		"/root/.aws/credentials", "/root/.docker/config.json", "/root/.kube/config",
@@ -2117,7 +2829,7 @@ START_TEST(sup_watch_disabled_places)
 {
 	static const char *const want[] = {
 		"/etc/ssh/ssh_host_rsa_key",
-		"/root/.bashrc", "/root/.profile", "/root/xmrig.json",
+		"/root/.bashrc", "/root/.profile", "/root/.bash_history", "/root/xmrig.json",
 		"/root/.ssh/authorized_keys", "/root/.ssh/authorized_keys2", "/root/.ssh/id_ed25519",
 		"/home/alice/.bashrc", "/home/alice/.zshrc",
 		"/home/alice/.ssh/authorized_keys", "/home/alice/.ssh/authorized_keys2",
@@ -2598,7 +3310,9 @@ static Suite *recipe_suite(void)
 		err_bad_regex, err_unknown_action, err_empty_actions_and_wildcard_domains, err_unknown_times_kind, err_bad_cidr,
 		err_bad_importance, err_missing_required, err_kind_twice_across_sources,
 		err_disabled_unknown, err_mechanism_shape, err_yaml_syntax, err_time_items_and_shape,
-		err_every_key_twice, NULL }, 0);
+		err_every_key_twice, err_yaml_alias, err_empty_groups, err_reactions_shape, NULL }, 0);
+	add(s, "public_shapes", (const TTest *[]){ public_shapes, override_builtin, reactions_in_event, variants_one_source, NULL }, 0);
+	add(s, "alias_bomb", (const TTest *[]){ alias_bomb_bounded, NULL }, 0);
 	add(s, "load_keys_documented", (const TTest *[]){ every_key_documented, NULL }, 0);
 	add(s, "load_nul", (const TTest *[]){ err_nul_byte, NULL }, 0);
 	add(s, "load", (const TTest *[]){ load_identity, load_worker_filter, NULL }, 0);
@@ -2611,16 +3325,19 @@ static Suite *recipe_suite(void)
 	add(s, "arbitrary", (const TTest *[]){ arb_and_or, arb_irrelevant, arb_numbers,
 		arb_ancestry, arb_domain_entropy, NULL }, 0);
 	add(s, "arbitrary_cmd", (const TTest *[]){ arb_cmd_alias, NULL }, 0);
+	add(s, "regex_limit", (const TTest *[]){ arb_regex_limit, bases_regex_limit, NULL }, 0);
 	add(s, "regex_invalid_utf8", (const TTest *[]){ regex_invalid_utf8_subject, NULL }, 0);
 #ifdef JB_ENV_LEN
-	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, NULL }, 0);
+	add(s, "env_vars", (const TTest *[]){ env_vars_match, env_walk, env_cut_match, NULL }, 0);
+	add(s, "env_names", (const TTest *[]){ env_cut_bad, env_item_name, env_names_derive, NULL },
+	    0);
 #endif
 	add(s, "times_keys", (const TTest *[]){ times_keys, times_keys_crafted, NULL }, 0);
 	add(s, "tamper", (const TTest *[]){ tamper_classes, tamper_arbitrary, tamper_times,
 		tamper_builtin, tamper_bpf_program_systemd, NULL }, 0);
-	add(s, "resolve", (const TTest *[]){ resolve_paths, NULL }, 0);
+	add(s, "resolve", (const TTest *[]){ resolve_paths, resolve_dotdot_run, NULL }, 0);
 	add(s, "sup_recipes", (const TTest *[]){ sup_dir_ok, sup_dir_refused_mode,
-		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, NULL }, 1);
+		sup_dir_refused_owner, sup_dir_refused_symlink, sup_dir_refused_ancestor, sup_dir_errors, check_config_override, NULL }, 1);
 	add(s, "sup_builtin", (const TTest *[]){ sup_builtin_catalogue, NULL }, 0);
 	add(s, "sup_watch", (const TTest *[]){ sup_watch_builtin, sup_watch_disabled_places,
 		sup_watch_operator_places, NULL }, 1);

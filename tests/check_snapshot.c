@@ -30,6 +30,9 @@
 #define SLOT_RESERVE 512 /* snapshot.c SLOT_HDR_RESERVE */
 /* snapshot.c FILE_MAX: what one file reserves in a slot */
 #define FILE_MAX (sizeof(struct jb_snap_file_ix) + JB_SNAP_FILE_SIZE(JB_PATH_LEN - 1))
+/* snapshot.c: the cgroup room each task reserves */
+#define TASK_CGROUP_MAX \
+	(sizeof(struct jb_snap_cgroup_ix) + JB_SNAP_CGROUP_SIZE(JB_CGROUP_PATH_LEN - 1))
 
 static char ERR[256];
 
@@ -998,13 +1001,16 @@ END_TEST
  * "needs" 2^64 bytes, which wraps to 0 in the u64 bounds checks. A reader
  * must still refuse it (the file is two pages).
  */
-#define OVF_TASKS 3020636330u /* 728 * t + 80 * 85 + 512 == 2^41 */
-#define OVF_FLOWS 85u
+/* a task costs 864 bytes plus its cgroup path's room (16 + 528); the
+ * slot is rounded up to a page: 1408 * t + 88 * 8 + 512 is 832 bytes
+ * short of 2^41 */
+#define OVF_TASKS 1561806288u
+#define OVF_FLOWS 8u
 #define OVF_NSLOTS (1u << 23)
 
 static void ovf_header(struct jb_snap_region_hdr *h, size_t size)
 {
-	ck_assert_uint_eq(sizeof(struct jb_task), 728);
+	ck_assert_uint_eq(sizeof(struct jb_task) + TASK_CGROUP_MAX, 1408);
 	ck_assert_uint_eq(jb_snap_slot_size(OVF_TASKS, 0, 0, OVF_FLOWS), (size_t)1 << 41);
 	*h = (struct jb_snap_region_hdr){
 		.magic = JB_SNAP_MAGIC,
@@ -1130,7 +1136,8 @@ START_TEST(slot_size)
 	}
 	/* it always holds the header reserve plus every array */
 	for (uint32_t n = 0; n < 3000; n += 101) {
-		size_t need = SLOT_RESERVE + n * sizeof(struct jb_task) + 2 * n * FILE_MAX +
+		size_t need = SLOT_RESERVE + n * (sizeof(struct jb_task) + TASK_CGROUP_MAX) +
+			      2 * n * FILE_MAX +
 			      3 * n * sizeof(struct jb_snap_link) + 4 * n * sizeof(struct jb_flow);
 		size_t s = jb_snap_slot_size(n, 2 * n, 3 * n, 4 * n);
 		ck_assert_uint_ge(s, need);
@@ -1139,7 +1146,7 @@ START_TEST(slot_size)
 	}
 	/* large capacities do not wrap on 64-bit */
 	ck_assert_uint_ge(jb_snap_slot_size(UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX),
-			  (size_t)UINT32_MAX * (sizeof(struct jb_task) + FILE_MAX +
+			  (size_t)UINT32_MAX * (sizeof(struct jb_task) + TASK_CGROUP_MAX + FILE_MAX +
 						  sizeof(struct jb_snap_link) + sizeof(struct jb_flow)));
 }
 END_TEST

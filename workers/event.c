@@ -27,6 +27,7 @@
 #include "rcp/recipe.h"
 #include "rcp/task.h"
 #include "workers/tamper.h"
+#include "workers/cgpath.h"
 
 #define JB_ANCESTRY_MAX 32
 #define JB_BACKGROUND_MAX 16 /* other files, and other flows, per event */
@@ -86,8 +87,27 @@ static json_t *jprocess(const struct wrk_event_ctx *ctx, const struct jb_task *t
 		json_object_set_new(o, "comm", jstr(t->comm, sizeof(t->comm)));
 		json_object_set_new(o, "exited", json_boolean(t->flags & JB_TASK_EXITED));
 		json_object_set_new(o, "args_truncated", json_boolean(t->flags & JB_TASK_ARGS_CUT));
+		json_object_set_new(o, "io_uring", json_boolean(t->flags & JB_TASK_IO_URING));
 	}
 	return o;
+}
+
+/* Where the task runs: its cgroup v2 path (the snapshot's cgroup section,
+ * resolved by the supervisor; null when it could not be) and the systemd
+ * unit, container and pod the path names (cgpath.c; null when none). */
+static void jcontext(json_t *o, const struct jb_snap_view *v, const struct jb_task *t)
+{
+	const struct jb_snap_cgroup *cg = v ? jb_snap_cgroup(v, t->cgroup_id) : NULL;
+	struct jb_cgctx cx;
+
+	if (!cg || jb_cgpath_parse(cg->path, cg->path_len, !!(cg->flags & JB_SNAP_CGROUP_CUT),
+				   &cx) < 0)
+		memset(&cx, 0, sizeof(cx));
+	json_object_set_new(o, "cgroup", cg ? jstr(cg->path, cg->path_len) : json_null());
+	json_object_set_new(o, "unit", cx.unit[0] ? json_string(cx.unit) : json_null());
+	json_object_set_new(o, "container_id",
+			    cx.container_id[0] ? json_string(cx.container_id) : json_null());
+	json_object_set_new(o, "pod_uid", cx.pod_uid[0] ? json_string(cx.pod_uid) : json_null());
 }
 
 static json_t *jactions(uint32_t a)
@@ -146,7 +166,9 @@ static void uuid4(char out[37])
 		 b[13], b[14], b[15]);
 }
 
-/* The task's LD_* environment at exec, "NAME=value" strings. */
+/* The task's environment at exec as the kernel kept it: the variables the
+ * recipes name, "NAME=value" strings (env_truncated says some may be
+ * missing). */
 static json_t *jenv(const struct jb_task *t)
 {
 	json_t *arr = json_array();
@@ -269,7 +291,7 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	json_object_set_new(ev, "uuid", json_string(uuid));
 	json_object_set_new(ev, "timestamp", json_string(now));
 	json_object_set_new(ev, "event_time", json_string(when));
-	json_object_set_new(ev, "kind", json_string(r->kind));
+	json_object_set_new(ev, "kind", json_string(r->event_kind)); /* a variant's too */
 	json_object_set_new(ev, "name", jstr(r->name, 1024));
 	json_object_set_new(ev, "mechanism", json_string(rcp_mech_name(r->mech)));
 	json_object_set_new(ev, "breed", json_string(r->breed));
@@ -283,14 +305,24 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	json_object_set_new(ev, "recipe", json_pack("{s:o, s:i, s:o}", "source",
 						    jstr(r->source, 4096), "line", r->line,
 						    "version", jstr(r->version, 64)));
+	if (r->nreactions) { /* never silently: the reactions jibril did not run */
+		json_t *nr = json_array();
+		for (size_t i = 0; i < r->nreactions; i++)
+			json_array_append_new(nr, json_string(r->reactions[i]));
+		json_object_set_new(ev, "reactions_not_run", nr);
+	}
 	json_object_set_new(ev, "hostname", jstr(ctx->hostname, 256));
 
 	if (t) {
-		json_t *proc = jprocess(ctx, t, 1);
+		json_t *proc = jprocess(ctx, t, 1), *par = NULL;
+		jcontext(proc, s->v, t);
 		json_object_set_new(proc, "env", jenv(t));
+		json_object_set_new(proc, "env_truncated", json_boolean(t->flags & JB_TASK_ENV_CUT));
 		json_object_set_new(ev, "process", proc);
 		p = t->parent_key ? jb_snap_task(s->v, t->parent_key) : NULL;
-		json_object_set_new(ev, "parent", p ? jprocess(ctx, p, 1) : json_null());
+		if (p)
+			jcontext(par = jprocess(ctx, p, 1), s->v, p);
+		json_object_set_new(ev, "parent", par ? par : json_null());
 	} else {
 		json_object_set_new(ev, "process", json_null());
 		json_object_set_new(ev, "parent", json_null());
