@@ -90,6 +90,11 @@ const volatile __u32 jb_agent_tgid = 0;
  * for the next query, and the repeats after it cost a lookup. Read with a
  * plain load (.bss, mmapped by user space). */
 volatile __u64 jb_epoch = 0;
+/* The clock (bpf_ktime_get_ns) of the latest query's start, stored by user
+ * space just before it bumps jb_epoch: a task record created after it is
+ * not yet counted as seen (the collector counts first_ns in (previous
+ * query, this query]), so deleting one may take its TASK_NEW back. */
+volatile __u64 jb_query_ns = 0;
 
 /* uapi / kernel constants that vmlinux.h does not carry (macros) */
 #define JB_EEXIST 17
@@ -731,16 +736,26 @@ static __always_inline struct jb_task *adopt_backfill(struct task_struct *task, 
 	__u64 pkey = proc_key_of(task);
 	struct jb_task *b = bpf_map_lookup_elem(&jb_tasks, &pkey);
 	struct jb_task *t;
+	__u64 parent_key;
+	__u32 ppid;
 
-	if (!b || !(b->flags & JB_TASK_BACKFILL))
+	/* a REPLACED one is the image before an exec we saw: not this one */
+	if (!b || (b->flags & (JB_TASK_BACKFILL | JB_TASK_REPLACED)) != JB_TASK_BACKFILL)
 		return NULL;
 	t = scratch_task();
 	if (!t)
 		return NULL;
 	bpf_probe_read_kernel(t, sizeof(*t), b);
-	t->key = key;
-	t->flags &= ~JB_TASK_BACKFILL;
-	t->first_ns = bpf_ktime_get_ns();
+	parent_key = t->parent_key;
+	ppid = t->ppid;
+	/* what can change without an exec (uid, comm, cgroup, parent) is
+	 * taken from the live task; the parent stays back-fill's record
+	 * while it is the same process */
+	fill_identity(t, task, bpf_ktime_get_ns());
+	if (t->ppid == ppid)
+		t->parent_key = parent_key;
+	t->flags &= ~(JB_TASK_BACKFILL | JB_TASK_EXITED);
+	t->first_ns = t->last_ns;
 	return t;
 }
 
@@ -754,6 +769,8 @@ static __noinline __u64 ensure_task(struct task_struct *task)
 	struct jb_task *t = bpf_map_lookup_elem(&jb_tasks, &key);
 
 	if (t) {
+		/* a plain store: a bit another CPU sets at the same instant may be
+		 * lost (clang 14 has no 32-bit atomic or for BPF v1-v2) */
 		if (!(t->flags & JB_TASK_ACTED))
 			t->flags |= JB_TASK_ACTED;
 		return key;
@@ -1008,10 +1025,18 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!old) {
 		old_key = proc_key_of(p);
 		old = bpf_map_lookup_elem(&jb_tasks, &old_key);
+		if (old && (old->flags & (JB_TASK_BACKFILL | JB_TASK_REPLACED)) != JB_TASK_BACKFILL)
+			old = NULL; /* an image before an earlier exec: not this one's */
 	}
 	t->first_ns = now;
 	t->flags = old ? old->flags & JB_TASK_AGENT : 0;
-	t->flags |= JB_TASK_EXECED;
+	/* the exec is this image's first act (its EXEC link below) */
+	t->flags |= JB_TASK_EXECED | JB_TASK_ACTED;
+	/* the parent is the image that forked this process, as the record
+	 * before this exec says, while it is the same parent process; not the
+	 * parent's image of now (it may have exec'd since) */
+	if (old && old->ppid == t->ppid && old->parent_key)
+		t->parent_key = old->parent_key;
 	if (is_agent(p))
 		t->flags |= JB_TASK_AGENT; /* also when its record was evicted */
 
@@ -1041,7 +1066,12 @@ int BPF_PROG(jb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	 * looked up again rather than trusted from above */
 	old = bpf_map_lookup_elem(&jb_tasks, &old_key);
 	if (old && !(old->flags & (JB_TASK_ACTED | JB_TASK_BACKFILL))) {
-		if (!bpf_map_delete_elem(&jb_tasks, &old_key))
+		/* created after the latest query began: no query counted it
+		 * as seen, so its creation is taken back; an older one was
+		 * counted (seen, or lost) already */
+		__u64 born = old->first_ns;
+
+		if (!bpf_map_delete_elem(&jb_tasks, &old_key) && born > jb_query_ns)
 			stat_untask();
 	} else if (old) {
 		old->flags |= JB_TASK_REPLACED;
@@ -1102,6 +1132,14 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 			bpf_map_delete_elem(&jb_agent, &tgid);
 	}
 	t = bpf_map_lookup_elem(&jb_tasks, &key);
+	if (!t) {
+		/* a process that predates the agent and never acted since:
+		 * its back-filled record (not one an exec replaced) */
+		key = proc_key_of(p);
+		t = bpf_map_lookup_elem(&jb_tasks, &key);
+		if (t && (t->flags & (JB_TASK_BACKFILL | JB_TASK_REPLACED)) != JB_TASK_BACKFILL)
+			t = NULL;
+	}
 	if (t) {
 		t->flags |= JB_TASK_EXITED;
 		t->exit_ns = now;
@@ -2153,6 +2191,14 @@ int BPF_PROG(jb_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	struct jb_task *t;
 
 	t = bpf_map_lookup_elem(&jb_tasks, &key);
+	if (!t) {
+		/* never acted since back-fill: its back-filled record */
+		__u64 pkey = proc_key_of(task);
+
+		t = bpf_map_lookup_elem(&jb_tasks, &pkey);
+		if (t && (t->flags & (JB_TASK_BACKFILL | JB_TASK_REPLACED)) != JB_TASK_BACKFILL)
+			t = NULL;
+	}
 	if (t && t->cgroup_id != id)
 		t->cgroup_id = id;
 	t = bpf_map_lookup_elem(&jb_tasks_hot, &key);
