@@ -84,6 +84,11 @@ struct sup_collector {
 	struct slot_state slots[SUP_SNAP_SLOTS];
 	int latest_slot;
 	uint64_t seq, last_query_ns, skipped;
+	/* loss accounting: the kernel's created counters were read at
+	 * count_ns; a record is a first sighting when its first_ns lies in
+	 * (the previous count_ns, count_ns], so one created between the read
+	 * and the dumps is counted (created and seen) by the next query */
+	uint64_t count_ns;
 	struct dump d_tasks, d_files, d_links, d_flows; /* d_files: one chunk */
 	struct dump d_tamper;	 /* the whole jb_tamper map (JB_TAMPER_ENTRIES) */
 	uint64_t tampers_dropped; /* changed records past the slot's section */
@@ -322,13 +327,15 @@ static const struct key_ix *find_task(const struct sup_collector *c, uint64_t ke
  * The parent of t when its parent_key names no record: a process that
  * predates the agent and never did anything since has only its back-fill
  * record (keyed without an image), and one the kernel built from the live
- * task names its parent's image key. Any record of the parent's pid that
- * is not younger than t will do: the newest such image. 0 if none.
+ * task names its parent's image key. A record of the parent's pid whose
+ * process is not younger than t's: the newest image that existed when t's
+ * record was made, else the oldest. 0 if none.
  */
 static uint64_t parent_by_pid(const struct sup_collector *c, const struct jb_task *t)
 {
 	size_t lo = 0, hi = c->d_tasks.n;
 	uint64_t best = 0, best_ns = 0;
+	int best_before = 0;
 
 	if (!t->ppid)
 		return 0;
@@ -345,7 +352,15 @@ static uint64_t parent_by_pid(const struct sup_collector *c, const struct jb_tas
 
 		if (p->start_ticks > t->start_ticks || p->key == t->key)
 			continue;
-		if (!best || p->first_ns > best_ns) {
+		/* the newest image that existed when t's did; else (records
+		 * made later, back-fill after a fork) the oldest there is */
+		if (p->first_ns <= t->first_ns) {
+			if (!best || !best_before || p->first_ns > best_ns) {
+				best = p->key;
+				best_ns = p->first_ns;
+				best_before = 1;
+			}
+		} else if (!best || (!best_before && p->first_ns < best_ns)) {
 			best = p->key;
 			best_ns = p->first_ns;
 		}
@@ -469,14 +484,14 @@ static void collect_files(struct sup *s, struct jb_snap_slot_hdr *h,
  * the map, so a record is dropped (and counted) only when the map changed
  * under the walk. */
 static void collect_tampers(struct sup *s, struct jb_snap_slot_hdr *h, uint64_t since,
-			    uint64_t prev_query, struct jb_task *tasks, uint32_t *ntasks)
+			    uint64_t prev_count, struct jb_task *tasks, uint32_t *ntasks)
 {
 	struct sup_collector *c = s->col;
 
 	for (uint32_t i = 0; i < c->d_tamper.n; i++) {
 		const struct jb_tamper *t = (const struct jb_tamper *)c->d_tamper.vals + i;
 
-		c->seen_new += t->first_ns > prev_query;
+		c->seen_new += t->first_ns > prev_count && t->first_ns <= c->count_ns;
 		if (t->last_ns <= since)
 			continue;
 		if (jb_snap_add_tamper(&s->snap, h, t) < 0) {
@@ -497,7 +512,7 @@ void sup_collector_tick(struct sup *s)
 	struct jb_flow *flows;
 	struct jb_snap_slot_hdr *h;
 	struct slot_state *st;
-	uint64_t stats[JB_STAT_MAX], taken, since, prev_query;
+	uint64_t stats[JB_STAT_MAX], taken, since, prev_count;
 	uint32_t ntasks = 0, nlinks = 0, nflows = 0, n_tasks_ordinary;
 	int slot = free_slot(c);
 
@@ -512,9 +527,11 @@ void sup_collector_tick(struct sup *s)
 	 * query sees it; one between the two is one the query below reads */
 	taken = mono_ns();
 	jb_bpf_new_epoch(bpf);
-	prev_query = c->last_query_ns;
+	prev_count = c->count_ns;
 	if (jb_bpf_stats(bpf, stats) < 0)
 		memcpy(stats, c->stats_prev, sizeof(stats));
+	c->count_ns = mono_ns();
+	jb_bpf_count_bound(bpf, c->count_ns);
 	since = global_since(s);
 	c->seq++;
 	st = &c->slots[slot];
@@ -562,7 +579,8 @@ void sup_collector_tick(struct sup *s)
 		c->task_index[i].idx = i;
 		c->tgid_index[i].key = t->tgid;
 		c->tgid_index[i].idx = i;
-		c->seen_new += i < n_tasks_ordinary && t->first_ns > prev_query &&
+		c->seen_new += i < n_tasks_ordinary && t->first_ns > prev_count &&
+			       t->first_ns <= c->count_ns &&
 			       !(t->flags & JB_TASK_BACKFILL);
 	}
 	qsort(c->task_index, c->d_tasks.n, sizeof(*c->task_index), cmp_ix_stable);
@@ -572,7 +590,7 @@ void sup_collector_tick(struct sup *s)
 	for (uint32_t i = 0; i < c->d_links.n; i++) {
 		const struct jb_link *l = (const struct jb_link *)c->d_links.vals + i;
 
-		c->seen_new += l->first_ns > prev_query;
+		c->seen_new += l->first_ns > prev_count && l->first_ns <= c->count_ns;
 		if (l->last_ns <= since)
 			continue;
 		links[nlinks].key = ((const struct jb_link_key *)c->d_links.keys)[i];
@@ -582,14 +600,14 @@ void sup_collector_tick(struct sup *s)
 	}
 	for (uint32_t i = 0; i < c->d_flows.n; i++) {
 		const struct jb_flow *f = (const struct jb_flow *)c->d_flows.vals + i;
-		c->seen_new += f->first_ns > prev_query;
+		c->seen_new += f->first_ns > prev_count && f->first_ns <= c->count_ns;
 		if (f->last_ns <= since)
 			continue;
 		flows[nflows++] = *f;
 		add_task_chain(c, f->task_key, tasks, &ntasks);
 	}
 	collect_files(s, h, links, nlinks);
-	collect_tampers(s, h, since, prev_query, tasks, &ntasks);
+	collect_tampers(s, h, since, prev_count, tasks, &ntasks);
 	st->query_ns = mono_ns() - taken;
 	c->last_query_ns = taken;
 	account_loss(s, c, taken, stats);

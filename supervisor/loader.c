@@ -446,6 +446,12 @@ void jb_bpf_new_epoch(struct jb_bpf *b)
 		__atomic_fetch_add(&b->skel->bss->jb_epoch, 1, __ATOMIC_SEQ_CST);
 }
 
+void jb_bpf_count_bound(struct jb_bpf *b, uint64_t ns)
+{
+	if (b->skel && b->skel->bss)
+		__atomic_store_n(&b->skel->bss->jb_query_ns, ns, __ATOMIC_SEQ_CST);
+}
+
 int jb_bpf_stats(struct jb_bpf *b, uint64_t *out)
 {
 	uint64_t vals[b->ncpus];

@@ -50,6 +50,10 @@ void jb_bpf_unload(struct jb_bpf *b);
  * the query's timestamp and before reading the maps, so that activity
  * repeated after it reaches the maps again with a later last_ns. */
 void jb_bpf_new_epoch(struct jb_bpf *b);
+/* The time (CLOCK_MONOTONIC ns) up to which the latest query counted the
+ * kernel's created records: a task record the kernel deletes unseen takes
+ * its creation back only when it is younger (bpf: jb_query_ns). */
+void jb_bpf_count_bound(struct jb_bpf *b, uint64_t ns);
 
 /* Sum of the per-CPU counters into out[JB_STAT_MAX]. */
 int jb_bpf_stats(struct jb_bpf *b, uint64_t *out);
