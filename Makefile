@@ -126,6 +126,11 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
+# an image whose only act is its exec: no libc, no loader (check_attribution)
+$(OUT)/tests/helpers/exechop: tests/helpers/exechop.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -nostdlib -fno-stack-protector -o $@ $<
+
 # the fake child of check_procs speaks the real IPC codec
 $(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o
 	@mkdir -p $(dir $@)
