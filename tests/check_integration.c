@@ -792,6 +792,7 @@ static int bpf_names(char names[][16], int max)
 {
 	int n = bpf_names_in("jibril.bpf.c", names, max);
 	n += bpf_names_in("dns.bpf.h", names + n, max - n);
+	n += bpf_names_in("io_uring.bpf.h", names + n, max - n);
 	return n + bpf_names_in("tamper.bpf.h", names + n, max - n);
 }
 
