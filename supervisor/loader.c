@@ -12,6 +12,7 @@
  *    warning rather than failing the load; required ones are fatal.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -430,10 +431,57 @@ fail:
 	return -1;
 }
 
+/*
+ * Detaching a tracepoint program waits for an RCU grace period (~80 ms
+ * here): one after another, the object's links took 4-5 s to let go, which
+ * every stop (and every restart by systemd) paid. Links are independent,
+ * so they are destroyed by a few short-lived threads at once, whose waits
+ * share grace periods; the skeleton then frees the rest. The supervisor
+ * stays single-threaded in everything else: these threads live only here,
+ * touch nothing but their own links, and are joined before it goes on. A
+ * thread that cannot be started leaves its links to the skeleton (the old,
+ * slower way).
+ */
+#define DETACH_THREADS 8
+struct detach_job {
+	struct bpf_link **links;
+	size_t n, first;
+};
+
+static void *detach_some(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (size_t i = j->first; i < j->n; i += DETACH_THREADS) {
+		bpf_link__destroy(j->links[i]);
+		j->links[i] = NULL;
+	}
+	return NULL;
+}
+
+static void detach_all(struct jibril_bpf *skel)
+{
+	struct detach_job jobs[DETACH_THREADS];
+	pthread_t th[DETACH_THREADS];
+	int started[DETACH_THREADS] = {0};
+	struct bpf_link **links = (struct bpf_link **)&skel->links;
+	size_t n = sizeof(skel->links) / sizeof(*links);
+
+	for (int t = 0; t < DETACH_THREADS; t++) {
+		jobs[t] = (struct detach_job){links, n, (size_t)t};
+		started[t] = pthread_create(&th[t], NULL, detach_some, &jobs[t]) == 0;
+	}
+	for (int t = 0; t < DETACH_THREADS; t++)
+		if (started[t])
+			pthread_join(th[t], NULL);
+}
+
 void jb_bpf_unload(struct jb_bpf *b)
 {
-	if (b->skel)
+	if (b->skel) {
+		detach_all(b->skel);
 		jibril_bpf__destroy(b->skel);
+	}
 	b->skel = NULL;
 	b->env_pre = NULL;
 	sup_envnames_free(&b->env);
