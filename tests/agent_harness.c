@@ -281,6 +281,124 @@ int jbh_alive(struct jbh_agent *a)
 	return r == 0;
 }
 
+int jbh_running(const struct jbh_agent *a)
+{
+	struct tl_stat st;
+
+	if (a->reaped || a->pid <= 0 || tl_proc_stat(a->pid, &st) < 0 || st.state == 'Z')
+		return 0;
+	/* the registry holds its start time: a reused pid is not it */
+	for (int i = 0; reg && i < reg->n && i < REG_SLOTS; i++)
+		if (reg->e[i].pid == a->pid)
+			return reg->e[i].start == st.start;
+	return 1;
+}
+
+/* 1 and its wait status (field 52 of /proc/PID/stat, since Linux 3.5) if
+ * pid is a zombie; 0 if it runs, -1 if it is gone */
+static int zombie_status(pid_t pid, int *status)
+{
+	char path[64], *s, *p;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	s = jbh_slurp(path, NULL);
+	if (!s)
+		return -1;
+	p = strrchr(s, ')');
+	if (p && p[1] == ' ' && p[2] == 'Z') {
+		char *last = strrchr(p, ' ');
+
+		/* the stat line ends with exit_code and a newline */
+		while (last && last > p && last[1] == '\0') {
+			*last = '\0';
+			last = strrchr(p, ' ');
+		}
+		*status = last ? atoi(last + 1) : -1;
+		r = 1;
+	}
+	free(s);
+	return r;
+}
+
+/* the checks of a stop that both jbh_stop and jbh_stop_unparented make */
+static void stopped_cleanly(struct jbh_agent *a, const pid_t *kids)
+{
+	ck_assert_msg(WIFEXITED(a->status) && WEXITSTATUS(a->status) == 0,
+		      "the supervisor ended with wait status 0x%x on SIGTERM, not exit 0 (log %s)",
+		      a->status, a->log);
+	for (int i = 0; i < a->nkinds; i++)
+		ck_assert_msg(kids[i] < 0 || jbh_pid_gone(kids[i]),
+			      "%s child %d is still there after the supervisor exited",
+			      a->kinds[i], (int)kids[i]);
+	ck_assert_msg(jbh_log_has(a, "stopped: children ended, BPF programs detached"),
+		      "no clean-stop line in %s", a->log);
+	if (!a->o.keep_dir)
+		tl_rm_tree(a->dir, "/tmp/jbtest.");
+}
+
+void jbh_stop_unparented(struct jbh_agent *a, unsigned timeout_ms)
+{
+	pid_t kids[JBH_MAX_KIDS];
+	uint64_t deadline;
+	int z = 0;
+
+	ck_assert_msg(jbh_running(a), "the supervisor died before the test stopped it (log %s)",
+		      a->log);
+	for (int i = 0; i < a->nkinds; i++)
+		kids[i] = jbh_child_pid(a, a->kinds[i]);
+	ck_assert_int_eq(kill(a->pid, SIGTERM), 0);
+	deadline = jbh_now_ms() + timeout_ms;
+	while ((z = zombie_status(a->pid, &a->status)) == 0 && jbh_now_ms() < deadline)
+		jbh_sleep_ms(10);
+	ck_assert_msg(z >= 0, "supervisor %d was reaped by its parent before the test read its "
+		      "exit status", (int)a->pid);
+	if (z == 0) {
+		kill(a->pid, SIGKILL);
+		ck_abort_msg("the supervisor did not exit within %u ms of SIGTERM (log %s)",
+			     timeout_ms, a->log);
+	}
+	stopped_cleanly(a, kids);
+}
+
+void jbh_start_ready(struct jbh_agent *a, const struct jbh_opts *o, unsigned timeout_ms)
+{
+	uint64_t deadline;
+
+	jbh_start(a, o);
+	deadline = jbh_now_ms() + timeout_ms;
+	for (int i = 0; i < a->nkinds; i++) {
+		uint64_t now = jbh_now_ms();
+		int alive;
+
+		if (jbh_wait_ready(a, a->kinds[i], -1,
+				   deadline > now ? (unsigned)(deadline - now) : 1) > 0)
+			continue;
+		alive = jbh_alive(a);
+		if (alive)
+			kill(a->pid, SIGKILL);
+		if (!a->reaped && waitpid(a->pid, &a->status, 0) == a->pid)
+			a->reaped = 1;
+		ck_abort_msg("%s did not become READY within %u ms (agent %s; log %s)", a->kinds[i],
+			     timeout_ms, alive ? "alive: killed" : "dead", a->log);
+	}
+}
+
+void jbh_reap(struct jbh_agent *a)
+{
+	int st;
+
+	if (a->reaped || a->pid <= 0)
+		return;
+	if (zombie_status(a->pid, &st) == 0) {
+		fprintf(stderr, "harness: agent %d was still running at the end of its TCase: "
+			"SIGKILL (log %s)\n", (int)a->pid, a->log);
+		kill(a->pid, SIGKILL);
+	}
+	if (waitpid(a->pid, &a->status, 0) == a->pid)
+		a->reaped = 1;
+}
+
 /* The first READY of every kind follows the load of the BPF object, which
  * the verifier makes CPU-bound: seconds on a quiet machine, tens of seconds
  * on a loaded one. A deadline only bounds the wait (nothing here asserts
@@ -328,17 +446,7 @@ void jbh_stop(struct jbh_agent *a, unsigned timeout_ms)
 		ck_abort_msg("the supervisor did not exit within %u ms of SIGTERM (log %s)",
 			     timeout_ms, a->log);
 	}
-	ck_assert_msg(WIFEXITED(a->status) && WEXITSTATUS(a->status) == 0,
-		      "the supervisor ended with wait status 0x%x on SIGTERM, not exit 0 (log %s)",
-		      a->status, a->log);
-	for (int i = 0; i < a->nkinds; i++)
-		ck_assert_msg(kids[i] < 0 || jbh_pid_gone(kids[i]),
-			      "%s child %d is still there after the supervisor exited",
-			      a->kinds[i], (int)kids[i]);
-	ck_assert_msg(jbh_log_has(a, "stopped: children ended, BPF programs detached"),
-		      "no clean-stop line in %s", a->log);
-	if (!a->o.keep_dir)
-		tl_rm_tree(a->dir, "/tmp/jbtest.");
+	stopped_cleanly(a, kids);
 }
 
 /* --- log ----------------------------------------------------------------- */

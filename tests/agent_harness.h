@@ -68,6 +68,24 @@ void jbh_wait_all_ready(struct jbh_agent *a, unsigned timeout_ms);
 /* SIGTERM; asserts exit 0 within timeout and that every child is gone */
 void jbh_stop(struct jbh_agent *a, unsigned timeout_ms);
 int jbh_alive(struct jbh_agent *a);
+/* the supervisor is running, whether or not the caller is its parent: a
+ * Check test forked from the process that started it (an agent shared by
+ * the tests of a TCase, started in an unchecked fixture) cannot waitpid()
+ * it. A zombie or a reused pid counts as not running. */
+int jbh_running(const struct jbh_agent *a);
+/* jbh_start and jbh_wait_all_ready for a Check unchecked fixture: if a
+ * child is not READY in time, the agent is killed and reaped before the
+ * failure is reported (Check runs no teardown after a failed setup). */
+void jbh_start_ready(struct jbh_agent *a, const struct jbh_opts *o, unsigned timeout_ms);
+/* jbh_stop from a test that is not the supervisor's parent (see
+ * jbh_running): SIGTERM, then the same assertions; the exit status is
+ * read from /proc/PID/stat while it is a zombie, which its parent, blocked
+ * until the test ends, has not reaped. The parent then calls jbh_reap. */
+void jbh_stop_unparented(struct jbh_agent *a, unsigned timeout_ms);
+/* In the supervisor's parent, with no assertion (a failure in a Check
+ * unchecked teardown ends the runner with no report): SIGKILL it if it is
+ * still running, say so on stderr, and reap it. */
+void jbh_reap(struct jbh_agent *a);
 /* a cadence-based detection deadline: 3 cadences + 1 s, from now */
 uint64_t jbh_detect_deadline(const struct jbh_agent *a);
 
