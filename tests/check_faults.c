@@ -2,18 +2,33 @@
  * check_faults.c - fault isolation: whatever happens to a child, the
  * supervisor stays up, replaces it, and detection goes on.
  *
- * Each test starts its own agent (tests/agent_harness.c) with short
- * heartbeats (100 ms, deadline 1000 ms), a 50..500 ms restart back-off and
- * the test-only fault hooks on, hurts one child (kill -9, SIGSTOP, or a
- * hook: the worker of kind K obeys a file named jibril-fault.K.WHAT that
- * was opened after it started), and then checks:
+ * The agents (tests/agent_harness.c) run with short heartbeats (100 ms,
+ * deadline 1000 ms), a 50..500 ms restart back-off and the test-only fault
+ * hooks on. A test hurts one child (kill -9, SIGSTOP, or a hook: the worker
+ * of kind K obeys a file named jibril-fault.K.WHAT that was opened after it
+ * started), and then checks:
  *  - a new pid of that kind reaches READY, the old one is gone;
- *  - the supervisor logged what happened (signal, hang, protocol violation);
+ *  - the supervisor logged what happened (signal, hang, protocol violation),
+ *    on the lines of that pid and generation;
  *  - a detection that only that kind produces, triggered after the
  *    replacement is READY, still arrives;
  *  - no alert is lost when the file printer dies with lines in flight;
  *  - restart delays double up to the cap;
  *  - the supervisor never died, and still stops with exit 0 on SIGTERM.
+ * A test of one fault per kind (a loop test) shares one agent with the
+ * other kinds' tests of its TCase (tc_shared), which saves an agent start
+ * per test: the TCase's unchecked fixture starts it in the runner process,
+ * each forked test hurts its own kind's child of it and leaves the
+ * supervisor running, and the TCase's last test (test_shared_stop) stops
+ * it (exit 0, every child gone), after every fault of the TCase. A kind is
+ * hurt once per shared agent, so the first back-off that kill9, sigstop
+ * and hang assert is what a fresh agent shows (sandbox_forbidden, which
+ * hurts some kinds several times, asserts no back-off); every log check
+ * names the child's pid or generation, so an earlier test's lines cannot
+ * answer for a later one; and a group's triggers stay within what the
+ * recipes' noise limits allow one agent (see forbidden[]). The tests of an
+ * agent's history (back-off, gauntlet) and the one with other options (a
+ * line in flight) start their own.
  * Not root: "SKIP:" and exit 77.
  */
 #include <check.h>
@@ -29,7 +44,7 @@
 
 #include "agent_harness.h"
 
-#define READY_MS 10000
+#define READY_MS 30000 /* a deadline, not a speed check: agents start slowly on a loaded machine */
 #define STOP_MS 5000
 #define KILL_GRACE_MS 1000 /* supervisor/procs.c: SIGTERM, then SIGKILL after this */
 
@@ -44,6 +59,70 @@ static void up(const struct jbh_opts *o)
 {
 	jbh_start(&A, o);
 	jbh_wait_all_ready(&A, READY_MS);
+}
+
+/* --- an agent shared by the tests of a TCase ----------------------------- */
+
+/* unchecked fixtures: they run in the runner process, which the tests fork from */
+static void shared_up(void)
+{
+	jbh_start_ready(&A, NULL, READY_MS);
+}
+
+static void shared_up_stdout(void)
+{
+	const struct jbh_opts o = {.stdout_printer = 1};
+
+	jbh_start_ready(&A, &o, READY_MS);
+}
+
+/* The stop was the TCase's last test (test_shared_stop); this only reaps
+ * it, and ends it if that test did not: Check 0.15 has no report for a
+ * failure in an unchecked teardown (the runner just exits). */
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+/* In a test: the shared supervisor is up and kind's child is READY (an
+ * earlier test's replacement of it has finished); that child. */
+static pid_t ready_child(const char *kind)
+{
+	pid_t p;
+
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+	p = jbh_wait_ready(&A, kind, -1, READY_MS);
+	ck_assert_msg(p > 0, "no READY %s child within %d ms (log %s)", kind, READY_MS, A.log);
+	return p;
+}
+
+/* In a test: the end of one fault on the shared agent; test_shared_stop stops it. */
+static void still_running(void)
+{
+	ck_assert_msg(jbh_running(&A), "the supervisor died (log %s)", A.log);
+}
+
+/* A line of the log that kind[pid] wrote (the supervisor prefixes each of
+ * a child's lines with its kind and pid) and that contains substr. */
+static int child_said(const char *kind, pid_t pid, const char *substr)
+{
+	char who[64], *log = jbh_log_read(&A), *line, *save = NULL;
+	int found = 0;
+
+	snprintf(who, sizeof(who), " %s[%d]: ", kind, (int)pid);
+	for (line = strtok_r(log, "\n", &save); line && !found; line = strtok_r(NULL, "\n", &save))
+		found = strstr(line, who) && strstr(line, substr);
+	free(log);
+	return found;
+}
+
+static int child_said_wait(const char *kind, pid_t pid, const char *substr, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	while (!child_said(kind, pid, substr) && jbh_now_ms() < deadline)
+		jbh_sleep_ms(10);
+	return child_said(kind, pid, substr);
 }
 
 /* the longest a replacement may take after a hang: deadline + grace + back-off + slack */
@@ -74,7 +153,7 @@ static pid_t replaced(const char *kind, pid_t old, unsigned timeout_ms)
 	ck_assert_msg(np > 0, "%s[%d] was not replaced by a READY child within %u ms (log %s)",
 		      kind, (int)old, timeout_ms, A.log);
 	ck_assert_msg(jbh_pid_gone(old), "the old %s[%d] is still there", kind, (int)old);
-	ck_assert_msg(jbh_alive(&A), "the supervisor died (log %s)", A.log);
+	ck_assert_msg(jbh_running(&A), "the supervisor died (log %s)", A.log);
 	return np;
 }
 
@@ -102,10 +181,10 @@ START_TEST(test_kill9)
 	const char *kind = kids[_i];
 	pid_t old, np;
 	uint64_t gen;
-	char want[64];
+	unsigned delays[4];
+	int n;
 
-	up(NULL);
-	old = jbh_child_pid(&A, kind);
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	ck_assert(old > 0 && gen > 0);
 	ck_assert_int_eq(kill(old, SIGKILL), 0);
@@ -113,10 +192,13 @@ START_TEST(test_kill9)
 	ck_assert_uint_eq(jbh_gen_of(&A, kind, np), gen + 1);
 	/* EOF first (READY -> STOPPING), then the exit (STOPPING -> IDLE) */
 	expect_gen_line(kind, gen, "-> IDLE: killed by signal 9");
-	snprintf(want, sizeof(want), ": %s: restarting in %u ms", kind, A.o.backoff_initial_ms);
-	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
+	/* the kind's one restart on this agent, after the first back-off */
+	n = jbh_log_restart_delays(&A, kind, delays, 4);
+	ck_assert_msg(n == 1 && delays[0] == A.o.backoff_initial_ms,
+		      "%s: %d restarts logged, the first after %u ms, not one after %u ms (log %s)",
+		      kind, n, n > 0 ? delays[0] : 0, A.o.backoff_initial_ms, A.log);
 	still_detects(kind);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -129,8 +211,7 @@ START_TEST(test_exit_line_names_pid)
 	char who[64], *log, *line, *save = NULL;
 	int found = 0;
 
-	up(NULL);
-	old = jbh_child_pid(&A, "network");
+	old = ready_child("network");
 	gen = jbh_gen_of(&A, "network", old);
 	ck_assert_int_eq(kill(old, SIGKILL), 0);
 	replaced("network", old, 5000);
@@ -142,7 +223,7 @@ START_TEST(test_exit_line_names_pid)
 	free(log);
 	ck_assert_msg(found, "the line of the death of network gen %llu does not name pid %d "
 		      "(log %s)", (unsigned long long)gen, (int)old, A.log);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -155,8 +236,7 @@ START_TEST(test_printer_kill_right_after_trigger)
 	uint64_t dl;
 	json_t *ev;
 
-	up(NULL);
-	printer = jbh_child_pid(&A, "file");
+	printer = ready_child("file");
 	dl = jbh_detect_deadline(&A) + A.o.backoff_max_ms;
 	jbh_trigger_for(&A, "file_access", &m);
 	ck_assert_int_eq(kill(printer, SIGKILL), 0);
@@ -164,7 +244,7 @@ START_TEST(test_printer_kill_right_after_trigger)
 	ev = jbh_wait_event(&A, jbh_match, &m, dl);
 	ck_assert_msg(ev != NULL, "the alert of pid %d was lost with the printer", (int)m.pid);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -209,8 +289,7 @@ START_TEST(test_sigstop_worker)
 	uint64_t gen, t0, took;
 	char want[96];
 
-	up(NULL);
-	old = jbh_child_pid(&A, kind);
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	t0 = jbh_now_ms();
 	ck_assert_int_eq(kill(old, SIGSTOP), 0);
@@ -230,7 +309,7 @@ START_TEST(test_sigstop_worker)
 	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
 	expect_gen_line(kind, gen, "killed by signal 9");
 	still_detects(kind);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -240,8 +319,7 @@ START_TEST(test_hook_hang)
 	pid_t old;
 	uint64_t gen, t0, took;
 
-	up(NULL);
-	old = jbh_child_pid(&A, kind);
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	t0 = jbh_now_ms();
 	fire_hook(kind, "hang");
@@ -258,7 +336,7 @@ START_TEST(test_hook_hang)
 	/* it is blocked, not stopped: SIGTERM's default action ends it */
 	expect_gen_line(kind, gen, "killed by signal 15");
 	still_detects(kind);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -270,14 +348,15 @@ START_TEST(test_hook_sigsys)
 	pid_t old;
 	uint64_t gen;
 
-	up(NULL);
-	old = jbh_child_pid(&A, kind);
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	fire_hook(kind, "sigsys");
 	replaced(kind, old, 5000);
 	expect_gen_line(kind, gen, "-> IDLE: killed by signal 31");
+	ck_assert_msg(child_said_wait(kind, old, "fault hook: sigsys", 2000),
+		      "%s[%d] did not log its fault hook (log %s)", kind, (int)old, A.log);
 	still_detects(kind);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -288,8 +367,7 @@ START_TEST(test_hook_garbage)
 	uint64_t gen;
 	char want[64];
 
-	up(NULL);
-	old = jbh_child_pid(&A, kind);
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	fire_hook(kind, "garbage");
 	replaced(kind, old, 5000);
@@ -299,7 +377,7 @@ START_TEST(test_hook_garbage)
 	/* a protocol violation gets SIGKILL at once, no grace */
 	expect_gen_line(kind, gen, "killed by signal 9");
 	still_detects(kind);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -312,8 +390,7 @@ START_TEST(test_hook_crash)
 	pid_t old;
 	uint64_t gen;
 
-	up(NULL);
-	old = jbh_child_pid(&A, kind);
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	fire_hook(kind, "crash");
 	replaced(kind, old, 5000);
@@ -323,7 +400,7 @@ START_TEST(test_hook_crash)
 	ck_assert_msg(jbh_log_gen_line(&A, kind, gen, "-> IDLE: killed by signal 6 "),
 		      "abort() in %s did not end in SIGABRT (log %s: %s)", kind, A.log,
 		      jbh_log_gen_line(&A, kind, gen, "signal 31") ? "SIGSYS" : "other");
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -336,7 +413,14 @@ END_TEST
  * process (the supervisor), or any signal but SIGABRT to itself (a SIGKILL
  * of its own would pass for a kill from outside, which does not back
  * off). Each ends that child with SIGSYS, which the supervisor logs
- * before it starts a new one. */
+ * before it starts a new one.
+ * Three groups, each run on an agent of its own (main): the recipes' noise
+ * limits, kept by the supervisor across restarts, allow one agent only
+ * so many detections of one trigger from this program's ancestry (4
+ * data_encoder_exec, the printers' hook and execution's check; 5
+ * credentials_files_access, every other check), and a group stays within
+ * them: the workers, the stdout printer, the file printer (forbidden_group;
+ * each group's rows are consecutive). */
 static const struct {
 	const char *kind, *what;
 } forbidden[] = {
@@ -347,6 +431,14 @@ static const struct {
 	{"file", "sigsys"}, {"file", "write-stdout"}, {"file", "write-ipc"},
 	{"file", "signal-parent"},
 };
+#define NFORBIDDEN ((int)(sizeof(forbidden) / sizeof(forbidden[0])))
+
+static const char *forbidden_group(int i)
+{
+	return !strcmp(forbidden[i].kind, "stdout") ? "sandbox_forbidden_stdout"
+	       : !strcmp(forbidden[i].kind, "file") ? "sandbox_forbidden_file"
+						     : "sandbox_forbidden_workers";
+}
 
 static int is_printer(const char *kind)
 {
@@ -381,13 +473,12 @@ static void still_prints_stdout(void)
 START_TEST(test_sandbox_forbidden)
 {
 	const char *kind = forbidden[_i].kind, *what = forbidden[_i].what;
-	struct jbh_opts o = {.stdout_printer = 1};
 	char want[96], *out;
 	pid_t old;
 	uint64_t gen;
 
-	up(&o);
-	old = jbh_child_pid(&A, kind);
+	ck_assert_msg(A.o.stdout_printer, "this TCase's agent has no stdout printer");
+	old = ready_child(kind);
 	gen = jbh_gen_of(&A, kind, old);
 	if (is_printer(kind))
 		fire_printer_hook(kind, what);
@@ -395,8 +486,11 @@ START_TEST(test_sandbox_forbidden)
 		fire_hook(kind, what);
 	replaced(kind, old, 5000 + A.o.cadence_ms);
 	expect_gen_line(kind, gen, "-> IDLE: killed by signal 31");
+	/* it was this child that tried (the agent is shared: its pid) */
 	snprintf(want, sizeof(want), "fault hook: %s", what);
-	ck_assert_msg(jbh_log_has(&A, want), "no '%s' in %s", want, A.log);
+	ck_assert_msg(child_said_wait(kind, old, want, 2000), "no '%s' from %s[%d] in %s", want,
+		      kind, (int)old, A.log);
+	/* no child of this agent, in this test or before it, was allowed one */
 	snprintf(want, sizeof(want), "fault hook: the write to");
 	ck_assert_msg(!jbh_log_has(&A, want), "a forbidden write was allowed (%s)", A.log);
 	/* nothing forged reached the operator's stream */
@@ -407,7 +501,7 @@ START_TEST(test_sandbox_forbidden)
 		still_prints_stdout();
 	else
 		still_detects(kind);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -418,16 +512,16 @@ START_TEST(test_sandbox_open_refused)
 	const char *kind = workers[_i];
 	pid_t pid;
 
-	up(NULL);
-	pid = jbh_child_pid(&A, kind);
+	pid = ready_child(kind);
 	fire_hook(kind, "open");
-	ck_assert_msg(jbh_log_wait(&A, "fault hook: open refused: Permission denied", 5000),
-		      "no refusal logged (%s)", A.log);
+	ck_assert_msg(child_said_wait(kind, pid, "fault hook: open refused: Permission denied",
+				      5000),
+		      "no refusal logged by %s[%d] (%s)", kind, (int)pid, A.log);
 	ck_assert_msg(!jbh_log_has(&A, "fault hook: open was allowed"), "open was allowed");
 	still_detects(kind);
 	ck_assert_int_eq(jbh_child_pid(&A, kind), pid);
 	ck_assert_msg(!jbh_pid_gone(pid), "%s[%d] died of a refused open", kind, (int)pid);
-	jbh_stop(&A, STOP_MS);
+	still_running();
 }
 END_TEST
 
@@ -527,6 +621,16 @@ START_TEST(test_gauntlet)
 }
 END_TEST
 
+/* --- the end of a shared agent -------------------------------------------- */
+
+/* The last test of a shared TCase: after all its faults, SIGTERM still
+ * stops the supervisor with exit 0, every child gone (as jbh_stop). */
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
 /* --- suite --------------------------------------------------------------- */
 
 static void sweep(void)
@@ -544,6 +648,25 @@ static TCase *tc(Suite *s, const char *name)
 	return t;
 }
 
+/* A TCase whose tests, a loop test from i0 to i1 (one per kind) and then
+ * the tests of more (NULL-terminated; NULL: none), share one agent started
+ * by setup (see the top), and whose last test stops it. Check runs
+ * teardowns in the reverse order of adding: the reap, then the sweep. */
+static void tc_shared(Suite *s, const char *name, void (*setup)(void), const TTest *t, int i0,
+		      int i1, const TTest *const *more)
+{
+	TCase *c = tcase_create(name);
+
+	tcase_set_timeout(c, 60);
+	tcase_add_unchecked_fixture(c, NULL, sweep);
+	tcase_add_unchecked_fixture(c, setup, shared_down);
+	tcase_add_loop_test(c, t, i0, i1);
+	for (; more && *more; more++)
+		tcase_add_test(c, *more);
+	tcase_add_test(c, test_shared_stop);
+	suite_add_tcase(s, c);
+}
+
 int main(void)
 {
 	Suite *s = suite_create("faults");
@@ -551,18 +674,24 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_faults");
-	tcase_add_loop_test(tc(s, "kill9_each_child"), test_kill9, 0, NKIDS);
-	tcase_add_test(tc(s, "exit_line_names_pid"), test_exit_line_names_pid);
-	tcase_add_test(tc(s, "printer_kill_right_after_trigger"), test_printer_kill_right_after_trigger);
+	/* after the loop (it asserts each kind's first restart): two more kills */
+	tc_shared(s, "kill9_each_child", shared_up, test_kill9, 0, NKIDS,
+		  (const TTest *const[]){test_exit_line_names_pid,
+					 test_printer_kill_right_after_trigger, NULL});
 	tcase_add_test(tc(s, "printer_kill_line_in_flight"), test_printer_kill_line_in_flight);
-	tcase_add_loop_test(tc(s, "sigstop_worker"), test_sigstop_worker, 0, NWORKERS);
-	tcase_add_loop_test(tc(s, "hook_sigsys"), test_hook_sigsys, 0, NWORKERS);
-	tcase_add_loop_test(tc(s, "hook_garbage"), test_hook_garbage, 0, NWORKERS);
-	tcase_add_loop_test(tc(s, "hook_hang"), test_hook_hang, 0, NWORKERS);
-	tcase_add_loop_test(tc(s, "hook_crash_is_sigabrt"), test_hook_crash, 0, NWORKERS);
-	tcase_add_loop_test(tc(s, "sandbox_forbidden"), test_sandbox_forbidden, 0,
-			    (int)(sizeof(forbidden) / sizeof(forbidden[0])));
-	tcase_add_loop_test(tc(s, "sandbox_open_refused"), test_sandbox_open_refused, 0, NWORKERS);
+	tc_shared(s, "sigstop_worker", shared_up, test_sigstop_worker, 0, NWORKERS, NULL);
+	tc_shared(s, "hook_sigsys", shared_up, test_hook_sigsys, 0, NWORKERS, NULL);
+	tc_shared(s, "hook_garbage", shared_up, test_hook_garbage, 0, NWORKERS, NULL);
+	tc_shared(s, "hook_hang", shared_up, test_hook_hang, 0, NWORKERS, NULL);
+	tc_shared(s, "hook_crash_is_sigabrt", shared_up, test_hook_crash, 0, NWORKERS, NULL);
+	/* one agent per group of forbidden[] (see there) */
+	for (int i0 = 0, i1; i0 < NFORBIDDEN; i0 = i1) {
+		for (i1 = i0 + 1; i1 < NFORBIDDEN && forbidden_group(i1) == forbidden_group(i0); i1++)
+			;
+		tc_shared(s, forbidden_group(i0), shared_up_stdout, test_sandbox_forbidden, i0, i1,
+			  NULL);
+	}
+	tc_shared(s, "sandbox_open_refused", shared_up, test_sandbox_open_refused, 0, NWORKERS, NULL);
 	tcase_add_test(tc(s, "restart_backoff"), test_restart_backoff);
 	tcase_add_test(tc(s, "gauntlet"), test_gauntlet);
 	sr = srunner_create(s);
