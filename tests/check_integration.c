@@ -1,8 +1,17 @@
 /*
- * check_integration.c - the real agent against the real kernel: one TCase
- * per behaviour. Each test starts its own agent (tests/agent_harness.c),
- * runs the behaviour as a real process whose pid it records, and reads
- * what the file printer wrote.
+ * check_integration.c - the real agent against the real kernel: one test
+ * per behaviour. A test runs the behaviour as a real process whose pid it
+ * records and reads what the file printer wrote, on an agent
+ * (tests/agent_harness.c) that is either its own or shared by the tests of
+ * its TCase (add_shared: the file_access, execution and network detections,
+ * and the kernel-map tests). A shared agent is started by the TCase's
+ * unchecked fixture in the runner process, which the tests fork from; each
+ * test leaves it running, and the TCase's last test stops it (exit 0, every
+ * child gone). Every check of a test is by the pid of its own trigger, and
+ * the recipes' noise limits (times_per_exe, times_per_full_ancestry: kept
+ * by the supervisor for its whole life) allow each group's triggers on one
+ * agent. The tests whose property needs a fresh agent or other options
+ * (dedup, sandbox, clean stop, configuration errors) keep their own.
  *
  * Invariants checked:
  *  - each detection arrives within three cadences (+1 s for process
@@ -48,16 +57,36 @@
 #include "supervisor/config.h"
 #include "jibril.skel.h" /* struct jibril_bpf__bss: the agent's .bss layout */
 
-#define READY_MS 10000
+#define READY_MS 30000 /* a deadline, not a speed check: agents start slowly on a loaded machine */
 #define STOP_MS 5000
 #define RUN_MS 5000
 
 static struct jbh_agent A;
+/* set by a shared TCase's fixture in the runner, so in each of its tests */
+static int shared;
 
+/* An agent of the test's own, or the TCase's shared one (default options
+ * only), with every child READY. */
 static void up(const struct jbh_opts *o)
 {
+	if (shared) {
+		ck_assert_msg(o == NULL, "a shared agent has the default options");
+		ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+		jbh_wait_all_ready(&A, READY_MS);
+		return;
+	}
 	jbh_start(&A, o);
 	jbh_wait_all_ready(&A, READY_MS);
+}
+
+/* The end of a test: its own agent stops cleanly; a shared one runs on
+ * (test_shared_stop stops it). */
+static void down(void)
+{
+	if (shared)
+		ck_assert_msg(jbh_running(&A), "the supervisor died (log %s)", A.log);
+	else
+		jbh_stop(&A, STOP_MS);
 }
 
 static const char *real(const char *path)
@@ -115,7 +144,7 @@ START_TEST(test_credentials_absolute)
 	ck_assert(!jbh_jarr_has(ev, "file.actions", "write"));
 	ck_assert(json_is_false(json_object_get(json_object_get(ev, "file"), "path_truncated")));
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -138,7 +167,7 @@ START_TEST(test_credentials_relative)
 	ck_assert_str_eq(jbh_jstr(ev, "process.args"), "cat shadow");
 	ck_assert(jbh_jarr_has(ev, "file.actions", "read"));
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -163,7 +192,7 @@ START_TEST(test_binary_self_deletion)
 	ck_assert(jbh_jarr_has(ev, "file.actions", "execve"));
 	ck_assert(jbh_jarr_has(ev, "file.actions", "unlink"));
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -208,7 +237,7 @@ START_TEST(test_ssh_auth_keys_modification)
 	ck_assert(jbh_jarr_has(ev, "file.actions", "write"));
 	ck_assert(jbh_jarr_has(ev, "file.actions", "unlink"));
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -239,7 +268,7 @@ START_TEST(test_hidden_exec_from_tmp)
 	jbh_check_event(ev, "exec_from_unusual_dir", pid, getpid(), copy, t);
 	ck_assert_str_eq(jbh_jstr(ev, "file.path"), copy);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -278,7 +307,7 @@ START_TEST(test_hidden_script_relative)
 	ev = jbh_wait_event(&A, jbh_match, &m, dl);
 	ck_assert_msg(ev != NULL, "no exec_from_unusual_dir of %s for pid %d", script, (int)pid);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -306,7 +335,7 @@ START_TEST(test_data_encoder_exec)
 	ck_assert_str_eq(jbh_jstr(ev, "process.args"), "base64");
 	ck_assert_str_eq(jbh_jstr(ev, "file.path"), real("/usr/bin/base64"));
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -328,7 +357,7 @@ START_TEST(test_net_scan_tool_exec)
 	ck_assert_str_eq(jbh_jstr(ev, "process.args"), "nmap -sS 127.0.0.1");
 	ck_assert_str_eq(jbh_jstr(ev, "file.path"), copy);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -375,7 +404,7 @@ static void port_test(const char *kind, const char *port)
 	ck_assert_str_eq(jbh_jstr(ev, "process.args"), args);
 	check_flow(ev, "127.0.0.1", atoi(port));
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 
 START_TEST(test_stratum_port_access)
@@ -405,7 +434,7 @@ START_TEST(test_suspicious_port_ipv6)
 	st = jbh_run(helper, argv, RUN_MS, &pid);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 3) {
 		printf("SKIP: suspicious_port_access over IPv6: no IPv6 sockets here\n");
-		jbh_stop(&A, STOP_MS);
+		down();
 		return;
 	}
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) <= 1, "tcpconn: wait status 0x%x", st);
@@ -416,7 +445,7 @@ START_TEST(test_suspicious_port_ipv6)
 	ck_assert_int_eq(jbh_jint(ev, "flow.remote.port", -1), 4444);
 	ck_assert_str_eq(jbh_jstr(ev, "flow.direction"), "egress");
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -484,7 +513,7 @@ START_TEST(test_cloud_metadata_access)
 	ck_assert_str_eq(jbh_jstr(ev, "process.args"), args);
 	check_flow(ev, "169.254.169.254", 80);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -529,7 +558,7 @@ START_TEST(test_cloud_metadata_udp)
 	ck_assert_str_eq(jbh_jstr(ev, "flow.remote.address"), "169.254.169.254");
 	ck_assert_int_eq(jbh_jint(ev, "flow.remote.port", -1), 53);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -564,7 +593,7 @@ START_TEST(test_benign_controls)
 		      "reported; see %s", (int)p_cat, A.events);
 	ck_assert_msg(jbh_count_events(&A, by_pid, &p_true) == 0, "/bin/true (%d) was reported; "
 		      "see %s", (int)p_true, A.events);
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -1161,7 +1190,7 @@ START_TEST(test_fd_actions_in_map)
 	ck_assert(!((acts_a | acts_b) & (JB_ACT_CLOSE | JB_ACT_LLSEEK)));
 	close(meta_fd);
 	close(links_fd);
-	jbh_stop(&A, STOP_MS);
+	down();
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -1304,7 +1333,7 @@ START_TEST(test_reopen_epoch)
 	close(links_fd);
 	close(bss_fd);
 	close(gen_fd);
-	jbh_stop(&A, STOP_MS);
+	down();
 	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -1315,6 +1344,46 @@ END_TEST
 static void sweep(void)
 {
 	jbh_kill_leftovers();
+}
+
+/* unchecked fixtures of a shared TCase: in the runner process */
+static void shared_up(void)
+{
+	shared = 0;
+	jbh_start_ready(&A, NULL, READY_MS);
+	shared = 1;
+}
+
+/* test_shared_stop stopped it; this reaps it (and ends it if that test did
+ * not): Check 0.15 has no report for a failure in an unchecked teardown */
+static void shared_down(void)
+{
+	jbh_reap(&A);
+	shared = 0;
+}
+
+/* The last test of a shared TCase: after all its tests, SIGTERM still
+ * stops the supervisor with exit 0, every child gone (as jbh_stop). */
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
+/* A TCase whose tests (NULL-terminated) share one agent (see the top).
+ * Check runs teardowns in the reverse order of adding: the reap, then the
+ * sweep. */
+static void add_shared(Suite *s, const char *name, const TTest *const *t)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+	for (; *t; t++)
+		tcase_add_test(tc, *t);
+	tcase_add_test(tc, test_shared_stop);
+	suite_add_tcase(s, tc);
 }
 
 static void add(Suite *s, const char *name, const TTest *t1, const TTest *t2)
@@ -1336,23 +1405,21 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_integration");
-	add(s, "credentials_files_access", test_credentials_absolute, test_credentials_relative);
-	add(s, "hidden_elf_exec+exec_from_unusual_dir", test_hidden_exec_from_tmp,
-	    test_hidden_script_relative);
-	add(s, "binary_self_deletion", test_binary_self_deletion, NULL);
-	add(s, "data_encoder_exec", test_data_encoder_exec, NULL);
-	add(s, "net_scan_tool_exec", test_net_scan_tool_exec, NULL);
-	add(s, "ssh_auth_keys_modification", test_ssh_auth_keys_modification, NULL);
-	add(s, "stratum_port_access", test_stratum_port_access, NULL);
-	add(s, "suspicious_port_access", test_suspicious_port_access, test_suspicious_port_ipv6);
-	add(s, "cloud_metadata_access", test_cloud_metadata_access, test_cloud_metadata_udp);
-	add(s, "benign_controls", test_benign_controls, NULL);
+	add_shared(s, "file_access", (const TTest *const[]){test_credentials_absolute,
+		   test_credentials_relative, test_binary_self_deletion,
+		   test_ssh_auth_keys_modification, test_benign_controls, NULL});
+	add_shared(s, "execution", (const TTest *const[]){test_hidden_exec_from_tmp,
+		   test_hidden_script_relative, test_data_encoder_exec, test_net_scan_tool_exec,
+		   NULL});
+	add_shared(s, "network", (const TTest *const[]){test_stratum_port_access,
+		   test_suspicious_port_access, test_suspicious_port_ipv6,
+		   test_cloud_metadata_access, test_cloud_metadata_udp, NULL});
 	add(s, "dedup", test_dedup_same_process, NULL);
 	add(s, "sandbox", test_sandbox, NULL);
 	add(s, "clean_stop", test_clean_stop, NULL);
 	add(s, "config_errors", test_config_errors, NULL);
-	add(s, "fd_actions_in_map", test_fd_actions_in_map, NULL);
-	add(s, "reopen_epoch", test_reopen_epoch, NULL);
+	add_shared(s, "kernel_maps", (const TTest *const[]){test_fd_actions_in_map,
+		   test_reopen_epoch, NULL});
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
