@@ -15,20 +15,20 @@
  *  - no alert is lost when the file printer dies with lines in flight;
  *  - restart delays double up to the cap;
  *  - the supervisor never died, and still stops with exit 0 on SIGTERM.
- * A test of one fault per kind (a loop test) shares one agent with the
- * other kinds' tests of its TCase (tc_shared), which saves an agent start
- * per test: the TCase's unchecked fixture starts it in the runner process,
- * each forked test hurts its own kind's child of it and leaves the
- * supervisor running, and the TCase's last test (test_shared_stop) stops
- * it (exit 0, every child gone), after every fault of the TCase. A kind is
- * hurt once per shared agent, so the first back-off that kill9, sigstop
- * and hang assert is what a fresh agent shows (sandbox_forbidden, which
- * hurts some kinds several times, asserts no back-off); every log check
- * names the child's pid or generation, so an earlier test's lines cannot
- * answer for a later one; and a group's triggers stay within what the
- * recipes' noise limits allow one agent (see forbidden[]). The tests of an
- * agent's history (back-off, gauntlet) and the one with other options (a
- * line in flight) start their own.
+ * The tests of a fault per kind (loop tests) share one agent per TCase
+ * (tc_shared), which saves an agent start and stop per test: the TCase's
+ * unchecked fixture starts it in the runner process, each forked test
+ * hurts its own kind's child of it and leaves the supervisor running, and
+ * the TCase's last test (test_shared_stop) stops it (exit 0, every child
+ * gone), after every fault of the TCase. The tests that assert the first
+ * back-off (kill9, sigstop, hang) hurt each kind once on their agent, and
+ * before anything else hurts it, so they see what a fresh agent shows;
+ * the others assert no back-off. Every log check names the child's pid or
+ * generation, so an earlier test's lines cannot answer for a later one,
+ * and a TCase's triggers stay within what the recipes' noise limits allow
+ * one agent (see forbidden[]). The tests of an agent's history (back-off,
+ * gauntlet) and the one with other options (a line in flight) start
+ * their own.
  * Not root: "SKIP:" and exit 77.
  */
 #include <check.h>
@@ -648,50 +648,62 @@ static TCase *tc(Suite *s, const char *name)
 	return t;
 }
 
-/* A TCase whose tests, a loop test from i0 to i1 (one per kind) and then
- * the tests of more (NULL-terminated; NULL: none), share one agent started
- * by setup (see the top), and whose last test stops it. Check runs
- * teardowns in the reverse order of adding: the reap, then the sweep. */
-static void tc_shared(Suite *s, const char *name, void (*setup)(void), const TTest *t, int i0,
-		      int i1, const TTest *const *more)
+/* A TCase whose tests share one agent started by setup (see the top):
+ * add them, then shared_end(). Check runs teardowns in the reverse order
+ * of adding: the reap, then the sweep. */
+static TCase *tc_shared(Suite *s, const char *name, void (*setup)(void))
 {
 	TCase *c = tcase_create(name);
 
 	tcase_set_timeout(c, 60);
 	tcase_add_unchecked_fixture(c, NULL, sweep);
 	tcase_add_unchecked_fixture(c, setup, shared_down);
-	tcase_add_loop_test(c, t, i0, i1);
-	for (; more && *more; more++)
-		tcase_add_test(c, *more);
-	tcase_add_test(c, test_shared_stop);
 	suite_add_tcase(s, c);
+	return c;
+}
+
+/* the last test of a shared TCase stops its agent */
+static void shared_end(TCase *c)
+{
+	tcase_add_test(c, test_shared_stop);
 }
 
 int main(void)
 {
 	Suite *s = suite_create("faults");
 	SRunner *sr;
+	TCase *c;
 	int failed;
 
 	jbh_main_init("check_faults");
-	/* after the loop (it asserts each kind's first restart): two more kills */
-	tc_shared(s, "kill9_each_child", shared_up, test_kill9, 0, NKIDS,
-		  (const TTest *const[]){test_exit_line_names_pid,
-					 test_printer_kill_right_after_trigger, NULL});
+	c = tc_shared(s, "kill9_each_child", shared_up);
+	tcase_add_loop_test(c, test_kill9, 0, NKIDS);
+	/* after the loop, which asserts each kind's first restart: two more kills */
+	tcase_add_test(c, test_exit_line_names_pid);
+	tcase_add_test(c, test_printer_kill_right_after_trigger);
+	shared_end(c);
 	tcase_add_test(tc(s, "printer_kill_line_in_flight"), test_printer_kill_line_in_flight);
-	tc_shared(s, "sigstop_worker", shared_up, test_sigstop_worker, 0, NWORKERS, NULL);
-	tc_shared(s, "hook_sigsys", shared_up, test_hook_sigsys, 0, NWORKERS, NULL);
-	tc_shared(s, "hook_garbage", shared_up, test_hook_garbage, 0, NWORKERS, NULL);
-	tc_shared(s, "hook_hang", shared_up, test_hook_hang, 0, NWORKERS, NULL);
-	tc_shared(s, "hook_crash_is_sigabrt", shared_up, test_hook_crash, 0, NWORKERS, NULL);
+	c = tc_shared(s, "sigstop_worker+sandbox_open_refused", shared_up);
+	tcase_add_loop_test(c, test_sigstop_worker, 0, NWORKERS);
+	tcase_add_loop_test(c, test_sandbox_open_refused, 0, NWORKERS);
+	shared_end(c);
+	/* each worker hurt three times: none of these asserts a back-off */
+	c = tc_shared(s, "hook_sigsys+hook_garbage+hook_crash_is_sigabrt", shared_up);
+	tcase_add_loop_test(c, test_hook_sigsys, 0, NWORKERS);
+	tcase_add_loop_test(c, test_hook_garbage, 0, NWORKERS);
+	tcase_add_loop_test(c, test_hook_crash, 0, NWORKERS);
+	shared_end(c);
+	c = tc_shared(s, "hook_hang", shared_up);
+	tcase_add_loop_test(c, test_hook_hang, 0, NWORKERS);
+	shared_end(c);
 	/* one agent per group of forbidden[] (see there) */
 	for (int i0 = 0, i1; i0 < NFORBIDDEN; i0 = i1) {
 		for (i1 = i0 + 1; i1 < NFORBIDDEN && forbidden_group(i1) == forbidden_group(i0); i1++)
 			;
-		tc_shared(s, forbidden_group(i0), shared_up_stdout, test_sandbox_forbidden, i0, i1,
-			  NULL);
+		c = tc_shared(s, forbidden_group(i0), shared_up_stdout);
+		tcase_add_loop_test(c, test_sandbox_forbidden, i0, i1);
+		shared_end(c);
 	}
-	tc_shared(s, "sandbox_open_refused", shared_up, test_sandbox_open_refused, 0, NWORKERS, NULL);
 	tcase_add_test(tc(s, "restart_backoff"), test_restart_backoff);
 	tcase_add_test(tc(s, "gauntlet"), test_gauntlet);
 	sr = srunner_create(s);
