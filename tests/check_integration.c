@@ -3,15 +3,15 @@
  * per behaviour. A test runs the behaviour as a real process whose pid it
  * records and reads what the file printer wrote, on an agent
  * (tests/agent_harness.c) that is either its own or shared by the tests of
- * its TCase (add_shared: the file_access, execution and network detections,
- * and the kernel-map tests). A shared agent is started by the TCase's
- * unchecked fixture in the runner process, which the tests fork from; each
- * test leaves it running, and the TCase's last test stops it (exit 0, every
- * child gone). Every check of a test is by the pid of its own trigger, and
+ * its TCase (add_shared: the file_access, execution and network
+ * detections; the sandbox and the kernel-map tests). A shared agent is
+ * started by the TCase's unchecked fixture in the runner process, which
+ * the tests fork from; each test leaves it running, and the TCase's last
+ * test stops it (exit 0, every child gone). Every check of a test is by the pid of its own trigger, and
  * the recipes' noise limits (times_per_exe, times_per_full_ancestry: kept
  * by the supervisor for its whole life) allow each group's triggers on one
  * agent. The tests whose property needs a fresh agent or other options
- * (dedup, sandbox, clean stop, configuration errors) keep their own.
+ * (dedup, clean stop, configuration errors) keep their own.
  *
  * Invariants checked:
  *  - each detection arrives within three cadences (+1 s for process
@@ -65,12 +65,14 @@ static struct jbh_agent A;
 /* set by a shared TCase's fixture in the runner, so in each of its tests */
 static int shared;
 
-/* An agent of the test's own, or the TCase's shared one (default options
- * only), with every child READY. */
+/* An agent of the test's own, or the TCase's shared one (default options,
+ * or the stdout printer too), with every child READY. */
 static void up(const struct jbh_opts *o)
 {
 	if (shared) {
-		ck_assert_msg(o == NULL, "a shared agent has the default options");
+		ck_assert_msg((o ? o->stdout_printer : 0) == A.o.stdout_printer &&
+				      (!o || (!o->debug_log && !o->extra_conf && !o->log_level)),
+			      "the shared agent of this TCase has other options than the test's");
 		ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
 		jbh_wait_all_ready(&A, READY_MS);
 		return;
@@ -776,7 +778,7 @@ START_TEST(test_sandbox)
 		ck_assert_msg(pid > 0, "no %s child", A.kinds[i]);
 		check_confined(A.kinds[i], pid);
 	}
-	jbh_stop(&A, STOP_MS);
+	down();
 }
 END_TEST
 
@@ -1354,6 +1356,15 @@ static void shared_up(void)
 	shared = 1;
 }
 
+static void shared_up_stdout(void)
+{
+	const struct jbh_opts o = {.stdout_printer = 1};
+
+	shared = 0;
+	jbh_start_ready(&A, &o, READY_MS);
+	shared = 1;
+}
+
 /* test_shared_stop stopped it; this reaps it (and ends it if that test did
  * not): Check 0.15 has no report for a failure in an unchecked teardown */
 static void shared_down(void)
@@ -1373,13 +1384,13 @@ END_TEST
 /* A TCase whose tests (NULL-terminated) share one agent (see the top).
  * Check runs teardowns in the reverse order of adding: the reap, then the
  * sweep. */
-static void add_shared(Suite *s, const char *name, const TTest *const *t)
+static void add_shared(Suite *s, const char *name, void (*setup)(void), const TTest *const *t)
 {
 	TCase *tc = tcase_create(name);
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
-	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+	tcase_add_unchecked_fixture(tc, setup, shared_down);
 	for (; *t; t++)
 		tcase_add_test(tc, *t);
 	tcase_add_test(tc, test_shared_stop);
@@ -1405,21 +1416,21 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_integration");
-	add_shared(s, "file_access", (const TTest *const[]){test_credentials_absolute,
+	add_shared(s, "file_access", shared_up, (const TTest *const[]){test_credentials_absolute,
 		   test_credentials_relative, test_binary_self_deletion,
 		   test_ssh_auth_keys_modification, test_benign_controls, NULL});
-	add_shared(s, "execution", (const TTest *const[]){test_hidden_exec_from_tmp,
+	add_shared(s, "execution", shared_up, (const TTest *const[]){test_hidden_exec_from_tmp,
 		   test_hidden_script_relative, test_data_encoder_exec, test_net_scan_tool_exec,
 		   NULL});
-	add_shared(s, "network", (const TTest *const[]){test_stratum_port_access,
+	add_shared(s, "network", shared_up, (const TTest *const[]){test_stratum_port_access,
 		   test_suspicious_port_access, test_suspicious_port_ipv6,
 		   test_cloud_metadata_access, test_cloud_metadata_udp, NULL});
 	add(s, "dedup", test_dedup_same_process, NULL);
-	add(s, "sandbox", test_sandbox, NULL);
 	add(s, "clean_stop", test_clean_stop, NULL);
 	add(s, "config_errors", test_config_errors, NULL);
-	add_shared(s, "kernel_maps", (const TTest *const[]){test_fd_actions_in_map,
-		   test_reopen_epoch, NULL});
+	/* the sandbox first: it reads each child's fds before anything else ran */
+	add_shared(s, "sandbox+kernel_maps", shared_up_stdout, (const TTest *const[]){test_sandbox,
+		   test_fd_actions_in_map, test_reopen_epoch, NULL});
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
