@@ -3,15 +3,18 @@
  * per behaviour. A test runs the behaviour as a real process whose pid it
  * records and reads what the file printer wrote, on an agent
  * (tests/agent_harness.c) that is either its own or shared by the tests of
- * its TCase (add_shared: the file_access, execution and network
- * detections; the sandbox and the kernel-map tests). A shared agent is
- * started by the TCase's unchecked fixture in the runner process, which
- * the tests fork from; each test leaves it running, and the TCase's last
- * test stops it (exit 0, every child gone). Every check of a test is by the pid of its own trigger, and
- * the recipes' noise limits (times_per_exe, times_per_full_ancestry: kept
- * by the supervisor for its whole life) allow each group's triggers on one
- * agent. The tests whose property needs a fresh agent or other options
- * (dedup, clean stop, configuration errors) keep their own.
+ * its TCase (add_shared: the sandbox, every detection test and the
+ * kernel-map tests, on an agent with the stdout printer too; an agent
+ * start is most of the time a test takes). A shared agent is started by
+ * the TCase's unchecked fixture in the runner process, which the tests
+ * fork from; each test leaves it running, and the TCase's last test stops
+ * it (exit 0, every child gone). Every check of a test is by the pid of
+ * its own trigger, and the recipes' noise limits (times_per_exe,
+ * times_per_full_ancestry: kept by the supervisor for its whole life)
+ * allow all their triggers on one agent (at most 3 of any one recipe from
+ * this program's ancestry). The tests whose property needs a fresh agent
+ * or other options (dedup, clean stop, configuration errors) keep their
+ * own.
  *
  * Invariants checked:
  *  - each detection arrives within three cadences (+1 s for process
@@ -1351,13 +1354,6 @@ static void sweep(void)
 /* unchecked fixtures of a shared TCase: in the runner process */
 static void shared_up(void)
 {
-	shared = 0;
-	jbh_start_ready(&A, NULL, READY_MS);
-	shared = 1;
-}
-
-static void shared_up_stdout(void)
-{
 	const struct jbh_opts o = {.stdout_printer = 1};
 
 	shared = 0;
@@ -1384,13 +1380,13 @@ END_TEST
 /* A TCase whose tests (NULL-terminated) share one agent (see the top).
  * Check runs teardowns in the reverse order of adding: the reap, then the
  * sweep. */
-static void add_shared(Suite *s, const char *name, void (*setup)(void), const TTest *const *t)
+static void add_shared(Suite *s, const char *name, const TTest *const *t)
 {
 	TCase *tc = tcase_create(name);
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
-	tcase_add_unchecked_fixture(tc, setup, shared_down);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
 	for (; *t; t++)
 		tcase_add_test(tc, *t);
 	tcase_add_test(tc, test_shared_stop);
@@ -1416,21 +1412,18 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_integration");
-	add_shared(s, "file_access", shared_up, (const TTest *const[]){test_credentials_absolute,
-		   test_credentials_relative, test_binary_self_deletion,
-		   test_ssh_auth_keys_modification, test_benign_controls, NULL});
-	add_shared(s, "execution", shared_up, (const TTest *const[]){test_hidden_exec_from_tmp,
-		   test_hidden_script_relative, test_data_encoder_exec, test_net_scan_tool_exec,
-		   NULL});
-	add_shared(s, "network", shared_up, (const TTest *const[]){test_stratum_port_access,
-		   test_suspicious_port_access, test_suspicious_port_ipv6,
-		   test_cloud_metadata_access, test_cloud_metadata_udp, NULL});
+	/* the sandbox first: it reads each child's fds before anything else ran */
+	add_shared(s, "shared_agent", (const TTest *const[]){test_sandbox,
+		   test_credentials_absolute, test_credentials_relative, test_binary_self_deletion,
+		   test_ssh_auth_keys_modification, test_benign_controls,
+		   test_hidden_exec_from_tmp, test_hidden_script_relative, test_data_encoder_exec,
+		   test_net_scan_tool_exec,
+		   test_stratum_port_access, test_suspicious_port_access, test_suspicious_port_ipv6,
+		   test_cloud_metadata_access, test_cloud_metadata_udp,
+		   test_fd_actions_in_map, test_reopen_epoch, NULL});
 	add(s, "dedup", test_dedup_same_process, NULL);
 	add(s, "clean_stop", test_clean_stop, NULL);
 	add(s, "config_errors", test_config_errors, NULL);
-	/* the sandbox first: it reads each child's fds before anything else ran */
-	add_shared(s, "sandbox+kernel_maps", shared_up_stdout, (const TTest *const[]){test_sandbox,
-		   test_fd_actions_in_map, test_reopen_epoch, NULL});
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
