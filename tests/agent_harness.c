@@ -4,11 +4,12 @@
  * Invariants:
  *  - every wait polls with a deadline; nothing sleeps in place of a
  *    synchronisation, except where the test means "wait the full window".
- *  - an agent never outlives the test that started it: it gets
- *    PR_SET_PDEATHSIG(SIGKILL) (Check's fork mode ends a failed test with
- *    _exit, so atexit would not run), and its pid is recorded in a shared
- *    registry that the runner process sweeps (jbh_kill_leftovers) after
- *    each test case and at the end.
+ *  - an agent never outlives the test that started it (or the test case,
+ *    when a Check unchecked fixture started it in the runner for its tests
+ *    to share): it gets PR_SET_PDEATHSIG(SIGKILL) (Check's fork mode ends a
+ *    failed test with _exit, so atexit would not run), and its pid is
+ *    recorded in a shared registry that the runner process sweeps
+ *    (jbh_kill_leftovers) after each test case and at the end.
  *  - the agent's stderr (its log) and the file printer's output live in a
  *    fresh mkdtemp dir; it is removed only when the test stopped the agent
  *    cleanly, so a failure leaves the evidence (its path is in the message).
