@@ -267,32 +267,14 @@ static __always_inline struct sock *uring_udp_sock(struct file *f)
 static __noinline int uring_connect(struct task_struct *task, struct io_kiocb *req)
 {
 	struct io_connect *c = as_btf(req, struct io_connect);
-	union {
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-	} u;
 	__u8 daddr[16] = {};
-	__u16 family;
+	__u16 family, dport;
 	struct sock *sk = uring_udp_sock(req_file(task, req));
-	const void *uaddr = c->addr;
-	int alen = c->addr_len;
 
-	if (!sk)
+	if (!sk || user_peer(c->addr, c->addr_len, &family, daddr, &dport))
 		return 0;
-	if (alen < (int)sizeof(u.sin) || bpf_probe_read_user(&u.sin, sizeof(u.sin), uaddr))
-		return 0;
-	family = u.sin.sin_family;
-	if (family == JB_AF_INET) {
-		__builtin_memcpy(daddr, &u.sin.sin_addr, 4);
-	} else if (family == JB_AF_INET6 && alen >= 24) {
-		if (bpf_probe_read_user(&u.sin6, 24, uaddr))
-			return 0;
-		__builtin_memcpy(daddr, &u.sin6.sin6_addr, 16);
-	} else {
-		return 0;
-	}
 	uring_mark(ensure_task(task));
-	return egress_flow(sk, family, (__u8)sk->sk_protocol, daddr, bpf_ntohs(u.sin.sin_port));
+	return egress_flow(sk, family, (__u8)sk->sk_protocol, daddr, dport);
 }
 
 /* A connect of anything but TCP that succeeded: the peer the socket now

@@ -2058,6 +2058,36 @@ static __noinline int egress_flow(const struct sock *sk, __u16 family, __u8 prot
 	return 0;
 }
 
+/* The peer of a connect as the caller gave it (uaddr, alen: user memory):
+ * an IPv4 or IPv6 address into daddr (16 bytes, IPv4 in the first 4) and
+ * its port in host order; 0, or -1 for anything else (AF_UNSPEC
+ * disconnects, AF_UNIX, a short or unreadable address). Shared by the
+ * connect syscall and io_uring's IORING_OP_CONNECT. */
+static __always_inline int user_peer(const void *uaddr, int alen, __u16 *family, __u8 *daddr,
+				     __u16 *dport)
+{
+	union {
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} u;
+
+	if (alen < (int)sizeof(u.sin) || bpf_probe_read_user(&u.sin, sizeof(u.sin), uaddr))
+		return -1;
+	*family = u.sin.sin_family;
+	if (*family == JB_AF_INET) {
+		__builtin_memcpy(daddr, &u.sin.sin_addr, 4);
+	} else if (*family == JB_AF_INET6 && alen >= 24) {
+		/* 24: up to and including sin6_addr, scope id is optional */
+		if (bpf_probe_read_user(&u.sin6, 24, uaddr))
+			return -1;
+		__builtin_memcpy(daddr, &u.sin6.sin6_addr, 16);
+	} else {
+		return -1;
+	}
+	*dport = bpf_ntohs(u.sin.sin_port); /* same offset in both */
+	return 0;
+}
+
 /*
  * connect() of anything but TCP (UDP, ICMP ping sockets, SCTP, ...): TCP
  * is recorded by jb_sock_state at its SYN_SENT transition instead. This
@@ -2073,10 +2103,6 @@ int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
 {
 	const void *uaddr = (const void *)ctx->args[1];
 	int alen = (int)ctx->args[2];
-	union {
-		struct sockaddr_in sin;
-		struct sockaddr_in6 sin6;
-	} u;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 daddr[16] = {};
 	__u16 family, dport, proto;
@@ -2099,20 +2125,8 @@ int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
 		return 0; /* TCP: jb_sock_state's */
 	/* the peer as given: an IPv6 socket may take an AF_INET address, and
 	 * AF_UNSPEC disconnects (not recorded) */
-	if (alen < (int)sizeof(u.sin) || bpf_probe_read_user(&u.sin, sizeof(u.sin), uaddr))
+	if (user_peer(uaddr, alen, &family, daddr, &dport))
 		return 0;
-	family = u.sin.sin_family;
-	if (family == JB_AF_INET) {
-		__builtin_memcpy(daddr, &u.sin.sin_addr, 4);
-	} else if (family == JB_AF_INET6 && alen >= 24) {
-		/* 24: up to and including sin6_addr, scope id is optional */
-		if (bpf_probe_read_user(&u.sin6, 24, uaddr))
-			return 0;
-		__builtin_memcpy(daddr, &u.sin6.sin6_addr, 16);
-	} else {
-		return 0;
-	}
-	dport = bpf_ntohs(u.sin.sin_port); /* same offset in both */
 	return egress_flow(sk, family, (__u8)proto, daddr, dport);
 }
 
