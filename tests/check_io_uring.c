@@ -112,12 +112,24 @@ static json_t *expect(const char *kind, pid_t pid, const char *path, uint64_t de
 	return ev;
 }
 
-/* nothing at all was reported for pid */
+/* A detection of pid other than one about the helper's own exec (where the
+ * build lives under /tmp, as a CI checkout may, exec_from_unusual_dir
+ * rightly reports the exec of the helper itself: not the twin's act). */
+static int twin_pred(json_t *ev, void *arg)
+{
+	pid_t pid = *(pid_t *)arg;
+	const char *mech = jbh_jstr(ev, "mechanism"), *path = jbh_jstr(ev, "file.path");
+
+	if (jbh_jint(ev, "process.pid", -1) != pid)
+		return 0;
+	return !(mech && !strcmp(mech, "execution") && path &&
+		 (!strcmp(path, helper) || !strcmp(path, helper_real)));
+}
+
+/* nothing was reported for pid but its own exec's place */
 static void expect_none(pid_t pid)
 {
-	struct jbh_match m = {NULL, pid, NULL};
-
-	ck_assert_msg(jbh_count_events(&A, jbh_match, &m) == 0,
+	ck_assert_msg(jbh_count_events(&A, twin_pred, &pid) == 0,
 		      "the benign twin (pid %d) was reported; events in %s", (int)pid, A.events);
 }
 
