@@ -3,6 +3,7 @@
 #   make run      build, then run the agent with ./jibril.conf (root)
 #   make check    build, then run every test (root for the kernel tests)
 #   make bench    build, then run the benchmark harness (root; several minutes)
+#   make bench-real  its real-workload section alone (root; about 20 minutes)
 # Missing Debian packages are installed when run as root (else the exact
 # apt-get line is printed and the build stops).
 
@@ -57,9 +58,10 @@ TEST_HELPER_BINS := $(TEST_HELPERS:tests/helpers/%.c=$(OUT)/tests/helpers/%)
 all: $(OUT)/.deps $(OUT)/jibril
 
 # --- Debian packages --------------------------------------------------------
-$(OUT)/.deps:
-	@mkdir -p $(OUT)
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+# $(call install_missing,PACKAGES): installs those not yet installed (root),
+# or prints the apt-get line and stops
+define install_missing
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -71,6 +73,10 @@ $(OUT)/.deps:
 			echo "  apt-get install -y $$missing"; exit 1; \
 		fi; \
 	fi
+endef
+$(OUT)/.deps:
+	@mkdir -p $(OUT)
+	$(call install_missing,$(DEB_PKGS))
 	@touch $@
 deps: $(OUT)/.deps
 
@@ -144,11 +150,18 @@ BENCH_SKELS := $(BENCH_BPF:bench/%.bpf.c=$(OUT)/bench/%.skel.h)
 BENCH_TOOLS := $(filter-out $(BENCH_BPF),$(wildcard bench/*.c))
 BENCH_TOOL_BINS := $(BENCH_TOOLS:bench/%.c=$(OUT)/bench/%)
 BENCH_HARNESS_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard bench/harness/*.c))
-BENCH_BINS := $(BENCH_TOOL_BINS) $(OUT)/bench/bench
+BENCH_BINS := $(BENCH_TOOL_BINS) $(OUT)/bench/bench $(OUT)/bench/floor.bpf.o
 
 $(OUT)/bench/%.bpf.o: bench/%.bpf.c bpf/jibril.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -I$(OUT) -Ibpf -c $< -o $@
+
+# the floor: jibril's own programs with empty bodies (bench/floor-gen.sh)
+$(OUT)/bench/floor.bpf.c: $(OUT)/jibril.bpf.o bench/floor-gen.sh
+	@mkdir -p $(dir $@)
+	sh bench/floor-gen.sh $< > $@.tmp && mv $@.tmp $@
+$(OUT)/bench/floor.bpf.o: $(OUT)/bench/floor.bpf.c $(OUT)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -I$(OUT) -c $< -o $@
 
 $(OUT)/bench/%.skel.h: $(OUT)/bench/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
@@ -163,10 +176,25 @@ $(OUT)/bench/bench: $(BENCH_HARNESS_OBJS) $(TLIB_OBJS)
 
 -include $(BENCH_TOOL_BINS:=.d) $(BENCH_HARNESS_OBJS:.o=.d)
 
-bench: all $(BENCH_BINS)
+# section 6's real workloads and peers (bench/real/): nginx and ab, git, CPython's
+# own test suite, auditd
+BENCH_DEB_PKGS := nginx-light apache2-utils git libpython3.11-testsuite auditd
+$(OUT)/.bench-deps: | $(OUT)/.deps
+	$(call install_missing,$(BENCH_DEB_PKGS))
+	@touch $@
+
+bench: all $(BENCH_BINS) $(OUT)/.bench-deps
 	@[ "$$(id -u)" = 0 ] || { echo "make bench needs root (BPF)"; exit 1; }
-	$(OUT)/bench/bench --jibril $(abspath $(OUT)/jibril) --conf $(abspath $(CONF)) \
-		--bin-dir $(abspath $(OUT)/bench) --out bench/results.json
+	JIBRIL_SRC=$(CURDIR) $(OUT)/bench/bench --jibril $(abspath $(OUT)/jibril) \
+		--conf $(abspath $(CONF)) --bin-dir $(abspath $(OUT)/bench) --out bench/results.json
+
+# section 6 alone: the real workloads (about 20 minutes)
+.PHONY: bench-real
+bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
+	@[ "$$(id -u)" = 0 ] || { echo "make bench-real needs root (BPF)"; exit 1; }
+	JIBRIL_SRC=$(CURDIR) $(OUT)/bench/bench --jibril $(abspath $(OUT)/jibril) \
+		--conf $(abspath $(CONF)) --bin-dir $(abspath $(OUT)/bench) --sections 6 \
+		--out bench/results-real.json
 
 check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
 	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) JIBRIL_BENCH_DIR=$(abspath $(OUT)/bench) \
