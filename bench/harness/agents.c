@@ -407,22 +407,15 @@ static int on_ref_line(char *line, void *arg)
 	return 0;
 }
 
-static int ref_start_(struct ref *r, const char *const *extra)
+static int ref_start_(struct ref *r, char *const *argv)
 {
-	char *argv[24], ring[16];
-	int n = 0, of, ef;
+	int of, ef;
 	uint64_t deadline;
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 
 	instance_no++;
-	snprintf(r->out, sizeof(r->out), "%s/refagent.%d.out", O.tmp, instance_no);
-	snprintf(r->err, sizeof(r->err), "%s/refagent.%d.err", O.tmp, instance_no);
-	snprintf(ring, sizeof(ring), "%u", O.ring_kb);
-	argv[n++] = O.ref;
-	argv[n++] = "--ring-kb";
-	argv[n++] = ring;
-	for (int i = 0; extra && extra[i] && n < 22; i++)
-		argv[n++] = (char *)extra[i];
-	argv[n] = NULL;
+	snprintf(r->out, sizeof(r->out), "%s/%s.%d.out", O.tmp, name, instance_no);
+	snprintf(r->err, sizeof(r->err), "%s/%s.%d.err", O.tmp, name, instance_no);
 	if (tl_tail_open(&r->t, r->out) < 0) {
 		error_("out of memory");
 		return -1;
@@ -442,12 +435,12 @@ static int ref_start_(struct ref *r, const char *const *extra)
 		if (waitpid(r->pid, &r->status, WNOHANG) == r->pid) {
 			r->reaped = 1;
 			child_forget(r->pid);
-			error_("refagent exited during start-up (status 0x%x)", r->status);
+			error_("%s exited during start-up (status 0x%x)", name, r->status);
 			log_tail_to_errors(r->err);
 			return -1;
 		}
 		if (tl_now_ns() > deadline) {
-			error_("refagent: no READY within 20 s");
+			error_("%s: no READY within 20 s", name);
 			log_tail_to_errors(r->err);
 			kill(r->pid, SIGTERM);
 			child_wait(r->pid, 5000);
@@ -458,17 +451,32 @@ static int ref_start_(struct ref *r, const char *const *extra)
 	return 0;
 }
 
-int ref_start(struct ref *r, const char *const *extra)
+int ref_start_argv(struct ref *r, char *const *argv)
 {
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	rc = ref_start_(r, extra);
+	rc = ref_start_(r, argv);
 	if (rc < 0) {
 		tl_tail_close(&r->t);
 		seen_free(&r->hits);
 	}
 	return rc;
+}
+
+int ref_start(struct ref *r, const char *const *extra)
+{
+	char *argv[24], ring[16];
+	int n = 0;
+
+	snprintf(ring, sizeof(ring), "%u", O.ring_kb);
+	argv[n++] = O.ref;
+	argv[n++] = "--ring-kb";
+	argv[n++] = ring;
+	for (int i = 0; extra && extra[i] && n < 22; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n] = NULL;
+	return ref_start_argv(r, argv);
 }
 
 void ref_poll(struct ref *r)
@@ -488,12 +496,12 @@ int ref_stop(struct ref *r)
 	tl_tail_close(&r->t);
 	seen_free(&r->hits);
 	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		error_("refagent did not exit 0 on SIGINT (status 0x%x)", st);
+		error_("%s did not exit 0 on SIGINT (status 0x%x)", r->out, st);
 		log_tail_to_errors(r->err);
 		return -1;
 	}
 	if (!r->summary) {
-		error_("refagent printed no JSON summary line");
+		error_("%s: no JSON summary line", r->out);
 		return -1;
 	}
 	return 0;

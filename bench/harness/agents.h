@@ -100,6 +100,9 @@ struct ref {
 
 /* bench/refagent --ring-kb O.ring_kb extra...; 0 once it printed READY */
 int ref_start(struct ref *r, const char *const *extra);
+/* any program that speaks the same lines (READY, a JSON summary at
+ * SIGINT): bench/floor; argv[0] is its path */
+int ref_start_argv(struct ref *r, char *const *argv);
 /* reads the new lines of its stdout */
 void ref_poll(struct ref *r);
 /* SIGINT, then its JSON summary line (r->summary, the caller's to decref) */

@@ -7,6 +7,7 @@
  *   default_agent.c  2, 4, 5 on one jibril with the given configuration
  *   reference.c      5. the needle and the pairs with the reference agent
  *   query.c          3. query cost per cadence at growing map fills
+ *   real.c           6. real workloads (make bench-real)
  * The support modules: agents.c (start, follow, stop jibril and refagent),
  * children.c (every process we start, and the clean-up at exit),
  * workloads.c (bench/workload commands), cost.c (CPU and RSS of an agent),
@@ -35,7 +36,7 @@ extern const char *const wl_name[NWL];	  /* open, exec, connect, mixed */
 struct opts {
 	/* the command line */
 	const char *jibril, *conf, *bindir, *out, *sections;
-	int quick, rounds;
+	int quick, rounds, rounds_real; /* rounds_real: section 6's */
 	/* sizes: --quick or the full run */
 	unsigned long long iters[NWL];
 	unsigned open_files, idle_s, lat_trials, needle_trials, hay_mult, pairs_files;
@@ -52,7 +53,7 @@ struct opts {
 };
 extern struct opts O;
 
-/* section s ('1'..'5') was asked for (--sections) */
+/* section s ('1'..'6') was asked for (--sections) */
 int want(char s);
 
 void section_overhead(json_t *conf_texts);

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "bench/harness/bpfinfo.h"
+#include "bench/harness/report.h"
+#include "bench/harness/stats.h"
+#include "tests/lib/clock.h"
 #include "tests/lib/file.h"
 
 void map_name_of(__u32 id, char *name, size_t nl, __u32 *ksz, __u32 *vsz)
@@ -206,4 +209,22 @@ int map_each(int fd, size_t ksz, size_t vsz, void (*fn)(const void *k, const voi
 	}
 	free(val);
 	return n;
+}
+
+json_t *bpf_wait_none(int round)
+{
+	/* the previous agent's programs are freed after an RCU grace period
+	 * (for each of its links): wait for them, bounded */
+	json_t *bp = bpf_progs_loaded();
+
+	for (int k = 0; k < 200 && jd(bp, "count") > 0; k++) {
+		json_decref(bp);
+		tl_sleep_ms(50);
+		bp = bpf_progs_loaded();
+	}
+	if (jd(bp, "count") > 0)
+		note("round %d: %.0f BPF program(s) loaded during a no-agent run (%s...; another "
+		     "agent, or ours still being freed): this round's figures may be disturbed",
+		     round, jd(bp, "count"), json_string_value(jget(bp, "names.0")) ?: "?");
+	return bp;
 }

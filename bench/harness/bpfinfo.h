@@ -21,6 +21,9 @@ int pid_bpf_ids(pid_t pid, int prog, __u32 *ids, int max);
 json_t *pid_maps(pid_t pid);
 /* BPF programs loaded right now, anyone's: {count, names: distinct names} */
 json_t *bpf_progs_loaded(void);
+/* waits (at most 10 s) until no BPF program is loaded, for a no-agent run
+ * of round; what is still loaded then (a note says so): J's to keep */
+json_t *bpf_wait_none(int round);
 /* run time and run count (bpf_stats), summed over the programs ids name */
 void prog_totals(const __u32 *ids, int n, double *ns, double *runs);
 /* fn on every entry of map fd (get_next_key + lookup, at most 20M);

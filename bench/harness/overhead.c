@@ -86,21 +86,7 @@ void section_overhead(json_t *conf_texts)
 				tl_sleep_ms(200);
 				t0 = tree_ticks(rf.pid);
 			} else {
-				/* the previous agent's programs are freed after
-				 * an RCU grace period: wait for them, bounded */
-				json_t *bp = bpf_progs_loaded();
-				for (int k = 0; k < 100 && jd(bp, "count") > 0; k++) {
-					json_decref(bp);
-					tl_sleep_ms(50);
-					bp = bpf_progs_loaded();
-				}
-				if (jd(bp, "count") > 0)
-					note("round %d: %.0f BPF program(s) loaded during the no-agent run "
-					     "(%s...; another agent, or ours still being freed): this "
-					     "round's figures may be disturbed",
-					     r + 1, jd(bp, "count"),
-					     json_string_value(jget(bp, "names.0")) ?: "?");
-				json_object_set_new(M, "bpf_progs_loaded", bp);
+				json_object_set_new(M, "bpf_progs_loaded", bpf_wait_none(r + 1));
 			}
 			for (int w = 0; w < NWL && !failed; w++) {
 				uint64_t a = tl_now_ns();
