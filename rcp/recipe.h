@@ -255,6 +255,10 @@ int rcp_match(const struct recipe *r, const struct rcp_subject *s);
 /* The file part alone: does path match the recipe's bases (1 when it has
  * none)? A pure function of (recipe, path), so callers may cache it. */
 int rcp_match_bases(const struct recipe *r, const char *path);
+/* A file or execution recipe whose actions these are: only then does
+ * rcp_match_known() look at the bases (so a caller caching them need not
+ * compute them otherwise). */
+int rcp_needs_bases(const struct recipe *r, uint32_t actions);
 /* rcp_match with the bases part already known (bases_hit 0/1; -1: compute). */
 int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bases_hit);
 /* How many regex tests of this process gave up (PCRE2's match, depth or

@@ -358,21 +358,31 @@ static int group_match(const struct rcp_group *g, const struct rcp_subject *s)
 	return g->all;
 }
 
-static int base_match(const struct rcp_base *b, const char *path)
+/* a path split once for all the bases of a recipe */
+struct split_path {
+	const char *path, *name;
+	size_t len, dirlen;
+};
+
+static void split(struct split_path *sp, const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	const char *name = slash ? slash + 1 : path;
 
-	if (b->base && strcmp(name, b->base))
+	sp->path = path;
+	sp->len = strlen(path);
+	sp->name = slash ? slash + 1 : path;
+	sp->dirlen = slash ? (size_t)(slash - path) : 0;
+	if (sp->dirlen == 0 && slash)
+		sp->dirlen = 1; /* parent is "/" */
+}
+
+static int base_match(const struct rcp_base *b, const struct split_path *sp)
+{
+	if (b->base && strcmp(sp->name, b->base))
 		return 0;
-	if (b->dir) {
-		size_t dl = slash ? (size_t)(slash - path) : 0;
-		if (dl == 0 && slash)
-			dl = 1; /* parent is "/" */
-		if (strlen(b->dir) != dl || strncmp(path, b->dir, dl))
-			return 0;
-	}
-	return !b->re || re_match(b->re, path, strlen(path)) != 0; /* undecided: a match */
+	if (b->dir && (strlen(b->dir) != sp->dirlen || strncmp(sp->path, b->dir, sp->dirlen)))
+		return 0;
+	return !b->re || re_match(b->re, sp->path, sp->len) != 0; /* undecided: a match */
 }
 
 static int in_sorted(const struct recipe *r, const char *key)
@@ -485,11 +495,14 @@ static int env_vars_match(const struct recipe *r, const struct jb_task *t)
 
 int rcp_match_bases(const struct recipe *r, const char *path)
 {
+	struct split_path sp;
+
 	cur = r;
 	if (!r->nbases)
 		return 1;
+	split(&sp, path);
 	for (size_t i = 0; i < r->nbases; i++)
-		if (base_match(&r->bases[i], path))
+		if (base_match(&r->bases[i], &sp))
 			return 1;
 	return 0;
 }
@@ -497,6 +510,15 @@ int rcp_match_bases(const struct recipe *r, const char *path)
 int rcp_match(const struct recipe *r, const struct rcp_subject *s)
 {
 	return rcp_match_known(r, s, -1);
+}
+
+int rcp_needs_bases(const struct recipe *r, uint32_t actions)
+{
+	uint32_t have = actions & r->actions;
+
+	if (!r->enabled || (r->mech != RCP_FILE_ACCESS && r->mech != RCP_EXECUTION))
+		return 0;
+	return r->actions_all ? have == r->actions : have != 0;
 }
 
 int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bases_hit)
@@ -507,8 +529,7 @@ int rcp_match_known(const struct recipe *r, const struct rcp_subject *s, int bas
 	switch (r->mech) {
 	case RCP_FILE_ACCESS:
 	case RCP_EXECUTION: {
-		uint32_t have = s->actions & r->actions;
-		if (!s->path || (r->actions_all ? have != r->actions : !have))
+		if (!s->path || !rcp_needs_bases(r, s->actions))
 			return 0;
 		if (bases_hit < 0)
 			bases_hit = rcp_match_bases(r, s->path);

@@ -160,30 +160,43 @@ static void emit(const struct recipe *r, const struct rcp_subject *s,
  * Which recipes' bases a path matches depends on the path alone, and the
  * same files come back every cadence (a busy task re-opens them): keep the
  * answer per file key in a small direct-mapped cache (bit d: recipe d of
- * the current set; recipes past 64 are always evaluated). A new set
- * empties it.
+ * the current set; recipes past 64 are always evaluated). A bit is worked
+ * out only when a link's actions make recipe d look at its bases
+ * (rcp_needs_bases): a read never costs the bases of the write recipes. A
+ * new set empties the cache.
  */
-#define BASES_CACHE 8192 /* power of two; 192 KiB */
-static struct {
-	uint64_t key, mask;
+#define BASES_CACHE 8192 /* power of two; 256 KiB */
+static struct bases_entry {
+	uint64_t key, mask, known;
 	char check[8]; /* first bytes of the path (a record holds at least 8,
 			* zero-padded): a cheap guard on a key clash */
 } bases_cache[BASES_CACHE];
 
-static uint64_t bases_mask(const struct jb_snap_file *f)
+static struct bases_entry *bases_entry(const struct jb_snap_file *f)
 {
-	size_t i = (size_t)(f->key ^ (f->key >> 32)) & (BASES_CACHE - 1);
-	uint64_t mask = 0;
+	struct bases_entry *e = &bases_cache[(size_t)(f->key ^ (f->key >> 32)) & (BASES_CACHE - 1)];
 
-	if (bases_cache[i].key == f->key && !memcmp(bases_cache[i].check, f->path, 8))
-		return bases_cache[i].mask;
-	for (size_t d = 0; d < recipes.n && d < 64; d++)
-		if (recipes.r[d].enabled && rcp_match_bases(&recipes.r[d], f->path))
-			mask |= 1ull << d;
-	bases_cache[i].key = f->key;
-	bases_cache[i].mask = mask;
-	memcpy(bases_cache[i].check, f->path, 8);
-	return mask;
+	if (e->key != f->key || memcmp(e->check, f->path, 8)) {
+		e->key = f->key;
+		e->mask = e->known = 0;
+		memcpy(e->check, f->path, 8);
+	}
+	return e;
+}
+
+/* recipe d's bases on f's path: 0/1, or -1 when d is past the cache */
+static int bases_hit(struct bases_entry *e, const struct jb_snap_file *f, size_t d)
+{
+	uint64_t bit = 1ull << d;
+
+	if (d >= 64)
+		return -1;
+	if (!(e->known & bit)) {
+		if (rcp_match_bases(&recipes.r[d], f->path))
+			e->mask |= bit;
+		e->known |= bit;
+	}
+	return (e->mask & bit) != 0;
 }
 
 static void run_links(const struct jb_snap_view *v, uint64_t since)
@@ -216,11 +229,16 @@ static void run_links(const struct jb_snap_view *v, uint64_t since)
 			jb_child_beat_if_due(); /* busy, not hung */
 		struct rcp_subject sub = {.v = v, .task = t, .path = f->path,
 					  .actions = l->link.actions};
-		uint64_t mask = bases_mask(f);
-		for (size_t d = 0; d < recipes.n; d++)
-			if (rcp_match_known(&recipes.r[d], &sub,
-					    d < 64 ? (int)((mask >> d) & 1) : -1))
+		struct bases_entry *e = bases_entry(f);
+		for (size_t d = 0; d < recipes.n; d++) {
+			/* a recipe that would not look at its bases (another
+			 * mechanism, or actions that do not concern it) gets
+			 * -1: rcp_match_known() never works them out then */
+			int hit = rcp_needs_bases(&recipes.r[d], l->link.actions)
+					  ? bases_hit(e, f, d) : -1;
+			if (rcp_match_known(&recipes.r[d], &sub, hit))
 				emit(&recipes.r[d], &sub, f, f->key, l->link.last_ns);
+		}
 	}
 }
 
