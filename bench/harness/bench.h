@@ -36,6 +36,8 @@ extern const char *const wl_name[NWL];	  /* open, exec, connect, mixed */
 struct opts {
 	/* the command line */
 	const char *jibril, *conf, *bindir, *out, *sections;
+	/* section 6: the agents and workloads to run (comma-separated; NULL: all) */
+	const char *real_modes, *real_workloads;
 	int quick, rounds, rounds_real; /* rounds_real: section 6's */
 	/* sizes: --quick or the full run */
 	unsigned long long iters[NWL];

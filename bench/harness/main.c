@@ -3,6 +3,8 @@
  *
  *   bench --jibril BIN --conf FILE --bin-dir DIR --out results.json
  *         [--quick] [--rounds N] [--sections 123456]
+ *         [--real-modes jibril,floor,floor_nosys,refagent,auditd]
+ *         [--real-workloads build,files,web_close,web_keep,tests]
  *
  * Measures, on the real kernel, and prints one table (stdout) plus the same
  * figures in a JSON file (jansson):
@@ -65,7 +67,7 @@ int want(char s)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench --jibril BIN --conf FILE --bin-dir DIR --out FILE [--quick] "
-			"[--rounds N] [--sections 123456]\n");
+			"[--rounds N] [--sections 123456] [--real-modes M,M] [--real-workloads W,W]\n");
 	exit(2);
 }
 
@@ -89,6 +91,8 @@ static void options(int argc, char **argv)
 		else if (!strcmp(a, "--out")) O.out = v;
 		else if (!strcmp(a, "--rounds")) rounds_opt = atoi(v);
 		else if (!strcmp(a, "--sections")) O.sections = v;
+		else if (!strcmp(a, "--real-modes")) O.real_modes = v;
+		else if (!strcmp(a, "--real-workloads")) O.real_workloads = v;
 		else usage();
 		i++;
 	}

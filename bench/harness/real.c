@@ -69,7 +69,19 @@ static struct {
 	double t[MAX_ROUNDS + 1][RM_N][NRW];
 	double cpu[MAX_ROUNDS][RM_N][NRW], rss[MAX_ROUNDS][RM_N][NRW];
 	int trig_sent, trig_seen;
+	int wl_on[NRW]; /* asked for (--real-workloads) */
 } R;
+
+/* name is an item of the comma-separated list */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
 
 /* the round being run, for notes */
 static int R_round;
@@ -174,6 +186,11 @@ static int real_setup(void)
 	R.avail[RM_REF] = O.have_ref;
 	R.avail[RM_AUDITD] = access("/usr/sbin/auditd", X_OK) == 0 &&
 			     access("/usr/sbin/auditctl", X_OK) == 0 && access("/proc/self/loginuid", F_OK) == 0;
+	for (int m = 1; m < RM_N; m++)
+		if (O.real_modes && !in_list(O.real_modes, rm_name[m]))
+			R.avail[m] = 0;
+	for (int w = 0; w < NRW; w++)
+		R.wl_on[w] = !O.real_workloads || in_list(O.real_workloads, rw_name[w]);
 	if (R.avail[RM_AUDITD]) {
 		char *sargv[] = {"/usr/sbin/auditctl", "-s", NULL}, st[1024], *pid;
 		if (child_capture(sargv, st, sizeof(st), 10000, NULL) == 0 && (pid = strstr(st, "\npid ")) &&
@@ -380,6 +397,9 @@ static int run_mode(int r, enum rmode m, json_t *R_json)
 		return -1;
 	}
 	for (int w = 0; w < NRW && !failed; w++) {
+		trig[w] = 0;
+		if (!R.wl_on[w])
+			continue;
 		if (run_one(&a, r, w, &trig[w]) < 0)
 			failed = 1;
 		else
@@ -422,6 +442,10 @@ static json_t *summarise(void)
 
 	for (int w = 0; w < NRW; w++) {
 		json_t *X = json_object();
+		if (!R.wl_on[w]) {
+			json_decref(X);
+			continue;
+		}
 		for (int m = 0; m < RM_N; m++) {
 			double v[MAX_ROUNDS + 1], ratio[MAX_ROUNDS], even[MAX_ROUNDS], odd[MAX_ROUNDS],
 				cpu[MAX_ROUNDS], rss[MAX_ROUNDS];
@@ -533,6 +557,8 @@ void real_table(void)
 	printf("\n");
 	for (int w = 0; w < NRW; w++) {
 		json_t *X = json_object_get(W, rw_name[w]);
+		if (!X)
+			continue;
 		printf("   %-10s %6.2f s", rw_name[w], jd(X, "none.median_s"));
 		for (int m = 1; m < RM_N; m++) {
 			json_t *A = json_object_get(X, rm_name[m]);
@@ -548,6 +574,8 @@ void real_table(void)
 	printf("   agent CPU during the run, %% of one core (median) / RSS MiB (median)\n");
 	for (int w = 0; w < NRW; w++) {
 		json_t *X = json_object_get(W, rw_name[w]);
+		if (!X)
+			continue;
 		printf("   %-10s %-8s", rw_name[w], "");
 		for (int m = 1; m < RM_N; m++) {
 			json_t *A = json_object_get(X, rm_name[m]);
