@@ -3,8 +3,10 @@
  * jibril.bpf.c - the kernel side of jibril: one CO-RE object that keeps a
  * compact, de-duplicated picture of what processes do, in maps only.
  *
- * Hooks (tracepoints only: this class of kernel has no kprobes and refuses
- * fentry/fexit/lsm with EPERM):
+ * Hooks (no kprobes: this class of kernel has none; every syscall hook is
+ * a syscalls: tracepoint program with an fentry/fexit twin on its
+ * __x64_sys_* wrapper, one body for both: syscall_hook.bpf.h; the loader
+ * picks one of the two sets, supervisor/backend.c):
  *   tp_btf/sched_process_{fork,exec,exit}  -> jb_tasks (+ jb_files/jb_links
  *                                             for the executed file)
  *   tp_btf/cgroup_attach_task               -> jb_tasks cgroup_id (a move)
@@ -26,8 +28,9 @@
  * jb_links_hot instead, with a copy of its task in jb_tasks_hot: maps that
  * ordinary activity never touches, so a storm cannot evict them.
  * tp_btf where the event has one (cheaper, needs no tracefs); syscall
- * events only exist as tracefs tracepoints. A missing optional syscall
- * tracepoint is the loader's business (it turns the program off).
+ * events only exist as tracefs tracepoints, or as fentry/fexit on the
+ * syscall wrappers where the kernel accepts those. A missing optional
+ * syscall tracepoint is the loader's business (it turns the program off).
  *
  * Why no ring/perf buffer: per-event streaming is what this product exists
  * to avoid: every repetition costs a record, a copy and user-space work
@@ -59,8 +62,9 @@
  *  - a key in jb_watch is never in jb_files (jb_watch is filled before
  *    attach): record_file() relies on it to skip the watch lookup.
  *  - the per-CPU scratch maps are used only from process context programs
- *    (syscall and sched tracepoints run with preemption disabled, so one
- *    program at a time per CPU). The inet_sock_set_state program can run in
+ *    (syscall and sched tracepoints run with preemption disabled, and the
+ *    fentry/fexit twins disable it around their body: one program at a
+ *    time per CPU). The inet_sock_set_state program can run in
  *    softirq on top of them and therefore must use the stack only, except
  *    on its SYN_SENT branch, which only ever runs inside connect()/sendto()
  *    (tcp_v4_connect/tcp_v6_connect, process context).
@@ -76,6 +80,7 @@
 #include <bpf/bpf_endian.h>
 #include "jibril.h"
 #include "vfs_path.bpf.h"
+#include "syscall_hook.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -1183,105 +1188,106 @@ static __always_inline int pathgen_exit(void)
 /* Exit programs of every syscall that can change an existing path without
  * a new dentry or mount: renames (their entry programs are further down,
  * with the RENAME records) and mount-tree changes, which also get entry
- * programs here. Kept ahead of all entry programs: see struct jb_pathgen.
- * Spelt out, not macro-generated: tests read program names from here. */
+ * programs here. Kept ahead of all entry programs (their fexit twins too,
+ * which the macros put right after each): see struct jb_pathgen. The SEC
+ * lines are spelt out: tests read program names from here. */
 /* with the path-named calls below: a string unreadable at entry */
 static __always_inline int path_retry(int two);
 
 SEC("tracepoint/syscalls/sys_exit_rename")
-int jb_pgx_ren(void *ctx)
+int JB_SYS_EXIT(jb_pgx_ren, rename)
 {
 	pathgen_exit();
 	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_renameat")
-int jb_pgx_renat(void *ctx)
+int JB_SYS_EXIT(jb_pgx_renat, renameat)
 {
 	pathgen_exit();
 	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_renameat2")
-int jb_pgx_renat2(void *ctx)
+int JB_SYS_EXIT(jb_pgx_renat2, renameat2)
 {
 	pathgen_exit();
 	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mount")
-int jb_pgx_mnt(void *ctx)
+int JB_SYS_EXIT(jb_pgx_mnt, mount)
 {
 	return pathgen_exit();
 }
 
 SEC("tracepoint/syscalls/sys_exit_move_mount")
-int jb_pgx_mvmnt(void *ctx)
+int JB_SYS_EXIT(jb_pgx_mvmnt, move_mount)
 {
 	return pathgen_exit();
 }
 
 SEC("tracepoint/syscalls/sys_exit_umount")
-int jb_pgx_umnt(void *ctx)
+int JB_SYS_EXIT(jb_pgx_umnt, umount)
 {
 	return pathgen_exit();
 }
 
 SEC("tracepoint/syscalls/sys_exit_pivot_root")
-int jb_pgx_pivot(void *ctx)
+int JB_SYS_EXIT(jb_pgx_pivot, pivot_root)
 {
 	return pathgen_exit();
 }
 
 SEC("tracepoint/syscalls/sys_exit_unshare")
-int jb_pgx_unshr(void *ctx)
+int JB_SYS_EXIT(jb_pgx_unshr, unshare)
 {
 	return pathgen_exit();
 }
 
 SEC("tracepoint/syscalls/sys_exit_setns")
-int jb_pgx_setns(void *ctx)
+int JB_SYS_EXIT(jb_pgx_setns, setns)
 {
 	return pathgen_exit();
 }
 
 SEC("tracepoint/syscalls/sys_enter_mount")
-int jb_pge_mnt(void *ctx)
+int JB_SYS_ENTER(jb_pge_mnt, mount)
 {
 	pathgen_enter();
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_move_mount")
-int jb_pge_mvmnt(void *ctx)
+int JB_SYS_ENTER(jb_pge_mvmnt, move_mount)
 {
 	pathgen_enter();
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_umount")
-int jb_pge_umnt(void *ctx)
+int JB_SYS_ENTER(jb_pge_umnt, umount)
 {
 	pathgen_enter();
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_pivot_root")
-int jb_pge_pivot(void *ctx)
+int JB_SYS_ENTER(jb_pge_pivot, pivot_root)
 {
 	pathgen_enter();
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_unshare")
-int jb_pge_unshr(void *ctx)
+int JB_SYS_ENTER(jb_pge_unshr, unshare)
 {
 	pathgen_enter();
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_setns")
-int jb_pge_setns(void *ctx)
+int JB_SYS_ENTER(jb_pge_setns, setns)
 {
 	pathgen_enter();
 	return 0;
@@ -1433,28 +1439,28 @@ static __always_inline int on_open_exit(long ret, int kind)
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
-int jb_openat_x(struct trace_event_raw_sys_exit *ctx)
+int JB_SYS_EXIT(jb_openat_x, openat)
 {
-	return on_open_exit(ctx->ret, JB_OPENAT);
+	return on_open_exit(ret, JB_OPENAT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
-int jb_openat2_x(struct trace_event_raw_sys_exit *ctx)
+int JB_SYS_EXIT(jb_openat2_x, openat2)
 {
-	return on_open_exit(ctx->ret, JB_OPENAT2);
+	return on_open_exit(ret, JB_OPENAT2);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open")
-int jb_open_x(struct trace_event_raw_sys_exit *ctx)
+int JB_SYS_EXIT(jb_open_x, open)
 {
-	return on_open_exit(ctx->ret, JB_OPEN);
+	return on_open_exit(ret, JB_OPEN);
 }
 
 /* creat() is open(O_CREAT|O_WRONLY|O_TRUNC) */
 SEC("tracepoint/syscalls/sys_exit_creat")
-int jb_creat_x(struct trace_event_raw_sys_exit *ctx)
+int JB_SYS_EXIT(jb_creat_x, creat)
 {
-	return on_open_exit(ctx->ret, JB_CREAT);
+	return on_open_exit(ret, JB_CREAT);
 }
 
 /*
@@ -1468,12 +1474,12 @@ int jb_creat_x(struct trace_event_raw_sys_exit *ctx)
 #define JB_MAP_ANONYMOUS 0x20
 
 SEC("tracepoint/syscalls/sys_enter_mmap")
-int jb_mmap(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_mmap, mmap)
 {
 	struct task_struct *task;
-	int fd = (int)ctx->args[4];
+	int fd = (int)a4;
 
-	if ((ctx->args[3] & JB_MAP_ANONYMOUS) || fd < 0)
+	if ((a3 & JB_MAP_ANONYMOUS) || fd < 0)
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (is_agent(task))
@@ -1484,14 +1490,14 @@ int jb_mmap(struct trace_event_raw_sys_enter *ctx)
 /* ftruncate(): the file behind the fd, through jb_seen (log rotation and
  * databases call it often on files they keep open) */
 SEC("tracepoint/syscalls/sys_enter_ftruncate")
-int jb_ftruncate(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_ftruncate, ftruncate)
 {
 	struct task_struct *task;
 
 	task = bpf_get_current_task_btf();
 	if (is_agent(task))
 		return 0;
-	return file_cached(task, fd_to_file(task, (int)ctx->args[0]), JB_ACT_TRUNCATE);
+	return file_cached(task, fd_to_file(task, (int)a0), JB_ACT_TRUNCATE);
 }
 
 /* fsync(), fdatasync() and sync_file_range(): a flush of one file, through
@@ -1509,21 +1515,21 @@ static __always_inline int on_fd_action(int fd, __u32 act)
 }
 
 SEC("tracepoint/syscalls/sys_enter_fsync")
-int jb_fsync(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fsync, fsync)
 {
-	return on_fd_action((int)ctx->args[0], JB_ACT_FSYNC);
+	return on_fd_action((int)a0, JB_ACT_FSYNC);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fdatasync")
-int jb_fdatasync(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fdatasync, fdatasync)
 {
-	return on_fd_action((int)ctx->args[0], JB_ACT_FSYNC);
+	return on_fd_action((int)a0, JB_ACT_FSYNC);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sync_file_range")
-int jb_sync_range(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_sync_range, sync_file_range)
 {
-	return on_fd_action((int)ctx->args[0], JB_ACT_FSYNC);
+	return on_fd_action((int)a0, JB_ACT_FSYNC);
 }
 
 /* flock(2) taking a lock (LOCK_SH or LOCK_EX, blocking or not, granted or
@@ -1533,11 +1539,11 @@ int jb_sync_range(struct trace_event_raw_sys_enter *ctx)
 #define JB_LOCK_EX 2
 
 SEC("tracepoint/syscalls/sys_enter_flock")
-int jb_flock(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_flock, flock)
 {
-	if (!(ctx->args[1] & (JB_LOCK_SH | JB_LOCK_EX)))
+	if (!(a1 & (JB_LOCK_SH | JB_LOCK_EX)))
 		return 0;
-	return on_fd_action((int)ctx->args[0], JB_ACT_FLOCK);
+	return on_fd_action((int)a0, JB_ACT_FLOCK);
 }
 
 /* fcntl(F_SETFL) with O_ASYNC: the file will signal its owner on I/O.
@@ -1550,22 +1556,20 @@ int jb_flock(struct trace_event_raw_sys_enter *ctx)
 #define JB_S_IFIFO 0010000
 
 SEC("tracepoint/syscalls/sys_enter_fcntl")
-int jb_fcntl(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fcntl, fcntl)
 {
 	struct task_struct *task;
 	struct file *f;
 	__u32 fmt;
 
-	if ((__u32)ctx->args[1] == JB_F_SETOWN || (__u32)ctx->args[1] == JB_F_SETOWN_EX)
-		return tamper_setown((__u32)ctx->args[1], (__u32)ctx->args[1] == JB_F_SETOWN
-								  ? (long)(int)ctx->args[2]
-								  : (long)ctx->args[2]);
-	if ((__u32)ctx->args[1] != JB_F_SETFL || !(ctx->args[2] & JB_O_ASYNC))
+	if ((__u32)a1 == JB_F_SETOWN || (__u32)a1 == JB_F_SETOWN_EX)
+		return tamper_setown((__u32)a1, (__u32)a1 == JB_F_SETOWN ? (long)(int)a2 : (long)a2);
+	if ((__u32)a1 != JB_F_SETFL || !(a2 & JB_O_ASYNC))
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (is_agent(task))
 		return 0;
-	f = fd_to_file(task, (int)ctx->args[0]);
+	f = fd_to_file(task, (int)a0);
 	if (!f)
 		return 0;
 	fmt = f->f_inode->i_mode & JB_S_IFMT;
@@ -1694,66 +1698,61 @@ static __always_inline int on_path(const char *p1, long dfd1, const char *p2, lo
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlinkat")
-int jb_unlinkat(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_unlinkat, unlinkat)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_UNLINK, 0);
+	return on_path((const char *)a1, a0, NULL, 0, JB_ACT_UNLINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_unlink")
-int jb_unlink(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_unlink, unlink)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_UNLINK, 0);
+	return on_path((const char *)a0, JB_AT_FDCWD, NULL, 0, JB_ACT_UNLINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat2")
-int jb_renameat2(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_renameat2, renameat2)
 {
 	pathgen_enter(); /* before on_path()'s is_agent(): every rename counts */
-	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
-		       ctx->args[2], JB_ACT_RENAME, 0);
+	return on_path((const char *)a1, a0, (const char *)a3, a2, JB_ACT_RENAME, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_renameat")
-int jb_renameat(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_renameat, renameat)
 {
 	pathgen_enter(); /* before on_path()'s is_agent(): every rename counts */
-	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
-		       ctx->args[2], JB_ACT_RENAME, 0);
+	return on_path((const char *)a1, a0, (const char *)a3, a2, JB_ACT_RENAME, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_rename")
-int jb_rename(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_rename, rename)
 {
 	pathgen_enter(); /* before on_path()'s is_agent(): every rename counts */
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
+	return on_path((const char *)a0, JB_AT_FDCWD, (const char *)a1,
 		       JB_AT_FDCWD, JB_ACT_RENAME, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmodat")
-int jb_fchmodat(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fchmodat, fchmodat)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_CHMOD,
-		       (__u32)ctx->args[2]);
+	return on_path((const char *)a1, a0, NULL, 0, JB_ACT_CHMOD, (__u32)a2);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmodat2")
-int jb_fchmodat2(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fchmodat2, fchmodat2)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], NULL, 0, JB_ACT_CHMOD,
-		       (__u32)ctx->args[2]);
+	return on_path((const char *)a1, a0, NULL, 0, JB_ACT_CHMOD, (__u32)a2);
 }
 
 SEC("tracepoint/syscalls/sys_enter_chmod")
-int jb_chmod(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_chmod, chmod)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_CHMOD,
-		       (__u32)ctx->args[1]);
+	return on_path((const char *)a0, JB_AT_FDCWD, NULL, 0, JB_ACT_CHMOD, (__u32)a1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_truncate")
-int jb_truncate(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_truncate, truncate)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, NULL, 0, JB_ACT_TRUNCATE, 0);
+	return on_path((const char *)a0, JB_AT_FDCWD, NULL, 0, JB_ACT_TRUNCATE, 0);
 }
 
 /* A hard link: the existing file (it gains a name: /etc/shadow linked
@@ -1762,98 +1761,97 @@ int jb_truncate(struct trace_event_raw_sys_enter *ctx)
  * AT_EMPTY_PATH names the source by its fd: str_path() resolves "" to
  * the dirfd's file. */
 SEC("tracepoint/syscalls/sys_enter_linkat")
-int jb_linkat(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_linkat, linkat)
 {
-	return on_path((const char *)ctx->args[1], ctx->args[0], (const char *)ctx->args[3],
-		       ctx->args[2], JB_ACT_LINK, 0);
+	return on_path((const char *)a1, a0, (const char *)a3, a2, JB_ACT_LINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_link")
-int jb_link(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_link, link)
 {
-	return on_path((const char *)ctx->args[0], JB_AT_FDCWD, (const char *)ctx->args[1],
+	return on_path((const char *)a0, JB_AT_FDCWD, (const char *)a1,
 		       JB_AT_FDCWD, JB_ACT_LINK, 0);
 }
 
 /* A symlink: only the new name is a file operation; the target is just a
  * string stored in it (relative to the link's directory, maybe absent). */
 SEC("tracepoint/syscalls/sys_enter_symlinkat")
-int jb_symlinkat(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_symlinkat, symlinkat)
 {
-	return on_path((const char *)ctx->args[2], ctx->args[1], NULL, 0, JB_ACT_LINK, 0);
+	return on_path((const char *)a2, a1, NULL, 0, JB_ACT_LINK, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_symlink")
-int jb_symlink(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_symlink, symlink)
 {
-	return on_path((const char *)ctx->args[1], JB_AT_FDCWD, NULL, 0, JB_ACT_LINK, 0);
+	return on_path((const char *)a1, JB_AT_FDCWD, NULL, 0, JB_ACT_LINK, 0);
 }
 
 /* Exits of the path-named calls: a string unreadable at entry (path_retry;
- * the renames' exits are with jb_pathgen's). Spelt out: tests read program
- * names from here. */
+ * the renames' exits are with jb_pathgen's). SEC lines spelt out: tests
+ * read program names from here. */
 SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int jb_unlinkat_x(void *ctx)
+int JB_SYS_EXIT(jb_unlinkat_x, unlinkat)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_unlink")
-int jb_unlink_x(void *ctx)
+int JB_SYS_EXIT(jb_unlink_x, unlink)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_fchmodat")
-int jb_fchmodat_x(void *ctx)
+int JB_SYS_EXIT(jb_fchmodat_x, fchmodat)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_fchmodat2")
-int jb_fchmodat2_x(void *ctx)
+int JB_SYS_EXIT(jb_fchmodat2_x, fchmodat2)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_chmod")
-int jb_chmod_x(void *ctx)
+int JB_SYS_EXIT(jb_chmod_x, chmod)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_truncate")
-int jb_truncate_x(void *ctx)
+int JB_SYS_EXIT(jb_truncate_x, truncate)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_linkat")
-int jb_linkat_x(void *ctx)
+int JB_SYS_EXIT(jb_linkat_x, linkat)
 {
 	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_link")
-int jb_link_x(void *ctx)
+int JB_SYS_EXIT(jb_link_x, link)
 {
 	return path_retry(1);
 }
 
 SEC("tracepoint/syscalls/sys_exit_symlinkat")
-int jb_symlinkat_x(void *ctx)
+int JB_SYS_EXIT(jb_symlinkat_x, symlinkat)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_symlink")
-int jb_symlink_x(void *ctx)
+int JB_SYS_EXIT(jb_symlink_x, symlink)
 {
 	return path_retry(0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchmod")
-int jb_fchmod(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fchmod, fchmod)
 {
 	struct task_struct *task;
 	struct jb_scratch *s;
@@ -1866,11 +1864,11 @@ int jb_fchmod(struct trace_event_raw_sys_enter *ctx)
 	if (!s)
 		return 0;
 	tkey = ensure_task(task);
-	if (walk_file(s, fd_to_file(task, (int)ctx->args[0])) < 0) {
+	if (walk_file(s, fd_to_file(task, (int)a0)) < 0) {
 		stat_inc(JB_STAT_PATH_FAIL);
 		return 0;
 	}
-	record_file(s, tkey, JB_ACT_CHMOD, NULL, (__u32)ctx->args[1]);
+	record_file(s, tkey, JB_ACT_CHMOD, NULL, (__u32)a1);
 	return 0;
 }
 
@@ -1883,27 +1881,27 @@ static __always_inline int on_chown(const char *upath, long dfd, int fd)
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchownat")
-int jb_fchownat(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fchownat, fchownat)
 {
-	return on_chown((const char *)ctx->args[1], ctx->args[0], -1);
+	return on_chown((const char *)a1, a0, -1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_chown")
-int jb_chown(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_chown, chown)
 {
-	return on_chown((const char *)ctx->args[0], JB_AT_FDCWD, -1);
+	return on_chown((const char *)a0, JB_AT_FDCWD, -1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_lchown")
-int jb_lchown(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_lchown, lchown)
 {
-	return on_chown((const char *)ctx->args[0], JB_AT_FDCWD, -1);
+	return on_chown((const char *)a0, JB_AT_FDCWD, -1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_fchown")
-int jb_fchown(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_fchown, fchown)
 {
-	return on_chown(NULL, 0, (int)ctx->args[0]);
+	return on_chown(NULL, 0, (int)a0);
 }
 
 /* --- flows --------------------------------------------------------------- */
@@ -2099,10 +2097,10 @@ static __always_inline int user_peer(const void *uaddr, int alen, __u16 *family,
  * unbound socket's local side is still 0.0.0.0:0 here.
  */
 SEC("tracepoint/syscalls/sys_enter_connect")
-int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_connect_e, connect)
 {
-	const void *uaddr = (const void *)ctx->args[1];
-	int alen = (int)ctx->args[2];
+	const void *uaddr = (const void *)a1;
+	int alen = (int)a2;
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 daddr[16] = {};
 	__u16 family, dport, proto;
@@ -2110,7 +2108,7 @@ int jb_connect_e(struct trace_event_raw_sys_enter *ctx)
 	struct sock *sk;
 	struct file *f;
 
-	f = fd_to_file(task, (int)ctx->args[0]);
+	f = fd_to_file(task, (int)a0);
 	if (!f || (f->f_inode->i_mode & JB_S_IFMT) != JB_S_IFSOCK)
 		return 0;
 	sock = as_btf(f->private_data, struct socket);

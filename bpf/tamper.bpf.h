@@ -259,25 +259,25 @@ int BPF_PROG(jb_signal, int sig, struct kernel_siginfo *info, struct task_struct
 }
 
 SEC("tracepoint/syscalls/sys_enter_ptrace")
-int jb_ptrace(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_ptrace, ptrace)
 {
-	long req = ctx->args[0];
+	long req = a0;
 
 	if (req != JB_PTRACE_ATTACH && req != JB_PTRACE_SEIZE)
 		return 0;
-	return tamper_process(JB_TAMPER_PTRACE, req, (__u32)ctx->args[1], 0);
+	return tamper_process(JB_TAMPER_PTRACE, req, (__u32)a1, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_process_vm_readv")
-int jb_vm_readv(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_vm_readv, process_vm_readv)
 {
-	return tamper_process(JB_TAMPER_PROC_MEM, ctx->id, (__u32)ctx->args[0], 0);
+	return tamper_process(JB_TAMPER_PROC_MEM, id, (__u32)a0, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_process_vm_writev")
-int jb_vm_writev(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_vm_writev, process_vm_writev)
 {
-	return tamper_process(JB_TAMPER_PROC_MEM, ctx->id, (__u32)ctx->args[0], 0);
+	return tamper_process(JB_TAMPER_PROC_MEM, id, (__u32)a0, 0);
 }
 
 /* pidfd_getfd(): a copy of one of an agent process's descriptors (its
@@ -305,9 +305,9 @@ static __noinline int tamper_pidfd_getfd(long nr, int pidfd)
 }
 
 SEC("tracepoint/syscalls/sys_enter_pidfd_getfd")
-int jb_pidfd_getfd(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_pidfd_getfd, pidfd_getfd)
 {
-	return tamper_pidfd_getfd(ctx->id, (int)ctx->args[0]);
+	return tamper_pidfd_getfd(id, (int)a0);
 }
 
 /* fcntl(F_SETOWN / F_SETOWN_EX) naming an agent process (or, negative,
@@ -553,9 +553,9 @@ static __always_inline int on_bpf(__u32 cmd, const void *uattr)
 }
 
 SEC("tracepoint/syscalls/sys_enter_bpf")
-int jb_bpf_call(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_bpf_call, bpf)
 {
-	return on_bpf((__u32)ctx->args[0], (const void *)ctx->args[1]);
+	return on_bpf((__u32)a0, (const void *)a1);
 }
 
 /* --- kernel modules --------------------------------------------------------- */
@@ -592,21 +592,21 @@ static __noinline int tamper_module(__u32 nr, const char *uname, int fd)
 /* where the kernel has module support (these tracepoints exist only then;
  * the loader turns missing ones off) */
 SEC("tracepoint/syscalls/sys_enter_init_module")
-int jb_init_module(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_init_module, init_module)
 {
-	return tamper_module(ctx->id, NULL, -1);
+	return tamper_module(id, NULL, -1);
 }
 
 SEC("tracepoint/syscalls/sys_enter_finit_module")
-int jb_finit_module(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_finit_module, finit_module)
 {
-	return tamper_module(ctx->id, NULL, (int)ctx->args[0]);
+	return tamper_module(id, NULL, (int)a0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_delete_module")
-int jb_delete_module(struct trace_event_raw_sys_enter *ctx)
+int JB_SYS_ENTER(jb_delete_module, delete_module)
 {
-	return tamper_module(ctx->id, (const char *)ctx->args[0], -1);
+	return tamper_module(id, (const char *)a0, -1);
 }
 
 /* --- the raw syscall entry (opt-in: [tamper] raw_syscall_hook) ------------ */
