@@ -46,7 +46,7 @@
 /* Longest line handed to inih, including "\r\n\0". */
 #define JB_CONF_LINE_MAX 8192
 
-enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS, K_MEM, K_PIDS, K_CPU };
+enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS, K_MEM, K_PIDS, K_CPU, K_BACKEND };
 
 struct conf_key {
 	const char *section;
@@ -86,6 +86,7 @@ static const struct conf_key conf_keys[] = {
 	BOOL("debug", "fault_hooks", fault_hooks),
 	U32("debug", "query_gap_ms", query_gap_ms, 0, 1000),
 	BOOL("tamper", "raw_syscall_hook", tamper_raw_hook),
+	{ "bpf", "backend", K_BACKEND, offsetof(struct jb_config, bpf_backend), 0, 0 },
 	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
 	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
 	LIMIT("worker_memory", K_MEM, limits_worker.memory),
@@ -99,13 +100,18 @@ static const struct conf_key conf_keys[] = {
 
 static const char *const conf_sections[] = {
 	"agent", "maps", "workers", "printers", "restart", "recipes", "debug", "tamper", "audit",
-	"limits",
+	"limits", "bpf",
 };
 
 static const char *const level_names[] = {
 	[LOG_L_ERR] = "error", [LOG_L_WARN] = "warn",
 	[LOG_L_INFO] = "info", [LOG_L_DEBUG] = "debug",
 	[LOG_L_TRACE] = "trace",
+};
+
+static const char *const backend_names[] = {
+	[JB_BACKEND_AUTO] = "auto", [JB_BACKEND_TRACEPOINT] = "tracepoint",
+	[JB_BACKEND_FENTRY] = "fentry",
 };
 
 struct conf_ctx {
@@ -150,6 +156,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->fault_hooks = 0;
 	c->query_gap_ms = 0;
 	c->tamper_raw_hook = 0;
+	c->bpf_backend = JB_BACKEND_AUTO;
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
 	c->limits_worker = (struct jb_limits){JB_CONF_WORKER_MEMORY, 16, 100};
@@ -406,6 +413,18 @@ static int parse_level(struct conf_ctx *x, const struct conf_key *k, const char 
 	    "(use error, warn, info, debug or trace)", k->name, v);
 }
 
+static int parse_backend(struct conf_ctx *x, const struct conf_key *k, const char *v, int *out)
+{
+	for (int i = 0; i < (int)(sizeof(backend_names) / sizeof(backend_names[0])); i++) {
+		if (strcasecmp(v, backend_names[i]) == 0) {
+			*out = i;
+			return 1;
+		}
+	}
+	return fail(x, x->lineno, "%s: '%.64s' is not a backend "
+	    "(use auto, tracepoint or fentry)", k->name, v);
+}
+
 static int parse_path(struct conf_ctx *x, const struct conf_key *k, const char *v, char *out)
 {
 	size_t len = strlen(v), max = sizeof(x->cfg.printer_file) - 1;
@@ -569,6 +588,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return parse_pids(x, k, value, (uint32_t *)(void *)field);
 	case K_CPU:
 		return parse_cpu(x, k, value, (uint32_t *)(void *)field);
+	case K_BACKEND:
+		return parse_backend(x, k, value, (int *)(void *)field);
 	}
 	return fail(x, x->lineno, "internal error: bad key kind");
 }
@@ -755,6 +776,7 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 		x->cfg.audit_file_line = seen_line(x, "audit", "file");
 		x->cfg.audit_key_line = seen_line(x, "audit", "key");
 		x->cfg.recipes_dir_line = seen_line(x, "recipes", "dir");
+		x->cfg.bpf_backend_line = seen_line(x, "bpf", "backend");
 		for (size_t i = 0; i < jb_nkinds; i++)
 			x->cfg.kind_line[i] = x->seen[NKEYS + i];
 		ret = 0;

@@ -32,6 +32,9 @@ struct jb_limits {
 	uint32_t cpu_pct;	/* percent of one CPU */
 };
 
+/* [bpf] backend: which programs carry the syscall hooks (backend.c) */
+enum jb_backend { JB_BACKEND_AUTO, JB_BACKEND_TRACEPOINT, JB_BACKEND_FENTRY };
+
 struct jb_config {
 	/* [agent] */
 	uint32_t cadence_ms;		/* map query cadence, 50..60000 */
@@ -79,6 +82,9 @@ struct jb_config {
 	/* [tamper] */
 	int tamper_raw_hook;		/* module calls via raw_syscalls when the
 					 * kernel has no module tracepoints */
+	/* [bpf] */
+	int bpf_backend;		/* enum jb_backend */
+	int bpf_backend_line;		/* its line in the file, 0 = unset */
 	/* [audit] (supervisor/audit.c) */
 	char audit_file[4096];		/* "" = no audit log */
 	char audit_key[4096];		/* its HMAC key; the anchor is KEY.anchor */

@@ -8,7 +8,8 @@
  * leaves the caller's config untouched; inih's process-wide options are
  * restored after each load; [recipes]: dir is an absolute path, disable a
  * list of kinds (a-z 0-9 _, spaces or commas) whose line is remembered for
- * later errors, summary_s in 1..86400. Sample files are found via
+ * later errors, summary_s in 1..86400; [bpf] backend one of three names,
+ * its line remembered. Sample files are found via
  * $JIBRIL_SRC (or ".").
  * Generated inputs (long lines, NUL bytes, boundaries) go to a mkdtemp dir.
  */
@@ -100,6 +101,7 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_uint_eq(a->summary_s, b->summary_s);
 	ck_assert_int_eq(a->fault_hooks, b->fault_hooks);
 	ck_assert_int_eq(a->tamper_raw_hook, b->tamper_raw_hook);
+	ck_assert_int_eq(a->bpf_backend, b->bpf_backend);
 	ck_assert_str_eq(a->audit_file, b->audit_file);
 	ck_assert_str_eq(a->audit_key, b->audit_key);
 	ck_assert_uint_eq(a->limits_worker.memory, b->limits_worker.memory);
@@ -183,6 +185,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.summary_s, 60);
 	ck_assert_int_eq(c.fault_hooks, 0);
 	ck_assert_int_eq(c.tamper_raw_hook, 0);
+	ck_assert_int_eq(c.bpf_backend, JB_BACKEND_AUTO);
+	ck_assert_int_eq(c.bpf_backend_line, 0);
 	ck_assert_str_eq(c.audit_file, "/var/log/jibril/audit.log");
 	ck_assert_str_eq(c.audit_key, "/var/lib/jibril/audit.key");
 	ck_assert_int_eq(c.audit_file_line, 0);
@@ -222,6 +226,8 @@ START_TEST(test_repo_conf)
 	/* it spells out [audit] too, at the defaults */
 	ck_assert_int_gt(c.audit_file_line, 0);
 	ck_assert_int_eq(c.audit_key_line, c.audit_file_line + 7);
+	/* and [bpf] backend = auto */
+	ck_assert_int_gt(c.bpf_backend_line, 0);
 }
 END_TEST
 
@@ -862,6 +868,45 @@ START_TEST(test_log_levels)
 }
 END_TEST
 
+/* [bpf] backend: auto, tracepoint or fentry in any case, its line kept
+ * for the loader's error (a kernel that refuses fentry); anything else,
+ * or the key twice, names its line. */
+START_TEST(test_bpf_backend)
+{
+	static const struct {
+		const char *text;
+		int backend;
+	} ok[] = {
+		{"auto", JB_BACKEND_AUTO}, {"tracepoint", JB_BACKEND_TRACEPOINT},
+		{"fentry", JB_BACKEND_FENTRY}, {"FEntry", JB_BACKEND_FENTRY},
+		{"TRACEPOINT", JB_BACKEND_TRACEPOINT},
+	};
+	char path[256], text[128];
+	struct jb_config c;
+	int n;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		n = snprintf(text, sizeof(text), "# a comment\n[bpf]\nbackend = %s\n", ok[i].text);
+		write_tmp(path, sizeof(path), "bpf.conf", text, (size_t)n);
+		load_ok(path, &c);
+		ck_assert_msg(c.bpf_backend == ok[i].backend, "%s: %d", ok[i].text, c.bpf_backend);
+		ck_assert_int_eq(c.bpf_backend_line, 3);
+	}
+	n = snprintf(text, sizeof(text), "[bpf]\nbackend = kprobe\n");
+	write_tmp(path, sizeof(path), "bpf.conf", text, (size_t)n);
+	expect_error(path, 2, "backend: 'kprobe' is not a backend (use auto, tracepoint or fentry)");
+	n = snprintf(text, sizeof(text), "[bpf]\nbackend =\n");
+	write_tmp(path, sizeof(path), "bpf.conf", text, (size_t)n);
+	expect_error(path, 2, "backend: '' is not a backend");
+	n = snprintf(text, sizeof(text), "[bpf]\nbackend = auto\nbackend = fentry\n");
+	write_tmp(path, sizeof(path), "bpf.conf", text, (size_t)n);
+	expect_error(path, 3, "duplicate key 'backend' in section [bpf] (first set on line 2)");
+	n = snprintf(text, sizeof(text), "[bpf]\nprograms = fentry\n");
+	write_tmp(path, sizeof(path), "bpf.conf", text, (size_t)n);
+	expect_error(path, 2, "unknown key 'programs' in section [bpf]");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -912,6 +957,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("log_level");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_log_levels);
+	tcase_add_test(tc, test_bpf_backend);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
