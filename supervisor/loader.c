@@ -10,6 +10,9 @@
  *    it back instead of choosing a new one (keys would not match).
  *  - optional hooks (syscalls that some kernels lack) are disabled with a
  *    warning rather than failing the load; required ones are fatal.
+ *  - the syscall hooks run as tracepoints or as their fentry/fexit twins
+ *    (backend.c), never both; [bpf] backend = auto whose twins the kernel
+ *    refuses at load is loaded again with the tracepoints.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +35,7 @@
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
 #include "loader.h"
+#include "supervisor/backend.h"
 #include "collect_dns.h"
 #include "supervisor/self.h"
 #include "supervisor/watch.h"
@@ -328,6 +332,41 @@ int jb_bpf_dns_fd(const struct jb_bpf *b)
 	return b->skel ? b->fd_dns : -1;
 }
 
+/* Open the object and set it up for load: rodata, map sizes, programs
+ * the kernel lacks or the operator did not ask for, the syscall hooks'
+ * backend (backend.c; veto: why not the fentry twins, NULL for none).
+ * NULL with err. */
+static struct jibril_bpf *open_object(struct jb_bpf *b, const struct jb_config *cfg,
+				      const char *veto, const char *conf_path, char *err,
+				      size_t errlen)
+{
+	struct jibril_bpf *skel = jibril_bpf__open();
+
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return NULL;
+	}
+	skel->rodata->jb_seed = b->seed;
+	skel->rodata->jb_agent_tgid = (__u32)getpid();
+	bpf_map__set_max_entries(skel->maps.jb_tasks, cfg->map_tasks);
+	bpf_map__set_max_entries(skel->maps.jb_files, cfg->map_files);
+	bpf_map__set_max_entries(skel->maps.jb_links, cfg->map_links);
+	bpf_map__set_max_entries(skel->maps.jb_flows, cfg->map_flows);
+	bpf_map__set_max_entries(skel->maps.jb_tasks_hot, cfg->map_hot_tasks);
+	bpf_map__set_max_entries(skel->maps.jb_files_hot, cfg->map_hot_files);
+	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
+	disable_missing(skel->obj);
+	raw_hook(skel, cfg);
+	dns_probe(skel);
+	b->backend = jb_bpf_backend(skel->obj, cfg->bpf_backend, veto, conf_path,
+				    cfg->bpf_backend_line, err, errlen);
+	if (b->backend < 0) {
+		jibril_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
 		const char *conf_path, char *err, size_t errlen)
 {
@@ -347,26 +386,24 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
 		return -1;
 	}
-	skel = jibril_bpf__open();
-	if (!skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
-		return -1;
-	}
-	skel->rodata->jb_seed = b->seed;
-	skel->rodata->jb_agent_tgid = (__u32)getpid();
-	bpf_map__set_max_entries(skel->maps.jb_tasks, cfg->map_tasks);
-	bpf_map__set_max_entries(skel->maps.jb_files, cfg->map_files);
-	bpf_map__set_max_entries(skel->maps.jb_links, cfg->map_links);
-	bpf_map__set_max_entries(skel->maps.jb_flows, cfg->map_flows);
-	bpf_map__set_max_entries(skel->maps.jb_tasks_hot, cfg->map_hot_tasks);
-	bpf_map__set_max_entries(skel->maps.jb_files_hot, cfg->map_hot_files);
-	bpf_map__set_max_entries(skel->maps.jb_links_hot, cfg->map_hot_links);
-	disable_missing(skel->obj);
-	raw_hook(skel, cfg);
-	dns_probe(skel);
+	skel = open_object(b, cfg, NULL, conf_path, err, errlen);
+	if (!skel)
+		return b->backend == -2 ? JB_BPF_ECONFIG : -1;
+	e = jibril_bpf__load(skel) ? errno : 0;
+	if (e && b->backend == JB_BACKEND_FENTRY && cfg->bpf_backend == JB_BACKEND_AUTO) {
+		/* the probe passed but the object did not: auto falls back */
+		char veto[160];
 
-	if (jibril_bpf__load(skel)) {
-		e = errno;
+		snprintf(veto, sizeof(veto), "the kernel refused the object with its fentry "
+			 "programs: %s", strerror(e));
+		log_warnx("syscall hooks: %s; loading it again with the tracepoints", veto);
+		jibril_bpf__destroy(skel);
+		skel = open_object(b, cfg, veto, conf_path, err, errlen);
+		if (!skel)
+			return -1;
+		e = jibril_bpf__load(skel) ? errno : 0;
+	}
+	if (e) {
 		snprintf(err, errlen, "the kernel refused the BPF programs (%s); run with "
 			 "log_level = debug for the verifier's reasons", strerror(e));
 		goto fail;

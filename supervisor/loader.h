@@ -25,18 +25,24 @@ struct jb_bpf {
 	uint64_t seed;
 	int ncpus;		/* possible CPUs: size of per-CPU values */
 	int batch_ok;		/* kernel supports batch lookups on these maps */
+	int backend;		/* of the syscall hooks: JB_BACKEND_TRACEPOINT or _FENTRY */
 };
 
 /* Root, BTF, tracefs mounted (mounting it if missing). 0 or -1 with one
  * clear sentence in err. */
 int jb_bpf_preflight(char *err, size_t errlen);
 struct rcp_set;
-/* Open, size the maps from cfg, seed, load, protect the files of watch's
+/* Open, size the maps from cfg, seed, pick the syscall hooks' backend
+ * ([bpf] backend, backend.c), load, protect the files of watch's
  * file_access recipes (watch.c), register the agent's own process, maps
- * and files (conf_path, the recipe directory: self.c), attach. 0 or -1
- * with err. */
+ * and files (conf_path, the recipe directory: self.c), attach. 0, or -1
+ * or JB_BPF_ECONFIG with err. */
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
 		const char *conf_path, char *err, size_t errlen);
+/* jb_bpf_load's return when the configuration asks for what this kernel
+ * cannot do ([bpf] backend = fentry): err is "FILE:LINE: ...", a
+ * configuration error (not worth a restart) */
+#define JB_BPF_ECONFIG (-2)
 /* Make the environment variables the kernel records at exec the ones the
  * enabled recipes of set read (envnames.c); done by jb_bpf_load before
  * attach, and on reload. A reader in the kernel sees the old set or the

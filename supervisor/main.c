@@ -290,7 +290,12 @@ static int run_supervisor(const char *config_path)
 		return EX_CONFIG;
 	}
 	sup_audit_config(&sup, "start", JIBRIL_VERSION);
-	if (jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, config_path, err, sizeof(err)) < 0)
+	n = jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, config_path, err, sizeof(err));
+	if (n == JB_BPF_ECONFIG) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (n < 0)
 		fatalx("%s", err);
 	sup.bpf = &bpf;
 	n = jb_backfill(&bpf);
