@@ -186,9 +186,6 @@ static int real_setup(void)
 	R.avail[RM_REF] = O.have_ref;
 	R.avail[RM_AUDITD] = access("/usr/sbin/auditd", X_OK) == 0 &&
 			     access("/usr/sbin/auditctl", X_OK) == 0 && access("/proc/self/loginuid", F_OK) == 0;
-	for (int m = 1; m < RM_N; m++)
-		if (O.real_modes && !in_list(O.real_modes, rm_name[m]))
-			R.avail[m] = 0;
 	for (int w = 0; w < NRW; w++)
 		R.wl_on[w] = !O.real_workloads || in_list(O.real_workloads, rw_name[w]);
 	if (R.avail[RM_AUDITD]) {
@@ -205,6 +202,9 @@ static int real_setup(void)
 		note("6. no floor program at %s: its columns are n/a", R.floor);
 	if (!R.avail[RM_AUDITD])
 		note("6. auditd is not installed (or this kernel has no audit): its column is n/a");
+	for (int m = 1; m < RM_N; m++) /* --real-modes */
+		if (O.real_modes && !in_list(O.real_modes, rm_name[m]))
+			R.avail[m] = 0;
 	auditd_cleanup(); /* records the owner */
 	atexit(auditd_cleanup);
 	return 0;

@@ -4,7 +4,8 @@
 #   cproj/  a generated C project (40 units including real system headers, a
 #           static library and three programs): built from clean by `build`
 #   tree/   a git repository of a copy of /usr/include: walked by `files`
-#   www/    nginx's root (a 4 KiB page) and nginx.conf on 127.0.0.1:PORT
+#   www/    nginx's root (a 4 KiB page) and nginx.conf on 127.0.0.1:PORT (one
+#           worker, pinned to the last CPU)
 # Nothing comes from the network: the sources are generated or copied from
 # Debian packages already installed. Idempotent; exits non-zero with a reason.
 set -eu
@@ -103,8 +104,13 @@ fi
 # --- www: nginx on loopback ------------------------------------------------
 mkdir -p "$DIR/www/html" "$DIR/www/tmp"
 head -c 4096 /usr/share/common-licenses/GPL-3 >"$DIR/www/html/index.html"
+# one worker on the last CPU and ab (run.sh) on the first: two processes
+# left to the scheduler on two CPUs made a run's time swing by 15 %
+last=$(($(nproc) - 1))
+aff=; [ $last -gt 0 ] && aff="worker_cpu_affinity $(printf '1%*s' $last '' | tr ' ' 0);"
 cat >"$DIR/www/nginx.conf" <<N
-worker_processes 2;
+worker_processes 1;
+$aff
 pid $DIR/www/nginx.pid;
 error_log $DIR/www/error.log warn;
 events { worker_connections 1024; }
