@@ -3,7 +3,7 @@
 #   make run      build, then run the agent with ./jibril.conf (root)
 #   make check    build, then run every test (root for the kernel tests)
 #   make bench    build, then run the benchmark harness (root; several minutes)
-#   make bench-real  its real-workload section alone (root; about 20 minutes)
+#   make bench-real  its real-workload section alone (root; about 30 minutes)
 # Missing Debian packages are installed when run as root (else the exact
 # apt-get line is printed and the build stops).
 
@@ -188,7 +188,7 @@ bench: all $(BENCH_BINS) $(OUT)/.bench-deps
 	JIBRIL_SRC=$(CURDIR) $(OUT)/bench/bench --jibril $(abspath $(OUT)/jibril) \
 		--conf $(abspath $(CONF)) --bin-dir $(abspath $(OUT)/bench) --out bench/results.json
 
-# section 6 alone: the real workloads (about 20 minutes)
+# section 6 alone: the real workloads (about 30 minutes)
 .PHONY: bench-real
 bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 	@[ "$$(id -u)" = 0 ] || { echo "make bench-real needs root (BPF)"; exit 1; }

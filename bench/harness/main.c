@@ -106,7 +106,7 @@ static void options(int argc, char **argv)
 		O.levels[0] = 1000, O.levels[1] = 10000, O.nlevels = 2, O.qc_cadences = 2;
 	} else {
 		O.rounds = 9;
-		O.rounds_real = 7;
+		O.rounds_real = 9;
 		/* each timed run lasts about 2 s, two default cadences: the
 		 * agent's periodic query falls into every run in proportion,
 		 * not into some runs and not others (0.6 s runs made connect

@@ -229,7 +229,7 @@ static int agent_start(struct agent *a, enum rmode m)
 	a->m = m;
 	switch (m) {
 	case RM_NONE:
-		json_decref(bpf_wait_none(R_round + 1));
+		json_decref(bpf_wait_none(R_round + 1)); /* 0: the warm-up */
 		return 0;
 	case RM_JIBRIL:
 		if (jib_start(&a->j, 0, NULL) < 0)
@@ -385,7 +385,9 @@ static int run_mode(int r, enum rmode m, json_t *R_json)
 	json_t *M = json_object();
 	int failed = 0;
 
-	if (r < O.rounds_real)
+	if (R_round < 0)
+		progress("6. real workloads: warm-up, untimed");
+	else if (r < O.rounds_real)
 		progress("6. real workloads: round %d/%d, %s", r + 1, O.rounds_real, rm_name[m]);
 	else
 		progress("6. real workloads: closing no-agent run");
@@ -433,6 +435,53 @@ static int run_mode(int r, enum rmode m, json_t *R_json)
 		failed = 1;
 	json_object_set_new(R_json, rm_name[m], M);
 	return failed ? -1 : 0;
+}
+
+/* Program time (bpf_stats) of agent m (jibril or the floor) over one
+ * untimed run of each workload: {workload: {ms, runs}}; NULL on failure.
+ * Unlike the timed ratios it hardly moves from run to run, and jibril's
+ * minus the floor's is what jibril's own code costs the kernel. */
+static json_t *program_time(enum rmode m)
+{
+	struct agent a;
+	__u32 ids[512];
+	int n, sfd, failed = 0;
+	json_t *X = json_object();
+
+	progress("6. program time (bpf_stats): %s", rm_name[m]);
+	if (agent_start(&a, m) < 0) {
+		json_decref(X);
+		return NULL;
+	}
+	n = pid_bpf_ids(a.pid, 1, ids, 512);
+	sfd = n > 0 ? bpf_enable_stats(BPF_STATS_RUN_TIME) : -1;
+	if (n <= 0 || sfd < 0) {
+		error_("6. program time: %s", n <= 0 ? "no BPF program on the agent's fds"
+						    : "bpf_enable_stats failed");
+		failed = 1;
+	}
+	for (int w = 0; w < NRW && !failed; w++) {
+		double ns0, ns1, r0, r1;
+		pid_t trig;
+
+		if (!R.wl_on[w])
+			continue;
+		prog_totals(ids, n, &ns0, &r0);
+		failed = run_one(&a, O.rounds_real, w, &trig) < 0;
+		prog_totals(ids, n, &ns1, &r1);
+		json_object_set_new(X, rw_name[w],
+				    json_pack("{s:o, s:o, s:o}", "ms", jnum((ns1 - ns0) / 1e6), "runs",
+					      jnum(r1 - r0), "run_s", jnum(R.t[O.rounds_real][m][w])));
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (agent_stop(&a) < 0)
+		failed = 1;
+	if (failed) {
+		json_decref(X);
+		return NULL;
+	}
+	return X;
 }
 
 static json_t *summarise(void)
@@ -501,6 +550,14 @@ void section_real(void)
 	for (int m = 0; m < RM_N; m++)
 		if (R.avail[m])
 			json_array_append_new(modes, json_string(rm_name[m]));
+	/* one untimed pass first: the first build after setup ran twice as
+	 * long as the next ones (cold caches), and the first round paid it */
+	{
+		json_t *warm = json_object();
+		R_round = -1;
+		failed = run_mode(O.rounds_real, RM_NONE, warm) < 0;
+		json_decref(warm);
+	}
 	for (int r = 0; r <= O.rounds_real && !failed; r++) {
 		json_t *Rj = json_pack("{s:i}", "round", (json_int_t)r + 1);
 		R_round = r;
@@ -508,6 +565,15 @@ void section_real(void)
 			if (R.avail[m] && run_mode(r, m, Rj) < 0)
 				failed = 1;
 		json_array_append_new(rounds, Rj);
+	}
+	if (!failed && R.avail[RM_FLOOR]) {
+		json_t *pj = program_time(RM_JIBRIL), *pf = pj ? program_time(RM_FLOOR) : NULL;
+		if (pj && pf)
+			json_object_set_new(S, "program_time", json_pack("{s:o, s:o}", "jibril", pj,
+									 "floor", pf));
+		else
+			json_decref(pj);
+		failed = !pj || !pf;
 	}
 	if (R.nginx > 0) {
 		kill(R.nginx, SIGQUIT);
@@ -590,4 +656,22 @@ void real_table(void)
 	}
 	printf("   hold-out triggers reported by jibril: %.0f/%.0f\n", jd(J, "real.triggers.reported"),
 	       jd(J, "real.triggers.sent"));
+	if (jget(J, "real.program_time")) {
+		printf("   program time (bpf_stats, one untimed run each): jibril - floor = jibril's own "
+		       "programs, in %% of the run\n");
+		for (int w = 0; w < NRW; w++) {
+			char k[96];
+			double a, b, t;
+			snprintf(k, sizeof(k), "real.program_time.jibril.%s.ms", rw_name[w]);
+			a = jd(J, k);
+			snprintf(k, sizeof(k), "real.program_time.floor.%s.ms", rw_name[w]);
+			b = jd(J, k);
+			snprintf(k, sizeof(k), "real.program_time.jibril.%s.run_s", rw_name[w]);
+			t = jd(J, k);
+			if (isnan(a))
+				continue;
+			printf("   %-10s %.0f ms - %.0f ms = %.0f ms, %.2f %%\n", rw_name[w], a, b, a - b,
+			       (a - b) / 10.0 / t);
+		}
+	}
 }
