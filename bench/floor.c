@@ -7,12 +7,15 @@
  * tracepoints: every syscall of every task taking the kernel's slow path);
  * jibril's figure minus the floor's is its own programs and user space.
  *
- *   floor OBJ [--nosys]
- *     --nosys  leave out every syscall hook (tracepoint/syscalls/..., the
- *              raw syscall entry): the floor of a backend that would carry
- *              the same data without taxing every syscall
+ *   floor OBJ [--nosys | --sock-addr]
+ *     --nosys      leave out every syscall hook (tracepoint/syscalls/..., the
+ *                  raw syscall entry): the floor of a backend that would
+ *                  carry the same data without taxing every syscall
+ *     --sock-addr  connect on the cgroup sock_addr hooks (connect4/6,
+ *                  sendmsg4/6 on the cgroup2 root) instead of
+ *                  sys_enter_connect, everything else as is
  *   READY once everything is attached; on SIGINT or SIGTERM it detaches,
- *   prints {"programs":N,"nosys":0|1} and exits 0.
+ *   prints {"programs":N,"variant":"..."} and exits 0.
  *
  * Invariants:
  *  - the same choice as supervisor/loader.c: a tracepoint the kernel lacks
@@ -72,10 +75,11 @@ int main(int argc, char **argv)
 	struct btf *vmlinux;
 	struct sigaction sa = {.sa_handler = on_signal};
 	const char *root;
-	int nosys = argc > 2 && !strcmp(argv[2], "--nosys"), n = 0, cg;
+	const char *variant = argc > 2 ? argv[2] : "";
+	int nosys = !strcmp(variant, "--nosys"), sockaddr = !strcmp(variant, "--sock-addr"), n = 0, cg;
 
-	if (argc < 2 || (argc > 2 && !nosys)) {
-		fprintf(stderr, "usage: floor OBJ [--nosys]\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && !nosys && !sockaddr)) {
+		fprintf(stderr, "usage: floor OBJ [--nosys | --sock-addr]\n");
 		return 2;
 	}
 	sigaction(SIGINT, &sa, NULL);
@@ -88,11 +92,13 @@ int main(int argc, char **argv)
 	vmlinux = btf__load_vmlinux_btf();
 	bpf_object__for_each_program(prog, obj)
 	{
-		const char *sec = bpf_program__section_name(prog);
+		const char *sec = bpf_program__section_name(prog), *name = bpf_program__name(prog);
 
-		if (!strcmp(bpf_program__name(prog), "jb_raw_enter") || !hook_exists(sec, vmlinux) ||
-		    (nosys && syscall_hook(sec)))
+		if (!strcmp(name, "jb_raw_enter") || !hook_exists(sec, vmlinux) ||
+		    (nosys && syscall_hook(sec)) || (sockaddr && !strcmp(name, "jb_connect_e")))
 			bpf_program__set_autoload(prog, false);
+		if (sockaddr && !strncmp(name, "floor_", 6))
+			bpf_program__set_autoload(prog, true);
 	}
 	btf__free(vmlinux);
 	if (bpf_object__load(obj)) {
@@ -128,6 +134,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		bpf_link__destroy(links[i]);
 	bpf_object__close(obj);
-	printf("{\"programs\":%d,\"nosys\":%d}\n", n, nosys);
+	printf("{\"programs\":%d,\"variant\":\"%s\"}\n", n, variant[0] ? variant + 2 : "all");
 	return 0;
 }

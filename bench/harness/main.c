@@ -3,7 +3,7 @@
  *
  *   bench --jibril BIN --conf FILE --bin-dir DIR --out results.json
  *         [--quick] [--rounds N] [--sections 123456]
- *         [--real-modes jibril,floor,floor_nosys,refagent,auditd]
+ *         [--real-modes jibril,floor,floor_nosys,floor_sockaddr,refagent,auditd]
  *         [--real-workloads build,files,web_close,web_keep,tests]
  *
  * Measures, on the real kernel, and prints one table (stdout) plus the same

@@ -2,16 +2,18 @@
  * real.c - section 6, real workloads (`make bench-real` runs it alone):
  * programs nobody here wrote, timed whole, with no agent, jibril, the
  * floor of jibril's hooks (bench/floor.c: the same programs with empty
- * bodies), that floor without the syscall hooks, the streaming reference
+ * bodies), that floor without the syscall hooks, that floor with connect on
+ * the cgroup sock_addr hooks instead of its syscall, the streaming reference
  * (bench/refagent) and auditd watching the same ground
  * (bench/real/auditd.sh). The workloads are bench/real/run.sh's: a C build
  * from clean, git and find/sha1sum over a source tree, nginx under ab with
  * and without keep-alive, and a fixed part of CPython's test suite.
  *
  * Each round runs every agent in turn, the workloads one after another
- * under it; a closing no-agent run follows the last round; a round's ratios
- * are taken against the mean of the no-agent runs that open it and the
- * next (overhead.c does the same). During every workload, under every
+ * under it, starting one place further along the list each round (so no
+ * agent, baseline included, always runs first or after the same one); a
+ * closing no-agent run follows the last round; a round's ratios are taken
+ * against the mean of the no-agent runs of that round and the next. During every workload, under every
  * agent alike, one hold-out trigger runs (a cat of its own reads
  * /etc/shadow); under jibril it must be reported, or the round says so.
  *
@@ -48,11 +50,11 @@
 #include "tests/lib/procfs.h"
 #include "tests/lib/tail.h"
 
-enum rmode { RM_NONE, RM_JIBRIL, RM_FLOOR, RM_NOSYS, RM_REF, RM_AUDITD, RM_N };
-static const char *const rm_name[RM_N] = {"none",	 "jibril",   "floor",
-					  "floor_nosys", "refagent", "auditd"};
-static const char *const rm_label[RM_N] = {"no agent", "jibril",   "floor",
-					   "floor -sys", "refagent", "auditd"};
+enum rmode { RM_NONE, RM_JIBRIL, RM_FLOOR, RM_NOSYS, RM_SOCKADDR, RM_REF, RM_AUDITD, RM_N };
+static const char *const rm_name[RM_N] = {"none",	"jibril",	  "floor",    "floor_nosys",
+					  "floor_sockaddr", "refagent", "auditd"};
+static const char *const rm_label[RM_N] = {"no agent",	"jibril",   "floor", "floor -sys",
+					   "floor sock_addr", "refagent", "auditd"};
 #define NRW 5
 static const char *const rw_name[NRW] = {"build", "files", "web_close", "web_keep", "tests"};
 /* bound of one run: far above any on this kind of machine */
@@ -181,7 +183,7 @@ static int real_setup(void)
 		return -1;
 	}
 	R.avail[RM_NONE] = R.avail[RM_JIBRIL] = 1;
-	R.avail[RM_FLOOR] = R.avail[RM_NOSYS] =
+	R.avail[RM_FLOOR] = R.avail[RM_NOSYS] = R.avail[RM_SOCKADDR] =
 		access(R.floor, X_OK) == 0 && access(R.floor_obj, R_OK) == 0;
 	R.avail[RM_REF] = O.have_ref;
 	R.avail[RM_AUDITD] = access("/usr/sbin/auditd", X_OK) == 0 &&
@@ -240,8 +242,10 @@ static int agent_start(struct agent *a, enum rmode m)
 		tl_sleep_ms(O.cadence_ms + 200); /* first cadence (back-fill) done */
 		return 0;
 	case RM_FLOOR:
-	case RM_NOSYS: {
-		char *argv[] = {R.floor, R.floor_obj, m == RM_NOSYS ? "--nosys" : NULL, NULL};
+	case RM_NOSYS:
+	case RM_SOCKADDR: {
+		char *argv[] = {R.floor, R.floor_obj,
+				m == RM_NOSYS ? "--nosys" : m == RM_SOCKADDR ? "--sock-addr" : NULL, NULL};
 		if (ref_start_argv(&a->r, argv) < 0)
 			return -1;
 		a->pid = a->r.pid;
@@ -278,6 +282,7 @@ static int agent_stop(struct agent *a)
 		return jib_stop(&a->j);
 	case RM_FLOOR:
 	case RM_NOSYS:
+	case RM_SOCKADDR:
 	case RM_REF:
 		rc = ref_stop(&a->r);
 		json_decref(a->r.summary);
@@ -561,9 +566,15 @@ void section_real(void)
 	for (int r = 0; r <= O.rounds_real && !failed; r++) {
 		json_t *Rj = json_pack("{s:i}", "round", (json_int_t)r + 1);
 		R_round = r;
-		for (int m = 0; m < (r < O.rounds_real ? RM_N : RM_NONE + 1) && !failed; m++)
+		/* round r runs the agents from the r-th on, around: each one,
+		 * no agent included, takes every place in the order as often as
+		 * any other (with no agent always first, its runs came after
+		 * auditd's stop in every round and read several points slow) */
+		for (int k = 0; k < (r < O.rounds_real ? RM_N : 1) && !failed; k++) {
+			int m = r < O.rounds_real ? (r + k) % RM_N : RM_NONE;
 			if (R.avail[m] && run_mode(r, m, Rj) < 0)
 				failed = 1;
+		}
 		json_array_append_new(rounds, Rj);
 	}
 	if (!failed && R.avail[RM_FLOOR]) {
@@ -592,11 +603,12 @@ void section_real(void)
 						      "reported", (json_int_t)R.trig_seen));
 	json_object_set_new(
 		S, "method",
-		json_string("each round starts every agent in turn (no agent, jibril, the floor of "
-			    "jibril's hooks, that floor without its syscall hooks, refagent, auditd), "
+		json_string("each round starts every agent in turn, rotated by one place per round (no agent, jibril, the floor of "
+			    "jibril's hooks, that floor without its syscall hooks, that floor with connect "
+			    "on cgroup sock_addr hooks, refagent, auditd), "
 			    "runs the five workloads (bench/real/run.sh) one after another under it, "
 			    "then stops it; a closing no-agent run follows the last round; ratios are "
-			    "per round against the mean of the no-agent runs that open this round "
+			    "per round against the mean of the no-agent runs of this round "
 			    "and the next; split_half_points is the difference, in points, between "
 			    "the median ratio of the odd and of the even rounds (how stable the "
 			    "median is); agent CPU is utime+stime of its processes (auditd: with "
