@@ -237,8 +237,11 @@ static int agent_start(struct agent *a, enum rmode m)
 		if (jib_start(&a->j, 0, NULL) < 0)
 			return -1;
 		a->pid = a->j.pid;
-		if (tl_tail_open(&a->ev, a->j.events) < 0)
+		if (tl_tail_open(&a->ev, a->j.events) < 0) {
+			error_("6. out of memory");
+			jib_stop(&a->j); /* nothing left running */
 			return -1;
+		}
 		tl_sleep_ms(O.cadence_ms + 200); /* first cadence (back-fill) done */
 		return 0;
 	case RM_FLOOR:
