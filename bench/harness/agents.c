@@ -30,6 +30,7 @@
 #include "bench/harness/bench.h"
 #include "bench/harness/children.h"
 #include "bench/harness/report.h"
+#include "bench/harness/stats.h"
 #include "bench/harness/workloads.h"
 #include "tests/lib/clock.h"
 #include "tests/lib/conf.h"
@@ -386,6 +387,31 @@ unsigned long long jib_last_seq(struct jib *j)
 {
 	jib_poll(j);
 	return j->ncad ? j->cads[j->ncad - 1].seq : 0;
+}
+
+/* a file printer line: credentials_files_access -> its process.pid */
+static int on_read_line(char *line, void *arg)
+{
+	struct seen *seen = arg;
+	json_t *ev, *pid;
+	const char *kind;
+
+	if (!strstr(line, "credentials_files_access"))
+		return 0;
+	ev = json_loads(line, 0, NULL);
+	if (!ev)
+		return 0;
+	kind = json_string_value(json_object_get(ev, "kind"));
+	pid = jget(ev, "process.pid");
+	if (kind && !strcmp(kind, "credentials_files_access") && json_is_integer(pid))
+		seen_add(seen, (pid_t)json_integer_value(pid));
+	json_decref(ev);
+	return 0;
+}
+
+void jib_poll_reads(void *events, struct seen *seen)
+{
+	tl_tail_read(events, on_read_line, seen);
 }
 
 static int on_ref_line(char *line, void *arg)

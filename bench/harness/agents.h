@@ -38,6 +38,10 @@ typedef void seen_poll_fn(void *arg, struct seen *s);
  * has passed; 1 if it is (*t: when it was read, if t is not NULL) */
 int seen_wait(struct seen *s, pid_t pid, uint64_t deadline, seen_poll_fn *poll, void *arg,
 	      unsigned step_ms, uint64_t *t);
+/* a seen_poll_fn on jibril's events file (a struct tl_tail *): the pids of
+ * its credentials_files_access detections (every trigger the bench runs
+ * is a cat of /etc/shadow) */
+void jib_poll_reads(void *events, struct seen *seen);
 /* Section 5's needle, the same for both agents: O.needle_trials storms over
  * O.d_hay, each with the cat of its trial (storm()); a trial counts when
  * poll has put that cat's pid in hits within wait_ms of the storm's end.

@@ -34,31 +34,6 @@
 #include "tests/lib/clock.h"
 #include "tests/lib/tail.h"
 
-/* a file printer line: credentials_files_access -> its process.pid */
-static int on_event_line(char *line, void *arg)
-{
-	struct seen *seen = arg;
-	json_t *ev, *pid;
-	const char *kind;
-
-	if (!strstr(line, "credentials_files_access"))
-		return 0;
-	ev = json_loads(line, 0, NULL);
-	if (!ev)
-		return 0;
-	kind = json_string_value(json_object_get(ev, "kind"));
-	pid = jget(ev, "process.pid");
-	if (kind && !strcmp(kind, "credentials_files_access") && json_is_integer(pid))
-		seen_add(seen, (pid_t)json_integer_value(pid));
-	json_decref(ev);
-	return 0;
-}
-
-static void poll_events(void *ev, struct seen *seen)
-{
-	tl_tail_read(ev, on_event_line, seen);
-}
-
 void section_main(json_t *conf_texts)
 {
 	struct jib j;
@@ -141,7 +116,7 @@ void section_main(json_t *conf_texts)
 				break;
 			}
 			deadline = t0 + (3ull * O.cadence_ms + 2000) * 1000000ull;
-			if (seen_wait(&seen, p, deadline, poll_events, &ev, 2, &seen_t)) {
+			if (seen_wait(&seen, p, deadline, jib_poll_reads, &ev, 2, &seen_t)) {
 				lat_ms[nd] = (double)(seen_t - t0) / 1e6;
 				json_array_append_new(samples, json_real(lat_ms[nd]));
 				nd++;
@@ -163,7 +138,7 @@ void section_main(json_t *conf_texts)
 
 		seen.n = 0;
 		progress("5. needle: jibril, %u storms over %u files", O.needle_trials, O.hay_files);
-		trials = needle_trials(&seen, poll_events, &ev, 2 * O.cadence_ms + 1500, "reported",
+		trials = needle_trials(&seen, jib_poll_reads, &ev, 2 * O.cadence_ms + 1500, "reported",
 				       &reported);
 		if (trials)
 			needle = json_pack("{s:I, s:I, s:o}", "reported", (json_int_t)reported, "trials",

@@ -327,26 +327,6 @@ static double agent_rss(const struct agent *a)
 	return kib / 1024.0;
 }
 
-/* jibril's file printer: credentials_files_access -> process.pid */
-static int on_event(char *line, void *arg)
-{
-	struct seen *s = arg;
-	json_t *ev;
-
-	if (!strstr(line, "credentials_files_access"))
-		return 0;
-	ev = json_loads(line, 0, NULL);
-	if (ev && json_is_integer(jget(ev, "process.pid")))
-		seen_add(s, (pid_t)json_integer_value(jget(ev, "process.pid")));
-	json_decref(ev);
-	return 0;
-}
-
-static void poll_events(void *arg, struct seen *s)
-{
-	tl_tail_read(arg, on_event, s);
-}
-
 /* one timed run of workload w under agent a; its hold-out trigger's pid in
  * *trig; 0 on success */
 static int run_one(struct agent *a, int r, int w, pid_t *trig)
@@ -429,7 +409,7 @@ static int run_mode(int r, enum rmode m, json_t *R_json)
 			if (trig[w] <= 0)
 				continue;
 			R.trig_sent++;
-			if (seen_wait(&a.hits, trig[w], deadline, poll_events, &a.ev, 50, NULL))
+			if (seen_wait(&a.hits, trig[w], deadline, jib_poll_reads, &a.ev, 50, NULL))
 				R.trig_seen++;
 			else
 				json_array_append_new(missed, json_string(rw_name[w]));
