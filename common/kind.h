@@ -24,7 +24,46 @@ enum jb_aux {
 	JB_AUX_NONE = 0,
 	JB_AUX_SNAPSHOT,	/* the sealed snapshot, read-only (workers) */
 	JB_AUX_OUTPUT,		/* an append-only file the supervisor opened (file printer) */
+	JB_AUX_DIR,		/* a directory of the kind's own: its JB_SET_DIR setting,
+				 * made by the supervisor, owned by the kind's uid, 0700 */
 };
+
+/* The type of one key of a kind's own section ([NAME], its settings). */
+enum jb_set_type {
+	JB_SET_STR = 0,	/* text, at most max bytes (min: at least) */
+	JB_SET_U32,	/* decimal, min..max */
+	JB_SET_BYTES,	/* a size: digits and an optional K, M or G, min..max bytes */
+	JB_SET_SECRET,	/* an absolute path to a file root owns, mode 0600 or 0400: the
+			 * supervisor reads it (at most max bytes) and the child gets its
+			 * content, never the path */
+	JB_SET_FILE,	/* the same for a file root owns that others may read but not
+			 * write (a CA bundle): its content, at most max bytes */
+	JB_SET_DIR,	/* an absolute path: the kind's own directory, made if missing
+			 * (its parents root's), owned by the kind's uid, mode 0700; the
+			 * child gets it as fd 4 (JB_AUX_DIR). One per kind. */
+};
+
+/* One key of a kind's section. dflt NULL: required when the kind is on. */
+struct jb_setting {
+	const char *name;
+	enum jb_set_type type;
+	const char *dflt;
+	uint64_t min, max;
+};
+
+/* A kind's own section of jibril.conf, [NAME]: its keys, and the checks
+ * between them (run by config.c in the supervisor; vals[i] is keys[i]'s
+ * value, its default when not set). check returns 0, or -1 with a sentence
+ * in err and *bad the index of the key at fault. The supervisor hands the
+ * child every value, with SECRET and FILE keys replaced by the files'
+ * contents, as a sealed memfd on fd 5 (JB_CHILD_SETTINGS_FD; common/
+ * settings.h), read in the child's setup before confinement. */
+struct jb_settings_def {
+	const struct jb_setting *keys;
+	size_t nkeys;
+	int (*check)(const char *const *vals, size_t *bad, char *err, size_t errlen);
+};
+#define JB_SET_KEYS_MAX 24
 
 /* How jibril.conf enables a kind: the key is the row's name in [workers]
  * (workers) or [printers] (printers). */
@@ -63,6 +102,10 @@ struct jb_kind {
 	uint32_t mechs;
 	/* printers: where lines go */
 	const struct prn_output *output;
+	/* its own section [NAME] and what the child is handed (NULL: none) */
+	const struct jb_settings_def *settings;
+	/* RLIMIT_NOFILE of the child (0: 8, what fds 0-4 and libevent need) */
+	int max_fds;
 	/* the supervisor's side: configured, ready, messages, gone */
 	const struct sup_hooks *hooks;
 };

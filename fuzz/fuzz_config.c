@@ -229,6 +229,16 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 	if (c->recipes_disable_line)
 		OUT("disable = %s\n", c->recipes_disable);
 	OUT("[audit]\nfile = %s\nkey = %s\n", c->audit_file, c->audit_key);
+	/* each row's own section: the keys the file set */
+	for (size_t i = 0; i < jb_nkinds; i++)
+		for (size_t j = 0; jb_kinds[i].settings && j < jb_kinds[i].settings->nkeys; j++) {
+			int line;
+			const char *v = jb_config_setting(c, i, j, &line);
+
+			if (line)
+				OUT("[%s]\n%s = %s\n", jb_kinds[i].name,
+				    jb_kinds[i].settings->keys[j].name, v);
+		}
 #undef OUT
 	if (n >= cap)
 		abort();
@@ -237,7 +247,7 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char canon[5 * 4096 + 4096];
+	static char canon[5 * 4096 + 4096 + 2 * JB_CONF_SET_POOL];
 	char err[JB_CONF_ERR_MAX];
 	bool multiline = ini_allow_multiline, stop = ini_stop_on_first_error;
 	int max_line = ini_max_line;
@@ -270,6 +280,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		c2.audit_key_line = c1.audit_key_line;
 		c2.recipes_dir_line = c1.recipes_dir_line;
 		memcpy(c2.kind_line, c1.kind_line, sizeof(c2.kind_line));
+		/* the rows' own sections: the same values, wherever the pool keeps them */
+		if (jb_config_settings_differ(&c1, &c2))
+			broken("its own section values, written back, parse to others");
+		memcpy(c2.set_pool, c1.set_pool, sizeof(c2.set_pool));
+		memcpy(c2.set_val, c1.set_val, sizeof(c2.set_val));
+		c2.set_used = c1.set_used;
 		if (memcmp(&c1, &c2, sizeof(c1)))
 			broken("its own values, written back, parse to others");
 	}

@@ -24,6 +24,7 @@
 
 #include "common/child.h"
 #include "common/log.h"
+#include "common/settings.h"
 #include "printers/printer.h"
 
 static const struct prn_output *out;
@@ -58,6 +59,14 @@ int prn_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+static struct jb_settings settings;
+static int have_settings;
+
+const struct jb_settings *prn_settings(void)
+{
+	return have_settings ? &settings : NULL;
+}
+
 static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 {
 	out = k->output;
@@ -65,6 +74,14 @@ static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 	if (!out) {
 		snprintf(err, errlen, "printer kind '%s' has no output", k->name);
 		return -1;
+	}
+	if (k->settings) {
+		/* everything the supervisor read for us; the fd goes before
+		 * confinement, the values stay for the output's setup */
+		if (jb_settings_read_fd(JB_CHILD_SETTINGS_FD, &settings, err, errlen) < 0)
+			return -1;
+		close(JB_CHILD_SETTINGS_FD);
+		have_settings = 1;
 	}
 	out_fd = out->setup(err, errlen);
 	return out_fd < 0 ? -1 : 0;

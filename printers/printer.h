@@ -6,6 +6,9 @@
 #define JB_PRINTER_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct jb_settings;
 
 struct prn_output {
 	/* before confinement: the fd lines go to, or -1 with err */
@@ -16,6 +19,10 @@ struct prn_output {
 
 extern const struct prn_output prn_stdout;
 extern const struct prn_output prn_file;
+
+/* The kind's own settings (common/settings.h), read from fd 5 before
+ * out->setup runs and fd 5 closed; NULL for a kind without a section. */
+const struct jb_settings *prn_settings(void);
 
 /* Write all of buf to fd (retrying short writes and EINTR). 0 or -1. */
 int prn_write_all(int fd, const char *buf, size_t len);

@@ -46,7 +46,8 @@
 /* Longest line handed to inih, including "\r\n\0". */
 #define JB_CONF_LINE_MAX 8192
 
-enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS, K_MEM, K_PIDS, K_CPU, K_BACKEND };
+enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS, K_MEM, K_PIDS, K_CPU, K_BACKEND,
+		K_SETTING };
 
 struct conf_key {
 	const char *section;
@@ -121,8 +122,11 @@ struct conf_ctx {
 	int lineno;			/* line last handed to inih */
 	char *raw;			/* that line, unmodified (getline) */
 	size_t rawcap;
-	int seen[NKEYS + JB_KINDS_MAX];	/* line a key was set on, 0 = not set */
+	/* line a key was set on, 0 = not set: the fixed keys, the kind keys,
+	 * then each row's own section (SEEN_SET) */
+	int seen[NKEYS + JB_KINDS_MAX + JB_KINDS_MAX * JB_SET_KEYS_MAX];
 	struct conf_key kind_key;	/* the row of a kind key being parsed */
+	size_t set_row, set_key;	/* the row's own key being parsed (K_SETTING) */
 	int failed;
 	int err_line;			/* 0 = error not tied to a line */
 	char err[JB_CONF_ERR_MAX];
@@ -209,10 +213,16 @@ static const char *raw_line(const struct conf_ctx *x)
 	return p;
 }
 
+#define SEEN_SET(row, key) (NKEYS + JB_KINDS_MAX + (row) * JB_SET_KEYS_MAX + (key))
+
 static int section_known(const char *name)
 {
 	for (size_t i = 0; i < sizeof(conf_sections) / sizeof(conf_sections[0]); i++)
 		if (strcmp(name, conf_sections[i]) == 0)
+			return 1;
+	/* a row with settings has a section of its own, [NAME] */
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (jb_kinds[i].settings && !strcmp(name, jb_kinds[i].name))
 			return 1;
 	return 0;
 }
@@ -322,6 +332,29 @@ static const struct conf_key *kind_key(struct conf_ctx *x, const char *section, 
 	return NULL;
 }
 
+/* A key of a row's own section [NAME] (its settings table). */
+static const struct conf_key *setting_key(struct conf_ctx *x, const char *section,
+					  const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < jb_nkinds; i++) {
+		const struct jb_settings_def *d = jb_kinds[i].settings;
+
+		if (!d || strcmp(jb_kinds[i].name, section) != 0)
+			continue;
+		for (size_t j = 0; j < d->nkeys && j < JB_SET_KEYS_MAX; j++) {
+			if (strcmp(d->keys[j].name, name) != 0)
+				continue;
+			x->kind_key = (struct conf_key){jb_kinds[i].name, d->keys[j].name, K_SETTING,
+							0, 0, 0};
+			x->set_row = i;
+			x->set_key = j;
+			*idx = SEEN_SET(i, j);
+			return &x->kind_key;
+		}
+	}
+	return NULL;
+}
+
 static const struct conf_key *find_key(struct conf_ctx *x, const char *section, const char *name,
 				       size_t *idx)
 {
@@ -332,7 +365,9 @@ static const struct conf_key *find_key(struct conf_ctx *x, const char *section, 
 			return &conf_keys[i];
 		}
 	}
-	return kind_key(x, section, name, idx);
+	const struct conf_key *k = kind_key(x, section, name, idx);
+
+	return k ? k : setting_key(x, section, name, idx);
 }
 
 int *jb_config_kind(struct jb_config *c, const char *name)
@@ -534,6 +569,120 @@ static int parse_cpu(struct conf_ctx *x, const struct conf_key *k, const char *v
 	return 1;
 }
 
+int jb_config_setting_num(const struct jb_setting *k, const char *v, uint64_t *out)
+{
+	static const char units[] = "KMGkmg";
+	unsigned long long n;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end) {
+		if (k->type != JB_SET_BYTES || end[1] != '\0' || !(u = strchr(units, *end)))
+			return -1;
+		shift = 10 * (int)((u - units) % 3 + 1);
+	}
+	if (errno == ERANGE || n > (UINT64_MAX >> shift))
+		return -1;
+	n <<= shift;
+	if (n < k->min || n > k->max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* A key of a row's own section: checked by its type, kept in the pool. */
+static int parse_setting(struct conf_ctx *x, const char *v)
+{
+	const struct jb_setting *k = &jb_kinds[x->set_row].settings->keys[x->set_key];
+	size_t len = strlen(v);
+	uint64_t n;
+
+	switch (k->type) {
+	case JB_SET_STR:
+		if (len < k->min || len > (k->max ? k->max : 4095))
+			return fail(x, x->lineno, "%s: %zu characters (%llu..%llu)", k->name, len,
+				    (unsigned long long)k->min,
+				    (unsigned long long)(k->max ? k->max : 4095));
+		for (const char *c = v; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return fail(x, x->lineno, "%s: a control character in the value",
+					    k->name);
+		break;
+	case JB_SET_U32:
+	case JB_SET_BYTES:
+		if (jb_config_setting_num(k, v, &n) < 0)
+			return fail(x, x->lineno, "%s: '%.64s' is not %s in %llu..%llu", k->name, v,
+				    k->type == JB_SET_U32 ? "a number"
+							  : "a size (digits and an optional K, M or G)",
+				    (unsigned long long)k->min, (unsigned long long)k->max);
+		break;
+	case JB_SET_SECRET:
+	case JB_SET_FILE:
+	case JB_SET_DIR:
+		if (len > 4095)
+			return fail(x, x->lineno, "%s: path is too long (%zu characters, max 4095)",
+				    k->name, len);
+		if (len > 0 && v[0] != '/')
+			return fail(x, x->lineno, "%s: '%.64s' is not an absolute path", k->name, v);
+		break;
+	}
+	if (!x->cfg.set_used)
+		x->cfg.set_used = 1; /* offset 0 means "not set" */
+	if (x->cfg.set_used + len + 1 > sizeof(x->cfg.set_pool))
+		return fail(x, x->lineno, "%s: the kinds' own sections hold more than %zu bytes",
+			    k->name, sizeof(x->cfg.set_pool));
+	memcpy(x->cfg.set_pool + x->cfg.set_used, v, len + 1);
+	x->cfg.set_val[x->set_row][x->set_key].off = x->cfg.set_used;
+	x->cfg.set_val[x->set_row][x->set_key].line = x->lineno;
+	x->cfg.set_used += (uint32_t)(len + 1);
+	return 1;
+}
+
+const char *jb_config_setting(const struct jb_config *c, size_t kind_index, size_t i, int *line)
+{
+	const struct jb_settings_def *d = kind_index < jb_nkinds ? jb_kinds[kind_index].settings
+								  : NULL;
+	uint32_t off;
+
+	if (line)
+		*line = 0;
+	if (!d || i >= d->nkeys || i >= JB_SET_KEYS_MAX)
+		return NULL;
+	off = c->set_val[kind_index][i].off;
+	if (off && off < sizeof(c->set_pool)) {
+		if (line)
+			*line = c->set_val[kind_index][i].line;
+		return c->set_pool + off;
+	}
+	return d->keys[i].dflt ? d->keys[i].dflt : "";
+}
+
+const char *jb_config_setting_get(const struct jb_config *c, size_t kind_index, const char *name,
+				  int *line)
+{
+	const struct jb_settings_def *d = kind_index < jb_nkinds ? jb_kinds[kind_index].settings
+								  : NULL;
+
+	for (size_t i = 0; d && i < d->nkeys; i++)
+		if (!strcmp(d->keys[i].name, name))
+			return jb_config_setting(c, kind_index, i, line);
+	return NULL;
+}
+
+int jb_config_settings_differ(const struct jb_config *a, const struct jb_config *b)
+{
+	for (size_t r = 0; r < jb_nkinds; r++)
+		for (size_t i = 0; jb_kinds[r].settings && i < jb_kinds[r].settings->nkeys; i++)
+			if (strcmp(jb_config_setting(a, r, i, NULL), jb_config_setting(b, r, i, NULL)))
+				return 1;
+	return 0;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_ctx *x = user;
@@ -590,6 +739,8 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return parse_cpu(x, k, value, (uint32_t *)(void *)field);
 	case K_BACKEND:
 		return parse_backend(x, k, value, (int *)(void *)field);
+	case K_SETTING:
+		return parse_setting(x, value);
 	}
 	return fail(x, x->lineno, "internal error: bad key kind");
 }
@@ -649,6 +800,41 @@ static int audit_ok(struct conf_ctx *x)
 	return 1;
 }
 
+/* Each enabled row's own section: its required keys set, its checks
+ * passed. The error names the key's line, else the row's enabling key. */
+static int settings_ok(struct conf_ctx *x)
+{
+	for (size_t r = 0; r < jb_nkinds; r++) {
+		const struct jb_kind *k = &jb_kinds[r];
+		const struct jb_settings_def *d = k->settings;
+		const char *vals[JB_SET_KEYS_MAX];
+		int on_line = seen_line(x, jb_config_kind_section(k), k->name);
+		char why[JB_CONF_ERR_MAX / 2] = "";
+		size_t bad = 0;
+
+		if (!d || !jb_config_kind_enabled(&x->cfg, k))
+			continue;
+		for (size_t i = 0; i < d->nkeys && i < JB_SET_KEYS_MAX; i++) {
+			int line;
+
+			vals[i] = jb_config_setting(&x->cfg, r, i, &line);
+			if (!d->keys[i].dflt && !line)
+				return fail(x, on_line, "[%s] %s is required when [%s] %s is on",
+					    k->name, d->keys[i].name, jb_config_kind_section(k),
+					    k->name);
+		}
+		if (d->check && d->check(vals, &bad, why, sizeof(why)) < 0) {
+			int line = 0;
+
+			if (bad < d->nkeys)
+				jb_config_setting(&x->cfg, r, bad, &line);
+			return fail(x, line ? line : on_line, "[%s] %s: %s", k->name,
+				    bad < d->nkeys ? d->keys[bad].name : "?", why);
+		}
+	}
+	return 1;
+}
+
 /* Checks between keys; the error names the later line involved. */
 static int cross_check(struct conf_ctx *x)
 {
@@ -664,7 +850,7 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
-	if (!audit_ok(x))
+	if (!audit_ok(x) || !settings_ok(x))
 		return 0;
 	return printer_enabled(x);
 }

@@ -19,6 +19,9 @@
 #define JB_CONF_BACKLOG_BYTES (64u << 20)
 #define JB_CONF_BACKLOG_MIN (4u << 20)
 
+/* what the values of the rows' own sections ([NAME]) may hold in all */
+#define JB_CONF_SET_POOL 32768
+
 /* [limits] defaults and the range of a memory limit (jibril.conf says why) */
 #define JB_CONF_WORKER_MEMORY (256ull << 20)
 #define JB_CONF_PRINTER_MEMORY (128ull << 20)
@@ -100,6 +103,14 @@ struct jb_config {
 	uint32_t conf_uid, conf_mode;
 	int kind_line[JB_KINDS_MAX];	/* [workers]/[printers] key of row i */
 	int recipes_dir_line;
+	/* [NAME] of each row with settings (kind.h): the values the file set,
+	 * NUL-terminated in set_pool (off 0: not set, its default applies) */
+	char set_pool[JB_CONF_SET_POOL];
+	uint32_t set_used;
+	struct {
+		uint32_t off;
+		int line;
+	} set_val[JB_KINDS_MAX][JB_SET_KEYS_MAX];
 };
 
 #define JB_CONF_AUDIT_FILE "/var/log/jibril/audit.log"
@@ -118,6 +129,18 @@ int jb_config_kind_on(const struct jb_config *c, const char *name);
 int jb_config_kind_enabled(const struct jb_config *c, const struct jb_kind *k);
 /* The section of row k's key: [workers] or [printers]. */
 const char *jb_config_kind_section(const struct jb_kind *k);
+
+/* Key i of row kind_index's own section (jb_kinds[kind_index].settings):
+ * the value the file set, else its default ("" for a required key left
+ * unset); *line (if line) its line, 0 when not set. */
+const char *jb_config_setting(const struct jb_config *c, size_t kind_index, size_t i, int *line);
+/* The same by key name; NULL when the row has no such key. */
+const char *jb_config_setting_get(const struct jb_config *c, size_t kind_index, const char *name,
+				  int *line);
+/* A U32 or BYTES value as a number (what the child is handed). 0 or -1. */
+int jb_config_setting_num(const struct jb_setting *k, const char *v, uint64_t *out);
+/* 1 when a and b differ in any row's own section. */
+int jb_config_settings_differ(const struct jb_config *a, const struct jb_config *b);
 
 /* The [limits] of a role (IPC_ROLE_WORKER or IPC_ROLE_PRINTER). */
 const struct jb_limits *jb_config_limits(const struct jb_config *c, uint32_t role);

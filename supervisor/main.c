@@ -98,9 +98,11 @@ static void reload(void)
 	    memcmp(cfg.kind_on, sup.cfg.kind_on, sizeof(cfg.kind_on)) ||
 	    strcmp(cfg.printer_file, sup.cfg.printer_file) || cfg.fault_hooks != sup.cfg.fault_hooks ||
 	    cfg.child_uid_base != sup.cfg.child_uid_base ||
-	    cfg.tamper_raw_hook != sup.cfg.tamper_raw_hook || cfg.bpf_backend != sup.cfg.bpf_backend)
-		log_warnx("SIGHUP: changes to [maps], [workers], [printers], [debug], [tamper], [bpf] "
-			  "and child_uid_base take effect at the next start; the rest is applied now");
+	    cfg.tamper_raw_hook != sup.cfg.tamper_raw_hook || cfg.bpf_backend != sup.cfg.bpf_backend ||
+	    jb_config_settings_differ(&cfg, &sup.cfg))
+		log_warnx("SIGHUP: changes to [maps], [workers], [printers], [debug], [tamper], [bpf], "
+			  "a kind's own section and child_uid_base take effect at the next start; the "
+			  "rest is applied now");
 	if (strcmp(cfg.audit_file, sup.cfg.audit_file) || strcmp(cfg.audit_key, sup.cfg.audit_key))
 		log_warnx("SIGHUP: [audit] changes take effect at the next start");
 	if (memcmp(&cfg.limits_worker, &sup.cfg.limits_worker, sizeof(cfg.limits_worker)) ||

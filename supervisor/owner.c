@@ -31,6 +31,7 @@
 
 #include "ipc/msg.h"
 #include "supervisor/owner.h"
+#include "supervisor/settings.h"
 
 #define GO_W (S_IWGRP | S_IWOTH)
 
@@ -262,5 +263,8 @@ int sup_owner_check(const struct jb_config *c, const char *conf_path, const stru
 		if (kinds[i].enable == JB_EN_PATH && ((const char *)c + kinds[i].path_off)[0] &&
 		    sup_owner_output(c, conf_path, &kinds[i], i, -1, err, errlen) < 0)
 			return -1;
+	/* the files and directories the rows' own sections name */
+	if (kinds == jb_kinds && sup_settings_check(c, conf_path, err, errlen) < 0)
+		return -1;
 	return 0;
 }

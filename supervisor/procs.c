@@ -55,6 +55,7 @@
 
 #include "common/log.h"
 #include "supervisor/owner.h"
+#include "supervisor/settings.h"
 #include "sup.h"
 #include "supervisor/audit.h"
 #include "supervisor/cgroup.h"
@@ -206,6 +207,7 @@ int sup_procs_init(struct sup *s)
 		p->uid = s->cfg.child_uid_base + (uint32_t)i;
 		p->pid = -1;
 		p->aux_fd = -1;
+		p->set_fd = -1;
 		p->err_fd = -1;
 		p->backoff_ms = s->cfg.backoff_initial_ms;
 		p->timer = evtimer_new(s->base, proc_timer, p);
@@ -221,6 +223,22 @@ int sup_procs_init(struct sup *s)
 				log_warnx("%s printer: %s", k->name, err);
 				return -1;
 			}
+		}
+		if (k->settings && s->kinds == jb_kinds) {
+			/* its own section: files read, its directory made, while we
+			 * still may (before the privilege drop) */
+			char err[1024];
+			int dir;
+
+			if (sup_settings_prepare(&s->cfg, s->conf_path ? s->conf_path : "", i, p->uid,
+						 &p->set_fd, &dir, err, sizeof(err)) < 0) {
+				log_warnx("%s: %s", k->name, err);
+				return -1;
+			}
+			if (k->aux == JB_AUX_DIR)
+				p->aux_fd = dir;
+			else if (dir >= 0)
+				close(dir);
 		}
 	}
 	return 0;
@@ -751,5 +769,8 @@ void sup_procs_stop(struct sup *s)
 		if (p->aux_fd >= 0)
 			close(p->aux_fd);
 		p->aux_fd = -1;
+		if (p->set_fd >= 0)
+			close(p->set_fd);
+		p->set_fd = -1;
 	}
 }

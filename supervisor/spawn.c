@@ -8,8 +8,9 @@
  *  - the child gets exactly: fd 0 /dev/null; fd 1 the operator's stdout if
  *    its row says so (the stdout printer), else /dev/null; fd 2 the write
  *    end of a pipe only this supervisor reads; fd 3 its IPC socket; fd 4
- *    its row's aux descriptor (the read-only snapshot, an output file) or
- *    nothing. Everything else is closed before the exec. A compromised
+ *    its row's aux descriptor (the read-only snapshot, an output file, the
+ *    kind's own directory) or nothing; fd 5 the sealed memfd of its
+ *    settings when its row has its own section (common/settings.h). Everything else is closed before the exec. A compromised
  *    child cannot write into the operator's stream or the supervisor's
  *    log file: what it writes to stderr goes through childlog.c like its
  *    IPC_LOG lines (prefixed with its kind and pid, made printable, rate
@@ -34,6 +35,7 @@
 #include <event2/event.h>
 
 #include "common/child.h"
+#include "common/settings.h"
 #include "common/log.h"
 #include "self.h"
 #include "sup.h"
@@ -46,7 +48,7 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 						 int err_w)
 {
 	char gen[32], lvl[8], uid[16], err[PATH_MAX + 128];
-	int aux = -1, out, devnull;
+	int aux = -1, set = -1, out, devnull;
 	sigset_t none;
 
 	if (sup_cgroup_join(s, p->kind, err, sizeof(err)) < 0) {
@@ -69,15 +71,22 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 				       : open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (p->kind->aux == JB_AUX_SNAPSHOT)
 		aux = fcntl(s->snap_ro_fd, F_DUPFD_CLOEXEC, 10);
-	else if (p->kind->aux == JB_AUX_OUTPUT)
+	else if (p->kind->aux == JB_AUX_OUTPUT || p->kind->aux == JB_AUX_DIR)
 		aux = fcntl(p->aux_fd, F_DUPFD_CLOEXEC, 10);
+	if (p->kind->settings)
+		set = fcntl(p->set_fd, F_DUPFD_CLOEXEC, 10);
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (sock < 0 || err_w < 0 || out < 0 || devnull < 0 || (p->kind->aux && aux < 0))
+	if (sock < 0 || err_w < 0 || out < 0 || devnull < 0 || (p->kind->aux && aux < 0) ||
+	    (p->kind->settings && set < 0))
 		_exit(127);
 	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0 ||
-	    dup2(sock, JB_CHILD_IPC_FD) < 0 || (aux >= 0 && dup2(aux, JB_CHILD_AUX_FD) < 0))
+	    dup2(sock, JB_CHILD_IPC_FD) < 0 || (aux >= 0 && dup2(aux, JB_CHILD_AUX_FD) < 0) ||
+	    (set >= 0 && dup2(set, JB_CHILD_SETTINGS_FD) < 0))
 		_exit(127);
-	close_range(aux >= 0 ? JB_CHILD_AUX_FD + 1 : JB_CHILD_AUX_FD, ~0U, 0);
+	if (set >= 0 && aux < 0) /* no fd 4 between them: keep the numbers fixed */
+		close(JB_CHILD_AUX_FD);
+	close_range(set >= 0 ? JB_CHILD_SETTINGS_FD + 1
+			     : aux >= 0 ? JB_CHILD_AUX_FD + 1 : JB_CHILD_AUX_FD, ~0U, 0);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)p->generation);
 	snprintf(lvl, sizeof(lvl), "%d", log_getlevel());
 	snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);

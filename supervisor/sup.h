@@ -86,7 +86,8 @@ struct sup_proc {
 	int outside;		/* that exit was a kill from outside, not its failure */
 	uint64_t oom_kills;	/* OOM kills of its cgroup (else the host's) when spawned */
 	char kill_reason[96];
-	int aux_fd;		/* JB_AUX_OUTPUT: the file, opened at init */
+	int aux_fd;		/* JB_AUX_OUTPUT: the file; JB_AUX_DIR: the directory (init) */
+	int set_fd;		/* a row with settings: their sealed memfd (init), else -1 */
 	/* its stderr: a pipe read into the log (spawn.c) */
 	int err_fd;
 	struct event *err_ev;
