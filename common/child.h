@@ -21,6 +21,9 @@
 struct jb_child_ops {
 	/* before confinement: open/map what the role needs. 0 or -1. */
 	int (*setup)(const struct jb_kind *k, char *err, size_t errlen);
+	/* as the kind's own uid, before seccomp: what only that uid may open
+	 * (a directory the supervisor gave it, mode 0700). 0 or -1 (fatal). */
+	int (*setup_as_kind)(char *err, size_t errlen);
 	/* CONFIG arrived (before READY is sent). */
 	void (*on_config)(const struct ipc_msg *m);
 	/* any other message from the supervisor. */
@@ -34,6 +37,9 @@ struct jb_child_ops {
  * does not respawn the kind. Never returns. */
 void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *ops,
 		   const struct jb_child_args *a) __attribute__((noreturn));
+
+/* The child's event loop (after the IPC peer exists; NULL before). */
+struct event_base *jb_child_base(void);
 
 /* Send one encoded message to the supervisor; -1 if the queue is full. */
 int jb_child_send(const void *buf, size_t len);

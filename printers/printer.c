@@ -89,13 +89,20 @@ static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 
 static void prn_config(const struct ipc_msg *m)
 {
+	char err[256];
+
 	fault_hooks = m->u.config.fault_hooks != 0;
+	if (out->start && out->start(jb_child_base(), err, sizeof(err)) < 0)
+		fatalx("%s printer: %s", out_name, err);
 }
 
 /* Test-only: a line that names "jibril-fault.<kind>.<what>" (in a
  * process's arguments, say) makes this printer do WHAT once it has printed
  * and acknowledged the line, so its replacement is not sent it again. */
-static void fault_hook(const char *json)
+static char fault_what[32];	/* a take output: done once acknowledged */
+static uint64_t fault_seq;
+
+static void fault_hook(const char *json, uint64_t seq)
 {
 	char want[96], what[32];
 	const char *p;
@@ -106,7 +113,28 @@ static void fault_hook(const char *json)
 	for (p += n; w + 1 < sizeof(what) && ((*p >= 'a' && *p <= 'z') || *p == '-'); p++)
 		what[w++] = *p;
 	what[w] = '\0';
+	if (out->take) {
+		snprintf(fault_what, sizeof(fault_what), "%s", what);
+		fault_seq = seq;
+		return;
+	}
 	jb_child_fault(what);
+}
+
+void prn_acknowledge(uint64_t seq)
+{
+	char ack[64];
+	int n = ipc_enc_printed(ack, sizeof(ack), seq);
+
+	if (n < 0 || jb_child_send_wait(ack, (size_t)n) < 0)
+		fatalx("cannot acknowledge line %llu", (unsigned long long)seq);
+	if (fault_what[0] && seq >= fault_seq) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "%s", fault_what);
+		fault_what[0] = '\0';
+		jb_child_fault(what);
+	}
 }
 
 static void prn_counters(uint64_t *p, uint64_t *d)
@@ -132,6 +160,21 @@ static void prn_message(const struct ipc_msg *m)
 		log_warnx("detection %llu is not a JSON object (%s): dropped",
 			  (unsigned long long)m->u.print.seq, j ? "not an object" : jerr.text);
 		json_decref(j);
+		if (out->take) {
+			out->take(m->u.print.seq, NULL, 0);
+			return;
+		}
+	} else if (out->take) {
+		/* it acknowledges once the line is durable (prn_acknowledge) */
+		line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(j);
+		if (!line)
+			fatalx("out of memory");
+		fault_hook(m->u.print.json, m->u.print.seq);
+		out->take(m->u.print.seq, line, strlen(line));
+		free(line);
+		printed++;
+		return;
 	} else {
 		line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(j);
@@ -147,11 +190,17 @@ static void prn_message(const struct ipc_msg *m)
 	n = ipc_enc_printed(ack, sizeof(ack), m->u.print.seq);
 	if (n < 0 || jb_child_send(ack, (size_t)n) < 0)
 		fatalx("cannot acknowledge line %llu", (unsigned long long)m->u.print.seq);
-	fault_hook(m->u.print.json);
+	fault_hook(m->u.print.json, m->u.print.seq);
+}
+
+static int prn_setup_as_kind(char *err, size_t errlen)
+{
+	return out->setup_as_kind ? out->setup_as_kind(err, errlen) : 0;
 }
 
 static const struct jb_child_ops printer_ops = {
 	.setup = prn_setup,
+	.setup_as_kind = prn_setup_as_kind,
 	.on_config = prn_config,
 	.on_message = prn_message,
 	.counters = prn_counters,
