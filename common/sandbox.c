@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -41,7 +42,10 @@ enum sc_arg {
 	SC_IPC,		/* argument 0 is the IPC socket */
 	SC_OUT,		/* argument 0 is one of the policy's writable fds */
 	SC_SELF,	/* arguments 0 and 1 are this process and its thread, 2 SIGABRT */
-	SC_AUX,		/* argument 0 is the role's output file (fd 4) */
+	SC_AUX,		/* argument 0 is the role's output file or directory (fd 4) */
+	SC_OWN,		/* argument 0 is a descriptor the child opened itself (>= 5: its
+			 * sockets and spool files; 0-4 are the ones it was handed) */
+	SC_INET,	/* socket(AF_INET or AF_INET6, SOCK_STREAM[|flags], any) */
 };
 
 struct sc_rule {
@@ -101,24 +105,55 @@ static const struct sc_rule file_printer_rules[] = {
 	{SCMP_SYS(fdatasync), SC_AUX, "a line is on disk before PRINTED"},
 };
 
+/* The HTTPS printer: TLS to one endpoint with libcurl and OpenSSL, and its
+ * spool in the directory it was handed (fd 4). Its own descriptors (>= 5)
+ * are the sockets curl opens and the spool's files; it reads none of fds
+ * 0-4 but its IPC socket, and writes none of them but stderr. */
+static const struct sc_rule https_printer_rules[] = {
+	{SCMP_SYS(connect), SC_OWN, "curl connects its socket to the endpoint"},
+	{SCMP_SYS(fcntl), SC_OWN, "curl makes its socket non-blocking"},
+	{SCMP_SYS(fdatasync), SC_OWN, "a spooled line is on disk before PRINTED"},
+	{SCMP_SYS(fsync), SC_AUX, "a new spool segment's name is on disk (the directory)"},
+	{SCMP_SYS(getpeername), SC_OWN, "curl: the connected address, for its log"},
+	{SCMP_SYS(getrandom), SC_ANY, "OpenSSL's random numbers (TLS keys, nonces)"},
+	{SCMP_SYS(getsockname), SC_OWN, "curl: the local address of a connection"},
+	{SCMP_SYS(getsockopt), SC_OWN, "curl: SO_ERROR, whether a non-blocking connect worked"},
+	{SCMP_SYS(newfstatat), SC_OWN, "fstat of the dead-letter file (its size bound)"},
+	{SCMP_SYS(openat), SC_AUX, "spool segments, cursor and dead-letter file, only below fd 4 "
+				   "(elsewhere EACCES, the deny list's rule)"},
+	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
+	{SCMP_SYS(pwrite64), SC_OWN, "the spool's cursor slots"},
+	{SCMP_SYS(recvfrom), SC_OWN, "TLS records from the endpoint (recv)"},
+	{SCMP_SYS(sendto), SC_OWN, "TLS records to the endpoint (send, MSG_NOSIGNAL)"},
+	{SCMP_SYS(setsockopt), SC_OWN, "curl: TCP_NODELAY, keep-alive on its socket"},
+	{SCMP_SYS(socket), SC_INET, "one TCP socket to the endpoint: IPv4 or IPv6 stream only"},
+	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
+	{SCMP_SYS(write), SC_OWN, "appending to spool segments and the dead-letter file"},
+};
+
 struct jb_policy {
 	const char *name;
 	const struct sc_rule *extra;
 	size_t nextra;
 	int write_fds[3];	/* -1 terminated */
+	int open_aux;		/* openat allowed below fd 4 (an extra rule): the deny
+				 * list's EACCES applies to every other dirfd */
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct jb_policy jb_policy_worker = {
-	"worker", worker_rules, N(worker_rules), {STDERR_FILENO, -1},
+	"worker", worker_rules, N(worker_rules), {STDERR_FILENO, -1}, 0,
 };
 const struct jb_policy jb_policy_printer_stdout = {
-	"stdout printer", NULL, 0, {STDOUT_FILENO, STDERR_FILENO, -1},
+	"stdout printer", NULL, 0, {STDOUT_FILENO, STDERR_FILENO, -1}, 0,
 };
 const struct jb_policy jb_policy_printer_file = {
 	"file printer", file_printer_rules, N(file_printer_rules),
-	{JB_CHILD_AUX_FD, STDERR_FILENO, -1},
+	{JB_CHILD_AUX_FD, STDERR_FILENO, -1}, 0,
+};
+const struct jb_policy jb_policy_printer_https = {
+	"https printer", https_printer_rules, N(https_printer_rules), {STDERR_FILENO, -1}, 1,
 };
 
 int jb_policy_may_write(const struct jb_policy *p, int fd)
@@ -183,6 +218,16 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 	case SC_AUX:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A0(SCMP_CMP_EQ, JB_CHILD_AUX_FD));
+	case SC_OWN:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A0(SCMP_CMP_GE, JB_CHILD_AUX_FD + 1));
+	case SC_INET:
+		/* the type's low bits are the type; NONBLOCK and CLOEXEC above */
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
+						  SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+						  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	case SC_SELF:
 		/* single-threaded: the tid is the pid */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 3,
@@ -216,8 +261,12 @@ int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)
 	/* a foreign architecture's syscall numbers are never ours */
 	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	for (size_t i = 0; i < N(deny_rules) && rc == 0; i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
-				      deny_rules[i].nr, 0);
+		rc = p->open_aux && deny_rules[i].nr == SCMP_SYS(openat)
+			     ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
+						deny_rules[i].nr, 1,
+						SCMP_A0(SCMP_CMP_NE, JB_CHILD_AUX_FD))
+			     : seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
+						deny_rules[i].nr, 0);
 	for (size_t i = 0; i < N(common_rules) && rc == 0; i++)
 		rc = add_rule(ctx, p, &common_rules[i]);
 	for (size_t i = 0; i < p->nextra && rc == 0; i++)
