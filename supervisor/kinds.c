@@ -156,6 +156,19 @@ const struct jb_kind jb_kinds[] = {
 		.output = &prn_file,
 		.hooks = &printer_hooks,
 	},
+	{
+		/* detections to an HTTPS endpoint, through a disk spool */
+		.name = "https",
+		.role = IPC_ROLE_PRINTER,
+		.entry = prn_main,
+		.policy = &jb_policy_printer_https,
+		.aux = JB_AUX_DIR,
+		.enable = JB_EN_OFF,
+		.output = &prn_https,
+		.settings = &prn_https_settings,
+		.max_fds = 32,
+		.hooks = &printer_hooks,
+	},
 };
 const size_t jb_nkinds = sizeof(jb_kinds) / sizeof(jb_kinds[0]);
 _Static_assert(sizeof(jb_kinds) / sizeof(jb_kinds[0]) <= JB_KINDS_MAX, "too many kinds");
