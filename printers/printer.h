@@ -6,6 +6,7 @@
 #define JB_PRINTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct prn_output {
 	/* before confinement: the fd lines go to, or -1 with err */
@@ -19,5 +20,10 @@ extern const struct prn_output prn_file;
 
 /* Write all of buf to fd (retrying short writes and EINTR). 0 or -1. */
 int prn_write_all(int fd, const char *buf, size_t len);
+
+/* Report that this printer lost count detections for cause (a-z0-9_,
+ * e.g. "spool_full", "batch_rejected"); detail is free text for the
+ * operator. Sent to the supervisor as IPC_LOSS; never fails silently. */
+void prn_loss(const char *cause, uint64_t count, const char *detail);
 
 #endif
