@@ -58,10 +58,6 @@
 #include "printers/printer.h"
 #include "printers/spool.h"
 
-/* TODO(dataloss): declared by printers/printer.h once the dataloss branch
- * is merged; until then a weak reference, and the loss is logged. */
-void prn_loss(const char *cause, uint64_t count, const char *detail) __attribute__((weak));
-
 #define COMMIT_BYTES (256u << 10)	/* appended bytes that force a sync at once */
 #define RESP_KEEP 512			/* bytes of an answer kept for the log */
 #define DEAD_LETTER "dead-letter.jsonl"
@@ -207,10 +203,8 @@ static uint64_t now_ms(void)
 
 static void loss(const char *cause, uint64_t n, const char *detail)
 {
-	if (prn_loss)
-		prn_loss(cause, n, detail);
-	else
-		log_warnx("%llu detections lost (%s): %s", (unsigned long long)n, cause, detail);
+	log_warnx("https: %llu detections lost (%s): %s", (unsigned long long)n, cause, detail);
+	prn_loss(cause, n, detail); /* a data_loss event, through the other printers too */
 }
 
 static void spool_loss(void *arg, const char *cause, uint64_t n, const char *detail)
