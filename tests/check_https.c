@@ -17,7 +17,8 @@
  *    Bearer", an Idempotency-Key; the same uuids the file printer wrote;
  *  - 500 and 429 are retried with the same Idempotency-Key, 429 after its
  *    Retry-After; a stalling server times out and the batch is retried; a
- *    400 is not retried, its lines land in dead-letter.jsonl;
+ *    400 is not retried, its lines land in dead-letter.jsonl and a
+ *    data_loss event (cause http_rejected) reaches the file printer;
  *  - the endpoint down for 30 s under a steady trigger load, then up:
  *    every trigger delivered (0 lost), a repeat only with the same uuid;
  *  - the agent SIGKILLed while the spool holds detections, the endpoint
@@ -275,13 +276,15 @@ static void tally(json_t *recs, struct tally *t, int n)
 			ck_assert_msg(ev && json_is_object(ev), "a body line is not a JSON object: %.200s",
 				      line);
 			u = jbh_jstr(ev, "uuid");
-			ck_assert_msg(u && strlen(u) == 36, "a body line without a uuid");
 			for (int k = 0; k < n; k++) {
 				char m[64];
 
 				marker(m, sizeof(m), k);
-				if (!strstr(line, m) || strcmp(jbh_jstr(ev, "kind"), "credentials_files_access"))
+				if (!strstr(line, m) || !jbh_jstr(ev, "kind") ||
+				    strcmp(jbh_jstr(ev, "kind"), "credentials_files_access"))
 					continue;
+				/* a detection's (the agent's own summaries have none) */
+				ck_assert_msg(u && strlen(u) == 36, "a detection without a uuid");
 				if (t[k].lines++ && strcmp(t[k].uuid, u))
 					t[k].uuids_differ = 1;
 				snprintf(t[k].uuid, sizeof(t[k].uuid), "%s", u);
@@ -365,8 +368,9 @@ START_TEST(test_delivery_and_answers)
 	int first;
 
 	srv_up("good");
-	/* a host name: resolved by the printer before its confinement */
-	agent_up(&a, https_conf("localhost", "good", "timeout_ms = 1500\n"));
+	/* a host name: resolved by the printer before its confinement; loss
+	 * summaries every second */
+	agent_up(&a, https_conf("localhost", "good", "timeout_ms = 1500\n[recipes]\nsummary_s = 1\n"));
 
 	/* normal delivery */
 	for (int k = 0; k < 3; k++)
@@ -445,6 +449,20 @@ START_TEST(test_delivery_and_answers)
 	dead = jbh_slurp(path, NULL);
 	ck_assert_msg(dead && strstr(dead, m), "trigger %d not in %s", first, path);
 	free(dead);
+	/* and the loss is an event, through the file printer too */
+	{
+		uint64_t dl = jbh_now_ms() + 10000;
+		char *ev;
+
+		while (!((ev = jbh_slurp(a.events, NULL)) && strstr(ev, "\"cause\":\"http_rejected\"") &&
+			 strstr(ev, "\"who\":\"https\""))) {
+			free(ev);
+			ck_assert_msg(jbh_now_ms() < dl, "no data_loss event for the refused batch in %s",
+				      a.events);
+			jbh_sleep_ms(200);
+		}
+		free(ev);
+	}
 	/* and the printer goes on */
 	first = trigger();
 	wait_delivered(first, first + 1, 15000, t);
