@@ -619,6 +619,7 @@ START_TEST(test_kind_sections)
 	BAD("[https]\nbatch_bytes = 1T\n", 2, "batch_bytes: '1T' is not a size");
 	BAD("[https]\ntoken_file = etc/token\n", 2, "token_file: 'etc/token' is not an absolute path");
 	BAD("[https]\nurl = https://a/\x01\n", 2, "url: a control character");
+	BAD("[https]\nauth_scheme =;x\n", 2, "auth_scheme: a value may not begin with ';'");
 	BAD("[https]\nbatch_ms = 5\nbatch_ms = 6\n", 3, "duplicate key 'batch_ms' in section [https]");
 	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nretry_initial_ms = 900\n"
 	    "retry_max_ms = 800\n", 6, "retry_max_ms must be at least retry_initial_ms");
