@@ -12,6 +12,8 @@
  * DELIVERED when a request answered 2xx held a line with its marker.
  *
  * What it proves:
+ *  - the printer is confined (own uid, no capabilities, no_new_privs,
+ *    seccomp) and stays the same process through a stalled request;
  *  - delivery: JSON lines bodies, every line a JSON object with a uuid,
  *    Content-Type application/x-ndjson, the token as "Authorization:
  *    Bearer", an Idempotency-Key; the same uuids the file printer wrote;
@@ -394,6 +396,22 @@ START_TEST(test_delivery_and_answers)
 		free(ev);
 	}
 
+	/* the printer is confined like every child: its own uid, no
+	 * capabilities, no_new_privs, a seccomp filter */
+	{
+		char spath[64], *st;
+		pid_t hp = jbh_child_pid(&a, "https");
+
+		ck_assert_int_gt(hp, 0);
+		snprintf(spath, sizeof(spath), "/proc/%d/status", (int)hp);
+		st = jbh_slurp(spath, NULL);
+		ck_assert_ptr_nonnull(st);
+		ck_assert_msg(!strstr(st, "\nUid:\t0\t") && strstr(st, "\nCapEff:\t0000000000000000") &&
+			      strstr(st, "\nNoNewPrivs:\t1") && strstr(st, "\nSeccomp:\t2"),
+			      "the https printer is not confined:\n%s", st);
+		free(st);
+	}
+
 	/* 500: retried with the same key until it is taken */
 	set_mode("500");
 	first = trigger();
@@ -429,11 +447,18 @@ START_TEST(test_delivery_and_answers)
 
 	/* a server that stalls past timeout_ms: the request times out, the
 	 * batch goes again (same key) once it answers */
-	set_mode("stall:4");
-	first = trigger();
-	ck_assert_msg(jbh_log_wait(&a, "Timeout", 20000), "no timeout logged (log %s)", a.log);
-	set_mode("200");
-	wait_delivered(first, first + 1, 20000, t);
+	{
+		/* busy, not hung: the same printer, heartbeating, lines still taken */
+		pid_t before = jbh_child_pid(&a, "https");
+
+		set_mode("stall:4");
+		first = trigger();
+		ck_assert_msg(jbh_log_wait(&a, "Timeout", 20000), "no timeout logged (log %s)", a.log);
+		trigger();
+		set_mode("200");
+		wait_delivered(first, first + 2, 20000, t);
+		ck_assert_int_eq(jbh_child_pid(&a, "https"), before);
+	}
 
 	/* 400: not retried, its lines in the dead-letter file */
 	set_mode("400");
