@@ -627,15 +627,17 @@ static void finish(CURLcode rc, long code, curl_off_t retry_after)
 {
 	uint64_t now = now_ms();
 
+	if (rc == CURLE_OK && H.failing_since_ms) {
+		/* an answer, whatever it says: the address works */
+		log_info("https: %s answers again (HTTP %ld)", H.host, code);
+		H.failing_since_ms = H.tls_logged_ms = 0;
+	}
 	if (rc == CURLE_OK && code >= 200 && code < 300) {
 		if (prn_spool_consume(H.spool, &H.batch) < 0)
 			fatal("https: spool: consume");
 		H.sent_lines += H.body_lines;
 		H.batches_ok++;
 		H.delay_ms = H.retry_initial;
-		if (H.failing_since_ms)
-			log_info("https: %s answers again (HTTP %ld)", H.host, code);
-		H.failing_since_ms = 0;
 		send_next(); /* what waited meanwhile */
 		return;
 	}
