@@ -619,8 +619,7 @@ static void dead_letter(long code)
 		 H.batch.key, sanitised_resp(),
 		 kept ? "moved to " DEAD_LETTER " in the spool directory"
 		      : "the dead-letter file is full or unwritable: dropped");
-	log_warnx("https: %zu detections refused: %s", H.body_lines, detail);
-	loss("http_rejected", H.body_lines, detail);
+	loss("http_rejected", H.body_lines, detail); /* logged there */
 }
 
 static void finish(CURLcode rc, long code, curl_off_t retry_after)
