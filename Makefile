@@ -18,11 +18,12 @@ BPFTOOL  ?= bpftool
 CONF     ?= jibril.conf
 
 # iptables, sshpass, sudo: the real tools the trigger scripts of firewall_rules_tamper,
-# ssh_password_guessing and sudo_rights_enumeration run (tests/triggers/execution/)
+# ssh_password_guessing and sudo_rights_enumeration run (tests/triggers/execution/);
+# logrotate: check_filerot rotates the file printer's output with the real one
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
             libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps \
-            iptables sshpass sudo
+            iptables sshpass sudo logrotate
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
             libcrypto
 
