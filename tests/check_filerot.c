@@ -22,9 +22,10 @@
  *    file_keep rotated files exist; each printer restart for it was planned
  *    (no back-off); missing directories were made 0700 root, files 0600;
  *  - a real logrotate (`rotate`, `create 0600 root root`, then `nocreate`,
- *    postrotate sending SIGUSR1 to the supervisor) run while triggers flow:
- *    0 lost, 0 duplicated, the new file 0600 root; the SIGUSR1 is not a
- *    tamper detection (the supervisor's control signal);
+ *    then contrib/logrotate/jibril as shipped, each with a postrotate
+ *    sending SIGUSR1 to the supervisor) run while triggers flow: 0 lost, 0
+ *    duplicated, the new file 0600 root; the SIGUSR1 is not a tamper
+ *    detection (the supervisor's control signal);
  *  - SIGUSR1 kills no child (each keeps its pid) and is reported as
  *    tamper when sent to a child; to the supervisor with the file in place
  *    it changes nothing;
@@ -47,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +57,8 @@
 #include <jansson.h>
 
 #include "agent_harness.h"
+#include "lib/file.h"
+#include "lib/spawn.h"
 #include "supervisor/outfile.h"
 
 #define READY_MS 10000
@@ -314,6 +318,18 @@ static int log_count(const char *needle)
 	return n;
 }
 
+static int log_wait_count(const char *needle, int n, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	while (log_count(needle) < n) {
+		if (jbh_now_ms() > deadline)
+			return 0;
+		jbh_sleep_ms(20);
+	}
+	return 1;
+}
+
 static void stop_and_clean(void)
 {
 	char cmd[PATH_MAX];
@@ -402,21 +418,135 @@ END_TEST
 
 /* --- logrotate -------------------------------------------------------------- */
 
-#define LR_TRIGGERS 60
 
+/* Text with every from replaced by to (malloc'd). */
+static char *replace(const char *text, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	const char *p;
+	char *out, *o;
+
+	for (p = text; (p = strstr(p, from)); p += fl)
+		n++;
+	out = malloc(strlen(text) + n * tl + 1);
+	ck_assert_ptr_nonnull(out);
+	for (o = out, p = text;;) {
+		const char *q = strstr(p, from);
+
+		if (!q) {
+			strcpy(o, p);
+			break;
+		}
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, to, tl);
+		o += tl;
+		p = q + fl;
+	}
+	return out;
+}
+
+/* how: the directive that makes (or not) the new file; NULL: the shipped
+ * contrib/logrotate/jibril for our file, its postrotate aimed at our
+ * supervisor alone (pkill -x jibril would reach every agent this host
+ * runs: other tests' too) */
 static void write_logrotate_conf(const char *conf, const char *how)
 {
 	FILE *f = fopen(conf, "w");
 
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fchmod(fileno(f), 0600), 0);
-	fprintf(f, "%s {\n    rotate 5\n    %s\n    missingok\n    postrotate\n"
-		"        /bin/kill -USR1 %d\n    endscript\n}\n", A.events, how, (int)A.pid);
+	if (how) {
+		fprintf(f, "%s {\n    rotate 5\n    %s\n    missingok\n    postrotate\n"
+			"        /bin/kill -USR1 %d\n    endscript\n}\n", A.events, how, (int)A.pid);
+	} else {
+		char src[PATH_MAX], kill_it[64], *text, *a, *b;
+
+		snprintf(src, sizeof(src), "%s/contrib/logrotate/jibril", jbh_src());
+		text = jbh_slurp(src, NULL);
+		ck_assert_msg(text != NULL, "cannot read %s", src);
+		snprintf(kill_it, sizeof(kill_it), "/bin/kill -USR1 %d", (int)A.pid);
+		a = replace(text, "/var/log/jibril/detections.json", A.events);
+		b = replace(a, "pkill -USR1 -x jibril", kill_it);
+		ck_assert_msg(strcmp(a, text) && strcmp(a, b), "%s changed: no file or no pkill", src);
+		fputs(b, f);
+		free(text);
+		free(a);
+		free(b);
+	}
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-/* logrotate -f with this configuration, run while triggers first..last run */
-static void logrotate_under_load(const char *how, int first, int last, struct files *fs)
+/* Triggers run by a process of their own, one every ~30 ms until told to
+ * stop, so that detections are being printed whenever logrotate runs. */
+struct loop {
+	volatile int stop, n, failed;
+};
+
+static struct loop *loop_start(pid_t *pid)
+{
+	struct loop *l = mmap(NULL, sizeof(*l), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			      -1, 0);
+
+	ck_assert(l != MAP_FAILED);
+	memset((void *)l, 0, sizeof(*l));
+	*pid = fork();
+	ck_assert_int_ge(*pid, 0);
+	if (*pid == 0) {
+		for (int seq = 0; seq < MAX_TRIG && !l->stop; seq++) {
+			char exe[PATH_MAX];
+			char *argv[] = {exe, "/etc/shadow", NULL};
+			pid_t c;
+
+			if (snprintf(exe, sizeof(exe), "%s/cat." MARK "%u_%d", dir_bin, run_id, seq) >=
+				    (int)sizeof(exe) ||
+			    tl_copy_file("/usr/bin/cat", exe, 0755) < 0 ||
+			    tl_run(exe, argv, 5000, &c) != 0)
+				l->failed++;
+			unlink(exe);
+			l->n = seq + 1;
+			jbh_sleep_ms(30);
+		}
+		_exit(0);
+	}
+	return l;
+}
+
+static int loop_stop(struct loop *l, pid_t pid)
+{
+	int n, st;
+
+	l->stop = 1;
+	st = jbh_wait_exit(pid, 20000);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "trigger loop: 0x%x", st);
+	ck_assert_msg(l->failed == 0, "%d triggers failed", l->failed);
+	n = l->n;
+	munmap((void *)l, sizeof(*l));
+	return n;
+}
+
+/* Wait until at least n of the loop's triggers are in the files. */
+static void wait_count(struct files *fs, int n, struct tally *t)
+{
+	uint64_t deadline = jbh_now_ms() + SEEN_MS;
+
+	for (;;) {
+		int seen = 0;
+
+		files_poll(fs, A.events, 5, NULL);
+		tally(fs, MAX_TRIG, t);
+		for (int i = 0; i < MAX_TRIG; i++)
+			seen += t->count[i] > 0;
+		if (seen >= n)
+			return;
+		ck_assert_msg(jbh_now_ms() < deadline, "only %d of %d triggers printed (log %s)", seen,
+			      n, A.log);
+		jbh_sleep_ms(50);
+	}
+}
+
+/* logrotate -f with this configuration (write_logrotate_conf) */
+static void logrotate(const char *how, struct files *fs)
 {
 	char conf[PATH_MAX], state[PATH_MAX];
 	char *argv[] = {"logrotate", "-f", "-s", state, conf, NULL};
@@ -431,22 +561,22 @@ static void logrotate_under_load(const char *how, int first, int last, struct fi
 	pid = jbh_spawn("/usr/sbin/logrotate", argv, &io);
 	if (io.err >= 0)
 		close(io.err);
-	for (int i = first; i < last; i++) {
-		trigger(i);
-		files_poll(fs, A.events, 5, NULL);
-	}
 	st = jbh_wait_exit(pid, 20000);
+	files_poll(fs, A.events, 5, NULL);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "logrotate (%s): wait status 0x%x "
-		      "(log %s)", how, st, A.log);
+		      "(log %s)", how ? how : "contrib/logrotate/jibril", st, A.log);
 }
 
 START_TEST(test_logrotate)
 {
 	struct jbh_opts o = {.keep_dir = 1, .extra_conf = "[printers]\nfile_max_bytes = 0\n"};
+	static const char *const how[] = {"create 0600 root root", "nocreate", NULL};
 	static struct files fs;
 	static struct tally t;
 	char path[PATH_MAX];
-	int third = LR_TRIGGERS / 3;
+	struct loop *l;
+	pid_t lp;
+	int n;
 
 	if (access("/usr/sbin/logrotate", X_OK) < 0) {
 		printf("SKIP: check_filerot: logrotate: /usr/sbin/logrotate is not installed "
@@ -456,36 +586,42 @@ START_TEST(test_logrotate)
 	make_bin_dir();
 	jbh_start(&A, &o);
 	jbh_wait_all_ready(&A, READY_MS);
-	for (int i = 0; i < third / 2; i++)
-		trigger(i);
-	/* logrotate makes the new file itself, then lets jibril make it */
-	logrotate_under_load("create 0600 root root", third / 2, third * 2, &fs);
-	ck_assert_msg(jbh_log_wait(&A, "reopened (SIGUSR1)", 10000), "no reopen (log %s)", A.log);
-	assert_root_0600(A.events);
-	logrotate_under_load("nocreate", third * 2, LR_TRIGGERS, &fs);
-	ck_assert_msg(jbh_log_wait(&A, "printer gets a new one", 10000), "no reopen (log %s)", A.log);
-	wait_seen(&fs, A.events, 5, NULL, LR_TRIGGERS, &t);
+	l = loop_start(&lp);
+	/* logrotate makes the new file itself, then lets jibril make it, then
+	 * the configuration this repository ships (nocreate, compress,
+	 * delaycompress); each while detections are being printed */
+	for (int r = 0; r < 3; r++) {
+		wait_count(&fs, 8 * (r + 1), &t);
+		logrotate(how[r], &fs);
+		ck_assert_msg(log_wait_count("reopened (SIGUSR1)", r + 1, 10000), "no reopen "
+			      "(log %s)", A.log);
+		assert_root_0600(A.events);
+	}
+	wait_count(&fs, 8 * 4, &t);
+	n = loop_stop(l, lp);
+	wait_seen(&fs, A.events, 5, NULL, n, &t);
 	/* the tamper worker had as long for the SIGUSR1s as for the triggers;
 	 * a few more cadences, and the last look */
 	jbh_sleep_ms(3 * A.o.cadence_ms);
 	files_poll(&fs, A.events, 5, NULL);
-	tally(&fs, LR_TRIGGERS, &t);
+	tally(&fs, n, &t);
 	report("logrotate", &t, &fs);
-	ck_assert_msg(missing(&t) == 0, "%d of %d triggers lost (log %s)", missing(&t), LR_TRIGGERS,
-		      A.log);
+	ck_assert_msg(missing(&t) == 0, "%d of %d triggers lost (log %s)", missing(&t), n, A.log);
 	ck_assert_msg(t.redelivered == 0 && t.distinct == 0,
 		      "%d lines repeated, %d second detections", t.redelivered, t.distinct);
 	ck_assert_msg(t.bad == 0 && t.torn == 0, "%d broken lines, %d files cut mid-line", t.bad,
 		      t.torn);
-	ck_assert_int_eq(log_count("reopened (SIGUSR1)"), 2);
+	ck_assert_int_eq(log_count("reopened (SIGUSR1)"), 3);
 	ck_assert_msg(t.usr1_sup == 0, "%d tamper detections of the supervisor's SIGUSR1",
 		      t.usr1_sup);
-	/* both rotations: .1 and .2, and the file jibril made, all root's 0600 */
-	for (int i = 1; i <= 2; i++) {
-		snprintf(path, sizeof(path), "%s.%d", A.events, i);
-		assert_root_0600(path);
-	}
-	assert_root_0600(A.events);
+	/* four files written (the first, logrotate's, two of jibril's); the
+	 * last rotation's .1 and a .2.gz the third run compressed (delaycompress:
+	 * the file rotated before), all root's 0600 */
+	ck_assert_msg(fs.n == 4, "%d files written, not 4", fs.n);
+	snprintf(path, sizeof(path), "%s.1", A.events);
+	assert_root_0600(path);
+	snprintf(path, sizeof(path), "%s.2.gz", A.events);
+	assert_root_0600(path);
 	ck_assert_msg(!jbh_log_has(&A, "file: restarting in"), "a file printer restart that was "
 		      "not planned (log %s)", A.log);
 	files_close(&fs);
