@@ -96,7 +96,8 @@ static int file_printer_message(struct sup *s, struct sup_proc *p, const struct 
 {
 	if (printer_message(s, p, m, why) < 0)
 		return -1;
-	sup_outfile_printed(s, p);
+	if (m->type == IPC_PRINTED)
+		sup_outfile_printed(s, p);
 	return 0;
 }
 
