@@ -20,10 +20,11 @@ CONF     ?= jibril.conf
 # iptables, sshpass, sudo: the real tools the trigger scripts of firewall_rules_tamper,
 # ssh_password_guessing and sudo_rights_enumeration run (tests/triggers/execution/);
 # python3, openssl: check_https's TLS server (tests/helpers/https_server.py) and its certificates
+# logrotate: check_filerot rotates the file printer's output with the real one
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
             libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps \
-            iptables sshpass sudo python3 openssl
+            iptables sshpass sudo python3 openssl logrotate
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
             libcrypto libcurl
 

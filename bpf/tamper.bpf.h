@@ -42,6 +42,7 @@
 #define JB_PROC_SUPER_MAGIC 0x9fa0
 #define JB_PIDFS_MAGIC 0x50494446
 #define JB_SIGHUP 1
+#define JB_SIGUSR1 10
 #define JB_SIGCHLD 17
 #define JB_SIGCONT 18
 #define JB_SIGURG 23
@@ -234,7 +235,10 @@ static __noinline int tamper_process(__u32 klass, __u32 op, __u32 tgid, __u32 ar
  * tkill(), tgkill(), rt_sigqueueinfo() or pidfd_send_signal() in the
  * sender's context (an agent process never asks for POSIX timers or
  * mqueue notifications, the kernel's other senders of such codes).
- * Harmless signals are skipped, and SIGHUP to the supervisor, its reload.
+ * Harmless signals are skipped, and the supervisor's two control signals
+ * to it: SIGHUP (reload) and SIGUSR1 (reopen an output file someone
+ * renamed; one still in place is left alone, so the signal cannot make a
+ * printer restart: supervisor/outfile.c). Both to a child are reported.
  */
 SEC("tp_btf/signal_generate")
 int BPF_PROG(jb_signal, int sig, struct kernel_siginfo *info, struct task_struct *task, int group,
@@ -253,7 +257,7 @@ int BPF_PROG(jb_signal, int sig, struct kernel_siginfo *info, struct task_struct
 		return 0;
 	if (info && BPF_CORE_READ(info, si_code) > 0)
 		return 0;
-	if (sig == JB_SIGHUP && a->row == JB_AGENT_ROW_SUPERVISOR)
+	if ((sig == JB_SIGHUP || sig == JB_SIGUSR1) && a->row == JB_AGENT_ROW_SUPERVISOR)
 		return 0;
 	return tamper_process(JB_TAMPER_SIGNAL, sig, tgid, result);
 }

@@ -245,6 +245,9 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 	 * when children stop (it sends SIGTERM) */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/* the supervisor's control signal (logrotate): a `pkill -USR1 -f
+	 * jibril` reaches the children too, and must not end them */
+	signal(SIGUSR1, SIG_IGN);
 	{
 		/* "jb-file_access" in ps/top instead of "exe" */
 		char comm[16];

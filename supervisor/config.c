@@ -27,6 +27,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,6 +78,8 @@ static const struct conf_key conf_keys[] = {
 	U32("maps", "hot_files", map_hot_files, 16, 65536),
 	U32("maps", "hot_links", map_hot_links, 16, 262144),
 	/* [workers] and [printers]: derived from the kind table (kind_key) */
+	U32("printers", "file_max_bytes", file_max_bytes, 0, UINT32_MAX),
+	U32("printers", "file_keep", file_keep, 1, JB_CONF_FILE_KEEP_MAX),
 	U32("restart", "backoff_initial_ms", backoff_initial_ms, 10, 60000),
 	U32("restart", "backoff_max_ms", backoff_max_ms, 10, 3600000),
 	U32("restart", "stable_ms", stable_ms, 100, 86400000),
@@ -152,6 +155,8 @@ void jb_config_defaults(struct jb_config *c)
 	for (size_t i = 0; i < jb_nkinds; i++)
 		c->kind_on[i] = jb_kinds[i].enable == JB_EN_ON;
 	c->printer_file[0] = '\0';
+	c->file_max_bytes = JB_CONF_FILE_MAX_BYTES;
+	c->file_keep = JB_CONF_FILE_KEEP;
 	c->backoff_initial_ms = 250;
 	c->backoff_max_ms = 30000;
 	c->stable_ms = 60000;
@@ -839,6 +844,27 @@ static int settings_ok(struct conf_ctx *x)
 	return 1;
 }
 
+/* [printers] file_max_bytes: 0, or room for the largest line; and the
+ * rotated names (FILE.N, N up to file_keep) must be valid file names. */
+static int file_rotation_ok(struct conf_ctx *x)
+{
+	const struct jb_config *c = &x->cfg;
+	const char *base = strrchr(c->printer_file, '/');
+	char suffix[16];
+
+	if (c->file_max_bytes && c->file_max_bytes < JB_CONF_FILE_MAX_MIN)
+		return fail(x, seen_line(x, "printers", "file_max_bytes"),
+		    "file_max_bytes: %u is too small: 0 (never rotate by size) or at least %u "
+		    "(the largest line)", c->file_max_bytes, JB_CONF_FILE_MAX_MIN);
+	snprintf(suffix, sizeof(suffix), ".%u", c->file_keep);
+	if (base && strlen(base + 1) + strlen(suffix) > NAME_MAX)
+		return fail(x, max_line(seen_line(x, "printers", "file"),
+		    seen_line(x, "printers", "file_keep")),
+		    "file: its name (%zu characters) is too long for its rotated copies "
+		    "(NAME%s: at most %d characters)", strlen(base + 1), suffix, NAME_MAX);
+	return 1;
+}
+
 /* Checks between keys; the error names the later line involved. */
 static int cross_check(struct conf_ctx *x)
 {
@@ -854,7 +880,7 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
-	if (!audit_ok(x) || !settings_ok(x))
+	if (!audit_ok(x) || !file_rotation_ok(x) || !settings_ok(x))
 		return 0;
 	return printer_enabled(x);
 }

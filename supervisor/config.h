@@ -18,6 +18,12 @@
  * largest, 56 KiB, detections). */
 #define JB_CONF_BACKLOG_BYTES (64u << 20)
 #define JB_CONF_BACKLOG_MIN (4u << 20)
+/* [printers] file_max_bytes: 100 MiB by default; 0 (never by size) or at
+ * least 64 KiB, the largest message a line comes in (supervisor/outfile.c) */
+#define JB_CONF_FILE_MAX_BYTES (100u << 20)
+#define JB_CONF_FILE_MAX_MIN (64u << 10)
+#define JB_CONF_FILE_KEEP 5
+#define JB_CONF_FILE_KEEP_MAX 1000
 
 /* what the values of the rows' own sections ([NAME]) may hold in all */
 #define JB_CONF_SET_POOL 32768
@@ -64,6 +70,8 @@ struct jb_config {
 	 * path row's value in its own field */
 	int kind_on[JB_KINDS_MAX];
 	char printer_file[4096];	/* "" = no file printer */
+	uint32_t file_max_bytes;	/* rotate the file past this size; 0 = never */
+	uint32_t file_keep;		/* rotated files kept: FILE.1 .. FILE.N */
 
 	/* [restart] */
 	uint32_t backoff_initial_ms;

@@ -24,6 +24,7 @@
 #include "common/sandbox.h"
 #include "printers/printer.h"
 #include "rcp/recipe.h"
+#include "supervisor/outfile.h"
 #include "supervisor/sup.h"
 
 #define MECH(m) (1u << (m))
@@ -86,6 +87,43 @@ static const struct sup_hooks printer_hooks = {
 	.message = printer_message,
 	.gone = sup_router_printer_gone,
 	.drain = sup_router_drain,
+};
+
+/* A printer whose output is a file the supervisor opened: the same, and
+ * the file is rotated by size or reopened on SIGUSR1 (outfile.c). */
+static int file_printer_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+				const char **why)
+{
+	if (printer_message(s, p, m, why) < 0)
+		return -1;
+	if (m->type == IPC_PRINTED)
+		sup_outfile_printed(s, p);
+	return 0;
+}
+
+static void file_printer_ready(struct sup *s, struct sup_proc *p)
+{
+	sup_router_printer_ready(s, p);
+	sup_outfile_ready(s, p);
+}
+
+static void file_printer_gone(struct sup *s, struct sup_proc *p)
+{
+	sup_router_printer_gone(s, p);
+	sup_outfile_gone(s, p);
+}
+
+static size_t file_printer_drain(struct sup *s, struct sup_proc *p)
+{
+	sup_outfile_drain(s, p);
+	return sup_router_drain(s, p);
+}
+
+static const struct sup_hooks file_printer_hooks = {
+	.ready = file_printer_ready,
+	.message = file_printer_message,
+	.gone = file_printer_gone,
+	.drain = file_printer_drain,
 };
 
 /* --- the table -------------------------------------------------------------- */
@@ -156,7 +194,7 @@ const struct jb_kind jb_kinds[] = {
 		.enable = JB_EN_PATH,
 		.path_off = offsetof(struct jb_config, printer_file),
 		.output = &prn_file,
-		.hooks = &printer_hooks,
+		.hooks = &file_printer_hooks,
 	},
 	{
 		/* detections to an HTTPS endpoint, through a disk spool */

@@ -11,6 +11,7 @@
  * 0. SIGHUP re-reads the configuration and the recipes: if both are valid
  * the new recipes are sent to the workers (kernel state and the BPF object
  * stay as they are); if not, the running set stays and the log says why.
+ * SIGUSR1 reopens an output file someone renamed (logrotate; outfile.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 #include "supervisor/audit.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/limits.h"
+#include "supervisor/outfile.h"
 #include "supervisor/owner.h"
 
 #define JIBRIL_VERSION "0.1.0"
@@ -127,6 +129,8 @@ static void reload(void)
 	sup.cfg.log_level = cfg.log_level;
 	sup.cfg.summary_s = cfg.summary_s;
 	sup.cfg.backlog_bytes = cfg.backlog_bytes; /* the router reads it at each line */
+	sup.cfg.file_max_bytes = cfg.file_max_bytes; /* outfile.c reads them at each check */
+	sup.cfg.file_keep = cfg.file_keep;
 	memcpy(sup.cfg.recipes_dir, cfg.recipes_dir, sizeof(cfg.recipes_dir));
 	memcpy(sup.cfg.recipes_disable, cfg.recipes_disable, sizeof(cfg.recipes_disable));
 	sup.cfg.recipes_disable_line = cfg.recipes_disable_line;
@@ -188,6 +192,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		reload();
 		return;
 	}
+	if (sig == SIGUSR1) {
+		/* logrotate's postrotate: reopen what it renamed (outfile.c) */
+		sup_outfile_signal(&sup);
+		return;
+	}
 	if (sup.stopping_since_ms) {
 		log_info("signal %d again: stopping now", (int)sig);
 		event_base_loopbreak(sup.base);
@@ -244,12 +253,19 @@ static struct timeval ms_tv(uint32_t ms)
 
 static int run_supervisor(const char *config_path)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGHUP};
-	struct event *sev[4];
+	static const int sigs[] = {SIGINT, SIGTERM, SIGCHLD, SIGHUP, SIGUSR1};
+	struct event *sev[5];
 	struct jb_bpf bpf;
 	char err[1024], path[64];
 	struct timeval tv;
+	sigset_t usr1;
 	int n;
+
+	/* SIGUSR1 (logrotate's postrotate) would end us until the loop takes
+	 * it: held back until then, and acted on then */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
 
 	jb_config_defaults(&sup.cfg);
 	if (jb_config_load(&sup.cfg, config_path, err, sizeof(err)) < 0 ||
@@ -320,11 +336,12 @@ static int run_supervisor(const char *config_path)
 	sup.base = event_base_new();
 	if (!sup.base)
 		fatalx("event_base_new failed");
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		sev[i] = evsignal_new(sup.base, sigs[i], on_signal, NULL);
 		if (!sev[i] || event_add(sev[i], NULL) < 0)
 			fatalx("cannot watch signal %d", sigs[i]);
 	}
+	sigprocmask(SIG_UNBLOCK, &usr1, NULL);
 	if (sup_router_init(&sup) < 0 || sup_collector_init(&sup, &bpf) < 0 ||
 	    sup_procs_init(&sup) < 0)
 		fatalx("cannot set up the supervisor (out of memory or printer output unusable)");
@@ -358,7 +375,7 @@ static int run_supervisor(const char *config_path)
 	event_free(sup.ev_tick);
 	event_free(sup.ev_summary);
 	event_free(sup.ev_flush);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		event_free(sev[i]);
 	jb_bpf_unload(&bpf);
 	jb_snap_destroy(&sup.snap);

@@ -17,6 +17,9 @@
  *  - a directory may be writable by group or others only if it is sticky
  *    and root's (/tmp): then nobody else can rename or remove what root
  *    put in it.
+ *  - an output file's missing directories are made 0700 below the deepest
+ *    one that exists (checked first), one at a time through descriptors,
+ *    and the whole chain is walked again before the file is opened.
  *  - every refusal names the key and its line: "CONF:LINE: [section] key:
  *    PATH: why (what to do)"; jibril.conf itself: "PATH: why".
  */
@@ -218,6 +221,103 @@ static int open_checked(const struct jb_config *c, const char *conf_path,
 	return fd;
 }
 
+/* How many directories above path, from its parent up, do not exist
+ * (0: the parent is there). dir gets the deepest one that does. */
+static int missing_below_dir(const char *path, char *dir, size_t len)
+{
+	struct stat st;
+	char *slash;
+	int n = 0;
+
+	snprintf(dir, len, "%s", path);
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			snprintf(dir, len, "/");
+			return n;
+		}
+		*slash = '\0';
+		if (stat(dir, &st) == 0)
+			return n;
+		n++;
+	}
+}
+
+static int missing_below(const char *path)
+{
+	char dir[PATH_MAX];
+
+	return missing_below_dir(path, dir, sizeof(dir));
+}
+
+/* The deepest directory above row k's path that exists: its chain (owner.c
+ * rules); the rest is made root's at start. 0 or -1 with err. */
+static int dir_chain_ok(const struct jb_config *c, const char *conf_path, const struct jb_kind *k,
+			size_t kind_index, char *err, size_t errlen)
+{
+	const char *path = (const char *)c + k->path_off, *base;
+	char dir[PATH_MAX], probe[PATH_MAX + 2], key[96];
+	int line, fd;
+
+	missing_below_dir(path, dir, sizeof(dir));
+	snprintf(probe, sizeof(probe), "%s/x", strcmp(dir, "/") ? dir : "");
+	output_key(c, k, kind_index, key, sizeof(key), &line);
+	fd = sup_owner_parent(probe, conf_path, line, key, &base, err, errlen);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int sup_owner_output_dir(const struct jb_config *c, const char *conf_path,
+			 const struct jb_kind *k, size_t kind_index, const char **base, char *err,
+			 size_t errlen)
+{
+	const char *path = (const char *)c + k->path_off, *b;
+	char dir[PATH_MAX], parent[PATH_MAX], probe[PATH_MAX + 2], key[96], *save = NULL;
+	int line, fd, n;
+
+	output_key(c, k, kind_index, key, sizeof(key), &line);
+	if (missing_below_dir(path, dir, sizeof(dir)) == 0)
+		return sup_owner_parent(path, conf_path, line, key, base, err, errlen);
+	/* the deepest directory there is, checked; then each missing one made
+	 * below it, 0700, through descriptors (O_NOFOLLOW: what was made is
+	 * what is entered) and checked in turn */
+	snprintf(probe, sizeof(probe), "%s/x", strcmp(dir, "/") ? dir : "");
+	fd = sup_owner_parent(probe, conf_path, line, key, &b, err, errlen);
+	if (fd < 0)
+		return -1;
+	snprintf(parent, sizeof(parent), "%s", path);
+	*strrchr(parent, '/') = '\0';
+	n = where(err, errlen, conf_path, line, key);
+	for (char *c1 = strtok_r(parent + (strcmp(dir, "/") ? strlen(dir) : 0), "/", &save); c1;
+	     c1 = strtok_r(NULL, "/", &save)) {
+		int next;
+
+		if (mkdirat(fd, c1, 0700) < 0 && errno != EEXIST) {
+			snprintf(err + n, errlen - (size_t)n, "%s: cannot create %s: %s", path, c1,
+				 strerror(errno));
+			close(fd);
+			return -1;
+		}
+		next = openat(fd, c1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		if (next < 0) {
+			snprintf(err + n, errlen - (size_t)n, "%s: cannot open %s: %s", path, c1,
+				 strerror(errno));
+			return -1;
+		}
+		fd = next;
+		if (dir_ok(fd, c1, err + n, errlen - (size_t)n) < 0) {
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	/* and the whole chain once more, the way every other open walks it */
+	return sup_owner_parent(path, conf_path, line, key, base, err, errlen);
+}
+
 int sup_owner_output(const struct jb_config *c, const char *conf_path, const struct jb_kind *k,
 		     size_t kind_index, int fd, char *err, size_t errlen)
 {
@@ -227,6 +327,10 @@ int sup_owner_output(const struct jb_config *c, const char *conf_path, const str
 	struct stat st;
 
 	if (fd < 0) {
+		/* a directory that is missing is made at start (0700, root's):
+		 * then only the part of the chain that exists can be checked */
+		if (missing_below(path) > 0)
+			return dir_chain_ok(c, conf_path, k, kind_index, err, errlen);
 		fd = open_checked(c, conf_path, k, kind_index, O_PATH, err, errlen);
 		if (fd == -2)
 			return 0;
@@ -250,6 +354,12 @@ int sup_owner_output(const struct jb_config *c, const char *conf_path, const str
 int sup_owner_open_output(const struct jb_config *c, const char *conf_path,
 			  const struct jb_kind *k, size_t kind_index, char *err, size_t errlen)
 {
+	const char *base;
+	int dfd = sup_owner_output_dir(c, conf_path, k, kind_index, &base, err, errlen);
+
+	if (dfd < 0)
+		return -1;
+	close(dfd);
 	return open_checked(c, conf_path, k, kind_index, O_WRONLY | O_APPEND | O_CREAT, err,
 			    errlen);
 }

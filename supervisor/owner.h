@@ -29,12 +29,20 @@ int sup_owner_parent(const char *path, const char *conf_path, int line, const ch
 /* An output file of row k (the kinds table row kind_index): its parent
  * chain as above; then, opened (fd >= 0: checked with fstat) or, with fd
  * < 0, as it exists now (absent is fine: it will be created root's, mode
- * 0600): a regular file, root's, not writable by group or others. 0, or -1
+ * 0600; so is a missing directory, then the directories that exist are
+ * checked): a regular file, root's, not writable by group or others. 0, or -1
  * with "CONF:LINE: [printers] NAME: PATH: why" in err. */
 int sup_owner_output(const struct jb_config *c, const char *conf_path, const struct jb_kind *k,
 		     size_t kind_index, int fd, char *err, size_t errlen);
-/* Open it for appending (created 0600), every check above made on the
- * descriptors used: the file's fd, or -1 with err. */
+/* The directory that holds row k's output file, made (0700, root's, one
+ * missing component at a time below the deepest one there is) if it is
+ * missing, and then walked and checked as sup_owner_parent does: its
+ * O_PATH descriptor with *base the file's name, or -1 with err. */
+int sup_owner_output_dir(const struct jb_config *c, const char *conf_path,
+			 const struct jb_kind *k, size_t kind_index, const char **base, char *err,
+			 size_t errlen);
+/* Open it for appending (created 0600, its directory as above), every
+ * check above made on the descriptors used: the file's fd, or -1 with err. */
 int sup_owner_open_output(const struct jb_config *c, const char *conf_path,
 			  const struct jb_kind *k, size_t kind_index, char *err, size_t errlen);
 

@@ -16,6 +16,8 @@
  *      exit code EX_CONFIG (78)             -> DISABLED, never respawned;
  *      killed by the OOM killer (its cgroup's oom_kill count grew: at its
  *      [limits] memory)                     -> a failure of the child, below;
+ *      replaced on purpose (sup_proc_retire: its output file was
+ *      reopened, outfile.c)                 -> IDLE, back at once;
  *      killed from outside (SIGKILL/SIGTERM we did not send, or a hang of
  *      a child someone stopped)             -> IDLE, back in backoff_initial_ms,
  *                                              the back-off does not grow:
@@ -54,6 +56,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "supervisor/outfile.h"
 #include "supervisor/owner.h"
 #include "supervisor/settings.h"
 #include "sup.h"
@@ -152,7 +155,7 @@ static void proc_start(struct sup *s, struct sup_proc *p)
 		return;
 	}
 	p->oom_kills = ooms;
-	p->we_killed = p->killed_stopped = p->stopped = 0;
+	p->we_killed = p->killed_stopped = p->stopped = p->planned = 0;
 	p->kill_reason[0] = '\0';
 	p->spawned_ms = sup_now_ms();
 	p->ready_ms = 0;
@@ -223,6 +226,7 @@ int sup_procs_init(struct sup *s)
 				log_warnx("%s printer: %s", k->name, err);
 				return -1;
 			}
+			sup_outfile_start(s, p); /* already over its size: rotated now */
 		}
 		if (k->settings && s->kinds == jb_kinds) {
 			/* its own section: files read, its directory made, while we
@@ -268,6 +272,14 @@ void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why)
 	}
 	set_state(p, ST_STOPPING, why);
 	arm_timer(p, p->stopped ? STOPPED_GRACE_MS : KILL_GRACE_MS);
+}
+
+void sup_proc_retire(struct sup *s, struct sup_proc *p, const char *why)
+{
+	if (p->pid <= 0 || p->reaped || p->state == ST_STOPPING)
+		return;
+	sup_proc_kill(s, p, why);
+	p->planned = p->state == ST_STOPPING;
 }
 
 static void send_config(struct sup *s, struct sup_proc *p)
@@ -429,7 +441,7 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 	const struct jb_config *c = &s->cfg;
 	char how[128], why[352];
 	int was_ready = p->ready_ms != 0, oom = oom_killed(s, p, status, how, sizeof(how)),
-	    outside = !oom && killed_from_outside(p, status);
+	    outside = !oom && (p->planned || killed_from_outside(p, status));
 	uint32_t delay;
 
 	if (!oom)
@@ -468,7 +480,13 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 		p->pid = -1;
 		return;
 	}
-	if (outside) {
+	if (p->planned && outside) {
+		/* replaced on purpose (its output file was reopened): at once */
+		set_state(p, ST_IDLE, why);
+		delay = 0;
+		log_info("%s: restarting now (planned: %s)", p->kind->name, p->kill_reason);
+		sup_audit_restart(s, p->kind->name, delay, "planned restart: not a failure");
+	} else if (outside) {
 		set_state(p, ST_IDLE, why);
 		delay = restart_delay(s, c->backoff_initial_ms);
 		log_info("%s: restarting in %u ms (killed from outside: not a crash loop%s)",

@@ -270,7 +270,8 @@ static void pump_one(struct sup *s, struct sup_proc *p, const struct budget *b)
 	struct sup_router *rt = s->rt;
 	int sent = 0, i = p->index;
 
-	if (!is_printer(p) || p->state != ST_READY || !p->peer)
+	/* a retiring printer is to be replaced (outfile.c): nothing more */
+	if (!is_printer(p) || p->state != ST_READY || !p->peer || p->retiring)
 		return;
 	/* sequence numbers are contiguous in the backlog: start right after
 	 * what this printer was last handed */
@@ -565,6 +566,11 @@ size_t sup_router_drain(struct sup *s, struct sup_proc *p)
 	     k--)
 		left += !bl_at(rt, k - 1)->gone;
 	return left;
+}
+
+uint64_t sup_router_in_hand(const struct sup *s, const struct sup_proc *p)
+{
+	return s->rt->sent_seq[p->index] - s->rt->printed_seq[p->index];
 }
 
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p)

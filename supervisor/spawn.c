@@ -62,8 +62,11 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	 * should pick; raising it needs no privilege */
 	if (sup_self_oom_adj(SUP_OOM_ADJ_CHILD) < 0)
 		_exit(127);
+	/* SIGUSR1 stays ignored through the exec: `pkill -USR1 -f jibril`
+	 * (meant for the supervisor: logrotate) must not end a child before
+	 * it ignores it itself (common/child.c) */
 	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
+		signal(sig, sig == SIGUSR1 ? SIG_IGN : SIG_DFL);
 	/* move everything we keep above the target numbers first */
 	sock = fcntl(sock, F_DUPFD_CLOEXEC, 10);
 	err_w = fcntl(err_w, F_DUPFD_CLOEXEC, 10);

@@ -88,6 +88,13 @@ struct sup_proc {
 	char kill_reason[96];
 	int aux_fd;		/* JB_AUX_OUTPUT: the file; JB_AUX_DIR: the directory (init) */
 	int set_fd;		/* a row with settings: their sealed memfd (init), else -1 */
+	/* its output file to be rotated or reopened (outfile.c): the child
+	 * is handed nothing more (retiring, read by router.c), and replaced
+	 * once it acknowledged all it holds (planned: not a failure) */
+	int reopen;		/* 0, or the SUP_REOPEN_* reasons pending */
+	int retiring;
+	int planned;		/* procs.c: its end is a planned restart */
+	uint64_t reopen_retry_ms; /* a failed reopen is not tried again before */
 	/* its stderr: a pipe read into the log (spawn.c) */
 	int err_fd;
 	struct event *err_ev;
@@ -150,6 +157,9 @@ int sup_proc_returning(const struct sup_proc *p);
 void sup_procs_reap(struct sup *s);	/* SIGCHLD */
 void sup_procs_tick(struct sup *s);	/* heartbeat / handshake deadlines */
 void sup_proc_kill(struct sup *s, struct sup_proc *p, const char *why);
+/* A planned restart (outfile.c): SIGTERM a child that holds nothing
+ * unacknowledged; its end is not a failure and it is respawned at once. */
+void sup_proc_retire(struct sup *s, struct sup_proc *p, const char *why);
 /* The IPC dispatch callback of a slot's peer (arg: the slot). */
 void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg);
 /* SIGHUP: call each running slot's reload hook. */
@@ -216,6 +226,8 @@ void sup_router_printer_ready(struct sup *s, struct sup_proc *p);
 void sup_router_printer_gone(struct sup *s, struct sup_proc *p);
 /* Lines printer p has not acknowledged, after handing it what it can take. */
 size_t sup_router_drain(struct sup *s, struct sup_proc *p);
+/* Lines printer p was handed and has not acknowledged yet. */
+uint64_t sup_router_in_hand(const struct sup *s, const struct sup_proc *p);
 void sup_router_pump(struct sup *s);
 void sup_router_free(struct sup *s);
 /* Bytes the router holds under [agent] backlog_bytes: with owner < 0 all

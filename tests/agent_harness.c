@@ -247,7 +247,9 @@ void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
 	snprintf(a->dir, sizeof(a->dir), "/tmp/jbtest.XXXXXX");
 	ck_assert_msg(mkdtemp(a->dir) != NULL, "mkdtemp: %s", strerror(errno));
 	snprintf(a->conf, sizeof(a->conf), "%s/jibril.conf", a->dir);
-	snprintf(a->events, sizeof(a->events), "%s/events.json", a->dir);
+	ck_assert(snprintf(a->events, sizeof(a->events), "%s/%s", a->dir,
+			   a->o.events_name ? a->o.events_name : "events.json") <
+		  (int)sizeof(a->events));
 	snprintf(a->log, sizeof(a->log), "%s/supervisor.log", a->dir);
 	snprintf(a->out, sizeof(a->out), "%s/stdout.json", a->dir);
 	snprintf(a->audit, sizeof(a->audit), "%s/audit.log", a->dir);

@@ -31,6 +31,8 @@ struct jbh_opts {
 	const char *log_level;	     /* log_level = this (overrides debug_log) */
 	const char *extra_conf;	     /* appended to the generated config (NULL: none) */
 	int keep_dir;		     /* jbh_stop leaves dir (the test reads it, then removes it) */
+	const char *events_name;     /* the file printer's file below dir ("events.json"); its
+					directories may be missing: the agent makes them */
 };
 
 struct jbh_agent {

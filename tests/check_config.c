@@ -89,6 +89,8 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_int_eq(ON(a, "network"), ON(b, "network"));
 	ck_assert_int_eq(ON(a, "stdout"), ON(b, "stdout"));
 	ck_assert_str_eq(a->printer_file, b->printer_file);
+	ck_assert_uint_eq(a->file_max_bytes, b->file_max_bytes);
+	ck_assert_uint_eq(a->file_keep, b->file_keep);
 	ck_assert_uint_eq(a->backoff_initial_ms, b->backoff_initial_ms);
 	ck_assert_uint_eq(a->backoff_max_ms, b->backoff_max_ms);
 	ck_assert_uint_eq(a->stable_ms, b->stable_ms);
@@ -173,6 +175,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(ON(&c, "tamper"), 1);
 	ck_assert_int_eq(ON(&c, "stdout"), 1);
 	ck_assert_str_eq(c.printer_file, "");
+	ck_assert_uint_eq(c.file_max_bytes, 100u << 20);
+	ck_assert_uint_eq(c.file_keep, 5);
 	ck_assert_uint_eq(c.backoff_initial_ms, 250);
 	ck_assert_uint_eq(c.backoff_max_ms, 30000);
 	ck_assert_uint_eq(c.stable_ms, 60000);
@@ -700,9 +704,12 @@ START_TEST(test_limits)
 	struct jb_config c;
 	size_t n;
 
-	/* a 4095-character absolute path fits */
+	/* a 4095-character absolute path fits (of names that leave room for
+	 * the rotated copies' ".N") */
 	n = (size_t)snprintf(buf, sizeof(buf), "[printers]\nfile = /");
 	memset(buf + n, 'p', 4094);
+	for (size_t i = 200; i < 4094; i += 200)
+		buf[n + i] = '/';
 	n += 4094;
 	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\n[agent]\ncadence_ms = 77\n");
 	write_tmp(path, sizeof(path), "path4095.conf", buf, n);
@@ -922,6 +929,65 @@ START_TEST(test_backlog_and_file_facts)
 }
 END_TEST
 
+/* [printers] file_max_bytes (0, or 64 KiB..4 GiB-1) and file_keep
+ * (1..1000): each bad value names its line; the file's name with ".N"
+ * must be a valid file name (the later of the two lines). */
+START_TEST(test_file_rotation_keys)
+{
+	static const struct {
+		const char *text;
+		int line;
+		const char *err;
+	} rot_bad[] = {
+		{"[printers]\nfile_max_bytes = 65535\n", 2,
+		 "file_max_bytes: 65535 is too small: 0 (never rotate by size) or at least 65536"},
+		{"[printers]\nfile = /var/log/j.json\n\nfile_max_bytes = 1\n", 4,
+		 "file_max_bytes: 1 is too small"},
+		{"[printers]\nfile_max_bytes = 4294967296\n", 2,
+		 "file_max_bytes: 4294967296 is out of range 0..4294967295"},
+		{"[printers]\nfile_max_bytes = 1M\n", 2, "file_max_bytes: '1M' is not a number"},
+		{"[printers]\nfile_max_bytes = -1\n", 2, "negative values are not allowed"},
+		{"[printers]\nfile_keep = 0\n", 2, "file_keep: 0 is out of range 1..1000"},
+		{"[printers]\nfile_keep = 1001\n", 2, "file_keep: 1001 is out of range 1..1000"},
+		{"[printers]\nfile_keep = 2\nfile_keep = 3\n", 3,
+		 "duplicate key 'file_keep' in section [printers] (first set on line 2)"},
+		{"[agent]\nfile_keep = 2\n", 2, "unknown key 'file_keep' in section [agent]"},
+	};
+	char path[256], text[512], name[256];
+	struct jb_config c;
+	int n;
+
+	for (size_t i = 0; i < sizeof(rot_bad) / sizeof(rot_bad[0]); i++) {
+		write_tmp(path, sizeof(path), "rot.conf", rot_bad[i].text, strlen(rot_bad[i].text));
+		expect_error(path, rot_bad[i].line, rot_bad[i].err);
+	}
+	n = snprintf(text, sizeof(text), "[printers]\nfile_max_bytes = 0\nfile_keep = 1000\n");
+	write_tmp(path, sizeof(path), "rot.conf", text, (size_t)n);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.file_max_bytes, 0);
+	ck_assert_uint_eq(c.file_keep, 1000);
+	n = snprintf(text, sizeof(text), "[printers]\nfile_max_bytes = 65536\nfile_keep = 1\n"
+		     "[agent]\ncadence_ms = 100\n[printers]\nfile_max_bytes_x = 1\n");
+	write_tmp(path, sizeof(path), "rot.conf", text, (size_t)n);
+	expect_error(path, 7, "unknown key 'file_max_bytes_x' in section [printers]");
+	n = snprintf(text, sizeof(text), "[printers]\nfile_max_bytes = 4294967295\nfile_keep = 1\n");
+	write_tmp(path, sizeof(path), "rot.conf", text, (size_t)n);
+	load_ok(path, &c);
+	ck_assert_uint_eq(c.file_max_bytes, 4294967295u);
+	ck_assert_uint_eq(c.file_keep, 1);
+	/* a name of 251 characters takes ".5" (253), ".1000" is one too many */
+	memset(name, 'a', 251);
+	name[251] = '\0';
+	n = snprintf(text, sizeof(text), "[printers]\nfile = /var/log/%s\n", name);
+	write_tmp(path, sizeof(path), "rot.conf", text, (size_t)n);
+	load_ok(path, &c);
+	n = snprintf(text, sizeof(text), "[printers]\nfile_keep = 1000\nfile = /var/log/%s\n", name);
+	write_tmp(path, sizeof(path), "rot.conf", text, (size_t)n);
+	expect_error(path, 3, "file: its name (251 characters) is too long for its rotated copies "
+			      "(NAME.1000: at most 255 characters)");
+}
+END_TEST
+
 /* Every level name, in any case; trace is the last and adds locations to
  * the log (common/log.h), so it must sort above debug. */
 START_TEST(test_log_levels)
@@ -1051,6 +1117,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_limits_keys);
 	tcase_add_test(tc, test_limits_documented);
 	tcase_add_test(tc, test_backlog_and_file_facts);
+	tcase_add_test(tc, test_file_rotation_keys);
 	suite_add_tcase(s, tc);
 
 	return s;
