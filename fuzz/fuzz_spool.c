@@ -96,6 +96,13 @@ static void drain(struct prn_spool *s)
 	prn_spool_batch_free(&again);
 }
 
+/* the run's directory goes with the process (libFuzzer exits through exit) */
+static void remove_dir(void)
+{
+	clear_dir();
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char line[] = "{\"uuid\":\"fuzz\"}";
@@ -109,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(dir, sizeof(dir), "/tmp/fuzz_spool.XXXXXX");
 		if (!mkdtemp(dir) || (dfd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 			abort();
+		atexit(remove_dir);
 	}
 	clear_dir();
 	if (size < 1)
