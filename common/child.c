@@ -214,6 +214,8 @@ static void on_sup(struct ipc_peer *p, const struct ipc_msg *m, void *arg)
 		n = ipc_enc_ready(buf, sizeof(buf));
 		if (n < 0 || jb_child_send(buf, (size_t)n) < 0)
 			fatalx("cannot send READY");
+		if (ops->on_ready)
+			ops->on_ready();
 		return;
 	}
 	if (!configured) {

@@ -27,6 +27,8 @@ struct jb_child_ops {
 	void (*on_message)(const struct ipc_msg *m);
 	/* heartbeat counters */
 	void (*counters)(uint64_t *processed, uint64_t *detections);
+	/* READY was sent: the role's own messages may follow (optional) */
+	void (*on_ready)(void);
 };
 
 /* Bring up, confine with k->policy as uid a->uid, hand-shake, loop.

@@ -50,6 +50,9 @@ static int reencode(const struct ipc_msg *m)
 				      m->u.recipe.data_len, m->u.recipe.flags);
 	case IPC_PRINTED:
 		return ipc_enc_printed(buf, sizeof(buf), m->u.printed.seq);
+	case IPC_LOSS:
+		return ipc_enc_loss(buf, sizeof(buf), m->u.loss.cause, m->u.loss.count,
+				    m->u.loss.detail);
 	}
 	abort();	/* decoder accepted a type the encoders do not know */
 }
@@ -101,6 +104,10 @@ static int same(const struct ipc_msg *a, const struct ipc_msg *b)
 		       a->u.recipe.flags == b->u.recipe.flags;
 	case IPC_PRINTED:
 		return a->u.printed.seq == b->u.printed.seq;
+	case IPC_LOSS:
+		return same_str(a->u.loss.cause, b->u.loss.cause) &&
+		       a->u.loss.count == b->u.loss.count &&
+		       same_str(a->u.loss.detail, b->u.loss.detail);
 	}
 	return 0;
 }

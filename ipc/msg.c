@@ -8,7 +8,8 @@
  *   min(cap, IPC_MAX_MSG), so they never allocate and never overrun.
  * - Encoders refuse (return -1) anything the decoder would refuse: NULL or
  *   over-long strings, strings holding a NUL, a HELLO role that is not one
- *   role bit, an unknown log level. What we send, the peer accepts.
+ *   role bit, an unknown log level, a LOSS cause outside [a-z0-9_] or a
+ *   LOSS count of 0. What we send, the peer accepts.
  * - The decoder is strict and never crashes: exactly one msgpack array over
  *   exactly len bytes, [version, type, fields...] with exactly the fields
  *   the table lists for the type, uints only as positive integers, strings
@@ -58,6 +59,7 @@ static const struct msg_desc {
 	{ IPC_SNAPSHOT_DONE, 1, IPC_ROLE_WORKER,     0 },
 	{ IPC_DETECTION,     4, IPC_ROLE_WORKER,     0 },
 	{ IPC_PRINTED,       1, IPC_ROLE_PRINTER,    0 },
+	{ IPC_LOSS,          3, IPC_ROLE_PRINTER,    0 },
 };
 
 static const struct msg_desc *msg_lookup(uint64_t type)
@@ -106,6 +108,7 @@ const char *ipc_msg_name(uint32_t type)
 	CASE(IPC_SNAPSHOT_DONE);
 	CASE(IPC_DETECTION);
 	CASE(IPC_PRINTED);
+	CASE(IPC_LOSS);
 	default:
 		return "IPC_UNKNOWN";
 	}
@@ -320,6 +323,33 @@ int ipc_enc_printed(char *buf, size_t cap, uint64_t seq)
 
 	enc_begin(&e, buf, cap, IPC_PRINTED);
 	put_u64(&e, seq);
+	return enc_end(&e);
+}
+
+int ipc_loss_cause_valid(const char *cause)
+{
+	size_t n = 0;
+
+	if (cause == NULL)
+		return 0;
+	for (; cause[n]; n++)
+		if (n == IPC_CAUSE_MAX ||
+		    !((cause[n] >= 'a' && cause[n] <= 'z') || (cause[n] >= '0' && cause[n] <= '9') ||
+		      cause[n] == '_'))
+			return 0;
+	return n > 0;
+}
+
+int ipc_enc_loss(char *buf, size_t cap, const char *cause, uint64_t count, const char *detail)
+{
+	struct enc e;
+
+	enc_begin(&e, buf, cap, IPC_LOSS);
+	if (!ipc_loss_cause_valid(cause) || count == 0)
+		e.failed = 1;
+	put_cstr(&e, cause, IPC_CAUSE_MAX);
+	put_u64(&e, count);
+	put_cstr(&e, detail, IPC_DETAIL_MAX);
 	return enc_end(&e);
 }
 
@@ -565,6 +595,16 @@ static int decode_fields(struct dec *d, uint32_t type)
 		return 0;
 	case IPC_PRINTED:
 		return get_u64(d, 1, &m->u.printed.seq);
+	case IPC_LOSS:
+		if (get_str(d, 1, IPC_CAUSE_MAX, &m->u.loss.cause, NULL) ||
+		    get_u64(d, 2, &m->u.loss.count) ||
+		    get_str(d, 3, IPC_DETAIL_MAX, &m->u.loss.detail, NULL))
+			return -1;
+		if (!ipc_loss_cause_valid(m->u.loss.cause))
+			return fail(d->err, d->errlen, "field 1 of %s: bad cause", d->name);
+		if (m->u.loss.count == 0)
+			return fail(d->err, d->errlen, "field 2 of %s: count 0", d->name);
+		return 0;
 	}
 	abort();	/* a type in msg_table without a case here */
 }

@@ -16,13 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_PROTO_VERSION 2
+#define IPC_PROTO_VERSION 3
 #define IPC_MAX_MSG (64 * 1024)
 #define IPC_MAX_STR (56 * 1024)	/* longest string field (detection JSON) */
 #define IPC_NAME_MAX 64		/* kind / role names */
 #define IPC_LIMITS_MAX 4096	/* detection times keys */
 #define IPC_PATH_MAX 4096	/* recipe source names */
 #define IPC_RECIPE_CHUNK (56 * 1024) /* recipe bytes per IPC_RECIPE */
+#define IPC_CAUSE_MAX 31	/* IPC_LOSS cause: 1..31 bytes of [a-z0-9_] */
+#define IPC_DETAIL_MAX 255	/* IPC_LOSS detail */
 
 /* IPC_RECIPE flags */
 enum ipc_recipe_flag {
@@ -52,6 +54,7 @@ enum ipc_type {
 
 	/* printer -> supervisor */
 	IPC_PRINTED = 220,	 /* seq: written and flushed */
+	IPC_LOSS = 221,		 /* cause, count, detail: detections this printer lost */
 };
 
 /* Roles a peer can have; bit values so the role table can OR them. */
@@ -121,6 +124,11 @@ struct ipc_msg {
 		struct {
 			uint64_t seq;
 		} printed;
+		struct {
+			const char *cause;  /* 1..IPC_CAUSE_MAX bytes of [a-z0-9_] */
+			uint64_t count;	    /* > 0 */
+			const char *detail; /* free text, at most IPC_DETAIL_MAX bytes */
+		} loss;
 	} u;
 	char strbuf[IPC_MAX_MSG]; /* backing store for the string fields */
 };
@@ -142,6 +150,11 @@ int ipc_enc_detection(char *buf, size_t cap, const char *kind, const char *dedup
 int ipc_enc_recipe(char *buf, size_t cap, const char *name, const char *data, size_t len,
 		   uint64_t flags);
 int ipc_enc_printed(char *buf, size_t cap, uint64_t seq);
+/* -1 also for a cause that is not 1..IPC_CAUSE_MAX bytes of [a-z0-9_] or
+ * a count of 0 (the decoder refuses both). */
+int ipc_enc_loss(char *buf, size_t cap, const char *cause, uint64_t count, const char *detail);
+/* 1 when cause is 1..IPC_CAUSE_MAX bytes of [a-z0-9_], else 0. */
+int ipc_loss_cause_valid(const char *cause);
 
 /* Strict decoder. Returns 0 and fills *m, or -1 with a short reason in
  * err (errlen bytes): truncated, oversize, not an array, wrong version,

@@ -12,6 +12,13 @@
  *    restarted, rather than acknowledging what it did not print.
  *  - while its output cannot take more (a paused terminal, a full pipe)
  *    the printer keeps sending heartbeats: it is busy, not hung.
+ *  - a loss the printer knows of (prn_loss: a spool that dropped its
+ *    oldest, a batch given up) goes to the supervisor as IPC_LOSS, which
+ *    reports it as a data_loss event through the other printers too. One
+ *    reported before READY (the supervisor takes a role's messages only
+ *    from READY on) waits here, summed per cause, and is sent right after
+ *    READY; one that cannot be sent ends the printer with the counts in
+ *    its last log line, never silently.
  */
 #include <errno.h>
 #include <poll.h>
@@ -31,6 +38,16 @@ static const struct prn_output *out;
 static const char *out_name;
 static int out_fd = -1, fault_hooks;
 static uint64_t printed, invalid;
+
+#define LOSS_PENDING_MAX 16 /* distinct causes held before READY */
+
+static struct {
+	char cause[IPC_CAUSE_MAX + 1];
+	uint64_t count;
+	char detail[IPC_DETAIL_MAX + 1];
+} loss_pending[LOSS_PENDING_MAX];
+static size_t loss_npending;
+static int ready;
 
 /* Wait until fd can take bytes, sending heartbeats meanwhile: a printer
  * whose output is paused (a terminal on Ctrl-S, a slow pipe) is busy,
@@ -109,6 +126,69 @@ static void fault_hook(const char *json)
 	jb_child_fault(what);
 }
 
+/* At most IPC_DETAIL_MAX bytes of detail, not cut inside a UTF-8 sequence. */
+static void cut_detail(char *to, const char *detail)
+{
+	size_t n = strlen(detail);
+
+	if (n > IPC_DETAIL_MAX) {
+		n = IPC_DETAIL_MAX;
+		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
+			n--; /* detail[n] would begin the cut-off part mid-sequence */
+	}
+	memcpy(to, detail, n);
+	to[n] = '\0';
+}
+
+static void loss_send(const char *cause, uint64_t count, const char *detail)
+{
+	char buf[IPC_CAUSE_MAX + IPC_DETAIL_MAX + 64];
+	int n = ipc_enc_loss(buf, sizeof(buf), cause, count, detail);
+
+	if (n < 0 || jb_child_send_wait(buf, (size_t)n) < 0)
+		fatalx("cannot report to the supervisor the loss of %llu detections (%s: %s)",
+		       (unsigned long long)count, cause, detail);
+}
+
+void prn_loss(const char *cause, uint64_t count, const char *detail)
+{
+	char d[IPC_DETAIL_MAX + 1];
+	size_t i;
+
+	if (!ipc_loss_cause_valid(cause))
+		fatalx("prn_loss: cause \"%.40s\" is not 1..%d bytes of [a-z0-9_] (%llu detections "
+		       "lost)", cause ? cause : "(null)", IPC_CAUSE_MAX, (unsigned long long)count);
+	if (!count)
+		return; /* nothing lost */
+	cut_detail(d, detail ? detail : "");
+	if (ready) {
+		loss_send(cause, count, d);
+		return;
+	}
+	for (i = 0; i < loss_npending && strcmp(loss_pending[i].cause, cause); i++)
+		;
+	if (i == LOSS_PENDING_MAX)
+		fatalx("prn_loss: more than %d causes before READY (%llu detections lost: %s: %s)",
+		       LOSS_PENDING_MAX, (unsigned long long)count, cause, d);
+	if (i == loss_npending) {
+		snprintf(loss_pending[i].cause, sizeof(loss_pending[i].cause), "%s", cause);
+		loss_pending[i].count = 0;
+		loss_npending++;
+	}
+	loss_pending[i].count = count > UINT64_MAX - loss_pending[i].count
+					? UINT64_MAX
+					: loss_pending[i].count + count;
+	memcpy(loss_pending[i].detail, d, sizeof(d));
+}
+
+static void prn_ready(void)
+{
+	ready = 1;
+	for (size_t i = 0; i < loss_npending; i++)
+		loss_send(loss_pending[i].cause, loss_pending[i].count, loss_pending[i].detail);
+	loss_npending = 0;
+}
+
 static void prn_counters(uint64_t *p, uint64_t *d)
 {
 	*p = printed;
@@ -155,6 +235,7 @@ static const struct jb_child_ops printer_ops = {
 	.on_config = prn_config,
 	.on_message = prn_message,
 	.counters = prn_counters,
+	.on_ready = prn_ready,
 };
 
 void prn_main(const struct jb_kind *k, const struct jb_child_args *a)

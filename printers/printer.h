@@ -27,4 +27,9 @@ const struct jb_settings *prn_settings(void);
 /* Write all of buf to fd (retrying short writes and EINTR). 0 or -1. */
 int prn_write_all(int fd, const char *buf, size_t len);
 
+/* Report that this printer lost count detections for cause (a-z0-9_,
+ * e.g. "spool_full", "batch_rejected"); detail is free text for the
+ * operator. Sent to the supervisor as IPC_LOSS; never fails silently. */
+void prn_loss(const char *cause, uint64_t count, const char *detail);
+
 #endif

@@ -1,16 +1,19 @@
 /*
- * drops.c - what the router had to drop to stay within [agent]
- * backlog_bytes, made visible: counted per (producer or printer, reason),
- * and turned into `dropped_detections` events on the summary timer and at
- * shutdown (docs/EVENTS.md), like limits.c does for `suppressed_detections`.
+ * drops.c - what the agent lost, made visible: counted per (who, cause)
+ * and turned into events on the summary timer and at shutdown
+ * (docs/EVENTS.md), like limits.c does for `suppressed_detections`. Who is
+ * a kind, "agent" or "kernel"; the causes are the router's (its backlog
+ * share full, a printer behind) and whatever a printer reports in
+ * IPC_LOSS (a spool that dropped its oldest, a batch given up).
  *
  * Invariants:
- *  - bounded: one entry per (name, reason); names are kind names (at most
- *    JB_KINDS_MAX of them) and "agent", so DROP_MAX entries always suffice;
- *    past that (a test's table) drops are still counted in `unnamed`.
+ *  - bounded: at most DROP_MAX entries. A loss whose (who, cause) finds no
+ *    room (a printer inventing causes) is still counted, under the one
+ *    entry ("agent", "unclassified") kept aside for that, its who and cause
+ *    in the detail: never dropped.
  *  - a period's counts are cleared only when its event was kept by the
  *    router: an event that does not fit is retried at the next summary, so
- *    a drop is never forgotten, only reported late.
+ *    a loss is never forgotten, only reported late.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,21 +27,23 @@
 #include "ipc/msg.h"
 #include "supervisor/drops.h"
 
-#define DROP_MAX (2 * (JB_KINDS_MAX + 1))
+#define DROP_MAX 128
 
 struct drop {
 	char who[IPC_NAME_MAX];
-	enum sup_drop_why why;
-	uint64_t dropped;	/* since the last summary that was kept */
+	char cause[IPC_CAUSE_MAX + 1];
+	char unit[16];
+	uint64_t count;		/* since the last report that was kept */
 	uint64_t total;
-	uint64_t limit;		/* bytes, at the last drop */
+	uint64_t limit;		/* bytes, at the last loss (0: none) */
 	int64_t first_ns, last_ns;
+	char detail[IPC_DETAIL_MAX + 1];
 };
 
 struct sup_drops {
 	struct drop e[DROP_MAX];
 	size_t n;
-	uint64_t unnamed;
+	struct drop unclassified; /* what found no room in e[] */
 	uint64_t seq;
 };
 
@@ -49,7 +54,13 @@ static const char *const why_name[SUP_DROP_WHY_MAX] = {
 
 struct sup_drops *sup_drops_new(void)
 {
-	return calloc(1, sizeof(struct sup_drops));
+	struct sup_drops *d = calloc(1, sizeof(struct sup_drops));
+
+	if (d) {
+		snprintf(d->unclassified.who, sizeof(d->unclassified.who), "agent");
+		snprintf(d->unclassified.cause, sizeof(d->unclassified.cause), "unclassified");
+	}
+	return d;
 }
 
 void sup_drops_free(struct sup_drops *d)
@@ -64,77 +75,115 @@ static int64_t real_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct drop *find(struct sup_drops *d, const char *who, enum sup_drop_why why, int create)
+static struct drop *find(struct sup_drops *d, const char *who, const char *cause, int create)
 {
+	struct drop *e;
+
 	for (size_t i = 0; i < d->n; i++)
-		if (d->e[i].why == why && !strcmp(d->e[i].who, who))
+		if (!strcmp(d->e[i].cause, cause) && !strcmp(d->e[i].who, who))
 			return &d->e[i];
 	if (!create || d->n == DROP_MAX)
 		return NULL;
-	snprintf(d->e[d->n].who, sizeof(d->e[d->n].who), "%s", who);
-	d->e[d->n].why = why;
-	return &d->e[d->n++];
+	e = &d->e[d->n++];
+	snprintf(e->who, sizeof(e->who), "%s", who);
+	snprintf(e->cause, sizeof(e->cause), "%s", cause);
+	return e;
+}
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+int sup_drops_add(struct sup_drops *d, const char *who, const char *cause, const char *unit,
+		  uint64_t n, uint64_t limit, const char *detail)
+{
+	struct drop *e = find(d, who, cause, 1);
+	char what[IPC_DETAIL_MAX + 1];
+	int64_t now = real_ns();
+	int first;
+
+	if (!n)
+		return 0;
+	if (!e) {
+		e = &d->unclassified;
+		snprintf(what, sizeof(what), "%.63s %.31s: %s", who, cause, detail ? detail : "");
+		detail = what;
+	}
+	first = e->count == 0;
+	if (first)
+		e->first_ns = now;
+	e->last_ns = now;
+	e->limit = limit;
+	snprintf(e->unit, sizeof(e->unit), "%s", unit);
+	if (detail) {
+		/* a cut may split a UTF-8 sequence, and json_pack refuses it */
+		snprintf(e->detail, sizeof(e->detail), "%s", detail);
+		jb_utf8_fix(e->detail);
+	}
+	e->count = add_sat(e->count, n);
+	e->total = add_sat(e->total, n);
+	return first;
 }
 
 int sup_drops_count(struct sup_drops *d, const char *who, enum sup_drop_why why, uint64_t limit)
 {
-	struct drop *e = find(d, who, why, 1);
-	int64_t now = real_ns();
+	return sup_drops_add(d, who, why_name[why], "detections", 1, limit, NULL);
+}
 
-	if (!e) {
-		d->unnamed++;
-		return 0;
-	}
-	if (!e->dropped)
-		e->first_ns = now;
-	e->last_ns = now;
-	e->limit = limit;
-	e->total++;
-	return e->dropped++ == 0;
+uint64_t sup_drops_total_of(const struct sup_drops *d, const char *who, const char *cause)
+{
+	struct drop *e = find((struct sup_drops *)d, who, cause, 0);
+	return e ? e->total : 0;
 }
 
 uint64_t sup_drops_total(const struct sup_drops *d, const char *who, enum sup_drop_why why)
 {
-	struct drop *e = find((struct sup_drops *)d, who, why, 0);
-	return e ? e->total : 0;
+	return sup_drops_total_of(d, who, why_name[why]);
+}
+
+static int report(struct sup_drops *d, struct drop *e, const char *hostname, const char *now,
+		  sup_drops_emit_fn emit, void *arg)
+{
+	char since[64], until[64], dedup[64];
+	json_t *ev;
+	char *out;
+	int rc;
+
+	jb_iso_time(e->first_ns, since, sizeof(since));
+	jb_iso_time(e->last_ns, until, sizeof(until));
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
+		       "timestamp", now, "kind", "dropped_detections", "name",
+		       "Detections dropped: the alert backlog was full", "mechanism", "agent",
+		       "importance", "high", "hostname", hostname, "reason", e->cause,
+		       !strcmp(e->cause, why_name[SUP_DROP_SHARE]) ? "worker" : "printer", e->who,
+		       "dropped", (json_int_t)e->count, "dropped_total", (json_int_t)e->total,
+		       "limit_bytes", (json_int_t)e->limit, "since", since, "until", until);
+	if (!ev)
+		return -1;
+	out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(ev);
+	if (!out)
+		return -1;
+	snprintf(dedup, sizeof(dedup), "dropped/%llu", (unsigned long long)++d->seq);
+	rc = emit(arg, dedup, out, strlen(out));
+	free(out);
+	if (rc == 0)
+		e->count = 0;
+	return rc;
 }
 
 size_t sup_drops_summary(struct sup_drops *d, const char *hostname, sup_drops_emit_fn emit,
 			 void *arg)
 {
-	char now[64], since[64], until[64], dedup[64];
+	char now[64];
 	size_t kept = 0;
 
 	jb_iso_time(real_ns(), now, sizeof(now));
-	for (size_t i = 0; i < d->n; i++) {
-		struct drop *e = &d->e[i];
-		json_t *ev;
-		char *out;
-
-		if (!e->dropped)
-			continue;
-		jb_iso_time(e->first_ns, since, sizeof(since));
-		jb_iso_time(e->last_ns, until, sizeof(until));
-		ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
-			       "timestamp", now, "kind", "dropped_detections", "name",
-			       "Detections dropped: the alert backlog was full", "mechanism", "agent",
-			       "importance", "high", "hostname", hostname, "reason",
-			       why_name[e->why], e->why == SUP_DROP_SHARE ? "worker" : "printer",
-			       e->who, "dropped", (json_int_t)e->dropped, "dropped_total",
-			       (json_int_t)e->total, "limit_bytes", (json_int_t)e->limit, "since",
-			       since, "until", until);
-		if (!ev)
-			continue;
-		out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(ev);
-		if (!out)
-			continue;
-		snprintf(dedup, sizeof(dedup), "dropped/%llu", (unsigned long long)++d->seq);
-		if (emit(arg, dedup, out, strlen(out)) == 0) {
-			e->dropped = 0;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->e[i].count && report(d, &d->e[i], hostname, now, emit, arg) == 0)
 			kept++;
-		}
-		free(out);
-	}
+	if (d->unclassified.count && report(d, &d->unclassified, hostname, now, emit, arg) == 0)
+		kept++;
 	return kept;
 }

@@ -75,6 +75,8 @@ static int printer_message(struct sup *s, struct sup_proc *p, const struct ipc_m
 {
 	if (m->type == IPC_PRINTED)
 		return sup_router_printed(s, p, m->u.printed.seq, why);
+	if (m->type == IPC_LOSS)
+		return sup_router_loss(s, p, m->u.loss.cause, m->u.loss.count, m->u.loss.detail);
 	*why = "unexpected message";
 	return -1;
 }

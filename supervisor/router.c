@@ -494,6 +494,29 @@ uint64_t sup_router_dropped(const struct sup *s, const char *who)
 	       sup_drops_total(s->rt->drops, who, SUP_DROP_BEHIND);
 }
 
+int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64_t count,
+		    const char *detail)
+{
+	char d[IPC_DETAIL_MAX + 1];
+
+	/* the printer's words, into the log and an event: made printable */
+	snprintf(d, sizeof(d), "%s", detail);
+	jb_text_printable(d);
+	if (sup_drops_add(s->rt->drops, p->kind->name, cause, "detections", count, 0, d))
+		sup_warn_loss(s, "printer_loss", "%s lost %llu detections (%s)%s%s; further losses "
+			      "of this cause are counted and reported on the summary timer",
+			      p->kind->name, (unsigned long long)count, cause, d[0] ? ": " : "", d);
+	else
+		sup_audit_loss(s, "printer_loss", "%s lost %llu detections (%s)%s%s", p->kind->name,
+			       (unsigned long long)count, cause, d[0] ? ": " : "", d);
+	return 0;
+}
+
+uint64_t sup_router_lost(const struct sup *s, const char *who, const char *cause)
+{
+	return sup_drops_total_of(s->rt->drops, who, cause);
+}
+
 int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why)
 {
 	struct sup_router *rt = s->rt;

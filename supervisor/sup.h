@@ -225,5 +225,12 @@ size_t sup_router_bytes(const struct sup *s, int owner);
  * because its share of the backlog was full; for a printer kind, lines
  * dropped for it while it lagged (another printer had printed them). */
 uint64_t sup_router_dropped(const struct sup *s, const char *who);
+/* Printer p reported (IPC_LOSS) that it lost count detections for cause:
+ * logged (the first of its cause in a summary period; audited always) and
+ * counted for the summary. 0 (a loss report is never a violation). */
+int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64_t count,
+		    const char *detail);
+/* Since the start: what who (a kind, "agent" or "kernel") lost for cause. */
+uint64_t sup_router_lost(const struct sup *s, const char *who, const char *cause);
 
 #endif

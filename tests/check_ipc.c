@@ -4,6 +4,7 @@
  * table. Fork mode (the Check default) contains any crash to one test.
  * Protocol v2: IPC_DETECTION carries a 4th field (the times-limit keys) and
  * IPC_RECIPE {name, data, flags} ships recipe sources to the workers.
+ * Protocol v3: IPC_LOSS {cause, count, detail}, a printer's lost detections.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static char ERR[128];
 
 static const uint32_t all_types[] = {
 	IPC_CONFIG, IPC_SNAPSHOT, IPC_PRINT, IPC_HELLO, IPC_READY, IPC_HEARTBEAT,
-	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED, IPC_RECIPE,
+	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED, IPC_RECIPE, IPC_LOSS,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -43,6 +44,7 @@ static const char *sig_of(uint32_t type)
 	case IPC_DETECTION: return "ssss";
 	case IPC_RECIPE: return "ssu";
 	case IPC_PRINTED: return "u";
+	case IPC_LOSS: return "sus";
 	}
 	return NULL;
 }
@@ -115,6 +117,13 @@ static void check_sane(int rc)
 		ck_assert_uint_eq(strlen(M.u.recipe.data), M.u.recipe.data_len);
 		ck_assert_uint_le(M.u.recipe.data_len, IPC_RECIPE_CHUNK);
 		ck_assert_uint_eq(M.u.recipe.flags >> 4, 0);
+		break;
+	case IPC_LOSS:
+		ck_assert(in_strbuf(M.u.loss.cause) && in_strbuf(M.u.loss.detail));
+		ck_assert(ipc_loss_cause_valid(M.u.loss.cause));
+		ck_assert_uint_le(strlen(M.u.loss.cause), IPC_CAUSE_MAX);
+		ck_assert_uint_le(strlen(M.u.loss.detail), IPC_DETAIL_MAX);
+		ck_assert_uint_gt(M.u.loss.count, 0);
 		break;
 	}
 }
@@ -216,6 +225,7 @@ static int enc_one(uint32_t type, char *buf, size_t cap)
 		return ipc_enc_detection(buf, cap, "execution", "exec:/tmp/x:1", json, strlen(json),
 					 "1\t/usr/bin/x\n");
 	case IPC_PRINTED: return ipc_enc_printed(buf, cap, 99);
+	case IPC_LOSS: return ipc_enc_loss(buf, cap, "spool_full", 17, "spool /var/x: 3 files");
 	case IPC_RECIPE:
 		return ipc_enc_recipe(buf, cap, "builtin:recipes/execution/x.yaml", "- kind: x\n", 10,
 				      IPC_RCP_END);
@@ -448,6 +458,34 @@ START_TEST(rt_printed)
 }
 END_TEST
 
+START_TEST(rt_loss)
+{
+	static char cause[IPC_CAUSE_MAX + 1], detail[IPC_DETAIL_MAX + 1];
+	int n = ipc_enc_loss(BUF, sizeof(BUF), "batch_rejected", UINT64_MAX, "HTTP 400: bad");
+
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_uint_eq(M.type, IPC_LOSS);
+	ck_assert_str_eq(M.u.loss.cause, "batch_rejected");
+	ck_assert_uint_eq(M.u.loss.count, UINT64_MAX);
+	ck_assert_str_eq(M.u.loss.detail, "HTTP 400: bad");
+	/* an empty detail, a one-byte cause, every allowed byte */
+	n = ipc_enc_loss(BUF, sizeof(BUF), "x", 1, "");
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.loss.cause, "x");
+	ck_assert_str_eq(M.u.loss.detail, "");
+	n = ipc_enc_loss(BUF, sizeof(BUF), "abcdefghijklmnopqrstuvwxyz_0189", 2, "d");
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.loss.cause, "abcdefghijklmnopqrstuvwxyz_0189");
+	/* both strings at their limits */
+	memset(cause, 'c', IPC_CAUSE_MAX);
+	memset(detail, 'd', IPC_DETAIL_MAX);
+	n = ipc_enc_loss(BUF, sizeof(BUF), cause, 3, detail);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_uint_eq(strlen(M.u.loss.cause), IPC_CAUSE_MAX);
+	ck_assert_uint_eq(strlen(M.u.loss.detail), IPC_DETAIL_MAX);
+}
+END_TEST
+
 START_TEST(rt_empty_strings)
 {
 	int n;
@@ -616,6 +654,26 @@ START_TEST(enc_refuses_bad_values)
 					1, 1), -1);
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), 8, "k", 1, 1), -1);
 	ck_assert_int_eq(ipc_enc_log(BUF, sizeof(BUF), IPC_LOG_DEBUG + 1, "x"), -1);
+
+	/* IPC_LOSS: a cause of [a-z0-9_], 1..31 bytes; a count > 0; a detail
+	 * of at most 255 bytes */
+	static const char *const bad_causes[] = {
+		"", "Spool", "spool-full", "spool full", "sp\xc3\xa9", "a.b", "x/", "\t",
+		"abcdefghijklmnopqrstuvwxyz_01234", /* 32 bytes */
+	};
+	for (size_t i = 0; i < sizeof(bad_causes) / sizeof(bad_causes[0]); i++) {
+		ck_assert_msg(ipc_enc_loss(BUF, sizeof(BUF), bad_causes[i], 1, "") == -1,
+			      "cause '%s' accepted", bad_causes[i]);
+		ck_assert(!ipc_loss_cause_valid(bad_causes[i]));
+	}
+	ck_assert(!ipc_loss_cause_valid(NULL));
+	ck_assert_int_eq(ipc_enc_loss(BUF, sizeof(BUF), NULL, 1, ""), -1);
+	ck_assert_int_eq(ipc_enc_loss(BUF, sizeof(BUF), "spool_full", 0, ""), -1);
+	ck_assert_int_eq(ipc_enc_loss(BUF, sizeof(BUF), "spool_full", 1, NULL), -1);
+	ck_assert_int_eq(ipc_enc_loss(BUF, sizeof(BUF), "spool_full", 1,
+				      fill(IPC_DETAIL_MAX + 1, 'd')), -1);
+	ck_assert_int_gt(ipc_enc_loss(BUF, sizeof(BUF), "spool_full", 1, fill(IPC_DETAIL_MAX, 'd')),
+			 0);
 }
 END_TEST
 
@@ -675,10 +733,14 @@ START_TEST(mal_version)
 	snprintf(want, sizeof(want), "version %d", IPC_PROTO_VERSION + 1);
 	expect_reject(b.sb.data, b.sb.size, want);
 	mb_free(&b);
-	/* protocol v1 (no limits field, no IPC_RECIPE) is refused too */
-	ck_assert_int_eq(IPC_PROTO_VERSION, 2);
+	/* protocol v1 (no limits field, no IPC_RECIPE) and v2 (no IPC_LOSS)
+	 * are refused too */
+	ck_assert_int_eq(IPC_PROTO_VERSION, 3);
 	mb_hdr(&b, 2, 1, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version 1");
+	mb_free(&b);
+	mb_hdr(&b, 2, 2, IPC_READY);
+	expect_reject(b.sb.data, b.sb.size, "version 2");
 	mb_free(&b);
 	mb_hdr(&b, 2, UINT64_MAX, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version");
@@ -702,7 +764,7 @@ END_TEST
 
 START_TEST(mal_unknown_type)
 {
-	static const uint64_t bad[] = { 0, 1, 99, 104, 199, 204, 212, 221, 999,
+	static const uint64_t bad[] = { 0, 1, 99, 104, 199, 204, 212, 222, 999,
 					(1ULL << 32) + IPC_READY, UINT64_MAX };
 	struct mb b;
 	size_t i;
@@ -831,6 +893,33 @@ START_TEST(mal_bad_values)
 		ck_assert_uint_eq(M.u.recipe.flags, i);
 		mb_free(&b);
 	}
+
+	/* IPC_LOSS: the cause is a name ([a-z0-9_], 1..31 bytes), the count
+	 * is not 0, whatever the sender's encoder did */
+	static const char *const causes[] = { "", "Spool", "spool-full", "a b", "x\n", "\xff",
+					      "\xc3\xa9t\xc3\xa9", "../x" };
+	for (i = 0; i < sizeof(causes) / sizeof(causes[0]); i++) {
+		mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+		mb_str(&b, causes[i], strlen(causes[i]));
+		msgpack_pack_uint64(&b.pk, 1);
+		mb_str(&b, "", 0);
+		expect_reject(b.sb.data, b.sb.size, "field 1 of IPC_LOSS: bad cause");
+		mb_free(&b);
+	}
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+	mb_str(&b, "spool_full", 10);
+	msgpack_pack_uint64(&b.pk, 0);
+	mb_str(&b, "", 0);
+	expect_reject(b.sb.data, b.sb.size, "field 2 of IPC_LOSS: count 0");
+	mb_free(&b);
+	/* a detail is free text: any byte but NUL */
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+	mb_str(&b, "spool_full", 10);
+	msgpack_pack_uint64(&b.pk, 5);
+	mb_str(&b, "\xff\n\x1b[31m", 7);
+	ck_assert_msg(dec(b.sb.data, b.sb.size) == 0, "%s", ERR);
+	ck_assert_uint_eq(M.u.loss.count, 5);
+	mb_free(&b);
 }
 END_TEST
 
@@ -874,6 +963,19 @@ START_TEST(mal_embedded_nul)
 	msgpack_pack_uint64(&b.pk, 0);
 	mb_str(&b, "abc\0", 4);
 	expect_reject(b.sb.data, b.sb.size, "string holds a NUL");
+	mb_free(&b);
+
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+	mb_str(&b, "spool\0full", 10);
+	msgpack_pack_uint64(&b.pk, 1);
+	mb_str(&b, "", 0);
+	expect_reject(b.sb.data, b.sb.size, "field 1 of IPC_LOSS: string holds a NUL");
+	mb_free(&b);
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+	mb_str(&b, "spool_full", 10);
+	msgpack_pack_uint64(&b.pk, 1);
+	mb_str(&b, "a\0b", 3);
+	expect_reject(b.sb.data, b.sb.size, "field 3 of IPC_LOSS: string holds a NUL");
 	mb_free(&b);
 }
 END_TEST
@@ -934,6 +1036,19 @@ START_TEST(mal_long_strings)
 	msgpack_pack_uint64(&b.pk, 1);
 	mb_str(&b, fill(IPC_MAX_STR + 1, 'j'), IPC_MAX_STR + 1);
 	expect_reject(b.sb.data, b.sb.size, "field 2 of IPC_PRINT: string too long");
+	mb_free(&b);
+
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+	mb_str(&b, fill(IPC_CAUSE_MAX + 1, 'c'), IPC_CAUSE_MAX + 1);
+	msgpack_pack_uint64(&b.pk, 1);
+	mb_str(&b, "", 0);
+	expect_reject(b.sb.data, b.sb.size, "field 1 of IPC_LOSS: string too long");
+	mb_free(&b);
+	mb_hdr(&b, 5, IPC_PROTO_VERSION, IPC_LOSS);
+	mb_str(&b, "c", 1);
+	msgpack_pack_uint64(&b.pk, 1);
+	mb_str(&b, fill(IPC_DETAIL_MAX + 1, 'd'), IPC_DETAIL_MAX + 1);
+	expect_reject(b.sb.data, b.sb.size, "field 3 of IPC_LOSS: string too long");
 	mb_free(&b);
 }
 END_TEST
@@ -1132,6 +1247,11 @@ START_TEST(roles_table)
 	ck_assert(!ipc_msg_allowed(IPC_SNAPSHOT_DONE, P));
 	ck_assert(ipc_msg_allowed(IPC_DETECTION, W));
 	ck_assert(ipc_msg_allowed(IPC_PRINTED, P));
+	/* a printer's loss report: printers only (a worker sending it is killed) */
+	ck_assert(ipc_msg_allowed(IPC_LOSS, P));
+	ck_assert(!ipc_msg_allowed(IPC_LOSS, W) && !ipc_msg_allowed(IPC_LOSS, S) &&
+		  !ipc_msg_allowed(IPC_LOSS, W | P));
+	ck_assert_int_eq(IPC_LOSS, 221);
 
 	/* supervisor-only types, never from a child */
 	ck_assert(ipc_msg_allowed(IPC_CONFIG, S) && ipc_msg_allowed(IPC_SNAPSHOT, S) &&
@@ -1217,7 +1337,7 @@ static Suite *ipc_suite(void)
 
 	add(s, "roundtrip", (const TTest *[]){ rt_config, rt_snapshot, rt_print,
 		rt_print_unterminated, rt_hello, rt_ready, rt_heartbeat, rt_log, rt_snapshot_done,
-		rt_detection, rt_printed, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
+		rt_detection, rt_printed, rt_loss, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
 		NULL }, 0);
 	/* protocol v2 budget: every detection field at its limit in one message */
 	add(s, "detection_budget", (const TTest *[]){ rt_detection_max_fits, NULL }, 0);
