@@ -111,7 +111,9 @@ static void prn_config(const struct ipc_msg *m)
 
 /* Test-only: a line that names "jibril-fault.<kind>.<what>" (in a
  * process's arguments, say) makes this printer do WHAT once it has printed
- * and acknowledged the line, so its replacement is not sent it again. */
+ * and acknowledged the line, so its replacement is not sent it again:
+ * "loss" reports 3 detections lost (prn_loss, cause "fault_hook"), the
+ * rest is jb_child_fault()'s. */
 static void fault_hook(const char *json)
 {
 	char want[96], what[32];
@@ -123,6 +125,12 @@ static void fault_hook(const char *json)
 	for (p += n; w + 1 < sizeof(what) && ((*p >= 'a' && *p <= 'z') || *p == '-'); p++)
 		what[w++] = *p;
 	what[w] = '\0';
+	if (!strcmp(what, "loss")) {
+		/* a printer's own loss, as a spool or a batch would report it */
+		log_warnx("fault hook: loss");
+		prn_loss("fault_hook", 3, "test-only fault hook: 3 detections reported lost");
+		return;
+	}
 	jb_child_fault(what);
 }
 

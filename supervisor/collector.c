@@ -22,7 +22,9 @@
  *    detection for good, and killing it cannot make it skip one.
  *  - loss: the kernel counts records it created; we count the records we
  *    saw for the first time. Created but never seen = evicted before any
- *    query: reported, never guessed.
+ *    query: reported, never guessed. Each cadence's growth of every loss
+ *    counter goes to the router's loss table (a data_loss event on the
+ *    summary timer), the totals to a log line at most every 10 s.
  *  - the collector owns the snapshot progress of each worker slot (what it
  *    was announced and acknowledged), indexed by the slot's index, and
  *    keeps it across restarts of the slot; every map is read with the one
@@ -100,6 +102,8 @@ struct sup_collector {
 	uint64_t files_missing;	 /* changed links whose file record was gone */
 	uint64_t *link_file_keys; /* file keys of the selected links */
 	uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
+	/* what the last data_loss count was given (router.c, drops.c) */
+	uint64_t reported_unseen, reported_files_missing, reported_tampers_dropped;
 	uint64_t stats_prev[JB_STAT_MAX];
 	struct col_worker w[SUP_MAX_PROCS];
 	struct sup_dns *dns;
@@ -256,6 +260,12 @@ static void announce(struct sup *s, struct sup_proc *p, int slot)
 	c->slots[slot].holders |= 1u << p->index;
 }
 
+/* How much a counter grew (never negative: a counter read back whole). */
+static uint64_t grown(uint64_t now, uint64_t before)
+{
+	return now > before ? now - before : 0;
+}
+
 static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 			 const uint64_t *stats)
 {
@@ -296,6 +306,21 @@ static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 			  (unsigned long long)c->tampers_dropped);
 		c->last_loss_log_ns = now;
 	}
+	/* the growth since the last cadence, for the next data_loss events */
+	sup_router_count_loss(s, "kernel", "kernel_evicted", "records",
+			      grown(c->lost_unseen, c->reported_unseen), NULL);
+	sup_router_count_loss(s, "kernel", "kernel_file_evicted", "records",
+			      grown(c->files_missing, c->reported_files_missing), NULL);
+	sup_router_count_loss(s, "kernel", "kernel_insert_failed", "records",
+			      grown(fails - stats[JB_STAT_PATH_FAIL],
+				    fails_prev - c->stats_prev[JB_STAT_PATH_FAIL]), NULL);
+	sup_router_count_loss(s, "kernel", "kernel_path_unreadable", "records",
+			      grown(stats[JB_STAT_PATH_FAIL], c->stats_prev[JB_STAT_PATH_FAIL]), NULL);
+	sup_router_count_loss(s, "agent", "snapshot_room", "records",
+			      grown(c->tampers_dropped, c->reported_tampers_dropped), NULL);
+	c->reported_unseen = c->lost_unseen;
+	c->reported_files_missing = c->files_missing;
+	c->reported_tampers_dropped = c->tampers_dropped;
 	memcpy(c->stats_prev, stats, sizeof(c->stats_prev));
 }
 
@@ -678,6 +703,7 @@ void sup_collector_proc_gone(struct sup *s, struct sup_proc *p)
 			      "skipping to snapshot %llu (changes before it are not examined by "
 			      "this worker kind)", p->kind->name, w->stuck_crashes,
 			      (unsigned long long)c->slots[c->latest_slot].seq);
+		sup_router_count_loss(s, p->kind->name, "snapshot_skipped", "snapshots", 1, NULL);
 		w->acked_taken_ns = c->slots[c->latest_slot].taken_ns;
 		w->acked_seq = w->snap_sent_seq = 0;
 		w->stuck_crashes = 0;

@@ -1,10 +1,14 @@
 /*
  * drops.c - what the agent lost, made visible: counted per (who, cause)
- * and turned into events on the summary timer and at shutdown
+ * and turned into `data_loss` events on the summary timer and at shutdown
  * (docs/EVENTS.md), like limits.c does for `suppressed_detections`. Who is
- * a kind, "agent" or "kernel"; the causes are the router's (its backlog
- * share full, a printer behind) and whatever a printer reports in
- * IPC_LOSS (a spool that dropped its oldest, a batch given up).
+ * a kind, "agent" or "kernel"; the causes are the collector's (kernel
+ * records evicted before any query, failed inserts, a snapshot skipped),
+ * the router's (a backlog share full, a printer behind, a poison line
+ * skipped) and whatever a printer reports in IPC_LOSS (a spool that
+ * dropped its oldest, a batch given up). One event per (who, cause) and
+ * period: an operator alerts on a cause, and no event grows with the
+ * number of causes.
  *
  * Invariants:
  *  - bounded: at most DROP_MAX entries. A loss whose (who, cause) finds no
@@ -142,6 +146,32 @@ uint64_t sup_drops_total(const struct sup_drops *d, const char *who, enum sup_dr
 	return sup_drops_total_of(d, who, why_name[why]);
 }
 
+/* The event's name: what was lost, in words (a printer's own causes share
+ * one). */
+static const char *name_of(const char *cause)
+{
+	static const struct {
+		const char *cause, *name;
+	} names[] = {
+		{"kernel_evicted", "Records lost: evicted from a kernel map before any query saw them"},
+		{"kernel_insert_failed", "Records lost: a kernel map insert failed"},
+		{"kernel_file_evicted", "Records lost: a changed link's file was evicted first"},
+		{"kernel_path_unreadable", "Records lost: a path the kernel could not read"},
+		{"snapshot_room", "Records lost: more tamper records than a snapshot holds"},
+		{"snapshot_skipped", "Records not examined: a snapshot skipped for a worker kind"},
+		{"backlog_share_full", "Detections dropped: the alert backlog share was full"},
+		{"printer_behind", "Detections dropped for a printer that lagged behind"},
+		{"printer_poison", "Detection skipped by a printer that kept failing on it"},
+		{"router_memory", "Detections dropped: out of memory"},
+		{"unclassified", "Losses with no room in the loss table to be named"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i].cause, cause))
+			return names[i].name;
+	return "Detections lost by a printer";
+}
+
 static int report(struct sup_drops *d, struct drop *e, const char *hostname, const char *now,
 		  sup_drops_emit_fn emit, void *arg)
 {
@@ -152,20 +182,22 @@ static int report(struct sup_drops *d, struct drop *e, const char *hostname, con
 
 	jb_iso_time(e->first_ns, since, sizeof(since));
 	jb_iso_time(e->last_ns, until, sizeof(until));
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
-		       "timestamp", now, "kind", "dropped_detections", "name",
-		       "Detections dropped: the alert backlog was full", "mechanism", "agent",
-		       "importance", "high", "hostname", hostname, "reason", e->cause,
-		       !strcmp(e->cause, why_name[SUP_DROP_SHARE]) ? "worker" : "printer", e->who,
-		       "dropped", (json_int_t)e->count, "dropped_total", (json_int_t)e->total,
-		       "limit_bytes", (json_int_t)e->limit, "since", since, "until", until);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
+		       "timestamp", now, "kind", "data_loss", "name", name_of(e->cause),
+		       "mechanism", "agent", "importance", "high", "hostname", hostname, "cause",
+		       e->cause, "who", e->who, "count", (json_int_t)e->count, "count_total",
+		       (json_int_t)e->total, "unit", e->unit, "since", since, "until", until);
+	if (ev && e->limit)
+		json_object_set_new(ev, "limit_bytes", json_integer((json_int_t)e->limit));
+	if (ev && e->detail[0])
+		json_object_set_new(ev, "detail", json_string(e->detail));
 	if (!ev)
 		return -1;
 	out = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(ev);
 	if (!out)
 		return -1;
-	snprintf(dedup, sizeof(dedup), "dropped/%llu", (unsigned long long)++d->seq);
+	snprintf(dedup, sizeof(dedup), "loss/%llu", (unsigned long long)++d->seq);
 	rc = emit(arg, dedup, out, strlen(out));
 	free(out);
 	if (rc == 0)

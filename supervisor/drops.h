@@ -1,6 +1,6 @@
 /*
  * drops.h - what the agent lost, counted per (who, cause) and reported as
- * events on the summary timer (drops.c).
+ * `data_loss` events on the summary timer (drops.c).
  */
 #ifndef JB_SUP_DROPS_H
 #define JB_SUP_DROPS_H
@@ -37,8 +37,8 @@ int sup_drops_count(struct sup_drops *d, const char *who, enum sup_drop_why why,
  * it was not (its counts then stay for the next summary). */
 typedef int (*sup_drops_emit_fn)(void *arg, const char *dedup_key, const char *json,
 				 size_t len);
-/* One event per (who, cause) with losses since the last report that was
- * kept; returns how many were kept. */
+/* One `data_loss` event per (who, cause) with losses since the last
+ * report that was kept; returns how many were kept. */
 size_t sup_drops_summary(struct sup_drops *d, const char *hostname, sup_drops_emit_fn emit,
 			 void *arg);
 /* Everything lost since the start (tests, logs). */

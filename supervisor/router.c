@@ -28,8 +28,9 @@
  *    printers still behind (tombstones keep the sequence contiguous), and
  *    if that is not enough its new detection is dropped. Every drop is
  *    counted (drops.c), logged once per summary period per producer and
- *    reason, and reported in a `dropped_detections` event on the summary
- *    timer and at shutdown: never silent. A dropped detection is not
+ *    reason, and reported in a `data_loss` event on the summary timer and
+ *    at shutdown: never silent. A `data_loss` event that does not fit is
+ *    not a loss (its counts wait for the next summary) and is not counted. A dropped detection is not
  *    remembered by dedup, so a later copy can still get through.
  *  - a printer that fails STUCK_LIMIT times in a row (kills from outside
  *    do not count) on the same first unacknowledged line skips that line,
@@ -82,6 +83,7 @@ struct sup_router {
 	uint64_t stuck_seq[SUP_MAX_PROCS];   /* printed_seq at its last failures */
 	int stuck_fails[SUP_MAX_PROCS];
 	uint64_t dropped_poison;
+	int retry_later;	   /* enqueue: a refused line is kept by its caller */
 	struct sup_limits *limits; /* the recipes' times limits */
 	struct sup_drops *drops;   /* what the cap made us drop */
 	char sendbuf[IPC_MAX_MSG];
@@ -339,7 +341,7 @@ static void evict_printed(struct sup *s, int owner, size_t cost, const struct bu
 				sup_warn_loss(s, "printer_behind",
 					      "%s is behind: alert %llu of %s (printed by another "
 					      "printer) dropped for it to make room; counted, reported "
-					      "in a dropped_detections event",
+					      "in a data_loss event",
 					      p->kind->name, (unsigned long long)l->seq,
 					      owner_name(s, owner));
 		}
@@ -359,10 +361,12 @@ static void count_drop(struct sup *s, int owner, const char *kind, const struct 
 	struct sup_router *rt = s->rt;
 	const char *who = owner_name(s, owner);
 
+	if (rt->retry_later)
+		return; /* a data_loss event: its counts stay for the next summary */
 	if (sup_drops_count(rt->drops, who, SUP_DROP_SHARE, b->share))
 		sup_warn_loss(s, "backlog_share_full", "%s: %s dropped: its share of the alert backlog (%zu bytes, %zu lines of "
 			  "[agent] backlog_bytes %u) is full, the printers are behind; further drops "
-			  "are counted and reported in a dropped_detections event",
+			  "are counted and reported in a data_loss event",
 			  who, kind ? kind : "agent event", b->share, b->share_lines,
 			  s->cfg.backlog_bytes);
 }
@@ -394,8 +398,10 @@ static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup
 		return -1;
 	}
 	if (!(l = malloc(cost))) {
-		sup_warn_loss(s, "router_memory", "out of memory: alert %s dropped",
-			      kind ? kind : dedup_key);
+		if (!rt->retry_later &&
+		    sup_drops_add(rt->drops, "agent", "router_memory", "detections", 1, 0, NULL))
+			sup_warn_loss(s, "router_memory", "out of memory: alert %s dropped",
+				      kind ? kind : dedup_key);
 		return -1;
 	}
 	dedup_add(rt, h);
@@ -456,7 +462,13 @@ static void emit_summary(void *arg, const char *dedup_key, const char *json, siz
 
 static int emit_drops(void *arg, const char *dedup_key, const char *json, size_t len)
 {
-	return enqueue(arg, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+	struct sup *s = arg;
+	int rc;
+
+	s->rt->retry_later = 1;
+	rc = enqueue(s, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+	s->rt->retry_later = 0;
+	return rc;
 }
 
 void sup_router_summary(struct sup *s)
@@ -472,7 +484,7 @@ void sup_router_summary(struct sup *s)
 		log_info("%zu suppression summaries printed", n);
 	n = sup_drops_summary(s->rt->drops, s->hostname, emit_drops, s);
 	if (n)
-		log_warnx("%zu dropped_detections reports printed: the alert backlog was full", n);
+		log_warnx("%zu data_loss reports printed", n);
 }
 
 size_t sup_router_bytes(const struct sup *s, int owner)
@@ -504,7 +516,7 @@ int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64
 	jb_text_printable(d);
 	if (sup_drops_add(s->rt->drops, p->kind->name, cause, "detections", count, 0, d))
 		sup_warn_loss(s, "printer_loss", "%s lost %llu detections (%s)%s%s; further losses "
-			      "of this cause are counted and reported on the summary timer",
+			      "of this cause are counted and reported in a data_loss event",
 			      p->kind->name, (unsigned long long)count, cause, d[0] ? ": " : "", d);
 	else
 		sup_audit_loss(s, "printer_loss", "%s lost %llu detections (%s)%s%s", p->kind->name,
@@ -515,6 +527,14 @@ int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64
 uint64_t sup_router_lost(const struct sup *s, const char *who, const char *cause)
 {
 	return sup_drops_total_of(s->rt->drops, who, cause);
+}
+
+int sup_router_count_loss(struct sup *s, const char *who, const char *cause, const char *unit,
+			  uint64_t n, const char *detail)
+{
+	if (!s->rt)
+		return 0; /* a test's supervisor without a router */
+	return sup_drops_add(s->rt->drops, who, cause, unit, n, 0, detail);
 }
 
 int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why)
@@ -568,6 +588,8 @@ void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
 		rt->stuck_seq[i] = rt->printed_seq[i];
 		if (++rt->stuck_fails[i] >= STUCK_LIMIT) {
 			rt->dropped_poison++;
+			sup_drops_add(rt->drops, p->kind->name, "printer_poison", "detections", 1, 0,
+				      NULL);
 			sup_warn_loss(s, "printer_poison", "%s failed %d times on line %llu: that "
 				      "line is skipped for it, lost for this printer (%llu so far)",
 				      p->kind->name, STUCK_LIMIT,

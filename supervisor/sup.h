@@ -208,7 +208,8 @@ int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
 			 const char *dedup_key, const char *json, size_t len, const char *limits,
 			 const char **why);
 /* Print a summary event for every (recipe, limit, key) that suppressed
- * detections since the last summary. */
+ * detections since the last summary, and a data_loss event for every
+ * (who, cause) that lost anything since its last report. */
 void sup_router_summary(struct sup *s);
 int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why);
 void sup_router_printer_ready(struct sup *s, struct sup_proc *p);
@@ -232,5 +233,10 @@ int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64
 		    const char *detail);
 /* Since the start: what who (a kind, "agent" or "kernel") lost for cause. */
 uint64_t sup_router_lost(const struct sup *s, const char *who, const char *cause);
+/* n things (unit: "records", "snapshots", "detections") lost by who for
+ * cause, for the next data_loss report (drops.c). 1 when it is the first
+ * of its (who, cause) since the last report (the caller logs it), else 0. */
+int sup_router_count_loss(struct sup *s, const char *who, const char *cause, const char *unit,
+			  uint64_t n, const char *detail);
 
 #endif

@@ -13,8 +13,11 @@
  * [agent] backlog_bytes (its own count, and the test process's resident
  * set), the flooding worker is held to its share and its drops are
  * counted and logged once, the other worker's detections are still
- * queued, and once the printer reads it prints them and a
- * dropped_detections event that names the flooding worker. SipHash gives
+ * queued, and once the printer reads it prints them and a data_loss
+ * event that names the flooding worker. The loss table (drops.c) keeps a
+ * period's counts until its event is kept, and a printer's IPC_LOSS comes
+ * out as a data_loss event on the other printer, while a malformed LOSS,
+ * or one from a worker, kills its sender and nothing else. SipHash gives
  * the reference vectors of its paper for every split of the input.
  * Every wait polls a condition with a deadline.
  */
@@ -32,6 +35,7 @@
 #include "common/log.h"
 #include "common/siphash.h"
 #include "lib/procfs.h"
+#include "supervisor/drops.h"
 #include "supervisor/sup.h"
 
 /* --- SipHash-2-4 ------------------------------------------------------------ */
@@ -132,6 +136,8 @@ static int printer_message(struct sup *s, struct sup_proc *p, const struct ipc_m
 {
 	if (m->type == IPC_PRINTED)
 		return sup_router_printed(s, p, m->u.printed.seq, why);
+	if (m->type == IPC_LOSS)
+		return sup_router_loss(s, p, m->u.loss.cause, m->u.loss.count, m->u.loss.detail);
 	*why = "unexpected message";
 	return -1;
 }
@@ -154,6 +160,15 @@ static const struct jb_kind kinds[] = {
 };
 enum { FLOOD, STEADY, STALL, READER };
 
+/* the loss reports: a printer that reports a loss and one that reads */
+static const struct jb_kind loss_kinds[] = {
+	{.name = "reader", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+	{.name = "lossy", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+	{.name = "badloss", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+	{.name = "workerloss", .role = IPC_ROLE_WORKER, .enable = JB_EN_ON,
+	 .mechs = 1u << RCP_EXECUTION, .hooks = &worker_hooks},
+};
+
 #define RECIPE(kind, mech, what)                                                         \
 	"- kind: " kind "\n  name: Test " kind "\n  mechanism: " mech "\n"                \
 	"  tactic: discovery\n  technique: T1082 System Information Discovery\n"         \
@@ -162,8 +177,8 @@ enum { FLOOD, STEADY, STALL, READER };
 static void on_chld(evutil_socket_t fd, short what, void *arg) { sup_procs_reap(&S); }
 static void on_tick(evutil_socket_t fd, short what, void *arg) { sup_procs_tick(&S); }
 
-/* A supervisor with the first nkinds rows of kinds[]. */
-static void sup_up(size_t nkinds)
+/* A supervisor with the first nkinds rows of table. */
+static void sup_up_with(const struct jb_kind *table, size_t nkinds)
 {
 	static const char y[] =
 		RECIPE("flood", "file_access", "  file_actions: [open]\n  bases:\n    - {dir: /nowhere, base: x}\n")
@@ -190,7 +205,7 @@ static void sup_up(size_t nkinds)
 	S.cfg.handshake_ms = 3000;
 	ck_assert_msg(rcp_load(&S.recipes.set, &src, 1, NULL, 0, NULL, NULL, err, sizeof(err)) == 0,
 		      "%s", err);
-	S.kinds = kinds;
+	S.kinds = table;
 	S.nkinds = nkinds;
 	S.self_exe = exe;
 	S.snap_ro_fd = -1;
@@ -205,6 +220,12 @@ static void sup_up(size_t nkinds)
 	ck_assert_int_eq(sup_procs_init(&S), 0);
 	ck_assert_int_eq(S.nprocs, (int)nkinds);
 	sup_procs_start(&S);
+}
+
+/* A supervisor with the first nkinds rows of kinds[]. */
+static void sup_up(size_t nkinds)
+{
+	sup_up_with(kinds, nkinds);
 }
 
 static void sup_down(void)
@@ -248,7 +269,7 @@ static int flood_done(void)
 static int steady_queued(void) { return sup_router_bytes(&S, STEADY) > 0; }
 static int printed_all(void)
 {
-	return log_has("steady-0") && log_has("\"kind\":\"dropped_detections\"") &&
+	return log_has("steady-0") && log_has("\"kind\":\"data_loss\"") &&
 	       sup_router_bytes(&S, -1) == 0;
 }
 
@@ -291,7 +312,7 @@ START_TEST(test_flood_is_bounded_and_reported)
 	ck_assert_uint_eq(sup_router_dropped(&S, "steady"), 0);
 	/* the summary reports the drop as an event, then the printer reads */
 	sup_router_summary(&S);
-	ck_assert_msg(log_has("dropped_detections reports printed"), "log:\n%.3000s", logbuf);
+	ck_assert_msg(log_has("data_loss reports printed"), "log:\n%.3000s", logbuf);
 	ck_assert_uint_eq(sup_router_dropped(&S, "agent"), 0);
 	ck_assert_int_eq(kill(S.procs[STALL].pid, SIGUSR1), 0);
 	ck_assert_msg(run_until(printed_all, 20000),
@@ -300,17 +321,20 @@ START_TEST(test_flood_is_bounded_and_reported)
 	/* the line the printer got: "got: " and the event, on one line */
 	for (got = strstr(logbuf, "got: "); got; got = strstr(got + 1, "got: ")) {
 		const char *eol = strchr(got, '\n');
-		const char *k = strstr(got, "\"kind\":\"dropped_detections\"");
+		const char *k = strstr(got, "\"kind\":\"data_loss\"");
 		if (k && (!eol || k < eol))
 			break;
 	}
 	ck_assert_ptr_nonnull(got);
 	ev = json_loads(got + 5, JSON_DISABLE_EOF_CHECK, NULL);
 	ck_assert_msg(ev != NULL, "not JSON: %.300s", got);
-	ck_assert_str_eq(json_string_value(json_object_get(ev, "reason")), "backlog_share_full");
-	ck_assert_str_eq(json_string_value(json_object_get(ev, "worker")), "flood");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "backlog_share_full");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "flood");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "unit")), "detections");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "importance")), "high");
-	ck_assert_int_eq(json_integer_value(json_object_get(ev, "dropped_total")),
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")),
+			 (json_int_t)sup_router_dropped(&S, "flood"));
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")),
 			 (json_int_t)sup_router_dropped(&S, "flood"));
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "limit_bytes")),
 			 (json_int_t)((CAP - CAP / 4) / 3));
@@ -349,11 +373,228 @@ START_TEST(test_lagging_printer_loses_only_printed_lines)
 	ck_assert_int_eq(kill(S.procs[STALL].pid, SIGUSR1), 0);
 	ck_assert_msg(run_until(printed_all, 20000), "log:\n%.4000s",
 		      logbuf + (loglen > 4000 ? loglen - 4000 : 0));
-	ck_assert_msg(log_has("\"reason\":\"printer_behind\"") && log_has("\"printer\":\"stall\""),
+	ck_assert_msg(log_has("\"cause\":\"printer_behind\"") && log_has("\"who\":\"stall\""),
 		      "no printer_behind report for stall; log:\n%.4000s",
 		      logbuf + (loglen > 4000 ? loglen - 4000 : 0));
 	/* both printers got steady's detection */
 	ck_assert_int_ge(log_count("got: {\"kind\":\"steady\""), 2);
+	sup_down();
+}
+END_TEST
+
+/* --- the loss table (drops.c) --------------------------------------------- */
+
+static char emitted[8][2048];
+static int nemitted, emit_refuse;
+static const char *emit_only; /* keep only events holding this (NULL: all) */
+
+static int emit_rec(void *arg, const char *dedup_key, const char *json, size_t len)
+{
+	if (emit_refuse || nemitted == 8 || (emit_only && !strstr(json, emit_only)))
+		return -1;
+	ck_assert_uint_lt(len, sizeof(emitted[0]));
+	memcpy(emitted[nemitted], json, len);
+	emitted[nemitted++][len] = '\0';
+	return 0;
+}
+
+/* The one event emitted, parsed (checked as a data_loss event). */
+static json_t *the_event(int i)
+{
+	json_t *ev = json_loads(emitted[i], 0, NULL);
+
+	ck_assert_msg(ev != NULL, "not JSON: %s", emitted[i]);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "data_loss");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "mechanism")), "agent");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "hostname")), "host");
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(ev, "name")));
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(ev, "since")));
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(ev, "until")));
+	return ev;
+}
+
+START_TEST(test_loss_table_counts_and_retries)
+{
+	struct sup_drops *d = sup_drops_new();
+	json_t *ev;
+
+	ck_assert_ptr_nonnull(d);
+	nemitted = emit_refuse = 0;
+	/* nothing lost: no entry, no event */
+	ck_assert_int_eq(sup_drops_add(d, "kernel", "kernel_evicted", "records", 0, 0, NULL), 0);
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 0);
+	ck_assert_int_eq(nemitted, 0);
+	/* the first of a period says so (the caller logs it), the rest not */
+	ck_assert_int_eq(sup_drops_add(d, "kernel", "kernel_evicted", "records", 5, 0, NULL), 1);
+	ck_assert_int_eq(sup_drops_add(d, "kernel", "kernel_evicted", "records", 3, 0, NULL), 0);
+	ck_assert_int_eq(sup_drops_add(d, "file", "spool_full", "detections", 2, 0, "first"), 1);
+	ck_assert_int_eq(sup_drops_add(d, "file", "spool_full", "detections", 1, 0, "last"), 0);
+	ck_assert_uint_eq(sup_drops_total_of(d, "kernel", "kernel_evicted"), 8);
+	/* an event that is not kept keeps its counts for the next summary */
+	emit_refuse = 1;
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 0);
+	ck_assert_int_eq(sup_drops_add(d, "kernel", "kernel_evicted", "records", 1, 0, NULL), 0);
+	emit_refuse = 0;
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 2);
+	ck_assert_int_eq(nemitted, 2);
+	ev = the_event(0);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "kernel_evicted");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "kernel");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "unit")), "records");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 9);
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")), 9);
+	ck_assert_ptr_null(json_object_get(ev, "detail"));
+	ck_assert_ptr_null(json_object_get(ev, "limit_bytes"));
+	json_decref(ev);
+	ev = the_event(1);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "spool_full");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "file");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "detail")), "last");
+	json_decref(ev);
+	/* reported: the next summary has nothing; a new loss starts a period
+	 * and the running total goes on */
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 0);
+	ck_assert_int_eq(sup_drops_add(d, "kernel", "kernel_evicted", "records", 2, 0, NULL), 1);
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 1);
+	ev = the_event(2);
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")), 11);
+	json_decref(ev);
+	/* the router's own causes: limit_bytes */
+	ck_assert_int_eq(sup_drops_count(d, "execution", SUP_DROP_SHARE, 4096), 1);
+	ck_assert_uint_eq(sup_drops_total(d, "execution", SUP_DROP_SHARE), 1);
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 1);
+	ev = the_event(3);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "backlog_share_full");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "limit_bytes")), 4096);
+	json_decref(ev);
+	sup_drops_free(d);
+}
+END_TEST
+
+START_TEST(test_loss_table_full_and_bad_text)
+{
+	struct sup_drops *d = sup_drops_new();
+	char cause[32], detail[300];
+	size_t kept;
+	json_t *ev;
+
+	nemitted = emit_refuse = 0;
+	/* a printer inventing causes: past the table, still counted */
+	for (int i = 0; i < 200; i++) {
+		snprintf(cause, sizeof(cause), "made_up_%d", i);
+		sup_drops_add(d, "rogue", cause, "detections", 1, 0, NULL);
+	}
+	ck_assert_uint_eq(sup_drops_total_of(d, "agent", "unclassified"), 0); /* not an entry */
+	emit_only = "unclassified";
+	kept = sup_drops_summary(d, "host", emit_rec, NULL);
+	emit_only = NULL;
+	ck_assert_uint_eq(kept, 1);
+	ev = the_event(0);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "unclassified");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "agent");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 200 - 128);
+	ck_assert_msg(strstr(json_string_value(json_object_get(ev, "detail")), "rogue made_up_199"),
+		      "%s", emitted[0]);
+	/* the 128 named ones were not kept: still there, all of them */
+	kept = sup_drops_summary(d, "host", emit_rec, NULL);
+	ck_assert_uint_eq(kept, 7); /* as many as the test keeps: 8 slots, 1 used */
+	ck_assert_uint_eq(sup_drops_total_of(d, "rogue", "made_up_127"), 1);
+	json_decref(ev);
+	sup_drops_free(d);
+
+	/* a detail cut inside a UTF-8 sequence, and ill-formed bytes: the
+	 * event is still made (json_pack would refuse it otherwise, and the
+	 * counts would wait forever) */
+	d = sup_drops_new();
+	memset(detail, 'a', sizeof(detail));
+	for (int i = 250; i + 1 < 290; i += 2) {
+		detail[i] = (char)0xc3;
+		detail[i + 1] = (char)0xa9;
+	}
+	detail[sizeof(detail) - 1] = '\0';
+	detail[10] = (char)0xff;
+	sup_drops_add(d, "file", "batch_rejected", "detections", 4, 0, detail);
+	nemitted = 0;
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 1);
+	ev = the_event(0);
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 4);
+	json_decref(ev);
+	sup_drops_free(d);
+}
+END_TEST
+
+/* --- a printer's loss reports --------------------------------------------- */
+
+static int lossy_counted(void) { return sup_router_lost(&S, "lossy", "spool_full") >= 7; }
+static int reader_got_loss(void)
+{
+	return log_has("got: ") && log_has("\"cause\":\"spool_full\"");
+}
+static int loss_violations(void)
+{
+	return log_has("badloss[") && log_has("workerloss[") &&
+	       log_count("protocol violation") >= 2;
+}
+
+/* A printer's IPC_LOSS is logged, counted and comes out as a data_loss
+ * event on the other printer; a malformed one (a cause that is not a
+ * name) and one from a worker kill their sender, not the supervisor. */
+START_TEST(test_printer_loss_reported)
+{
+	const char *got;
+	json_t *ev = NULL;
+
+	sup_up_with(loss_kinds, 2);
+	ck_assert_msg(run_until(all_ready, 5000), "not all READY; log:\n%s", logbuf);
+	ck_assert_msg(run_until(lossy_counted, 5000), "lossy's loss was not counted; log:\n%s",
+		      logbuf);
+	ck_assert_uint_eq(sup_router_lost(&S, "lossy", "spool_full"), 7);
+	ck_assert_msg(log_has("lossy lost 7 detections (spool_full): oldest spool file dropped"),
+		      "log:\n%s", logbuf);
+	ck_assert_msg(!log_has("\x1b") && !log_has("\nforged"), "the detail was not made printable:"
+		      "\n%s", logbuf);
+	sup_router_summary(&S);
+	ck_assert_msg(run_until(reader_got_loss, 5000), "no data_loss event for reader; log:\n%s",
+		      logbuf);
+	for (got = strstr(logbuf, "got: "); got && !ev; got = strstr(got + 1, "got: ")) {
+		ev = json_loads(got + 5, JSON_DISABLE_EOF_CHECK, NULL);
+		if (ev && !json_object_get(ev, "cause")) {
+			json_decref(ev);
+			ev = NULL;
+		}
+	}
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "data_loss");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "lossy");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")), 7);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "name")),
+			 "Detections lost by a printer");
+	ck_assert_msg(strncmp(json_string_value(json_object_get(ev, "detail")),
+			      "oldest spool file dropped ?[2J?forged", 36) == 0,
+		      "detail: %s", json_string_value(json_object_get(ev, "detail")));
+	json_decref(ev);
+	ck_assert_int_eq(S.procs[1].state, ST_READY); /* a loss report is no violation */
+	sup_down();
+}
+END_TEST
+
+START_TEST(test_bad_loss_kills_the_sender)
+{
+	const struct jb_kind rows[] = {loss_kinds[0], loss_kinds[2], loss_kinds[3]};
+
+	sup_up_with(rows, 3);
+	ck_assert_msg(run_until(loss_violations, 5000), "no violation for both senders; log:\n%s",
+		      logbuf);
+	ck_assert_msg(log_has("badloss[") && log_has("field 1 of IPC_LOSS: bad cause"),
+		      "log:\n%s", logbuf);
+	ck_assert_msg(log_has("worker may not send IPC_LOSS"), "log:\n%s", logbuf);
+	/* nothing of theirs was counted, and the rest goes on */
+	ck_assert_uint_eq(sup_router_lost(&S, "badloss", "spool_full"), 0);
+	ck_assert_uint_eq(sup_router_lost(&S, "workerloss", "spool_full"), 0);
+	ck_assert_int_eq(S.procs[0].state, ST_READY);
 	sup_down();
 }
 END_TEST
@@ -370,6 +611,13 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_flood_is_bounded_and_reported);
 	tcase_add_test(tc, test_lagging_printer_loses_only_printed_lines);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("loss");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_loss_table_counts_and_retries);
+	tcase_add_test(tc, test_loss_table_full_and_bad_text);
+	tcase_add_test(tc, test_printer_loss_reported);
+	tcase_add_test(tc, test_bad_loss_kills_the_sender);
 	suite_add_tcase(s, tc);
 	return s;
 }

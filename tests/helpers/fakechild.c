@@ -30,9 +30,15 @@
  *               the supervisor's queue fill up) until SIGUSR1; then it
  *               acknowledges every PRINT and writes to stderr "got: " and
  *               the line for each line that names "steady-" or
- *               "dropped_detections"
+ *               "data_loss"
  *   reader      a printer that acknowledges every PRINT at once (and says
  *               the same lines as stall)
+ *   lossy       like reader, after READY an IPC_LOSS: 7 detections lost
+ *               for "spool_full", its detail holding an ESC sequence
+ *   badloss     like reader, after READY an IPC_LOSS whose cause is not a
+ *               name ("Spool Full", built by hand: the encoder refuses it)
+ *   workerloss  a worker that sends a well-formed IPC_LOSS after READY (a
+ *               printer's message)
  *
  * No privileges, no sandbox, no BPF: it only proves the slot machine.
  * It exits when the supervisor closes the socket.
@@ -117,7 +123,7 @@ static void printed(void)
 {
 	const char *j = msg.u.print.json;
 
-	if (strstr(j, "steady-") || strstr(j, "dropped_detections"))
+	if (strstr(j, "steady-") || strstr(j, "data_loss"))
 		dprintf(2, "got: %s\n", j);
 	sendmsg_or_die(ipc_enc_printed(buf, sizeof(buf), msg.u.print.seq));
 }
@@ -153,6 +159,15 @@ int main(int argc, char **argv)
 	if (is("garbage")) {
 		static const unsigned char junk[] = {0xc1, 0x00, 0xff};
 		send(FD, junk, sizeof(junk), MSG_NOSIGNAL);
+	}
+	if (is("lossy") || is("workerloss"))
+		sendmsg_or_die(ipc_enc_loss(buf, sizeof(buf), "spool_full", 7,
+					    "oldest spool file dropped \x1b[2J\nforged"));
+	if (is("badloss")) {
+		/* [version, 221, "Spool Full", 1, ""] */
+		unsigned char bad[] = {0x95, IPC_PROTO_VERSION, 0xcc, IPC_LOSS, 0xaa, 'S', 'p', 'o',
+				       'o', 'l', ' ', 'F', 'u', 'l', 'l', 0x01, 0xa0};
+		send(FD, bad, sizeof(bad), MSG_NOSIGNAL);
 	}
 	if (is("stderr")) {
 		static const char forged[] = "real\njibril[supervisor:1]: forged \x1b[2J x\0HIDDEN\n";
