@@ -3,7 +3,7 @@
  *
  * Order (each step fatal): role setup (open/map what it needs) -> rlimits
  * -> event base and IPC peer -> the kind's own uid/gid, no capabilities ->
- * no_new_privs -> seccomp (the kind's policy) -> HELLO -> CONFIG -> READY
+ * no_new_privs -> what that uid owns (a spool) -> seccomp (the kind's policy) -> HELLO -> CONFIG -> READY
  * -> loop.
  *
  * Invariants:
@@ -176,6 +176,11 @@ static void send_beat(evutil_socket_t fd, short what, void *arg)
 		last_beat_ns = mono_ns();
 }
 
+struct event_base *jb_child_base(void)
+{
+	return base;
+}
+
 void jb_child_beat_if_due(void)
 {
 	if (beat_every_ns && mono_ns() - last_beat_ns >= beat_every_ns)
@@ -269,8 +274,13 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 				4096, on_sup, NULL);
 	if (!sup_peer)
 		fatalx("cannot set up the IPC peer");
-	if (jb_sandbox_drop_privs(a->uid, err, sizeof(err)) < 0 ||
-	    jb_sandbox_seccomp(k->policy, err, sizeof(err)) < 0)
+	if (jb_sandbox_drop_privs(a->uid, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (ops->owned && ops->owned(k, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		exit(EX_CONFIG);
+	}
+	if (jb_sandbox_seccomp(k->policy, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_set_sink(log_to_sup);
 	n = ipc_enc_hello(buf, sizeof(buf), k->role, k->name, a->generation, (uint64_t)getpid());

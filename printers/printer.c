@@ -104,6 +104,11 @@ static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 	return out_fd < 0 ? -1 : 0;
 }
 
+static int prn_owned(const struct jb_kind *k, char *err, size_t errlen)
+{
+	return out->owned ? out->owned(err, errlen) : 0;
+}
+
 static void prn_config(const struct ipc_msg *m)
 {
 	fault_hooks = m->u.config.fault_hooks != 0;
@@ -195,6 +200,17 @@ static void prn_ready(void)
 	for (size_t i = 0; i < loss_npending; i++)
 		loss_send(loss_pending[i].cause, loss_pending[i].count, loss_pending[i].detail);
 	loss_npending = 0;
+	if (out->start)
+		out->start();
+}
+
+void prn_ack(uint64_t seq)
+{
+	char ack[64];
+	int n = ipc_enc_printed(ack, sizeof(ack), seq);
+
+	if (n < 0 || jb_child_send_wait(ack, (size_t)n) < 0)
+		fatalx("cannot acknowledge line %llu", (unsigned long long)seq);
 }
 
 static void prn_counters(uint64_t *p, uint64_t *d)
@@ -220,12 +236,24 @@ static void prn_message(const struct ipc_msg *m)
 		log_warnx("detection %llu is not a JSON object (%s): dropped",
 			  (unsigned long long)m->u.print.seq, j ? "not an object" : jerr.text);
 		json_decref(j);
+		if (out->take) {
+			out->take(m->u.print.seq, NULL, 0); /* acknowledged in its turn */
+			return;
+		}
 	} else {
 		line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(j);
 		if (!line)
 			fatalx("out of memory");
 		n = (int)strlen(line);
+		if (out->take) {
+			/* a network output owns it until it is durable */
+			out->take(m->u.print.seq, line, (size_t)n);
+			free(line);
+			printed++;
+			fault_hook(m->u.print.json);
+			return;
+		}
 		line[n] = '\n'; /* json_dumps left room: it NUL-terminated at n */
 		if (prn_write_all(out_fd, line, (size_t)n + 1) < 0 || out->flush(out_fd) < 0)
 			fatal("%s printer: write", out_name);
@@ -240,6 +268,7 @@ static void prn_message(const struct ipc_msg *m)
 
 static const struct jb_child_ops printer_ops = {
 	.setup = prn_setup,
+	.owned = prn_owned,
 	.on_config = prn_config,
 	.on_message = prn_message,
 	.counters = prn_counters,
