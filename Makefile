@@ -22,9 +22,9 @@ CONF     ?= jibril.conf
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
             libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps \
-            iptables sshpass sudo
+            iptables sshpass sudo libnats-dev
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
-            libcrypto
+            libcrypto libssl libnats
 
 CFLAGS   ?= -O2 -g
 # WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds
@@ -196,7 +196,13 @@ bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 		--conf $(abspath $(CONF)) --bin-dir $(abspath $(OUT)/bench) --sections 6 \
 		--out bench/results-real.json
 
-check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
+# servers the tests start on loopback: nats-server (JetStream) for check_nats
+TEST_DEB_PKGS := nats-server
+$(OUT)/.test-deps: Makefile | $(OUT)/.deps
+	$(call install_missing,$(TEST_DEB_PKGS))
+	@touch $@
+
+check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS) $(OUT)/.test-deps
 	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) JIBRIL_BENCH_DIR=$(abspath $(OUT)/bench) \
 		tests/run-tests.sh $(TEST_BINS)
 
