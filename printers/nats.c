@@ -131,7 +131,7 @@ int prn_nats_url_parse(const char *u, size_t len, struct prn_nats_url *out, char
 		return -1;
 	}
 	for (p = h; p < end; p++)
-		if (*p == '@' || *p == '/' || *p == '?' || *p == ' ') {
+		if (*p == '@' || *p == '/' || *p == '?' || *p <= ' ' || *p > '~') {
 			snprintf(err, errlen, "'%.*s': only a host and a port (credentials go in "
 				 "token_file, creds_file or nkey_seed_file)", (int)(len > 80 ? 80 : len), u);
 			return -1;
