@@ -24,7 +24,7 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev lib
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps \
             iptables sshpass sudo libnats-dev
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
-            libcrypto libssl libnats
+            libcrypto libcurl libssl libnats
 
 CFLAGS   ?= -O2 -g
 # WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds

@@ -3,8 +3,8 @@
  *
  * Order (each step fatal): role setup (open/map what it needs) -> rlimits
  * -> event base and IPC peer -> the kind's own uid/gid, no capabilities ->
- * no_new_privs -> what that uid owns (a spool) -> seccomp (the kind's policy) -> HELLO -> CONFIG -> READY
- * -> loop.
+ * no_new_privs -> what only the kind's uid may open (its own directory)
+ * -> seccomp (the kind's policy) -> HELLO -> CONFIG -> READY -> loop.
  *
  * Invariants:
  *  - the child only ever talks to the supervisor over fd 3; if that goes
@@ -50,6 +50,11 @@ static uint64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct event_base *jb_child_base(void)
+{
+	return base;
 }
 
 int jb_child_send(const void *buf, size_t len)
@@ -176,11 +181,6 @@ static void send_beat(evutil_socket_t fd, short what, void *arg)
 		last_beat_ns = mono_ns();
 }
 
-struct event_base *jb_child_base(void)
-{
-	return base;
-}
-
 void jb_child_beat_if_due(void)
 {
 	if (beat_every_ns && mono_ns() - last_beat_ns >= beat_every_ns)
@@ -274,13 +274,9 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 				4096, on_sup, NULL);
 	if (!sup_peer)
 		fatalx("cannot set up the IPC peer");
-	if (jb_sandbox_drop_privs(a->uid, err, sizeof(err)) < 0)
-		fatalx("%s", err);
-	if (ops->owned && ops->owned(k, err, sizeof(err)) < 0) {
-		log_warnx("%s", err);
-		exit(EX_CONFIG);
-	}
-	if (jb_sandbox_seccomp(k->policy, err, sizeof(err)) < 0)
+	if (jb_sandbox_drop_privs(a->uid, err, sizeof(err)) < 0 ||
+	    (ops->setup_as_kind && ops->setup_as_kind(err, sizeof(err)) < 0) ||
+	    jb_sandbox_seccomp(k->policy, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_set_sink(log_to_sup);
 	n = ipc_enc_hello(buf, sizeof(buf), k->role, k->name, a->generation, (uint64_t)getpid());

@@ -18,16 +18,12 @@
 #define JB_CHILD_IPC_FD 3	/* SOCK_SEQPACKET to the supervisor */
 #define JB_CHILD_AUX_FD 4	/* snapshot (workers) or output file (printers) */
 
-struct event_base;
-
 struct jb_child_ops {
 	/* before confinement: open/map what the role needs. 0 or -1. */
 	int (*setup)(const struct jb_kind *k, char *err, size_t errlen);
-	/* after the drop to the kind's own uid, before seccomp: open what
-	 * that uid owns (a network printer's spool directory is 0700, the
-	 * kind's; root without CAP_DAC_OVERRIDE cannot enter it). Optional;
-	 * 0 or -1 (like setup: EX_CONFIG). */
-	int (*owned)(const struct jb_kind *k, char *err, size_t errlen);
+	/* as the kind's own uid, before seccomp: what only that uid may open
+	 * (a directory the supervisor gave it, mode 0700). 0 or -1 (fatal). */
+	int (*setup_as_kind)(char *err, size_t errlen);
 	/* CONFIG arrived (before READY is sent). */
 	void (*on_config)(const struct ipc_msg *m);
 	/* any other message from the supervisor. */
@@ -44,6 +40,9 @@ struct jb_child_ops {
 void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *ops,
 		   const struct jb_child_args *a) __attribute__((noreturn));
 
+/* The child's event loop (after the IPC peer exists; NULL before). */
+struct event_base *jb_child_base(void);
+
 /* Send one encoded message to the supervisor; -1 if the queue is full. */
 int jb_child_send(const void *buf, size_t len);
 /* Same, but when the queue is full first write it out (waiting up to
@@ -53,9 +52,6 @@ int jb_child_send_wait(const void *buf, size_t len);
  * due, so a child that is busy, not hung, keeps its slot. Cheap to call
  * often (one clock read). */
 void jb_child_beat_if_due(void);
-/* The child's event loop (NULL before bring-up reached it): a network
- * printer adds its own timers and descriptors to it. */
-struct event_base *jb_child_base(void);
 
 /* Test-only fault hooks ([debug] fault_hooks = yes; the caller checks):
  * misbehave as WHAT says, to prove the supervisor and the sandbox hold.

@@ -21,12 +21,12 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,9 +44,9 @@ enum sc_arg {
 	SC_OUT,		/* argument 0 is one of the policy's writable fds */
 	SC_SELF,	/* arguments 0 and 1 are this process and its thread, 2 SIGABRT */
 	SC_AUX,		/* argument 0 is the role's output file or directory (fd 4) */
-	SC_OWN,		/* argument 0 is a descriptor the child opened itself after
-			 * setup (5 and above: sockets, spool files, its eventfd) */
-	SC_INET,	/* argument 0 (socket family) is AF_INET or AF_INET6 */
+	SC_OWN,		/* argument 0 is a descriptor the child opened itself (>= 5: its
+			 * sockets and spool files; 0-4 are the ones it was handed) */
+	SC_INET,	/* socket(AF_INET or AF_INET6, SOCK_STREAM[|flags], any) */
 	SC_THREAD,	/* clone of a thread (CLONE_THREAD and CLONE_VM), never a process */
 	SC_NOSYS,	/* refused with ENOSYS, so libc falls back to a call we can check */
 	SC_EPERM,	/* refused with EPERM: a library's harmless attempt */
@@ -109,24 +109,34 @@ static const struct sc_rule file_printer_rules[] = {
 	{SCMP_SYS(fdatasync), SC_AUX, "a line is on disk before PRINTED"},
 };
 
-/* A network printer's spool (printers/spool.c), after confinement: its
- * directory is fd 4, its segment files and cursor fds it opens below it. */
-static const struct sc_rule spool_rules[] = {
+/* The HTTPS printer: TLS to one endpoint with libcurl and OpenSSL, and its
+ * spool in the directory it was handed (fd 4). Its own descriptors (>= 5)
+ * are the sockets curl opens and the spool's files; it reads none of fds
+ * 0-4 but its IPC socket, and writes none of them but stderr. */
+static const struct sc_rule https_printer_rules[] = {
+	{SCMP_SYS(connect), SC_OWN, "curl connects its socket to the endpoint"},
+	{SCMP_SYS(fcntl), SC_OWN, "curl makes its socket non-blocking"},
 	{SCMP_SYS(fdatasync), SC_OWN, "a spooled line is on disk before PRINTED"},
-	{SCMP_SYS(fstat), SC_OWN, "a segment's size when it is opened again"},
-	{SCMP_SYS(fsync), SC_AUX, "a new segment's name is on disk (the directory)"},
-	{SCMP_SYS(ftruncate), SC_OWN, "a torn tail is cut off"},
-	{SCMP_SYS(lseek), SC_OWN, "reading a segment from a place"},
-	{SCMP_SYS(newfstatat), SC_OWN, "fstat, as glibc spells it"},
-	{SCMP_SYS(openat), SC_AUX, "segments and the cursor, below the spool directory only"},
-	{SCMP_SYS(pread64), SC_OWN, "a batch read back from its segment"},
-	{SCMP_SYS(pwrite64), SC_OWN, "the cursor's slots"},
-	{SCMP_SYS(read), SC_OWN, "a segment read back"},
-	{SCMP_SYS(unlinkat), SC_AUX, "a delivered segment is removed, below the spool directory"},
-	{SCMP_SYS(write), SC_OWN, "appending to a segment"},
+	{SCMP_SYS(fsync), SC_AUX, "a new spool segment's name is on disk (the directory)"},
+	{SCMP_SYS(getpeername), SC_OWN, "curl: the connected address, for its log"},
+	{SCMP_SYS(getrandom), SC_ANY, "OpenSSL's random numbers (TLS keys, nonces)"},
+	{SCMP_SYS(getsockname), SC_OWN, "curl: the local address of a connection"},
+	{SCMP_SYS(getsockopt), SC_OWN, "curl: SO_ERROR, whether a non-blocking connect worked"},
+	{SCMP_SYS(newfstatat), SC_OWN, "fstat of the dead-letter file (its size bound)"},
+	{SCMP_SYS(openat), SC_AUX, "spool segments, cursor and dead-letter file, only below fd 4 "
+				   "(elsewhere EACCES, the deny list's rule)"},
+	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
+	{SCMP_SYS(pwrite64), SC_OWN, "the spool's cursor slots"},
+	{SCMP_SYS(recvfrom), SC_OWN, "TLS records from the endpoint (recv)"},
+	{SCMP_SYS(sendto), SC_OWN, "TLS records to the endpoint (send, MSG_NOSIGNAL)"},
+	{SCMP_SYS(setsockopt), SC_OWN, "curl: TCP_NODELAY, keep-alive on its socket"},
+	{SCMP_SYS(socket), SC_INET, "one TCP socket to the endpoint: IPv4 or IPv6 stream only"},
+	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
+	{SCMP_SYS(write), SC_OWN, "appending to spool segments and the dead-letter file"},
 };
 
-/* The NATS printer: libnats' threads and TCP (or TLS) connections. */
+/* The NATS printer: libnats' threads and TCP (or TLS) connections, its
+ * eventfd, and its spool below fd 4 (the same calls as the https printer's). */
 static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(clone), SC_THREAD, "libnats' threads (timers, reader, flusher, reconnect), "
 				     "started after confinement so they inherit it; never a process"},
@@ -135,11 +145,19 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(clock_nanosleep), SC_ANY, "libnats waits between reconnects"},
 	{SCMP_SYS(connect), SC_OWN, "to the servers (addresses resolved before confinement)"},
 	{SCMP_SYS(fcntl), SC_OWN, "libnats makes its sockets non-blocking"},
+	{SCMP_SYS(fdatasync), SC_OWN, "a spooled line is on disk before PRINTED"},
+	{SCMP_SYS(fsync), SC_AUX, "a new spool segment's name is on disk (the directory)"},
 	{SCMP_SYS(getpeername), SC_OWN, "libnats and OpenSSL ask a socket whom it reaches"},
 	{SCMP_SYS(getrandom), SC_ANY, "OpenSSL's TLS handshakes"},
 	{SCMP_SYS(getsockname), SC_OWN, "libnats asks a socket its address"},
 	{SCMP_SYS(getsockopt), SC_OWN, "SO_ERROR of a non-blocking connect"},
 	{SCMP_SYS(nanosleep), SC_ANY, "libnats' short waits"},
+	{SCMP_SYS(newfstatat), SC_OWN, "fstat of a spool segment"},
+	{SCMP_SYS(openat), SC_AUX, "spool segments and cursor, only below fd 4 (elsewhere "
+				   "EACCES, the deny list's rule)"},
+	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
+	{SCMP_SYS(pwrite64), SC_OWN, "the spool's cursor slots"},
+	{SCMP_SYS(read), SC_OWN, "its eventfd (libnats' threads wake the loop); TLS records"},
 	{SCMP_SYS(recvfrom), SC_OWN, "libnats reads from its sockets"},
 	{SCMP_SYS(rseq), SC_ANY, "glibc registers each new thread"},
 	{SCMP_SYS(rt_sigaction), SC_EPERM, "nats_Open ignores SIGPIPE, which setup already "
@@ -148,7 +166,9 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(sendto), SC_OWN, "libnats writes to its sockets"},
 	{SCMP_SYS(set_robust_list), SC_ANY, "glibc registers each new thread"},
 	{SCMP_SYS(setsockopt), SC_OWN, "TCP_NODELAY and keep-alive on libnats' sockets"},
-	{SCMP_SYS(socket), SC_INET, "TCP to the servers: IPv4 or IPv6 only"},
+	{SCMP_SYS(socket), SC_INET, "TCP to the servers: IPv4 or IPv6 stream only"},
+	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
+	{SCMP_SYS(write), SC_OWN, "spool segments, its eventfd, TLS records"},
 };
 
 struct jb_policy {
@@ -156,26 +176,27 @@ struct jb_policy {
 	const struct sc_rule *extra;
 	size_t nextra;
 	int write_fds[3];	/* -1 terminated */
-	/* rules a family of kinds shares (a network printer's spool) */
-	const struct sc_rule *more;
-	size_t nmore;
+	int open_aux;		/* openat allowed below fd 4 (an extra rule): the deny
+				 * list's EACCES applies to every other dirfd */
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 const struct jb_policy jb_policy_worker = {
-	"worker", worker_rules, N(worker_rules), {STDERR_FILENO, -1}, NULL, 0,
+	"worker", worker_rules, N(worker_rules), {STDERR_FILENO, -1}, 0,
 };
 const struct jb_policy jb_policy_printer_stdout = {
-	"stdout printer", NULL, 0, {STDOUT_FILENO, STDERR_FILENO, -1}, NULL, 0,
+	"stdout printer", NULL, 0, {STDOUT_FILENO, STDERR_FILENO, -1}, 0,
 };
 const struct jb_policy jb_policy_printer_file = {
 	"file printer", file_printer_rules, N(file_printer_rules),
-	{JB_CHILD_AUX_FD, STDERR_FILENO, -1}, NULL, 0,
+	{JB_CHILD_AUX_FD, STDERR_FILENO, -1}, 0,
+};
+const struct jb_policy jb_policy_printer_https = {
+	"https printer", https_printer_rules, N(https_printer_rules), {STDERR_FILENO, -1}, 1,
 };
 const struct jb_policy jb_policy_printer_nats = {
-	"nats printer", nats_printer_rules, N(nats_printer_rules), {STDERR_FILENO, -1},
-	spool_rules, N(spool_rules),
+	"nats printer", nats_printer_rules, N(nats_printer_rules), {STDERR_FILENO, -1}, 1,
 };
 
 int jb_policy_may_write(const struct jb_policy *p, int fd)
@@ -244,9 +265,12 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A0(SCMP_CMP_GE, JB_CHILD_AUX_FD + 1));
 	case SC_INET:
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
-		return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
-						  SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+		/* the type's low bits are the type; NONBLOCK and CLOEXEC above */
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET),
+				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
+						  SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+						  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 	case SC_THREAD:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM,
@@ -271,18 +295,6 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 	return -EINVAL;
 }
 
-/* 1 if the policy allows syscall nr on fd 4 (SC_AUX). */
-static int allows_below_aux(const struct jb_policy *p, int nr)
-{
-	for (size_t i = 0; i < p->nextra; i++)
-		if (p->extra[i].nr == nr && p->extra[i].arg == SC_AUX)
-			return 1;
-	for (size_t i = 0; i < p->nmore; i++)
-		if (p->more[i].nr == nr && p->more[i].arg == SC_AUX)
-			return 1;
-	return 0;
-}
-
 int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)
 {
 #ifdef JB_SECCOMP_LOG
@@ -299,23 +311,17 @@ int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)
 	}
 	/* a foreign architecture's syscall numbers are never ours */
 	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-	for (size_t i = 0; i < N(deny_rules) && rc == 0; i++) {
-		/* a policy that allows the call below its own directory (the
-		 * spool's openat, fd 4) refuses it everywhere else */
-		if (allows_below_aux(p, deny_rules[i].nr))
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
-					      deny_rules[i].nr, 1,
-					      SCMP_A0(SCMP_CMP_NE, JB_CHILD_AUX_FD));
-		else
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
-					      deny_rules[i].nr, 0);
-	}
+	for (size_t i = 0; i < N(deny_rules) && rc == 0; i++)
+		rc = p->open_aux && deny_rules[i].nr == SCMP_SYS(openat)
+			     ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
+						deny_rules[i].nr, 1,
+						SCMP_A0(SCMP_CMP_NE, JB_CHILD_AUX_FD))
+			     : seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
+						deny_rules[i].nr, 0);
 	for (size_t i = 0; i < N(common_rules) && rc == 0; i++)
 		rc = add_rule(ctx, p, &common_rules[i]);
 	for (size_t i = 0; i < p->nextra && rc == 0; i++)
 		rc = add_rule(ctx, p, &p->extra[i]);
-	for (size_t i = 0; i < p->nmore && rc == 0; i++)
-		rc = add_rule(ctx, p, &p->more[i]);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);

@@ -30,4 +30,4 @@ static int file_flush(int fd)
 	return fdatasync(fd) < 0 && errno != EINVAL ? -1 : 0;
 }
 
-const struct prn_output prn_file = {file_setup, file_flush, NULL, NULL, NULL};
+const struct prn_output prn_file = {.setup = file_setup, .flush = file_flush};

@@ -13,8 +13,9 @@
  *    names are resolved before confinement (getaddrinfo reads files) and
  *    libnats is given addresses; with TLS the certificate is checked
  *    against the name (tls_server_name, else the first url's host);
- *  - libnats starts its threads only after confinement (start runs after
- *    READY), so every thread inherits the seccomp filter and no_new_privs;
+ *  - libnats starts its threads only after confinement (start runs on
+ *    CONFIG, in the sandbox), so every thread inherits the seccomp filter
+ *    and no_new_privs;
  *  - its threads never touch the outbox: acknowledgements and connection
  *    events are handed to the loop's thread under a mutex and an eventfd;
  *  - a publish counts only with the server's acknowledgement (a duplicate
@@ -762,10 +763,11 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 static void ack_line(void *arg, uint64_t seq)
 {
-	prn_ack(seq);
+	prn_acknowledge(seq);
 }
 
-static void nats_start(void)
+/* On CONFIG, confined: the outbox, then libnats and its threads. */
+static int nats_start(struct event_base *base, char *err, size_t errlen)
 {
 	struct prn_outbox_conf c = {
 		.name = "nats",
@@ -784,13 +786,15 @@ static void nats_start(void)
 	size_t len;
 	const char *v;
 
-	N.ob = prn_outbox_new(jb_child_base(), N.spool, &c, &t, ack_line, NULL);
-	N.ev = event_new(jb_child_base(), N.efd, EV_READ | EV_PERSIST, on_wake, NULL);
-	if (!N.ob || !N.ev || event_add(N.ev, NULL) < 0)
-		fatalx("nats: cannot set up the outbox");
+	N.ob = prn_outbox_new(base, N.spool, &c, &t, ack_line, NULL);
+	N.ev = event_new(base, N.efd, EV_READ | EV_PERSIST, on_wake, NULL);
+	if (!N.ob || !N.ev || event_add(N.ev, NULL) < 0) {
+		snprintf(err, errlen, "nats: cannot set up the outbox");
+		return -1;
+	}
 	if (!N.nservers) {
 		log_warnx("nats: no server address (see above): detections wait in the spool");
-		return;
+		return 0;
 	}
 	s = nats_Open(-1);
 	if (s == NATS_OK)
@@ -869,6 +873,7 @@ static void nats_start(void)
 	if (natsConnection_JetStream(&N.js, N.nc, &jo) != NATS_OK)
 		fatalx("nats: cannot make a JetStream context");
 	prn_outbox_kick(N.ob);
+	return 0;
 }
 
 static void nats_take(uint64_t seq, const char *line, size_t len)
@@ -881,5 +886,5 @@ const struct prn_output prn_nats = {
 	.flush = nats_flush,
 	.start = nats_start,
 	.take = nats_take,
-	.owned = nats_owned,
+	.setup_as_kind = nats_owned,
 };

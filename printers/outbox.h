@@ -4,7 +4,7 @@
  * confirmed soon enough (the endpoint away or slow, too many bytes held)
  * goes to the printer's spool (printers/spool.h), fsynced; the spool is
  * drained oldest first when the endpoint is back. A line is acknowledged
- * to the supervisor (prn_ack) only once it is durable: confirmed by the
+ * to the supervisor (prn_acknowledge) only once it is durable: confirmed by the
  * endpoint, or synced into the spool; acknowledgements go out in order.
  *
  * The transport (the printer's own file) only sends batches: a batch is
@@ -50,7 +50,7 @@ struct prn_outbox_conf {
 
 /* The outbox of a printer whose spool is sp (the outbox does not own it),
  * its timers on base; ack(ack_arg, seq) says every line up to seq is
- * durable (prn_ack in a printer). NULL on no memory. */
+ * durable (prn_acknowledge in a printer). NULL on no memory. */
 struct prn_outbox *prn_outbox_new(struct event_base *base, struct prn_spool *sp,
 				  const struct prn_outbox_conf *c, const struct prn_transport *t,
 				  void (*ack)(void *arg, uint64_t seq), void *ack_arg);

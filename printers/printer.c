@@ -104,14 +104,13 @@ static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 	return out_fd < 0 ? -1 : 0;
 }
 
-static int prn_owned(const struct jb_kind *k, char *err, size_t errlen)
-{
-	return out->owned ? out->owned(err, errlen) : 0;
-}
-
 static void prn_config(const struct ipc_msg *m)
 {
+	char err[256];
+
 	fault_hooks = m->u.config.fault_hooks != 0;
+	if (out->start && out->start(jb_child_base(), err, sizeof(err)) < 0)
+		fatalx("%s printer: %s", out_name, err);
 }
 
 /* Test-only: a line that names "jibril-fault.<kind>.<what>" (in a
@@ -119,7 +118,10 @@ static void prn_config(const struct ipc_msg *m)
  * and acknowledged the line, so its replacement is not sent it again:
  * "loss" reports 3 detections lost (prn_loss, cause "fault_hook"), the
  * rest is jb_child_fault()'s. */
-static void fault_hook(const char *json)
+static char fault_what[32];	/* a take output: done once acknowledged */
+static uint64_t fault_seq;
+
+static void fault_hook(const char *json, uint64_t seq)
 {
 	char want[96], what[32];
 	const char *p;
@@ -136,7 +138,28 @@ static void fault_hook(const char *json)
 		prn_loss("fault_hook", 3, "test-only fault hook: 3 detections reported lost");
 		return;
 	}
+	if (out->take) {
+		snprintf(fault_what, sizeof(fault_what), "%s", what);
+		fault_seq = seq;
+		return;
+	}
 	jb_child_fault(what);
+}
+
+void prn_acknowledge(uint64_t seq)
+{
+	char ack[64];
+	int n = ipc_enc_printed(ack, sizeof(ack), seq);
+
+	if (n < 0 || jb_child_send_wait(ack, (size_t)n) < 0)
+		fatalx("cannot acknowledge line %llu", (unsigned long long)seq);
+	if (fault_what[0] && seq >= fault_seq) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "%s", fault_what);
+		fault_what[0] = '\0';
+		jb_child_fault(what);
+	}
 }
 
 /* At most IPC_DETAIL_MAX bytes of detail, not cut inside a UTF-8 sequence. */
@@ -200,17 +223,6 @@ static void prn_ready(void)
 	for (size_t i = 0; i < loss_npending; i++)
 		loss_send(loss_pending[i].cause, loss_pending[i].count, loss_pending[i].detail);
 	loss_npending = 0;
-	if (out->start)
-		out->start();
-}
-
-void prn_ack(uint64_t seq)
-{
-	char ack[64];
-	int n = ipc_enc_printed(ack, sizeof(ack), seq);
-
-	if (n < 0 || jb_child_send_wait(ack, (size_t)n) < 0)
-		fatalx("cannot acknowledge line %llu", (unsigned long long)seq);
 }
 
 static void prn_counters(uint64_t *p, uint64_t *d)
@@ -237,23 +249,26 @@ static void prn_message(const struct ipc_msg *m)
 			  (unsigned long long)m->u.print.seq, j ? "not an object" : jerr.text);
 		json_decref(j);
 		if (out->take) {
-			out->take(m->u.print.seq, NULL, 0); /* acknowledged in its turn */
+			out->take(m->u.print.seq, NULL, 0);
 			return;
 		}
+	} else if (out->take) {
+		/* it acknowledges once the line is durable (prn_acknowledge) */
+		line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(j);
+		if (!line)
+			fatalx("out of memory");
+		fault_hook(m->u.print.json, m->u.print.seq);
+		out->take(m->u.print.seq, line, strlen(line));
+		free(line);
+		printed++;
+		return;
 	} else {
 		line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(j);
 		if (!line)
 			fatalx("out of memory");
 		n = (int)strlen(line);
-		if (out->take) {
-			/* a network output owns it until it is durable */
-			out->take(m->u.print.seq, line, (size_t)n);
-			free(line);
-			printed++;
-			fault_hook(m->u.print.json);
-			return;
-		}
 		line[n] = '\n'; /* json_dumps left room: it NUL-terminated at n */
 		if (prn_write_all(out_fd, line, (size_t)n + 1) < 0 || out->flush(out_fd) < 0)
 			fatal("%s printer: write", out_name);
@@ -263,12 +278,17 @@ static void prn_message(const struct ipc_msg *m)
 	n = ipc_enc_printed(ack, sizeof(ack), m->u.print.seq);
 	if (n < 0 || jb_child_send(ack, (size_t)n) < 0)
 		fatalx("cannot acknowledge line %llu", (unsigned long long)m->u.print.seq);
-	fault_hook(m->u.print.json);
+	fault_hook(m->u.print.json, m->u.print.seq);
+}
+
+static int prn_setup_as_kind(char *err, size_t errlen)
+{
+	return out->setup_as_kind ? out->setup_as_kind(err, errlen) : 0;
 }
 
 static const struct jb_child_ops printer_ops = {
 	.setup = prn_setup,
-	.owned = prn_owned,
+	.setup_as_kind = prn_setup_as_kind,
 	.on_config = prn_config,
 	.on_message = prn_message,
 	.counters = prn_counters,

@@ -8,33 +8,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/kind.h"
+
 struct jb_settings;
+
+struct event_base;
 
 struct prn_output {
 	/* before confinement: the fd lines go to, or -1 with err */
 	int (*setup)(char *err, size_t errlen);
 	/* after a line is written: make it visible/durable. 0 or -1. */
 	int (*flush)(int fd);
-	/* A network output (NULL for a descriptor one): after READY, in the
-	 * sandbox, start its threads and connections; then each line is
-	 * handed over with take (line NULL: an invalid line, nothing to send,
-	 * but its place in the order) and acknowledged later, in order, with
-	 * prn_ack once it is durable (delivered, or in its spool). */
-	void (*start)(void);
+	/* An output that acknowledges by itself (a network printer), else
+	 * NULL. take is handed each re-validated line (NULL for one that was
+	 * not a JSON object: nothing to keep, but its seq counts) and calls
+	 * prn_acknowledge(seq) once every line up to seq is durable (spooled
+	 * and synced, or delivered). start runs on CONFIG, confined, with
+	 * the child's event loop. */
 	void (*take)(uint64_t seq, const char *line, size_t len);
-	/* optional: as the kind's own uid, before seccomp, open what it owns
-	 * (its spool directory, fd 4). -1 with err. */
-	int (*owned)(char *err, size_t errlen);
+	int (*start)(struct event_base *base, char *err, size_t errlen);
+	/* optional: as the kind's uid, before seccomp (its spool: fd 4 is
+	 * the kind's own directory, mode 0700, which root without
+	 * CAP_DAC_OVERRIDE cannot read) */
+	int (*setup_as_kind)(char *err, size_t errlen);
 };
 
 extern const struct prn_output prn_stdout;
 extern const struct prn_output prn_file;
-extern const struct prn_output prn_nats;
+extern const struct prn_output prn_https;
+extern const struct prn_output prn_nats;	/* its section: printers/nats.h */
+extern const struct jb_settings_def prn_https_settings;
 
-/* A network output: every line handed over up to seq is durable. Sends
- * PRINTED seq; a failure ends the printer (the supervisor sends again
- * what was not acknowledged). */
-void prn_ack(uint64_t seq);
+/* A take output: every line up to seq is durable; PRINTED seq goes to
+ * the supervisor (cumulative). */
+void prn_acknowledge(uint64_t seq);
 
 /* The kind's own settings (common/settings.h), read from fd 5 before
  * out->setup runs and fd 5 closed; NULL for a kind without a section. */

@@ -73,16 +73,11 @@ struct prn_spool {
 	void *loss_arg;
 };
 
-/* TODO(dataloss): declared by printers/printer.h once the dataloss branch
- * is merged; until then a weak reference, and the loss is logged. */
-void prn_loss(const char *cause, uint64_t count, const char *detail) __attribute__((weak));
-
+/* the printer's loss report: a data_loss event (printers/printer.h) */
 static void default_loss(void *arg, const char *cause, uint64_t count, const char *detail)
 {
-	if (prn_loss)
-		prn_loss(cause, count, detail);
-	else
-		log_warnx("spool: %llu lines lost (%s): %s", (unsigned long long)count, cause, detail);
+	log_warnx("spool: %llu lines lost (%s): %s", (unsigned long long)count, cause, detail);
+	prn_loss(cause, count, detail);
 }
 
 static void lost(struct prn_spool *s, const char *cause, uint64_t count, const char *detail)

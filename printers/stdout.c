@@ -23,4 +23,4 @@ static int stdout_flush(int fd)
 	return 0; /* write(2) on fd 1 is unbuffered */
 }
 
-const struct prn_output prn_stdout = {stdout_setup, stdout_flush, NULL, NULL, NULL};
+const struct prn_output prn_stdout = {.setup = stdout_setup, .flush = stdout_flush};

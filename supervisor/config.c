@@ -612,6 +612,10 @@ static int parse_setting(struct conf_ctx *x, const char *v)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				return fail(x, x->lineno, "%s: a control character in the value",
 					    k->name);
+		/* "key = ;x" is a comment after a space, a value without one */
+		if (v[0] == ';' || v[0] == '#')
+			return fail(x, x->lineno, "%s: a value may not begin with '%c' (it reads "
+				    "as a comment)", k->name, v[0]);
 		break;
 	case JB_SET_U32:
 	case JB_SET_BYTES:

@@ -160,6 +160,19 @@ const struct jb_kind jb_kinds[] = {
 		.hooks = &printer_hooks,
 	},
 	{
+		/* detections to an HTTPS endpoint, through a disk spool */
+		.name = "https",
+		.role = IPC_ROLE_PRINTER,
+		.entry = prn_main,
+		.policy = &jb_policy_printer_https,
+		.aux = JB_AUX_DIR,
+		.enable = JB_EN_OFF,
+		.output = &prn_https,
+		.settings = &prn_https_settings,
+		.max_fds = 32,
+		.hooks = &printer_hooks,
+	},
+	{
 		/* a fleet's event bus: NATS JetStream, spool on disk */
 		.name = "nats",
 		.role = IPC_ROLE_PRINTER,

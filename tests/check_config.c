@@ -667,6 +667,89 @@ START_TEST(test_kind_keys)
 }
 END_TEST
 
+/* A kind's own section ([https]: the row's settings table). */
+static size_t row_of(const char *name)
+{
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (!strcmp(jb_kinds[i].name, name))
+			return i;
+	ck_abort_msg("no kind %s", name);
+	return 0;
+}
+
+START_TEST(test_kind_sections)
+{
+	struct jb_config c, d;
+	char path[256];
+	int line;
+	size_t r = row_of("https");
+	static const char on[] =
+	    "[printers]\nhttps = yes\n[https]\nurl = https://siem.example.com:8443/in\n"
+	    "batch_bytes = 64K\nspool_max_bytes = 2G\nauth_header = X-Api-Key\nauth_scheme =\n";
+	static const char off[] = "[https]\nbatch_lines = 7\n";
+
+	write_tmp(path, sizeof(path), "https.conf", on, sizeof(on) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "url", &line), "https://siem.example.com:8443/in");
+	ck_assert_int_eq(line, 4);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "batch_bytes", NULL), "64K");
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "auth_scheme", NULL), "");
+	/* what is not set is its default, with no line */
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "spool_dir", &line),
+			 "/var/lib/jibril/spool/https");
+	ck_assert_int_eq(line, 0);
+	ck_assert_ptr_null(jb_config_setting_get(&c, r, "nonesuch", NULL));
+	{
+		/* sizes and numbers as the child gets them */
+		const struct jb_setting *k = NULL;
+		uint64_t n;
+
+		for (size_t i = 0; i < jb_kinds[r].settings->nkeys; i++)
+			if (!strcmp(jb_kinds[r].settings->keys[i].name, "spool_max_bytes"))
+				k = &jb_kinds[r].settings->keys[i];
+		ck_assert_ptr_nonnull(k);
+		ck_assert_int_eq(jb_config_setting_num(k, "2G", &n), 0);
+		ck_assert_uint_eq(n, 2ull << 30);
+		ck_assert_int_eq(jb_config_setting_num(k, "1023K", &n), -1); /* below 1M */
+		ck_assert_int_eq(jb_config_setting_num(k, "2X", &n), -1);
+	}
+	jb_config_defaults(&d);
+	ck_assert(jb_config_settings_differ(&c, &d));
+	ck_assert(!jb_config_settings_differ(&d, &d));
+	/* a section of a kind that is off is parsed, not required */
+	write_tmp(path, sizeof(path), "off.conf", off, sizeof(off) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "batch_lines", NULL), "7");
+
+	/* the errors, each at its line */
+#define BAD(text, ln, msg)                                                          \
+	do {                                                                        \
+		static const char t[] = text;                                       \
+		write_tmp(path, sizeof(path), "bad.conf", t, sizeof(t) - 1);        \
+		expect_error(path, ln, msg);                                        \
+	} while (0)
+	BAD("[printers]\nhttps = yes\n", 2, "[https] url is required when [printers] https is on");
+	BAD("[printers]\nhttps = yes\n[https]\nurl = http://siem.example.com/in\n", 4,
+	    "[https] url: 'http://siem.example.com/in' is not an https:// URL");
+	BAD("[printers]\nhttps = yes\n[https]\nurl = https://:8443/in\n", 4, "is not an https:// URL");
+	BAD("[https]\nnonesuch = 1\n", 2, "unknown key 'nonesuch' in section [https]");
+	BAD("[https]\nbatch_lines = 0\n", 2, "batch_lines: '0' is not a number in 1..100000");
+	BAD("[https]\nbatch_bytes = 1T\n", 2, "batch_bytes: '1T' is not a size");
+	BAD("[https]\ntoken_file = etc/token\n", 2, "token_file: 'etc/token' is not an absolute path");
+	BAD("[https]\nurl = https://a/\x01\n", 2, "url: a control character");
+	BAD("[https]\nauth_scheme =;x\n", 2, "auth_scheme: a value may not begin with ';'");
+	BAD("[https]\nbatch_ms = 5\nbatch_ms = 6\n", 3, "duplicate key 'batch_ms' in section [https]");
+	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nretry_initial_ms = 900\n"
+	    "retry_max_ms = 800\n", 6, "retry_max_ms must be at least retry_initial_ms");
+	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nbatch_bytes = 1M\n"
+	    "spool_max_bytes = 1M\n", 6, "spool_max_bytes must hold two batches");
+	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nauth_header = a b\n", 5,
+	    "'a b' is not a header name");
+	BAD("[stdout]\nx = 1\n", 1, "unknown section [stdout]");
+#undef BAD
+}
+END_TEST
+
 START_TEST(test_child_ids)
 {
 	struct jb_config c;
@@ -1064,6 +1147,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("kinds_and_ids");
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_kind_keys);
+	tcase_add_test(tc, test_kind_sections);
 	tcase_add_test(tc, test_audit_keys);
 	tcase_add_test(tc, test_child_ids);
 	suite_add_tcase(s, tc);

@@ -604,6 +604,23 @@ START_TEST(test_kind_table_is_sound)
 		ck_assert(!jb_policy_may_write(k->policy, 0));
 		if (k->enable == JB_EN_PATH)
 			ck_assert_int_eq(k->aux, JB_AUX_OUTPUT);
+		/* its own section: keys the settings block can carry, and fd 4
+		 * is its directory exactly when one key names it */
+		{
+			int dirs = 0;
+
+			for (size_t j = 0; k->settings && j < k->settings->nkeys; j++) {
+				const char *n = k->settings->keys[j].name;
+
+				ck_assert_msg(strlen(n) > 0 && strlen(n) < 64 &&
+					      strspn(n, "abcdefghijklmnopqrstuvwxyz0123456789_") ==
+						      strlen(n), "%s: key '%s'", k->name, n);
+				dirs += k->settings->keys[j].type == JB_SET_DIR;
+			}
+			ck_assert(!k->settings || k->settings->nkeys <= JB_SET_KEYS_MAX);
+			ck_assert_int_le(dirs, 1);
+			ck_assert_int_eq(dirs == 1, k->aux == JB_AUX_DIR);
+		}
 	}
 	/* every recipe mechanism runs in exactly one worker kind */
 	for (int m = 0; m < RCP_MECH_MAX; m++) {
