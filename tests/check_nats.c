@@ -39,6 +39,7 @@
 #include <nats/nats.h>
 
 #include "agent_harness.h"
+#include "lib/file.h"
 #include "printers/nats.h"
 
 #define READY_MS 60000
@@ -111,6 +112,12 @@ static void server_stop(struct server *sv)
 	if (jbh_wait_exit(sv->pid, 10000) < 0)
 		fprintf(stderr, "nats-server %d: killed after 10 s\n", sv->pid);
 	sv->pid = -1;
+}
+
+/* After a test that passed: its store, spool and server log. */
+static void server_remove(struct server *sv)
+{
+	tl_rm_tree(sv->dir, "/tmp/nats.");
 }
 
 static void server_init(struct server *sv, const char *under)
@@ -305,6 +312,7 @@ START_TEST(test_delivery)
 	ck_assert_msg(jbh_log_has(&A, "nats: stream JIBRIL ready"), "log %s", A.log);
 	jbh_stop(&A, STOP_MS);
 	server_stop(&sv);
+	server_remove(&sv);
 	rmdir(dir_bin);
 }
 END_TEST
@@ -337,6 +345,7 @@ START_TEST(test_server_restarted_under_load)
 	ck_assert_msg(jbh_running(&A), "the agent died");
 	jbh_stop(&A, STOP_MS);
 	server_stop(&sv);
+	server_remove(&sv);
 	rmdir(dir_bin);
 }
 END_TEST
@@ -359,6 +368,7 @@ START_TEST(test_server_down_at_start)
 	expect_stream(sv.port, n, 60000);
 	jbh_stop(&A, STOP_MS);
 	server_stop(&sv);
+	server_remove(&sv);
 	rmdir(dir_bin);
 }
 END_TEST
