@@ -19,14 +19,12 @@ CONF     ?= jibril.conf
 
 # iptables, sshpass, sudo: the real tools the trigger scripts of firewall_rules_tamper,
 # ssh_password_guessing and sudo_rights_enumeration run (tests/triggers/execution/);
-# python3, openssl: check_https's TLS server (tests/helpers/https_server.py) and its certificates
-# logrotate: check_filerot rotates the file printer's output with the real one
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev libmsgpack-dev \
             libseccomp-dev libcurl4-openssl-dev libssl-dev check libjansson-dev libinih-dev \
             libcap-ng-dev libyaml-dev libpcre2-dev pkg-config iproute2 procps \
-            iptables sshpass sudo python3 openssl logrotate
+            iptables sshpass sudo libnats-dev
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
-            libcrypto libcurl
+            libcrypto libcurl libssl libnats
 
 CFLAGS   ?= -O2 -g
 # WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds
@@ -198,7 +196,15 @@ bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 		--conf $(abspath $(CONF)) --bin-dir $(abspath $(OUT)/bench) --sections 6 \
 		--out bench/results-real.json
 
-check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS)
+# what only the tests run: nats-server (JetStream) for check_nats; python3 and openssl for
+# check_https's TLS server (tests/helpers/https_server.py) and its certificates; logrotate,
+# which check_filerot runs for real
+TEST_DEB_PKGS := nats-server python3 openssl logrotate
+$(OUT)/.test-deps: Makefile | $(OUT)/.deps
+	$(call install_missing,$(TEST_DEB_PKGS))
+	@touch $@
+
+check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS) $(OUT)/.test-deps
 	@JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) JIBRIL_BENCH_DIR=$(abspath $(OUT)/bench) \
 		tests/run-tests.sh $(TEST_BINS)
 

@@ -19,6 +19,7 @@
  *  - nothing may map memory executable after the filter is in place.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,9 @@ enum sc_arg {
 	SC_OWN,		/* argument 0 is a descriptor the child opened itself (>= 5: its
 			 * sockets and spool files; 0-4 are the ones it was handed) */
 	SC_INET,	/* socket(AF_INET or AF_INET6, SOCK_STREAM[|flags], any) */
+	SC_THREAD,	/* clone of a thread (CLONE_THREAD and CLONE_VM), never a process */
+	SC_NOSYS,	/* refused with ENOSYS, so libc falls back to a call we can check */
+	SC_EPERM,	/* refused with EPERM: a library's harmless attempt */
 };
 
 struct sc_rule {
@@ -131,6 +135,42 @@ static const struct sc_rule https_printer_rules[] = {
 	{SCMP_SYS(write), SC_OWN, "appending to spool segments and the dead-letter file"},
 };
 
+/* The NATS printer: libnats' threads and TCP (or TLS) connections, its
+ * eventfd, and its spool below fd 4 (the same calls as the https printer's). */
+static const struct sc_rule nats_printer_rules[] = {
+	{SCMP_SYS(clone), SC_THREAD, "libnats' threads (timers, reader, flusher, reconnect), "
+				     "started after confinement so they inherit it; never a process"},
+	{SCMP_SYS(clone3), SC_NOSYS, "glibc's pthread_create tries it first; its flags are in "
+				     "memory the filter cannot read, ENOSYS makes glibc use clone"},
+	{SCMP_SYS(clock_nanosleep), SC_ANY, "libnats waits between reconnects"},
+	{SCMP_SYS(connect), SC_OWN, "to the servers (addresses resolved before confinement)"},
+	{SCMP_SYS(fcntl), SC_OWN, "libnats makes its sockets non-blocking"},
+	{SCMP_SYS(fdatasync), SC_OWN, "a spooled line is on disk before PRINTED"},
+	{SCMP_SYS(fsync), SC_AUX, "a new spool segment's name is on disk (the directory)"},
+	{SCMP_SYS(getpeername), SC_OWN, "libnats and OpenSSL ask a socket whom it reaches"},
+	{SCMP_SYS(getrandom), SC_ANY, "OpenSSL's TLS handshakes"},
+	{SCMP_SYS(getsockname), SC_OWN, "libnats asks a socket its address"},
+	{SCMP_SYS(getsockopt), SC_OWN, "SO_ERROR of a non-blocking connect"},
+	{SCMP_SYS(nanosleep), SC_ANY, "libnats' short waits"},
+	{SCMP_SYS(newfstatat), SC_OWN, "fstat of a spool segment"},
+	{SCMP_SYS(openat), SC_AUX, "spool segments and cursor, only below fd 4 (elsewhere "
+				   "EACCES, the deny list's rule)"},
+	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
+	{SCMP_SYS(pwrite64), SC_OWN, "the spool's cursor slots"},
+	{SCMP_SYS(read), SC_OWN, "its eventfd (libnats' threads wake the loop); TLS records"},
+	{SCMP_SYS(recvfrom), SC_OWN, "libnats reads from its sockets"},
+	{SCMP_SYS(rseq), SC_ANY, "glibc registers each new thread"},
+	{SCMP_SYS(rt_sigaction), SC_EPERM, "nats_Open ignores SIGPIPE, which setup already "
+					   "did: refused, no handler changes after confinement"},
+	{SCMP_SYS(sched_yield), SC_ANY, "libnats' spin locks"},
+	{SCMP_SYS(sendto), SC_OWN, "libnats writes to its sockets"},
+	{SCMP_SYS(set_robust_list), SC_ANY, "glibc registers each new thread"},
+	{SCMP_SYS(setsockopt), SC_OWN, "TCP_NODELAY and keep-alive on libnats' sockets"},
+	{SCMP_SYS(socket), SC_INET, "TCP to the servers: IPv4 or IPv6 stream only"},
+	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
+	{SCMP_SYS(write), SC_OWN, "spool segments, its eventfd, TLS records"},
+};
+
 struct jb_policy {
 	const char *name;
 	const struct sc_rule *extra;
@@ -154,6 +194,9 @@ const struct jb_policy jb_policy_printer_file = {
 };
 const struct jb_policy jb_policy_printer_https = {
 	"https printer", https_printer_rules, N(https_printer_rules), {STDERR_FILENO, -1}, 1,
+};
+const struct jb_policy jb_policy_printer_nats = {
+	"nats printer", nats_printer_rules, N(nats_printer_rules), {STDERR_FILENO, -1}, 1,
 };
 
 int jb_policy_may_write(const struct jb_policy *p, int fd)
@@ -228,6 +271,14 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 		return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
 						  SCMP_A0(SCMP_CMP_EQ, AF_INET6),
 						  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	case SC_THREAD:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
+					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM,
+						CLONE_THREAD | CLONE_VM));
+	case SC_NOSYS:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0);
+	case SC_EPERM:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), r->nr, 0);
 	case SC_SELF:
 		/* single-threaded: the tid is the pid */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 3,

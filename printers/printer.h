@@ -36,6 +36,7 @@ struct prn_output {
 extern const struct prn_output prn_stdout;
 extern const struct prn_output prn_file;
 extern const struct prn_output prn_https;
+extern const struct prn_output prn_nats;	/* its section: printers/nats.h */
 extern const struct jb_settings_def prn_https_settings;
 
 /* A take output: every line up to seq is durable; PRINTED seq goes to

@@ -22,6 +22,7 @@
 
 #include "common/child.h"
 #include "common/sandbox.h"
+#include "printers/nats.h"
 #include "printers/printer.h"
 #include "rcp/recipe.h"
 #include "supervisor/outfile.h"
@@ -207,6 +208,19 @@ const struct jb_kind jb_kinds[] = {
 		.output = &prn_https,
 		.settings = &prn_https_settings,
 		.max_fds = 32,
+		.hooks = &printer_hooks,
+	},
+	{
+		/* a fleet's event bus: NATS JetStream, spool on disk */
+		.name = "nats",
+		.role = IPC_ROLE_PRINTER,
+		.entry = prn_main,
+		.policy = &jb_policy_printer_nats,
+		.aux = JB_AUX_DIR,
+		.enable = JB_EN_OFF,
+		.output = &prn_nats,
+		.settings = &prn_nats_settings,
+		.max_fds = 64, /* sockets to the servers, spool segments, libnats' pipes */
 		.hooks = &printer_hooks,
 	},
 };

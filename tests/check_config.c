@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
+#include "printers/nats.h"
 
 /* the enable flag of a boolean kind (a row of the kind table) */
 #define ON(c, name) (*jb_config_kind((struct jb_config *)(c), (name)))
@@ -516,6 +517,123 @@ START_TEST(test_audit_keys)
 	expect_error(path, 2, "unknown key 'anchor' in section [audit]");
 	write_tmp(path, sizeof(path), "twice.conf", twice, sizeof(twice) - 1);
 	expect_error(path, 3, "duplicate key 'key' in section [audit] (first set on line 2)");
+}
+END_TEST
+
+/* --- [nats]: the NATS JetStream printer's own section ----------------------- */
+
+/* The row of kind name in jb_kinds. */
+static size_t kind_index(const char *name)
+{
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (!strcmp(jb_kinds[i].name, name))
+			return i;
+	ck_abort_msg("no kind %s", name);
+	return 0;
+}
+
+START_TEST(test_nats_keys)
+{
+	struct jb_config c;
+	char path[256];
+	size_t r = kind_index("nats");
+	const struct jb_settings_def *d = jb_kinds[r].settings;
+	static const struct {
+		const char *text;
+		int line;
+		const char *err;
+	} nbad[] = {
+		{"[printers]\nnats = yes\n", 2, "[nats] url is required when [printers] nats is on"},
+		{"[printers]\nnats = yes\n[nats]\nurl =\n", 4, "[nats] url: no server"},
+		{"[printers]\nnats = yes\n[nats]\nurl = http://a\n", 4, "is not nats://HOST"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://u:p@a\n", 4, "only a host and a port"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a:70000\n", 4, "a port is 1..65535"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nstream = a.b\n", 5,
+		 "[nats] stream: 'a.b' is not"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ncreate_stream = yep\n", 5,
+		 "'yep' is not yes or no"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nsubject_prefix = a..b\n", 5,
+		 "[nats] subject_prefix"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nsubject_prefix = a.*\n", 5,
+		 "[nats] subject_prefix"},
+		{"[printers]\nnats = yes\n[nats]\nurl = tls://a\n", 2, "needs ca_file"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ncert_file = /c\n", 2,
+		 "needs ca_file"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nca_file = /ca\ncert_file = /c\n", 2,
+		 "cert_file and key_file go together"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ntoken_file = /t\ncreds_file = /c\n",
+		 5, "one of token_file, creds_file and nkey_seed_file"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nnkey = UABC\nnkey_seed_file = /s\n",
+		 5, "not a user's public nkey"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nspill_ms = 5\n", 5,
+		 "spill_ms: '5' is not a number in 10..600000"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nspool_max_bytes = 1K\n", 5,
+		 "spool_max_bytes"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ntoken_file = t\n", 5,
+		 "not an absolute path"},
+		{"[nats]\nurl = nats://a\nport = 1\n", 3, "unknown key 'port' in section [nats]"},
+	};
+	static const char ngood[] = "[printers]\nnats = yes\n[nats]\n"
+				   "url = nats://10.0.0.1, tls://[::1]:4443 ,nats://n.example\n"
+				   "ca_file = /etc/ca.pem\nspool_max_bytes = 1G\n";
+
+	/* jibril.conf writes every key at its default, and nats is off */
+	snprintf(path, sizeof(path), "%s/jibril.conf", src_dir());
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 0);
+	for (size_t i = 0; i < d->nkeys; i++) {
+		int line;
+		const char *v = jb_config_setting(&c, r, i, &line);
+
+		ck_assert_msg(line > 0, "[nats] %s is not in jibril.conf", d->keys[i].name);
+		ck_assert_msg(!strcmp(v, d->keys[i].dflt ? d->keys[i].dflt : ""),
+			      "[nats] %s = %s in jibril.conf, default %s", d->keys[i].name, v,
+			      d->keys[i].dflt);
+	}
+	for (size_t i = 0; i < sizeof(nbad) / sizeof(nbad[0]); i++) {
+		write_tmp(path, sizeof(path), "nats.conf", nbad[i].text, strlen(nbad[i].text));
+		expect_error(path, nbad[i].line, nbad[i].err);
+	}
+	write_tmp(path, sizeof(path), "nats.conf", ngood, sizeof(ngood) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "stream", NULL), "JIBRIL");
+}
+END_TEST
+
+/* The url and .creds parsers and the subject tokens. */
+START_TEST(test_nats_parsers)
+{
+	struct prn_nats_url u;
+	char err[256], jwt[64], seed[64], tok[80];
+	static const char creds[] =
+		"-----BEGIN NATS USER JWT-----\neyJhbGciOi.x.y\n------END NATS USER JWT------\n\n"
+		"************************* IMPORTANT *************************\n"
+		"-----BEGIN USER NKEY SEED-----\nSUAIBDPBAUTW\n------END USER NKEY SEED------\n";
+
+	ck_assert_int_eq(prn_nats_url_parse("tls://[fe80::1]:99", 18, &u, err, sizeof(err)), 0);
+	ck_assert_int_eq(u.tls, 1);
+	ck_assert_str_eq(u.host, "fe80::1");
+	ck_assert_uint_eq(u.port, 99);
+	ck_assert_int_eq(prn_nats_url_parse("nats://h", 8, &u, err, sizeof(err)), 0);
+	ck_assert_uint_eq(u.port, 4222);
+	ck_assert_int_eq(prn_nats_url_parse("nats://h:", 9, &u, err, sizeof(err)), -1);
+	ck_assert_int_eq(prn_nats_url_parse("nats://[::1", 11, &u, err, sizeof(err)), -1);
+	ck_assert_int_eq(prn_nats_url_parse("nats://h/x", 10, &u, err, sizeof(err)), -1);
+	ck_assert_int_eq(prn_nats_creds_parse(creds, sizeof(creds) - 1, jwt, sizeof(jwt), seed,
+					      sizeof(seed)), 0);
+	ck_assert_str_eq(jwt, "eyJhbGciOi.x.y");
+	ck_assert_str_eq(seed, "SUAIBDPBAUTW");
+	/* no seed, or a value too long for its buffer: refused */
+	ck_assert_int_eq(prn_nats_creds_parse(creds, 60, jwt, sizeof(jwt), seed, sizeof(seed)), -1);
+	ck_assert_int_eq(prn_nats_creds_parse(creds, sizeof(creds) - 1, jwt, 8, seed, sizeof(seed)),
+			 -1);
+	prn_nats_token(tok, sizeof(tok), "web-1.prod *>");
+	ck_assert_str_eq(tok, "web-1_prod___");
+	prn_nats_token(tok, sizeof(tok), "");
+	ck_assert_str_eq(tok, "_");
+	prn_nats_token(tok, sizeof(tok), NULL);
+	ck_assert_str_eq(tok, "_");
 }
 END_TEST
 
@@ -1118,6 +1236,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_limits_documented);
 	tcase_add_test(tc, test_backlog_and_file_facts);
 	tcase_add_test(tc, test_file_rotation_keys);
+	tcase_add_test(tc, test_nats_keys);
+	tcase_add_test(tc, test_nats_parsers);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,0 +1,890 @@
+/*
+ * nats.c - the NATS JetStream printer: each detection is published to
+ * <prefix>.<host>.<mechanism>.<kind> on a JetStream stream, with the
+ * event's uuid as its message id (Nats-Msg-Id), so the server drops a
+ * repeat within the stream's duplicate window. Delivery goes through the
+ * outbox (outbox.h): a line is acknowledged to the supervisor once the
+ * server's publish acknowledgement came, or once it is synced into the
+ * spool, which is drained oldest first when the server is back.
+ *
+ * Invariants:
+ *  - the child opens no file: settings, secrets, the CA and certificates
+ *    come from the supervisor (fd 5), the spool directory is fd 4; server
+ *    names are resolved before confinement (getaddrinfo reads files) and
+ *    libnats is given addresses; with TLS the certificate is checked
+ *    against the name (tls_server_name, else the first url's host);
+ *  - libnats starts its threads only after confinement (start runs on
+ *    CONFIG, in the sandbox), so every thread inherits the seccomp filter
+ *    and no_new_privs;
+ *  - its threads never touch the outbox: acknowledgements and connection
+ *    events are handed to the loop's thread under a mutex and an eventfd;
+ *  - a publish counts only with the server's acknowledgement (a duplicate
+ *    acknowledged as such counts: the server has the message); anything
+ *    else fails the batch, which is sent again after a back-off;
+ *  - subject tokens are made safe (a-z, A-Z, 0-9, _ and -; anything else
+ *    becomes _), so an event cannot choose another subject's hierarchy;
+ *  - an event without a uuid (none today) gets the SHA-256 of its line as
+ *    message id, so a repeat of it is still dropped.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <nats/nats.h>
+#include <openssl/sha.h>
+#include <openssl/ssl.h>
+
+#include "common/child.h"
+#include "common/kind.h"
+#include "common/log.h"
+#include "common/settings.h"
+#include "printers/nats.h"
+#include "printers/outbox.h"
+#include "printers/printer.h"
+#include "printers/spool.h"
+
+/* --- the section [nats] ------------------------------------------------------ */
+
+enum {
+	K_URL, K_STREAM, K_CREATE, K_PREFIX, K_HOST, K_DUPWIN, K_MAXAGE, K_CA, K_CERT, K_KEY,
+	K_SNI, K_TOKEN, K_CREDS, K_NKEY, K_SEED, K_SPOOL, K_SPOOL_MAX, K_MEM, K_SPILL, K_ACK,
+	K_BATCH, K_RECONNECT, K_NKEYS
+};
+
+static const struct jb_setting nats_keys[] = {
+	[K_URL] = {"url", JB_SET_STR, NULL, 0, 4095}, /* check: not empty */
+	[K_STREAM] = {"stream", JB_SET_STR, "JIBRIL", 1, 64},
+	[K_CREATE] = {"create_stream", JB_SET_STR, "yes", 2, 3},
+	[K_PREFIX] = {"subject_prefix", JB_SET_STR, "jibril", 1, 128},
+	[K_HOST] = {"host", JB_SET_STR, "", 0, 64},
+	[K_DUPWIN] = {"duplicate_window_s", JB_SET_U32, "3600", 1, 604800},
+	[K_MAXAGE] = {"stream_max_age_s", JB_SET_U32, "604800", 0, 315360000},
+	[K_CA] = {"ca_file", JB_SET_FILE, "", 0, 1u << 20},
+	[K_CERT] = {"cert_file", JB_SET_FILE, "", 0, 1u << 20},
+	[K_KEY] = {"key_file", JB_SET_SECRET, "", 0, 1u << 20},
+	[K_SNI] = {"tls_server_name", JB_SET_STR, "", 0, 253},
+	[K_TOKEN] = {"token_file", JB_SET_SECRET, "", 0, 4096},
+	[K_CREDS] = {"creds_file", JB_SET_SECRET, "", 0, 65536},
+	[K_NKEY] = {"nkey", JB_SET_STR, "", 0, 56},
+	[K_SEED] = {"nkey_seed_file", JB_SET_SECRET, "", 0, 4096},
+	[K_SPOOL] = {"spool_dir", JB_SET_DIR, "/var/lib/jibril/spool/nats", 0, 0},
+	[K_SPOOL_MAX] = {"spool_max_bytes", JB_SET_BYTES, "256M", 65536, 1ull << 40},
+	[K_MEM] = {"memory_max_bytes", JB_SET_BYTES, "8M", 65536, 1ull << 30},
+	[K_SPILL] = {"spill_ms", JB_SET_U32, "2000", 10, 600000},
+	[K_ACK] = {"ack_timeout_ms", JB_SET_U32, "5000", 100, 600000},
+	[K_BATCH] = {"batch_lines", JB_SET_U32, "256", 1, 10000},
+	[K_RECONNECT] = {"reconnect_wait_ms", JB_SET_U32, "1000", 10, 60000},
+};
+_Static_assert(sizeof(nats_keys) / sizeof(nats_keys[0]) == K_NKEYS, "a key without a row");
+_Static_assert(K_NKEYS <= JB_SET_KEYS_MAX, "too many keys");
+
+static int token_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '-';
+}
+
+/* 1 if s is n tokens of token characters joined by '.' (n: 1 when !dots) */
+static int name_ok(const char *s, int dots)
+{
+	size_t tok = 0;
+
+	for (; *s; s++) {
+		if (dots && *s == '.') {
+			if (!tok)
+				return 0;
+			tok = 0;
+		} else if (!token_char(*s) || ++tok > 64) {
+			return 0;
+		}
+	}
+	return tok > 0;
+}
+
+int prn_nats_url_parse(const char *u, size_t len, struct prn_nats_url *out, char *err,
+		       size_t errlen)
+{
+	const char *h, *end = u + len, *p;
+	unsigned long port = 4222;
+
+	memset(out, 0, sizeof(*out));
+	if (len > 7 && !strncmp(u, "nats://", 7)) {
+		h = u + 7;
+	} else if (len > 6 && !strncmp(u, "tls://", 6)) {
+		h = u + 6;
+		out->tls = 1;
+	} else {
+		snprintf(err, errlen, "'%.*s' is not nats://HOST[:PORT] or tls://HOST[:PORT]",
+			 (int)(len > 80 ? 80 : len), u);
+		return -1;
+	}
+	for (p = h; p < end; p++)
+		if (*p == '@' || *p == '/' || *p == '?' || *p <= ' ' || *p > '~') {
+			snprintf(err, errlen, "'%.*s': only a host and a port (credentials go in "
+				 "token_file, creds_file or nkey_seed_file)", (int)(len > 80 ? 80 : len), u);
+			return -1;
+		}
+	if (*h == '[') {
+		p = memchr(h, ']', (size_t)(end - h));
+		if (!p || p == h + 1) {
+			snprintf(err, errlen, "'%.*s': an IPv6 address without its ']'",
+				 (int)(len > 80 ? 80 : len), u);
+			return -1;
+		}
+		out->hostlen = (size_t)(p - h - 1);
+		memcpy(out->host, h + 1, out->hostlen < sizeof(out->host) ? out->hostlen : 0);
+		p++;
+	} else {
+		for (p = h; p < end && *p != ':'; p++)
+			;
+		out->hostlen = (size_t)(p - h);
+		if (out->hostlen < sizeof(out->host))
+			memcpy(out->host, h, out->hostlen);
+	}
+	if (out->hostlen == 0 || out->hostlen >= sizeof(out->host)) {
+		snprintf(err, errlen, "'%.*s': a host of 1..%zu characters", (int)(len > 80 ? 80 : len),
+			 u, sizeof(out->host) - 1);
+		return -1;
+	}
+	out->host[out->hostlen] = '\0';
+	if (p < end) {
+		char num[8];
+		char *e;
+
+		if (*p != ':' || end - p - 1 < 1 || end - p - 1 > 5) {
+			snprintf(err, errlen, "'%.*s': a port is 1..65535", (int)(len > 80 ? 80 : len), u);
+			return -1;
+		}
+		memcpy(num, p + 1, (size_t)(end - p - 1));
+		num[end - p - 1] = '\0';
+		port = strtoul(num, &e, 10);
+		if (*e || port < 1 || port > 65535 || num[0] < '0' || num[0] > '9') {
+			snprintf(err, errlen, "'%.*s': a port is 1..65535", (int)(len > 80 ? 80 : len), u);
+			return -1;
+		}
+	}
+	out->port = (unsigned)port;
+	return 0;
+}
+
+/* Each URL of a comma-separated list; fn per URL. 0, or -1 with err. */
+static int each_url(const char *list, int (*fn)(void *arg, const struct prn_nats_url *u),
+		    void *arg, char *err, size_t errlen)
+{
+	const char *p = list;
+	int n = 0;
+
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		struct prn_nats_url u;
+
+		while (len && *p == ' ')
+			p++, len--;
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (prn_nats_url_parse(p, len, &u, err, errlen) < 0)
+			return -1;
+		if (++n > PRN_NATS_URLS_MAX) {
+			snprintf(err, errlen, "more than %d servers", PRN_NATS_URLS_MAX);
+			return -1;
+		}
+		if (fn && fn(arg, &u) < 0) {
+			snprintf(err, errlen, "%s: cannot use it", u.host);
+			return -1;
+		}
+		p += len + (c ? (size_t)(c - p) - len : 0);
+		if (c)
+			p = c + 1;
+	}
+	if (!n) {
+		snprintf(err, errlen, "no server");
+		return -1;
+	}
+	return 0;
+}
+
+static int any_tls(void *arg, const struct prn_nats_url *u)
+{
+	*(int *)arg |= u->tls;
+	return 0;
+}
+
+static int nats_check(const char *const *v, size_t *bad, char *err, size_t errlen)
+{
+	int tls = 0;
+
+	if (each_url(v[K_URL], any_tls, &tls, err, errlen) < 0)
+		return *bad = K_URL, -1;
+	if (!name_ok(v[K_STREAM], 0)) {
+		snprintf(err, errlen, "'%s' is not 1..64 of A-Z, a-z, 0-9, _ and -", v[K_STREAM]);
+		return *bad = K_STREAM, -1;
+	}
+	if (strcmp(v[K_CREATE], "yes") && strcmp(v[K_CREATE], "no")) {
+		snprintf(err, errlen, "'%s' is not yes or no", v[K_CREATE]);
+		return *bad = K_CREATE, -1;
+	}
+	if (!name_ok(v[K_PREFIX], 1)) {
+		snprintf(err, errlen, "'%s' is not tokens of A-Z, a-z, 0-9, _ and - joined by dots",
+			 v[K_PREFIX]);
+		return *bad = K_PREFIX, -1;
+	}
+	if (v[K_HOST][0] && !name_ok(v[K_HOST], 0)) {
+		snprintf(err, errlen, "'%s' is not one subject token (A-Z, a-z, 0-9, _ and -)",
+			 v[K_HOST]);
+		return *bad = K_HOST, -1;
+	}
+	if ((tls || v[K_CERT][0] || v[K_KEY][0] || v[K_SNI][0]) && !v[K_CA][0]) {
+		snprintf(err, errlen, "TLS (a tls:// url, a client certificate or tls_server_name) "
+			 "needs ca_file: the printer reads no system store (for a public CA, name "
+			 "/etc/ssl/certs/ca-certificates.crt)");
+		return *bad = K_CA, -1;
+	}
+	if (!v[K_CERT][0] != !v[K_KEY][0]) {
+		snprintf(err, errlen, "cert_file and key_file go together");
+		return *bad = v[K_CERT][0] ? K_KEY : K_CERT, -1;
+	}
+	if (!!v[K_TOKEN][0] + !!v[K_CREDS][0] + !!v[K_SEED][0] > 1) {
+		snprintf(err, errlen, "one of token_file, creds_file and nkey_seed_file");
+		return *bad = v[K_TOKEN][0] ? K_TOKEN : K_CREDS, -1;
+	}
+	if (!v[K_NKEY][0] != !v[K_SEED][0]) {
+		snprintf(err, errlen, "nkey (the public key) and nkey_seed_file go together");
+		return *bad = v[K_NKEY][0] ? K_SEED : K_NKEY, -1;
+	}
+	if (v[K_NKEY][0] && (strlen(v[K_NKEY]) != 56 || v[K_NKEY][0] != 'U')) {
+		snprintf(err, errlen, "'%s' is not a user's public nkey (56 characters, U...)",
+			 v[K_NKEY]);
+		return *bad = K_NKEY, -1;
+	}
+	return 0;
+}
+
+const struct jb_settings_def prn_nats_settings = {nats_keys, K_NKEYS, nats_check};
+
+int prn_nats_creds_parse(const char *buf, size_t len, char *jwt, size_t jwtlen, char *seed,
+			 size_t seedlen)
+{
+	/* the .creds layout nsc writes: a JWT block, then a seed block, each
+	 * a "-----BEGIN ...-----" line, the value on the next line that is not
+	 * empty, an "------END ...------" line */
+	const char *p = buf, *end = buf + len;
+	int want = 0; /* 1: the JWT's line next, 2: the seed's */
+	int got = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		while (l && (p[l - 1] == '\r' || p[l - 1] == ' '))
+			l--;
+		if (l >= 10 && !strncmp(p, "-----BEGIN", 10)) {
+			want = memmem(p, l, "JWT", 3) ? 1 : memmem(p, l, "SEED", 4) ? 2 : 0;
+		} else if (l && want) {
+			char *to = want == 1 ? jwt : seed;
+			size_t cap = want == 1 ? jwtlen : seedlen;
+
+			if (l >= cap || (got & want))
+				return -1;
+			for (size_t i = 0; i < l; i++)
+				if (p[i] <= ' ' || p[i] > '~')
+					return -1;
+			memcpy(to, p, l);
+			to[l] = '\0';
+			got |= want;
+			want = 0;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return got == 3 ? 0 : -1;
+}
+
+void prn_nats_token(char *to, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	for (; s && *s && n + 1 < cap && n < 64; s++)
+		to[n++] = token_char(*s) ? *s : '_';
+	if (!n)
+		to[n++] = '_';
+	to[n] = '\0';
+}
+
+/* --- the child ------------------------------------------------------------------ */
+
+#define SERVERS_MAX 64
+
+static struct {
+	const struct jb_settings *set;
+	char *servers[SERVERS_MAX];
+	int nservers, named;	/* named: some url names a host (re-resolved by a restart) */
+	char sni[254], host[65], prefix[129], stream[65];
+	int tls, create;
+	uint64_t dupwin_s, maxage_s, ack_ms, reconnect_ms;
+	struct prn_spool *spool;
+	struct prn_outbox *ob;
+	int efd;
+	struct event *ev;
+	natsConnection *nc;
+	jsCtx *js;
+	int stream_ok, was_up;
+	uint64_t next_ensure, down_since;
+	char jwt[4096], seed[256];
+	/* shared with libnats' threads, under mu */
+	pthread_mutex_t mu;
+	atomic_int up;		/* connected now */
+	struct {
+		int active, done, ok, dups;
+		uint64_t token;
+		size_t n, left, hint;
+		char (*ids)[72];
+		unsigned char *acked;
+		char why[160];
+	} fl;
+	uint64_t duplicates;
+} N = {.efd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void wake(void)
+{
+	uint64_t one = 1;
+
+	if (write(N.efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_stderr("nats: cannot wake the loop");
+}
+
+static const char *set_str(const char *key)
+{
+	const char *v = jb_settings_get(N.set, key, NULL);
+
+	return v ? v : "";
+}
+
+static uint64_t set_num(const char *key, uint64_t dflt)
+{
+	uint64_t v;
+
+	return jb_settings_u64(N.set, key, &v) < 0 ? dflt : v;
+}
+
+/* Resolve u (before confinement) into addresses libnats connects to. */
+static int add_server(void *arg, const struct prn_nats_url *u)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *a;
+	char port[8], addr[INET6_ADDRSTRLEN];
+	int rc, numeric;
+
+	if (!N.sni[0] && N.nservers == 0)
+		snprintf(N.sni, sizeof(N.sni), "%s", u->host);
+	snprintf(port, sizeof(port), "%u", u->port);
+	hints.ai_flags = AI_NUMERICHOST;
+	numeric = getaddrinfo(u->host, port, &hints, &ai) == 0;
+	if (!numeric) {
+		N.named = 1;
+		hints.ai_flags = 0;
+		if ((rc = getaddrinfo(u->host, port, &hints, &ai)) != 0) {
+			/* not fatal: the spool keeps everything, and a restart
+			 * resolves again (start says so) */
+			log_warnx("nats: %s: %s", u->host, gai_strerror(rc));
+			return 0;
+		}
+	}
+	for (a = ai; a && N.nservers < SERVERS_MAX; a = a->ai_next) {
+		char *s;
+		const void *in = a->ai_family == AF_INET6
+					 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+					 : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+
+		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+		    !inet_ntop(a->ai_family, in, addr, sizeof(addr)))
+			continue;
+		if (asprintf(&s, a->ai_family == AF_INET6 ? "%s://[%s]:%u" : "%s://%s:%u",
+			     u->tls ? "tls" : "nats", addr, u->port) < 0)
+			break;
+		N.servers[N.nservers++] = s;
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int nats_setup(char *err, size_t errlen)
+{
+	struct utsname un;
+	const char *h;
+
+	N.set = prn_settings();
+	if (!N.set) {
+		snprintf(err, errlen, "nats: no settings");
+		return -1;
+	}
+	if (fcntl(JB_CHILD_AUX_FD, F_GETFD) < 0) {
+		snprintf(err, errlen, "nats: fd %d is not the spool directory", JB_CHILD_AUX_FD);
+		return -1;
+	}
+	snprintf(N.sni, sizeof(N.sni), "%s", set_str("tls_server_name"));
+	if (each_url(set_str("url"), add_server, NULL, err, errlen) < 0)
+		return -1;
+	N.tls = set_str("ca_file")[0] != '\0';
+	for (int i = 0; i < N.nservers; i++)
+		N.tls |= !strncmp(N.servers[i], "tls:", 4);
+	h = set_str("host");
+	if (!h[0] && uname(&un) == 0)
+		h = un.nodename;
+	prn_nats_token(N.host, sizeof(N.host), h);
+	snprintf(N.prefix, sizeof(N.prefix), "%s", set_str("subject_prefix"));
+	snprintf(N.stream, sizeof(N.stream), "%s", set_str("stream"));
+	N.create = !strcmp(set_str("create_stream"), "yes");
+	N.dupwin_s = set_num("duplicate_window_s", 3600);
+	N.maxage_s = set_num("stream_max_age_s", 604800);
+	N.ack_ms = set_num("ack_timeout_ms", 5000);
+	N.reconnect_ms = set_num("reconnect_wait_ms", 1000);
+	if (set_str("creds_file")[0]) {
+		size_t len;
+		const char *c = jb_settings_get(N.set, "creds_file", &len);
+
+		if (prn_nats_creds_parse(c, len, N.jwt, sizeof(N.jwt), N.seed, sizeof(N.seed)) < 0) {
+			snprintf(err, errlen, "nats: creds_file: not a user JWT and a seed block");
+			return -1;
+		}
+	}
+	N.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (N.efd < 0) {
+		snprintf(err, errlen, "nats: eventfd: %s", strerror(errno));
+		return -1;
+	}
+	/* a TLS write to a server that went away must fail, not kill us
+	 * (OpenSSL writes with write(2), not send(MSG_NOSIGNAL)) */
+	signal(SIGPIPE, SIG_IGN);
+	/* OpenSSL reads its configuration file on first use: now, while
+	 * open() is allowed (libnats' TLS is OpenSSL) */
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	return JB_CHILD_AUX_FD;
+}
+
+/* As the kind's uid (its spool directory is 0700, its own), before seccomp. */
+static int nats_owned(char *err, size_t errlen)
+{
+	N.spool = prn_spool_open(JB_CHILD_AUX_FD, set_num("spool_max_bytes", 256u << 20), err,
+				 errlen);
+	return N.spool ? 0 : -1;
+}
+
+static int nats_flush(int fd)
+{
+	return 0; /* never called: lines go through take */
+}
+
+/* --- libnats' threads: only the shared block and the eventfd ------------------ */
+
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
+{
+	const char *id = NULL;
+
+	natsMsgHeader_Get(msg, "Nats-Msg-Id", &id);
+	pthread_mutex_lock(&N.mu);
+	if (N.fl.active && id) {
+		size_t i, k;
+
+		for (k = 0; k < N.fl.n; k++) {
+			i = (N.fl.hint + k) % N.fl.n;
+			if (!N.fl.acked[i] && !strcmp(N.fl.ids[i], id))
+				break;
+		}
+		if (k < N.fl.n) {
+			N.fl.acked[i] = 1;
+			N.fl.hint = i + 1;
+			if (pa) {
+				N.fl.dups += pa->Duplicate;
+				if (--N.fl.left == 0) {
+					N.fl.active = 0;
+					N.fl.done = 1;
+					N.fl.ok = 1;
+				}
+			} else {
+				snprintf(N.fl.why, sizeof(N.fl.why), "publish: %s (%d)",
+					 pae && pae->ErrText ? pae->ErrText
+					     : natsStatus_GetText(pae ? pae->Err : NATS_ERR),
+					 pae ? (int)pae->ErrCode : 0);
+				N.fl.active = 0;
+				N.fl.done = 1;
+				N.fl.ok = 0;
+			}
+			if (N.fl.done)
+				wake();
+		}
+	}
+	pthread_mutex_unlock(&N.mu);
+	natsMsg_Destroy(msg);
+}
+
+static void on_up(natsConnection *nc, void *closure)
+{
+	atomic_store(&N.up, 1);
+	wake();
+}
+
+static void on_down(natsConnection *nc, void *closure)
+{
+	atomic_store(&N.up, 0);
+	wake();
+}
+
+static natsStatus on_jwt(char **jwt, char **errtxt, void *closure)
+{
+	return (*jwt = strdup(N.jwt)) ? NATS_OK : NATS_NO_MEMORY;
+}
+
+static natsStatus on_sign(char **errtxt, unsigned char **sig, int *siglen, const char *nonce,
+			  void *closure)
+{
+	return nats_Sign(N.seed, nonce, sig, siglen);
+}
+
+/* --- the loop's thread ------------------------------------------------------------ */
+
+/* The stream is there (made when create_stream = yes); blocks at most
+ * about a second (the heartbeat is sent around it). 0 or -1. */
+static int ensure_stream(void)
+{
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	jsOptions o;
+	natsStatus s;
+	char subj[160];
+	const char *subjs[1] = {subj};
+
+	jsOptions_Init(&o);
+	o.Wait = 800;
+	jb_child_beat_if_due();
+	if (N.create) {
+		jsStreamConfig sc;
+
+		jsStreamConfig_Init(&sc);
+		snprintf(subj, sizeof(subj), "%s.>", N.prefix);
+		sc.Name = N.stream;
+		sc.Subjects = subjs;
+		sc.SubjectsLen = 1;
+		sc.Storage = js_FileStorage;
+		sc.Duplicates = (int64_t)N.dupwin_s * 1000000000ll;
+		sc.MaxAge = (int64_t)N.maxage_s * 1000000000ll;
+		s = js_AddStream(&si, N.js, &sc, &o, &jerr);
+		if (s != NATS_OK && jerr == JSStreamNameExistErr) {
+			/* made by someone else, maybe with other limits: use it */
+			jerr = 0;
+			s = js_GetStreamInfo(&si, N.js, N.stream, &o, &jerr);
+		}
+	} else {
+		s = js_GetStreamInfo(&si, N.js, N.stream, &o, &jerr);
+	}
+	jb_child_beat_if_due();
+	if (s != NATS_OK) {
+		log_warnx("nats: stream %s: %s%s (%d); detections wait in the spool", N.stream,
+			  nats_GetLastError(NULL) ? nats_GetLastError(NULL) : natsStatus_GetText(s),
+			  jerr == JSStreamNotFoundErr && !N.create ? " and create_stream = no" : "",
+			  (int)jerr);
+		return -1;
+	}
+	if (si && si->Config && si->Config->Duplicates < (int64_t)N.dupwin_s * 1000000000ll)
+		log_warnx("nats: stream %s keeps message ids %lld s, less than duplicate_window_s "
+			  "%llu: a repeat after a longer outage is not dropped", N.stream,
+			  (long long)(si->Config->Duplicates / 1000000000ll),
+			  (unsigned long long)N.dupwin_s);
+	jsStreamInfo_Destroy(si);
+	log_info("nats: stream %s ready", N.stream);
+	return 0;
+}
+
+static int tr_ready(void *arg)
+{
+	uint64_t now = mono_ms();
+
+	if (!N.nc || !atomic_load(&N.up)) {
+		N.stream_ok = 0;
+		if (!N.down_since)
+			N.down_since = now;
+		/* the names were resolved at start: after a minute without a
+		 * server, a fresh printer resolves them again (everything
+		 * acknowledged is in the spool; the rest the supervisor has) */
+		if (N.named && now - N.down_since > 60000) {
+			log_warnx("nats: no server for 60 s: restarting to resolve the names again");
+			exit(1);
+		}
+		return 0;
+	}
+	N.down_since = 0;
+	if (!N.stream_ok && now >= N.next_ensure) {
+		N.stream_ok = ensure_stream() == 0;
+		N.next_ensure = now + 2000;
+	}
+	return N.stream_ok;
+}
+
+/* The message id of a line: its event's uuid, or the SHA-256 of the line. */
+static void msg_id(json_t *j, const char *line, size_t len, char *id, size_t cap)
+{
+	const char *u = json_string_value(json_object_get(j, "uuid"));
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	if (u && strlen(u) < cap && strlen(u) > 0) {
+		snprintf(id, cap, "%s", u);
+		return;
+	}
+	SHA256((const unsigned char *)line, len, md);
+	snprintf(id, cap, "sha256-");
+	for (size_t i = 0; i < 16 && 7 + 2 * i + 2 < cap; i++)
+		snprintf(id + 7 + 2 * i, cap - 7 - 2 * i, "%02x", md[i]);
+}
+
+static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
+{
+	const char *p = b->buf, *end = b->buf + b->len;
+	size_t i = 0;
+	char (*ids)[72] = calloc(b->lines ? b->lines : 1, sizeof(*ids));
+	unsigned char *acked = calloc(b->lines ? b->lines : 1, 1);
+
+	if (!ids || !acked) {
+		free(ids);
+		free(acked);
+		return -1;
+	}
+	/* the ids first: an acknowledgement may come before the loop ends */
+	for (const char *q = p; q < end && i < b->lines; i++) {
+		const char *nl = memchr(q, '\n', (size_t)(end - q));
+		size_t len = nl ? (size_t)(nl - q) : (size_t)(end - q);
+		json_t *j = json_loadb(q, len, 0, NULL);
+
+		msg_id(j, q, len, ids[i], sizeof(ids[i]));
+		json_decref(j);
+		q += len + 1;
+	}
+	pthread_mutex_lock(&N.mu);
+	free(N.fl.ids);
+	free(N.fl.acked);
+	N.fl.ids = ids;
+	N.fl.acked = acked;
+	N.fl.n = N.fl.left = i;
+	N.fl.hint = 0;
+	N.fl.token = token;
+	N.fl.active = 1;
+	N.fl.done = 0;
+	N.fl.dups = 0;
+	pthread_mutex_unlock(&N.mu);
+	for (i = 0; p < end && i < b->lines; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		json_t *j = json_loadb(p, len, 0, NULL);
+		char subj[400], mech[65], kind[65];
+		natsMsg *m = NULL;
+		jsPubOptions po;
+		natsStatus s;
+
+		prn_nats_token(mech, sizeof(mech), json_string_value(json_object_get(j, "mechanism")));
+		prn_nats_token(kind, sizeof(kind), json_string_value(json_object_get(j, "kind")));
+		json_decref(j);
+		snprintf(subj, sizeof(subj), "%s.%s.%s.%s", N.prefix, N.host, mech, kind);
+		jsPubOptions_Init(&po);
+		po.MsgId = ids[i]; /* stays: freed only by the next send, on this thread */
+		po.MaxWait = (int64_t)N.ack_ms;
+		s = natsMsg_Create(&m, subj, NULL, p, (int)len);
+		if (s == NATS_OK)
+			s = js_PublishMsgAsync(N.js, &m, &po);
+		if (s != NATS_OK) {
+			natsMsg_Destroy(m);
+			pthread_mutex_lock(&N.mu);
+			N.fl.active = 0;
+			pthread_mutex_unlock(&N.mu);
+			log_warnx("nats: publish: %s", natsStatus_GetText(s));
+			N.stream_ok = 0;
+			return -1;
+		}
+		p += len + 1;
+	}
+	return 0;
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t v;
+	int done = 0, ok = 0, dups = 0;
+	uint64_t token = 0;
+	char why[160] = "";
+
+	if (read(N.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		fatal("nats: eventfd");
+	if (atomic_load(&N.up) != N.was_up) {
+		N.was_up = !N.was_up;
+		if (N.was_up)
+			log_info("nats: connected");
+		else
+			log_warnx("nats: disconnected: detections wait in memory, then in the spool");
+	}
+	pthread_mutex_lock(&N.mu);
+	if (N.fl.done) {
+		done = 1;
+		ok = N.fl.ok;
+		dups = N.fl.dups;
+		token = N.fl.token;
+		memcpy(why, N.fl.why, sizeof(why));
+		N.fl.done = 0;
+	}
+	pthread_mutex_unlock(&N.mu);
+	if (done) {
+		if (dups) {
+			N.duplicates += (uint64_t)dups;
+			log_debug("nats: %d repeats dropped by the server (%llu in all)", dups,
+				  (unsigned long long)N.duplicates);
+		}
+		if (!ok)
+			N.stream_ok = 0; /* a missing stream answers "no responders" */
+		prn_outbox_done(N.ob, token, ok, why);
+	}
+	prn_outbox_kick(N.ob);
+}
+
+static void ack_line(void *arg, uint64_t seq)
+{
+	prn_acknowledge(seq);
+}
+
+/* On CONFIG, confined: the outbox, then libnats and its threads. */
+static int nats_start(struct event_base *base, char *err, size_t errlen)
+{
+	struct prn_outbox_conf c = {
+		.name = "nats",
+		.memory_bytes = set_num("memory_max_bytes", 8u << 20),
+		.spill_ms = (uint32_t)set_num("spill_ms", 2000),
+		.send_timeout_ms = (uint32_t)N.ack_ms + 1000,
+		.batch_lines = (uint32_t)set_num("batch_lines", 256),
+		.batch_bytes = 1u << 20,
+		.retry_min_ms = 200,
+		.retry_max_ms = 30000,
+	};
+	struct prn_transport t = {tr_ready, tr_send, NULL};
+	natsOptions *o = NULL;
+	jsOptions jo;
+	natsStatus s;
+	size_t len;
+	const char *v;
+
+	N.ob = prn_outbox_new(base, N.spool, &c, &t, ack_line, NULL);
+	N.ev = event_new(base, N.efd, EV_READ | EV_PERSIST, on_wake, NULL);
+	if (!N.ob || !N.ev || event_add(N.ev, NULL) < 0) {
+		snprintf(err, errlen, "nats: cannot set up the outbox");
+		return -1;
+	}
+	if (!N.nservers) {
+		log_warnx("nats: no server address (see above): detections wait in the spool");
+		return 0;
+	}
+	s = nats_Open(-1);
+	if (s == NATS_OK)
+		s = natsOptions_Create(&o);
+	if (s == NATS_OK)
+		s = natsOptions_SetServers(o, (const char **)N.servers, N.nservers);
+	if (s == NATS_OK)
+		s = natsOptions_SetName(o, "jibril");
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxReconnect(o, -1);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectWait(o, (int64_t)N.reconnect_ms);
+	if (s == NATS_OK)
+		s = natsOptions_SetTimeout(o, 2000);
+	if (s == NATS_OK)
+		s = natsOptions_SetPingInterval(o, 10000);
+	if (s == NATS_OK)
+		s = natsOptions_SetMaxPingsOut(o, 2);
+	if (s == NATS_OK)
+		s = natsOptions_SetIgnoreDiscoveredServers(o, true); /* names we cannot resolve */
+	if (s == NATS_OK)
+		s = natsOptions_SetRetryOnFailedConnect(o, true, on_up, NULL);
+	if (s == NATS_OK)
+		s = natsOptions_SetReconnectedCB(o, on_up, NULL);
+	if (s == NATS_OK)
+		s = natsOptions_SetDisconnectedCB(o, on_down, NULL);
+	if (s == NATS_OK)
+		s = natsOptions_SetClosedCB(o, on_down, NULL);
+	if (s == NATS_OK && N.tls) {
+		s = natsOptions_SetSecure(o, true);
+		if (s == NATS_OK)
+			s = natsOptions_SetCATrustedCertificates(o, set_str("ca_file"));
+		if (s == NATS_OK && N.sni[0])
+			s = natsOptions_SetExpectedHostname(o, N.sni);
+		if (s == NATS_OK && set_str("cert_file")[0])
+			s = natsOptions_SetCertificatesChain(o, set_str("cert_file"),
+							     set_str("key_file"));
+	}
+	if (s == NATS_OK && (v = jb_settings_get(N.set, "token_file", &len)) && len) {
+		char tok[4097];
+
+		/* one line: the trailing newline an editor leaves is not the token's */
+		while (len && (v[len - 1] == '\n' || v[len - 1] == '\r'))
+			len--;
+		snprintf(tok, sizeof(tok), "%.*s", (int)len, v);
+		s = natsOptions_SetToken(o, tok);
+		explicit_bzero(tok, sizeof(tok));
+	}
+	if (s == NATS_OK && N.jwt[0])
+		s = natsOptions_SetUserCredentialsCallbacks(o, on_jwt, NULL, on_sign, NULL);
+	if (s == NATS_OK && set_str("nkey")[0]) {
+		size_t sl;
+		const char *seed = jb_settings_get(N.set, "nkey_seed_file", &sl);
+
+		while (sl && (seed[sl - 1] == '\n' || seed[sl - 1] == '\r' || seed[sl - 1] == ' '))
+			sl--;
+		snprintf(N.seed, sizeof(N.seed), "%.*s", (int)sl, seed);
+		s = natsOptions_SetNKey(o, set_str("nkey"), on_sign, NULL);
+	}
+	if (s != NATS_OK)
+		fatalx("nats: options: %s", nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+								  : natsStatus_GetText(s));
+	s = natsConnection_Connect(&N.nc, o);
+	natsOptions_Destroy(o);
+	if (s == NATS_OK)
+		atomic_store(&N.up, 1);
+	else if (s != NATS_NOT_YET_CONNECTED)
+		fatalx("nats: connect: %s", nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+								    : natsStatus_GetText(s));
+	else
+		log_warnx("nats: no server reachable yet (%s, ...): detections wait in the spool",
+			  N.servers[0]);
+	jsOptions_Init(&jo);
+	jo.Wait = (int64_t)N.ack_ms;
+	jo.PublishAsync.AckHandler = on_ack;
+	if (natsConnection_JetStream(&N.js, N.nc, &jo) != NATS_OK)
+		fatalx("nats: cannot make a JetStream context");
+	prn_outbox_kick(N.ob);
+	return 0;
+}
+
+static void nats_take(uint64_t seq, const char *line, size_t len)
+{
+	prn_outbox_take(N.ob, seq, line, len);
+}
+
+const struct prn_output prn_nats = {
+	.setup = nats_setup,
+	.flush = nats_flush,
+	.start = nats_start,
+	.take = nats_take,
+	.setup_as_kind = nats_owned,
+};
