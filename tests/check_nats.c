@@ -245,7 +245,9 @@ static void expect_stream(int port, int n, unsigned timeout_ms)
 		for (int i = 0; i < got; i++) {
 			int m = marker(g[i].exe);
 
-			if (m >= 0 && m < n && !count[m]++)
+			/* a trigger's other detections (exec_from_unusual_dir when the
+			 * build directory is under /tmp) are not what is counted */
+			if (m >= 0 && m < n && !strcmp(g[i].subject, subj) && !count[m]++)
 				have++;
 		}
 		if (have == n)
@@ -257,12 +259,14 @@ static void expect_stream(int port, int n, unsigned timeout_ms)
 	for (int i = 0; i < got; i++) {
 		int m = marker(g[i].exe);
 
-		if (m < 0)
-			continue; /* another detection of the host's */
+		if (m < 0 || strcmp(g[i].subject, subj))
+			continue; /* another detection of the host's, or of the trigger's */
 		ck_assert_msg(count[m] == 1, "trigger %d is in the stream %d times", m, count[m]);
-		ck_assert_str_eq(g[i].subject, subj);
 		ck_assert_msg(g[i].uuid[0] && !strcmp(g[i].id, g[i].uuid),
 			      "message id '%s' is not the event's uuid '%s'", g[i].id, g[i].uuid);
+		for (int j = 0; j < i; j++)
+			ck_assert_msg(strcmp(g[j].id, g[i].id), "message id %s is in the stream twice",
+				      g[i].id);
 	}
 }
 
