@@ -273,6 +273,18 @@ static int printed_all(void)
 	       sup_router_bytes(&S, -1) == 0;
 }
 
+/* A version-4 UUID as workers/event.c writes it. */
+static int uuid_ok(const char *u)
+{
+	if (!u || strlen(u) != 36 || u[14] != '4' || !strchr("89ab", u[19]))
+		return 0;
+	for (int i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? u[i] != '-'
+							    : !strchr("0123456789abcdef", u[i]))
+			return 0;
+	return 1;
+}
+
 static long rss_kib(void) { return tl_proc_kib(getpid(), "status", "VmRSS:"); }
 
 START_TEST(test_flood_is_bounded_and_reported)
@@ -329,6 +341,7 @@ START_TEST(test_flood_is_bounded_and_reported)
 	ev = json_loads(got + 5, JSON_DISABLE_EOF_CHECK, NULL);
 	ck_assert_msg(ev != NULL, "not JSON: %.300s", got);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "backlog_share_full");
+	ck_assert_msg(uuid_ok(json_string_value(json_object_get(ev, "uuid"))), "%.300s", got);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "flood");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "unit")), "detections");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "importance")), "high");
@@ -567,6 +580,10 @@ START_TEST(test_printer_loss_reported)
 	}
 	ck_assert_ptr_nonnull(ev);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "data_loss");
+	/* the agent's own event has a uuid like a worker's, its first key */
+	ck_assert_msg(uuid_ok(json_string_value(json_object_get(ev, "uuid"))), "uuid: %s",
+		      json_string_value(json_object_get(ev, "uuid")));
+	ck_assert_msg(log_has("got: {\"uuid\":\""), "log:\n%s", logbuf);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "lossy");
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 7);
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")), 7);
