@@ -550,7 +550,7 @@ int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64
 	/* the printer's words, into the log and an event: made printable */
 	snprintf(d, sizeof(d), "%s", detail);
 	jb_text_printable(d);
-	if (sup_drops_add(s->rt->drops, p->kind->name, cause, "detections", count, 0, d))
+	if (sup_drops_add_reported(s->rt->drops, p->kind->name, cause, count, d))
 		sup_warn_loss(s, "printer_loss", "%s lost %llu detections (%s)%s%s; further losses "
 			      "of this cause are counted and reported in a data_loss event",
 			      p->kind->name, (unsigned long long)count, cause, d[0] ? ": " : "", d);
