@@ -137,6 +137,7 @@ static void report(struct prn_spool *s)
 			s->held[c] = 0;
 		}
 		changed = 1;
+		held = 0;
 	}
 	for (int c = 0; c < L_N; c++)
 		if (s->unrep[c]) {
