@@ -63,7 +63,7 @@ struct jb_settings_def {
 	size_t nkeys;
 	int (*check)(const char *const *vals, size_t *bad, char *err, size_t errlen);
 };
-#define JB_SET_KEYS_MAX 24
+#define JB_SET_KEYS_MAX 32
 
 /* How jibril.conf enables a kind: the key is the row's name in [workers]
  * (workers) or [printers] (printers). */

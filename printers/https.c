@@ -1,34 +1,31 @@
 /*
  * https.c - the HTTPS printer: detections in batches (JSON lines) to an
- * operator's endpoint over TLS, through a disk spool (printers/spool.h).
- *
- * Spool first, with group commit: each line handed over is appended to
- * the spool, and at the end of the loop turn (or when 256 KiB wait) the
- * spool is synced and every line taken so far acknowledged (PRINTED). The
- * router's backlog is the bounded memory queue in front; the spool, on
- * disk and bounded by spool_max_bytes, is what waits while the endpoint
- * is away. The sender peeks the oldest synced lines (batch_lines,
- * batch_bytes, or what batch_ms gathered), posts them with libcurl's
- * multi interface driven by this child's libevent loop (so lines keep
- * being taken and heartbeats keep flowing while a request is out), and
- * consumes them from the spool only on a 2xx.
+ * operator's endpoint over TLS, delivered through the outbox (outbox.h),
+ * like the nats printer: each line waits in memory until a 2xx confirms
+ * its batch; one not confirmed within spill_ms, past memory_max_bytes or
+ * whose batch failed goes to the disk spool (spool.h), fsynced before it
+ * is acknowledged, and the spool drains oldest first. This file is only
+ * the transport: one POST per batch with libcurl's multi interface driven
+ * by this child's libevent loop (so lines keep being taken and heartbeats
+ * keep flowing while a request is out), and the answer sorted into ok,
+ * retry or rejected.
  *
  * Invariants:
- *  - a line is acknowledged only once synced in the spool: a crash loses
- *    nothing the supervisor forgot;
- *  - a batch keeps its Idempotency-Key (the spool's pin) on every retry,
- *    after a restart too, and each line keeps its event's uuid: a receiver
- *    can drop repeats;
+ *  - each line is re-validated as a JSON object before it is sent (a
+ *    spooled one was on disk: outside input), the others dropped and
+ *    reported;
+ *  - a batch's Idempotency-Key is the SHA-256 of its lines (outbox.h):
+ *    the same on every retry, from the spool too and after a restart, and
+ *    each line keeps its event's uuid: a receiver can drop repeats;
  *  - TLS verification is always on (peer and host name), with the CA the
  *    supervisor read (ca_file, the system bundle by default); https only,
  *    no redirects followed;
  *  - network errors, timeouts, TLS failures, 408, 429 and 5xx are retried
- *    with exponential back-off and full jitter (Retry-After honoured,
- *    capped at retry_max_ms), forever: the spool bound, which drops the
- *    oldest with a report, is what limits a long outage. Any other 4xx is
- *    final: logged with a bounded, printable piece of the answer, the
- *    batch moved to dead-letter.jsonl in the spool directory and reported
- *    as lost (prn_loss), never retried;
+ *    (Retry-After of a 429 or 503 handed to the outbox as "not before"),
+ *    forever: the spool bound, which drops the oldest with a report, is
+ *    what limits a long outage. Any other 4xx is final (rejected): the
+ *    outbox moves the batch to dead-letter.jsonl in the spool directory
+ *    and reports it lost, never retried;
  *  - the child opens nothing but files of its spool directory (fd 4): the
  *    host name is resolved in setup, before confinement, and handed to
  *    curl (CURLOPT_RESOLVE); after reresolve_s of failing to connect the
@@ -36,15 +33,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,20 +49,17 @@
 #include "common/child.h"
 #include "common/log.h"
 #include "common/settings.h"
+#include "printers/outbox.h"
 #include "printers/printer.h"
 #include "printers/spool.h"
 
-#define COMMIT_BYTES (256u << 10)	/* appended bytes that force a sync at once */
 #define RESP_KEEP 512			/* bytes of an answer kept for the log */
-#define DEAD_LETTER "dead-letter.jsonl"
-#define TLS_LOG_EVERY_MS 60000
 
 /* --- the settings ([https] of jibril.conf) ---------------------------------- */
 
 enum {
 	K_URL, K_TOKEN, K_AUTH_HEADER, K_AUTH_SCHEME, K_CA, K_CONNECT_MS, K_TIMEOUT_MS,
-	K_BATCH_LINES, K_BATCH_BYTES, K_BATCH_MS, K_RETRY_INITIAL, K_RETRY_MAX, K_RERESOLVE,
-	K_SPOOL_DIR, K_SPOOL_MAX, K_N
+	K_RERESOLVE, K_OUTBOX, K_N = K_OUTBOX + PRN_OUTBOX_NKEYS
 };
 
 static const struct jb_setting keys[K_N] = {
@@ -79,14 +70,8 @@ static const struct jb_setting keys[K_N] = {
 	[K_CA] = {"ca_file", JB_SET_FILE, "/etc/ssl/certs/ca-certificates.crt", 0, 4u << 20},
 	[K_CONNECT_MS] = {"connect_timeout_ms", JB_SET_U32, "5000", 100, 600000},
 	[K_TIMEOUT_MS] = {"timeout_ms", JB_SET_U32, "30000", 100, 3600000},
-	[K_BATCH_LINES] = {"batch_lines", JB_SET_U32, "500", 1, 100000},
-	[K_BATCH_BYTES] = {"batch_bytes", JB_SET_BYTES, "1M", 1024, 16u << 20},
-	[K_BATCH_MS] = {"batch_ms", JB_SET_U32, "1000", 0, 600000},
-	[K_RETRY_INITIAL] = {"retry_initial_ms", JB_SET_U32, "500", 10, 600000},
-	[K_RETRY_MAX] = {"retry_max_ms", JB_SET_U32, "60000", 100, 3600000},
 	[K_RERESOLVE] = {"reresolve_s", JB_SET_U32, "300", 10, 86400},
-	[K_SPOOL_DIR] = {"spool_dir", JB_SET_DIR, "/var/lib/jibril/spool/https", 0, 0},
-	[K_SPOOL_MAX] = {"spool_max_bytes", JB_SET_BYTES, "256M", 1u << 20, 1ull << 40},
+	[K_OUTBOX] = PRN_OUTBOX_SETTINGS("/var/lib/jibril/spool/https", "1000"),
 };
 
 /* RFC 9110 token characters: a header name */
@@ -94,21 +79,6 @@ static int is_token(const char *s)
 {
 	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			       "0123456789!#$%&'*+-.^_`|~") == strlen(s);
-}
-
-static uint64_t num(const struct jb_setting *k, const char *v)
-{
-	uint64_t n = 0;
-
-	for (; *v >= '0' && *v <= '9'; v++)
-		n = n * 10 + (uint64_t)(*v - '0');
-	if (*v == 'K' || *v == 'k')
-		n <<= 10;
-	else if (*v == 'M' || *v == 'm')
-		n <<= 20;
-	else if (*v == 'G' || *v == 'g')
-		n <<= 30;
-	return n;
 }
 
 /* Between keys (config.c runs it when the kind is on). */
@@ -145,14 +115,8 @@ static int https_check(const char *const *v, size_t *bad, char *err, size_t errl
 			 "to send the token alone)", v[K_AUTH_SCHEME]);
 		return -1;
 	}
-	if (num(&keys[K_RETRY_MAX], v[K_RETRY_MAX]) < num(&keys[K_RETRY_INITIAL], v[K_RETRY_INITIAL])) {
-		*bad = K_RETRY_MAX;
-		snprintf(err, errlen, "retry_max_ms must be at least retry_initial_ms");
-		return -1;
-	}
-	if (num(&keys[K_BATCH_BYTES], v[K_BATCH_BYTES]) * 2 > num(&keys[K_SPOOL_MAX], v[K_SPOOL_MAX])) {
-		*bad = K_SPOOL_MAX;
-		snprintf(err, errlen, "spool_max_bytes must hold two batches (batch_bytes)");
+	if (prn_outbox_check(v + K_OUTBOX, bad, err, errlen) < 0) {
+		*bad += K_OUTBOX;
 		return -1;
 	}
 	return 0;
@@ -164,33 +128,27 @@ const struct jb_settings_def prn_https_settings = {keys, K_N, https_check};
 
 static struct {
 	struct prn_spool *spool;
+	struct prn_outbox *ob;
 	struct event_base *base;
 	CURLM *multi;
 	CURL *easy;
 	struct curl_slist *resolve;
-	struct event *ev_curl_timer, *ev_commit, *ev_batch, *ev_retry;
+	struct event *ev_curl_timer, *ev_empty, *ev_reresolve;
 	/* settings */
 	char *url, *auth, *host;	/* auth: the whole header line, or NULL */
 	struct curl_blob ca;
-	uint64_t connect_ms, timeout_ms, batch_lines, batch_bytes, batch_ms, retry_initial,
-		retry_max, reresolve_ms, spool_max;
+	uint64_t connect_ms, timeout_ms, reresolve_ms, spool_max;
 	int host_is_literal, no_address;
-	/* taking lines */
-	uint64_t taken, acked;
-	size_t unsynced;
-	/* sending */
-	struct prn_spool_batch batch;
+	/* the request out */
 	char *body;
 	size_t body_len, body_cap, body_lines;
 	struct curl_slist *headers;
 	int in_flight;
+	uint64_t token;
+	char key[64];
 	char resp[RESP_KEEP + 1];
 	size_t resp_len;
-	uint64_t delay_ms;		/* the next back-off */
 	uint64_t failing_since_ms;	/* first of a streak of failures to connect, 0 none */
-	uint64_t tls_logged_ms;
-	unsigned rng;
-	uint64_t sent_lines, batches_ok;
 } H;
 
 static uint64_t now_ms(void)
@@ -199,17 +157,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void loss(const char *cause, uint64_t n, const char *detail)
-{
-	log_warnx("https: %llu detections lost (%s): %s", (unsigned long long)n, cause, detail);
-	prn_loss(cause, n, detail); /* a data_loss event, through the other printers too */
-}
-
-static void spool_loss(void *arg, const char *cause, uint64_t n, const char *detail)
-{
-	loss(cause, n, detail);
 }
 
 static void arm(struct event *ev, uint64_t ms)
@@ -221,10 +168,11 @@ static void arm(struct event *ev, uint64_t ms)
 
 /* --- setup (before confinement) --------------------------------------------------- */
 
-static int get_num(const struct jb_settings *s, int k, uint64_t *out, char *err, size_t errlen)
+static int get_num(const struct jb_settings *s, const char *name, uint64_t *out, char *err,
+		   size_t errlen)
 {
-	if (jb_settings_u64(s, keys[k].name, out) < 0) {
-		snprintf(err, errlen, "https: setting %s missing", keys[k].name);
+	if (jb_settings_u64(s, name, out) < 0) {
+		snprintf(err, errlen, "https: setting %s missing", name);
 		return -1;
 	}
 	return 0;
@@ -299,21 +247,15 @@ static int https_setup(char *err, size_t errlen)
 		return -1;
 	}
 	if (!(v = jb_settings_get(s, "url", NULL)) || !(H.url = strdup(v)) ||
-	    get_num(s, K_CONNECT_MS, &H.connect_ms, err, errlen) < 0 ||
-	    get_num(s, K_TIMEOUT_MS, &H.timeout_ms, err, errlen) < 0 ||
-	    get_num(s, K_BATCH_LINES, &H.batch_lines, err, errlen) < 0 ||
-	    get_num(s, K_BATCH_BYTES, &H.batch_bytes, err, errlen) < 0 ||
-	    get_num(s, K_BATCH_MS, &H.batch_ms, err, errlen) < 0 ||
-	    get_num(s, K_RETRY_INITIAL, &H.retry_initial, err, errlen) < 0 ||
-	    get_num(s, K_RETRY_MAX, &H.retry_max, err, errlen) < 0 ||
-	    get_num(s, K_RERESOLVE, &H.reresolve_ms, err, errlen) < 0 ||
-	    get_num(s, K_SPOOL_MAX, &H.spool_max, err, errlen) < 0) {
+	    get_num(s, "connect_timeout_ms", &H.connect_ms, err, errlen) < 0 ||
+	    get_num(s, "timeout_ms", &H.timeout_ms, err, errlen) < 0 ||
+	    get_num(s, "reresolve_s", &H.reresolve_ms, err, errlen) < 0 ||
+	    get_num(s, "spool_max_bytes", &H.spool_max, err, errlen) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "https: no url");
 		return -1;
 	}
 	H.reresolve_ms *= 1000;
-	H.delay_ms = H.retry_initial;
 	/* the token: its file's content, without the line end an editor adds */
 	if ((v = jb_settings_get(s, "token_file", &len)) && len) {
 		while (len && (v[len - 1] == '\n' || v[len - 1] == '\r' || v[len - 1] == ' '))
@@ -356,8 +298,6 @@ static int https_setup(char *err, size_t errlen)
 	}
 	if (resolve_host(err, errlen) < 0)
 		return -1;
-	if (getrandom(&H.rng, sizeof(H.rng), 0) != (ssize_t)sizeof(H.rng))
-		H.rng = (unsigned)getpid();
 	H.multi = curl_multi_init(); /* its wake-up socket pair: made now */
 	H.easy = curl_easy_init();
 	if (!H.multi || !H.easy) {
@@ -368,12 +308,18 @@ static int https_setup(char *err, size_t errlen)
 	return 0; /* no fd of its own: lines go through take */
 }
 
+static void spool_loss(void *arg, const char *cause, uint64_t n, const char *detail)
+{
+	log_warnx("https: %llu detections lost (%s): %s", (unsigned long long)n, cause, detail);
+	prn_loss(cause, n, detail); /* a data_loss event, through the other printers too */
+}
+
 /* The spool, read whole as the kind's uid (its directory is 0700) and
  * before seccomp (listing it needs getdents, cutting a torn tail
- * ftruncate). */
+ * ftruncate, its lock flock). */
 static int https_setup_as_kind(char *err, size_t errlen)
 {
-	H.spool = prn_spool_open(JB_CHILD_AUX_FD, H.spool_max, err, errlen);
+	H.spool = prn_outbox_spool_open("https", JB_CHILD_AUX_FD, prn_settings(), err, errlen);
 	if (!H.spool)
 		return -1;
 	prn_spool_on_loss(H.spool, spool_loss, NULL);
@@ -442,61 +388,86 @@ static size_t on_body(char *p, size_t size, size_t n, void *userp)
 	return len;
 }
 
-/* --- sending ---------------------------------------------------------------------- */
+/* --- the transport ---------------------------------------------------------------- */
 
-static void send_next(void);
-
-/* The body: each spooled line re-validated as a JSON object (the disk is
- * outside input), the others dropped and reported. */
-static int build_body(void)
+/* The body: each line re-validated as a JSON object (a spooled one was on
+ * disk, outside input), the others dropped and reported. */
+static int build_body(const struct prn_batch *b)
 {
-	const char *p = H.batch.buf, *end = H.batch.buf + H.batch.len;
+	const char *p = b->buf, *end = b->buf + b->len;
 	uint64_t bad = 0;
 
 	H.body_len = H.body_lines = 0;
-	if (H.body_cap < H.batch.len + 1) {
-		char *nb = realloc(H.body, H.batch.len + 1);
+	if (H.body_cap < b->len + 1) {
+		char *nb = realloc(H.body, b->len + 1);
 
 		if (!nb)
 			return -1;
 		H.body = nb;
-		H.body_cap = H.batch.len + 1;
+		H.body_cap = b->len + 1;
 	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = (size_t)(nl - p);
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		json_error_t jerr;
 		json_t *j = json_loadb(p, len, JSON_REJECT_DUPLICATES, &jerr);
 
 		if (j && json_is_object(j)) {
-			memcpy(H.body + H.body_len, p, len + 1);
+			memcpy(H.body + H.body_len, p, len);
+			H.body[H.body_len + len] = '\n';
 			H.body_len += len + 1;
 			H.body_lines++;
 		} else {
 			bad++;
 		}
 		json_decref(j);
-		p = nl + 1;
+		p = nl ? nl + 1 : end;
 	}
 	if (bad)
-		loss("spool_invalid", bad, "https: a spooled line is not a JSON object");
+		spool_loss(NULL, "spool_invalid", bad, "https: a spooled line is not a JSON object");
 	return 0;
 }
 
-static void start_request(void)
+static int tr_ready(void *arg)
+{
+	return !H.no_address;
+}
+
+/* A batch whose every line was invalid: nothing to post, done at once
+ * (never from inside send). */
+static void on_empty(evutil_socket_t fd, short what, void *arg)
+{
+	prn_outbox_done(H.ob, H.token, PRN_SENT_OK, 0, NULL);
+}
+
+static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
 {
 	char key[160];
 
+	if (H.in_flight) {
+		/* the outbox gave up waiting for it: abandoned, its answer
+		 * would come too late */
+		curl_multi_remove_handle(H.multi, H.easy);
+		H.in_flight = 0;
+	}
+	if (build_body(b) < 0)
+		return -1;
+	H.token = token;
+	snprintf(H.key, sizeof(H.key), "%s", b->key);
+	if (!H.body_lines) {
+		event_active(H.ev_empty, EV_TIMEOUT, 0);
+		return 0;
+	}
 	curl_slist_free_all(H.headers);
 	H.headers = NULL;
-	snprintf(key, sizeof(key), "Idempotency-Key: %s", H.batch.key);
+	snprintf(key, sizeof(key), "Idempotency-Key: %s", b->key);
 	H.headers = curl_slist_append(H.headers, "Content-Type: application/x-ndjson");
 	H.headers = curl_slist_append(H.headers, key);
 	H.headers = curl_slist_append(H.headers, "Expect:");
 	if (H.auth)
 		H.headers = curl_slist_append(H.headers, H.auth);
 	if (!H.headers)
-		fatalx("https: out of memory");
+		return -1;
 	curl_easy_reset(H.easy);
 	curl_easy_setopt(H.easy, CURLOPT_URL, H.url);
 	curl_easy_setopt(H.easy, CURLOPT_PROTOCOLS_STR, "https");
@@ -518,76 +489,16 @@ static void start_request(void)
 	curl_easy_setopt(H.easy, CURLOPT_WRITEFUNCTION, on_body);
 	H.resp_len = 0;
 	if (curl_multi_add_handle(H.multi, H.easy) != CURLM_OK)
-		fatalx("https: cannot start a request");
+		return -1;
 	H.in_flight = 1;
+	return 0;
 }
 
-/* Take the oldest synced lines and post them, unless a request is out or
- * a back-off runs. */
-static void send_next(void)
+static void on_reresolve(evutil_socket_t fd, short what, void *arg)
 {
-	int r;
-
-	if (H.in_flight || evtimer_pending(H.ev_retry, NULL) || H.no_address)
-		return;
-	evtimer_del(H.ev_batch);
-	for (int rounds = 0; rounds < 1000; rounds++) {
-		r = prn_spool_peek(H.spool, (size_t)H.batch_lines, (size_t)H.batch_bytes, &H.batch);
-		if (r < 0)
-			fatal("https: spool: read");
-		if (r == 0)
-			return;
-		if (build_body() < 0)
-			fatalx("https: out of memory");
-		if (H.body_lines) {
-			start_request();
-			return;
-		}
-		if (prn_spool_consume(H.spool, &H.batch) < 0) /* nothing valid in it */
-			fatal("https: spool: consume");
-	}
-}
-
-/* New lines were synced: send now if a batch is full, else when batch_ms
- * has gathered more. */
-static void maybe_send(void)
-{
-	if (H.in_flight || evtimer_pending(H.ev_retry, NULL))
-		return;
-	if (!H.batch_ms || prn_spool_lines(H.spool) >= H.batch_lines ||
-	    prn_spool_bytes(H.spool) >= H.batch_bytes)
-		send_next();
-	else if (!evtimer_pending(H.ev_batch, NULL) && prn_spool_lines(H.spool))
-		arm(H.ev_batch, H.batch_ms);
-}
-
-static void on_batch(evutil_socket_t fd, short what, void *arg)
-{
-	send_next();
-}
-
-static void on_retry(evutil_socket_t fd, short what, void *arg)
-{
-	if (H.no_address) {
-		log_warnx("https: %s still has no address: restarting to resolve it again", H.host);
-		prn_spool_close(H.spool);
-		exit(0);
-	}
-	send_next();
-}
-
-/* Exponential back-off with full jitter: a delay in [d/2, d], d doubling
- * up to retry_max; a Retry-After (seconds or a date: curl gives seconds)
- * overrides it, capped at retry_max. */
-static void back_off(int64_t retry_after_s)
-{
-	uint64_t d = H.delay_ms, wait = d / 2 + (uint64_t)rand_r(&H.rng) % (d / 2 + 1);
-
-	if (retry_after_s > 0)
-		wait = (uint64_t)retry_after_s * 1000 < H.retry_max ? (uint64_t)retry_after_s * 1000
-								    : H.retry_max;
-	H.delay_ms = d * 2 < H.retry_max ? d * 2 : H.retry_max;
-	arm(H.ev_retry, wait);
+	log_warnx("https: %s still has no address: restarting to resolve it again", H.host);
+	prn_spool_close(H.spool);
+	exit(0);
 }
 
 /* A printable, bounded piece of what the server said. */
@@ -600,84 +511,53 @@ static const char *sanitised_resp(void)
 	return H.resp;
 }
 
-/* A final refusal (4xx): the batch to the dead-letter file, reported. */
-static void dead_letter(long code)
-{
-	char detail[1024];
-	struct stat st;
-	int fd = openat(JB_CHILD_AUX_FD, DEAD_LETTER,
-			O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int kept = 0;
-
-	if (fd >= 0 && fstat(fd, &st) == 0 &&
-	    (uint64_t)st.st_size + H.body_len <= H.spool_max &&
-	    prn_write_all(fd, H.body, H.body_len) == 0 && fdatasync(fd) == 0)
-		kept = 1;
-	if (fd >= 0)
-		close(fd);
-	snprintf(detail, sizeof(detail), "HTTP %ld from %s (batch %s): '%s'; %s", code, H.host,
-		 H.batch.key, sanitised_resp(),
-		 kept ? "moved to " DEAD_LETTER " in the spool directory"
-		      : "the dead-letter file is full or unwritable: dropped");
-	loss("http_rejected", H.body_lines, detail); /* logged there */
-}
-
+/* The answer, sorted: 2xx ok; another 4xx but 408 and 429 rejected for
+ * good; the rest (408, 429, 5xx, a 3xx: redirects are not followed, no
+ * answer at all) retried. */
 static void finish(CURLcode rc, long code, curl_off_t retry_after)
 {
 	uint64_t now = now_ms();
+	char why[512];
 
 	if (rc == CURLE_OK && H.failing_since_ms) {
 		/* an answer, whatever it says: the address works */
 		log_info("https: %s answers again (HTTP %ld)", H.host, code);
-		H.failing_since_ms = H.tls_logged_ms = 0;
+		H.failing_since_ms = 0;
 	}
 	if (rc == CURLE_OK && code >= 200 && code < 300) {
-		if (prn_spool_consume(H.spool, &H.batch) < 0)
-			fatal("https: spool: consume");
-		H.sent_lines += H.body_lines;
-		H.batches_ok++;
-		H.delay_ms = H.retry_initial;
-		send_next(); /* what waited meanwhile */
-		return;
-	}
-	if (rc == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429) {
-		dead_letter(code);
-		if (prn_spool_consume(H.spool, &H.batch) < 0)
-			fatal("https: spool: consume");
-		H.delay_ms = H.retry_initial;
-		send_next();
+		prn_outbox_done(H.ob, H.token, PRN_SENT_OK, 0, NULL);
 		return;
 	}
 	if (rc == CURLE_OK) {
-		/* 408, 429, 5xx (and anything unexpected, a 3xx: redirects are
-		 * not followed): the same batch later, with the same key */
-		log_warnx("https: HTTP %ld from %s for batch %s (%zu lines): '%s'; retried", code,
-			  H.host, H.batch.key, H.body_lines, sanitised_resp());
-		back_off(code == 429 || code == 503 ? (int64_t)retry_after : -1);
+		int final = code >= 400 && code < 500 && code != 408 && code != 429;
+
+		snprintf(why, sizeof(why), "HTTP %ld from %.200s for %zu lines: '%.200s'", code, H.host,
+			 H.body_lines, sanitised_resp());
+		prn_outbox_done(H.ob, H.token, final ? PRN_SENT_REJECTED : PRN_SENT_RETRY,
+				(code == 429 || code == 503) && retry_after > 0
+					? (uint64_t)retry_after * 1000
+					: 0,
+				why);
 		return;
 	}
 	/* no answer: network, timeout, TLS (a wrong certificate is refused
 	 * before a byte of the body is sent) */
 	if (!H.failing_since_ms)
 		H.failing_since_ms = now;
-	if (!H.tls_logged_ms || now - H.tls_logged_ms >= TLS_LOG_EVERY_MS) {
-		log_warnx("https: %s: %s%s; %llu detections wait in the spool, retried", H.host,
-			  curl_easy_strerror(rc),
-			  rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR
-				  ? " (the certificate is refused: check ca_file and the host name)"
-				  : "",
-			  (unsigned long long)prn_spool_lines(H.spool));
-		H.tls_logged_ms = now;
-	}
+	snprintf(why, sizeof(why), "%.200s: %s%s", H.host, curl_easy_strerror(rc),
+		 rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR
+			 ? " (the certificate is refused: check ca_file and the host name)"
+			 : "");
 	if (!H.host_is_literal && now - H.failing_since_ms >= H.reresolve_ms &&
 	    (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT)) {
-		/* the address may have changed: a new printer resolves again */
+		/* the address may have changed: a new printer resolves again
+		 * (what is not acknowledged the supervisor has) */
 		log_warnx("https: no connection to %s for %llu s: restarting to resolve it again",
 			  H.host, (unsigned long long)((now - H.failing_since_ms) / 1000));
 		prn_spool_close(H.spool);
 		exit(0);
 	}
-	back_off(-1);
+	prn_outbox_done(H.ob, H.token, PRN_SENT_RETRY, 0, why);
 }
 
 static void check_done(void)
@@ -701,62 +581,58 @@ static void check_done(void)
 	}
 }
 
-/* --- taking lines: spool, group commit, acknowledge ------------------------------------ */
+/* --- taking lines ------------------------------------------------------------------- */
 
-static void commit(void)
+static void ack_line(void *arg, uint64_t seq)
 {
-	if (prn_spool_sync(H.spool) < 0)
-		fatal("https: spool: sync (the unacknowledged lines are sent again to the next "
-		      "printer)");
-	H.unsynced = 0;
-	if (H.taken > H.acked) {
-		H.acked = H.taken;
-		prn_acknowledge(H.acked);
-	}
-	maybe_send();
-}
-
-static void on_commit(evutil_socket_t fd, short what, void *arg)
-{
-	commit();
+	prn_acknowledge(seq);
 }
 
 static void https_take(uint64_t seq, const char *line, size_t len)
 {
-	if (line && prn_spool_append(H.spool, line, len) < 0) {
-		if (errno != EINVAL)
-			fatal("https: spool: append");
-		loss("spool_line_too_big", 1, "https: a detection larger than the spool takes");
-	}
-	H.taken = seq;
-	H.unsynced += len;
-	if (H.unsynced >= COMMIT_BYTES)
-		commit();
-	else
-		event_active(H.ev_commit, EV_TIMEOUT, 0); /* at the end of this loop turn */
+	prn_outbox_take(H.ob, seq, line, len);
 }
 
+/* On CONFIG, confined: curl on the loop, then the outbox, which sends
+ * what a predecessor left in the spool first. */
 static int https_start(struct event_base *base, char *err, size_t errlen)
 {
+	struct prn_outbox_conf c = {
+		.name = "https",
+		/* curl's own timeout answers first; this only catches a
+		 * request curl never finishes */
+		.send_timeout_ms = (uint32_t)(H.timeout_ms + 2000),
+		.dead_dirfd = JB_CHILD_AUX_FD,
+		.dead_max_bytes = H.spool_max,
+		.reject_cause = "http_rejected",
+	};
+	struct prn_transport t = {tr_ready, tr_send, NULL};
+
+	err[0] = '\0';
 	H.base = base;
 	H.ev_curl_timer = evtimer_new(base, on_curl_timer, NULL);
-	H.ev_commit = event_new(base, -1, 0, on_commit, NULL);
-	H.ev_batch = evtimer_new(base, on_batch, NULL);
-	H.ev_retry = evtimer_new(base, on_retry, NULL);
-	if (!H.ev_curl_timer || !H.ev_commit || !H.ev_batch || !H.ev_retry) {
-		snprintf(err, errlen, "https: cannot make its timers");
+	H.ev_empty = event_new(base, -1, 0, on_empty, NULL);
+	H.ev_reresolve = evtimer_new(base, on_reresolve, NULL);
+	if (!H.ev_curl_timer || !H.ev_empty || !H.ev_reresolve ||
+	    prn_outbox_conf_read(prn_settings(), &c, err, errlen) < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "https: cannot make its timers");
 		return -1;
 	}
 	curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, on_sock);
 	curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 1L);
+	H.ob = prn_outbox_new(base, H.spool, &c, &t, ack_line, NULL);
+	if (!H.ob) {
+		snprintf(err, errlen, "https: cannot set up the outbox");
+		return -1;
+	}
 	if (H.no_address) {
 		/* spool until the restart that resolves again */
-		arm(H.ev_retry, H.reresolve_ms / 10);
-		H.failing_since_ms = now_ms();
+		arm(H.ev_reresolve, H.reresolve_ms / 10);
 		return 0;
 	}
-	send_next(); /* what a predecessor left in the spool */
+	prn_outbox_kick(H.ob); /* what a predecessor left in the spool */
 	return 0;
 }
 

@@ -60,8 +60,8 @@
 
 enum {
 	K_URL, K_STREAM, K_CREATE, K_PREFIX, K_HOST, K_DUPWIN, K_MAXAGE, K_CA, K_CERT, K_KEY,
-	K_SNI, K_TOKEN, K_CREDS, K_NKEY, K_SEED, K_SPOOL, K_SPOOL_MAX, K_MEM, K_SPILL, K_ACK,
-	K_BATCH, K_RECONNECT, K_NKEYS
+	K_SNI, K_TOKEN, K_CREDS, K_NKEY, K_SEED, K_ACK, K_RECONNECT, K_OUTBOX,
+	K_NKEYS = K_OUTBOX + PRN_OUTBOX_NKEYS
 };
 
 static const struct jb_setting nats_keys[] = {
@@ -80,13 +80,10 @@ static const struct jb_setting nats_keys[] = {
 	[K_CREDS] = {"creds_file", JB_SET_SECRET, "", 0, 65536},
 	[K_NKEY] = {"nkey", JB_SET_STR, "", 0, 56},
 	[K_SEED] = {"nkey_seed_file", JB_SET_SECRET, "", 0, 4096},
-	[K_SPOOL] = {"spool_dir", JB_SET_DIR, "/var/lib/jibril/spool/nats", 0, 0},
-	[K_SPOOL_MAX] = {"spool_max_bytes", JB_SET_BYTES, "256M", 65536, 1ull << 40},
-	[K_MEM] = {"memory_max_bytes", JB_SET_BYTES, "8M", 65536, 1ull << 30},
-	[K_SPILL] = {"spill_ms", JB_SET_U32, "2000", 10, 600000},
 	[K_ACK] = {"ack_timeout_ms", JB_SET_U32, "5000", 100, 600000},
-	[K_BATCH] = {"batch_lines", JB_SET_U32, "256", 1, 10000},
 	[K_RECONNECT] = {"reconnect_wait_ms", JB_SET_U32, "1000", 10, 60000},
+	/* batch_ms 0: a publish is one message each, nothing gained by waiting */
+	[K_OUTBOX] = PRN_OUTBOX_SETTINGS("/var/lib/jibril/spool/nats", "0"),
 };
 _Static_assert(sizeof(nats_keys) / sizeof(nats_keys[0]) == K_NKEYS, "a key without a row");
 _Static_assert(K_NKEYS <= JB_SET_KEYS_MAX, "too many keys");
@@ -270,6 +267,8 @@ static int nats_check(const char *const *v, size_t *bad, char *err, size_t errle
 			 v[K_NKEY]);
 		return *bad = K_NKEY, -1;
 	}
+	if (prn_outbox_check(v + K_OUTBOX, bad, err, errlen) < 0)
+		return *bad += K_OUTBOX, -1;
 	return 0;
 }
 
@@ -484,8 +483,7 @@ static int nats_setup(char *err, size_t errlen)
 /* As the kind's uid (its spool directory is 0700, its own), before seccomp. */
 static int nats_owned(char *err, size_t errlen)
 {
-	N.spool = prn_spool_open(JB_CHILD_AUX_FD, set_num("spool_max_bytes", 256u << 20), err,
-				 errlen);
+	N.spool = prn_outbox_spool_open("nats", JB_CHILD_AUX_FD, N.set, err, errlen);
 	return N.spool ? 0 : -1;
 }
 
@@ -756,7 +754,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 		}
 		if (!ok)
 			N.stream_ok = 0; /* a missing stream answers "no responders" */
-		prn_outbox_done(N.ob, token, ok, why);
+		/* every failure is retried: a missing stream, a stream at its
+		 * limits or a server away is the operator's to mend, and the
+		 * spool's bound (its oldest dropped, reported) is what limits
+		 * the wait; JetStream has no answer that says "this message,
+		 * never" */
+		prn_outbox_done(N.ob, token, ok ? PRN_SENT_OK : PRN_SENT_RETRY, 0, why);
 	}
 	prn_outbox_kick(N.ob);
 }
@@ -771,13 +774,8 @@ static int nats_start(struct event_base *base, char *err, size_t errlen)
 {
 	struct prn_outbox_conf c = {
 		.name = "nats",
-		.memory_bytes = set_num("memory_max_bytes", 8u << 20),
-		.spill_ms = (uint32_t)set_num("spill_ms", 2000),
 		.send_timeout_ms = (uint32_t)N.ack_ms + 1000,
-		.batch_lines = (uint32_t)set_num("batch_lines", 256),
-		.batch_bytes = 1u << 20,
-		.retry_min_ms = 200,
-		.retry_max_ms = 30000,
+		.dead_dirfd = -1, /* nothing is refused for good (on_wake) */
 	};
 	struct prn_transport t = {tr_ready, tr_send, NULL};
 	natsOptions *o = NULL;
@@ -786,6 +784,8 @@ static int nats_start(struct event_base *base, char *err, size_t errlen)
 	size_t len;
 	const char *v;
 
+	if (prn_outbox_conf_read(N.set, &c, err, errlen) < 0)
+		return -1;
 	N.ob = prn_outbox_new(base, N.spool, &c, &t, ack_line, NULL);
 	N.ev = event_new(base, N.efd, EV_READ | EV_PERSIST, on_wake, NULL);
 	if (!N.ob || !N.ev || event_add(N.ev, NULL) < 0) {

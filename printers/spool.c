@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +78,7 @@ static const char *const loss_cause[L_N] = {"spool_full", "spool_corrupt"};
 
 struct prn_spool {
 	int dirfd, curfd, wfd;	/* wfd: the last segment's, open for appending */
+	int lockfd;		/* "lock", flock'ed while the spool is open */
 	int dir_dirty;		/* a segment was made since the directory's last fsync */
 	uint64_t max_bytes, seg_max;
 	struct seg *segs;	/* oldest first; the last is the one written */
@@ -704,7 +706,25 @@ struct prn_spool *prn_spool_open(int dirfd, uint64_t max_bytes, char *err, size_
 		return NULL;
 	}
 	s->dirfd = dirfd;
-	s->wfd = -1;
+	s->wfd = s->curfd = -1;
+	/* one spool, one writer: a second agent pointed at the same
+	 * directory would interleave cursors and segments. The lock is the
+	 * open file's, so it ends with the process however it ends. */
+	s->lockfd = openat(dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (s->lockfd < 0) {
+		snprintf(err, errlen, "spool: cannot open its lock file: %s", strerror(errno));
+		goto fail;
+	}
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "spool: %s", e == EWOULDBLOCK
+				      ? "its directory is in use by another process (its lock is held)"
+				      : strerror(e));
+		prn_spool_close(s);
+		errno = e;
+		return NULL;
+	}
 	s->max_bytes = max_bytes;
 	s->seg_max = max_bytes / 16;
 	if (s->seg_max > (64u << 20))
@@ -791,6 +811,8 @@ void prn_spool_close(struct prn_spool *s)
 	}
 	if (s->curfd >= 0)
 		close(s->curfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
 	free(s->segs);
 	free(s->wbuf);
 	free(s->rbuf);

@@ -40,8 +40,11 @@ struct prn_spool_stats {
 #define PRN_SPOOL_LINE_MAX (1u << 20)
 
 /* Open the spool kept in directory dirfd (reading every segment and the
- * cursor, cutting a torn tail), keeping at most max_bytes of lines. NULL
- * with err on failure. dirfd stays the caller's. */
+ * cursor, cutting a torn tail), keeping at most max_bytes of lines. It
+ * holds an flock on the file "lock" in it until closed (or the process
+ * ends): a second open of the same directory fails with errno
+ * EWOULDBLOCK. NULL with err (and errno) on failure. dirfd stays the
+ * caller's. */
 struct prn_spool *prn_spool_open(int dirfd, uint64_t max_bytes, char *err, size_t errlen);
 void prn_spool_close(struct prn_spool *s);
 

@@ -572,6 +572,15 @@ START_TEST(test_nats_keys)
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ntoken_file = t\n", 5,
 		 "not an absolute path"},
 		{"[nats]\nurl = nats://a\nport = 1\n", 3, "unknown key 'port' in section [nats]"},
+		/* the delivery keys it shares with [https] (outbox.h), checked alike */
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nbatch_ms = 2000\n", 5,
+		 "[nats] batch_ms: batch_ms must be shorter than spill_ms"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nretry_initial_ms = 900\n"
+		 "retry_max_ms = 800\n", 6, "[nats] retry_max_ms: retry_max_ms must be at least"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nbatch_bytes = 1M\n"
+		 "spool_max_bytes = 1M\n", 6, "spool_max_bytes must hold two batches"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nbatch_lines = 100001\n", 5,
+		 "batch_lines: '100001' is not a number in 1..100000"},
 	};
 	static const char ngood[] = "[printers]\nnats = yes\n[nats]\n"
 				   "url = nats://10.0.0.1, tls://[::1]:4443 ,nats://n.example\n"
@@ -598,6 +607,32 @@ START_TEST(test_nats_keys)
 	load_ok(path, &c);
 	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
 	ck_assert_str_eq(jb_config_setting_get(&c, r, "stream", NULL), "JIBRIL");
+	/* one delivery mechanism: every delivery key of [https] is in [nats]
+	 * with the same type and range (only spool_dir's and batch_ms's
+	 * defaults differ) */
+	{
+		const struct jb_settings_def *h = jb_kinds[kind_index("https")].settings;
+		static const char *const shared[] = {"spool_dir", "spool_max_bytes",
+						     "memory_max_bytes", "spill_ms", "batch_lines",
+						     "batch_bytes", "batch_ms", "retry_initial_ms",
+						     "retry_max_ms"};
+
+		for (size_t k = 0; k < sizeof(shared) / sizeof(shared[0]); k++) {
+			const struct jb_setting *a = NULL, *b = NULL;
+
+			for (size_t i = 0; i < h->nkeys; i++)
+				if (!strcmp(h->keys[i].name, shared[k]))
+					a = &h->keys[i];
+			for (size_t i = 0; i < d->nkeys; i++)
+				if (!strcmp(d->keys[i].name, shared[k]))
+					b = &d->keys[i];
+			ck_assert_msg(a && b, "%s is not in both [https] and [nats]", shared[k]);
+			ck_assert_msg(a->type == b->type && a->min == b->min && a->max == b->max,
+				      "%s differs between [https] and [nats]", shared[k]);
+			if (strcmp(shared[k], "spool_dir") && strcmp(shared[k], "batch_ms"))
+				ck_assert_str_eq(a->dflt, b->dflt);
+		}
+	}
 }
 END_TEST
 
@@ -747,6 +782,9 @@ START_TEST(test_kind_sections)
 	    "retry_max_ms = 800\n", 6, "retry_max_ms must be at least retry_initial_ms");
 	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nbatch_bytes = 1M\n"
 	    "spool_max_bytes = 1M\n", 6, "spool_max_bytes must hold two batches");
+	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nspill_ms = 500\n"
+	    "batch_ms = 500\n", 6, "[https] batch_ms: batch_ms must be shorter than spill_ms");
+	BAD("[https]\nmemory_max_bytes = 1K\n", 2, "memory_max_bytes: '1K' is not a size");
 	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nauth_header = a b\n", 5,
 	    "'a b' is not a header name");
 	BAD("[stdout]\nx = 1\n", 1, "unknown section [stdout]");

@@ -27,7 +27,9 @@
  *    back, a new agent over the same spool_dir: the spool drains;
  *  - a server whose certificate another CA signed: refused, logged,
  *    nothing received;
- *  - a token file that is not 0600 root's: start refused, FILE:LINE.
+ *  - a token file that is not 0600 root's: start refused, FILE:LINE;
+ *  - a spool directory another agent's printer holds (its lock): this
+ *    printer refused with the reason, disabled (exit 78), not restarted.
  * Traffic goes to 127.0.0.1 only. Not root, or no python3/openssl:
  * "SKIP:" and exit 77. Every wait polls with a deadline.
  */
@@ -42,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -599,6 +602,65 @@ START_TEST(test_wrong_certificate)
 }
 END_TEST
 
+/* --- two agents, one spool directory --------------------------------------------------- */
+
+START_TEST(test_spool_shared)
+{
+	struct jbh_agent a;
+	char lock[256];
+	int fd;
+
+	/* the first agent makes the spool directory (the printer's own) */
+	srv_up("good");
+	agent_up(&a, https_conf("127.0.0.1", "good", NULL));
+	jbh_stop(&a, STOP_MS);
+	/* "another agent" holds it: the lock its printer would take */
+	snprintf(lock, sizeof(lock), "%s/spool/lock", tdir);
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	{
+		struct jbh_opts o = {.extra_conf = https_conf("127.0.0.1", "good", NULL),
+				     .no_fault_hooks = 1};
+
+		jbh_start(&a, &o);
+	}
+	/* refused with the reason, and disabled (exit 78), not restarted */
+	ck_assert_msg(jbh_log_wait(&a, "two agents must not share one spool directory", 30000),
+		      "the shared spool is not logged (log %s)", a.log);
+	{
+		uint64_t dl = jbh_now_ms() + 10000;
+
+		for (;;) {
+			char *log = jbh_log_read(&a), *l, *save = NULL;
+			int found = 0;
+
+			for (l = strtok_r(log, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save))
+				found = strstr(l, "https[") && strstr(l, "-> DISABLED");
+			free(log);
+			if (found)
+				break;
+			ck_assert_msg(jbh_now_ms() < dl, "the https printer is not DISABLED (log %s)",
+				      a.log);
+			jbh_sleep_ms(100);
+		}
+	}
+	jbh_sleep_ms(1000);
+	ck_assert_int_eq(jbh_child_pid(&a, "https"), -1);
+	{
+		char *log = jbh_log_read(&a), *p = log;
+		int n = 0;
+
+		while ((p = strstr(p, "must not share one spool directory")))
+			n++, p++;
+		free(log);
+		ck_assert_msg(n == 1, "refused %d times: restarted in a loop", n);
+	}
+	jbh_stop(&a, STOP_MS);
+	close(fd);
+}
+END_TEST
+
 /* --- a token file others may read -------------------------------------------------------- */
 
 START_TEST(test_token_mode_refused)
@@ -664,6 +726,7 @@ int main(void)
 	tcase_add_test(tc, test_delivery_and_answers);
 	tcase_add_test(tc, test_wrong_certificate);
 	tcase_add_test(tc, test_outage_and_restart);
+	tcase_add_test(tc, test_spool_shared);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

@@ -21,6 +21,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,6 +601,51 @@ START_TEST(test_segments_removed)
 }
 END_TEST
 
+/* One spool, one writer: a second open of the same directory (another
+ * agent's printer) is refused while the first holds it, in this process
+ * or another, and allowed again once it is closed or its process ended. */
+START_TEST(test_lock)
+{
+	struct prn_spool *s = open_spool(1 << 20), *t;
+	char err[256] = "";
+	int p[2], st;
+	pid_t pid;
+
+	errno = 0;
+	t = prn_spool_open(dfd, 1 << 20, err, sizeof(err));
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	ck_assert_msg(strstr(err, "in use by another process"), "%s", err);
+	prn_spool_close(s);
+	s = open_spool(1 << 20); /* released by close */
+	prn_spool_close(s);
+
+	/* held by another process until it ends, however it ends */
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char e[256];
+
+		if (!prn_spool_open(dfd, 1 << 20, e, sizeof(e)))
+			_exit(2);
+		if (write(p[1], "x", 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &st, 1), 1); /* it holds the spool */
+	close(p[0]);
+	ck_assert_ptr_null(prn_spool_open(dfd, 1 << 20, err, sizeof(err)));
+	ck_assert_int_eq(errno, EWOULDBLOCK);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	s = open_spool(1 << 20);
+	prn_spool_close(s);
+}
+END_TEST
+
 /* --- the settings block ---------------------------------------------------------- */
 
 START_TEST(test_settings_roundtrip)
@@ -672,6 +718,7 @@ static Suite *spool_suite(void)
 	tcase_add_test(tc, test_append_errors);
 	tcase_add_test(tc, test_write_cut_short);
 	tcase_add_test(tc, test_segments_removed);
+	tcase_add_test(tc, test_lock);
 	suite_add_tcase(su, tc);
 	tc = tcase_create("settings");
 	tcase_add_test(tc, test_settings_roundtrip);
