@@ -1,6 +1,6 @@
 /*
  * text.h - small text helpers shared by the supervisor and the workers:
- * UTF-8 validation, base names, ISO 8601 times, FNV-1a hashing.
+ * UTF-8 validation, base names, ISO 8601 times, event uuids, FNV-1a hashing.
  */
 #ifndef JB_COMMON_TEXT_H
 #define JB_COMMON_TEXT_H
@@ -24,6 +24,10 @@ void jb_text_printable(char *s);
 const char *jb_basename(const char *path);
 /* CLOCK_REALTIME ns as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". */
 void jb_iso_time(int64_t real_ns, char *out, size_t len);
+/* A random version-4 UUID, lower-case "8-4-4-4-12" hex: every event's
+ * `uuid` (the workers' detections and the supervisor's own events). */
+#define JB_UUID_LEN 36
+void jb_uuid4(char out[JB_UUID_LEN + 1]);
 
 #define JB_FNV_INIT 0xcbf29ce484222325ULL
 /* FNV-1a over n bytes, continuing from h (start with JB_FNV_INIT). */

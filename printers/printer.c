@@ -217,6 +217,11 @@ void prn_loss(const char *cause, uint64_t count, const char *detail)
 	memcpy(loss_pending[i].detail, d, sizeof(d));
 }
 
+int prn_loss_held(void)
+{
+	return out != NULL && !ready;
+}
+
 static void prn_ready(void)
 {
 	ready = 1;

@@ -54,5 +54,10 @@ int prn_write_all(int fd, const char *buf, size_t len);
  * e.g. "spool_full", "batch_rejected"); detail is free text for the
  * operator. Sent to the supervisor as IPC_LOSS; never fails silently. */
 void prn_loss(const char *cause, uint64_t count, const char *detail);
+/* 1 while a report made now would wait in this process (before READY,
+ * when the supervisor does not take it yet); 0 once reports go straight
+ * out, or outside a printer (a test). What keeps a loss on disk (the
+ * spool) clears it only when this is 0. */
+int prn_loss_held(void);
 
 #endif

@@ -7,10 +7,15 @@
  *             remembers the next); records back to back, each
  *             u32 magic "JRL1", u32 length (1..PRN_SPOOL_LINE_MAX),
  *             u32 CRC-32 of the length's 4 bytes and the line, the line.
+ *             A segment may end in a cut marker, u32 "JCUT", where a bad
+ *             record was found while reading (its loss counted then).
  *   cursor    two 128-byte slots written in turn (a torn write spoils one
  *             at most): the spool's random id, the head (first line not
- *             delivered), the pinned batch, the next segment number, a
- *             generation and a CRC. The newest valid slot wins.
+ *             delivered), the pinned batch, the next segment number, the
+ *             lines lost and not yet reported (full, corrupt) and those of
+ *             a batch in flight a drop took, a generation and a CRC
+ *             ("JCU2"; a "JCU1" slot, without the counts, is read as
+ *             zeros). The newest valid slot wins.
  *
  * Invariants:
  *  - a line is durable once prn_spool_sync returned 0: its segment is
@@ -19,7 +24,18 @@
  *    names bytes a crash can take back;
  *  - the head moves only forward, by consume (delivered) or by dropping the
  *    oldest segment when full; every line dropped is reported (never
- *    silent), a torn record found at open is counted and cut off;
+ *    silent): its count is in the synced cursor before the unlink, and
+ *    leaves it only once the report is out (a killed printer's is made at
+ *    the next open: twice rather than never). Lines of the batch in
+ *    flight a drop takes are lost only if that batch is not delivered
+ *    (consumed) after all;
+ *  - a torn tail found at open (a write a crash interrupted: never synced,
+ *    never acknowledged) is cut off and logged, not a loss; a damaged
+ *    record (a bad checksum, an older segment) is counted lost, and one
+ *    found while reading ends its segment with a cut marker, the lines
+ *    still buffered going on in a new segment;
+ *  - a write the disk refuses part-way is finished by the next flush,
+ *    never repeated; a failed fdatasync makes every later sync fail;
  *  - a batch keeps its key (spool id and place) until consumed, across
  *    restarts, so a receiver can drop a batch it already has; each line
  *    also carries its event's uuid;
@@ -43,7 +59,10 @@
 
 #define REC_MAGIC 0x314c524au	/* "JRL1" */
 #define REC_HDR 12
-#define CUR_MAGIC 0x3155434au	/* "JCU1" */
+#define CUT_MAGIC 0x5455434au	/* "JCUT": the segment ends here (cut_seg) */
+#define CUR_MAGIC1 0x3155434au	/* "JCU1": a cursor without loss counts */
+#define CUR_MAGIC 0x3255434au	/* "JCU2" */
+#define CUR_LEN 92		/* bytes of a slot the CRC covers (JCU1: 68) */
 #define CUR_SLOT 128
 #define WBUF_MAX (64u << 10)	/* appended bytes kept before a write(2) */
 
@@ -52,6 +71,10 @@ struct seg {
 	uint64_t size;		/* bytes of whole records, buffered ones too */
 	uint64_t nrec;		/* records in it */
 };
+
+/* why lines were lost: full (the oldest dropped), corrupt (a bad record) */
+enum { L_FULL, L_CORRUPT, L_N };
+static const char *const loss_cause[L_N] = {"spool_full", "spool_corrupt"};
 
 struct prn_spool {
 	int dirfd, curfd, wfd;	/* wfd: the last segment's, open for appending */
@@ -63,6 +86,9 @@ struct prn_spool {
 	uint64_t wsynced;	/* bytes of the last segment on disk and synced */
 	char *wbuf;		/* appended, not yet written */
 	size_t wlen, wcap;
+	size_t wdone;		/* bytes of wbuf already written (a write cut short) */
+	uint64_t wrecs;		/* records in wbuf */
+	int broken;		/* a sync failed: what was not synced cannot be trusted */
 	uint64_t head_seg, head_off, head_rec;	/* first line not delivered */
 	int pinned;
 	uint64_t pin_end_seg, pin_end_off;
@@ -73,6 +99,17 @@ struct prn_spool {
 	struct prn_spool_stats st;
 	void (*loss)(void *arg, const char *cause, uint64_t count, const char *detail);
 	void *loss_arg;
+	/* the batch last handed out, until consumed or replaced: a drop that
+	 * takes its lines counts them in doubt, lost only if it is not
+	 * delivered (consumed) after all */
+	int fl;
+	uint64_t fl_end_seg, fl_end_rec;
+	uint64_t doubt;
+	/* lines lost and not yet reported, per cause: in the cursor, synced
+	 * before the unlink or cut that loses them; held: the part of a
+	 * report the printer runtime keeps until READY */
+	uint64_t unrep[L_N], held[L_N];
+	char why[L_N][160];
 };
 
 /* the printer's loss report: a data_loss event (printers/printer.h) */
@@ -82,10 +119,52 @@ static void default_loss(void *arg, const char *cause, uint64_t count, const cha
 	prn_loss(cause, count, detail);
 }
 
-static void lost(struct prn_spool *s, const char *cause, uint64_t count, const char *detail)
+static int cursor_write(struct prn_spool *s);
+
+/* Report the lines lost and not yet reported. The count on disk is
+ * cleared only once the report went out (prn_loss_held: a printer holds
+ * what it reports before READY); a crash before that reports it again at
+ * the next open: a repeated report beats none. */
+static void report(struct prn_spool *s)
 {
-	if (count)
-		s->loss(s->loss_arg, cause, count, detail);
+	int changed = 0, held = 0;
+
+	for (int c = 0; c < L_N; c++)
+		held |= s->held[c] != 0;
+	if (held) {
+		if (prn_loss_held())
+			return; /* READY has not come yet */
+		for (int c = 0; c < L_N; c++) {
+			s->unrep[c] -= s->held[c];
+			s->held[c] = 0;
+		}
+		changed = 1;
+		held = 0;
+	}
+	for (int c = 0; c < L_N; c++)
+		if (s->unrep[c]) {
+			s->loss(s->loss_arg, loss_cause[c], s->unrep[c], s->why[c]);
+			s->held[c] = s->unrep[c];
+			held = 1;
+		}
+	if (held && !prn_loss_held()) {
+		for (int c = 0; c < L_N; c++) {
+			s->unrep[c] -= s->held[c];
+			s->held[c] = 0;
+		}
+		changed = 1;
+	}
+	if (changed && s->curfd >= 0 && cursor_write(s) < 0)
+		log_warn("spool: cannot clear its count of lost lines: they are reported again at "
+			 "the next start");
+}
+
+/* count lines lost for cause c: counted now, reported by report() */
+static void lost(struct prn_spool *s, int c, uint64_t count)
+{
+	s->unrep[c] += count;
+	if (c == L_FULL)
+		s->st.dropped += count;
 }
 
 /* --- CRC-32 (IEEE, zlib's) --------------------------------------------------- */
@@ -158,21 +237,6 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf = (const char *)buf + w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static void seg_name(char *buf, size_t n, uint64_t id)
 {
 	snprintf(buf, n, "%016llx.seg", (unsigned long long)id);
@@ -236,7 +300,10 @@ static int cursor_write(struct prn_spool *s)
 	put64(b + 44, s->pin_end_seg);
 	put64(b + 52, s->pin_end_off);
 	put64(b + 60, s->next_seg);
-	put32(b + 68, crc32_update(0, b, 68));
+	put64(b + 68, s->unrep[L_FULL]);
+	put64(b + 76, s->unrep[L_CORRUPT]);
+	put64(b + 84, s->doubt);
+	put32(b + CUR_LEN, crc32_update(0, b, CUR_LEN));
 	for (;;) {
 		ssize_t w = pwrite(s->curfd, b, sizeof(b), (off_t)((s->gen % 2) * CUR_SLOT));
 
@@ -260,8 +327,10 @@ static int cursor_read(struct prn_spool *s)
 	for (int i = 0; n > 0 && i < 2; i++) {
 		const unsigned char *p = b + i * CUR_SLOT;
 
-		if ((size_t)n < (size_t)(i + 1) * CUR_SLOT || get32(p) != CUR_MAGIC ||
-		    get32(p + 68) != crc32_update(0, p, 68))
+		if ((size_t)n < (size_t)(i + 1) * CUR_SLOT ||
+		    !(get32(p) == CUR_MAGIC1 ? get32(p + 68) == crc32_update(0, p, 68)
+					     : get32(p) == CUR_MAGIC &&
+						       get32(p + CUR_LEN) == crc32_update(0, p, CUR_LEN)))
 			continue;
 		if (best < 0 || get64(p + 4) > bestgen) {
 			best = i;
@@ -279,6 +348,11 @@ static int cursor_read(struct prn_spool *s)
 	s->pin_end_seg = get64(p + 44);
 	s->pin_end_off = get64(p + 52);
 	s->next_seg = get64(p + 60);
+	if (get32(p) == CUR_MAGIC) {
+		s->unrep[L_FULL] = get64(p + 68);
+		s->unrep[L_CORRUPT] = get64(p + 76);
+		s->doubt = get64(p + 84);
+	}
 	return 0;
 }
 
@@ -332,25 +406,44 @@ static uint64_t readable(const struct prn_spool *s, size_t i)
 	return is_writer(s, i) ? s->wsynced : s->segs[i].size;
 }
 
-/* Write out what is buffered (no sync). */
+/* Write out what is buffered (no sync). A write cut short (ENOSPC) is
+ * remembered: the next flush goes on from where it stopped, so nothing is
+ * written twice or half. */
 static int flush_wbuf(struct prn_spool *s)
 {
-	if (!s->wlen)
-		return 0;
-	if (write_all(s->wfd, s->wbuf, s->wlen) < 0)
-		return -1;
-	s->wlen = 0;
+	while (s->wdone < s->wlen) {
+		ssize_t w = write(s->wfd, s->wbuf + s->wdone, s->wlen - s->wdone);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -1 : (errno = EIO, -1);
+		s->wdone += (size_t)w;
+	}
+	s->wlen = s->wdone = 0;
+	s->wrecs = 0;
 	return 0;
 }
 
+/* A failed write leaves the spool as it was (retry later); a failed
+ * fdatasync does not (the kernel may have dropped the pages it could not
+ * write and call them clean): from then on every sync fails, EIO. */
 static int sync_writer(struct prn_spool *s)
 {
 	if (s->wfd < 0)
 		return 0;
-	if (flush_wbuf(s) < 0 || fdatasync(s->wfd) < 0)
+	if (s->broken) {
+		errno = EIO;
 		return -1;
-	if (s->dir_dirty && fsync(s->dirfd) < 0)
+	}
+	if (flush_wbuf(s) < 0)
 		return -1;
+	if (fdatasync(s->wfd) < 0 || (s->dir_dirty && fsync(s->dirfd) < 0)) {
+		s->broken = errno ? errno : EIO;
+		log_warn("spool: sync failed: nothing more is taken");
+		errno = EIO;
+		return -1;
+	}
 	s->dir_dirty = 0;
 	s->wsynced = s->segs[s->nsegs - 1].size;
 	return 0;
@@ -404,30 +497,64 @@ static void trim(struct prn_spool *s)
 }
 
 /* Full: drop the oldest segment (rotating first when it is the one being
- * written), and report its lines not yet delivered. 0 or -1. */
+ * written). Its lines not yet delivered are lost, and counted in the
+ * cursor before the unlink (a crash between the two reports them at the
+ * next open); those of the batch in flight are only in doubt: lost if it
+ * is not delivered after all (prn_spool_peek, prn_spool_open). 0 or -1. */
 static int drop_oldest(struct prn_spool *s)
 {
+	uint64_t first, n, flight = 0, head_seg = s->head_seg, head_off = s->head_off;
+	uint64_t head_rec = s->head_rec;
+	int pinned = s->pinned;
 	struct seg *g;
-	uint64_t n;
-	char detail[128];
 
 	if (!s->nsegs)
 		return -1;
 	if (is_writer(s, 0) && rotate(s) < 0)
 		return -1;
 	g = &s->segs[0];
-	n = g->nrec - (g->id == s->head_seg ? s->head_rec : 0);
+	first = g->id == s->head_seg ? s->head_rec : 0;
+	n = g->nrec - first;
+	if (s->fl && g->id < s->fl_end_seg)
+		flight = n;
+	else if (s->fl && g->id == s->fl_end_seg && s->fl_end_rec > first)
+		flight = s->fl_end_rec - first < n ? s->fl_end_rec - first : n;
 	if (g->id == s->head_seg || (s->pinned && s->pin_end_seg == g->id))
 		s->pinned = 0; /* the pinned batch lost its start */
-	snprintf(detail, sizeof(detail),
+	s->head_seg = s->nsegs > 1 ? s->segs[1].id : s->next_seg;
+	s->head_off = s->head_rec = 0;
+	s->unrep[L_FULL] += n - flight;
+	s->doubt += flight;
+	if (cursor_write(s) < 0) {
+		s->unrep[L_FULL] -= n - flight;
+		s->doubt -= flight;
+		s->head_seg = head_seg;
+		s->head_off = head_off;
+		s->head_rec = head_rec;
+		s->pinned = pinned;
+		return -1;
+	}
+	snprintf(s->why[L_FULL], sizeof(s->why[L_FULL]),
 		 "spool full (spool_max_bytes %llu): segment %016llx dropped, oldest first",
 		 (unsigned long long)s->max_bytes, (unsigned long long)g->id);
+	s->st.dropped += n - flight;
 	remove_seg(s, 0);
-	s->head_seg = s->nsegs ? s->segs[0].id : s->next_seg;
-	s->head_off = s->head_rec = 0;
-	s->st.dropped += n;
-	lost(s, "spool_full", n, detail);
+	report(s);
 	return 0;
+}
+
+/* The batch in flight will not be delivered (a new one is formed, or the
+ * spool was reopened): what a drop took of it is lost. */
+static void doubt_lost(struct prn_spool *s, const char *when)
+{
+	s->fl = 0;
+	if (!s->doubt)
+		return;
+	snprintf(s->why[L_FULL], sizeof(s->why[L_FULL]),
+		 "spool full (spool_max_bytes %llu): lines of a batch in flight were dropped, "
+		 "and it was %s", (unsigned long long)s->max_bytes, when);
+	lost(s, L_FULL, s->doubt);
+	s->doubt = 0;
 }
 
 /* --- open ------------------------------------------------------------------------------ */
@@ -471,8 +598,38 @@ static int list_segs(struct prn_spool *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Read segment i whole: its records counted, a torn or corrupt tail cut
- * (and counted); the head's record index found when it lies here. */
+/* Whether the bad record at off, up to size, has the shape a crash in the
+ * middle of a write leaves: cut short (a header or line running past the
+ * end) or, after a power loss, zeros to the end. A whole record with a
+ * wrong checksum followed by data is damage instead. */
+static int torn_shape(int fd, uint64_t off, uint64_t size)
+{
+	unsigned char b[4096];
+
+	if (size - off < REC_HDR || (pread_all(fd, b, REC_HDR, off) == 0 && get32(b) == REC_MAGIC &&
+				     get32(b + 4) > size - off - REC_HDR))
+		return 1;
+	while (off < size) {
+		size_t n = size - off < sizeof(b) ? (size_t)(size - off) : sizeof(b);
+
+		if (pread_all(fd, b, n, off) != 0)
+			return 0;
+		for (size_t k = 0; k < n; k++)
+			if (b[k])
+				return 0;
+		off += n;
+	}
+	return 1;
+}
+
+/* Read segment i whole: its records counted, a bad record and what
+ * follows cut off; the head's record index found when it lies here. A
+ * torn tail of the newest segment (torn_shape) is a write a crash
+ * interrupted, never synced, so never acknowledged (the supervisor sends
+ * those lines again): logged, not a loss. Any other bad record (in an
+ * older segment, synced whole when the next was started, or a damaged
+ * one) is a loss of acknowledged lines: counted. A cut marker ends the
+ * segment where cut_seg found a bad record (its loss was counted then). */
 static int scan_seg(struct prn_spool *s, size_t i)
 {
 	struct seg *g = &s->segs[i];
@@ -495,22 +652,32 @@ static int scan_seg(struct prn_spool *s, size_t i)
 		}
 	}
 	if (len < 0) {
-		char detail[160];
+		unsigned char m[4];
+		long long cut = (long long)st.st_size - (long long)off;
 
 		if (errno != EIO) {
 			close(fd);
 			return -1;
 		}
-		/* a crash in the middle of a write, or a damaged disk: what
-		 * follows cannot be framed; cut it off */
-		snprintf(detail, sizeof(detail),
-			 "spool: segment %016llx: a torn or corrupt record at byte %llu: %lld bytes "
-			 "cut off (at least one line)",
-			 (unsigned long long)g->id, (unsigned long long)off,
-			 (long long)st.st_size - (long long)off);
-		log_warnx("%s", detail);
-		s->st.torn++;
-		lost(s, "spool_torn", 1, detail);
+		if (pread_all(fd, m, 4, off) == 0 && get32(m) == CUT_MAGIC) {
+			log_info("spool: segment %016llx ends at byte %llu, where a bad record was "
+				 "found (reported then)",
+				 (unsigned long long)g->id, (unsigned long long)off);
+		} else if (i == s->nsegs - 1 && torn_shape(fd, off, (uint64_t)st.st_size)) {
+			log_warnx("spool: segment %016llx: a torn tail at byte %llu (%lld bytes) cut "
+				  "off: a write a crash interrupted, never acknowledged, so sent again "
+				  "by the supervisor: not a loss",
+				  (unsigned long long)g->id, (unsigned long long)off, cut);
+			s->st.torn++;
+		} else {
+			snprintf(s->why[L_CORRUPT], sizeof(s->why[L_CORRUPT]),
+				 "spool: segment %016llx: a corrupt record at byte %llu: %lld bytes "
+				 "cut off (at least one line)",
+				 (unsigned long long)g->id, (unsigned long long)off, cut);
+			log_warnx("%s", s->why[L_CORRUPT]);
+			s->st.torn++;
+			lost(s, L_CORRUPT, 1);
+		}
 		if (ftruncate(fd, (off_t)off) < 0 || fdatasync(fd) < 0)
 			log_warn("spool: cannot cut segment %016llx", (unsigned long long)g->id);
 	}
@@ -571,6 +738,11 @@ struct prn_spool *prn_spool_open(int dirfd, uint64_t max_bytes, char *err, size_
 		goto fail;
 	}
 	fresh = cursor_read(s) < 0;
+	for (int c = 0; c < L_N; c++)
+		snprintf(s->why[c], sizeof(s->why[c]),
+			 "spool: lines lost before the printer restarted (%s), reported now: this may "
+			 "repeat a report already made", c == L_FULL ? "full: its oldest dropped"
+								       : "a corrupt record");
 	/* a new cursor: nothing of an unreadable one may win over it later */
 	if (fresh && (ftruncate(s->curfd, 0) < 0 ||
 		      getrandom(s->id, sizeof(s->id), 0) != (ssize_t)sizeof(s->id))) {
@@ -609,10 +781,19 @@ struct prn_spool *prn_spool_open(int dirfd, uint64_t max_bytes, char *err, size_
 			  s->pin_end_seg < s->head_seg ||
 			  (s->pin_end_seg == s->head_seg && s->pin_end_off <= s->head_off)))
 		s->pinned = 0;
+	/* a batch in flight when the last printer ended lost lines to a
+	 * drop: whether it arrived is unknown; counted lost (a report too
+	 * many rather than one missing) */
+	doubt_lost(s, "not known to be delivered when the printer restarted");
 	if (cursor_write(s) < 0) {
 		snprintf(err, errlen, "spool: cannot write its cursor: %s", strerror(errno));
 		goto fail;
 	}
+	/* in a printer before READY the runtime keeps the report and sends
+	 * it at READY; elsewhere (a test) it waits for prn_spool_on_loss or
+	 * the first operation */
+	if (prn_loss_held())
+		report(s);
 	return s;
 fail:
 	prn_spool_close(s);
@@ -644,6 +825,7 @@ void prn_spool_on_loss(struct prn_spool *s,
 {
 	s->loss = fn ? fn : default_loss;
 	s->loss_arg = arg;
+	report(s);
 }
 
 /* --- append and sync ------------------------------------------------------------------- */
@@ -653,10 +835,19 @@ int prn_spool_append(struct prn_spool *s, const char *line, size_t len)
 	size_t rec = REC_HDR + len;
 	struct seg *w;
 
-	if (len == 0 || len > PRN_SPOOL_LINE_MAX || memchr(line, '\n', len) || rec > s->max_bytes) {
+	if (len == 0 || memchr(line, '\n', len)) {
 		errno = EINVAL;
 		return -1;
 	}
+	if (len > PRN_SPOOL_LINE_MAX || rec > s->max_bytes) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (s->broken) {
+		errno = EIO;
+		return -1;
+	}
+	report(s);
 	while (prn_spool_bytes(s) + rec > s->max_bytes && prn_spool_lines(s))
 		if (drop_oldest(s) < 0)
 			return -1;
@@ -677,16 +868,23 @@ int prn_spool_append(struct prn_spool *s, const char *line, size_t len)
 	put32((unsigned char *)s->wbuf + s->wlen + 8, rec_crc((uint32_t)len, line));
 	memcpy(s->wbuf + s->wlen + REC_HDR, line, len);
 	s->wlen += rec;
+	s->wrecs++;
 	w = &s->segs[s->nsegs - 1];
 	w->size += rec;
 	w->nrec++;
 	s->st.appended++;
 	if (s->wlen >= WBUF_MAX && flush_wbuf(s) < 0) {
-		/* the bytes never reached the file: take them back */
+		int e = errno;
+
+		if (s->wdone > s->wlen - rec)
+			return 0; /* partly written: it stays, the next flush ends it */
+		/* none of its bytes reached the file: take it back */
 		s->wlen -= rec;
+		s->wrecs--;
 		w->size -= rec;
 		w->nrec--;
 		s->st.appended--;
+		errno = e;
 		return -1;
 	}
 	return 0;
@@ -694,6 +892,7 @@ int prn_spool_append(struct prn_spool *s, const char *line, size_t len)
 
 int prn_spool_sync(struct prn_spool *s)
 {
+	report(s);
 	return sync_writer(s);
 }
 
@@ -717,32 +916,90 @@ static int batch_add(struct prn_spool_batch *b, const char *line, size_t len)
 	return 0;
 }
 
+/* Mark segment id as ending at off (a reopen stops there and does not
+ * count its loss again). */
+static void mark_cut(struct prn_spool *s, uint64_t id, uint64_t off)
+{
+	unsigned char m[4];
+	int fd = open_seg(s, id, O_WRONLY);
+
+	put32(m, CUT_MAGIC);
+	if (fd < 0 || pwrite(fd, m, sizeof(m), (off_t)off) != (ssize_t)sizeof(m) ||
+	    fdatasync(fd) < 0)
+		log_warn("spool: cannot mark segment %016llx cut at byte %llu (a reopen counts "
+			 "its loss again)", (unsigned long long)id, (unsigned long long)off);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* A bad record met while reading back (the disk changed under us): the
- * rest of segment i is lost, reported. */
+ * rest of segment i is lost, counted, and the segment ends there. When i
+ * is the segment being written, the lines still buffered are not lost:
+ * they go on in a new segment (appending after the bad bytes would make
+ * every later line of it unreadable). */
 static void cut_seg(struct prn_spool *s, size_t i, uint64_t off, uint64_t recs_before)
 {
 	struct seg *g = &s->segs[i];
-	char detail[128];
-	uint64_t n = g->nrec - recs_before;
+	uint64_t n = g->nrec - recs_before, id = g->id;
+	int writer = is_writer(s, i);
 
-	snprintf(detail, sizeof(detail), "spool: segment %016llx: a bad record at byte %llu",
+	snprintf(s->why[L_CORRUPT], sizeof(s->why[L_CORRUPT]),
+		 "spool: segment %016llx: a bad record at byte %llu: the rest of it dropped",
 		 (unsigned long long)g->id, (unsigned long long)off);
-	log_warnx("%s: the rest of it is dropped", detail);
+	log_warnx("%s", s->why[L_CORRUPT]);
 	g->size = off;
 	g->nrec = recs_before;
-	if (is_writer(s, i) && s->wsynced > off)
-		s->wsynced = off;
+	if (writer) {
+		close(s->wfd);
+		s->wfd = -1;
+		n -= s->wrecs;
+		if (s->wlen) {
+			int fd = open_seg(s, s->next_seg, O_WRONLY | O_CREAT | O_EXCL | O_APPEND);
+
+			if (fd < 0 || add_seg(s, s->next_seg, s->wlen, s->wrecs) < 0) {
+				log_warn("spool: cannot start a segment for the buffered lines");
+				if (fd >= 0)
+					close(fd);
+				n += s->wrecs; /* lost too */
+				s->wlen = s->wdone = 0;
+				s->wrecs = 0;
+			} else {
+				s->next_seg++;
+				s->wfd = fd;
+				s->wdone = 0;
+				s->wsynced = 0;
+				s->dir_dirty = 1;
+			}
+		}
+	}
+	mark_cut(s, id, off);
 	s->st.torn++;
-	lost(s, "spool_corrupt", n, detail);
+	lost(s, L_CORRUPT, n);
+	if (cursor_write(s) < 0)
+		log_warn("spool: cannot write its cursor");
+	report(s);
 }
 
 int prn_spool_peek(struct prn_spool *s, size_t max_lines, size_t max_bytes,
 		   struct prn_spool_batch *b)
 {
 	size_t i = 0;
-	uint64_t off = s->head_off, rec = s->head_rec;
-	int pinned = s->pinned;
+	uint64_t off, rec;
+	int pinned;
 
+	report(s);
+	if (!s->pinned && s->fl) {
+		/* a new batch: the one handed out before was given up */
+		uint64_t d = s->doubt;
+
+		doubt_lost(s, "not delivered");
+		if (d && cursor_write(s) < 0)
+			return -1;
+		report(s);
+	}
+	off = s->head_off;
+	rec = s->head_rec;
+	pinned = s->pinned;
 	b->len = b->lines = 0;
 	if (!find_seg(s, s->head_seg, &i))
 		return 0;
@@ -775,6 +1032,7 @@ int prn_spool_peek(struct prn_spool *s, size_t max_lines, size_t max_bytes,
 					return -1;
 				}
 				cut_seg(s, i, off, rec);
+				g = &s->segs[i]; /* cut_seg may have added a segment */
 				lim = off;
 				break;
 			}
@@ -813,6 +1071,9 @@ int prn_spool_peek(struct prn_spool *s, size_t max_lines, size_t max_bytes,
 			return -1;
 		}
 	}
+	s->fl = 1;
+	s->fl_end_seg = b->end_seg;
+	s->fl_end_rec = b->end_rec;
 	snprintf(b->key, sizeof(b->key), "%02x%02x%02x%02x%02x%02x%02x%02x-%llx.%llx-%llx.%llx",
 		 s->id[0], s->id[1], s->id[2], s->id[3], s->id[4], s->id[5], s->id[6], s->id[7],
 		 (unsigned long long)b->seg, (unsigned long long)b->off,
@@ -824,6 +1085,11 @@ int prn_spool_consume(struct prn_spool *s, const struct prn_spool_batch *b)
 {
 	if (!b->lines)
 		return 0;
+	report(s);
+	if (s->fl && b->end_seg == s->fl_end_seg && b->end_rec == s->fl_end_rec) {
+		s->fl = 0;
+		s->doubt = 0; /* delivered: what a drop took of it was not lost */
+	}
 	/* only forward: a drop may already have moved the head past it */
 	if (b->end_seg > s->head_seg || (b->end_seg == s->head_seg && b->end_off > s->head_off)) {
 		s->head_seg = b->end_seg;

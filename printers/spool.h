@@ -48,9 +48,16 @@ struct prn_spool_stats {
 struct prn_spool *prn_spool_open(int dirfd, uint64_t max_bytes, char *err, size_t errlen);
 void prn_spool_close(struct prn_spool *s);
 
-/* Who is told of lines lost (spool full: the oldest dropped; torn records
- * found at open). By default prn_loss() (printers/printer.h), the
- * supervisor's data_loss events; tests count them. */
+/* Who is told of lines lost: "spool_full" (the oldest dropped), and
+ * "spool_corrupt" (a damaged record and what follows it; a torn tail a
+ * crash left is not a loss: never synced, so never acknowledged). By
+ * default prn_loss() (printers/printer.h), the supervisor's data_loss
+ * events; tests count them. The count is kept in the cursor, synced
+ * before the lines go, until the report is out (prn_loss_held): a
+ * printer killed in between reports it at the next open, so a report may
+ * come twice, never not at all. Losses found at open (or left by a
+ * killed printer) are reported at once in a printer, else when fn is set
+ * or at the first operation. */
 void prn_spool_on_loss(struct prn_spool *s,
 		       void (*fn)(void *arg, const char *cause, uint64_t count, const char *detail),
 		       void *arg);
@@ -58,9 +65,23 @@ void prn_spool_on_loss(struct prn_spool *s,
 /* Append one line (len bytes, no newline; at most PRN_SPOOL_LINE_MAX).
  * Buffered: durable only after prn_spool_sync. When the spool would
  * exceed max_bytes the oldest segments are dropped first (and reported).
- * 0, or -1 with errno (EIO/ENOSPC from the disk, EINVAL: a bad line). */
+ * 0, or -1 with errno, the line not kept:
+ *   EINVAL    not a line (empty, or it holds a newline);
+ *   EMSGSIZE  a line this spool can never hold (longer than
+ *             PRN_SPOOL_LINE_MAX, or with its framing more than
+ *             max_bytes): lost; the caller reports it (prn_loss) and goes on;
+ *   ENOSPC, EDQUOT, EFBIG  the disk refused a write: the spool is as it
+ *             was (a write cut short is finished by the next one, never
+ *             repeated); the caller may retry later (after dropping what
+ *             it can) or stop;
+ *   EIO, other  a sync failed earlier, or the disk failed: stop. */
 int prn_spool_append(struct prn_spool *s, const char *line, size_t len);
-/* After 0, every appended line survives a crash. -1 with errno. */
+/* After 0, every appended line survives a crash. -1 with errno: ENOSPC,
+ * EDQUOT or EFBIG from a write (nothing lost: the lines stay buffered, a
+ * later sync may succeed; acknowledge nothing meanwhile), EIO when
+ * fdatasync failed (the kernel may have dropped the pages: every later
+ * sync fails too; stop, so the supervisor sends the unacknowledged lines
+ * to the next printer). */
 int prn_spool_sync(struct prn_spool *s);
 
 /* The oldest synced lines, at most max_lines and about max_bytes (one line
@@ -72,7 +93,10 @@ int prn_spool_sync(struct prn_spool *s);
 int prn_spool_peek(struct prn_spool *s, size_t max_lines, size_t max_bytes,
 		   struct prn_spool_batch *b);
 /* The batch b was delivered: remove it (durably: the cursor is synced).
- * 0 or -1. */
+ * 0 or -1. A full spool may drop the segments of the batch in flight (the
+ * last peeked) meanwhile: those lines are lost only if it is not
+ * consumed, i.e. when the next peek forms another batch, or the spool is
+ * opened again first (then whether it arrived is unknown: reported lost). */
 int prn_spool_consume(struct prn_spool *s, const struct prn_spool_batch *b);
 void prn_spool_batch_free(struct prn_spool_batch *b);
 

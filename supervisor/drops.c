@@ -11,10 +11,18 @@
  * number of causes.
  *
  * Invariants:
- *  - bounded: at most DROP_MAX entries. A loss whose (who, cause) finds no
- *    room (a printer inventing causes) is still counted, under the one
+ *  - bounded, and a printer cannot crowd out the agent's own causes: the
+ *    built-in causes (kernel, collector, router: sup_drops_add) have
+ *    DROP_BUILTIN_MAX entries of their own, more than their (who, cause)
+ *    pairs can number; the causes printers report (sup_drops_add_reported,
+ *    a compromised printer may invent any) have DROP_REPORTED_MAX, at most
+ *    DROP_PER_KIND named ones per printer kind, past which that kind's
+ *    losses are counted under its own cause "other" (the cause it gave in
+ *    the detail). A loss that still finds no room is counted under the one
  *    entry ("agent", "unclassified") kept aside for that, its who and cause
  *    in the detail: never dropped.
+ *  - counts saturate at UINT64_MAX and are written clamped to INT64_MAX
+ *    (JSON integers are signed): never negative.
  *  - a period's counts are cleared only when its event was kept by the
  *    router: an event that does not fit is retried at the next summary, so
  *    a loss is never forgotten, only reported late.
@@ -31,12 +39,19 @@
 #include "ipc/msg.h"
 #include "supervisor/drops.h"
 
-#define DROP_MAX 128
+/* the built-in causes' (who, cause) pairs: 4 kernel ones, 3 of the agent,
+ * and at most 2 per kind (a worker's backlog_share_full and
+ * snapshot_skipped, a printer's printer_behind and printer_poison) */
+#define DROP_BUILTIN_MAX 64
+#define DROP_PER_KIND 8		/* named causes one printer kind may report */
+#define DROP_REPORTED_MAX (JB_KINDS_MAX * (DROP_PER_KIND + 1)) /* and its "other" */
+#define DROP_MAX (DROP_BUILTIN_MAX + DROP_REPORTED_MAX)
 
 struct drop {
 	char who[IPC_NAME_MAX];
 	char cause[IPC_CAUSE_MAX + 1];
 	char unit[16];
+	int reported;		/* made by a printer's report (its pool) */
 	uint64_t count;		/* since the last report that was kept */
 	uint64_t total;
 	uint64_t limit;		/* bytes, at the last loss (0: none) */
@@ -46,7 +61,7 @@ struct drop {
 
 struct sup_drops {
 	struct drop e[DROP_MAX];
-	size_t n;
+	size_t n, nbuiltin, nreported;
 	struct drop unclassified; /* what found no room in e[] */
 	uint64_t seq;
 };
@@ -79,18 +94,30 @@ static int64_t real_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct drop *find(struct sup_drops *d, const char *who, const char *cause, int create)
+static struct drop *find(const struct sup_drops *d, const char *who, const char *cause)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->e[i].cause, cause) && !strcmp(d->e[i].who, who))
+			return (struct drop *)&d->e[i];
+	return NULL;
+}
+
+/* A new entry from the built-in or the reported pool, or NULL when that
+ * pool is full. */
+static struct drop *make(struct sup_drops *d, const char *who, const char *cause, int reported)
 {
 	struct drop *e;
 
-	for (size_t i = 0; i < d->n; i++)
-		if (!strcmp(d->e[i].cause, cause) && !strcmp(d->e[i].who, who))
-			return &d->e[i];
-	if (!create || d->n == DROP_MAX)
+	if (reported ? d->nreported == DROP_REPORTED_MAX : d->nbuiltin == DROP_BUILTIN_MAX)
 		return NULL;
+	if (reported)
+		d->nreported++;
+	else
+		d->nbuiltin++;
 	e = &d->e[d->n++];
 	snprintf(e->who, sizeof(e->who), "%s", who);
 	snprintf(e->cause, sizeof(e->cause), "%s", cause);
+	e->reported = reported;
 	return e;
 }
 
@@ -99,22 +126,11 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-int sup_drops_add(struct sup_drops *d, const char *who, const char *cause, const char *unit,
-		  uint64_t n, uint64_t limit, const char *detail)
+static int count(struct drop *e, const char *unit, uint64_t n, uint64_t limit, const char *detail)
 {
-	struct drop *e = find(d, who, cause, 1);
-	char what[IPC_DETAIL_MAX + 1];
 	int64_t now = real_ns();
-	int first;
+	int first = e->count == 0;
 
-	if (!n)
-		return 0;
-	if (!e) {
-		e = &d->unclassified;
-		snprintf(what, sizeof(what), "%.63s %.31s: %s", who, cause, detail ? detail : "");
-		detail = what;
-	}
-	first = e->count == 0;
 	if (first)
 		e->first_ns = now;
 	e->last_ns = now;
@@ -130,6 +146,51 @@ int sup_drops_add(struct sup_drops *d, const char *who, const char *cause, const
 	return first;
 }
 
+/* No room: under ("agent", "unclassified"), who and cause in the detail. */
+static int unclassified(struct sup_drops *d, const char *who, const char *cause, const char *unit,
+			uint64_t n, uint64_t limit, const char *detail)
+{
+	char what[IPC_DETAIL_MAX + 1];
+
+	snprintf(what, sizeof(what), "%.63s %.31s: %s", who, cause, detail ? detail : "");
+	return count(&d->unclassified, unit, n, limit, what);
+}
+
+int sup_drops_add(struct sup_drops *d, const char *who, const char *cause, const char *unit,
+		  uint64_t n, uint64_t limit, const char *detail)
+{
+	struct drop *e;
+
+	if (!n)
+		return 0;
+	if (!(e = find(d, who, cause)) && !(e = make(d, who, cause, 0)))
+		return unclassified(d, who, cause, unit, n, limit, detail);
+	return count(e, unit, n, limit, detail);
+}
+
+int sup_drops_add_reported(struct sup_drops *d, const char *who, const char *cause, uint64_t n,
+			   const char *detail)
+{
+	char what[IPC_DETAIL_MAX + 1];
+	struct drop *e;
+	size_t named = 0;
+
+	if (!n)
+		return 0;
+	if ((e = find(d, who, cause)))
+		return count(e, "detections", n, 0, detail);
+	for (size_t i = 0; i < d->n; i++)
+		named += d->e[i].reported && !strcmp(d->e[i].who, who) &&
+			 strcmp(d->e[i].cause, "other");
+	if (named < DROP_PER_KIND && strcmp(cause, "other") && (e = make(d, who, cause, 1)))
+		return count(e, "detections", n, 0, detail);
+	/* past its named causes: the kind's own "other", the cause in the detail */
+	snprintf(what, sizeof(what), "%.31s: %s", cause, detail ? detail : "");
+	if (!(e = find(d, who, "other")) && !(e = make(d, who, "other", 1)))
+		return unclassified(d, who, cause, "detections", n, 0, detail);
+	return count(e, "detections", n, 0, what);
+}
+
 int sup_drops_count(struct sup_drops *d, const char *who, enum sup_drop_why why, uint64_t limit)
 {
 	return sup_drops_add(d, who, why_name[why], "detections", 1, limit, NULL);
@@ -137,7 +198,7 @@ int sup_drops_count(struct sup_drops *d, const char *who, enum sup_drop_why why,
 
 uint64_t sup_drops_total_of(const struct sup_drops *d, const char *who, const char *cause)
 {
-	struct drop *e = find((struct sup_drops *)d, who, cause, 0);
+	struct drop *e = find(d, who, cause);
 	return e ? e->total : 0;
 }
 
@@ -164,12 +225,19 @@ static const char *name_of(const char *cause)
 		{"printer_poison", "Detection skipped by a printer that kept failing on it"},
 		{"router_memory", "Detections dropped: out of memory"},
 		{"unclassified", "Losses with no room in the loss table to be named"},
+		{"other", "Detections lost by a printer (a cause past the ones it may name)"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(names[i].cause, cause))
 			return names[i].name;
 	return "Detections lost by a printer";
+}
+
+/* JSON integers are signed: a saturated count is written as INT64_MAX */
+static json_int_t clamp(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)v;
 }
 
 static int report(struct sup_drops *d, struct drop *e, const char *hostname, const char *now,
@@ -185,10 +253,10 @@ static int report(struct sup_drops *d, struct drop *e, const char *hostname, con
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
 		       "timestamp", now, "kind", "data_loss", "name", name_of(e->cause),
 		       "mechanism", "agent", "importance", "high", "hostname", hostname, "cause",
-		       e->cause, "who", e->who, "count", (json_int_t)e->count, "count_total",
-		       (json_int_t)e->total, "unit", e->unit, "since", since, "until", until);
+		       e->cause, "who", e->who, "count", clamp(e->count), "count_total",
+		       clamp(e->total), "unit", e->unit, "since", since, "until", until);
 	if (ev && e->limit)
-		json_object_set_new(ev, "limit_bytes", json_integer((json_int_t)e->limit));
+		json_object_set_new(ev, "limit_bytes", json_integer(clamp(e->limit)));
 	if (ev && e->detail[0])
 		json_object_set_new(ev, "detail", json_string(e->detail));
 	if (!ev)

@@ -19,14 +19,20 @@ struct sup_drops;
 struct sup_drops *sup_drops_new(void);
 void sup_drops_free(struct sup_drops *d);
 
-/* n things lost by who (a kind, "agent" or "kernel") for cause (1..31
- * bytes of [a-z0-9_]). unit says what n counts ("detections", "records",
+/* n things lost by who (a kind, "agent" or "kernel") for cause, one of
+ * the agent's own (1..31 bytes of [a-z0-9_]; docs/EVENTS.md lists them). unit says what n counts ("detections", "records",
  * "snapshots"); limit is a size in bytes the event reports (0: none);
  * detail (NULL: none) is kept, the last of the period, for the event.
  * Returns 1 when it is the first of its (who, cause) since the last report
  * (the caller logs that one), else 0. n == 0 does nothing and returns 0. */
 int sup_drops_add(struct sup_drops *d, const char *who, const char *cause, const char *unit,
 		  uint64_t n, uint64_t limit, const char *detail);
+/* n detections a printer kind (who) reported lost for cause, a name it
+ * chose (IPC_LOSS): counted in the printers' own part of the table, at
+ * most 8 named causes per kind, the rest under its cause "other" (the
+ * cause it gave leads the detail). As sup_drops_add. */
+int sup_drops_add_reported(struct sup_drops *d, const char *who, const char *cause, uint64_t n,
+			   const char *detail);
 /* One alert dropped by the router: who is the worker kind that produced it
  * ("agent" for the agent's own events) for SUP_DROP_SHARE, the printer
  * kind that lost it for SUP_DROP_BEHIND; limit: the share or cap in bytes.

@@ -35,6 +35,10 @@
  *  - a printer that fails STUCK_LIMIT times in a row (kills from outside
  *    do not count) on the same first unacknowledged line skips that line,
  *    logged and counted: one line must not stop a printer for good.
+ *  - every event the agent makes itself (suppressed_detections, data_loss)
+ *    gets its uuid when it is queued (enqueue_agent), like a worker's
+ *    detection: the line is handed again as it is, so a repeat to a
+ *    restarted printer carries the same uuid.
  *  - the router owns the delivery state of each printer slot (what it was
  *    handed, what it acknowledged), indexed by the slot's index; the slot
  *    machine (procs.c) never touches it.
@@ -456,9 +460,40 @@ int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
 	return 0;
 }
 
+/* Queue one event of the agent itself (a JSON object). Its uuid is given
+ * here, as the first key like a worker's: the line is kept and handed
+ * again as it is, so a repeat to a restarted printer carries the same
+ * uuid, which a receiver (an HTTPS endpoint, a NATS message id) drops it
+ * by. As enqueue. */
+static int enqueue_agent(struct sup *s, const char *dedup_key, const char *json, size_t len)
+{
+	static const char pre[] = "{\"uuid\":\"";
+	char uuid[JB_UUID_LEN + 1], *line;
+	size_t n;
+	int rc;
+
+	if (len < 2 || json[0] != '{' || json[len - 1] != '}' || !strncmp(json, pre, sizeof(pre) - 1))
+		return enqueue(s, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+	if (!(line = malloc(sizeof(pre) + JB_UUID_LEN + len + 2))) {
+		if (!s->rt->retry_later &&
+		    sup_drops_add(s->rt->drops, "agent", "router_memory", "detections", 1, 0, NULL))
+			sup_warn_loss(s, "router_memory", "out of memory: agent event %s dropped",
+				      dedup_key);
+		return -1;
+	}
+	jb_uuid4(uuid);
+	n = (size_t)sprintf(line, "%s%s\"%s", pre, uuid, json[1] == '}' ? "" : ",");
+	memcpy(line + n, json + 1, len - 1);
+	n += len - 1;
+	line[n] = '\0';
+	rc = enqueue(s, AGENT_OWNER, NULL, dedup_key, line, n, NULL);
+	free(line);
+	return rc;
+}
+
 static void emit_summary(void *arg, const char *dedup_key, const char *json, size_t len)
 {
-	enqueue(arg, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+	enqueue_agent(arg, dedup_key, json, len);
 }
 
 static int emit_drops(void *arg, const char *dedup_key, const char *json, size_t len)
@@ -467,7 +502,7 @@ static int emit_drops(void *arg, const char *dedup_key, const char *json, size_t
 	int rc;
 
 	s->rt->retry_later = 1;
-	rc = enqueue(s, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+	rc = enqueue_agent(s, dedup_key, json, len);
 	s->rt->retry_later = 0;
 	return rc;
 }
@@ -515,7 +550,7 @@ int sup_router_loss(struct sup *s, struct sup_proc *p, const char *cause, uint64
 	/* the printer's words, into the log and an event: made printable */
 	snprintf(d, sizeof(d), "%s", detail);
 	jb_text_printable(d);
-	if (sup_drops_add(s->rt->drops, p->kind->name, cause, "detections", count, 0, d))
+	if (sup_drops_add_reported(s->rt->drops, p->kind->name, cause, count, d))
 		sup_warn_loss(s, "printer_loss", "%s lost %llu detections (%s)%s%s; further losses "
 			      "of this cause are counted and reported in a data_loss event",
 			      p->kind->name, (unsigned long long)count, cause, d[0] ? ": " : "", d);

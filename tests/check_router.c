@@ -15,8 +15,11 @@
  * counted and logged once, the other worker's detections are still
  * queued, and once the printer reads it prints them and a data_loss
  * event that names the flooding worker. The loss table (drops.c) keeps a
- * period's counts until its event is kept, and a printer's IPC_LOSS comes
- * out as a data_loss event on the other printer, while a malformed LOSS,
+ * period's counts until its event is kept, a printer inventing causes
+ * cannot crowd out the agent's own, counts never print negative, and a
+ * printer's IPC_LOSS comes
+ * out as a data_loss event on the other printer (with a uuid, as every
+ * event the agent makes itself), while a malformed LOSS,
  * or one from a worker, kills its sender and nothing else. SipHash gives
  * the reference vectors of its paper for every split of the input.
  * Every wait polls a condition with a deadline.
@@ -273,6 +276,18 @@ static int printed_all(void)
 	       sup_router_bytes(&S, -1) == 0;
 }
 
+/* A version-4 UUID as workers/event.c writes it. */
+static int uuid_ok(const char *u)
+{
+	if (!u || strlen(u) != 36 || u[14] != '4' || !strchr("89ab", u[19]))
+		return 0;
+	for (int i = 0; i < 36; i++)
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? u[i] != '-'
+							    : !strchr("0123456789abcdef", u[i]))
+			return 0;
+	return 1;
+}
+
 static long rss_kib(void) { return tl_proc_kib(getpid(), "status", "VmRSS:"); }
 
 START_TEST(test_flood_is_bounded_and_reported)
@@ -329,6 +344,7 @@ START_TEST(test_flood_is_bounded_and_reported)
 	ev = json_loads(got + 5, JSON_DISABLE_EOF_CHECK, NULL);
 	ck_assert_msg(ev != NULL, "not JSON: %.300s", got);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "backlog_share_full");
+	ck_assert_msg(uuid_ok(json_string_value(json_object_get(ev, "uuid"))), "%.300s", got);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "flood");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "unit")), "detections");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "importance")), "high");
@@ -476,32 +492,86 @@ END_TEST
 START_TEST(test_loss_table_full_and_bad_text)
 {
 	struct sup_drops *d = sup_drops_new();
-	char cause[32], detail[300];
+	char cause[32], who[32], detail[300];
 	size_t kept;
 	json_t *ev;
 
 	nemitted = emit_refuse = 0;
-	/* a printer inventing causes: past the table, still counted */
+	/* a printer inventing causes: 8 named, the rest under its own
+	 * "other", its last cause in the detail; still counted, all */
 	for (int i = 0; i < 200; i++) {
 		snprintf(cause, sizeof(cause), "made_up_%d", i);
-		sup_drops_add(d, "rogue", cause, "detections", 1, 0, NULL);
+		sup_drops_add_reported(d, "rogue", cause, 1, "invented");
 	}
-	ck_assert_uint_eq(sup_drops_total_of(d, "agent", "unclassified"), 0); /* not an entry */
+	ck_assert_uint_eq(sup_drops_total_of(d, "rogue", "made_up_7"), 1);
+	ck_assert_uint_eq(sup_drops_total_of(d, "rogue", "made_up_8"), 0); /* not an entry */
+	ck_assert_uint_eq(sup_drops_total_of(d, "rogue", "other"), 200 - 8);
+	ck_assert_uint_eq(sup_drops_total_of(d, "agent", "unclassified"), 0);
+	emit_only = "\"cause\":\"other\"";
+	kept = sup_drops_summary(d, "host", emit_rec, NULL);
+	emit_only = NULL;
+	ck_assert_uint_eq(kept, 1);
+	ev = the_event(0);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "rogue");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 200 - 8);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "detail")), "made_up_199: invented");
+	json_decref(ev);
+	/* every printer kind doing it: the table's part for the agent's own
+	 * causes stays free, a kernel loss is still named (and the reported
+	 * part, once full, goes to "unclassified", never lost) */
+	for (int k = 0; k < JB_KINDS_MAX + 4; k++)
+		for (int i = 0; i < 20; i++) {
+			snprintf(who, sizeof(who), "rogue%d", k);
+			snprintf(cause, sizeof(cause), "made_up_%d", i);
+			sup_drops_add_reported(d, who, cause, 1, NULL);
+		}
+	ck_assert_int_eq(sup_drops_add(d, "kernel", "kernel_evicted", "records", 3, 0, NULL), 1);
+	ck_assert_uint_eq(sup_drops_total_of(d, "kernel", "kernel_evicted"), 3);
+	for (int k = 0; k < JB_KINDS_MAX; k++) {
+		snprintf(who, sizeof(who), "worker%d", k);
+		sup_drops_count(d, who, SUP_DROP_SHARE, 4096);
+		ck_assert_uint_eq(sup_drops_total(d, who, SUP_DROP_SHARE), 1);
+	}
+	nemitted = 0;
 	emit_only = "unclassified";
 	kept = sup_drops_summary(d, "host", emit_rec, NULL);
 	emit_only = NULL;
 	ck_assert_uint_eq(kept, 1);
 	ev = the_event(0);
-	ck_assert_str_eq(json_string_value(json_object_get(ev, "cause")), "unclassified");
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "agent");
-	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 200 - 128);
-	ck_assert_msg(strstr(json_string_value(json_object_get(ev, "detail")), "rogue made_up_199"),
-		      "%s", emitted[0]);
-	/* the 128 named ones were not kept: still there, all of them */
-	kept = sup_drops_summary(d, "host", emit_rec, NULL);
-	ck_assert_uint_eq(kept, 7); /* as many as the test keeps: 8 slots, 1 used */
-	ck_assert_uint_eq(sup_drops_total_of(d, "rogue", "made_up_127"), 1);
+	ck_assert_msg(strstr(json_string_value(json_object_get(ev, "detail")), "rogue"), "%s",
+		      emitted[0]);
+	/* whatever went where, every one of them is counted */
+	{
+		uint64_t sum = (uint64_t)json_integer_value(json_object_get(ev, "count"));
+
+		for (int k = 0; k < JB_KINDS_MAX + 4; k++) {
+			snprintf(who, sizeof(who), "rogue%d", k);
+			sum += sup_drops_total_of(d, who, "other");
+			for (int i = 0; i < 20; i++) {
+				snprintf(cause, sizeof(cause), "made_up_%d", i);
+				sum += sup_drops_total_of(d, who, cause);
+			}
+		}
+		ck_assert_uint_eq(sum, (JB_KINDS_MAX + 4) * 20);
+	}
 	json_decref(ev);
+	sup_drops_free(d);
+
+	/* counts saturate, and a JSON integer is never negative */
+	d = sup_drops_new();
+	sup_drops_add(d, "kernel", "kernel_evicted", "records", UINT64_MAX - 1, 0, NULL);
+	sup_drops_add(d, "kernel", "kernel_evicted", "records", 5, 0, NULL);
+	sup_drops_add_reported(d, "file", "spool_full", (uint64_t)INT64_MAX + 10, NULL);
+	ck_assert_uint_eq(sup_drops_total_of(d, "kernel", "kernel_evicted"), UINT64_MAX);
+	nemitted = 0;
+	ck_assert_uint_eq(sup_drops_summary(d, "host", emit_rec, NULL), 2);
+	for (int i = 0; i < 2; i++) {
+		ev = the_event(i);
+		ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), INT64_MAX);
+		ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")), INT64_MAX);
+		json_decref(ev);
+	}
 	sup_drops_free(d);
 
 	/* a detail cut inside a UTF-8 sequence, and ill-formed bytes: the
@@ -567,6 +637,10 @@ START_TEST(test_printer_loss_reported)
 	}
 	ck_assert_ptr_nonnull(ev);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "data_loss");
+	/* the agent's own event has a uuid like a worker's, its first key */
+	ck_assert_msg(uuid_ok(json_string_value(json_object_get(ev, "uuid"))), "uuid: %s",
+		      json_string_value(json_object_get(ev, "uuid")));
+	ck_assert_msg(log_has("got: {\"uuid\":\""), "log:\n%s", logbuf);
 	ck_assert_str_eq(json_string_value(json_object_get(ev, "who")), "lossy");
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count")), 7);
 	ck_assert_int_eq(json_integer_value(json_object_get(ev, "count_total")), 7);

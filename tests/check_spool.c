@@ -7,10 +7,15 @@
  * and after a reopen until consumed; consumed lines never come back; a
  * process that ends without closing (a crash) loses nothing it synced; a
  * record torn by a crash in the middle of a write (a segment cut short)
- * is found at open, counted, cut off, and the lines before it survive; a
- * byte flipped on disk is caught by the checksum; a full spool drops the
- * oldest first, reports every line it dropped, and stays within
- * spool_max_bytes; the settings block round-trips and its parser refuses
+ * is found at open, cut off, not reported as a loss (it was never
+ * acknowledged), and the lines before it survive; a byte flipped on disk
+ * is caught by the checksum and reported; one found while reading the
+ * segment being written loses only what it must, and later lines read
+ * back; a full spool drops the oldest first, reports every line it
+ * dropped (only those: a batch in flight that is delivered after all is
+ * not lost), and stays within spool_max_bytes; a drop is reported even
+ * when the printer dies right after it (the count is on disk first); a
+ * write the disk refuses part-way is finished, not repeated; the settings block round-trips and its parser refuses
  * every malformed shape. No root needed; each test works in a mkdtemp dir.
  */
 #include <check.h>
@@ -20,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +44,13 @@ static void on_loss(void *arg, const char *cause, uint64_t count, const char *de
 	lost_count += count;
 	lost_calls++;
 	snprintf(lost_cause, sizeof(lost_cause), "%s", cause);
+}
+
+/* A printer killed (SIGKILL) right after the spool lost lines, before its
+ * report reached anyone. */
+static void die_on_loss(void *arg, const char *cause, uint64_t count, const char *detail)
+{
+	_exit(0);
 }
 
 static void setup(void)
@@ -269,6 +283,9 @@ START_TEST(test_torn_tail)
 		prn_spool_stats(s, &ps);
 		ck_assert_uint_eq(ps.torn, 1);
 	}
+	/* never synced, so never acknowledged: the supervisor sends it
+	 * again; not a data loss */
+	ck_assert_uint_eq(lost_count, 0);
 	ck_assert_uint_eq(prn_spool_lines(s), 9);
 	/* the torn bytes are cut: a line appended now is read back whole */
 	put(s, 9);
@@ -306,6 +323,9 @@ START_TEST(test_corrupt_byte)
 		prn_spool_stats(s, &ps);
 		ck_assert_uint_eq(ps.torn, 1);
 	}
+	/* acknowledged lines damaged: a loss (at least one line) */
+	ck_assert_uint_eq(lost_count, 1);
+	ck_assert_str_eq(lost_cause, "spool_corrupt");
 	ck_assert_int_eq(drain(s, 0), 4);
 	prn_spool_close(s);
 }
@@ -345,8 +365,39 @@ START_TEST(test_full)
 END_TEST
 
 /* The batch in flight loses its start to a drop, then is delivered: the
- * head never goes back, nothing is handed out twice. */
+ * head never goes back, nothing is handed out twice, and only the lines
+ * really gone are reported lost (not the batch's, which arrived). */
 START_TEST(test_full_while_in_flight)
+{
+	const uint64_t max = 64 << 10;
+	struct prn_spool *s = open_spool(max);
+	struct prn_spool_batch b = {0};
+	struct prn_spool_stats ps;
+	int first;
+
+	for (int i = 0; i < 100; i++)
+		put(s, i);
+	ck_assert_int_eq(prn_spool_sync(s), 0);
+	ck_assert_int_eq(prn_spool_peek(s, 50, 1 << 20, &b), 1);
+	for (int i = 100; i < 5000; i++)
+		put(s, i);
+	ck_assert_int_eq(prn_spool_sync(s), 0);
+	ck_assert_int_eq(prn_spool_consume(s, &b), 0); /* delivered after all */
+	ck_assert_int_eq(prn_spool_peek(s, 1, 1 << 20, &b), 1);
+	first = nth(&b, 0);
+	ck_assert_int_gt(first, 100);
+	ck_assert_uint_eq(lost_count, (uint64_t)first - 50); /* 50..first-1 */
+	prn_spool_stats(s, &ps);
+	ck_assert_uint_eq(ps.dropped, lost_count);
+	prn_spool_batch_free(&b);
+	ck_assert_int_eq(drain(s, first), 5000 - first);
+	prn_spool_close(s);
+}
+END_TEST
+
+/* The same batch not delivered: a new batch is formed, and then its lines
+ * the drop took are reported lost too. */
+START_TEST(test_full_in_flight_given_up)
 {
 	const uint64_t max = 64 << 10;
 	struct prn_spool *s = open_spool(max);
@@ -360,14 +411,169 @@ START_TEST(test_full_while_in_flight)
 	for (int i = 100; i < 5000; i++)
 		put(s, i);
 	ck_assert_int_eq(prn_spool_sync(s), 0);
-	ck_assert_uint_gt(lost_count, 50);
-	ck_assert_int_eq(prn_spool_consume(s, &b), 0); /* delivered after all */
+	/* its delivery failed: the next peek is a new batch */
 	ck_assert_int_eq(prn_spool_peek(s, 1, 1 << 20, &b), 1);
 	first = nth(&b, 0);
-	ck_assert_int_eq(first, (int)lost_count);
+	ck_assert_int_gt(first, 100);
+	ck_assert_uint_eq(lost_count, (uint64_t)first);
+	ck_assert_str_eq(lost_cause, "spool_full");
 	prn_spool_batch_free(&b);
 	ck_assert_int_eq(drain(s, first), 5000 - first);
 	prn_spool_close(s);
+}
+END_TEST
+
+/* The printer dies right after a drop, its report sent nowhere: the count
+ * was on disk first, so the next open reports it; once reported it is not
+ * reported again. A batch in flight when it died whose lines a drop took
+ * is counted lost too (whether it arrived is unknown). */
+START_TEST(test_drop_reported_after_crash)
+{
+	for (int flight = 0; flight < 2; flight++) {
+		struct prn_spool *s;
+		struct prn_spool_batch b = {0};
+		pid_t pid;
+		int st, first;
+
+		teardown();
+		setup();
+		pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			char err[256];
+
+			s = prn_spool_open(dfd, 64 << 10, err, sizeof(err));
+			if (!s)
+				_exit(2);
+			prn_spool_on_loss(s, die_on_loss, NULL);
+			for (int i = 0; i < 5000; i++) {
+				char line[64];
+				int n = snprintf(line, sizeof(line), "{\"uuid\":\"u-%06d\"}", i);
+
+				if (prn_spool_append(s, line, (size_t)n) < 0)
+					_exit(3);
+				if (i % 100 == 99 && prn_spool_sync(s) < 0)
+					_exit(4);
+				if (flight && i == 99 && prn_spool_peek(s, 50, 1 << 20, &b) != 1)
+					_exit(5);
+			}
+			_exit(6); /* never dropped anything */
+		}
+		ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %d", st);
+		s = open_spool(64 << 10);
+		ck_assert_int_eq(prn_spool_peek(s, 1, 1 << 20, &b), 1);
+		first = nth(&b, 0);
+		if (flight) {
+			/* the batch 0..49 was pinned and lost its start: a new one */
+			ck_assert_int_ge(first, 50);
+		}
+		ck_assert_int_gt(first, 0);
+		ck_assert_uint_eq(lost_count, (uint64_t)first); /* 0..first-1, all reported */
+		ck_assert_str_eq(lost_cause, "spool_full");
+		prn_spool_batch_free(&b);
+		prn_spool_close(s);
+		s = open_spool(64 << 10);
+		ck_assert_uint_eq(lost_count, (uint64_t)first); /* not again */
+		prn_spool_close(s);
+	}
+}
+END_TEST
+
+/* A bad record found by a peek in the segment being written: the rest of
+ * it on disk is lost and reported, the lines still buffered are not, and
+ * every line appended later reads back (before, they were appended after
+ * the bad bytes and read as lost). A reopen does not report it again. */
+START_TEST(test_cut_writer)
+{
+	struct prn_spool *s = open_spool(1 << 20);
+	struct prn_spool_batch b = {0};
+	char path[256], c;
+	int fd;
+
+	for (int i = 0; i < 10; i++)
+		put(s, i);
+	ck_assert_int_eq(prn_spool_sync(s), 0);
+	seg_path(path, sizeof(path));
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	/* record 5's line, 3 bytes in (records of 12 + 19 bytes) */
+	ck_assert_int_eq(pread(fd, &c, 1, 5 * 31 + 12 + 3), 1);
+	c ^= 0x20;
+	ck_assert_int_eq(pwrite(fd, &c, 1, 5 * 31 + 12 + 3), 1);
+	close(fd);
+	for (int i = 10; i < 15; i++)
+		put(s, i); /* buffered */
+	ck_assert_int_eq(prn_spool_peek(s, 100, 1 << 20, &b), 1);
+	ck_assert_uint_eq(b.lines, 5);
+	ck_assert_uint_eq(lost_count, 5); /* 5..9 */
+	ck_assert_str_eq(lost_cause, "spool_corrupt");
+	ck_assert_int_eq(prn_spool_consume(s, &b), 0);
+	ck_assert_int_eq(prn_spool_sync(s), 0);
+	for (int i = 15; i < 20; i++)
+		put(s, i);
+	ck_assert_int_eq(prn_spool_sync(s), 0);
+	ck_assert_int_eq(drain(s, 10), 10);
+	prn_spool_batch_free(&b);
+	prn_spool_close(s);
+	s = open_spool(1 << 20);
+	ck_assert_uint_eq(lost_count, 5);
+	put(s, 20);
+	ck_assert_int_eq(prn_spool_sync(s), 0);
+	ck_assert_int_eq(drain(s, 20), 1);
+	prn_spool_close(s);
+}
+END_TEST
+
+/* What append says: EINVAL not a line, EMSGSIZE a line this spool can
+ * never hold (lost, the caller reports it and goes on), and a disk that
+ * refuses a write part-way (here RLIMIT_FSIZE; ENOSPC takes the same
+ * path) leaves nothing half-written or twice: the next sync goes on from
+ * where the write stopped. */
+START_TEST(test_append_errors)
+{
+	struct prn_spool *s = open_spool(4096);
+	char big[5000];
+
+	memset(big, 'x', sizeof(big));
+	errno = 0;
+	ck_assert_int_eq(prn_spool_append(s, big, sizeof(big)), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_uint_eq(prn_spool_lines(s), 0);
+	prn_spool_close(s);
+}
+END_TEST
+
+START_TEST(test_write_cut_short)
+{
+	struct prn_spool *s = open_spool(1 << 20);
+	struct rlimit old, small = {10000, RLIM_INFINITY};
+	int e1, r1, e2, r2, r3;
+
+	for (int i = 0; i < 400; i++) /* 12 400 bytes, buffered */
+		put(s, i);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small.rlim_max = old.rlim_max;
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+	errno = 0;
+	r1 = prn_spool_sync(s); /* 10 000 bytes written, then EFBIG */
+	e1 = errno;
+	r2 = prn_spool_sync(s);
+	e2 = errno;
+	setrlimit(RLIMIT_FSIZE, &old);
+	ck_assert_int_eq(r1, -1);
+	ck_assert_int_eq(e1, EFBIG);
+	ck_assert_int_eq(r2, -1);
+	ck_assert_int_eq(e2, EFBIG);
+	r3 = prn_spool_sync(s);
+	ck_assert_int_eq(r3, 0);
+	ck_assert_int_eq(drain(s, 0), 400);
+	prn_spool_close(s);
+	s = open_spool(1 << 20);
+	ck_assert_uint_eq(prn_spool_lines(s), 0);
+	prn_spool_close(s);
+	ck_assert_uint_eq(lost_count, 0);
 }
 END_TEST
 
@@ -506,6 +712,11 @@ static Suite *spool_suite(void)
 	tcase_add_test(tc, test_corrupt_byte);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_full_while_in_flight);
+	tcase_add_test(tc, test_full_in_flight_given_up);
+	tcase_add_test(tc, test_drop_reported_after_crash);
+	tcase_add_test(tc, test_cut_writer);
+	tcase_add_test(tc, test_append_errors);
+	tcase_add_test(tc, test_write_cut_short);
 	tcase_add_test(tc, test_segments_removed);
 	tcase_add_test(tc, test_lock);
 	suite_add_tcase(su, tc);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
 #include <time.h>
@@ -153,19 +152,6 @@ static json_t *jflow(const struct jb_flow *f)
 	return o;
 }
 
-static void uuid4(char out[37])
-{
-	uint8_t b[16];
-
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		memset(b, 0, sizeof(b)); /* still unique enough with the seq; never fails here */
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
-
 /* The task's environment at exec as the kernel kept it: the variables the
  * recipes name, "NAME=value" strings (env_truncated says some may be
  * missing). */
@@ -278,7 +264,7 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 		     const struct rcp_subject *s, const struct jb_snap_file *file,
 		     uint64_t event_ns)
 {
-	char uuid[37], now[64], when[64];
+	char uuid[JB_UUID_LEN + 1], now[64], when[64];
 	struct timespec ts;
 	json_t *ev = json_object(), *mitre = json_object();
 	const struct jb_task *t = s->task, *p;
@@ -287,7 +273,7 @@ char *wrk_event_json(const struct wrk_event_ctx *ctx, const struct recipe *r,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	jb_iso_time((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof(now));
 	jb_iso_time((int64_t)event_ns + ctx->mono_to_real_ns, when, sizeof(when));
-	uuid4(uuid);
+	jb_uuid4(uuid);
 	json_object_set_new(ev, "uuid", json_string(uuid));
 	json_object_set_new(ev, "timestamp", json_string(now));
 	json_object_set_new(ev, "event_time", json_string(when));
