@@ -27,7 +27,9 @@
  *    (prn_loss), whether the dead-letter file kept them or not;
  *  - a spool that cannot take or sync a line ends the printer: nothing is
  *    acknowledged that is not durable, and the supervisor, which keeps
- *    every unacknowledged line, sends them again to the next printer;
+ *    every unacknowledged line, sends them again to the next printer; the
+ *    one exception is a line longer than the spool can ever hold
+ *    (EMSGSIZE), which is reported lost (line_too_big) instead;
  *  - memory is bounded: past memory_bytes (or spill_ms for the oldest
  *    line) everything held goes to the spool, which is bounded itself
  *    (its oldest dropped and reported, spool.c).
@@ -284,8 +286,17 @@ static void spill(struct prn_outbox *ob)
 
 		if (x->st != E_WAIT && x->st != E_SENT)
 			continue;
-		if (x->line && prn_spool_append(ob->sp, x->line, x->len) < 0)
-			fatal("%s: spool: cannot keep line %llu", ob->c.name, (unsigned long long)x->seq);
+		if (x->line && prn_spool_append(ob->sp, x->line, x->len) < 0) {
+			/* a line this spool can never hold (a small spool_max_bytes):
+			 * lost, and said so; any other error (a full disk) ends the
+			 * printer, and the supervisor sends the lines again */
+			if (errno != EMSGSIZE)
+				fatal("%s: spool: cannot keep line %llu", ob->c.name,
+				      (unsigned long long)x->seq);
+			report_loss(ob, "line_too_big", 1, "a detection larger than the spool takes");
+			x->st = E_DONE;
+			continue;
+		}
 		x->st = E_SPILL;
 		if (!ob->spooling && x->line) {
 			ob->spooling = 1;

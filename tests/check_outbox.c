@@ -451,6 +451,34 @@ START_TEST(test_spill_on_memory)
 }
 END_TEST
 
+/* A line the spool can never hold (longer than its whole bound) is
+ * reported lost when it would spill, not a reason to end the printer; the
+ * lines around it are kept and acknowledged. */
+START_TEST(test_spill_too_big_for_spool)
+{
+	struct prn_outbox_conf c = conf();
+	struct prn_transport t = {tr_ready, tr_send, NULL};
+	char err[256] = "", big[6000];
+	int n;
+
+	c.spill_ms = 100;
+	T.ready = 0;
+	sp = prn_spool_open(dfd, 4096, err, sizeof(err));
+	ck_assert_msg(sp != NULL, "spool: %s", err);
+	prn_spool_on_loss(sp, on_loss, NULL);
+	ob = prn_outbox_new(base, sp, &c, &t, on_ack, NULL);
+	ck_assert_ptr_nonnull(ob);
+	take(1);
+	n = snprintf(big, sizeof(big), "{\"uuid\":\"u-0002\",\"pad\":\"%05000d\"}", 0);
+	prn_outbox_take(ob, 2, big, (size_t)n);
+	take(3);
+	wait_ack(3, 2000);
+	ck_assert_uint_eq(prn_spool_lines(sp), 2);
+	ck_assert_uint_eq(lost, 1);
+	ck_assert_str_eq(lost_cause, "line_too_big");
+}
+END_TEST
+
 /* --- a send never answered; a batch confirmed after its lines spilled ------------------ */
 
 START_TEST(test_timeout_and_late_answer)
@@ -583,6 +611,7 @@ int main(void)
 	tcase_add_test(tc, test_rejected);
 	tcase_add_test(tc, test_spill_on_time);
 	tcase_add_test(tc, test_spill_on_memory);
+	tcase_add_test(tc, test_spill_too_big_for_spool);
 	tcase_add_test(tc, test_timeout_and_late_answer);
 	tcase_add_test(tc, test_confirmed_after_spill);
 	tcase_add_test(tc, test_restart_with_spool);
