@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <resolv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,8 +287,23 @@ static void prn_message(const struct ipc_msg *m)
 	fault_hook(m->u.print.json, m->u.print.seq);
 }
 
+/* As the kind's uid: first what needs the system's files (init_as_kind:
+ * a Landlock ruleset, when there is one, must come after it), then what
+ * needs the kind's own directory (setup_as_kind). */
 static int prn_setup_as_kind(char *err, size_t errlen)
 {
+	if (out->init_as_kind) {
+		/* the handshake deadline counts from the spawn: a name server
+		 * that does not answer costs a second (one try each), not
+		 * glibc's 5 s times 2; an unresolved name is spooled for and
+		 * retried by a restart */
+		if (setenv("RES_OPTIONS", "timeout:1 attempts:1", 1) < 0 || res_init() < 0) {
+			snprintf(err, errlen, "%s printer: cannot set up the resolver", out_name);
+			return -1;
+		}
+		if (out->init_as_kind(err, errlen) < 0)
+			return -1;
+	}
 	return out->setup_as_kind ? out->setup_as_kind(err, errlen) : 0;
 }
 

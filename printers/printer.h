@@ -27,6 +27,10 @@ struct prn_output {
 	 * the child's event loop. */
 	void (*take)(uint64_t seq, const char *line, size_t len);
 	int (*start)(struct event_base *base, char *err, size_t errlen);
+	/* optional: as the kind's uid, before Landlock and seccomp: what
+	 * reads the system's world-readable files (name resolution:
+	 * resolv.conf, hosts; OpenSSL's configuration), never as root */
+	int (*init_as_kind)(char *err, size_t errlen);
 	/* optional: as the kind's uid, before seccomp (its spool: fd 4 is
 	 * the kind's own directory, mode 0700, which root without
 	 * CAP_DAC_OVERRIDE cannot read) */
