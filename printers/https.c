@@ -21,15 +21,21 @@
  *    supervisor read (ca_file, the system bundle by default); https only,
  *    no redirects followed;
  *  - network errors, timeouts, TLS failures, 408, 429 and 5xx are retried
- *    (Retry-After of a 429 or 503 handed to the outbox as "not before"),
- *    forever: the spool bound, which drops the oldest with a report, is
- *    what limits a long outage. Any other 4xx is final (rejected): the
- *    outbox moves the batch to dead-letter.jsonl in the spool directory
- *    and reports it lost, never retried;
+ *    (Retry-After of a 429 or 503, at most a day, handed to the outbox as
+ *    "not before"), forever: the spool bound, which drops the oldest with
+ *    a report, is what limits a long outage. Any other 4xx, and a 3xx (a
+ *    redirect is not followed, on purpose: the same answer would come
+ *    again), is final (rejected): the outbox moves the batch to
+ *    dead-letter.jsonl in the spool directory and reports it lost, never
+ *    retried;
  *  - the child opens nothing but files of its spool directory (fd 4): the
- *    host name is resolved in setup, before confinement, and handed to
- *    curl (CURLOPT_RESOLVE); after reresolve_s of failing to connect the
- *    printer exits and is restarted, which resolves again.
+ *    host name is resolved as the kind's uid (never root), before
+ *    confinement, and handed to curl (CURLOPT_RESOLVE), like curl's and
+ *    OpenSSL's start-up; after reresolve_s of failing to connect the
+ *    printer exits and is restarted, which resolves again;
+ *  - nothing on the loop's thread waits on the network: curl runs on the
+ *    loop through its multi interface, and a name that does not resolve
+ *    costs at most the resolver's own timeout before the handshake.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +60,7 @@
 #include "printers/spool.h"
 
 #define RESP_KEEP 512			/* bytes of an answer kept for the log */
+#define RETRY_AFTER_MAX_S 86400		/* a longer Retry-After is read as a day */
 
 /* --- the settings ([https] of jibril.conf) ---------------------------------- */
 
@@ -135,7 +142,7 @@ static struct {
 	struct curl_slist *resolve;
 	struct event *ev_curl_timer, *ev_empty, *ev_reresolve;
 	/* settings */
-	char *url, *auth, *host;	/* auth: the whole header line, or NULL */
+	char *url, *auth, *host, *port;	/* auth: the whole header line, or NULL */
 	struct curl_blob ca;
 	uint64_t connect_ms, timeout_ms, reresolve_ms, spool_max;
 	int host_is_literal, no_address;
@@ -178,39 +185,54 @@ static int get_num(const struct jb_settings *s, const char *name, uint64_t *out,
 	return 0;
 }
 
-/* The URL's host, resolved now (files and sockets are still allowed):
- * "host:port:addr,addr" for CURLOPT_RESOLVE. No address is not fatal: the
- * printer spools and exits later to try again. */
-static int resolve_host(char *err, size_t errlen)
+/* The URL's host and port (as root: nothing read but the url). */
+static int parse_url(char *err, size_t errlen)
 {
 	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL, entry[1024], addr[INET6_ADDRSTRLEN];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	char *host = NULL, *port = NULL;
 	unsigned char tmp[16];
-	size_t o;
-	int rc;
+	int rc = -1;
 
 	if (!u || curl_url_set(u, CURLUPART_URL, H.url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
 		snprintf(err, errlen, "https: cannot parse url");
-		curl_free(host);
-		curl_url_cleanup(u);
-		return -1;
-	}
-	curl_url_cleanup(u);
-	H.host = strdup(host);
-	if (host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1) {
-		H.host_is_literal = 1; /* nothing to resolve */
 		goto out;
 	}
+	if (!(H.host = strdup(host)) || !(H.port = strdup(port))) {
+		snprintf(err, errlen, "https: out of memory");
+		goto out;
+	}
+	H.host_is_literal = host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1;
+	rc = 0;
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* The URL's host, resolved as the kind's uid (resolv.conf and hosts are
+ * world-readable; sockets are still allowed): "host:port:addr,addr" for
+ * CURLOPT_RESOLVE. No address is not fatal: the printer spools and exits
+ * later to try again. */
+static void resolve_host(void)
+{
+	const char *host = H.host, *port = H.port;
+	char entry[1024], addr[INET6_ADDRSTRLEN];
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	size_t o;
+	int rc;
+
+	if (H.host_is_literal)
+		return; /* nothing to resolve */
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0) {
 		log_warnx("https: cannot resolve %s: %s: detections are spooled, and the printer "
 			  "restarts in %llu s to try again", host, gai_strerror(rc),
 			  (unsigned long long)(H.reresolve_ms / 10000));
 		H.no_address = 1;
-		goto out;
+		return;
 	}
 	o = (size_t)snprintf(entry, sizeof(entry), "%s:%s:", host, port);
 	for (struct addrinfo *a = res; a && o < sizeof(entry) - 64; a = a->ai_next) {
@@ -228,10 +250,6 @@ static int resolve_host(char *err, size_t errlen)
 	freeaddrinfo(res);
 	H.resolve = curl_slist_append(NULL, entry);
 	log_info("https: %s resolved to %s", host, entry + strlen(host) + strlen(port) + 2);
-out:
-	curl_free(host);
-	curl_free(port);
-	return 0;
 }
 
 static int https_setup(char *err, size_t errlen)
@@ -291,21 +309,29 @@ static int https_setup(char *err, size_t errlen)
 		snprintf(err, errlen, "https: no CA bundle (ca_file): TLS cannot be verified");
 		return -1;
 	}
+	if (parse_url(err, errlen) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return 0; /* no fd of its own: lines go through take */
+}
+
+/* As the kind's uid, before Landlock and seccomp: what reads the
+ * system's files, never as root. */
+static int https_init_as_kind(char *err, size_t errlen)
+{
 	/* OpenSSL reads its configuration and seeds now, while files open */
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "https: curl_global_init failed");
 		return -1;
 	}
-	if (resolve_host(err, errlen) < 0)
-		return -1;
+	resolve_host();
 	H.multi = curl_multi_init(); /* its wake-up socket pair: made now */
 	H.easy = curl_easy_init();
 	if (!H.multi || !H.easy) {
 		snprintf(err, errlen, "https: curl init failed");
 		return -1;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	return 0; /* no fd of its own: lines go through take */
+	return 0;
 }
 
 static void spool_loss(void *arg, const char *cause, uint64_t n, const char *detail)
@@ -511,9 +537,9 @@ static const char *sanitised_resp(void)
 	return H.resp;
 }
 
-/* The answer, sorted: 2xx ok; another 4xx but 408 and 429 rejected for
- * good; the rest (408, 429, 5xx, a 3xx: redirects are not followed, no
- * answer at all) retried. */
+/* The answer, sorted: 2xx ok; a 3xx (redirects are not followed: it
+ * would answer the same again) and a 4xx but 408 and 429 rejected for
+ * good; the rest (408, 429, 5xx, no answer at all) retried. */
 static void finish(CURLcode rc, long code, curl_off_t retry_after)
 {
 	uint64_t now = now_ms();
@@ -529,15 +555,20 @@ static void finish(CURLcode rc, long code, curl_off_t retry_after)
 		return;
 	}
 	if (rc == CURLE_OK) {
-		int final = code >= 400 && code < 500 && code != 408 && code != 429;
+		int final = (code >= 300 && code < 400) ||
+			    (code >= 400 && code < 500 && code != 408 && code != 429);
+		uint64_t not_before = 0;
+
+		/* clamped before it is made milliseconds: a huge Retry-After
+		 * must not wrap to a short one (the outbox caps it further) */
+		if ((code == 429 || code == 503) && retry_after > 0)
+			not_before = (uint64_t)(retry_after > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S
+										 : retry_after) * 1000;
 
 		snprintf(why, sizeof(why), "HTTP %ld from %.200s for %zu lines: '%.200s'", code, H.host,
 			 H.body_lines, sanitised_resp());
 		prn_outbox_done(H.ob, H.token, final ? PRN_SENT_REJECTED : PRN_SENT_RETRY,
-				(code == 429 || code == 503) && retry_after > 0
-					? (uint64_t)retry_after * 1000
-					: 0,
-				why);
+				not_before, why);
 		return;
 	}
 	/* no answer: network, timeout, TLS (a wrong certificate is refused
@@ -640,5 +671,6 @@ const struct prn_output prn_https = {
 	.setup = https_setup,
 	.take = https_take,
 	.start = https_start,
+	.init_as_kind = https_init_as_kind,
 	.setup_as_kind = https_setup_as_kind,
 };

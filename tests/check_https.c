@@ -18,9 +18,11 @@
  *    Content-Type application/x-ndjson, the token as "Authorization:
  *    Bearer", an Idempotency-Key; the same uuids the file printer wrote;
  *  - 500 and 429 are retried with the same Idempotency-Key, 429 after its
- *    Retry-After; a stalling server times out and the batch is retried; a
- *    400 is not retried, its lines land in dead-letter.jsonl and a
- *    data_loss event (cause http_rejected) reaches the file printer;
+ *    Retry-After (one too long for 64-bit milliseconds waits the longest,
+ *    never wraps short); a stalling server times out and the batch is
+ *    retried; a 400 and a 302 (redirects are not followed) are not
+ *    retried, their lines land in dead-letter.jsonl and a data_loss event
+ *    (cause http_rejected) reaches the file printer;
  *  - the endpoint down for 30 s under a steady trigger load, then up:
  *    every trigger delivered (0 lost), a repeat only with the same uuid;
  *  - the agent SIGKILLed while the spool holds detections, the endpoint
@@ -370,7 +372,7 @@ START_TEST(test_delivery_and_answers)
 	char key[128], m[64], path[256], *dead;
 	json_t *recs, *r;
 	size_t i;
-	int first;
+	int first, n429;
 
 	srv_up("good");
 	/* a host name: resolved by the printer before its confinement; loss
@@ -448,6 +450,33 @@ START_TEST(test_delivery_and_answers)
 	}
 	json_decref(recs);
 
+	/* a Retry-After whose milliseconds do not fit 64 bits (2^64 / 1000
+	 * + 1 s, 384 ms once wrapped): read as long, so retry_max_ms (2 s)
+	 * decides, not the wrapped 384 ms */
+	n429 = count_recs(429, NULL);
+	set_mode("429:18446744073709552");
+	first = trigger();
+	wait_count(429, n429 + 1, 15000);
+	last_key(429, key, sizeof(key));
+	set_mode("200");
+	wait_delivered(first, first + 1, 15000, t);
+	recs = records();
+	{
+		double t429 = 0, t200 = 0;
+		json_array_foreach(recs, i, r) {
+			if (!jbh_jstr(r, "key") || strcmp(jbh_jstr(r, "key"), key))
+				continue;
+			if (jbh_jint(r, "status", 0) == 429)
+				t429 = json_real_value(json_object_get(r, "t"));
+			else if (jbh_jint(r, "status", 0) == 200 && !t200)
+				t200 = json_real_value(json_object_get(r, "t"));
+		}
+		ck_assert_msg(t200 > 0, "the batch answered 429 was not sent again with its key");
+		ck_assert_msg(t200 - t429 >= 1.8, "retried %.2f s after a Retry-After past 2^64 ms",
+			      t200 - t429);
+	}
+	json_decref(recs);
+
 	/* a server that stalls past timeout_ms: the request times out, the
 	 * batch goes again (same key) once it answers */
 	{
@@ -491,6 +520,19 @@ START_TEST(test_delivery_and_answers)
 		}
 		free(ev);
 	}
+	/* a redirect is not followed, nor retried: final like a 400 */
+	set_mode("302");
+	first = trigger();
+	wait_count(302, 1, 15000);
+	last_key(302, key, sizeof(key));
+	ck_assert_msg(jbh_log_wait(&a, "HTTP 302", 10000), "the redirect is not logged");
+	jbh_sleep_ms(2000); /* ten retry periods: it must not come again */
+	ck_assert_int_eq(count_recs(302, key), 1);
+	set_mode("200");
+	marker(m, sizeof(m), first);
+	dead = jbh_slurp(path, NULL);
+	ck_assert_msg(dead && strstr(dead, m), "trigger %d (answered 302) not in %s", first, path);
+	free(dead);
 	/* and the printer goes on */
 	first = trigger();
 	wait_delivered(first, first + 1, 15000, t);

@@ -9,6 +9,7 @@ per line: {"status", "key" (Idempotency-Key), "auth" (Authorization),
 
 Modes (the mode file's first line; no file: 200):
   200 | 500 | 400      answer that status
+  302                  a redirect (Location: /elsewhere), which the printer must not follow
   429:N                429 with "Retry-After: N"
   stall:N              wait N seconds, then answer 200 (if the client is still there)
 
@@ -59,6 +60,8 @@ def main():
                 time.sleep(float(m.split(":", 1)[1]))
             elif m.startswith("429:"):
                 status, extra = 429, {"Retry-After": m.split(":", 1)[1]}
+            elif m == "302":
+                status, extra = 302, {"Location": "/elsewhere"}
             elif m in ("500", "400", "200"):
                 status = int(m)
             rec = {"t": time.time(), "status": status, "key": self.headers.get("Idempotency-Key"),
