@@ -10,17 +10,27 @@
  * Invariants:
  *  - the child opens no file: settings, secrets, the CA and certificates
  *    come from the supervisor (fd 5), the spool directory is fd 4; server
- *    names are resolved before confinement (getaddrinfo reads files) and
- *    libnats is given addresses; with TLS the certificate is checked
- *    against the name (tls_server_name, else the first url's host);
- *  - libnats starts its threads only after confinement (start runs on
- *    CONFIG, in the sandbox), so every thread inherits the seccomp filter
- *    and no_new_privs;
- *  - its threads never touch the outbox: acknowledgements and connection
- *    events are handed to the loop's thread under a mutex and an eventfd;
- *  - a publish counts only with the server's acknowledgement (a duplicate
- *    acknowledged as such counts: the server has the message); anything
- *    else fails the batch, which is sent again after a back-off;
+ *    names are resolved before confinement (getaddrinfo reads files), as
+ *    the kind's uid, never root, and libnats is given addresses; with TLS
+ *    the certificate is checked against the name (tls_server_name, else
+ *    the first url's host);
+ *  - the loop's thread never waits on a server: the connect (2 s per
+ *    address that drops packets), the stream's check and every publish
+ *    run on a driver thread of ours, so READY follows CONFIG at once and
+ *    heartbeats keep their time whatever the servers do;
+ *  - the driver and libnats start their threads only after confinement
+ *    (start runs on CONFIG, in the sandbox), so every thread inherits the
+ *    seccomp filter and no_new_privs;
+ *  - no other thread touches the outbox or the log (the IPC peer):
+ *    acknowledgements, connection events and log lines are handed to the
+ *    loop's thread under a mutex and an eventfd;
+ *  - a publish counts only with the server's acknowledgement of that very
+ *    message of the current send (a duplicate acknowledged as such counts:
+ *    the server has the message); a late answer to an earlier send of the
+ *    same ids is ignored; anything else fails the batch, which is sent
+ *    again after a back-off;
+ *  - a credential goes over nats:// (clear text) only to a loopback
+ *    address (nats_check refuses the rest at start-up);
  *  - subject tokens are made safe (a-z, A-Z, 0-9, _ and -; anything else
  *    becomes _), so an event cannot choose another subject's hierarchy;
  *  - an event without a uuid (none today) gets the SHA-256 of its line as
@@ -32,6 +42,8 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <strings.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,18 +226,43 @@ static int each_url(const char *list, int (*fn)(void *arg, const struct prn_nats
 	return 0;
 }
 
-static int any_tls(void *arg, const struct prn_nats_url *u)
+/* 1 if host is a loopback address (127.0.0.0/8, ::1) or "localhost" */
+static int loopback(const char *host)
 {
-	*(int *)arg |= u->tls;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!strcasecmp(host, "localhost"))
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+struct url_scan {
+	int tls;		/* some url is tls:// */
+	char clear[254];	/* the first nats:// url's host that is not loopback */
+};
+
+static int scan_url(void *arg, const struct prn_nats_url *u)
+{
+	struct url_scan *sc = arg;
+
+	sc->tls |= u->tls;
+	if (!u->tls && !sc->clear[0] && !loopback(u->host))
+		snprintf(sc->clear, sizeof(sc->clear), strchr(u->host, ':') ? "[%.250s]" : "%s",
+			 u->host);
 	return 0;
 }
 
 static int nats_check(const char *const *v, size_t *bad, char *err, size_t errlen)
 {
-	int tls = 0;
+	struct url_scan sc = {0};
+	int tls;
 
-	if (each_url(v[K_URL], any_tls, &tls, err, errlen) < 0)
+	if (each_url(v[K_URL], scan_url, &sc, err, errlen) < 0)
 		return *bad = K_URL, -1;
+	tls = sc.tls;
 	if (!name_ok(v[K_STREAM], 0)) {
 		snprintf(err, errlen, "'%s' is not 1..64 of A-Z, a-z, 0-9, _ and -", v[K_STREAM]);
 		return *bad = K_STREAM, -1;
@@ -266,6 +303,15 @@ static int nats_check(const char *const *v, size_t *bad, char *err, size_t errle
 		snprintf(err, errlen, "'%s' is not a user's public nkey (56 characters, U...)",
 			 v[K_NKEY]);
 		return *bad = K_NKEY, -1;
+	}
+	/* a credential over nats:// travels in clear text, and so does every
+	 * event after it: only to this host itself */
+	if ((v[K_TOKEN][0] || v[K_CREDS][0] || v[K_SEED][0]) && sc.clear[0]) {
+		snprintf(err, errlen, "nats://%.200s is not a loopback address: %s would cross the "
+			 "network in clear text, and the events too; use tls:// (with ca_file)",
+			 sc.clear, v[K_TOKEN][0] ? "the token" : v[K_CREDS][0] ? "the credentials"
+								 : "the nkey's signature");
+		return *bad = K_URL, -1;
 	}
 	if (prn_outbox_check(v + K_OUTBOX, bad, err, errlen) < 0)
 		return *bad += K_OUTBOX, -1;
@@ -325,9 +371,22 @@ void prn_nats_token(char *to, size_t cap, const char *s)
 /* --- the child ------------------------------------------------------------------ */
 
 #define SERVERS_MAX 64
+#define NOTES_MAX 8	/* log lines a thread left for the loop; more are counted */
+
+/* A batch handed to the driver thread: its own copy of everything. */
+struct job {
+	uint64_t token;
+	size_t n;
+	char (*ids)[72];
+	char (*subj)[400];
+	size_t *off, *len;
+	char *buf;
+};
 
 static struct {
 	const struct jb_settings *set;
+	struct prn_nats_url urls[PRN_NATS_URLS_MAX];
+	int nurls;
 	char *servers[SERVERS_MAX];
 	int nservers, named;	/* named: some url names a host (re-resolved by a restart) */
 	char sni[254], host[65], prefix[129], stream[65];
@@ -337,24 +396,42 @@ static struct {
 	struct prn_outbox *ob;
 	int efd;
 	struct event *ev;
-	natsConnection *nc;
-	jsCtx *js;
-	int stream_ok, was_up;
+	int was_up;
 	uint64_t next_ensure, down_since;
 	char jwt[4096], seed[256];
-	/* shared with libnats' threads, under mu */
+	natsOptions *opts;	/* made on the loop's thread, used and freed by the driver */
+	pthread_t driver;
+	/* the driver's own: only it calls libnats (connect, stream, publish) */
+	natsConnection *nc;
+	jsCtx *js;
+	/* shared with the driver and libnats' threads, under mu */
 	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	atomic_int up;		/* connected now */
+	atomic_int started;	/* the driver's connect returned: nc and js are there */
+	atomic_int stream_ok;	/* the stream was found (or made) since the last failure */
+	int want_stream;	/* the loop asks the driver to check the stream */
+	struct job *job;	/* the next batch for the driver */
+	struct {
+		int level;
+		char text[300];
+	} notes[NOTES_MAX];
+	int nnotes, notes_lost;
+	char fatal[300];	/* the driver cannot go on: the loop ends the printer */
 	struct {
 		int active, done, ok, dups;
 		uint64_t token;
 		size_t n, left, hint;
-		char (*ids)[72];
+		/* the messages of the current send: an acknowledgement counts
+		 * only for one of these (libnats hands back the very message
+		 * published), never for its id alone, which a resend of the
+		 * same lines repeats */
+		natsMsg **msgs;
 		unsigned char *acked;
 		char why[160];
 	} fl;
 	uint64_t duplicates;
-} N = {.efd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+} N = {.efd = -1, .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static uint64_t mono_ms(void)
 {
@@ -372,6 +449,26 @@ static void wake(void)
 		log_stderr("nats: cannot wake the loop");
 }
 
+/* A log line from a thread other than the loop's (the log goes through
+ * the IPC peer, which only the loop's thread may use): kept for on_wake. */
+static void note(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&N.mu);
+	if (N.nnotes < NOTES_MAX) {
+		va_start(ap, fmt);
+		vsnprintf(N.notes[N.nnotes].text, sizeof(N.notes[0].text), fmt, ap);
+		va_end(ap);
+		N.notes[N.nnotes++].level = level;
+	} else {
+		N.notes_lost++;
+	}
+	pthread_mutex_unlock(&N.mu);
+	wake();
+}
+
 static const char *set_str(const char *key)
 {
 	const char *v = jb_settings_get(N.set, key, NULL);
@@ -386,15 +483,21 @@ static uint64_t set_num(const char *key, uint64_t dflt)
 	return jb_settings_u64(N.set, key, &v) < 0 ? dflt : v;
 }
 
-/* Resolve u (before confinement) into addresses libnats connects to. */
-static int add_server(void *arg, const struct prn_nats_url *u)
+static int keep_url(void *arg, const struct prn_nats_url *u)
+{
+	if (!N.sni[0] && N.nurls == 0)
+		snprintf(N.sni, sizeof(N.sni), "%s", u->host);
+	N.urls[N.nurls++] = *u; /* each_url stops at PRN_NATS_URLS_MAX */
+	return 0;
+}
+
+/* Resolve u into addresses libnats connects to (as the kind's uid). */
+static void add_server(const struct prn_nats_url *u)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL, *a;
 	char port[8], addr[INET6_ADDRSTRLEN];
 	int rc, numeric;
 
-	if (!N.sni[0] && N.nservers == 0)
-		snprintf(N.sni, sizeof(N.sni), "%s", u->host);
 	snprintf(port, sizeof(port), "%u", u->port);
 	hints.ai_flags = AI_NUMERICHOST;
 	numeric = getaddrinfo(u->host, port, &hints, &ai) == 0;
@@ -405,7 +508,7 @@ static int add_server(void *arg, const struct prn_nats_url *u)
 			/* not fatal: the spool keeps everything, and a restart
 			 * resolves again (start says so) */
 			log_warnx("nats: %s: %s", u->host, gai_strerror(rc));
-			return 0;
+			return;
 		}
 	}
 	for (a = ai; a && N.nservers < SERVERS_MAX; a = a->ai_next) {
@@ -423,9 +526,10 @@ static int add_server(void *arg, const struct prn_nats_url *u)
 		N.servers[N.nservers++] = s;
 	}
 	freeaddrinfo(ai);
-	return 0;
 }
 
+/* As root, before anything is dropped: only what the supervisor handed
+ * over (the settings, fd 4) and the url list, parsed, not resolved. */
 static int nats_setup(char *err, size_t errlen)
 {
 	struct utsname un;
@@ -441,11 +545,11 @@ static int nats_setup(char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(N.sni, sizeof(N.sni), "%s", set_str("tls_server_name"));
-	if (each_url(set_str("url"), add_server, NULL, err, errlen) < 0)
+	if (each_url(set_str("url"), keep_url, NULL, err, errlen) < 0)
 		return -1;
 	N.tls = set_str("ca_file")[0] != '\0';
-	for (int i = 0; i < N.nservers; i++)
-		N.tls |= !strncmp(N.servers[i], "tls:", 4);
+	for (int i = 0; i < N.nurls; i++)
+		N.tls |= N.urls[i].tls;
 	h = set_str("host");
 	if (!h[0] && uname(&un) == 0)
 		h = un.nodename;
@@ -474,10 +578,23 @@ static int nats_setup(char *err, size_t errlen)
 	/* a TLS write to a server that went away must fail, not kill us
 	 * (OpenSSL writes with write(2), not send(MSG_NOSIGNAL)) */
 	signal(SIGPIPE, SIG_IGN);
+	return JB_CHILD_AUX_FD;
+}
+
+/* As the kind's uid, before Landlock and seccomp: what reads the system's
+ * files (world-readable ones: resolv.conf, hosts, nsswitch.conf,
+ * openssl.cnf) is done without root. */
+static int nats_init_as_kind(char *err, size_t errlen)
+{
 	/* OpenSSL reads its configuration file on first use: now, while
 	 * open() is allowed (libnats' TLS is OpenSSL) */
-	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
-	return JB_CHILD_AUX_FD;
+	if (N.tls && OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1) {
+		snprintf(err, errlen, "nats: OpenSSL cannot start");
+		return -1;
+	}
+	for (int i = 0; i < N.nurls; i++)
+		add_server(&N.urls[i]);
+	return 0;
 }
 
 /* As the kind's uid (its spool directory is 0700, its own), before seccomp. */
@@ -496,16 +613,16 @@ static int nats_flush(int fd)
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
-	const char *id = NULL;
-
-	natsMsgHeader_Get(msg, "Nats-Msg-Id", &id);
 	pthread_mutex_lock(&N.mu);
-	if (N.fl.active && id) {
-		size_t i, k;
+	if (N.fl.active) {
+		size_t i = 0, k;
 
+		/* one of the current send's messages, not yet acknowledged; an
+		 * older send's (its batch timed out and was sent again) is not
+		 * in msgs: a late answer to it changes nothing */
 		for (k = 0; k < N.fl.n; k++) {
 			i = (N.fl.hint + k) % N.fl.n;
-			if (!N.fl.acked[i] && !strcmp(N.fl.ids[i], id))
+			if (!N.fl.acked[i] && N.fl.msgs[i] == msg)
 				break;
 		}
 		if (k < N.fl.n) {
@@ -544,6 +661,7 @@ static void on_up(natsConnection *nc, void *closure)
 static void on_down(natsConnection *nc, void *closure)
 {
 	atomic_store(&N.up, 0);
+	atomic_store(&N.stream_ok, 0);
 	wake();
 }
 
@@ -558,10 +676,17 @@ static natsStatus on_sign(char **errtxt, unsigned char **sig, int *siglen, const
 	return nats_Sign(N.seed, nonce, sig, siglen);
 }
 
-/* --- the loop's thread ------------------------------------------------------------ */
+/* --- the driver thread: every blocking libnats call ----------------------------- */
 
-/* The stream is there (made when create_stream = yes); blocks at most
- * about a second (the heartbeat is sent around it). 0 or -1. */
+static const char *nats_err(natsStatus s)
+{
+	const char *e = nats_GetLastError(NULL);
+
+	return e ? e : natsStatus_GetText(s);
+}
+
+/* The stream is there (made when create_stream = yes). May block up to
+ * twice ack_timeout_ms: on the driver thread only. 0 or -1. */
 static int ensure_stream(void)
 {
 	jsStreamInfo *si = NULL;
@@ -572,8 +697,7 @@ static int ensure_stream(void)
 	const char *subjs[1] = {subj};
 
 	jsOptions_Init(&o);
-	o.Wait = 800;
-	jb_child_beat_if_due();
+	o.Wait = (int64_t)N.ack_ms;
 	if (N.create) {
 		jsStreamConfig sc;
 
@@ -594,30 +718,161 @@ static int ensure_stream(void)
 	} else {
 		s = js_GetStreamInfo(&si, N.js, N.stream, &o, &jerr);
 	}
-	jb_child_beat_if_due();
 	if (s != NATS_OK) {
-		log_warnx("nats: stream %s: %s%s (%d); detections wait in the spool", N.stream,
-			  nats_GetLastError(NULL) ? nats_GetLastError(NULL) : natsStatus_GetText(s),
-			  jerr == JSStreamNotFoundErr && !N.create ? " and create_stream = no" : "",
-			  (int)jerr);
+		note(LOG_L_WARN, "nats: stream %s: %s%s (%d); detections wait in the spool",
+		     N.stream, nats_err(s),
+		     jerr == JSStreamNotFoundErr && !N.create ? " and create_stream = no" : "",
+		     (int)jerr);
 		return -1;
 	}
 	if (si && si->Config && si->Config->Duplicates < (int64_t)N.dupwin_s * 1000000000ll)
-		log_warnx("nats: stream %s keeps message ids %lld s, less than duplicate_window_s "
-			  "%llu: a repeat after a longer outage is not dropped", N.stream,
-			  (long long)(si->Config->Duplicates / 1000000000ll),
-			  (unsigned long long)N.dupwin_s);
+		note(LOG_L_WARN, "nats: stream %s keeps message ids %lld s, less than "
+		     "duplicate_window_s %llu: a repeat after a longer outage is not dropped",
+		     N.stream, (long long)(si->Config->Duplicates / 1000000000ll),
+		     (unsigned long long)N.dupwin_s);
 	jsStreamInfo_Destroy(si);
-	log_info("nats: stream %s ready", N.stream);
+	note(LOG_L_INFO, "nats: stream %s ready", N.stream);
 	return 0;
 }
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	free(j->ids);
+	free(j->subj);
+	free(j->off);
+	free(j->len);
+	free(j->buf);
+	free(j);
+}
+
+/* This send failed before every message was out (unless a newer one
+ * replaced it meanwhile). */
+static void send_failed(uint64_t token, const char *why)
+{
+	pthread_mutex_lock(&N.mu);
+	if (N.fl.active && N.fl.token == token) {
+		snprintf(N.fl.why, sizeof(N.fl.why), "%s", why);
+		N.fl.active = 0;
+		N.fl.done = 1;
+		N.fl.ok = 0;
+		wake();
+	}
+	pthread_mutex_unlock(&N.mu);
+}
+
+/* Publish a batch's messages; stops when a newer send replaced it. A
+ * publish can block (a full socket buffer, the connection's lock held by
+ * a reconnect): here, not on the loop's thread. */
+static void publish(struct job *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		natsMsg *m = NULL;
+		jsPubOptions po;
+		natsStatus s;
+		int current;
+
+		jsPubOptions_Init(&po);
+		po.MsgId = j->ids[i];
+		po.MaxWait = (int64_t)N.ack_ms;
+		s = natsMsg_Create(&m, j->subj[i], NULL, j->buf + j->off[i], (int)j->len[i]);
+		if (s != NATS_OK) {
+			send_failed(j->token, "publish: no memory");
+			return;
+		}
+		/* recorded before it is out: its answer may come first */
+		pthread_mutex_lock(&N.mu);
+		current = N.fl.active && N.fl.token == j->token;
+		if (current)
+			N.fl.msgs[i] = m;
+		pthread_mutex_unlock(&N.mu);
+		if (!current) {
+			natsMsg_Destroy(m);
+			return;
+		}
+		s = js_PublishMsgAsync(N.js, &m, &po);
+		if (s != NATS_OK) {
+			char why[160];
+
+			pthread_mutex_lock(&N.mu);
+			if (N.fl.active && N.fl.token == j->token)
+				N.fl.msgs[i] = NULL; /* still ours, and about to go */
+			pthread_mutex_unlock(&N.mu);
+			natsMsg_Destroy(m);
+			snprintf(why, sizeof(why), "publish: %s", nats_err(s));
+			atomic_store(&N.stream_ok, 0);
+			send_failed(j->token, why);
+			return;
+		}
+	}
+}
+
+static void *drive(void *arg)
+{
+	jsOptions jo;
+	natsStatus s;
+
+	/* libnats tries each address once, up to 2 s each, then (retry on
+	 * failed connect) goes on in its reconnect thread */
+	s = natsConnection_Connect(&N.nc, N.opts);
+	natsOptions_Destroy(N.opts);
+	N.opts = NULL;
+	if (s == NATS_OK) {
+		atomic_store(&N.up, 1);
+	} else if (s == NATS_NOT_YET_CONNECTED) {
+		note(LOG_L_WARN, "nats: no server reachable yet (%s, ...): detections wait in the "
+		     "spool", N.servers[0]);
+	} else {
+		pthread_mutex_lock(&N.mu);
+		snprintf(N.fatal, sizeof(N.fatal), "nats: connect: %s", nats_err(s));
+		pthread_mutex_unlock(&N.mu);
+		wake();
+		return NULL;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = (int64_t)N.ack_ms;
+	jo.PublishAsync.AckHandler = on_ack;
+	if (natsConnection_JetStream(&N.js, N.nc, &jo) != NATS_OK) {
+		pthread_mutex_lock(&N.mu);
+		snprintf(N.fatal, sizeof(N.fatal), "nats: cannot make a JetStream context");
+		pthread_mutex_unlock(&N.mu);
+		wake();
+		return NULL;
+	}
+	atomic_store(&N.started, 1);
+	wake();
+	for (;;) {
+		struct job *j;
+		int check;
+
+		pthread_mutex_lock(&N.mu);
+		while (!N.want_stream && !N.job)
+			pthread_cond_wait(&N.cv, &N.mu);
+		check = N.want_stream;
+		N.want_stream = 0;
+		j = N.job;
+		N.job = NULL;
+		pthread_mutex_unlock(&N.mu);
+		if (check && atomic_load(&N.up)) {
+			atomic_store(&N.stream_ok, ensure_stream() == 0);
+			wake();
+		}
+		if (j)
+			publish(j);
+		job_free(j);
+	}
+	return NULL;
+}
+
+/* --- the loop's thread ------------------------------------------------------------ */
 
 static int tr_ready(void *arg)
 {
 	uint64_t now = mono_ms();
 
-	if (!N.nc || !atomic_load(&N.up)) {
-		N.stream_ok = 0;
+	if (!atomic_load(&N.started) || !atomic_load(&N.up)) {
+		atomic_store(&N.stream_ok, 0);
 		if (!N.down_since)
 			N.down_since = now;
 		/* the names were resolved at start: after a minute without a
@@ -630,11 +885,15 @@ static int tr_ready(void *arg)
 		return 0;
 	}
 	N.down_since = 0;
-	if (!N.stream_ok && now >= N.next_ensure) {
-		N.stream_ok = ensure_stream() == 0;
+	if (!atomic_load(&N.stream_ok) && now >= N.next_ensure) {
+		/* the driver checks it; on_wake kicks the outbox after */
+		pthread_mutex_lock(&N.mu);
+		N.want_stream = 1;
+		pthread_cond_signal(&N.cv);
+		pthread_mutex_unlock(&N.mu);
 		N.next_ensure = now + 2000;
 	}
-	return N.stream_ok;
+	return atomic_load(&N.stream_ok);
 }
 
 /* The message id of a line: its event's uuid, or the SHA-256 of the line. */
@@ -653,69 +912,67 @@ static void msg_id(json_t *j, const char *line, size_t len, char *id, size_t cap
 		snprintf(id + 7 + 2 * i, cap - 7 - 2 * i, "%02x", md[i]);
 }
 
+/* The batch as a job for the driver (ids, subjects, its own copy of the
+ * lines); it replaces any job the driver has not taken yet. */
 static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
 {
 	const char *p = b->buf, *end = b->buf + b->len;
-	size_t i = 0;
-	char (*ids)[72] = calloc(b->lines ? b->lines : 1, sizeof(*ids));
-	unsigned char *acked = calloc(b->lines ? b->lines : 1, 1);
+	size_t i, cap = b->lines ? b->lines : 1;
+	struct job *j = calloc(1, sizeof(*j));
+	natsMsg **msgs = calloc(cap, sizeof(*msgs));
+	unsigned char *acked = calloc(cap, 1);
 
-	if (!ids || !acked) {
-		free(ids);
+	if (j) {
+		j->ids = calloc(cap, sizeof(*j->ids));
+		j->subj = calloc(cap, sizeof(*j->subj));
+		j->off = calloc(cap, sizeof(*j->off));
+		j->len = calloc(cap, sizeof(*j->len));
+		j->buf = malloc(b->len ? b->len : 1);
+	}
+	if (!j || !j->ids || !j->subj || !j->off || !j->len || !j->buf || !msgs || !acked) {
+		job_free(j);
+		free(msgs);
 		free(acked);
 		return -1;
 	}
-	/* the ids first: an acknowledgement may come before the loop ends */
-	for (const char *q = p; q < end && i < b->lines; i++) {
-		const char *nl = memchr(q, '\n', (size_t)(end - q));
-		size_t len = nl ? (size_t)(nl - q) : (size_t)(end - q);
-		json_t *j = json_loadb(q, len, 0, NULL);
+	memcpy(j->buf, b->buf, b->len);
+	j->token = token;
+	for (i = 0; p < end && i < b->lines; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		json_t *js = json_loadb(p, len, 0, NULL);
+		char mech[65], kind[65];
 
-		msg_id(j, q, len, ids[i], sizeof(ids[i]));
-		json_decref(j);
-		q += len + 1;
+		msg_id(js, p, len, j->ids[i], sizeof(j->ids[i]));
+		prn_nats_token(mech, sizeof(mech), json_string_value(json_object_get(js, "mechanism")));
+		prn_nats_token(kind, sizeof(kind), json_string_value(json_object_get(js, "kind")));
+		json_decref(js);
+		snprintf(j->subj[i], sizeof(j->subj[i]), "%s.%s.%s.%s", N.prefix, N.host, mech, kind);
+		j->off[i] = (size_t)(p - b->buf);
+		j->len[i] = len;
+		p += len + 1;
 	}
+	j->n = i;
 	pthread_mutex_lock(&N.mu);
-	free(N.fl.ids);
+	free(N.fl.msgs);
 	free(N.fl.acked);
-	N.fl.ids = ids;
+	N.fl.msgs = msgs;
 	N.fl.acked = acked;
 	N.fl.n = N.fl.left = i;
 	N.fl.hint = 0;
 	N.fl.token = token;
-	N.fl.active = 1;
-	N.fl.done = 0;
+	N.fl.active = i > 0;
+	N.fl.done = i == 0; /* nothing to publish: done at once (on_wake) */
+	N.fl.ok = 1;
 	N.fl.dups = 0;
+	job_free(N.job);
+	N.job = i ? j : NULL;
+	if (i)
+		pthread_cond_signal(&N.cv);
 	pthread_mutex_unlock(&N.mu);
-	for (i = 0; p < end && i < b->lines; i++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		json_t *j = json_loadb(p, len, 0, NULL);
-		char subj[400], mech[65], kind[65];
-		natsMsg *m = NULL;
-		jsPubOptions po;
-		natsStatus s;
-
-		prn_nats_token(mech, sizeof(mech), json_string_value(json_object_get(j, "mechanism")));
-		prn_nats_token(kind, sizeof(kind), json_string_value(json_object_get(j, "kind")));
-		json_decref(j);
-		snprintf(subj, sizeof(subj), "%s.%s.%s.%s", N.prefix, N.host, mech, kind);
-		jsPubOptions_Init(&po);
-		po.MsgId = ids[i]; /* stays: freed only by the next send, on this thread */
-		po.MaxWait = (int64_t)N.ack_ms;
-		s = natsMsg_Create(&m, subj, NULL, p, (int)len);
-		if (s == NATS_OK)
-			s = js_PublishMsgAsync(N.js, &m, &po);
-		if (s != NATS_OK) {
-			natsMsg_Destroy(m);
-			pthread_mutex_lock(&N.mu);
-			N.fl.active = 0;
-			pthread_mutex_unlock(&N.mu);
-			log_warnx("nats: publish: %s", natsStatus_GetText(s));
-			N.stream_ok = 0;
-			return -1;
-		}
-		p += len + 1;
+	if (!i) {
+		job_free(j);
+		wake();
 	}
 	return 0;
 }
@@ -723,20 +980,22 @@ static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t v;
-	int done = 0, ok = 0, dups = 0;
+	int done = 0, ok = 0, dups = 0, nnotes, lost;
 	uint64_t token = 0;
-	char why[160] = "";
+	char why[160] = "", fatal[300];
+	struct {
+		int level;
+		char text[300];
+	} notes[NOTES_MAX];
 
 	if (read(N.efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		fatal("nats: eventfd");
-	if (atomic_load(&N.up) != N.was_up) {
-		N.was_up = !N.was_up;
-		if (N.was_up)
-			log_info("nats: connected");
-		else
-			log_warnx("nats: disconnected: detections wait in memory, then in the spool");
-	}
 	pthread_mutex_lock(&N.mu);
+	nnotes = N.nnotes;
+	lost = N.notes_lost;
+	memcpy(notes, N.notes, sizeof(notes[0]) * (size_t)nnotes);
+	N.nnotes = N.notes_lost = 0;
+	memcpy(fatal, N.fatal, sizeof(fatal));
 	if (N.fl.done) {
 		done = 1;
 		ok = N.fl.ok;
@@ -746,6 +1005,22 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 		N.fl.done = 0;
 	}
 	pthread_mutex_unlock(&N.mu);
+	for (int i = 0; i < nnotes; i++)
+		if (notes[i].level == LOG_L_WARN)
+			log_warnx("%s", notes[i].text);
+		else
+			log_info("%s", notes[i].text);
+	if (lost)
+		log_warnx("nats: %d more log lines of its threads were dropped", lost);
+	if (fatal[0])
+		fatalx("%s", fatal);
+	if (atomic_load(&N.up) != N.was_up) {
+		N.was_up = !N.was_up;
+		if (N.was_up)
+			log_info("nats: connected");
+		else
+			log_warnx("nats: disconnected: detections wait in memory, then in the spool");
+	}
 	if (done) {
 		if (dups) {
 			N.duplicates += (uint64_t)dups;
@@ -753,7 +1028,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 				  (unsigned long long)N.duplicates);
 		}
 		if (!ok)
-			N.stream_ok = 0; /* a missing stream answers "no responders" */
+			atomic_store(&N.stream_ok, 0); /* a missing stream answers "no responders" */
 		/* every failure is retried: a missing stream, a stream at its
 		 * limits or a server away is the operator's to mend, and the
 		 * spool's bound (its oldest dropped, reported) is what limits
@@ -769,7 +1044,9 @@ static void ack_line(void *arg, uint64_t seq)
 	prn_acknowledge(seq);
 }
 
-/* On CONFIG, confined: the outbox, then libnats and its threads. */
+/* On CONFIG, confined: the outbox, libnats' options, then the driver
+ * thread, which connects. Nothing here blocks: READY follows at once,
+ * whatever the servers do. */
 static int nats_start(struct event_base *base, char *err, size_t errlen)
 {
 	struct prn_outbox_conf c = {
@@ -779,10 +1056,10 @@ static int nats_start(struct event_base *base, char *err, size_t errlen)
 	};
 	struct prn_transport t = {tr_ready, tr_send, NULL};
 	natsOptions *o = NULL;
-	jsOptions jo;
 	natsStatus s;
 	size_t len;
 	const char *v;
+	int rc;
 
 	if (prn_outbox_conf_read(N.set, &c, err, errlen) < 0)
 		return -1;
@@ -855,24 +1132,14 @@ static int nats_start(struct event_base *base, char *err, size_t errlen)
 		s = natsOptions_SetNKey(o, set_str("nkey"), on_sign, NULL);
 	}
 	if (s != NATS_OK)
-		fatalx("nats: options: %s", nats_GetLastError(NULL) ? nats_GetLastError(NULL)
-								  : natsStatus_GetText(s));
-	s = natsConnection_Connect(&N.nc, o);
-	natsOptions_Destroy(o);
-	if (s == NATS_OK)
-		atomic_store(&N.up, 1);
-	else if (s != NATS_NOT_YET_CONNECTED)
-		fatalx("nats: connect: %s", nats_GetLastError(NULL) ? nats_GetLastError(NULL)
-								    : natsStatus_GetText(s));
-	else
-		log_warnx("nats: no server reachable yet (%s, ...): detections wait in the spool",
-			  N.servers[0]);
-	jsOptions_Init(&jo);
-	jo.Wait = (int64_t)N.ack_ms;
-	jo.PublishAsync.AckHandler = on_ack;
-	if (natsConnection_JetStream(&N.js, N.nc, &jo) != NATS_OK)
-		fatalx("nats: cannot make a JetStream context");
-	prn_outbox_kick(N.ob);
+		fatalx("nats: options: %s", nats_err(s));
+	N.opts = o;
+	/* after confinement: the thread inherits seccomp and no_new_privs */
+	rc = pthread_create(&N.driver, NULL, drive, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "nats: cannot start its thread: %s", strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 
@@ -886,5 +1153,6 @@ const struct prn_output prn_nats = {
 	.flush = nats_flush,
 	.start = nats_start,
 	.take = nats_take,
+	.init_as_kind = nats_init_as_kind,
 	.setup_as_kind = nats_owned,
 };

@@ -572,6 +572,17 @@ START_TEST(test_nats_keys)
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ntoken_file = t\n", 5,
 		 "not an absolute path"},
 		{"[nats]\nurl = nats://a\nport = 1\n", 3, "unknown key 'port' in section [nats]"},
+		/* a credential over nats:// only to this host itself */
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://127.0.0.1, nats://10.0.0.2:4222\n"
+		 "token_file = /t\n", 4, "[nats] url: nats://10.0.0.2 is not a loopback address: "
+		 "the token would cross the network in clear text"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://nats.example\ncreds_file = /c\n", 4,
+		 "nats://nats.example is not a loopback address: the credentials"},
+		{"[printers]\nnats = yes\n[nats]\nurl = tls://[::1], nats://[::2]\nca_file = /ca\n"
+		 "nkey = UAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+		 "nkey_seed_file = /s\n", 4, "nats://[::2] is not a loopback address"},
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://128.0.0.1\ntoken_file = /t\n", 4,
+		 "use tls:// (with ca_file)"},
 		/* the delivery keys it shares with [https] (outbox.h), checked alike */
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nbatch_ms = 2000\n", 5,
 		 "[nats] batch_ms: batch_ms must be shorter than spill_ms"},
@@ -605,6 +616,22 @@ START_TEST(test_nats_keys)
 	}
 	write_tmp(path, sizeof(path), "nats.conf", ngood, sizeof(ngood) - 1);
 	load_ok(path, &c);
+	/* credentials over nats:// to loopback addresses, or over tls:// */
+	{
+		static const char *const creds_ok[] = {
+			"[printers]\nnats = yes\n[nats]\nurl = nats://127.0.0.1, nats://127.9.9.9:4223,"
+			" nats://[::1], nats://LocalHost\ntoken_file = /t\n",
+			"[printers]\nnats = yes\n[nats]\nurl = tls://10.0.0.1, nats://localhost\n"
+			"ca_file = /ca\ncreds_file = /c\n",
+			"[printers]\nnats = yes\n[nats]\nurl = nats://10.0.0.1\n", /* no credential */
+		};
+		struct jb_config c2;
+
+		for (size_t i = 0; i < sizeof(creds_ok) / sizeof(creds_ok[0]); i++) {
+			write_tmp(path, sizeof(path), "nats.conf", creds_ok[i], strlen(creds_ok[i]));
+			load_ok(path, &c2);
+		}
+	}
 	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
 	ck_assert_str_eq(jb_config_setting_get(&c, r, "stream", NULL), "JIBRIL");
 	/* one delivery mechanism: every delivery key of [https] is in [nats]

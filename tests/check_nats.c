@@ -13,6 +13,9 @@
  *    trigger's detection is in the stream exactly once;
  *  - the server down when the agent starts, started later: everything
  *    arrives, once;
+ *  - three addresses that drop every packet (loopback ports whose accept
+ *    queue is full) before the server's: the printer is READY at once,
+ *    never killed for its handshake or heartbeats, and delivers;
  *  - a token file others can read refuses the start with FILE:LINE.
  * Triggers are copies of cat, each with a marker in its name, reading
  * /etc/shadow (credentials_files_access). The stream is read back with
@@ -26,6 +29,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,17 +279,65 @@ static void expect_stream(int port, int n, unsigned timeout_ms)
 static struct jbh_agent A;
 static char conf_extra[8192];
 
-static void agent_start(const struct server *sv, const char *more)
+/* The agent with the nats printer on url (NULL: the server's own port). */
+static void agent_start_url(const struct server *sv, const char *url, const char *more)
 {
 	struct jbh_opts o = {.extra_conf = conf_extra, .no_fault_hooks = 1};
+	char own[64];
 
+	snprintf(own, sizeof(own), "nats://127.0.0.1:%d", sv->port);
 	ck_assert(snprintf(conf_extra, sizeof(conf_extra),
-		 "[printers]\nnats = yes\n[nats]\nurl = nats://127.0.0.1:%d\n"
+		 "[printers]\nnats = yes\n[nats]\nurl = %s\n"
 		 "spool_dir = %s/spool\nspill_ms = 500\nreconnect_wait_ms = 200\n%s",
-		 sv->port, sv->dir, more ? more : "") < (int)sizeof(conf_extra));
+		 url ? url : own, sv->dir, more ? more : "") < (int)sizeof(conf_extra));
 	jbh_start(&A, &o);
 	A.kinds[A.nkinds++] = "nats";
 	jbh_wait_all_ready(&A, READY_MS);
+}
+
+static void agent_start(const struct server *sv, const char *more)
+{
+	agent_start_url(sv, NULL, more);
+}
+
+/* A loopback port that drops every connection attempt, as a firewall's
+ * DROP would, with no netns and no outside address: a listener with a
+ * backlog of 0 whose one queue slot a connection of the test's own fills
+ * and that never accepts; the kernel drops later SYNs silently (the
+ * client waits for its own connect timeout). */
+struct blackhole {
+	int lfd, fill, port;
+};
+
+static void blackhole_open(struct blackhole *b)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof(a);
+	struct pollfd p;
+	int probe;
+
+	b->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(b->lfd, 0);
+	ck_assert_int_eq(bind(b->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(b->lfd, 0), 0);
+	ck_assert_int_eq(getsockname(b->lfd, (struct sockaddr *)&a, &l), 0);
+	b->port = ntohs(a.sin_port);
+	b->fill = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(b->fill, (struct sockaddr *)&a, sizeof(a)), 0);
+	/* the proof: another connect gets no answer within 500 ms */
+	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(probe, 0);
+	ck_assert(connect(probe, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EINPROGRESS);
+	p = (struct pollfd){.fd = probe, .events = POLLOUT};
+	ck_assert_msg(poll(&p, 1, 500) == 0, "port %d answered a connect: not a black hole",
+		      b->port);
+	close(probe);
+}
+
+static void blackhole_close(struct blackhole *b)
+{
+	close(b->fill);
+	close(b->lfd);
 }
 
 START_TEST(test_delivery)
@@ -377,6 +429,50 @@ START_TEST(test_server_down_at_start)
 }
 END_TEST
 
+/* Three addresses that drop every packet, then the server's, which is
+ * down at first: libnats' first sweep (2 s per address, in a random order)
+ * takes past the 5 s handshake deadline. The printer must reach READY at
+ * once all the same (the connect is not on its loop), never be killed for
+ * its handshake or its heartbeats, and deliver once the server is up. */
+START_TEST(test_unreachable_servers_first)
+{
+	struct server sv;
+	struct blackhole bh[3];
+	char url[256];
+	int n = 10;
+	pid_t pid;
+	uint64_t t0;
+
+	make_bin_dir();
+	server_init(&sv, "/tmp");
+	for (int i = 0; i < 3; i++)
+		blackhole_open(&bh[i]);
+	snprintf(url, sizeof(url), "nats://127.0.0.1:%d, nats://127.0.0.1:%d, nats://127.0.0.1:%d, "
+		 "nats://127.0.0.1:%d", bh[0].port, bh[1].port, bh[2].port, sv.port);
+	t0 = jbh_now_ms();
+	agent_start_url(&sv, url, NULL);
+	pid = jbh_child_pid(&A, "nats");
+	ck_assert_int_gt(pid, 0);
+	/* the first sweep ends (three connect timeouts) in the background */
+	ck_assert_msg(jbh_log_wait(&A, "no server reachable yet", 30000), "log %s", A.log);
+	ck_assert_msg(jbh_now_ms() - t0 >= 5000, "the first sweep took under 5 s: the test proves "
+		      "nothing about the handshake deadline");
+	for (int i = 0; i < n; i++)
+		trigger(i);
+	server_start(&sv);
+	expect_stream(sv.port, n, 90000);
+	ck_assert_msg(!jbh_log_has(&A, "no handshake before its deadline"), "log %s", A.log);
+	ck_assert_msg(!jbh_log_has(&A, "hung: no heartbeat"), "log %s", A.log);
+	ck_assert_int_eq(jbh_child_pid(&A, "nats"), pid);
+	jbh_stop(&A, STOP_MS);
+	for (int i = 0; i < 3; i++)
+		blackhole_close(&bh[i]);
+	server_stop(&sv);
+	server_remove(&sv);
+	rmdir(dir_bin);
+}
+END_TEST
+
 /* A token file others may read: --check-config names the key's line. */
 START_TEST(test_token_file_mode_refused)
 {
@@ -455,6 +551,7 @@ int main(void)
 		tcase_add_test(tc, test_delivery);
 		tcase_add_test(tc, test_server_restarted_under_load);
 		tcase_add_test(tc, test_server_down_at_start);
+		tcase_add_test(tc, test_unreachable_servers_first);
 		suite_add_tcase(s, tc);
 	}
 	sr = srunner_create(s);
