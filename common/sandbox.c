@@ -166,6 +166,8 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(sendto), SC_OWN, "libnats writes to its sockets"},
 	{SCMP_SYS(set_robust_list), SC_ANY, "glibc registers each new thread"},
 	{SCMP_SYS(setsockopt), SC_OWN, "TCP_NODELAY and keep-alive on libnats' sockets"},
+	{SCMP_SYS(shutdown), SC_OWN, "libnats shuts its socket down before a reconnect and on a "
+				     "write timeout (without it: SIGSYS when a server goes away)"},
 	{SCMP_SYS(socket), SC_INET, "TCP to the servers: IPv4 or IPv6 stream only"},
 	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
 	{SCMP_SYS(write), SC_OWN, "spool segments, its eventfd, TLS records"},
