@@ -53,6 +53,7 @@
 #include <jansson.h>
 
 #include "common/child.h"
+#include "common/landlock.h"
 #include "common/log.h"
 #include "common/settings.h"
 #include "printers/printer.h"
@@ -251,6 +252,7 @@ static int resolve_host(char *err, size_t errlen)
 		return -1;
 	}
 	curl_url_cleanup(u);
+	jb_landlock_allow_connect((unsigned)strtoul(port, NULL, 10)); /* its one TCP port */
 	H.host = strdup(host);
 	if (host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1) {
 		H.host_is_literal = 1; /* nothing to resolve */

@@ -49,6 +49,7 @@
 
 #include "common/child.h"
 #include "common/kind.h"
+#include "common/landlock.h"
 #include "common/log.h"
 #include "common/settings.h"
 #include "printers/nats.h"
@@ -396,6 +397,7 @@ static int add_server(void *arg, const struct prn_nats_url *u)
 
 	if (!N.sni[0] && N.nservers == 0)
 		snprintf(N.sni, sizeof(N.sni), "%s", u->host);
+	jb_landlock_allow_connect(u->port); /* the only TCP ports it may reach */
 	snprintf(port, sizeof(port), "%u", u->port);
 	hints.ai_flags = AI_NUMERICHOST;
 	numeric = getaddrinfo(u->host, port, &hints, &ai) == 0;
