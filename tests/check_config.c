@@ -617,6 +617,33 @@ START_TEST(test_spool_dir_not_taken_over)
 }
 END_TEST
 
+/* An output file right in a sticky world-writable directory (/tmp) is
+ * refused: anyone could create it first. Higher up on the path is fine. */
+START_TEST(test_output_dir_not_shared)
+{
+	struct jb_config c;
+	char conf[256], text[512], err[1024], want[400];
+
+	if (geteuid() != 0) {
+		printf("SKIP: test_output_dir_not_shared needs root (root-owned chain)\n");
+		return;
+	}
+	snprintf(text, sizeof(text), "[printers]\nfile = /tmp/jb-check-config-out.jsonl\n");
+	write_tmp(conf, sizeof(conf), "shared.conf", text, strlen(text));
+	load_ok(conf, &c);
+	ck_assert_int_eq(sup_owner_check(&c, conf, jb_kinds, jb_nkinds, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: [printers] file: /tmp/jb-check-config-out.jsonl: its "
+		 "directory is writable by group or others (mode 1777, sticky)", conf);
+	ck_assert_msg(!strncmp(err, want, strlen(want)), "'%s' is not '%s'", err, want);
+	/* the same below a directory of root's in /tmp: accepted */
+	snprintf(text, sizeof(text), "[printers]\nfile = %s/out.jsonl\n", tmpdir);
+	write_tmp(conf, sizeof(conf), "own.conf", text, strlen(text));
+	load_ok(conf, &c);
+	ck_assert_msg(sup_owner_check(&c, conf, jb_kinds, jb_nkinds, err, sizeof(err)) == 0, "%s",
+		      err);
+}
+END_TEST
+
 START_TEST(test_spool_dir_apart)
 {
 	char spool[256], err[1024], conf[256];
@@ -1350,6 +1377,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_spool_dir_not_taken_over);
 	tcase_add_test(tc, test_spool_dir_apart);
+	tcase_add_test(tc, test_output_dir_not_shared);
 	suite_add_tcase(s, tc);
 
 	return s;
