@@ -290,7 +290,9 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 	tzset();
 	/* jansson seeds its hash from /dev/urandom on first use: same reason */
 	json_object_seed(0);
-	if (jb_sandbox_rlimits(k->max_fds ? k->max_fds : 8, err, sizeof(err)) < 0)
+	/* the ruleset needs a descriptor: before the rlimits leave no room */
+	if (jb_sandbox_landlock_prepare(k->policy, err, sizeof(err)) < 0 ||
+	    jb_sandbox_rlimits(k->max_fds ? k->max_fds : 8, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	base = event_base_new();
 	if (!base)

@@ -16,8 +16,11 @@
  *  - on a kernel without Landlock (or an older ABI) the child still runs:
  *    the supervisor says once at start-up what is not enforced
  *    (jb_landlock_report), seccomp stays as the other wall.
- *  - restrict_self covers the calling thread and what it starts later:
- *    it runs while the child is single-threaded (before libnats' threads).
+ *  - the ruleset is built before the child's rlimits (RLIMIT_NOFILE may
+ *    leave no room for its fd: the file printer's is 5) and enforced after
+ *    no_new_privs; restrict_self covers the calling thread and what it
+ *    starts later: it runs while the child is single-threaded (before
+ *    libnats' threads).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -93,7 +96,7 @@ static uint64_t fs_rights(int abi)
 	return r;
 }
 
-int jb_landlock_restrict(int spool_dirfd, int tcp, char *err, size_t errlen)
+int jb_landlock_prepare(int spool_dirfd, int tcp, char *err, size_t errlen)
 {
 	int abi = jb_landlock_abi(), rfd;
 	struct jb_ll_ruleset_attr ra = {0};
@@ -101,7 +104,7 @@ int jb_landlock_restrict(int spool_dirfd, int tcp, char *err, size_t errlen)
 	long rc = 0;
 
 	if (abi <= 0)
-		return 0; /* not enforced: the supervisor said so at start-up */
+		return JB_LANDLOCK_NONE; /* not enforced: the supervisor said so at start-up */
 	if (ports_overflow) {
 		snprintf(err, errlen, "landlock: more than %d endpoint ports", JB_LANDLOCK_PORTS_MAX);
 		return -1;
@@ -144,10 +147,31 @@ int jb_landlock_restrict(int spool_dirfd, int tcp, char *err, size_t errlen)
 			snprintf(err, errlen, "landlock: connect to port %u: %s", ports[i],
 				 strerror(errno));
 	}
-	if (rc == 0 && (rc = syscall(SYS_landlock_restrict_self, rfd, 0)) < 0)
+	if (rc < 0) {
+		close(rfd);
+		return -1;
+	}
+	return rfd;
+}
+
+int jb_landlock_enforce(int rfd, char *err, size_t errlen)
+{
+	long rc;
+
+	if (rfd == JB_LANDLOCK_NONE)
+		return 0;
+	rc = syscall(SYS_landlock_restrict_self, rfd, 0);
+	if (rc < 0)
 		snprintf(err, errlen, "landlock_restrict_self: %s", strerror(errno));
 	close(rfd);
 	return rc < 0 ? -1 : 0;
+}
+
+int jb_landlock_restrict(int spool_dirfd, int tcp, char *err, size_t errlen)
+{
+	int rfd = jb_landlock_prepare(spool_dirfd, tcp, err, errlen);
+
+	return rfd == -1 ? -1 : jb_landlock_enforce(rfd, err, errlen);
 }
 
 void jb_landlock_report(void)

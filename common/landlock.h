@@ -16,7 +16,15 @@ int jb_landlock_abi(void);
  * connect to port is allowed once restricted (ABI >= 4). */
 void jb_landlock_allow_connect(unsigned port);
 
-/* Restrict the calling (single-threaded) process: every filesystem right
+/* The ruleset of what follows, as a descriptor (JB_LANDLOCK_NONE when the
+ * kernel has no Landlock), or -1 with err: built before RLIMIT_NOFILE is
+ * lowered, enforced after no_new_privs (which restrict_self needs). */
+#define JB_LANDLOCK_NONE (-2)
+int jb_landlock_prepare(int spool_dirfd, int tcp, char *err, size_t errlen);
+/* Restrict the calling (single-threaded) process to ruleset rfd, closed. */
+int jb_landlock_enforce(int rfd, char *err, size_t errlen);
+
+/* Both at once. Restrict the calling (single-threaded) process: every filesystem right
  * refused except, with spool_dirfd >= 0, files beneath that directory;
  * TCP bind refused; connect refused unless tcp and the port was allowed;
  * no signal or abstract unix socket outside. Needs no_new_privs. 0 (also

@@ -339,9 +339,23 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 	return -EINVAL;
 }
 
+static int ll_fd = -1; /* the prepared ruleset, until enforced */
+
+int jb_sandbox_landlock_prepare(const struct jb_policy *p, char *err, size_t errlen)
+{
+	ll_fd = jb_landlock_prepare(p->open_aux ? JB_CHILD_AUX_FD : -1, p->open_aux, err, errlen);
+	return ll_fd == -1 ? -1 : 0;
+}
+
 int jb_sandbox_landlock(const struct jb_policy *p, char *err, size_t errlen)
 {
-	return jb_landlock_restrict(p->open_aux ? JB_CHILD_AUX_FD : -1, p->open_aux, err, errlen);
+	int rc;
+
+	if (ll_fd == -1 && jb_sandbox_landlock_prepare(p, err, errlen) < 0)
+		return -1;
+	rc = jb_landlock_enforce(ll_fd, err, errlen);
+	ll_fd = -1;
+	return rc;
 }
 
 int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)

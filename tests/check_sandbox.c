@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -70,11 +71,23 @@ static int run_probe(const struct jb_policy *p, int walls, int (*probe)(void *),
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int d = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = open("/dev/null", O_RDWR);
+		struct rlimit tight = {JB_CHILD_AUX_FD + 1, 64}, room = {64, 64};
 
 		if (d < 0 || n < 0 || dup2(n, JB_CHILD_IPC_FD) < 0 || dup2(d, JB_CHILD_AUX_FD) < 0)
 			_exit(100);
-		if (jb_sandbox_drop_privs(PROBE_UID, err, sizeof(err)) < 0 ||
+		if (d != JB_CHILD_AUX_FD)
+			close(d);
+		if (n != JB_CHILD_IPC_FD)
+			close(n);
+		/* the child's order: the ruleset, then a descriptor limit that
+		 * leaves no room for another (as the file printer's 5), the
+		 * uid, Landlock; the limit is raised again for the probe's
+		 * own files and sockets */
+		if (((walls & WALL_LANDLOCK) && jb_sandbox_landlock_prepare(p, err, sizeof(err)) < 0) ||
+		    setrlimit(RLIMIT_NOFILE, &tight) < 0 ||
+		    jb_sandbox_drop_privs(PROBE_UID, err, sizeof(err)) < 0 ||
 		    ((walls & WALL_LANDLOCK) && jb_sandbox_landlock(p, err, sizeof(err)) < 0) ||
+		    setrlimit(RLIMIT_NOFILE, &room) < 0 ||
 		    ((walls & WALL_SECCOMP) && jb_sandbox_seccomp(p, err, sizeof(err)) < 0)) {
 			fprintf(stderr, "probe: %s\n", err);
 			_exit(101);
