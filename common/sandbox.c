@@ -27,6 +27,7 @@
  *    here, an absolute path or ".." given with it is refused there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -343,8 +344,23 @@ static int ll_fd = -1; /* the prepared ruleset, until enforced */
 
 int jb_sandbox_landlock_prepare(const struct jb_policy *p, char *err, size_t errlen)
 {
+	struct rlimit rl;
+
 	ll_fd = jb_landlock_prepare(p->open_aux ? JB_CHILD_AUX_FD : -1, p->open_aux, err, errlen);
-	return ll_fd == -1 ? -1 : 0;
+	if (ll_fd == -1)
+		return -1;
+	/* out of the range the rlimits will leave the child (its max_fds,
+	 * exactly what it needs): the highest number allowed now */
+	if (ll_fd >= 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		int high = fcntl(ll_fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur - 1));
+
+		if (high >= 0) {
+			close(ll_fd);
+			ll_fd = high;
+		}
+	}
+	return 0;
 }
 
 int jb_sandbox_landlock(const struct jb_policy *p, char *err, size_t errlen)
