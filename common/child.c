@@ -3,8 +3,11 @@
  *
  * Order (each step fatal): role setup (open/map what it needs) -> rlimits
  * -> event base and IPC peer -> the kind's own uid/gid, no capabilities ->
- * no_new_privs -> what only the kind's uid may open (its own directory)
- * -> seccomp (the kind's policy) -> HELLO -> CONFIG -> READY -> loop.
+ * no_new_privs -> what the kind's uid sets up itself (a network printer:
+ * name resolution and its TLS library, which read world-readable system
+ * files, and its own spool directory) -> Landlock (the kind's paths and
+ * ports: beneath its directory at most) -> seccomp (the kind's policy) ->
+ * HELLO -> CONFIG -> READY -> loop.
  *
  * Invariants:
  *  - the child only ever talks to the supervisor over fd 3; if that goes
@@ -107,6 +110,27 @@ void jb_child_fault(const char *what)
 			log_warn("fault hook: open refused");
 		else
 			log_warnx("fault hook: open was allowed");
+	} else if (!strcmp(what, "open-abs")) {
+		/* with fd 4 as dirfd (which seccomp lets a network printer
+		 * use), paths that leave it: Landlock's to refuse */
+		static const char *const paths[] = {"/etc/hostname", "../.."};
+
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+			int fd = openat(JB_CHILD_AUX_FD, paths[i], O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				log_warn("fault hook: open-abs %s refused", paths[i]);
+			else
+				log_warnx("fault hook: open-abs %s was allowed", paths[i]);
+		}
+	} else if (!strcmp(what, "proc-mem")) {
+		/* its own memory, writable: would rewrite its code */
+		int fd = openat(JB_CHILD_AUX_FD, "/proc/self/mem", O_RDWR | O_CLOEXEC);
+
+		if (fd < 0)
+			log_warn("fault hook: proc-mem refused");
+		else
+			log_warnx("fault hook: proc-mem was allowed");
 	} else if (!strcmp(what, "garbage")) {
 		jb_child_send(junk, sizeof(junk));
 	} else if (!strcmp(what, "hang")) {
@@ -268,7 +292,9 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 	tzset();
 	/* jansson seeds its hash from /dev/urandom on first use: same reason */
 	json_object_seed(0);
-	if (jb_sandbox_rlimits(k->max_fds ? k->max_fds : 8, err, sizeof(err)) < 0)
+	/* the ruleset needs a descriptor: before the rlimits leave no room */
+	if (jb_sandbox_landlock_prepare(k->policy, err, sizeof(err)) < 0 ||
+	    jb_sandbox_rlimits(k->max_fds ? k->max_fds : 8, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	base = event_base_new();
 	if (!base)
@@ -277,8 +303,12 @@ void jb_child_main(const struct jb_kind *k, const struct jb_child_ops *o,
 				4096, on_sup, NULL);
 	if (!sup_peer)
 		fatalx("cannot set up the IPC peer");
+	/* what the kind's uid sets up (a printer's name resolution and TLS
+	 * library, which read world-readable system files, and its spool)
+	 * comes before Landlock, which then leaves it no path but its own */
 	if (jb_sandbox_drop_privs(a->uid, err, sizeof(err)) < 0 ||
 	    (ops->setup_as_kind && ops->setup_as_kind(err, sizeof(err)) < 0) ||
+	    jb_sandbox_landlock(k->policy, err, sizeof(err)) < 0 ||
 	    jb_sandbox_seccomp(k->policy, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	log_set_sink(log_to_sup);

@@ -60,6 +60,10 @@ void jb_child_beat_if_due(void);
  *   signal-parent tgkill at the supervisor; kill-self: SIGKILL at itself
  *   open          openat, which the sandbox refuses with EACCES: logged,
  *                 and the child goes on
+ *   open-abs      openat(4, "/etc/hostname") and openat(4, "../.."): the
+ *                 spool's dirfd with a path that leaves it (Landlock
+ *                 refuses; seccomp alone lets a network printer through)
+ *   proc-mem      openat(4, "/proc/self/mem", O_RDWR): refused the same way
  *   garbage       a message that is not msgpack
  *   hang          block forever; crash: abort()
  *   alloc         allocate and touch memory without bound, heartbeating
@@ -67,7 +71,7 @@ void jb_child_beat_if_due(void);
  *   spin          burn CPU for 3 s of wall time, heartbeating (held to
  *                 its cgroup's CPU share), then go on
  *   forkloop      fork in a loop (the sandbox kills it at the first fork)
- * Returns only for "open", a write the sandbox allowed, "spin", a failed
+ * Returns only for "open", "open-abs", "proc-mem", a write the sandbox allowed, "spin", a failed
  * allocation or fork, and unknown names. */
 void jb_child_fault(const char *what);
 

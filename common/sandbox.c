@@ -17,12 +17,22 @@
  *    the role's output), send and receive only on the IPC socket, signals
  *    only to the child itself.
  *  - nothing may map memory executable after the filter is in place.
+ *  - the kernel reads a descriptor from the low 32 bits of its register:
+ *    0x100000001 is fd 1. An "own descriptor" (>= 5) is matched on those
+ *    bits only (masked compares: libseccomp 2.5's SCMP_A0_32 just casts the
+ *    datum, its compare stays 64-bit); a named fd (EQ) on all 64, which
+ *    refuses the high-bit spellings outright.
+ *  - which paths and ports the allowed calls may reach is Landlock's
+ *    (landlock.c, just before seccomp): openat on the spool's dirfd passes
+ *    here, an absolute path or ".." given with it is refused there.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -34,6 +44,7 @@
 #include <seccomp.h>
 
 #include "common/child.h"
+#include "common/landlock.h"
 #include "common/sandbox.h"
 
 /* How a rule limits the syscall's arguments. */
@@ -44,10 +55,11 @@ enum sc_arg {
 	SC_OUT,		/* argument 0 is one of the policy's writable fds */
 	SC_SELF,	/* arguments 0 and 1 are this process and its thread, 2 SIGABRT */
 	SC_AUX,		/* argument 0 is the role's output file or directory (fd 4) */
-	SC_OWN,		/* argument 0 is a descriptor the child opened itself (>= 5: its
-			 * sockets and spool files; 0-4 are the ones it was handed) */
-	SC_INET,	/* socket(AF_INET or AF_INET6, SOCK_STREAM[|flags], any) */
-	SC_THREAD,	/* clone of a thread (CLONE_THREAD and CLONE_VM), never a process */
+	SC_OWN,		/* argument 0 is a descriptor the child opened itself (5..1023: its
+			 * sockets and spool files; 0-4 are the ones it was handed, and
+			 * AT_FDCWD or any other negative is none of them) */
+	SC_INET,	/* socket(AF_INET or AF_INET6, SOCK_STREAM[|flags], 0 or TCP) */
+	SC_THREAD,	/* clone with exactly glibc's pthread_create flags, never a process */
 	SC_NOSYS,	/* refused with ENOSYS, so libc falls back to a call we can check */
 	SC_EPERM,	/* refused with EPERM: a library's harmless attempt */
 };
@@ -123,15 +135,16 @@ static const struct sc_rule https_printer_rules[] = {
 	{SCMP_SYS(getsockname), SC_OWN, "curl: the local address of a connection"},
 	{SCMP_SYS(getsockopt), SC_OWN, "curl: SO_ERROR, whether a non-blocking connect worked"},
 	{SCMP_SYS(newfstatat), SC_OWN, "fstat of the dead-letter file (its size bound)"},
-	{SCMP_SYS(openat), SC_AUX, "spool segments, cursor and dead-letter file, only below fd 4 "
-				   "(elsewhere EACCES, the deny list's rule)"},
+	{SCMP_SYS(openat), SC_AUX, "spool segments, cursor and dead-letter file, with fd 4 as "
+				   "dirfd (another dirfd: EACCES, the deny list's rule); Landlock "
+				   "refuses an absolute path or '..' that leaves the directory"},
 	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
 	{SCMP_SYS(pwrite64), SC_OWN, "the spool's cursor slots"},
 	{SCMP_SYS(recvfrom), SC_OWN, "TLS records from the endpoint (recv)"},
 	{SCMP_SYS(sendto), SC_OWN, "TLS records to the endpoint (send, MSG_NOSIGNAL)"},
 	{SCMP_SYS(setsockopt), SC_OWN, "curl: TCP_NODELAY, keep-alive on its socket"},
-	{SCMP_SYS(socket), SC_INET, "one TCP socket to the endpoint: IPv4 or IPv6 stream only"},
-	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
+	{SCMP_SYS(socket), SC_INET, "one TCP socket to the endpoint: IPv4 or IPv6 TCP only"},
+	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments (Landlock: beneath fd 4)"},
 	{SCMP_SYS(write), SC_OWN, "appending to spool segments and the dead-letter file"},
 };
 
@@ -153,8 +166,8 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(getsockopt), SC_OWN, "SO_ERROR of a non-blocking connect"},
 	{SCMP_SYS(nanosleep), SC_ANY, "libnats' short waits"},
 	{SCMP_SYS(newfstatat), SC_OWN, "fstat of a spool segment"},
-	{SCMP_SYS(openat), SC_AUX, "spool segments and cursor, only below fd 4 (elsewhere "
-				   "EACCES, the deny list's rule)"},
+	{SCMP_SYS(openat), SC_AUX, "spool segments and cursor, with fd 4 as dirfd (another: "
+				   "EACCES, the deny list's rule); Landlock keeps them beneath it"},
 	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
 	{SCMP_SYS(pwrite64), SC_OWN, "the spool's cursor slots"},
 	{SCMP_SYS(read), SC_OWN, "its eventfd (libnats' threads wake the loop); TLS records"},
@@ -168,8 +181,8 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(setsockopt), SC_OWN, "TCP_NODELAY and keep-alive on libnats' sockets"},
 	{SCMP_SYS(shutdown), SC_OWN, "libnats shuts its socket down before a reconnect and on a "
 				     "write timeout (without it: SIGSYS when a server goes away)"},
-	{SCMP_SYS(socket), SC_INET, "TCP to the servers: IPv4 or IPv6 stream only"},
-	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments, only below fd 4"},
+	{SCMP_SYS(socket), SC_INET, "TCP to the servers: IPv4 or IPv6 TCP only (no SCTP, MPTCP)"},
+	{SCMP_SYS(unlinkat), SC_AUX, "removing delivered spool segments (Landlock: beneath fd 4)"},
 	{SCMP_SYS(write), SC_OWN, "spool segments, its eventfd, TLS records"},
 };
 
@@ -178,8 +191,10 @@ struct jb_policy {
 	const struct sc_rule *extra;
 	size_t nextra;
 	int write_fds[3];	/* -1 terminated */
-	int open_aux;		/* openat allowed below fd 4 (an extra rule): the deny
-				 * list's EACCES applies to every other dirfd */
+	int open_aux;		/* fd 4 is the spool directory: openat allowed with it as
+				 * dirfd (an extra rule; the deny list's EACCES applies to
+				 * every other dirfd), Landlock's one path rule beneath it,
+				 * and TCP connect to the ports the printer resolved */
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -247,6 +262,32 @@ int jb_sandbox_drop_privs(uint32_t uid, char *err, size_t errlen)
 	return 0;
 }
 
+/* fd in 5..1023 on its low 32 bits (a child's RLIMIT_NOFILE is far
+ * below 1024): one rule per power-of-two block, as libseccomp takes one
+ * comparison per argument: 5, 6-7, 8-15, ..., 512-1023. AT_FDCWD and the
+ * high-bit spellings of fds 0-4 match none. */
+static int add_own_rule(scmp_filter_ctx ctx, int nr)
+{
+	/* a 32-bit mask: bits 32-63 of the register are not compared */
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				  SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, JB_CHILD_AUX_FD + 1));
+
+	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xfffffffeu, 6));
+	for (unsigned b = 3; b < 10 && rc == 0; b++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				      SCMP_A0_64(SCMP_CMP_MASKED_EQ, (uint32_t)~((1u << b) - 1),
+						 1u << b));
+	return rc;
+}
+
+/* The flags glibc 2.36's pthread_create passes to clone (nptl
+ * pthread_create.c create_thread; clone3 is refused with ENOSYS, so its
+ * fallback __clone_internal uses clone with these and exit signal 0). */
+#define JB_PTHREAD_CLONE_FLAGS                                                             \
+	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SIGHAND | CLONE_THREAD | \
+	 CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+
 static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct sc_rule *r)
 {
 	int rc = 0;
@@ -264,19 +305,23 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
 					SCMP_A0(SCMP_CMP_EQ, JB_CHILD_AUX_FD));
 	case SC_OWN:
-		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
-					SCMP_A0(SCMP_CMP_GE, JB_CHILD_AUX_FD + 1));
+		return add_own_rule(ctx, r->nr);
 	case SC_INET:
-		/* the type's low bits are the type; NONBLOCK and CLOEXEC above */
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2, SCMP_A0(SCMP_CMP_EQ, AF_INET),
-				      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-		return rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 2,
-						  SCMP_A0(SCMP_CMP_EQ, AF_INET6),
-						  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		/* the type's low bits are the type, NONBLOCK and CLOEXEC above;
+		 * the protocol is TCP (0 picks it for a stream), never SCTP or
+		 * MPTCP: their own code, reachable from a sandbox */
+		for (int fam = 0; fam < 2 && rc == 0; fam++)
+			for (int proto = 0; proto < 2 && rc == 0; proto++)
+				rc = seccomp_rule_add(
+					ctx, SCMP_ACT_ALLOW, r->nr, 3,
+					SCMP_A0(SCMP_CMP_EQ, fam ? AF_INET6 : AF_INET),
+					SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
+					SCMP_A2(SCMP_CMP_EQ, proto ? IPPROTO_TCP : 0));
+		return rc;
 	case SC_THREAD:
+		/* all 64 bits: exactly these flags, exit signal 0 */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 1,
-					SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_VM,
-						CLONE_THREAD | CLONE_VM));
+					SCMP_A0_64(SCMP_CMP_EQ, JB_PTHREAD_CLONE_FLAGS));
 	case SC_NOSYS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0);
 	case SC_EPERM:
@@ -295,6 +340,40 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 		return rc;
 	}
 	return -EINVAL;
+}
+
+static int ll_fd = -1; /* the prepared ruleset, until enforced */
+
+int jb_sandbox_landlock_prepare(const struct jb_policy *p, char *err, size_t errlen)
+{
+	struct rlimit rl;
+
+	ll_fd = jb_landlock_prepare(p->open_aux ? JB_CHILD_AUX_FD : -1, p->open_aux, err, errlen);
+	if (ll_fd == -1)
+		return -1;
+	/* out of the range the rlimits will leave the child (its max_fds,
+	 * exactly what it needs): the highest number allowed now */
+	if (ll_fd >= 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		int high = fcntl(ll_fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur - 1));
+
+		if (high >= 0) {
+			close(ll_fd);
+			ll_fd = high;
+		}
+	}
+	return 0;
+}
+
+int jb_sandbox_landlock(const struct jb_policy *p, char *err, size_t errlen)
+{
+	int rc;
+
+	if (ll_fd == -1 && jb_sandbox_landlock_prepare(p, err, errlen) < 0)
+		return -1;
+	rc = jb_landlock_enforce(ll_fd, err, errlen);
+	ll_fd = -1;
+	return rc;
 }
 
 int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)

@@ -28,6 +28,12 @@ int jb_sandbox_rlimits(int max_fds, char *err, size_t errlen);
 /* Become uid/gid uid (never 0) with no capabilities, no supplementary
  * groups, no_new_privs. */
 int jb_sandbox_drop_privs(uint32_t uid, char *err, size_t errlen);
+/* The Landlock domain of the policy (common/landlock.h): a network
+ * printer's spool directory (fd 4) and endpoint ports, nothing for the
+ * others. Prepared before the rlimits (it needs a descriptor), enforced
+ * after no_new_privs and before seccomp (preparing then if not yet done). */
+int jb_sandbox_landlock_prepare(const struct jb_policy *p, char *err, size_t errlen);
+int jb_sandbox_landlock(const struct jb_policy *p, char *err, size_t errlen);
 int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen);
 
 #endif

@@ -53,6 +53,7 @@
 #include <jansson.h>
 
 #include "common/child.h"
+#include "common/landlock.h"
 #include "common/log.h"
 #include "common/settings.h"
 #include "printers/outbox.h"
@@ -204,6 +205,7 @@ static int parse_url(char *err, size_t errlen)
 		goto out;
 	}
 	H.host_is_literal = host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1;
+	jb_landlock_allow_connect((unsigned)strtoul(port, NULL, 10)); /* its one TCP port */
 	rc = 0;
 out:
 	curl_free(host);

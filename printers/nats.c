@@ -61,6 +61,7 @@
 
 #include "common/child.h"
 #include "common/kind.h"
+#include "common/landlock.h"
 #include "common/log.h"
 #include "common/settings.h"
 #include "printers/nats.h"
@@ -487,6 +488,7 @@ static int keep_url(void *arg, const struct prn_nats_url *u)
 {
 	if (!N.sni[0] && N.nurls == 0)
 		snprintf(N.sni, sizeof(N.sni), "%s", u->host);
+	jb_landlock_allow_connect(u->port); /* the only TCP ports it may reach */
 	N.urls[N.nurls++] = *u; /* each_url stops at PRN_NATS_URLS_MAX */
 	return 0;
 }

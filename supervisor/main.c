@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "common/child.h"
+#include "common/landlock.h"
 #include "common/log.h"
 #include "loader.h"
 #include "privdrop.h"
@@ -363,6 +364,7 @@ static int run_supervisor(const char *config_path)
 	 * children inherit the filter and the bounding set */
 	if (sup_privdrop(bpf.fd_meta, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	jb_landlock_report(); /* once: what the children's sandbox cannot enforce here */
 	sup_procs_start(&sup);
 	log_info("jibril %s running: cadence %u ms, %d children", JIBRIL_VERSION, sup.cfg.cadence_ms,
 		 sup.nprocs);

@@ -16,7 +16,9 @@
  *    opened relative to the last checked descriptor, with O_NOFOLLOW.
  *  - a directory may be writable by group or others only if it is sticky
  *    and root's (/tmp): then nobody else can rename or remove what root
- *    put in it.
+ *    put in it. Not an output file's own directory: there anyone could
+ *    create FILE first (before start, or between rotation's rename and
+ *    its reopen), and the agent would find someone else's file.
  *  - an output file's missing directories are made 0700 below the deepest
  *    one that exists (checked first), one at a time through descriptors,
  *    and the whole chain is walked again before the file is opened.
@@ -169,6 +171,28 @@ static int file_ok(const struct stat *st, const char *path, char *e, size_t elen
 	return 0;
 }
 
+/* An output file's own directory (dfd): writable by root alone, sticky or
+ * not. 0 or -1 with err (after its "where"). */
+static int out_dir_ok(int dfd, const char *path, char *e, size_t elen)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0) {
+		snprintf(e, elen, "%s: cannot stat its directory: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & GO_W) {
+		snprintf(e, elen,
+			 "%s: its directory is writable by group or others (mode %04o%s): anyone "
+			 "could create the file before the agent does, or between a rotation's "
+			 "rename and reopen (use a directory of root's, e.g. /var/log/jibril)",
+			 path, (unsigned)(st.st_mode & 07777),
+			 st.st_mode & S_ISVTX ? ", sticky" : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* key "[printers] NAME" and its line */
 static void output_key(const struct jb_config *c, const struct jb_kind *k, size_t kind_index,
 		       char *key, size_t keylen, int *line)
@@ -192,9 +216,13 @@ static int open_checked(const struct jb_config *c, const char *conf_path,
 	dfd = sup_owner_parent(path, conf_path, line, key, &base, err, errlen);
 	if (dfd < 0)
 		return -1;
+	n = where(err, errlen, conf_path, line, key);
+	if (out_dir_ok(dfd, path, err + n, errlen - (size_t)n) < 0) {
+		close(dfd);
+		return -1;
+	}
 	/* O_NONBLOCK: a FIFO put there must not block us (it is refused below) */
 	fd = openat(dfd, base, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
-	n = where(err, errlen, conf_path, line, key);
 	if (fd < 0) {
 		if (errno == ENOENT && !(flags & O_CREAT)) {
 			err[0] = '\0';
@@ -269,6 +297,23 @@ static int dir_chain_ok(const struct jb_config *c, const char *conf_path, const 
 	return 0;
 }
 
+/* sup_owner_parent, and out_dir_ok of what it opened */
+static int out_dir(const char *path, const char *conf_path, int line, const char *key,
+		   const char **base, char *err, size_t errlen)
+{
+	int fd = sup_owner_parent(path, conf_path, line, key, base, err, errlen), n;
+
+	if (fd < 0)
+		return -1;
+	n = where(err, errlen, conf_path, line, key);
+	if (out_dir_ok(fd, path, err + n, errlen - (size_t)n) < 0) {
+		close(fd);
+		return -1;
+	}
+	err[0] = '\0';
+	return fd;
+}
+
 int sup_owner_output_dir(const struct jb_config *c, const char *conf_path,
 			 const struct jb_kind *k, size_t kind_index, const char **base, char *err,
 			 size_t errlen)
@@ -279,7 +324,7 @@ int sup_owner_output_dir(const struct jb_config *c, const char *conf_path,
 
 	output_key(c, k, kind_index, key, sizeof(key), &line);
 	if (missing_below_dir(path, dir, sizeof(dir)) == 0)
-		return sup_owner_parent(path, conf_path, line, key, base, err, errlen);
+		return out_dir(path, conf_path, line, key, base, err, errlen);
 	/* the deepest directory there is, checked; then each missing one made
 	 * below it, 0700, through descriptors (O_NOFOLLOW: what was made is
 	 * what is entered) and checked in turn */
@@ -315,7 +360,7 @@ int sup_owner_output_dir(const struct jb_config *c, const char *conf_path,
 	}
 	close(fd);
 	/* and the whole chain once more, the way every other open walks it */
-	return sup_owner_parent(path, conf_path, line, key, base, err, errlen);
+	return out_dir(path, conf_path, line, key, base, err, errlen);
 }
 
 int sup_owner_output(const struct jb_config *c, const char *conf_path, const struct jb_kind *k,

@@ -13,8 +13,12 @@
  *    (0600, 0400): a token readable by others is already leaked, and the
  *    start is refused with the key's line rather than going on with it;
  *  - the kind's directory belongs to the kind's uid (mode 0700), so only
- *    that child (and root) reads what it spools; one owned by any other
- *    uid (child_uid_base changed) is refused, never taken over.
+ *    that child (and root) reads what it spools; it is given to that uid
+ *    only when start-up has just made it. An existing one owned by anyone
+ *    else (root included: /var/lib/jibril holds the audit key) is refused,
+ *    never taken over, and so is one that is, holds or lies in the audit
+ *    log's, an output file's, the recipes' or the config's directory, or
+ *    is or holds the audit key's (the default spool lies below that one).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,9 +108,10 @@ bad:
 	return -1;
 }
 
-/* A DIR key's directory as it is now: absent (0), or a directory owned by
- * root or uid (0); -1 with err. */
-static int judge_dir(int fd, const char *path, uint32_t uid, char *err, size_t errlen)
+/* A DIR key's directory as it is now: a directory owned by uid (or by
+ * root when created says start-up just made it): 0; -1 with err. */
+static int judge_dir(int fd, const char *path, uint32_t uid, int created, char *err,
+		     size_t errlen)
 {
 	struct stat st;
 
@@ -118,12 +123,100 @@ static int judge_dir(int fd, const char *path, uint32_t uid, char *err, size_t e
 		snprintf(err, errlen, "%s: not a directory", path);
 		return -1;
 	}
-	if (st.st_uid != 0 && st.st_uid != uid) {
+	if (st.st_uid != uid && !(created && st.st_uid == 0)) {
 		snprintf(err, errlen,
-			 "%s: owned by uid %u, neither root nor this kind's uid %u (did "
-			 "child_uid_base change? chown -R %u:%u %s)",
+			 "%s: exists, owned by uid %u, not this kind's uid %u: it is not taken over "
+			 "(name a directory of its own that does not exist yet, or if it is this "
+			 "kind's and child_uid_base changed: chown -R %u:%u %s)",
 			 path, (unsigned)st.st_uid, (unsigned)uid, (unsigned)uid, (unsigned)uid, path);
 		return -1;
+	}
+	return 0;
+}
+
+/* path resolved (realpath of it, or of its parent and its last name when
+ * it does not exist yet; else as written), no trailing '/' */
+static void resolve(const char *path, char *out, size_t n)
+{
+	char tmp[PATH_MAX], real[PATH_MAX];
+	const char *slash;
+
+	if (realpath(path, real)) {
+		snprintf(out, n, "%s", real);
+		return;
+	}
+	snprintf(out, n, "%s", path);
+	slash = strrchr(path, '/');
+	if (slash && slash[1] && slash > path) {
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - path), path);
+		if (realpath(tmp, real) && strlen(real) + strlen(slash) < n) {
+			/* "/" + "/x" is "/x" */
+			size_t l = strcmp(real, "/") ? strlen(real) : 0;
+
+			memcpy(out, real, l);
+			memcpy(out + l, slash, strlen(slash) + 1);
+		}
+	}
+	for (size_t l = strlen(out); l > 1 && out[l - 1] == '/'; l--)
+		out[l - 1] = '\0';
+}
+
+/* 1 if a is b or lies below it */
+static int below_or_is(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	if (!strcmp(b, "/"))
+		return 1;
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+/* A DIR key's directory against the ones the supervisor trusts (its
+ * uid would own it): 0, or -1 with err after n bytes of "where". */
+static int dir_apart(const struct jb_config *c, const char *conf_path, const char *path,
+		     char *err, size_t errlen)
+{
+	struct {
+		const char *what, *file; /* a file: its directory; else a directory */
+		const char *dir;
+		int below_ok;
+	} t[JB_KINDS_MAX + 5];
+	size_t nt = 0;
+	char me[PATH_MAX], other[PATH_MAX], cfile[PATH_MAX], dir[PATH_MAX];
+
+	if (c->audit_file[0]) {
+		t[nt++] = (typeof(t[0])){"the audit log's directory", c->audit_file, NULL, 0};
+		t[nt++] = (typeof(t[0])){"the audit key's directory", c->audit_key, NULL, 1};
+	}
+	for (size_t r = 0; r < jb_nkinds && nt < JB_KINDS_MAX + 3; r++)
+		if (jb_kinds[r].enable == JB_EN_PATH && ((const char *)c + jb_kinds[r].path_off)[0])
+			t[nt++] = (typeof(t[0])){"an output file's directory",
+						 (const char *)c + jb_kinds[r].path_off, NULL, 0};
+	if (c->recipes_dir[0])
+		t[nt++] = (typeof(t[0])){"the recipes' directory", NULL, c->recipes_dir, 0};
+	resolve(conf_path, cfile, sizeof(cfile));
+	t[nt++] = (typeof(t[0])){"the config's directory", cfile, NULL, 0};
+	resolve(path, me, sizeof(me));
+	for (size_t i = 0; i < nt; i++) {
+		if (t[i].file) {
+			const char *slash = strrchr(t[i].file, '/');
+
+			if (!slash)
+				continue;
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - t[i].file), t[i].file);
+			resolve(dir[0] ? dir : "/", other, sizeof(other));
+		} else {
+			resolve(t[i].dir, other, sizeof(other));
+		}
+		if (below_or_is(other, me) || (!t[i].below_ok && below_or_is(me, other))) {
+			snprintf(err, errlen,
+				 "%s: %s %s %s: this kind's uid would own or write in a directory "
+				 "the supervisor trusts (give it a directory of its own, e.g. "
+				 "/var/lib/jibril/spool/KIND)",
+				 path, t[i].below_ok ? "is or holds" : "is, holds or lies in", t[i].what,
+				 other);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -137,7 +230,7 @@ static int open_dir(const char *conf_path, int line, const struct jb_kind *k,
 	char kname[128], tmp[PATH_MAX];
 	const char *base;
 	size_t n;
-	int dfd, fd;
+	int dfd, fd, created = 0;
 
 	if (mk) {
 		/* the missing parents, root's 0755 (sup_owner_parent judges them) */
@@ -161,7 +254,9 @@ static int open_dir(const char *conf_path, int line, const struct jb_kind *k,
 		return -1;
 	}
 	n = where(err, errlen, conf_path, line, k, key);
-	if (mk && mkdirat(dfd, base, 0700) < 0 && errno != EEXIST) {
+	if (mk && mkdirat(dfd, base, 0700) == 0)
+		created = 1;
+	else if (mk && errno != EEXIST) {
 		snprintf(err + n, errlen - n, "%s: cannot make: %s", path, strerror(errno));
 		close(dfd);
 		return -1;
@@ -176,10 +271,11 @@ static int open_dir(const char *conf_path, int line, const struct jb_kind *k,
 							    : "");
 		return -1;
 	}
-	if (judge_dir(fd, path, uid, err + n, errlen - n) < 0) {
+	if (judge_dir(fd, path, uid, created, err + n, errlen - n) < 0) {
 		close(fd);
 		return -1;
 	}
+	/* only what start-up just made, or what is already the kind's */
 	if (mk && (fchown(fd, uid, uid) < 0 || fchmod(fd, 0700) < 0)) {
 		snprintf(err + n, errlen - n, "%s: cannot give it to uid %u: %s", path,
 			 (unsigned)uid, strerror(errno));
@@ -208,8 +304,13 @@ int sup_settings_check(const struct jb_config *c, const char *conf_path, char *e
 				continue;
 			if (key->type == JB_SET_SECRET || key->type == JB_SET_FILE)
 				fd = open_file(conf_path, line, k, key, v, err, errlen);
-			else if (key->type == JB_SET_DIR)
+			else if (key->type == JB_SET_DIR) {
+				size_t n = where(err, errlen, conf_path, line, k, key);
+
+				if (dir_apart(c, conf_path, v, err + n, errlen - n) < 0)
+					return -1;
 				fd = open_dir(conf_path, line, k, key, v, uid, 0, err, errlen);
+			}
 			else
 				continue;
 			if (fd == -1)
@@ -314,6 +415,9 @@ int sup_settings_prepare(const struct jb_config *c, const char *conf_path, size_
 		case JB_SET_DIR:
 			if (*dir_fd >= 0 || !v[0])
 				break; /* one per kind (check_procs proves it) */
+			fd = (int)where(err, errlen, conf_path, line, k, key);
+			if (dir_apart(c, conf_path, v, err + fd, errlen - (size_t)fd) < 0)
+				goto out;
 			*dir_fd = open_dir(conf_path, line, k, key, v, uid, 1, err, errlen);
 			if (*dir_fd < 0)
 				goto out;

@@ -25,6 +25,8 @@
 #include "common/log.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
+#include "supervisor/owner.h"
+#include "supervisor/settings.h"
 #include "printers/nats.h"
 
 /* the enable flag of a boolean kind (a row of the kind table) */
@@ -531,6 +533,138 @@ static size_t kind_index(const char *name)
 	ck_abort_msg("no kind %s", name);
 	return 0;
 }
+
+/* --- a kind's directory (spool_dir): made, never taken over ---------------- */
+
+static uid_t spool_uid; /* the nats kind's uid in the config (spool_try) */
+
+/* conf in tmpdir/etc, the audit log in tmpdir/log, its key in
+ * tmpdir/lib; the nats printer's spool_dir = spool (line 6). The start's
+ * step (prepare, mk) and --check-config's (check); err "" when accepted. */
+static int spool_try(const char *spool, int start, char *err, size_t errlen, char *conf,
+		     size_t conflen)
+{
+	struct jb_config c;
+	char text[1024], sub[256];
+	int set_fd = -1, dir_fd = -1, rc;
+
+	snprintf(sub, sizeof(sub), "%s/etc", tmpdir);
+	mkdir(sub, 0755);
+	snprintf(text, sizeof(text),
+		 "[printers]\nnats = yes\n[nats]\nurl = nats://127.0.0.1:4222\n# the spool\n"
+		 "spool_dir = %s\n[audit]\nfile = %s/log/audit.log\nkey = %s/lib/audit.key\n",
+		 spool, tmpdir, tmpdir);
+	write_tmp(conf, conflen, "etc/jibril.conf", text, strlen(text));
+	load_ok(conf, &c);
+	spool_uid = c.child_uid_base + (uid_t)kind_index("nats");
+	err[0] = '\0';
+	if (start)
+		rc = sup_settings_prepare(&c, conf, kind_index("nats"), spool_uid, &set_fd,
+					  &dir_fd, err, errlen);
+	else
+		rc = sup_settings_check(&c, conf, err, errlen);
+	if (set_fd >= 0)
+		close(set_fd);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	return rc;
+}
+
+static void spool_refused(const char *spool, const char *why)
+{
+	char err[1024], conf[256], want[400];
+
+	for (int start = 0; start < 2; start++) {
+		ck_assert_msg(spool_try(spool, start, err, sizeof(err), conf, sizeof(conf)) < 0,
+			      "%s accepted (%s)", spool, start ? "start" : "check-config");
+		snprintf(want, sizeof(want), "%s:6: [nats] spool_dir: ", conf);
+		ck_assert_msg(!strncmp(err, want, strlen(want)) && strstr(err, why),
+			      "'%s' is not '%s...%s'", err, want, why);
+	}
+}
+
+START_TEST(test_spool_dir_not_taken_over)
+{
+	char spool[256], err[1024], conf[256];
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("SKIP: test_spool_dir_not_taken_over needs root (chown)\n");
+		return;
+	}
+	/* an existing directory of root's: refused, and left root's 0755 */
+	snprintf(spool, sizeof(spool), "%s/var", tmpdir);
+	ck_assert_int_eq(mkdir(spool, 0755), 0);
+	spool_refused(spool, "exists, owned by uid 0, not this kind's uid");
+	ck_assert_int_eq(stat(spool, &st), 0);
+	ck_assert_int_eq(st.st_uid, 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0755);
+	/* someone else's: refused too */
+	ck_assert_int_eq(chown(spool, 1234, 1234), 0);
+	spool_refused(spool, "owned by uid 1234");
+	ck_assert_int_eq(chown(spool, 0, 0), 0);
+	/* one that does not exist: made, the kind's, 0700; then it is the
+	 * kind's, so the next start takes it as it is */
+	snprintf(spool, sizeof(spool), "%s/var/spool/nats", tmpdir);
+	ck_assert_msg(spool_try(spool, 0, err, sizeof(err), conf, sizeof(conf)) == 0, "%s", err);
+	ck_assert_int_eq(stat(spool, &st), -1); /* check-config makes nothing */
+	ck_assert_msg(spool_try(spool, 1, err, sizeof(err), conf, sizeof(conf)) == 0, "%s", err);
+	ck_assert_int_eq(stat(spool, &st), 0);
+	ck_assert_int_eq(st.st_uid, spool_uid);
+	ck_assert_int_eq(st.st_mode & 07777, 0700);
+	ck_assert_msg(spool_try(spool, 1, err, sizeof(err), conf, sizeof(conf)) == 0, "%s", err);
+	ck_assert_msg(spool_try(spool, 0, err, sizeof(err), conf, sizeof(conf)) == 0, "%s", err);
+}
+END_TEST
+
+/* An output file right in a sticky world-writable directory (/tmp) is
+ * refused: anyone could create it first. Higher up on the path is fine. */
+START_TEST(test_output_dir_not_shared)
+{
+	struct jb_config c;
+	char conf[256], text[512], err[1024], want[400];
+
+	if (geteuid() != 0) {
+		printf("SKIP: test_output_dir_not_shared needs root (root-owned chain)\n");
+		return;
+	}
+	snprintf(text, sizeof(text), "[printers]\nfile = /tmp/jb-check-config-out.jsonl\n");
+	write_tmp(conf, sizeof(conf), "shared.conf", text, strlen(text));
+	load_ok(conf, &c);
+	ck_assert_int_eq(sup_owner_check(&c, conf, jb_kinds, jb_nkinds, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s:2: [printers] file: /tmp/jb-check-config-out.jsonl: its "
+		 "directory is writable by group or others (mode 1777, sticky)", conf);
+	ck_assert_msg(!strncmp(err, want, strlen(want)), "'%s' is not '%s'", err, want);
+	/* the same below a directory of root's in /tmp: accepted */
+	snprintf(text, sizeof(text), "[printers]\nfile = %s/out.jsonl\n", tmpdir);
+	write_tmp(conf, sizeof(conf), "own.conf", text, strlen(text));
+	load_ok(conf, &c);
+	ck_assert_msg(sup_owner_check(&c, conf, jb_kinds, jb_nkinds, err, sizeof(err)) == 0, "%s",
+		      err);
+}
+END_TEST
+
+START_TEST(test_spool_dir_apart)
+{
+	char spool[256], err[1024], conf[256];
+
+	snprintf(spool, sizeof(spool), "%s/lib", tmpdir);
+	spool_refused(spool, "the audit key's directory");
+	snprintf(spool, sizeof(spool), "%s/log", tmpdir);
+	spool_refused(spool, "the audit log's directory");
+	snprintf(spool, sizeof(spool), "%s/log/spool", tmpdir);
+	spool_refused(spool, "is, holds or lies in the audit log's directory");
+	snprintf(spool, sizeof(spool), "%s/etc/spool", tmpdir);
+	spool_refused(spool, "the config's directory");
+	snprintf(spool, sizeof(spool), "%s/etc/../etc", tmpdir); /* the same, spelled otherwise */
+	spool_refused(spool, "the config's directory");
+	snprintf(spool, sizeof(spool), "%s", tmpdir); /* above all of them */
+	spool_refused(spool, "directory");
+	/* below the audit key's directory is where the default spool lives */
+	snprintf(spool, sizeof(spool), "%s/lib/spool/nats", tmpdir);
+	ck_assert_msg(spool_try(spool, 0, err, sizeof(err), conf, sizeof(conf)) == 0, "%s", err);
+}
+END_TEST
 
 START_TEST(test_nats_keys)
 {
@@ -1303,6 +1437,12 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_file_rotation_keys);
 	tcase_add_test(tc, test_nats_keys);
 	tcase_add_test(tc, test_nats_parsers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("spool_dir");
+	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
+	tcase_add_test(tc, test_spool_dir_not_taken_over);
+	tcase_add_test(tc, test_spool_dir_apart);
+	tcase_add_test(tc, test_output_dir_not_shared);
 	suite_add_tcase(s, tc);
 
 	return s;

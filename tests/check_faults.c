@@ -518,6 +518,19 @@ START_TEST(test_sandbox_open_refused)
 				      5000),
 		      "no refusal logged by %s[%d] (%s)", kind, (int)pid, A.log);
 	ck_assert_msg(!jbh_log_has(&A, "fault hook: open was allowed"), "open was allowed");
+	/* fd 4 as dirfd with a path that leaves it, and its own memory */
+	fire_hook(kind, "open-abs");
+	ck_assert_msg(child_said_wait(kind, pid, "fault hook: open-abs ../.. refused: Permission denied",
+				      5000) &&
+			      child_said_wait(kind, pid,
+					      "fault hook: open-abs /etc/hostname refused: Permission "
+					      "denied", 1000),
+		      "open-abs: no refusal logged by %s[%d] (%s)", kind, (int)pid, A.log);
+	fire_hook(kind, "proc-mem");
+	ck_assert_msg(child_said_wait(kind, pid, "fault hook: proc-mem refused: Permission denied",
+				      5000),
+		      "proc-mem: no refusal logged by %s[%d] (%s)", kind, (int)pid, A.log);
+	ck_assert_msg(!jbh_log_has(&A, "was allowed"), "a probe was allowed (%s)", A.log);
 	still_detects(kind);
 	ck_assert_int_eq(jbh_child_pid(&A, kind), pid);
 	ck_assert_msg(!jbh_pid_gone(pid), "%s[%d] died of a refused open", kind, (int)pid);

@@ -494,7 +494,7 @@ START_TEST(test_token_file_mode_refused)
 	f = fopen(conf, "w");
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "[printers]\nnats = yes\n[nats]\nurl = nats://127.0.0.1:4222\n"
-		   "spool_dir = %s/spool\ntoken_file = %s\n", dir, tok);
+		   "spool_dir = %s.spool\ntoken_file = %s\n", dir, tok);
 	fclose(f);
 	ck_assert_int_eq(chmod(conf, 0600), 0);
 	ck_assert_int_eq(pipe(fds), 0);
