@@ -266,6 +266,37 @@ static void up(void)
 	jbh_wait_all_ready(&A, READY_MS);
 }
 
+/* The agent cases that need nothing before the agent starts share one
+ * agent (its start, the BPF load, is most of a case's time): started by an
+ * unchecked fixture in the runner, which the tests fork from, stopped by
+ * the TCase's last test (test_shared_stop); the teardown only reaps it.
+ * Each case acts in cgroups of its own and matches its own pids. The
+ * credentials_files_access recipe allows 5 detections per chain of
+ * executables: the cat of every case has the same chain (cat < this test <
+ * the runner), and the shared cases run 4 of them (docker 1, kubepods 2,
+ * unit 1; migrate's child does not exec). A case added here with more
+ * cats needs an agent of its own. */
+static void shared_up(void)
+{
+	jbh_start_ready(&A, NULL, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+static void shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
 static json_t *expect(const char *kind, pid_t pid, uint64_t deadline)
 {
 	struct jbh_match m = {kind, pid, NULL};
@@ -814,13 +845,12 @@ START_TEST(agent_docker)
 	cid(h, 0);
 	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
 	snprintf(unit, sizeof(unit), "docker-%s.scope", h);
-	up();
+	shared();
 	ev = cat_in(rel);
 	expect_str(ev, "process.container_id", h);
 	expect_str(ev, "process.unit", unit);
 	expect_str(ev, "process.pod_uid", NULL);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 }
 END_TEST
@@ -835,7 +865,7 @@ START_TEST(agent_kubepods)
 	cid(h2, 2);
 	puid(u, '-');
 	puid(u_, '_');
-	up();
+	shared();
 	/* kubelet with the systemd driver, containerd */
 	snprintf(rel, sizeof(rel),
 		 "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/"
@@ -853,7 +883,6 @@ START_TEST(agent_kubepods)
 	expect_str(ev, "process.pod_uid", u);
 	expect_str(ev, "process.unit", NULL);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 }
 END_TEST
@@ -868,13 +897,12 @@ START_TEST(agent_unit)
 	need_root_cgroup2();
 	snprintf(unit, sizeof(unit), "jbtest-%d.service", (int)run_pid);
 	snprintf(rel, sizeof(rel), "/system.slice/%s", unit);
-	up();
+	shared();
 	ev = cat_in(rel);
 	expect_str(ev, "process.unit", unit);
 	expect_str(ev, "process.container_id", NULL);
 	expect_str(ev, "process.pod_uid", NULL);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 	/* a unit systemd itself made (systemd-run) needs systemd as PID 1 */
 	if ((c1 = jbh_slurp("/proc/1/comm", &n))) {
@@ -969,7 +997,7 @@ START_TEST(agent_migrate)
 	cid(h, 4);
 	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
 	mk_cg(rel);
-	up();
+	shared();
 	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -1000,7 +1028,6 @@ START_TEST(agent_migrate)
 	cg_of(getpid(), mine, sizeof(mine));
 	expect_str(ev, "parent.cgroup", mine);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 }
 END_TEST
@@ -1049,14 +1076,23 @@ int main(void)
 		tcase_add_unchecked_fixture(tc, NULL, sweep);
 		tcase_add_test(tc, resolver);
 		suite_add_tcase(s, tc);
+		/* teardowns run in the reverse order of adding: the reap,
+		 * then the sweep */
 		tc = tcase_create("agent");
 		tcase_set_timeout(tc, 240);
 		tcase_add_unchecked_fixture(tc, NULL, sweep);
+		tcase_add_unchecked_fixture(tc, shared_up, shared_down);
 		tcase_add_test(tc, agent_docker);
 		tcase_add_test(tc, agent_kubepods);
 		tcase_add_test(tc, agent_unit);
-		tcase_add_test(tc, agent_backfill);
 		tcase_add_test(tc, agent_migrate);
+		tcase_add_test(tc, test_shared_stop);
+		suite_add_tcase(s, tc);
+		/* it is in its cgroup before the agent starts: an agent of its own */
+		tc = tcase_create("agent_backfill");
+		tcase_set_timeout(tc, 240);
+		tcase_add_unchecked_fixture(tc, NULL, sweep);
+		tcase_add_test(tc, agent_backfill);
 		suite_add_tcase(s, tc);
 	} else {
 		printf("SKIP: resolver and agent cases: %s\n",
