@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,30 +261,76 @@ static const char *real(const char *path)
 	return buf;
 }
 
-static void up(void)
+/* The agent cases share one agent (its start, the BPF load, is most of a
+ * case's time): started by an unchecked fixture in the runner, which the
+ * tests fork from, stopped by the TCase's last test (test_shared_stop);
+ * the teardown reaps it. Each case acts in cgroups of its own and matches
+ * its own pids. agent_backfill's process must be in its cgroup before the
+ * agent starts: the fixture makes it first (bf_*), and the test tells it
+ * when to act. The credentials_files_access recipe allows 5 detections per
+ * chain of executables: the cat of every case has the same chain (cat <
+ * this test < the runner), and the cases run 4 of them (docker 1,
+ * kubepods 2, unit 1; the children of migrate and backfill do not exec and
+ * have chains of their own). A case added here with more cats needs an
+ * agent of its own. */
+static pid_t bf_pid = -1; /* the runner's child, in its cgroup before the agent started */
+static int bf_go = -1;	  /* a byte: act; another (or EOF): exit */
+static int bf_res = -1;	  /* its answer: one byte, 0 when it read /etc/shadow */
+
+static void backfill_child(int go, int res)
 {
-	jbh_start(&A, NULL);
-	jbh_wait_all_ready(&A, READY_MS);
+	char c, r = 0;
+	int f;
+
+	if (read(go, &c, 1) != 1)
+		_exit(120);
+	f = open("/etc/shadow", O_RDONLY);
+	if (f < 0 || read(f, &c, 1) != 1)
+		r = 121;
+	if (f >= 0)
+		close(f);
+	if (write(res, &r, 1) != 1)
+		_exit(122);
+	(void)!read(go, &c, 1); /* alive until the test has read its record */
+	_exit(0);
 }
 
-/* The agent cases that need nothing before the agent starts share one
- * agent (its start, the BPF load, is most of a case's time): started by an
- * unchecked fixture in the runner, which the tests fork from, stopped by
- * the TCase's last test (test_shared_stop); the teardown only reaps it.
- * Each case acts in cgroups of its own and matches its own pids. The
- * credentials_files_access recipe allows 5 detections per chain of
- * executables: the cat of every case has the same chain (cat < this test <
- * the runner), and the shared cases run 4 of them (docker 1, kubepods 2,
- * unit 1; migrate's child does not exec). A case added here with more
- * cats needs an agent of its own. */
 static void shared_up(void)
 {
+	char h[65], rel[128];
+	int go[2], res[2];
+
+	cid(h, 3);
+	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
+	mk_cg(rel);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(res, O_CLOEXEC), 0);
+	bf_pid = fork();
+	ck_assert_int_ge(bf_pid, 0);
+	if (bf_pid == 0) {
+		close(go[1]);
+		close(res[0]);
+		backfill_child(go[0], res[1]);
+	}
+	close(go[0]);
+	close(res[1]);
+	bf_go = go[1];
+	bf_res = res[0];
+	move_to(rel, bf_pid);
 	jbh_start_ready(&A, NULL, READY_MS);
 }
 
 static void shared_down(void)
 {
 	jbh_reap(&A);
+	if (bf_pid > 0) {
+		close(bf_go);
+		close(bf_res);
+		if (jbh_wait_exit(bf_pid, RUN_MS) < 0)
+			fprintf(stderr, "check_context: the back-fill child %d hung: killed\n",
+				(int)bf_pid);
+		bf_pid = -1;
+	}
 }
 
 static void shared(void)
@@ -921,41 +968,23 @@ END_TEST
 START_TEST(agent_backfill)
 {
 	char h[65], rel[128];
-	int go[2];
-	pid_t pid;
+	struct pollfd pf = {.fd = bf_res, .events = POLLIN};
+	char r = -1;
+	pid_t pid = bf_pid;
 	json_t *ev;
 	uint64_t dl, key;
 	struct jb_task t;
 	int fd;
 
 	need_root_cgroup2();
+	shared();
 	cid(h, 3);
 	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
-	mk_cg(rel);
-	/* in the container before the agent starts: the agent sees no fork or
-	 * exec of it, only back-fill writes its record */
-	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char c;
-		int f;
-
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(120);
-		f = open("/etc/shadow", O_RDONLY);
-		if (f < 0 || read(f, &c, 1) != 1)
-			_exit(121);
-		close(f);
-		(void)!read(go[0], &c, 1); /* until the test closes the pipe */
-		_exit(0);
-	}
-	close(go[0]);
-	move_to(rel, pid);
-	up();
+	/* in the container before the agent started (shared_up): the agent
+	 * saw no fork or exec of it, only back-fill wrote its record */
+	ck_assert_int_gt(pid, 0);
 	dl = jbh_detect_deadline(&A);
-	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	ck_assert_int_eq(write(bf_go, "x", 1), 1);
 	ev = expect("credentials_files_access", pid, dl);
 	expect_str(ev, "process.cgroup", rel);
 	expect_str(ev, "process.container_id", h);
@@ -974,10 +1003,13 @@ START_TEST(agent_backfill)
 	ck_assert_msg(t.flags & JB_TASK_BACKFILL, "the record of %d was not back-filled (flags %#x)",
 		      (int)pid, t.flags);
 	ck_assert_uint_eq(t.cgroup_id, ino_of(rel));
-	close(go[1]);
-	ck_assert_int_eq(jbh_wait_exit(pid, RUN_MS), 0);
+	/* it really read the file */
+	ck_assert_int_eq(poll(&pf, 1, RUN_MS), 1);
+	ck_assert_int_eq(read(bf_res, &r, 1), 1);
+	ck_assert_msg(r == 0, "the back-fill child could not read /etc/shadow (%d)", r);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	/* it exits (the runner reaps it) and leaves its cgroup */
+	ck_assert_int_eq(write(bf_go, "q", 1), 1);
 	remove_all();
 }
 END_TEST
@@ -1082,17 +1114,12 @@ int main(void)
 		tcase_set_timeout(tc, 240);
 		tcase_add_unchecked_fixture(tc, NULL, sweep);
 		tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+		tcase_add_test(tc, agent_backfill); /* first: its child leaves its cgroup */
 		tcase_add_test(tc, agent_docker);
 		tcase_add_test(tc, agent_kubepods);
 		tcase_add_test(tc, agent_unit);
 		tcase_add_test(tc, agent_migrate);
 		tcase_add_test(tc, test_shared_stop);
-		suite_add_tcase(s, tc);
-		/* it is in its cgroup before the agent starts: an agent of its own */
-		tc = tcase_create("agent_backfill");
-		tcase_set_timeout(tc, 240);
-		tcase_add_unchecked_fixture(tc, NULL, sweep);
-		tcase_add_test(tc, agent_backfill);
 		suite_add_tcase(s, tc);
 	} else {
 		printf("SKIP: resolver and agent cases: %s\n",
