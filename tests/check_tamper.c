@@ -522,6 +522,8 @@ END_TEST
 
 /* --- the agent never reports itself ---------------------------------------------- */
 
+/* the copy of the binary that the agent of never_reports_itself and
+ * agent_files runs from: OWN_DIR/jibril (see own_up) */
 static char self_bin[300];
 
 static int run_copy(void *arg)
@@ -547,19 +549,11 @@ static int same_exe(json_t *ev, void *arg)
  * same binary run by anyone else is. */
 START_TEST(never_reports_itself)
 {
-	char dir[] = "/tmp/jbtest-self.XXXXXX", *saved;
 	struct jbh_match m = {.kind = "exec_from_unusual_dir"};
 	pid_t old, other;
 	json_t *ev;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(self_bin, sizeof(self_bin), "%s/jibril", dir);
-	jbh_copy_file(jbh_bin(), self_bin, 0755);
-	saved = strdup(jbh_bin());
-	setenv("JIBRIL_BIN", self_bin, 1);
-	up(NULL);
-	setenv("JIBRIL_BIN", saved, 1);
-	free(saved);
+	shared();
 	/* a restart is a new exec of the same binary */
 	old = jbh_child_pid(&A, "execution");
 	ck_assert_int_gt(old, 0);
@@ -575,9 +569,6 @@ START_TEST(never_reports_itself)
 	json_decref(ev);
 	/* that detection came after the agent's own execs: none of them is there */
 	ck_assert_int_eq(jbh_count_events(&A, same_exe, self_bin), 1);
-	jbh_stop(&A, STOP_MS);
-	unlink(self_bin);
-	rmdir(dir);
 }
 END_TEST
 
@@ -876,32 +867,59 @@ static int file_act(void *arg)
 	return 1;
 }
 
-START_TEST(agent_files)
-{
-	char extra[PATH_MAX + 64], conf[PATH_MAX], r1[PATH_MAX], r2[PATH_MAX], r3[PATH_MAX],
-		r4[PATH_MAX], r5[PATH_MAX], moved[PATH_MAX], bin_moved[PATH_MAX];
-	struct file_act twin, append, chmod_open, chown_r, trunc_r, mv_r, rm_r, mv_bin;
-	pid_t t, p_app, p_chmod, p_chown, p_trunc, p_mv, p_rm, p_bin;
-	char *saved_bin;
-	json_t *ev;
+/* never_reports_itself and agent_files share an agent that runs from a
+ * copy of the binary, OWN_DIR/jibril (named jibril, like the real one),
+ * and loads the recipes of OWN_DIR/recipes too: the first restarts a
+ * worker from that file and runs the file itself, the second then renames
+ * it (and back) and changes the recipes. Made, started, reaped and
+ * removed by unchecked fixtures in the runner. */
+static char own_dir[64];
 
-	snprintf(rdir, sizeof(rdir), "/tmp/jbtest-tamper-recipes.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(rdir));
-	ck_assert_int_eq(chmod(rdir, 0700), 0);
+static void own_up(void)
+{
+	char extra[PATH_MAX + 64], *saved;
+	struct jbh_opts o = {.extra_conf = extra};
+
+	snprintf(own_dir, sizeof(own_dir), "/tmp/jbtest-tamper-own.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(own_dir));
+	ck_assert_int_eq(chmod(own_dir, 0700), 0);
+	snprintf(rdir, sizeof(rdir), "%s/recipes", own_dir);
+	ck_assert_int_eq(mkdir(rdir, 0700), 0);
 	write_recipe("a");
 	write_recipe("b");
 	write_recipe("c");
 	write_recipe("d");
 	write_recipe("e");
-	/* the agent runs from a copy of the binary, which this test renames */
-	snprintf(bin_copy, sizeof(bin_copy), "%s.bin", rdir);
+	snprintf(bin_copy, sizeof(bin_copy), "%s/jibril", own_dir);
+	snprintf(self_bin, sizeof(self_bin), "%s", bin_copy);
 	jbh_copy_file(jbh_bin(), bin_copy, 0755);
-	saved_bin = strdup(jbh_bin());
-	setenv("JIBRIL_BIN", bin_copy, 1);
 	snprintf(extra, sizeof(extra), "[recipes]\ndir = %s\n", rdir);
-	up(extra);
-	setenv("JIBRIL_BIN", saved_bin, 1);
-	free(saved_bin);
+	saved = strdup(jbh_bin());
+	setenv("JIBRIL_BIN", bin_copy, 1);
+	jbh_start_ready(&A, &o, READY_MS);
+	setenv("JIBRIL_BIN", saved, 1);
+	free(saved);
+}
+
+static void own_down(void)
+{
+	char cmd[128];
+
+	jbh_reap(&A);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", own_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "check_tamper: cannot remove %s\n", own_dir);
+}
+
+START_TEST(agent_files)
+{
+	char conf[PATH_MAX], r1[PATH_MAX], r2[PATH_MAX], r3[PATH_MAX], r4[PATH_MAX], r5[PATH_MAX],
+		moved[PATH_MAX], bin_moved[PATH_MAX];
+	struct file_act twin, append, chmod_open, chown_r, trunc_r, mv_r, rm_r, mv_bin;
+	pid_t t, p_app, p_chmod, p_chown, p_trunc, p_mv, p_rm, p_bin;
+	json_t *ev;
+
+	shared();
 	ck_assert_ptr_nonnull(realpath(A.conf, conf));
 	snprintf(r1, sizeof(r1), "%s/a.yaml", rdir);
 	snprintf(r2, sizeof(r2), "%s/b.yaml", rdir);
@@ -955,15 +973,7 @@ START_TEST(agent_files)
 	json_decref(ev);
 	ck_assert_int_eq(count_for("tamper_agent_files", t), 0);
 
-	rename(bin_moved, bin_copy);
-	jbh_stop(&A, STOP_MS);
-	unlink(bin_copy);
-	{
-		char cmd[PATH_MAX + 16];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rdir);
-		ck_assert_int_eq(system(cmd), 0);
-	}
+	ck_assert_int_eq(rename(bin_moved, bin_copy), 0);
 }
 END_TEST
 
@@ -972,16 +982,17 @@ static void sweep(void)
 	jbh_kill_leftovers();
 }
 
-/* A TCase whose tests share an agent started by up (see shared_up);
- * Check runs the teardowns in the reverse order of adding: the reap, then
- * the sweep. */
-static TCase *shared_tcase(Suite *s, const char *name, void (*up_fn)(void))
+/* A TCase whose tests share an agent started by up_fn and reaped by
+ * down_fn (see shared_up); Check runs the teardowns in the reverse order of
+ * adding: the reap, then the sweep. */
+static TCase *shared_tcase(Suite *s, const char *name, void (*up_fn)(void),
+			   void (*down_fn)(void))
 {
 	TCase *tc = tcase_create(name);
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
-	tcase_add_unchecked_fixture(tc, up_fn, shared_down);
+	tcase_add_unchecked_fixture(tc, up_fn, down_fn);
 	suite_add_tcase(s, tc);
 	return tc;
 }
@@ -995,7 +1006,7 @@ int main(void)
 
 	jbh_main_init("check_tamper");
 	/* the default configuration */
-	tc = shared_tcase(s, "tamper", shared_up);
+	tc = shared_tcase(s, "tamper", shared_up, shared_down);
 	tcase_add_test(tc, map_writes);
 	tcase_add_test(tc, programs);
 	tcase_add_test(tc, modules_said_at_start);
@@ -1005,21 +1016,24 @@ int main(void)
 #endif
 	tcase_add_test(tc, test_shared_stop);
 	/* [tamper] raw_syscall_hook = yes */
-	tc = shared_tcase(s, "raw_hook", shared_up_raw_hook);
+	tc = shared_tcase(s, "raw_hook", shared_up_raw_hook, shared_down);
 	tcase_add_test(tc, modules_raw_hook);
 #if defined(__x86_64__)
 	tcase_add_test(tc, compat_syscalls);
 #endif
 	tcase_add_test(tc, test_shared_stop);
-	/* an agent each: signals stops the supervisor and reads its log for
-	 * its own kill; agent_files and never_reports_itself run a copy of the
-	 * binary (and agent_files its own recipes) */
-	tc = tcase_create("own_agent");
+	/* a copy of the binary and recipes of the test's own (see own_up);
+	 * never_reports_itself first: agent_files renames the binary */
+	tc = shared_tcase(s, "own_binary", own_up, own_down);
+	tcase_add_test(tc, never_reports_itself);
+	tcase_add_test(tc, agent_files);
+	tcase_add_test(tc, test_shared_stop);
+	/* an agent of its own: signals stops the supervisor and reads its
+	 * log for its own kill */
+	tc = tcase_create("signals");
 	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
 	tcase_add_test(tc, signals);
-	tcase_add_test(tc, agent_files);
-	tcase_add_test(tc, never_reports_itself);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
