@@ -139,6 +139,43 @@ static void start(struct jbh_agent *a, unsigned gap_ms)
 	jbh_wait_all_ready(a, 30000);
 }
 
+/* test_act_then_exec and test_exec_only_image share one agent with no
+ * query gap (its start, the BPF load, is most of a test's time): the
+ * directory and the agent are made by an unchecked fixture in the runner,
+ * which the tests fork from; the last test (test_shared_stop) stops it and
+ * the teardown reaps it and removes the directory. Each test tallies its
+ * own pids (attr_probe, attr_exec); the recipes' limit is 100 per process. */
+static struct jbh_agent A;
+
+static void shared_up(void)
+{
+	char extra[256];
+	struct jbh_opts o = {.cadence_ms = 50, .no_fault_hooks = 1, .extra_conf = extra};
+
+	setup_dir();
+	snprintf(extra, sizeof(extra), "[recipes]\ndir = %s\n[debug]\nquery_gap_ms = 0\n",
+		 recipes);
+	jbh_start_ready(&A, &o, 30000);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+	teardown_dir();
+}
+
+static struct jbh_agent *shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+	return &A;
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, 10000);
+}
+END_TEST
+
 /* attr_probe detections, tallied by process.pid over pids[0..n) */
 struct tally {
 	const pid_t *pids;
@@ -231,25 +268,24 @@ static void settle(struct jbh_agent *a, struct tally *t, unsigned ms)
 
 START_TEST(test_act_then_exec)
 {
-	struct jbh_agent a;
+	struct jbh_agent *a;
 	char actor[256];
 	pid_t pids[20];
 	int count[20];
 	struct tally t = {pids, 20, count, actor, "", 0};
 
 	snprintf(actor, sizeof(actor), "%s/actor", dir);
-	start(&a, 0);
+	a = shared();
 	for (int i = 0; i < 20; i++) {
 		int st = jbh_run(actor, (char *const[]){"attrprobe", "actexec", secret, NULL}, 10000,
 				 &pids[i]);
 		ck_assert_msg(st == 0, "actexec %d: status %d", i, st);
 	}
-	settle(&a, &t, 30000);
+	settle(a, &t, 30000);
 	for (int i = 0; i < 20; i++)
 		ck_assert_msg(count[i] == 1, "pid %d: %d detections, want 1", (int)pids[i],
 			      count[i]);
 	ck_assert_msg(!t.bad[0], "%s", t.bad);
-	jbh_stop(&a, 10000);
 }
 END_TEST
 
@@ -317,7 +353,7 @@ END_TEST
  * next exec, and every run is reported as hop. */
 START_TEST(test_exec_only_image)
 {
-	struct jbh_agent a;
+	struct jbh_agent *a;
 	char hop[256];
 	pid_t pids[10];
 	int count[10];
@@ -333,7 +369,7 @@ START_TEST(test_exec_only_image)
 		       "0x%x: x86_64 only)\n", st);
 		return;
 	}
-	start(&a, 0);
+	a = shared();
 	for (int i = 0; i < 10; i++) {
 		st = jbh_run(hop, (char *const[]){"hop", NULL}, 10000, &pids[i]);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "hop %d: status 0x%x", i, st);
@@ -341,18 +377,17 @@ START_TEST(test_exec_only_image)
 	/* every run reported: poll each pid with a deadline */
 	for (int i = 0; i < 10; i++) {
 		m.pid = pids[i];
-		ev = jbh_wait_event(&a, jbh_match, &m, jbh_now_ms() + 20000);
+		ev = jbh_wait_event(a, jbh_match, &m, jbh_now_ms() + 20000);
 		ck_assert_msg(ev != NULL, "the exec of hop by pid %d was not reported", (int)pids[i]);
 		json_decref(ev);
 	}
 	/* each once, as hop (attr_exec detections tallied like attr_probe's) */
 	memset(count, 0, sizeof(count));
-	jbh_count_events(&a, tally_exec, &t);
+	jbh_count_events(a, tally_exec, &t);
 	for (int i = 0; i < 10; i++)
 		ck_assert_msg(count[i] == 1, "pid %d: %d exec detections, want 1", (int)pids[i],
 			      count[i]);
 	ck_assert_msg(!t.bad[0], "%s", t.bad);
-	jbh_stop(&a, 10000);
 }
 END_TEST
 
@@ -366,12 +401,21 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_attribution");
+	/* one agent, no query gap (see shared_up); teardowns run in the
+	 * reverse order of adding: the reap, then the sweep */
+	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_act_then_exec);
+	tcase_add_test(tc, test_exec_only_image);
+	tcase_add_test(tc, test_shared_stop);
+	suite_add_tcase(s, tc);
+	/* a query gap of 30 ms: an agent of its own */
+	tc = tcase_create("under_load");
 	tcase_add_checked_fixture(tc, setup_dir, teardown_dir);
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
 	tcase_set_timeout(tc, 240);
-	tcase_add_test(tc, test_act_then_exec);
 	tcase_add_test(tc, test_fork_exec_act_under_load);
-	tcase_add_test(tc, test_exec_only_image);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

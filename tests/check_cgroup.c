@@ -493,9 +493,38 @@ static pid_t replaced(const char *kind, pid_t old, unsigned timeout_ms)
 
 	ck_assert_msg(np > 0, "%s[%d] was not replaced within %u ms (log %s)", kind, (int)old,
 		      timeout_ms, A.log);
-	ck_assert_msg(jbh_alive(&A), "the supervisor died (log %s)", A.log);
+	ck_assert_msg(jbh_running(&A), "the supervisor died (log %s)", A.log);
 	return np;
 }
+
+/* test_agent_oom and test_agent_forkloop share one agent with workers
+ * limited to 32 MiB (its start, the BPF load, is most of a test's time):
+ * started by an unchecked fixture in the runner, which the tests fork
+ * from, stopped by the last test (test_shared_stop); the teardown only
+ * reaps it. The OOM test runs first: it asserts that no other child was
+ * restarted, and forkloop's restart of network comes after. */
+static void shared_up(void)
+{
+	const struct jbh_opts o = {.extra_conf = "[limits]\nworker_memory = 32M\n"};
+
+	jbh_start_ready(&A, &o, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+static void shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
 
 static const char limits_conf[] = "[limits]\n"
 				  "worker_memory = 96M\nworker_pids = 12\nworker_cpu = 40%\n"
@@ -566,13 +595,11 @@ END_TEST
 START_TEST(test_agent_oom)
 {
 	static const char *const others[] = {"file_access", "network", "file"};
-	struct jbh_opts o = {.extra_conf = "[limits]\nworker_memory = 32M\n"};
 	char d[PATH_MAX], want[96];
 	pid_t old, np, other[3];
 	uint64_t gen;
 
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 	for (int i = 0; i < 3; i++)
 		other[i] = jbh_child_pid(&A, others[i]);
 	old = jbh_child_pid(&A, "execution");
@@ -608,7 +635,6 @@ START_TEST(test_agent_oom)
 	still_detects("file_access");
 	still_detects("network");
 	still_detects("file");
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -660,8 +686,7 @@ START_TEST(test_agent_forkloop)
 	pid_t old;
 	uint64_t gen;
 
-	jbh_start(&A, NULL);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 	old = jbh_child_pid(&A, "network");
 	gen = jbh_gen_of(&A, "network", old);
 	fire_hook("network", "forkloop");
@@ -672,7 +697,6 @@ START_TEST(test_agent_forkloop)
 		      "the fork loop did not die of SIGSYS (log %s)", A.log);
 	ck_assert(!jbh_log_has(&A, "fault hook: fork refused"));
 	still_detects("network");
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -705,9 +729,17 @@ int main(void)
 		tcase_set_timeout(t, 60);
 		tcase_add_unchecked_fixture(t, NULL, sweep);
 		tcase_add_test(t, test_agent_layout);
-		tcase_add_test(t, test_agent_oom);
 		tcase_add_test(t, test_agent_spin);
+		suite_add_tcase(s, t);
+		/* one agent, workers at 32 MiB (see shared_up); teardowns run in
+		 * the reverse order of adding: the reap, then the sweep */
+		t = tcase_create("agent_32M");
+		tcase_set_timeout(t, 60);
+		tcase_add_unchecked_fixture(t, NULL, sweep);
+		tcase_add_unchecked_fixture(t, shared_up, shared_down);
+		tcase_add_test(t, test_agent_oom);
 		tcase_add_test(t, test_agent_forkloop);
+		tcase_add_test(t, test_shared_stop);
 		suite_add_tcase(s, t);
 	} else {
 		printf("SKIP: check_cgroup: the real-kernel cases need root\n");

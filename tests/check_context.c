@@ -45,6 +45,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,11 +261,88 @@ static const char *real(const char *path)
 	return buf;
 }
 
-static void up(void)
+/* The agent cases share one agent (its start, the BPF load, is most of a
+ * case's time): started by an unchecked fixture in the runner, which the
+ * tests fork from, stopped by the TCase's last test (test_shared_stop);
+ * the teardown reaps it. Each case acts in cgroups of its own and matches
+ * its own pids. agent_backfill's process must be in its cgroup before the
+ * agent starts: the fixture makes it first (bf_*), and the test tells it
+ * when to act. The credentials_files_access recipe allows 5 detections per
+ * chain of executables: the cat of every case has the same chain (cat <
+ * this test < the runner), and the cases run 4 of them (docker 1,
+ * kubepods 2, unit 1; the children of migrate and backfill do not exec and
+ * have chains of their own). A case added here with more cats needs an
+ * agent of its own. */
+static pid_t bf_pid = -1; /* the runner's child, in its cgroup before the agent started */
+static int bf_go = -1;	  /* a byte: act; another (or EOF): exit */
+static int bf_res = -1;	  /* its answer: one byte, 0 when it read /etc/shadow */
+
+static void backfill_child(int go, int res)
 {
-	jbh_start(&A, NULL);
-	jbh_wait_all_ready(&A, READY_MS);
+	char c, r = 0;
+	int f;
+
+	if (read(go, &c, 1) != 1)
+		_exit(120);
+	f = open("/etc/shadow", O_RDONLY);
+	if (f < 0 || read(f, &c, 1) != 1)
+		r = 121;
+	if (f >= 0)
+		close(f);
+	if (write(res, &r, 1) != 1)
+		_exit(122);
+	(void)!read(go, &c, 1); /* alive until the test has read its record */
+	_exit(0);
 }
+
+static void shared_up(void)
+{
+	char h[65], rel[128];
+	int go[2], res[2];
+
+	cid(h, 3);
+	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
+	mk_cg(rel);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(res, O_CLOEXEC), 0);
+	bf_pid = fork();
+	ck_assert_int_ge(bf_pid, 0);
+	if (bf_pid == 0) {
+		close(go[1]);
+		close(res[0]);
+		backfill_child(go[0], res[1]);
+	}
+	close(go[0]);
+	close(res[1]);
+	bf_go = go[1];
+	bf_res = res[0];
+	move_to(rel, bf_pid);
+	jbh_start_ready(&A, NULL, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+	if (bf_pid > 0) {
+		close(bf_go);
+		close(bf_res);
+		if (jbh_wait_exit(bf_pid, RUN_MS) < 0)
+			fprintf(stderr, "check_context: the back-fill child %d hung: killed\n",
+				(int)bf_pid);
+		bf_pid = -1;
+	}
+}
+
+static void shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
 
 static json_t *expect(const char *kind, pid_t pid, uint64_t deadline)
 {
@@ -814,13 +892,12 @@ START_TEST(agent_docker)
 	cid(h, 0);
 	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
 	snprintf(unit, sizeof(unit), "docker-%s.scope", h);
-	up();
+	shared();
 	ev = cat_in(rel);
 	expect_str(ev, "process.container_id", h);
 	expect_str(ev, "process.unit", unit);
 	expect_str(ev, "process.pod_uid", NULL);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 }
 END_TEST
@@ -835,7 +912,7 @@ START_TEST(agent_kubepods)
 	cid(h2, 2);
 	puid(u, '-');
 	puid(u_, '_');
-	up();
+	shared();
 	/* kubelet with the systemd driver, containerd */
 	snprintf(rel, sizeof(rel),
 		 "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/"
@@ -853,7 +930,6 @@ START_TEST(agent_kubepods)
 	expect_str(ev, "process.pod_uid", u);
 	expect_str(ev, "process.unit", NULL);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 }
 END_TEST
@@ -868,13 +944,12 @@ START_TEST(agent_unit)
 	need_root_cgroup2();
 	snprintf(unit, sizeof(unit), "jbtest-%d.service", (int)run_pid);
 	snprintf(rel, sizeof(rel), "/system.slice/%s", unit);
-	up();
+	shared();
 	ev = cat_in(rel);
 	expect_str(ev, "process.unit", unit);
 	expect_str(ev, "process.container_id", NULL);
 	expect_str(ev, "process.pod_uid", NULL);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 	/* a unit systemd itself made (systemd-run) needs systemd as PID 1 */
 	if ((c1 = jbh_slurp("/proc/1/comm", &n))) {
@@ -893,41 +968,23 @@ END_TEST
 START_TEST(agent_backfill)
 {
 	char h[65], rel[128];
-	int go[2];
-	pid_t pid;
+	struct pollfd pf = {.fd = bf_res, .events = POLLIN};
+	char r = -1;
+	pid_t pid = bf_pid;
 	json_t *ev;
 	uint64_t dl, key;
 	struct jb_task t;
 	int fd;
 
 	need_root_cgroup2();
+	shared();
 	cid(h, 3);
 	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
-	mk_cg(rel);
-	/* in the container before the agent starts: the agent sees no fork or
-	 * exec of it, only back-fill writes its record */
-	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char c;
-		int f;
-
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(120);
-		f = open("/etc/shadow", O_RDONLY);
-		if (f < 0 || read(f, &c, 1) != 1)
-			_exit(121);
-		close(f);
-		(void)!read(go[0], &c, 1); /* until the test closes the pipe */
-		_exit(0);
-	}
-	close(go[0]);
-	move_to(rel, pid);
-	up();
+	/* in the container before the agent started (shared_up): the agent
+	 * saw no fork or exec of it, only back-fill wrote its record */
+	ck_assert_int_gt(pid, 0);
 	dl = jbh_detect_deadline(&A);
-	ck_assert_int_eq(write(go[1], "x", 1), 1);
+	ck_assert_int_eq(write(bf_go, "x", 1), 1);
 	ev = expect("credentials_files_access", pid, dl);
 	expect_str(ev, "process.cgroup", rel);
 	expect_str(ev, "process.container_id", h);
@@ -946,10 +1003,13 @@ START_TEST(agent_backfill)
 	ck_assert_msg(t.flags & JB_TASK_BACKFILL, "the record of %d was not back-filled (flags %#x)",
 		      (int)pid, t.flags);
 	ck_assert_uint_eq(t.cgroup_id, ino_of(rel));
-	close(go[1]);
-	ck_assert_int_eq(jbh_wait_exit(pid, RUN_MS), 0);
+	/* it really read the file */
+	ck_assert_int_eq(poll(&pf, 1, RUN_MS), 1);
+	ck_assert_int_eq(read(bf_res, &r, 1), 1);
+	ck_assert_msg(r == 0, "the back-fill child could not read /etc/shadow (%d)", r);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
+	/* it exits (the runner reaps it) and leaves its cgroup */
+	ck_assert_int_eq(write(bf_go, "q", 1), 1);
 	remove_all();
 }
 END_TEST
@@ -969,7 +1029,7 @@ START_TEST(agent_migrate)
 	cid(h, 4);
 	snprintf(rel, sizeof(rel), "/system.slice/docker-%s.scope", h);
 	mk_cg(rel);
-	up();
+	shared();
 	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -1000,7 +1060,6 @@ START_TEST(agent_migrate)
 	cg_of(getpid(), mine, sizeof(mine));
 	expect_str(ev, "parent.cgroup", mine);
 	json_decref(ev);
-	jbh_stop(&A, STOP_MS);
 	remove_all();
 }
 END_TEST
@@ -1049,14 +1108,18 @@ int main(void)
 		tcase_add_unchecked_fixture(tc, NULL, sweep);
 		tcase_add_test(tc, resolver);
 		suite_add_tcase(s, tc);
+		/* teardowns run in the reverse order of adding: the reap,
+		 * then the sweep */
 		tc = tcase_create("agent");
 		tcase_set_timeout(tc, 240);
 		tcase_add_unchecked_fixture(tc, NULL, sweep);
+		tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+		tcase_add_test(tc, agent_backfill); /* first: its child leaves its cgroup */
 		tcase_add_test(tc, agent_docker);
 		tcase_add_test(tc, agent_kubepods);
 		tcase_add_test(tc, agent_unit);
-		tcase_add_test(tc, agent_backfill);
 		tcase_add_test(tc, agent_migrate);
+		tcase_add_test(tc, test_shared_stop);
 		suite_add_tcase(s, tc);
 	} else {
 		printf("SKIP: resolver and agent cases: %s\n",

@@ -258,6 +258,38 @@ static const struct {
 };
 #define N_OTHER (sizeof(other_ops) / sizeof(other_ops[0]))
 
+/* The agent is shared by the cases after the first (its start, the BPF
+ * load, is most of a case's time): started by an unchecked fixture in the
+ * runner, which the tests fork from, stopped by the last test
+ * (test_shared_stop); the teardown only reaps it. Each case acts in a
+ * fresh directory and matches its own pids. ssh_auth_keys_modification
+ * allows 10 detections per chain of executables, and every trigger here
+ * has the same chain (this test < the runner): the shared cases make 4
+ * (long path 2, watched key 1, untouched page 1); the first case makes 9
+ * on its own and keeps an agent of its own. */
+static void shared_up(void)
+{
+	const struct jbh_opts o = {.no_fault_hooks = 1};
+
+	jbh_start_ready(&A, &o, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+static void shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
 START_TEST(rename_spellings_onto_authorized_keys)
 {
 	struct jbh_opts o = {.no_fault_hooks = 1};
@@ -328,7 +360,6 @@ END_TEST
  * twin: the same depth onto known_hosts. */
 START_TEST(long_path_keeps_its_tail)
 {
-	struct jbh_opts o = {.no_fault_hooks = 1};
 	char dir[64], deep[1024], p[1200], src[600], seg[91];
 	pid_t trig, twin, rel;
 	json_t *ev;
@@ -345,8 +376,7 @@ START_TEST(long_path_keeps_its_tail)
 	}
 	snprintf(p, sizeof(p), "%s/.ssh", deep);
 	mkdir_ok(p);
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 
 	snprintf(src, sizeof(src), "%s/twin", dir);
 	touch(src);
@@ -390,7 +420,6 @@ START_TEST(long_path_keeps_its_tail)
 
 	barrier(dir);
 	expect_silent(SSH_KIND, twin, "long path onto known_hosts");
-	jbh_stop(&A, STOP_MS);
 	rm_rf(dir);
 }
 END_TEST
@@ -401,7 +430,6 @@ END_TEST
  * created here and removed). */
 START_TEST(watched_key_matches_an_odd_spelling)
 {
-	struct jbh_opts o = {.no_fault_hooks = 1};
 	const char *canon = "/root/.ssh/authorized_keys2";
 	char dir[64], src[600], buf[JB_PATH_LEN] __attribute__((aligned(8)));
 	struct jb_meta meta;
@@ -422,8 +450,7 @@ START_TEST(watched_key_matches_an_odd_spelling)
 		made_dir = 1;
 	}
 	make_home(dir, sizeof(dir));
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 	snprintf(src, sizeof(src), "%s/key", dir);
 	touch(src);
 	p = do_rename(NULL, src, "/root//.ssh/./authorized_keys2");
@@ -452,7 +479,6 @@ START_TEST(watched_key_matches_an_odd_spelling)
 	unlink(canon);
 	if (made_dir)
 		rmdir("/root/.ssh");
-	jbh_stop(&A, STOP_MS);
 	rm_rf(dir);
 }
 END_TEST
@@ -493,13 +519,11 @@ static pid_t rename_from_untouched_page(const char *dir, const char *src, const 
  * in its canonical spelling. The twin: the same onto known_hosts. */
 START_TEST(string_on_an_untouched_page)
 {
-	struct jbh_opts o = {.no_fault_hooks = 1};
 	char dir[64], src[600], name[700], canon[700];
 	pid_t trig, twin;
 
 	make_home(dir, sizeof(dir));
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 	snprintf(src, sizeof(src), "%s/twin", dir);
 	touch(src);
 	snprintf(name, sizeof(name), "%s/.ssh//known_hosts", dir);
@@ -515,7 +539,6 @@ START_TEST(string_on_an_untouched_page)
 	json_decref(ev);
 	barrier(dir);
 	expect_silent(SSH_KIND, twin, "untouched page onto known_hosts");
-	jbh_stop(&A, STOP_MS);
 	rm_rf(dir);
 }
 END_TEST
@@ -526,7 +549,6 @@ END_TEST
  * spellings unlinking another file. */
 START_TEST(self_deletion_spellings)
 {
-	struct jbh_opts o = {.no_fault_hooks = 1};
 	static const char *const what[] = {"DIR/NAME", "DIR//NAME", "DIR/./x/../NAME", "./NAME"};
 	const size_t nfmt = sizeof(what) / sizeof(what[0]);
 	char dir[64], bin[600], other[600], spelt[700], xdir[600];
@@ -545,8 +567,7 @@ START_TEST(self_deletion_spellings)
 		rm_rf(dir);
 		ck_abort_msg("/usr/bin/perl is needed (the self-deleting binary)");
 	}
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 
 	for (int twin_pass = 1; twin_pass >= 0; twin_pass--)
 		for (size_t i = 0; i < nfmt; i++) {
@@ -636,7 +657,6 @@ START_TEST(self_deletion_spellings)
 	for (size_t i = 0; i < nfmt; i++)
 		expect_silent(SELFDEL_KIND, twin[i], what[i]);
 	expect_silent(SELFDEL_KIND, stwin, "a script unlinking another file");
-	jbh_stop(&A, STOP_MS);
 	rm_rf(dir);
 }
 END_TEST
@@ -678,10 +698,18 @@ int main(void)
 	tcase_set_timeout(tc, 400);
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, rename_spellings_onto_authorized_keys);
+	suite_add_tcase(s, tc);
+	/* one agent (see shared_up); teardowns run in the reverse order of
+	 * adding: the reap, then the clean-up */
+	tc = tcase_create("spellings_shared");
+	tcase_set_timeout(tc, 400);
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
 	tcase_add_test(tc, long_path_keeps_its_tail);
 	tcase_add_test(tc, watched_key_matches_an_odd_spelling);
 	tcase_add_test(tc, string_on_an_untouched_page);
 	tcase_add_test(tc, self_deletion_spellings);
+	tcase_add_test(tc, test_shared_stop);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

@@ -54,10 +54,35 @@ static struct jbh_agent A;
 static char helper[PATH_MAX], helper_real[PATH_MAX];
 static char D[64]; /* the test's temp dir */
 
+/* The kernel cases share one agent (its start, the BPF load, is most of a
+ * case's time): started by an unchecked fixture in the runner, which the
+ * tests fork from, stopped by the last test (test_shared_stop); the
+ * teardown only reaps it. Each case has its own temp dir and matches its
+ * own pids. The helper's acts all have one chain of executables (uring <
+ * this test < the runner), and ssh_auth_keys_modification allows 10
+ * detections per chain: the cases make 8 (open_write 4, rename_unlink 2,
+ * link_symlink 2); suspicious_port_access allows 5 per exe (connect: 2).
+ * A case that adds more needs an agent of its own. */
+static void shared_up(void)
+{
+	jbh_start_ready(&A, NULL, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
+/* a case's start: the shared agent runs; the helper; a fresh temp dir */
 static void up(void)
 {
-	jbh_start(&A, NULL);
-	jbh_wait_all_ready(&A, READY_MS);
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
 	jbh_helper(helper, sizeof(helper), "uring");
 	ck_assert_msg(realpath(helper, helper_real) != NULL, "realpath %s: %s", helper,
 		      strerror(errno));
@@ -75,7 +100,6 @@ static void rm_rf(const char *path)
 static void down(void)
 {
 	rm_rf(D);
-	jbh_stop(&A, STOP_MS);
 }
 
 static void mkdirs(const char *path)
@@ -435,6 +459,7 @@ static void add(Suite *s, const char *name, const TTest *t1)
 int main(void)
 {
 	Suite *s = suite_create("io_uring");
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
@@ -442,11 +467,19 @@ int main(void)
 	if (!uring_usable())
 		return 77;
 	add(s, "task_flags_match", test_task_flags_match);
-	add(s, "open_write", test_open_write);
-	add(s, "rename_unlink", test_rename_unlink);
-	add(s, "link_symlink", test_link_symlink);
-	add(s, "connect", test_connect);
-	add(s, "sensitive_file", test_sensitive_file);
+	/* one agent for the kernel cases (see shared_up); teardowns run in
+	 * the reverse order of adding: the reap, then the sweep */
+	tc = tcase_create("kernel");
+	tcase_set_timeout(tc, 90);
+	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+	tcase_add_test(tc, test_open_write);
+	tcase_add_test(tc, test_rename_unlink);
+	tcase_add_test(tc, test_link_symlink);
+	tcase_add_test(tc, test_connect);
+	tcase_add_test(tc, test_sensitive_file);
+	tcase_add_test(tc, test_shared_stop);
+	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);

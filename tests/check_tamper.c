@@ -124,6 +124,51 @@ static void up(const char *extra)
 	jbh_wait_all_ready(&A, READY_MS);
 }
 
+/* --- an agent shared by the tests of a TCase ------------------------------ */
+
+/* Starting an agent (the BPF load) is most of a test's time, so the tests
+ * that need the same configuration share one: started by an unchecked
+ * fixture in the runner, which the tests fork from; its last test stops it
+ * (test_shared_stop) and the teardown only reaps it. Sharing is sound
+ * here: every act is its own process and every assertion names its pid;
+ * the tamper recipes' times limits (per exe: 20) hold every act of a TCase;
+ * no shared test kills the supervisor or looks for a log line another test
+ * would write. */
+static void shared_up(void)
+{
+	jbh_start_ready(&A, NULL, READY_MS);
+}
+
+static void shared_up_raw_hook(void)
+{
+	const struct jbh_opts o = {.extra_conf = "[tamper]\nraw_syscall_hook = yes\n"};
+
+	jbh_start_ready(&A, &o, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+/* In a shared test: the agent is up and every kind READY (an earlier
+ * test's restart of a child has finished). */
+static void shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+	for (int i = 0; i < A.nkinds; i++)
+		ck_assert_msg(jbh_wait_ready(&A, A.kinds[i], -1, READY_MS) > 0,
+			      "no READY %s child (log %s)", A.kinds[i], A.log);
+}
+
+/* The last test of a shared TCase: after all its acts, SIGTERM still stops
+ * the supervisor with exit 0, every child gone (as jbh_stop). */
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
 /* --- maps ---------------------------------------------------------------- */
 
 struct map_act {
@@ -185,7 +230,7 @@ START_TEST(map_writes)
 	pid_t pids[5], old, twin = -1, last;
 	json_t *ev;
 
-	up(NULL);
+	shared();
 	/* twin: the supervisor writes jb_agent when it restarts a child */
 	old = jbh_child_pid(&A, "network");
 	ck_assert_int_gt(old, 0);
@@ -232,7 +277,6 @@ START_TEST(map_writes)
 			      (int)last);
 		free(audit);
 	}
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -302,7 +346,7 @@ START_TEST(programs)
 	snprintf(cg_path, sizeof(cg_path), "%s/jbtest-tamper-%d", root, (int)getpid());
 	ck_assert_msg(mkdir(cg_path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", cg_path,
 		      strerror(errno));
-	up(NULL);
+	shared();
 	if (access("/usr/sbin/bpftool", X_OK) == 0)
 		twin = act(bpftool_list, NULL);
 	p = act(prog_act, NULL);
@@ -328,7 +372,6 @@ START_TEST(programs)
 	/* the twin ran before the trigger, whose detections are out */
 	if (twin > 0)
 		ck_assert_int_eq(count_for("tamper_bpf_program", twin), 0);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -360,7 +403,7 @@ START_TEST(modules_raw_hook)
 	json_t *ev;
 	int modules = access("/proc/modules", F_OK) == 0;
 
-	up("[tamper]\nraw_syscall_hook = yes\n");
+	shared();
 	twin = act(plain_act, NULL);
 	p = act(module_act, NULL);
 	ev = wait_tamper("tamper_kernel_module", p, "delete_module");
@@ -374,7 +417,6 @@ START_TEST(modules_raw_hook)
 	json_decref(ev);
 	json_decref(wait_tamper("tamper_kernel_module", p, "init_module"));
 	ck_assert_int_eq(count_for("tamper_kernel_module", twin), 0);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -383,10 +425,9 @@ START_TEST(modules_said_at_start)
 {
 	if (access("/sys/kernel/tracing/events/syscalls/sys_enter_finit_module", F_OK) == 0)
 		return; /* this kernel has them: always watched (nothing to say) */
-	up(NULL);
+	shared();
 	ck_assert_msg(jbh_log_has(&A, "attempts are not watched"),
 		      "no start-up line about module calls (log %s)", A.log);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -437,7 +478,7 @@ static int compat_getpid(void *arg)
 
 START_TEST(compat_syscalls)
 {
-	char conf_copy[PATH_MAX], extra[256];
+	char conf_copy[PATH_MAX];
 	pid_t twin, p_bpf, p_chmod;
 	json_t *ev;
 
@@ -448,8 +489,7 @@ START_TEST(compat_syscalls)
 	low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1,
 		   0);
 	ck_assert_ptr_ne(low, MAP_FAILED);
-	snprintf(extra, sizeof(extra), "[tamper]\nraw_syscall_hook = yes\n");
-	up(extra);
+	shared();
 	ck_assert_msg(jbh_log_has(&A, "32-bit syscalls on the agent's maps"), "log %s", A.log);
 	twin = act(compat_getpid, NULL);
 	p_bpf = act(compat_map_delete, NULL);
@@ -465,7 +505,6 @@ START_TEST(compat_syscalls)
 	ck_assert_int_eq(count_for("tamper_bpf_map_write", twin), 0);
 	ck_assert_int_eq(count_for("tamper_agent_files", twin), 0);
 	ck_assert_int_eq(chmod(conf_copy, 0600), 0);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -474,16 +513,17 @@ START_TEST(compat_said_at_start)
 {
 	if (access("/proc/sys/abi/vsyscall32", F_OK) != 0)
 		return;
-	up(NULL);
+	shared();
 	ck_assert_msg(jbh_log_has(&A, "32-bit syscalls (int $0x80) are possible"), "log %s",
 		      A.log);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 #endif
 
 /* --- the agent never reports itself ---------------------------------------------- */
 
+/* the copy of the binary that the agent of never_reports_itself and
+ * agent_files runs from: OWN_DIR/jibril (see own_up) */
 static char self_bin[300];
 
 static int run_copy(void *arg)
@@ -509,19 +549,11 @@ static int same_exe(json_t *ev, void *arg)
  * same binary run by anyone else is. */
 START_TEST(never_reports_itself)
 {
-	char dir[] = "/tmp/jbtest-self.XXXXXX", *saved;
 	struct jbh_match m = {.kind = "exec_from_unusual_dir"};
 	pid_t old, other;
 	json_t *ev;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(self_bin, sizeof(self_bin), "%s/jibril", dir);
-	jbh_copy_file(jbh_bin(), self_bin, 0755);
-	saved = strdup(jbh_bin());
-	setenv("JIBRIL_BIN", self_bin, 1);
-	up(NULL);
-	setenv("JIBRIL_BIN", saved, 1);
-	free(saved);
+	shared();
 	/* a restart is a new exec of the same binary */
 	old = jbh_child_pid(&A, "execution");
 	ck_assert_int_gt(old, 0);
@@ -537,9 +569,6 @@ START_TEST(never_reports_itself)
 	json_decref(ev);
 	/* that detection came after the agent's own execs: none of them is there */
 	ck_assert_int_eq(jbh_count_events(&A, same_exe, self_bin), 1);
-	jbh_stop(&A, STOP_MS);
-	unlink(self_bin);
-	rmdir(dir);
 }
 END_TEST
 
@@ -714,7 +743,7 @@ START_TEST(ptrace_and_memory)
 	struct mem_act rd, wr, mem, getfd, status, other_mem;
 	json_t *ev;
 
-	up(NULL);
+	shared();
 	w = jbh_child_pid(&A, "network");
 	ck_assert_int_gt(w, 0);
 	other = fork(); /* a process that is not the agent's */
@@ -760,7 +789,6 @@ START_TEST(ptrace_and_memory)
 	ck_assert_int_eq(count_for("tamper_agent_memory", t_mem), 0);
 	kill(other, SIGKILL);
 	waitpid(other, NULL, 0);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -839,32 +867,59 @@ static int file_act(void *arg)
 	return 1;
 }
 
-START_TEST(agent_files)
-{
-	char extra[PATH_MAX + 64], conf[PATH_MAX], r1[PATH_MAX], r2[PATH_MAX], r3[PATH_MAX],
-		r4[PATH_MAX], r5[PATH_MAX], moved[PATH_MAX], bin_moved[PATH_MAX];
-	struct file_act twin, append, chmod_open, chown_r, trunc_r, mv_r, rm_r, mv_bin;
-	pid_t t, p_app, p_chmod, p_chown, p_trunc, p_mv, p_rm, p_bin;
-	char *saved_bin;
-	json_t *ev;
+/* never_reports_itself and agent_files share an agent that runs from a
+ * copy of the binary, OWN_DIR/jibril (named jibril, like the real one),
+ * and loads the recipes of OWN_DIR/recipes too: the first restarts a
+ * worker from that file and runs the file itself, the second then renames
+ * it (and back) and changes the recipes. Made, started, reaped and
+ * removed by unchecked fixtures in the runner. */
+static char own_dir[64];
 
-	snprintf(rdir, sizeof(rdir), "/tmp/jbtest-tamper-recipes.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(rdir));
-	ck_assert_int_eq(chmod(rdir, 0700), 0);
+static void own_up(void)
+{
+	char extra[PATH_MAX + 64], *saved;
+	struct jbh_opts o = {.extra_conf = extra};
+
+	snprintf(own_dir, sizeof(own_dir), "/tmp/jbtest-tamper-own.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(own_dir));
+	ck_assert_int_eq(chmod(own_dir, 0700), 0);
+	snprintf(rdir, sizeof(rdir), "%s/recipes", own_dir);
+	ck_assert_int_eq(mkdir(rdir, 0700), 0);
 	write_recipe("a");
 	write_recipe("b");
 	write_recipe("c");
 	write_recipe("d");
 	write_recipe("e");
-	/* the agent runs from a copy of the binary, which this test renames */
-	snprintf(bin_copy, sizeof(bin_copy), "%s.bin", rdir);
+	snprintf(bin_copy, sizeof(bin_copy), "%s/jibril", own_dir);
+	snprintf(self_bin, sizeof(self_bin), "%s", bin_copy);
 	jbh_copy_file(jbh_bin(), bin_copy, 0755);
-	saved_bin = strdup(jbh_bin());
-	setenv("JIBRIL_BIN", bin_copy, 1);
 	snprintf(extra, sizeof(extra), "[recipes]\ndir = %s\n", rdir);
-	up(extra);
-	setenv("JIBRIL_BIN", saved_bin, 1);
-	free(saved_bin);
+	saved = strdup(jbh_bin());
+	setenv("JIBRIL_BIN", bin_copy, 1);
+	jbh_start_ready(&A, &o, READY_MS);
+	setenv("JIBRIL_BIN", saved, 1);
+	free(saved);
+}
+
+static void own_down(void)
+{
+	char cmd[128];
+
+	jbh_reap(&A);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", own_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "check_tamper: cannot remove %s\n", own_dir);
+}
+
+START_TEST(agent_files)
+{
+	char conf[PATH_MAX], r1[PATH_MAX], r2[PATH_MAX], r3[PATH_MAX], r4[PATH_MAX], r5[PATH_MAX],
+		moved[PATH_MAX], bin_moved[PATH_MAX];
+	struct file_act twin, append, chmod_open, chown_r, trunc_r, mv_r, rm_r, mv_bin;
+	pid_t t, p_app, p_chmod, p_chown, p_trunc, p_mv, p_rm, p_bin;
+	json_t *ev;
+
+	shared();
 	ck_assert_ptr_nonnull(realpath(A.conf, conf));
 	snprintf(r1, sizeof(r1), "%s/a.yaml", rdir);
 	snprintf(r2, sizeof(r2), "%s/b.yaml", rdir);
@@ -918,39 +973,67 @@ START_TEST(agent_files)
 	json_decref(ev);
 	ck_assert_int_eq(count_for("tamper_agent_files", t), 0);
 
-	rename(bin_moved, bin_copy);
-	jbh_stop(&A, STOP_MS);
-	unlink(bin_copy);
-	{
-		char cmd[PATH_MAX + 16];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", rdir);
-		ck_assert_int_eq(system(cmd), 0);
-	}
+	ck_assert_int_eq(rename(bin_moved, bin_copy), 0);
 }
 END_TEST
+
+static void sweep(void)
+{
+	jbh_kill_leftovers();
+}
+
+/* A TCase whose tests share an agent started by up_fn and reaped by
+ * down_fn (see shared_up); Check runs the teardowns in the reverse order of
+ * adding: the reap, then the sweep. */
+static TCase *shared_tcase(Suite *s, const char *name, void (*up_fn)(void),
+			   void (*down_fn)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_unchecked_fixture(tc, up_fn, down_fn);
+	suite_add_tcase(s, tc);
+	return tc;
+}
 
 int main(void)
 {
 	Suite *s = suite_create("tamper");
-	TCase *tc = tcase_create("tamper");
+	TCase *tc;
 	SRunner *sr;
 	int nf;
 
 	jbh_main_init("check_tamper");
-	tcase_set_timeout(tc, 120);
+	/* the default configuration */
+	tc = shared_tcase(s, "tamper", shared_up, shared_down);
 	tcase_add_test(tc, map_writes);
 	tcase_add_test(tc, programs);
-	tcase_add_test(tc, modules_raw_hook);
 	tcase_add_test(tc, modules_said_at_start);
-	tcase_add_test(tc, signals);
 	tcase_add_test(tc, ptrace_and_memory);
-	tcase_add_test(tc, agent_files);
-	tcase_add_test(tc, never_reports_itself);
 #if defined(__x86_64__)
-	tcase_add_test(tc, compat_syscalls);
 	tcase_add_test(tc, compat_said_at_start);
 #endif
+	tcase_add_test(tc, test_shared_stop);
+	/* [tamper] raw_syscall_hook = yes */
+	tc = shared_tcase(s, "raw_hook", shared_up_raw_hook, shared_down);
+	tcase_add_test(tc, modules_raw_hook);
+#if defined(__x86_64__)
+	tcase_add_test(tc, compat_syscalls);
+#endif
+	tcase_add_test(tc, test_shared_stop);
+	/* a copy of the binary and recipes of the test's own (see own_up);
+	 * never_reports_itself first: agent_files renames the binary */
+	tc = shared_tcase(s, "own_binary", own_up, own_down);
+	tcase_add_test(tc, never_reports_itself);
+	tcase_add_test(tc, agent_files);
+	tcase_add_test(tc, test_shared_stop);
+	/* an agent of its own: signals stops the supervisor and reads its
+	 * log for its own kill */
+	tc = tcase_create("signals");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_test(tc, signals);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

@@ -90,16 +90,51 @@ static int ancestry_has(json_t *ev, pid_t pid)
 	return 0;
 }
 
+/* records_become_detections and times_limit_summarises share one agent
+ * (its start, the BPF load, is most of a test's time), with summary_s = 1
+ * for the second: started by an unchecked fixture in the runner, which the
+ * tests fork from, stopped by the last test (test_shared_stop); the
+ * teardown only reaps it. Each test's records name an actor of its own,
+ * and the first makes no tamper_agent_signal detection. */
+static void shared_up(void)
+{
+	const struct jbh_opts o = {.no_fault_hooks = 1, .extra_conf = "[recipes]\nsummary_s = 1\n"};
+
+	jbh_start_ready(&A, &o, READY_MS);
+}
+
+static void shared_down(void)
+{
+	jbh_reap(&A);
+}
+
+static void shared(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared supervisor is gone (log %s)", A.log);
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+}
+END_TEST
+
+/* a suppressed_detections summary of recipe arg */
+static int summary_of(json_t *ev, void *arg)
+{
+	const char *k = jbh_jstr(ev, "kind"), *r = jbh_jstr(ev, "recipe");
+
+	return k && !strcmp(k, "suppressed_detections") && r && !strcmp(r, (const char *)arg);
+}
+
 START_TEST(records_become_detections)
 {
-	struct jbh_opts o = {.no_fault_hooks = 1};
 	struct jb_tamper map, file, prog;
 	uint64_t t0;
 	pid_t p;
 	json_t *ev;
 
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 	t0 = jbh_real_ms();
 	p = actor();
 
@@ -156,7 +191,6 @@ START_TEST(records_become_detections)
 	ck_assert_str_eq(jbh_jstr(ev, "tamper.target.attach_type"), "cgroup_inet_egress");
 	json_decref(ev);
 	actor_end(p);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -165,7 +199,6 @@ END_TEST
  * counts the rest. */
 START_TEST(times_limit_summarises)
 {
-	struct jbh_opts o = {.no_fault_hooks = 1, .extra_conf = "[recipes]\nsummary_s = 1\n"};
 	const struct recipe *r = jbh_recipe("tamper_agent_signal");
 	pid_t p, worker;
 	json_t *sum;
@@ -173,8 +206,7 @@ START_TEST(times_limit_summarises)
 	int n, runs;
 
 	ck_assert_ptr_nonnull(r);
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared();
 	worker = jbh_child_pid(&A, "network");
 	ck_assert_int_gt(worker, 0);
 	p = actor();
@@ -193,8 +225,8 @@ START_TEST(times_limit_summarises)
 		t.target_row = i % 2 ? JB_AGENT_ROW_UNKNOWN : JB_AGENT_ROW_SUPERVISOR;
 		jbh_tamper_inject(&A, p, &t);
 	}
-	struct jbh_match sm = {.kind = "suppressed_detections"};
-	sum = jbh_wait_event(&A, jbh_match, &sm, jbh_detect_deadline(&A) + 3000);
+	sum = jbh_wait_event(&A, summary_of, "tamper_agent_signal",
+			     jbh_detect_deadline(&A) + 3000);
 	ck_assert_msg(sum != NULL, "no suppressed_detections summary (log %s)", A.log);
 	ck_assert_str_eq(jbh_jstr(sum, "recipe"), "tamper_agent_signal");
 	ck_assert_str_eq(jbh_jstr(sum, "limit.kind"), "times_per_proc");
@@ -204,7 +236,6 @@ START_TEST(times_limit_summarises)
 	n = jbh_count_events(&A, jbh_match, &m);
 	ck_assert_msg(n == (int)max, "%d events for %d acts with times_per_proc %u", n, runs, max);
 	actor_end(p);
-	jbh_stop(&A, STOP_MS);
 }
 END_TEST
 
@@ -247,9 +278,17 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_tamper_pipeline");
+	/* one agent (see shared_up); teardowns run in the reverse order of
+	 * adding: the reap, then the sweep */
 	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, NULL, jbh_kill_leftovers);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
 	tcase_add_test(tc, records_become_detections);
 	tcase_add_test(tc, times_limit_summarises);
+	tcase_add_test(tc, test_shared_stop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("disabled");
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, worker_disabled);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
