@@ -62,6 +62,8 @@ enum sc_arg {
 	SC_THREAD,	/* clone with exactly glibc's pthread_create flags, never a process */
 	SC_NOSYS,	/* refused with ENOSYS, so libc falls back to a call we can check */
 	SC_EPERM,	/* refused with EPERM: a library's harmless attempt */
+	SC_CWD_EACCES,	/* argument 0 is AT_FDCWD (low 32 bits): refused with EACCES, a
+			 * library's look at a path (the child has none to look at) */
 };
 
 struct sc_rule {
@@ -166,6 +168,10 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(getsockopt), SC_OWN, "SO_ERROR of a non-blocking connect"},
 	{SCMP_SYS(nanosleep), SC_ANY, "libnats' short waits"},
 	{SCMP_SYS(newfstatat), SC_OWN, "fstat of a spool segment"},
+	{SCMP_SYS(newfstatat), SC_CWD_EACCES, "OpenSSL stats /etc/ssl/certs to look a server's "
+					      "issuer up there (libnats sets the default verify "
+					      "paths): refused, ca_file alone is trusted, and a "
+					      "certificate from another CA is refused, not a SIGSYS"},
 	{SCMP_SYS(openat), SC_AUX, "spool segments and cursor, with fd 4 as dirfd (another: "
 				   "EACCES, the deny list's rule); Landlock keeps them beneath it"},
 	{SCMP_SYS(pread64), SC_OWN, "reading spooled lines back"},
@@ -326,6 +332,10 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), r->nr, 0);
 	case SC_EPERM:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), r->nr, 0);
+	case SC_CWD_EACCES:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), r->nr, 1,
+					SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xffffffffu,
+						   (uint32_t)AT_FDCWD));
 	case SC_SELF:
 		/* single-threaded: the tid is the pid */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r->nr, 3,

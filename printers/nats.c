@@ -405,12 +405,14 @@ static struct {
 	/* the driver's own: only it calls libnats (connect, stream, publish) */
 	natsConnection *nc;
 	jsCtx *js;
+	char refused[200];	/* the last reason for no connection it logged */
 	/* shared with the driver and libnats' threads, under mu */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	atomic_int up;		/* connected now */
 	atomic_int started;	/* the driver's connect returned: nc and js are there */
 	atomic_int stream_ok;	/* the stream was found (or made) since the last failure */
+	atomic_int closed;	/* libnats gave the connection up (an auth error, twice) */
 	int want_stream;	/* the loop asks the driver to check the stream */
 	struct job *job;	/* the next batch for the driver */
 	struct {
@@ -667,6 +669,21 @@ static void on_down(natsConnection *nc, void *closure)
 	wake();
 }
 
+/* libnats closes the connection for good when a server refuses the same
+ * credentials twice: a fresh printer (the supervisor's back-off between
+ * tries) is the only way on. On libnats' callback thread. */
+static void on_closed(natsConnection *nc, void *closure)
+{
+	const char *e = NULL;
+
+	if (natsConnection_GetLastError(nc, &e) != NATS_OK && e && e[0])
+		note(LOG_L_WARN, "nats: the connection is given up: %.190s", e);
+	atomic_store(&N.up, 0);
+	atomic_store(&N.stream_ok, 0);
+	atomic_store(&N.closed, 1);
+	wake();
+}
+
 static natsStatus on_jwt(char **jwt, char **errtxt, void *closure)
 {
 	return (*jwt = strdup(N.jwt)) ? NATS_OK : NATS_NO_MEMORY;
@@ -685,6 +702,25 @@ static const char *nats_err(natsStatus s)
 	const char *e = nats_GetLastError(NULL);
 
 	return e ? e : natsStatus_GetText(s);
+}
+
+/* While no server is connected: why, when libnats knows (a certificate
+ * refused, credentials refused), each new reason once; libnats retries
+ * without a word. The driver's thread only: the lock this takes is held
+ * by libnats' reconnect thread through a whole connect attempt. */
+static void why_down(void)
+{
+	const char *e = NULL;
+	char now[sizeof(N.refused)];
+
+	if (natsConnection_GetLastError(N.nc, &e) == NATS_OK || !e || !e[0])
+		return;
+	/* bounded: the buffer is libnats', its next attempt may rewrite it */
+	snprintf(now, sizeof(now), "%.190s", e);
+	if (strcmp(now, N.refused)) {
+		memcpy(N.refused, now, sizeof(now));
+		note(LOG_L_WARN, "nats: cannot connect: %s: detections wait in the spool", now);
+	}
 }
 
 /* The stream is there (made when create_stream = yes). May block up to
@@ -815,23 +851,29 @@ static void *drive(void *arg)
 	jsOptions jo;
 	natsStatus s;
 
-	/* libnats tries each address once, up to 2 s each, then (retry on
-	 * failed connect) goes on in its reconnect thread */
-	s = natsConnection_Connect(&N.nc, N.opts);
+	/* libnats tries each address once, up to 2 s each; until one
+	 * answers, we sweep again after reconnect_wait_ms, saying why when
+	 * the reason changes (a refused certificate or credential: libnats'
+	 * own retry on a failed connect loses the server after a refused
+	 * handshake and closes for good, 3.4.1). Once connected, libnats
+	 * reconnects by itself. */
+	for (int sweep = 0;; sweep++) {
+		char why[sizeof(N.refused)];
+
+		s = natsConnection_Connect(&N.nc, N.opts);
+		if (s == NATS_OK)
+			break;
+		snprintf(why, sizeof(why), "%.190s", nats_err(s));
+		if (sweep == 0 || strcmp(why, N.refused))
+			note(LOG_L_WARN, "nats: no server reachable yet (%s, ...): %s: detections "
+			     "wait in the spool", N.servers[0], why);
+		memcpy(N.refused, why, sizeof(why));
+		nats_Sleep((int64_t)N.reconnect_ms);
+	}
+	N.refused[0] = '\0';
 	natsOptions_Destroy(N.opts);
 	N.opts = NULL;
-	if (s == NATS_OK) {
-		atomic_store(&N.up, 1);
-	} else if (s == NATS_NOT_YET_CONNECTED) {
-		note(LOG_L_WARN, "nats: no server reachable yet (%s, ...): detections wait in the "
-		     "spool", N.servers[0]);
-	} else {
-		pthread_mutex_lock(&N.mu);
-		snprintf(N.fatal, sizeof(N.fatal), "nats: connect: %s", nats_err(s));
-		pthread_mutex_unlock(&N.mu);
-		wake();
-		return NULL;
-	}
+	atomic_store(&N.up, 1);
 	jsOptions_Init(&jo);
 	jo.Wait = (int64_t)N.ack_ms;
 	jo.PublishAsync.AckHandler = on_ack;
@@ -849,13 +891,25 @@ static void *drive(void *arg)
 		int check;
 
 		pthread_mutex_lock(&N.mu);
-		while (!N.want_stream && !N.job)
+		while (!N.want_stream && !N.job && atomic_load(&N.up))
 			pthread_cond_wait(&N.cv, &N.mu);
+		if (!N.want_stream && !N.job) {
+			/* down: a look at why once a second */
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec++;
+			pthread_cond_timedwait(&N.cv, &N.mu, &ts);
+		}
 		check = N.want_stream;
 		N.want_stream = 0;
 		j = N.job;
 		N.job = NULL;
 		pthread_mutex_unlock(&N.mu);
+		if (!atomic_load(&N.up))
+			why_down();
+		else
+			N.refused[0] = '\0'; /* the same reason after a later outage is news */
 		if (check && atomic_load(&N.up)) {
 			atomic_store(&N.stream_ok, ensure_stream() == 0);
 			wake();
@@ -1016,6 +1070,12 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 		log_warnx("nats: %d more log lines of its threads were dropped", lost);
 	if (fatal[0])
 		fatalx("%s", fatal);
+	if (atomic_load(&N.closed)) {
+		/* everything acknowledged is in the spool; the rest the
+		 * supervisor has and hands to the next printer */
+		log_warnx("nats: libnats gave the connection up: a fresh printer tries again");
+		exit(1);
+	}
 	if (atomic_load(&N.up) != N.was_up) {
 		N.was_up = !N.was_up;
 		if (N.was_up)
@@ -1095,13 +1155,11 @@ static int nats_start(struct event_base *base, char *err, size_t errlen)
 	if (s == NATS_OK)
 		s = natsOptions_SetIgnoreDiscoveredServers(o, true); /* names we cannot resolve */
 	if (s == NATS_OK)
-		s = natsOptions_SetRetryOnFailedConnect(o, true, on_up, NULL);
-	if (s == NATS_OK)
 		s = natsOptions_SetReconnectedCB(o, on_up, NULL);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(o, on_down, NULL);
 	if (s == NATS_OK)
-		s = natsOptions_SetClosedCB(o, on_down, NULL);
+		s = natsOptions_SetClosedCB(o, on_closed, NULL);
 	if (s == NATS_OK && N.tls) {
 		s = natsOptions_SetSecure(o, true);
 		if (s == NATS_OK)

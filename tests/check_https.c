@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "agent_harness.h"
+#include "lib/pki.h"
 
 #define READY_MS 90000
 #define STOP_MS 8000
@@ -61,29 +62,6 @@ static char tdir[64];		/* PKI, server files, spool: survives an agent */
 static int port;
 static pid_t srv = -1;
 static int ntrig;
-
-static const char *openssl_bin(void)
-{
-	static const char *const c[] = {"/usr/bin/openssl", "/bin/openssl", NULL};
-	for (int i = 0; c[i]; i++)
-		if (access(c[i], X_OK) == 0)
-			return c[i];
-	return NULL;
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	ck_assert_msg(rc == 0, "'%s' failed (%d)", cmd, rc);
-}
 
 static void put_file(const char *name, const char *text, mode_t mode)
 {
@@ -102,18 +80,11 @@ static void put_file(const char *name, const char *text, mode_t mode)
  * (good), and the same from another CA (wrong). */
 static void make_pki(void)
 {
-	const char *o = openssl_bin();
-
 	for (int i = 0; i < 2; i++) {
 		const char *n = i ? "wrong" : "good";
 
-		sh("cd %s && %s req -x509 -newkey rsa:2048 -nodes -keyout %s-ca.key -out %s-ca.pem "
-		   "-days 2 -subj /CN=jibril-test-%s-ca >/dev/null 2>&1", tdir, o, n, n, n);
-		sh("cd %s && %s req -newkey rsa:2048 -nodes -keyout %s.key -out %s.csr "
-		   "-subj /CN=localhost >/dev/null 2>&1", tdir, o, n, n);
-		sh("cd %s && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext && %s x509 "
-		   "-req -in %s.csr -CA %s-ca.pem -CAkey %s-ca.key -CAcreateserial -out %s.pem "
-		   "-days 2 -extfile ext >/dev/null 2>&1", tdir, o, n, n, n, n);
+		ck_assert_msg(tl_pki_ca(tdir, n) == 0 && tl_pki_cert(tdir, n, n) == 0,
+			      "cannot make the %s certificates in %s", n, tdir);
 	}
 }
 
@@ -758,7 +729,7 @@ int main(void)
 	int failed;
 
 	jbh_main_init("check_https");
-	if (access("/usr/bin/python3", X_OK) != 0 || !openssl_bin()) {
+	if (access("/usr/bin/python3", X_OK) != 0 || !tl_pki_openssl()) {
 		printf("SKIP: check_https: needs /usr/bin/python3 and openssl for its TLS server\n");
 		return 77;
 	}

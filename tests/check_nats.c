@@ -16,12 +16,20 @@
  *  - three addresses that drop every packet (loopback ports whose accept
  *    queue is full) before the server's: the printer is READY at once,
  *    never killed for its handshake or heartbeats, and delivers;
- *  - a token file others can read refuses the start with FILE:LINE.
+ *  - a token file others can read refuses the start with FILE:LINE;
+ *  - TLS (a CA and certificates tests/lib/pki.c makes with openssl, once):
+ *    tls://127.0.0.1 with ca_file delivers once; a server certificate from
+ *    another CA is refused and the reason logged, the printer not killed
+ *    (seccomp) nor restarted, the lines spooled and none in the stream,
+ *    then delivered once the server has the right certificate; a token with
+ *    mutual TLS (verify: true) delivers; a wrong token is refused, logged,
+ *    spooled, then delivered once the server takes it; an nkey user (a pair
+ *    made here with OpenSSL's Ed25519, no nsc) delivers.
  * Triggers are copies of cat, each with a marker in its name, reading
  * /etc/shadow (credentials_files_access). The stream is read back with
  * libnats (stream info, then each message by sequence). Every wait has a
  * deadline. Not root, no BPF: "SKIP:", exit 77; no nats-server (Debian's
- * nats-server package): "SKIP:" with the reason.
+ * nats-server package) or no openssl: "SKIP:" with the reason.
  */
 #include <check.h>
 #include <errno.h>
@@ -41,9 +49,11 @@
 #include <unistd.h>
 
 #include <nats/nats.h>
+#include <openssl/evp.h>
 
 #include "agent_harness.h"
 #include "lib/file.h"
+#include "lib/pki.h"
 #include "printers/nats.h"
 
 #define READY_MS 60000
@@ -52,6 +62,9 @@
 #define MAXTRIG 256
 
 static char server_bin[PATH_MAX];
+/* the CAs and certificates (tests/lib/pki.c), made once by main: good-ca
+ * signs good (the server's) and client; wrong-ca signs wrong */
+static char pki[64];
 
 /* --- the server ------------------------------------------------------------------ */
 
@@ -59,6 +72,9 @@ struct server {
 	pid_t pid;
 	int port;
 	char dir[PATH_MAX];	/* store and log */
+	char conf[2048];	/* more of its configuration: tls {}, authorization {} */
+	/* how the test's own client reaches it (TLS: ca set) */
+	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX], token[128], nkey[64], seed[PATH_MAX];
 };
 
 static int free_port(void)
@@ -87,16 +103,23 @@ static int accepts(int port)
 	return ok;
 }
 
+/* Its configuration file (loopback, its port, JetStream in its store,
+ * then sv->conf), and the server started with it. */
 static void server_start(struct server *sv)
 {
-	char store[PATH_MAX + 8], port[16], logf[PATH_MAX + 16];
-	char *argv[] = {server_bin, "-js", "-sd", store, "-a", "127.0.0.1", "-p", port, NULL};
+	char conf[PATH_MAX + 16], logf[PATH_MAX + 16];
+	char *argv[] = {server_bin, "-c", conf, NULL};
 	struct jbh_io io = {NULL, -1, -1, -1};
 	uint64_t end;
+	FILE *f;
 
-	snprintf(store, sizeof(store), "%s/store", sv->dir);
-	snprintf(port, sizeof(port), "%d", sv->port);
+	snprintf(conf, sizeof(conf), "%s/server.conf", sv->dir);
 	snprintf(logf, sizeof(logf), "%s/server.log", sv->dir);
+	f = fopen(conf, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "listen: \"127.0.0.1:%d\"\njetstream {\n  store_dir: \"%s/store\"\n}\n%s\n",
+		sv->port, sv->dir, sv->conf);
+	ck_assert_int_eq(fclose(f), 0);
 	io.err = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	ck_assert_int_ge(io.err, 0);
 	sv->pid = jbh_spawn(server_bin, argv, &io);
@@ -141,17 +164,30 @@ struct got {
 
 /* Every message of the stream JIBRIL (at most max); how many, or -1 if
  * the stream cannot be read. */
-static int read_stream(int port, struct got *g, int max)
+static int read_stream(const struct server *sv, struct got *g, int max)
 {
 	natsConnection *nc = NULL;
+	natsOptions *o = NULL;
 	jsCtx *js = NULL;
 	jsStreamInfo *si = NULL;
 	jsErrCode jerr = 0;
 	char url[64];
 	int n = -1;
 
-	snprintf(url, sizeof(url), "nats://127.0.0.1:%d", port);
-	if (natsConnection_ConnectTo(&nc, url) != NATS_OK)
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%d", sv->ca[0] ? "tls" : "nats", sv->port);
+	if (natsOptions_Create(&o) != NATS_OK || natsOptions_SetURL(o, url) != NATS_OK ||
+	    natsOptions_SetTimeout(o, 2000) != NATS_OK)
+		goto out;
+	if (sv->ca[0] && (natsOptions_SetSecure(o, true) != NATS_OK ||
+			  natsOptions_LoadCATrustedCertificates(o, sv->ca) != NATS_OK))
+		goto out;
+	if (sv->cert[0] && natsOptions_LoadCertificatesChain(o, sv->cert, sv->key) != NATS_OK)
+		goto out;
+	if (sv->token[0] && natsOptions_SetToken(o, sv->token) != NATS_OK)
+		goto out;
+	if (sv->nkey[0] && natsOptions_SetNKeyFromSeed(o, sv->nkey, sv->seed) != NATS_OK)
+		goto out;
+	if (natsConnection_Connect(&nc, o) != NATS_OK)
 		goto out;
 	if (natsConnection_JetStream(&js, nc, NULL) != NATS_OK ||
 	    js_GetStreamInfo(&si, js, "JIBRIL", NULL, &jerr) != NATS_OK)
@@ -183,6 +219,7 @@ out:
 	jsStreamInfo_Destroy(si);
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
+	natsOptions_Destroy(o);
 	return n;
 }
 
@@ -231,7 +268,7 @@ static int marker(const char *exe)
 
 /* Wait until every trigger 0..n-1 is in the stream; then check each is
  * there exactly once, on the right subject, with its uuid as message id. */
-static void expect_stream(int port, int n, unsigned timeout_ms)
+static void expect_stream(const struct server *sv, int n, unsigned timeout_ms)
 {
 	static struct got g[4 * MAXTRIG];
 	int count[MAXTRIG], have = 0, got = 0;
@@ -245,7 +282,7 @@ static void expect_stream(int port, int n, unsigned timeout_ms)
 	do {
 		memset(count, 0, sizeof(count));
 		have = 0;
-		got = read_stream(port, g, (int)(sizeof(g) / sizeof(g[0])));
+		got = read_stream(sv, g, (int)(sizeof(g) / sizeof(g[0])));
 		for (int i = 0; i < got; i++) {
 			int m = marker(g[i].exe);
 
@@ -285,7 +322,7 @@ static void agent_start_url(const struct server *sv, const char *url, const char
 	struct jbh_opts o = {.extra_conf = conf_extra, .no_fault_hooks = 1};
 	char own[64];
 
-	snprintf(own, sizeof(own), "nats://127.0.0.1:%d", sv->port);
+	snprintf(own, sizeof(own), "%s://127.0.0.1:%d", sv->ca[0] ? "tls" : "nats", sv->port);
 	ck_assert(snprintf(conf_extra, sizeof(conf_extra),
 		 "[printers]\nnats = yes\n[nats]\nurl = %s\n"
 		 "spool_dir = %s/spool\nspill_ms = 500\nreconnect_wait_ms = 200\n%s",
@@ -351,11 +388,11 @@ START_TEST(test_delivery)
 	agent_start(&sv, NULL);
 	for (int i = 0; i < n; i++)
 		trigger(i);
-	expect_stream(sv.port, n, 30000);
+	expect_stream(&sv, n, 30000);
 	/* the file printer has the same events: the uuid is the event's own */
 	{
 		static struct got g[4 * MAXTRIG];
-		int got = read_stream(sv.port, g, 4 * MAXTRIG);
+		int got = read_stream(&sv, g, 4 * MAXTRIG);
 		char *events = jbh_slurp(A.events, NULL);
 
 		ck_assert_ptr_nonnull(events);
@@ -396,7 +433,7 @@ START_TEST(test_server_restarted_under_load)
 		trigger(n);
 		jbh_sleep_ms(100);
 	}
-	expect_stream(sv.port, total, 60000);
+	expect_stream(&sv, total, 60000);
 	ck_assert_msg(jbh_log_wait(&A, "nats: the spool is drained", 10000), "log %s", A.log);
 	ck_assert_msg(jbh_running(&A), "the agent died");
 	jbh_stop(&A, STOP_MS);
@@ -421,7 +458,7 @@ START_TEST(test_server_down_at_start)
 	jbh_sleep_ms(2000);
 	ck_assert_msg(jbh_child_pid(&A, "nats") > 0, "no nats printer");
 	server_start(&sv);
-	expect_stream(sv.port, n, 60000);
+	expect_stream(&sv, n, 60000);
 	jbh_stop(&A, STOP_MS);
 	server_stop(&sv);
 	server_remove(&sv);
@@ -460,7 +497,7 @@ START_TEST(test_unreachable_servers_first)
 	for (int i = 0; i < n; i++)
 		trigger(i);
 	server_start(&sv);
-	expect_stream(sv.port, n, 90000);
+	expect_stream(&sv, n, 90000);
 	ck_assert_msg(!jbh_log_has(&A, "no handshake before its deadline"), "log %s", A.log);
 	ck_assert_msg(!jbh_log_has(&A, "hung: no heartbeat"), "log %s", A.log);
 	ck_assert_int_eq(jbh_child_pid(&A, "nats"), pid);
@@ -470,6 +507,265 @@ START_TEST(test_unreachable_servers_first)
 	server_stop(&sv);
 	server_remove(&sv);
 	rmdir(dir_bin);
+}
+END_TEST
+
+/* --- TLS and credentials ---------------------------------------------------------- */
+
+/* sv speaks TLS with the certificate cert (good or wrong); the test's own
+ * client trusts ca (good or wrong). */
+static void server_tls(struct server *sv, const char *cert, const char *ca, const char *more)
+{
+	ck_assert(snprintf(sv->conf, sizeof(sv->conf),
+		 "tls {\n  cert_file: \"%s/%s.pem\"\n  key_file: \"%s/%s.key\"\n  timeout: 2\n%s}\n",
+		 pki, cert, pki, cert, more ? more : "") < (int)sizeof(sv->conf));
+	snprintf(sv->ca, sizeof(sv->ca), "%s/%s-ca.pem", pki, ca);
+}
+
+/* more [nats] keys: ca_file (the CA the agent trusts) and what follows */
+static const char *agent_tls(const char *ca, const char *more)
+{
+	static char k[2048];
+
+	ck_assert(snprintf(k, sizeof(k), "ca_file = %s/%s-ca.pem\n%s", pki, ca, more ? more : "") <
+		  (int)sizeof(k));
+	return k;
+}
+
+/* a 0600 file of the test's with text in it; its path in path */
+static void secret_file(const struct server *sv, const char *name, const char *text, char *path,
+			size_t len)
+{
+	FILE *f;
+
+	ck_assert((size_t)snprintf(path, len, "%s/%s", sv->dir, name) < len);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, 0600), 0);
+}
+
+/* The printer cannot deliver (why is in its log): it is not killed by
+ * seccomp (and, pid > 0, it is still that process); the lines go to the
+ * spool and none is in the stream. */
+static void expect_held(const struct server *sv, pid_t pid, const char *why)
+{
+	static struct got g[4 * MAXTRIG];
+	int got;
+
+	ck_assert_msg(jbh_log_wait(&A, why, 15000), "no '%s' in %s", why, A.log);
+	ck_assert_msg(jbh_log_wait(&A, "nats: lines go to the spool", 10000), "log %s", A.log);
+	got = read_stream(sv, g, (int)(sizeof(g) / sizeof(g[0])));
+	for (int i = 0; i < got; i++)
+		ck_assert_msg(marker(g[i].exe) < 0, "trigger %d got through", marker(g[i].exe));
+	ck_assert_msg(pid <= 0 || jbh_child_pid(&A, "nats") == pid,
+		      "the nats printer was restarted (log %s)", A.log);
+	ck_assert_msg(!jbh_log_has(&A, "Bad system call") && !jbh_log_has(&A, "signal 31"),
+		      "the printer was killed by seccomp (log %s)", A.log);
+}
+
+static void finish(struct server *sv)
+{
+	ck_assert_msg(jbh_running(&A), "the agent died");
+	jbh_stop(&A, STOP_MS);
+	server_stop(sv);
+	server_remove(sv);
+	rmdir(dir_bin);
+}
+
+/* tls:// to 127.0.0.1 with the CA that signed the server's certificate:
+ * everything arrives, once. */
+START_TEST(test_tls_delivery)
+{
+	struct server sv;
+	int n = 10;
+
+	make_bin_dir();
+	server_init(&sv, "/tmp");
+	server_tls(&sv, "good", "good", NULL);
+	server_start(&sv);
+	agent_start(&sv, agent_tls("good", NULL));
+	for (int i = 0; i < n; i++)
+		trigger(i);
+	expect_stream(&sv, n, 30000);
+	ck_assert_msg(jbh_log_has(&A, "nats: stream JIBRIL ready"), "log %s", A.log);
+	finish(&sv);
+}
+END_TEST
+
+/* A server whose certificate another CA signed: refused and said so,
+ * nothing arrives, the lines wait in the spool; the same port with the
+ * right certificate: they arrive, once. */
+START_TEST(test_tls_wrong_ca)
+{
+	struct server sv;
+	int n = 6;
+	pid_t pid;
+
+	make_bin_dir();
+	server_init(&sv, "/tmp");
+	server_tls(&sv, "wrong", "wrong", NULL);
+	server_start(&sv);
+	agent_start(&sv, agent_tls("good", NULL));
+	pid = jbh_child_pid(&A, "nats");
+	ck_assert_int_gt(pid, 0);
+	for (int i = 0; i < n; i++)
+		trigger(i);
+	expect_held(&sv, pid, "unable to get local issuer certificate");
+	server_stop(&sv);
+	server_tls(&sv, "good", "good", NULL);
+	server_start(&sv);
+	expect_stream(&sv, n, 30000);
+	finish(&sv);
+}
+END_TEST
+
+/* Mutual TLS (the server verifies the client's certificate) and a token:
+ * delivered. */
+START_TEST(test_token_mtls)
+{
+	struct server sv;
+	char tok[PATH_MAX], more[2 * PATH_MAX + 64], verify[PATH_MAX + 64];
+	int n = 6;
+
+	make_bin_dir();
+	server_init(&sv, "/tmp");
+	/* the server asks for a client certificate its CA signed */
+	snprintf(verify, sizeof(verify), "  ca_file: \"%s/good-ca.pem\"\n  verify: true\n", pki);
+	server_tls(&sv, "good", "good", verify);
+	ck_assert(snprintf(sv.conf + strlen(sv.conf), sizeof(sv.conf) - strlen(sv.conf),
+		 "authorization {\n  token: \"jb-tok-%u\"\n}\n", (unsigned)getpid()) > 0);
+	snprintf(sv.token, sizeof(sv.token), "jb-tok-%u", (unsigned)getpid());
+	snprintf(sv.cert, sizeof(sv.cert), "%s/client.pem", pki);
+	snprintf(sv.key, sizeof(sv.key), "%s/client.key", pki);
+	secret_file(&sv, "token", sv.token, tok, sizeof(tok));
+	ck_assert(snprintf(more, sizeof(more), "token_file = %s\ncert_file = %s\nkey_file = %s\n",
+			   tok, sv.cert, sv.key) < (int)sizeof(more));
+	server_start(&sv);
+	agent_start(&sv, agent_tls("good", more));
+	for (int i = 0; i < n; i++)
+		trigger(i);
+	expect_stream(&sv, n, 30000);
+	finish(&sv);
+}
+END_TEST
+
+/* A wrong token: refused, said so, nothing lost (spooled); the server
+ * given that token: everything arrives, once. */
+START_TEST(test_wrong_token)
+{
+	struct server sv;
+	char tok[PATH_MAX], more[PATH_MAX + 32];
+	int n = 6;
+	pid_t pid;
+
+	make_bin_dir();
+	server_init(&sv, "/tmp");
+	server_tls(&sv, "good", "good", "");
+	strcat(sv.conf, "authorization {\n  token: \"the-right-one\"\n}\n");
+	snprintf(sv.token, sizeof(sv.token), "the-right-one");
+	secret_file(&sv, "token", "a-wrong-one\n", tok, sizeof(tok));
+	snprintf(more, sizeof(more), "token_file = %s\n", tok);
+	server_start(&sv);
+	agent_start(&sv, agent_tls("good", more));
+	pid = jbh_child_pid(&A, "nats");
+	ck_assert_int_gt(pid, 0);
+	for (int i = 0; i < n; i++)
+		trigger(i);
+	expect_held(&sv, pid, "uthorization");
+	server_stop(&sv);
+	server_tls(&sv, "good", "good", "");
+	strcat(sv.conf, "authorization {\n  token: \"a-wrong-one\"\n}\n");
+	snprintf(sv.token, sizeof(sv.token), "a-wrong-one");
+	server_start(&sv);
+	expect_stream(&sv, n, 30000);
+	finish(&sv);
+}
+END_TEST
+
+/* --- an nkey pair, as nsc would make one (no nsc needed) ------------------------------ */
+
+/* CRC-16/XMODEM, the checksum nkeys append (little-endian) */
+static uint16_t crc16(const unsigned char *p, size_t n)
+{
+	uint16_t c = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= (uint16_t)(p[i] << 8);
+		for (int b = 0; b < 8; b++)
+			c = c & 0x8000 ? (uint16_t)((c << 1) ^ 0x1021) : (uint16_t)(c << 1);
+	}
+	return c;
+}
+
+/* RFC 4648 base32 without padding */
+static void base32(const unsigned char *p, size_t n, char *out)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	unsigned buf = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		buf = (buf << 8) | p[i];
+		for (bits += 8; bits >= 5; bits -= 5)
+			out[o++] = abc[(buf >> (bits - 5)) & 31];
+	}
+	if (bits)
+		out[o++] = abc[(buf << (5 - bits)) & 31];
+	out[o] = '\0';
+}
+
+/* A user's Ed25519 key pair: pub "U..." (56 characters), seed "SU..." (58). */
+static void make_nkey(char pub[57], char seed[59])
+{
+	enum { PFX_USER = 20 << 3, PFX_SEED = 18 << 3 };
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	unsigned char raw[36];
+	size_t len = 32;
+	uint16_t c;
+
+	ck_assert_ptr_nonnull(k);
+	raw[0] = PFX_USER;
+	ck_assert(EVP_PKEY_get_raw_public_key(k, raw + 1, &len) == 1 && len == 32);
+	c = crc16(raw, 33);
+	raw[33] = (unsigned char)(c & 0xff);
+	raw[34] = (unsigned char)(c >> 8);
+	base32(raw, 35, pub);
+	raw[0] = PFX_SEED | (PFX_USER >> 5);
+	raw[1] = (PFX_USER & 31) << 3;
+	ck_assert(EVP_PKEY_get_raw_private_key(k, raw + 2, &len) == 1 && len == 32);
+	c = crc16(raw, 34);
+	raw[34] = (unsigned char)(c & 0xff);
+	raw[35] = (unsigned char)(c >> 8);
+	base32(raw, 36, seed);
+	EVP_PKEY_free(k);
+}
+
+/* An nkey user (the server knows its public key; the printer signs the
+ * server's nonce with the seed) over TLS: delivered. */
+START_TEST(test_nkey)
+{
+	struct server sv;
+	char pub[57], seed[59], more[PATH_MAX + 128];
+	int n = 6;
+
+	make_bin_dir();
+	server_init(&sv, "/tmp");
+	make_nkey(pub, seed);
+	server_tls(&sv, "good", "good", "");
+	snprintf(sv.conf + strlen(sv.conf), sizeof(sv.conf) - strlen(sv.conf),
+		 "authorization {\n  users = [ { nkey: \"%s\" } ]\n}\n", pub);
+	snprintf(sv.nkey, sizeof(sv.nkey), "%s", pub);
+	secret_file(&sv, "seed", seed, sv.seed, sizeof(sv.seed));
+	snprintf(more, sizeof(more), "nkey = %s\nnkey_seed_file = %s\n", pub, sv.seed);
+	server_start(&sv);
+	agent_start(&sv, agent_tls("good", more));
+	for (int i = 0; i < n; i++)
+		trigger(i);
+	expect_stream(&sv, n, 30000);
+	finish(&sv);
 }
 END_TEST
 
@@ -553,12 +849,31 @@ int main(void)
 		tcase_add_test(tc, test_server_down_at_start);
 		tcase_add_test(tc, test_unreachable_servers_first);
 		suite_add_tcase(s, tc);
+		snprintf(pki, sizeof(pki), "/tmp/natspki.XXXXXX");
+		if (!tl_pki_openssl() || !mkdtemp(pki) || tl_pki_ca(pki, "good") < 0 ||
+		    tl_pki_cert(pki, "good", "good") < 0 || tl_pki_cert(pki, "good", "client") < 0 ||
+		    tl_pki_ca(pki, "wrong") < 0 || tl_pki_cert(pki, "wrong", "wrong") < 0) {
+			printf("SKIP: check_nats: no openssl program (Debian's openssl package) or it "
+			       "failed: the TLS and credential tests did not run\n");
+		} else {
+			TCase *tt = tcase_create("tls");
+
+			tcase_set_timeout(tt, 120);
+			tcase_add_test(tt, test_tls_delivery);
+			tcase_add_test(tt, test_tls_wrong_ca);
+			tcase_add_test(tt, test_token_mtls);
+			tcase_add_test(tt, test_wrong_token);
+			tcase_add_test(tt, test_nkey);
+			suite_add_tcase(s, tt);
+		}
 	}
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	if (pki[0] && strcmp(pki, "/tmp/natspki.XXXXXX"))
+		tl_rm_tree(pki, "/tmp/natspki.");
 	jbh_kill_leftovers();
 	return failed ? 1 : 0;
 }

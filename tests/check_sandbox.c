@@ -201,7 +201,9 @@ static int probe_stat_fdcwd(void *arg)
 {
 	struct stat st;
 
-	return syscall(SYS_newfstatat, AT_FDCWD, "/etc/hostname", &st, 0) == 0 ? 1 : 2;
+	if (syscall(SYS_newfstatat, AT_FDCWD, "/etc/hostname", &st, 0) == 0)
+		return 1;
+	return errno == EACCES ? 3 : 2;
 }
 
 static int probe_socket(void *arg)
@@ -351,9 +353,15 @@ START_TEST(test_fd_high_bits)
 	/* stderr is named by all 64 bits: its high-bit spelling is refused too */
 	expect_sigsys(run_probe(policies[_i].p, WALL_SECCOMP, probe_write_fd, &fd2),
 		      "write to 0x100000002");
-	/* AT_FDCWD is not a descriptor of its own either */
-	expect_sigsys(run_probe(policies[_i].p, WALL_SECCOMP, probe_stat_fdcwd, NULL),
-		      "newfstatat(AT_FDCWD)");
+	/* AT_FDCWD is not a descriptor of its own either (the nats printer's
+	 * stat of a path is refused with EACCES: OpenSSL's look at the
+	 * system's certificate directory, sandbox.c) */
+	if (policies[_i].p == &jb_policy_printer_nats)
+		expect_exit(run_probe(policies[_i].p, WALL_SECCOMP, probe_stat_fdcwd, NULL), 3,
+			    "newfstatat(AT_FDCWD) refused with EACCES");
+	else
+		expect_sigsys(run_probe(policies[_i].p, WALL_SECCOMP, probe_stat_fdcwd, NULL),
+			      "newfstatat(AT_FDCWD)");
 }
 END_TEST
 
