@@ -79,7 +79,7 @@ static const struct jb_setting keys[K_N] = {
 	[K_CONNECT_MS] = {"connect_timeout_ms", JB_SET_U32, "5000", 100, 600000},
 	[K_TIMEOUT_MS] = {"timeout_ms", JB_SET_U32, "30000", 100, 3600000},
 	[K_RERESOLVE] = {"reresolve_s", JB_SET_U32, "300", 10, 86400},
-	[K_OUTBOX] = PRN_OUTBOX_SETTINGS("/var/lib/jibril/spool/https", "1000"),
+	[K_OUTBOX] = PRN_OUTBOX_SETTINGS("/var/lib/jibril/spool/https", "500"),
 };
 
 /* RFC 9110 token characters: a header name */

@@ -54,7 +54,10 @@ struct prn_transport {
 struct prn_outbox_conf {
 	const char *name;	/* for the log: the printer kind */
 	uint64_t memory_bytes;	/* lines held in memory before they spill (memory_max_bytes) */
-	uint32_t spill_ms;	/* a line not confirmed within this goes to the spool */
+	/* a line not confirmed within this goes to the spool; at most 1 s, so
+	 * that at shutdown every line is durable (and acknowledged) within
+	 * the supervisor's 1.5 s drain of the printers (procs.c DRAIN_MS) */
+	uint32_t spill_ms;
 	uint32_t send_timeout_ms; /* a send not answered within this failed */
 	uint32_t batch_lines;	/* at most this many lines in a batch */
 	uint32_t batch_bytes;	/* about this many bytes (one line always fits) */
@@ -81,10 +84,10 @@ struct prn_outbox_conf {
 	{"spool_dir", JB_SET_DIR, spool_dir_default, 0, 0},                          \
 	{"spool_max_bytes", JB_SET_BYTES, "256M", 1u << 20, 1ull << 40},             \
 	{"memory_max_bytes", JB_SET_BYTES, "8M", 64u << 10, 1ull << 30},             \
-	{"spill_ms", JB_SET_U32, "2000", 10, 600000},                                \
+	{"spill_ms", JB_SET_U32, "1000", 10, 1000},                                  \
 	{"batch_lines", JB_SET_U32, "500", 1, 100000},                               \
 	{"batch_bytes", JB_SET_BYTES, "1M", 1024, 16u << 20},                        \
-	{"batch_ms", JB_SET_U32, batch_ms_default, 0, 600000},                       \
+	{"batch_ms", JB_SET_U32, batch_ms_default, 0, 999},                          \
 	{"retry_initial_ms", JB_SET_U32, "500", 10, 600000},                         \
 	{"retry_max_ms", JB_SET_U32, "60000", 100, 3600000}
 /* The checks between those keys (v: their values, in that order; *bad is

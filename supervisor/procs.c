@@ -65,7 +65,7 @@
 
 #define KILL_GRACE_MS 1000
 #define STOPPED_GRACE_MS 100 /* a stopped child cannot act on SIGTERM anyway */
-#define DRAIN_MS 1500	/* shutdown: how long drain hooks may take */
+#define DRAIN_MS 1500	/* shutdown: how long drain hooks may take (> a network printer's spill_ms, at most 1 s) */
 #define FLUSH_RESTART_MS 20 /* the last query: a child that ended is back this soon */
 #define KILL_WAIT_MS 1000 /* shutdown: a SIGKILLed child not reaped by then is left behind */
 

@@ -700,7 +700,7 @@ START_TEST(test_nats_keys)
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nnkey = UABC\nnkey_seed_file = /s\n",
 		 5, "not a user's public nkey"},
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nspill_ms = 5\n", 5,
-		 "spill_ms: '5' is not a number in 10..600000"},
+		 "spill_ms: '5' is not a number in 10..1000"},
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nspool_max_bytes = 1K\n", 5,
 		 "spool_max_bytes"},
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\ntoken_file = t\n", 5,
@@ -718,8 +718,11 @@ START_TEST(test_nats_keys)
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://128.0.0.1\ntoken_file = /t\n", 4,
 		 "use tls:// (with ca_file)"},
 		/* the delivery keys it shares with [https] (outbox.h), checked alike */
-		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nbatch_ms = 2000\n", 5,
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nspill_ms = 800\nbatch_ms = 900\n", 6,
 		 "[nats] batch_ms: batch_ms must be shorter than spill_ms"},
+		/* every line durable within the supervisor's 1.5 s drain at shutdown */
+		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nspill_ms = 2000\n", 5,
+		 "spill_ms: '2000' is not a number in 10..1000"},
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nretry_initial_ms = 900\n"
 		 "retry_max_ms = 800\n", 6, "[nats] retry_max_ms: retry_max_ms must be at least"},
 		{"[printers]\nnats = yes\n[nats]\nurl = nats://a\nbatch_bytes = 1M\n"
