@@ -45,6 +45,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -523,8 +524,36 @@ END_TEST
  *     trigger delivered, a repeat only with the same uuid;
  *  3. down again, the agent SIGKILLed while the spool holds detections, a
  *     new agent over the same spool_dir: the spool drains;
+ *  3b. stopped while the endpoint stalls: the waiting detection is
+ *     acknowledged and in the spool at shutdown;
  *  4. that agent stopped, "another agent" holding the spool's lock: a new
  *     agent's printer is refused with the reason, DISABLED, not restarted. */
+/* Whether a spool segment of the test's spool_dir holds the text m. */
+static int spool_has(const char *m)
+{
+	char dirp[256], path[512];
+	DIR *d;
+	struct dirent *e;
+	int found = 0;
+
+	snprintf(dirp, sizeof(dirp), "%s/spool", tdir);
+	d = opendir(dirp);
+	ck_assert_msg(d != NULL, "%s: %s", dirp, strerror(errno));
+	while (!found && (e = readdir(d))) {
+		size_t len = 0;
+		char *buf;
+
+		if (!strstr(e->d_name, ".seg"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirp, e->d_name);
+		buf = jbh_slurp(path, &len);
+		found = buf && memmem(buf, len, m, strlen(m)) != NULL;
+		free(buf);
+	}
+	closedir(d);
+	return found;
+}
+
 START_TEST(test_spool_life)
 {
 	struct jbh_agent a;
@@ -613,7 +642,31 @@ START_TEST(test_spool_life)
 	srv_up("good");
 	agent_up(&a, https_conf("127.0.0.1", "good", NULL));
 	wait_delivered(n, before_kill, 30000, t);
-	jbh_stop(&a, STOP_MS);
+
+	/* 3b. stopped while the endpoint stalls: the detection waiting for it
+	 * is in the spool within spill_ms (at most 1 s), inside the
+	 * supervisor's 1.5 s drain, so the printer acknowledged it and the
+	 * next start sends it (3. shows the spool drains) */
+	set_mode("stall:60");
+	{
+		int k = trigger();
+		uint64_t dl = jbh_now_ms() + 15000;
+		char m[64], *ev;
+
+		marker(m, sizeof(m), k);
+		while (!((ev = jbh_slurp(a.events, NULL)) && strstr(ev, m))) {
+			free(ev);
+			ck_assert_msg(jbh_now_ms() < dl, "trigger %d not detected (log %s)", k, a.log);
+			jbh_sleep_ms(100);
+		}
+		free(ev);
+		jbh_stop(&a, STOP_MS);
+		ck_assert_msg(!jbh_log_has(&a, "did not acknowledge"),
+			      "the https printer left detections unacknowledged at shutdown (log %s)",
+			      a.log);
+		ck_assert_msg(spool_has(m), "trigger %d, stalled at shutdown, is not in the spool", k);
+	}
+	set_mode("200");
 
 	/* 4. two agents, one spool directory: the one just stopped made it
 	 * (the printer's own); "another agent" holds it: the lock its printer
