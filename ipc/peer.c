@@ -53,13 +53,31 @@ static void peer_gone(struct ipc_peer *p, int violation, const char *fmt, ...)
 	p->dispatch(p, NULL, p->arg);
 }
 
-/* Read and dispatch up to max messages; stops early when none is left. */
-static void read_some(struct ipc_peer *p, int fd, int max)
+/* Read and dispatch up to max messages; stops early when none is left.
+ * last: the peer's last words after it ended. A peer marked dead because
+ * a send to it failed (it had ended: EPIPE) may still have left messages
+ * it sent before, and they count (an acknowledgement, a detection, the
+ * log line saying why it ends); one dead of a violation is read no
+ * further. Then the end of its messages ends the reading quietly. */
+static void read_some(struct ipc_peer *p, int fd, int max, int last)
 {
 	char err[128];
 
-	for (int i = 0; i < max && !p->dead; i++) {
+	if (last && p->violation)
+		return;
+	for (int i = 0; i < max && (!p->dead || last); i++) {
 		ssize_t n = recv(fd, rxbuf, sizeof(rxbuf), MSG_DONTWAIT | MSG_TRUNC);
+		if (last && p->dead && n <= 0)
+			return;
+		if (last && p->dead) {
+			/* past a bad one nothing is trusted; HELLO/READY not again */
+			if ((size_t)n > IPC_MAX_MSG ||
+			    ipc_decode(rxbuf, (size_t)n, &rxmsg, err, sizeof(err)) < 0 ||
+			    !ipc_msg_allowed(rxmsg.type, p->role) || ipc_msg_once(rxmsg.type))
+				return;
+			p->dispatch(p, &rxmsg, p->arg);
+			continue;
+		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
@@ -104,12 +122,12 @@ static void read_some(struct ipc_peer *p, int fd, int max)
 static void peer_read(evutil_socket_t fd, short what, void *arg)
 {
 	/* drain what is there, but yield to the loop after a bounded batch */
-	read_some(arg, fd, 64);
+	read_some(arg, fd, 64, 0);
 }
 
 void ipc_peer_drain(struct ipc_peer *p, int max)
 {
-	read_some(p, p->fd, max);
+	read_some(p, p->fd, max, 1);
 }
 
 static int peer_write_some(struct ipc_peer *p)

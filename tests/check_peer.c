@@ -483,6 +483,36 @@ START_TEST(eof)
 }
 END_TEST
 
+/* The last words of a child that ended: messages it sent before it ended
+ * are still read when the peer was marked dead by a failed send to it
+ * (EPIPE: the supervisor wrote to it after it ended), but never after a
+ * violation. Before, a send that failed first lost them (a dying
+ * printer's acknowledgement, the log line saying why it ends). */
+START_TEST(last_words_after_send_failure)
+{
+	struct pair pr;
+	int n;
+
+	for (int violation = 0; violation <= 1; violation++) {
+		pair_open(&pr, IPC_ROLE_WORKER, 16, 1, 1);
+		for (int i = 0; i < 2; i++) {
+			n = enc_hb((uint64_t)i, 0);
+			ck_assert_int_eq(ipc_peer_send(pr.chd, buf, (size_t)n), 0);
+		}
+		ipc_peer_free(pr.chd);
+		pr.chd = NULL;
+		pr.fd[1] = -1;
+		/* as peer_gone leaves it after a failed send (or a violation) */
+		pr.sup->dead = 1;
+		pr.sup->violation = violation;
+		ipc_peer_drain(pr.sup, 16);
+		ck_assert_int_eq(pr.rsup.nmsg, violation ? 0 : 2);
+		ck_assert_int_eq(pr.rsup.nnull, 0); /* its end was reported already */
+		pair_close(&pr);
+	}
+}
+END_TEST
+
 /* ---------------------------------------------------------------------- */
 
 #define QCAP 8
@@ -588,7 +618,7 @@ static Suite *peer_suite(void)
 	add(s, "oversize", (const TTest *[]){ oversize, NULL });
 	add(s, "once_only", (const TTest *[]){ once_only, NULL });
 	add(s, "after_violation", (const TTest *[]){ nothing_after_violation, NULL });
-	add(s, "eof", (const TTest *[]){ eof, NULL });
+	add(s, "eof", (const TTest *[]){ eof, last_words_after_send_failure, NULL });
 	add(s, "queue_cap", (const TTest *[]){ queue_cap, flush, NULL });
 	return s;
 }
