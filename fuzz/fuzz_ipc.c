@@ -53,6 +53,8 @@ static int reencode(const struct ipc_msg *m)
 	case IPC_LOSS:
 		return ipc_enc_loss(buf, sizeof(buf), m->u.loss.cause, m->u.loss.count,
 				    m->u.loss.detail);
+	case IPC_STATUS:
+		return ipc_enc_status(buf, sizeof(buf), m->u.status.json, m->u.status.json_len);
 	}
 	abort();	/* decoder accepted a type the encoders do not know */
 }
@@ -104,6 +106,9 @@ static int same(const struct ipc_msg *a, const struct ipc_msg *b)
 		       a->u.recipe.flags == b->u.recipe.flags;
 	case IPC_PRINTED:
 		return a->u.printed.seq == b->u.printed.seq;
+	case IPC_STATUS:
+		return a->u.status.json_len == b->u.status.json_len &&
+		       same_str(a->u.status.json, b->u.status.json);
 	case IPC_LOSS:
 		return same_str(a->u.loss.cause, b->u.loss.cause) &&
 		       a->u.loss.count == b->u.loss.count &&

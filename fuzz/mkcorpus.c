@@ -51,6 +51,7 @@ static void ipc_seeds(void)
 	static char b[IPC_MAX_MSG];
 	static const char recipe[] = "- kind: x\n  name: x\n";
 	static const char json[] = "{\"kind\":\"credentials_files_access\",\"pid\":42}";
+	static const char status[] = "{\"version\":1,\"agent\":{\"mono_ms\":5,\"cadence_ms\":1000}}";
 
 	msg("config", ipc_enc_config(b, sizeof(b), 3, 1000, 0, "0123456789abcdef", "host"), b);
 	msg("snapshot", ipc_enc_snapshot(b, sizeof(b), 17, 1, 123456789), b);
@@ -69,6 +70,7 @@ static void ipc_seeds(void)
 					   "0\tprocess 1\n4\tbash<sshd #00ff\n"), b);
 	msg("printed", ipc_enc_printed(b, sizeof(b), 9), b);
 	msg("loss", ipc_enc_loss(b, sizeof(b), "spool_full", 12, "spool: oldest file dropped"), b);
+	msg("status", ipc_enc_status(b, sizeof(b), status, sizeof(status) - 1), b);
 }
 
 static void task(struct jb_task *t, uint64_t key, uint64_t parent, uint32_t pid, const char *exe)

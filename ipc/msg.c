@@ -35,7 +35,7 @@
 #define IPC_ID_MAX 256	  /* dedup_key, boot_id, hostname */
 #define IPC_MAX_ELEMS 16  /* frame_check bound; every type needs far fewer */
 
-#define ROLE_CHILD (IPC_ROLE_WORKER | IPC_ROLE_PRINTER)
+#define ROLE_CHILD (IPC_ROLE_WORKER | IPC_ROLE_PRINTER | IPC_ROLE_EXPORTER)
 
 /*
  * The schema and role table in one (OpenSSH mon_table): for each type its
@@ -52,6 +52,7 @@ static const struct msg_desc {
 	{ IPC_SNAPSHOT,      3, IPC_ROLE_SUPERVISOR, 0 },
 	{ IPC_PRINT,         2, IPC_ROLE_SUPERVISOR, 0 },
 	{ IPC_RECIPE,        3, IPC_ROLE_SUPERVISOR, 0 },
+	{ IPC_STATUS,        1, IPC_ROLE_SUPERVISOR, 0 },
 	{ IPC_HELLO,         4, ROLE_CHILD,          1 },
 	{ IPC_READY,         0, ROLE_CHILD,          1 },
 	{ IPC_HEARTBEAT,     2, ROLE_CHILD,          0 },
@@ -75,7 +76,7 @@ static const struct msg_desc *msg_lookup(uint64_t type)
 static int role_valid(uint64_t role)
 {
 	return role == IPC_ROLE_SUPERVISOR || role == IPC_ROLE_WORKER ||
-	       role == IPC_ROLE_PRINTER;
+	       role == IPC_ROLE_PRINTER || role == IPC_ROLE_EXPORTER;
 }
 
 int ipc_msg_allowed(uint32_t type, uint32_t from_role)
@@ -101,6 +102,7 @@ const char *ipc_msg_name(uint32_t type)
 	CASE(IPC_SNAPSHOT);
 	CASE(IPC_PRINT);
 	CASE(IPC_RECIPE);
+	CASE(IPC_STATUS);
 	CASE(IPC_HELLO);
 	CASE(IPC_READY);
 	CASE(IPC_HEARTBEAT);
@@ -124,6 +126,8 @@ const char *ipc_role_name(uint32_t role)
 		return "worker";
 	case IPC_ROLE_PRINTER:
 		return "printer";
+	case IPC_ROLE_EXPORTER:
+		return "exporter";
 	default:
 		return "unknown";
 	}
@@ -323,6 +327,15 @@ int ipc_enc_printed(char *buf, size_t cap, uint64_t seq)
 
 	enc_begin(&e, buf, cap, IPC_PRINTED);
 	put_u64(&e, seq);
+	return enc_end(&e);
+}
+
+int ipc_enc_status(char *buf, size_t cap, const char *json, size_t json_len)
+{
+	struct enc e;
+
+	enc_begin(&e, buf, cap, IPC_STATUS);
+	put_str(&e, json, json_len, IPC_MAX_STR);
 	return enc_end(&e);
 }
 
@@ -595,6 +608,8 @@ static int decode_fields(struct dec *d, uint32_t type)
 		return 0;
 	case IPC_PRINTED:
 		return get_u64(d, 1, &m->u.printed.seq);
+	case IPC_STATUS:
+		return get_str(d, 1, IPC_MAX_STR, &m->u.status.json, &m->u.status.json_len);
 	case IPC_LOSS:
 		if (get_str(d, 1, IPC_CAUSE_MAX, &m->u.loss.cause, NULL) ||
 		    get_u64(d, 2, &m->u.loss.count) ||

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_PROTO_VERSION 3
+#define IPC_PROTO_VERSION 4
 #define IPC_MAX_MSG (64 * 1024)
 #define IPC_MAX_STR (56 * 1024)	/* longest string field (detection JSON) */
 #define IPC_NAME_MAX 64		/* kind / role names */
@@ -41,6 +41,7 @@ enum ipc_type {
 	IPC_SNAPSHOT = 101,	 /* seq, slot, since_ns: a snapshot is readable (workers) */
 	IPC_PRINT = 102,	 /* seq, json: print this detection (printers) */
 	IPC_RECIPE = 103,	 /* name, data, flags: a recipe source (workers) */
+	IPC_STATUS = 104,	 /* json: the status document, supervisor/status.h (exporter) */
 
 	/* any child -> supervisor */
 	IPC_HELLO = 200,	 /* role, kind, generation, pid */
@@ -62,6 +63,7 @@ enum ipc_role {
 	IPC_ROLE_SUPERVISOR = 1 << 0,
 	IPC_ROLE_WORKER = 1 << 1,
 	IPC_ROLE_PRINTER = 1 << 2,
+	IPC_ROLE_EXPORTER = 1 << 3,	/* metrics and health over HTTP (exporter/) */
 };
 
 enum ipc_log_level { IPC_LOG_ERR = 0, IPC_LOG_WARN, IPC_LOG_INFO, IPC_LOG_DEBUG };
@@ -95,6 +97,10 @@ struct ipc_msg {
 			size_t data_len;
 			uint64_t flags; /* enum ipc_recipe_flag */
 		} recipe;
+		struct {
+			const char *json; /* at most IPC_MAX_STR bytes, no NUL */
+			size_t json_len;
+		} status;
 		struct {
 			uint64_t role; /* enum ipc_role */
 			const char *kind;
@@ -150,6 +156,7 @@ int ipc_enc_detection(char *buf, size_t cap, const char *kind, const char *dedup
 int ipc_enc_recipe(char *buf, size_t cap, const char *name, const char *data, size_t len,
 		   uint64_t flags);
 int ipc_enc_printed(char *buf, size_t cap, uint64_t seq);
+int ipc_enc_status(char *buf, size_t cap, const char *json, size_t json_len);
 /* -1 also for a cause that is not 1..IPC_CAUSE_MAX bytes of [a-z0-9_] or
  * a count of 0 (the decoder refuses both). */
 int ipc_enc_loss(char *buf, size_t cap, const char *cause, uint64_t count, const char *detail);

@@ -26,6 +26,7 @@ static char ERR[128];
 static const uint32_t all_types[] = {
 	IPC_CONFIG, IPC_SNAPSHOT, IPC_PRINT, IPC_HELLO, IPC_READY, IPC_HEARTBEAT,
 	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED, IPC_RECIPE, IPC_LOSS,
+	IPC_STATUS,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -45,6 +46,7 @@ static const char *sig_of(uint32_t type)
 	case IPC_RECIPE: return "ssu";
 	case IPC_PRINTED: return "u";
 	case IPC_LOSS: return "sus";
+	case IPC_STATUS: return "s";
 	}
 	return NULL;
 }
@@ -85,6 +87,11 @@ static void check_sane(int rc)
 		ck_assert(in_strbuf(M.u.config.boot_id) && in_strbuf(M.u.config.hostname));
 		ck_assert_uint_le(strlen(M.u.config.boot_id), ID_MAX);
 		ck_assert_uint_le(strlen(M.u.config.hostname), ID_MAX);
+		break;
+	case IPC_STATUS:
+		ck_assert(in_strbuf(M.u.status.json));
+		ck_assert_uint_eq(strlen(M.u.status.json), M.u.status.json_len);
+		ck_assert_uint_le(M.u.status.json_len, IPC_MAX_STR);
 		break;
 	case IPC_PRINT:
 		ck_assert(in_strbuf(M.u.print.json));
@@ -226,6 +233,7 @@ static int enc_one(uint32_t type, char *buf, size_t cap)
 					 "1\t/usr/bin/x\n");
 	case IPC_PRINTED: return ipc_enc_printed(buf, cap, 99);
 	case IPC_LOSS: return ipc_enc_loss(buf, cap, "spool_full", 17, "spool /var/x: 3 files");
+	case IPC_STATUS: return ipc_enc_status(buf, cap, json, strlen(json));
 	case IPC_RECIPE:
 		return ipc_enc_recipe(buf, cap, "builtin:recipes/execution/x.yaml", "- kind: x\n", 10,
 				      IPC_RCP_END);
@@ -652,7 +660,8 @@ START_TEST(enc_refuses_bad_values)
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), 0, "k", 1, 1), -1);
 	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), IPC_ROLE_WORKER | IPC_ROLE_PRINTER, "k",
 					1, 1), -1);
-	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), 8, "k", 1, 1), -1);
+	ck_assert_int_eq(ipc_enc_hello(BUF, sizeof(BUF), 16, "k", 1, 1), -1);
+	ck_assert_int_eq(ipc_enc_status(BUF, sizeof(BUF), "{\0}", 3), -1);
 	ck_assert_int_eq(ipc_enc_log(BUF, sizeof(BUF), IPC_LOG_DEBUG + 1, "x"), -1);
 
 	/* IPC_LOSS: a cause of [a-z0-9_], 1..31 bytes; a count > 0; a detail
@@ -733,9 +742,12 @@ START_TEST(mal_version)
 	snprintf(want, sizeof(want), "version %d", IPC_PROTO_VERSION + 1);
 	expect_reject(b.sb.data, b.sb.size, want);
 	mb_free(&b);
-	/* protocol v1 (no limits field, no IPC_RECIPE) and v2 (no IPC_LOSS)
-	 * are refused too */
-	ck_assert_int_eq(IPC_PROTO_VERSION, 3);
+	/* protocol v1 (no limits field, no IPC_RECIPE), v2 (no IPC_LOSS) and
+	 * v3 (no IPC_STATUS) are refused too */
+	ck_assert_int_eq(IPC_PROTO_VERSION, 4);
+	mb_hdr(&b, 2, 3, IPC_READY);
+	expect_reject(b.sb.data, b.sb.size, "version 3");
+	mb_free(&b);
 	mb_hdr(&b, 2, 1, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version 1");
 	mb_free(&b);
@@ -764,7 +776,7 @@ END_TEST
 
 START_TEST(mal_unknown_type)
 {
-	static const uint64_t bad[] = { 0, 1, 99, 104, 199, 204, 212, 222, 999,
+	static const uint64_t bad[] = { 0, 1, 99, 105, 199, 204, 212, 223, 999,
 					(1ULL << 32) + IPC_READY, UINT64_MAX };
 	struct mb b;
 	size_t i;
@@ -856,7 +868,7 @@ START_TEST(mal_bad_values)
 	struct mb b;
 
 	/* HELLO role must be exactly one role bit */
-	static const uint64_t roles[] = { 0, 3, 5, 6, 7, 8, 1ULL << 33 };
+	static const uint64_t roles[] = { 0, 3, 5, 6, 7, 9, 16, 1ULL << 33 };
 	size_t i;
 
 	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
@@ -1274,11 +1286,26 @@ START_TEST(roles_table)
 		  !ipc_msg_allowed(IPC_SNAPSHOT_DONE, S) && !ipc_msg_allowed(IPC_DETECTION, S) &&
 		  !ipc_msg_allowed(IPC_PRINTED, S));
 
+	/* the status document goes from the supervisor to the exporter only;
+	 * the exporter sends nothing but the messages every child sends */
+	{
+		const uint32_t E = IPC_ROLE_EXPORTER;
+
+		ck_assert_int_eq(IPC_STATUS, 104);
+		ck_assert(ipc_msg_allowed(IPC_STATUS, S));
+		ck_assert(!ipc_msg_allowed(IPC_STATUS, W) && !ipc_msg_allowed(IPC_STATUS, P) &&
+			  !ipc_msg_allowed(IPC_STATUS, E) && !ipc_msg_allowed(IPC_STATUS, S | E));
+		ck_assert(ipc_msg_allowed(IPC_HELLO, E) && ipc_msg_allowed(IPC_READY, E) &&
+			  ipc_msg_allowed(IPC_HEARTBEAT, E) && ipc_msg_allowed(IPC_LOG, E));
+		ck_assert(!ipc_msg_allowed(IPC_DETECTION, E) && !ipc_msg_allowed(IPC_PRINTED, E) &&
+			  !ipc_msg_allowed(IPC_LOSS, E) && !ipc_msg_allowed(IPC_SNAPSHOT_DONE, E));
+	}
+
 	/* not a single role, or not a type */
 	ck_assert(!ipc_msg_allowed(IPC_DETECTION, 0));
 	ck_assert(!ipc_msg_allowed(IPC_PRINTED, W | P));
 	ck_assert(!ipc_msg_allowed(IPC_CONFIG, S | W));
-	ck_assert(!ipc_msg_allowed(IPC_LOG, 8));
+	ck_assert(!ipc_msg_allowed(IPC_LOG, 16));
 	ck_assert(!ipc_msg_allowed(999, W));
 	ck_assert(!ipc_msg_allowed(0, S));
 }
@@ -1312,6 +1339,7 @@ START_TEST(names)
 	ck_assert_str_eq(ipc_role_name(IPC_ROLE_SUPERVISOR), "supervisor");
 	ck_assert_str_eq(ipc_role_name(IPC_ROLE_WORKER), "worker");
 	ck_assert_str_eq(ipc_role_name(IPC_ROLE_PRINTER), "printer");
+	ck_assert_str_eq(ipc_role_name(IPC_ROLE_EXPORTER), "exporter");
 	ck_assert_str_eq(ipc_role_name(0), "unknown");
 	ck_assert_str_eq(ipc_role_name(IPC_ROLE_WORKER | IPC_ROLE_PRINTER), "unknown");
 }
