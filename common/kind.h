@@ -26,6 +26,8 @@ enum jb_aux {
 	JB_AUX_OUTPUT,		/* an append-only file the supervisor opened (file printer) */
 	JB_AUX_DIR,		/* a directory of the kind's own: its JB_SET_DIR setting,
 				 * made by the supervisor, owned by the kind's uid, 0700 */
+	JB_AUX_LISTEN,		/* a TCP socket the supervisor bound and listens on at
+				 * start-up and keeps across restarts (the exporter) */
 };
 
 /* The type of one key of a kind's own section ([NAME], its settings). */
@@ -66,11 +68,13 @@ struct jb_settings_def {
 #define JB_SET_KEYS_MAX 32
 
 /* How jibril.conf enables a kind: the key is the row's name in [workers]
- * (workers) or [printers] (printers). */
+ * (workers) or [printers] (printers), or its own section's first key. */
 enum jb_enable {
 	JB_EN_ON = 0,		/* boolean, default yes */
 	JB_EN_OFF,		/* boolean, default no */
 	JB_EN_PATH,		/* an absolute path, enabled when not empty */
+	JB_EN_SETTING,		/* no [workers]/[printers] key: enabled when the first
+				 * key of its own section [NAME] is not empty */
 };
 
 /* What the supervisor tells a re-executed child on its command line. */
@@ -84,7 +88,7 @@ enum jb_source { JB_SRC_LINKS = 0, JB_SRC_EXECS, JB_SRC_FLOWS, JB_SRC_TAMPER };
 
 struct jb_kind {
 	const char *name;	/* --kind, the config key, log prefix, comm "jb-NAME" */
-	uint32_t role;		/* IPC_ROLE_WORKER or IPC_ROLE_PRINTER */
+	uint32_t role;		/* IPC_ROLE_WORKER, IPC_ROLE_PRINTER or IPC_ROLE_EXPORTER */
 	/* the child: entry point after the re-exec (never returns), and the
 	 * seccomp allow-list with the only fds it may write to */
 	void (*entry)(const struct jb_kind *k, const struct jb_child_args *a);

@@ -311,6 +311,8 @@ static char *conf_reader(char *str, int num, void *stream)
 
 const char *jb_config_kind_section(const struct jb_kind *k)
 {
+	if (k->enable == JB_EN_SETTING)
+		return k->name; /* its own section holds what enables it */
 	return k->role == IPC_ROLE_WORKER ? "workers" : "printers";
 }
 
@@ -322,7 +324,8 @@ static const struct conf_key *kind_key(struct conf_ctx *x, const char *section, 
 	for (size_t i = 0; i < jb_nkinds; i++) {
 		const struct jb_kind *k = &jb_kinds[i];
 
-		if (strcmp(jb_config_kind_section(k), section) != 0 || strcmp(k->name, name) != 0)
+		if (k->enable == JB_EN_SETTING || strcmp(jb_config_kind_section(k), section) != 0 ||
+		    strcmp(k->name, name) != 0)
 			continue;
 		x->kind_key = (struct conf_key){jb_config_kind_section(k), k->name, K_BOOL,
 						offsetof(struct jb_config, kind_on) + i * sizeof(int),
@@ -378,7 +381,8 @@ static const struct conf_key *find_key(struct conf_ctx *x, const char *section, 
 int *jb_config_kind(struct jb_config *c, const char *name)
 {
 	for (size_t i = 0; i < jb_nkinds; i++)
-		if (jb_kinds[i].enable != JB_EN_PATH && !strcmp(jb_kinds[i].name, name))
+		if (jb_kinds[i].enable != JB_EN_PATH && jb_kinds[i].enable != JB_EN_SETTING &&
+		    !strcmp(jb_kinds[i].name, name))
 			return &c->kind_on[i];
 	return NULL;
 }
@@ -395,6 +399,14 @@ int jb_config_kind_enabled(const struct jb_config *c, const struct jb_kind *k)
 
 	if (k->enable == JB_EN_PATH)
 		return ((const char *)c + k->path_off)[0] != '\0';
+	if (k->enable == JB_EN_SETTING) {
+		/* its section's first key (a row of another table: its default) */
+		const char *v = k >= jb_kinds && k < jb_kinds + jb_nkinds
+					? jb_config_setting(c, (size_t)(k - jb_kinds), 0, NULL)
+				: k->settings && k->settings->nkeys ? k->settings->keys[0].dflt
+								    : NULL;
+		return v && v[0];
+	}
 	on = jb_config_kind_on(c, k->name);
 	return on >= 0 ? on : k->enable == JB_EN_ON; /* a row of another table (tests) */
 }
