@@ -37,7 +37,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PC_LIBS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PC_LIBS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-LIB_SRCS := $(wildcard common/*.c ipc/*.c rcp/*.c supervisor/*.c workers/*.c printers/*.c)
+LIB_SRCS := $(wildcard common/*.c ipc/*.c rcp/*.c supervisor/*.c workers/*.c printers/*.c \
+		exporter/*.c)
 LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o
 TEST_SRCS := $(wildcard tests/check_*.c)
@@ -221,7 +222,7 @@ chaos: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
 # --- every header compiles on its own (and twice: its include guard) ---------
 # bpf/*.bpf.h are kernel-side (vmlinux.h, BPF target) and are left out.
 HEADERS := $(sort $(wildcard common/*.h ipc/*.h rcp/*.h supervisor/*.h workers/*.h \
-		printers/*.h tests/*.h tests/*/*.h fuzz/*.h)) bpf/jibril.h
+		printers/*.h exporter/*.h tests/*.h tests/*/*.h fuzz/*.h)) bpf/jibril.h
 .PHONY: check-headers
 check-headers: | $(OUT)/.deps
 	@bad=; for h in $(HEADERS); do \

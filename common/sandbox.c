@@ -34,6 +34,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -64,6 +65,7 @@ enum sc_arg {
 	SC_EPERM,	/* refused with EPERM: a library's harmless attempt */
 	SC_CWD_EACCES,	/* argument 0 is AT_FDCWD (low 32 bits): refused with EACCES, a
 			 * library's look at a path (the child has none to look at) */
+	SC_FIONREAD,	/* ioctl(own descriptor, FIONREAD): how much there is to read */
 };
 
 struct sc_rule {
@@ -192,6 +194,23 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(write), SC_OWN, "spool segments, its eventfd, TLS records"},
 };
 
+/* The exporter: HTTP with evhttp on the listening socket it was handed
+ * (fd 4); its own descriptors (>= 5) are the connections it accepted. It
+ * opens nothing: no socket, bind, connect or open. */
+static const struct sc_rule exporter_rules[] = {
+	{SCMP_SYS(accept4), SC_AUX, "a client's connection, on the socket it was handed only"},
+	{SCMP_SYS(fcntl), SC_OWN, "libevent makes an accepted connection non-blocking"},
+	{SCMP_SYS(ioctl), SC_FIONREAD, "libevent asks how much a connection has to read "
+				       "(FIONREAD only)"},
+	{SCMP_SYS(read), SC_OWN, "requests from the connections it accepted"},
+	{SCMP_SYS(readv), SC_OWN, "the same, libevent's spelling"},
+	{SCMP_SYS(recvfrom), SC_OWN, "the same (recv)"},
+	{SCMP_SYS(sendto), SC_OWN, "answers to the connections it accepted (send)"},
+	{SCMP_SYS(shutdown), SC_OWN, "evhttp shuts a connection's write side before closing it"},
+	{SCMP_SYS(write), SC_OWN, "answers to the connections it accepted"},
+	{SCMP_SYS(writev), SC_OWN, "the same, libevent's spelling"},
+};
+
 struct jb_policy {
 	const char *name;
 	const struct sc_rule *extra;
@@ -220,6 +239,10 @@ const struct jb_policy jb_policy_printer_https = {
 };
 const struct jb_policy jb_policy_printer_nats = {
 	"nats printer", nats_printer_rules, N(nats_printer_rules), {STDERR_FILENO, -1}, 1,
+};
+
+const struct jb_policy jb_policy_exporter = {
+	"exporter", exporter_rules, N(exporter_rules), {STDERR_FILENO, -1}, 0,
 };
 
 int jb_policy_may_write(const struct jb_policy *p, int fd)
@@ -287,6 +310,24 @@ static int add_own_rule(scmp_filter_ctx ctx, int nr)
 	return rc;
 }
 
+/* The same, with argument 1 exactly arg1 (an ioctl's request). */
+static int add_own_rule_arg1(scmp_filter_ctx ctx, int nr, scmp_datum_t arg1)
+{
+	int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+				  SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, JB_CHILD_AUX_FD + 1),
+				  SCMP_A1(SCMP_CMP_EQ, arg1));
+
+	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+					SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xfffffffeu, 6),
+					SCMP_A1(SCMP_CMP_EQ, arg1));
+	for (unsigned b = 3; b < 10 && rc == 0; b++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
+				      SCMP_A0_64(SCMP_CMP_MASKED_EQ, (uint32_t)~((1u << b) - 1),
+						 1u << b),
+				      SCMP_A1(SCMP_CMP_EQ, arg1));
+	return rc;
+}
+
 /* The flags glibc 2.36's pthread_create passes to clone (nptl
  * pthread_create.c create_thread; clone3 is refused with ENOSYS, so its
  * fallback __clone_internal uses clone with these and exit signal 0). */
@@ -312,6 +353,8 @@ static int add_rule(scmp_filter_ctx ctx, const struct jb_policy *p, const struct
 					SCMP_A0(SCMP_CMP_EQ, JB_CHILD_AUX_FD));
 	case SC_OWN:
 		return add_own_rule(ctx, r->nr);
+	case SC_FIONREAD:
+		return add_own_rule_arg1(ctx, r->nr, FIONREAD);
 	case SC_INET:
 		/* the type's low bits are the type, NONBLOCK and CLOEXEC above;
 		 * the protocol is TCP (0 picks it for a stream), never SCTP or

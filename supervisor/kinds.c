@@ -22,9 +22,11 @@
 
 #include "common/child.h"
 #include "common/sandbox.h"
+#include "exporter/exporter.h"
 #include "printers/nats.h"
 #include "printers/printer.h"
 #include "rcp/recipe.h"
+#include "supervisor/exporter.h"
 #include "supervisor/outfile.h"
 #include "supervisor/sup.h"
 
@@ -222,6 +224,18 @@ const struct jb_kind jb_kinds[] = {
 		.settings = &prn_nats_settings,
 		.max_fds = 64, /* sockets to the servers, spool segments, libnats' pipes */
 		.hooks = &printer_hooks,
+	},
+	{
+		/* /metrics and /healthz over HTTP on a socket the supervisor bound */
+		.name = "exporter",
+		.role = IPC_ROLE_EXPORTER,
+		.entry = exp_main,
+		.policy = &jb_policy_exporter,
+		.aux = JB_AUX_LISTEN,
+		.enable = JB_EN_SETTING, /* [exporter] listen not empty */
+		.settings = &exp_settings,
+		.max_fds = 128, /* the clients it serves at once */
+		.hooks = &sup_exporter_hooks,
 	},
 };
 const size_t jb_nkinds = sizeof(jb_kinds) / sizeof(jb_kinds[0]);

@@ -33,6 +33,7 @@
 #include "sup.h"
 #include "supervisor/audit.h"
 #include "supervisor/cgroup.h"
+#include "supervisor/exporter.h"
 #include "supervisor/limits.h"
 #include "supervisor/outfile.h"
 #include "supervisor/owner.h"
@@ -221,6 +222,7 @@ static void on_cadence(evutil_socket_t fd, short what, void *arg)
 {
 	sup_collector_tick(&sup);
 	sup_router_pump(&sup);
+	sup_exporter_push(&sup);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -299,6 +301,11 @@ static int run_supervisor(const char *config_path)
 	 * the supervisor still holds every capability) */
 	sup.kinds = jb_kinds;
 	sup.nkinds = jb_nkinds;
+	/* the exporter's port: taken before anything loads, kept to the end */
+	if (sup_exporter_listen(&sup, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
 	if (sup_cgroup_init(&sup, NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
@@ -373,6 +380,7 @@ static int run_supervisor(const char *config_path)
 	sup_router_summary(&sup); /* the printers drain it with the rest */
 	sup_procs_stop(&sup);
 	sup_cgroup_free(&sup); /* the children are reaped */
+	sup_exporter_close(&sup);
 	event_free(sup.ev_cadence);
 	event_free(sup.ev_tick);
 	event_free(sup.ev_summary);

@@ -56,6 +56,7 @@
 #include <event2/event.h>
 
 #include "common/log.h"
+#include "supervisor/exporter.h"
 #include "supervisor/outfile.h"
 #include "supervisor/owner.h"
 #include "supervisor/settings.h"
@@ -243,6 +244,11 @@ int sup_procs_init(struct sup *s)
 				p->aux_fd = dir;
 			else if (dir >= 0)
 				close(dir);
+		}
+		if (k->aux == JB_AUX_LISTEN && (p->aux_fd = sup_exporter_aux(s)) < 0) {
+			/* bound at start-up (main.c): kept across its restarts */
+			log_warnx("%s: no listening socket", k->name);
+			return -1;
 		}
 	}
 	return 0;
@@ -464,9 +470,13 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 	snprintf(why, sizeof(why), "%s%s%s (last heartbeat: %llu %s, %llu %s)", how,
 		 p->we_killed ? " after " : "", p->we_killed ? p->kill_reason : "",
 		 (unsigned long long)p->processed,
-		 p->kind->role == IPC_ROLE_WORKER ? "records" : "lines printed",
+		 p->kind->role == IPC_ROLE_WORKER     ? "records"
+		 : p->kind->role == IPC_ROLE_EXPORTER ? "requests"
+						      : "lines printed",
 		 (unsigned long long)p->detections,
-		 p->kind->role == IPC_ROLE_WORKER ? "detections" : "invalid lines dropped");
+		 p->kind->role == IPC_ROLE_WORKER     ? "detections"
+		 : p->kind->role == IPC_ROLE_EXPORTER ? "status documents"
+						      : "invalid lines dropped");
 	p->processed = p->detections = 0;
 
 	/* the state line names the pid that ended; then it is forgotten */

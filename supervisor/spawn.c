@@ -9,7 +9,7 @@
  *    its row says so (the stdout printer), else /dev/null; fd 2 the write
  *    end of a pipe only this supervisor reads; fd 3 its IPC socket; fd 4
  *    its row's aux descriptor (the read-only snapshot, an output file, the
- *    kind's own directory) or nothing; fd 5 the sealed memfd of its
+ *    kind's own directory, the exporter's listening socket) or nothing; fd 5 the sealed memfd of its
  *    settings when its row has its own section (common/settings.h). Everything else is closed before the exec. A compromised
  *    child cannot write into the operator's stream or the supervisor's
  *    log file: what it writes to stderr goes through childlog.c like its
@@ -74,7 +74,8 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 				       : open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (p->kind->aux == JB_AUX_SNAPSHOT)
 		aux = fcntl(s->snap_ro_fd, F_DUPFD_CLOEXEC, 10);
-	else if (p->kind->aux == JB_AUX_OUTPUT || p->kind->aux == JB_AUX_DIR)
+	else if (p->kind->aux == JB_AUX_OUTPUT || p->kind->aux == JB_AUX_DIR ||
+		 p->kind->aux == JB_AUX_LISTEN)
 		aux = fcntl(p->aux_fd, F_DUPFD_CLOEXEC, 10);
 	if (p->kind->settings)
 		set = fcntl(p->set_fd, F_DUPFD_CLOEXEC, 10);

@@ -139,6 +139,7 @@ struct sup {
 	struct jb_bpf *bpf;	/* the kernel side (NULL in tests without BPF) */
 	struct sup_audit *audit;	/* NULL: no audit log (audit.c) */
 	struct sup_cgroup *cg;	/* cgroup.c: NULL when children run without limits */
+	int exp_listen_fd;	/* exporter.c: the exporter's listening socket, or -1 */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */

@@ -956,6 +956,71 @@ START_TEST(test_kind_sections)
 }
 END_TEST
 
+/* [exporter]: enabled by its own section's listen key, checked address */
+START_TEST(test_exporter_keys)
+{
+	struct jb_config c;
+	char path[4096];
+	size_t r = row_of("exporter");
+	const struct jb_settings_def *d = jb_kinds[r].settings;
+	static const char on[] = "[exporter]\nlisten = 127.0.0.1:9464\nhealthz_backoff_ms = 0\n";
+	static const char on6[] = "[exporter]\nlisten = [::1]:1\n";
+	static const char wide[] = "[exporter]\nlisten = 0.0.0.0:9464\nallow_non_loopback = yes\n";
+
+	/* jibril.conf writes every key at its default, and the exporter is off */
+	snprintf(path, sizeof(path), "%s/jibril.conf", src_dir());
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 0);
+	for (size_t i = 0; i < d->nkeys; i++) {
+		int line;
+		const char *v = jb_config_setting(&c, r, i, &line);
+
+		ck_assert_msg(line > 0, "[exporter] %s is not in jibril.conf", d->keys[i].name);
+		ck_assert_msg(!strcmp(v, d->keys[i].dflt), "[exporter] %s = %s in jibril.conf, "
+			      "default %s", d->keys[i].name, v, d->keys[i].dflt);
+	}
+	/* no [workers]/[printers] key of its own */
+	ck_assert_ptr_null(jb_config_kind(&c, "exporter"));
+	ck_assert_str_eq(jb_config_kind_section(&jb_kinds[r]), "exporter");
+	write_tmp(path, sizeof(path), "exp.conf", on, sizeof(on) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "healthz_backoff_ms", NULL), "0");
+	write_tmp(path, sizeof(path), "exp.conf", on6, sizeof(on6) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
+	write_tmp(path, sizeof(path), "exp.conf", wide, sizeof(wide) - 1);
+	load_ok(path, &c);
+
+#define BAD(text, ln, msg)                                                          \
+	do {                                                                        \
+		static const char t[] = text;                                       \
+		write_tmp(path, sizeof(path), "bad.conf", t, sizeof(t) - 1);        \
+		expect_error(path, ln, msg);                                        \
+	} while (0)
+	BAD("[printers]\nexporter = yes\n", 2, "unknown key 'exporter' in section [printers]");
+	BAD("[exporter]\nlisten = 10.0.0.1:9464\n", 2,
+	    "[exporter] listen: 10.0.0.1:9464 is not a loopback address: the metrics would be "
+	    "open to the network (set allow_non_loopback = yes to mean it)");
+	BAD("[exporter]\nallow_non_loopback = no\nlisten = [::]:9464\n", 3,
+	    "[::]:9464 is not a loopback address");
+	BAD("[exporter]\nlisten = localhost:9464\n", 2,
+	    "[exporter] listen: 'localhost:9464' is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = 127.0.0.1\n", 2, "is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = 127.0.0.1:0\n", 2, "is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = 127.0.0.1:65536\n", 2, "is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = 127.0.0.1:94x\n", 2, "is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = ::1:9464\n", 2, "is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = [::1:9464\n", 2, "is not ADDRESS:PORT");
+	BAD("[exporter]\nlisten = 127.0.0.1:9464\nallow_non_loopback = maybe\n", 3,
+	    "[exporter] allow_non_loopback: 'maybe' is not a boolean");
+	BAD("[exporter]\nhealthz_backoff_ms = 3600001\n", 2,
+	    "healthz_backoff_ms: '3600001' is not a number in 0..3600000");
+	BAD("[exporter]\nport = 9464\n", 2, "unknown key 'port' in section [exporter]");
+#undef BAD
+}
+END_TEST
+
 START_TEST(test_child_ids)
 {
 	struct jb_config c;
@@ -1416,6 +1481,7 @@ static Suite *config_suite(void)
 	tcase_add_checked_fixture(tc, tmp_setup, tmp_teardown);
 	tcase_add_test(tc, test_kind_keys);
 	tcase_add_test(tc, test_kind_sections);
+	tcase_add_test(tc, test_exporter_keys);
 	tcase_add_test(tc, test_audit_keys);
 	tcase_add_test(tc, test_child_ids);
 	suite_add_tcase(s, tc);

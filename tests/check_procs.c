@@ -584,10 +584,18 @@ START_TEST(test_kind_table_is_sound)
 			ck_assert_str_ne(jb_kinds[j].name, k->name);
 		ck_assert_ptr_eq(jb_kind_find(jb_kinds, jb_nkinds, k->name), k);
 		ck_assert(k->entry && k->policy && k->hooks);
-		ck_assert(k->role == IPC_ROLE_WORKER || k->role == IPC_ROLE_PRINTER);
+		ck_assert(k->role == IPC_ROLE_WORKER || k->role == IPC_ROLE_PRINTER ||
+			  k->role == IPC_ROLE_EXPORTER);
 		if (k->role == IPC_ROLE_WORKER) {
 			ck_assert_msg(k->mechs != 0, "worker %s runs no mechanism", k->name);
 			ck_assert_int_eq(k->aux, JB_AUX_SNAPSHOT);
+		} else if (k->role == IPC_ROLE_EXPORTER) {
+			/* handed its listening socket, enabled by its own section,
+			 * producing nothing the router or a printer takes */
+			ck_assert_int_eq(k->aux, JB_AUX_LISTEN);
+			ck_assert_int_eq(k->enable, JB_EN_SETTING);
+			ck_assert(k->settings && !k->output && !k->mechs && !k->hooks->drain &&
+				  !k->hooks->message);
 		} else {
 			ck_assert_msg(k->output != NULL, "printer %s has no output", k->name);
 			ck_assert_msg(k->hooks->drain != NULL, "printer %s is not drained", k->name);
@@ -604,6 +612,10 @@ START_TEST(test_kind_table_is_sound)
 		ck_assert(!jb_policy_may_write(k->policy, 0));
 		if (k->enable == JB_EN_PATH)
 			ck_assert_int_eq(k->aux, JB_AUX_OUTPUT);
+		/* a kind enabled by its section has one, its first key the switch */
+		if (k->enable == JB_EN_SETTING)
+			ck_assert(k->settings && k->settings->nkeys > 0 &&
+				  k->settings->keys[0].type == JB_SET_STR);
 		/* its own section: keys the settings block can carry, and fd 4
 		 * is its directory exactly when one key names it */
 		{

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,6 +50,8 @@ static const struct {
 #define FIRST_NET 3 /* https, nats: the spool directory on fd 4 */
 
 static char spool[64] = "";
+/* >= 0: the probe's fd 4 is this socket instead of the spool (the exporter's) */
+static int aux_listen = -1;
 
 /* 0 (and a SKIP line: Check counts the test passed, the line says it
  * did not run) on a kernel without Landlock */
@@ -70,7 +73,9 @@ static int run_probe(const struct jb_policy *p, int walls, int (*probe)(void *),
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
-		int d = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = open("/dev/null", O_RDWR);
+		int d = aux_listen >= 0 ? dup(aux_listen)
+					: open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+		    n = open("/dev/null", O_RDWR);
 		struct rlimit tight = {JB_CHILD_AUX_FD + 1, 64}, room = {64, 64};
 
 		if (d < 0 || n < 0 || dup2(n, JB_CHILD_IPC_FD) < 0 || dup2(d, JB_CHILD_AUX_FD) < 0)
@@ -377,6 +382,99 @@ START_TEST(test_inet_protocol)
 }
 END_TEST
 
+/* The exporter: fd 4 is the listening socket it was handed. */
+static int probe_serve(void *arg)
+{
+	char buf[8];
+	int fd = accept4(JB_CHILD_AUX_FD, NULL, NULL, SOCK_CLOEXEC), n = 0;
+
+	if (fd < 0)
+		return 70;
+	if (ioctl(fd, FIONREAD, &n) < 0 || n != 4)
+		return 71;
+	if (read(fd, buf, sizeof(buf)) != 4)
+		return 72;
+	if (write(fd, "pong", 4) != 4 || shutdown(fd, SHUT_WR) < 0 || close(fd) < 0)
+		return 73;
+	return 0;
+}
+
+static int probe_accept_other(void *arg)
+{
+	return accept4(*(int *)arg, NULL, NULL, SOCK_CLOEXEC) < 0 ? 80 : 81;
+}
+
+static int probe_ioctl_other(void *arg)
+{
+	int fd = accept4(JB_CHILD_AUX_FD, NULL, NULL, SOCK_CLOEXEC), one = 1;
+
+	return fd < 0 ? 90 : ioctl(fd, FIONBIO, &one) < 0 ? 91 : 92;
+}
+
+static int probe_connect_accepted(void *arg)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(9),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = accept4(JB_CHILD_AUX_FD, NULL, NULL, SOCK_CLOEXEC);
+
+	return fd < 0 ? 95 : connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? 96 : 97;
+}
+
+/* a client of the listener at port, "ping" sent; its fd */
+static int client(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, "ping", 4), 4);
+	return fd;
+}
+
+/* It serves the clients of the socket it was handed, and can do nothing
+ * else with the network: no socket, no accept on another descriptor, no
+ * ioctl but FIONREAD, no connect; no path either. */
+START_TEST(test_exporter)
+{
+	const struct jb_policy *p = &jb_policy_exporter;
+	int port, other_port, other, c, zero = 0;
+	char buf[8] = "";
+
+	/* above the numbers run_probe lays out (3, 4) */
+	other = listener(&other_port);
+	aux_listen = listener(&port);
+	ck_assert_int_eq(dup2(other, 21), 21);
+	ck_assert_int_eq(dup2(aux_listen, 20), 20);
+	close(other);
+	close(aux_listen);
+	other = 21;
+	aux_listen = 20;
+	c = client(port);
+	expect_exit(run_probe(p, WALL_LANDLOCK | WALL_SECCOMP, probe_serve, NULL), 0, "serve");
+	ck_assert_int_eq(read(c, buf, sizeof(buf)), 4);
+	ck_assert(!memcmp(buf, "pong", 4));
+	close(c);
+	expect_sigsys(run_probe(p, WALL_SECCOMP, probe_socket, &zero), "socket");
+	expect_sigsys(run_probe(p, WALL_SECCOMP, probe_accept_other, &other), "accept elsewhere");
+	c = client(port);
+	expect_sigsys(run_probe(p, WALL_SECCOMP, probe_ioctl_other, NULL), "ioctl FIONBIO");
+	close(c);
+	c = client(port);
+	expect_sigsys(run_probe(p, WALL_SECCOMP, probe_connect_accepted, NULL), "connect");
+	close(c);
+	/* open: refused with EACCES by seccomp, and by Landlock alone */
+	expect_exit(run_probe(p, WALL_SECCOMP, probe_open_fdcwd, NULL), 0, "open, seccomp");
+	if (have_landlock())
+		expect_exit(run_probe(p, WALL_LANDLOCK, probe_open_fdcwd, NULL), 0,
+			    "open, Landlock");
+	close(other);
+	close(aux_listen);
+	aux_listen = -1;
+}
+END_TEST
+
 /* The nats printer's threads: glibc's pthread_create works, other clone
  * flags are killed. */
 START_TEST(test_thread_clone)
@@ -412,6 +510,7 @@ int main(void)
 	tcase_add_loop_test(c, test_fd_high_bits, FIRST_NET, NPOL);
 	tcase_add_loop_test(c, test_inet_protocol, FIRST_NET, NPOL);
 	tcase_add_test(c, test_thread_clone);
+	tcase_add_test(c, test_exporter);
 	suite_add_tcase(s, c);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
