@@ -47,6 +47,11 @@ char *exp_metrics_render(const json_t *doc, uint64_t now_ms, const char *version
  * (docs/METRICS.md lists the same set: check_exporter compares them). */
 const char *exp_metric_name(size_t i);
 
+/* Is text valid exposition as this exporter promises it (lint.c: names,
+ * labels, escapes, a TYPE before every sample, counters in _total)? 0, or
+ * -1 with "line N: why". For the tests and the fuzz harness. */
+int exp_metrics_lint(const char *text, size_t len, char *err, size_t errlen);
+
 /* 1 when doc was built within two cadences (at least EXP_FRESH_MIN_MS) of
  * now_ms: the supervisor's loop is alive. */
 #define EXP_FRESH_MIN_MS 1000

@@ -47,7 +47,7 @@ done
 # what to show of a failure: the harness's own words, the sanitizer's
 # report and its frames in our code, libFuzzer's summary
 show='^fuzz_|^==[0-9]+==|runtime error|^(READ|WRITE) of|SUMMARY|Test unit written|out-of-memory'
-show="$show|#[0-9]+ .* [^ ]*/(fuzz|ipc|rcp|supervisor|common|workers|printers)/[^ /]+\.c:[0-9]+"
+show="$show|#[0-9]+ .* [^ ]*/(fuzz|ipc|rcp|supervisor|common|workers|printers|exporter)/[^ /]+\.c:[0-9]+"
 t=
 trap 'rm -rf "$t"' EXIT
 failed=()
