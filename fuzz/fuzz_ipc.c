@@ -55,6 +55,11 @@ static int reencode(const struct ipc_msg *m)
 				    m->u.loss.detail);
 	case IPC_STATUS:
 		return ipc_enc_status(buf, sizeof(buf), m->u.status.json, m->u.status.json_len);
+	case IPC_PRN_STATS:
+		return ipc_enc_prn_stats(buf, sizeof(buf), m->u.prn_stats.queue_lines,
+					 m->u.prn_stats.queue_bytes, m->u.prn_stats.spool_lines,
+					 m->u.prn_stats.spool_bytes, m->u.prn_stats.delivered,
+					 m->u.prn_stats.retries, m->u.prn_stats.rejected);
 	}
 	abort();	/* decoder accepted a type the encoders do not know */
 }
@@ -113,6 +118,8 @@ static int same(const struct ipc_msg *a, const struct ipc_msg *b)
 		return same_str(a->u.loss.cause, b->u.loss.cause) &&
 		       a->u.loss.count == b->u.loss.count &&
 		       same_str(a->u.loss.detail, b->u.loss.detail);
+	case IPC_PRN_STATS:
+		return !memcmp(&a->u.prn_stats, &b->u.prn_stats, sizeof(a->u.prn_stats));
 	}
 	return 0;
 }

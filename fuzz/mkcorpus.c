@@ -71,6 +71,7 @@ static void ipc_seeds(void)
 	msg("printed", ipc_enc_printed(b, sizeof(b), 9), b);
 	msg("loss", ipc_enc_loss(b, sizeof(b), "spool_full", 12, "spool: oldest file dropped"), b);
 	msg("status", ipc_enc_status(b, sizeof(b), status, sizeof(status) - 1), b);
+	msg("prn-stats", ipc_enc_prn_stats(b, sizeof(b), 3, 1200, 10, 4096, 77, 2, 1), b);
 }
 
 static void task(struct jb_task *t, uint64_t key, uint64_t parent, uint32_t pid, const char *exe)

@@ -61,6 +61,7 @@ static const struct msg_desc {
 	{ IPC_DETECTION,     4, IPC_ROLE_WORKER,     0 },
 	{ IPC_PRINTED,       1, IPC_ROLE_PRINTER,    0 },
 	{ IPC_LOSS,          3, IPC_ROLE_PRINTER,    0 },
+	{ IPC_PRN_STATS,     7, IPC_ROLE_PRINTER,    0 },
 };
 
 static const struct msg_desc *msg_lookup(uint64_t type)
@@ -111,6 +112,7 @@ const char *ipc_msg_name(uint32_t type)
 	CASE(IPC_DETECTION);
 	CASE(IPC_PRINTED);
 	CASE(IPC_LOSS);
+	CASE(IPC_PRN_STATS);
 	default:
 		return "IPC_UNKNOWN";
 	}
@@ -363,6 +365,23 @@ int ipc_enc_loss(char *buf, size_t cap, const char *cause, uint64_t count, const
 	put_cstr(&e, cause, IPC_CAUSE_MAX);
 	put_u64(&e, count);
 	put_cstr(&e, detail, IPC_DETAIL_MAX);
+	return enc_end(&e);
+}
+
+int ipc_enc_prn_stats(char *buf, size_t cap, uint64_t queue_lines, uint64_t queue_bytes,
+		      uint64_t spool_lines, uint64_t spool_bytes, uint64_t delivered,
+		      uint64_t retries, uint64_t rejected)
+{
+	struct enc e;
+
+	enc_begin(&e, buf, cap, IPC_PRN_STATS);
+	put_u64(&e, queue_lines);
+	put_u64(&e, queue_bytes);
+	put_u64(&e, spool_lines);
+	put_u64(&e, spool_bytes);
+	put_u64(&e, delivered);
+	put_u64(&e, retries);
+	put_u64(&e, rejected);
 	return enc_end(&e);
 }
 
@@ -620,6 +639,14 @@ static int decode_fields(struct dec *d, uint32_t type)
 		if (m->u.loss.count == 0)
 			return fail(d->err, d->errlen, "field 2 of %s: count 0", d->name);
 		return 0;
+	case IPC_PRN_STATS:
+		return get_u64(d, 1, &m->u.prn_stats.queue_lines) ||
+		       get_u64(d, 2, &m->u.prn_stats.queue_bytes) ||
+		       get_u64(d, 3, &m->u.prn_stats.spool_lines) ||
+		       get_u64(d, 4, &m->u.prn_stats.spool_bytes) ||
+		       get_u64(d, 5, &m->u.prn_stats.delivered) ||
+		       get_u64(d, 6, &m->u.prn_stats.retries) ||
+		       get_u64(d, 7, &m->u.prn_stats.rejected) ? -1 : 0;
 	}
 	abort();	/* a type in msg_table without a case here */
 }

@@ -56,6 +56,8 @@ enum ipc_type {
 	/* printer -> supervisor */
 	IPC_PRINTED = 220,	 /* seq: written and flushed */
 	IPC_LOSS = 221,		 /* cause, count, detail: detections this printer lost */
+	IPC_PRN_STATS = 222,	 /* queue_lines, queue_bytes, spool_lines, spool_bytes,
+				  * delivered, retries, rejected: its figures */
 };
 
 /* Roles a peer can have; bit values so the role table can OR them. */
@@ -135,6 +137,14 @@ struct ipc_msg {
 			uint64_t count;	    /* > 0 */
 			const char *detail; /* free text, at most IPC_DETAIL_MAX bytes */
 		} loss;
+		struct {
+			/* held in memory, and in its spool, now */
+			uint64_t queue_lines, queue_bytes, spool_lines, spool_bytes;
+			/* since this printer process started: lines delivered
+			 * (written, or confirmed by the endpoint), sends that
+			 * failed and were retried, lines refused for good */
+			uint64_t delivered, retries, rejected;
+		} prn_stats;
 	} u;
 	char strbuf[IPC_MAX_MSG]; /* backing store for the string fields */
 };
@@ -162,6 +172,9 @@ int ipc_enc_status(char *buf, size_t cap, const char *json, size_t json_len);
 int ipc_enc_loss(char *buf, size_t cap, const char *cause, uint64_t count, const char *detail);
 /* 1 when cause is 1..IPC_CAUSE_MAX bytes of [a-z0-9_], else 0. */
 int ipc_loss_cause_valid(const char *cause);
+int ipc_enc_prn_stats(char *buf, size_t cap, uint64_t queue_lines, uint64_t queue_bytes,
+		      uint64_t spool_lines, uint64_t spool_bytes, uint64_t delivered,
+		      uint64_t retries, uint64_t rejected);
 
 /* Strict decoder. Returns 0 and fills *m, or -1 with a short reason in
  * err (errlen bytes): truncated, oversize, not an array, wrong version,

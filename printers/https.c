@@ -669,7 +669,13 @@ static int https_start(struct event_base *base, char *err, size_t errlen)
 	return 0;
 }
 
+static void https_figures(struct prn_figures *f)
+{
+	prn_outbox_figures(H.ob, H.spool, f);
+}
+
 const struct prn_output prn_https = {
+	.figures = https_figures,
 	.setup = https_setup,
 	.take = https_take,
 	.start = https_start,

@@ -1208,7 +1208,13 @@ static void nats_take(uint64_t seq, const char *line, size_t len)
 	prn_outbox_take(N.ob, seq, line, len);
 }
 
+static void nats_figures(struct prn_figures *f)
+{
+	prn_outbox_figures(N.ob, N.spool, f);
+}
+
 const struct prn_output prn_nats = {
+	.figures = nats_figures,
 	.setup = nats_setup,
 	.flush = nats_flush,
 	.start = nats_start,

@@ -661,3 +661,23 @@ void prn_outbox_stats(const struct prn_outbox *ob, struct prn_outbox_stats *st)
 	st->memory_lines = ob->n - ob->head;
 	st->memory_bytes = ob->bytes;
 }
+
+void prn_outbox_figures(const struct prn_outbox *ob, const struct prn_spool *sp,
+			struct prn_figures *f)
+{
+	struct prn_outbox_stats st;
+
+	memset(f, 0, sizeof(*f));
+	if (ob) {
+		prn_outbox_stats(ob, &st);
+		f->queue_lines = st.memory_lines;
+		f->queue_bytes = st.memory_bytes;
+		f->delivered = st.sent_memory + st.sent_spool;
+		f->retries = st.failures;
+		f->rejected = st.rejected;
+	}
+	if (sp) {
+		f->spool_lines = prn_spool_lines(sp);
+		f->spool_bytes = prn_spool_bytes(sp);
+	}
+}

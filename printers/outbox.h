@@ -132,5 +132,10 @@ struct prn_outbox_stats {
 	uint64_t rejected;	/* lines refused for good (dead letter, reported) */
 };
 void prn_outbox_stats(const struct prn_outbox *ob, struct prn_outbox_stats *st);
+struct prn_figures;
+/* A network printer's figures (printer.h) from its outbox and spool
+ * (either NULL before they exist: zeros). */
+void prn_outbox_figures(const struct prn_outbox *ob, const struct prn_spool *sp,
+			struct prn_figures *f);
 
 #endif

@@ -19,6 +19,10 @@
  *    from READY on) waits here, summed per cause, and is sent right after
  *    READY; one that cannot be sent ends the printer with the counts in
  *    its last log line, never silently.
+ *  - its figures (IPC_PRN_STATS: memory queue, spool, delivered, retries,
+ *    rejected) go to the supervisor from the heartbeat, after READY, at
+ *    most once a second and only when they changed; a report that cannot
+ *    be queued waits for the next beat (figures, not detections).
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -231,10 +236,52 @@ static void prn_ready(void)
 	loss_npending = 0;
 }
 
+#define STATS_EVERY_NS 1000000000ull
+
+static struct prn_figures stats_sent;
+static uint64_t stats_sent_ns;
+static int stats_ever;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* IPC_PRN_STATS when due and changed (see the top). */
+static void stats_if_due(void)
+{
+	struct prn_figures f = {0};
+	uint64_t now = now_ns();
+	char buf[128];
+	int n;
+
+	if (!ready || (stats_ever && now - stats_sent_ns < STATS_EVERY_NS))
+		return;
+	if (out->figures) {
+		out->figures(&f);
+	} else {
+		f.delivered = printed;
+		f.rejected = invalid;
+	}
+	if (stats_ever && !memcmp(&f, &stats_sent, sizeof(f)))
+		return;
+	n = ipc_enc_prn_stats(buf, sizeof(buf), f.queue_lines, f.queue_bytes, f.spool_lines,
+			      f.spool_bytes, f.delivered, f.retries, f.rejected);
+	if (n < 0 || jb_child_send(buf, (size_t)n) < 0)
+		return;
+	stats_sent = f;
+	stats_sent_ns = now;
+	stats_ever = 1;
+}
+
 static void prn_counters(uint64_t *p, uint64_t *d)
 {
 	*p = printed;
 	*d = invalid;
+	stats_if_due();
 }
 
 static void prn_message(const struct ipc_msg *m)

@@ -14,6 +14,15 @@ struct jb_settings;
 
 struct event_base;
 
+/* What a printer reports of itself (IPC_PRN_STATS): lines held in memory
+ * and in its spool now, and since it started the lines delivered (written
+ * and flushed, or confirmed by the endpoint), the sends retried and the
+ * lines refused for good. */
+struct prn_figures {
+	uint64_t queue_lines, queue_bytes, spool_lines, spool_bytes;
+	uint64_t delivered, retries, rejected;
+};
+
 struct prn_output {
 	/* before confinement: the fd lines go to, or -1 with err */
 	int (*setup)(char *err, size_t errlen);
@@ -35,6 +44,9 @@ struct prn_output {
 	 * the kind's own directory, mode 0700, which root without
 	 * CAP_DAC_OVERRIDE cannot read) */
 	int (*setup_as_kind)(char *err, size_t errlen);
+	/* optional: a take output's figures (its outbox and spool); without
+	 * it a printer reports the lines it wrote and the invalid ones */
+	void (*figures)(struct prn_figures *f);
 };
 
 extern const struct prn_output prn_stdout;

@@ -104,13 +104,29 @@ struct sup_collector {
 	uint64_t seen_new, created_total_prev, lost_unseen, last_loss_log_ns;
 	/* what the last data_loss count was given (router.c, drops.c) */
 	uint64_t reported_unseen, reported_files_missing, reported_tampers_dropped;
+	uint64_t bpf_max_files, bpf_max_hot_files; /* [maps] files, hot_files */
 	uint64_t stats_prev[JB_STAT_MAX];
 	struct col_worker w[SUP_MAX_PROCS];
 	struct sup_dns *dns;
 	struct sup_cgctx *cg;	 /* cgroup ids -> paths (cgctx.c) */
+	/* the status document's figures (status.c): seen_new per map, the
+	 * kernel's created counters per map at the last query */
+	uint64_t seen[SUP_MAP_MAX], created_prev[SUP_MAP_MAX];
+	struct sup_col_figures fig;
 };
 
+const double sup_cadence_bounds[SUP_CADENCE_BOUNDS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+};
+
+const struct sup_col_figures *sup_collector_figures(const struct sup *s)
+{
+	return s->col ? &s->col->fig : NULL;
+}
+
 static uint64_t mono_ns(void);
+static void observe(struct sup_collector *c, const struct slot_state *st, uint64_t taken,
+		    uint32_t n_tasks_ordinary, uint32_t n_links_ordinary);
 
 /* One line per cadence, at debug level; make bench parses it. */
 static void report_cost(struct slot_state *st)
@@ -177,6 +193,8 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 		       sizeof(struct jb_tamper)) < 0)
 		return -1;
 	c->scan_bound = cf->map_files > cf->map_hot_files ? cf->map_files : cf->map_hot_files;
+	c->bpf_max_files = cf->map_files;
+	c->bpf_max_hot_files = cf->map_hot_files;
 	c->link_file_keys = calloc(links, sizeof(*c->link_file_keys));
 	c->file_found = calloc(links, sizeof(*c->file_found));
 	c->task_index = calloc(tasks, sizeof(*c->task_index));
@@ -266,6 +284,40 @@ static uint64_t grown(uint64_t now, uint64_t before)
 	return now > before ? now - before : 0;
 }
 
+/* Per map, for the status document: records created since the last
+ * query that this one did not see (the maps without a counter of their
+ * own: hot tasks, none; files, the changed links whose file was gone). */
+static void account_maps(struct sup_collector *c, const uint64_t *stats)
+{
+	static const int created_stat[SUP_MAP_MAX] = {
+		[SUP_MAP_TASKS] = JB_STAT_TASK_NEW, [SUP_MAP_LINKS] = JB_STAT_LINK_NEW,
+		[SUP_MAP_LINKS_HOT] = JB_STAT_HOT_NEW, [SUP_MAP_FLOWS] = JB_STAT_FLOW_NEW,
+		[SUP_MAP_TAMPER] = JB_STAT_TAMPER_NEW, [SUP_MAP_TASKS_HOT] = -1,
+		[SUP_MAP_FILES] = -1, [SUP_MAP_FILES_HOT] = -1,
+	};
+
+	for (int m = 0; m < SUP_MAP_MAX; m++) {
+		uint64_t created;
+
+		if (created_stat[m] < 0)
+			continue;
+		created = stats[created_stat[m]];
+		if (created - c->created_prev[m] > c->seen[m])
+			c->fig.evicted[m] += created - c->created_prev[m] - c->seen[m];
+		c->created_prev[m] = created;
+	}
+	c->fig.evicted[SUP_MAP_FILES] = c->files_missing;
+	/* the files maps are not read whole: at most what was ever created */
+	c->fig.entries[SUP_MAP_FILES] = stats[JB_STAT_FILE_NEW] < c->bpf_max_files
+					    ? stats[JB_STAT_FILE_NEW] : c->bpf_max_files;
+	c->fig.entries[SUP_MAP_FILES_HOT] = stats[JB_STAT_HOT_NEW] < c->bpf_max_hot_files
+						? stats[JB_STAT_HOT_NEW] : c->bpf_max_hot_files;
+	memcpy(c->fig.stats, stats, sizeof(c->fig.stats));
+	c->fig.lost_unseen = c->lost_unseen;
+	c->fig.files_missing = c->files_missing;
+	c->fig.tampers_dropped = c->tampers_dropped;
+}
+
 static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 			 const uint64_t *stats)
 {
@@ -276,6 +328,7 @@ static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 			   stats[JB_STAT_TAMPER_NEW];
 	uint64_t fails = 0, fails_prev = 0;
 
+	account_maps(c, stats);
 	/* created since the last query but not seen by this one: evicted */
 	if (created - c->created_total_prev > c->seen_new)
 		c->lost_unseen += created - c->created_total_prev - c->seen_new;
@@ -516,7 +569,7 @@ static void collect_tampers(struct sup *s, struct jb_snap_slot_hdr *h, uint64_t 
 	for (uint32_t i = 0; i < c->d_tamper.n; i++) {
 		const struct jb_tamper *t = (const struct jb_tamper *)c->d_tamper.vals + i;
 
-		c->seen_new += t->first_ns > prev_count && t->first_ns <= c->count_ns;
+		c->seen[SUP_MAP_TAMPER] += t->first_ns > prev_count && t->first_ns <= c->count_ns;
 		if (t->last_ns <= since)
 			continue;
 		if (jb_snap_add_tamper(&s->snap, h, t) < 0) {
@@ -538,7 +591,7 @@ void sup_collector_tick(struct sup *s)
 	struct jb_snap_slot_hdr *h;
 	struct slot_state *st;
 	uint64_t stats[JB_STAT_MAX], taken, since, prev_count;
-	uint32_t ntasks = 0, nlinks = 0, nflows = 0, n_tasks_ordinary;
+	uint32_t ntasks = 0, nlinks = 0, nflows = 0, n_tasks_ordinary, n_links_ordinary;
 	int slot = free_slot(c);
 
 	if (slot < 0) {
@@ -577,6 +630,7 @@ void sup_collector_tick(struct sup *s)
 	c->d_tasks.n = c->d_links.n = c->d_flows.n = c->d_tamper.n = 0;
 	if (dump_map(c, bpf->fd_links, cf->map_links, &c->d_links) < 0)
 		log_warn("reading the links map");
+	n_links_ordinary = c->d_links.n;
 	if (dump_map(c, bpf->fd_links_hot, cf->map_hot_links, &c->d_links) < 0)
 		log_warn("reading the hot links map");
 	if (dump_map(c, bpf->fd_flows, cf->map_flows, &c->d_flows) < 0)
@@ -597,14 +651,14 @@ void sup_collector_tick(struct sup *s)
 
 	/* first sightings, against the kernel's *_NEW counters (hot task
 	 * copies have no counter of their own; hot links do) */
-	c->seen_new = 0;
+	memset(c->seen, 0, sizeof(c->seen));
 	for (uint32_t i = 0; i < c->d_tasks.n; i++) {
 		const struct jb_task *t = (const struct jb_task *)c->d_tasks.vals + i;
 		c->task_index[i].key = t->key;
 		c->task_index[i].idx = i;
 		c->tgid_index[i].key = t->tgid;
 		c->tgid_index[i].idx = i;
-		c->seen_new += i < n_tasks_ordinary && t->first_ns > prev_count &&
+		c->seen[SUP_MAP_TASKS] += i < n_tasks_ordinary && t->first_ns > prev_count &&
 			       t->first_ns <= c->count_ns &&
 			       !(t->flags & JB_TASK_BACKFILL);
 	}
@@ -615,7 +669,8 @@ void sup_collector_tick(struct sup *s)
 	for (uint32_t i = 0; i < c->d_links.n; i++) {
 		const struct jb_link *l = (const struct jb_link *)c->d_links.vals + i;
 
-		c->seen_new += l->first_ns > prev_count && l->first_ns <= c->count_ns;
+		c->seen[i < n_links_ordinary ? SUP_MAP_LINKS : SUP_MAP_LINKS_HOT] +=
+			l->first_ns > prev_count && l->first_ns <= c->count_ns;
 		if (l->last_ns <= since)
 			continue;
 		links[nlinks].key = ((const struct jb_link_key *)c->d_links.keys)[i];
@@ -625,7 +680,7 @@ void sup_collector_tick(struct sup *s)
 	}
 	for (uint32_t i = 0; i < c->d_flows.n; i++) {
 		const struct jb_flow *f = (const struct jb_flow *)c->d_flows.vals + i;
-		c->seen_new += f->first_ns > prev_count && f->first_ns <= c->count_ns;
+		c->seen[SUP_MAP_FLOWS] += f->first_ns > prev_count && f->first_ns <= c->count_ns;
 		if (f->last_ns <= since)
 			continue;
 		flows[nflows++] = *f;
@@ -635,6 +690,9 @@ void sup_collector_tick(struct sup *s)
 	collect_tampers(s, h, since, prev_count, tasks, &ntasks);
 	st->query_ns = mono_ns() - taken;
 	c->last_query_ns = taken;
+	c->seen_new = 0;
+	for (int m = 0; m < SUP_MAP_MAX; m++)
+		c->seen_new += c->seen[m];
 	account_loss(s, c, taken, stats);
 
 	h->taken_ns = taken;
@@ -655,12 +713,36 @@ void sup_collector_tick(struct sup *s)
 	st->sent[1] = h->nfiles;
 	st->sent[2] = nlinks;
 	st->sent[3] = nflows;
+	observe(c, st, taken, n_tasks_ordinary, n_links_ordinary);
 
 	for (int i = 0; i < s->nprocs; i++)
 		if (is_worker(&s->procs[i]))
 			announce(s, &s->procs[i], slot);
 	if (!st->holders)
 		report_cost(st);
+}
+
+/* The status document's figures of this query (status.c). */
+static void observe(struct sup_collector *c, const struct slot_state *st, uint64_t taken,
+		    uint32_t n_tasks_ordinary, uint32_t n_links_ordinary)
+{
+	struct sup_col_figures *f = &c->fig;
+	uint64_t us = (st->query_ns + st->publish_ns) / 1000;
+	int b = 0;
+
+	while (b < SUP_CADENCE_BOUNDS && us > (uint64_t)(sup_cadence_bounds[b] * 1e6))
+		b++;
+	f->le[b]++;
+	f->cadences++;
+	f->sum_us += us;
+	f->last_query_ms = taken / 1000000;
+	f->skipped = c->skipped;
+	f->entries[SUP_MAP_TASKS] = n_tasks_ordinary;
+	f->entries[SUP_MAP_TASKS_HOT] = c->d_tasks.n - n_tasks_ordinary;
+	f->entries[SUP_MAP_LINKS] = n_links_ordinary;
+	f->entries[SUP_MAP_LINKS_HOT] = c->d_links.n - n_links_ordinary;
+	f->entries[SUP_MAP_FLOWS] = c->d_flows.n;
+	f->entries[SUP_MAP_TAMPER] = c->d_tamper.n;
 }
 
 int sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t done_seq, const char **why)

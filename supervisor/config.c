@@ -70,6 +70,7 @@ static const struct conf_key conf_keys[] = {
 	{ "agent", "log_level", K_LEVEL, offsetof(struct jb_config, log_level), 0, 0 },
 	U32("agent", "child_uid_base", child_uid_base, 1, UINT32_MAX - 1 - JB_KINDS_MAX),
 	U32("agent", "backlog_bytes", backlog_bytes, JB_CONF_BACKLOG_MIN, UINT32_MAX),
+	{ "agent", "status_socket", K_PATH, offsetof(struct jb_config, status_socket), 0, 0 },
 	U32("maps", "tasks", map_tasks, 64, 4194304),
 	U32("maps", "files", map_files, 64, 4194304),
 	U32("maps", "links", map_links, 64, 4194304),
@@ -167,6 +168,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->tamper_raw_hook = 0;
 	c->bpf_backend = JB_BACKEND_AUTO;
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
+	snprintf(c->status_socket, sizeof(c->status_socket), "%s", JB_CONF_STATUS_SOCKET);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
 	c->limits_worker = (struct jb_limits){JB_CONF_WORKER_MEMORY, 16, 100};
 	c->limits_printer = (struct jb_limits){JB_CONF_PRINTER_MEMORY, 16, 50};
@@ -821,6 +823,18 @@ static int audit_ok(struct conf_ctx *x)
 	return 1;
 }
 
+/* [agent] status_socket: a UNIX socket's path fits sun_path. */
+static int status_socket_ok(struct conf_ctx *x)
+{
+	size_t len = strlen(x->cfg.status_socket);
+
+	if (len > JB_CONF_STATUS_SOCKET_MAX)
+		return fail(x, seen_line(x, "agent", "status_socket"), "status_socket: a UNIX "
+			    "socket's path is at most %d bytes (this one has %zu)",
+			    JB_CONF_STATUS_SOCKET_MAX, len);
+	return 1;
+}
+
 /* Each enabled row's own section: its required keys set, its checks
  * passed. The error names the key's line, else the row's enabling key. */
 static int settings_ok(struct conf_ctx *x)
@@ -892,7 +906,7 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
-	if (!audit_ok(x) || !file_rotation_ok(x) || !settings_ok(x))
+	if (!audit_ok(x) || !status_socket_ok(x) || !file_rotation_ok(x) || !settings_ok(x))
 		return 0;
 	return printer_enabled(x);
 }
@@ -1002,6 +1016,7 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 	if (!x->failed && cross_check(x)) {
 		x->cfg.child_uid_base_line = seen_line(x, "agent", "child_uid_base");
 		x->cfg.audit_file_line = seen_line(x, "audit", "file");
+		x->cfg.status_socket_line = seen_line(x, "agent", "status_socket");
 		x->cfg.audit_key_line = seen_line(x, "audit", "key");
 		x->cfg.recipes_dir_line = seen_line(x, "recipes", "dir");
 		x->cfg.bpf_backend_line = seen_line(x, "bpf", "backend");

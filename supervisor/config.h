@@ -96,6 +96,10 @@ struct jb_config {
 	/* [bpf] */
 	int bpf_backend;		/* enum jb_backend */
 	int bpf_backend_line;		/* its line in the file, 0 = unset */
+	/* [agent] status_socket: the root-only status socket (statsock.c),
+	 * "" = none; at most JB_CONF_STATUS_SOCKET_MAX bytes (sun_path) */
+	char status_socket[4096];
+	int status_socket_line;
 	/* [audit] (supervisor/audit.c) */
 	char audit_file[4096];		/* "" = no audit log */
 	char audit_key[4096];		/* its HMAC key; the anchor is KEY.anchor */
@@ -122,6 +126,8 @@ struct jb_config {
 };
 
 #define JB_CONF_AUDIT_FILE "/var/log/jibril/audit.log"
+#define JB_CONF_STATUS_SOCKET "/run/jibril/status.sock"
+#define JB_CONF_STATUS_SOCKET_MAX 107	/* sizeof(sun_path) - 1 */
 #define JB_CONF_AUDIT_KEY "/var/lib/jibril/audit.key"
 
 /* Defaults, as documented in jibril.conf. */

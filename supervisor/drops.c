@@ -207,6 +207,17 @@ uint64_t sup_drops_total(const struct sup_drops *d, const char *who, enum sup_dr
 	return sup_drops_total_of(d, who, why_name[why]);
 }
 
+void sup_drops_each(const struct sup_drops *d,
+		    void (*fn)(void *arg, const char *who, const char *cause, uint64_t total),
+		    void *arg)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->e[i].total)
+			fn(arg, d->e[i].who, d->e[i].cause, d->e[i].total);
+	if (d->unclassified.total)
+		fn(arg, d->unclassified.who, d->unclassified.cause, d->unclassified.total);
+}
+
 /* The event's name: what was lost, in words (a printer's own causes share
  * one). */
 static const char *name_of(const char *cause)

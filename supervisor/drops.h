@@ -50,5 +50,9 @@ size_t sup_drops_summary(struct sup_drops *d, const char *hostname, sup_drops_em
 /* Everything lost since the start (tests, logs). */
 uint64_t sup_drops_total(const struct sup_drops *d, const char *who, enum sup_drop_why why);
 uint64_t sup_drops_total_of(const struct sup_drops *d, const char *who, const char *cause);
+/* fn for every (who, cause) that lost anything since the start. */
+void sup_drops_each(const struct sup_drops *d,
+		    void (*fn)(void *arg, const char *who, const char *cause, uint64_t total),
+		    void *arg);
 
 #endif

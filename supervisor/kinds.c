@@ -81,6 +81,10 @@ static int printer_message(struct sup *s, struct sup_proc *p, const struct ipc_m
 		return sup_router_printed(s, p, m->u.printed.seq, why);
 	if (m->type == IPC_LOSS)
 		return sup_router_loss(s, p, m->u.loss.cause, m->u.loss.count, m->u.loss.detail);
+	if (m->type == IPC_PRN_STATS) {
+		sup_status_prn_stats(p, m);
+		return 0;
+	}
 	*why = "unexpected message";
 	return -1;
 }

@@ -84,6 +84,20 @@ static const char *sup_state_name(enum sup_state s)
 	return "?";
 }
 
+const char *sup_state_label(enum sup_state st)
+{
+	switch (st) {
+	case ST_IDLE: return "idle";
+	case ST_SPAWNING: return "spawning";
+	case ST_HANDSHAKE: return "handshake";
+	case ST_READY: return "ready";
+	case ST_STOPPING: return "stopping";
+	case ST_THROTTLED: return "throttled";
+	case ST_DISABLED: return "disabled";
+	}
+	return "?";
+}
+
 uint64_t sup_now_ms(void)
 {
 	struct timespec ts;
@@ -152,11 +166,13 @@ static void proc_start(struct sup *s, struct sup_proc *p)
 
 	if (sup_spawn(s, p) < 0) {
 		/* nothing started (fork, socketpair, pipe): try again later */
-		arm_timer(p, restart_delay(s, p->backoff_ms));
+		p->restart_delay_ms = restart_delay(s, p->backoff_ms);
+		arm_timer(p, p->restart_delay_ms);
 		return;
 	}
 	p->oom_kills = ooms;
 	p->we_killed = p->killed_stopped = p->stopped = p->planned = 0;
+	p->kill_why = SUP_RESTART_OTHER;
 	p->kill_reason[0] = '\0';
 	p->spawned_ms = sup_now_ms();
 	p->ready_ms = 0;
@@ -184,8 +200,10 @@ static void proc_timer(evutil_socket_t fd, short what, void *arg)
 		break;
 	default:
 		/* its socket closed KILL_GRACE_MS ago and it is still there */
-		if (p->peer && p->peer->dead && p->pid > 0)
+		if (p->peer && p->peer->dead && p->pid > 0) {
 			sup_proc_kill(s, p, "did not exit after closing its IPC socket");
+			p->kill_why = SUP_RESTART_HANG;
+		}
 		break;
 	}
 }
@@ -320,6 +338,8 @@ static void proc_violation(struct sup *s, struct sup_proc *p, const char *why)
 {
 	p->peer->violation = 1;
 	log_warnx("%s[%d]: protocol violation: %s", p->kind->name, (int)p->pid, why);
+	if (p->state != ST_STOPPING)
+		p->kill_why = SUP_RESTART_PROTOCOL;
 	sup_proc_kill(s, p, "protocol violation");
 }
 
@@ -336,6 +356,8 @@ void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg
 		if (peer->violation) {
 			log_warnx("%s[%d]: protocol violation: %s", p->kind->name, (int)p->pid,
 				  peer->why);
+			if (p->state != ST_STOPPING)
+				p->kill_why = SUP_RESTART_PROTOCOL;
 			sup_proc_kill(s, p, "protocol violation");
 		} else if (p->state != ST_STOPPING) {
 			/* EOF: the exit (and its reason) follows; if it does not
@@ -442,6 +464,20 @@ static int killed_from_outside(const struct sup_proc *p, int status)
 	return WIFSIGNALED(status) && (WTERMSIG(status) == SIGKILL || WTERMSIG(status) == SIGTERM);
 }
 
+/* Why p's child ended, for the status document (status.h's names). */
+static int restart_why(const struct sup_proc *p, int status, int oom, int outside)
+{
+	if (oom)
+		return SUP_RESTART_CRASH;
+	if (outside)
+		return p->planned ? SUP_RESTART_PLANNED : SUP_RESTART_KILLED;
+	if (p->we_killed)
+		return p->kill_why;
+	if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0))
+		return SUP_RESTART_CRASH;
+	return SUP_RESTART_OTHER;
+}
+
 static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 {
 	const struct jb_config *c = &s->cfg;
@@ -519,6 +555,8 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 								      : p->backoff_ms * 2;
 	}
 	p->pid = -1;
+	p->restarts[restart_why(p, status, oom, outside)]++;
+	p->restart_delay_ms = delay;
 	arm_timer(p, delay);
 }
 
@@ -569,15 +607,19 @@ void sup_procs_tick(struct sup *s)
 		/* deadlines as sums, never differences: a heartbeat read below
 		 * stamps last_beat_ms after now, and now - last_beat_ms would wrap */
 		if ((p->state == ST_SPAWNING || p->state == ST_HANDSHAKE) &&
-		    now > p->spawned_ms + s->cfg.handshake_ms)
+		    now > p->spawned_ms + s->cfg.handshake_ms) {
+			p->kill_why = SUP_RESTART_HANG;
 			sup_proc_kill(s, p, "no handshake before its deadline");
+		}
 		else if (p->state == ST_READY && now > p->last_beat_ms + p->deadline_ms) {
 			/* a long cadence may have kept the loop from reading its
 			 * heartbeats: read them before calling it hung */
 			if (p->peer)
 				ipc_peer_drain(p->peer, 64);
-			if (p->state == ST_READY && now > p->last_beat_ms + p->deadline_ms)
+			if (p->state == ST_READY && now > p->last_beat_ms + p->deadline_ms) {
+				p->kill_why = SUP_RESTART_HANG;
 				sup_proc_kill(s, p, "hung: no heartbeat before its deadline");
+			}
 		}
 	}
 }

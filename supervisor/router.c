@@ -53,6 +53,7 @@
 #include "common/siphash.h"
 #include "supervisor/drops.h"
 #include "supervisor/limits.h"
+#include "supervisor/tally.h"
 #include "sup.h"
 
 #define DEDUP_SLOTS 65536
@@ -90,6 +91,7 @@ struct sup_router {
 	int retry_later;	   /* enqueue: a refused line is kept by its caller */
 	struct sup_limits *limits; /* the recipes' times limits */
 	struct sup_drops *drops;   /* what the cap made us drop */
+	struct sup_tally *tally;   /* per recipe kind: let through, suppressed */
 	char sendbuf[IPC_MAX_MSG];
 };
 
@@ -184,10 +186,12 @@ int sup_router_init(struct sup *s)
 
 	if (!rt || jb_siphash_key_random(&rt->key) < 0 ||
 	    !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog))) ||
-	    !(rt->limits = sup_limits_new()) || !(rt->drops = sup_drops_new())) {
+	    !(rt->limits = sup_limits_new()) || !(rt->drops = sup_drops_new()) ||
+	    !(rt->tally = sup_tally_new())) {
 		if (rt) {
 			free(rt->backlog);
 			sup_limits_free(rt->limits);
+			sup_drops_free(rt->drops);
 		}
 		free(rt);
 		return -1;
@@ -208,6 +212,7 @@ void sup_router_free(struct sup *s)
 	free(rt->backlog);
 	sup_limits_free(rt->limits);
 	sup_drops_free(rt->drops);
+	sup_tally_free(rt->tally);
 	free(rt);
 	s->rt = NULL;
 }
@@ -412,9 +417,12 @@ static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup
 	dedup_add(rt, h);
 	if (r && !sup_limits_check(rt->limits, r, limits)) {
 		log_debug("%s %s suppressed by its times limit", kind, dedup_key);
+		sup_tally_add(rt->tally, kind, SUP_TALLY_SUPPRESSED);
 		free(l);
 		return 0;
 	}
+	if (r)
+		sup_tally_add(rt->tally, kind, SUP_TALLY_ACCEPTED);
 	l->seq = rt->next_seq++;
 	l->len = len;
 	l->owner = owner;
@@ -643,4 +651,36 @@ void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
 	/* what it was handed and did not acknowledge goes again */
 	rt->sent_seq[i] = rt->printed_seq[i];
 	bl_trim(s);
+}
+
+void sup_router_backlog(const struct sup *s, uint64_t *lines, uint64_t *bytes)
+{
+	*lines = s->rt ? s->rt->bl_len : 0;
+	*bytes = s->rt ? s->rt->bl_bytes : 0;
+}
+
+/* Lines after its last acknowledgement (lines dropped for it under
+ * pressure and not yet trimmed included: a bound, cheap). */
+uint64_t sup_router_unacked(const struct sup *s, const struct sup_proc *p)
+{
+	const struct sup_router *rt = s->rt;
+
+	return rt && rt->next_seq - 1 > rt->printed_seq[p->index]
+		       ? rt->next_seq - 1 - rt->printed_seq[p->index] : 0;
+}
+
+void sup_router_each_kind(const struct sup *s,
+			  void (*fn)(void *arg, const char *kind, uint64_t accepted,
+				     uint64_t suppressed), void *arg)
+{
+	if (s->rt)
+		sup_tally_each(s->rt->tally, fn, arg);
+}
+
+void sup_router_each_loss(const struct sup *s,
+			  void (*fn)(void *arg, const char *who, const char *cause,
+				     uint64_t total), void *arg)
+{
+	if (s->rt)
+		sup_drops_each(s->rt->drops, fn, arg);
 }

@@ -42,6 +42,25 @@ enum sup_state {
 	ST_DISABLED,	/* exited with EX_CONFIG, or shutting down: no respawn */
 };
 
+/* Why a slot's child ended before it was restarted (procs.c decides,
+ * status.c names them: crash, hang, killed, protocol, planned, other). */
+enum sup_restart_why {
+	SUP_RESTART_CRASH = 0,	/* its own failure: a signal, an exit code, the OOM killer */
+	SUP_RESTART_HANG,	/* a missed heartbeat or handshake deadline */
+	SUP_RESTART_KILLED,	/* killed from outside */
+	SUP_RESTART_PROTOCOL,	/* a protocol violation */
+	SUP_RESTART_PLANNED,	/* replaced on purpose (outfile.c) */
+	SUP_RESTART_OTHER,	/* a clean exit, or killed by us for another reason */
+	SUP_RESTART_MAX,
+};
+
+/* A printer's own figures (IPC_PRN_STATS): gauges of now, and counters
+ * since that printer process started. */
+struct sup_prn_figures {
+	uint64_t queue_lines, queue_bytes, spool_lines, spool_bytes;
+	uint64_t delivered, retries, rejected;
+};
+
 /* What the supervisor does for a kind beyond the slot machine (the row's
  * hooks, supervisor/kinds.c). Every hook may be NULL. */
 struct sup_hooks {
@@ -105,6 +124,15 @@ struct sup_proc {
 	uint64_t log_window_ms;
 	uint32_t log_lines, log_dropped;
 	uint64_t processed, detections;	/* from the last heartbeat */
+	/* procs.c: restarts by why, the delay of the last one, and why we
+	 * killed the running child (enum sup_restart_why) */
+	uint64_t restarts[SUP_RESTART_MAX];
+	uint32_t restart_delay_ms;
+	int kill_why;
+	/* status.c: a printer's last IPC_PRN_STATS (prn_gen: its generation)
+	 * and the counters of its predecessors */
+	struct sup_prn_figures prn, prn_past;
+	uint64_t prn_gen;
 };
 
 #define SUP_MAX_PROCS JB_KINDS_MAX
@@ -113,6 +141,7 @@ struct sup_collector;
 struct sup_router;
 struct sup_audit;
 struct sup_cgroup;
+struct sup_statsock;
 
 struct sup {
 	struct jb_config cfg;
@@ -140,6 +169,9 @@ struct sup {
 	struct sup_audit *audit;	/* NULL: no audit log (audit.c) */
 	struct sup_cgroup *cg;	/* cgroup.c: NULL when children run without limits */
 	int exp_listen_fd;	/* exporter.c: the exporter's listening socket, or -1 */
+	int64_t started_s;	/* real time of the start (status.c; 0 in tests) */
+	uint64_t started_ms;	/* sup_now_ms() then */
+	struct sup_statsock *statsock;	/* statsock.c: NULL when off */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */
@@ -166,6 +198,22 @@ void sup_proc_dispatch(struct ipc_peer *peer, const struct ipc_msg *m, void *arg
 /* SIGHUP: call each running slot's reload hook. */
 void sup_procs_reload(struct sup *s);
 uint64_t sup_now_ms(void);
+/* The name of a slot state in the status document ("ready", ...). */
+const char *sup_state_label(enum sup_state st);
+
+/* --- status.c (the document itself: status.h) ---------------------------------- */
+/* A printer's IPC_PRN_STATS: kept for the status document; the counters
+ * of an earlier generation of the slot are added to its past. */
+void sup_status_prn_stats(struct sup_proc *p, const struct ipc_msg *m);
+
+/* --- statsock.c: the root-only status socket ([agent] status_socket) ---------- */
+/* Made at start-up (as root, before the privilege drop): a stale socket
+ * file of a supervisor that is gone is replaced; one another supervisor
+ * answers on is an error. 0 (also when off), or -1 with err. */
+int sup_statsock_open(struct sup *s, char *err, size_t errlen);
+/* Served on s->base from now on (after sup_statsock_open). */
+int sup_statsock_start(struct sup *s);
+void sup_statsock_close(struct sup *s);	/* closes clients, removes the file */
 
 /* --- spawn.c ------------------------------------------------------------------ */
 /* fork + re-exec one child of p's kind with its descriptors; 0, or -1
@@ -210,6 +258,27 @@ void sup_collector_catch_up(struct sup *s, struct sup_proc *p);
  * until the caller gives up. */
 int sup_collector_flush(struct sup *s, uint64_t *final_seq);
 void sup_collector_free(struct sup *s);
+/* The maps the status document describes, and the collector's figures. */
+enum sup_map_id {
+	SUP_MAP_TASKS = 0, SUP_MAP_TASKS_HOT, SUP_MAP_FILES, SUP_MAP_FILES_HOT,
+	SUP_MAP_LINKS, SUP_MAP_LINKS_HOT, SUP_MAP_FLOWS, SUP_MAP_TAMPER, SUP_MAP_MAX,
+};
+#define SUP_CADENCE_BOUNDS 11	/* 1 ms .. 2.5 s, status.h */
+struct sup_col_figures {
+	uint64_t last_query_ms;	/* CLOCK_MONOTONIC ms of the last query (0: none) */
+	uint64_t cadences;	/* queries taken */
+	uint64_t le[SUP_CADENCE_BOUNDS + 1]; /* per bound, not cumulative; last: +Inf */
+	uint64_t sum_us;	/* their total duration */
+	/* per map, at the last query: its entries (files maps: an upper
+	 * bound, they are not read whole) and since the start the records
+	 * evicted before any query saw them (kernel_evicted, per map) */
+	uint64_t entries[SUP_MAP_MAX], evicted[SUP_MAP_MAX];
+	uint64_t stats[JB_STAT_MAX];	/* the kernel's counters, last read */
+	uint64_t lost_unseen, files_missing, tampers_dropped, skipped;
+};
+/* NULL before sup_collector_init. */
+const struct sup_col_figures *sup_collector_figures(const struct sup *s);
+extern const double sup_cadence_bounds[SUP_CADENCE_BOUNDS];
 
 /* --- router.c ----------------------------------------------------------------- */
 int sup_router_init(struct sup *s);
@@ -231,6 +300,17 @@ size_t sup_router_drain(struct sup *s, struct sup_proc *p);
 uint64_t sup_router_in_hand(const struct sup *s, const struct sup_proc *p);
 void sup_router_pump(struct sup *s);
 void sup_router_free(struct sup *s);
+/* For the status document: the backlog, and per recipe kind what the
+ * router let through and what the times limits suppressed; each()
+ * calls fn for every (who, cause) of drops.c with its total. */
+void sup_router_backlog(const struct sup *s, uint64_t *lines, uint64_t *bytes);
+uint64_t sup_router_unacked(const struct sup *s, const struct sup_proc *p);
+void sup_router_each_kind(const struct sup *s,
+			  void (*fn)(void *arg, const char *kind, uint64_t accepted,
+				     uint64_t suppressed), void *arg);
+void sup_router_each_loss(const struct sup *s,
+			  void (*fn)(void *arg, const char *who, const char *cause,
+				     uint64_t total), void *arg);
 /* Bytes the router holds under [agent] backlog_bytes: with owner < 0 all
  * of it (the backlog and the copies queued to printer peers), else what is
  * charged to the producer in slot owner. */

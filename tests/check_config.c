@@ -108,6 +108,7 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_int_eq(a->tamper_raw_hook, b->tamper_raw_hook);
 	ck_assert_int_eq(a->bpf_backend, b->bpf_backend);
 	ck_assert_str_eq(a->audit_file, b->audit_file);
+	ck_assert_str_eq(a->status_socket, b->status_socket);
 	ck_assert_str_eq(a->audit_key, b->audit_key);
 	ck_assert_uint_eq(a->limits_worker.memory, b->limits_worker.memory);
 	ck_assert_uint_eq(a->limits_worker.pids, b->limits_worker.pids);
@@ -198,6 +199,8 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.audit_key, "/var/lib/jibril/audit.key");
 	ck_assert_int_eq(c.audit_file_line, 0);
 	ck_assert_int_eq(c.audit_key_line, 0);
+	ck_assert_str_eq(c.status_socket, "/run/jibril/status.sock");
+	ck_assert_int_eq(c.status_socket_line, 0);
 	/* [limits]: as jibril.conf documents them, and none set explicitly */
 	ck_assert_uint_eq(c.limits_worker.memory, 256ull << 20);
 	ck_assert_uint_eq(c.limits_worker.pids, 16);
@@ -233,6 +236,8 @@ START_TEST(test_repo_conf)
 	/* it spells out [audit] too, at the defaults */
 	ck_assert_int_gt(c.audit_file_line, 0);
 	ck_assert_int_eq(c.audit_key_line, c.audit_file_line + 7);
+	/* [agent] status_socket at its default */
+	ck_assert_int_gt(c.status_socket_line, 0);
 	/* and [bpf] backend = auto */
 	ck_assert_int_gt(c.bpf_backend_line, 0);
 }
@@ -519,6 +524,38 @@ START_TEST(test_audit_keys)
 	expect_error(path, 2, "unknown key 'anchor' in section [audit]");
 	write_tmp(path, sizeof(path), "twice.conf", twice, sizeof(twice) - 1);
 	expect_error(path, 3, "duplicate key 'key' in section [audit] (first set on line 2)");
+}
+END_TEST
+
+/* [agent] status_socket: a path, absolute, that fits a sun_path; empty: off */
+START_TEST(test_status_socket_key)
+{
+	struct jb_config c;
+	char path[256], longer[256];
+	static const char set[] = "[agent]\nstatus_socket = /srv/j/s.sock\n";
+	static const char off[] = "[agent]\n\nstatus_socket =\n";
+	static const char rel[] = "[agent]\nstatus_socket = s.sock\n";
+	int n;
+
+	write_tmp(path, sizeof(path), "set.conf", set, sizeof(set) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(c.status_socket, "/srv/j/s.sock");
+	ck_assert_int_eq(c.status_socket_line, 2);
+	write_tmp(path, sizeof(path), "off.conf", off, sizeof(off) - 1);
+	load_ok(path, &c);
+	ck_assert_str_eq(c.status_socket, "");
+	ck_assert_int_eq(c.status_socket_line, 3);
+	write_tmp(path, sizeof(path), "rel.conf", rel, sizeof(rel) - 1);
+	expect_error(path, 2, "status_socket: 's.sock' is not an absolute path");
+	/* 108 bytes: one more than sun_path holds */
+	n = snprintf(longer, sizeof(longer), "[agent]\n# x\nstatus_socket = /%0107d\n", 0);
+	write_tmp(path, sizeof(path), "long.conf", longer, (size_t)n);
+	expect_error(path, 3, "status_socket: a UNIX socket's path is at most 107 bytes (this one "
+		     "has 108)");
+	n = snprintf(longer, sizeof(longer), "[agent]\nstatus_socket = /%0106d\n", 0);
+	write_tmp(path, sizeof(path), "fits.conf", longer, (size_t)n);
+	load_ok(path, &c);
+	ck_assert_uint_eq(strlen(c.status_socket), 107);
 }
 END_TEST
 
@@ -1483,6 +1520,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_kind_sections);
 	tcase_add_test(tc, test_exporter_keys);
 	tcase_add_test(tc, test_audit_keys);
+	tcase_add_test(tc, test_status_socket_key);
 	tcase_add_test(tc, test_child_ids);
 	suite_add_tcase(s, tc);
 

@@ -5,6 +5,8 @@
  * Protocol v2: IPC_DETECTION carries a 4th field (the times-limit keys) and
  * IPC_RECIPE {name, data, flags} ships recipe sources to the workers.
  * Protocol v3: IPC_LOSS {cause, count, detail}, a printer's lost detections.
+ * Protocol v4: IPC_PRN_STATS {queue_lines, queue_bytes, spool_lines,
+ * spool_bytes, delivered, retries, rejected}, a printer's own figures.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@ static const uint32_t all_types[] = {
 	IPC_CONFIG, IPC_SNAPSHOT, IPC_PRINT, IPC_HELLO, IPC_READY, IPC_HEARTBEAT,
 	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED, IPC_RECIPE, IPC_LOSS,
 	IPC_STATUS,
+	IPC_PRN_STATS,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -47,6 +50,7 @@ static const char *sig_of(uint32_t type)
 	case IPC_PRINTED: return "u";
 	case IPC_LOSS: return "sus";
 	case IPC_STATUS: return "s";
+	case IPC_PRN_STATS: return "uuuuuuu";
 	}
 	return NULL;
 }
@@ -234,6 +238,7 @@ static int enc_one(uint32_t type, char *buf, size_t cap)
 	case IPC_PRINTED: return ipc_enc_printed(buf, cap, 99);
 	case IPC_LOSS: return ipc_enc_loss(buf, cap, "spool_full", 17, "spool /var/x: 3 files");
 	case IPC_STATUS: return ipc_enc_status(buf, cap, json, strlen(json));
+	case IPC_PRN_STATS: return ipc_enc_prn_stats(buf, cap, 1, 2, 3, 4, 5, 6, 7);
 	case IPC_RECIPE:
 		return ipc_enc_recipe(buf, cap, "builtin:recipes/execution/x.yaml", "- kind: x\n", 10,
 				      IPC_RCP_END);
@@ -463,6 +468,24 @@ START_TEST(rt_printed)
 	ck_assert_int_eq(dec(BUF, n), 0);
 	ck_assert_uint_eq(M.type, IPC_PRINTED);
 	ck_assert_uint_eq(M.u.printed.seq, 5);
+}
+END_TEST
+
+START_TEST(rt_prn_stats)
+{
+	int n = ipc_enc_prn_stats(BUF, sizeof(BUF), 3, 1200, 10, 4096, UINT64_MAX, 2, 0);
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_uint_eq(M.type, IPC_PRN_STATS);
+	ck_assert_uint_eq(M.u.prn_stats.queue_lines, 3);
+	ck_assert_uint_eq(M.u.prn_stats.queue_bytes, 1200);
+	ck_assert_uint_eq(M.u.prn_stats.spool_lines, 10);
+	ck_assert_uint_eq(M.u.prn_stats.spool_bytes, 4096);
+	ck_assert_uint_eq(M.u.prn_stats.delivered, UINT64_MAX);
+	ck_assert_uint_eq(M.u.prn_stats.retries, 2);
+	ck_assert_uint_eq(M.u.prn_stats.rejected, 0);
+	ck_assert_int_eq(IPC_PRN_STATS, 222);
 }
 END_TEST
 
@@ -743,7 +766,7 @@ START_TEST(mal_version)
 	expect_reject(b.sb.data, b.sb.size, want);
 	mb_free(&b);
 	/* protocol v1 (no limits field, no IPC_RECIPE), v2 (no IPC_LOSS) and
-	 * v3 (no IPC_STATUS) are refused too */
+	 * v3 (no IPC_STATUS, no IPC_PRN_STATS) are refused too */
 	ck_assert_int_eq(IPC_PROTO_VERSION, 4);
 	mb_hdr(&b, 2, 3, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version 3");
@@ -1264,6 +1287,10 @@ START_TEST(roles_table)
 	ck_assert(!ipc_msg_allowed(IPC_LOSS, W) && !ipc_msg_allowed(IPC_LOSS, S) &&
 		  !ipc_msg_allowed(IPC_LOSS, W | P));
 	ck_assert_int_eq(IPC_LOSS, 221);
+	/* a printer's figures: printers only */
+	ck_assert(ipc_msg_allowed(IPC_PRN_STATS, P));
+	ck_assert(!ipc_msg_allowed(IPC_PRN_STATS, W) && !ipc_msg_allowed(IPC_PRN_STATS, S) &&
+		  !ipc_msg_allowed(IPC_PRN_STATS, W | P));
 
 	/* supervisor-only types, never from a child */
 	ck_assert(ipc_msg_allowed(IPC_CONFIG, S) && ipc_msg_allowed(IPC_SNAPSHOT, S) &&
@@ -1365,7 +1392,7 @@ static Suite *ipc_suite(void)
 
 	add(s, "roundtrip", (const TTest *[]){ rt_config, rt_snapshot, rt_print,
 		rt_print_unterminated, rt_hello, rt_ready, rt_heartbeat, rt_log, rt_snapshot_done,
-		rt_detection, rt_printed, rt_loss, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
+		rt_detection, rt_printed, rt_loss, rt_prn_stats, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
 		NULL }, 0);
 	/* protocol v2 budget: every detection field at its limit in one message */
 	add(s, "detection_budget", (const TTest *[]){ rt_detection_max_fits, NULL }, 0);

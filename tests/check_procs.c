@@ -208,6 +208,9 @@ START_TEST(test_backoff_doubles)
 	ck_assert_uint_eq(d[3], 320);
 	ck_assert_uint_eq(d[4], 320); /* the cap */
 	ck_assert_msg(log_has("killed by signal 6"), "log:\n%s", logbuf);
+	/* the status document's reasons: each one a crash */
+	ck_assert_uint_ge(P()->restarts[SUP_RESTART_CRASH], 5);
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_KILLED] + P()->restarts[SUP_RESTART_HANG], 0);
 	sup_down();
 }
 END_TEST
@@ -287,6 +290,8 @@ START_TEST(test_handshake_deadline)
 	ck_assert(log_has("SPAWNING -> STOPPING: no handshake before its deadline"));
 	ck_assert(log_has("killed by signal 9"));
 	ck_assert_int_eq(P()->state, ST_THROTTLED);
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_HANG], 1);
+	ck_assert_uint_eq(P()->restart_delay_ms, 300); /* throttle_ms */
 	sup_down();
 }
 END_TEST
@@ -300,6 +305,8 @@ START_TEST(test_garbage_is_killed_at_once)
 	ck_assert_msg(log_has("READY -> STOPPING: protocol violation"), "log:\n%s", logbuf);
 	ck_assert(log_has("killed by signal 9"));
 	ck_assert(!log_has("did not stop within"));
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_PROTOCOL], 1);
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_CRASH], 0);
 	sup_down();
 }
 END_TEST
@@ -325,6 +332,7 @@ START_TEST(test_hang_escalates_to_sigkill)
 	ck_assert(log_has("killed by signal 9"));
 	ck_assert_msg(took >= 950 && took < 3000, "SIGKILL %llu ms after SIGTERM",
 		      (unsigned long long)took);
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_HANG], 1);
 	sup_down();
 }
 END_TEST
@@ -348,6 +356,8 @@ START_TEST(test_outside_kill_is_not_a_crash_loop)
 	for (int i = 0; i < n; i++)
 		ck_assert_msg(d[i] == 40, "restart %d after %u ms: the back-off grew", i, d[i]);
 	ck_assert(log_has("killed from outside"));
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_KILLED], 4);
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_CRASH], 0);
 	sup_down();
 }
 END_TEST
@@ -369,6 +379,8 @@ START_TEST(test_outside_stop_is_replaced)
 	ck_assert_int_eq(delays("restarting in", d, 4), 1);
 	ck_assert_uint_eq(d[0], 40);
 	ck_assert_uint_eq(P()->backoff_ms, 40);
+	/* a stopped child we killed as hung: a kill from outside */
+	ck_assert_uint_eq(P()->restarts[SUP_RESTART_KILLED], 1);
 	ck_assert(run_until(is_ready, 3000));
 	ck_assert_int_ne(P()->pid, old);
 	sup_down();
