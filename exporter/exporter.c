@@ -79,6 +79,14 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
 	}
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		/* the headers GET would have, no body (evhttp 2.1 would send it) */
+		char n[24];
+
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(h, "Content-Length", n);
+		len = 0;
+	}
 	if (evbuffer_add(b, body, len) < 0) {
 		evbuffer_free(b);
 		evhttp_send_error(req, 500, NULL);
