@@ -38,6 +38,7 @@
 #include "agent_harness.h"
 #include "exporter/exporter.h"
 #include "ipc/msg.h"
+#include "supervisor/config.h"
 
 /* --- documents --------------------------------------------------------------- */
 
@@ -486,6 +487,67 @@ START_TEST(test_shared_stop)
 }
 END_TEST
 
+/* "Key:\tvalue" of a /proc/PID/status text, into out */
+static void status_field(const char *status, const char *key, char *out, size_t len)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\n%s:\t", key);
+	p = strstr(status, k);
+	ck_assert_msg(p != NULL, "no %s", key);
+	p += strlen(k);
+	snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
+}
+
+/* Confined like every child: its own uid, no capabilities, no_new_privs,
+ * seccomp; fd 4 the socket the supervisor bound, fd 5 (its settings)
+ * closed, no file of its own. */
+START_TEST(test_confined)
+{
+	struct jbh_agent *a = shared();
+	pid_t pid = jbh_child_pid(a, "exporter");
+	const struct jb_kind *k = jb_kind_find(jb_kinds, jb_nkinds, "exporter");
+	char path[64], f[256], want[64], link[256], *st;
+	unsigned id;
+	ssize_t n;
+
+	ck_assert_int_gt(pid, 0);
+	ck_assert_ptr_nonnull(k);
+	id = JB_CONF_UID_BASE + (unsigned)(k - jb_kinds);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	st = jbh_slurp(path, NULL);
+	ck_assert_ptr_nonnull(st);
+	snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", id, id, id, id);
+	status_field(st, "Uid", f, sizeof(f));
+	ck_assert_str_eq(f, want);
+	status_field(st, "CapEff", f, sizeof(f));
+	ck_assert_str_eq(f, "0000000000000000");
+	status_field(st, "CapBnd", f, sizeof(f));
+	ck_assert_str_eq(f, "0000000000000000");
+	status_field(st, "NoNewPrivs", f, sizeof(f));
+	ck_assert_str_eq(f, "1");
+	status_field(st, "Seccomp", f, sizeof(f));
+	ck_assert_str_eq(f, "2");
+	free(st);
+	snprintf(path, sizeof(path), "/proc/%d/fd/4", (int)pid);
+	n = readlink(path, link, sizeof(link) - 1);
+	ck_assert_int_gt(n, 0);
+	link[n] = '\0';
+	ck_assert_msg(!strncmp(link, "socket:[", 8), "fd 4 is %s", link);
+	for (int fd = 5; fd < 64; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		/* libevent's epoll and signal pipe, clients: nothing from a path */
+		ck_assert_msg(link[0] != '/' && strncmp(link, "/memfd", 6),
+			      "fd %d is %s", fd, link);
+	}
+}
+END_TEST
+
 START_TEST(test_metrics_during_run)
 {
 	struct jbh_agent *a = shared();
@@ -762,6 +824,7 @@ int main(void)
 		tc = tcase_create("agent");
 		tcase_add_unchecked_fixture(tc, shared_up, shared_down);
 		tcase_set_timeout(tc, 120);
+		tcase_add_test(tc, test_confined);
 		tcase_add_test(tc, test_metrics_during_run);
 		tcase_add_test(tc, test_http_answers);
 		tcase_add_test(tc, test_worker_killed);
