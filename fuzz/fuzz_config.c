@@ -168,7 +168,8 @@ static void check_values(const struct jb_config *c, size_t nlines)
 		const struct jb_kind *k = &jb_kinds[i];
 		const char *path = kind_path(c, k);
 
-		if (k->enable != JB_EN_PATH && c->kind_on[i] != 0 && c->kind_on[i] != 1)
+		if (k->enable != JB_EN_PATH && k->enable != JB_EN_SETTING && c->kind_on[i] != 0 &&
+		    c->kind_on[i] != 1)
 			broken("accepted %s = %d, not a boolean", k->name, c->kind_on[i]);
 		if (k->enable == JB_EN_PATH &&
 		    (!cstr_in(path, sizeof(c->printer_file)) || (path[0] && path[0] != '/')))
@@ -218,6 +219,8 @@ static size_t emit(const struct jb_config *c, char *out, size_t cap)
 		    int_at(c, bools[i].off) ? "yes" : "off");
 	for (size_t i = 0; i < jb_nkinds; i++) {
 		const struct jb_kind *k = &jb_kinds[i];
+		if (k->enable == JB_EN_SETTING)
+			continue; /* no key of its own: its section's first key (below) */
 		if (k->enable == JB_EN_PATH)
 			OUT("[%s]\n%s = %s\n", kind_section(k), k->name, kind_path(c, k));
 		else
