@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,10 @@ static int exp_setup(const struct jb_kind *k, char *err, size_t errlen)
 	int listening = 0, flags;
 	socklen_t len = sizeof(listening);
 
+	/* libevent writes answers with writev: a client gone before it read
+	 * its answer must be an EPIPE, not a SIGPIPE that ends the exporter
+	 * (no handler can be changed once confined) */
+	signal(SIGPIPE, SIG_IGN);
 	if (getsockopt(JB_CHILD_AUX_FD, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
 	    !listening) {
 		snprintf(err, errlen, "fd %d is not a listening socket", JB_CHILD_AUX_FD);

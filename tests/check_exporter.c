@@ -501,7 +501,7 @@ static void status_field(const char *status, const char *key, char *out, size_t 
 }
 
 /* Confined like every child: its own uid, no capabilities, no_new_privs,
- * seccomp; fd 4 the socket the supervisor bound, fd 5 (its settings)
+ * seccomp, SIGPIPE ignored; fd 4 the socket the supervisor bound, fd 5 (its settings)
  * closed, no file of its own. */
 START_TEST(test_confined)
 {
@@ -529,6 +529,10 @@ START_TEST(test_confined)
 	ck_assert_str_eq(f, "1");
 	status_field(st, "Seccomp", f, sizeof(f));
 	ck_assert_str_eq(f, "2");
+	/* SIGPIPE ignored: a client gone before its answer is an EPIPE, not
+	 * the end of the exporter */
+	status_field(st, "SigIgn", f, sizeof(f));
+	ck_assert_msg(strtoull(f, NULL, 16) & (1ull << (SIGPIPE - 1)), "SigIgn %s", f);
 	free(st);
 	snprintf(path, sizeof(path), "/proc/%d/fd/4", (int)pid);
 	n = readlink(path, link, sizeof(link) - 1);
@@ -672,7 +676,8 @@ START_TEST(test_exporter_killed)
 END_TEST
 
 /* An unprivileged local user cannot stop it answering: idle connections
- * past its descriptors, a huge request, half-sent requests. */
+ * past its descriptors, a huge request, half-sent requests, clients that
+ * reset the connection before their answer. */
 START_TEST(test_floods)
 {
 	enum { IDLE = 300 };
@@ -710,6 +715,20 @@ START_TEST(test_floods)
 			ck_abort_msg("huge write: %s", strerror(errno));
 	}
 	free(huge);
+	/* clients that ask for /metrics twice and close without reading (a
+	 * write to a socket the client reset is an EPIPE for it: SIGPIPE is
+	 * ignored, test_confined checks that) */
+	for (int i = 0; i < 50; i++) {
+		int c = connect_to(port, 1000);
+		static const char req[] = "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+					  "GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n";
+
+		if (c < 0)
+			continue;
+		if (write(c, req, sizeof(req) - 1) < 0)
+			ck_abort_msg("write: %s", strerror(errno));
+		close(c);
+	}
 	/* it still answers, within its client timeouts */
 	t0 = jbh_now_ms();
 	ck_assert_msg(health_wait(port, 200, "ok", 30000, &r), "/healthz %d under the flood",
