@@ -25,6 +25,9 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev lib
             iptables sshpass sudo libnats-dev
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
             libcrypto libcurl libssl libnats
+# sd_notify(3): READY/STATUS/WATCHDOG under systemd (supervisor/notify.c)
+DEB_PKGS += libsystemd-dev
+PC_LIBS  += libsystemd
 
 CFLAGS   ?= -O2 -g
 # WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds

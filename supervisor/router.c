@@ -644,3 +644,8 @@ void sup_router_printer_gone(struct sup *s, struct sup_proc *p)
 	rt->sent_seq[i] = rt->printed_seq[i];
 	bl_trim(s);
 }
+
+uint64_t sup_router_lines(const struct sup *s)
+{
+	return s->rt && s->rt->next_seq ? s->rt->next_seq - 1 : 0;
+}

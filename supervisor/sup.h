@@ -113,6 +113,7 @@ struct sup_collector;
 struct sup_router;
 struct sup_audit;
 struct sup_cgroup;
+struct sup_notify;
 
 struct sup {
 	struct jb_config cfg;
@@ -139,6 +140,7 @@ struct sup {
 	struct jb_bpf *bpf;	/* the kernel side (NULL in tests without BPF) */
 	struct sup_audit *audit;	/* NULL: no audit log (audit.c) */
 	struct sup_cgroup *cg;	/* cgroup.c: NULL when children run without limits */
+	struct sup_notify *notify;	/* notify.c: NULL when not run by systemd */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */
@@ -230,6 +232,9 @@ size_t sup_router_drain(struct sup *s, struct sup_proc *p);
 uint64_t sup_router_in_hand(const struct sup *s, const struct sup_proc *p);
 void sup_router_pump(struct sup *s);
 void sup_router_free(struct sup *s);
+/* Lines the router took since the start (detections and the agent's own
+ * events): notify.c's STATUS line. */
+uint64_t sup_router_lines(const struct sup *s);
 /* Bytes the router holds under [agent] backlog_bytes: with owner < 0 all
  * of it (the backlog and the copies queued to printer peers), else what is
  * charged to the producer in slot owner. */
