@@ -201,8 +201,8 @@ bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 
 # what only the tests run: nats-server (JetStream) for check_nats; python3 and openssl for
 # check_https's TLS server (tests/helpers/https_server.py) and its certificates; logrotate,
-# which check_filerot runs for real
-TEST_DEB_PKGS := nats-server python3 openssl logrotate
+# which check_filerot runs for real; mandoc, which lints the man pages (check_install)
+TEST_DEB_PKGS := nats-server python3 openssl logrotate mandoc
 $(OUT)/.test-deps: Makefile | $(OUT)/.deps
 	$(call install_missing,$(TEST_DEB_PKGS))
 	@touch $@
