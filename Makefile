@@ -140,6 +140,11 @@ $(OUT)/tests/helpers/exechop: tests/helpers/exechop.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -nostdlib -fno-stack-protector -o $@ $<
 
+# check_install runs the agent under the unit's seccomp hardening with it
+$(OUT)/tests/helpers/unitfilter: tests/helpers/unitfilter.c | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs libseccomp)
+
 # the fake child of check_procs speaks the real IPC codec
 $(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o
 	@mkdir -p $(dir $@)

@@ -457,6 +457,32 @@ START_TEST(test_unit_directives)
 		ck_assert_msg(!strstr(unit, line), "the unit sets %s", never[i]);
 	}
 	ck_assert_msg(strstr(unit, "\nWatchdogSec=") != NULL, "the unit has no WatchdogSec");
+	/* every hardening directive set is one tests/helpers/unitfilter.c
+	 * applies, so the end-to-end test ran the agent under it */
+	{
+		static const char *const emulated[] = {
+			"LockPersonality", "RestrictRealtime", "RestrictSUIDSGID",
+			"RestrictNamespaces", "SystemCallArchitectures", "RestrictAddressFamilies",
+			"MemoryDenyWriteExecute",
+		};
+		const char *h = strstr(unit, "\n# --- hardening"), *end = strstr(unit, "\n# --- left out");
+		int n = 0;
+
+		ck_assert_msg(h && end && h < end, "the unit's hardening block markers are gone");
+		for (const char *l = strchr(h + 1, '\n') + 1; l < end; l = strchr(l, '\n') + 1) {
+			char name[64];
+			int known = 0;
+
+			if (*l == '#' || *l == '\n' || sscanf(l, "%63[A-Za-z]=", name) != 1)
+				continue;
+			for (size_t i = 0; i < sizeof(emulated) / sizeof(emulated[0]); i++)
+				known |= !strcmp(name, emulated[i]);
+			ck_assert_msg(known, "the unit sets %s, which tests/helpers/unitfilter.c does "
+				      "not emulate", name);
+			n++;
+		}
+		ck_assert_int_eq(n, (int)(sizeof(emulated) / sizeof(emulated[0])));
+	}
 	free(unit);
 }
 END_TEST
@@ -595,7 +621,10 @@ START_TEST(test_sd_notify_end_to_end)
 	struct jbh_agent a;
 	struct notes ns = {0};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char dir[] = "/tmp/jb-notify-XXXXXX", wrap[128], usec[32], *real;
+	char dir[] = "/tmp/jb-notify-XXXXXX", wrap[128], usec[32], filter[4096], *real;
+	struct jbh_match m;
+	json_t *ev;
+	pid_t trig;
 	int i, ready, total, feeds, statuses;
 	uint64_t t, last;
 	FILE *f;
@@ -607,13 +636,17 @@ START_TEST(test_sd_notify_end_to_end)
 	ck_assert_msg(bind(ns.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind: %s",
 		      strerror(errno));
 	/* WATCHDOG_PID must be the supervisor's: a shell that sets it to its
-	 * own pid and then becomes the agent (exec keeps the pid) */
+	 * own pid and then becomes the agent (exec keeps the pid), under the
+	 * unit's seccomp hardening (tests/helpers/unitfilter.c) as systemd
+	 * would run it */
 	real = realpath(jbh_bin(), NULL);
 	ck_assert(real != NULL);
+	jbh_helper(filter, sizeof(filter), "unitfilter");
+	ck_assert_msg(access(filter, X_OK) == 0, "%s is not built", filter);
 	snprintf(wrap, sizeof(wrap), "%s/jibril", dir);
 	f = fopen(wrap, "w");
 	ck_assert(f != NULL);
-	fprintf(f, "#!/bin/sh\nWATCHDOG_PID=$$ exec %s \"$@\"\n", real);
+	fprintf(f, "#!/bin/sh\nWATCHDOG_PID=$$ exec %s %s \"$@\"\n", filter, real);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(wrap, 0755), 0);
 	free(real);
@@ -639,6 +672,12 @@ START_TEST(test_sd_notify_end_to_end)
 		ck_assert_msg(!strstr(ns.text[j], "READY=1"), "READY=1 twice");
 	ck_assert_msg(jbh_log_has(&a, "watchdog fed every 1000 ms"),
 		      "the supervisor did not take WATCHDOG_USEC/WATCHDOG_PID as its own");
+	/* the hardened agent detects */
+	trig = jbh_trigger_for(&a, "file_access", &m);
+	ev = jbh_wait_event(&a, jbh_match, &m, jbh_detect_deadline(&a));
+	ck_assert_msg(ev != NULL, "no %s detection for pid %d under the unit's hardening", m.kind,
+		      (int)trig);
+	json_decref(ev);
 
 	/* 6 s: WATCHDOG=1 about every second and never a gap of a whole
 	 * period; a STATUS= refresh (every 5 s) */
