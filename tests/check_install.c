@@ -735,6 +735,28 @@ END_TEST
 
 /* --- under the real systemd ------------------------------------------------------------ */
 
+/* text with its first line that starts with prefix replaced by line
+ * (malloc'd); asserts there is one */
+static char *replace_line(const char *text, const char *prefix, const char *line)
+{
+	char want[128], *out;
+	const char *p, *end;
+	size_t n;
+
+	snprintf(want, sizeof(want), "\n%s", prefix);
+	p = strstr(text, want);
+	ck_assert_msg(p != NULL, "no line %s", prefix);
+	end = strchr(p + 1, '\n');
+	end = end ? end : p + strlen(p);
+	n = (size_t)(p + 1 - text);
+	out = malloc(n + strlen(line) + strlen(end) + 1);
+	ck_assert(out != NULL);
+	memcpy(out, text, n);
+	strcpy(out + n, line);
+	strcat(out, end);
+	return out;
+}
+
 /* systemctl show -p PROP --value UNIT, trimmed (malloc'd) */
 static char *unit_prop(const char *unit, const char *prop)
 {
@@ -760,7 +782,8 @@ static int systemctl(const char *verb, const char *unit)
 START_TEST(test_under_systemd)
 {
 	const char *unit_name = "jibril-check-install.service";
-	char dir[] = "/tmp/jb-systemd-XXXXXX", conf[128], unit[256], src[512], *text, *p, *bin;
+	char dir[] = "/tmp/jb-systemd-XXXXXX", conf[128], unit[256], src[512], exec[1024];
+	char *text, *t1, *t2, *bin;
 	char *pid0, *pid1 = NULL, *state = NULL, *status;
 	FILE *f;
 	uint64_t deadline;
@@ -781,22 +804,24 @@ START_TEST(test_under_systemd)
 		dir, dir, dir);
 	ck_assert_int_eq(fclose(f), 0);
 	/* the repository's unit, as a runtime unit of its own (gone at reboot)
-	 * starting this build with this configuration */
+	 * starting this build with this configuration, and a runtime
+	 * directory of its own (an installed agent's /run/jibril stays) */
 	snprintf(src, sizeof(src), "%s/contrib/systemd/jibril.service", jbh_src());
 	text = jbh_slurp(src, NULL);
 	ck_assert(text != NULL);
-	p = strstr(text, "\nExecStart=");
-	ck_assert(p != NULL);
-	p[1] = '\0';
-	p = strchr(p + 2, '\n');
 	bin = realpath(jbh_bin(), NULL);
 	ck_assert(bin != NULL);
+	snprintf(exec, sizeof(exec), "ExecStart=%s --config %s", bin, conf);
+	t1 = replace_line(text, "ExecStart=", exec);
+	t2 = replace_line(t1, "RuntimeDirectory=", "RuntimeDirectory=jibril-check-install");
 	snprintf(unit, sizeof(unit), "/run/systemd/system/%s", unit_name);
 	f = fopen(unit, "w");
 	ck_assert(f != NULL);
-	fprintf(f, "%sExecStart=%s --config %s%s", text, bin, conf, p);
+	fputs(t2, f);
 	ck_assert_int_eq(fclose(f), 0);
 	free(text);
+	free(t1);
+	free(t2);
 	free(bin);
 	ck_assert(systemctl("daemon-reload", NULL));
 
