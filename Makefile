@@ -25,6 +25,9 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libevent-dev lib
             iptables sshpass sudo libnats-dev
 PC_LIBS  := libbpf libevent msgpack libseccomp jansson inih libcap-ng yaml-0.1 libpcre2-8 \
             libcrypto libcurl libssl libnats
+# sd_notify(3): READY/STATUS/WATCHDOG under systemd (supervisor/notify.c)
+DEB_PKGS += libsystemd-dev
+PC_LIBS  += libsystemd
 
 CFLAGS   ?= -O2 -g
 # WERROR=1 (CI) turns every warning into an error; SECCOMP_LOG=1 builds
@@ -138,6 +141,11 @@ $(OUT)/tests/helpers/exechop: tests/helpers/exechop.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -nostdlib -fno-stack-protector -o $@ $<
 
+# check_install runs the agent under the unit's seccomp hardening with it
+$(OUT)/tests/helpers/unitfilter: tests/helpers/unitfilter.c | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs libseccomp)
+
 # the fake child of check_procs speaks the real IPC codec
 $(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o
 	@mkdir -p $(dir $@)
@@ -199,8 +207,8 @@ bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 
 # what only the tests run: nats-server (JetStream) for check_nats; python3 and openssl for
 # check_https's TLS server (tests/helpers/https_server.py) and its certificates; logrotate,
-# which check_filerot runs for real
-TEST_DEB_PKGS := nats-server python3 openssl logrotate
+# which check_filerot runs for real; mandoc, which lints the man pages (check_install)
+TEST_DEB_PKGS := nats-server python3 openssl logrotate mandoc
 $(OUT)/.test-deps: Makefile | $(OUT)/.deps
 	$(call install_missing,$(TEST_DEB_PKGS))
 	@touch $@
@@ -291,3 +299,67 @@ check: fuzz-run
 
 clean:
 	rm -rf $(OUT)
+
+# --- install: the binary, the systemd unit, the configuration, man pages --------
+#   make install [DESTDIR=/staging] [PREFIX=/usr/local]     (root)
+#   make uninstall (same variables)
+# GNU/Debian layout: the daemon in $(PREFIX)/sbin, pages in $(PREFIX)/share/man,
+# the unit in $(PREFIX)/lib/systemd/system (systemd reads /usr/local/lib too),
+# and configuration in /etc whatever the prefix (the binary's default is
+# /etc/jibril/jibril.conf). An existing jibril.conf is never overwritten: the
+# new one goes next to it as jibril.conf.dist.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+INSTALL    ?= install
+# root's files when run as root (or under fakeroot): the agent refuses a
+# configuration or a recipe directory of another owner
+INSTALL_OWN := $(if $(filter 0,$(shell id -u)),-o root -g root)
+CONFDIR := $(DESTDIR)$(SYSCONFDIR)/jibril
+SUBST := sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: install uninstall
+# remade each time: they follow the variables of this invocation
+$(OUT)/install/jibril.service: contrib/systemd/jibril.service FORCE
+	@mkdir -p $(dir $@)
+	$(SUBST) $< > $@.tmp && mv $@.tmp $@
+$(OUT)/install/jibril.conf: jibril.conf contrib/jibril.conf.install.sed FORCE
+	@mkdir -p $(dir $@)
+	$(SUBST) contrib/jibril.conf.install.sed > $@.sed
+	sed -f $@.sed jibril.conf > $@.tmp && rm -f $@.sed && mv $@.tmp $@
+
+install: $(OUT)/jibril $(OUT)/install/jibril.service $(OUT)/install/jibril.conf
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) $(INSTALL_OWN) -m 0755 $(OUT)/jibril $(DESTDIR)$(SBINDIR)/jibril
+	$(INSTALL) $(INSTALL_OWN) -m 0644 $(OUT)/install/jibril.service $(DESTDIR)$(UNITDIR)/jibril.service
+	$(INSTALL) $(INSTALL_OWN) -m 0644 man/jibril.8 $(DESTDIR)$(MANDIR)/man8/jibril.8
+	$(INSTALL) $(INSTALL_OWN) -m 0644 man/jibril.conf.5 $(DESTDIR)$(MANDIR)/man5/jibril.conf.5
+	$(INSTALL) $(INSTALL_OWN) -m 0644 contrib/logrotate/jibril $(DESTDIR)$(SYSCONFDIR)/logrotate.d/jibril
+	@# root's, and no one else may read them: recipes are detection logic
+	$(INSTALL) $(INSTALL_OWN) -d -m 0700 $(CONFDIR) $(CONFDIR)/recipes
+	@if [ -e $(CONFDIR)/jibril.conf ]; then \
+		echo "$(INSTALL) $(INSTALL_OWN) -m 0600 $(OUT)/install/jibril.conf $(CONFDIR)/jibril.conf.dist"; \
+		$(INSTALL) $(INSTALL_OWN) -m 0600 $(OUT)/install/jibril.conf $(CONFDIR)/jibril.conf.dist && \
+		echo "kept the existing $(CONFDIR)/jibril.conf; the new one is jibril.conf.dist"; \
+	else \
+		echo "$(INSTALL) $(INSTALL_OWN) -m 0600 $(OUT)/install/jibril.conf $(CONFDIR)/jibril.conf"; \
+		$(INSTALL) $(INSTALL_OWN) -m 0600 $(OUT)/install/jibril.conf $(CONFDIR)/jibril.conf; \
+	fi
+	@[ -n "$(DESTDIR)" ] || echo "installed; now: systemctl daemon-reload && systemctl enable --now jibril"
+
+# what install put there; an edited jibril.conf, local recipes, the logs,
+# spools and audit key (/var/log/jibril, /var/lib/jibril) stay. The kernel
+# side of a stopped agent stays pinned until `jibril --unload`: run it first.
+uninstall: $(OUT)/install/jibril.conf
+	rm -f $(DESTDIR)$(SBINDIR)/jibril $(DESTDIR)$(UNITDIR)/jibril.service \
+		$(DESTDIR)$(MANDIR)/man8/jibril.8 $(DESTDIR)$(MANDIR)/man5/jibril.conf.5 \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/jibril $(CONFDIR)/jibril.conf.dist
+	@if cmp -s $(OUT)/install/jibril.conf $(CONFDIR)/jibril.conf; then \
+		echo "rm -f $(CONFDIR)/jibril.conf"; rm -f $(CONFDIR)/jibril.conf; \
+	elif [ -e $(CONFDIR)/jibril.conf ]; then echo "kept $(CONFDIR)/jibril.conf (edited)"; fi
+	@rmdir $(CONFDIR)/recipes 2>/dev/null || [ ! -d $(CONFDIR)/recipes ] || \
+		echo "kept $(CONFDIR)/recipes (not empty)"
+	@rmdir $(CONFDIR) 2>/dev/null || true

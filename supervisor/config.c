@@ -380,6 +380,30 @@ static const struct conf_key *find_key(struct conf_ctx *x, const char *section, 
 	return k ? k : setting_key(x, section, name, idx);
 }
 
+const char *jb_config_key_at(size_t i, const char **section)
+{
+	if (i < NKEYS) {
+		*section = conf_keys[i].section;
+		return conf_keys[i].name;
+	}
+	i -= NKEYS;
+	if (i < jb_nkinds) {
+		*section = jb_config_kind_section(&jb_kinds[i]);
+		return jb_kinds[i].name;
+	}
+	i -= jb_nkinds;
+	for (size_t r = 0; r < jb_nkinds; r++) {
+		const struct jb_settings_def *d = jb_kinds[r].settings;
+
+		if (d && i < d->nkeys) {
+			*section = jb_kinds[r].name;
+			return d->keys[i].name;
+		}
+		i -= d ? d->nkeys : 0;
+	}
+	return NULL;
+}
+
 int *jb_config_kind(struct jb_config *c, const char *name)
 {
 	for (size_t i = 0; i < jb_nkinds; i++)

@@ -132,6 +132,9 @@ struct jb_config {
 
 /* Defaults, as documented in jibril.conf. */
 void jb_config_defaults(struct jb_config *c);
+/* Every key this parser knows, for the documentation tests: the i-th
+ * one's name and, in *section, its section; NULL past the last. */
+const char *jb_config_key_at(size_t i, const char **section);
 
 /* The enable flag of the boolean kind named name (a row of jb_kinds), or
  * NULL when there is no such row. */

@@ -35,6 +35,7 @@
 #include "supervisor/cgroup.h"
 #include "supervisor/exporter.h"
 #include "supervisor/limits.h"
+#include "supervisor/notify.h"
 #include "supervisor/outfile.h"
 #include "supervisor/owner.h"
 
@@ -191,7 +192,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (sig == SIGHUP) {
+		sup_notify_reloading(&sup);
 		reload();
+		sup_notify_reloaded(&sup);
 		return;
 	}
 	if (sig == SIGUSR1) {
@@ -207,6 +210,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	/* what happened up to now (the signal's sender among it: a tamper
 	 * record) is examined and printed before the workers stop */
 	log_info("signal %d: stopping after a last query", (int)sig);
+	sup_notify_stopping(&sup);
 	sup_audit(&sup, "shutdown", json_pack("{s:i,s:s}", "signal", (int)sig, "name", strsignal(sig)));
 	sup.stopping_since_ms = sup_now_ms();
 	sup_procs_flush_begin(&sup);
@@ -221,6 +225,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void on_cadence(evutil_socket_t fd, short what, void *arg)
 {
 	sup_collector_tick(&sup);
+	sup_notify_cadence(&sup);
 	sup_router_pump(&sup);
 	sup_exporter_push(&sup);
 }
@@ -372,11 +377,13 @@ static int run_supervisor(const char *config_path)
 	if (sup_privdrop(bpf.fd_meta, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	jb_landlock_report(); /* once: what the children's sandbox cannot enforce here */
+	sup_notify_init(&sup); /* systemd (NOTIFY_SOCKET): READY once the children are */
 	sup_procs_start(&sup);
 	log_info("jibril %s running: cadence %u ms, %d children", JIBRIL_VERSION, sup.cfg.cadence_ms,
 		 sup.nprocs);
 	event_base_dispatch(sup.base);
 
+	sup_notify_stopping(&sup); /* a second signal, or the loop ended otherwise */
 	sup_router_summary(&sup); /* the printers drain it with the rest */
 	sup_procs_stop(&sup);
 	sup_cgroup_free(&sup); /* the children are reaped */
@@ -385,6 +392,7 @@ static int run_supervisor(const char *config_path)
 	event_free(sup.ev_tick);
 	event_free(sup.ev_summary);
 	event_free(sup.ev_flush);
+	sup_notify_free(&sup);
 	for (int i = 0; i < 5; i++)
 		event_free(sev[i]);
 	jb_bpf_unload(&bpf);

@@ -142,6 +142,7 @@ struct sup_router;
 struct sup_audit;
 struct sup_cgroup;
 struct sup_statsock;
+struct sup_notify;
 
 struct sup {
 	struct jb_config cfg;
@@ -172,6 +173,7 @@ struct sup {
 	int64_t started_s;	/* real time of the start (status.c; 0 in tests) */
 	uint64_t started_ms;	/* sup_now_ms() then */
 	struct sup_statsock *statsock;	/* statsock.c: NULL when off */
+	struct sup_notify *notify;	/* notify.c: NULL when not run by systemd */
 };
 
 /* --- procs.c ------------------------------------------------------------------ */
@@ -311,6 +313,9 @@ void sup_router_each_kind(const struct sup *s,
 void sup_router_each_loss(const struct sup *s,
 			  void (*fn)(void *arg, const char *who, const char *cause,
 				     uint64_t total), void *arg);
+/* Lines the router took since the start (detections and the agent's own
+ * events): notify.c's STATUS line. */
+uint64_t sup_router_lines(const struct sup *s);
 /* Bytes the router holds under [agent] backlog_bytes: with owner < 0 all
  * of it (the backlog and the copies queued to printer peers), else what is
  * charged to the producer in slot owner. */
