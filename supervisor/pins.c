@@ -137,7 +137,11 @@ int jb_pins_open(struct jb_pins *p, const char *dir, const char *where, char *er
 		log_info("mounted a BPF filesystem on %s for the pins", BPFFS_ROOT);
 	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: cannot make pin_dir %s: %s", where, dir, strerror(errno));
+		const char *b = strrchr(dir, '/');
+		snprintf(err, errlen, "%s: cannot make pin_dir %s: %s", where, dir,
+			 errno == EPERM && b && strchr(b, '.') ?
+				 "a BPF filesystem refuses '.' in names: choose a name without one" :
+				 strerror(errno));
 		return -1;
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

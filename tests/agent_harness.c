@@ -197,12 +197,17 @@ void jbh_kill_leftovers(void)
 
 /* --- pins ---------------------------------------------------------------- */
 
-/* The pin directory of the agent whose directory is dir. */
+/* The pin directory of the agent whose directory is dir (bpffs refuses
+ * dots in names: jbtest.XXXXXX becomes jbtest_XXXXXX). */
 static void own_pin_dir(const char *dir, char *out, size_t len)
 {
 	const char *b = strrchr(dir, '/');
+	char *d;
 
 	snprintf(out, len, "/sys/fs/bpf/%s", b ? b + 1 : dir);
+	for (d = out + strlen("/sys/fs/bpf/"); *d; d++)
+		if (*d == '.')
+			*d = '_';
 }
 
 int jbh_unpin(const char *dir)
