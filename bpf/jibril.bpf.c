@@ -86,7 +86,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* set by the loader before load */
 const volatile __u64 jb_seed = 0;
-const volatile __u32 jb_agent_tgid = 0;
+/* The supervisor's tgid. In .bss, not .rodata: the maps (.bss among them)
+ * are pinned and outlive a supervisor that crashed, and the programs keep
+ * running; the next supervisor writes its own tgid here before it does
+ * anything the programs would record, so the programs still attached from
+ * before know it as the agent (supervisor/pins.c). */
+volatile __u32 jb_agent_tgid = 0;
 
 /* The query epoch: user space bumps it at the start of each query, after
  * reading its clock and before reading the maps (jb_bpf_new_epoch()). A

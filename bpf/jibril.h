@@ -21,7 +21,7 @@
 #include <linux/types.h>
 #endif
 
-#define JB_LAYOUT_VERSION 5
+#define JB_LAYOUT_VERSION 6
 
 #define JB_COMM_LEN 16
 #define JB_PATH_LEN 256 /* paths longer than this are cut and flagged */
@@ -229,6 +229,16 @@ struct jb_meta {
 	__u64 seed;
 	__u32 layout_version;
 	__u32 _pad;
+	/* CLOCK_MONOTONIC ns: every record whose last_ns is not newer was
+	 * looked at by every worker, and what they found acknowledged by every
+	 * printer. A supervisor resuming the pinned maps starts its queries
+	 * after it (collector.c), so a crash repeats at most what came after. */
+	__u64 resume_ns;
+	/* the loss accounting of the last query (collector.c): its count_ns
+	 * and the kernel's created records then, so that a resuming
+	 * supervisor counts what was evicted while none ran, once */
+	__u64 count_ns;
+	__u64 created;
 };
 
 /* --- seeded hashing, identical in BPF and C ---------------------------- */

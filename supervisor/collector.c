@@ -35,10 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include <bpf/bpf.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "loader.h"
 #include "sup.h"
 #include "supervisor/audit.h"
@@ -106,6 +110,11 @@ struct sup_collector {
 	uint64_t reported_unseen, reported_files_missing, reported_tampers_dropped;
 	uint64_t bpf_max_files, bpf_max_hot_files; /* [maps] files, hot_files */
 	uint64_t stats_prev[JB_STAT_MAX];
+	/* the resume point (jb_meta.resume_ns): candidates (since, the router's
+	 * last seq then), oldest first; one is reached when every printer
+	 * acknowledged that seq */
+	struct { uint64_t since_ns, seq; } resume[16];
+	int nresume;
 	struct col_worker w[SUP_MAX_PROCS];
 	struct sup_dns *dns;
 	struct sup_cgctx *cg;	 /* cgroup ids -> paths (cgctx.c) */
@@ -180,6 +189,17 @@ int sup_collector_init(struct sup *s, struct jb_bpf *b)
 	s->col = c;
 	c->bpf = b;
 	c->latest_slot = -1;
+	if (b && b->resumed) {
+		/* the previous supervisor finished everything up to resume_ns:
+		 * every worker starts after it, and the loss accounting goes on
+		 * from its last query (what was evicted while none ran counts) */
+		for (int i = 0; i < SUP_MAX_PROCS; i++)
+			c->w[i].acked_taken_ns = b->meta.resume_ns;
+		c->count_ns = b->meta.count_ns;
+		c->created_total_prev = b->meta.created;
+		if (jb_bpf_stats(b, c->stats_prev) < 0)
+			memset(c->stats_prev, 0, sizeof(c->stats_prev));
+	}
 	/* the protected (hot) maps are read into the same arrays, after the
 	 * ordinary ones: the snapshot makes no difference between them (files
 	 * are scanned in chunks, see collect_files()) */
@@ -259,6 +279,77 @@ static uint64_t global_since(struct sup *s)
 	return m == UINT64_MAX ? c->last_query_ns : m;
 }
 
+/* The resume point moves to the newest 'since' whose detections every
+ * printer acknowledged: since is taken as a candidate with the router's
+ * last seq of that moment (every worker acknowledged the snapshots up to
+ * it, and sent their detections before that), and reached when the
+ * router's settled seq passes it. Stored with the loss accounting in
+ * jb_meta every cadence (one map update). */
+static void resume_advance(struct sup *s, struct sup_collector *c, uint64_t since)
+{
+	const int max = (int)(sizeof(c->resume) / sizeof(c->resume[0]));
+	uint64_t settled, best = 0;
+	int k = 0;
+
+	if (!c->bpf)
+		return;
+	if (since > c->bpf->meta.resume_ns &&
+	    (!c->nresume || since > c->resume[c->nresume - 1].since_ns)) {
+		if (c->nresume == max) { /* the oldest goes: the point only lags */
+			memmove(c->resume, c->resume + 1, (size_t)(max - 1) * sizeof(c->resume[0]));
+			c->nresume--;
+		}
+		c->resume[c->nresume].since_ns = since;
+		c->resume[c->nresume].seq = sup_router_last_seq(s);
+		c->nresume++;
+	}
+	settled = sup_router_settled(s);
+	while (k < c->nresume && c->resume[k].seq <= settled)
+		best = c->resume[k++].since_ns;
+	memmove(c->resume, c->resume + k, (size_t)(c->nresume - k) * sizeof(c->resume[0]));
+	c->nresume -= k;
+	if (best > c->bpf->meta.resume_ns)
+		c->bpf->meta.resume_ns = best;
+	jb_bpf_meta_store(c->bpf);
+}
+
+/* Someone rewrote the programs' idea of which process is the agent (the
+ * pinned .bss, through a mapping: no bpf() hook sees it): put ours back
+ * and say so, as the tamper detections would. */
+static void agent_guard(struct sup *s, struct sup_collector *c)
+{
+	uint32_t found = jb_bpf_agent_check(c->bpf);
+	char now[64], dedup[64], *json;
+	struct timespec ts;
+	json_t *ev;
+
+	if (!found)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	jb_iso_time((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, now, sizeof(now));
+	snprintf(dedup, sizeof(dedup), "agent_tgid/%u/%lld", found, (long long)ts.tv_sec);
+	log_warnx("the programs' agent pid was rewritten from outside to %u (the pinned .bss): "
+		  "that process was left out of detection until now; restored", found);
+	sup_audit_loss(s, "agent_tgid", "the agent pid in the kernel was rewritten to %u", found);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:I, s:I}}", "timestamp", now,
+		       "kind", "tamper_agent_state", "name",
+		       "The agent's identity in the kernel was rewritten", "mechanism", "agent",
+		       "importance", "critical", "hostname", s->hostname, "tamper", "what",
+		       "agent_tgid", "found_pid", (json_int_t)(found == UINT32_MAX ? 0 : found),
+		       "restored_pid", (json_int_t)getpid());
+	json = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
+	if (json)
+		sup_router_agent_event(s, dedup, json);
+	free(json);
+	json_decref(ev);
+}
+
+void sup_collector_save_resume(struct sup *s)
+{
+	if (s->col)
+		resume_advance(s, s->col, global_since(s));
+}
+
 static void announce(struct sup *s, struct sup_proc *p, int slot)
 {
 	struct sup_collector *c = s->col;
@@ -333,6 +424,10 @@ static void account_loss(struct sup *s, struct sup_collector *c, uint64_t now,
 	if (created - c->created_total_prev > c->seen_new)
 		c->lost_unseen += created - c->created_total_prev - c->seen_new;
 	c->created_total_prev = created;
+	if (c->bpf) {
+		c->bpf->meta.count_ns = c->count_ns;
+		c->bpf->meta.created = created;
+	}
 	static const int fail_stats[] = {JB_STAT_TASK_FAIL, JB_STAT_FILE_FAIL, JB_STAT_LINK_FAIL,
 					 JB_STAT_FLOW_FAIL, JB_STAT_PATH_FAIL, JB_STAT_HOT_FAIL,
 					 JB_STAT_TAMPER_FAIL};
@@ -694,6 +789,8 @@ void sup_collector_tick(struct sup *s)
 	for (int m = 0; m < SUP_MAP_MAX; m++)
 		c->seen_new += c->seen[m];
 	account_loss(s, c, taken, stats);
+	resume_advance(s, c, since);
+	agent_guard(s, c);
 
 	h->taken_ns = taken;
 	h->since_ns = since;

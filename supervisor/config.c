@@ -92,6 +92,8 @@ static const struct conf_key conf_keys[] = {
 	U32("debug", "query_gap_ms", query_gap_ms, 0, 1000),
 	BOOL("tamper", "raw_syscall_hook", tamper_raw_hook),
 	{ "bpf", "backend", K_BACKEND, offsetof(struct jb_config, bpf_backend), 0, 0 },
+	{ "bpf", "pin_dir", K_PATH, offsetof(struct jb_config, bpf_pin_dir), 0, 0 },
+	BOOL("bpf", "keep_on_stop", bpf_keep_on_stop),
 	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
 	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
 	LIMIT("worker_memory", K_MEM, limits_worker.memory),
@@ -167,6 +169,7 @@ void jb_config_defaults(struct jb_config *c)
 	c->query_gap_ms = 0;
 	c->tamper_raw_hook = 0;
 	c->bpf_backend = JB_BACKEND_AUTO;
+	snprintf(c->bpf_pin_dir, sizeof(c->bpf_pin_dir), "%s", JB_CONF_PIN_DIR);
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
 	snprintf(c->status_socket, sizeof(c->status_socket), "%s", JB_CONF_STATUS_SOCKET);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
@@ -1044,6 +1047,7 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 		x->cfg.audit_key_line = seen_line(x, "audit", "key");
 		x->cfg.recipes_dir_line = seen_line(x, "recipes", "dir");
 		x->cfg.bpf_backend_line = seen_line(x, "bpf", "backend");
+		x->cfg.bpf_pin_dir_line = seen_line(x, "bpf", "pin_dir");
 		for (size_t i = 0; i < jb_nkinds; i++)
 			x->cfg.kind_line[i] = x->seen[NKEYS + i];
 		ret = 0;

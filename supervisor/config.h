@@ -18,6 +18,7 @@
  * largest, 56 KiB, detections). */
 #define JB_CONF_BACKLOG_BYTES (64u << 20)
 #define JB_CONF_BACKLOG_MIN (4u << 20)
+#define JB_CONF_PIN_DIR "/sys/fs/bpf/jibril" /* [bpf] pin_dir default */
 /* [printers] file_max_bytes: 100 MiB by default; 0 (never by size) or at
  * least 64 KiB, the largest message a line comes in (supervisor/outfile.c) */
 #define JB_CONF_FILE_MAX_BYTES (100u << 20)
@@ -100,6 +101,9 @@ struct jb_config {
 	 * "" = none; at most JB_CONF_STATUS_SOCKET_MAX bytes (sun_path) */
 	char status_socket[4096];
 	int status_socket_line;
+	char bpf_pin_dir[4096];		/* maps and links pinned here (bpffs); "" = none */
+	int bpf_pin_dir_line;		/* its line in the file, 0 = unset */
+	int bpf_keep_on_stop;		/* a clean stop leaves the programs pinned */
 	/* [audit] (supervisor/audit.c) */
 	char audit_file[4096];		/* "" = no audit log */
 	char audit_key[4096];		/* its HMAC key; the anchor is KEY.anchor */

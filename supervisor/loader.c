@@ -18,8 +18,11 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -347,7 +350,7 @@ static struct jibril_bpf *open_object(struct jb_bpf *b, const struct jb_config *
 		return NULL;
 	}
 	skel->rodata->jb_seed = b->seed;
-	skel->rodata->jb_agent_tgid = (__u32)getpid();
+	skel->bss->jb_agent_tgid = (__u32)getpid(); /* a new .bss starts with it */
 	bpf_map__set_max_entries(skel->maps.jb_tasks, cfg->map_tasks);
 	bpf_map__set_max_entries(skel->maps.jb_files, cfg->map_files);
 	bpf_map__set_max_entries(skel->maps.jb_links, cfg->map_links);
@@ -367,29 +370,190 @@ static struct jibril_bpf *open_object(struct jb_bpf *b, const struct jb_config *
 	return skel;
 }
 
+/* Pins found: resume them (same seed, same maps) when their layout is
+ * ours, else remove them, saying why. 1: resume, with b->meta read. */
+static int pins_decide(struct jb_bpf *b)
+{
+	int r = jb_pins_read_meta(&b->pins, &b->meta);
+
+	if (r == 0 && b->meta.layout_version == JB_LAYOUT_VERSION)
+		return 1;
+	if (r == 0 || r == 1)
+		log_warnx("the maps pinned under %s have layout %u, this jibril %u: replaced (what "
+			  "the kernel recorded before this start is not resumed)", b->pins.dir,
+			  r == 0 ? b->meta.layout_version : 0, JB_LAYOUT_VERSION);
+	else if (jb_pins_any(&b->pins))
+		log_warnx("pins under %s without jb_meta: replaced", b->pins.dir);
+	else
+		return 0;
+	if (jb_pins_remove(&b->pins) < 0)
+		log_warn("cannot remove every old pin under %s", b->pins.dir);
+	return 0;
+}
+
+/* Resuming: before anything else the programs still attached from before
+ * would record or report (the backend probe loads a program, the load
+ * creates maps), tell them that we are the agent: our tgid into the
+ * pinned .bss through a mapping of it, not a bpf() write they would
+ * report as a stranger writing the agent's maps; then jb_agent. The
+ * skeleton is only opened here (no bpf() call) for the map's name, size. */
+static void adopt_early(struct jb_bpf *b)
+{
+	struct jibril_bpf *skel = jibril_bpf__open();
+	long page = sysconf(_SC_PAGESIZE);
+	__u32 tgid = (__u32)getpid();
+	char err[256];
+	size_t sz;
+	void *m;
+	int fd;
+
+	if (!skel) {
+		log_warn("cannot open the BPF object to tell the running programs our pid");
+		return;
+	}
+	sz = ((size_t)bpf_map__value_size(skel->maps.bss) + (size_t)page - 1) & ~((size_t)page - 1);
+	fd = jb_pins_map_fd(&b->pins, bpf_map__name(skel->maps.bss));
+	m = fd >= 0 ? mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	if (m != MAP_FAILED) {
+		__atomic_store_n((__u32 *)(void *)((char *)m +
+						    offsetof(struct jibril_bpf__bss, jb_agent_tgid)),
+				 tgid, __ATOMIC_SEQ_CST);
+		munmap(m, sz);
+	} else {
+		log_warn("cannot map the pinned .bss to tell the running programs our pid: they "
+			 "may report this start as tampering");
+	}
+	if (fd >= 0)
+		close(fd);
+	jibril_bpf__destroy(skel);
+	b->fd_agent = jb_pins_map_fd(&b->pins, "jb_agent");
+	if (b->fd_agent >= 0 && jb_self_supervisor(b, err, sizeof(err)) < 0)
+		log_warnx("%s", err);
+	if (b->fd_agent >= 0)
+		close(b->fd_agent);
+	b->fd_agent = -1;
+}
+
+/* Resumed: the agent's processes of the previous supervisor are gone
+ * (their exit removes them, but not while no program ran): drop every
+ * jb_agent entry whose process is not the one it names. */
+static void agent_prune(struct jb_bpf *b)
+{
+	__u32 key, next, *prev = NULL;
+	struct jb_agent a;
+	__u32 stale[64];
+	int n = 0;
+
+	while (n < (int)(sizeof(stale) / sizeof(stale[0])) &&
+	       bpf_map_get_next_key(b->fd_agent, prev, &next) == 0) {
+		char path[64], buf[1024];
+		uint64_t ticks;
+		uint32_t ppid;
+		ssize_t r = -1;
+		int fd;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(b->fd_agent, &key, &a) < 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/stat", key);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			r = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (r > 0) {
+			buf[r] = '\0';
+			if (jb_parse_proc_stat(buf, &ppid, &ticks, NULL, 0) == 0 &&
+			    jb_hash_task(b->seed, key, ticks) == a.task_key)
+				continue;
+		}
+		stale[n++] = key;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(b->fd_agent, &stale[i]);
+	if (n)
+		log_debug("dropped %d agent processes of the previous supervisor from jb_agent", n);
+}
+
+/* open_object, and with pins: check them (resume) and point the maps at
+ * them. *resume is cleared when the pinned maps do not fit. */
+static struct jibril_bpf *open_pinned(struct jb_bpf *b, const struct jb_config *cfg,
+				      const char *veto, const char *conf_path, int *resume,
+				      char *err, size_t errlen)
+{
+	struct jibril_bpf *skel = open_object(b, cfg, veto, conf_path, err, errlen);
+	char why[256];
+
+	if (!skel || b->pins.dir_fd < 0)
+		return skel;
+	if (*resume && jb_pins_check_maps(&b->pins, skel->obj, why, sizeof(why)) < 0) {
+		log_warnx("cannot resume the maps pinned under %s: %s; replaced (what the kernel "
+			  "recorded before this start is not resumed)", b->pins.dir, why);
+		jb_pins_remove(&b->pins);
+		*resume = 0;
+	}
+	if (jb_pins_set_paths(&b->pins, skel->obj) < 0) {
+		snprintf(err, errlen, "cannot set the pin paths under %s", b->pins.dir);
+		jibril_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
 		const char *conf_path, char *err, size_t errlen)
 {
 	struct jibril_bpf *skel;
-	struct jb_meta meta = {0};
+	char where[4200];
 	__u32 zero = 0;
-	int e;
+	int e, resume = 0;
 
 	memset(b, 0, sizeof(*b));
+	b->pins.dir_fd = -1;
 	libbpf_set_print(libbpf_print);
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0) {
 		snprintf(err, errlen, "cannot count possible CPUs");
 		return -1;
 	}
-	if (getrandom(&b->seed, sizeof(b->seed), 0) != sizeof(b->seed)) {
+	if (cfg->bpf_pin_dir_line)
+		snprintf(where, sizeof(where), "%s:%d", conf_path, cfg->bpf_pin_dir_line);
+	else
+		snprintf(where, sizeof(where), "%s: [bpf] pin_dir (default)", conf_path);
+	if (jb_pins_open(&b->pins, cfg->bpf_pin_dir, where, err, errlen) < 0)
+		return JB_BPF_ECONFIG;
+	if (b->pins.dir_fd >= 0)
+		resume = pins_decide(b);
+	if (resume) {
+		b->seed = b->meta.seed;
+		adopt_early(b);
+	} else if (getrandom(&b->seed, sizeof(b->seed), 0) != sizeof(b->seed)) {
 		snprintf(err, errlen, "getrandom: %s", strerror(errno));
+		jb_pins_close(&b->pins, 0);
 		return -1;
 	}
-	skel = open_object(b, cfg, NULL, conf_path, err, errlen);
-	if (!skel)
+	skel = open_pinned(b, cfg, NULL, conf_path, &resume, err, errlen);
+	if (!skel) {
+		jb_pins_close(&b->pins, 0);
 		return b->backend == -2 ? JB_BPF_ECONFIG : -1;
+	}
 	e = jibril_bpf__load(skel) ? errno : 0;
+	if (e && resume) {
+		/* libbpf would not reuse a pinned map after all */
+		log_warnx("cannot load the BPF object onto the maps pinned under %s (%s): replaced "
+			  "(what the kernel recorded before this start is not resumed)",
+			  b->pins.dir, strerror(e));
+		jibril_bpf__destroy(skel);
+		jb_pins_remove(&b->pins);
+		resume = 0;
+		skel = open_pinned(b, cfg, NULL, conf_path, &resume, err, errlen);
+		if (!skel) {
+			jb_pins_close(&b->pins, 0);
+			return -1;
+		}
+		e = jibril_bpf__load(skel) ? errno : 0;
+	}
 	if (e && b->backend == JB_BACKEND_FENTRY && cfg->bpf_backend == JB_BACKEND_AUTO) {
 		/* the probe passed but the object did not: auto falls back */
 		char veto[160];
@@ -398,9 +562,11 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 			 "programs: %s", strerror(e));
 		log_warnx("syscall hooks: %s; loading it again with the tracepoints", veto);
 		jibril_bpf__destroy(skel);
-		skel = open_object(b, cfg, veto, conf_path, err, errlen);
-		if (!skel)
+		skel = open_pinned(b, cfg, veto, conf_path, &resume, err, errlen);
+		if (!skel) {
+			jb_pins_close(&b->pins, 0);
 			return -1;
+		}
 		e = jibril_bpf__load(skel) ? errno : 0;
 	}
 	if (e) {
@@ -408,6 +574,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 			 "log_level = debug for the verifier's reasons", strerror(e));
 		goto fail;
 	}
+	b->resumed = resume;
 	b->fd_tasks = bpf_map__fd(skel->maps.jb_tasks);
 	b->fd_files = bpf_map__fd(skel->maps.jb_files);
 	b->fd_links = bpf_map__fd(skel->maps.jb_links);
@@ -423,9 +590,11 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	b->fd_agent_maps = bpf_map__fd(skel->maps.jb_agent_maps);
 	b->fd_env_names = bpf_map__fd(skel->maps.jb_env_names);
 	b->env_pre = (volatile uint64_t *)skel->bss->jb_env_pre;
-	meta.seed = b->seed;
-	meta.layout_version = JB_LAYOUT_VERSION;
-	if (bpf_map_update_elem(b->fd_meta, &zero, &meta, BPF_ANY) < 0) {
+	/* the programs of this load know us (a resumed .bss kept the old pid) */
+	__atomic_store_n(&skel->bss->jb_agent_tgid, (__u32)getpid(), __ATOMIC_SEQ_CST);
+	if (!resume)
+		b->meta = (struct jb_meta){.seed = b->seed, .layout_version = JB_LAYOUT_VERSION};
+	if (bpf_map_update_elem(b->fd_meta, &zero, &b->meta, BPF_ANY) < 0) {
 		snprintf(err, errlen, "cannot write jb_meta: %s", strerror(errno));
 		goto fail;
 	}
@@ -443,6 +612,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	jb_self_files(b, conf_path, cfg->recipes_dir);
 	if (jb_self_maps(b, skel->obj, err, errlen) < 0 || jb_self_supervisor(b, err, errlen) < 0)
 		goto fail;
+	if (resume)
+		agent_prune(b);
 	if (jibril_bpf__attach(skel)) {
 		e = errno;
 		snprintf(err, errlen, "cannot attach the BPF programs: %s", strerror(e));
@@ -450,6 +621,16 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 	}
 	dns_attach(b, skel);
 	b->skel = skel;
+	jb_pins_links(&b->pins, skel->skeleton);
+	if (b->pins.dir_fd < 0)
+		log_info("[bpf] pin_dir is empty: the programs end with this supervisor");
+	else if (resume)
+		log_info("resumed the maps pinned under %s: the programs kept recording while no "
+			 "supervisor ran; queries start after what the previous one finished",
+			 b->pins.dir);
+	else
+		log_info("maps and links pinned under %s: the programs outlive a crash of the "
+			 "supervisor (jibril --unload removes them)", b->pins.dir);
 	{
 		/* probe batch lookups once: they need kernel >= 5.6 for hash maps */
 		__u64 keys[1], out;
@@ -465,6 +646,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 fail:
 	jibril_bpf__destroy(skel);
 	sup_envnames_free(&b->env);
+	/* our new links never got pinned; the old ones (resumed) still run */
+	jb_pins_close(&b->pins, 0);
 	return -1;
 }
 
@@ -513,8 +696,10 @@ static void detach_all(struct jibril_bpf *skel)
 			pthread_join(th[t], NULL);
 }
 
-void jb_bpf_unload(struct jb_bpf *b)
+void jb_bpf_unload(struct jb_bpf *b, int keep_pins)
 {
+	if (b->pins.dir_fd >= 0 && !keep_pins)
+		jb_pins_remove(&b->pins); /* our fds hold them until below */
 	if (b->skel) {
 		detach_all(b->skel);
 		jibril_bpf__destroy(b->skel);
@@ -522,6 +707,57 @@ void jb_bpf_unload(struct jb_bpf *b)
 	b->skel = NULL;
 	b->env_pre = NULL;
 	sup_envnames_free(&b->env);
+	if (b->pins.dir_fd >= 0 && keep_pins)
+		log_info("the programs stay attached, pinned under %s (jibril --unload removes them)",
+			 b->pins.dir);
+	jb_pins_close(&b->pins, !keep_pins);
+}
+
+uint32_t jb_bpf_agent_check(struct jb_bpf *b)
+{
+	uint32_t found, ours = (uint32_t)getpid();
+
+	if (!b->skel || !b->skel->bss)
+		return 0;
+	found = __atomic_load_n(&b->skel->bss->jb_agent_tgid, __ATOMIC_SEQ_CST);
+	if (found == ours)
+		return 0;
+	__atomic_store_n(&b->skel->bss->jb_agent_tgid, ours, __ATOMIC_SEQ_CST);
+	return found ? found : UINT32_MAX;
+}
+
+void jb_bpf_meta_store(struct jb_bpf *b)
+{
+	__u32 zero = 0;
+
+	if (b->skel && bpf_map_update_elem(b->fd_meta, &zero, &b->meta, BPF_ANY) < 0)
+		log_warn("cannot record the resume point in jb_meta");
+}
+
+int jb_bpf_unpin(const struct jb_config *cfg, const char *conf_path, char *err, size_t errlen)
+{
+	struct jb_pins p;
+	int n;
+
+	if (!cfg->bpf_pin_dir[0]) {
+		snprintf(err, errlen, "%s: [bpf] pin_dir is empty: nothing is pinned", conf_path);
+		return -1;
+	}
+	if (access(cfg->bpf_pin_dir, F_OK) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", cfg->bpf_pin_dir, strerror(errno));
+		return -1;
+	}
+	if (jb_pins_open(&p, cfg->bpf_pin_dir, conf_path, err, errlen) < 0)
+		return -1;
+	n = jb_pins_remove(&p);
+	jb_pins_close(&p, 1);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot remove every pin under %s", cfg->bpf_pin_dir);
+		return -1;
+	}
+	return n;
 }
 
 void jb_bpf_new_epoch(struct jb_bpf *b)

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "supervisor/envnames.h"
+#include "supervisor/pins.h"
 
 struct jibril_bpf;
 
@@ -26,6 +27,9 @@ struct jb_bpf {
 	int ncpus;		/* possible CPUs: size of per-CPU values */
 	int batch_ok;		/* kernel supports batch lookups on these maps */
 	int backend;		/* of the syscall hooks: JB_BACKEND_TRACEPOINT or _FENTRY */
+	struct jb_pins pins;	/* [bpf] pin_dir (pins.c); dir_fd -1 when off */
+	int resumed;		/* the maps were the pinned ones of a previous supervisor */
+	struct jb_meta meta;	/* what jb_meta holds */
 };
 
 /* Root, BTF, tracefs mounted (mounting it if missing). 0 or -1 with one
@@ -49,8 +53,22 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
  * new one, never less than both share. 0, or -1 (logged): the old set stays
  * in part. */
 int jb_bpf_env_names(struct jb_bpf *b, const struct rcp_set *set);
-/* Detach and close everything. */
-void jb_bpf_unload(struct jb_bpf *b);
+/* Detach and close everything. With pins: keep_pins leaves them (the
+ * programs go on recording for the next supervisor), else they are
+ * removed too. */
+void jb_bpf_unload(struct jb_bpf *b, int keep_pins);
+/* The programs' jb_agent_tgid is ours? 0; else the tgid found there is
+ * returned and ours written back. It lives in the pinned .bss (writable
+ * through a mapping of the map, which no bpf() hook sees): a process of
+ * root's that writes its own pid there is left out of detection until the
+ * next cadence puts ours back and reports it (collector.c). */
+uint32_t jb_bpf_agent_check(struct jb_bpf *b);
+/* b->meta (resume_ns, count_ns, created: collector.c) into jb_meta, where
+ * a resuming supervisor finds it. */
+void jb_bpf_meta_store(struct jb_bpf *b);
+/* jibril --unload: remove the pins under cfg's pin_dir (refused while a
+ * supervisor holds them). The number removed, or -1 with err. */
+int jb_bpf_unpin(const struct jb_config *cfg, const char *conf_path, char *err, size_t errlen);
 
 /* Start a new query epoch (bpf/jibril.bpf.c jb_epoch): call after taking
  * the query's timestamp and before reading the maps, so that activity

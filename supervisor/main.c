@@ -48,6 +48,7 @@ static void usage(FILE *f)
 		"       jibril --check-config FILE\n"
 		"       jibril [--config FILE] --list-recipes\n"
 		"       jibril [--config FILE] --verify-audit FILE [--audit-key KEYFILE]\n"
+		"       jibril [--config FILE] --unload\n"
 		"       jibril --help | --version\n"
 		"\n"
 		"Runtime security agent: eBPF programs keep what tasks do in kernel maps;\n"
@@ -64,6 +65,10 @@ static void usage(FILE *f)
 		"                           N records' or the first bad record; exit 0, or 65\n"
 		"                           when it is bad, 66 when it cannot be read\n"
 		"      --audit-key KEYFILE  its key (default: [audit] key of the configuration)\n"
+		"      --unload             remove the kernel side left pinned by a supervisor\n"
+		"                           that crashed, was killed or kept it ([bpf] pin_dir,\n"
+		"                           keep_on_stop): the programs detach; refused while\n"
+		"                           a supervisor runs\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
 }
@@ -395,7 +400,8 @@ static int run_supervisor(const char *config_path)
 	sup_notify_free(&sup);
 	for (int i = 0; i < 5; i++)
 		event_free(sev[i]);
-	jb_bpf_unload(&bpf);
+	sup_collector_save_resume(&sup); /* the printers have drained */
+	jb_bpf_unload(&bpf, sup.cfg.bpf_keep_on_stop);
 	jb_snap_destroy(&sup.snap);
 	close(sup.snap_ro_fd);
 	sup_collector_free(&sup);
@@ -404,6 +410,36 @@ static int run_supervisor(const char *config_path)
 	sup_audit_close(&sup, "children ended, BPF programs detached"); /* before its event */
 	event_base_free(sup.base);
 	log_info("stopped: children ended, BPF programs detached");
+	return 0;
+}
+
+/* --unload: remove the pinned maps and links (the programs detach). */
+static int unload_pins(const char *config)
+{
+	struct jb_config cfg;
+	char err[1024];
+	int n;
+
+	log_init("jibril", LOG_L_WARN);
+	jb_config_defaults(&cfg);
+	if (jb_config_load(&cfg, config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "jibril: --unload must run as root\n");
+		return EX_NOPERM;
+	}
+	n = jb_bpf_unpin(&cfg, config, err, sizeof(err));
+	if (n < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_UNAVAILABLE;
+	}
+	if (n)
+		printf("removed %d pins under %s: jibril's programs are detached\n", n,
+		       cfg.bpf_pin_dir);
+	else
+		printf("nothing pinned under %s\n", cfg.bpf_pin_dir);
 	return 0;
 }
 
@@ -446,12 +482,13 @@ int main(int argc, char **argv)
 		{"uid", required_argument, NULL, 'u'},
 		{"verify-audit", required_argument, NULL, 'A'},
 		{"audit-key", required_argument, NULL, 'K'},
+		{"unload", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
 	const char *verify = NULL, *audit_key = NULL;
 	struct jb_child_args args = {0, 0};
-	int level = LOG_L_INFO, c, list = 0;
+	int level = LOG_L_INFO, c, list = 0, unload = 0;
 
 	/* before anything opens a file (OpenSSH sanitise_stdfd, closefrom):
 	 * a re-executed child is started by spawn.c as "jibril --role ..."
@@ -472,6 +509,7 @@ int main(int argc, char **argv)
 		case 'l': level = atoi(optarg); break;
 		case 'A': verify = optarg; break;
 		case 'K': audit_key = optarg; break;
+		case 'U': unload = 1; break;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
@@ -495,6 +533,8 @@ int main(int argc, char **argv)
 	}
 	if (verify)
 		return verify_audit(verify, audit_key, config);
+	if (unload)
+		return unload_pins(config);
 	if (check || list) {
 		struct jb_config cfg;
 		struct sup_recipes r;

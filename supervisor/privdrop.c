@@ -239,7 +239,7 @@ static const struct {
 	{BPF_LINK_UPDATE, "never swaps a program under a link"},
 	{BPF_LINK_DETACH, "shutdown closes link fds instead"},
 	{BPF_RAW_TRACEPOINT_OPEN, "same as attach"},
-	{BPF_OBJ_PIN, "nothing is pinned"},
+	{BPF_OBJ_PIN, "every map and link is pinned at start (supervisor/pins.c)"},
 	{BPF_MAP_FREEZE, "never freezes a map: a frozen map could not take its own updates"},
 };
 

@@ -47,6 +47,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "common/log.h"
 #include "common/text.h"
 #include "supervisor/audit.h"
@@ -54,6 +57,7 @@
 #include "supervisor/drops.h"
 #include "supervisor/limits.h"
 #include "supervisor/tally.h"
+#include "supervisor/loader.h"
 #include "sup.h"
 
 #define DEDUP_SLOTS 65536
@@ -61,6 +65,7 @@
 #define PER_PUMP_MAX 512	/* lines handed to one peer per pump */
 #define STUCK_LIMIT 3		/* failures on the same line before it is skipped */
 #define AGENT_OWNER SUP_MAX_PROCS /* producer of the agent's own events */
+#define UUID_PRE "{\"uuid\":\"" /* how every event begins */
 
 struct line {
 	uint64_t seq;
@@ -72,6 +77,7 @@ struct line {
 
 struct sup_router {
 	struct jb_sipkey key;	/* random per start: dedup slots are unpredictable */
+	unsigned char uuid_key[32]; /* a detection's uuid (record_uuid): from the seed */
 	uint64_t dedup_hash[DEDUP_SLOTS];    /* open addressing, 0 = empty */
 	uint64_t dedup_ring[DEDUP_SLOTS / 2]; /* insertion order, for eviction */
 	size_t dedup_count, dedup_next;
@@ -185,6 +191,7 @@ int sup_router_init(struct sup *s)
 	struct sup_router *rt = calloc(1, sizeof(*rt));
 
 	if (!rt || jb_siphash_key_random(&rt->key) < 0 ||
+	    (!s->bpf && jb_siphash_key_random((struct jb_sipkey *)(void *)rt->uuid_key) < 0) ||
 	    !(rt->backlog = calloc(BACKLOG_MAX, sizeof(*rt->backlog))) ||
 	    !(rt->limits = sup_limits_new()) || !(rt->drops = sup_drops_new()) ||
 	    !(rt->tally = sup_tally_new())) {
@@ -197,8 +204,55 @@ int sup_router_init(struct sup *s)
 		return -1;
 	}
 	rt->next_seq = 1;
+	/* from the maps' seed, so a supervisor resuming them gives a record
+	 * the uuid its predecessor gave it; random without BPF (tests) */
+	if (s->bpf) {
+		memcpy(rt->uuid_key, "jibril-event-uuid-v1", 20);
+		memcpy(rt->uuid_key + 20, &s->bpf->seed, sizeof(s->bpf->seed));
+	}
 	s->rt = rt;
 	return 0;
+}
+
+uint64_t sup_router_last_seq(const struct sup *s)
+{
+	return s->rt->next_seq - 1;
+}
+
+uint64_t sup_router_settled(const struct sup *s)
+{
+	uint64_t m = s->rt->next_seq - 1;
+
+	for (int i = 0; i < s->nprocs; i++)
+		if (is_printer(&s->procs[i]) && s->procs[i].state != ST_DISABLED &&
+		    s->rt->printed_seq[i] < m)
+			m = s->rt->printed_seq[i];
+	return m;
+}
+
+/* A detection's uuid from what it is about: HMAC-SHA256 under a key from
+ * the maps' seed of its kind and dedup key (the task's image, the file or
+ * flow: the record's identity), shaped as an RFC 9562 version-8 UUID. The
+ * same record gives the same uuid in a supervisor that resumed the pinned
+ * maps, so a repeat after a crash is one a receiver can drop. */
+static void record_uuid(const struct sup_router *rt, const char *kind, const char *dedup_key,
+			char out[JB_UUID_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE], msg[IPC_NAME_MAX + 256];
+	unsigned int mdlen = 0;
+	size_t kl = strnlen(kind, IPC_NAME_MAX), dl = strnlen(dedup_key, 255);
+
+	memcpy(msg, kind, kl);
+	msg[kl] = '\0';
+	memcpy(msg + kl + 1, dedup_key, dl);
+	if (!HMAC(EVP_sha256(), rt->uuid_key, sizeof(rt->uuid_key), msg, kl + 1 + dl, md, &mdlen))
+		memset(md, 0, sizeof(md));
+	md[6] = (unsigned char)((md[6] & 0x0f) | 0x80); /* version 8 */
+	md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* the RFC's variant */
+	snprintf(out, JB_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0],
+		 md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11],
+		 md[12], md[13], md[14], md[15]);
 }
 
 void sup_router_free(struct sup *s)
@@ -385,7 +439,7 @@ static void count_drop(struct sup *s, int owner, const char *kind, const struct 
  * itself: no recipe, no limits). 0 when it was queued or rightly dropped
  * (a duplicate, a suppression), -1 when it was lost (counted). */
 static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup_key,
-		   const char *json, size_t len, const char *limits)
+		   const char *json, size_t len, const char *limits, const char *uuid)
 {
 	struct sup_router *rt = s->rt;
 	const struct recipe *r = kind ? rcp_find(&s->recipes.set, kind) : NULL;
@@ -429,6 +483,8 @@ static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup
 	l->gone = 0;
 	memcpy(l->json, json, len);
 	l->json[len] = '\0';
+	if (uuid) /* in place of the worker's: sup_router_detection checked the room */
+		memcpy(l->json + sizeof(UUID_PRE) - 1, uuid, JB_UUID_LEN);
 	rt->backlog[(rt->bl_head + rt->bl_len) % BACKLOG_MAX] = l;
 	rt->bl_len++;
 	rt->bl_bytes += cost;
@@ -449,6 +505,7 @@ int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
 {
 	struct sup_router *rt = s->rt;
 	const struct recipe *r = rcp_find(&s->recipes.set, kind);
+	char uuid[JB_UUID_LEN + 1];
 
 	if (r && !(p->kind->mechs & (1u << r->mech))) {
 		/* another worker's recipe: it would spend that one's limits */
@@ -464,7 +521,13 @@ int sup_router_detection(struct sup *s, struct sup_proc *p, const char *kind,
 				  (unsigned long long)rt->dropped_unknown);
 		return 0;
 	}
-	enqueue(s, p->index, kind, dedup_key, json, len, limits);
+	if (len < sizeof(UUID_PRE) + JB_UUID_LEN || memcmp(json, UUID_PRE, sizeof(UUID_PRE) - 1) ||
+	    json[sizeof(UUID_PRE) - 1 + JB_UUID_LEN] != '"') {
+		*why = "DETECTION whose event does not begin with its uuid";
+		return -1;
+	}
+	record_uuid(rt, kind, dedup_key, uuid);
+	enqueue(s, p->index, kind, dedup_key, json, len, limits, uuid);
 	return 0;
 }
 
@@ -481,7 +544,7 @@ static int enqueue_agent(struct sup *s, const char *dedup_key, const char *json,
 	int rc;
 
 	if (len < 2 || json[0] != '{' || json[len - 1] != '}' || !strncmp(json, pre, sizeof(pre) - 1))
-		return enqueue(s, AGENT_OWNER, NULL, dedup_key, json, len, NULL);
+		return enqueue(s, AGENT_OWNER, NULL, dedup_key, json, len, NULL, NULL);
 	if (!(line = malloc(sizeof(pre) + JB_UUID_LEN + len + 2))) {
 		if (!s->rt->retry_later &&
 		    sup_drops_add(s->rt->drops, "agent", "router_memory", "detections", 1, 0, NULL))
@@ -494,7 +557,7 @@ static int enqueue_agent(struct sup *s, const char *dedup_key, const char *json,
 	memcpy(line + n, json + 1, len - 1);
 	n += len - 1;
 	line[n] = '\0';
-	rc = enqueue(s, AGENT_OWNER, NULL, dedup_key, line, n, NULL);
+	rc = enqueue(s, AGENT_OWNER, NULL, dedup_key, line, n, NULL, NULL);
 	free(line);
 	return rc;
 }
@@ -502,6 +565,12 @@ static int enqueue_agent(struct sup *s, const char *dedup_key, const char *json,
 static void emit_summary(void *arg, const char *dedup_key, const char *json, size_t len)
 {
 	enqueue_agent(arg, dedup_key, json, len);
+}
+
+void sup_router_agent_event(struct sup *s, const char *dedup_key, const char *json)
+{
+	if (enqueue_agent(s, dedup_key, json, strlen(json)) == 0)
+		sup_router_pump(s);
 }
 
 static int emit_drops(void *arg, const char *dedup_key, const char *json, size_t len)

@@ -249,6 +249,8 @@ void sup_child_log_end(struct sup_proc *p);			/* its exit: drops counted */
 /* --- collector.c -------------------------------------------------------------- */
 int sup_collector_init(struct sup *s, struct jb_bpf *bpf);
 void sup_collector_tick(struct sup *s);	/* one cadence: query, snapshot, announce */
+/* Shutdown, the printers drained: the resume point as far as it goes. */
+void sup_collector_save_resume(struct sup *s);
 int sup_collector_done(struct sup *s, struct sup_proc *p, uint64_t seq, const char **why);
 void sup_collector_proc_gone(struct sup *s, struct sup_proc *p);
 /* Announce the newest snapshot to a worker that just became READY. */
@@ -301,6 +303,13 @@ size_t sup_router_drain(struct sup *s, struct sup_proc *p);
 /* Lines printer p was handed and has not acknowledged yet. */
 uint64_t sup_router_in_hand(const struct sup *s, const struct sup_proc *p);
 void sup_router_pump(struct sup *s);
+/* The seq of the last line queued, and the highest seq every running
+ * printer acknowledged (all lines up to it are done). */
+uint64_t sup_router_last_seq(const struct sup *s);
+uint64_t sup_router_settled(const struct sup *s);
+/* Queue an event of the agent itself (a JSON object without uuid: it gets
+ * one) for every printer. */
+void sup_router_agent_event(struct sup *s, const char *dedup_key, const char *json);
 void sup_router_free(struct sup *s);
 /* For the status document: the backlog, and per recipe kind what the
  * router let through and what the times limits suppressed; each()

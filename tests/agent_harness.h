@@ -33,6 +33,8 @@ struct jbh_opts {
 	int keep_dir;		     /* jbh_stop leaves dir (the test reads it, then removes it) */
 	const char *events_name;     /* the file printer's file below dir ("events.json"); its
 					directories may be missing: the agent makes them */
+	const char *pin_dir;	     /* [bpf] pin_dir, the test's to remove (NULL: one of the
+					agent's own, /sys/fs/bpf/jbtest.*, removed when it ends) */
 };
 
 struct jbh_agent {
@@ -42,6 +44,7 @@ struct jbh_agent {
 	char dir[64];	/* mkdtemp under /tmp, removed by jbh_stop on success */
 	char conf[128], events[128], log[128], out[128];
 	char audit[128], audit_key[128]; /* its own audit log and key: never shared */
+	char pin_dir[128];	/* its [bpf] pin_dir */
 	struct jbh_opts o; /* resolved: no zero left */
 	int nkinds;
 	const char *kinds[JBH_MAX_KIDS];
@@ -88,6 +91,9 @@ void jbh_stop_unparented(struct jbh_agent *a, unsigned timeout_ms);
  * unchecked teardown ends the runner with no report): SIGKILL it if it is
  * still running, say so on stderr, and reap it. */
 void jbh_reap(struct jbh_agent *a);
+/* Remove what an agent left pinned under dir (a supervisor that was
+ * killed leaves its programs attached there): 0, or -1. */
+int jbh_unpin(const char *dir);
 /* a cadence-based detection deadline: 3 cadences + 1 s, from now */
 uint64_t jbh_detect_deadline(const struct jbh_agent *a);
 

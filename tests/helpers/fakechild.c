@@ -102,12 +102,15 @@ static int is(const char *k) { return !strcmp(kind, k); }
 static volatile sig_atomic_t usr1;
 static void on_usr1(int sig) { usr1++; }
 
+/* every event begins with its uuid (the router puts the real one there) */
+#define UUID "\"uuid\":\"00000000-0000-4000-8000-000000000000\""
+
 /* flood: big detections, each with its own dedup key */
 static void flood(void)
 {
 	static char json[FLOOD_JSON + 64];
 	char key[32];
-	int n = snprintf(json, sizeof(json), "{\"kind\":\"flood\",\"pad\":\"");
+	int n = snprintf(json, sizeof(json), "{" UUID ",\"kind\":\"flood\",\"pad\":\"");
 
 	memset(json + n, 'x', FLOOD_JSON);
 	snprintf(json + n + FLOOD_JSON, sizeof(json) - (size_t)n - FLOOD_JSON, "\"}");
@@ -219,9 +222,10 @@ int main(int argc, char **argv)
 			next_beat += period;
 		}
 		if (is("steady") && sent < usr1) {
-			char json[64], key[32];
+			char json[128], key[32];
 			snprintf(key, sizeof(key), "steady/%d", sent);
-			snprintf(json, sizeof(json), "{\"kind\":\"steady\",\"mark\":\"steady-%d\"}", sent);
+			snprintf(json, sizeof(json), "{" UUID ",\"kind\":\"steady\",\"mark\":\"steady-%d\"}",
+				 sent);
 			sendmsg_or_die(ipc_enc_detection(buf, sizeof(buf), "steady", key, json,
 							 strlen(json), ""));
 			sent++;

@@ -1,0 +1,310 @@
+/*
+ * check_resume.c - the kernel side outlives the supervisor (root, real
+ * kernel, real agents): maps and links pinned under [bpf] pin_dir.
+ *
+ * Invariants checked:
+ *  - a supervisor killed with SIGKILL leaves its programs attached: what
+ *    processes do while none runs (a file, an exec and a connection, one
+ *    for each worker kind) is reported once each by the next supervisor,
+ *    which resumes the same maps; what the first one had printed is not
+ *    printed again (or, if it is, with the same uuid);
+ *  - pins of another layout are replaced, and the log says so;
+ *  - a root process that writes its own pid as the agent's into the pinned
+ *    .bss (through a mapping: no bpf() write) is reported within a cadence
+ *    (tamper_agent_state) and the agent's pid is put back;
+ *  - one supervisor per pin directory: --unload is refused while one runs;
+ *  - keep_on_stop = yes leaves the programs pinned at a clean stop, and
+ *    `jibril --unload` removes them (the directory is gone); a clean stop
+ *    without it removes them itself (the harness checks that at every
+ *    clean stop).
+ * Not root or no BPF: "SKIP:" and exit 77.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "agent_harness.h"
+#include "bpf/jibril.h"
+#include "jibril.skel.h"
+
+#define READY_MS 10000
+#define STOP_MS 15000
+
+static struct jbh_agent A, B;
+static char pin[128];
+static const char *const tests[] = {"resume", "layout", "keep"};
+static pid_t suite_pid; /* set before the tests fork: their pin dirs' names */
+
+static void pin_dir_for(const char *what)
+{
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/jbtest-%s-%d", what, (int)suite_pid);
+	jbh_unpin(pin);
+}
+
+/* In the suite's process, after each test (a failed one too): its agents
+ * and whatever it left pinned. */
+static void sweep(void)
+{
+	jbh_kill_leftovers();
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		pin_dir_for(tests[i]);
+}
+
+/* Entries in PIN/sub (-1: no such directory). */
+static int count_pins(const char *sub)
+{
+	char cmd[700], buf[64] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "[ -d %s/%s ] && ls -A %s/%s | wc -l || echo -1", pin, sub, pin,
+		 sub);
+	p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	if (!fgets(buf, sizeof(buf), p))
+		buf[0] = '\0';
+	pclose(p);
+	return atoi(buf);
+}
+
+/* jibril --config conf --unload: its exit status, its output in out. */
+static int unload(const char *conf, char *out, size_t len)
+{
+	char cmd[512];
+	size_t n;
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s --config %s --unload 2>&1", jbh_bin(), conf);
+	p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+/* The jb_agent_tgid of the pinned .bss, read, and written when set is
+ * not 0 (as any root process could: a mapping, no bpf() write). */
+static uint32_t bss_tgid(uint32_t set)
+{
+	char path[256];
+	long page = sysconf(_SC_PAGESIZE);
+	size_t sz = (sizeof(struct jibril_bpf__bss) + (size_t)page - 1) & ~((size_t)page - 1);
+	uint32_t v, *p;
+	void *m;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/jibril_b_bss", pin);
+	fd = bpf_obj_get(path);
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert(m != MAP_FAILED);
+	p = (uint32_t *)(void *)((char *)m + offsetof(struct jibril_bpf__bss, jb_agent_tgid));
+	if (set)
+		__atomic_store_n(p, set, __ATOMIC_SEQ_CST);
+	v = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+	munmap(m, sz);
+	close(fd);
+	return v;
+}
+
+static void uuid_of(const struct jbh_agent *a, struct jbh_match *m, char *uuid, size_t len)
+{
+	json_t *ev = jbh_wait_event(a, jbh_match, m, jbh_detect_deadline(a));
+	const char *u;
+
+	ck_assert_msg(ev != NULL, "no %s detection of pid %d (log %s)", m->kind, (int)m->pid,
+		      a->log);
+	u = jbh_jstr(ev, "uuid");
+	ck_assert(u != NULL);
+	snprintf(uuid, len, "%s", u);
+	json_decref(ev);
+}
+
+START_TEST(test_killed_supervisor_resumed)
+{
+	struct jbh_opts o = {.pin_dir = pin};
+	struct jbh_match before, during[3], after;
+	static const char *const kinds[3] = {"file_access", "execution", "network"};
+	char uuid1[64], uuid1b[64] = "";
+	int st, n;
+
+	pin_dir_for("resume");
+	jbh_start(&A, &o);
+	jbh_wait_all_ready(&A, READY_MS);
+	ck_assert_msg(count_pins("links") > 20, "the links are not pinned under %s", pin);
+
+	/* printed before the crash */
+	jbh_trigger_for(&A, "file_access", &before);
+	uuid_of(&A, &before, uuid1, sizeof(uuid1));
+
+	/* SIGKILL: nothing of the supervisor runs to clean up */
+	ck_assert_int_eq(kill(A.pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(A.pid, &st, 0), A.pid);
+	A.reaped = 1;
+	A.status = st;
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	ck_assert_msg(count_pins("links") > 20 && count_pins("maps") > 10,
+		      "the killed supervisor's pins are gone from %s", pin);
+
+	/* while no supervisor runs: one act for each worker kind */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_gt(jbh_trigger_for(&A, kinds[i], &during[i]), 0);
+
+	jbh_start(&B, &o);
+	jbh_wait_all_ready(&B, READY_MS);
+	ck_assert_msg(jbh_log_has(&B, "resumed the maps pinned under"),
+		      "the second supervisor did not resume (log %s)", B.log);
+
+	/* each act of the downtime reported; then a marker after the restart,
+	 * so that every snapshot that could repeat anything is printed */
+	for (int i = 0; i < 3; i++) {
+		char u[64];
+		uuid_of(&B, &during[i], u, sizeof(u));
+	}
+	jbh_trigger_for(&B, "file_access", &after);
+	uuid_of(&B, &after, uuid1b, sizeof(uuid1b));
+	for (int i = 0; i < 3; i++) {
+		n = jbh_count_events(&B, jbh_match, &during[i]);
+		ck_assert_msg(n == 1, "%s of pid %d reported %d times after the restart (log %s)",
+			      during[i].kind, (int)during[i].pid, n, B.log);
+	}
+	/* printed before the crash: not again, or with its uuid */
+	n = jbh_count_events(&B, jbh_match, &before);
+	if (n) {
+		json_t *ev = jbh_wait_event(&B, jbh_match, &before, jbh_now_ms());
+		ck_assert(ev != NULL);
+		ck_assert_msg(!strcmp(jbh_jstr(ev, "uuid"), uuid1),
+			      "the detection printed before the crash came again with another uuid "
+			      "(%s, was %s)", jbh_jstr(ev, "uuid"), uuid1);
+		json_decref(ev);
+	}
+	ck_assert_int_le(n, 1);
+	jbh_stop(&B, STOP_MS);
+	ck_assert_msg(count_pins("links") < 0, "a clean stop left %s", pin);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir); /* killed: not removed */
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+/* Pins that are not ours (another layout) are replaced, said in the log;
+ * the running agent holds the directory: --unload is refused. */
+START_TEST(test_other_layout_replaced_and_locked)
+{
+	struct jbh_opts o = {.pin_dir = pin};
+	char path[256], out[1024];
+	int fd, rc;
+
+	pin_dir_for("layout");
+	ck_assert_int_eq(mkdir(pin, 0700), 0);
+	snprintf(path, sizeof(path), "%s/maps", pin);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	/* a jb_meta of another (older, smaller) layout */
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "jb_meta", 4, 16, 1, NULL);
+	ck_assert_int_ge(fd, 0);
+	snprintf(path, sizeof(path), "%s/maps/jb_meta", pin);
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	jbh_start(&A, &o);
+	jbh_wait_all_ready(&A, READY_MS);
+	ck_assert_msg(jbh_log_has(&A, "have layout 0, this jibril"),
+		      "no line saying the old pins were replaced (log %s)", A.log);
+	ck_assert_msg(count_pins("links") > 20, "the new links are not pinned");
+
+	/* root rewrites which process the programs take for the agent (the
+	 * pinned .bss, through a mapping): reported, and put back */
+	{
+		struct jbh_match m = {.kind = "tamper_agent_state"};
+		pid_t me = getpid();
+		json_t *ev;
+
+		ck_assert_uint_eq(bss_tgid(0), (uint32_t)A.pid);
+		bss_tgid((uint32_t)me);
+		ev = jbh_wait_event(&A, jbh_match, &m, jbh_detect_deadline(&A));
+		ck_assert_msg(ev != NULL, "no tamper_agent_state after the .bss was rewritten (log %s)",
+			      A.log);
+		ck_assert_int_eq(jbh_jint(ev, "tamper.found_pid", -1), me);
+		ck_assert_int_eq(jbh_jint(ev, "tamper.restored_pid", -1), A.pid);
+		json_decref(ev);
+		ck_assert_uint_eq(bss_tgid(0), (uint32_t)A.pid);
+	}
+
+	rc = unload(A.conf, out, sizeof(out));
+	ck_assert_msg(rc != 0 && strstr(out, "held by another jibril"),
+		      "--unload while the agent runs: exit %d, '%s'", rc, out);
+	ck_assert_msg(jbh_alive(&A) && count_pins("links") > 20,
+		      "the refused --unload touched the running agent");
+	jbh_stop(&A, STOP_MS);
+}
+END_TEST
+
+/* keep_on_stop: a clean stop leaves the programs; --unload removes them. */
+START_TEST(test_keep_on_stop_then_unload)
+{
+	struct jbh_opts o = {.pin_dir = pin, .keep_dir = 1,
+			     .extra_conf = "[bpf]\nkeep_on_stop = yes\n"};
+	char conf[256], out[1024];
+	int rc;
+
+	pin_dir_for("keep");
+	jbh_start(&A, &o);
+	jbh_wait_all_ready(&A, READY_MS);
+	snprintf(conf, sizeof(conf), "%s", A.conf);
+	jbh_stop(&A, STOP_MS);
+	ck_assert_msg(count_pins("links") > 20 && count_pins("maps") > 10,
+		      "keep_on_stop = yes: the clean stop removed the pins");
+	ck_assert_msg(jbh_log_has(&A, "the programs stay attached, pinned under"),
+		      "no line saying the programs stay (log %s)", A.log);
+
+	rc = unload(conf, out, sizeof(out));
+	ck_assert_msg(rc == 0 && strstr(out, "removed") && strstr(out, "pins under"),
+		      "--unload: exit %d, '%s'", rc, out);
+	ck_assert_msg(count_pins("links") < 0 && access(pin, F_OK) < 0,
+		      "--unload left %s", pin);
+	rc = unload(conf, out, sizeof(out));
+	ck_assert_msg(rc == 0 && strstr(out, "nothing pinned"), "--unload again: exit %d, '%s'",
+		      rc, out);
+	{
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("resume");
+	TCase *tc = tcase_create("pins");
+	SRunner *sr;
+	int failed;
+
+	jbh_main_init("check_resume");
+	tcase_set_timeout(tc, 180);
+	suite_pid = getpid();
+	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_test(tc, test_killed_supervisor_resumed);
+	tcase_add_test(tc, test_other_layout_replaced_and_locked);
+	tcase_add_test(tc, test_keep_on_stop_then_unload);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
