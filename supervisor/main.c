@@ -280,6 +280,8 @@ static int run_supervisor(const char *config_path)
 	sigaddset(&usr1, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &usr1, NULL);
 
+	sup.started_s = (int64_t)time(NULL);
+	sup.started_ms = sup_now_ms();
 	jb_config_defaults(&sup.cfg);
 	if (jb_config_load(&sup.cfg, config_path, err, sizeof(err)) < 0 ||
 	    sup_owner_check(&sup.cfg, config_path, jb_kinds, jb_nkinds, err, sizeof(err)) < 0 ||

@@ -120,7 +120,7 @@ static void status_text(struct sup *s, struct sup_notify *n, const char *what, c
 	snprintf(buf, len, "STATUS=%s: %d/%d children ready%s%s%s, %s, %llu events routed, "
 		 "backend %s",
 		 what, ready, total, missing[0] ? " (never ready: " : "", missing,
-		 missing[0] ? ")" : "", age, (unsigned long long)sup_router_lines(s),
+		 missing[0] ? ")" : "", age, (unsigned long long)sup_router_last_seq(s),
 		 !s->bpf ? "none" : s->bpf->backend == JB_BACKEND_FENTRY ? "fentry" : "tracepoint");
 }
 

@@ -753,8 +753,3 @@ void sup_router_each_loss(const struct sup *s,
 	if (s->rt)
 		sup_drops_each(s->rt->drops, fn, arg);
 }
-
-uint64_t sup_router_lines(const struct sup *s)
-{
-	return s->rt && s->rt->next_seq ? s->rt->next_seq - 1 : 0;
-}

@@ -196,8 +196,12 @@ static void agent(struct jw *w, struct sup *s, uint64_t now)
 	jw_raw(w, ",\"bpf\":{", 8);
 	jw_kv_str(w, 1, "backend", !s->bpf ? "none"
 				   : s->bpf->backend == JB_BACKEND_FENTRY ? "fentry" : "tracepoint");
-	/* pinning (the lead's part) fills these in */
-	jw_raw(w, ",\"pin_dir\":null,\"resumed\":false}}", 33);
+	if (s->bpf && s->bpf->pins.dir_fd >= 0)
+		jw_kv_str(w, 0, "pin_dir", s->bpf->pins.dir);
+	else
+		jw_raw(w, ",\"pin_dir\":null", 15);
+	jw_key(w, 0, "resumed");
+	jw_raw(w, s->bpf && s->bpf->resumed ? "true}}" : "false}}", s->bpf && s->bpf->resumed ? 6 : 7);
 }
 
 static void children(struct jw *w, struct sup *s, uint64_t now)

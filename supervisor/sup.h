@@ -322,9 +322,6 @@ void sup_router_each_kind(const struct sup *s,
 void sup_router_each_loss(const struct sup *s,
 			  void (*fn)(void *arg, const char *who, const char *cause,
 				     uint64_t total), void *arg);
-/* Lines the router took since the start (detections and the agent's own
- * events): notify.c's STATUS line. */
-uint64_t sup_router_lines(const struct sup *s);
 /* Bytes the router holds under [agent] backlog_bytes: with owner < 0 all
  * of it (the backlog and the copies queued to printer peers), else what is
  * charged to the producer in slot owner. */

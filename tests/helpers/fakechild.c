@@ -108,7 +108,7 @@ static void on_usr1(int sig) { usr1++; }
 /* flood: big detections, each with its own dedup key */
 static void flood(void)
 {
-	static char json[FLOOD_JSON + 64];
+	static char json[FLOOD_JSON + 128];
 	char key[32];
 	int n = snprintf(json, sizeof(json), "{" UUID ",\"kind\":\"flood\",\"pad\":\"");
 
