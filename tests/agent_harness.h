@@ -33,6 +33,7 @@ struct jbh_opts {
 	int keep_dir;		     /* jbh_stop leaves dir (the test reads it, then removes it) */
 	const char *events_name;     /* the file printer's file below dir ("events.json"); its
 					directories may be missing: the agent makes them */
+	const char *status_socket;   /* [agent] status_socket (NULL: dir/status.sock) */
 };
 
 struct jbh_agent {
@@ -42,6 +43,7 @@ struct jbh_agent {
 	char dir[64];	/* mkdtemp under /tmp, removed by jbh_stop on success */
 	char conf[128], events[128], log[128], out[128];
 	char audit[128], audit_key[128]; /* its own audit log and key: never shared */
+	char status_sock[128];	/* its own status socket (never the default /run/jibril one) */
 	struct jbh_opts o; /* resolved: no zero left */
 	int nkinds;
 	const char *kinds[JBH_MAX_KIDS];
