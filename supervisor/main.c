@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -38,6 +39,7 @@
 #include "supervisor/notify.h"
 #include "supervisor/outfile.h"
 #include "supervisor/owner.h"
+#include "supervisor/status_cli.h"
 
 #define JIBRIL_VERSION "0.1.0"
 
@@ -49,6 +51,7 @@ static void usage(FILE *f)
 		"       jibril [--config FILE] --list-recipes\n"
 		"       jibril [--config FILE] --verify-audit FILE [--audit-key KEYFILE]\n"
 		"       jibril [--config FILE] --unload\n"
+		"       jibril status [--json] [--conf FILE]\n"
 		"       jibril --help | --version\n"
 		"\n"
 		"Runtime security agent: eBPF programs keep what tasks do in kernel maps;\n"
@@ -69,6 +72,12 @@ static void usage(FILE *f)
 		"                           that crashed, was killed or kept it ([bpf] pin_dir,\n"
 		"                           keep_on_stop): the programs detach; refused while\n"
 		"                           a supervisor runs\n"
+		"  status                   (root) ask the running agent through its status socket\n"
+		"                           ([agent] status_socket) and print every child, map\n"
+		"                           fill, losses and printer backlogs; exit 69 when no\n"
+		"                           agent answers\n"
+		"      --json               print the status document as it came (status.h)\n"
+		"      --conf FILE          the same as --config\n"
 		"  -h, --help               this text\n"
 		"  -V, --version            print the version\n");
 }
@@ -115,6 +124,8 @@ static void reload(void)
 			  "rest is applied now");
 	if (strcmp(cfg.audit_file, sup.cfg.audit_file) || strcmp(cfg.audit_key, sup.cfg.audit_key))
 		log_warnx("SIGHUP: [audit] changes take effect at the next start");
+	if (strcmp(cfg.status_socket, sup.cfg.status_socket))
+		log_warnx("SIGHUP: [agent] status_socket changes take effect at the next start");
 	if (memcmp(&cfg.limits_worker, &sup.cfg.limits_worker, sizeof(cfg.limits_worker)) ||
 	    memcmp(&cfg.limits_printer, &sup.cfg.limits_printer, sizeof(cfg.limits_printer)))
 		log_warnx("SIGHUP: [limits] changes take effect at the next start");
@@ -309,6 +320,13 @@ static int run_supervisor(const char *config_path)
 			  "never use this in production");
 	if (jb_bpf_preflight(err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	/* before anything is made or loaded: one agent per status socket */
+	sup.started_s = (int64_t)time(NULL);
+	sup.started_ms = sup_now_ms();
+	if (sup_statsock_open(&sup, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
 	/* every cgroup is made now, before anything is loaded (and while
 	 * the supervisor still holds every capability) */
 	sup.kinds = jb_kinds;
@@ -377,6 +395,8 @@ static int run_supervisor(const char *config_path)
 	event_add(sup.ev_summary, &tv);
 	tv = ms_tv(100);
 	event_add(sup.ev_tick, &tv);
+	if (sup_statsock_start(&sup) < 0)
+		fatalx("cannot serve the status socket");
 
 	/* the last step before the children: whatever needs privilege (load,
 	 * attach, back-fill, files, cgroups) goes above this line; the
@@ -392,6 +412,7 @@ static int run_supervisor(const char *config_path)
 
 	sup_notify_stopping(&sup); /* a second signal, or the loop ended otherwise */
 	sup_router_summary(&sup); /* the printers drain it with the rest */
+	sup_statsock_close(&sup);
 	sup_procs_stop(&sup);
 	sup_cgroup_free(&sup); /* the children are reaped */
 	sup_exporter_close(&sup);
@@ -485,12 +506,14 @@ int main(int argc, char **argv)
 		{"verify-audit", required_argument, NULL, 'A'},
 		{"audit-key", required_argument, NULL, 'K'},
 		{"unload", no_argument, NULL, 'U'},
+		{"conf", required_argument, NULL, 'c'},
+		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
 	const char *verify = NULL, *audit_key = NULL;
 	struct jb_child_args args = {0, 0};
-	int level = LOG_L_INFO, c, list = 0, unload = 0;
+	int level = LOG_L_INFO, c, list = 0, unload = 0, json = 0;
 
 	/* before anything opens a file (OpenSSH sanitise_stdfd, closefrom):
 	 * a re-executed child is started by spawn.c as "jibril --role ..."
@@ -512,10 +535,15 @@ int main(int argc, char **argv)
 		case 'A': verify = optarg; break;
 		case 'K': audit_key = optarg; break;
 		case 'U': unload = 1; break;
+		case 'j': json = 1; break;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
-	if (optind != argc) {
+	if (optind == argc - 1 && !strcmp(argv[optind], "status") && !role) {
+		log_init("jibril", LOG_L_WARN);
+		return sup_status_cli(config, NULL, json, stdout);
+	}
+	if (optind != argc || json) {
 		usage(stderr);
 		return EX_USAGE;
 	}

@@ -35,6 +35,7 @@ struct jbh_opts {
 					directories may be missing: the agent makes them */
 	const char *pin_dir;	     /* [bpf] pin_dir, the test's to remove (NULL: one of the
 					agent's own, /sys/fs/bpf/jbtest.*, removed when it ends) */
+	const char *status_socket;   /* [agent] status_socket (NULL: dir/status.sock) */
 };
 
 struct jbh_agent {
@@ -45,6 +46,7 @@ struct jbh_agent {
 	char conf[128], events[128], log[128], out[128];
 	char audit[128], audit_key[128]; /* its own audit log and key: never shared */
 	char pin_dir[128];	/* its [bpf] pin_dir */
+	char status_sock[128];	/* its own status socket (never the default /run/jibril one) */
 	struct jbh_opts o; /* resolved: no zero left */
 	int nkinds;
 	const char *kinds[JBH_MAX_KIDS];
