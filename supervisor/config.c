@@ -391,6 +391,13 @@ const char *jb_config_key_at(size_t i, const char **section)
 	}
 	i -= NKEYS;
 	if (i < jb_nkinds) {
+		/* a row enabled by a key of its own section has no key of its
+		 * name: its place here is the first of its section's keys */
+		if (jb_kinds[i].enable == JB_EN_SETTING && jb_kinds[i].settings &&
+		    jb_kinds[i].settings->nkeys) {
+			*section = jb_kinds[i].name;
+			return jb_kinds[i].settings->keys[0].name;
+		}
 		*section = jb_config_kind_section(&jb_kinds[i]);
 		return jb_kinds[i].name;
 	}
