@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -193,6 +194,10 @@ void jbh_kill_leftovers(void)
 				reg->e[i].dir);
 		reg->e[i].pid = 0;
 	}
+	/* whatever a killed agent (a test's, a benchmark's) left pinned keeps
+	 * its programs attached, costing every later test: gone, unless a
+	 * live supervisor holds it */
+	jbh_unpin_stale();
 }
 
 /* --- pins ---------------------------------------------------------------- */
@@ -239,6 +244,35 @@ int jbh_unpin(const char *dir)
 	if (rmdir(dir) < 0 && errno != ENOENT)
 		ret = -1;
 	return ret;
+}
+
+int jbh_unpin_stale(void)
+{
+	static const char *const prefixes[] = {"jbtest", "jbbench"};
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)) != NULL) {
+		char path[512];
+		int fd, ours = 0;
+
+		for (size_t i = 0; i < 2; i++)
+			ours |= !strncmp(de->d_name, prefixes[i], strlen(prefixes[i]));
+		if (!ours)
+			continue;
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", de->d_name);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* a running supervisor holds its pin directory locked */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && jbh_unpin(path) == 0)
+			n++;
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /* After an agent ended: what it left pinned (killed, not stopped) goes. */

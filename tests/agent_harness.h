@@ -96,6 +96,9 @@ void jbh_reap(struct jbh_agent *a);
 /* Remove what an agent left pinned under dir (a supervisor that was
  * killed leaves its programs attached there): 0, or -1. */
 int jbh_unpin(const char *dir);
+/* Remove every /sys/fs/bpf/jbtest* and jbbench* directory no running
+ * supervisor holds (jbh_kill_leftovers does it): how many. */
+int jbh_unpin_stale(void);
 /* a cadence-based detection deadline: 3 cadences + 1 s, from now */
 uint64_t jbh_detect_deadline(const struct jbh_agent *a);
 

@@ -257,6 +257,9 @@ static int jib_write_conf(struct jib *j, int query_cost)
 	/* each instance its own audit chain (a second agent on one log is refused) */
 	tl_conf_set(&k, "audit", "file", "%s/audit.%d.log", O.tmp, instance_no);
 	tl_conf_set(&k, "audit", "key", "%s/audit.%d.key", O.tmp, instance_no);
+	/* pins of its own: never an operator's agent's (/sys/fs/bpf/jibril),
+	 * and a clean stop removes them */
+	tl_conf_set(&k, "bpf", "pin_dir", "/sys/fs/bpf/jbbench_%d_%d", (int)getpid(), instance_no);
 	if (query_cost) {
 		tl_conf_set(&k, "agent", "log_level", "%s", "debug");
 		tl_conf_set(&k, "maps", "files", "%u", O.files > QC_MIN_ENTRIES ? O.files : QC_MIN_ENTRIES);
