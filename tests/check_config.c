@@ -993,6 +993,68 @@ START_TEST(test_kind_sections)
 }
 END_TEST
 
+/* [summary]: the summary printer's section; off by default, every key at
+ * its default in jibril.conf, required keys and checks at their lines */
+START_TEST(test_summary_keys)
+{
+	struct jb_config c;
+	char path[4096];
+	size_t r = row_of("summary");
+	const struct jb_settings_def *d = jb_kinds[r].settings;
+	static const char on[] = "[printers]\nsummary = yes\n[summary]\n"
+				 "url = https://llm.example:8443/v1/chat/completions\n"
+				 "model = gpt-4o-mini\napi_key_file = /etc/jibril/openai.key\n"
+				 "interval_s = 2\nmax_detections = 5\nretries = 0\n";
+
+	snprintf(path, sizeof(path), "%s/jibril.conf", src_dir());
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 0);
+	for (size_t i = 0; i < d->nkeys; i++) {
+		int line;
+		const char *v = jb_config_setting(&c, r, i, &line);
+
+		ck_assert_msg(line > 0, "[summary] %s is not in jibril.conf", d->keys[i].name);
+		ck_assert_msg(!strcmp(v, d->keys[i].dflt ? d->keys[i].dflt : ""),
+			      "[summary] %s = %s in jibril.conf, default %s", d->keys[i].name, v,
+			      d->keys[i].dflt);
+	}
+	write_tmp(path, sizeof(path), "sum.conf", on, sizeof(on) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "interval_s", NULL), "2");
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "timeout_ms", NULL), "60000");
+
+#define BAD(text, ln, msg)                                                          \
+	do {                                                                        \
+		static const char t[] = text;                                       \
+		write_tmp(path, sizeof(path), "bad.conf", t, sizeof(t) - 1);        \
+		expect_error(path, ln, msg);                                        \
+	} while (0)
+#define SUM_ON "[printers]\nsummary = yes\n[summary]\n"
+	BAD("[printers]\nsummary = yes\n", 2,
+	    "[summary] url is required when [printers] summary is on");
+	BAD(SUM_ON "url = https://a.example/v1\napi_key_file = /k\n", 2,
+	    "[summary] model is required when [printers] summary is on");
+	BAD(SUM_ON "url = https://a.example/v1\nmodel = m\n", 2,
+	    "[summary] api_key_file is required when [printers] summary is on");
+	BAD(SUM_ON "url = http://a.example/v1\nmodel = m\napi_key_file = /k\n", 4,
+	    "[summary] url: 'http://a.example/v1' is not an https:// URL");
+	BAD(SUM_ON "url = https://a.example/v1\nmodel = gpt 4\napi_key_file = /k\n", 5,
+	    "[summary] model: 'gpt 4' is not a model name");
+	BAD(SUM_ON "url = https://a.example/v1\nmodel = m\napi_key_file = k\n", 6,
+	    "api_key_file: 'k' is not an absolute path");
+	BAD("[summary]\ninterval_s = 0\n", 2, "interval_s: '0' is not a number in 1..86400");
+	BAD("[summary]\ninterval_s = 86401\n", 2, "interval_s: '86401' is not a number");
+	BAD("[summary]\nmax_detections = 0\n", 2, "max_detections: '0' is not a number");
+	BAD("[summary]\nretries = 11\n", 2, "retries: '11' is not a number in 0..10");
+	BAD("[summary]\ntimeout_ms = 99\n", 2, "timeout_ms: '99' is not a number");
+	BAD("[summary]\nmax_items = 1001\n", 2, "max_items: '1001' is not a number in 1..1000");
+	BAD("[summary]\nverify = no\n", 2, "unknown key 'verify' in section [summary]");
+#undef SUM_ON
+#undef BAD
+}
+END_TEST
+
 /* [exporter]: enabled by its own section's listen key, checked address */
 START_TEST(test_exporter_keys)
 {
@@ -1519,6 +1581,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_kind_keys);
 	tcase_add_test(tc, test_kind_sections);
 	tcase_add_test(tc, test_exporter_keys);
+	tcase_add_test(tc, test_summary_keys);
 	tcase_add_test(tc, test_audit_keys);
 	tcase_add_test(tc, test_status_socket_key);
 	tcase_add_test(tc, test_child_ids);
