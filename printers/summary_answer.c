@@ -6,7 +6,8 @@
  * Invariants:
  *  - the body is outside input: bounded before it gets here, parsed once
  *    by jansson (duplicate keys refused), every step of the path checked
- *    for its type; anything else is garbage with a reason, never a crash;
+ *    for its type; anything else is garbage with a printable reason of one
+ *    line, never a crash;
  *  - the text handed on is UTF-8 (jansson guarantees it of a string), has
  *    no NUL, is not empty and is cut only between two UTF-8 sequences.
  */
@@ -15,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "common/text.h"
 #include "printers/summary.h"
 
 int prn_summary_answer(const char *body, size_t len, char *out, size_t cap, size_t *outlen,
@@ -72,6 +74,8 @@ int prn_summary_answer(const char *body, size_t len, char *out, size_t cap, size
 	*outlen = n;
 	rc = 0;
 out:
+	if (rc < 0)
+		jb_text_printable(why); /* jansson quotes the input it stopped at */
 	json_decref(j);
 	return rc;
 }
