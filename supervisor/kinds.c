@@ -257,6 +257,7 @@ const struct jb_kind jb_kinds[] = {
 		.aux = JB_AUX_NONE,
 		.enable = JB_EN_OFF,
 		.output = &prn_summary,
+		.pseudonymise = 1, /* its digest leaves the host: [privacy] clear = summary to opt out */
 		.settings = &prn_summary_settings,
 		.max_fds = 16, /* curl's socket and wake-up pair, libevent's */
 		.hooks = &summary_printer_hooks,
