@@ -207,7 +207,8 @@ bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 		--out bench/results-real.json
 
 # what only the tests run: nats-server (JetStream) for check_nats; python3 and openssl for
-# check_https's TLS server (tests/helpers/https_server.py) and its certificates; logrotate,
+# check_https's and check_summary's TLS servers (tests/helpers/https_server.py,
+# openai_server.py) and their certificates; logrotate,
 # which check_filerot runs for real; mandoc, which lints the man pages (check_install)
 TEST_DEB_PKGS := nats-server python3 openssl logrotate mandoc
 $(OUT)/.test-deps: Makefile | $(OUT)/.deps

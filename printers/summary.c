@@ -394,7 +394,8 @@ static int summary_init_as_kind(char *err, size_t errlen)
 {
 	if (prn_curl_init(&S.curl, "summary", err, errlen) < 0)
 		return -1;
-	prn_curl_peer_resolve(&S.peer, "every digest is skipped until the printer restarts");
+	prn_curl_peer_resolve(&S.peer, "the first digest is skipped, then the printer restarts to "
+					"resolve it again");
 	if (!(S.easy = curl_easy_init()) || !(S.resp = malloc(PRN_SUMMARY_ANSWER_MAX))) {
 		snprintf(err, errlen, "summary: curl init failed");
 		return -1;
@@ -485,6 +486,13 @@ static void failed(const char *why)
 			  "printers; %llu digests skipped so far)",
 			  (unsigned long long)S.out.n, (unsigned long long)S.attempts, why,
 			  (unsigned long long)S.skipped);
+		if (S.peer.no_address) {
+			/* what it was handed is acknowledged: a new printer
+			 * resolves the name again and loses nothing */
+			log_warnx("summary: %s has no address: restarting to resolve it again",
+				  S.peer.host);
+			exit(0);
+		}
 		out_done();
 		return;
 	}
