@@ -147,9 +147,10 @@ $(OUT)/tests/helpers/unitfilter: tests/helpers/unitfilter.c | $(OUT)/.deps
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs libseccomp)
 
 # the fake child of check_procs speaks the real IPC codec
-$(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o
+$(OUT)/tests/helpers/fakechild: tests/helpers/fakechild.c $(OUT)/ipc/msg.o $(OUT)/common/text.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(OUT)/ipc/msg.o $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -MF $@.d -o $@ $< $(OUT)/ipc/msg.o \
+		$(OUT)/common/text.o $(PKG_LIBS)
 
 # --- benchmarks ----------------------------------------------------------------
 # every bench/NAME.c is a one-file program, bench/NAME.bpf.c one BPF object;
@@ -206,7 +207,8 @@ bench-real: all $(BENCH_BINS) $(OUT)/.bench-deps
 		--out bench/results-real.json
 
 # what only the tests run: nats-server (JetStream) for check_nats; python3 and openssl for
-# check_https's TLS server (tests/helpers/https_server.py) and its certificates; logrotate,
+# check_https's and check_summary's TLS servers (tests/helpers/https_server.py,
+# openai_server.py) and their certificates; logrotate,
 # which check_filerot runs for real; mandoc, which lints the man pages (check_install)
 TEST_DEB_PKGS := nats-server python3 openssl logrotate mandoc
 $(OUT)/.test-deps: Makefile | $(OUT)/.deps
@@ -283,7 +285,7 @@ $(OUT)/fuzz/%: $(OUT)/fuzz-obj/fuzz/%.o
 fuzz: $(FUZZ_BINS)
 # the binary seeds (IPC messages, snapshot regions) from the real encoders and writer
 $(OUT)/fuzz/mkcorpus: fuzz/mkcorpus.c $(OUT)/ipc/msg.o $(OUT)/ipc/snapshot.o \
-		$(OUT)/supervisor/audit_chain.o
+		$(OUT)/supervisor/audit_chain.o $(OUT)/common/text.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $^ $(PKG_LIBS)
 fuzz-corpus: $(OUT)/fuzz/mkcorpus

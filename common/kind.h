@@ -104,8 +104,10 @@ struct jb_kind {
 	 * per enum rcp_mech) */
 	enum jb_source source;
 	uint32_t mechs;
-	/* printers: where lines go */
+	/* printers: where lines go, and whether they are pseudonymised
+	 * when [privacy] does not name the kind (clear = NAME opts it out) */
 	const struct prn_output *output;
+	int pseudonymise;
 	/* its own section [NAME] and what the child is handed (NULL: none) */
 	const struct jb_settings_def *settings;
 	/* RLIMIT_NOFILE of the child (0: 8, what fds 0-4 and libevent need) */

@@ -45,6 +45,20 @@ struct prv_policy {
 void prv_pseudonym(const unsigned char key[PRV_KEY_LEN], const char *type, const char *value,
 		   char out[PRV_PSEUDO_MAX]);
 
+/* The same for value's len bytes (a value need not be NUL-terminated). */
+void prv_pseudonym_n(const unsigned char key[PRV_KEY_LEN], const char *type, const char *value,
+		     size_t len, char out[PRV_PSEUDO_MAX]);
+
+/* 1 if uid belongs to a person (>= 1000, not nobody 65534 nor -1): such a
+ * uid is pseudonymised, a system account's stays in clear. */
+int prv_uid_personal(unsigned long long uid);
+
+/* An IPv4/IPv6 address -> what prv_apply writes for it under p:
+ * "NET/BITS~ip-xxxxxxxxxxxx" (the network of p's prefix in clear), or
+ * "ip-xxxxxxxxxxxx" with a prefix of 0. 0, or -1 (not an address). */
+#define PRV_IP_MAX 96
+int prv_ip(const struct prv_policy *p, const char *addr, char *out, size_t outlen);
+
 /* Replace, in place, every identifier of ev that p covers, and add the
  * array "pseudonymised" naming the fields changed ("process.uid",
  * "file.path", ...). 0, or -1 (out of memory: the caller drops the line

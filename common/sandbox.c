@@ -194,6 +194,23 @@ static const struct sc_rule nats_printer_rules[] = {
 	{SCMP_SYS(write), SC_OWN, "spool segments, its eventfd, TLS records"},
 };
 
+/* The summary printer: one TLS request at a time with libcurl and OpenSSL
+ * to the endpoint it resolved before confinement; no files at all (no fd
+ * 4: Landlock gives it no path), its own descriptors (>= 5) are curl's
+ * socket and wake-up pair. */
+static const struct sc_rule summary_printer_rules[] = {
+	{SCMP_SYS(connect), SC_OWN, "curl connects its socket to the endpoint"},
+	{SCMP_SYS(fcntl), SC_OWN, "curl makes its socket non-blocking"},
+	{SCMP_SYS(getpeername), SC_OWN, "curl: the connected address, for its log"},
+	{SCMP_SYS(getrandom), SC_ANY, "OpenSSL's random numbers (TLS keys, nonces)"},
+	{SCMP_SYS(getsockname), SC_OWN, "curl: the local address of a connection"},
+	{SCMP_SYS(getsockopt), SC_OWN, "curl: SO_ERROR, whether a non-blocking connect worked"},
+	{SCMP_SYS(recvfrom), SC_OWN, "TLS records from the endpoint (recv)"},
+	{SCMP_SYS(sendto), SC_OWN, "TLS records to the endpoint (send, MSG_NOSIGNAL)"},
+	{SCMP_SYS(setsockopt), SC_OWN, "curl: TCP_NODELAY, keep-alive on its socket"},
+	{SCMP_SYS(socket), SC_INET, "one TCP socket to the endpoint: IPv4 or IPv6 TCP only"},
+};
+
 /* The exporter: HTTP with evhttp on the listening socket it was handed
  * (fd 4); its own descriptors (>= 5) are the connections it accepted. It
  * opens nothing: no socket, bind, connect or open. */
@@ -219,8 +236,10 @@ struct jb_policy {
 	int open_aux;		/* fd 4 is the spool directory: openat allowed with it as
 				 * dirfd (an extra rule; the deny list's EACCES applies to
 				 * every other dirfd), Landlock's one path rule beneath it,
-				 * and TCP connect to the ports the printer resolved */
+				 * and TCP connect to the ports the printer resolved;
+				 * POLICY_TCP_ONLY: that TCP connect, and no directory */
 };
+#define POLICY_TCP_ONLY 2
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -239,6 +258,11 @@ const struct jb_policy jb_policy_printer_https = {
 };
 const struct jb_policy jb_policy_printer_nats = {
 	"nats printer", nats_printer_rules, N(nats_printer_rules), {STDERR_FILENO, -1}, 1,
+};
+
+const struct jb_policy jb_policy_printer_summary = {
+	"summary printer", summary_printer_rules, N(summary_printer_rules), {STDERR_FILENO, -1},
+	POLICY_TCP_ONLY,
 };
 
 const struct jb_policy jb_policy_exporter = {
@@ -401,7 +425,8 @@ int jb_sandbox_landlock_prepare(const struct jb_policy *p, char *err, size_t err
 {
 	struct rlimit rl;
 
-	ll_fd = jb_landlock_prepare(p->open_aux ? JB_CHILD_AUX_FD : -1, p->open_aux, err, errlen);
+	ll_fd = jb_landlock_prepare(p->open_aux == 1 ? JB_CHILD_AUX_FD : -1, p->open_aux != 0, err,
+				    errlen);
 	if (ll_fd == -1)
 		return -1;
 	/* out of the range the rlimits will leave the child (its max_fds,
@@ -446,7 +471,7 @@ int jb_sandbox_seccomp(const struct jb_policy *p, char *err, size_t errlen)
 	/* a foreign architecture's syscall numbers are never ours */
 	seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
 	for (size_t i = 0; i < N(deny_rules) && rc == 0; i++)
-		rc = p->open_aux && deny_rules[i].nr == SCMP_SYS(openat)
+		rc = p->open_aux == 1 && deny_rules[i].nr == SCMP_SYS(openat)
 			     ? seccomp_rule_add(ctx, SCMP_ACT_ERRNO((uint32_t)deny_rules[i].err),
 						deny_rules[i].nr, 1,
 						SCMP_A0(SCMP_CMP_NE, JB_CHILD_AUX_FD))

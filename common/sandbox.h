@@ -17,6 +17,8 @@ extern const struct jb_policy jb_policy_printer_file;	/* writes: fd 4, stderr */
 extern const struct jb_policy jb_policy_printer_https;	/* stderr; its own sockets and
 							 * spool files (fd >= 5) */
 extern const struct jb_policy jb_policy_printer_nats;	/* the same, and threads */
+extern const struct jb_policy jb_policy_printer_summary;	/* stderr; its own TCP socket
+							 * (fd >= 5), no files */
 extern const struct jb_policy jb_policy_exporter;	/* stderr; the clients it accepted on
 							 * fd 4 (fd >= 5) */
 

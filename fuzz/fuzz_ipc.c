@@ -60,6 +60,10 @@ static int reencode(const struct ipc_msg *m)
 					 m->u.prn_stats.queue_bytes, m->u.prn_stats.spool_lines,
 					 m->u.prn_stats.spool_bytes, m->u.prn_stats.delivered,
 					 m->u.prn_stats.retries, m->u.prn_stats.rejected);
+	case IPC_SUMMARY:
+		return ipc_enc_summary(buf, sizeof(buf), m->u.summary.start_ms, m->u.summary.end_ms,
+				       m->u.summary.detections, m->u.summary.model,
+				       m->u.summary.counts, m->u.summary.text, m->u.summary.text_len);
 	}
 	abort();	/* decoder accepted a type the encoders do not know */
 }
@@ -120,6 +124,14 @@ static int same(const struct ipc_msg *a, const struct ipc_msg *b)
 		       same_str(a->u.loss.detail, b->u.loss.detail);
 	case IPC_PRN_STATS:
 		return !memcmp(&a->u.prn_stats, &b->u.prn_stats, sizeof(a->u.prn_stats));
+	case IPC_SUMMARY:
+		return a->u.summary.start_ms == b->u.summary.start_ms &&
+		       a->u.summary.end_ms == b->u.summary.end_ms &&
+		       a->u.summary.detections == b->u.summary.detections &&
+		       same_str(a->u.summary.model, b->u.summary.model) &&
+		       same_str(a->u.summary.counts, b->u.summary.counts) &&
+		       a->u.summary.text_len == b->u.summary.text_len &&
+		       same_str(a->u.summary.text, b->u.summary.text);
 	}
 	return 0;
 }

@@ -72,6 +72,9 @@ static void ipc_seeds(void)
 	msg("loss", ipc_enc_loss(b, sizeof(b), "spool_full", 12, "spool: oldest file dropped"), b);
 	msg("status", ipc_enc_status(b, sizeof(b), status, sizeof(status) - 1), b);
 	msg("prn-stats", ipc_enc_prn_stats(b, sizeof(b), 3, 1200, 10, 4096, 77, 2, 1), b);
+	msg("summary", ipc_enc_summary(b, sizeof(b), 1700000000000ull, 1700000300000ull, 3,
+				       "gpt-4o-mini", "kind\tx\t3\nimportance\tcritical\t3\n",
+				       "Three reads of a secret.", 24), b);
 }
 
 static void task(struct jb_task *t, uint64_t key, uint64_t parent, uint32_t pid, const char *exe)

@@ -30,6 +30,7 @@
 
 #include <msgpack.h>
 
+#include "common/text.h"
 #include "ipc/msg.h"
 
 #define IPC_ID_MAX 256	  /* dedup_key, boot_id, hostname */
@@ -62,6 +63,7 @@ static const struct msg_desc {
 	{ IPC_PRINTED,       1, IPC_ROLE_PRINTER,    0 },
 	{ IPC_LOSS,          3, IPC_ROLE_PRINTER,    0 },
 	{ IPC_PRN_STATS,     7, IPC_ROLE_PRINTER,    0 },
+	{ IPC_SUMMARY,       6, IPC_ROLE_PRINTER,    0 },
 };
 
 static const struct msg_desc *msg_lookup(uint64_t type)
@@ -113,6 +115,7 @@ const char *ipc_msg_name(uint32_t type)
 	CASE(IPC_PRINTED);
 	CASE(IPC_LOSS);
 	CASE(IPC_PRN_STATS);
+	CASE(IPC_SUMMARY);
 	default:
 		return "IPC_UNKNOWN";
 	}
@@ -385,6 +388,78 @@ int ipc_enc_prn_stats(char *buf, size_t cap, uint64_t queue_lines, uint64_t queu
 	return enc_end(&e);
 }
 
+int ipc_summary_counts_valid(const char *counts)
+{
+	const char *p = counts;
+
+	if (counts == NULL)
+		return 0;
+	while (*p) {
+		size_t n;
+
+		if (!strncmp(p, "kind\t", 5))
+			p += 5;
+		else if (!strncmp(p, "importance\t", 11))
+			p += 11;
+		else
+			return 0;
+		n = strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+		if (n < 1 || n > 64 || p[n] != '\t')
+			return 0;
+		p += n + 1;
+		n = strspn(p, "0123456789");
+		if (n < 1 || n > 19 || p[n] != '\n')
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+static int model_valid(const char *model)
+{
+	size_t n = 0;
+
+	if (model == NULL)
+		return 0;
+	for (; model[n]; n++)
+		if (n == IPC_MODEL_MAX || model[n] < 0x20 || model[n] > 0x7e)
+			return 0;
+	return n > 0;
+}
+
+static int text_valid(const char *text, size_t len)
+{
+	size_t i = 0, k;
+
+	if (text == NULL || len == 0 || len > IPC_SUMMARY_MAX)
+		return 0;
+	while (i < len) {
+		if (!(k = jb_utf8_seq((const unsigned char *)text + i, len - i)))
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+int ipc_enc_summary(char *buf, size_t cap, uint64_t start_ms, uint64_t end_ms,
+		    uint64_t detections, const char *model, const char *counts, const char *text,
+		    size_t text_len)
+{
+	struct enc e;
+
+	enc_begin(&e, buf, cap, IPC_SUMMARY);
+	if (start_ms > end_ms || !model_valid(model) || !ipc_summary_counts_valid(counts) ||
+	    !text_valid(text, text_len))
+		e.failed = 1;
+	put_u64(&e, start_ms);
+	put_u64(&e, end_ms);
+	put_u64(&e, detections);
+	put_cstr(&e, model, IPC_MODEL_MAX);
+	put_cstr(&e, counts, IPC_COUNTS_MAX);
+	put_str(&e, text, text_len, IPC_SUMMARY_MAX);
+	return enc_end(&e);
+}
+
 /* ------------------------------------------------------------------------
  * Decoder
  */
@@ -647,6 +722,22 @@ static int decode_fields(struct dec *d, uint32_t type)
 		       get_u64(d, 5, &m->u.prn_stats.delivered) ||
 		       get_u64(d, 6, &m->u.prn_stats.retries) ||
 		       get_u64(d, 7, &m->u.prn_stats.rejected) ? -1 : 0;
+	case IPC_SUMMARY:
+		if (get_u64(d, 1, &m->u.summary.start_ms) || get_u64(d, 2, &m->u.summary.end_ms) ||
+		    get_u64(d, 3, &m->u.summary.detections) ||
+		    get_str(d, 4, IPC_MODEL_MAX, &m->u.summary.model, NULL) ||
+		    get_str(d, 5, IPC_COUNTS_MAX, &m->u.summary.counts, NULL) ||
+		    get_str(d, 6, IPC_SUMMARY_MAX, &m->u.summary.text, &m->u.summary.text_len))
+			return -1;
+		if (m->u.summary.start_ms > m->u.summary.end_ms)
+			return fail(d->err, d->errlen, "%s: the period ends before it starts", d->name);
+		if (!model_valid(m->u.summary.model))
+			return fail(d->err, d->errlen, "field 4 of %s: bad model", d->name);
+		if (!ipc_summary_counts_valid(m->u.summary.counts))
+			return fail(d->err, d->errlen, "field 5 of %s: bad counts", d->name);
+		if (!text_valid(m->u.summary.text, m->u.summary.text_len))
+			return fail(d->err, d->errlen, "field 6 of %s: empty, or not UTF-8", d->name);
+		return 0;
 	}
 	abort();	/* a type in msg_table without a case here */
 }

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_PROTO_VERSION 4
+#define IPC_PROTO_VERSION 5
 #define IPC_MAX_MSG (64 * 1024)
 #define IPC_MAX_STR (56 * 1024)	/* longest string field (detection JSON) */
 #define IPC_NAME_MAX 64		/* kind / role names */
@@ -25,6 +25,9 @@
 #define IPC_RECIPE_CHUNK (56 * 1024) /* recipe bytes per IPC_RECIPE */
 #define IPC_CAUSE_MAX 31	/* IPC_LOSS cause: 1..31 bytes of [a-z0-9_] */
 #define IPC_DETAIL_MAX 255	/* IPC_LOSS detail */
+#define IPC_MODEL_MAX 128	/* IPC_SUMMARY model: printable ASCII */
+#define IPC_COUNTS_MAX 4096	/* IPC_SUMMARY counts (ipc_summary_counts_valid) */
+#define IPC_SUMMARY_MAX 16384	/* IPC_SUMMARY text: UTF-8, no NUL */
 
 /* IPC_RECIPE flags */
 enum ipc_recipe_flag {
@@ -58,6 +61,9 @@ enum ipc_type {
 	IPC_LOSS = 221,		 /* cause, count, detail: detections this printer lost */
 	IPC_PRN_STATS = 222,	 /* queue_lines, queue_bytes, spool_lines, spool_bytes,
 				  * delivered, retries, rejected: its figures */
+	IPC_SUMMARY = 223,	 /* start_ms, end_ms, detections, model, counts, text: a
+				  * summary of the detections of that period (the summary
+				  * printer's; the supervisor refuses it from other kinds) */
 };
 
 /* Roles a peer can have; bit values so the role table can OR them. */
@@ -145,6 +151,16 @@ struct ipc_msg {
 			 * failed and were retried, lines refused for good */
 			uint64_t delivered, retries, rejected;
 		} prn_stats;
+		struct {
+			uint64_t start_ms, end_ms; /* the period, Unix ms, start <= end */
+			uint64_t detections;	   /* digested in the period */
+			const char *model;	   /* 1..IPC_MODEL_MAX printable ASCII */
+			/* "GROUP\tNAME\tN\n" per line, GROUP kind or importance
+			 * (ipc_summary_counts_valid); may be empty */
+			const char *counts;
+			const char *text;	   /* 1..IPC_SUMMARY_MAX bytes of UTF-8 */
+			size_t text_len;
+		} summary;
 	} u;
 	char strbuf[IPC_MAX_MSG]; /* backing store for the string fields */
 };
@@ -175,6 +191,15 @@ int ipc_loss_cause_valid(const char *cause);
 int ipc_enc_prn_stats(char *buf, size_t cap, uint64_t queue_lines, uint64_t queue_bytes,
 		      uint64_t spool_lines, uint64_t spool_bytes, uint64_t delivered,
 		      uint64_t retries, uint64_t rejected);
+
+/* -1 also for what the decoder refuses (see ipc_summary_counts_valid, the
+ * model, a text that is empty or not UTF-8, start after end). */
+int ipc_enc_summary(char *buf, size_t cap, uint64_t start_ms, uint64_t end_ms,
+		    uint64_t detections, const char *model, const char *counts, const char *text,
+		    size_t text_len);
+/* 1 when counts is lines "GROUP\tNAME\tN\n": GROUP "kind" or "importance",
+ * NAME 1..64 bytes of [a-z0-9_.-], N 1..19 decimal digits; else 0. */
+int ipc_summary_counts_valid(const char *counts);
 
 /* Strict decoder. Returns 0 and fills *m, or -1 with a short reason in
  * err (errlen bytes): truncated, oversize, not an array, wrong version,

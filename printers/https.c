@@ -56,6 +56,7 @@
 #include "common/landlock.h"
 #include "common/log.h"
 #include "common/settings.h"
+#include "printers/curlev.h"
 #include "printers/outbox.h"
 #include "printers/printer.h"
 #include "printers/spool.h"
@@ -92,21 +93,7 @@ static int is_token(const char *s)
 /* Between keys (config.c runs it when the kind is on). */
 static int https_check(const char *const *v, size_t *bad, char *err, size_t errlen)
 {
-	CURLU *u = curl_url();
-	char *host = NULL, *scheme = NULL;
-	int ok;
-
-	if (!u)
-		return snprintf(err, errlen, "out of memory"), *bad = K_URL, -1;
-	ok = strncmp(v[K_URL], "https://", 8) == 0 &&
-	     curl_url_set(u, CURLUPART_URL, v[K_URL], 0) == CURLUE_OK &&
-	     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	     !strcmp(scheme, "https") && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	     host[0];
-	curl_free(host);
-	curl_free(scheme);
-	curl_url_cleanup(u);
-	if (!ok) {
+	if (!prn_curl_https_url(v[K_URL])) {
 		*bad = K_URL;
 		snprintf(err, errlen, "'%.128s' is not an https:// URL with a host (https only: "
 			 "detections never travel in clear text)", v[K_URL]);
@@ -137,16 +124,14 @@ const struct jb_settings_def prn_https_settings = {keys, K_N, https_check};
 static struct {
 	struct prn_spool *spool;
 	struct prn_outbox *ob;
-	struct event_base *base;
-	CURLM *multi;
+	struct prn_curl curl;
 	CURL *easy;
-	struct curl_slist *resolve;
-	struct event *ev_curl_timer, *ev_empty, *ev_reresolve;
+	struct prn_curl_peer peer;
+	struct event *ev_empty, *ev_reresolve;
 	/* settings */
-	char *url, *auth, *host, *port;	/* auth: the whole header line, or NULL */
+	char *url, *auth;	/* auth: the whole header line, or NULL */
 	struct curl_blob ca;
 	uint64_t connect_ms, timeout_ms, reresolve_ms, spool_max;
-	int host_is_literal, no_address;
 	/* the request out */
 	char *body;
 	size_t body_len, body_cap, body_lines;
@@ -167,13 +152,6 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void arm(struct event *ev, uint64_t ms)
-{
-	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-
-	evtimer_add(ev, &tv);
-}
-
 /* --- setup (before confinement) --------------------------------------------------- */
 
 static int get_num(const struct jb_settings *s, const char *name, uint64_t *out, char *err,
@@ -184,74 +162,6 @@ static int get_num(const struct jb_settings *s, const char *name, uint64_t *out,
 		return -1;
 	}
 	return 0;
-}
-
-/* The URL's host and port (as root: nothing read but the url). */
-static int parse_url(char *err, size_t errlen)
-{
-	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL;
-	unsigned char tmp[16];
-	int rc = -1;
-
-	if (!u || curl_url_set(u, CURLUPART_URL, H.url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-		snprintf(err, errlen, "https: cannot parse url");
-		goto out;
-	}
-	if (!(H.host = strdup(host)) || !(H.port = strdup(port))) {
-		snprintf(err, errlen, "https: out of memory");
-		goto out;
-	}
-	H.host_is_literal = host[0] == '[' || inet_pton(AF_INET, host, tmp) == 1;
-	jb_landlock_allow_connect((unsigned)strtoul(port, NULL, 10)); /* its one TCP port */
-	rc = 0;
-out:
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return rc;
-}
-
-/* The URL's host, resolved as the kind's uid (resolv.conf and hosts are
- * world-readable; sockets are still allowed): "host:port:addr,addr" for
- * CURLOPT_RESOLVE. No address is not fatal: the printer spools and exits
- * later to try again. */
-static void resolve_host(void)
-{
-	const char *host = H.host, *port = H.port;
-	char entry[1024], addr[INET6_ADDRSTRLEN];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	size_t o;
-	int rc;
-
-	if (H.host_is_literal)
-		return; /* nothing to resolve */
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc != 0) {
-		log_warnx("https: cannot resolve %s: %s: detections are spooled, and the printer "
-			  "restarts in %llu s to try again", host, gai_strerror(rc),
-			  (unsigned long long)(H.reresolve_ms / 10000));
-		H.no_address = 1;
-		return;
-	}
-	o = (size_t)snprintf(entry, sizeof(entry), "%s:%s:", host, port);
-	for (struct addrinfo *a = res; a && o < sizeof(entry) - 64; a = a->ai_next) {
-		const void *ip = a->ai_family == AF_INET
-					 ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
-					 : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
-
-		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
-		    !inet_ntop(a->ai_family, ip, addr, sizeof(addr)) || strstr(entry, addr))
-			continue;
-		o += (size_t)snprintf(entry + o, sizeof(entry) - o, "%s%s%s%s",
-				      entry[o - 1] == ':' ? "" : ",", a->ai_family == AF_INET6 ? "[" : "",
-				      addr, a->ai_family == AF_INET6 ? "]" : "");
-	}
-	freeaddrinfo(res);
-	H.resolve = curl_slist_append(NULL, entry);
-	log_info("https: %s resolved to %s", host, entry + strlen(host) + strlen(port) + 2);
 }
 
 static int https_setup(char *err, size_t errlen)
@@ -311,7 +221,7 @@ static int https_setup(char *err, size_t errlen)
 		snprintf(err, errlen, "https: no CA bundle (ca_file): TLS cannot be verified");
 		return -1;
 	}
-	if (parse_url(err, errlen) < 0)
+	if (prn_curl_peer_parse(&H.peer, "https", H.url, err, errlen) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return 0; /* no fd of its own: lines go through take */
@@ -321,15 +231,16 @@ static int https_setup(char *err, size_t errlen)
  * system's files, never as root. */
 static int https_init_as_kind(char *err, size_t errlen)
 {
+	char why[128];
+
 	/* OpenSSL reads its configuration and seeds now, while files open */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, errlen, "https: curl_global_init failed");
+	if (prn_curl_init(&H.curl, "https", err, errlen) < 0)
 		return -1;
-	}
-	resolve_host();
-	H.multi = curl_multi_init(); /* its wake-up socket pair: made now */
+	snprintf(why, sizeof(why), "detections are spooled, and the printer restarts in %llu s "
+		 "to try again", (unsigned long long)(H.reresolve_ms / 10000));
+	prn_curl_peer_resolve(&H.peer, why);
 	H.easy = curl_easy_init();
-	if (!H.multi || !H.easy) {
+	if (!H.easy) {
 		snprintf(err, errlen, "https: curl init failed");
 		return -1;
 	}
@@ -357,55 +268,7 @@ static int https_setup_as_kind(char *err, size_t errlen)
 	return 0;
 }
 
-/* --- curl on libevent (curl's multi-socket interface) ------------------------------- */
-
-static void check_done(void);
-
-static void on_sock_event(evutil_socket_t fd, short what, void *arg)
-{
-	int running, action = (what & EV_READ ? CURL_CSELECT_IN : 0) |
-			      (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-
-	curl_multi_socket_action(H.multi, fd, action, &running);
-	check_done();
-}
-
-static int on_sock(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
-{
-	struct event *ev = sockp;
-
-	if (ev) {
-		event_free(ev);
-		curl_multi_assign(H.multi, s, NULL);
-	}
-	if (what == CURL_POLL_REMOVE)
-		return 0;
-	ev = event_new(H.base, s,
-		       (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) |
-			       EV_PERSIST,
-		       on_sock_event, NULL);
-	if (!ev || event_add(ev, NULL) < 0)
-		fatalx("https: cannot watch a socket");
-	curl_multi_assign(H.multi, s, ev);
-	return 0;
-}
-
-static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
-{
-	int running;
-
-	curl_multi_socket_action(H.multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done();
-}
-
-static int on_timer(CURLM *m, long ms, void *userp)
-{
-	if (ms < 0)
-		evtimer_del(H.ev_curl_timer);
-	else
-		arm(H.ev_curl_timer, (uint64_t)ms);
-	return 0;
-}
+/* --- the request ------------------------------------------------------------------ */
 
 static size_t on_body(char *p, size_t size, size_t n, void *userp)
 {
@@ -458,7 +321,7 @@ static int build_body(const struct prn_batch *b)
 
 static int tr_ready(void *arg)
 {
-	return !H.no_address;
+	return !H.peer.no_address;
 }
 
 /* A batch whose every line was invalid: nothing to post, done at once
@@ -475,7 +338,7 @@ static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
 	if (H.in_flight) {
 		/* the outbox gave up waiting for it: abandoned, its answer
 		 * would come too late */
-		curl_multi_remove_handle(H.multi, H.easy);
+		prn_curl_remove(&H.curl, H.easy);
 		H.in_flight = 0;
 	}
 	if (build_body(b) < 0)
@@ -496,27 +359,13 @@ static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
 		H.headers = curl_slist_append(H.headers, H.auth);
 	if (!H.headers)
 		return -1;
-	curl_easy_reset(H.easy);
-	curl_easy_setopt(H.easy, CURLOPT_URL, H.url);
-	curl_easy_setopt(H.easy, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(H.easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(H.easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(H.easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(H.easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(H.easy, CURLOPT_CAINFO, NULL); /* the blob only: no file opened */
-	curl_easy_setopt(H.easy, CURLOPT_CAPATH, NULL);
-	curl_easy_setopt(H.easy, CURLOPT_CAINFO_BLOB, &H.ca);
-	curl_easy_setopt(H.easy, CURLOPT_RESOLVE, H.resolve);
-	curl_easy_setopt(H.easy, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
-	curl_easy_setopt(H.easy, CURLOPT_CONNECTTIMEOUT_MS, (long)H.connect_ms);
-	curl_easy_setopt(H.easy, CURLOPT_TIMEOUT_MS, (long)H.timeout_ms);
-	curl_easy_setopt(H.easy, CURLOPT_USERAGENT, "jibril");
+	prn_curl_tls(H.easy, H.url, &H.ca, &H.peer, (long)H.connect_ms, (long)H.timeout_ms);
 	curl_easy_setopt(H.easy, CURLOPT_HTTPHEADER, H.headers);
 	curl_easy_setopt(H.easy, CURLOPT_POSTFIELDS, H.body);
 	curl_easy_setopt(H.easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)H.body_len);
 	curl_easy_setopt(H.easy, CURLOPT_WRITEFUNCTION, on_body);
 	H.resp_len = 0;
-	if (curl_multi_add_handle(H.multi, H.easy) != CURLM_OK)
+	if (prn_curl_add(&H.curl, H.easy) < 0)
 		return -1;
 	H.in_flight = 1;
 	return 0;
@@ -524,7 +373,7 @@ static int tr_send(void *arg, const struct prn_batch *b, uint64_t token)
 
 static void on_reresolve(evutil_socket_t fd, short what, void *arg)
 {
-	log_warnx("https: %s still has no address: restarting to resolve it again", H.host);
+	log_warnx("https: %s still has no address: restarting to resolve it again", H.peer.host);
 	prn_spool_close(H.spool);
 	exit(0);
 }
@@ -549,7 +398,7 @@ static void finish(CURLcode rc, long code, curl_off_t retry_after)
 
 	if (rc == CURLE_OK && H.failing_since_ms) {
 		/* an answer, whatever it says: the address works */
-		log_info("https: %s answers again (HTTP %ld)", H.host, code);
+		log_info("https: %s answers again (HTTP %ld)", H.peer.host, code);
 		H.failing_since_ms = 0;
 	}
 	if (rc == CURLE_OK && code >= 200 && code < 300) {
@@ -567,7 +416,7 @@ static void finish(CURLcode rc, long code, curl_off_t retry_after)
 			not_before = (uint64_t)(retry_after > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S
 										 : retry_after) * 1000;
 
-		snprintf(why, sizeof(why), "HTTP %ld from %.200s for %zu lines: '%.200s'", code, H.host,
+		snprintf(why, sizeof(why), "HTTP %ld from %.200s for %zu lines: '%.200s'", code, H.peer.host,
 			 H.body_lines, sanitised_resp());
 		prn_outbox_done(H.ob, H.token, final ? PRN_SENT_REJECTED : PRN_SENT_RETRY,
 				not_before, why);
@@ -577,41 +426,32 @@ static void finish(CURLcode rc, long code, curl_off_t retry_after)
 	 * before a byte of the body is sent) */
 	if (!H.failing_since_ms)
 		H.failing_since_ms = now;
-	snprintf(why, sizeof(why), "%.200s: %s%s", H.host, curl_easy_strerror(rc),
+	snprintf(why, sizeof(why), "%.200s: %s%s", H.peer.host, curl_easy_strerror(rc),
 		 rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR
 			 ? " (the certificate is refused: check ca_file and the host name)"
 			 : "");
-	if (!H.host_is_literal && now - H.failing_since_ms >= H.reresolve_ms &&
+	if (!H.peer.host_is_literal && now - H.failing_since_ms >= H.reresolve_ms &&
 	    (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT)) {
 		/* the address may have changed: a new printer resolves again
 		 * (what is not acknowledged the supervisor has) */
 		log_warnx("https: no connection to %s for %llu s: restarting to resolve it again",
-			  H.host, (unsigned long long)((now - H.failing_since_ms) / 1000));
+			  H.peer.host, (unsigned long long)((now - H.failing_since_ms) / 1000));
 		prn_spool_close(H.spool);
 		exit(0);
 	}
 	prn_outbox_done(H.ob, H.token, PRN_SENT_RETRY, 0, why);
 }
 
-static void check_done(void)
+/* curl ended the request (curlev.c). */
+static void on_done(void *arg, CURL *e, CURLcode rc)
 {
-	CURLMsg *m;
-	int left;
+	long code = 0;
+	curl_off_t ra = -1;
 
-	while ((m = curl_multi_info_read(H.multi, &left))) {
-		long code = 0;
-		curl_off_t ra = -1;
-		CURLcode rc;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		rc = m->data.result;
-		curl_easy_getinfo(H.easy, CURLINFO_RESPONSE_CODE, &code);
-		curl_easy_getinfo(H.easy, CURLINFO_RETRY_AFTER, &ra);
-		curl_multi_remove_handle(H.multi, H.easy);
-		H.in_flight = 0;
-		finish(rc, code, ra);
-	}
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &ra);
+	H.in_flight = 0;
+	finish(rc, code, ra);
 }
 
 /* --- taking lines ------------------------------------------------------------------- */
@@ -642,27 +482,25 @@ static int https_start(struct event_base *base, char *err, size_t errlen)
 	struct prn_transport t = {tr_ready, tr_send, NULL};
 
 	err[0] = '\0';
-	H.base = base;
-	H.ev_curl_timer = evtimer_new(base, on_curl_timer, NULL);
 	H.ev_empty = event_new(base, -1, 0, on_empty, NULL);
 	H.ev_reresolve = evtimer_new(base, on_reresolve, NULL);
-	if (!H.ev_curl_timer || !H.ev_empty || !H.ev_reresolve ||
+	if (prn_curl_start(&H.curl, base, on_done, NULL) < 0 || !H.ev_empty || !H.ev_reresolve ||
 	    prn_outbox_conf_read(prn_settings(), &c, err, errlen) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "https: cannot make its timers");
 		return -1;
 	}
-	curl_multi_setopt(H.multi, CURLMOPT_SOCKETFUNCTION, on_sock);
-	curl_multi_setopt(H.multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(H.multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 1L);
 	H.ob = prn_outbox_new(base, H.spool, &c, &t, ack_line, NULL);
 	if (!H.ob) {
 		snprintf(err, errlen, "https: cannot set up the outbox");
 		return -1;
 	}
-	if (H.no_address) {
+	if (H.peer.no_address) {
 		/* spool until the restart that resolves again */
-		arm(H.ev_reresolve, H.reresolve_ms / 10);
+		struct timeval tv = {.tv_sec = (time_t)(H.reresolve_ms / 10000),
+				     .tv_usec = (suseconds_t)(H.reresolve_ms / 10 % 1000) * 1000};
+
+		evtimer_add(H.ev_reresolve, &tv);
 		return 0;
 	}
 	prn_outbox_kick(H.ob); /* what a predecessor left in the spool */

@@ -19,12 +19,18 @@
  *    from READY on) waits here, summed per cause, and is sent right after
  *    READY; one that cannot be sent ends the printer with the counts in
  *    its last log line, never silently.
+ *  - a printer whose [privacy] policy is on (its settings hold the key:
+ *    supervisor/privacy.c) pseudonymises every line (common/privacy.h)
+ *    before its output sees it; a line that cannot be is never written
+ *    as it came: dropped, acknowledged and reported (prn_loss "privacy").
+ *    With the policy off a line is exactly what it was before.
  *  - its figures (IPC_PRN_STATS: memory queue, spool, delivered, retries,
  *    rejected) go to the supervisor from the heartbeat, after READY, at
  *    most once a second and only when they changed; a report that cannot
  *    be queued waits for the next beat (figures, not detections).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <resolv.h>
 #include <stdio.h>
@@ -37,6 +43,7 @@
 
 #include "common/child.h"
 #include "common/log.h"
+#include "common/privacy.h"
 #include "common/settings.h"
 #include "printers/printer.h"
 
@@ -90,6 +97,36 @@ const struct jb_settings *prn_settings(void)
 	return have_settings ? &settings : NULL;
 }
 
+static struct prv_policy privacy; /* fields 0: lines go out as they came */
+
+/* [privacy]'s records of the settings (supervisor/privacy.h): all three,
+ * or none. 0, or -1 with err. */
+static int privacy_setup(char *err, size_t errlen)
+{
+	const char *pol = jb_settings_get(&settings, "prv_policy", NULL), *key, *users;
+	size_t klen = 0, ulen = 0;
+	unsigned f, v4, v6;
+	char end;
+
+	if (!pol)
+		return 0;
+	key = jb_settings_get(&settings, "prv_key", &klen);
+	users = jb_settings_get(&settings, "prv_users", &ulen);
+	if (sscanf(pol, "%u %u %u%c", &f, &v4, &v6, &end) != 3 || !f ||
+	    f & ~(unsigned)(PRV_USERS | PRV_HOSTS | PRV_IPS) || v4 > 32 || v6 > 128 || !key ||
+	    klen != PRV_KEY_LEN || !users || (ulen && users[ulen - 1])) {
+		snprintf(err, errlen, "%s printer: [privacy] settings are malformed", out_name);
+		return -1;
+	}
+	privacy.fields = f;
+	privacy.ipv4_prefix = v4;
+	privacy.ipv6_prefix = v6;
+	memcpy(privacy.key, key, PRV_KEY_LEN);
+	privacy.users = users; /* in settings.mem, kept for the process's life */
+	privacy.users_len = ulen;
+	return 0;
+}
+
 static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 {
 	out = k->output;
@@ -98,13 +135,17 @@ static int prn_setup(const struct jb_kind *k, char *err, size_t errlen)
 		snprintf(err, errlen, "printer kind '%s' has no output", k->name);
 		return -1;
 	}
-	if (k->settings) {
+	/* fd 5 is handed to a kind with its own section, and to any printer
+	 * that pseudonymises ([privacy]); only a memfd has seals */
+	if (k->settings || fcntl(JB_CHILD_SETTINGS_FD, F_GET_SEALS) >= 0) {
 		/* everything the supervisor read for us; the fd goes before
 		 * confinement, the values stay for the output's setup */
 		if (jb_settings_read_fd(JB_CHILD_SETTINGS_FD, &settings, err, errlen) < 0)
 			return -1;
 		close(JB_CHILD_SETTINGS_FD);
 		have_settings = 1;
+		if (privacy_setup(err, errlen) < 0)
+			return -1;
 	}
 	out_fd = out->setup(err, errlen);
 	return out_fd < 0 ? -1 : 0;
@@ -296,7 +337,19 @@ static void prn_message(const struct ipc_msg *m)
 		exit(1);
 	}
 	j = json_loadb(m->u.print.json, m->u.print.json_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j || !json_is_object(j)) {
+	if (j && json_is_object(j) && privacy.fields && prv_apply(j, &privacy) < 0) {
+		/* never printed as it came: dropped, and the loss said */
+		invalid++;
+		json_decref(j);
+		log_warnx("detection %llu could not be pseudonymised (out of memory): dropped",
+			  (unsigned long long)m->u.print.seq);
+		prn_loss("privacy", 1, "a detection could not be pseudonymised (out of memory) "
+				       "and was not printed");
+		if (out->take) {
+			out->take(m->u.print.seq, NULL, 0);
+			return;
+		}
+	} else if (!j || !json_is_object(j)) {
 		invalid++;
 		log_warnx("detection %llu is not a JSON object (%s): dropped",
 			  (unsigned long long)m->u.print.seq, j ? "not an object" : jerr.text);
@@ -339,6 +392,12 @@ static void prn_message(const struct ipc_msg *m)
  * needs the kind's own directory (setup_as_kind). */
 static int prn_setup_as_kind(char *err, size_t errlen)
 {
+	if (privacy.fields) {
+		/* OpenSSL finds its HMAC now, reading its configuration as this
+		 * kind's uid: once confined it could open nothing */
+		char ps[PRV_PSEUDO_MAX];
+		prv_pseudonym(privacy.key, "user", "", ps);
+	}
 	if (out->init_as_kind) {
 		/* the handshake deadline counts from the spawn: a name server
 		 * that does not answer costs a second (one try each), not

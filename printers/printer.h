@@ -54,6 +54,8 @@ extern const struct prn_output prn_file;
 extern const struct prn_output prn_https;
 extern const struct prn_output prn_nats;	/* its section: printers/nats.h */
 extern const struct jb_settings_def prn_https_settings;
+extern const struct prn_output prn_summary;	/* printers/summary.c */
+extern const struct jb_settings_def prn_summary_settings;
 
 /* A take output: every line up to seq is durable; PRINTED seq goes to
  * the supervisor (cumulative). */

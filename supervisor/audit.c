@@ -90,7 +90,7 @@ static void where(char *out, size_t len, const struct sup *s, const char *key, i
 /* Make the directories above path that are missing (0700), then check the
  * one that holds it: root's, and writable by no one else (else anyone who
  * can write it can swap the file). 0, or -1 with why. */
-static int parent_ok(const char *path, char *why, size_t whylen)
+int sup_audit_parent_ok(const char *path, char *why, size_t whylen)
 {
 	char dir[4096], *p;
 	struct stat st;
@@ -249,14 +249,14 @@ int sup_audit_open(struct sup *s, char *err, size_t errlen)
 	a->fd = -1;
 	snprintf(a->path, sizeof(a->path), "%s", c->audit_file);
 	snprintf(a->keypath, sizeof(a->keypath), "%s", c->audit_key);
-	if (parent_ok(a->keypath, why, sizeof(why)) < 0 ||
+	if (sup_audit_parent_ok(a->keypath, why, sizeof(why)) < 0 ||
 	    sup_audit_key_load(a->keypath, 1, 1, &created, a->key, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: %s", kw, why);
 		goto fail;
 	}
 	if (created)
 		log_info("audit key %s created", a->keypath);
-	if (parent_ok(a->path, why, sizeof(why)) < 0)
+	if (sup_audit_parent_ok(a->path, why, sizeof(why)) < 0)
 		goto fail_file;
 	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (a->fd < 0) {

@@ -52,6 +52,10 @@ int sup_audit_check_line(const unsigned char *key, const char *line, size_t len,
  * with why in err (no path prefix). */
 int sup_audit_key_load(const char *path, int strict, int create, int *created,
 		       unsigned char *key, char *err, size_t errlen);
+/* path's directory (audit.c): made if missing (0700), and root's and
+ * writable by no one else, as a key's or the log's must be (the privacy
+ * key's too). 0, or -1 with why. */
+int sup_audit_parent_ok(const char *path, char *why, size_t whylen);
 /* The anchor of a log keyed by the key at keypath: KEY.anchor, holding the
  * last record's seq and MAC, itself MACed with the key. */
 void sup_audit_anchor_path(const char *keypath, char *out, size_t len);

@@ -345,9 +345,9 @@ int sup_audit_key_load(const char *path, int strict, int create, int *created,
 		goto fail;
 	}
 	if (st.st_size != SUP_AUDIT_KEY_LEN) {
-		bad(err, errlen, "%lld bytes, not %d: not a jibril audit key (move it away and the "
-		    "agent makes a new one, which starts a new chain)", (long long)st.st_size,
-		    SUP_AUDIT_KEY_LEN);
+		bad(err, errlen, "%lld bytes, not %d: not a jibril key (move it away and the agent "
+		    "makes a new one: for the audit log a new chain, for [privacy] new "
+		    "pseudonyms)", (long long)st.st_size, SUP_AUDIT_KEY_LEN);
 		goto fail;
 	}
 	n = read(fd, key, SUP_AUDIT_KEY_LEN);

@@ -41,6 +41,7 @@
 #include <ini.h>
 
 #include "common/log.h"
+#include "common/privacy.h"
 #include "ipc/msg.h"
 #include "supervisor/config.h"
 
@@ -48,7 +49,7 @@
 #define JB_CONF_LINE_MAX 8192
 
 enum key_kind { K_U32, K_BOOL, K_LEVEL, K_PATH, K_KINDS, K_MEM, K_PIDS, K_CPU, K_BACKEND,
-		K_SETTING };
+		K_SETTING, K_PRINTERS, K_PRVFIELDS };
 
 struct conf_key {
 	const char *section;
@@ -96,6 +97,12 @@ static const struct conf_key conf_keys[] = {
 	BOOL("bpf", "keep_on_stop", bpf_keep_on_stop),
 	{ "audit", "file", K_PATH, offsetof(struct jb_config, audit_file), 0, 0 },
 	{ "audit", "key", K_PATH, offsetof(struct jb_config, audit_key), 0, 0 },
+	{ "privacy", "printers", K_PRINTERS, offsetof(struct jb_config, privacy_printers), 0, 0 },
+	{ "privacy", "clear", K_PRINTERS, offsetof(struct jb_config, privacy_clear), 0, 0 },
+	{ "privacy", "fields", K_PRVFIELDS, offsetof(struct jb_config, privacy_fields), 0, 0 },
+	U32("privacy", "ipv4_prefix", privacy_ipv4_prefix, 0, 32),
+	U32("privacy", "ipv6_prefix", privacy_ipv6_prefix, 0, 128),
+	{ "privacy", "key_file", K_PATH, offsetof(struct jb_config, privacy_key), 0, 0 },
 	LIMIT("worker_memory", K_MEM, limits_worker.memory),
 	LIMIT("worker_pids", K_PIDS, limits_worker.pids),
 	LIMIT("worker_cpu", K_CPU, limits_worker.cpu_pct),
@@ -107,7 +114,7 @@ static const struct conf_key conf_keys[] = {
 
 static const char *const conf_sections[] = {
 	"agent", "maps", "workers", "printers", "restart", "recipes", "debug", "tamper", "audit",
-	"limits", "bpf",
+	"limits", "bpf", "privacy",
 };
 
 static const char *const level_names[] = {
@@ -173,6 +180,10 @@ void jb_config_defaults(struct jb_config *c)
 	snprintf(c->audit_file, sizeof(c->audit_file), "%s", JB_CONF_AUDIT_FILE);
 	snprintf(c->status_socket, sizeof(c->status_socket), "%s", JB_CONF_STATUS_SOCKET);
 	snprintf(c->audit_key, sizeof(c->audit_key), "%s", JB_CONF_AUDIT_KEY);
+	c->privacy_fields = PRV_USERS | PRV_HOSTS;
+	c->privacy_ipv4_prefix = 24;
+	c->privacy_ipv6_prefix = 48;
+	snprintf(c->privacy_key, sizeof(c->privacy_key), "%s", JB_CONF_PRIVACY_KEY);
 	c->limits_worker = (struct jb_limits){JB_CONF_WORKER_MEMORY, 16, 100};
 	c->limits_printer = (struct jb_limits){JB_CONF_PRINTER_MEMORY, 16, 50};
 	c->limits_line = 0;
@@ -740,6 +751,96 @@ int jb_config_settings_differ(const struct jb_config *a, const struct jb_config 
 	return 0;
 }
 
+/* The words of a [privacy] list: names separated by commas and blanks.
+ * Calls each(x, k, word, len, arg) per word; 0 as soon as one fails. */
+static int words(struct conf_ctx *x, const struct conf_key *k, const char *v,
+		 int (*each)(struct conf_ctx *, const struct conf_key *, const char *, size_t, void *),
+		 void *arg)
+{
+	while (*v) {
+		size_t n;
+
+		v += strspn(v, ", \t");
+		n = strcspn(v, ", \t");
+		if (n && !each(x, k, v, n, arg))
+			return 0;
+		v += n;
+	}
+	return 1;
+}
+
+static int printer_word(struct conf_ctx *x, const struct conf_key *k, const char *w, size_t n,
+			void *arg)
+{
+	uint32_t *mask = arg;
+
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (jb_kinds[i].role == IPC_ROLE_PRINTER && strlen(jb_kinds[i].name) == n &&
+		    !memcmp(jb_kinds[i].name, w, n)) {
+			*mask |= 1u << i;
+			return 1;
+		}
+	char known[256] = "";
+	size_t o = 0;
+	for (size_t i = 0; i < jb_nkinds && o < sizeof(known); i++)
+		if (jb_kinds[i].role == IPC_ROLE_PRINTER)
+			o += (size_t)snprintf(known + o, sizeof(known) - o, "%s%s", o ? ", " : "",
+					      jb_kinds[i].name);
+	return fail(x, x->lineno, "%s: '%.*s' is not a printer (the printers: %s)", k->name,
+		    (int)(n > 64 ? 64 : n), w, known);
+}
+
+/* [privacy] printers / clear: printer kinds by name. */
+static int parse_printers(struct conf_ctx *x, const struct conf_key *k, const char *v,
+			  uint32_t *out)
+{
+	*out = 0;
+	return words(x, k, v, printer_word, out);
+}
+
+static int field_word(struct conf_ctx *x, const struct conf_key *k, const char *w, size_t n,
+		      void *arg)
+{
+	static const struct { const char *name; uint32_t bit; } f[] = {
+		{"users", PRV_USERS}, {"hosts", PRV_HOSTS}, {"ips", PRV_IPS},
+	};
+	uint32_t *mask = arg;
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (strlen(f[i].name) == n && !memcmp(f[i].name, w, n)) {
+			*mask |= f[i].bit;
+			return 1;
+		}
+	return fail(x, x->lineno, "%s: '%.*s' is not users, hosts or ips", k->name,
+		    (int)(n > 64 ? 64 : n), w);
+}
+
+/* [privacy] fields: users, hosts, ips; at least one. */
+static int parse_prvfields(struct conf_ctx *x, const struct conf_key *k, const char *v,
+			   uint32_t *out)
+{
+	*out = 0;
+	if (!words(x, k, v, field_word, out))
+		return 0;
+	if (!*out)
+		return fail(x, x->lineno, "%s: empty: name at least one of users, hosts, ips (a "
+			    "printer that should pseudonymise nothing is left out of printers)",
+			    k->name);
+	return 1;
+}
+
+uint32_t jb_config_privacy(const struct jb_config *c, size_t kind_index)
+{
+	const struct jb_kind *k = &jb_kinds[kind_index];
+	uint32_t bit = 1u << kind_index;
+
+	if (kind_index >= jb_nkinds || k->role != IPC_ROLE_PRINTER)
+		return 0;
+	if ((c->privacy_printers & bit) || (k->pseudonymise && !(c->privacy_clear & bit)))
+		return c->privacy_fields;
+	return 0;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_ctx *x = user;
@@ -798,6 +899,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		return parse_backend(x, k, value, (int *)(void *)field);
 	case K_SETTING:
 		return parse_setting(x, value);
+	case K_PRINTERS:
+		return parse_printers(x, k, value, (uint32_t *)(void *)field);
+	case K_PRVFIELDS:
+		return parse_prvfields(x, k, value, (uint32_t *)(void *)field);
 	}
 	return fail(x, x->lineno, "internal error: bad key kind");
 }
@@ -854,6 +959,33 @@ static int audit_ok(struct conf_ctx *x)
 		return fail(x, line, "[audit] key: path too long (its anchor is KEY.anchor)");
 	if (!strcmp(c->audit_file, c->audit_key))
 		return fail(x, line, "[audit] file and key are the same path (%s)", c->audit_key);
+	return 1;
+}
+
+/* [privacy]: a printer is not both pseudonymised and in clear; a key
+ * when any printer pseudonymises, and not one of the audit log's files. */
+static int privacy_ok(struct conf_ctx *x)
+{
+	const struct jb_config *c = &x->cfg;
+	int line = max_line(seen_line(x, "privacy", "printers"), seen_line(x, "privacy", "clear"));
+	uint32_t both = c->privacy_printers & c->privacy_clear, any = 0;
+
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (both & (1u << i))
+			return fail(x, line, "[privacy] %s is in both printers and clear",
+				    jb_kinds[i].name);
+	for (size_t i = 0; i < jb_nkinds; i++)
+		if (jb_config_kind_enabled(c, &jb_kinds[i]))
+			any |= jb_config_privacy(c, i);
+	if (!any)
+		return 1;
+	line = max_line(line, seen_line(x, "privacy", "key_file"));
+	if (!c->privacy_key[0])
+		return fail(x, line, "[privacy] key_file is empty: a printer pseudonymises, and "
+			    "needs the key");
+	if (!strcmp(c->privacy_key, c->audit_key) || !strcmp(c->privacy_key, c->audit_file))
+		return fail(x, line, "[privacy] key_file %s is a file of [audit]: give each key "
+			    "its own file", c->privacy_key);
 	return 1;
 }
 
@@ -940,7 +1072,8 @@ static int cross_check(struct conf_ctx *x)
 		    seen_line(x, "restart", "backoff_max_ms")),
 		    "backoff_max_ms (%u) must be at least backoff_initial_ms (%u)",
 		    c->backoff_max_ms, c->backoff_initial_ms);
-	if (!audit_ok(x) || !status_socket_ok(x) || !file_rotation_ok(x) || !settings_ok(x))
+	if (!audit_ok(x) || !status_socket_ok(x) || !file_rotation_ok(x) || !settings_ok(x) ||
+	    !privacy_ok(x))
 		return 0;
 	return printer_enabled(x);
 }
@@ -1052,6 +1185,7 @@ int jb_config_load(struct jb_config *c, const char *path, char *err, size_t errl
 		x->cfg.audit_file_line = seen_line(x, "audit", "file");
 		x->cfg.status_socket_line = seen_line(x, "agent", "status_socket");
 		x->cfg.audit_key_line = seen_line(x, "audit", "key");
+		x->cfg.privacy_key_line = seen_line(x, "privacy", "key_file");
 		x->cfg.recipes_dir_line = seen_line(x, "recipes", "dir");
 		x->cfg.bpf_backend_line = seen_line(x, "bpf", "backend");
 		x->cfg.bpf_pin_dir_line = seen_line(x, "bpf", "pin_dir");

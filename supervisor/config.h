@@ -109,6 +109,14 @@ struct jb_config {
 	char audit_key[4096];		/* its HMAC key; the anchor is KEY.anchor */
 	int audit_file_line;		/* their lines in the file, 0 = unset */
 	int audit_key_line;
+	/* [privacy] (common/privacy.h, supervisor/privacy.c): which printers
+	 * pseudonymise (bit per row: listed in printers; or a row that does by
+	 * default, kind.h pseudonymise, not listed in clear), what, the key */
+	uint32_t privacy_printers, privacy_clear;
+	uint32_t privacy_fields;	/* PRV_* bits */
+	uint32_t privacy_ipv4_prefix, privacy_ipv6_prefix;
+	char privacy_key[4096];
+	int privacy_key_line;		/* its line in the file, 0 = unset */
 	/* [limits]: each child's cgroup, by its role */
 	struct jb_limits limits_worker, limits_printer;
 	int limits_line;		/* first line that set a limit, 0 = none */
@@ -133,6 +141,7 @@ struct jb_config {
 #define JB_CONF_STATUS_SOCKET "/run/jibril/status.sock"
 #define JB_CONF_STATUS_SOCKET_MAX 107	/* sizeof(sun_path) - 1 */
 #define JB_CONF_AUDIT_KEY "/var/lib/jibril/audit.key"
+#define JB_CONF_PRIVACY_KEY "/var/lib/jibril/privacy.key"
 
 /* Defaults, as documented in jibril.conf. */
 void jb_config_defaults(struct jb_config *c);
@@ -162,6 +171,10 @@ const char *jb_config_setting_get(const struct jb_config *c, size_t kind_index, 
 int jb_config_setting_num(const struct jb_setting *k, const char *v, uint64_t *out);
 /* 1 when a and b differ in any row's own section. */
 int jb_config_settings_differ(const struct jb_config *a, const struct jb_config *b);
+
+/* The PRV_* fields row kind_index's printer pseudonymises under c (0:
+ * none: its lines go out as the workers built them). */
+uint32_t jb_config_privacy(const struct jb_config *c, size_t kind_index);
 
 /* The [limits] of a role (IPC_ROLE_WORKER or IPC_ROLE_PRINTER). */
 const struct jb_limits *jb_config_limits(const struct jb_config *c, uint32_t role);

@@ -96,6 +96,24 @@ static const struct sup_hooks printer_hooks = {
 	.drain = sup_router_drain,
 };
 
+/* The summary printer: a printer, and its summaries (IPC_SUMMARY, which
+ * every other printer kind is killed for) become detection_summary
+ * events for the other printers. */
+static int summary_printer_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+				   const char **why)
+{
+	if (m->type == IPC_SUMMARY)
+		return sup_summary_event(s, p, m, why);
+	return printer_message(s, p, m, why);
+}
+
+static const struct sup_hooks summary_printer_hooks = {
+	.ready = sup_router_printer_ready,
+	.message = summary_printer_message,
+	.gone = sup_router_printer_gone,
+	.drain = sup_router_drain,
+};
+
 /* A printer whose output is a file the supervisor opened: the same, and
  * the file is rotated by size or reopened on SIGUSR1 (outfile.c). */
 static int file_printer_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
@@ -228,6 +246,21 @@ const struct jb_kind jb_kinds[] = {
 		.settings = &prn_nats_settings,
 		.max_fds = 64, /* sockets to the servers, spool segments, libnats' pipes */
 		.hooks = &printer_hooks,
+	},
+	{
+		/* a digest of the detections to an OpenAI-compatible endpoint,
+		 * its answer back as a detection_summary event */
+		.name = "summary",
+		.role = IPC_ROLE_PRINTER,
+		.entry = prn_main,
+		.policy = &jb_policy_printer_summary,
+		.aux = JB_AUX_NONE,
+		.enable = JB_EN_OFF,
+		.output = &prn_summary,
+		.pseudonymise = 1, /* its digest leaves the host: [privacy] clear = summary to opt out */
+		.settings = &prn_summary_settings,
+		.max_fds = 16, /* curl's socket and wake-up pair, libevent's */
+		.hooks = &summary_printer_hooks,
 	},
 	{
 		/* /metrics and /healthz over HTTP on a socket the supervisor bound */

@@ -39,6 +39,7 @@
 #include "supervisor/notify.h"
 #include "supervisor/outfile.h"
 #include "supervisor/owner.h"
+#include "supervisor/privacy.h"
 #include "supervisor/status_cli.h"
 
 #define JIBRIL_VERSION "0.1.0"
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 		"       jibril [--config FILE] --list-recipes\n"
 		"       jibril [--config FILE] --verify-audit FILE [--audit-key KEYFILE]\n"
 		"       jibril [--config FILE] --unload\n"
+		"       jibril [--config FILE] --reveal VALUE [--type user|uid|host|ip]\n"
 		"       jibril status [--json] [--conf FILE]\n"
 		"       jibril --help | --version\n"
 		"\n"
@@ -72,6 +74,10 @@ static void usage(FILE *f)
 		"                           that crashed, was killed or kept it ([bpf] pin_dir,\n"
 		"                           keep_on_stop): the programs detach; refused while\n"
 		"                           a supervisor runs\n"
+		"      --reveal VALUE       (root) print the pseudonym VALUE becomes under the\n"
+		"                           [privacy] key, for each type it can be (or --type's),\n"
+		"                           as TYPE<tab>PSEUDONYM: search the events for it\n"
+		"      --type T             user, uid, host or ip\n"
 		"  status                   (root) ask the running agent through its status socket\n"
 		"                           ([agent] status_socket) and print every child, map\n"
 		"                           fill, losses and printer backlogs; exit 69 when no\n"
@@ -124,6 +130,13 @@ static void reload(void)
 			  "rest is applied now");
 	if (strcmp(cfg.audit_file, sup.cfg.audit_file) || strcmp(cfg.audit_key, sup.cfg.audit_key))
 		log_warnx("SIGHUP: [audit] changes take effect at the next start");
+	if (cfg.privacy_printers != sup.cfg.privacy_printers ||
+	    cfg.privacy_clear != sup.cfg.privacy_clear || cfg.privacy_fields != sup.cfg.privacy_fields ||
+	    cfg.privacy_ipv4_prefix != sup.cfg.privacy_ipv4_prefix ||
+	    cfg.privacy_ipv6_prefix != sup.cfg.privacy_ipv6_prefix ||
+	    strcmp(cfg.privacy_key, sup.cfg.privacy_key))
+		log_warnx("SIGHUP: [privacy] changes take effect at the next start (the printers "
+			  "keep the policy and key they were started with)");
 	if (strcmp(cfg.status_socket, sup.cfg.status_socket))
 		log_warnx("SIGHUP: [agent] status_socket changes take effect at the next start");
 	if (memcmp(&cfg.limits_worker, &sup.cfg.limits_worker, sizeof(cfg.limits_worker)) ||
@@ -345,6 +358,12 @@ static int run_supervisor(const char *config_path)
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
+	/* the privacy key and the local users' names, for the printers that
+	 * pseudonymise: read while root, handed over in sup_procs_init */
+	if (sup_privacy_open(&sup.cfg, config_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
 	sup_audit_config(&sup, "start", JIBRIL_VERSION);
 	n = jb_bpf_load(&bpf, &sup.cfg, &sup.recipes.set, config_path, err, sizeof(err));
 	if (n == JB_BPF_ECONFIG) {
@@ -508,10 +527,12 @@ int main(int argc, char **argv)
 		{"unload", no_argument, NULL, 'U'},
 		{"conf", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
+		{"reveal", required_argument, NULL, 'R'},
+		{"type", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
-	const char *verify = NULL, *audit_key = NULL;
+	const char *verify = NULL, *audit_key = NULL, *reveal = NULL, *rtype = NULL;
 	struct jb_child_args args = {0, 0};
 	int level = LOG_L_INFO, c, list = 0, unload = 0, json = 0;
 
@@ -536,6 +557,8 @@ int main(int argc, char **argv)
 		case 'K': audit_key = optarg; break;
 		case 'U': unload = 1; break;
 		case 'j': json = 1; break;
+		case 'R': reveal = optarg; break;
+		case 'T': rtype = optarg; break;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
@@ -563,6 +586,12 @@ int main(int argc, char **argv)
 	}
 	if (verify)
 		return verify_audit(verify, audit_key, config);
+	if (rtype && !reveal) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (reveal)
+		return sup_reveal(config, reveal, rtype);
 	if (unload)
 		return unload_pins(config);
 	if (check || list) {

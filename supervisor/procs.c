@@ -247,9 +247,10 @@ int sup_procs_init(struct sup *s)
 			}
 			sup_outfile_start(s, p); /* already over its size: rotated now */
 		}
-		if (k->settings && s->kinds == jb_kinds) {
-			/* its own section: files read, its directory made, while we
-			 * still may (before the privilege drop) */
+		if ((k->settings || jb_config_privacy(&s->cfg, i)) && s->kinds == jb_kinds) {
+			/* its own section (and [privacy]'s key): files read, its
+			 * directory made, while we still may (before the privilege
+			 * drop) */
 			char err[1024];
 			int dir;
 

@@ -35,6 +35,10 @@
  *  - a printer that fails STUCK_LIMIT times in a row (kills from outside
  *    do not count) on the same first unacknowledged line skips that line,
  *    logged and counted: one line must not stop a printer for good.
+ *  - a line may name a printer kind it is not for (except): a summary
+ *    printer's detection_summary goes to every printer but the summary
+ *    printers, never back into a digest. For that kind it counts as
+ *    acknowledged, like a tombstone.
  *  - every event the agent makes itself (suppressed_detections, data_loss)
  *    gets its uuid when it is queued (enqueue_agent), like a worker's
  *    detection: the line is handed again as it is, so a repeat to a
@@ -72,6 +76,7 @@ struct line {
 	size_t len;
 	int owner;	/* the producing worker's slot index, or AGENT_OWNER */
 	int gone;	/* a tombstone: dropped under pressure, never handed again */
+	const struct jb_kind *except; /* the printer kind it is not for, or NULL */
 	char json[];
 };
 
@@ -95,6 +100,7 @@ struct sup_router {
 	int stuck_fails[SUP_MAX_PROCS];
 	uint64_t dropped_poison;
 	int retry_later;	   /* enqueue: a refused line is kept by its caller */
+	const struct jb_kind *except; /* enqueue: the next line is not for this kind */
 	struct sup_limits *limits; /* the recipes' times limits */
 	struct sup_drops *drops;   /* what the cap made us drop */
 	struct sup_tally *tally;   /* per recipe kind: let through, suppressed */
@@ -301,14 +307,21 @@ static void bl_pop(struct sup_router *rt)
 	rt->bl_len--;
 }
 
-/* A printer acknowledges in order: tombstones right after what it
- * acknowledged, and that it was handed, count as acknowledged. */
-static void skip_gone(struct sup_router *rt, int i)
+/* Nothing to hand printer kind k: a tombstone, or a line not for it. */
+static int skipped_for(const struct line *l, const struct jb_kind *k)
+{
+	return l->gone || (l->except && l->except == k);
+}
+
+/* A printer acknowledges in order: tombstones (and lines not for it)
+ * right after what it acknowledged, and that it was handed, count as
+ * acknowledged. */
+static void skip_gone(struct sup_router *rt, int i, const struct jb_kind *k)
 {
 	struct line *l;
 
 	while (rt->printed_seq[i] < rt->sent_seq[i] && (l = bl_seq(rt, rt->printed_seq[i] + 1)) &&
-	       l->gone)
+	       skipped_for(l, k))
 		rt->printed_seq[i]++;
 }
 
@@ -345,7 +358,7 @@ static void pump_one(struct sup *s, struct sup_proc *p, const struct budget *b)
 		struct line *l = bl_at(rt, k);
 		int n;
 
-		if (l->gone) {
+		if (skipped_for(l, p->kind)) {
 			rt->sent_seq[i] = l->seq; /* nothing to hand */
 			continue;
 		}
@@ -356,7 +369,7 @@ static void pump_one(struct sup *s, struct sup_proc *p, const struct budget *b)
 		rt->sent_seq[i] = l->seq;
 		sent++;
 	}
-	skip_gone(rt, i);
+	skip_gone(rt, i, p->kind);
 }
 
 void sup_router_pump(struct sup *s)
@@ -481,6 +494,7 @@ static int enqueue(struct sup *s, int owner, const char *kind, const char *dedup
 	l->len = len;
 	l->owner = owner;
 	l->gone = 0;
+	l->except = rt->except;
 	memcpy(l->json, json, len);
 	l->json[len] = '\0';
 	if (uuid) /* in place of the worker's: sup_router_detection checked the room */
@@ -573,6 +587,23 @@ void sup_router_agent_event(struct sup *s, const char *dedup_key, const char *js
 		sup_router_pump(s);
 }
 
+int sup_router_agent_event_except(struct sup *s, const char *dedup_key, const char *json,
+				  const struct jb_kind *except)
+{
+	int rc;
+
+	/* not a detection: one the cap refuses is its caller's to log, not
+	 * a loss to count */
+	s->rt->except = except;
+	s->rt->retry_later = 1;
+	rc = enqueue_agent(s, dedup_key, json, strlen(json));
+	s->rt->retry_later = 0;
+	s->rt->except = NULL;
+	if (rc == 0)
+		sup_router_pump(s);
+	return rc;
+}
+
 static int emit_drops(void *arg, const char *dedup_key, const char *json, size_t len)
 {
 	struct sup *s = arg;
@@ -660,7 +691,7 @@ int sup_router_printed(struct sup *s, struct sup_proc *p, uint64_t seq, const ch
 	}
 	if (seq > rt->printed_seq[p->index])
 		rt->printed_seq[p->index] = seq;
-	skip_gone(rt, p->index);
+	skip_gone(rt, p->index, p->kind);
 	bl_trim(s);
 	sup_router_pump(s);
 	return 0;
@@ -676,7 +707,7 @@ size_t sup_router_drain(struct sup *s, struct sup_proc *p)
 	pump_one(s, p, &b);
 	for (size_t k = rt->bl_len; k > 0 && bl_at(rt, k - 1)->seq > rt->printed_seq[p->index];
 	     k--)
-		left += !bl_at(rt, k - 1)->gone;
+		left += !skipped_for(bl_at(rt, k - 1), p->kind);
 	return left;
 }
 

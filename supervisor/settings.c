@@ -32,6 +32,7 @@
 #include "common/settings.h"
 #include "ipc/msg.h"
 #include "supervisor/owner.h"
+#include "supervisor/privacy.h"
 #include "supervisor/settings.h"
 
 /* "CONF:LINE: [NAME] key: " into err; its length */
@@ -426,6 +427,9 @@ int sup_settings_prepare(const struct jb_config *c, const char *conf_path, size_
 			break;
 		}
 	}
+	/* a printer that pseudonymises: its key and the names, with the rest */
+	if (sup_privacy_put(c, kind_index, &b) < 0)
+		goto nomem;
 	*set_fd = jb_settings_memfd(&b);
 	if (*set_fd < 0) {
 		snprintf(err, errlen, "%s: settings: memfd: %s", k->name, strerror(errno));

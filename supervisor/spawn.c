@@ -10,7 +10,8 @@
  *    end of a pipe only this supervisor reads; fd 3 its IPC socket; fd 4
  *    its row's aux descriptor (the read-only snapshot, an output file, the
  *    kind's own directory, the exporter's listening socket) or nothing; fd 5 the sealed memfd of its
- *    settings when its row has its own section (common/settings.h). Everything else is closed before the exec. A compromised
+ *    settings when its row has its own section (common/settings.h), or a
+ *    printer pseudonymises ([privacy]: supervisor/privacy.c). Everything else is closed before the exec. A compromised
  *    child cannot write into the operator's stream or the supervisor's
  *    log file: what it writes to stderr goes through childlog.c like its
  *    IPC_LOG lines (prefixed with its kind and pid, made printable, rate
@@ -77,11 +78,11 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	else if (p->kind->aux == JB_AUX_OUTPUT || p->kind->aux == JB_AUX_DIR ||
 		 p->kind->aux == JB_AUX_LISTEN)
 		aux = fcntl(p->aux_fd, F_DUPFD_CLOEXEC, 10);
-	if (p->kind->settings)
+	if (p->set_fd >= 0) /* its settings, or [privacy]'s key (procs.c) */
 		set = fcntl(p->set_fd, F_DUPFD_CLOEXEC, 10);
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (sock < 0 || err_w < 0 || out < 0 || devnull < 0 || (p->kind->aux && aux < 0) ||
-	    (p->kind->settings && set < 0))
+	    (p->set_fd >= 0 && set < 0))
 		_exit(127);
 	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0 ||
 	    dup2(sock, JB_CHILD_IPC_FD) < 0 || (aux >= 0 && dup2(aux, JB_CHILD_AUX_FD) < 0) ||

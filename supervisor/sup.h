@@ -310,6 +310,15 @@ uint64_t sup_router_settled(const struct sup *s);
 /* Queue an event of the agent itself (a JSON object without uuid: it gets
  * one) for every printer. */
 void sup_router_agent_event(struct sup *s, const char *dedup_key, const char *json);
+/* The same for every printer but those of kind except (a summary printer's
+ * own detection_summary). 0 queued, -1 dropped (counted, as enqueue). */
+int sup_router_agent_event_except(struct sup *s, const char *dedup_key, const char *json,
+				  const struct jb_kind *except);
+/* IPC_SUMMARY from a summary printer: its detection_summary event, for
+ * every printer but the summary printers (summary_event.c). 0, or -1 with
+ * why (the printer is killed). */
+int sup_summary_event(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+		      const char **why);
 void sup_router_free(struct sup *s);
 /* For the status document: the backlog, and per recipe kind what the
  * router let through and what the times limits suppressed; each()

@@ -24,6 +24,7 @@
 
 #include "common/log.h"
 #include "ipc/msg.h"
+#include "common/privacy.h"
 #include "supervisor/config.h"
 #include "supervisor/owner.h"
 #include "supervisor/settings.h"
@@ -110,6 +111,12 @@ static void assert_cfg_eq(const struct jb_config *a, const struct jb_config *b)
 	ck_assert_str_eq(a->audit_file, b->audit_file);
 	ck_assert_str_eq(a->status_socket, b->status_socket);
 	ck_assert_str_eq(a->audit_key, b->audit_key);
+	ck_assert_uint_eq(a->privacy_printers, b->privacy_printers);
+	ck_assert_uint_eq(a->privacy_clear, b->privacy_clear);
+	ck_assert_uint_eq(a->privacy_fields, b->privacy_fields);
+	ck_assert_uint_eq(a->privacy_ipv4_prefix, b->privacy_ipv4_prefix);
+	ck_assert_uint_eq(a->privacy_ipv6_prefix, b->privacy_ipv6_prefix);
+	ck_assert_str_eq(a->privacy_key, b->privacy_key);
 	ck_assert_uint_eq(a->limits_worker.memory, b->limits_worker.memory);
 	ck_assert_uint_eq(a->limits_worker.pids, b->limits_worker.pids);
 	ck_assert_uint_eq(a->limits_worker.cpu_pct, b->limits_worker.cpu_pct);
@@ -524,6 +531,71 @@ START_TEST(test_audit_keys)
 	expect_error(path, 2, "unknown key 'anchor' in section [audit]");
 	write_tmp(path, sizeof(path), "twice.conf", twice, sizeof(twice) - 1);
 	expect_error(path, 3, "duplicate key 'key' in section [audit] (first set on line 2)");
+}
+END_TEST
+
+/* --- [privacy] ---------------------------------------------------------------- */
+
+static size_t row_of(const char *name);
+
+START_TEST(test_privacy_keys)
+{
+	struct jb_config c;
+	char path[256];
+	static const char set[] = "[printers]\nfile = /x\n[privacy]\nprinters = stdout,file\n"
+				  "fields = users ips\nipv4_prefix = 16\nipv6_prefix = 0\n"
+				  "key_file = /srv/p.key\n";
+	static const char worker[] = "[privacy]\n# x\nprinters = stdout, execution\n";
+	static const char unknown[] = "[privacy]\nprinters = stdout, carrier_pigeon\n";
+	static const char field[] = "[privacy]\nfields = users, names\n";
+	static const char nofield[] = "[privacy]\nfields = ,\n";
+	static const char both[] = "[privacy]\nprinters = stdout\nclear = stdout\n";
+	static const char nokey[] = "[privacy]\nprinters = stdout\nkey_file =\n";
+	static const char audit[] = "[audit]\nkey = /srv/a.key\n[privacy]\nprinters = stdout\n"
+				    "key_file = /srv/a.key\n";
+	static const char range[] = "[privacy]\nipv4_prefix = 33\n";
+	static const char keyoff[] = "[privacy]\nkey_file =\n";
+
+	/* the defaults: nobody pseudonymises but a row that does by default */
+	jb_config_defaults(&c);
+	ck_assert_uint_eq(c.privacy_fields, PRV_USERS | PRV_HOSTS);
+	ck_assert_uint_eq(c.privacy_ipv4_prefix, 24);
+	ck_assert_uint_eq(c.privacy_ipv6_prefix, 48);
+	ck_assert_str_eq(c.privacy_key, "/var/lib/jibril/privacy.key");
+	for (size_t i = 0; i < jb_nkinds; i++)
+		ck_assert_uint_eq(jb_config_privacy(&c, i),
+				  jb_kinds[i].role == IPC_ROLE_PRINTER && jb_kinds[i].pseudonymise
+					  ? c.privacy_fields
+					  : 0);
+	write_tmp(path, sizeof(path), "set.conf", set, sizeof(set) - 1);
+	load_ok(path, &c);
+	ck_assert_uint_eq(jb_config_privacy(&c, row_of("stdout")), PRV_USERS | PRV_IPS);
+	ck_assert_uint_eq(jb_config_privacy(&c, row_of("file")), PRV_USERS | PRV_IPS);
+	ck_assert_uint_eq(jb_config_privacy(&c, row_of("https")), 0);
+	ck_assert_uint_eq(jb_config_privacy(&c, row_of("execution")), 0);
+	ck_assert_uint_eq(c.privacy_ipv4_prefix, 16);
+	ck_assert_uint_eq(c.privacy_ipv6_prefix, 0);
+	ck_assert_str_eq(c.privacy_key, "/srv/p.key");
+	ck_assert_int_eq(c.privacy_key_line, 8);
+	/* no printer pseudonymises: no key needed */
+	write_tmp(path, sizeof(path), "keyoff.conf", keyoff, sizeof(keyoff) - 1);
+	load_ok(path, &c);
+	write_tmp(path, sizeof(path), "worker.conf", worker, sizeof(worker) - 1);
+	expect_error(path, 3, "printers: 'execution' is not a printer (the printers: stdout");
+	write_tmp(path, sizeof(path), "unknown.conf", unknown, sizeof(unknown) - 1);
+	expect_error(path, 2, "printers: 'carrier_pigeon' is not a printer");
+	write_tmp(path, sizeof(path), "field.conf", field, sizeof(field) - 1);
+	expect_error(path, 2, "fields: 'names' is not users, hosts or ips");
+	write_tmp(path, sizeof(path), "nofield.conf", nofield, sizeof(nofield) - 1);
+	expect_error(path, 2, "fields: empty");
+	write_tmp(path, sizeof(path), "both.conf", both, sizeof(both) - 1);
+	expect_error(path, 3, "[privacy] stdout is in both printers and clear");
+	write_tmp(path, sizeof(path), "nokey.conf", nokey, sizeof(nokey) - 1);
+	expect_error(path, 3, "[privacy] key_file is empty");
+	write_tmp(path, sizeof(path), "audit.conf", audit, sizeof(audit) - 1);
+	expect_error(path, 5, "[privacy] key_file /srv/a.key is a file of [audit]");
+	write_tmp(path, sizeof(path), "range.conf", range, sizeof(range) - 1);
+	expect_error(path, 2, "ipv4_prefix: 33 is out of range 0..32");
 }
 END_TEST
 
@@ -989,6 +1061,68 @@ START_TEST(test_kind_sections)
 	BAD("[printers]\nhttps = yes\n[https]\nurl = https://a.example/\nauth_header = a b\n", 5,
 	    "'a b' is not a header name");
 	BAD("[stdout]\nx = 1\n", 1, "unknown section [stdout]");
+#undef BAD
+}
+END_TEST
+
+/* [summary]: the summary printer's section; off by default, every key at
+ * its default in jibril.conf, required keys and checks at their lines */
+START_TEST(test_summary_keys)
+{
+	struct jb_config c;
+	char path[4096];
+	size_t r = row_of("summary");
+	const struct jb_settings_def *d = jb_kinds[r].settings;
+	static const char on[] = "[printers]\nsummary = yes\n[summary]\n"
+				 "url = https://llm.example:8443/v1/chat/completions\n"
+				 "model = gpt-4o-mini\napi_key_file = /etc/jibril/openai.key\n"
+				 "interval_s = 2\nmax_detections = 5\nretries = 0\n";
+
+	snprintf(path, sizeof(path), "%s/jibril.conf", src_dir());
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 0);
+	for (size_t i = 0; i < d->nkeys; i++) {
+		int line;
+		const char *v = jb_config_setting(&c, r, i, &line);
+
+		ck_assert_msg(line > 0, "[summary] %s is not in jibril.conf", d->keys[i].name);
+		ck_assert_msg(!strcmp(v, d->keys[i].dflt ? d->keys[i].dflt : ""),
+			      "[summary] %s = %s in jibril.conf, default %s", d->keys[i].name, v,
+			      d->keys[i].dflt);
+	}
+	write_tmp(path, sizeof(path), "sum.conf", on, sizeof(on) - 1);
+	load_ok(path, &c);
+	ck_assert_int_eq(jb_config_kind_enabled(&c, &jb_kinds[r]), 1);
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "interval_s", NULL), "2");
+	ck_assert_str_eq(jb_config_setting_get(&c, r, "timeout_ms", NULL), "60000");
+
+#define BAD(text, ln, msg)                                                          \
+	do {                                                                        \
+		static const char t[] = text;                                       \
+		write_tmp(path, sizeof(path), "bad.conf", t, sizeof(t) - 1);        \
+		expect_error(path, ln, msg);                                        \
+	} while (0)
+#define SUM_ON "[printers]\nsummary = yes\n[summary]\n"
+	BAD("[printers]\nsummary = yes\n", 2,
+	    "[summary] url is required when [printers] summary is on");
+	BAD(SUM_ON "url = https://a.example/v1\napi_key_file = /k\n", 2,
+	    "[summary] model is required when [printers] summary is on");
+	BAD(SUM_ON "url = https://a.example/v1\nmodel = m\n", 2,
+	    "[summary] api_key_file is required when [printers] summary is on");
+	BAD(SUM_ON "url = http://a.example/v1\nmodel = m\napi_key_file = /k\n", 4,
+	    "[summary] url: 'http://a.example/v1' is not an https:// URL");
+	BAD(SUM_ON "url = https://a.example/v1\nmodel = gpt 4\napi_key_file = /k\n", 5,
+	    "[summary] model: 'gpt 4' is not a model name");
+	BAD(SUM_ON "url = https://a.example/v1\nmodel = m\napi_key_file = k\n", 6,
+	    "api_key_file: 'k' is not an absolute path");
+	BAD("[summary]\ninterval_s = 0\n", 2, "interval_s: '0' is not a number in 1..86400");
+	BAD("[summary]\ninterval_s = 86401\n", 2, "interval_s: '86401' is not a number");
+	BAD("[summary]\nmax_detections = 0\n", 2, "max_detections: '0' is not a number");
+	BAD("[summary]\nretries = 11\n", 2, "retries: '11' is not a number in 0..10");
+	BAD("[summary]\ntimeout_ms = 99\n", 2, "timeout_ms: '99' is not a number");
+	BAD("[summary]\nmax_items = 1001\n", 2, "max_items: '1001' is not a number in 1..1000");
+	BAD("[summary]\nverify = no\n", 2, "unknown key 'verify' in section [summary]");
+#undef SUM_ON
 #undef BAD
 }
 END_TEST
@@ -1519,7 +1653,9 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_kind_keys);
 	tcase_add_test(tc, test_kind_sections);
 	tcase_add_test(tc, test_exporter_keys);
+	tcase_add_test(tc, test_summary_keys);
 	tcase_add_test(tc, test_audit_keys);
+	tcase_add_test(tc, test_privacy_keys);
 	tcase_add_test(tc, test_status_socket_key);
 	tcase_add_test(tc, test_child_ids);
 	suite_add_tcase(s, tc);

@@ -7,6 +7,8 @@
  * Protocol v3: IPC_LOSS {cause, count, detail}, a printer's lost detections.
  * Protocol v4: IPC_PRN_STATS {queue_lines, queue_bytes, spool_lines,
  * spool_bytes, delivered, retries, rejected}, a printer's own figures.
+ * Protocol v5: IPC_SUMMARY {start_ms, end_ms, detections, model, counts,
+ * text}, the summary printer's digest summarised.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@ static const uint32_t all_types[] = {
 	IPC_CONFIG, IPC_SNAPSHOT, IPC_PRINT, IPC_HELLO, IPC_READY, IPC_HEARTBEAT,
 	IPC_LOG, IPC_SNAPSHOT_DONE, IPC_DETECTION, IPC_PRINTED, IPC_RECIPE, IPC_LOSS,
 	IPC_STATUS,
-	IPC_PRN_STATS,
+	IPC_PRN_STATS, IPC_SUMMARY,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -51,6 +53,7 @@ static const char *sig_of(uint32_t type)
 	case IPC_LOSS: return "sus";
 	case IPC_STATUS: return "s";
 	case IPC_PRN_STATS: return "uuuuuuu";
+	case IPC_SUMMARY: return "uuusss";
 	}
 	return NULL;
 }
@@ -212,6 +215,8 @@ static void mb_msg(struct mb *b, uint32_t type, uint32_t nfields, uint32_t bad, 
 	for (i = 1; i <= nfields; i++) {
 		if (i == bad)
 			mb_val(b, v);
+		else if (type == IPC_SUMMARY && i == 5)
+			mb_str(b, "", 0); /* counts: "x" is not a counts line, "" is none */
 		else
 			mb_val(b, i <= strlen(sig) && sig[i - 1] == 's' ? V_STR : V_UINT);
 	}
@@ -239,6 +244,9 @@ static int enc_one(uint32_t type, char *buf, size_t cap)
 	case IPC_LOSS: return ipc_enc_loss(buf, cap, "spool_full", 17, "spool /var/x: 3 files");
 	case IPC_STATUS: return ipc_enc_status(buf, cap, json, strlen(json));
 	case IPC_PRN_STATS: return ipc_enc_prn_stats(buf, cap, 1, 2, 3, 4, 5, 6, 7);
+	case IPC_SUMMARY:
+		return ipc_enc_summary(buf, cap, 1000, 2000, 3, "gpt-test", "kind\tx\t3\n",
+				       "three things", 12);
 	case IPC_RECIPE:
 		return ipc_enc_recipe(buf, cap, "builtin:recipes/execution/x.yaml", "- kind: x\n", 10,
 				      IPC_RCP_END);
@@ -486,6 +494,107 @@ START_TEST(rt_prn_stats)
 	ck_assert_uint_eq(M.u.prn_stats.retries, 2);
 	ck_assert_uint_eq(M.u.prn_stats.rejected, 0);
 	ck_assert_int_eq(IPC_PRN_STATS, 222);
+}
+END_TEST
+
+START_TEST(rt_summary)
+{
+	static const char counts[] = "kind\tcredentials_files_access\t2\nimportance\tcritical\t2\n"
+				     "importance\tlow\t1\n";
+	static const char text[] = "Two reads of /etc/shadow \xc3\xa9t\xc3\xa9 \xe2\x80\x94 look.";
+	int n = ipc_enc_summary(BUF, sizeof(BUF), 1700000000000ull, 1700000300000ull, 3,
+				"gpt-4o-mini", counts, text, strlen(text));
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_uint_eq(M.type, IPC_SUMMARY);
+	ck_assert_int_eq(IPC_SUMMARY, 223);
+	ck_assert_uint_eq(M.u.summary.start_ms, 1700000000000ull);
+	ck_assert_uint_eq(M.u.summary.end_ms, 1700000300000ull);
+	ck_assert_uint_eq(M.u.summary.detections, 3);
+	ck_assert_str_eq(M.u.summary.model, "gpt-4o-mini");
+	ck_assert_str_eq(M.u.summary.counts, counts);
+	ck_assert_str_eq(M.u.summary.text, text);
+	ck_assert_uint_eq(M.u.summary.text_len, strlen(text));
+	/* no counts at all, a period of one instant */
+	n = ipc_enc_summary(BUF, sizeof(BUF), 5, 5, 0, "m", "", "x", 1);
+	ck_assert_int_eq(dec(BUF, n), 0);
+	ck_assert_str_eq(M.u.summary.counts, "");
+}
+END_TEST
+
+/* What the encoder refuses the decoder refuses too: one hand-built packet
+ * per rule. */
+static void summary_pkt(struct mb *b, uint64_t start, uint64_t end, const char *model,
+			const char *counts, const char *text, size_t text_len)
+{
+	mb_hdr(b, 8, IPC_PROTO_VERSION, IPC_SUMMARY);
+	msgpack_pack_uint64(&b->pk, start);
+	msgpack_pack_uint64(&b->pk, end);
+	msgpack_pack_uint64(&b->pk, 1);
+	mb_str(b, model, strlen(model));
+	mb_str(b, counts, strlen(counts));
+	mb_str(b, text, text_len);
+}
+
+START_TEST(mal_summary)
+{
+	static const struct {
+		uint64_t start, end;
+		const char *model, *counts, *text, *why;
+	} bad[] = {
+		{2, 1, "m", "", "t", "ends before it starts"},
+		{1, 2, "", "", "t", "bad model"},
+		{1, 2, "a\tb", "", "t", "bad model"},
+		{1, 2, "caf\xc3\xa9", "", "t", "bad model"},
+		{1, 2, "m", "kind\tx\t1", "t", "bad counts"},		/* no line end */
+		{1, 2, "m", "host\tx\t1\n", "t", "bad counts"},	/* unknown group */
+		{1, 2, "m", "kind\tX\t1\n", "t", "bad counts"},	/* upper case */
+		{1, 2, "m", "kind\t\t1\n", "t", "bad counts"},		/* empty name */
+		{1, 2, "m", "kind\tx\t\n", "t", "bad counts"},		/* no number */
+		{1, 2, "m", "kind\tx\t-1\n", "t", "bad counts"},
+		{1, 2, "m", "kind\tx\t12345678901234567890\n", "t", "bad counts"},
+		{1, 2, "m", "kind\tx\t1\n\n", "t", "bad counts"},
+		{1, 2, "m", "", "", "empty, or not UTF-8"},
+		{1, 2, "m", "", "a\xff", "empty, or not UTF-8"},
+		{1, 2, "m", "", "\xc0\xaf", "empty, or not UTF-8"},	/* overlong '/' */
+		{1, 2, "m", "", "\xed\xa0\x80", "empty, or not UTF-8"}, /* a surrogate */
+	};
+	char name[80];
+	struct mb b;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		summary_pkt(&b, bad[i].start, bad[i].end, bad[i].model, bad[i].counts, bad[i].text,
+			    strlen(bad[i].text));
+		expect_reject(b.sb.data, b.sb.size, bad[i].why);
+		mb_free(&b);
+		ck_assert_int_eq(ipc_enc_summary(BUF, sizeof(BUF), bad[i].start, bad[i].end, 1,
+						 bad[i].model, bad[i].counts, bad[i].text,
+						 strlen(bad[i].text)),
+				 -1);
+	}
+	/* a name of 64 bytes passes, 65 does not; the text's and model's caps */
+	memset(name, 'a', 65);
+	name[65] = '\0';
+	ck_assert(!ipc_summary_counts_valid(NULL));
+	snprintf(BIG, sizeof(BIG), "kind\t%.64s\t1\n", name);
+	ck_assert(ipc_summary_counts_valid(BIG));
+	snprintf(BIG, sizeof(BIG), "kind\t%.65s\t1\n", name);
+	ck_assert(!ipc_summary_counts_valid(BIG));
+	memset(BIG, 'y', IPC_SUMMARY_MAX + 1);
+	ck_assert_int_gt(ipc_enc_summary(BUF, sizeof(BUF), 1, 2, 0, "m", "", BIG, IPC_SUMMARY_MAX),
+			 0);
+	ck_assert_int_eq(ipc_enc_summary(BUF, sizeof(BUF), 1, 2, 0, "m", "", BIG,
+					 IPC_SUMMARY_MAX + 1),
+			 -1);
+	summary_pkt(&b, 1, 2, "m", "", BIG, IPC_SUMMARY_MAX + 1);
+	expect_reject(b.sb.data, b.sb.size, "string too long");
+	mb_free(&b);
+	memset(BIG, 'm', IPC_MODEL_MAX + 1);
+	BIG[IPC_MODEL_MAX + 1] = '\0';
+	ck_assert_int_eq(ipc_enc_summary(BUF, sizeof(BUF), 1, 2, 0, BIG, "", "t", 1), -1);
+	BIG[IPC_MODEL_MAX] = '\0';
+	ck_assert_int_gt(ipc_enc_summary(BUF, sizeof(BUF), 1, 2, 0, BIG, "", "t", 1), 0);
 }
 END_TEST
 
@@ -765,9 +874,13 @@ START_TEST(mal_version)
 	snprintf(want, sizeof(want), "version %d", IPC_PROTO_VERSION + 1);
 	expect_reject(b.sb.data, b.sb.size, want);
 	mb_free(&b);
-	/* protocol v1 (no limits field, no IPC_RECIPE), v2 (no IPC_LOSS) and
-	 * v3 (no IPC_STATUS, no IPC_PRN_STATS) are refused too */
-	ck_assert_int_eq(IPC_PROTO_VERSION, 4);
+	/* protocol v1 (no limits field, no IPC_RECIPE), v2 (no IPC_LOSS),
+	 * v3 (no IPC_STATUS, no IPC_PRN_STATS) and v4 (no IPC_SUMMARY) are
+	 * refused too */
+	ck_assert_int_eq(IPC_PROTO_VERSION, 5);
+	mb_hdr(&b, 2, 4, IPC_READY);
+	expect_reject(b.sb.data, b.sb.size, "version 4");
+	mb_free(&b);
 	mb_hdr(&b, 2, 3, IPC_READY);
 	expect_reject(b.sb.data, b.sb.size, "version 3");
 	mb_free(&b);
@@ -799,7 +912,7 @@ END_TEST
 
 START_TEST(mal_unknown_type)
 {
-	static const uint64_t bad[] = { 0, 1, 99, 105, 199, 204, 212, 223, 999,
+	static const uint64_t bad[] = { 0, 1, 99, 105, 199, 204, 212, 224, 999,
 					(1ULL << 32) + IPC_READY, UINT64_MAX };
 	struct mb b;
 	size_t i;
@@ -1328,6 +1441,12 @@ START_TEST(roles_table)
 			  !ipc_msg_allowed(IPC_LOSS, E) && !ipc_msg_allowed(IPC_SNAPSHOT_DONE, E));
 	}
 
+	/* a summary comes from a printer only (the supervisor then takes it
+	 * from the summary kind alone: supervisor/kinds.c) */
+	ck_assert(ipc_msg_allowed(IPC_SUMMARY, P));
+	ck_assert(!ipc_msg_allowed(IPC_SUMMARY, W) && !ipc_msg_allowed(IPC_SUMMARY, S) &&
+		  !ipc_msg_allowed(IPC_SUMMARY, IPC_ROLE_EXPORTER));
+
 	/* not a single role, or not a type */
 	ck_assert(!ipc_msg_allowed(IPC_DETECTION, 0));
 	ck_assert(!ipc_msg_allowed(IPC_PRINTED, W | P));
@@ -1392,7 +1511,7 @@ static Suite *ipc_suite(void)
 
 	add(s, "roundtrip", (const TTest *[]){ rt_config, rt_snapshot, rt_print,
 		rt_print_unterminated, rt_hello, rt_ready, rt_heartbeat, rt_log, rt_snapshot_done,
-		rt_detection, rt_printed, rt_loss, rt_prn_stats, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
+		rt_detection, rt_printed, rt_loss, rt_prn_stats, rt_summary, rt_recipe, rt_recipe_max, rt_empty_strings, rt_max_strings,
 		NULL }, 0);
 	/* protocol v2 budget: every detection field at its limit in one message */
 	add(s, "detection_budget", (const TTest *[]){ rt_detection_max_fits, NULL }, 0);
@@ -1405,6 +1524,7 @@ static Suite *ipc_suite(void)
 	add(s, "field_count", (const TTest *[]){ mal_field_count, NULL }, 0);
 	add(s, "field_types", (const TTest *[]){ mal_field_types, NULL }, 0);
 	add(s, "field_values", (const TTest *[]){ mal_bad_values, NULL }, 0);
+	add(s, "summary_values", (const TTest *[]){ mal_summary, NULL }, 0);
 	add(s, "embedded_nul", (const TTest *[]){ mal_embedded_nul, NULL }, 0);
 	add(s, "long_strings", (const TTest *[]){ mal_long_strings, NULL }, 0);
 	add(s, "oversize", (const TTest *[]){ mal_oversize, NULL }, 0);

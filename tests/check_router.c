@@ -172,6 +172,29 @@ static const struct jb_kind loss_kinds[] = {
 	 .mechs = 1u << RCP_EXECUTION, .hooks = &worker_hooks},
 };
 
+/* the summary printer's hooks (kinds.c): IPC_SUMMARY from it alone */
+static int summary_message(struct sup *s, struct sup_proc *p, const struct ipc_msg *m,
+			   const char **why)
+{
+	if (m->type == IPC_SUMMARY)
+		return sup_summary_event(s, p, m, why);
+	return printer_message(s, p, m, why);
+}
+
+static const struct sup_hooks summary_hooks = {
+	.ready = sup_router_printer_ready,
+	.message = summary_message,
+	.gone = sup_router_printer_gone,
+	.drain = sup_router_drain,
+};
+
+static const struct jb_kind summary_kinds[] = {
+	{.name = "reader", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+	{.name = "summarizer", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON,
+	 .hooks = &summary_hooks},
+	{.name = "badsum", .role = IPC_ROLE_PRINTER, .enable = JB_EN_ON, .hooks = &printer_hooks},
+};
+
 #define RECIPE(kind, mech, what)                                                         \
 	"- kind: " kind "\n  name: Test " kind "\n  mechanism: " mech "\n"                \
 	"  tactic: discovery\n  technique: T1082 System Information Discovery\n"         \
@@ -673,6 +696,72 @@ START_TEST(test_bad_loss_kills_the_sender)
 }
 END_TEST
 
+/* --- a summary printer's summaries ---------------------------------------- */
+
+static int summary_seen(void)
+{
+	return log_has("got: ") && log_has("fake summary of summarizer") && log_has("badsum[") &&
+	       log_has("protocol violation");
+}
+
+static int backlog_empty(void)
+{
+	uint64_t lines, bytes;
+
+	sup_router_backlog(&S, &lines, &bytes);
+	return lines == 0;
+}
+
+/* IPC_SUMMARY from the summary kind becomes a detection_summary event for
+ * the other printers, never handed back to the summary printer; from any
+ * other printer kind it kills the sender and prints nothing. */
+START_TEST(test_summary_event_routed)
+{
+	const char *got;
+	json_t *ev = NULL;
+
+	sup_up_with(summary_kinds, 3);
+	ck_assert_msg(run_until(summary_seen, 5000), "no summary for reader, or badsum not "
+		      "refused; log:\n%s", logbuf);
+	for (got = strstr(logbuf, "got: "); got && !ev; got = strstr(got + 1, "got: ")) {
+		ev = json_loads(got + 5, JSON_DISABLE_EOF_CHECK, NULL);
+		if (ev && !json_object_get(ev, "summary")) {
+			json_decref(ev);
+			ev = NULL;
+		}
+	}
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_msg(uuid_ok(json_string_value(json_object_get(ev, "uuid"))), "uuid");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "kind")), "detection_summary");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "summary")),
+			 "fake summary of summarizer");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "model")), "fake-model");
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "by")), "summarizer");
+	ck_assert_int_eq(json_integer_value(json_object_get(ev, "detections")), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(ev, "period"), "start")),
+			 "2023-11-14T22:13:20.000000Z");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(json_object_get(ev, "counts"), "by_kind"), "steady")),
+			 2);
+	json_decref(ev);
+	/* the summary printer itself is never handed it; badsum's never exists */
+	for (const char *l = logbuf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		ck_assert_msg(strncmp(l, "summarizer[", 11) || !strstr(l, "]: stderr: got: ") ||
+				      strstr(l, "]: stderr: got: ") > strchr(l, '\n'),
+			      "the summary went back to the summary printer; log:\n%s", logbuf);
+	ck_assert_msg(!log_has("fake summary of badsum"), "badsum's summary was printed; log:\n%s",
+		      logbuf);
+	ck_assert_msg(log_has("unexpected message"), "log:\n%s", logbuf);
+	ck_assert_int_eq(S.procs[0].state, ST_READY);
+	ck_assert_int_eq(S.procs[1].state, ST_READY);
+	/* the line is trimmed once the printers that get it acknowledged it:
+	 * the summary printer's tombstone counts as acknowledged */
+	ck_assert_msg(run_until(backlog_empty, 5000), "lines still in the backlog; log:\n%s",
+		      logbuf);
+	sup_down();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("router");
@@ -692,6 +781,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_loss_table_full_and_bad_text);
 	tcase_add_test(tc, test_printer_loss_reported);
 	tcase_add_test(tc, test_bad_loss_kills_the_sender);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("summary");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_summary_event_routed);
 	suite_add_tcase(s, tc);
 	return s;
 }

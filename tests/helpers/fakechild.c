@@ -39,6 +39,9 @@
  *               name ("Spool Full", built by hand: the encoder refuses it)
  *   workerloss  a worker that sends a well-formed IPC_LOSS after READY (a
  *               printer's message)
+ *   summarizer  like reader, after READY an IPC_SUMMARY ("fake summary of
+ *               KIND"); it also says the detection_summary lines it gets
+ *   badsum      the same from a printer kind that is not the summary kind
  *
  * No privileges, no sandbox, no BPF: it only proves the slot machine.
  * It exits when the supervisor closes the socket.
@@ -126,7 +129,7 @@ static void printed(void)
 {
 	const char *j = msg.u.print.json;
 
-	if (strstr(j, "steady-") || strstr(j, "data_loss"))
+	if (strstr(j, "steady-") || strstr(j, "data_loss") || strstr(j, "detection_summary"))
 		dprintf(2, "got: %s\n", j);
 	sendmsg_or_die(ipc_enc_printed(buf, sizeof(buf), msg.u.print.seq));
 }
@@ -166,6 +169,14 @@ int main(int argc, char **argv)
 	if (is("lossy") || is("workerloss"))
 		sendmsg_or_die(ipc_enc_loss(buf, sizeof(buf), "spool_full", 7,
 					    "oldest spool file dropped \x1b[2J\nforged"));
+	if (is("summarizer") || is("badsum")) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "fake summary of %s", kind);
+		sendmsg_or_die(ipc_enc_summary(buf, sizeof(buf), 1700000000000ull, 1700000060000ull, 2,
+					       "fake-model", "kind\tsteady\t2\nimportance\tlow\t2\n",
+					       text, strlen(text)));
+	}
 	if (is("badloss")) {
 		/* [version, 221, "Spool Full", 1, ""] */
 		unsigned char bad[] = {0x95, IPC_PROTO_VERSION, 0xcc, IPC_LOSS, 0xaa, 'S', 'p', 'o',

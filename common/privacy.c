@@ -1,0 +1,490 @@
+/*
+ * privacy.c - keyed pseudonymisation of an event's personal identifiers
+ * (privacy.h; what is covered and why: docs/PRIVACY.md).
+ *
+ * One walk over the whole event: every string and every "uid" number,
+ * nested objects and arrays included, except the recipe's own metadata at
+ * the top (kind, name, description, mitre...: written by the operator,
+ * never about a person) and opaque ids ("id", "container_id", "pod_uid").
+ *
+ * Invariants:
+ *  - a pseudonym is a pure function of (key, type, value): the same value
+ *    gives the same pseudonym in every event, printer and host sharing the
+ *    key, and `jibril --reveal` recomputes it from the value alone;
+ *  - strings are rewritten in ONE pass over the original text: a pseudonym
+ *    just written is never matched again, and the result never depends on
+ *    the order of the rules;
+ *  - on any allocation failure prv_apply returns -1 and the caller drops
+ *    the event: a half-rewritten event must never be printed.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+#include "common/privacy.h"
+
+/* 12 hex digits (48 bits): with n distinct values the chance that two
+ * share a pseudonym is about n^2 / 2^49: 2e-5 for 100 000 users or
+ * peers, 2 % for 2.4 million peer addresses; 8 digits would already pass
+ * 50 % at 77 000 addresses. Longer is harder to read and to say. */
+#define PRV_HEX 12
+
+/* uids below this are system accounts (Debian's UID_MIN), nobody (65534)
+ * and (uid_t)-1 are not people either: they stay in clear */
+#define PRV_UID_MIN 1000u
+
+void prv_pseudonym(const unsigned char key[PRV_KEY_LEN], const char *type, const char *value,
+		   char out[PRV_PSEUDO_MAX])
+{
+	prv_pseudonym_n(key, type, value, strlen(value), out);
+}
+
+void prv_pseudonym_n(const unsigned char key[PRV_KEY_LEN], const char *type, const char *value,
+		     size_t len, char out[PRV_PSEUDO_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	static EVP_MAC *hmac;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	size_t tl = strlen(type), n, maclen = 0;
+	char md[] = "SHA256";
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", md, 0),
+			       OSSL_PARAM_construct_end()};
+	EVP_MAC_CTX *c;
+
+	/* type || 0 || value: "user" "1000" and "uid" "1000" differ */
+	if (!hmac)
+		hmac = EVP_MAC_fetch(NULL, "HMAC", NULL); /* kept for the process's life */
+	c = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+	if (!c || !EVP_MAC_init(c, key, PRV_KEY_LEN, params) ||
+	    !EVP_MAC_update(c, (const unsigned char *)type, tl) ||
+	    !EVP_MAC_update(c, (const unsigned char *)"", 1) ||
+	    !EVP_MAC_update(c, (const unsigned char *)value, len) ||
+	    !EVP_MAC_final(c, mac, &maclen, sizeof(mac)) || maclen < PRV_HEX / 2)
+		abort(); /* OpenSSL out of memory: no pseudonym, and never the value instead */
+	EVP_MAC_CTX_free(c);
+	if (tl > PRV_PSEUDO_MAX - PRV_HEX - 2)
+		tl = PRV_PSEUDO_MAX - PRV_HEX - 2;
+	memcpy(out, type, tl);
+	out[tl] = '-';
+	for (n = 0; n < PRV_HEX; n++)
+		out[tl + 1 + n] = hex[(mac[n / 2] >> (n % 2 ? 0 : 4)) & 0xf];
+	out[tl + 1 + PRV_HEX] = '\0';
+}
+
+int prv_uid_personal(unsigned long long uid)
+{
+	return uid >= PRV_UID_MIN && uid != 65534 && uid != 4294967295ull;
+}
+
+/* --- one string ------------------------------------------------------ */
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		char *p;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+struct walk {
+	const struct prv_policy *p;
+	const char **users;	/* longest first */
+	size_t *ulen, nusers;
+	const char *host, *label; /* the event's hostname and its first label */
+	size_t hostlen, labellen;
+	json_t *changed;	/* the "pseudonymised" array */
+	int oom;
+};
+
+static int word_ch(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static int host_ch(unsigned char c)
+{
+	return word_ch(c) || c == '-';
+}
+
+static int digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* the end of a path component or a user name in free text: user names
+ * hold none of these (useradd refuses them) */
+static int comp_end(unsigned char c)
+{
+	return !c || strchr("/ \t\r\n:;,'\"=()<>|&`$", c) != NULL;
+}
+
+static void put_pseudo(struct buf *b, const struct walk *w, const char *type, const char *v,
+		       size_t n)
+{
+	char ps[PRV_PSEUDO_MAX];
+
+	prv_pseudonym_n(w->p->key, type, v, n, ps);
+	put(b, ps, strlen(ps));
+}
+
+/* At s[i] (i == 0 or s[i-1] not a word character): a run of digits that
+ * is a personal uid, followed by a non-digit. Its length, or 0. */
+static size_t uid_at(const char *s, size_t n, size_t i)
+{
+	size_t j = i;
+	unsigned long long v = 0;
+
+	while (j < n && digit((unsigned char)s[j]) && j - i < 11)
+		v = v * 10 + (unsigned)(s[j++] - '0');
+	if (j == i || (j < n && digit((unsigned char)s[j])) || !prv_uid_personal(v))
+		return 0;
+	return j - i;
+}
+
+static int starts(const char *s, size_t n, size_t i, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	return n - i >= l && !memcmp(s + i, lit, l);
+}
+
+/* Rewrite s (n bytes) into b; 1 if anything was replaced. */
+static int rewrite(const struct walk *w, const char *s, size_t n, struct buf *b)
+{
+	uint32_t f = w->p->fields;
+	int changed = 0;
+	size_t i = 0, copied = 0;
+
+	while (i < n) {
+		int wstart = i == 0 || !word_ch((unsigned char)s[i - 1]);
+		int hstart = i == 0 || !host_ch((unsigned char)s[i - 1]);
+		const char *lit = NULL;
+		size_t k, m = 0;
+
+		if (f & PRV_USERS) {
+			/* /home/NAME: any name, local or not (LDAP, sssd) */
+			if (starts(s, n, i, "/home/")) {
+				size_t j = i + 6;
+				while (j < n && !comp_end((unsigned char)s[j]))
+					j++;
+				if (j > i + 6) {
+					put(b, s + copied, i + 6 - copied);
+					put_pseudo(b, w, "user", s + i + 6, j - i - 6);
+					i = copied = j;
+					changed = 1;
+					continue;
+				}
+			}
+			/* a personal uid where systemd and logind write one:
+			 * /run/user/UID, user-UID.slice, user@UID.service */
+			if (starts(s, n, i, "/run/user/"))
+				lit = "/run/user/";
+			else if (wstart && (starts(s, n, i, "user-") || starts(s, n, i, "user@")))
+				lit = "user-";
+			if (lit && (m = uid_at(s, n, i + strlen(lit)))) {
+				size_t at = i + strlen(lit);
+				put(b, s + copied, at - copied);
+				put_pseudo(b, w, "uid", s + at, m);
+				i = copied = at + m;
+				changed = 1;
+				continue;
+			}
+			/* a local user's name as a word */
+			for (k = 0; wstart && k < w->nusers; k++) {
+				size_t l = w->ulen[k];
+				if (n - i >= l && !memcmp(s + i, w->users[k], l) &&
+				    (i + l == n || !word_ch((unsigned char)s[i + l])))
+					break;
+			}
+			if (wstart && k < w->nusers) {
+				put(b, s + copied, i - copied);
+				put_pseudo(b, w, "user", s + i, w->ulen[k]);
+				i = copied = i + w->ulen[k];
+				changed = 1;
+				continue;
+			}
+		}
+		if ((f & PRV_HOSTS) && hstart) {
+			/* this host's name (or its first label) as a word */
+			const char *h = NULL;
+			size_t l = 0;
+			if (w->host && n - i >= w->hostlen && !memcmp(s + i, w->host, w->hostlen) &&
+			    (i + w->hostlen == n || !host_ch((unsigned char)s[i + w->hostlen])))
+				h = w->host, l = w->hostlen;
+			else if (w->label && n - i >= w->labellen &&
+				 !memcmp(s + i, w->label, w->labellen) &&
+				 (i + w->labellen == n || !host_ch((unsigned char)s[i + w->labellen])))
+				h = w->label, l = w->labellen;
+			if (h) {
+				put(b, s + copied, i - copied);
+				put_pseudo(b, w, "host", h, l);
+				i = copied = i + l;
+				changed = 1;
+				continue;
+			}
+		}
+		i++;
+	}
+	if (changed)
+		put(b, s + copied, n - copied);
+	return changed;
+}
+
+/* --- the walk -------------------------------------------------------- */
+
+static void note(struct walk *w, const char *path)
+{
+	size_t i;
+	json_t *v;
+
+	for (i = 0; i < json_array_size(w->changed); i++)
+		if (!strcmp(json_string_value(json_array_get(w->changed, i)), path))
+			return;
+	if (!(v = json_string(path)) || json_array_append_new(w->changed, v) < 0)
+		w->oom = 1;
+}
+
+/* Replace the string value *v (held by the caller's container) with s. */
+static json_t *str_of(struct walk *w, const char *s, size_t n)
+{
+	json_t *v = json_stringn(s, n);
+
+	if (!v)
+		w->oom = 1;
+	return v;
+}
+
+int prv_ip(const struct prv_policy *p, const char *addr, char *out, size_t outlen)
+{
+	unsigned char a[16];
+	char net[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN], ps[PRV_PSEUDO_MAX];
+	int fam = strchr(addr, ':') ? AF_INET6 : AF_INET, n;
+	unsigned bits = fam == AF_INET6 ? p->ipv6_prefix : p->ipv4_prefix, max, i;
+
+	if (inet_pton(fam, addr, a) != 1)
+		return -1;
+	max = fam == AF_INET6 ? 128 : 32;
+	if (bits > max)
+		bits = max;
+	/* the canonical text: every spelling of one address, one pseudonym */
+	if (!inet_ntop(fam, a, canon, sizeof(canon)))
+		return -1;
+	prv_pseudonym(p->key, "ip", canon, ps);
+	if (!bits) {
+		n = snprintf(out, outlen, "%s", ps);
+	} else {
+		for (i = bits; i < max; i++)
+			a[i / 8] &= (unsigned char)~(0x80u >> (i % 8));
+		if (!inet_ntop(fam, a, net, sizeof(net)))
+			return -1;
+		n = snprintf(out, outlen, "%s/%u~%s", net, bits, ps);
+	}
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+static json_t *ip_pseudo(struct walk *w, const char *s)
+{
+	char out[PRV_IP_MAX];
+
+	if (prv_ip(w->p, s, out, sizeof(out)) < 0)
+		return NULL;
+	return str_of(w, out, strlen(out));
+}
+
+static const char *const top_clear[] = {
+	/* the recipe's and the agent's own words, never about a person */
+	"uuid", "timestamp", "event_time", "kind", "name", "mechanism", "breed", "importance",
+	"description", "documentation", "mitre", "recipe", "reactions_not_run", "agent",
+	"pseudonymised", NULL,
+};
+static const char *const any_clear[] = {"id", "container_id", "pod_uid", NULL};
+
+static int in(const char *const *list, const char *k)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, k))
+			return 1;
+	return 0;
+}
+
+/* The new value for v (found under key, in an object under parent_key;
+ * path names it), or NULL to keep it. Containers are walked in place. */
+static json_t *walk_value(struct walk *w, json_t *v, const char *key, const char *parent_key,
+			  char *path, size_t plen, size_t pcap, unsigned depth);
+
+static void walk_object(struct walk *w, json_t *o, const char *self_key, char *path, size_t plen,
+			size_t pcap, unsigned depth)
+{
+	const char *k;
+	json_t *v, *nv;
+	void *it;
+
+	for (it = json_object_iter(o); it && !w->oom; it = json_object_iter_next(o, it)) {
+		k = json_object_iter_key(it);
+		v = json_object_iter_value(it);
+		if (in(any_clear, k) || (depth == 0 && in(top_clear, k)))
+			continue;
+		int n = snprintf(path + plen, pcap - plen, "%s%s", plen ? "." : "", k);
+		size_t nl = n < 0 ? plen : plen + (size_t)n >= pcap ? pcap - 1 : plen + (size_t)n;
+		if ((nv = walk_value(w, v, k, self_key, path, nl, pcap, depth + 1))) {
+			if (json_object_iter_set_new(o, it, nv) < 0)
+				w->oom = 1;
+			else
+				note(w, path);
+		}
+		path[plen] = '\0';
+	}
+}
+
+static json_t *walk_value(struct walk *w, json_t *v, const char *key, const char *parent_key,
+			  char *path, size_t plen, size_t pcap, unsigned depth)
+{
+	uint32_t f = w->p->fields;
+
+	if (json_is_object(v)) {
+		walk_object(w, v, key, path, plen, pcap, depth);
+		return NULL;
+	}
+	if (json_is_array(v)) {
+		int n = snprintf(path + plen, pcap - plen, "[]");
+		size_t nl = n < 0 || plen + (size_t)n >= pcap ? plen : plen + (size_t)n;
+		for (size_t i = 0; i < json_array_size(v) && !w->oom; i++) {
+			json_t *nv = walk_value(w, json_array_get(v, i), key, parent_key, path, nl,
+						pcap, depth + 1);
+			if (nv) {
+				if (json_array_set_new(v, i, nv) < 0)
+					w->oom = 1;
+				else
+					note(w, path);
+			}
+			path[nl] = '\0';
+		}
+		path[plen] = '\0';
+		return NULL;
+	}
+	if ((f & PRV_USERS) && key && !strcmp(key, "uid") && json_is_integer(v)) {
+		/* a number a printer policy covers is always a string, so a
+		 * consumer's field keeps one type: "0" root, "uid-..." a person */
+		char d[24], ps[PRV_PSEUDO_MAX];
+		json_int_t u = json_integer_value(v);
+		snprintf(d, sizeof(d), "%lld", (long long)u);
+		if (u >= 0 && prv_uid_personal((unsigned long long)u)) {
+			prv_pseudonym(w->p->key, "uid", d, ps);
+			return str_of(w, ps, strlen(ps));
+		}
+		return str_of(w, d, strlen(d));
+	}
+	if (!json_is_string(v))
+		return NULL;
+	if ((f & PRV_HOSTS) && key && !strcmp(key, "hostname")) {
+		char ps[PRV_PSEUDO_MAX];
+		prv_pseudonym_n(w->p->key, "host", json_string_value(v), json_string_length(v), ps);
+		return str_of(w, ps, strlen(ps));
+	}
+	if ((f & PRV_IPS) && key && !strcmp(key, "address") && parent_key &&
+	    !strcmp(parent_key, "remote")) {
+		json_t *nv = ip_pseudo(w, json_string_value(v));
+		if (nv || w->oom)
+			return nv;
+	}
+	struct buf b = {0};
+	json_t *nv = NULL;
+	if (rewrite(w, json_string_value(v), json_string_length(v), &b)) {
+		if (b.oom)
+			w->oom = 1;
+		else
+			nv = str_of(w, b.p, b.len);
+	}
+	free(b.p);
+	return nv;
+}
+
+static int by_len_desc(const void *a, const void *b)
+{
+	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+int prv_apply(json_t *ev, const struct prv_policy *p)
+{
+	struct walk w = {.p = p};
+	const char *hn;
+	char path[256] = "";
+	size_t i, n = 0;
+	int rc = -1;
+
+	if (!p->fields || !json_is_object(ev))
+		return 0;
+	/* the local user names, longest first so "anna.b" wins over "anna" */
+	for (i = 0; p->users && i < p->users_len; i += strnlen(p->users + i, p->users_len - i) + 1)
+		if (p->users[i])
+			n++;
+	if (n) {
+		w.users = calloc(n, sizeof(*w.users));
+		w.ulen = calloc(n, sizeof(*w.ulen));
+		if (!w.users || !w.ulen)
+			goto out;
+		for (i = 0; i < p->users_len && w.nusers < n;) {
+			size_t l = strnlen(p->users + i, p->users_len - i);
+			if (l && i + l < p->users_len) /* NUL-terminated in the block */
+				w.users[w.nusers++] = p->users + i;
+			i += l + 1;
+		}
+		qsort(w.users, w.nusers, sizeof(*w.users), by_len_desc);
+		for (i = 0; i < w.nusers; i++)
+			w.ulen[i] = strlen(w.users[i]);
+	}
+	/* this host's name in free text: only a name of 4 bytes or more (a
+	 * shorter one, "vm", "db", is an ordinary word of paths too) */
+	hn = json_string_value(json_object_get(ev, "hostname"));
+	if ((p->fields & PRV_HOSTS) && hn && strcmp(hn, "localhost")) {
+		size_t hl = strlen(hn), ll = strcspn(hn, ".");
+		if (hl >= 4) {
+			w.host = hn;
+			w.hostlen = hl;
+		}
+		if (ll >= 4 && ll < hl) {
+			w.label = hn;
+			w.labellen = ll;
+		}
+	}
+	if (!(w.changed = json_array()))
+		goto out;
+	/* hn points into ev: keep the value alive while the walk replaces it */
+	json_t *hold = json_incref(json_object_get(ev, "hostname"));
+	walk_object(&w, ev, NULL, path, 0, sizeof(path), 0);
+	json_decref(hold);
+	if (!w.oom && json_object_set(ev, "pseudonymised", w.changed) == 0)
+		rc = 0;
+out:
+	json_decref(w.changed);
+	free(w.users);
+	free(w.ulen);
+	return rc;
+}
