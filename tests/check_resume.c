@@ -131,10 +131,48 @@ static void uuid_of(const struct jbh_agent *a, struct jbh_match *m, char *uuid, 
 	json_decref(ev);
 }
 
+/* A process that gets pid (the killed supervisor's, free now: the pid
+ * the next free one, as CRIU restores pids: ns_last_pid) and, as its
+ * child, reads /etc/shadow; the reader's pid, or 0 when no fork got pid
+ * within the tries (another process took it). */
+static pid_t act_as_pid(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		int fds[2], st;
+		pid_t c, reader = 0;
+		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+
+		ck_assert(f != NULL && pipe(fds) == 0);
+		fprintf(f, "%d", (int)pid - 1);
+		fclose(f);
+		c = fork();
+		ck_assert_int_ge(c, 0);
+		if (c == 0) {
+			char *argv[] = {"cat", "/etc/shadow", NULL};
+			pid_t g;
+
+			if (getpid() != pid)
+				_exit(3);
+			g = jbh_spawn("/usr/bin/cat", argv, NULL);
+			if (write(fds[1], &g, sizeof(g)) != sizeof(g) || jbh_wait_exit(g, 5000) != 0)
+				_exit(4);
+			_exit(0);
+		}
+		close(fds[1]);
+		st = jbh_wait_exit(c, 10000);
+		if (c == pid && (st != 0 || read(fds[0], &reader, sizeof(reader)) != sizeof(reader)))
+			reader = 0;
+		close(fds[0]);
+		if (c == pid)
+			return reader;
+	}
+	return 0;
+}
+
 START_TEST(test_killed_supervisor_resumed)
 {
 	struct jbh_opts o = {.pin_dir = pin};
-	struct jbh_match before, during[3], after;
+	struct jbh_match before, during[3], after, reuse = {0};
 	static const char *const kinds[3] = {"file_access", "execution", "network"};
 	char uuid1[64], uuid1b[64] = "";
 	int st, n;
@@ -160,6 +198,15 @@ START_TEST(test_killed_supervisor_resumed)
 	/* while no supervisor runs: one act for each worker kind */
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_gt(jbh_trigger_for(&A, kinds[i], &during[i]), 0);
+	/* the dead supervisor's pid is nobody's: the programs still running
+	 * must not take a process that gets it next for the agent (whose
+	 * own acts, and its children's, they skip) */
+	ck_assert_msg(bss_tgid(0) == JB_AGENT_NONE,
+		      "the programs still take the dead supervisor's pid %d for the agent (%u)",
+		      (int)A.pid, bss_tgid(0));
+	reuse.kind = "credentials_files_access";
+	reuse.pid = act_as_pid(A.pid);
+	ck_assert_msg(reuse.pid > 0, "no process got the dead supervisor's pid %d", (int)A.pid);
 
 	jbh_start(&B, &o);
 	jbh_wait_all_ready(&B, READY_MS);
@@ -171,6 +218,10 @@ START_TEST(test_killed_supervisor_resumed)
 	for (int i = 0; i < 3; i++) {
 		char u[64];
 		uuid_of(&B, &during[i], u, sizeof(u));
+	}
+	{
+		char u[64];
+		uuid_of(&B, &reuse, u, sizeof(u)); /* the child of the pid's new owner */
 	}
 	jbh_trigger_for(&B, "file_access", &after);
 	uuid_of(&B, &after, uuid1b, sizeof(uuid1b));
