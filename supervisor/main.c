@@ -92,6 +92,16 @@ static void cgroups_atexit(void)
 	sup_cgroup_free(&sup);
 }
 
+/* A start that fails after the status socket was made (a config error
+ * further on, another agent holding the pins, fatalx) removes it: the
+ * normal stop closed it already. Only in the process that made it. */
+static pid_t statsock_pid;
+static void statsock_atexit(void)
+{
+	if (getpid() == statsock_pid)
+		sup_statsock_close(&sup);
+}
+
 /* SIGHUP: all or nothing. */
 static void reload(void)
 {
@@ -327,6 +337,8 @@ static int run_supervisor(const char *config_path)
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
+	statsock_pid = getpid();
+	atexit(statsock_atexit);
 	/* every cgroup is made now, before anything is loaded (and while
 	 * the supervisor still holds every capability) */
 	sup.kinds = jb_kinds;
