@@ -3,6 +3,9 @@
  * kernel, real agents): maps and links pinned under [bpf] pin_dir.
  *
  * Invariants checked:
+ *  - a supervisor that exited (SIGKILL, a keep_on_stop stop) is no longer
+ *    the agent for the programs it left: a process that gets its pid
+ *    next, and that one's child, are watched like any other;
  *  - a supervisor killed with SIGKILL leaves its programs attached: what
  *    processes do while none runs (a file, an exec and a connection, one
  *    for each worker kind) is reported once each by the next supervisor,
@@ -13,8 +16,9 @@
  *    .bss (through a mapping: no bpf() write) is reported within a cadence
  *    (tamper_agent_state) and the agent's pid is put back;
  *  - one supervisor per pin directory: --unload is refused while one runs;
- *  - keep_on_stop = yes leaves the programs pinned at a clean stop, and
- *    `jibril --unload` removes them (the directory is gone); a clean stop
+ *  - keep_on_stop = yes leaves the programs pinned at a clean stop, still
+ *    recording (an act before the next start is reported by it, once),
+ *    and `jibril --unload` removes them (the directory is gone); a clean stop
  *    without it removes them itself (the harness checks that at every
  *    clean stop).
  * Not root or no BPF: "SKIP:" and exit 77.
@@ -320,6 +324,25 @@ START_TEST(test_keep_on_stop_then_unload)
 		      "keep_on_stop = yes: the clean stop removed the pins");
 	ck_assert_msg(jbh_log_has(&A, "the programs stay attached, pinned under"),
 		      "no line saying the programs stay (log %s)", A.log);
+	/* and they do record: an act while none runs is reported by the next */
+	{
+		struct jbh_match m;
+
+		ck_assert_msg(bss_tgid(0) == JB_AGENT_NONE, "the stopped supervisor's pid %d is "
+			      "still the agent's (%u)", (int)A.pid, bss_tgid(0));
+		jbh_trigger_for(&A, "file_access", &m);
+		jbh_start(&B, &o);
+		jbh_wait_all_ready(&B, READY_MS);
+		ck_assert_msg(jbh_log_has(&B, "resumed the maps pinned under"),
+			      "the next supervisor did not resume (log %s)", B.log);
+		json_decref(jbh_wait_event(&B, jbh_match, &m, jbh_detect_deadline(&B)));
+		ck_assert_msg(jbh_count_events(&B, jbh_match, &m) == 1,
+			      "the act between a keep_on_stop stop and the next start was not "
+			      "reported once (log %s)", B.log);
+		jbh_stop(&B, STOP_MS);
+		ck_assert_msg(count_pins("links") > 20, "keep_on_stop = yes: the second stop "
+			      "removed the pins");
+	}
 
 	rc = unload(conf, out, sizeof(out));
 	ck_assert_msg(rc == 0 && strstr(out, "removed") && strstr(out, "pins under"),
@@ -331,7 +354,7 @@ START_TEST(test_keep_on_stop_then_unload)
 		      rc, out);
 	{
 		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", A.dir, B.dir);
 		ck_assert_int_eq(system(cmd), 0);
 	}
 }
