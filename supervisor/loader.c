@@ -646,8 +646,10 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 fail:
 	jibril_bpf__destroy(skel);
 	sup_envnames_free(&b->env);
-	/* our new links never got pinned; the old ones (resumed) still run */
-	jb_pins_close(&b->pins, 0);
+	/* our new links never got pinned; the old ones (resumed) still run.
+	 * Not resumed: the maps the load pinned are this start's alone, and
+	 * no program uses them */
+	jb_pins_close(&b->pins, !resume);
 	return -1;
 }
 

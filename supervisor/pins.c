@@ -376,7 +376,9 @@ void jb_pins_close(struct jb_pins *p, int remove_dir_too)
 {
 	if (p->dir_fd < 0)
 		return;
-	if (remove_dir_too) {
+	/* nothing pinned (a start that failed before its load): the
+	 * directories it made go too, rather than stay behind empty */
+	if (remove_dir_too || !jb_pins_any(p)) {
 		jb_pins_remove(p);
 		unlinkat(p->dir_fd, "links", AT_REMOVEDIR);
 		unlinkat(p->dir_fd, "maps", AT_REMOVEDIR);

@@ -43,7 +43,8 @@ int jb_pins_links(const struct jb_pins *p, const struct bpf_object_skeleton *s);
 /* Unpin everything (links first): what is not held by a process detaches
  * and is freed. The number of pins removed, or -1. */
 int jb_pins_remove(struct jb_pins *p);
-/* Release the lock; remove_dir_too: unpin all and remove the directory. */
+/* Release the lock; remove_dir_too: unpin all and remove the directory
+ * (which goes anyway when nothing is pinned there). */
 void jb_pins_close(struct jb_pins *p, int remove_dir_too);
 
 #endif

@@ -40,13 +40,14 @@
 #include "agent_harness.h"
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
+#include "supervisor/pins.h"
 
 #define READY_MS 10000
 #define STOP_MS 15000
 
 static struct jbh_agent A, B;
 static char pin[128];
-static const char *const tests[] = {"resume", "layout", "keep"};
+static const char *const tests[] = {"resume", "layout", "keep", "empty"};
 static pid_t suite_pid; /* set before the tests fork: their pin dirs' names */
 
 static void pin_dir_for(const char *what)
@@ -360,6 +361,33 @@ START_TEST(test_keep_on_stop_then_unload)
 }
 END_TEST
 
+/* A start that ends before anything was pinned (its load failed, or it
+ * was another agent's) leaves no directory behind; one with a pin keeps
+ * it. */
+START_TEST(test_nothing_pinned_nothing_left)
+{
+	struct jb_pins p;
+	char err[512], path[256];
+	int fd;
+
+	pin_dir_for("empty");
+	ck_assert_msg(jb_pins_open(&p, pin, "test", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(count_pins("maps"), 0);
+	jb_pins_close(&p, 0);
+	ck_assert_msg(access(pin, F_OK) < 0 && errno == ENOENT,
+		      "a start that pinned nothing left %s behind", pin);
+
+	ck_assert_msg(jb_pins_open(&p, pin, "test", err, sizeof(err)) == 0, "%s", err);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "jb_meta", 4, 16, 1, NULL);
+	ck_assert_int_ge(fd, 0);
+	snprintf(path, sizeof(path), "%s/maps/jb_meta", pin);
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	jb_pins_close(&p, 0);
+	ck_assert_int_eq(count_pins("maps"), 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("resume");
@@ -374,6 +402,7 @@ int main(void)
 	tcase_add_test(tc, test_killed_supervisor_resumed);
 	tcase_add_test(tc, test_other_layout_replaced_and_locked);
 	tcase_add_test(tc, test_keep_on_stop_then_unload);
+	tcase_add_test(tc, test_nothing_pinned_nothing_left);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
