@@ -81,6 +81,19 @@ int jb_bpf_preflight(char *err, size_t errlen)
 		snprintf(err, errlen, "jibril must run as root: loading BPF programs needs it");
 		return -1;
 	}
+	/* the programs know the agent by its tgid in the host's pid namespace
+	 * (jb_agent_tgid, is_agent()): getpid() in a namespace of its own
+	 * names another process there, 1 in a container's, whose acts and
+	 * whose children's (every service the host's init starts) they would
+	 * skip. 0xEFFFFFFC: the initial pid namespace's fixed inode
+	 * (PROC_PID_INIT_INO) */
+	if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0xEFFFFFFCu) {
+		snprintf(err, errlen, "jibril runs in a pid namespace of its own: it must run in "
+			 "the host's (a container needs --pid=host, a Kubernetes pod hostPID: "
+			 "true), or the kernel side would take the host process with its pid for "
+			 "the agent and ignore what it and its children do");
+		return -1;
+	}
 	if (stat("/sys/kernel/btf/vmlinux", &st) < 0) {
 		snprintf(err, errlen,
 			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): "

@@ -30,7 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -388,6 +391,58 @@ START_TEST(test_nothing_pinned_nothing_left)
 }
 END_TEST
 
+/* The kernel side knows the agent by its pid in the host's pid namespace:
+ * a supervisor in a namespace of its own (a container without
+ * --pid=host) would give the programs its pid there, 1 here, and they
+ * would skip the host process with that pid and its children (pid 1:
+ * every service the host's init starts). It refuses to start, saying so. */
+START_TEST(test_refused_in_own_pid_namespace)
+{
+	char dir[] = "/tmp/jbpidns.XXXXXX", conf[128], logp[128], *out;
+	pid_t pid;
+	FILE *f;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/jibril.conf", dir);
+	snprintf(logp, sizeof(logp), "%s/log", dir);
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fputs("[agent]\nstatus_socket =\n[bpf]\npin_dir =\n[audit]\nfile =\n", f);
+	fclose(f);
+	chmod(conf, 0600);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int lfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		pid_t c;
+
+		if (lfd < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0 || unshare(CLONE_NEWPID) < 0)
+			_exit(90);
+		c = fork();
+		if (c == 0) {
+			/* pid 1 of the new namespace; it ends with its parent */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			execl(jbh_bin(), "jibril", "--config", conf, (char *)NULL);
+			_exit(91);
+		}
+		if (c < 0 || waitpid(c, &st, 0) != c)
+			_exit(92);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 93);
+	}
+	st = jbh_wait_exit(pid, 30000);
+	out = jbh_slurp(logp, NULL);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0 &&
+		      WEXITSTATUS(st) < 90 && strstr(out, "pid namespace of its own"),
+		      "a supervisor in its own pid namespace: wait status 0x%x, log:\n%s", st, out);
+	ck_assert_ptr_null(strstr(out, "BPF object loaded"));
+	free(out);
+	unlink(logp);
+	unlink(conf);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("resume");
@@ -403,6 +458,7 @@ int main(void)
 	tcase_add_test(tc, test_other_layout_replaced_and_locked);
 	tcase_add_test(tc, test_keep_on_stop_then_unload);
 	tcase_add_test(tc, test_nothing_pinned_nothing_left);
+	tcase_add_test(tc, test_refused_in_own_pid_namespace);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
