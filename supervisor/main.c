@@ -395,6 +395,20 @@ static int run_supervisor(const char *config_path)
 	if (sup_router_init(&sup) < 0 || sup_collector_init(&sup, &bpf) < 0 ||
 	    sup_procs_init(&sup) < 0)
 		fatalx("cannot set up the supervisor (out of memory or printer output unusable)");
+	if (bpf.not_resumed[0]) {
+		/* what the programs of the replaced pins recorded since the last
+		 * query is gone: a data_loss, not only a log line */
+		char detail[320];
+
+		if (bpf.not_resumed_records)
+			snprintf(detail, sizeof(detail), "%s: the records they created since the "
+				 "last query were not examined", bpf.not_resumed);
+		else
+			snprintf(detail, sizeof(detail), "%s: what they recorded since the last "
+				 "query is not known (counted as 1)", bpf.not_resumed);
+		sup_router_count_loss(&sup, "kernel", "not_resumed", "records",
+				      bpf.not_resumed_records ? bpf.not_resumed_records : 1, detail);
+	}
 	sup.ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
 	sup.ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
 	sup.ev_summary = event_new(sup.base, -1, EV_PERSIST, on_summary, NULL);

@@ -11,7 +11,8 @@
  *    for each worker kind) is reported once each by the next supervisor,
  *    which resumes the same maps; what the first one had printed is not
  *    printed again (or, if it is, with the same uuid);
- *  - pins of another layout are replaced, and the log says so;
+ *  - pins of another layout, or of other [maps] sizes, are replaced, the
+ *    log says so, and a data_loss (not_resumed) reports what they held;
  *  - a root process that writes its own pid as the agent's into the pinned
  *    .bss (through a mapping: no bpf() write) is reported within a cadence
  *    (tamper_agent_state) and the agent's pid is put back;
@@ -50,7 +51,7 @@
 
 static struct jbh_agent A, B;
 static char pin[128];
-static const char *const tests[] = {"resume", "layout", "keep", "empty"};
+static const char *const tests[] = {"resume", "layout", "keep", "empty", "sizes"};
 static pid_t suite_pid; /* set before the tests fork: their pin dirs' names */
 
 static void pin_dir_for(const char *what)
@@ -124,6 +125,14 @@ static uint32_t bss_tgid(uint32_t set)
 	munmap(m, sz);
 	close(fd);
 	return v;
+}
+
+/* a data_loss event of cause arg */
+static int loss_of(json_t *ev, void *arg)
+{
+	const char *k = jbh_jstr(ev, "kind"), *c = jbh_jstr(ev, "cause");
+
+	return k && c && !strcmp(k, "data_loss") && !strcmp(c, arg);
 }
 
 static void uuid_of(const struct jbh_agent *a, struct jbh_match *m, char *uuid, size_t len)
@@ -263,7 +272,7 @@ END_TEST
  * the running agent holds the directory: --unload is refused. */
 START_TEST(test_other_layout_replaced_and_locked)
 {
-	struct jbh_opts o = {.pin_dir = pin};
+	struct jbh_opts o = {.pin_dir = pin, .keep_dir = 1};
 	char path[256], out[1024];
 	int fd, rc;
 
@@ -308,6 +317,59 @@ START_TEST(test_other_layout_replaced_and_locked)
 	ck_assert_msg(jbh_alive(&A) && count_pins("links") > 20,
 		      "the refused --unload touched the running agent");
 	jbh_stop(&A, STOP_MS);
+	/* what the replaced pins held is a loss the receivers hear of */
+	{
+		json_t *ev = jbh_wait_event(&A, loss_of, "not_resumed", jbh_now_ms());
+		char cmd[300];
+
+		ck_assert_msg(ev != NULL, "no data_loss not_resumed (events %s)", A.events);
+		ck_assert_str_eq(jbh_jstr(ev, "who"), "kernel");
+		ck_assert_int_eq(jbh_jint(ev, "count", 0), 1);
+		ck_assert_msg(strstr(jbh_jstr(ev, "detail"), "layout 0") != NULL, "detail: %s",
+			      jbh_jstr(ev, "detail"));
+		json_decref(ev);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+/* [maps] sizes changed while no supervisor ran: the next one cannot
+ * resume the maps, replaces them, and reports what their programs had
+ * recorded since the last query (never examined) as a data_loss. */
+START_TEST(test_sizes_changed_loss_reported)
+{
+	struct jbh_opts o = {.pin_dir = pin};
+	struct jbh_opts o2 = {.pin_dir = pin, .keep_dir = 1,
+			      .extra_conf = "[maps]\ntasks = 16384\n"};
+	struct jbh_match during;
+	json_t *ev;
+	char cmd[400];
+	int st;
+
+	pin_dir_for("sizes");
+	jbh_start(&A, &o);
+	jbh_wait_all_ready(&A, READY_MS);
+	ck_assert_int_eq(kill(A.pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(A.pid, &st, 0), A.pid);
+	A.reaped = 1;
+	A.status = st;
+	jbh_trigger_for(&A, "file_access", &during); /* a process: a record at least */
+
+	jbh_start(&B, &o2);
+	jbh_wait_all_ready(&B, READY_MS);
+	ck_assert_msg(jbh_log_has(&B, "sizes changed?"), "no line saying why (log %s)", B.log);
+	jbh_stop(&B, STOP_MS);
+	ev = jbh_wait_event(&B, loss_of, "not_resumed", jbh_now_ms());
+	ck_assert_msg(ev != NULL, "the replaced maps' records were lost silently (events %s)",
+		      B.events);
+	ck_assert_str_eq(jbh_jstr(ev, "who"), "kernel");
+	ck_assert_int_ge(jbh_jint(ev, "count", 0), 1);
+	ck_assert_msg(strstr(jbh_jstr(ev, "detail"), "jb_tasks differs") != NULL, "detail: %s",
+		      jbh_jstr(ev, "detail"));
+	json_decref(ev);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", A.dir, B.dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -457,6 +519,7 @@ int main(void)
 	tcase_add_test(tc, test_killed_supervisor_resumed);
 	tcase_add_test(tc, test_other_layout_replaced_and_locked);
 	tcase_add_test(tc, test_keep_on_stop_then_unload);
+	tcase_add_test(tc, test_sizes_changed_loss_reported);
 	tcase_add_test(tc, test_nothing_pinned_nothing_left);
 	tcase_add_test(tc, test_refused_in_own_pid_namespace);
 	suite_add_tcase(s, tc);
