@@ -395,8 +395,12 @@ static void note_not_resumed(struct jb_bpf *b, const char *why)
 	uint64_t vals[b->ncpus > 0 ? b->ncpus : 1], sum = 0;
 	int fd, ok = 0;
 
-	snprintf(b->not_resumed, sizeof(b->not_resumed), "%s", why);
 	b->not_resumed_records = 0;
+	b->not_resumed[0] = '\0';
+	if (!jb_pins_linked(&b->pins))
+		return; /* no program was left attached: nothing recorded meanwhile
+			 * (a start killed during its load leaves maps alone) */
+	snprintf(b->not_resumed, sizeof(b->not_resumed), "%s", why);
 	if (b->meta.layout_version != JB_LAYOUT_VERSION ||
 	    (fd = jb_pins_map_fd(&b->pins, "jb_stats")) < 0)
 		return;

@@ -33,7 +33,8 @@ struct jb_bpf {
 	/* pins were found and replaced, not resumed: why ("" otherwise), and
 	 * the records their programs had created since the last query of the
 	 * supervisor that left them (0 when their layout is not ours): a loss
-	 * main.c reports (data_loss, not_resumed) */
+	 * main.c reports (data_loss, not_resumed). Pins without a link (a
+	 * start killed during its load) recorded nothing: no loss */
 	char not_resumed[200];
 	uint64_t not_resumed_records;
 };

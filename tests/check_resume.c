@@ -317,17 +317,13 @@ START_TEST(test_other_layout_replaced_and_locked)
 	ck_assert_msg(jbh_alive(&A) && count_pins("links") > 20,
 		      "the refused --unload touched the running agent");
 	jbh_stop(&A, STOP_MS);
-	/* what the replaced pins held is a loss the receivers hear of */
+	/* those pins had no link: no program ran on them, nothing was lost
+	 * (what a start killed during its load leaves) */
 	{
-		json_t *ev = jbh_wait_event(&A, loss_of, "not_resumed", jbh_now_ms());
 		char cmd[300];
 
-		ck_assert_msg(ev != NULL, "no data_loss not_resumed (events %s)", A.events);
-		ck_assert_str_eq(jbh_jstr(ev, "who"), "kernel");
-		ck_assert_int_eq(jbh_jint(ev, "count", 0), 1);
-		ck_assert_msg(strstr(jbh_jstr(ev, "detail"), "layout 0") != NULL, "detail: %s",
-			      jbh_jstr(ev, "detail"));
-		json_decref(ev);
+		ck_assert_msg(jbh_count_events(&A, loss_of, "not_resumed") == 0,
+			      "a loss reported for pins no program used (events %s)", A.events);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir);
 		ck_assert_int_eq(system(cmd), 0);
 	}
