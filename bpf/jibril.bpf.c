@@ -90,7 +90,11 @@ const volatile __u64 jb_seed = 0;
  * are pinned and outlive a supervisor that crashed, and the programs keep
  * running; the next supervisor writes its own tgid here before it does
  * anything the programs would record, so the programs still attached from
- * before know it as the agent (supervisor/pins.c). */
+ * before know it as the agent (supervisor/pins.c). When the supervisor
+ * exits (a crash, SIGKILL, a stop that keeps the pins) jb_exit makes it
+ * JB_AGENT_NONE: its pid is free, and a process that got it next, with its
+ * children, would otherwise be skipped as the agent until a supervisor
+ * runs again. */
 volatile __u32 jb_agent_tgid = 0;
 
 /* The query epoch: user space bumps it at the start of each query, after
@@ -1140,6 +1144,10 @@ int BPF_PROG(jb_exit, struct task_struct *p)
 
 		if (a && a->task_key == proc_key_of(p))
 			bpf_map_delete_elem(&jb_agent, &tgid);
+		/* the supervisor is gone, its pid free for the next process:
+		 * nobody is the agent until the next one says it is */
+		if (tgid == jb_agent_tgid)
+			jb_agent_tgid = JB_AGENT_NONE;
 	}
 	t = bpf_map_lookup_elem(&jb_tasks, &key);
 	if (!t) {

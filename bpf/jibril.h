@@ -397,6 +397,11 @@ enum jb_watch_flag {
  * child whose kind the supervisor has not told the kernel yet */
 #define JB_AGENT_ROW_SUPERVISOR 0xffffffffu
 #define JB_AGENT_ROW_UNKNOWN 0xfffffffeu
+/* jb_agent_tgid (.bss) once the supervisor has exited: a tgid no process
+ * has (above PID_MAX_LIMIT, 2^22), so no process is skipped as the agent
+ * until the next supervisor writes its own (not 0: pid 1 and kthreadd
+ * have parent tgid 0, and is_agent() would skip them) */
+#define JB_AGENT_NONE 0xffffffffu
 
 enum jb_tamper_flag {
 	JB_TAMPER_NAME_CUT = 1u << 0, /* name or target was cut */

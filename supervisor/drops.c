@@ -39,7 +39,7 @@
 #include "ipc/msg.h"
 #include "supervisor/drops.h"
 
-/* the built-in causes' (who, cause) pairs: 4 kernel ones, 3 of the agent,
+/* the built-in causes' (who, cause) pairs: 5 kernel ones, 3 of the agent,
  * and at most 2 per kind (a worker's backlog_share_full and
  * snapshot_skipped, a printer's printer_behind and printer_poison) */
 #define DROP_BUILTIN_MAX 64
@@ -231,6 +231,8 @@ static const char *name_of(const char *cause)
 		{"kernel_path_unreadable", "Records lost: a path the kernel could not read"},
 		{"snapshot_room", "Records lost: more tamper records than a snapshot holds"},
 		{"snapshot_skipped", "Records not examined: a snapshot skipped for a worker kind"},
+		{"not_resumed", "Records not examined: the maps a previous supervisor left were "
+				"replaced, not resumed"},
 		{"backlog_share_full", "Detections dropped: the alert backlog share was full"},
 		{"printer_behind", "Detections dropped for a printer that lagged behind"},
 		{"printer_poison", "Detection skipped by a printer that kept failing on it"},

@@ -4,10 +4,16 @@
  * exporter after every cadence and when one becomes READY.
  *
  * Invariants:
- *  - the socket is bound before anything loads (main.c): a port in use
- *    stops start-up with jibril.conf:LINE; it is kept for the agent's life
- *    and every exporter gets a copy as fd 4, so a restarted exporter
- *    answers on the same port at once and never opens a socket itself;
+ *  - the socket is bound before anything loads (main.c): an address this
+ *    host lacks, or a privileged port, stops start-up with jibril.conf:LINE;
+ *    a port in use does not: any local user may bind a port above 1024,
+ *    and one who took ours while no supervisor ran (at boot, in the gap of
+ *    a restart after a crash) would otherwise keep the agent from ever
+ *    starting (exit 78: systemd does not retry). The agent then runs
+ *    without its exporter (no slot, procs.c), and says so with the line.
+ *    Once bound, the socket is kept for the agent's life and every
+ *    exporter gets a copy as fd 4, so a restarted exporter answers on the
+ *    same port at once and never opens a socket itself;
  *  - the document goes only to READY exporters; one that cannot take it
  *    (its queue full) misses that one and gets the next: it ages, and the
  *    exporter says so on /healthz. A document over IPC_MAX_STR is not
@@ -65,11 +71,18 @@ int sup_exporter_listen(struct sup *s, const char *conf_path, char *err, size_t 
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, EXP_BACKLOG) < 0) {
 		int e = errno;
 
+		if (e == EADDRINUSE) {
+			log_warnx("%s:%d: [exporter] listen: cannot listen on %s: %s (another "
+				  "program, or another jibril, listens there): the agent runs "
+				  "without its exporter (no /metrics, no /healthz) until a start "
+				  "finds the port free; stop what holds it, or choose another port",
+				  conf_path, line, text, strerror(e));
+			close(fd);
+			return 0;
+		}
 		snprintf(err, errlen, "%s:%d: [exporter] listen: cannot listen on %s: %s%s", conf_path,
 			 line, text, strerror(e),
-			 e == EADDRINUSE ? " (another program, or another jibril, listens there: stop "
-					   "it or choose another port)"
-			 : e == EADDRNOTAVAIL ? " (no interface of this host has that address)"
+			 e == EADDRNOTAVAIL ? " (no interface of this host has that address)"
 			 : e == EACCES ? " (a port below 1024 needs privilege: choose another)"
 				       : "");
 		close(fd);

@@ -81,6 +81,19 @@ int jb_bpf_preflight(char *err, size_t errlen)
 		snprintf(err, errlen, "jibril must run as root: loading BPF programs needs it");
 		return -1;
 	}
+	/* the programs know the agent by its tgid in the host's pid namespace
+	 * (jb_agent_tgid, is_agent()): getpid() in a namespace of its own
+	 * names another process there, 1 in a container's, whose acts and
+	 * whose children's (every service the host's init starts) they would
+	 * skip. 0xEFFFFFFC: the initial pid namespace's fixed inode
+	 * (PROC_PID_INIT_INO) */
+	if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino != 0xEFFFFFFCu) {
+		snprintf(err, errlen, "jibril runs in a pid namespace of its own: it must run in "
+			 "the host's (a container needs --pid=host, a Kubernetes pod hostPID: "
+			 "true), or the kernel side would take the host process with its pid for "
+			 "the agent and ignore what it and its children do");
+		return -1;
+	}
 	if (stat("/sys/kernel/btf/vmlinux", &st) < 0) {
 		snprintf(err, errlen,
 			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): "
@@ -370,22 +383,64 @@ static struct jibril_bpf *open_object(struct jb_bpf *b, const struct jb_config *
 	return skel;
 }
 
+/* Pins about to be replaced: why, and (their layout being ours, so their
+ * jb_stats and b->meta readable) how many records their programs created
+ * after the last query that saw the maps: those no query will see. */
+static void note_not_resumed(struct jb_bpf *b, const char *why)
+{
+	static const __u32 created[] = {JB_STAT_TASK_NEW, JB_STAT_LINK_NEW, JB_STAT_FLOW_NEW,
+					JB_STAT_HOT_NEW, JB_STAT_TAMPER_NEW};
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	uint64_t vals[b->ncpus > 0 ? b->ncpus : 1], sum = 0;
+	int fd, ok = 0;
+
+	b->not_resumed_records = 0;
+	b->not_resumed[0] = '\0';
+	if (!jb_pins_linked(&b->pins))
+		return; /* no program was left attached: nothing recorded meanwhile
+			 * (a start killed during its load leaves maps alone) */
+	snprintf(b->not_resumed, sizeof(b->not_resumed), "%s", why);
+	if (b->meta.layout_version != JB_LAYOUT_VERSION ||
+	    (fd = jb_pins_map_fd(&b->pins, "jb_stats")) < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size == sizeof(__u64) &&
+	    info.type == BPF_MAP_TYPE_PERCPU_ARRAY && info.max_entries >= JB_STAT_MAX) {
+		ok = 1;
+		for (size_t i = 0; ok && i < sizeof(created) / sizeof(created[0]); i++) {
+			ok = bpf_map_lookup_elem(fd, &created[i], vals) == 0;
+			for (int c = 0; ok && c < b->ncpus; c++)
+				sum += vals[c];
+		}
+	}
+	close(fd);
+	if (ok && sum > b->meta.created)
+		b->not_resumed_records = sum - b->meta.created;
+}
+
 /* Pins found: resume them (same seed, same maps) when their layout is
  * ours, else remove them, saying why. 1: resume, with b->meta read. */
 static int pins_decide(struct jb_bpf *b)
 {
 	int r = jb_pins_read_meta(&b->pins, &b->meta);
+	char why[160];
 
 	if (r == 0 && b->meta.layout_version == JB_LAYOUT_VERSION)
 		return 1;
-	if (r == 0 || r == 1)
+	if (r == 0 || r == 1) {
 		log_warnx("the maps pinned under %s have layout %u, this jibril %u: replaced (what "
 			  "the kernel recorded before this start is not resumed)", b->pins.dir,
 			  r == 0 ? b->meta.layout_version : 0, JB_LAYOUT_VERSION);
-	else if (jb_pins_any(&b->pins))
+		snprintf(why, sizeof(why), "the pinned maps have layout %u, this jibril %u",
+			 r == 0 ? b->meta.layout_version : 0, JB_LAYOUT_VERSION);
+		note_not_resumed(b, why);
+	} else if (jb_pins_any(&b->pins)) {
 		log_warnx("pins under %s without jb_meta: replaced", b->pins.dir);
-	else
+		note_not_resumed(b, "pins without jb_meta");
+	} else {
 		return 0;
+	}
 	if (jb_pins_remove(&b->pins) < 0)
 		log_warn("cannot remove every old pin under %s", b->pins.dir);
 	return 0;
@@ -490,6 +545,7 @@ static struct jibril_bpf *open_pinned(struct jb_bpf *b, const struct jb_config *
 	if (*resume && jb_pins_check_maps(&b->pins, skel->obj, why, sizeof(why)) < 0) {
 		log_warnx("cannot resume the maps pinned under %s: %s; replaced (what the kernel "
 			  "recorded before this start is not resumed)", b->pins.dir, why);
+		note_not_resumed(b, why);
 		jb_pins_remove(&b->pins);
 		*resume = 0;
 	}
@@ -544,6 +600,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 		log_warnx("cannot load the BPF object onto the maps pinned under %s (%s): replaced "
 			  "(what the kernel recorded before this start is not resumed)",
 			  b->pins.dir, strerror(e));
+		note_not_resumed(b, "the BPF object could not be loaded onto the pinned maps");
 		jibril_bpf__destroy(skel);
 		jb_pins_remove(&b->pins);
 		resume = 0;
@@ -646,8 +703,10 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 fail:
 	jibril_bpf__destroy(skel);
 	sup_envnames_free(&b->env);
-	/* our new links never got pinned; the old ones (resumed) still run */
-	jb_pins_close(&b->pins, 0);
+	/* our new links never got pinned; the old ones (resumed) still run.
+	 * Not resumed: the maps the load pinned are this start's alone, and
+	 * no program uses them */
+	jb_pins_close(&b->pins, !resume);
 	return -1;
 }
 

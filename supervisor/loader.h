@@ -30,6 +30,13 @@ struct jb_bpf {
 	struct jb_pins pins;	/* [bpf] pin_dir (pins.c); dir_fd -1 when off */
 	int resumed;		/* the maps were the pinned ones of a previous supervisor */
 	struct jb_meta meta;	/* what jb_meta holds */
+	/* pins were found and replaced, not resumed: why ("" otherwise), and
+	 * the records their programs had created since the last query of the
+	 * supervisor that left them (0 when their layout is not ours): a loss
+	 * main.c reports (data_loss, not_resumed). Pins without a link (a
+	 * start killed during its load) recorded nothing: no loss */
+	char not_resumed[200];
+	uint64_t not_resumed_records;
 };
 
 /* Root, BTF, tracefs mounted (mounting it if missing). 0 or -1 with one

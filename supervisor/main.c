@@ -98,6 +98,16 @@ static void cgroups_atexit(void)
 	sup_cgroup_free(&sup);
 }
 
+/* A start that fails after the status socket was made (a config error
+ * further on, another agent holding the pins, fatalx) removes it: the
+ * normal stop closed it already. Only in the process that made it. */
+static pid_t statsock_pid;
+static void statsock_atexit(void)
+{
+	if (getpid() == statsock_pid)
+		sup_statsock_close(&sup);
+}
+
 /* SIGHUP: all or nothing. */
 static void reload(void)
 {
@@ -340,6 +350,8 @@ static int run_supervisor(const char *config_path)
 		fprintf(stderr, "jibril: %s\n", err);
 		return EX_CONFIG;
 	}
+	statsock_pid = getpid();
+	atexit(statsock_atexit);
 	/* every cgroup is made now, before anything is loaded (and while
 	 * the supervisor still holds every capability) */
 	sup.kinds = jb_kinds;
@@ -402,6 +414,20 @@ static int run_supervisor(const char *config_path)
 	if (sup_router_init(&sup) < 0 || sup_collector_init(&sup, &bpf) < 0 ||
 	    sup_procs_init(&sup) < 0)
 		fatalx("cannot set up the supervisor (out of memory or printer output unusable)");
+	if (bpf.not_resumed[0]) {
+		/* what the programs of the replaced pins recorded since the last
+		 * query is gone: a data_loss, not only a log line */
+		char detail[320];
+
+		if (bpf.not_resumed_records)
+			snprintf(detail, sizeof(detail), "%s: the records they created since the "
+				 "last query were not examined", bpf.not_resumed);
+		else
+			snprintf(detail, sizeof(detail), "%s: what they recorded since the last "
+				 "query is not known (counted as 1)", bpf.not_resumed);
+		sup_router_count_loss(&sup, "kernel", "not_resumed", "records",
+				      bpf.not_resumed_records ? bpf.not_resumed_records : 1, detail);
+	}
 	sup.ev_cadence = event_new(sup.base, -1, EV_PERSIST, on_cadence, NULL);
 	sup.ev_tick = event_new(sup.base, -1, EV_PERSIST, on_tick, NULL);
 	sup.ev_summary = event_new(sup.base, -1, EV_PERSIST, on_summary, NULL);

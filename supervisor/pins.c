@@ -214,26 +214,40 @@ int jb_pins_map_fd(const struct jb_pins *p, const char *name)
 	return bpf_obj_get(path);
 }
 
-int jb_pins_any(const struct jb_pins *p)
+/* 1 when maps/ (first 0) or links/ (1) up to last hold an entry, 0 when
+ * none does (or is there), -1 when one cannot be read. */
+static int pins_in(const struct jb_pins *p, int first, int last)
 {
 	char path[PATH_MAX + 16];
-	struct stat st;
 	DIR *d;
 	struct dirent *de;
 	int n = 0;
 
 	if (p->dir_fd < 0)
 		return 0;
-	for (int i = 0; i < 2 && !n; i++) {
+	for (int i = first; i <= last && !n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->dir, i ? "links" : "maps");
-		if (stat(path, &st) < 0 || !(d = opendir(path)))
-			continue;
+		if (!(d = opendir(path))) {
+			if (errno == ENOENT)
+				continue;
+			return -1;
+		}
 		while ((de = readdir(d)) != NULL)
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 				n++;
 		closedir(d);
 	}
 	return n > 0;
+}
+
+int jb_pins_any(const struct jb_pins *p)
+{
+	return pins_in(p, 0, 1) != 0; /* unreadable: maybe */
+}
+
+int jb_pins_linked(const struct jb_pins *p)
+{
+	return pins_in(p, 1, 1) != 0;
 }
 
 /* Pinned or not: the read-only maps are made anew by every load. */
@@ -376,7 +390,9 @@ void jb_pins_close(struct jb_pins *p, int remove_dir_too)
 {
 	if (p->dir_fd < 0)
 		return;
-	if (remove_dir_too) {
+	/* nothing pinned, for sure (a start that failed before its load):
+	 * the directories it made go too, rather than stay behind empty */
+	if (remove_dir_too || pins_in(p, 0, 1) == 0) {
 		jb_pins_remove(p);
 		unlinkat(p->dir_fd, "links", AT_REMOVEDIR);
 		unlinkat(p->dir_fd, "maps", AT_REMOVEDIR);

@@ -28,6 +28,8 @@ int jb_pins_open(struct jb_pins *p, const char *dir, const char *where, char *er
 int jb_pins_read_meta(struct jb_pins *p, struct jb_meta *meta);
 /* 1 when anything is pinned (maps or links). */
 int jb_pins_any(const struct jb_pins *p);
+/* 1 when a link is pinned: programs were left attached. */
+int jb_pins_linked(const struct jb_pins *p);
 /* A new fd of the pinned map name, or -1. */
 int jb_pins_map_fd(const struct jb_pins *p, const char *name);
 /* 0 when every pinnable map of the opened (not loaded) obj is pinned with
@@ -43,7 +45,8 @@ int jb_pins_links(const struct jb_pins *p, const struct bpf_object_skeleton *s);
 /* Unpin everything (links first): what is not held by a process detaches
  * and is freed. The number of pins removed, or -1. */
 int jb_pins_remove(struct jb_pins *p);
-/* Release the lock; remove_dir_too: unpin all and remove the directory. */
+/* Release the lock; remove_dir_too: unpin all and remove the directory
+ * (which goes anyway when nothing is pinned there). */
 void jb_pins_close(struct jb_pins *p, int remove_dir_too);
 
 #endif

@@ -217,6 +217,8 @@ int sup_procs_init(struct sup *s)
 
 		if (!jb_config_kind_enabled(&s->cfg, k))
 			continue;
+		if (k->aux == JB_AUX_LISTEN && s->kinds == jb_kinds && s->exp_listen_fd < 0)
+			continue; /* its port was in use at start-up (exporter.c): none */
 		if (s->nprocs == SUP_MAX_PROCS) {
 			log_warnx("more than %d kinds enabled", SUP_MAX_PROCS);
 			return -1;

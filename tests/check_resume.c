@@ -3,18 +3,23 @@
  * kernel, real agents): maps and links pinned under [bpf] pin_dir.
  *
  * Invariants checked:
+ *  - a supervisor that exited (SIGKILL, a keep_on_stop stop) is no longer
+ *    the agent for the programs it left: a process that gets its pid
+ *    next, and that one's child, are watched like any other;
  *  - a supervisor killed with SIGKILL leaves its programs attached: what
  *    processes do while none runs (a file, an exec and a connection, one
  *    for each worker kind) is reported once each by the next supervisor,
  *    which resumes the same maps; what the first one had printed is not
  *    printed again (or, if it is, with the same uuid);
- *  - pins of another layout are replaced, and the log says so;
+ *  - pins of another layout, or of other [maps] sizes, are replaced, the
+ *    log says so, and a data_loss (not_resumed) reports what they held;
  *  - a root process that writes its own pid as the agent's into the pinned
  *    .bss (through a mapping: no bpf() write) is reported within a cadence
  *    (tamper_agent_state) and the agent's pid is put back;
  *  - one supervisor per pin directory: --unload is refused while one runs;
- *  - keep_on_stop = yes leaves the programs pinned at a clean stop, and
- *    `jibril --unload` removes them (the directory is gone); a clean stop
+ *  - keep_on_stop = yes leaves the programs pinned at a clean stop, still
+ *    recording (an act before the next start is reported by it, once),
+ *    and `jibril --unload` removes them (the directory is gone); a clean stop
  *    without it removes them itself (the harness checks that at every
  *    clean stop).
  * Not root or no BPF: "SKIP:" and exit 77.
@@ -26,7 +31,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,13 +44,14 @@
 #include "agent_harness.h"
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
+#include "supervisor/pins.h"
 
 #define READY_MS 10000
 #define STOP_MS 15000
 
 static struct jbh_agent A, B;
 static char pin[128];
-static const char *const tests[] = {"resume", "layout", "keep"};
+static const char *const tests[] = {"resume", "layout", "keep", "empty", "sizes"};
 static pid_t suite_pid; /* set before the tests fork: their pin dirs' names */
 
 static void pin_dir_for(const char *what)
@@ -118,6 +127,14 @@ static uint32_t bss_tgid(uint32_t set)
 	return v;
 }
 
+/* a data_loss event of cause arg */
+static int loss_of(json_t *ev, void *arg)
+{
+	const char *k = jbh_jstr(ev, "kind"), *c = jbh_jstr(ev, "cause");
+
+	return k && c && !strcmp(k, "data_loss") && !strcmp(c, arg);
+}
+
 static void uuid_of(const struct jbh_agent *a, struct jbh_match *m, char *uuid, size_t len)
 {
 	json_t *ev = jbh_wait_event(a, jbh_match, m, jbh_detect_deadline(a));
@@ -131,10 +148,48 @@ static void uuid_of(const struct jbh_agent *a, struct jbh_match *m, char *uuid, 
 	json_decref(ev);
 }
 
+/* A process that gets pid (the killed supervisor's, free now: the pid
+ * the next free one, as CRIU restores pids: ns_last_pid) and, as its
+ * child, reads /etc/shadow; the reader's pid, or 0 when no fork got pid
+ * within the tries (another process took it). */
+static pid_t act_as_pid(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		int fds[2], st;
+		pid_t c, reader = 0;
+		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+
+		ck_assert(f != NULL && pipe(fds) == 0);
+		fprintf(f, "%d", (int)pid - 1);
+		fclose(f);
+		c = fork();
+		ck_assert_int_ge(c, 0);
+		if (c == 0) {
+			char *argv[] = {"cat", "/etc/shadow", NULL};
+			pid_t g;
+
+			if (getpid() != pid)
+				_exit(3);
+			g = jbh_spawn("/usr/bin/cat", argv, NULL);
+			if (write(fds[1], &g, sizeof(g)) != sizeof(g) || jbh_wait_exit(g, 5000) != 0)
+				_exit(4);
+			_exit(0);
+		}
+		close(fds[1]);
+		st = jbh_wait_exit(c, 10000);
+		if (c == pid && (st != 0 || read(fds[0], &reader, sizeof(reader)) != sizeof(reader)))
+			reader = 0;
+		close(fds[0]);
+		if (c == pid)
+			return reader;
+	}
+	return 0;
+}
+
 START_TEST(test_killed_supervisor_resumed)
 {
 	struct jbh_opts o = {.pin_dir = pin};
-	struct jbh_match before, during[3], after;
+	struct jbh_match before, during[3], after, reuse = {0};
 	static const char *const kinds[3] = {"file_access", "execution", "network"};
 	char uuid1[64], uuid1b[64] = "";
 	int st, n;
@@ -160,6 +215,15 @@ START_TEST(test_killed_supervisor_resumed)
 	/* while no supervisor runs: one act for each worker kind */
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_gt(jbh_trigger_for(&A, kinds[i], &during[i]), 0);
+	/* the dead supervisor's pid is nobody's: the programs still running
+	 * must not take a process that gets it next for the agent (whose
+	 * own acts, and its children's, they skip) */
+	ck_assert_msg(bss_tgid(0) == JB_AGENT_NONE,
+		      "the programs still take the dead supervisor's pid %d for the agent (%u)",
+		      (int)A.pid, bss_tgid(0));
+	reuse.kind = "credentials_files_access";
+	reuse.pid = act_as_pid(A.pid);
+	ck_assert_msg(reuse.pid > 0, "no process got the dead supervisor's pid %d", (int)A.pid);
 
 	jbh_start(&B, &o);
 	jbh_wait_all_ready(&B, READY_MS);
@@ -171,6 +235,10 @@ START_TEST(test_killed_supervisor_resumed)
 	for (int i = 0; i < 3; i++) {
 		char u[64];
 		uuid_of(&B, &during[i], u, sizeof(u));
+	}
+	{
+		char u[64];
+		uuid_of(&B, &reuse, u, sizeof(u)); /* the child of the pid's new owner */
 	}
 	jbh_trigger_for(&B, "file_access", &after);
 	uuid_of(&B, &after, uuid1b, sizeof(uuid1b));
@@ -204,7 +272,7 @@ END_TEST
  * the running agent holds the directory: --unload is refused. */
 START_TEST(test_other_layout_replaced_and_locked)
 {
-	struct jbh_opts o = {.pin_dir = pin};
+	struct jbh_opts o = {.pin_dir = pin, .keep_dir = 1};
 	char path[256], out[1024];
 	int fd, rc;
 
@@ -249,6 +317,55 @@ START_TEST(test_other_layout_replaced_and_locked)
 	ck_assert_msg(jbh_alive(&A) && count_pins("links") > 20,
 		      "the refused --unload touched the running agent");
 	jbh_stop(&A, STOP_MS);
+	/* those pins had no link: no program ran on them, nothing was lost
+	 * (what a start killed during its load leaves) */
+	{
+		char cmd[300];
+
+		ck_assert_msg(jbh_count_events(&A, loss_of, "not_resumed") == 0,
+			      "a loss reported for pins no program used (events %s)", A.events);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+/* [maps] sizes changed while no supervisor ran: the next one cannot
+ * resume the maps, replaces them, and reports what their programs had
+ * recorded since the last query (never examined) as a data_loss. */
+START_TEST(test_sizes_changed_loss_reported)
+{
+	struct jbh_opts o = {.pin_dir = pin};
+	struct jbh_opts o2 = {.pin_dir = pin, .keep_dir = 1,
+			      .extra_conf = "[maps]\ntasks = 16384\n"};
+	struct jbh_match during;
+	json_t *ev;
+	char cmd[400];
+	int st;
+
+	pin_dir_for("sizes");
+	jbh_start(&A, &o);
+	jbh_wait_all_ready(&A, READY_MS);
+	ck_assert_int_eq(kill(A.pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(A.pid, &st, 0), A.pid);
+	A.reaped = 1;
+	A.status = st;
+	jbh_trigger_for(&A, "file_access", &during); /* a process: a record at least */
+
+	jbh_start(&B, &o2);
+	jbh_wait_all_ready(&B, READY_MS);
+	ck_assert_msg(jbh_log_has(&B, "sizes changed?"), "no line saying why (log %s)", B.log);
+	jbh_stop(&B, STOP_MS);
+	ev = jbh_wait_event(&B, loss_of, "not_resumed", jbh_now_ms());
+	ck_assert_msg(ev != NULL, "the replaced maps' records were lost silently (events %s)",
+		      B.events);
+	ck_assert_str_eq(jbh_jstr(ev, "who"), "kernel");
+	ck_assert_int_ge(jbh_jint(ev, "count", 0), 1);
+	ck_assert_msg(strstr(jbh_jstr(ev, "detail"), "jb_tasks differs") != NULL, "detail: %s",
+		      jbh_jstr(ev, "detail"));
+	json_decref(ev);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", A.dir, B.dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -269,6 +386,25 @@ START_TEST(test_keep_on_stop_then_unload)
 		      "keep_on_stop = yes: the clean stop removed the pins");
 	ck_assert_msg(jbh_log_has(&A, "the programs stay attached, pinned under"),
 		      "no line saying the programs stay (log %s)", A.log);
+	/* and they do record: an act while none runs is reported by the next */
+	{
+		struct jbh_match m;
+
+		ck_assert_msg(bss_tgid(0) == JB_AGENT_NONE, "the stopped supervisor's pid %d is "
+			      "still the agent's (%u)", (int)A.pid, bss_tgid(0));
+		jbh_trigger_for(&A, "file_access", &m);
+		jbh_start(&B, &o);
+		jbh_wait_all_ready(&B, READY_MS);
+		ck_assert_msg(jbh_log_has(&B, "resumed the maps pinned under"),
+			      "the next supervisor did not resume (log %s)", B.log);
+		json_decref(jbh_wait_event(&B, jbh_match, &m, jbh_detect_deadline(&B)));
+		ck_assert_msg(jbh_count_events(&B, jbh_match, &m) == 1,
+			      "the act between a keep_on_stop stop and the next start was not "
+			      "reported once (log %s)", B.log);
+		jbh_stop(&B, STOP_MS);
+		ck_assert_msg(count_pins("links") > 20, "keep_on_stop = yes: the second stop "
+			      "removed the pins");
+	}
 
 	rc = unload(conf, out, sizeof(out));
 	ck_assert_msg(rc == 0 && strstr(out, "removed") && strstr(out, "pins under"),
@@ -280,9 +416,88 @@ START_TEST(test_keep_on_stop_then_unload)
 		      rc, out);
 	{
 		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", A.dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s %s", A.dir, B.dir);
 		ck_assert_int_eq(system(cmd), 0);
 	}
+}
+END_TEST
+
+/* A start that ends before anything was pinned (its load failed, or it
+ * was another agent's) leaves no directory behind; one with a pin keeps
+ * it. */
+START_TEST(test_nothing_pinned_nothing_left)
+{
+	struct jb_pins p;
+	char err[512], path[256];
+	int fd;
+
+	pin_dir_for("empty");
+	ck_assert_msg(jb_pins_open(&p, pin, "test", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(count_pins("maps"), 0);
+	jb_pins_close(&p, 0);
+	ck_assert_msg(access(pin, F_OK) < 0 && errno == ENOENT,
+		      "a start that pinned nothing left %s behind", pin);
+
+	ck_assert_msg(jb_pins_open(&p, pin, "test", err, sizeof(err)) == 0, "%s", err);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "jb_meta", 4, 16, 1, NULL);
+	ck_assert_int_ge(fd, 0);
+	snprintf(path, sizeof(path), "%s/maps/jb_meta", pin);
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	jb_pins_close(&p, 0);
+	ck_assert_int_eq(count_pins("maps"), 1);
+}
+END_TEST
+
+/* The kernel side knows the agent by its pid in the host's pid namespace:
+ * a supervisor in a namespace of its own (a container without
+ * --pid=host) would give the programs its pid there, 1 here, and they
+ * would skip the host process with that pid and its children (pid 1:
+ * every service the host's init starts). It refuses to start, saying so. */
+START_TEST(test_refused_in_own_pid_namespace)
+{
+	char dir[] = "/tmp/jbpidns.XXXXXX", conf[128], logp[128], *out;
+	pid_t pid;
+	FILE *f;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/jibril.conf", dir);
+	snprintf(logp, sizeof(logp), "%s/log", dir);
+	ck_assert_ptr_nonnull(f = fopen(conf, "w"));
+	fputs("[agent]\nstatus_socket =\n[bpf]\npin_dir =\n[audit]\nfile =\n", f);
+	fclose(f);
+	chmod(conf, 0600);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int lfd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		pid_t c;
+
+		if (lfd < 0 || dup2(lfd, 1) < 0 || dup2(lfd, 2) < 0 || unshare(CLONE_NEWPID) < 0)
+			_exit(90);
+		c = fork();
+		if (c == 0) {
+			/* pid 1 of the new namespace; it ends with its parent */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			execl(jbh_bin(), "jibril", "--config", conf, (char *)NULL);
+			_exit(91);
+		}
+		if (c < 0 || waitpid(c, &st, 0) != c)
+			_exit(92);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 93);
+	}
+	st = jbh_wait_exit(pid, 30000);
+	out = jbh_slurp(logp, NULL);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0 &&
+		      WEXITSTATUS(st) < 90 && strstr(out, "pid namespace of its own"),
+		      "a supervisor in its own pid namespace: wait status 0x%x, log:\n%s", st, out);
+	ck_assert_ptr_null(strstr(out, "BPF object loaded"));
+	free(out);
+	unlink(logp);
+	unlink(conf);
+	rmdir(dir);
 }
 END_TEST
 
@@ -300,6 +515,9 @@ int main(void)
 	tcase_add_test(tc, test_killed_supervisor_resumed);
 	tcase_add_test(tc, test_other_layout_replaced_and_locked);
 	tcase_add_test(tc, test_keep_on_stop_then_unload);
+	tcase_add_test(tc, test_sizes_changed_loss_reported);
+	tcase_add_test(tc, test_nothing_pinned_nothing_left);
+	tcase_add_test(tc, test_refused_in_own_pid_namespace);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

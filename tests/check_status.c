@@ -715,6 +715,32 @@ START_TEST(test_second_agent_refused)
 }
 END_TEST
 
+/* A start that fails after the socket was made (here at the pin
+ * directory, which is on no BPF filesystem) leaves no socket behind, and
+ * the first agent's is untouched. */
+START_TEST(test_failed_start_leaves_no_socket)
+{
+	struct jbh_opts o = {.pin_dir = "/tmp/jbstatus-not-bpffs"};
+	struct jbh_agent B;
+	int st;
+
+	shared();
+	jbh_start(&B, &o);
+	st = jbh_wait_exit(B.pid, 20000);
+	B.reaped = 1;
+	B.status = st;
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 78, "failed start: wait status %d", st);
+	ck_assert_msg(jbh_log_has(&B, "is not on a BPF filesystem"), "log %s", B.log);
+	ck_assert_msg(access(B.status_sock, F_OK) < 0 && errno == ENOENT,
+		      "the failed start left its status socket %s", B.status_sock);
+	json_decref(agent_doc());
+	{
+		char *rm[] = {"rm", "-rf", B.dir, NULL};
+		ck_assert_int_eq(jbh_run("/bin/rm", rm, 5000, NULL), 0);
+	}
+}
+END_TEST
+
 /* No agent: a clear message and a non-zero exit. */
 START_TEST(test_no_agent)
 {
@@ -776,6 +802,7 @@ static Suite *status_suite(void)
 		tcase_add_test(tc, test_printer_delivered_grows);
 		tcase_add_test(tc, test_not_root_refused);
 		tcase_add_test(tc, test_second_agent_refused);
+		tcase_add_test(tc, test_failed_start_leaves_no_socket);
 		tcase_add_test(tc, test_no_agent);
 		tcase_add_test(tc, test_shared_stop);
 		suite_add_tcase(s, tc);
