@@ -288,6 +288,30 @@ static int starts(const char *s, size_t n, size_t i, const char *lit)
 	return n - i >= l && !memcmp(s + i, lit, l);
 }
 
+/* At s[i]: a pseudonym this file writes ("user-", "uid-", "host-" or
+ * "ip-" and PRV_HEX lower-case hex digits, not followed by a word
+ * character). Its length, or 0. Text made of pseudonymised events (a
+ * detection_summary's answer quoting /home/user-3fdb2d4cde45) goes through
+ * a printer's policy again: a pseudonym must come out as it went in, not
+ * as the pseudonym of a pseudonym (or, "user-1234abcd...", as a uid). */
+static size_t pseudo_at(const char *s, size_t n, size_t i)
+{
+	static const char *const types[] = {"user-", "uid-", "host-", "ip-", NULL};
+	size_t l, k;
+
+	for (const char *const *t = types; *t; t++) {
+		if (!starts(s, n, i, *t))
+			continue;
+		l = strlen(*t);
+		for (k = 0; k < PRV_HEX && i + l + k < n; k++)
+			if (!strchr("0123456789abcdef", s[i + l + k]) || !s[i + l + k])
+				break;
+		if (k == PRV_HEX && (i + l + k == n || !word_ch((unsigned char)s[i + l + k])))
+			return l + k;
+	}
+	return 0;
+}
+
 /* Rewrite s (n bytes) into b; 1 if anything was replaced. */
 static int rewrite(const struct walk *w, const char *s, size_t n, struct buf *b)
 {
@@ -301,12 +325,21 @@ static int rewrite(const struct walk *w, const char *s, size_t n, struct buf *b)
 		const char *lit = NULL;
 		size_t k, m = 0;
 
+		if (wstart && (m = pseudo_at(s, n, i))) {
+			i += m; /* already a pseudonym: kept as it is */
+			continue;
+		}
 		if (f & PRV_USERS) {
 			/* /home/NAME: any name, local or not (LDAP, sssd) */
 			if (starts(s, n, i, "/home/")) {
 				size_t j = i + 6;
 				while (j < n && !comp_end((unsigned char)s[j]))
 					j++;
+				if (j > i + 6 && starts(s, n, i + 6, "user-") &&
+				    pseudo_at(s, n, i + 6) == j - i - 6) {
+					i = j; /* /home/user-xxxxxxxxxxxx: already one */
+					continue;
+				}
 				if (j > i + 6) {
 					put(b, s + copied, i + 6 - copied);
 					put_pseudo(b, w, "user", s + i + 6, j - i - 6);

@@ -246,6 +246,35 @@ START_TEST(test_ip_forms)
 }
 END_TEST
 
+/* Text made of pseudonymised events (a detection_summary's answer) goes
+ * through a printer's policy again: its pseudonyms come out as they went
+ * in (not the pseudonym of a pseudonym, nor "user-1234abcd..." read as the
+ * uid 1234), while a raw name beside them is still replaced. */
+START_TEST(test_pseudonyms_kept)
+{
+	static const char users[] = "alice";
+	struct prv_policy p = pol(PRV_USERS | PRV_HOSTS, users, sizeof(users));
+	char ua[PRV_PSEUDO_MAX], text[512], want[512];
+	json_t *ev;
+
+	prv_pseudonym(K1, "user", "alice", ua);
+	snprintf(text, sizeof(text),
+		 "%s read /home/%s/.ssh/id_rsa; user-1234abcdef01 and uid-1234567890ab ran "
+		 "on host-0123456789ab; alice too",
+		 ua, ua);
+	ev = json_pack("{s:s, s:s, s:s}", "kind", "detection_summary", "hostname",
+		       "web-17.example.org", "summary", text);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(prv_apply(ev, &p), 0);
+	snprintf(want, sizeof(want),
+		 "%s read /home/%s/.ssh/id_rsa; user-1234abcdef01 and uid-1234567890ab ran "
+		 "on host-0123456789ab; %s too",
+		 ua, ua, ua);
+	ck_assert_str_eq(json_string_value(json_object_get(ev, "summary")), want);
+	json_decref(ev);
+}
+END_TEST
+
 /* A host with many accounts and an event of many short words (what an
  * attacker's argv and paths can be): each event still costs little CPU.
  * Comparing every word with every account's name cost about 0.5 s per
@@ -308,6 +337,7 @@ Suite *privacy_unit_suite(void)
 	tcase_add_test(tc, test_apply);
 	tcase_add_test(tc, test_fields_and_off);
 	tcase_add_test(tc, test_ip_forms);
+	tcase_add_test(tc, test_pseudonyms_kept);
 	tcase_add_test(tc, test_many_users_fast);
 	suite_add_tcase(s, tc);
 	return s;
