@@ -551,8 +551,14 @@ static json_t *walk_value(struct walk *w, json_t *v, const char *key, const char
 	if ((f & PRV_IPS) && key && !strcmp(key, "address") && parent_key &&
 	    !strcmp(parent_key, "remote")) {
 		json_t *nv = ip_pseudo(w, json_string_value(v));
+		char ps[PRV_PSEUDO_MAX];
 		if (nv || w->oom)
 			return nv;
+		/* not an address inet_pton reads (a scope "%eth0", a port, a
+		 * form a later worker writes): never left in clear, the whole
+		 * value becomes one pseudonym without a network */
+		prv_pseudonym_n(w->p->key, "ip", json_string_value(v), json_string_length(v), ps);
+		return str_of(w, ps, strlen(ps));
 	}
 	struct buf b = {0};
 	json_t *nv = NULL;

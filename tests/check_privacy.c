@@ -275,6 +275,30 @@ START_TEST(test_pseudonyms_kept)
 }
 END_TEST
 
+/* With ips, a remote address inet_pton cannot read (a scope, a port) is
+ * never left in clear: one pseudonym for the whole value. */
+START_TEST(test_ip_unreadable_not_clear)
+{
+	struct prv_policy p = pol(PRV_IPS, NULL, 0);
+	json_t *ev = json_loads("{\"flow\":{\"remote\":{\"address\":\"fe80::1%eth0\"}},"
+				"\"background\":{\"flows\":[{\"remote\":{\"address\":"
+				"\"10.1.2.3:80\"}}]}}",
+				0, NULL);
+	const char *s;
+
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_int_eq(prv_apply(ev, &p), 0);
+	s = json_string_value(json_object_get(json_object_get(json_object_get(ev, "flow"),
+							      "remote"),
+					      "address"));
+	ck_assert_msg(is_pseudo(s, "ip"), "%s", s);
+	ck_assert(!any_string_has(ev, "fe80") && !any_string_has(ev, "10.1.2"));
+	ck_assert(listed(ev, "flow.remote.address") &&
+		  listed(ev, "background.flows[].remote.address"));
+	json_decref(ev);
+}
+END_TEST
+
 /* A host with many accounts and an event of many short words (what an
  * attacker's argv and paths can be): each event still costs little CPU.
  * Comparing every word with every account's name cost about 0.5 s per
@@ -338,6 +362,7 @@ Suite *privacy_unit_suite(void)
 	tcase_add_test(tc, test_fields_and_off);
 	tcase_add_test(tc, test_ip_forms);
 	tcase_add_test(tc, test_pseudonyms_kept);
+	tcase_add_test(tc, test_ip_unreadable_not_clear);
 	tcase_add_test(tc, test_many_users_fast);
 	suite_add_tcase(s, tc);
 	return s;
