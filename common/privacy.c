@@ -426,10 +426,17 @@ int prv_ip(const struct prv_policy *p, const char *addr, char *out, size_t outle
 	unsigned char a[16];
 	char net[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN], ps[PRV_PSEUDO_MAX];
 	int fam = strchr(addr, ':') ? AF_INET6 : AF_INET, n;
-	unsigned bits = fam == AF_INET6 ? p->ipv6_prefix : p->ipv4_prefix, max, i;
+	unsigned bits, max, i;
 
 	if (inet_pton(fam, addr, a) != 1)
 		return -1;
+	if (fam == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+		/* an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d): the
+		 * same person as a.b.c.d, and its IPv4 network */
+		memmove(a, a + 12, 4);
+		fam = AF_INET;
+	}
+	bits = fam == AF_INET6 ? p->ipv6_prefix : p->ipv4_prefix;
 	max = fam == AF_INET6 ? 128 : 32;
 	if (bits > max)
 		bits = max;

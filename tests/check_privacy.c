@@ -248,6 +248,13 @@ START_TEST(test_ip_forms)
 	p.ipv4_prefix = 16;
 	ck_assert_int_eq(prv_ip(&p, "8.8.8.8", b, sizeof(b)), 0);
 	ck_assert_str_eq(b + strlen("8.8.0.0/16~"), a); /* the same pseudonym */
+	/* an IPv4 peer of a dual-stack socket is that IPv4 address, with its
+	 * IPv4 network (::/48 kept nothing, and its pseudonym differed) */
+	p.ipv4_prefix = 24;
+	ck_assert_int_eq(prv_ip(&p, "192.168.7.200", a, sizeof(a)), 0);
+	ck_assert_int_eq(prv_ip(&p, "::ffff:192.168.7.200", b, sizeof(b)), 0);
+	ck_assert_str_eq(b, a);
+	ck_assert_msg(!strncmp(a, "192.168.7.0/24~ip-", 18), "%s", a);
 }
 END_TEST
 
