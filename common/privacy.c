@@ -110,10 +110,125 @@ static void put(struct buf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+/* The local users' names as a hash set, built once per names block (a
+ * printer's never changes) and kept: looking a word up costs one probe per
+ * distinct name length, not a comparison per account (a host with 20 000
+ * accounts, or an event of many short words, made each event cost
+ * hundreds of milliseconds, and an attacker's detections could hold a
+ * pseudonymising printer back). Single-threaded: the printer's loop. */
+static int word_ch(unsigned char c);
+
+struct users_index {
+	char *block;		/* a copy of the block it was built from */
+	size_t block_len;
+	const char **name;	/* into block */
+	size_t *len, n;
+	uint32_t *slot;		/* name index + 1; 0 empty */
+	size_t mask;
+	size_t *lens, nlens;	/* the distinct lengths, longest first */
+};
+
+static uint32_t fnv(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void users_index_free(struct users_index *x)
+{
+	free(x->block);
+	free(x->name);
+	free(x->len);
+	free(x->slot);
+	free(x->lens);
+	memset(x, 0, sizeof(*x));
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+	size_t la = *(const size_t *)a, lb = *(const size_t *)b;
+
+	return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* The index of p's names (built, or the one kept when p's block is the
+ * same). NULL with no names; *oom set when it cannot be built. */
+static const struct users_index *users_index(const struct prv_policy *p, int *oom)
+{
+	static struct users_index x;
+	size_t i, n = 0, k;
+
+	if (!p->users || !p->users_len) {
+		return NULL;
+	}
+	if (x.block && x.block_len == p->users_len && !memcmp(x.block, p->users, p->users_len))
+		return x.n ? &x : NULL;
+	users_index_free(&x);
+	if (!(x.block = malloc(p->users_len)))
+		goto oom;
+	memcpy(x.block, p->users, p->users_len);
+	x.block_len = p->users_len;
+	for (i = 0; i < p->users_len; i += strnlen(p->users + i, p->users_len - i) + 1)
+		n++;
+	x.name = calloc(n ? n : 1, sizeof(*x.name));
+	x.len = calloc(n ? n : 1, sizeof(*x.len));
+	x.lens = calloc(n ? n : 1, sizeof(*x.lens));
+	for (x.mask = 15; x.mask < 2 * n; x.mask = x.mask * 2 + 1)
+		;
+	x.slot = calloc(x.mask + 1, sizeof(*x.slot));
+	if (!x.name || !x.len || !x.lens || !x.slot)
+		goto oom;
+	for (i = 0; i < x.block_len;) {
+		size_t l = strnlen(x.block + i, x.block_len - i);
+		if (l && i + l < x.block_len) { /* NUL-terminated in the block */
+			uint32_t h = fnv(x.block + i, l);
+			size_t at = h & x.mask;
+			for (; x.slot[at]; at = (at + 1) & x.mask)
+				if (x.len[x.slot[at] - 1] == l &&
+				    !memcmp(x.name[x.slot[at] - 1], x.block + i, l))
+					break; /* a name twice (files and LDAP) */
+			if (!x.slot[at]) {
+				x.name[x.n] = x.block + i;
+				x.len[x.n] = l;
+				x.slot[at] = (uint32_t)++x.n;
+				for (k = 0; k < x.nlens && x.lens[k] != l; k++)
+					;
+				if (k == x.nlens)
+					x.lens[x.nlens++] = l;
+			}
+		}
+		i += l + 1;
+	}
+	qsort(x.lens, x.nlens, sizeof(*x.lens), by_size_desc);
+	return x.n ? &x : NULL;
+oom:
+	users_index_free(&x);
+	*oom = 1;
+	return NULL;
+}
+
+/* The length of the longest local user's name at s[i] that ends a word,
+ * or 0. */
+static size_t user_at(const struct users_index *x, const char *s, size_t n, size_t i)
+{
+	for (size_t k = 0; x && k < x->nlens; k++) {
+		size_t l = x->lens[k], at;
+		if (l > n - i || (i + l < n && word_ch((unsigned char)s[i + l])))
+			continue;
+		for (at = fnv(s + i, l) & x->mask; x->slot[at]; at = (at + 1) & x->mask)
+			if (x->len[x->slot[at] - 1] == l &&
+			    !memcmp(x->name[x->slot[at] - 1], s + i, l))
+				return l;
+	}
+	return 0;
+}
+
 struct walk {
 	const struct prv_policy *p;
-	const char **users;	/* longest first */
-	size_t *ulen, nusers;
+	const struct users_index *ux; /* the local users' names, or NULL */
 	const char *host, *label; /* the event's hostname and its first label */
 	size_t hostlen, labellen;
 	json_t *changed;	/* the "pseudonymised" array */
@@ -173,6 +288,30 @@ static int starts(const char *s, size_t n, size_t i, const char *lit)
 	return n - i >= l && !memcmp(s + i, lit, l);
 }
 
+/* At s[i]: a pseudonym this file writes ("user-", "uid-", "host-" or
+ * "ip-" and PRV_HEX lower-case hex digits, not followed by a word
+ * character). Its length, or 0. Text made of pseudonymised events (a
+ * detection_summary's answer quoting /home/user-3fdb2d4cde45) goes through
+ * a printer's policy again: a pseudonym must come out as it went in, not
+ * as the pseudonym of a pseudonym (or, "user-1234abcd...", as a uid). */
+static size_t pseudo_at(const char *s, size_t n, size_t i)
+{
+	static const char *const types[] = {"user-", "uid-", "host-", "ip-", NULL};
+	size_t l, k;
+
+	for (const char *const *t = types; *t; t++) {
+		if (!starts(s, n, i, *t))
+			continue;
+		l = strlen(*t);
+		for (k = 0; k < PRV_HEX && i + l + k < n; k++)
+			if (!strchr("0123456789abcdef", s[i + l + k]) || !s[i + l + k])
+				break;
+		if (k == PRV_HEX && (i + l + k == n || !word_ch((unsigned char)s[i + l + k])))
+			return l + k;
+	}
+	return 0;
+}
+
 /* Rewrite s (n bytes) into b; 1 if anything was replaced. */
 static int rewrite(const struct walk *w, const char *s, size_t n, struct buf *b)
 {
@@ -186,12 +325,21 @@ static int rewrite(const struct walk *w, const char *s, size_t n, struct buf *b)
 		const char *lit = NULL;
 		size_t k, m = 0;
 
+		if (wstart && (m = pseudo_at(s, n, i))) {
+			i += m; /* already a pseudonym: kept as it is */
+			continue;
+		}
 		if (f & PRV_USERS) {
 			/* /home/NAME: any name, local or not (LDAP, sssd) */
 			if (starts(s, n, i, "/home/")) {
 				size_t j = i + 6;
 				while (j < n && !comp_end((unsigned char)s[j]))
 					j++;
+				if (j > i + 6 && starts(s, n, i + 6, "user-") &&
+				    pseudo_at(s, n, i + 6) == j - i - 6) {
+					i = j; /* /home/user-xxxxxxxxxxxx: already one */
+					continue;
+				}
 				if (j > i + 6) {
 					put(b, s + copied, i + 6 - copied);
 					put_pseudo(b, w, "user", s + i + 6, j - i - 6);
@@ -214,17 +362,11 @@ static int rewrite(const struct walk *w, const char *s, size_t n, struct buf *b)
 				changed = 1;
 				continue;
 			}
-			/* a local user's name as a word */
-			for (k = 0; wstart && k < w->nusers; k++) {
-				size_t l = w->ulen[k];
-				if (n - i >= l && !memcmp(s + i, w->users[k], l) &&
-				    (i + l == n || !word_ch((unsigned char)s[i + l])))
-					break;
-			}
-			if (wstart && k < w->nusers) {
+			/* a local user's name as a word (the longest) */
+			if (wstart && (k = user_at(w->ux, s, n, i))) {
 				put(b, s + copied, i - copied);
-				put_pseudo(b, w, "user", s + i, w->ulen[k]);
-				i = copied = i + w->ulen[k];
+				put_pseudo(b, w, "user", s + i, k);
+				i = copied = i + k;
 				changed = 1;
 				continue;
 			}
@@ -284,10 +426,17 @@ int prv_ip(const struct prv_policy *p, const char *addr, char *out, size_t outle
 	unsigned char a[16];
 	char net[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN], ps[PRV_PSEUDO_MAX];
 	int fam = strchr(addr, ':') ? AF_INET6 : AF_INET, n;
-	unsigned bits = fam == AF_INET6 ? p->ipv6_prefix : p->ipv4_prefix, max, i;
+	unsigned bits, max, i;
 
 	if (inet_pton(fam, addr, a) != 1)
 		return -1;
+	if (fam == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+		/* an IPv4 peer of a dual-stack socket (::ffff:a.b.c.d): the
+		 * same person as a.b.c.d, and its IPv4 network */
+		memmove(a, a + 12, 4);
+		fam = AF_INET;
+	}
+	bits = fam == AF_INET6 ? p->ipv6_prefix : p->ipv4_prefix;
 	max = fam == AF_INET6 ? 128 : 32;
 	if (bits > max)
 		bits = max;
@@ -409,8 +558,14 @@ static json_t *walk_value(struct walk *w, json_t *v, const char *key, const char
 	if ((f & PRV_IPS) && key && !strcmp(key, "address") && parent_key &&
 	    !strcmp(parent_key, "remote")) {
 		json_t *nv = ip_pseudo(w, json_string_value(v));
+		char ps[PRV_PSEUDO_MAX];
 		if (nv || w->oom)
 			return nv;
+		/* not an address inet_pton reads (a scope "%eth0", a port, a
+		 * form a later worker writes): never left in clear, the whole
+		 * value becomes one pseudonym without a network */
+		prv_pseudonym_n(w->p->key, "ip", json_string_value(v), json_string_length(v), ps);
+		return str_of(w, ps, strlen(ps));
 	}
 	struct buf b = {0};
 	json_t *nv = NULL;
@@ -424,42 +579,18 @@ static json_t *walk_value(struct walk *w, json_t *v, const char *key, const char
 	return nv;
 }
 
-static int by_len_desc(const void *a, const void *b)
-{
-	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
-
-	return la < lb ? 1 : la > lb ? -1 : 0;
-}
-
 int prv_apply(json_t *ev, const struct prv_policy *p)
 {
 	struct walk w = {.p = p};
 	const char *hn;
 	char path[256] = "";
-	size_t i, n = 0;
-	int rc = -1;
+	int rc = -1, oom = 0;
 
 	if (!p->fields || !json_is_object(ev))
 		return 0;
-	/* the local user names, longest first so "anna.b" wins over "anna" */
-	for (i = 0; p->users && i < p->users_len; i += strnlen(p->users + i, p->users_len - i) + 1)
-		if (p->users[i])
-			n++;
-	if (n) {
-		w.users = calloc(n, sizeof(*w.users));
-		w.ulen = calloc(n, sizeof(*w.ulen));
-		if (!w.users || !w.ulen)
-			goto out;
-		for (i = 0; i < p->users_len && w.nusers < n;) {
-			size_t l = strnlen(p->users + i, p->users_len - i);
-			if (l && i + l < p->users_len) /* NUL-terminated in the block */
-				w.users[w.nusers++] = p->users + i;
-			i += l + 1;
-		}
-		qsort(w.users, w.nusers, sizeof(*w.users), by_len_desc);
-		for (i = 0; i < w.nusers; i++)
-			w.ulen[i] = strlen(w.users[i]);
-	}
+	/* the local user names (longest first: "anna.b" wins over "anna") */
+	if ((p->fields & PRV_USERS) && (w.ux = users_index(p, &oom), oom))
+		goto out;
 	/* this host's name in free text: only a name of 4 bytes or more (a
 	 * shorter one, "vm", "db", is an ordinary word of paths too) */
 	hn = json_string_value(json_object_get(ev, "hostname"));
@@ -484,7 +615,5 @@ int prv_apply(json_t *ev, const struct prv_policy *p)
 		rc = 0;
 out:
 	json_decref(w.changed);
-	free(w.users);
-	free(w.ulen);
 	return rc;
 }

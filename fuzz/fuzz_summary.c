@@ -8,8 +8,9 @@
  * Besides "never crash", it checks, for every answer accepted, at a small
  * and a large cap: the text is not empty, NUL-terminated at its length,
  * within the cap, holds no NUL and is well-formed UTF-8 (what IPC_SUMMARY
- * requires: ipc_enc_summary takes it); for every answer refused, a
- * printable reason of one line.
+ * requires: ipc_enc_summary takes it), and no control character but
+ * newline and tab nor a bidirectional override (it reaches terminals); for
+ * every answer refused, a printable reason of one line.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,9 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (!len || len >= caps[c] || text[len] || strlen(text) != len)
 			broken("fuzz_summary: text of %zu bytes, cap %zu", len, caps[c]);
-		for (size_t i = 0, k; i < len; i += k)
-			if (!(k = jb_utf8_seq((const unsigned char *)text + i, len - i)))
+		for (size_t i = 0, k; i < len; i += k) {
+			const unsigned char *u = (const unsigned char *)text + i;
+			if (!(k = jb_utf8_seq(u, len - i)))
 				broken("fuzz_summary: not UTF-8 at byte %zu", i);
+			if ((*u < 0x20 && *u != '\n' && *u != '\t') || *u == 0x7f ||
+			    (u[0] == 0xc2 && u[1] <= 0x9f) ||
+			    (u[0] == 0xe2 && u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae) ||
+			    (u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9))
+				broken("fuzz_summary: a control character at byte %zu", i);
+		}
 		if (ipc_enc_summary(buf, sizeof(buf), 1, 2, 3, "m", "", text, len) < 0)
 			broken("fuzz_summary: IPC_SUMMARY refuses the text");
 	}

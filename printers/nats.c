@@ -63,6 +63,7 @@
 #include "common/kind.h"
 #include "common/landlock.h"
 #include "common/log.h"
+#include "common/privacy.h"
 #include "common/settings.h"
 #include "printers/nats.h"
 #include "printers/outbox.h"
@@ -537,6 +538,7 @@ static void add_server(const struct prn_nats_url *u)
 static int nats_setup(char *err, size_t errlen)
 {
 	struct utsname un;
+	char hostps[PRV_PSEUDO_MAX];
 	const char *h;
 
 	N.set = prn_settings();
@@ -555,8 +557,18 @@ static int nats_setup(char *err, size_t errlen)
 	for (int i = 0; i < N.nurls; i++)
 		N.tls |= N.urls[i].tls;
 	h = set_str("host");
-	if (!h[0] && uname(&un) == 0)
+	if (!h[0] && uname(&un) == 0) {
+		const struct prv_policy *prv = prn_privacy();
+
 		h = un.nodename;
+		if (prv && (prv->fields & PRV_HOSTS)) {
+			/* the subject travels with every message: under a policy
+			 * with hosts, the node name is the events' hostname
+			 * (gethostname) and gets the same pseudonym */
+			prv_pseudonym(prv->key, "host", un.nodename, hostps);
+			h = hostps;
+		}
+	}
 	prn_nats_token(N.host, sizeof(N.host), h);
 	snprintf(N.prefix, sizeof(N.prefix), "%s", set_str("subject_prefix"));
 	snprintf(N.stream, sizeof(N.stream), "%s", set_str("stream"));

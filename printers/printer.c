@@ -99,6 +99,11 @@ const struct jb_settings *prn_settings(void)
 
 static struct prv_policy privacy; /* fields 0: lines go out as they came */
 
+const struct prv_policy *prn_privacy(void)
+{
+	return privacy.fields ? &privacy : NULL;
+}
+
 /* [privacy]'s records of the settings (supervisor/privacy.h): all three,
  * or none. 0, or -1 with err. */
 static int privacy_setup(char *err, size_t errlen)

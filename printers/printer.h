@@ -65,6 +65,12 @@ void prn_acknowledge(uint64_t seq);
  * out->setup runs and fd 5 closed; NULL for a kind without a section. */
 const struct jb_settings *prn_settings(void);
 
+/* This printer's [privacy] policy (common/privacy.h), set before
+ * out->setup runs; NULL when it pseudonymises nothing. For what an output
+ * sends besides the lines (the nats printer's subject names the host). */
+struct prv_policy;
+const struct prv_policy *prn_privacy(void);
+
 /* Write all of buf to fd (retrying short writes and EINTR). 0 or -1. */
 int prn_write_all(int fd, const char *buf, size_t len);
 

@@ -24,7 +24,8 @@
  *    then delivered once the server has the right certificate; a token with
  *    mutual TLS (verify: true) delivers; a wrong token is refused, logged,
  *    spooled, then delivered once the server takes it; an nkey user (a pair
- *    made here with OpenSSL's Ed25519, no nsc) delivers.
+ *    made here with OpenSSL's Ed25519, no nsc) delivers, and with [privacy]
+ *    on for nats its subjects carry the host name's pseudonym.
  * Triggers are copies of cat, each with a marker in its name, reading
  * /etc/shadow (credentials_files_access). The stream is read back with
  * libnats (stream info, then each message by sequence). Every wait has a
@@ -52,6 +53,7 @@
 #include <openssl/evp.h>
 
 #include "agent_harness.h"
+#include "common/privacy.h"
 #include "lib/file.h"
 #include "lib/pki.h"
 #include "printers/nats.h"
@@ -268,6 +270,8 @@ static int marker(const char *exe)
 
 /* Wait until every trigger 0..n-1 is in the stream; then check each is
  * there exactly once, on the right subject, with its uuid as message id. */
+static char subj_host[80]; /* the HOST token expected, when not the node name */
+
 static void expect_stream(const struct server *sv, int n, unsigned timeout_ms)
 {
 	static struct got g[4 * MAXTRIG];
@@ -278,7 +282,8 @@ static void expect_stream(const struct server *sv, int n, unsigned timeout_ms)
 
 	ck_assert_int_eq(uname(&un), 0);
 	prn_nats_token(host, sizeof(host), un.nodename);
-	snprintf(subj, sizeof(subj), "jibril.%s.file_access.credentials_files_access", host);
+	snprintf(subj, sizeof(subj), "jibril.%s.file_access.credentials_files_access",
+		 subj_host[0] ? subj_host : host);
 	do {
 		memset(count, 0, sizeof(count));
 		have = 0;
@@ -753,12 +758,18 @@ static void make_nkey(char pub[57], char seed[59])
 }
 
 /* An nkey user (the server knows its public key; the printer signs the
- * server's nonce with the seed) over TLS: delivered. */
+ * server's nonce with the seed) over TLS: delivered. The printer
+ * pseudonymises ([privacy] printers = nats): the HOST token of every
+ * subject is the node name's pseudonym, never the name (the subject
+ * travels with each message, outside the event the policy rewrites). */
 START_TEST(test_nkey)
 {
 	struct server sv;
-	char pub[57], seed[59], more[PATH_MAX + 128];
-	int n = 6;
+	char pub[57], seed[59], more[2 * PATH_MAX + 256], keyp[PATH_MAX];
+	unsigned char key[PRV_KEY_LEN];
+	char ps[PRV_PSEUDO_MAX];
+	struct utsname un;
+	int n = 6, fd;
 
 	make_bin_dir();
 	server_init(&sv, "/tmp");
@@ -768,12 +779,24 @@ START_TEST(test_nkey)
 		 "authorization {\n  users = [ { nkey: \"%s\" } ]\n}\n", pub);
 	snprintf(sv.nkey, sizeof(sv.nkey), "%s", pub);
 	secret_file(&sv, "seed", seed, sv.seed, sizeof(sv.seed));
-	snprintf(more, sizeof(more), "nkey = %s\nnkey_seed_file = %s\n", pub, sv.seed);
+	ck_assert((size_t)snprintf(keyp, sizeof(keyp), "%.*s/keys/privacy.key", PATH_MAX - 32,
+				   sv.dir) < sizeof(keyp));
+	snprintf(more, sizeof(more),
+		 "nkey = %s\nnkey_seed_file = %s\n[privacy]\nprinters = nats\nkey_file = %s\n", pub,
+		 sv.seed, keyp);
 	server_start(&sv);
 	agent_start(&sv, agent_tls("good", more));
+	fd = open(keyp, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "%s: %s", keyp, strerror(errno));
+	ck_assert_int_eq(read(fd, key, sizeof(key)), (ssize_t)sizeof(key));
+	close(fd);
+	ck_assert_int_eq(uname(&un), 0);
+	prv_pseudonym(key, "host", un.nodename, ps);
+	prn_nats_token(subj_host, sizeof(subj_host), ps);
 	for (int i = 0; i < n; i++)
 		trigger(i);
 	expect_stream(&sv, n, 30000);
+	subj_host[0] = '\0';
 	finish(&sv);
 }
 END_TEST

@@ -31,6 +31,9 @@
  *    while the file printer delivers every detection at once, and the
  *    summary printer is the same process throughout (never killed by its
  *    sandbox).
+ *  - (no agent) the endpoint's text loses its C1 and other control
+ *    characters and bidirectional overrides (U+FFFD each) before it
+ *    reaches any printer.
  * Traffic goes to 127.0.0.1 only. Not root, or no python3/openssl:
  * "SKIP:" and exit 77. Every wait polls with a deadline.
  */
@@ -49,6 +52,7 @@
 
 #include "agent_harness.h"
 #include "lib/pki.h"
+#include "printers/summary.h"
 
 #define READY_MS 90000
 #define STOP_MS 8000
@@ -382,6 +386,30 @@ START_TEST(test_shared_stop)
 }
 END_TEST
 
+/* The endpoint's text reaches every other printer, the stdout printer's
+ * terminal too: its C1 controls (U+009B is a CSI to a terminal that reads
+ * 8-bit controls), other C0 than newline and tab, DEL and bidirectional
+ * overrides (U+202E, U+2066) come out as U+FFFD; the rest (newline, tab,
+ * any other letter) as it was; a cap still cuts between sequences. */
+START_TEST(test_answer_no_controls)
+{
+	static const char body[] =
+		"{\"choices\":[{\"message\":{\"content\":"
+		"\"a\\u009b31mb\\u202ec\\u2066d\\u0007e\\u007ff\\n\\tg\\u00e9\\u4e2d\"}}]}";
+	char out[128], why[160];
+	size_t len = 0;
+
+	ck_assert_int_eq(prn_summary_answer(body, strlen(body), out, sizeof(out), &len, why,
+					    sizeof(why)), 0);
+	ck_assert_str_eq(out, "a\xef\xbf\xbd" "31mb\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xef\xbf\xbd"
+			      "e\xef\xbf\xbd" "f\n\tg\xc3\xa9\xe4\xb8\xad");
+	ck_assert_uint_eq(len, strlen(out));
+	/* 6 bytes of room: "a" and one U+FFFD (4), not half of the next */
+	ck_assert_int_eq(prn_summary_answer(body, strlen(body), out, 7, &len, why, sizeof(why)), 0);
+	ck_assert_str_eq(out, "a\xef\xbf\xbd" "31");
+}
+END_TEST
+
 static void sweep(void)
 {
 	jbh_kill_leftovers();
@@ -398,6 +426,11 @@ int main(void)
 	if (access("/usr/bin/python3", X_OK) != 0 || !tl_pki_openssl()) {
 		printf("SKIP: check_summary: needs /usr/bin/python3 and openssl for its TLS server\n");
 		return 77;
+	}
+	{
+		TCase *ta = tcase_create("answer");
+		tcase_add_test(ta, test_answer_no_controls);
+		suite_add_tcase(s, ta);
 	}
 	tcase_set_timeout(tc, 120);
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
