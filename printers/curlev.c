@@ -230,6 +230,10 @@ void prn_curl_tls(CURL *e, const char *url, const struct curl_blob *ca,
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	/* straight to the configured host: never a proxy named by an
+	 * environment variable the agent inherited (HTTPS_PROXY, ALL_PROXY),
+	 * which would see where the lines go and, with its own CA, them */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);

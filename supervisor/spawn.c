@@ -44,6 +44,8 @@
 
 #define PEER_QUEUE_CAP 4096
 
+static char *const child_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+
 /* Runs in the forked child: lay out the fds and re-exec ourselves. */
 static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc *p, int sock,
 						 int err_w)
@@ -95,8 +97,12 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)p->generation);
 	snprintf(lvl, sizeof(lvl), "%d", log_getlevel());
 	snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
-	execl(s->self_exe, "jibril", "--role", ipc_role_name(p->kind->role), "--kind",
-	      p->kind->name, "--generation", gen, "--uid", uid, "--log-level", lvl, (char *)NULL);
+	/* an environment of its own, not the supervisor's: nothing the agent
+	 * was started with (LD_PRELOAD, HTTPS_PROXY, OPENSSL_CONF, systemd's
+	 * NOTIFY_SOCKET) reaches a child; none reads a variable of its own */
+	execle(s->self_exe, "jibril", "--role", ipc_role_name(p->kind->role), "--kind",
+	       p->kind->name, "--generation", gen, "--uid", uid, "--log-level", lvl, (char *)NULL,
+	       child_env);
 	_exit(127);
 }
 

@@ -710,6 +710,20 @@ static void check_confined(const char *kind, pid_t pid)
 	ck_assert_msg(status_field(status, "Seccomp", f, sizeof(f)) && !strcmp(f, "2"),
 		      "%s Seccomp: %s", kind, f);
 	free(status);
+	/* its environment is its own, not what the agent was started with
+	 * (the harness starts it with the test's: HOME, JIBRIL_BIN...) */
+	{
+		static const char want_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin\0LC_ALL=C\0";
+		size_t n = 0;
+		char *env;
+
+		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+		env = jbh_slurp(path, &n);
+		ck_assert_msg(env != NULL, "%s: cannot read %s", kind, path);
+		ck_assert_msg(n == sizeof(want_env) - 1 && !memcmp(env, want_env, n),
+			      "%s's environment is not the children's own (%zu bytes)", kind, n);
+		free(env);
+	}
 
 	/* fds: exactly what the supervisor handed over, plus what libevent
 	 * made for itself (its epoll fd and its signal pipe), nothing else */
