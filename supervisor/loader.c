@@ -557,6 +557,23 @@ static struct jibril_bpf *open_pinned(struct jb_bpf *b, const struct jb_config *
 	return skel;
 }
 
+/* A second try after a refused load: open_pinned and load again; *e is
+ * the load's errno (0: loaded). NULL with err (the pins' lock released)
+ * when the object cannot even be opened. */
+static struct jibril_bpf *load_again(struct jb_bpf *b, const struct jb_config *cfg,
+				     const char *veto, const char *conf_path, int *resume, int *e,
+				     char *err, size_t errlen)
+{
+	struct jibril_bpf *skel = open_pinned(b, cfg, veto, conf_path, resume, err, errlen);
+
+	if (!skel) {
+		jb_pins_close(&b->pins, 0);
+		return NULL;
+	}
+	*e = jibril_bpf__load(skel) ? errno : 0;
+	return skel;
+}
+
 int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_set *watch,
 		const char *conf_path, char *err, size_t errlen)
 {
@@ -604,12 +621,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 		jibril_bpf__destroy(skel);
 		jb_pins_remove(&b->pins);
 		resume = 0;
-		skel = open_pinned(b, cfg, NULL, conf_path, &resume, err, errlen);
-		if (!skel) {
-			jb_pins_close(&b->pins, 0);
+		if (!(skel = load_again(b, cfg, NULL, conf_path, &resume, &e, err, errlen)))
 			return -1;
-		}
-		e = jibril_bpf__load(skel) ? errno : 0;
 	}
 	if (e && b->backend == JB_BACKEND_FENTRY && cfg->bpf_backend == JB_BACKEND_AUTO) {
 		/* the probe passed but the object did not: auto falls back */
@@ -619,12 +632,8 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 			 "programs: %s", strerror(e));
 		log_warnx("syscall hooks: %s; loading it again with the tracepoints", veto);
 		jibril_bpf__destroy(skel);
-		skel = open_pinned(b, cfg, veto, conf_path, &resume, err, errlen);
-		if (!skel) {
-			jb_pins_close(&b->pins, 0);
+		if (!(skel = load_again(b, cfg, veto, conf_path, &resume, &e, err, errlen)))
 			return -1;
-		}
-		e = jibril_bpf__load(skel) ? errno : 0;
 	}
 	if (e) {
 		snprintf(err, errlen, "the kernel refused the BPF programs (%s); run with "
