@@ -596,6 +596,7 @@ int jb_bpf_load(struct jb_bpf *b, const struct jb_config *cfg, const struct rcp_
 		snprintf(where, sizeof(where), "%s: [bpf] pin_dir (default)", conf_path);
 	if (jb_pins_open(&b->pins, cfg->bpf_pin_dir, where, err, errlen) < 0)
 		return JB_BPF_ECONFIG;
+	jb_pins_warn_orphans(b->pins.dir_fd >= 0 ? b->pins.dir : NULL);
 	if (b->pins.dir_fd >= 0)
 		resume = pins_decide(b);
 	if (resume) {

@@ -34,6 +34,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -167,6 +168,80 @@ int jb_pins_open(struct jb_pins *p, const char *dir, const char *where, char *er
 	}
 	p->dir_fd = fd;
 	return 0;
+}
+
+/* 1 when some process holds a flock on the file of st (/proc/locks:
+ * "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INO ..."; major and minor in hex). */
+static int flock_held(const struct stat *st)
+{
+	FILE *f = fopen("/proc/locks", "re");
+	char line[256], type[16];
+	unsigned int maj, min;
+	unsigned long ino;
+	int held = 0;
+
+	if (!f)
+		return 1; /* cannot tell: say nothing rather than something wrong */
+	while (!held && fgets(line, sizeof(line), f))
+		held = sscanf(line, "%*s %15s %*s %*s %*d %x:%x:%lu", type, &maj, &min, &ino) == 4 &&
+		       !strcmp(type, "FLOCK") && maj == major(st->st_dev) &&
+		       min == minor(st->st_dev) && ino == st->st_ino;
+	fclose(f);
+	return held;
+}
+
+/* The number of entries of directory name beneath at, or -1. */
+static int count_entries(int at, const char *name)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), n = 0;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+void jb_pins_warn_orphans(const char *own)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (!on_bpffs(BPFFS_ROOT) || !(d = opendir(BPFFS_ROOT)))
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+		int n;
+
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), BPFFS_ROOT "/%s", de->d_name) >= (int)sizeof(path) ||
+		    (own && !strcmp(path, own)) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		{
+			int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+					O_NOFOLLOW);
+
+			if (fd < 0)
+				continue;
+			/* jibril's: a jb_meta pinned; abandoned: links, and no lock */
+			n = faccessat(fd, "maps/jb_meta", F_OK, 0) == 0 ? count_entries(fd, "links") : -1;
+			close(fd);
+		}
+		if (n > 0 && !flock_held(&st))
+			log_warnx("%s holds the pins of a jibril that no agent runs (another pin_dir, "
+				  "or one given up; links pinned: %d): its programs still record and "
+				  "nobody reads them; remove them with `jibril --unload` and a "
+				  "configuration whose [bpf] pin_dir is %s", path, n, path);
+	}
+	closedir(d);
 }
 
 int jb_pins_read_meta(struct jb_pins *p, struct jb_meta *meta)

@@ -23,6 +23,11 @@ struct jb_pins {
  * off, p->dir_fd = -1, returns 0. -1 with err (prefixed by where, e.g.
  * "jibril.conf:12") when it cannot be used or another jibril holds it. */
 int jb_pins_open(struct jb_pins *p, const char *dir, const char *where, char *err, size_t errlen);
+/* Warn (log) of every jibril pin directory directly under /sys/fs/bpf
+ * other than own (may be NULL or "") that has links pinned and that no
+ * process holds locked: programs left recording with nobody to read them
+ * (pin_dir changed or emptied after a crash, or kept on stop). */
+void jb_pins_warn_orphans(const char *own);
 /* The pinned jb_meta: 0 and *meta; 1 when a jb_meta of another layout is
  * pinned (meta->layout_version 0); -1 when none is. */
 int jb_pins_read_meta(struct jb_pins *p, struct jb_meta *meta);

@@ -21,7 +21,9 @@
  *    recording (an act before the next start is reported by it, once),
  *    and `jibril --unload` removes them (the directory is gone); a clean stop
  *    without it removes them itself (the harness checks that at every
- *    clean stop).
+ *    clean stop);
+ *  - pins that no agent holds (pin_dir changed after a crash) are named in
+ *    a warning at start, with how to remove them; held ones are not.
  * Not root or no BPF: "SKIP:" and exit 77.
  */
 #include <check.h>
@@ -33,6 +35,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -44,6 +47,7 @@
 #include "agent_harness.h"
 #include "bpf/jibril.h"
 #include "jibril.skel.h"
+#include "common/log.h"
 #include "supervisor/pins.h"
 
 #define READY_MS 10000
@@ -51,7 +55,7 @@
 
 static struct jbh_agent A, B;
 static char pin[128];
-static const char *const tests[] = {"resume", "layout", "keep", "empty", "sizes"};
+static const char *const tests[] = {"resume", "layout", "keep", "empty", "sizes", "orphan"};
 static pid_t suite_pid; /* set before the tests fork: their pin dirs' names */
 
 static void pin_dir_for(const char *what)
@@ -449,6 +453,65 @@ START_TEST(test_nothing_pinned_nothing_left)
 }
 END_TEST
 
+/* Lines the pins code logged (log_set_sink) that name pin. */
+static char orphan_lines[4096];
+
+static void orphan_sink(int level, const char *line)
+{
+	size_t n = strlen(orphan_lines);
+
+	if (strstr(line, pin))
+		snprintf(orphan_lines + n, sizeof(orphan_lines) - n, "%s\n", line);
+}
+
+static int orphan_warned(const char *own)
+{
+	orphan_lines[0] = '\0';
+	jb_pins_warn_orphans(own);
+	return strstr(orphan_lines, "no agent runs") && strstr(orphan_lines, "links pinned: 1") &&
+	       strstr(orphan_lines, "--unload");
+}
+
+/* Programs left pinned where no agent will look (pin_dir changed after a
+ * crash, or emptied) keep recording for nobody: a start says so, naming
+ * the directory; never a directory a running agent holds (locked), its
+ * own, or one with nothing attached. */
+START_TEST(test_abandoned_pins_warned)
+{
+	char path[256];
+	int fd, dfd;
+
+	pin_dir_for("orphan");
+	log_set_sink(orphan_sink);
+	ck_assert_int_eq(mkdir(pin, 0700), 0);
+	snprintf(path, sizeof(path), "%s/maps", pin);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/links", pin);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_msg(!orphan_warned(NULL), "warned of a directory without jb_meta: %s",
+		      orphan_lines);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "jb_meta", 4, 16, 1, NULL);
+	ck_assert_int_ge(fd, 0);
+	snprintf(path, sizeof(path), "%s/maps/jb_meta", pin);
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	ck_assert_msg(!orphan_warned(NULL), "warned of pins with nothing attached: %s",
+		      orphan_lines);
+	snprintf(path, sizeof(path), "%s/links/jb_prog", pin); /* a stand-in for a link */
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	ck_assert_msg(orphan_warned(NULL), "no warning naming the abandoned %s: '%s'", pin,
+		      orphan_lines);
+	ck_assert_msg(!orphan_warned(pin), "warned of its own pin_dir: %s", orphan_lines);
+	dfd = open(pin, O_RDONLY | O_DIRECTORY);
+	ck_assert(dfd >= 0 && flock(dfd, LOCK_EX) == 0); /* as a running agent holds it */
+	ck_assert_msg(!orphan_warned(NULL), "warned of a directory a running agent holds: %s",
+		      orphan_lines);
+	close(dfd);
+	ck_assert(orphan_warned(NULL));
+	log_set_sink(NULL);
+}
+END_TEST
+
 /* The kernel side knows the agent by its pid in the host's pid namespace:
  * a supervisor in a namespace of its own (a container without
  * --pid=host) would give the programs its pid there, 1 here, and they
@@ -518,6 +581,7 @@ int main(void)
 	tcase_add_test(tc, test_sizes_changed_loss_reported);
 	tcase_add_test(tc, test_nothing_pinned_nothing_left);
 	tcase_add_test(tc, test_refused_in_own_pid_namespace);
+	tcase_add_test(tc, test_abandoned_pins_warned);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
