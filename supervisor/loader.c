@@ -451,7 +451,9 @@ static int pins_decide(struct jb_bpf *b)
  * creates maps), tell them that we are the agent: our tgid into the
  * pinned .bss through a mapping of it, not a bpf() write they would
  * report as a stranger writing the agent's maps; then jb_agent. The
- * skeleton is only opened here (no bpf() call) for the map's name, size. */
+ * skeleton is only opened here (no bpf() write) for the map's name, size
+ * and variables: a pinned .bss whose variables are not ours is never
+ * written. */
 static void adopt_early(struct jb_bpf *b)
 {
 	struct jibril_bpf *skel = jibril_bpf__open();
@@ -467,6 +469,13 @@ static void adopt_early(struct jb_bpf *b)
 		return;
 	}
 	sz = ((size_t)bpf_map__value_size(skel->maps.bss) + (size_t)page - 1) & ~((size_t)page - 1);
+	if (jb_pins_check_vars(&b->pins, skel->obj, skel->maps.bss, err, sizeof(err)) < 0) {
+		/* another binary's variables: never written; open_pinned
+		 * finds the same and replaces the pins */
+		log_warnx("not telling the running programs our pid: %s", err);
+		jibril_bpf__destroy(skel);
+		return;
+	}
 	fd = jb_pins_map_fd(&b->pins, bpf_map__name(skel->maps.bss));
 	m = fd >= 0 ? mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
 	if (m != MAP_FAILED) {

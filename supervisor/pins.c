@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common/log.h"
@@ -333,6 +334,76 @@ static int pinnable(const struct bpf_map *m)
 	return !(bpf_map__is_internal(m) && (strstr(n, ".rodata") || strstr(n, ".kconfig")));
 }
 
+/* The name of the i-th variable of DATASEC t in btf ("" when unnamed). */
+static const char *var_name(const struct btf *btf, const struct btf_type *t, int i)
+{
+	const struct btf_type *v = btf__type_by_id(btf, btf_var_secinfos(t)[i].type);
+	const char *n = v ? btf__name_by_offset(btf, v->name_off) : NULL;
+
+	return n ? n : "";
+}
+
+/* A global-data map (.bss, .data) holds variables: the pinned one must
+ * hold the same ones at the same offsets (its BTF, kept by the kernel),
+ * not only have the same size: a binary whose variables moved would have
+ * each program, and adopt_early's write, use another's. 0 when the same,
+ * or when obj has no such section in its BTF (nothing to compare). */
+static int same_vars(const struct bpf_map *m, struct bpf_object *obj,
+		     const struct bpf_map_info *info, char *why, size_t len)
+{
+	const struct btf *ob = bpf_object__btf(obj);
+	const char *sec = strchr(bpf_map__name(m), '.');
+	const struct btf_type *t, *k;
+	struct btf *kb;
+	int id = ob && sec ? btf__find_by_name_kind(ob, sec, BTF_KIND_DATASEC) : -1, ret = 0;
+
+	if (id < 0 || !(t = btf__type_by_id(ob, (__u32)id)))
+		return 0;
+	if (!info->btf_id || !(kb = btf__load_from_kernel_by_id(info->btf_id))) {
+		snprintf(why, len, "map %s: its variables cannot be read (no BTF)", bpf_map__name(m));
+		return -1;
+	}
+	k = btf__type_by_id(kb, info->btf_value_type_id);
+	if (!k || !btf_is_datasec(k) || btf_vlen(k) != btf_vlen(t)) {
+		snprintf(why, len, "map %s holds %d variables there, %d here", bpf_map__name(m),
+			 k && btf_is_datasec(k) ? btf_vlen(k) : -1, btf_vlen(t));
+		ret = -1;
+	}
+	for (int i = 0; !ret && i < btf_vlen(t); i++) {
+		const struct btf_var_secinfo *a = &btf_var_secinfos(k)[i], *b = &btf_var_secinfos(t)[i];
+
+		if (strcmp(var_name(kb, k, i), var_name(ob, t, i)) || a->offset != b->offset ||
+		    a->size != b->size) {
+			snprintf(why, len, "map %s: variable %d is %s at %u (%u bytes) there, %s at "
+				 "%u (%u) here", bpf_map__name(m), i, var_name(kb, k, i), a->offset,
+				 a->size, var_name(ob, t, i), b->offset, b->size);
+			ret = -1;
+		}
+	}
+	btf__free(kb);
+	return ret;
+}
+
+int jb_pins_check_vars(const struct jb_pins *p, struct bpf_object *obj, const struct bpf_map *m,
+		       char *why, size_t len)
+{
+	struct bpf_map_info info;
+	__u32 ilen = sizeof(info);
+	int fd = jb_pins_map_fd(p, bpf_map__name(m)), ret;
+
+	memset(&info, 0, sizeof(info));
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &ilen) < 0) {
+		snprintf(why, len, "map %s: %s", bpf_map__name(m),
+			 fd < 0 ? "not pinned" : strerror(errno));
+		ret = -1;
+	} else {
+		ret = same_vars(m, obj, &info, why, len);
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 int jb_pins_check_maps(const struct jb_pins *p, struct bpf_object *obj, char *why, size_t len)
 {
 	struct bpf_map *m;
@@ -368,6 +439,8 @@ int jb_pins_check_maps(const struct jb_pins *p, struct bpf_object *obj, char *wh
 				 bpf_map__value_size(m), info.max_entries, bpf_map__max_entries(m));
 			return -1;
 		}
+		if (bpf_map__is_internal(m) && same_vars(m, obj, &info, why, len) < 0)
+			return -1;
 	}
 	return 0;
 }

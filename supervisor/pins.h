@@ -10,6 +10,7 @@
 
 #include "bpf/jibril.h"
 
+struct bpf_map;
 struct bpf_object;
 struct bpf_object_skeleton;
 
@@ -40,6 +41,11 @@ int jb_pins_map_fd(const struct jb_pins *p, const char *name);
 /* 0 when every pinnable map of the opened (not loaded) obj is pinned with
  * the same definition; -1 with why. */
 int jb_pins_check_maps(const struct jb_pins *p, struct bpf_object *obj, char *why, size_t len);
+/* 0 when the pinned global-data map m (.bss) holds the variables of the
+ * opened obj at the same offsets (its BTF); -1 with why. check_maps does
+ * it for every such map. */
+int jb_pins_check_vars(const struct jb_pins *p, struct bpf_object *obj, const struct bpf_map *m,
+		       char *why, size_t len);
 /* Before load: each pinnable map of obj is reused from, or pinned at,
  * PIN_DIR/maps/NAME. */
 int jb_pins_set_paths(const struct jb_pins *p, struct bpf_object *obj);

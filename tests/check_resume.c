@@ -23,7 +23,9 @@
  *    without it removes them itself (the harness checks that at every
  *    clean stop);
  *  - pins that no agent holds (pin_dir changed after a crash) are named in
- *    a warning at start, with how to remove them; held ones are not.
+ *    a warning at start, with how to remove them; held ones are not;
+ *  - a pinned .bss of the same size whose variables moved (another build)
+ *    is not resumed: neither written nor reused.
  * Not root or no BPF: "SKIP:" and exit 77.
  */
 #include <check.h>
@@ -43,6 +45,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "agent_harness.h"
 #include "bpf/jibril.h"
@@ -55,7 +58,8 @@
 
 static struct jbh_agent A, B;
 static char pin[128];
-static const char *const tests[] = {"resume", "layout", "keep", "empty", "sizes", "orphan"};
+static const char *const tests[] = {"resume", "layout", "keep", "empty", "sizes", "orphan",
+				    "vars"};
 static pid_t suite_pid; /* set before the tests fork: their pin dirs' names */
 
 static void pin_dir_for(const char *what)
@@ -512,6 +516,96 @@ START_TEST(test_abandoned_pins_warned)
 }
 END_TEST
 
+/* Pin, as PIN/maps/<.bss's pin name>, a one-element array of the .bss's
+ * size whose BTF is a DATASEC with the variables of ours, every one as a
+ * byte array of its size; swap: the first two of equal size trade places
+ * (what a reordered build of the same size gives). */
+static void pin_bss_like(struct jibril_bpf *skel, int swap)
+{
+	const struct btf *ob = bpf_object__btf(skel->obj);
+	int sid = btf__find_by_name_kind(ob, ".bss", BTF_KIND_DATASEC);
+	const struct btf_type *sec = btf__type_by_id(ob, (__u32)sid);
+	const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
+	struct btf *nb = btf__new_empty();
+	int n = btf_vlen(sec), a = -1, b = -1, u8, ds, bfd, fd;
+	LIBBPF_OPTS(bpf_map_create_opts, mo);
+	char path[256], name[64];
+	__u32 off[n];
+
+	ck_assert(sid > 0 && nb != NULL && n >= 2);
+	for (int i = 0; i < n; i++) {
+		off[i] = vs[i].offset;
+		for (int j = i + 1; swap && a < 0 && j < n; j++)
+			if (vs[j].size == vs[i].size)
+				a = i, b = j;
+	}
+	ck_assert_msg(!swap || a >= 0, "no two variables of the same size in .bss");
+	if (swap) {
+		off[a] = vs[b].offset;
+		off[b] = vs[a].offset;
+	}
+	u8 = btf__add_int(nb, "u8", 1, 0);
+	ck_assert_int_gt(u8, 0);
+	for (int i = 0; i < n; i++) {
+		const struct btf_type *v = btf__type_by_id(ob, vs[i].type);
+		int arr = btf__add_array(nb, u8, u8, vs[i].size);
+		int var = btf__add_var(nb, btf__name_by_offset(ob, v->name_off), BTF_VAR_GLOBAL_ALLOCATED,
+				       arr);
+
+		ck_assert(arr > 0 && var > 0);
+	}
+	ds = btf__add_datasec(nb, ".bss", bpf_map__value_size(skel->maps.bss));
+	ck_assert_int_gt(ds, 0);
+	/* secinfos in offset order, as the kernel wants: the vars are
+	 * numbered 3, 5, 7 ... (u8, then an array and a var each) */
+	for (__u32 at = 0, done = 0; done < (__u32)n; at++)
+		for (int i = 0; i < n; i++)
+			if (off[i] == at) {
+				ck_assert_int_eq(btf__add_datasec_var_info(nb, 3 + 2 * i, off[i],
+									   vs[i].size), 0);
+				done++;
+			}
+	ck_assert_int_eq(btf__load_into_kernel(nb), 0);
+	bfd = btf__fd(nb);
+	mo.btf_fd = (__u32)bfd;
+	mo.btf_value_type_id = (__u32)ds;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fake_bss", 4, bpf_map__value_size(skel->maps.bss), 1,
+			    &mo);
+	ck_assert_msg(fd >= 0, "map with a .bss BTF: %s", strerror(errno));
+	snprintf(name, sizeof(name), "%s", bpf_map__name(skel->maps.bss));
+	for (char *c = name; *c; c++)
+		*c = *c == '.' ? '_' : *c;
+	snprintf(path, sizeof(path), "%s/maps/%s", pin, name);
+	unlink(path);
+	ck_assert_int_eq(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	btf__free(nb);
+}
+
+/* A pinned .bss of the same size as ours, with our variables at other
+ * offsets (another build): refused (never written, never resumed), and
+ * one with ours where they are accepted. */
+START_TEST(test_moved_variables_not_resumed)
+{
+	struct jibril_bpf *skel = jibril_bpf__open();
+	struct jb_pins p;
+	char err[512], why[256] = "";
+
+	ck_assert(skel != NULL);
+	pin_dir_for("vars");
+	ck_assert_msg(jb_pins_open(&p, pin, "test", err, sizeof(err)) == 0, "%s", err);
+	pin_bss_like(skel, 1);
+	ck_assert_msg(jb_pins_check_vars(&p, skel->obj, skel->maps.bss, why, sizeof(why)) < 0,
+		      "a .bss with two variables swapped was taken for ours");
+	ck_assert_msg(strstr(why, "variable") && strstr(why, "there"), "why: %s", why);
+	pin_bss_like(skel, 0);
+	ck_assert_msg(jb_pins_check_vars(&p, skel->obj, skel->maps.bss, why, sizeof(why)) == 0,
+		      "a .bss with our variables was refused: %s", why);
+	jb_pins_close(&p, 1);
+	jibril_bpf__destroy(skel);
+}
+END_TEST
+
 /* The kernel side knows the agent by its pid in the host's pid namespace:
  * a supervisor in a namespace of its own (a container without
  * --pid=host) would give the programs its pid there, 1 here, and they
@@ -582,6 +676,7 @@ int main(void)
 	tcase_add_test(tc, test_nothing_pinned_nothing_left);
 	tcase_add_test(tc, test_refused_in_own_pid_namespace);
 	tcase_add_test(tc, test_abandoned_pins_warned);
+	tcase_add_test(tc, test_moved_variables_not_resumed);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);
