@@ -519,19 +519,29 @@ int jb_pins_links(const struct jb_pins *p, const struct bpf_object_skeleton *s)
 	return ret;
 }
 
+/* Unpin everything: the links and maps directories go, links first (the
+ * programs detach before their maps go). The number of pins, or -1. */
+static int unpin_all(struct jb_pins *p)
+{
+	int n = 0;
+
+	if (remove_dir(p->dir_fd, "links", &n) < 0 || remove_dir(p->dir_fd, "maps", &n) < 0)
+		return -1;
+	log_debug("removed %d pins under %s", n, p->dir);
+	return n;
+}
+
 int jb_pins_remove(struct jb_pins *p)
 {
-	int n = 0, ret = 0;
+	int n;
 
 	if (p->dir_fd < 0)
 		return 0;
-	/* links first: the programs detach before their maps go */
-	if (remove_dir(p->dir_fd, "links", &n) < 0 || remove_dir(p->dir_fd, "maps", &n) < 0)
-		ret = -1;
+	n = unpin_all(p);
+	/* the directories again, for the pins that replace them */
 	if (mkdir_0700(p->dir_fd, "maps") < 0 || mkdir_0700(p->dir_fd, "links") < 0)
-		ret = -1;
-	log_debug("removed %d pins under %s", n, p->dir);
-	return ret < 0 ? -1 : n;
+		return -1;
+	return n;
 }
 
 void jb_pins_close(struct jb_pins *p, int remove_dir_too)
@@ -541,9 +551,7 @@ void jb_pins_close(struct jb_pins *p, int remove_dir_too)
 	/* nothing pinned, for sure (a start that failed before its load):
 	 * the directories it made go too, rather than stay behind empty */
 	if (remove_dir_too || pins_in(p, 0, 1) == 0) {
-		jb_pins_remove(p);
-		unlinkat(p->dir_fd, "links", AT_REMOVEDIR);
-		unlinkat(p->dir_fd, "maps", AT_REMOVEDIR);
+		unpin_all(p);
 		if (rmdir(p->dir) < 0 && errno != ENOENT)
 			log_warn("cannot remove %s", p->dir);
 	}

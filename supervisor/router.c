@@ -329,13 +329,9 @@ static void skip_gone(struct sup_router *rt, int i, const struct jb_kind *k)
 static void bl_trim(struct sup *s)
 {
 	struct sup_router *rt = s->rt;
-	uint64_t min_acked = UINT64_MAX;
+	uint64_t settled = sup_router_settled(s);
 
-	for (int i = 0; i < s->nprocs; i++)
-		if (is_printer(&s->procs[i]) && s->procs[i].state != ST_DISABLED &&
-		    rt->printed_seq[i] < min_acked)
-			min_acked = rt->printed_seq[i];
-	while (rt->bl_len && bl_at(rt, 0)->seq <= min_acked)
+	while (rt->bl_len && bl_at(rt, 0)->seq <= settled)
 		bl_pop(rt);
 }
 
