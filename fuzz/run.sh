@@ -8,7 +8,8 @@
 #       otherwise print "SKIP: fuzz: why" and return 1.
 #   fuzz/run.sh [--seconds S] [--bin-dir DIR] fuzz_NAME...
 #       run DIR/fuzz_NAME for S seconds each (fuzz/NAME.dict as its
-#       dictionary); one line each: runs, seconds, corpus growth. A crash,
+#       dictionary), as many at once as there are CPUs; one line each, in
+#       the order given: runs, seconds, corpus growth. A crash,
 #       leak, timeout (10 s) or out-of-memory (1 GiB) fails the run; its
 #       input is kept in DIR/artifacts/fuzz_NAME/.
 set -u
@@ -48,18 +49,14 @@ done
 # report and its frames in our code, libFuzzer's summary
 show='^fuzz_|^==[0-9]+==|runtime error|^(READ|WRITE) of|SUMMARY|Test unit written|out-of-memory'
 show="$show|#[0-9]+ .* [^ ]*/(fuzz|ipc|rcp|supervisor|common|workers|printers|exporter)/[^ /]+\.c:[0-9]+"
-t=
-trap 'rm -rf "$t"' EXIT
-failed=()
-for name in "$@"; do
-	bin=$bindir/$name
+# one harness: its report into $out/$name.out, its status into $out/$name.rc
+run_one() {
+	local name=$1 bin=$bindir/$1 short=${1#fuzz_} t rc start end runs grown took rate line
 	if [ ! -x "$bin" ]; then
 		echo "FAIL: $name: $bin was not built"
-		failed+=("$name")
-		continue
+		return 1
 	fi
-	short=${name#fuzz_}
-	t=$(mktemp -d) || exit 1
+	t=$(mktemp -d) || return 1
 	mkdir -p "$t/corpus" "$t/art"
 	[ -d "$here/corpus/$short" ] && cp -r "$here/corpus/$short/." "$t/corpus/"
 	seeds=$(find "$t/corpus" -type f | wc -l)
@@ -87,8 +84,29 @@ for name in "$@"; do
 			cp "$a" "$keep/"
 			echo "    reproduce: $bin $keep/$(basename "$a")"
 		done
-		failed+=("$name")
 	fi
 	rm -rf "$t"
+	return $rc
+}
+
+# as many harnesses at once as there are CPUs (each is one process), each
+# for its full time; the reports in the order given
+out=$(mktemp -d) || exit 1
+trap 'rm -rf "$out"' EXIT
+jobs=$(nproc 2>/dev/null || echo 1)
+running=0
+for name in "$@"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	( run_one "$name" >"$out/$name.out" 2>&1; echo $? >"$out/$name.rc" ) &
+	running=$((running + 1))
+done
+wait
+failed=()
+for name in "$@"; do
+	cat "$out/$name.out"
+	[ "$(cat "$out/$name.rc" 2>/dev/null)" = 0 ] || failed+=("$name")
 done
 [ ${#failed[@]} -eq 0 ] || { echo "fuzz: failed: ${failed[*]}"; exit 1; }
