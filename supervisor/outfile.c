@@ -34,6 +34,12 @@
  *  - SIGUSR1 reopens only a file whose path no longer names it, so the
  *    signal alone never restarts a printer (bpf/tamper.bpf.h does not
  *    report it to the supervisor, like SIGHUP: docs/SECURITY.md).
+ *  - a printer killed inside write(2) (the kernel stops a write to a file
+ *    between pages on a fatal signal) leaves the start of a line it never
+ *    acknowledged: before the next child, the supervisor cuts that
+ *    fragment from the file (the file printer's, or stdout when it is a
+ *    regular file), so the output stays one JSON object per line and the
+ *    line comes again whole (sup_outfile_mend);
  *  - nothing is restarted once shutdown began: what is pending waits for
  *    the next start (a file over its size is rotated before the first
  *    child) or the next SIGUSR1.
@@ -53,6 +59,7 @@
 #include "sup.h"
 
 #define REOPEN_RETRY_MS 10000
+#define MEND_SCAN_MAX (1 << 20) /* far beyond the longest line (IPC_MAX_STR) */
 
 static const char *path_of(const struct sup *s, const struct sup_proc *p)
 {
@@ -215,6 +222,61 @@ void sup_outfile_gone(struct sup *s, struct sup_proc *p)
 void sup_outfile_drain(struct sup *s, struct sup_proc *p)
 {
 	p->retiring = 0;
+}
+
+/* The offset just after the last '\n' of the regular file fd (read
+ * through rfd), looking back at most MEND_SCAN_MAX bytes from size; 0
+ * when the file has none (all of it is the fragment); -1 when none lies
+ * within the scan or it cannot be read. */
+static off_t after_last_newline(int rfd, off_t size)
+{
+	char buf[4096];
+	off_t end = size;
+
+	while (end > 0 && size - end < MEND_SCAN_MAX) {
+		size_t n = end < (off_t)sizeof(buf) ? (size_t)end : sizeof(buf);
+		ssize_t r = pread(rfd, buf, n, end - (off_t)n);
+
+		if (r != (ssize_t)n)
+			return -1;
+		for (size_t i = n; i > 0; i--)
+			if (buf[i - 1] == '\n')
+				return end - (off_t)n + (off_t)i;
+		end -= (off_t)n;
+	}
+	return end == 0 ? 0 : -1;
+}
+
+void sup_outfile_mend(struct sup *s, struct sup_proc *p)
+{
+	int fd = p->kind->operator_stdout ? STDOUT_FILENO
+		 : p->kind->aux == JB_AUX_OUTPUT ? p->aux_fd : -1, rfd;
+	char path[64], last = '\n';
+	struct stat st;
+	off_t cut;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return; /* a pipe, a terminal, journald's socket: nothing to mend */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((rfd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("%s printer: cannot read back its output to check its last line", p->kind->name);
+		return;
+	}
+	if (pread(rfd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+		cut = after_last_newline(rfd, st.st_size);
+		/* the offset too: a stdout opened without O_APPEND shares it
+		 * with the next child, which would write past a hole */
+		if (cut < 0 || ftruncate(fd, cut) < 0 || lseek(fd, cut, SEEK_SET) < 0)
+			log_warnx("%s printer: its output ends inside a line it did not finish, and "
+				  "that could not be cut (%s)", p->kind->name,
+				  cut < 0 ? "no line end near the end" : strerror(errno));
+		else
+			log_warnx("%s printer: it ended inside a write; the %lld bytes of the line it "
+				  "had begun are cut from its output (the line was not acknowledged: "
+				  "the next printer writes it whole)", p->kind->name,
+				  (long long)(st.st_size - cut));
+	}
+	close(rfd);
 }
 
 void sup_outfile_signal(struct sup *s)

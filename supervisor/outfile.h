@@ -33,6 +33,11 @@ void sup_outfile_ready(struct sup *s, struct sup_proc *p);
 void sup_outfile_gone(struct sup *s, struct sup_proc *p);
 void sup_outfile_drain(struct sup *s, struct sup_proc *p);
 
+/* A printer ended (any printer: procs.c, before its gone hooks): when its
+ * output (the file printer's file, or stdout when it is a regular file)
+ * ends inside a line, that unacknowledged fragment is cut off. */
+void sup_outfile_mend(struct sup *s, struct sup_proc *p);
+
 /* The rotation itself, in the directory dfd: NAME.K beyond keep removed,
  * NAME.(keep-1) -> NAME.keep ... NAME.1 -> NAME.2, NAME -> NAME.1 (rename
  * replaces: the oldest goes). A name that is not there is skipped. 0, or

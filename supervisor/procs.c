@@ -504,6 +504,8 @@ static void proc_exited(struct sup *s, struct sup_proc *p, int status)
 	}
 	sup_spawn_stderr_close(p);
 	sup_child_log_end(p);
+	if (p->kind->role == IPC_ROLE_PRINTER)
+		sup_outfile_mend(s, p);
 	if (p->kind->hooks && p->kind->hooks->gone)
 		p->kind->hooks->gone(s, p);
 	snprintf(why, sizeof(why), "%s%s%s (last heartbeat: %llu %s, %llu %s)", how,
