@@ -43,7 +43,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 LIB_SRCS := $(wildcard common/*.c ipc/*.c rcp/*.c supervisor/*.c workers/*.c printers/*.c \
 		exporter/*.c)
 LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
-LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o $(OUT)/bpf_names.o
 TEST_SRCS := $(wildcard tests/check_*.c)
 # tests/lib: processes, /proc, files, config text, time; the suites' agent
 # harness and the bench program both link it (it needs neither Check nor the agent)
@@ -118,6 +118,15 @@ $(OUT)/supervisor/loader.o: $(OUT)/jibril.skel.h
 
 $(OUT)/jibril: $(OUT)/supervisor/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# libbpf's names of the BPF types, for workers that do not link libbpf
+# (bpf/names-gen.c; workers/bpfnames.h)
+$(OUT)/bpf-names-gen: bpf/names-gen.c | $(OUT)/.deps
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs libbpf)
+$(OUT)/bpf_names.c: $(OUT)/bpf-names-gen
+	$< > $@.tmp && mv $@.tmp $@
+$(OUT)/bpf_names.o: $(OUT)/bpf_names.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(LIB_OBJS:.o=.d) $(OUT)/supervisor/main.d $(TEST_LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
 
@@ -269,7 +278,7 @@ fuzz_objs = $(patsubst %.c,$(OUT)/fuzz-obj/%.o,$(1))
 # every harness links the whole library, built again with the sanitizers:
 # the parsers read the real kind table (supervisor/kinds.c), which names
 # every kind's code, and a harness must not restate it
-FUZZ_LIB := $(call fuzz_objs,$(LIB_SRCS) $(OUT)/recipes_builtin.c)
+FUZZ_LIB := $(call fuzz_objs,$(LIB_SRCS) $(OUT)/recipes_builtin.c $(OUT)/bpf_names.c)
 $(FUZZ_BINS): $(FUZZ_LIB) $(FUZZ_COMMON)
 $(OUT)/fuzz-obj/supervisor/loader.o: $(OUT)/jibril.skel.h
 
