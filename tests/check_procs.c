@@ -93,7 +93,13 @@ static void sup_up(const char *name, void (*tune)(struct jb_config *))
 				   .hooks = &test_hooks};
 	S.kinds = fake;
 	S.nkinds = 1;
-	S.self_exe = exe;
+	/* every kind runs the fake child, opened as the supervisor opens its own */
+	for (int b = 0; b < JB_BIN_N; b++) {
+		char why[PATH_MAX + 128];
+
+		S.bin_fd[b] = sup_bin_open(exe, why, sizeof(why));
+		ck_assert_msg(S.bin_fd[b] >= 0, "%s", why);
+	}
 	S.snap_ro_fd = -1;
 	snprintf(S.boot_id, sizeof(S.boot_id), "boot");
 	snprintf(S.hostname, sizeof(S.hostname), "host");
