@@ -669,7 +669,8 @@ static int sup_has_target(const char *target)
 {
 	char buf[PATH_MAX];
 
-	for (int fd = 0; fd < 256; fd++) {
+	/* the supervisor holds a few hundred: BPF programs, maps, links */
+	for (int fd = 0; fd < 1024; fd++) {
 		fd_target(A.pid, fd, buf, sizeof(buf));
 		if (buf[0] && !strcmp(buf, target))
 			return 1;
