@@ -4,12 +4,11 @@
  *
  * Everything that differs between kinds is in its row: the executable
  * the supervisor starts it from, the entry point that child runs, its
- * seccomp policy and writable fds, the
- * descriptor it is handed, how jibril.conf enables it ([workers] or
- * [printers] <name>), what a worker walks and which recipe mechanisms it
- * runs, a printer's output, and the hooks below. common/child_main.c
- * dispatches --kind through it, config.c derives its keys from it, procs.c makes a
- * slot per enabled row. Adding a kind is adding a row here and the file
+ * seccomp policy and writable fds, the descriptor it is handed, how
+ * jibril.conf enables it ([workers] or [printers] <name>), what a worker
+ * walks and which recipe mechanisms it runs, a printer's output, and the
+ * hooks below. common/child_main.c dispatches --kind through it, config.c
+ * derives its keys from it, procs.c makes a slot per enabled row. Adding a kind is adding a row here and the file
  * that implements it (docs/ARCHITECTURE.md, "Adding a kind").
  *
  * Invariants:
