@@ -5,9 +5,9 @@
  *
  * Supervisor start-up order, every step fatal with one clear sentence:
  * configuration and recipes (nothing is loaded before both are valid) ->
- * preflight (root, BTF, tracefs) -> the children's cgroups -> BPF
- * load/attach -> back-fill from /proc -> snapshot region -> children ->
- * event loop. SIGINT/SIGTERM print the pending
+ * preflight (root, BTF, tracefs) -> the children's executables, checked
+ * and held open (bins.c) -> the children's cgroups -> BPF load/attach ->
+ * back-fill from /proc -> snapshot region -> children -> event loop. SIGINT/SIGTERM print the pending
  * suppression summaries, stop the children, detach every program and exit
  * 0. SIGHUP re-reads the configuration and the recipes: if both are valid
  * the new recipes are sent to the workers (kernel state and the BPF object
