@@ -147,6 +147,7 @@ $(OUT)/children.a: $(CHILD_ARCHIVE_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 CHILD_KINDS_OBJS := $(CHILD_NAMES:%=$(OUT)/supervisor/kinds-%.o)
 $(CHILD_KINDS_OBJS): $(OUT)/supervisor/kinds-%.o: supervisor/kinds.c | $(OUT)/.deps
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DJB_KINDS_$$(echo $* | tr a-z A-Z) -MMD -MP -c $< -o $@
 $(CHILD_BINS): $(OUT)/jibril-%: $(OUT)/common/child_main.o $(OUT)/supervisor/kinds-%.o \
 		$(OUT)/children.a
