@@ -42,8 +42,8 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 LIB_SRCS := $(wildcard common/*.c ipc/*.c rcp/*.c supervisor/*.c workers/*.c printers/*.c \
 		exporter/*.c)
-LIB_SRCS := $(filter-out supervisor/main.c,$(LIB_SRCS))
-LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o
+LIB_SRCS := $(filter-out supervisor/main.c common/child_main.c,$(LIB_SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/%.o) $(OUT)/recipes_builtin.o $(OUT)/bpf_names.o
 TEST_SRCS := $(wildcard tests/check_*.c)
 # tests/lib: processes, /proc, files, config text, time; the suites' agent
 # harness and the bench program both link it (it needs neither Check nor the agent)
@@ -119,7 +119,42 @@ $(OUT)/supervisor/loader.o: $(OUT)/jibril.skel.h
 $(OUT)/jibril: $(OUT)/supervisor/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
--include $(LIB_OBJS:.o=.d) $(OUT)/supervisor/main.d $(TEST_LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
+# libbpf's names of the BPF types, for workers that do not link libbpf
+# (bpf/names-gen.c; workers/bpfnames.h)
+$(OUT)/bpf-names-gen: bpf/names-gen.c | $(OUT)/.deps
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs libbpf)
+$(OUT)/bpf_names.c: $(OUT)/bpf-names-gen
+	$< > $@.tmp && mv $@.tmp $@
+$(OUT)/bpf_names.o: $(OUT)/bpf_names.c
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# --- the children: one executable per group of kinds (enum jb_bin, common/kind.h) ---
+# Each is common/child_main.c, its own build of the kind table (kinds.c with
+# -DJB_KINDS_<NAME>: only its rows name code, none the supervisor's hooks),
+# the objects of the children's archive that this pulls in, and only its
+# libraries: jibril-worker links no curl, a printer no pcre2, none libbpf
+# (tests/check_install reads their NEEDED entries).
+CHILD_NAMES := worker printer netprinter exporter
+CHILD_BINS  := $(CHILD_NAMES:%=$(OUT)/jibril-%)
+all: $(CHILD_BINS)
+CHILD_ARCHIVE_OBJS := $(filter-out $(OUT)/supervisor/% $(OUT)/recipes_builtin.o,$(LIB_OBJS))
+CHILD_PC            := libevent msgpack libseccomp jansson libcap-ng
+CHILD_PC_worker     := $(CHILD_PC) libpcre2-8 yaml-0.1
+CHILD_PC_printer    := $(CHILD_PC) libcrypto
+CHILD_PC_netprinter := $(CHILD_PC) libcrypto libssl libcurl libnats
+CHILD_PC_exporter   := $(CHILD_PC)
+$(OUT)/children.a: $(CHILD_ARCHIVE_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+CHILD_KINDS_OBJS := $(CHILD_NAMES:%=$(OUT)/supervisor/kinds-%.o)
+$(CHILD_KINDS_OBJS): $(OUT)/supervisor/kinds-%.o: supervisor/kinds.c | $(OUT)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -DJB_KINDS_$$(echo $* | tr a-z A-Z) -MMD -MP -c $< -o $@
+$(CHILD_BINS): $(OUT)/jibril-%: $(OUT)/common/child_main.o $(OUT)/supervisor/kinds-%.o \
+		$(OUT)/children.a
+	$(CC) $(CFLAGS) -o $@ $^ -Wl,--as-needed $(shell pkg-config --libs $(CHILD_PC_$*)) -lm
+
+-include $(LIB_OBJS:.o=.d) $(OUT)/supervisor/main.d $(TEST_LIB_OBJS:.o=.d) $(TEST_BINS:=.d) \
+	$(OUT)/common/child_main.d $(CHILD_KINDS_OBJS:.o=.d)
 
 # --- run ----------------------------------------------------------------------
 run: all
@@ -269,7 +304,7 @@ fuzz_objs = $(patsubst %.c,$(OUT)/fuzz-obj/%.o,$(1))
 # every harness links the whole library, built again with the sanitizers:
 # the parsers read the real kind table (supervisor/kinds.c), which names
 # every kind's code, and a harness must not restate it
-FUZZ_LIB := $(call fuzz_objs,$(LIB_SRCS) $(OUT)/recipes_builtin.c)
+FUZZ_LIB := $(call fuzz_objs,$(LIB_SRCS) $(OUT)/recipes_builtin.c $(OUT)/bpf_names.c)
 $(FUZZ_BINS): $(FUZZ_LIB) $(FUZZ_COMMON)
 $(OUT)/fuzz-obj/supervisor/loader.o: $(OUT)/jibril.skel.h
 
@@ -302,10 +337,11 @@ check: fuzz-run
 clean:
 	rm -rf $(OUT)
 
-# --- install: the binary, the systemd unit, the configuration, man pages --------
+# --- install: the binaries, the systemd unit, the configuration, man pages ------
 #   make install [DESTDIR=/staging] [PREFIX=/usr/local]     (root)
 #   make uninstall (same variables)
-# GNU/Debian layout: the daemon in $(PREFIX)/sbin, pages in $(PREFIX)/share/man,
+# GNU/Debian layout: the daemon in $(PREFIX)/sbin, its children in
+# $(PREFIX)/libexec/jibril, pages in $(PREFIX)/share/man,
 # the unit in $(PREFIX)/lib/systemd/system (systemd reads /usr/local/lib too),
 # and configuration in /etc whatever the prefix (the binary's default is
 # /etc/jibril/jibril.conf). An existing jibril.conf is never overwritten: the
@@ -314,6 +350,9 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# the children's executables: ../libexec/jibril from the daemon's directory,
+# where it looks for them (supervisor/bins.c); not a variable of its own
+LIBEXECDIR := $(patsubst %/,%,$(dir $(SBINDIR)))/libexec/jibril
 SYSCONFDIR ?= /etc
 INSTALL    ?= install
 # root's files when run as root (or under fakeroot): the agent refuses a
@@ -332,10 +371,12 @@ $(OUT)/install/jibril.conf: jibril.conf contrib/jibril.conf.install.sed FORCE
 	$(SUBST) contrib/jibril.conf.install.sed > $@.sed
 	sed -f $@.sed jibril.conf > $@.tmp && rm -f $@.sed && mv $@.tmp $@
 
-install: $(OUT)/jibril $(OUT)/install/jibril.service $(OUT)/install/jibril.conf
+install: $(OUT)/jibril $(CHILD_BINS) $(OUT)/install/jibril.service $(OUT)/install/jibril.conf
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)$(LIBEXECDIR)
 	$(INSTALL) $(INSTALL_OWN) -m 0755 $(OUT)/jibril $(DESTDIR)$(SBINDIR)/jibril
+	@# the children run as root until they drop: root's, written by no one else
+	$(INSTALL) $(INSTALL_OWN) -m 0755 $(CHILD_BINS) $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) $(INSTALL_OWN) -m 0644 $(OUT)/install/jibril.service $(DESTDIR)$(UNITDIR)/jibril.service
 	$(INSTALL) $(INSTALL_OWN) -m 0644 man/jibril.8 $(DESTDIR)$(MANDIR)/man8/jibril.8
 	$(INSTALL) $(INSTALL_OWN) -m 0644 man/jibril.conf.5 $(DESTDIR)$(MANDIR)/man5/jibril.conf.5
@@ -356,7 +397,8 @@ install: $(OUT)/jibril $(OUT)/install/jibril.service $(OUT)/install/jibril.conf
 # spools and audit key (/var/log/jibril, /var/lib/jibril) stay. The kernel
 # side of a stopped agent stays pinned until `jibril --unload`: run it first.
 uninstall: $(OUT)/install/jibril.conf
-	rm -f $(DESTDIR)$(SBINDIR)/jibril $(DESTDIR)$(UNITDIR)/jibril.service \
+	rm -f $(DESTDIR)$(SBINDIR)/jibril $(CHILD_NAMES:%=$(DESTDIR)$(LIBEXECDIR)/jibril-%) \
+		$(DESTDIR)$(UNITDIR)/jibril.service \
 		$(DESTDIR)$(MANDIR)/man8/jibril.8 $(DESTDIR)$(MANDIR)/man5/jibril.conf.5 \
 		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/jibril $(CONFDIR)/jibril.conf.dist
 	@if cmp -s $(OUT)/install/jibril.conf $(CONFDIR)/jibril.conf; then \
@@ -365,3 +407,4 @@ uninstall: $(OUT)/install/jibril.conf
 	@rmdir $(CONFDIR)/recipes 2>/dev/null || [ ! -d $(CONFDIR)/recipes ] || \
 		echo "kept $(CONFDIR)/recipes (not empty)"
 	@rmdir $(CONFDIR) 2>/dev/null || true
+	@rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null || true

@@ -5,9 +5,12 @@
  * supervisor/kinds.c; adding a kind is adding a row there and the file that
  * implements it (docs/ARCHITECTURE.md lists the steps).
  *
- * Read by both sides of the one binary: the supervisor spawns, configures
- * and supervises a slot per enabled row; a re-executed child finds its row
- * by name (--kind) and runs row->entry.
+ * Read by both sides: the supervisor spawns, configures and supervises a
+ * slot per enabled row, executing the row's binary; that child binary
+ * (common/child_main.c) finds its row by name (--kind) and runs
+ * row->entry. Each binary is built with its own copy of the table, in
+ * which only its rows name code (kinds.c): a child links its kinds' code
+ * and libraries, nothing else.
  */
 #ifndef JB_KIND_H
 #define JB_KIND_H
@@ -77,6 +80,18 @@ enum jb_enable {
 				 * key of its own section [NAME] is not empty */
 };
 
+/* The executables of the children: which one a kind runs is a column of
+ * its row. Names in jb_bin_names (kinds.c); the supervisor finds them by
+ * the rule of supervisor/bins.c. */
+enum jb_bin {
+	JB_BIN_WORKER = 0,	/* jibril-worker: snapshots, recipes (pcre2, yaml) */
+	JB_BIN_PRINTER,		/* jibril-printer: the local printers (stdout, file) */
+	JB_BIN_NETPRINTER,	/* jibril-netprinter: curl, nats, TLS (https, nats, summary) */
+	JB_BIN_EXPORTER,	/* jibril-exporter: libevent's http */
+	JB_BIN_N
+};
+extern const char *const jb_bin_names[JB_BIN_N];
+
 /* What the supervisor tells a re-executed child on its command line. */
 struct jb_child_args {
 	uint64_t generation;	/* the slot's spawn count: HELLO must repeat it */
@@ -89,7 +104,9 @@ enum jb_source { JB_SRC_LINKS = 0, JB_SRC_EXECS, JB_SRC_FLOWS, JB_SRC_TAMPER };
 struct jb_kind {
 	const char *name;	/* --kind, the config key, log prefix, comm "jb-NAME" */
 	uint32_t role;		/* IPC_ROLE_WORKER, IPC_ROLE_PRINTER or IPC_ROLE_EXPORTER */
-	/* the child: entry point after the re-exec (never returns), and the
+	enum jb_bin bin;	/* the executable the supervisor starts it from */
+	/* the child: entry point after the exec (never returns; NULL in the
+	 * table of another binary than the row's), and the
 	 * seccomp allow-list with the only fds it may write to */
 	void (*entry)(const struct jb_kind *k, const struct jb_child_args *a);
 	const struct jb_policy *policy;
@@ -116,9 +133,11 @@ struct jb_kind {
 	const struct sup_hooks *hooks;
 };
 
-/* The table (supervisor/kinds.c), in spawn order. */
+/* The table (supervisor/kinds.c), in spawn order, and the binary this copy
+ * of it was built for (-1: the supervisor's, with every row's code). */
 extern const struct jb_kind jb_kinds[];
 extern const size_t jb_nkinds;
+extern const int jb_kinds_bin;
 #define JB_KINDS_MAX 16
 
 /* The row named name in kinds[0..n), or NULL. */

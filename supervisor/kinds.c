@@ -2,13 +2,13 @@
  * kinds.c - the table of child kinds (common/kind.h): one row per kind,
  * and the supervisor hooks of the two roles.
  *
- * Everything that differs between kinds is in its row: the entry point
- * the re-executed child runs, its seccomp policy and writable fds, the
- * descriptor it is handed, how jibril.conf enables it ([workers] or
- * [printers] <name>), what a worker walks and which recipe mechanisms it
- * runs, a printer's output, and the hooks below. main.c dispatches
- * --kind through it, config.c derives its keys from it, procs.c makes a
- * slot per enabled row. Adding a kind is adding a row here and the file
+ * Everything that differs between kinds is in its row: the executable
+ * the supervisor starts it from, the entry point that child runs, its
+ * seccomp policy and writable fds, the descriptor it is handed, how
+ * jibril.conf enables it ([workers] or [printers] <name>), what a worker
+ * walks and which recipe mechanisms it runs, a printer's output, and the
+ * hooks below. common/child_main.c dispatches --kind through it, config.c
+ * derives its keys from it, procs.c makes a slot per enabled row. Adding a kind is adding a row here and the file
  * that implements it (docs/ARCHITECTURE.md, "Adding a kind").
  *
  * Invariants:
@@ -16,6 +16,13 @@
  *    JB_KINDS_MAX rows (check_procs proves both);
  *  - every recipe mechanism runs in exactly one worker kind (the router
  *    refuses a detection from a worker whose row lacks its mechanism).
+ *  - this file is compiled once per binary (Makefile): for the supervisor
+ *    every field is set; for a child binary (-DJB_KINDS_WORKER, ...) every
+ *    row keeps its name, role, bin and data, but only the rows of that
+ *    binary name code (entry, output, settings: the macros below) and no
+ *    row has supervisor hooks. So jibril-worker links no curl, a printer
+ *    no pcre2, and no child libbpf. A row whose bin and macro disagree has
+ *    no entry in its own binary, which refuses to start it (child_main.c).
  */
 #include <stddef.h>
 #include <string.h>
@@ -31,6 +38,57 @@
 #include "supervisor/sup.h"
 
 #define MECH(m) (1u << (m))
+
+#if defined(JB_KINDS_WORKER) || defined(JB_KINDS_PRINTER) || defined(JB_KINDS_NETPRINTER) || \
+	defined(JB_KINDS_EXPORTER)
+#define CHILD_BIN 1
+#endif
+#ifdef CHILD_BIN
+#define SUPERVISOR(x) NULL
+#else
+#define SUPERVISOR(x) x
+#endif
+#if !defined(CHILD_BIN) || defined(JB_KINDS_WORKER)
+#define WORKER(x) x
+#else
+#define WORKER(x) NULL
+#endif
+#if !defined(CHILD_BIN) || defined(JB_KINDS_PRINTER)
+#define PRINTER(x) x
+#else
+#define PRINTER(x) NULL
+#endif
+#if !defined(CHILD_BIN) || defined(JB_KINDS_NETPRINTER)
+#define NETPRINTER(x) x
+#else
+#define NETPRINTER(x) NULL
+#endif
+#if !defined(CHILD_BIN) || defined(JB_KINDS_EXPORTER)
+#define EXPORTER(x) x
+#else
+#define EXPORTER(x) NULL
+#endif
+
+const char *const jb_bin_names[JB_BIN_N] = {
+	[JB_BIN_WORKER] = "jibril-worker",
+	[JB_BIN_PRINTER] = "jibril-printer",
+	[JB_BIN_NETPRINTER] = "jibril-netprinter",
+	[JB_BIN_EXPORTER] = "jibril-exporter",
+};
+
+#if defined(JB_KINDS_WORKER)
+const int jb_kinds_bin = JB_BIN_WORKER;
+#elif defined(JB_KINDS_PRINTER)
+const int jb_kinds_bin = JB_BIN_PRINTER;
+#elif defined(JB_KINDS_NETPRINTER)
+const int jb_kinds_bin = JB_BIN_NETPRINTER;
+#elif defined(JB_KINDS_EXPORTER)
+const int jb_kinds_bin = JB_BIN_EXPORTER;
+#else
+const int jb_kinds_bin = -1;
+#endif
+
+#ifndef CHILD_BIN /* the supervisor's hooks */
 
 /* --- workers: snapshots in, detections out -------------------------------- */
 
@@ -151,128 +209,140 @@ static const struct sup_hooks file_printer_hooks = {
 	.drain = file_printer_drain,
 };
 
+#endif /* !CHILD_BIN */
+
 /* --- the table -------------------------------------------------------------- */
 
 const struct jb_kind jb_kinds[] = {
 	{
 		.name = "file_access",
 		.role = IPC_ROLE_WORKER,
-		.entry = wrk_main,
+		.bin = JB_BIN_WORKER,
+		.entry = WORKER(wrk_main),
 		.policy = &jb_policy_worker,
 		.aux = JB_AUX_SNAPSHOT,
 		.enable = JB_EN_ON,
 		.source = JB_SRC_LINKS,
 		.mechs = MECH(RCP_FILE_ACCESS),
-		.hooks = &worker_hooks,
+		.hooks = SUPERVISOR(&worker_hooks),
 	},
 	{
 		.name = "execution",
 		.role = IPC_ROLE_WORKER,
-		.entry = wrk_main,
+		.bin = JB_BIN_WORKER,
+		.entry = WORKER(wrk_main),
 		.policy = &jb_policy_worker,
 		.aux = JB_AUX_SNAPSHOT,
 		.enable = JB_EN_ON,
 		.source = JB_SRC_EXECS,
 		.mechs = MECH(RCP_EXECUTION) | MECH(RCP_ENV_VARS),
-		.hooks = &worker_hooks,
+		.hooks = SUPERVISOR(&worker_hooks),
 	},
 	{
 		.name = "network",
 		.role = IPC_ROLE_WORKER,
-		.entry = wrk_main,
+		.bin = JB_BIN_WORKER,
+		.entry = WORKER(wrk_main),
 		.policy = &jb_policy_worker,
 		.aux = JB_AUX_SNAPSHOT,
 		.enable = JB_EN_ON,
 		.source = JB_SRC_FLOWS,
 		.mechs = MECH(RCP_NETWORK_PEERS),
-		.hooks = &worker_hooks,
+		.hooks = SUPERVISOR(&worker_hooks),
 	},
 	{
 		/* somebody acting on the agent: the tamper section */
 		.name = "tamper",
 		.role = IPC_ROLE_WORKER,
-		.entry = wrk_main,
+		.bin = JB_BIN_WORKER,
+		.entry = WORKER(wrk_main),
 		.policy = &jb_policy_worker,
 		.aux = JB_AUX_SNAPSHOT,
 		.enable = JB_EN_ON,
 		.source = JB_SRC_TAMPER,
 		.mechs = MECH(RCP_TAMPER),
-		.hooks = &worker_hooks,
+		.hooks = SUPERVISOR(&worker_hooks),
 	},
 	{
 		.name = "stdout",
 		.role = IPC_ROLE_PRINTER,
-		.entry = prn_main,
+		.bin = JB_BIN_PRINTER,
+		.entry = PRINTER(prn_main),
 		.policy = &jb_policy_printer_stdout,
 		.aux = JB_AUX_NONE,
 		.operator_stdout = 1,
 		.enable = JB_EN_ON,
-		.output = &prn_stdout,
-		.hooks = &printer_hooks,
+		.output = PRINTER(&prn_stdout),
+		.hooks = SUPERVISOR(&printer_hooks),
 	},
 	{
 		.name = "file",
 		.role = IPC_ROLE_PRINTER,
-		.entry = prn_main,
+		.bin = JB_BIN_PRINTER,
+		.entry = PRINTER(prn_main),
 		.policy = &jb_policy_printer_file,
 		.aux = JB_AUX_OUTPUT,
 		.enable = JB_EN_PATH,
 		.path_off = offsetof(struct jb_config, printer_file),
-		.output = &prn_file,
-		.hooks = &file_printer_hooks,
+		.output = PRINTER(&prn_file),
+		.hooks = SUPERVISOR(&file_printer_hooks),
 	},
 	{
 		/* detections to an HTTPS endpoint, through a disk spool */
 		.name = "https",
 		.role = IPC_ROLE_PRINTER,
-		.entry = prn_main,
+		.bin = JB_BIN_NETPRINTER,
+		.entry = NETPRINTER(prn_main),
 		.policy = &jb_policy_printer_https,
 		.aux = JB_AUX_DIR,
 		.enable = JB_EN_OFF,
-		.output = &prn_https,
-		.settings = &prn_https_settings,
+		.output = NETPRINTER(&prn_https),
+		.settings = NETPRINTER(&prn_https_settings),
 		.max_fds = 32,
-		.hooks = &printer_hooks,
+		.hooks = SUPERVISOR(&printer_hooks),
 	},
 	{
 		/* a fleet's event bus: NATS JetStream, spool on disk */
 		.name = "nats",
 		.role = IPC_ROLE_PRINTER,
-		.entry = prn_main,
+		.bin = JB_BIN_NETPRINTER,
+		.entry = NETPRINTER(prn_main),
 		.policy = &jb_policy_printer_nats,
 		.aux = JB_AUX_DIR,
 		.enable = JB_EN_OFF,
-		.output = &prn_nats,
-		.settings = &prn_nats_settings,
+		.output = NETPRINTER(&prn_nats),
+		.settings = NETPRINTER(&prn_nats_settings),
 		.max_fds = 64, /* sockets to the servers, spool segments, libnats' pipes */
-		.hooks = &printer_hooks,
+		.hooks = SUPERVISOR(&printer_hooks),
 	},
 	{
 		/* a digest of the detections to an OpenAI-compatible endpoint,
 		 * its answer back as a detection_summary event */
 		.name = "summary",
 		.role = IPC_ROLE_PRINTER,
-		.entry = prn_main,
+		.bin = JB_BIN_NETPRINTER,
+		.entry = NETPRINTER(prn_main),
 		.policy = &jb_policy_printer_summary,
 		.aux = JB_AUX_NONE,
 		.enable = JB_EN_OFF,
-		.output = &prn_summary,
+		.output = NETPRINTER(&prn_summary),
 		.pseudonymise = 1, /* its digest leaves the host: [privacy] clear = summary to opt out */
-		.settings = &prn_summary_settings,
+		.settings = NETPRINTER(&prn_summary_settings),
 		.max_fds = 16, /* curl's socket and wake-up pair, libevent's */
-		.hooks = &summary_printer_hooks,
+		.hooks = SUPERVISOR(&summary_printer_hooks),
 	},
 	{
 		/* /metrics and /healthz over HTTP on a socket the supervisor bound */
 		.name = "exporter",
 		.role = IPC_ROLE_EXPORTER,
-		.entry = exp_main,
+		.bin = JB_BIN_EXPORTER,
+		.entry = EXPORTER(exp_main),
 		.policy = &jb_policy_exporter,
 		.aux = JB_AUX_LISTEN,
 		.enable = JB_EN_SETTING, /* [exporter] listen not empty */
-		.settings = &exp_settings,
+		.settings = EXPORTER(&exp_settings),
 		.max_fds = 128, /* the clients it serves at once */
-		.hooks = &sup_exporter_hooks,
+		.hooks = SUPERVISOR(&sup_exporter_hooks),
 	},
 };
 const size_t jb_nkinds = sizeof(jb_kinds) / sizeof(jb_kinds[0]);

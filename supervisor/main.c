@@ -1,12 +1,13 @@
 /*
- * main.c - the jibril binary: the supervisor, and (re-executed with
- * --role) its sandboxed workers and printers.
+ * main.c - the jibril binary: the supervisor and the command line. Its
+ * sandboxed children are executables of their own (common/child_main.c,
+ * found and opened by supervisor/bins.c).
  *
  * Supervisor start-up order, every step fatal with one clear sentence:
  * configuration and recipes (nothing is loaded before both are valid) ->
- * preflight (root, BTF, tracefs) -> the children's cgroups -> BPF
- * load/attach -> back-fill from /proc -> snapshot region -> children ->
- * event loop. SIGINT/SIGTERM print the pending
+ * preflight (root, BTF, tracefs) -> the children's executables, checked
+ * and held open (bins.c) -> the children's cgroups -> BPF load/attach ->
+ * back-fill from /proc -> snapshot region -> children -> event loop. SIGINT/SIGTERM print the pending
  * suppression summaries, stop the children, detach every program and exit
  * 0. SIGHUP re-reads the configuration and the recipes: if both are valid
  * the new recipes are sent to the workers (kernel state and the BPF object
@@ -343,6 +344,12 @@ static int run_supervisor(const char *config_path)
 			  "never use this in production");
 	if (jb_bpf_preflight(err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	/* the children's executables, held from now on: one missing or
+	 * writable by others is a set-up error, found before anything loads */
+	if (sup_bins_open(&sup, err, sizeof(err)) < 0) {
+		fprintf(stderr, "jibril: %s\n", err);
+		return EX_CONFIG;
+	}
 	/* before anything is made or loaded: one agent per status socket */
 	sup.started_s = (int64_t)time(NULL);
 	sup.started_ms = sup_now_ms();
@@ -399,7 +406,6 @@ static int run_supervisor(const char *config_path)
 	read_boot_id(sup.boot_id, sizeof(sup.boot_id));
 	if (gethostname(sup.hostname, sizeof(sup.hostname) - 1) < 0)
 		snprintf(sup.hostname, sizeof(sup.hostname), "unknown");
-	sup.self_exe = "/proc/self/exe";
 	signal(SIGPIPE, SIG_IGN);
 
 	sup.base = event_base_new();
@@ -474,6 +480,7 @@ static int run_supervisor(const char *config_path)
 	close(sup.snap_ro_fd);
 	sup_collector_free(&sup);
 	sup_router_free(&sup);
+	sup_bins_close(&sup);
 	sup_recipes_free(&sup.recipes);
 	sup_audit_close(&sup, "children ended, BPF programs detached"); /* before its event */
 	event_base_free(sup.base);
@@ -542,12 +549,6 @@ int main(int argc, char **argv)
 		{"list-recipes", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
-		/* internal: how the supervisor re-executes its children */
-		{"role", required_argument, NULL, 'r'},
-		{"kind", required_argument, NULL, 'k'},
-		{"generation", required_argument, NULL, 'g'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"uid", required_argument, NULL, 'u'},
 		{"verify-audit", required_argument, NULL, 'A'},
 		{"audit-key", required_argument, NULL, 'K'},
 		{"unload", no_argument, NULL, 'U'},
@@ -557,15 +558,13 @@ int main(int argc, char **argv)
 		{"type", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config = "/etc/jibril/jibril.conf", *check = NULL, *role = NULL, *kind = NULL;
+	const char *config = "/etc/jibril/jibril.conf", *check = NULL;
 	const char *verify = NULL, *audit_key = NULL, *reveal = NULL, *rtype = NULL;
-	struct jb_child_args args = {0, 0};
-	int level = LOG_L_INFO, c, list = 0, unload = 0, json = 0;
+	int c, list = 0, unload = 0, json = 0;
 
-	/* before anything opens a file (OpenSSH sanitise_stdfd, closefrom):
-	 * a re-executed child is started by spawn.c as "jibril --role ..."
-	 * with exactly fds 0-4, which it keeps */
-	sup_self_fds(argc > 1 && !strcmp(argv[1], "--role"));
+	/* before anything opens a file (OpenSSH sanitise_stdfd, closefrom);
+	 * the children are other executables (common/child_main.c) */
+	sup_self_fds();
 
 	while ((c = getopt_long(argc, argv, "c:n:LhV", opts, NULL)) != -1) {
 		switch (c) {
@@ -574,11 +573,6 @@ int main(int argc, char **argv)
 		case 'n': check = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("jibril %s\n", JIBRIL_VERSION); return 0;
-		case 'r': role = optarg; break;
-		case 'k': kind = optarg; break;
-		case 'g': args.generation = strtoull(optarg, NULL, 10); break;
-		case 'u': args.uid = (uint32_t)strtoul(optarg, NULL, 10); break;
-		case 'l': level = atoi(optarg); break;
 		case 'A': verify = optarg; break;
 		case 'K': audit_key = optarg; break;
 		case 'U': unload = 1; break;
@@ -588,27 +582,13 @@ int main(int argc, char **argv)
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
-	if (optind == argc - 1 && !strcmp(argv[optind], "status") && !role) {
+	if (optind == argc - 1 && !strcmp(argv[optind], "status")) {
 		log_init("jibril", LOG_L_WARN);
 		return sup_status_cli(config, NULL, json, stdout);
 	}
 	if (optind != argc || json) {
 		usage(stderr);
 		return EX_USAGE;
-	}
-	if (role) {
-		/* a child the supervisor re-executed: its row of the kind table */
-		const struct jb_kind *k = kind ? jb_kind_find(jb_kinds, jb_nkinds, kind) : NULL;
-		char name[80];
-
-		snprintf(name, sizeof(name), "%s", kind ? kind : role);
-		log_init(name, level);
-		if (!k)
-			fatalx("--role %s needs --kind with a kind of the table", role);
-		if (strcmp(role, ipc_role_name(k->role)) != 0)
-			fatalx("kind %s is a %s, not a %s", k->name, ipc_role_name(k->role), role);
-		k->entry(k, &args);
-		fatalx("kind %s returned from its entry point", k->name);
 	}
 	if (verify)
 		return verify_audit(verify, audit_key, config);

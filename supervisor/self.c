@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "supervisor/loader.h"
 #include "supervisor/self.h"
+#include "supervisor/sup.h"
 
 /* One file or directory of the agent's into jb_watch. */
 static void protect(struct jb_bpf *b, const char *path, uint32_t flags)
@@ -72,9 +73,20 @@ void jb_self_files(struct jb_bpf *b, const char *conf_path, const char *recipes_
 {
 	DIR *d;
 	struct dirent *de;
-	char path[PATH_MAX];
+	char path[PATH_MAX], err[PATH_MAX + 128];
 
 	protect(b, "/proc/self/exe", JB_WATCH_AGENT);
+	/* the children's executables, where bins.c found them */
+	if (sup_bins_dir(path, sizeof(path), err, sizeof(err)) == 0) {
+		for (int i = 0; i < JB_BIN_N; i++) {
+			char bin[PATH_MAX + 32];
+
+			snprintf(bin, sizeof(bin), "%s/%s", path, jb_bin_names[i]);
+			protect(b, bin, JB_WATCH_AGENT);
+		}
+	} else {
+		log_warnx("cannot protect the children's executables: %s", err);
+	}
 	if (conf_path && conf_path[0])
 		protect(b, conf_path, JB_WATCH_AGENT);
 	if (!recipes_dir || !recipes_dir[0])

@@ -1,8 +1,10 @@
 /*
  * spawn.c - start one child of a slot's kind: socketpair, stderr pipe,
- * fork, lay out the descriptors, re-exec ourselves (OpenBSD re-exec rule:
- * a fresh address space, nothing of the supervisor's memory); and read
- * what the child writes to stderr into the supervisor's log.
+ * fork, lay out the descriptors, execute the kind's binary (OpenBSD
+ * re-exec rule: a fresh address space, nothing of the supervisor's memory;
+ * and only the libraries of its kinds: kinds.c) through the descriptor
+ * bins.c opened at start; and read what the child writes to stderr into
+ * the supervisor's log.
  *
  * Invariants:
  *  - the child gets exactly: fd 0 /dev/null; fd 1 the operator's stdout if
@@ -46,12 +48,12 @@
 
 static char *const child_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
 
-/* Runs in the forked child: lay out the fds and re-exec ourselves. */
+/* Runs in the forked child: lay out the fds and execute the kind's binary. */
 static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc *p, int sock,
 						 int err_w)
 {
 	char gen[32], lvl[8], uid[16], err[PATH_MAX + 128];
-	int aux = -1, set = -1, out, devnull;
+	int aux = -1, set = -1, out, devnull, bin, last;
 	sigset_t none;
 
 	if (sup_cgroup_join(s, p->kind, err, sizeof(err)) < 0) {
@@ -83,7 +85,10 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 	if (p->set_fd >= 0) /* its settings, or [privacy]'s key (procs.c) */
 		set = fcntl(p->set_fd, F_DUPFD_CLOEXEC, 10);
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (sock < 0 || err_w < 0 || out < 0 || devnull < 0 || (p->kind->aux && aux < 0) ||
+	/* what is executed: the file bins.c opened at start, whatever the path
+	 * holds now (close-on-exec: it is gone once the exec is done) */
+	bin = fcntl(s->bin_fd[p->kind->bin], F_DUPFD_CLOEXEC, 10);
+	if (sock < 0 || err_w < 0 || out < 0 || devnull < 0 || bin < 0 || (p->kind->aux && aux < 0) ||
 	    (p->set_fd >= 0 && set < 0))
 		_exit(127);
 	if (dup2(devnull, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0 ||
@@ -92,17 +97,20 @@ static void __attribute__((noreturn)) child_exec(struct sup *s, struct sup_proc 
 		_exit(127);
 	if (set >= 0 && aux < 0) /* no fd 4 between them: keep the numbers fixed */
 		close(JB_CHILD_AUX_FD);
-	close_range(set >= 0 ? JB_CHILD_SETTINGS_FD + 1
-			     : aux >= 0 ? JB_CHILD_AUX_FD + 1 : JB_CHILD_AUX_FD, ~0U, 0);
+	last = set >= 0 ? JB_CHILD_SETTINGS_FD : aux >= 0 ? JB_CHILD_AUX_FD : JB_CHILD_IPC_FD;
+	close_range((unsigned)last + 1, (unsigned)bin - 1, 0); /* bin >= 10 > last */
+	close_range((unsigned)bin + 1, ~0U, 0);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)p->generation);
 	snprintf(lvl, sizeof(lvl), "%d", log_getlevel());
 	snprintf(uid, sizeof(uid), "%u", (unsigned)p->uid);
 	/* an environment of its own, not the supervisor's: nothing the agent
 	 * was started with (LD_PRELOAD, HTTPS_PROXY, OPENSSL_CONF, systemd's
 	 * NOTIFY_SOCKET) reaches a child; none reads a variable of its own */
-	execle(s->self_exe, "jibril", "--role", ipc_role_name(p->kind->role), "--kind",
-	       p->kind->name, "--generation", gen, "--uid", uid, "--log-level", lvl, (char *)NULL,
-	       child_env);
+	char *argv[] = {(char *)jb_bin_names[p->kind->bin], "--role",
+			(char *)ipc_role_name(p->kind->role), "--kind", (char *)p->kind->name,
+			"--generation", gen, "--uid", uid, "--log-level", lvl, NULL};
+	execveat(bin, "", argv, child_env, AT_EMPTY_PATH);
+	dprintf(2, "cannot execute %s: %s\n", jb_bin_names[p->kind->bin], strerror(errno));
 	_exit(127);
 }
 

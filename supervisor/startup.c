@@ -11,8 +11,8 @@
  *    descriptor of a directory, a socket or a file would be inherited
  *    nowhere, since spawn.c closes it for children, but the supervisor
  *    itself must not hold someone else's open file while it runs as root).
- *    A re-executed child is the exception: spawn.c hands it exactly fds
- *    0-4 and it keeps them.
+ *    The children are other executables (common/child_main.c), which keep
+ *    the fds spawn.c hands them.
  *  - the supervisor's oom_score_adj is SUP_OOM_ADJ_SUPERVISOR and every
  *    child's SUP_OOM_ADJ_CHILD (set in the forked child before exec: the
  *    value is inherited, and a child that kept the supervisor's would be
@@ -29,7 +29,7 @@
 
 #include "sup.h"
 
-void sup_self_fds(int keep_above_2)
+void sup_self_fds(void)
 {
 	for (int fd = 0; fd <= 2; fd++) {
 		if (fcntl(fd, F_GETFD) >= 0)
@@ -41,8 +41,6 @@ void sup_self_fds(int keep_above_2)
 			exit(EX_OSERR);
 		}
 	}
-	if (keep_above_2)
-		return;
 	if (close_range(3, ~0U, 0) == 0)
 		return;
 	/* an older kernel: walk /proc/self/fd, closing what is not the walk's

@@ -163,7 +163,8 @@ struct sup {
 	int stopping;
 	char boot_id[64];
 	char hostname[256];
-	const char *self_exe;	/* what children re-execute */
+	int bin_fd[JB_BIN_N];	/* bins.c: each child executable, O_PATH, opened at
+				 * start and executed by spawn.c (a test sets its own) */
 	struct sup_collector *col;
 	struct sup_router *rt;
 	struct jb_bpf *bpf;	/* the kernel side (NULL in tests without BPF) */
@@ -231,10 +232,10 @@ void sup_spawn_stderr_close(struct sup_proc *p);
  * is a likely one (it is restarted, with back-off, and logged). */
 #define SUP_OOM_ADJ_SUPERVISOR (-900)
 #define SUP_OOM_ADJ_CHILD 500
-/* First thing in main(): fds 0-2 open (/dev/null where closed) and, unless
- * keep_above_2 (a re-executed child), every other descriptor closed.
+/* First thing in main(): fds 0-2 open (/dev/null where closed) and every
+ * other descriptor closed.
  * Exits EX_OSERR when it cannot. */
-void sup_self_fds(int keep_above_2);
+void sup_self_fds(void);
 /* Write our /proc/self/oom_score_adj; 0, or -1 with errno. */
 int sup_self_oom_adj(int value);
 
@@ -351,5 +352,15 @@ uint64_t sup_router_lost(const struct sup *s, const char *who, const char *cause
  * of its (who, cause) since the last report (the caller logs it), else 0. */
 int sup_router_count_loss(struct sup *s, const char *who, const char *cause, const char *unit,
 			  uint64_t n, const char *detail);
+
+/* --- bins.c ------------------------------------------------------------------ */
+/* The children's executables. sup_bins_dir: the directory they
+ * are in (the rule at the top of bins.c); sup_bin_open: one, checked,
+ * O_PATH|O_CLOEXEC, or -1 with err naming the path; sup_bins_open: every
+ * one into s->bin_fd (-1 with err, none left open); sup_bins_close. */
+int sup_bins_dir(char *dir, size_t len, char *err, size_t errlen);
+int sup_bin_open(const char *path, char *err, size_t errlen);
+int sup_bins_open(struct sup *s, char *err, size_t errlen);
+void sup_bins_close(struct sup *s);
 
 #endif

@@ -4,13 +4,18 @@
  *
  * What it proves:
  *  - `make install DESTDIR=D PREFIX=/usr` (and the default PREFIX) lays out
- *    the binary, the unit, the configuration, the recipe directory, the
+ *    the binary, the children's executables in PREFIX/libexec/jibril, the unit, the configuration, the recipe directory, the
  *    logrotate snippet and both man pages with their modes and root as
  *    owner; the unit's paths are filled in; the installed configuration
  *    loads (`jibril --check-config`, with the installed recipe directory,
  *    whose mode the agent checks: opened to group, it is refused); a second
  *    install keeps an edited jibril.conf and writes jibril.conf.dist;
  *    `make uninstall` removes what install put, keeps the edited one;
+ *  - each child executable links only its kinds' libraries (readelf -d:
+ *    no libcurl, libnats, libsystemd or libbpf in a worker, no libbpf in
+ *    any); the installed supervisor takes them from ../libexec/jibril and
+ *    refuses to start, naming the path, when one is writable by its group
+ *    or missing;
  *  - the man pages format without a warning (mandoc -T lint); every key
  *    supervisor/config.c knows is documented in jibril.conf(5) under its
  *    section and every documented key is known; every option of
@@ -34,6 +39,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +149,11 @@ static const struct {
 	mode_t type, mode;
 } tree[] = {
 	{"usr/sbin/jibril", S_IFREG, 0755},
+	{"usr/libexec/jibril", S_IFDIR, 0755},
+	{"usr/libexec/jibril/jibril-worker", S_IFREG, 0755},
+	{"usr/libexec/jibril/jibril-printer", S_IFREG, 0755},
+	{"usr/libexec/jibril/jibril-netprinter", S_IFREG, 0755},
+	{"usr/libexec/jibril/jibril-exporter", S_IFREG, 0755},
 	{"usr/lib/systemd/system/jibril.service", S_IFREG, 0644},
 	{"usr/share/man/man8/jibril.8", S_IFREG, 0644},
 	{"usr/share/man/man5/jibril.conf.5", S_IFREG, 0644},
@@ -212,6 +223,7 @@ START_TEST(test_install_tree)
 	mkdest(dest2, sizeof(dest2));
 	make_target("install", dest2, NULL);
 	ck_assert(exists_in(dest2, "usr/local/sbin/jibril"));
+	ck_assert(exists_in(dest2, "usr/local/libexec/jibril/jibril-worker"));
 	ck_assert(exists_in(dest2, "usr/local/lib/systemd/system/jibril.service"));
 	ck_assert(exists_in(dest2, "usr/local/share/man/man8/jibril.8"));
 	ck_assert(exists_in(dest2, "etc/jibril/jibril.conf"));
@@ -312,6 +324,110 @@ START_TEST(test_installed_config_loads)
 	st = run_out(argv, &out, 60000);
 	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 78 && strstr(out, rdir),
 		      "a recipe directory open to group was not refused (status %d):\n%s", st, out);
+	free(out);
+	rmtree(dest);
+}
+END_TEST
+
+/* --- the children's executables ------------------------------------------------ */
+
+/* What each child executable must link (proof that the NEEDED entries were
+ * read at all) and must not: a library of another kind's (kinds.c, the
+ * Makefile's CHILD_PC_*). */
+static const struct {
+	const char *bin, *needs, *forbidden[8];
+} child_libs[] = {
+	{"jibril-worker", "libpcre2-8.so",
+	 {"libcurl", "libnats", "libsystemd", "libbpf", "libssl", "libcrypto", "libgnutls", NULL}},
+	{"jibril-printer", "libjansson.so",
+	 {"libcurl", "libnats", "libsystemd", "libbpf", "libssl", "libpcre2", "libyaml", NULL}},
+	{"jibril-netprinter", "libcurl.so",
+	 {"libsystemd", "libbpf", "libpcre2", "libyaml", "libinih", NULL}},
+	{"jibril-exporter", "libevent",
+	 {"libcurl", "libnats", "libsystemd", "libbpf", "libcrypto", "libpcre2", "libyaml", NULL}},
+};
+
+START_TEST(test_children_link_only_their_libraries)
+{
+	char dir[PATH_MAX], bin[PATH_MAX + 32], *out;
+	char *argv[] = {"/usr/bin/readelf", "-d", "-W", bin, NULL};
+
+	if (access(argv[0], X_OK) != 0) {
+		printf("SKIP: check_install: no %s (binutils): the children's NEEDED entries were "
+		       "not read\n", argv[0]);
+		return;
+	}
+	ck_assert_msg(realpath(jbh_bin(), dir) != NULL, "%s: %s", jbh_bin(), strerror(errno));
+	*strrchr(dir, '/') = '\0';
+	for (size_t i = 0; i < sizeof(child_libs) / sizeof(child_libs[0]); i++) {
+		int st, nneeded = 0, has = 0;
+		char *line, *save = NULL;
+
+		snprintf(bin, sizeof(bin), "%s/%s", dir, child_libs[i].bin);
+		st = run_out(argv, &out, 30000);
+		ck_assert_msg(exited_ok(st), "readelf -d %s (status %d):\n%s", bin, st, out);
+		/* " 0x0000000000000001 (NEEDED)  Shared library: [libc.so.6]" */
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *lib = strstr(line, "(NEEDED)") ? strchr(line, '[') : NULL;
+
+			if (!lib)
+				continue;
+			nneeded++;
+			has |= strstr(lib, child_libs[i].needs) != NULL;
+			for (int f = 0; child_libs[i].forbidden[f]; f++)
+				ck_assert_msg(strncmp(lib + 1, child_libs[i].forbidden[f],
+						      strlen(child_libs[i].forbidden[f])) != 0,
+					      "%s links %s, which none of its kinds uses", bin, lib);
+		}
+		ck_assert_msg(has, "%s: %s not among its %d NEEDED entries", bin, child_libs[i].needs,
+			      nneeded);
+		free(out);
+	}
+}
+END_TEST
+
+/* The installed supervisor finds the children in ../libexec/jibril and
+ * checks each before anything loads: one writable by its group, then one
+ * missing, stops the start with EX_CONFIG and its path. */
+START_TEST(test_installed_children_checked)
+{
+	char dest[64], conf[512], rdir[512], bin[512], child[512], *text, *out, *p;
+	char *argv[] = {bin, "--config", conf, NULL};
+	FILE *f;
+	int st;
+
+	mkdest(dest, sizeof(dest));
+	make_target("install", dest, "/usr");
+	snprintf(bin, sizeof(bin), "%s/usr/sbin/jibril", dest);
+	snprintf(rdir, sizeof(rdir), "%s/etc/jibril/recipes", dest);
+	snprintf(conf, sizeof(conf), "%s/etc/jibril/run.conf", dest);
+	/* the installed configuration, its recipe directory and status socket
+	 * inside DESTDIR (the start ends before any other path is used) */
+	text = read_in(dest, "etc/jibril/jibril.conf");
+	p = strstr(text, "\ndir = /etc/jibril/recipes ");
+	ck_assert(p != NULL);
+	*p = '\0';
+	f = fopen(conf, "w");
+	ck_assert(f != NULL);
+	ck_assert_int_eq(fchmod(fileno(f), 0600), 0);
+	fprintf(f, "%s\ndir = %s%s", text, rdir, p + 1 + strlen("dir = /etc/jibril/recipes"));
+	ck_assert_int_eq(fclose(f), 0);
+	free(text);
+
+	snprintf(child, sizeof(child), "%s/usr/libexec/jibril/jibril-printer", dest);
+	ck_assert_int_eq(chmod(child, 0775), 0);
+	st = run_out(argv, &out, 60000);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 78 && strstr(out, child) &&
+		      strstr(out, "writable"),
+		      "a group-writable %s was not refused (status %d):\n%s", child, st, out);
+	free(out);
+	ck_assert_int_eq(chmod(child, 0755), 0);
+
+	snprintf(child, sizeof(child), "%s/usr/libexec/jibril/jibril-exporter", dest);
+	ck_assert_int_eq(unlink(child), 0);
+	st = run_out(argv, &out, 60000);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 78 && strstr(out, child),
+		      "a missing %s was not refused (status %d):\n%s", child, st, out);
 	free(out);
 	rmtree(dest);
 }
@@ -872,6 +988,8 @@ int main(void)
 	tcase_add_test(tc, test_install_tree);
 	tcase_add_test(tc, test_reinstall_and_uninstall);
 	tcase_add_test(tc, test_installed_config_loads);
+	tcase_add_test(tc, test_children_link_only_their_libraries);
+	tcase_add_test(tc, test_installed_children_checked);
 	tcase_add_test(tc, test_man_pages_lint);
 	tcase_add_test(tc, test_man_documents_every_key);
 	tcase_add_test(tc, test_man_documents_every_option);

@@ -669,7 +669,8 @@ static int sup_has_target(const char *target)
 {
 	char buf[PATH_MAX];
 
-	for (int fd = 0; fd < 256; fd++) {
+	/* the supervisor holds a few hundred: BPF programs, maps, links */
+	for (int fd = 0; fd < 1024; fd++) {
 		fd_target(A.pid, fd, buf, sizeof(buf));
 		if (buf[0] && !strcmp(buf, target))
 			return 1;
@@ -783,6 +784,26 @@ static void check_confined(const char *kind, pid_t pid)
 	}
 }
 
+/* The child runs its row's executable (common/kind.h, bin), the one next
+ * to the supervisor's in the build tree: /proc/PID/exe names the file the
+ * kernel executed, whatever argv[0] says. */
+static void check_exe(const char *kind, pid_t pid)
+{
+	const struct jb_kind *k = jb_kind_find(jb_kinds, jb_nkinds, kind);
+	char dir[PATH_MAX], want[PATH_MAX + 32], path[64], t[PATH_MAX + 32];
+	ssize_t n;
+
+	ck_assert_msg(k != NULL, "no row for kind %s", kind);
+	ck_assert_msg(realpath(jbh_bin(), dir) != NULL, "%s: %s", jbh_bin(), strerror(errno));
+	*strrchr(dir, '/') = '\0';
+	snprintf(want, sizeof(want), "%s/%s", dir, jb_bin_names[k->bin]);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, t, sizeof(t) - 1);
+	ck_assert_msg(n > 0, "%s: %s", path, strerror(errno));
+	t[n] = '\0';
+	ck_assert_msg(!strcmp(t, want), "%s[%d] runs %s, not %s", kind, (int)pid, t, want);
+}
+
 START_TEST(test_sandbox)
 {
 	struct jbh_opts o = {.stdout_printer = 1};
@@ -794,6 +815,7 @@ START_TEST(test_sandbox)
 
 		ck_assert_msg(pid > 0, "no %s child", A.kinds[i]);
 		check_confined(A.kinds[i], pid);
+		check_exe(A.kinds[i], pid);
 	}
 	down();
 }

@@ -12,7 +12,8 @@
  * escalation, that a child killed or stopped from outside is not a crash
  * loop, that a SIGHUP lowering the heartbeat does not kill children
  * configured with the old period, that what a child says (stderr and
- * IPC_LOG) is escaped and rate-limited, and that the real kind table is sound.
+ * IPC_LOG) is escaped and rate-limited, that the real kind table is sound,
+ * and that a child executable is checked, and run as opened (bins.c).
  * Every wait polls a condition with a deadline.
  */
 #include <check.h>
@@ -22,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,7 +96,13 @@ static void sup_up(const char *name, void (*tune)(struct jb_config *))
 				   .hooks = &test_hooks};
 	S.kinds = fake;
 	S.nkinds = 1;
-	S.self_exe = exe;
+	/* every kind runs the fake child, opened as the supervisor opens its own */
+	for (int b = 0; b < JB_BIN_N; b++) {
+		char why[PATH_MAX + 128];
+
+		S.bin_fd[b] = sup_bin_open(exe, why, sizeof(why));
+		ck_assert_msg(S.bin_fd[b] >= 0, "%s", why);
+	}
 	S.snap_ro_fd = -1;
 	snprintf(S.boot_id, sizeof(S.boot_id), "boot");
 	snprintf(S.hostname, sizeof(S.hostname), "host");
@@ -596,6 +605,15 @@ START_TEST(test_kind_table_is_sound)
 			ck_assert_str_ne(jb_kinds[j].name, k->name);
 		ck_assert_ptr_eq(jb_kind_find(jb_kinds, jb_nkinds, k->name), k);
 		ck_assert(k->entry && k->policy && k->hooks);
+		/* the executable it runs in: a worker's links pcre2 and yaml, a
+		 * printer's its outputs' libraries, the exporter's only its own */
+		ck_assert_uint_lt(k->bin, JB_BIN_N);
+		if (k->role == IPC_ROLE_WORKER)
+			ck_assert_int_eq(k->bin, JB_BIN_WORKER);
+		else if (k->role == IPC_ROLE_EXPORTER)
+			ck_assert_int_eq(k->bin, JB_BIN_EXPORTER);
+		else
+			ck_assert(k->bin == JB_BIN_PRINTER || k->bin == JB_BIN_NETPRINTER);
 		ck_assert(k->role == IPC_ROLE_WORKER || k->role == IPC_ROLE_PRINTER ||
 			  k->role == IPC_ROLE_EXPORTER);
 		if (k->role == IPC_ROLE_WORKER) {
@@ -656,6 +674,87 @@ START_TEST(test_kind_table_is_sound)
 }
 END_TEST
 
+/* sup_bin_open (bins.c): a child executable is refused when missing, not
+ * a regular file, not executable, writable by group or others, or (as
+ * root) not root's; what is executed is the file opened, whatever is put
+ * over its path afterwards. */
+static void copy(const char *from, const char *to, mode_t mode)
+{
+	char *argv[] = {"/bin/cp", (char *)from, (char *)to, NULL};
+	pid_t pid = fork();
+	int st;
+
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	ck_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(chmod(to, mode), 0);
+}
+
+static void refused(const char *path, const char *why)
+{
+	char err[PATH_MAX + 128];
+
+	err[0] = '\0';
+	ck_assert_int_eq(sup_bin_open(path, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, path) && strstr(err, why), "%s: '%s', want '%s'", path, err, why);
+}
+
+START_TEST(test_child_binary_checks)
+{
+	char dir[] = "/tmp/jb-bins-XXXXXX", a[64], b[64], sub[64], err[PATH_MAX + 128];
+	char *argv[] = {"x", NULL}, *env[] = {NULL};
+	int fd, st;
+	pid_t pid;
+
+	ck_assert(mkdtemp(dir) != NULL);
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	refused(a, "No such file");
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	refused(sub, "not a regular file");
+	copy("/bin/true", a, 0644);
+	refused(a, "not executable");
+	ck_assert_int_eq(chmod(a, 0775), 0);
+	refused(a, "writable by its group or others");
+	ck_assert_int_eq(chmod(a, 0757), 0);
+	refused(a, "writable by its group or others");
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chmod(a, 0755), 0);
+		ck_assert_int_eq(chown(a, 1, 1), 0);
+		refused(a, "not root");
+		ck_assert_int_eq(chown(a, 0, 0), 0);
+	} else {
+		printf("SKIP: check_procs: not root: a child executable of another owner was not "
+		       "tried\n");
+	}
+	ck_assert_int_eq(chmod(a, 0755), 0);
+	fd = sup_bin_open(a, err, sizeof(err));
+	ck_assert_msg(fd >= 0, "%s", err);
+	ck_assert(fcntl(fd, F_GETFL) & O_PATH);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	/* /bin/false renamed over it: the descriptor still runs true */
+	copy("/bin/false", b, 0755);
+	ck_assert_int_eq(rename(b, a), 0);
+	pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		execveat(fd, "", argv, env, AT_EMPTY_PATH);
+		_exit(99);
+	}
+	ck_assert(waitpid(pid, &st, 0) == pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the opened file was not what ran (status %#x)", st);
+	close(fd);
+	unlink(a);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("procs");
@@ -682,6 +781,7 @@ static Suite *suite(void)
 		{"ipc_log_flood_is_clean_and_bounded", test_ipc_log_flood_is_clean_and_bounded},
 		{"child_descriptors", test_child_descriptors},
 		{"kind_table_is_sound", test_kind_table_is_sound},
+		{"child_binary_checks", test_child_binary_checks},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -233,7 +233,13 @@ static void sup_up_with(const struct jb_kind *table, size_t nkinds)
 		      "%s", err);
 	S.kinds = table;
 	S.nkinds = nkinds;
-	S.self_exe = exe;
+	/* every kind runs the fake child, opened as the supervisor opens its own */
+	for (int b = 0; b < JB_BIN_N; b++) {
+		char why[PATH_MAX + 128];
+
+		S.bin_fd[b] = sup_bin_open(exe, why, sizeof(why));
+		ck_assert_msg(S.bin_fd[b] >= 0, "%s", why);
+	}
 	S.snap_ro_fd = -1;
 	snprintf(S.hostname, sizeof(S.hostname), "host");
 	S.base = event_base_new();

@@ -20,12 +20,12 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 
-#include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
 #include "common/kind.h"
 #include "common/text.h"
 #include "rcp/recipe.h"
+#include "workers/bpfnames.h"
 #include "workers/tamper.h"
 
 #define N(x) [x] = #x
@@ -156,16 +156,16 @@ static json_t *jtarget(const struct wrk_event_ctx *ctx, const struct jb_tamper *
 		 * expected one at load; a link's type for a link update or
 		 * detach), name the program's, target where it goes */
 		o = json_object();
-		s = libbpf_bpf_prog_type_str((enum bpf_prog_type)t->target_id);
+		s = wrk_bpf_prog_type_name(t->target_id);
 		json_object_set_new(o, "program_type",
 				    s ? json_string(s) : json_sprintf("%u", t->target_id));
 		json_object_set_new(o, "program_name", jname(t));
 		if (t->op == BPF_LINK_UPDATE || t->op == BPF_LINK_DETACH) {
-			s = libbpf_bpf_link_type_str((enum bpf_link_type)t->arg);
+			s = wrk_bpf_link_type_name(t->arg);
 			json_object_set_new(o, "link_type",
 					    s ? json_string(s) : json_sprintf("%u", t->arg));
 		} else if (t->op != BPF_RAW_TRACEPOINT_OPEN) {
-			s = libbpf_bpf_attach_type_str((enum bpf_attach_type)t->arg);
+			s = wrk_bpf_attach_type_name(t->arg);
 			json_object_set_new(o, "attach_type",
 					    s ? json_string(s) : json_sprintf("%u", t->arg));
 		}
