@@ -49,6 +49,8 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 #define BPFFS_ROOT "/sys/fs/bpf"
+#define LOCK_TRIES 40	    /* x LOCK_WAIT_US: 2 s for the directory's lock */
+#define LOCK_WAIT_US 50000
 #define TMP_PREFIX "new_" /* a link pinned beside its old one (no program is named so) */
 
 static int on_bpffs(const char *path)
@@ -112,7 +114,7 @@ static int remove_dir(int at, const char *name, int *count)
 int jb_pins_open(struct jb_pins *p, const char *dir, const char *where, char *err, size_t errlen)
 {
 	char anc[PATH_MAX];
-	int fd;
+	int fd, locked;
 
 	memset(p, 0, sizeof(*p));
 	p->dir_fd = -1;
@@ -154,7 +156,15 @@ int jb_pins_open(struct jb_pins *p, const char *dir, const char *where, char *er
 			close(fd);
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* a moment's holder (a `jibril --unload` or a sweep that found the
+	 * directory idle) is waited out; a running agent holds it for good */
+	for (int i = 0;; i++) {
+		locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+		if (locked || errno != EWOULDBLOCK || i == LOCK_TRIES)
+			break;
+		usleep(LOCK_WAIT_US);
+	}
+	if (!locked) {
 		snprintf(err, errlen, "%s: pin_dir %s is held by another jibril (%s): stop it first, "
 			 "or give this one a pin_dir of its own", where, dir,
 			 errno == EWOULDBLOCK ? "locked" : strerror(errno));
