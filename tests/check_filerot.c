@@ -304,10 +304,49 @@ static void assert_root_0600(const char *path)
 		      (unsigned)(st.st_mode & 07777));
 }
 
-/* How many times needle is in the supervisor's log. */
+/* Where the current test's part of the supervisor's log begins: 0 for a
+ * test with an agent of its own; on the shared agent, its length when the
+ * test began (log_begin), so that an earlier test's lines cannot answer
+ * for a later one. */
+static size_t log_from;
+
+static void log_begin(void)
+{
+	char *log = jbh_log_read(&A);
+
+	log_from = strlen(log);
+	free(log);
+}
+
+/* The log from log_from on (malloc'd), and the whole of it in *all. */
+static char *log_part(char **all)
+{
+	*all = jbh_log_read(&A);
+	return *all + (strlen(*all) >= log_from ? log_from : strlen(*all));
+}
+
+static int log_has(const char *needle)
+{
+	char *all, *p = log_part(&all);
+	int r = strstr(p, needle) != NULL;
+
+	free(all);
+	return r;
+}
+
+static int log_wait(const char *needle, unsigned timeout_ms)
+{
+	uint64_t deadline = jbh_now_ms() + timeout_ms;
+
+	while (!log_has(needle) && jbh_now_ms() < deadline)
+		jbh_sleep_ms(10);
+	return log_has(needle);
+}
+
+/* How many times needle is in the supervisor's log (from log_from on). */
 static int log_count(const char *needle)
 {
-	char *log = jbh_log_read(&A), *p = log;
+	char *log, *p = log_part(&log);
 	int n = 0;
 
 	while ((p = strstr(p, needle))) {
@@ -339,6 +378,59 @@ static void stop_and_clean(void)
 	ck_assert_int_eq(system(cmd), 0);
 	rm_bin_dir();
 }
+
+/* --- one agent for the SIGUSR1, printer-kill and logrotate tests ------------- */
+
+/* They run, in this order, on one agent (an agent start each saved): the
+ * SIGUSR1s to the children first (no child replaced before it, so the
+ * pids it compares are the first ones), the printer killed while its file
+ * is reopened, logrotate last; each reads the log from where it began
+ * (log_begin), and the triggers of each carry its own run id. The options
+ * are what each needs: file_max_bytes = 0 (rotation only by SIGUSR1), a
+ * heartbeat deadline of 8 s (the printer killed is stopped for a while
+ * before, and must not be replaced as hung). */
+static void shared_up(void)
+{
+	const struct jbh_opts o = {.keep_dir = 1, .deadline_ms = 8000,
+				   .extra_conf = "[printers]\nfile_max_bytes = 0\n"};
+
+	jbh_start_ready(&A, &o, READY_MS);
+}
+
+/* Check runs no teardown for a failed unchecked setup, and has no report
+ * for a failure in an unchecked teardown: this only ends an agent the last
+ * test did not stop. */
+static void shared_down(void)
+{
+	jbh_reap(&A);
+	jbh_kill_leftovers();
+}
+
+/* The start of a test on the shared agent: it still runs; log from here. */
+static void shared_begin(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared agent is gone (log %s)", A.log);
+	log_begin();
+}
+
+/* The end of a test on the shared agent: it still runs (the last test
+ * stops it). */
+static void shared_done(void)
+{
+	ck_assert_msg(jbh_running(&A), "the shared agent died (log %s)", A.log);
+	rm_bin_dir();
+}
+
+/* The last test on the shared agent: a clean stop after all of them. */
+START_TEST(test_shared_stop)
+{
+	char cmd[PATH_MAX];
+
+	jbh_stop_unparented(&A, STOP_MS);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", A.dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
 
 /* --- size rotation ---------------------------------------------------------- */
 
@@ -569,7 +661,6 @@ static void logrotate(const char *how, struct files *fs)
 
 START_TEST(test_logrotate)
 {
-	struct jbh_opts o = {.keep_dir = 1, .extra_conf = "[printers]\nfile_max_bytes = 0\n"};
 	static const char *const how[] = {"create 0600 root root", "nocreate", NULL};
 	static struct files fs;
 	static struct tally t;
@@ -584,8 +675,7 @@ START_TEST(test_logrotate)
 		return;
 	}
 	make_bin_dir();
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared_begin();
 	l = loop_start(&lp);
 	/* logrotate makes the new file itself, then lets jibril make it, then
 	 * the configuration this repository ships (nocreate, compress,
@@ -622,10 +712,10 @@ START_TEST(test_logrotate)
 	assert_root_0600(path);
 	snprintf(path, sizeof(path), "%s.2.gz", A.events);
 	assert_root_0600(path);
-	ck_assert_msg(!jbh_log_has(&A, "file: restarting in"), "a file printer restart that was "
+	ck_assert_msg(!log_has("file: restarting in"), "a file printer restart that was "
 		      "not planned (log %s)", A.log);
 	files_close(&fs);
-	stop_and_clean();
+	shared_done();
 }
 END_TEST
 
@@ -658,21 +748,19 @@ static int usr1_to(json_t *ev, void *arg)
 
 START_TEST(test_usr1_children)
 {
-	struct jbh_opts o = {.keep_dir = 1};
 	struct usr1_match file = {"file"}, fa = {"file_access"}, sup = {"supervisor"};
 	pid_t p_file, p_fa;
 	json_t *ev;
 
 	make_bin_dir();
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared_begin();
 	p_file = jbh_child_pid(&A, "file");
 	p_fa = jbh_child_pid(&A, "file_access");
 	ck_assert(p_file > 0 && p_fa > 0);
 	/* to the supervisor, with the file in place: nothing to do */
 	usr1_from_child(A.pid);
-	ck_assert_msg(jbh_log_wait(&A, "SIGUSR1: " , 5000) &&
-		      jbh_log_wait(&A, "nothing to reopen", 5000), "no word of SIGUSR1 (log %s)", A.log);
+	ck_assert_msg(log_wait("SIGUSR1: ", 5000) && log_wait("nothing to reopen", 5000),
+		      "no word of SIGUSR1 (log %s)", A.log);
 	/* to two children: ignored by both, reported as tamper */
 	usr1_from_child(p_file);
 	usr1_from_child(p_fa);
@@ -685,8 +773,8 @@ START_TEST(test_usr1_children)
 	ck_assert_int_eq(jbh_count_events(&A, usr1_to, &sup), 0);
 	ck_assert_int_eq(jbh_child_pid(&A, "file"), p_file);
 	ck_assert_int_eq(jbh_child_pid(&A, "file_access"), p_fa);
-	ck_assert_msg(!jbh_log_has(&A, "signal 10"), "a child ended by SIGUSR1 (log %s)", A.log);
-	stop_and_clean();
+	ck_assert_msg(!log_has("signal 10"), "a child ended by SIGUSR1 (log %s)", A.log);
+	shared_done();
 }
 END_TEST
 
@@ -697,16 +785,14 @@ END_TEST
 
 START_TEST(test_printer_killed)
 {
-	struct jbh_opts o = {.keep_dir = 1, .deadline_ms = 8000,
-			     .extra_conf = "[printers]\nfile_max_bytes = 0\n"};
 	static struct files fs;
 	static struct tally t;
 	char moved[PATH_MAX];
 	pid_t p1, p2;
 
 	make_bin_dir();
-	jbh_start(&A, &o);
-	jbh_wait_all_ready(&A, READY_MS);
+	shared_begin();
+	ck_assert_msg(A.o.deadline_ms >= 8000, "the agent's heartbeat deadline is too short");
 	snprintf(moved, sizeof(moved), "%s.moved", A.events);
 	for (int i = 0; i < KILL_BEFORE; i++)
 		trigger(i);
@@ -725,9 +811,9 @@ START_TEST(test_printer_killed)
 	 * be replaced once it acknowledged them, and it is killed first */
 	ck_assert_int_eq(rename(A.events, moved), 0);
 	ck_assert_int_eq(kill(A.pid, SIGUSR1), 0);
-	ck_assert(jbh_log_wait(&A, "printer gets a new one", 5000));
+	ck_assert(log_wait("printer gets a new one", 5000));
 	jbh_sleep_ms(200);
-	ck_assert_msg(!jbh_log_has(&A, "its file is reopened"), "a printer holding lines was "
+	ck_assert_msg(!log_has("its file is reopened"), "a printer holding lines was "
 		      "retired (log %s)", A.log);
 	ck_assert_int_eq(kill(p1, SIGKILL), 0);
 	p2 = jbh_wait_ready(&A, "file", p1, 10000);
@@ -740,10 +826,10 @@ START_TEST(test_printer_killed)
 		      "%d lines repeated, %d second detections", t.redelivered, t.distinct);
 	ck_assert_msg(t.bad == 0 && t.torn == 0, "%d broken lines, %d files cut mid-line", t.bad,
 		      t.torn);
-	ck_assert_msg(jbh_log_has(&A, "reopened (SIGUSR1)"), "no reopen (log %s)", A.log);
+	ck_assert_msg(log_has("reopened (SIGUSR1)"), "no reopen (log %s)", A.log);
 	assert_root_0600(A.events);
 	files_close(&fs);
-	stop_and_clean();
+	shared_done();
 }
 END_TEST
 
@@ -880,9 +966,17 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, NULL, rm_bin_dir);
 	tcase_add_test(tc, test_size_rotation);
-	tcase_add_test(tc, test_logrotate);
+	suite_add_tcase(s, tc);
+	/* one agent (see shared_up); Check runs teardowns in the reverse
+	 * order of adding: rm_bin_dir in each test, shared_down at the end */
+	tc = tcase_create("agent_shared");
+	tcase_set_timeout(tc, 120);
+	tcase_add_unchecked_fixture(tc, shared_up, shared_down);
+	tcase_add_checked_fixture(tc, NULL, rm_bin_dir);
 	tcase_add_test(tc, test_usr1_children);
 	tcase_add_test(tc, test_printer_killed);
+	tcase_add_test(tc, test_logrotate);
+	tcase_add_test(tc, test_shared_stop);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_FORK);

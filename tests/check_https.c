@@ -526,8 +526,11 @@ END_TEST
  *     new agent over the same spool_dir: the spool drains;
  *  3b. stopped while the endpoint stalls: the waiting detection is
  *     acknowledged and in the spool at shutdown;
- *  4. that agent stopped, "another agent" holding the spool's lock: a new
- *     agent's printer is refused with the reason, DISABLED, not restarted. */
+ *  4. another agent over the same spool directory, started during phase 2's
+ *     outage (its BPF load overlaps the outage, not a test of its own) while
+ *     the first one's printer holds the spool's lock: its printer is refused
+ *     with the reason, DISABLED, and not restarted until it is stopped after
+ *     phase 2. */
 /* Whether a spool segment of the test's spool_dir holds the text m. */
 static int spool_has(const char *m)
 {
@@ -554,14 +557,52 @@ static int spool_has(const char *m)
 	return found;
 }
 
+/* Phase 4 of test_spool_life: b, started over a's spool directory while
+ * a's printer held its lock, refused its printer with the reason, once,
+ * and it is DISABLED, not restarted; then b stops cleanly. */
+static void second_agent_refused(struct jbh_agent *b)
+{
+	ck_assert_msg(jbh_log_wait(b, "two agents must not share one spool directory", 30000),
+		      "the shared spool is not logged (log %s)", b->log);
+	{
+		uint64_t dl = jbh_now_ms() + 10000;
+
+		for (;;) {
+			char *log = jbh_log_read(b), *l, *save = NULL;
+			int found = 0;
+
+			for (l = strtok_r(log, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save))
+				found = strstr(l, "https[") && strstr(l, "-> DISABLED");
+			free(log);
+			if (found)
+				break;
+			ck_assert_msg(jbh_now_ms() < dl, "the https printer is not DISABLED (log %s)",
+				      b->log);
+			jbh_sleep_ms(100);
+		}
+	}
+	jbh_sleep_ms(1000);
+	ck_assert_int_eq(jbh_child_pid(b, "https"), -1);
+	{
+		char *log = jbh_log_read(b), *p = log;
+		int refused = 0;
+
+		while ((p = strstr(p, "must not share one spool directory")))
+			refused++, p++;
+		free(log);
+		ck_assert_msg(refused == 1, "refused %d times: restarted in a loop", refused);
+	}
+	jbh_stop(b, STOP_MS);
+}
+
 START_TEST(test_spool_life)
 {
-	struct jbh_agent a;
+	struct jbh_agent a, b;
 	struct tally t[128];
-	char spool[256], lock[256];
+	char spool[256];
 	struct stat st;
 	uint64_t end;
-	int n, before_kill, fd;
+	int n, before_kill;
 
 	/* 1. a certificate from another CA */
 	srv_up("wrong");
@@ -580,8 +621,15 @@ START_TEST(test_spool_life)
 	srv_up("good");
 	wait_delivered(0, 2, 15000, t);
 
-	/* 2. down for 30 s under a steady load */
+	/* 2. down for 30 s under a steady load; meanwhile phase 4's agent
+	 * starts over the same spool directory, whose lock a's printer holds */
 	srv_down();
+	{
+		struct jbh_opts o = {.extra_conf = https_conf("127.0.0.1", "good", NULL),
+				     .no_fault_hooks = 1};
+
+		jbh_start(&b, &o);
+	}
 	end = jbh_now_ms() + 30000;
 	while (jbh_now_ms() < end)
 		(void)trigger(), jbh_sleep_ms(500);
@@ -596,6 +644,8 @@ START_TEST(test_spool_life)
 			rep += t[k].lines - 1;
 		printf("outage: %d triggers, 0 lost, %d repeated (same uuid)\n", n, rep);
 	}
+	/* 4. the second agent: refused, DISABLED, not restarted; stopped */
+	second_agent_refused(&b);
 
 	/* 3. down again; detections wait in the spool; the agent is killed */
 	srv_down();
@@ -667,53 +717,6 @@ START_TEST(test_spool_life)
 		ck_assert_msg(spool_has(m), "trigger %d, stalled at shutdown, is not in the spool", k);
 	}
 	set_mode("200");
-
-	/* 4. two agents, one spool directory: the one just stopped made it
-	 * (the printer's own); "another agent" holds it: the lock its printer
-	 * would take */
-	snprintf(lock, sizeof(lock), "%s/spool/lock", tdir);
-	fd = open(lock, O_RDWR | O_CLOEXEC);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
-	{
-		struct jbh_opts o = {.extra_conf = https_conf("127.0.0.1", "good", NULL),
-				     .no_fault_hooks = 1};
-
-		jbh_start(&a, &o);
-	}
-	/* refused with the reason, and disabled (exit 78), not restarted */
-	ck_assert_msg(jbh_log_wait(&a, "two agents must not share one spool directory", 30000),
-		      "the shared spool is not logged (log %s)", a.log);
-	{
-		uint64_t dl = jbh_now_ms() + 10000;
-
-		for (;;) {
-			char *log = jbh_log_read(&a), *l, *save = NULL;
-			int found = 0;
-
-			for (l = strtok_r(log, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save))
-				found = strstr(l, "https[") && strstr(l, "-> DISABLED");
-			free(log);
-			if (found)
-				break;
-			ck_assert_msg(jbh_now_ms() < dl, "the https printer is not DISABLED (log %s)",
-				      a.log);
-			jbh_sleep_ms(100);
-		}
-	}
-	jbh_sleep_ms(1000);
-	ck_assert_int_eq(jbh_child_pid(&a, "https"), -1);
-	{
-		char *log = jbh_log_read(&a), *p = log;
-		int refused = 0;
-
-		while ((p = strstr(p, "must not share one spool directory")))
-			refused++, p++;
-		free(log);
-		ck_assert_msg(refused == 1, "refused %d times: restarted in a loop", refused);
-	}
-	jbh_stop(&a, STOP_MS);
-	close(fd);
 }
 END_TEST
 

@@ -411,8 +411,51 @@ static void blackhole_close(struct blackhole *b)
 	close(b->lfd);
 }
 
-/* Delivery, then the server restarted under load, on one agent (starting
- * an agent, the BPF load, is most of a test's time):
+/* --- one agent for the server down at its start, then delivery -------------------- */
+
+/* The agent the TCase's tests share (starting an agent, the BPF load, is
+ * most of a test's time), and the server on the port it was given: the
+ * unchecked fixture starts the agent in the runner, with nothing listening
+ * there yet (test_server_down_at_start, first, starts the server, and stops
+ * it at its end); test_delivery_and_restart starts it again on the same
+ * port and store; test_shared_stop stops the agent. */
+static struct server SV;
+
+static void shared_up(void)
+{
+	struct jbh_opts o = {.extra_conf = conf_extra, .no_fault_hooks = 1};
+
+	server_init(&SV, "/tmp");
+	ck_assert(snprintf(conf_extra, sizeof(conf_extra),
+		 "[printers]\nnats = yes\n[nats]\nurl = nats://127.0.0.1:%d\n"
+		 "spool_dir = %s/spool\nspill_ms = 500\nreconnect_wait_ms = 200\n", SV.port,
+		 SV.dir) < (int)sizeof(conf_extra));
+	jbh_start_ready(&A, &o, READY_MS);
+	A.kinds[A.nkinds++] = "nats";
+	if (jbh_wait_ready(&A, "nats", -1, READY_MS) <= 0) {
+		jbh_reap(&A);
+		ck_abort_msg("no nats printer READY within %d ms (log %s)", READY_MS, A.log);
+	}
+}
+
+/* Check has no report for a failure in an unchecked teardown: this only
+ * ends an agent that the last test did not stop. */
+static void shared_down(void)
+{
+	jbh_reap(&A);
+	jbh_kill_leftovers();
+}
+
+START_TEST(test_shared_stop)
+{
+	jbh_stop_unparented(&A, STOP_MS);
+	server_remove(&SV);
+}
+END_TEST
+
+/* Delivery, then the server restarted under load, on the shared agent
+ * (after test_server_down_at_start: its printer reconnects to the server
+ * started here, on the port and store of that test's):
  *  1. n triggers: each in the stream once, its uuid the file printer's;
  *  2. a steady load, one trigger every 100 ms; the server is stopped after
  *     30 and started again (same store, same port) after 60, the outage
@@ -420,14 +463,13 @@ static void blackhole_close(struct blackhole *b)
  *     exactly once, the spool drained. */
 START_TEST(test_delivery_and_restart)
 {
-	struct server sv;
+	struct server sv = SV;
 	int n = 20, total = n + 90;
 	size_t mark;
 
+	ck_assert_msg(jbh_running(&A), "the shared agent is gone (log %s)", A.log);
 	make_bin_dir();
-	server_init(&sv, "/tmp");
 	server_start(&sv);
-	agent_start(&sv, NULL);
 	for (int i = 0; i < n; i++)
 		trigger(i);
 	expect_stream(&sv, n, 30000);
@@ -462,21 +504,21 @@ START_TEST(test_delivery_and_restart)
 	expect_stream(&sv, total, 60000);
 	ck_assert_msg(log_wait_after(mark, "nats: the spool is drained", 10000), "log %s", A.log);
 	ck_assert_msg(jbh_running(&A), "the agent died");
-	jbh_stop(&A, STOP_MS);
 	server_stop(&sv);
-	server_remove(&sv);
 	rmdir(dir_bin);
 }
 END_TEST
 
+/* The shared agent's first test: nothing listened on its port when it
+ * started. */
 START_TEST(test_server_down_at_start)
 {
-	struct server sv;
+	struct server sv = SV;
 	int n = 15;
 
+	ck_assert_msg(jbh_running(&A), "the shared agent is gone (log %s)", A.log);
 	make_bin_dir();
-	server_init(&sv, "/tmp");
-	agent_start(&sv, NULL); /* nothing listens on that port yet */
+	ck_assert_msg(!accepts(sv.port), "something listens on the agent's port %d", sv.port);
 	ck_assert_msg(jbh_log_wait(&A, "no server reachable yet", 10000), "log %s", A.log);
 	for (int i = 0; i < n; i++)
 		trigger(i);
@@ -485,9 +527,8 @@ START_TEST(test_server_down_at_start)
 	ck_assert_msg(jbh_child_pid(&A, "nats") > 0, "no nats printer");
 	server_start(&sv);
 	expect_stream(&sv, n, 60000);
-	jbh_stop(&A, STOP_MS);
+	ck_assert_msg(jbh_running(&A), "the agent died");
 	server_stop(&sv);
-	server_remove(&sv);
 	rmdir(dir_bin);
 }
 END_TEST
@@ -875,9 +916,16 @@ int main(void)
 		printf("SKIP: check_nats: no nats-server (Debian's nats-server package; make check "
 		       "installs it): the JetStream tests did not run\n");
 	} else {
+		TCase *ts = tcase_create("jetstream_shared");
+
+		/* Check runs teardowns in the reverse order of adding */
+		tcase_set_timeout(ts, 240);
+		tcase_add_unchecked_fixture(ts, shared_up, shared_down);
+		tcase_add_test(ts, test_server_down_at_start);
+		tcase_add_test(ts, test_delivery_and_restart);
+		tcase_add_test(ts, test_shared_stop);
+		suite_add_tcase(s, ts);
 		tcase_set_timeout(tc, 240);
-		tcase_add_test(tc, test_delivery_and_restart);
-		tcase_add_test(tc, test_server_down_at_start);
 		tcase_add_test(tc, test_unreachable_servers_first);
 		suite_add_tcase(s, tc);
 		snprintf(pki, sizeof(pki), "/tmp/natspki.XXXXXX");

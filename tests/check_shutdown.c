@@ -14,6 +14,12 @@
  *  - a child frozen by a cgroup v1 freezer (SIGKILL is not delivered until
  *    it is thawed) does not hang the stop: the agent exits 0 in bounded
  *    time and names the child it left behind.
+ * The three last-query tests each stop an agent of their own; the three
+ * agents are started together by the TCase's fixture (their BPF loads,
+ * most of a test's time, run side by side), each test stopping its own.
+ * Every agent sees every test's trigger: a test matches its own by pid,
+ * and an agent's last query finds its own test's trigger whatever others
+ * it also prints.
  * Not root: "SKIP:" and exit 77. No v1 freezer hierarchy: that test says
  * "SKIP:" and passes.
  */
@@ -39,20 +45,99 @@ static char frozen_cg[128]; /* the freezer cgroup a test made, for the sweep */
 
 /* Only the last query at shutdown looks at the maps after start-up; a
  * worker that dies waits 10 s before its ordinary restart. */
+static const struct jbh_opts opts = {.cadence_ms = 60000, .backoff_initial_ms = 10000,
+				     .backoff_max_ms = 30000, .keep_dir = 1};
+
 static void up(void)
 {
-	struct jbh_opts o = {.cadence_ms = 60000, .backoff_initial_ms = 10000,
-			     .backoff_max_ms = 30000, .keep_dir = 1};
-
-	jbh_start(&A, &o);
+	jbh_start(&A, &opts);
 	jbh_wait_all_ready(&A, READY_MS);
 }
 
-/* The supervisor's exit within timeout_ms: asserts exit status 0. */
+/* The last-query tests' agents, started together in the runner (see the
+ * top); test i takes AG[i] as A. */
+#define NSHARED 3
+static struct jbh_agent AG[NSHARED];
+
+static void agents_up(void)
+{
+	uint64_t deadline;
+
+	for (int i = 0; i < NSHARED; i++)
+		jbh_start(&AG[i], &opts);
+	/* three loads side by side: the harness's 90 s, as jbh_wait_all_ready */
+	deadline = jbh_now_ms() + 90000;
+	for (int i = 0; i < NSHARED; i++)
+		for (int k = 0; k < AG[i].nkinds; k++) {
+			uint64_t now = jbh_now_ms();
+
+			if (jbh_wait_ready(&AG[i], AG[i].kinds[k], -1,
+					   deadline > now ? (unsigned)(deadline - now) : 1) > 0)
+				continue;
+			for (int j = 0; j < NSHARED; j++)
+				jbh_reap(&AG[j]);
+			ck_abort_msg("agent %d: %s did not become READY within 90 s (log %s)", i,
+				     AG[i].kinds[k], AG[i].log);
+		}
+}
+
+static void agents_down(void)
+{
+	for (int i = 0; i < NSHARED; i++)
+		jbh_reap(&AG[i]);
+}
+
+/* In test i of the last-query TCase: its agent is A, and still running. */
+static void take(int i)
+{
+	A = AG[i];
+	ck_assert_msg(jbh_running(&A), "agent %d died before its test (log %s)", i, A.log);
+}
+
+/* 1 and its wait status (the last field of /proc/PID/stat) when pid is a
+ * zombie its parent has not reaped; 0 while it runs; -1 when it is gone. */
+static int zombie_status(pid_t pid, int *status)
+{
+	char path[64], *s, *p, *last;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(s = jbh_slurp(path, NULL)))
+		return -1;
+	p = strrchr(s, ')');
+	if (p && p[1] == ' ' && p[2] == 'Z') {
+		s[strcspn(s, "\n")] = '\0';
+		last = strrchr(p, ' ');
+		*status = last ? atoi(last + 1) : -1;
+		r = 1;
+	}
+	free(s);
+	return r;
+}
+
+/* The supervisor's exit within timeout_ms: asserts exit status 0. The
+ * test is its parent (up), or the runner is (agents_up): then its exit
+ * status is read while it is a zombie, which the runner, blocked until the
+ * test ends, has not reaped. */
 static void wait_exit_0(unsigned timeout_ms)
 {
 	uint64_t deadline = jbh_now_ms() + timeout_ms;
+	struct tl_stat st;
 
+	if (tl_proc_stat(A.pid, &st) == 0 && st.ppid != getpid()) {
+		int z;
+
+		while ((z = zombie_status(A.pid, &A.status)) == 0 && jbh_now_ms() < deadline)
+			jbh_sleep_ms(10);
+		ck_assert_msg(z >= 0, "supervisor %d was reaped before the test read its exit status",
+			      (int)A.pid);
+		if (z == 0) {
+			kill(A.pid, SIGKILL);
+			ck_abort_msg("the supervisor did not exit within %u ms of SIGTERM (log %s)",
+				     timeout_ms, A.log);
+		}
+		A.reaped = 1;
+	}
 	while (jbh_alive(&A) && jbh_now_ms() < deadline)
 		jbh_sleep_ms(10);
 	if (!A.reaped) {
@@ -113,7 +198,7 @@ START_TEST(test_sigterm_after_trigger)
 {
 	struct jbh_match m;
 
-	up();
+	take(0);
 	jbh_trigger_for(&A, "file_access", &m);
 	ck_assert_int_eq(kill(A.pid, SIGTERM), 0);
 	wait_exit_0(STOP_MS);
@@ -127,7 +212,7 @@ START_TEST(test_worker_killed_with_supervisor)
 	struct jbh_match m;
 	pid_t fa;
 
-	up();
+	take(1);
 	fa = jbh_child_pid(&A, "file_access");
 	ck_assert_int_gt(fa, 0);
 	jbh_trigger_for(&A, "file_access", &m);
@@ -146,7 +231,7 @@ START_TEST(test_everyone_sigtermed)
 	pid_t kids[16];
 	int n;
 
-	up();
+	take(2);
 	jbh_trigger_for(&A, "file_access", &m);
 	/* what pkill -f jibril, or systemd stopping the unit, does */
 	n = tl_proc_children(A.pid, kids, 16);
@@ -264,7 +349,10 @@ int main(void)
 	 * sweep finds it by the same name */
 	snprintf(frozen_cg, sizeof(frozen_cg), FREEZER "/jbtest-frozen-%d", (int)getpid());
 	tcase_set_timeout(tc, 60);
+	/* Check runs teardowns in the reverse order of adding: the reaps,
+	 * then the sweep */
 	tcase_add_unchecked_fixture(tc, NULL, sweep);
+	tcase_add_unchecked_fixture(tc, agents_up, agents_down);
 	tcase_add_test(tc, test_sigterm_after_trigger);
 	tcase_add_test(tc, test_worker_killed_with_supervisor);
 	tcase_add_test(tc, test_everyone_sigtermed);
