@@ -22,17 +22,15 @@ Modes (the mode file's first line; no file: ok):
   openai_server.py --port P --cert C --key K --record FILE --mode-file FILE --ready FILE
 --ready is written (the port) once the socket listens: the test waits for it.
 """
-import argparse
-import http.server
 import json
-import os
-import ssl
 import sys
 import threading
 import time
 
-lock = threading.Lock()
+import tlstest
+
 served = [0]
+served_lock = threading.Lock()
 
 
 def check(method, path, headers, body, key):
@@ -63,43 +61,15 @@ def check(method, path, headers, body, key):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    ap = tlstest.parser()
     ap.add_argument("--api-key", required=True)
-    ap.add_argument("--record", required=True)
-    ap.add_argument("--mode-file", required=True)
-    ap.add_argument("--ready")
     a = ap.parse_args()
 
-    def mode():
-        try:
-            with open(a.mode_file) as f:
-                return f.readline().strip() or "ok"
-        except OSError:
-            return "ok"
-
-    class H(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def answer(self, status, body, ctype="application/json"):
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass
-
+    class H(tlstest.Handler):
         def handle_any(self):
             n = int(self.headers.get("Content-Length", "0") or "0")
             body = self.rfile.read(n).decode("utf-8", "replace") if n else ""
-            m = mode()
+            m = tlstest.mode(a.mode_file, "ok")
             problems = check(self.command, self.path, self.headers, body, a.api_key)
             if m == "500":
                 status, out = 500, b'{"error":{"message":"test failure","type":"server_error"}}'
@@ -110,7 +80,7 @@ def main():
             elif problems:
                 status, out = 400, json.dumps({"error": {"message": "; ".join(problems)}}).encode()
             else:
-                with lock:
+                with served_lock:
                     served[0] += 1
                     k = served[0]
                 status = 200
@@ -121,38 +91,20 @@ def main():
                         "role": "assistant", "content": "jibril test summary %d" % k}}],
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                 }).encode()
-            rec = {"t": time.time(), "method": self.command, "path": self.path,
-                   "auth": self.headers.get("Authorization"),
-                   "ctype": self.headers.get("Content-Type"), "body": body,
-                   "problems": problems, "mode": m, "status": status}
-            with lock:
-                with open(a.record, "a") as f:
-                    f.write(json.dumps(rec) + "\n")
+            tlstest.record(a.record, {
+                "t": time.time(), "method": self.command, "path": self.path,
+                "auth": self.headers.get("Authorization"),
+                "ctype": self.headers.get("Content-Type"), "body": body,
+                "problems": problems, "mode": m, "status": status})
             if m.startswith("stall:"):
                 time.sleep(float(m.split(":", 1)[1]))  # recorded first: the client gives up
-            self.answer(status, out)
+            self.answer(status, out, {"Content-Type": "application/json"})
 
         do_POST = handle_any
         do_GET = handle_any
         do_PUT = handle_any
 
-    class S(http.server.ThreadingHTTPServer):
-        allow_reuse_address = True
-        daemon_threads = True
-
-    srv = S(("127.0.0.1", a.port), H)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-    if a.ready:
-        with open(a.ready + ".tmp", "w") as f:
-            f.write(str(srv.server_address[1]))
-        os.rename(a.ready + ".tmp", a.ready)
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return tlstest.serve(a, H)
 
 
 if __name__ == "__main__":
