@@ -284,14 +284,15 @@ static struct {
 struct suprun {
 	pid_t pid;
 	unsigned long long start;	/* /proc start time: a reused pid is not it */
-	uint64_t started, running, killed; /* monotonic ms; 0: not (yet) */
+	uint64_t started, running, all_ready, killed; /* monotonic ms; 0: not (yet) */
+	unsigned ready_kinds;		/* bit k: kind k was READY under it */
 	int status;			/* wait status once reaped */
 	unsigned resumed, replaced, fresh; /* its start-up lines about the pins */
 	char resumed_line[200];
 };
 static struct suprun sups[MAX_SUPS];
 static int nsups, sup_down;
-static uint64_t restart_at;
+static uint64_t restart_at, chaos_t0;
 static struct tl_child orphans[ORPHANS_MAX]; /* the killed one's children */
 static int norphans;
 static struct {
@@ -462,6 +463,9 @@ static void on_log_line(char *line, void *arg)
 				continue;
 			q = arrow + 4;
 			if (!strncmp(q, "READY", 5) && (q[5] == '\0' || q[5] == ':')) {
+				if (r && (r->ready_kinds |= 1U << k) == (1U << A.nkinds) - 1 &&
+				    !r->all_ready)
+					r->all_ready = jbh_now_ms();
 				kst[k].ready = 1;
 				kst[k].pid = (pid_t)pid;
 				kst[k].readies++;
@@ -992,7 +996,7 @@ static void print_lat(const char *what, unsigned *v, unsigned n)
 /* the supervisor kills: what each restart took and what it did with the pins */
 static void report_sup(void)
 {
-	unsigned down = 0, found[NPRINTERS] = {0}, up[MAX_SUPS], nup = 0;
+	unsigned down = 0, found[NPRINTERS] = {0}, up[MAX_SUPS], nup = 0, rdy[MAX_SUPS], nrdy = 0;
 
 	for (int i = 0; i < ntrig; i++) {
 		down += trig[i].down && trig[i].ran_ok;
@@ -1000,25 +1004,33 @@ static void report_sup(void)
 			found[p] += trig[i].down && trig[i].ran_ok && trig[i].lines[p] > 0;
 	}
 	for (int i = 1; i < nsups; i++)
-		if (sups[i].running && sups[i - 1].killed)
+		if (sups[i].running && sups[i - 1].killed) {
 			up[nup++] = (unsigned)(sups[i].running - sups[i - 1].killed);
+			if (sups[i].all_ready)
+				rdy[nrdy++] = (unsigned)(sups[i].all_ready - sups[i - 1].killed);
+		}
 	printf("  supervisor kills (JB_CHAOS_SUPERVISOR_S=%u): %u, restarts %d, killed by another "
 	       "hand %u; chaos turns while it was down %u\n", cfg.sup_s, supk.kills, nsups - 1,
 	       supk.not_ours, supk.turns_down);
-	printf("    kill to the next one's \"running\": p50 %.1f s, max %.1f s (%u); its "
-	       "children: %u ended by themselves, %u stopped ones SIGKILLed as systemd would, %u "
-	       "still ran %u ms later; stopped children left to it %u\n",
-	       pct(up, nup, 50) / 1000.0, pct(up, nup, 100) / 1000.0, nup, supk.orphans_ended,
-	       supk.orphans_stopped, supk.orphans_over, ORPHAN_MS, chaos.stopped_orphaned);
+	printf("    kill to the next one's \"running\": p50 %.1f s, max %.1f s (%u); to every "
+	       "kind READY under it: p50 %.1f s, max %.1f s (%u)\n", pct(up, nup, 50) / 1000.0,
+	       pct(up, nup, 100) / 1000.0, nup, pct(rdy, nrdy, 50) / 1000.0,
+	       pct(rdy, nrdy, 100) / 1000.0, nrdy);
+	printf("    the killed ones' children: %u ended by themselves, %u stopped ones SIGKILLed "
+	       "as systemd would, %u still ran %u ms later (stopped by us before the kill: %u)\n",
+	       supk.orphans_ended, supk.orphans_stopped, supk.orphans_over, ORPHAN_MS,
+	       chaos.stopped_orphaned);
 	printf("    triggers while no supervisor was running (kill to \"running\"): %u; found "
 	       "in file %u, stdout %u\n", down, found[0], found[1]);
 	for (int i = 1; i < nsups; i++) {
 		const struct suprun *r = &sups[i], *prev = &sups[i - 1];
 
-		printf("    restart %d: killed at +%.1f s, started after %.1f s, \"running\" after "
-		       "%.1f s: %s%s%s\n", i, (prev->killed - sups[0].started) / 1000.0,
+		printf("    restart %d: killed %.1f s into the chaos, started after %.1f s, "
+		       "\"running\" after %.1f s, all READY after %.1f s: %s%s%s\n", i,
+		       ((long long)prev->killed - (long long)chaos_t0) / 1000.0,
 		       (r->started - prev->killed) / 1000.0,
 		       r->running ? (r->running - prev->killed) / 1000.0 : -1.0,
+		       r->all_ready ? (r->all_ready - prev->killed) / 1000.0 : -1.0,
 		       r->resumed == 1 && !r->replaced && !r->fresh ? "" : "NOT RESUMED: ",
 		       r->replaced ? "replaced " : r->fresh ? "fresh pins " : "",
 		       r->resumed ? r->resumed_line : "(no line saying it resumed)");
@@ -1379,7 +1391,8 @@ START_TEST(test_chaos)
 	ck_assert_int_eq(pthread_create(&th_obs, NULL, observer, &obs_end), 0);
 
 	/* chaos and triggers */
-	chaos_end = jbh_now_ms() + cfg.chaos_s * 1000ULL;
+	chaos_t0 = jbh_now_ms();
+	chaos_end = chaos_t0 + cfg.chaos_s * 1000ULL;
 	chaos_on = 1;
 	ck_assert_int_eq(pthread_create(&th_chaos, NULL, chaos_thread, &chaos_end), 0);
 	next = jbh_now_ms();
