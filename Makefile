@@ -256,13 +256,20 @@ check: all $(TEST_BINS) $(TEST_HELPER_BINS) $(BENCH_BINS) $(OUT)/.test-deps
 
 # --- chaos: random SIGKILL/SIGSTOP of the agent's children under real triggers ---
 # `make check` runs tests/check_chaos.c for 60 s; this runs it for JB_CHAOS_SECONDS
-# (default 300) and prints the same report (root; the other JB_CHAOS_* knobs are
+# (default 300) and prints the same report, then again with the supervisor itself
+# SIGKILLed every 20 s on average and restarted on its pins (JB_CHAOS_SUPERVISOR_S,
+# which `make chaos-supervisor` runs alone) (root; the other JB_CHAOS_* knobs are
 # described at the top of tests/check_chaos.c).
-.PHONY: chaos
+CHAOS_RUN = JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) \
+	JB_CHAOS_SECONDS=$${JB_CHAOS_SECONDS:-300} $(OUT)/tests/check_chaos
+.PHONY: chaos chaos-supervisor
 chaos: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
 	@[ "$$(id -u)" = 0 ] || { echo "make chaos needs root (BPF)"; exit 1; }
-	JIBRIL_BIN=$(abspath $(OUT)/jibril) JIBRIL_SRC=$(CURDIR) \
-		JB_CHAOS_SECONDS=$${JB_CHAOS_SECONDS:-300} $(OUT)/tests/check_chaos
+	JB_CHAOS_SUPERVISOR_S=0 $(CHAOS_RUN)
+	JB_CHAOS_SUPERVISOR_S=20 $(CHAOS_RUN)
+chaos-supervisor: all $(OUT)/tests/check_chaos $(OUT)/tests/helpers/tcpconn
+	@[ "$$(id -u)" = 0 ] || { echo "make chaos-supervisor needs root (BPF)"; exit 1; }
+	JB_CHAOS_SUPERVISOR_S=$${JB_CHAOS_SUPERVISOR_S:-20} $(CHAOS_RUN)
 
 # --- every header compiles on its own (and twice: its include guard) ---------
 # bpf/*.bpf.h are kernel-side (vmlinux.h, BPF target) and are left out.

@@ -318,11 +318,28 @@ static void write_config(struct jbh_agent *a)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
+/* The supervisor, on a->conf, its stdout and stderr appended to a->out
+ * and a->log: what jbh_start and jbh_restart share. */
+static void launch(struct jbh_agent *a)
+{
+	char *argv[] = {"jibril", "--config", a->conf, NULL};
+	struct tl_io io = {NULL, -1, -1, -1};
+
+	io.out = open(a->out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	io.err = open(a->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	ck_assert_msg(io.out >= 0 && io.err >= 0, "cannot create %s or %s: %s", a->out, a->log,
+		      strerror(errno));
+	/* dies with the test, whichever way it ends (PDEATHSIG) */
+	a->pid = tl_spawn(jbh_bin(), argv, &io);
+	close(io.out);
+	close(io.err);
+	ck_assert_msg(a->pid > 0, "fork: %s", strerror(errno));
+	reg_add(a->pid, a->dir);
+}
+
 void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
 {
 	static const struct jbh_opts none;
-	char *argv[] = {"jibril", "--config", a->conf, NULL};
-	struct tl_io io = {NULL, -1, -1, -1};
 
 	memset(a, 0, sizeof(*a));
 	a->pid = -1;
@@ -358,17 +375,16 @@ void jbh_start(struct jbh_agent *a, const struct jbh_opts *o)
 	else
 		snprintf(a->status_sock, sizeof(a->status_sock), "%s/status.sock", a->dir);
 	write_config(a);
+	launch(a);
+}
 
-	io.out = open(a->out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	io.err = open(a->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	ck_assert_msg(io.out >= 0 && io.err >= 0, "cannot create %s or %s: %s", a->out, a->log,
-		      strerror(errno));
-	/* dies with the test, whichever way it ends (PDEATHSIG) */
-	a->pid = tl_spawn(jbh_bin(), argv, &io);
-	close(io.out);
-	close(io.err);
-	ck_assert_msg(a->pid > 0, "fork: %s", strerror(errno));
-	reg_add(a->pid, a->dir);
+void jbh_restart(struct jbh_agent *a)
+{
+	ck_assert_msg(a->reaped, "restart of agent %d before it was reaped", (int)a->pid);
+	a->reaped = 0;
+	a->status = 0;
+	a->pid = -1;
+	launch(a);
 }
 
 int jbh_alive(struct jbh_agent *a)

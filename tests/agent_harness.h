@@ -69,6 +69,10 @@ void jbh_helper(char *buf, size_t n, const char *name);
 
 /* agent life cycle; all of these ck_assert on failure */
 void jbh_start(struct jbh_agent *a, const struct jbh_opts *o);
+/* After the supervisor was reaped (killed, as check_chaos does): start
+ * it again in the same directory, on the same configuration file, its
+ * stdout and log appended to the same files (systemd's Restart=always) */
+void jbh_restart(struct jbh_agent *a);
 /* every kind READY; timeout_ms is raised to 90 s at least (the BPF load is
  * CPU-bound: slow on a loaded machine, and only bounded, never timed) */
 void jbh_wait_all_ready(struct jbh_agent *a, unsigned timeout_ms);

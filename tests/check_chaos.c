@@ -5,7 +5,8 @@
  * how late it came.
  *
  * One Check test, "chaos" (`make check`: JB_CHAOS_SECONDS=60; `make chaos`:
- * 300 and the same report):
+ * 300 and the same report, then 300 more with JB_CHAOS_SUPERVISOR_S=20,
+ * which `make chaos-supervisor` runs alone):
  *  - The agent runs with jibril's built-in supervision defaults, whatever
  *    they are when the test is built (the point: measure the defaults, before
  *    and after a policy change), the file and stdout printers on and the
@@ -14,10 +15,10 @@
  *    and both back-off bounds. The harness also writes handshake_ms and
  *    stable_ms values of its own, and the parser refuses a key given twice
  *    (so extra_conf cannot undo them); so once it is up, the configuration
- *    is rewritten with no [agent] and no [restart] key at all and reloaded
- *    (SIGHUP applies both sections at once). Reloading alone would not do:
- *    each slot's current back-off starts at the value of the start-up
- *    configuration.
+ *    is rewritten with no [restart] key and no [agent] key but its status
+ *    socket and reloaded (SIGHUP applies both sections at once). Reloading
+ *    alone would not do: each slot's current back-off starts at the value
+ *    of the start-up configuration.
  *  - For JB_CHAOS_SECONDS a chaos thread sends, every 0.2-1 s (random),
  *    SIGKILL or SIGSTOP to a random child of the supervisor: found by parent
  *    pid in /proc, never by kind name; signalled through a pidfd after its
@@ -26,6 +27,19 @@
  *    the supervisor's to find (heartbeat deadline) and replace. Each stopped
  *    child is timed until it is gone; one still there JB_CHAOS_STOP_BOUND_MS
  *    after the stop is a failure of the supervisor's hang detection.
+ *  - With JB_CHAOS_SUPERVISOR_S=N (0, off, by default) the chaos thread
+ *    also SIGKILLs the supervisor itself, N/2 to 3N/2 s (random) after
+ *    the last such kill, once the current one logged "running": our child,
+ *    its start time checked after its pidfd is held. The main thread (it
+ *    alone forks) reaps it and, after 0.5-3 s (systemd's Restart=always),
+ *    starts it again: the same rewritten configuration, the same [bpf]
+ *    pin_dir (/sys/fs/bpf/jbchaos_PID: outside the harness's sweep of
+ *    unheld jbtest* pins, which another suite could run while no
+ *    supervisor holds it), the same log, file printer's file and stdout
+ *    (appended), so the observer and the analysis see one pair of outputs.
+ *    While it is down the chaos thread picks no child; its children must
+ *    end by themselves on the closed socket (a stopped one cannot: it gets
+ *    the SIGKILL systemd's KillMode=mixed would send) within ORPHAN_MS.
  *  - Meanwhile the main thread runs a trigger every JB_CHAOS_TRIGGER_MS, in
  *    turn: a copy of cat reading /etc/shadow (credentials_files_access: the
  *    file_access worker), a copy of true run from /tmp (exec_from_unusual_dir:
@@ -66,6 +80,16 @@
  * arrival lateness of each output is within JB_CHAOS_P99_MS (default 6000: six
  * default cadences, with room for a child and a printer stopped together; 0
  * reports it without asserting).
+ * With supervisor kills: the same, but "alive in every sample" becomes
+ * "every supervisor the test started ended by the test's SIGKILL (and was
+ * dead only after it), the last one exits 0 on SIGTERM"; LOST 0 covers the
+ * triggers made while none ran; DUPLICATED lines are all redelivered (the
+ * same uuid: router.c record_uuid), 0 with a distinct uuid; every restart
+ * logged "running" and resumed the pins (neither replaced nor fresh); no
+ * child outlived its killed supervisor by ORPHAN_MS; the p99 lateness is
+ * only reported (a restart's BPF load takes seconds). The report adds the
+ * kills, restarts, each one's time from the kill to "running" and its log
+ * line saying it resumed.
  *
  * Knobs (environment): JB_CHAOS_SECONDS (60) of chaos, JB_CHAOS_TRIGGER_MS
  * (250) between triggers, JB_CHAOS_SETTLE_S (120) at most to settle after
@@ -76,7 +100,8 @@
  * flows: the records of the exec and connect triggers live in the ordinary
  * (LRU) maps, and while a worker kind is down the whole host's activity can
  * evict them before its replacement looks (the report shows the kernel's
- * loss counters); a larger factor tells that apart from supervision.
+ * loss counters); a larger factor tells that apart from supervision;
+ * JB_CHAOS_SUPERVISOR_S (0: off) the mean seconds between supervisor kills.
  *
  * Invariants: every loop is bounded in count and in time; every wait polls
  * a condition against a deadline (the 100 ms sampling period and the final
@@ -95,6 +120,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -115,12 +141,16 @@
 #define MAX_STOPPED 4096
 #define NPRINTERS 2
 #define MARK "jbcm"
+#define MAX_SUPS 1024		/* supervisors one run may start */
+#define SUP_REAP_MS 5000	/* a SIGKILLed supervisor is reaped within this */
+#define ORPHAN_MS 5000		/* a killed supervisor's children end by themselves within this */
+#define ORPHANS_MAX 64
 
 /* --- settings (environment) ---------------------------------------------- */
 
 static struct {
 	unsigned chaos_s, trigger_ms, settle_s, p99_ms, stop_bound_ms;
-	unsigned seed, maps_x;
+	unsigned seed, maps_x, sup_s;
 } cfg;
 
 static struct jb_config def; /* jibril's built-in defaults */
@@ -150,6 +180,7 @@ static void read_settings(void)
 	cfg.p99_ms = env_uint("JB_CHAOS_P99_MS", 6000, 0, 3600000);
 	cfg.stop_bound_ms = env_uint("JB_CHAOS_STOP_BOUND_MS", 20000, 1000, 3600000);
 	cfg.maps_x = env_uint("JB_CHAOS_MAPS_X", 1, 1, 64);
+	cfg.sup_s = env_uint("JB_CHAOS_SUPERVISOR_S", 0, 0, 86400);
 	cfg.seed = env_uint("JB_CHAOS_SEED", (unsigned)time(NULL) ^ (unsigned)getpid(), 0,
 			    UINT_MAX);
 }
@@ -172,6 +203,7 @@ struct trigger {
 	int tk;
 	pid_t pid;
 	int ran_ok;
+	int down;		/* started while no supervisor was running */
 	uint64_t start_mono, start_real;
 	char exe[PATH_MAX];
 	/* filled by analyse() */
@@ -240,8 +272,32 @@ static struct {
 	unsigned ticks, kill, stop, none_found, raced;
 	unsigned by_kind[JBH_MAX_KIDS + 1][2]; /* last row: not yet exec'd (comm "jibril") */
 	unsigned stopped_gone, stopped_over_bound, stopped_pending, conted_at_end;
+	unsigned stopped_orphaned; /* still stopped when their supervisor was killed */
 	unsigned *gone_ms;
 } chaos;
+
+/* Supervisor kills (JB_CHAOS_SUPERVISOR_S): one row per supervisor the
+ * test started, the current one last (under mu). The chaos thread alone
+ * sets sup_down (just before its SIGKILL), the main thread alone clears it
+ * (once it started the next one): while it is clear, the last row's pid
+ * is the running supervisor. */
+struct suprun {
+	pid_t pid;
+	unsigned long long start;	/* /proc start time: a reused pid is not it */
+	uint64_t started, running, all_ready, killed; /* monotonic ms; 0: not (yet) */
+	unsigned ready_kinds;		/* bit k: kind k was READY under it */
+	int status;			/* wait status once reaped */
+	unsigned resumed, replaced, fresh; /* its start-up lines about the pins */
+	char resumed_line[200];
+};
+static struct suprun sups[MAX_SUPS];
+static int nsups, sup_down;
+static uint64_t restart_at, chaos_t0;
+static struct tl_child orphans[ORPHANS_MAX]; /* the killed one's children */
+static int norphans;
+static struct {
+	unsigned kills, not_ours, orphans_ended, orphans_stopped, orphans_over, turns_down;
+} supk;
 
 /* --- small helpers ---------------------------------------------------------- */
 
@@ -371,8 +427,21 @@ static void on_log_line(char *line, void *arg)
 	unsigned long long ev, fl;
 	const char *kl;
 
+	struct suprun *r = nsups ? &sups[nsups - 1] : NULL;
+
 	for (size_t i = 0; i < NLOSS; i++)
 		loss_seen[i] += strstr(line, loss_lines[i]) != NULL;
+	/* start-up lines: only the last supervisor started writes any */
+	if (r && (kl = strstr(line, "resumed the maps pinned under "))) {
+		if (!r->resumed++)
+			snprintf(r->resumed_line, sizeof(r->resumed_line), "%s", kl);
+	} else if (r && strstr(line, "pinned under ") && strstr(line, "replaced")) {
+		r->replaced++;
+	} else if (r && strstr(line, "maps and links pinned under ")) {
+		r->fresh++;
+	} else if (r && !r->running && strstr(line, " running: cadence ")) {
+		r->running = jbh_now_ms();
+	}
 	if ((kl = strstr(line, "kernel loss so far: ")) &&
 	    sscanf(kl, "kernel loss so far: %llu records evicted before any query saw them, "
 		   "%llu changed links", &ev, &fl) == 2) {
@@ -394,6 +463,9 @@ static void on_log_line(char *line, void *arg)
 				continue;
 			q = arrow + 4;
 			if (!strncmp(q, "READY", 5) && (q[5] == '\0' || q[5] == ':')) {
+				if (r && (r->ready_kinds |= 1U << k) == (1U << A.nkinds) - 1 &&
+				    !r->all_ready)
+					r->all_ready = jbh_now_ms();
 				kst[k].ready = 1;
 				kst[k].pid = (pid_t)pid;
 				kst[k].readies++;
@@ -505,7 +577,9 @@ static void observe_once(void)
 	pthread_mutex_lock(&mu);
 	tail_poll(&log_tail, on_log_line, NULL);
 	samples_all++;
-	if (tl_proc_stat(A.pid, &st) < 0 || st.state == 'Z' || st.state == 'X')
+	/* dead while no kill of ours is under way */
+	if (!sup_down && (tl_proc_stat(sups[nsups - 1].pid, &st) < 0 || st.state == 'Z' ||
+			  st.state == 'X'))
 		sup_dead_samples++;
 	if (chaos_on) {
 		for (int k = 0; k < A.nkinds; k++) {
@@ -535,8 +609,9 @@ static void *observer(void *arg)
 
 /* --- chaos ----------------------------------------------------------------- */
 
-/* the pidfd of k if it is still that child of the supervisor, else -1 */
-static int pin_kid(const struct tl_child *k)
+/* the pidfd of k if it is still that child of parent (0: of anyone, an
+ * orphan), else -1 */
+static int pin_kid(const struct tl_child *k, pid_t parent)
 {
 	struct tl_stat st;
 	int pfd = pidfd_open(k->pid, 0);
@@ -544,8 +619,8 @@ static int pin_kid(const struct tl_child *k)
 	if (pfd < 0)
 		return -1;
 	/* checked after the pidfd is held: a recycled pid shows another start */
-	if (tl_proc_stat(k->pid, &st) < 0 || st.ppid != A.pid || st.start != k->st.start ||
-	    k->pid == A.pid || st.state == 'Z') {
+	if (tl_proc_stat(k->pid, &st) < 0 || (parent && st.ppid != parent) ||
+	    st.start != k->st.start || k->pid == parent || st.state == 'Z') {
 		close(pfd);
 		return -1;
 	}
@@ -570,7 +645,7 @@ static void watch_stopped(uint64_t now)
 		struct tl_stat st;
 
 		if (s->done)
-			continue;
+			continue; /* 3: its supervisor was killed first (supk) */
 		if (tl_proc_stat(s->pid, &st) < 0 || st.start != s->start || st.state == 'Z' ||
 		    st.state == 'X') {
 			s->done = 1;
@@ -584,32 +659,98 @@ static void watch_stopped(uint64_t now)
 	}
 }
 
+/* the next supervisor kill: N/2 to 3N/2 s from now (N = JB_CHAOS_SUPERVISOR_S) */
+static uint64_t next_sup_kill(uint64_t now, unsigned *seed)
+{
+	return now + cfg.sup_s * 500ULL + rnd(seed) % (cfg.sup_s * 1000U + 1);
+}
+
+/* SIGKILL the running supervisor, once it has said "running" (a kill
+ * before would measure nothing): checked like a child (our child, its
+ * start time) after its pidfd is held. Its children are noted for the
+ * main thread, which restarts it after 0.5-3 s. 1 if killed. */
+static int kill_supervisor(uint64_t now, unsigned *seed)
+{
+	struct tl_child sup;
+	struct tl_stat st;
+	int pfd, ok;
+
+	pthread_mutex_lock(&mu);
+	ok = !sup_down && sups[nsups - 1].running && nsups < MAX_SUPS;
+	sup.pid = sups[nsups - 1].pid;
+	sup.st.start = sups[nsups - 1].start;
+	pthread_mutex_unlock(&mu);
+	if (!ok || (pfd = pidfd_open(sup.pid, 0)) < 0)
+		return 0;
+	if (tl_proc_stat(sup.pid, &st) < 0 || st.ppid != getpid() || st.start != sup.st.start ||
+	    st.state == 'Z') {
+		close(pfd);
+		return 0; /* dead already: the main thread finds that no kill of ours */
+	}
+	pthread_mutex_lock(&mu);
+	norphans = tl_proc_children_stat(sup.pid, orphans, ORPHANS_MAX);
+	sup_down = 1;
+	restart_at = now + 500 + rnd(seed) % 2501;
+	sups[nsups - 1].killed = now;
+	pthread_mutex_unlock(&mu);
+	ok = pidfd_send_signal(pfd, SIGKILL, NULL, 0) == 0;
+	close(pfd);
+	if (!ok) {
+		pthread_mutex_lock(&mu);
+		sup_down = 0;
+		sups[nsups - 1].killed = 0;
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
+	supk.kills++;
+	/* its stopped children are not the supervisor's to replace now */
+	for (int i = 0; i < nstopped; i++)
+		if (!stopped[i].done) {
+			stopped[i].done = 3;
+			chaos.stopped_orphaned++;
+		}
+	return 1;
+}
+
 static void *chaos_thread(void *arg)
 {
 	unsigned seed = cfg.seed ? cfg.seed : 1;
 	uint64_t end = *(uint64_t *)arg, next = jbh_now_ms() + 200 + rnd(&seed) % 801;
+	uint64_t next_sup = cfg.sup_s ? next_sup_kill(jbh_now_ms(), &seed) : UINT64_MAX;
 
 	while (!chaos_stop && jbh_now_ms() < end) {
 		struct tl_child kids[64];
-		int n, sig, pfd, row;
+		int n, sig, pfd, row, down;
 		struct tl_child *k;
+		pid_t sup;
 		uint64_t now = jbh_now_ms();
 
 		watch_stopped(now);
+		if (now >= next_sup && kill_supervisor(now, &seed))
+			next_sup = next_sup_kill(now, &seed);
 		if (now < next) {
 			jbh_sleep_ms((unsigned)(next - now < 20 ? next - now : 20));
 			continue;
 		}
 		next = now + 200 + rnd(&seed) % 801;
 		chaos.ticks++;
-		n = tl_proc_children_stat(A.pid, kids, 64);
+		pthread_mutex_lock(&mu);
+		down = sup_down;
+		sup = sups[nsups - 1].pid;
+		pthread_mutex_unlock(&mu);
+		if (down) {
+			/* its children are no one's: theirs is to end by themselves */
+			supk.turns_down++;
+			continue;
+		}
+		n = tl_proc_children_stat(sup, kids, 64);
 		if (n == 0) {
 			chaos.none_found++;
 			continue;
 		}
 		k = &kids[rnd(&seed) % (unsigned)n];
 		sig = rnd(&seed) % 2 ? SIGKILL : SIGSTOP;
-		if ((pfd = pin_kid(k)) < 0) {
+		if ((pfd = pin_kid(k, sup)) < 0) {
 			chaos.raced++;
 			continue;
 		}
@@ -678,6 +819,9 @@ static void run_trigger(int seq)
 
 	t->start_mono = jbh_now_ms();
 	t->start_real = jbh_real_ms();
+	pthread_mutex_lock(&mu);
+	t->down = sup_down || !sups[nsups - 1].running;
+	pthread_mutex_unlock(&mu);
 	t->pid = jbh_spawn(t->exe, av, NULL);
 	st = jbh_wait_exit(t->pid, TRIGGER_EXIT_MS);
 	/* tcpconn: 0 connected, 1 refused; both are the behaviour */
@@ -849,6 +993,50 @@ static void print_lat(const char *what, unsigned *v, unsigned n)
 	       pct(v, n, 50) / 1000.0, pct(v, n, 99) / 1000.0, pct(v, n, 100) / 1000.0, n);
 }
 
+/* the supervisor kills: what each restart took and what it did with the pins */
+static void report_sup(void)
+{
+	unsigned down = 0, found[NPRINTERS] = {0}, up[MAX_SUPS], nup = 0, rdy[MAX_SUPS], nrdy = 0;
+
+	for (int i = 0; i < ntrig; i++) {
+		down += trig[i].down && trig[i].ran_ok;
+		for (int p = 0; p < NPRINTERS; p++)
+			found[p] += trig[i].down && trig[i].ran_ok && trig[i].lines[p] > 0;
+	}
+	for (int i = 1; i < nsups; i++)
+		if (sups[i].running && sups[i - 1].killed) {
+			up[nup++] = (unsigned)(sups[i].running - sups[i - 1].killed);
+			if (sups[i].all_ready)
+				rdy[nrdy++] = (unsigned)(sups[i].all_ready - sups[i - 1].killed);
+		}
+	printf("  supervisor kills (JB_CHAOS_SUPERVISOR_S=%u): %u, restarts %d, killed by another "
+	       "hand %u; chaos turns while it was down %u\n", cfg.sup_s, supk.kills, nsups - 1,
+	       supk.not_ours, supk.turns_down);
+	printf("    kill to the next one's \"running\": p50 %.1f s, max %.1f s (%u); to every "
+	       "kind READY under it: p50 %.1f s, max %.1f s (%u)\n", pct(up, nup, 50) / 1000.0,
+	       pct(up, nup, 100) / 1000.0, nup, pct(rdy, nrdy, 50) / 1000.0,
+	       pct(rdy, nrdy, 100) / 1000.0, nrdy);
+	printf("    the killed ones' children: %u ended by themselves, %u stopped ones SIGKILLed "
+	       "as systemd would, %u still ran %u ms later (stopped by us before the kill: %u)\n",
+	       supk.orphans_ended, supk.orphans_stopped, supk.orphans_over, ORPHAN_MS,
+	       chaos.stopped_orphaned);
+	printf("    triggers while no supervisor was running (kill to \"running\"): %u; found "
+	       "in file %u, stdout %u\n", down, found[0], found[1]);
+	for (int i = 1; i < nsups; i++) {
+		const struct suprun *r = &sups[i], *prev = &sups[i - 1];
+
+		printf("    restart %d: killed %.1f s into the chaos, started after %.1f s, "
+		       "\"running\" after %.1f s, all READY after %.1f s: %s%s%s\n", i,
+		       ((long long)prev->killed - (long long)chaos_t0) / 1000.0,
+		       (r->started - prev->killed) / 1000.0,
+		       r->running ? (r->running - prev->killed) / 1000.0 : -1.0,
+		       r->all_ready ? (r->all_ready - prev->killed) / 1000.0 : -1.0,
+		       r->resumed == 1 && !r->replaced && !r->fresh ? "" : "NOT RESUMED: ",
+		       r->replaced ? "replaced " : r->fresh ? "fresh pins " : "",
+		       r->resumed ? r->resumed_line : "(no line saying it resumed)");
+	}
+}
+
 static void report(void)
 {
 	unsigned bykind[TK_N] = {0};
@@ -915,8 +1103,10 @@ static void report(void)
 	       "maps): %llu records evicted before any query saw them, %llu changed links "
 	       "whose file was evicted (%u warnings)\n", kloss_evicted, kloss_links,
 	       loss_seen[3]);
-	printf("  supervisor: dead in %u of %u samples; wait status on SIGTERM 0x%x\n",
-	       (unsigned)sup_dead_samples, (unsigned)samples_all, A.status);
+	printf("  supervisor: dead in %u of %u samples without a kill of ours; wait status on "
+	       "SIGTERM 0x%x\n", (unsigned)sup_dead_samples, (unsigned)samples_all, A.status);
+	if (cfg.sup_s)
+		report_sup();
 	fflush(stdout);
 }
 
@@ -948,8 +1138,9 @@ static void use_default_supervision(void)
 	f = fopen(tmp, "w");
 	ck_assert_msg(f != NULL, "%s: %s", tmp, strerror(errno));
 	fprintf(f,
-		"# written by tests/check_chaos.c: no [agent] or [restart] key, so every\n"
-		"# cadence, deadline and back-off is jibril's built-in default\n"
+		"# written by tests/check_chaos.c: no [restart] key and no [agent] key but\n"
+		"# the status socket, so every cadence, deadline and back-off is jibril's\n"
+		"# built-in default; a restarted supervisor reads this file too\n"
 		"%s"
 		"[printers]\n"
 		"stdout = yes\n"
@@ -958,8 +1149,12 @@ static void use_default_supervision(void)
 		"fault_hooks = no\n"
 		"[audit]\n"
 		"file = %s\n"
-		"key = %s\n",
-		maps_conf, A.events, A.audit, A.audit_key);
+		"key = %s\n"
+		"[agent]\n"
+		"status_socket = %s\n"
+		"[bpf]\n"
+		"pin_dir = %s\n",
+		maps_conf, A.events, A.audit, A.audit_key, A.status_sock, A.pin_dir);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_int_eq(chmod(tmp, 0600), 0); /* a reload refuses one others may write */
 	ck_assert_msg(rename(tmp, A.conf) == 0, "rename %s: %s", tmp, strerror(errno));
@@ -968,6 +1163,155 @@ static void use_default_supervision(void)
 		      "the agent did not reload %s (log %s)", A.conf, A.log);
 	ck_assert_msg(!jbh_log_has(&A, "SIGHUP: changes to"),
 		      "the reload changed more than [agent] and [restart] (log %s)", A.log);
+}
+
+/* --- supervisor kills: the restart (main thread: it forks) ----------------- */
+
+static int orphan_there(const struct tl_child *k)
+{
+	struct tl_stat st;
+
+	return tl_proc_stat(k->pid, &st) == 0 && st.start == k->st.start && st.state != 'Z' &&
+	       st.state != 'X';
+}
+
+static void orphan_kill(const struct tl_child *k)
+{
+	int pfd = pin_kid(k, 0);
+
+	if (pfd >= 0) {
+		pidfd_send_signal(pfd, SIGKILL, NULL, 0);
+		close(pfd);
+	}
+}
+
+/* The killed supervisor's children end by themselves once they read its
+ * closed socket. A stopped one cannot: it gets the SIGKILL systemd's
+ * KillMode=mixed sends what is left of the unit before a restart (there
+ * after TimeoutStopSec, here at once). One still running ORPHAN_MS later
+ * outlived its supervisor: counted, and killed. */
+static void end_orphans(const struct tl_child *o, int n)
+{
+	uint64_t deadline = jbh_now_ms() + ORPHAN_MS;
+	int left = n, stopped_seen[ORPHANS_MAX] = {0};
+
+	while (left > 0 && jbh_now_ms() < deadline) {
+		left = 0;
+		for (int i = 0; i < n; i++) {
+			struct tl_stat st;
+
+			if (!orphan_there(&o[i]))
+				continue;
+			if (tl_proc_stat(o[i].pid, &st) == 0 && (st.state == 'T' || st.state == 't')) {
+				if (!stopped_seen[i]++)
+					supk.orphans_stopped++;
+				orphan_kill(&o[i]);
+			}
+			left++;
+		}
+		if (left)
+			jbh_sleep_ms(20);
+	}
+	for (int i = 0; i < n; i++) {
+		if (!orphan_there(&o[i])) {
+			supk.orphans_ended += !stopped_seen[i];
+			continue;
+		}
+		supk.orphans_over++;
+		fprintf(stderr, "chaos: %s %d still runs %u ms after its supervisor was killed\n",
+			o[i].st.comm, (int)o[i].pid, ORPHAN_MS);
+		orphan_kill(&o[i]);
+	}
+}
+
+/* In the main loop: reap a supervisor the chaos thread killed and start
+ * the next, same configuration, pins and outputs, once its delay is over.
+ * -1 when the supervisor died without a kill of ours. */
+static int sup_tend(void)
+{
+	struct tl_child o[ORPHANS_MAX];
+	struct suprun *r;
+	struct tl_stat st = {0};
+	int down, n;
+	uint64_t due;
+
+	pthread_mutex_lock(&mu);
+	down = sup_down;
+	due = restart_at;
+	pthread_mutex_unlock(&mu);
+	if (!down) {
+		if (jbh_alive(&A))
+			return 0;
+		pthread_mutex_lock(&mu);
+		down = sup_down; /* a kill of ours may have come meanwhile */
+		due = restart_at;
+		pthread_mutex_unlock(&mu);
+		if (!down) {
+			supk.not_ours++;
+			return -1;
+		}
+	}
+	if (jbh_now_ms() < due)
+		return 0;
+	if (!A.reaped) {
+		A.status = jbh_wait_exit(A.pid, SUP_REAP_MS);
+		A.reaped = 1;
+	}
+	pthread_mutex_lock(&mu);
+	r = &sups[nsups - 1];
+	r->status = A.status;
+	supk.not_ours += !(r->killed && A.status != -1 && WIFSIGNALED(A.status) &&
+			   WTERMSIG(A.status) == SIGKILL);
+	n = norphans;
+	memcpy(o, orphans, sizeof(o));
+	pthread_mutex_unlock(&mu);
+	end_orphans(o, n);
+
+	pthread_mutex_lock(&mu);
+	r = &sups[nsups++]; /* the log lines from now on are the new one's */
+	memset(r, 0, sizeof(*r));
+	r->started = jbh_now_ms();
+	pthread_mutex_unlock(&mu);
+	jbh_restart(&A);
+	tl_proc_stat(A.pid, &st);
+	pthread_mutex_lock(&mu);
+	r->pid = A.pid;
+	r->start = st.start;
+	sup_down = 0;
+	pthread_mutex_unlock(&mu);
+	return 0;
+}
+
+/* Supervisor kills use a pin directory of their own, outside the
+ * harness's sweep of unheld jbtest* directories: another suite's sweep
+ * must not remove it while no supervisor holds it (between a kill and
+ * the restart's lock). The suite removes it after the test, and at
+ * start what a killed check_chaos left (its pid in the name is gone). */
+#define CHAOS_PINS "/sys/fs/bpf/jbchaos_"
+static pid_t suite_pid;
+
+static void chaos_pin_dir(char *buf, size_t n, pid_t pid)
+{
+	snprintf(buf, n, CHAOS_PINS "%d", (int)pid);
+}
+
+static void unpin_dead_chaos(void)
+{
+	DIR *d = opendir("/sys/fs/bpf");
+	struct dirent *de;
+
+	while (d && (de = readdir(d)) != NULL) {
+		char path[512];
+		int pid;
+
+		if (sscanf(de->d_name, "jbchaos_%d", &pid) != 1 || pid <= 0 ||
+		    (kill(pid, 0) == 0 || errno != ESRCH))
+			continue;
+		snprintf(path, sizeof(path), "/sys/fs/bpf/%s", de->d_name);
+		jbh_unpin(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 static int all_ready(void)
@@ -989,7 +1333,7 @@ static void cont_stopped(void)
 	for (int i = 0; i < n; i++) {
 		int pfd;
 
-		if (kids[i].st.state != 'T' || (pfd = pin_kid(&kids[i])) < 0)
+		if (kids[i].st.state != 'T' || (pfd = pin_kid(&kids[i], A.pid)) < 0)
 			continue;
 		if (pidfd_send_signal(pfd, SIGCONT, NULL, 0) == 0)
 			chaos.conted_at_end++;
@@ -1012,6 +1356,13 @@ START_TEST(test_chaos)
 	o.backoff_max_ms = def.backoff_max_ms;
 	make_maps_conf();
 	o.extra_conf = maps_conf[0] ? maps_conf : NULL;
+	if (cfg.sup_s) {
+		static char pins[128];
+
+		chaos_pin_dir(pins, sizeof(pins), suite_pid);
+		jbh_unpin(pins);
+		o.pin_dir = pins;
+	}
 
 	run_id = (unsigned)getpid();
 	maxtrig = (int)((uint64_t)cfg.chaos_s * 1000 / cfg.trigger_ms + 16);
@@ -1021,7 +1372,17 @@ START_TEST(test_chaos)
 	make_dirs();
 
 	jbh_start(&A, &o);
+	nsups = 1;
+	sups[0].pid = A.pid;
+	sups[0].started = jbh_now_ms();
+	{
+		struct tl_stat st = {0};
+
+		tl_proc_stat(A.pid, &st);
+		sups[0].start = st.start;
+	}
 	jbh_wait_all_ready(&A, READY_MS);
+	sups[0].running = jbh_now_ms(); /* the observer reads its line later */
 	use_default_supervision();
 	log_tail.path = A.log;
 	out_tail[0].path = A.events;
@@ -1030,13 +1391,16 @@ START_TEST(test_chaos)
 	ck_assert_int_eq(pthread_create(&th_obs, NULL, observer, &obs_end), 0);
 
 	/* chaos and triggers */
-	chaos_end = jbh_now_ms() + cfg.chaos_s * 1000ULL;
+	chaos_t0 = jbh_now_ms();
+	chaos_end = chaos_t0 + cfg.chaos_s * 1000ULL;
 	chaos_on = 1;
 	ck_assert_int_eq(pthread_create(&th_chaos, NULL, chaos_thread, &chaos_end), 0);
 	next = jbh_now_ms();
 	while (jbh_now_ms() < chaos_end && ntrig < maxtrig) {
 		uint64_t now = jbh_now_ms();
 
+		if (cfg.sup_s && sup_tend() < 0)
+			break; /* died without a kill of ours: reported below */
 		if (now < next) {
 			jbh_sleep_ms((unsigned)(next - now));
 			continue;
@@ -1047,6 +1411,10 @@ START_TEST(test_chaos)
 	chaos_stop = 1;
 	pthread_join(th_chaos, NULL);
 	chaos_on = 0;
+	/* a supervisor killed last is started again (3 s of delay at most) */
+	for (uint64_t end = jbh_now_ms() + 3000 + ORPHAN_MS + SUP_REAP_MS + 5000;
+	     cfg.sup_s && sup_down && !supk.not_ours && jbh_now_ms() < end; jbh_sleep_ms(50))
+		sup_tend();
 	watch_stopped(jbh_now_ms());
 	for (int i = 0; i < nstopped; i++)
 		chaos.stopped_pending += !stopped[i].done;
@@ -1055,7 +1423,7 @@ START_TEST(test_chaos)
 	/* settle: every kind READY again, every trigger in both outputs */
 	settle_end = jbh_now_ms() + cfg.settle_s * 1000ULL;
 	want = (unsigned)(ntrig - trig_failed) * NPRINTERS;
-	while (jbh_now_ms() < settle_end && !(all_ready() && analyse(0) >= want))
+	while (jbh_now_ms() < settle_end && jbh_alive(&A) && !(all_ready() && analyse(0) >= want))
 		jbh_sleep_ms(200);
 	printf("chaos: settled in %.1f s: every kind READY %s, %u of %u detections printed\n",
 	       (jbh_now_ms() - chaos_end) / 1000.0, all_ready() ? "yes" : "NO", analyse(0), want);
@@ -1109,6 +1477,21 @@ START_TEST(test_chaos)
 		      ntrig);
 	ck_assert_msg(sup_dead_samples == 0, "the supervisor was dead in %u samples",
 		      (unsigned)sup_dead_samples);
+	ck_assert_msg(supk.not_ours == 0, "%u supervisors ended without a SIGKILL of the test",
+		      supk.not_ours);
+	if (cfg.sup_s) {
+		ck_assert_msg(supk.kills > 0 || cfg.chaos_s < cfg.sup_s * 3 / 2,
+			      "no supervisor kill in %u s (JB_CHAOS_SUPERVISOR_S=%u)", cfg.chaos_s,
+			      cfg.sup_s);
+		ck_assert_msg(supk.orphans_over == 0, "%u children still ran %u ms after their "
+			      "supervisor was killed", supk.orphans_over, ORPHAN_MS);
+		for (int i = 1; i < nsups; i++)
+			ck_assert_msg(sups[i].running && sups[i].resumed == 1 && !sups[i].replaced &&
+				      !sups[i].fresh, "restart %d did not resume the pins (running %s, "
+				      "resumed %u, replaced %u, fresh %u; log %s)", i,
+				      sups[i].running ? "yes" : "no", sups[i].resumed,
+				      sups[i].replaced, sups[i].fresh, A.log);
+	}
 	ck_assert_msg(chaos.stopped_over_bound == 0,
 		      "%u stopped children were still there %u ms later: hang detection failed",
 		      chaos.stopped_over_bound, cfg.stop_bound_ms);
@@ -1120,8 +1503,13 @@ START_TEST(test_chaos)
 			      "agent started)", tal[p].lost, tal[p].ran, pname[p], kloss_evicted);
 		ck_assert_msg(tal[p].wrong == 0, "%u WRONGLY ATTRIBUTED detections in the %s "
 			      "printer's output", tal[p].wrong, pname[p]);
+		/* a supervisor restart repeats what was printed before the
+		 * kill with its uuid (router.c record_uuid), never anew */
+		ck_assert_msg(!cfg.sup_s || tal[p].distinct == 0, "%u DUPLICATED lines with a "
+			      "distinct uuid in the %s printer's output", tal[p].distinct, pname[p]);
 	}
-	for (int p = 0; p < NPRINTERS && cfg.p99_ms; p++) {
+	/* with supervisor kills, a restart's BPF load takes seconds: reported only */
+	for (int p = 0; p < NPRINTERS && cfg.p99_ms && !cfg.sup_s; p++) {
 		unsigned p99 = pct(late[p], tal[p].nlate, 99);
 
 		ck_assert_msg(p99 <= cfg.p99_ms, "p99 lateness in the %s printer's output is "
@@ -1133,7 +1521,11 @@ END_TEST
 
 static void sweep(void)
 {
+	char pins[128];
+
 	jbh_kill_leftovers();
+	chaos_pin_dir(pins, sizeof(pins), suite_pid);
+	jbh_unpin(pins); /* a failed test's; a clean stop removed it already */
 }
 
 int main(void)
@@ -1145,6 +1537,8 @@ int main(void)
 
 	jbh_main_init("check_chaos");
 	read_settings();
+	suite_pid = getpid();
+	unpin_dead_chaos();
 	/* start-up, chaos, settling, the quiet window, the stop, and slack */
 	tcase_set_timeout(t, (double)cfg.chaos_s + cfg.settle_s + 120);
 	tcase_add_unchecked_fixture(t, NULL, sweep);
