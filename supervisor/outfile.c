@@ -39,7 +39,8 @@
  *    acknowledged: before the next child, the supervisor cuts that
  *    fragment from the file (the file printer's, or stdout when it is a
  *    regular file), so the output stays one JSON object per line and the
- *    line comes again whole (sup_outfile_mend);
+ *    line comes again whole (sup_outfile_mend); at start-up too, for the
+ *    file printer's file (the printer of a supervisor killed with it);
  *  - nothing is restarted once shutdown began: what is pending waits for
  *    the next start (a file over its size is rotated before the first
  *    child) or the next SIGUSR1.
@@ -271,9 +272,9 @@ void sup_outfile_mend(struct sup *s, struct sup_proc *p)
 				  "that could not be cut (%s)", p->kind->name,
 				  cut < 0 ? "no line end near the end" : strerror(errno));
 		else
-			log_warnx("%s printer: it ended inside a write; the %lld bytes of the line it "
-				  "had begun are cut from its output (the line was not acknowledged: "
-				  "the next printer writes it whole)", p->kind->name,
+			log_warnx("%s printer: its output ends inside a line (a printer killed inside "
+				  "a write); the %lld bytes of it are cut (the line was not "
+				  "acknowledged: the next printer writes it whole)", p->kind->name,
 				  (long long)(st.st_size - cut));
 	}
 	close(rfd);

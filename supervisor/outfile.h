@@ -33,9 +33,10 @@ void sup_outfile_ready(struct sup *s, struct sup_proc *p);
 void sup_outfile_gone(struct sup *s, struct sup_proc *p);
 void sup_outfile_drain(struct sup *s, struct sup_proc *p);
 
-/* A printer ended (any printer: procs.c, before its gone hooks): when its
- * output (the file printer's file, or stdout when it is a regular file)
- * ends inside a line, that unacknowledged fragment is cut off. */
+/* A printer ended (any printer: procs.c, before its gone hooks), or the
+ * file printer's file was opened at start-up: when its output (that file,
+ * or stdout when it is a regular file) ends inside a line, that
+ * unacknowledged fragment is cut off. */
 void sup_outfile_mend(struct sup *s, struct sup_proc *p);
 
 /* The rotation itself, in the directory dfd: NAME.K beyond keep removed,

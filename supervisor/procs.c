@@ -247,6 +247,8 @@ int sup_procs_init(struct sup *s)
 				log_warnx("%s printer: %s", k->name, err);
 				return -1;
 			}
+			/* a line the printer of an agent killed meanwhile had begun */
+			sup_outfile_mend(s, p);
 			sup_outfile_start(s, p); /* already over its size: rotated now */
 		}
 		if ((k->settings || jb_config_privacy(&s->cfg, i)) && s->kinds == jb_kinds) {

@@ -13,7 +13,10 @@
  *    put there while the printer is stopped, then the printer killed) no
  *    longer holds the fragment once the next printer is READY, every line
  *    is a JSON object, the log says what was cut, and a detection after it
- *    is printed whole.
+ *    is printed whole;
+ *  - the same in the file printer's file when the supervisor is killed
+ *    with its printer (SIGKILL, then a restart on the same outputs): the
+ *    next supervisor cuts the fragment at start-up, before its printer.
  * Not root or no BPF: "SKIP:" and exit 77.
  */
 #include <check.h>
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent_harness.h"
@@ -66,6 +70,20 @@ static void tear(const char *kind)
 
 static void nothing(const char *kind) {}
 
+/* lines of the supervisor's log (all its starts) that hold needle */
+static int log_count(const char *needle)
+{
+	char *log = jbh_log_read(&A), *at = log;
+	int n = 0;
+
+	while ((at = strstr(at, needle)) != NULL) {
+		n++;
+		at += strlen(needle);
+	}
+	free(log);
+	return n;
+}
+
 /* a detection seen whole in both outputs (the harness asserts that every
  * line it reads is a JSON object) */
 static void detection_in_both(void)
@@ -103,8 +121,8 @@ START_TEST(test_torn_line_cut)
 		ck_assert_msg(after && after_len >= before_len && !memcmp(before, after, before_len),
 			      "%s: the output changed under its replaced printer (%zu -> %zu bytes)",
 			      k, before_len, after ? after_len : 0);
-		ck_assert_msg(!jbh_log_has(&A, "cut from its output"), "a cut in a good file: log %s",
-			      A.log);
+		ck_assert_msg(!jbh_log_has(&A, "its output ends inside a line"),
+			      "a cut in a good file: log %s", A.log);
 		free(before);
 		free(after);
 	}
@@ -121,10 +139,36 @@ START_TEST(test_torn_line_cut)
 		ck_assert_msg(all[len - 1] == '\n', "%s: the output still ends inside a line", k);
 		free(all);
 	}
-	ck_assert_msg(jbh_log_has(&A, "file printer: it ended inside a write"),
+	ck_assert_msg(jbh_log_has(&A, "file printer: its output ends inside a line"),
 		      "no line saying what was cut from the file (log %s)", A.log);
-	ck_assert_msg(jbh_log_has(&A, "stdout printer: it ended inside a write"),
+	ck_assert_msg(jbh_log_has(&A, "stdout printer: its output ends inside a line"),
 		      "no line saying what was cut from stdout (log %s)", A.log);
+	detection_in_both();
+
+	/* the printer and its supervisor killed together (the printer inside
+	 * a write): the next supervisor cuts the fragment before its printer */
+	{
+		pid_t printer = jbh_child_pid(&A, "file");
+		size_t len;
+		char *all;
+		int st;
+
+		ck_assert(printer > 0 && kill(printer, SIGSTOP) == 0);
+		tear("file");
+		ck_assert_int_eq(kill(A.pid, SIGKILL), 0);
+		ck_assert_int_eq(kill(printer, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(A.pid, &st, 0), A.pid);
+		A.reaped = 1;
+		A.status = st;
+		jbh_restart(&A);
+		jbh_wait_all_ready(&A, READY_MS);
+		all = jbh_slurp(A.events, &len);
+		ck_assert_msg(all && !memmem(all, len, "torn-by-a-kill", 14),
+			      "the fragment a killed agent's printer left is still in %s", A.events);
+		free(all);
+		ck_assert_msg(log_count("file printer: its output ends inside a line") >= 2,
+			      "no line saying what was cut at start-up (log %s)", A.log);
+	}
 	detection_in_both();
 	jbh_stop(&A, STOP_MS);
 }
