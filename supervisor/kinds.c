@@ -8,8 +8,9 @@
  * jibril.conf enables it ([workers] or [printers] <name>), what a worker
  * walks and which recipe mechanisms it runs, a printer's output, and the
  * hooks below. common/child_main.c dispatches --kind through it, config.c
- * derives its keys from it, procs.c makes a slot per enabled row. Adding a kind is adding a row here and the file
- * that implements it (docs/ARCHITECTURE.md, "Adding a kind").
+ * derives its keys from it, procs.c makes a slot per enabled row. Adding a
+ * kind is adding a row here and the file that implements it
+ * (docs/ARCHITECTURE.md, "Adding a kind").
  *
  * Invariants:
  *  - names are unique and valid config keys (a-z, 0-9, _), at most
