@@ -292,18 +292,20 @@ END_TEST
 /* The installed jibril.conf loads, with the installed recipe directory
  * (its path moved into DESTDIR), and that directory's mode is one the
  * agent accepts: the same directory opened to group is refused. */
-START_TEST(test_installed_config_loads)
+/* Install into a new DESTDIR (dest), and write there, as etc/jibril/NAME
+ * (conf), the installed jibril.conf with its recipe directory (rdir) moved
+ * into DESTDIR; bin: the installed supervisor. */
+static void installed_conf(char *dest, size_t dlen, const char *name, char *conf, char *rdir,
+			   char *bin, size_t len)
 {
-	char dest[64], conf[512], rdir[512], bin[512], *text, *out, *p;
-	char *argv[] = {bin, "--check-config", conf, NULL};
+	char *text, *p;
 	FILE *f;
-	int st;
 
-	mkdest(dest, sizeof(dest));
+	mkdest(dest, dlen);
 	make_target("install", dest, "/usr");
-	snprintf(bin, sizeof(bin), "%s/usr/sbin/jibril", dest);
-	snprintf(rdir, sizeof(rdir), "%s/etc/jibril/recipes", dest);
-	snprintf(conf, sizeof(conf), "%s/etc/jibril/check.conf", dest);
+	snprintf(bin, len, "%s/usr/sbin/jibril", dest);
+	snprintf(rdir, len, "%s/etc/jibril/recipes", dest);
+	snprintf(conf, len, "%s/etc/jibril/%s", dest, name);
 	text = read_in(dest, "etc/jibril/jibril.conf");
 	p = strstr(text, "\ndir = /etc/jibril/recipes ");
 	ck_assert(p != NULL);
@@ -314,6 +316,15 @@ START_TEST(test_installed_config_loads)
 	fprintf(f, "%s\ndir = %s%s", text, rdir, p + 1 + strlen("dir = /etc/jibril/recipes"));
 	ck_assert_int_eq(fclose(f), 0);
 	free(text);
+}
+
+START_TEST(test_installed_config_loads)
+{
+	char dest[64], conf[512], rdir[512], bin[512], *out;
+	char *argv[] = {bin, "--check-config", conf, NULL};
+	int st;
+
+	installed_conf(dest, sizeof(dest), "check.conf", conf, rdir, bin, sizeof(bin));
 
 	st = run_out(argv, &out, 60000);
 	ck_assert_msg(exited_ok(st) && strstr(out, ": ok ("), "the installed configuration does not "
@@ -391,28 +402,13 @@ END_TEST
  * missing, stops the start with EX_CONFIG and its path. */
 START_TEST(test_installed_children_checked)
 {
-	char dest[64], conf[512], rdir[512], bin[512], child[512], *text, *out, *p;
+	char dest[64], conf[512], rdir[512], bin[512], child[512], *out;
 	char *argv[] = {bin, "--config", conf, NULL};
-	FILE *f;
 	int st;
 
-	mkdest(dest, sizeof(dest));
-	make_target("install", dest, "/usr");
-	snprintf(bin, sizeof(bin), "%s/usr/sbin/jibril", dest);
-	snprintf(rdir, sizeof(rdir), "%s/etc/jibril/recipes", dest);
-	snprintf(conf, sizeof(conf), "%s/etc/jibril/run.conf", dest);
-	/* the installed configuration, its recipe directory and status socket
-	 * inside DESTDIR (the start ends before any other path is used) */
-	text = read_in(dest, "etc/jibril/jibril.conf");
-	p = strstr(text, "\ndir = /etc/jibril/recipes ");
-	ck_assert(p != NULL);
-	*p = '\0';
-	f = fopen(conf, "w");
-	ck_assert(f != NULL);
-	ck_assert_int_eq(fchmod(fileno(f), 0600), 0);
-	fprintf(f, "%s\ndir = %s%s", text, rdir, p + 1 + strlen("dir = /etc/jibril/recipes"));
-	ck_assert_int_eq(fclose(f), 0);
-	free(text);
+	/* the installed configuration, its recipe directory inside DESTDIR
+	 * (the start ends before any other path is used) */
+	installed_conf(dest, sizeof(dest), "run.conf", conf, rdir, bin, sizeof(bin));
 
 	snprintf(child, sizeof(child), "%s/usr/libexec/jibril/jibril-printer", dest);
 	ck_assert_int_eq(chmod(child, 0775), 0);
