@@ -54,6 +54,7 @@
 
 #include "agent_harness.h"
 #include "common/cgroup2.h"
+#include "common/kind.h"
 
 #define READY_MS 10000
 #define STOP_MS 10000
@@ -868,7 +869,8 @@ static int file_act(void *arg)
 }
 
 /* never_reports_itself and agent_files share an agent that runs from a
- * copy of the binary, OWN_DIR/jibril (named jibril, like the real one),
+ * copy of the binary, OWN_DIR/jibril (named jibril, like the real one, its
+ * children's executables copied beside it),
  * and loads the recipes of OWN_DIR/recipes too: the first restarts a
  * worker from that file and runs the file itself, the second then renames
  * it (and back) and changes the recipes. Made, started, reaped and
@@ -893,6 +895,19 @@ static void own_up(void)
 	snprintf(bin_copy, sizeof(bin_copy), "%s/jibril", own_dir);
 	snprintf(self_bin, sizeof(self_bin), "%s", bin_copy);
 	jbh_copy_file(jbh_bin(), bin_copy, 0755);
+	/* and the children's executables: the supervisor takes them from
+	 * beside its own (supervisor/bins.c) */
+	for (int b = 0; b < JB_BIN_N; b++) {
+		char from[PATH_MAX + 32], to[PATH_MAX], dir[PATH_MAX], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", jbh_bin());
+		slash = strrchr(dir, '/');
+		ck_assert_ptr_nonnull(slash);
+		*slash = '\0';
+		snprintf(from, sizeof(from), "%s/%s", dir, jb_bin_names[b]);
+		snprintf(to, sizeof(to), "%s/%s", own_dir, jb_bin_names[b]);
+		jbh_copy_file(from, to, 0755);
+	}
 	snprintf(extra, sizeof(extra), "[recipes]\ndir = %s\n", rdir);
 	saved = strdup(jbh_bin());
 	setenv("JIBRIL_BIN", bin_copy, 1);
